@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-device.h"
+
+#include <stddef.h>
+#include <string.h>
+
+static int append_paths(sd_bus_message *reply, char *const *paths, const Device *except,
+                        const GPtrArray *devices) {
+        int r = sd_bus_message_open_container(reply, 'a', "o");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; paths && paths[i]; i++)
+                if ((r = sd_bus_message_append_basic(reply, 'o', paths[i])) < 0)
+                        return r;
+        for (guint i = 0; devices && i < devices->len; i++) {
+                const Device *d = devices->pdata[i];
+                if (d != except && (r = sd_bus_message_append_basic(reply, 'o', d->path)) < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_iommu_members(sd_bus *bus, const char *path, const char *interface,
+                                      const char *property, sd_bus_message *reply,
+                                      void *userdata, sd_bus_error *error) {
+        const Device *d = userdata;
+        return append_paths(reply, NULL, d, d->iommu_peers);
+}
+
+static int property_get_virtual_functions(sd_bus *bus, const char *path, const char *interface,
+                                          const char *property, sd_bus_message *reply,
+                                          void *userdata, sd_bus_error *error) {
+        const Device *d = userdata;
+        return append_paths(reply, d->virtfn_paths, NULL, NULL);
+}
+
+#define P(name, sig, field) \
+        SD_BUS_PROPERTY(name, sig, NULL, offsetof(Device, field), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
+
+const sd_bus_vtable bus_device_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Address", "s", NULL, offsetof(Device, address_str), SD_BUS_VTABLE_PROPERTY_CONST),
+        P("VendorId", "q", vendor_id),
+        P("DeviceId", "q", device_id),
+        P("SubsystemVendorId", "q", subsystem_vendor_id),
+        P("SubsystemDeviceId", "q", subsystem_device_id),
+        P("Class", "u", class_code),
+        P("Revision", "y", revision),
+        P("VendorName", "s", vendor_name),
+        P("DeviceName", "s", device_name),
+        P("SubsystemVendorName", "s", subsystem_vendor_name),
+        P("SubsystemName", "s", subsystem_name),
+        P("ClassName", "s", class_name),
+        P("Driver", "s", driver),
+        P("IommuGroup", "i", iommu_group),
+        SD_BUS_PROPERTY("IommuGroupMembers", "ao", property_get_iommu_members, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        P("NumaNode", "i", numa_node),
+        P("PhysicalFunction", "o", physfn_path),
+        SD_BUS_PROPERTY("VirtualFunctions", "ao", property_get_virtual_functions, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        P("SriovTotalVfs", "u", sriov_total_vfs),
+        P("SriovNumVfs", "u", sriov_num_vfs),
+        P("BootVga", "b", boot_vga),
+        P("ResetMethods", "as", reset_methods),
+        P("State", "s", state_str),
+        SD_BUS_VTABLE_END
+};
+
+#undef P
+
+static int device_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                       void **found, sd_bus_error *error) {
+        Inventory *inv = userdata;
+        char quoted[80];
+        DpAddress a;
+
+        /* The prefix itself is no device; anything below it must name one. */
+        if (!g_str_has_prefix(path, DP_DEVICES_PATH "/"))
+                return 0;
+        if (!address_from_path(path, &a))
+                return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT,
+                                         "%s does not name a device: paths are " DP_DEVICES_PATH
+                                         "/dddd_bb_ss_f, e.g. " DP_DEVICES_PATH "/0000_17_00_0",
+                                         bus_quote(path, quoted));
+        Device *d = inventory_lookup(inv, &a);
+        if (!d) {
+                char address[DP_ADDRESS_MAX];
+                address_format(&a, address);
+                return sd_bus_error_setf(error, DP_ERROR_NOT_FOUND,
+                                         "No PCI function %s on this node: 'devpassctl devices' lists them",
+                                         address);
+        }
+        *found = d;
+        return 1;
+}
+
+static int device_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***ret_nodes,
+                            sd_bus_error *error) {
+        *ret_nodes = inventory_paths(userdata);
+        return 0;
+}
+
+int bus_device_register(sd_bus *bus, Inventory *inv) {
+        int r = sd_bus_add_fallback_vtable(bus, NULL, DP_DEVICES_PATH, DP_DEVICE_INTERFACE,
+                                           bus_device_vtable, device_find, inv);
+        if (r < 0)
+                return r;
+        return sd_bus_add_node_enumerator(bus, NULL, DP_DEVICES_PATH, device_enumerate, inv);
+}
+
+static void emit_warn(int r, const char *what, const Device *d) {
+        if (r < 0)
+                g_warning("Cannot emit %s for %s: %s", what, d->address_str, g_strerror(-r));
+}
+
+void bus_device_emit_changes(sd_bus *bus, InventoryChanges *c) {
+        GHashTableIter it;
+        gpointer key, value;
+
+        for (guint i = 0; i < c->removed->len; i++) {
+                const Device *d = c->removed->pdata[i];
+                emit_warn(sd_bus_emit_interfaces_removed(bus, d->path, DP_DEVICE_INTERFACE, NULL),
+                          "InterfacesRemoved", d);
+        }
+        for (guint i = 0; i < c->added->len; i++) {
+                const Device *d = c->added->pdata[i];
+                emit_warn(sd_bus_emit_interfaces_added(bus, d->path, DP_DEVICE_INTERFACE, NULL),
+                          "InterfacesAdded", d);
+        }
+        g_hash_table_iter_init(&it, c->changed);
+        while (g_hash_table_iter_next(&it, &key, &value)) {
+                const Device *d = key;
+                g_autofree const char **names = device_prop_names(GPOINTER_TO_UINT(value));
+                emit_warn(sd_bus_emit_properties_changed_strv(bus, d->path, DP_DEVICE_INTERFACE,
+                                                              (char **) names),
+                          "PropertiesChanged", d);
+        }
+}

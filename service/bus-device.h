@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The D-Bus face of devices: org.devpass1.Device on /org/devpass1/devices/<address>. */
+
+#include <systemd/sd-bus.h>
+
+#include "bus-errors.h"
+#include "inventory.h"
+
+#define DP_DEVICE_INTERFACE "org.devpass1.Device"
+
+extern const sd_bus_vtable bus_device_vtable[];
+
+/* Exports every device of the inventory (a fallback vtable and a node
+ * enumerator: no per-object registration, whatever the node's size). */
+int bus_device_register(sd_bus *bus, Inventory *inv);
+
+/* Tells clients what an inventory change did: InterfacesRemoved,
+ * InterfacesAdded, then PropertiesChanged carrying only what changed. */
+void bus_device_emit_changes(sd_bus *bus, InventoryChanges *changes);

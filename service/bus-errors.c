@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-errors.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+static const sd_bus_error_map dp_error_map[] = {
+        SD_BUS_ERROR_MAP(DP_ERROR_INVALID_ARGUMENT, EINVAL),
+        SD_BUS_ERROR_MAP(DP_ERROR_NOT_FOUND, ENOENT),
+        SD_BUS_ERROR_MAP(DP_ERROR_BUSY, EBUSY),
+        SD_BUS_ERROR_MAP(DP_ERROR_UNSAFE, EPERM),
+        SD_BUS_ERROR_MAP(DP_ERROR_NOT_AUTHORIZED, EACCES),
+        SD_BUS_ERROR_MAP(DP_ERROR_REBOOT_REQUIRED, EAGAIN),
+        SD_BUS_ERROR_MAP(DP_ERROR_FAILED, EIO),
+        SD_BUS_ERROR_MAP_END
+};
+
+static const sd_bus_vtable *vtable_find_method(const sd_bus_vtable *v, const char *member) {
+        for (; v->type != _SD_BUS_VTABLE_END; v++)
+                if (v->type == _SD_BUS_VTABLE_METHOD && strcmp(v->x.method.member, member) == 0)
+                        return v;
+        return NULL;
+}
+
+static int signature_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        const BusInterface *interfaces = userdata;
+        const char *interface = sd_bus_message_get_interface(m);
+        const char *member = sd_bus_message_get_member(m);
+
+        if (!sd_bus_message_is_method_call(m, NULL, NULL) || !interface || !member)
+                return 0;
+        for (const BusInterface *i = interfaces; i->interface; i++) {
+                if (strcmp(i->interface, interface) != 0)
+                        continue;
+                const sd_bus_vtable *v = vtable_find_method(i->vtable, member);
+                const char *want = v ? v->x.method.signature : NULL;
+                if (!want || sd_bus_message_has_signature(m, want))
+                        return 0;
+                sd_bus_reply_method_errorf(m, DP_ERROR_INVALID_ARGUMENT,
+                                           "%s.%s takes arguments of type '%s', not '%s': see the API in org.devpass1.xml",
+                                           interface, member, want, sd_bus_message_get_signature(m, true));
+                return 1;
+        }
+        return 0;
+}
+
+int bus_errors_install(sd_bus *bus, const BusInterface *interfaces) {
+        int r = sd_bus_error_add_map(dp_error_map);
+        if (r < 0)
+                return r;
+        return sd_bus_add_filter(bus, NULL, signature_filter, (void *) interfaces);
+}
+
+const char *bus_quote(const char *s, char buf[static 80]) {
+        const unsigned char *p = (const unsigned char *) (s ?: "");
+        size_t n = 0;
+
+        buf[n++] = '\'';
+        for (; *p && n < 70; p++) {
+                if (*p < 0x20 || *p == 0x7f || *p == '\\' || *p == '\'')
+                        n += (size_t) snprintf(buf + n, 80 - n, "\\x%02x", *p);
+                else
+                        buf[n++] = (char) *p;
+        }
+        if (*p)
+                n += (size_t) snprintf(buf + n, 80 - n, "...");
+        buf[n++] = '\'';
+        buf[n] = '\0';
+        return buf;
+}

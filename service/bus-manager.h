@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The D-Bus face of the daemon: org.devpass1.Manager on /org/devpass1. */
+
+#include "daemon.h"
+
+#define DP_MANAGER_INTERFACE "org.devpass1.Manager"
+
+extern const sd_bus_vtable bus_manager_vtable[];
+
+int bus_manager_register(sd_bus *bus, Daemon *d);
+void bus_manager_emit_changes(sd_bus *bus, InventoryChanges *changes);

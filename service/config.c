@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "build-config.h"
+
+void config_clear(Config *c) {
+        g_clear_pointer(&c->config_path, g_free);
+        g_clear_pointer(&c->node, g_free);
+        g_clear_pointer(&c->pci_ids, g_free);
+        g_clear_pointer(&c->sysfs_root, g_free);
+}
+
+bool config_node_name_valid(const char *name) {
+        size_t n = name ? strlen(name) : 0;
+
+        if (n == 0 || n > 64 || name[0] == '.' || name[0] == '-')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!g_ascii_isalnum(name[i]) && !strchr("._-", name[i]))
+                        return false;
+        return true;
+}
+
+bool config_load(Config *c, GError **error) {
+        g_autoptr(GKeyFile) kf = g_key_file_new();
+        g_autoptr(GError) local = NULL;
+
+        if (!c->config_path)
+                c->config_path = g_strdup(DEVPASS_CONFIG_PATH);
+        if (!g_key_file_load_from_file(kf, c->config_path, G_KEY_FILE_NONE, &local)) {
+                if (!g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
+                        g_propagate_prefixed_error(error, g_steal_pointer(&local), "%s: ", c->config_path);
+                        return false;
+                }
+        } else if (!c->node) {
+                c->node = g_key_file_get_string(kf, "Daemon", "Node", NULL);
+        }
+
+        if (!c->node) {
+                /* Only the first label: node names are short ids, not FQDNs. */
+                g_auto(GStrv) labels = g_strsplit(g_get_host_name(), ".", 2);
+                c->node = g_strdup(labels[0]);
+        }
+        if (!config_node_name_valid(c->node)) {
+                g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                            "Node name '%s' is not valid: use 1-64 characters of A-Z a-z 0-9 . _ - "
+                            "(Node= in %s)", c->node, c->config_path);
+                return false;
+        }
+        if (!c->pci_ids)
+                c->pci_ids = g_strdup(PCI_IDS_PATH);
+        if (!c->sysfs_root)
+                c->sysfs_root = g_strdup("/sys");
+        return true;
+}

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Reads one PCI function from sysfs into a Device. */
+
+#include "device.h"
+#include "names.h"
+
+/* Reads <sysfs_root>/bus/pci/devices/<address>. Returns NULL when the
+ * function is not there (removed). Anything unreadable or malformed is
+ * left at its default and told in one log line: a hostile or broken
+ * sysfs entry gives a device with what could be read, never a failure. */
+Device *pci_read_device(const char *sysfs_root, const DpAddress *address, Names *names);

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "text.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *text_sanitize(const char *s, gsize len, bool *changed) {
+        g_autofree char *valid = g_utf8_make_valid(s, (gssize) len);
+        bool dirty = strlen(valid) != len || memcmp(valid, s, len) != 0;
+
+        for (char *p = valid; *p; p++) {
+                /* ASCII control characters only: multi-byte sequences never
+                 * contain bytes below 0x80. */
+                if ((unsigned char) *p < 0x20 || *p == 0x7f) {
+                        *p = '?';
+                        dirty = true;
+                }
+        }
+        if (changed)
+                *changed = dirty;
+        return g_steal_pointer(&valid);
+}
+
+void text_strip_newline(char *s) {
+        size_t n = strlen(s);
+
+        while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+                s[--n] = '\0';
+}
+
+bool text_parse_hex_u32(const char *s, guint32 *ret) {
+        char *end;
+
+        if (!s || strncmp(s, "0x", 2) != 0 || !g_ascii_isxdigit(s[2]))
+                return false;
+        errno = 0;
+        unsigned long long v = strtoull(s + 2, &end, 16);
+        if (errno != 0 || *end != '\0' || v > G_MAXUINT32)
+                return false;
+        *ret = (guint32) v;
+        return true;
+}
+
+bool text_parse_int(const char *s, gint64 min, gint64 max, gint64 *ret) {
+        char *end;
+
+        if (!s || !(g_ascii_isdigit(s[0]) || (s[0] == '-' && g_ascii_isdigit(s[1]))))
+                return false;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (errno != 0 || *end != '\0' || v < min || v > max)
+                return false;
+        *ret = v;
+        return true;
+}
