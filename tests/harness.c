@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *harness_path(const char *env_name) {
+        const char *p = getenv(env_name);
+
+        if (!p) {
+                fprintf(stderr, "harness: %s is not set: run the tests with 'meson test'\n", env_name);
+                abort();
+        }
+        return p;
+}
+
+static uint64_t now_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+static void signal_free(HarnessSignal *s) {
+        g_free(s->kind);
+        g_free(s->path);
+        if (s->properties)
+                g_ptr_array_unref(s->properties);
+        g_free(s);
+}
+
+static void bus_start(Harness *h) {
+        g_autofree char *template = NULL, *config = NULL, *config_path = NULL, *socket = NULL;
+        g_autofree char *out = NULL;
+        g_autoptr(GError) error = NULL;
+        gsize len;
+
+        g_assert_true(g_file_get_contents(harness_path("DEVPASS_TEST_BUS_CONFIG"), &template, &len, &error));
+        socket = g_build_filename(h->tmpdir, "system_bus_socket", NULL);
+        g_auto(GStrv) parts = g_strsplit(template, "@SOCKET@", -1);
+        config = g_strjoinv(socket, parts);
+        config_path = g_build_filename(h->tmpdir, "system-bus.conf", NULL);
+        g_assert_true(g_file_set_contents(config_path, config, -1, &error));
+
+        const char *argv[] = { "dbus-daemon", "--config-file", config_path, "--fork",
+                               "--print-pid", "--print-address", NULL };
+        int status;
+        g_assert_true(g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                                   &out, NULL, &status, &error));
+        g_assert_cmpint(status, ==, 0);
+        g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+        g_assert_nonnull(lines[0]);
+        g_assert_nonnull(lines[1]);
+        h->bus_address = g_strdup(lines[0]);
+        h->bus_pid = atoi(lines[1]);
+        g_assert_cmpint(h->bus_pid, >, 0);
+        /* From here on anything in this process (and its children) that
+         * asks for the system bus gets the private one. */
+        g_setenv("DBUS_SYSTEM_BUS_ADDRESS", h->bus_address, TRUE);
+}
+
+static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Harness *h = userdata;
+        HarnessSignal *s = g_new0(HarnessSignal, 1);
+        const char *member = sd_bus_message_get_member(m);
+        const char *name;
+
+        s->properties = g_ptr_array_new_with_free_func(g_free);
+        if (g_str_equal(member, "InterfacesAdded") || g_str_equal(member, "InterfacesRemoved")) {
+                const char *path;
+                g_assert_cmpint(sd_bus_message_read(m, "o", &path), >=, 0);
+                s->kind = g_strdup(g_str_equal(member, "InterfacesAdded") ? "+" : "-");
+                s->path = g_strdup(path);
+                if (s->kind[0] == '+') {
+                        /* a{sa{sv}}: record the property names of org.devpass1.Device */
+                        g_assert_cmpint(sd_bus_message_enter_container(m, 'a', "{sa{sv}}"), >=, 0);
+                        while (sd_bus_message_enter_container(m, 'e', "sa{sv}") > 0) {
+                                const char *iface;
+                                g_assert_cmpint(sd_bus_message_read(m, "s", &iface), >=, 0);
+                                g_assert_cmpint(sd_bus_message_enter_container(m, 'a', "{sv}"), >=, 0);
+                                while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+                                        g_assert_cmpint(sd_bus_message_read(m, "s", &name), >=, 0);
+                                        g_ptr_array_add(s->properties, g_strdup(name));
+                                        g_assert_cmpint(sd_bus_message_skip(m, "v"), >=, 0);
+                                        g_assert_cmpint(sd_bus_message_exit_container(m), >=, 0);
+                                }
+                                g_assert_cmpint(sd_bus_message_exit_container(m), >=, 0);
+                                g_assert_cmpint(sd_bus_message_exit_container(m), >=, 0);
+                        }
+                }
+        } else {
+                s->kind = g_strdup("~");
+                s->path = g_strdup(sd_bus_message_get_path(m));
+                g_assert_cmpint(sd_bus_message_skip(m, "s"), >=, 0);
+                g_assert_cmpint(sd_bus_message_enter_container(m, 'a', "{sv}"), >=, 0);
+                while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+                        g_assert_cmpint(sd_bus_message_read(m, "s", &name), >=, 0);
+                        g_ptr_array_add(s->properties, g_strdup(name));
+                        g_assert_cmpint(sd_bus_message_skip(m, "v"), >=, 0);
+                        g_assert_cmpint(sd_bus_message_exit_container(m), >=, 0);
+                }
+        }
+        g_ptr_array_add(h->signals, s);
+        return 0;
+}
+
+static void client_connect(Harness *h) {
+        g_assert_cmpint(sd_bus_open_system(&h->bus), >=, 0);
+        g_assert_cmpint(sd_bus_match_signal(h->bus, NULL, "org.devpass1", NULL,
+                                            "org.freedesktop.DBus.ObjectManager", NULL, on_signal, h), >=, 0);
+        g_assert_cmpint(sd_bus_match_signal(h->bus, NULL, "org.devpass1", NULL,
+                                            "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                            on_signal, h), >=, 0);
+}
+
+static int on_name_owner(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        const char *name, *old_owner, *new_owner;
+        bool *owned = userdata;
+
+        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) >= 0)
+                *owned = new_owner[0] != '\0';
+        return 0;
+}
+
+static bool name_owned(Harness *h, void *data) {
+        if (*(bool *) data)
+                return true;
+
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        int owned = 0;
+
+        if (sd_bus_call_method(h->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                               "org.freedesktop.DBus", "NameHasOwner", &error, &reply, "s",
+                               "org.devpass1") >= 0)
+                (void) sd_bus_message_read(reply, "b", &owned);
+        sd_bus_message_unref(reply);
+        sd_bus_error_free(&error);
+        return owned;
+}
+
+void harness_daemon_start(Harness *h, const char *const *extra_args) {
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *config = g_build_filename(h->tmpdir, "devpassd.conf", NULL);
+
+        g_assert_cmpint(h->daemon_pid, ==, 0);
+        g_ptr_array_add(argv, (char *) harness_path("DEVPASSD"));
+        g_ptr_array_add(argv, "--config");
+        g_ptr_array_add(argv, config);
+        g_ptr_array_add(argv, "--node");
+        g_ptr_array_add(argv, "testnode");
+        for (size_t i = 0; extra_args && extra_args[i]; i++)
+                g_ptr_array_add(argv, (char *) extra_args[i]);
+        g_ptr_array_add(argv, NULL);
+
+        /* Its log goes to a file the test can read (harness_daemon_log). */
+        g_autofree char *log_path = g_build_filename(h->tmpdir, "devpassd.log", NULL);
+        int log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        g_assert_cmpint(log_fd, >=, 0);
+        g_assert_true(g_spawn_async_with_fds(NULL, (char **) argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                             NULL, NULL, &h->daemon_pid, -1, log_fd, log_fd, &error));
+        close(log_fd);
+        /* Woken by NameOwnerChanged, not by polling: the benchmark times this. */
+        sd_bus_slot *slot = NULL;
+        bool owned = false;
+        g_assert_cmpint(sd_bus_add_match(h->bus, &slot,
+                                         "type='signal',sender='org.freedesktop.DBus',"
+                                         "member='NameOwnerChanged',arg0='org.devpass1'",
+                                         on_name_owner, &owned), >=, 0);
+        bool ok = harness_wait(h, name_owned, &owned, 60000);
+        sd_bus_slot_unref(slot);
+        if (!ok) {
+                fprintf(stderr, "harness: devpassd did not own org.devpass1 within 60 s\n");
+                abort();
+        }
+}
+
+void harness_daemon_stop(Harness *h) {
+        int status = -1;
+
+        g_assert_cmpint(h->daemon_pid, >, 0);
+        g_assert_cmpint(kill(h->daemon_pid, SIGTERM), ==, 0);
+        for (int i = 0; i < 1000; i++) {
+                pid_t r = waitpid(h->daemon_pid, &status, WNOHANG);
+                if (r == h->daemon_pid)
+                        break;
+                g_usleep(5000);
+        }
+        g_assert_true(WIFEXITED(status));
+        g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+        h->daemon_pid = 0;
+}
+
+Harness *harness_new(const char *fixture, const char *const *extra_args) {
+        Harness *h = harness_prepare(fixture);
+
+        harness_daemon_start(h, extra_args);
+        return h;
+}
+
+Harness *harness_prepare(const char *fixture) {
+        Harness *h = g_new0(Harness, 1);
+        g_autoptr(GError) error = NULL;
+
+        h->testbed = testbed_new();
+        if (fixture) {
+                g_autofree char *path = g_build_filename(harness_path("DEVPASS_FIXTURES"), fixture, NULL);
+                testbed_load(h->testbed, path);
+        }
+        h->tmpdir = g_dir_make_tmp("devpass-test-XXXXXX", &error);
+        g_assert_no_error(error);
+        h->signals = g_ptr_array_new_with_free_func((GDestroyNotify) signal_free);
+        bus_start(h);
+        client_connect(h);
+        return h;
+}
+
+void harness_free(Harness *h) {
+        if (!h)
+                return;
+        if (h->daemon_pid > 0) {
+                kill(h->daemon_pid, SIGKILL);
+                waitpid(h->daemon_pid, NULL, 0);
+        }
+        sd_bus_flush_close_unref(h->bus);
+        if (h->bus_pid > 0)
+                kill(h->bus_pid, SIGTERM);
+        g_ptr_array_unref(h->signals);
+        if (h->tmpdir) {
+                g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", h->tmpdir);
+                (void) system(cmd);
+        }
+        g_free(h->tmpdir);
+        g_free(h->bus_address);
+        testbed_free(h->testbed);
+        g_unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+        g_free(h);
+}
+
+bool harness_wait(Harness *h, bool (*pred)(Harness *h, void *data), void *data, unsigned timeout_ms) {
+        uint64_t end = now_ms() + timeout_ms;
+
+        for (;;) {
+                while (sd_bus_process(h->bus, NULL) > 0)
+                        ;
+                if (pred(h, data))
+                        return true;
+                uint64_t now = now_ms();
+                if (now >= end)
+                        return false;
+                (void) sd_bus_wait(h->bus, MIN(end - now, 50) * 1000);
+        }
+}
+
+guint harness_count_signals(Harness *h, const char *kind, const char *path) {
+        guint n = 0;
+
+        for (guint i = 0; i < h->signals->len; i++) {
+                HarnessSignal *s = h->signals->pdata[i];
+                if (g_str_equal(s->kind, kind) && (!path || g_str_equal(s->path, path)))
+                        n++;
+        }
+        return n;
+}
+
+typedef struct {
+        const char *kind;
+        guint count;
+} SignalCount;
+
+static bool enough_signals(Harness *h, void *data) {
+        SignalCount *c = data;
+        return harness_count_signals(h, c->kind, NULL) >= c->count;
+}
+
+bool harness_wait_signals(Harness *h, const char *kind, guint count, unsigned timeout_ms) {
+        SignalCount c = { kind, count };
+        return harness_wait(h, enough_signals, &c, timeout_ms);
+}
+
+void harness_clear_signals(Harness *h) {
+        g_ptr_array_set_size(h->signals, 0);
+}
+
+int harness_ctl(Harness *h, char **out, char **err, const char *const *args) {
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        g_autoptr(GError) error = NULL;
+        int status;
+
+        g_ptr_array_add(argv, (char *) harness_path("DEVPASSCTL"));
+        for (size_t i = 0; args && args[i]; i++)
+                g_ptr_array_add(argv, (char *) args[i]);
+        g_ptr_array_add(argv, NULL);
+        g_assert_true(g_spawn_sync(NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                   out, err, &status, &error));
+        g_assert_true(WIFEXITED(status));
+        return WEXITSTATUS(status);
+}
+
+GVariant *harness_call(Harness *h, const char *path, const char *interface, const char *method,
+                       GVariant *args, GError **error) {
+        g_autoptr(GDBusConnection) c = g_dbus_connection_new_for_address_sync(
+                h->bus_address,
+                G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                NULL, NULL, error);
+        if (!c)
+                return NULL;
+        return g_dbus_connection_call_sync(c, "org.devpass1", path, interface, method, args, NULL,
+                                           G_DBUS_CALL_FLAGS_NO_AUTO_START, 30000, NULL, error);
+}
+
+GVariant *harness_managed_objects(Harness *h) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) reply = harness_call(h, "/org/devpass1", "org.freedesktop.DBus.ObjectManager",
+                                                 "GetManagedObjects", NULL, &error);
+        g_assert_no_error(error);
+        return g_variant_get_child_value(reply, 0);
+}
+
+GVariant *harness_device_props(GVariant *objects, const char *address) {
+        g_autofree char *path = g_strdup_printf("/org/devpass1/devices/%s", address);
+        g_autoptr(GVariant) ifaces = NULL;
+
+        g_strdelimit(path + strlen("/org/devpass1/devices/"), ":.", '_');
+        ifaces = g_variant_lookup_value(objects, path, G_VARIANT_TYPE("a{sa{sv}}"));
+        if (!ifaces)
+                return NULL;
+        return g_variant_lookup_value(ifaces, "org.devpass1.Device", G_VARIANT_TYPE("a{sv}"));
+}
+
+char *harness_daemon_log(Harness *h) {
+        g_autofree char *path = g_build_filename(h->tmpdir, "devpassd.log", NULL);
+        char *contents = NULL;
+
+        if (!g_file_get_contents(path, &contents, NULL, NULL))
+                return g_strdup("");
+        return contents;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Integration harness: a umockdev node, a private system bus, devpassd on
+ * both, and a client connection that records the daemon's signals. The
+ * test binary runs under umockdev-wrapper; nothing here reaches the real
+ * /sys (testbed_new() guards that) or the real system bus (the private
+ * bus's address is exported before anything connects). */
+
+#include <stdbool.h>
+#include <gio/gio.h>
+#include <glib.h>
+#include <systemd/sd-bus.h>
+
+#include "testbed.h"
+
+typedef struct {
+        char *kind;     /* "+" InterfacesAdded, "-" InterfacesRemoved, "~" PropertiesChanged */
+        char *path;
+        GPtrArray *properties;  /* names, for "~" and "+" */
+} HarnessSignal;
+
+typedef struct {
+        Testbed *testbed;
+        char *tmpdir;
+        char *bus_address;
+        GPid bus_pid;
+        GPid daemon_pid;
+        sd_bus *bus;               /* the test's client connection */
+        GPtrArray *signals;        /* HarnessSignal*, in arrival order */
+} Harness;
+
+/* A testbed with the fixture loaded (NULL: empty node), a private bus and
+ * devpassd started with extra_args (NULL-terminated, may be NULL); returns
+ * when org.devpass1 is owned. */
+Harness *harness_new(const char *fixture, const char *const *extra_args);
+/* The same without starting devpassd. */
+Harness *harness_prepare(const char *fixture);
+void harness_free(Harness *h);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Harness, harness_free);
+
+void harness_daemon_start(Harness *h, const char *const *extra_args);
+/* SIGTERM, and asserts a clean exit (status 0) within a few seconds. */
+void harness_daemon_stop(Harness *h);
+
+/* Everything devpassd wrote to stdout and stderr so far. */
+char *harness_daemon_log(Harness *h);
+
+/* Processes the client bus until pred(h, data) is true or timeout_ms
+ * passes; returns pred's last answer. */
+bool harness_wait(Harness *h, bool (*pred)(Harness *h, void *data), void *data, unsigned timeout_ms);
+/* Waits until count signals of kind are recorded. */
+bool harness_wait_signals(Harness *h, const char *kind, guint count, unsigned timeout_ms);
+guint harness_count_signals(Harness *h, const char *kind, const char *path);
+void harness_clear_signals(Harness *h);
+
+/* Runs devpassctl with args (NULL-terminated) against the private bus;
+ * returns its exit status and, when non-NULL, its stdout and stderr. */
+int harness_ctl(Harness *h, char **out, char **err, const char *const *args);
+
+/* GetManagedObjects over a fresh GDBus connection: a{oa{sa{sv}}}. */
+GVariant *harness_managed_objects(Harness *h);
+/* The org.devpass1.Device properties (a{sv}) of one address from a
+ * GetManagedObjects reply; NULL when it has none. */
+GVariant *harness_device_props(GVariant *objects, const char *address);
+/* A method call over GDBus; returns the reply or NULL with *error set. */
+GVariant *harness_call(Harness *h, const char *path, const char *interface, const char *method,
+                       GVariant *args, GError **error);
+
+/* Paths from the build (meson passes them in the environment). */
+const char *harness_path(const char *env_name);

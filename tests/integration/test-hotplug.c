@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Hotplug as a client sees it: the test plays the kernel (testbed), the
+ * daemon's signals are what is asserted. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define DEV(a) "/org/devpass1/devices/" a
+#define WAIT_MS 20000
+
+static int setup(void **state) {
+        *state = harness_new("gpu-server.umockdev", NULL);
+        return 0;
+}
+
+static int teardown(void **state) {
+        harness_free(*state);
+        return 0;
+}
+
+/* The property names of every "~" signal for path, merged. */
+static GPtrArray *changed_props(Harness *h, const char *path, guint *n_signals) {
+        GPtrArray *names = g_ptr_array_new();
+
+        *n_signals = 0;
+        for (guint i = 0; i < h->signals->len; i++) {
+                HarnessSignal *s = h->signals->pdata[i];
+                if (!g_str_equal(s->kind, "~") || !g_str_equal(s->path, path))
+                        continue;
+                (*n_signals)++;
+                for (guint j = 0; j < s->properties->len; j++)
+                        if (!g_ptr_array_find_with_equal_func(names, s->properties->pdata[j], g_str_equal, NULL))
+                                g_ptr_array_add(names, s->properties->pdata[j]);
+        }
+        return names;
+}
+
+static void assert_changed_exactly(Harness *h, const char *path, const char *const *want) {
+        guint n;
+        g_autoptr(GPtrArray) got = changed_props(h, path, &n);
+
+        assert_true(n >= 1);
+        for (size_t i = 0; want[i]; i++)
+                if (!g_ptr_array_find_with_equal_func(got, want[i], g_str_equal, NULL))
+                        fail_msg("%s: no PropertiesChanged for %s", path, want[i]);
+        assert_int_equal(got->len, g_strv_length((char **) want));
+}
+
+typedef struct {
+        const char *path;
+        const char *kind;
+} PathSignal;
+
+static bool has_signal(Harness *h, void *data) {
+        PathSignal *p = data;
+        return harness_count_signals(h, p->kind, p->path) > 0;
+}
+
+static void wait_signal(Harness *h, const char *kind, const char *path) {
+        PathSignal p = { path, kind };
+        if (!harness_wait(h, has_signal, &p, WAIT_MS))
+                fail_msg("no '%s' signal for %s", kind, path);
+}
+
+static const char *prop_str(Harness *h, const char *address, const char *name) {
+        static char buf[256];
+        g_autoptr(GVariant) objects = harness_managed_objects(h);
+        g_autoptr(GVariant) props = harness_device_props(objects, address);
+        const char *s;
+
+        assert_non_null(props);
+        assert_true(g_variant_lookup(props, name, "&s", &s));
+        g_strlcpy(buf, s, sizeof(buf));
+        return buf;
+}
+
+static void test_vf_burst(void **state) {
+        Harness *h = *state;
+
+        harness_clear_signals(h);
+        testbed_sriov_set(h->testbed, "0000:3b:00.1", 64);
+        if (!harness_wait_signals(h, "+", 64, WAIT_MS))
+                fail_msg("got %u of 64 InterfacesAdded", harness_count_signals(h, "+", NULL));
+
+        /* Each VF arrives whole, with every property. */
+        HarnessSignal *first = NULL;
+        for (guint i = 0; i < h->signals->len && !first; i++)
+                if (g_str_equal(((HarnessSignal *) h->signals->pdata[i])->kind, "+"))
+                        first = h->signals->pdata[i];
+        assert_int_equal(first->properties->len, 23);
+
+        /* The PF is told once or a few times, never once per VF, and only
+         * what changed. */
+        wait_signal(h, "~", DEV("0000_3b_00_1"));
+        guint n;
+        g_autoptr(GPtrArray) pf_changes = changed_props(h, DEV("0000_3b_00_1"), &n);
+        assert_true(n <= 8);
+        assert_changed_exactly(h, DEV("0000_3b_00_1"),
+                               (const char *const[]) { "VirtualFunctions", "SriovNumVfs", NULL });
+
+        g_autoptr(GVariant) objects = harness_managed_objects(h);
+        g_autoptr(GVariant) pf = harness_device_props(objects, "0000:3b:00.1");
+        g_autoptr(GVariant) vfs = g_variant_lookup_value(pf, "VirtualFunctions", G_VARIANT_TYPE("ao"));
+        assert_int_equal(g_variant_n_children(vfs), 64);
+        guint32 numvfs;
+        assert_true(g_variant_lookup(pf, "SriovNumVfs", "u", &numvfs));
+        assert_int_equal(numvfs, 64);
+        for (gsize i = 0; i < 64; i++) {
+                const char *vf_path;
+                g_variant_get_child(vfs, i, "&o", &vf_path);
+                assert_int_equal(harness_count_signals(h, "+", vf_path), 1);
+                g_autofree char *address = g_strdup(vf_path + strlen(DEV("")));
+                g_strdelimit(address, "_", ':');
+                address[strlen(address) - 2] = '.';
+                g_autoptr(GVariant) vf = harness_device_props(objects, address);
+                assert_non_null(vf);
+                const char *physfn;
+                assert_true(g_variant_lookup(vf, "PhysicalFunction", "&o", &physfn));
+                assert_string_equal(physfn, DEV("0000_3b_00_1"));
+        }
+
+        /* And back to none: every VF removed. */
+        harness_clear_signals(h);
+        testbed_sriov_set(h->testbed, "0000:3b:00.1", 0);
+        if (!harness_wait_signals(h, "-", 64, WAIT_MS))
+                fail_msg("got %u of 64 InterfacesRemoved", harness_count_signals(h, "-", NULL));
+        g_autoptr(GVariant) after = harness_managed_objects(h);
+        g_autoptr(GVariant) pf_after = harness_device_props(after, "0000:3b:00.1");
+        g_autoptr(GVariant) vfs_after = g_variant_lookup_value(pf_after, "VirtualFunctions", G_VARIANT_TYPE("ao"));
+        assert_int_equal(g_variant_n_children(vfs_after), 0);
+}
+
+static void test_remove(void **state) {
+        Harness *h = *state;
+        g_autoptr(GError) error = NULL;
+
+        harness_clear_signals(h);
+        testbed_remove(h->testbed, "0000:17:00.1");
+        wait_signal(h, "-", DEV("0000_17_00_1"));
+        /* The GPU's IOMMU group lost a member. */
+        wait_signal(h, "~", DEV("0000_17_00_0"));
+        assert_changed_exactly(h, DEV("0000_17_00_0"), (const char *const[]) { "IommuGroupMembers", NULL });
+
+        g_autoptr(GVariant) r = harness_call(h, "/org/devpass1", "org.devpass1.Manager", "GetDevice",
+                                             g_variant_new("(s)", "0000:17:00.1"), &error);
+        assert_null(r);
+        g_autofree char *remote = g_dbus_error_get_remote_error(error);
+        assert_string_equal(remote, "org.devpass1.Error.NotFound");
+
+        g_autoptr(GVariant) objects = harness_managed_objects(h);
+        assert_null(harness_device_props(objects, "0000:17:00.1"));
+        g_autoptr(GVariant) gpu = harness_device_props(objects, "0000:17:00.0");
+        g_autoptr(GVariant) members = g_variant_lookup_value(gpu, "IommuGroupMembers", G_VARIANT_TYPE("ao"));
+        assert_int_equal(g_variant_n_children(members), 0);
+}
+
+static void test_bind_unbind(void **state) {
+        Harness *h = *state;
+
+        harness_clear_signals(h);
+        testbed_unbind(h->testbed, "0000:5e:00.0");
+        wait_signal(h, "~", DEV("0000_5e_00_0"));
+        assert_changed_exactly(h, DEV("0000_5e_00_0"), (const char *const[]) { "Driver", NULL });
+        assert_string_equal(prop_str(h, "0000:5e:00.0", "Driver"), "");
+
+        harness_clear_signals(h);
+        testbed_bind(h->testbed, "0000:5e:00.0", "vfio-pci");
+        wait_signal(h, "~", DEV("0000_5e_00_0"));
+        assert_changed_exactly(h, DEV("0000_5e_00_0"), (const char *const[]) { "Driver", NULL });
+        assert_string_equal(prop_str(h, "0000:5e:00.0", "Driver"), "vfio-pci");
+        /* Nothing else moved. */
+        assert_int_equal(harness_count_signals(h, "+", NULL), 0);
+        assert_int_equal(harness_count_signals(h, "-", NULL), 0);
+}
+
+static void test_change_attribute(void **state) {
+        Harness *h = *state;
+
+        harness_clear_signals(h);
+        testbed_set_attr(h->testbed, "0000:3b:00.0", "reset_method", "bus");
+        wait_signal(h, "~", DEV("0000_3b_00_0"));
+        assert_changed_exactly(h, DEV("0000_3b_00_0"), (const char *const[]) { "ResetMethods", NULL });
+}
+
+/* A device that appears on its own (hot-added card). */
+static void test_add_back(void **state) {
+        Harness *h = *state;
+
+        harness_clear_signals(h);
+        testbed_sriov_set(h->testbed, "0000:3b:00.0", 6);
+        /* 4 VFs go, 6 come: the client ends with 6 and the PF says so. */
+        if (!harness_wait_signals(h, "+", 6, WAIT_MS))
+                fail_msg("got %u of 6 InterfacesAdded", harness_count_signals(h, "+", NULL));
+        g_autoptr(GVariant) objects = harness_managed_objects(h);
+        g_autoptr(GVariant) pf = harness_device_props(objects, "0000:3b:00.0");
+        g_autoptr(GVariant) vfs = g_variant_lookup_value(pf, "VirtualFunctions", G_VARIANT_TYPE("ao"));
+        assert_int_equal(g_variant_n_children(vfs), 6);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_vf_burst, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_bind_unbind, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_change_attribute, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_add_back, setup, teardown),
+        };
+        return cmocka_run_group_tests_name("hotplug", tests, NULL, NULL);
+}

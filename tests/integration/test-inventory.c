@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Every property of every fixture device over D-Bus, checked against lspci
+ * (the independent reader of the same tree) and against the fixtures'
+ * documented layout (tests/fixtures/README.md). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define DEV(a) "/org/devpass1/devices/" a
+
+/* lspci -D -vmm -nn -k: records of "Key:\tValue" lines. */
+static GPtrArray *lspci_records(void) {
+        const char *argv[] = { "lspci", "-D", "-vmm", "-nn", "-k", "-O", "hwdb.disable=1",
+                               "-i", harness_path("DEVPASS_PCI_IDS"), NULL };
+        g_autofree char *out = NULL;
+        g_autoptr(GError) error = NULL;
+        int status;
+
+        assert_true(g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                                 &out, NULL, &status, &error));
+        assert_int_equal(status, 0);
+
+        GPtrArray *records = g_ptr_array_new_with_free_func((GDestroyNotify) g_hash_table_unref);
+        g_auto(GStrv) blocks = g_strsplit(out, "\n\n", -1);
+        for (char **b = blocks; *b; b++) {
+                if (!strstr(*b, "Slot:"))
+                        continue;
+                GHashTable *r = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+                g_auto(GStrv) lines = g_strsplit(*b, "\n", -1);
+                for (char **l = lines; *l; l++) {
+                        char *tab = strchr(*l, '\t');
+                        if (tab && tab > *l && tab[-1] == ':')
+                                g_hash_table_insert(r, g_strndup(*l, (gsize) (tab - *l - 1)), g_strdup(tab + 1));
+                }
+                g_ptr_array_add(records, r);
+        }
+        return records;
+}
+
+/* "NVIDIA Corporation [10de]" -> name and id; a bare "[10de]" has no name. */
+static void split_name_id(const char *s, char **name, unsigned *id) {
+        const char *open = strrchr(s, '[');
+        assert_non_null(open);
+        *id = (unsigned) strtoul(open + 1, NULL, 16);
+        *name = g_strstrip(g_strndup(s, (gsize) (open - s)));
+}
+
+static void assert_name_id(GVariant *props, const char *lspci_value, const char *name_prop,
+                           const char *id_prop) {
+        g_autofree char *name = NULL;
+        unsigned id;
+        guint16 got_id;
+        const char *got_name;
+
+        split_name_id(lspci_value, &name, &id);
+        assert_true(g_variant_lookup(props, id_prop, "q", &got_id));
+        assert_int_equal(got_id, id);
+        assert_true(g_variant_lookup(props, name_prop, "&s", &got_name));
+        /* lspci prints "Device" when pci.ids has no name; we print "". */
+        if (!g_str_equal(name, "Device"))
+                assert_string_equal(got_name, name);
+}
+
+static void check_against_lspci(const char *fixture, guint expected_count) {
+        g_autoptr(Harness) h = harness_new(fixture, NULL);
+        g_autoptr(GVariant) objects = harness_managed_objects(h);
+        g_autoptr(GPtrArray) records = lspci_records();
+
+        assert_int_equal(records->len, expected_count);
+        assert_int_equal(g_variant_n_children(objects), expected_count);
+
+        for (guint i = 0; i < records->len; i++) {
+                GHashTable *r = records->pdata[i];
+                const char *slot = g_hash_table_lookup(r, "Slot");
+                g_autoptr(GVariant) props = harness_device_props(objects, slot);
+                if (!props)
+                        fail_msg("lspci lists %s, devpassd does not", slot);
+
+                const char *s;
+                assert_true(g_variant_lookup(props, "Address", "&s", &s));
+                assert_string_equal(s, slot);
+
+                assert_name_id(props, g_hash_table_lookup(r, "Vendor"), "VendorName", "VendorId");
+                assert_name_id(props, g_hash_table_lookup(r, "Device"), "DeviceName", "DeviceId");
+                if (g_hash_table_lookup(r, "SVendor"))
+                        assert_name_id(props, g_hash_table_lookup(r, "SVendor"),
+                                       "SubsystemVendorName", "SubsystemVendorId");
+
+                g_autofree char *class_name = NULL;
+                unsigned class16;
+                guint32 class_code;
+                split_name_id(g_hash_table_lookup(r, "Class"), &class_name, &class16);
+                assert_true(g_variant_lookup(props, "Class", "u", &class_code));
+                assert_int_equal(class_code >> 8, class16);
+                assert_true(g_variant_lookup(props, "ClassName", "&s", &s));
+                assert_string_equal(s, class_name);
+
+                const char *rev = g_hash_table_lookup(r, "Rev");
+                guint8 revision;
+                assert_true(g_variant_lookup(props, "Revision", "y", &revision));
+                assert_int_equal(revision, rev ? strtoul(rev, NULL, 16) : 0);
+
+                const char *driver = g_hash_table_lookup(r, "Driver");
+                assert_true(g_variant_lookup(props, "Driver", "&s", &s));
+                assert_string_equal(s, driver ?: "");
+
+                const char *numa = g_hash_table_lookup(r, "NUMANode");
+                gint32 n;
+                assert_true(g_variant_lookup(props, "NumaNode", "i", &n));
+                assert_int_equal(n, numa ? atoi(numa) : -1);
+
+                const char *group = g_hash_table_lookup(r, "IOMMUGroup");
+                assert_true(g_variant_lookup(props, "IommuGroup", "i", &n));
+                assert_int_equal(n, group ? atoi(group) : -1);
+
+                assert_true(g_variant_lookup(props, "State", "&s", &s));
+                assert_string_equal(s, "host");
+        }
+}
+
+static void test_gpu_server_matches_lspci(void **state) {
+        check_against_lspci("gpu-server.umockdev", GPU_SERVER_FUNCTIONS);
+}
+
+static void test_workstation_matches_lspci(void **state) {
+        check_against_lspci("workstation.umockdev", WORKSTATION_FUNCTIONS);
+}
+
+static void assert_paths(GVariant *props, const char *name, const char *const *want) {
+        g_autofree const char **got = NULL;
+        g_autoptr(GVariant) v = g_variant_lookup_value(props, name, G_VARIANT_TYPE("ao"));
+
+        assert_non_null(v);
+        got = g_variant_get_objv(v, NULL);
+        assert_true(g_strv_equal((const char *const *) got, want));
+}
+
+static void assert_prop_str(GVariant *props, const char *name, const char *want) {
+        const char *s;
+        assert_true(g_variant_lookup(props, name, "&s", &s));
+        assert_string_equal(s, want);
+}
+
+/* What lspci does not show: IOMMU peers, SR-IOV links, boot VGA, resets. */
+static void test_gpu_server_topology(void **state) {
+        g_autoptr(Harness) h = harness_new("gpu-server.umockdev", NULL);
+        g_autoptr(GVariant) objects = harness_managed_objects(h);
+        guint32 u;
+        gboolean b;
+
+        g_autoptr(GVariant) gpu = harness_device_props(objects, "0000:17:00.0");
+        assert_paths(gpu, "IommuGroupMembers", (const char *const[]) { DEV("0000_17_00_1"), NULL });
+        assert_paths(gpu, "VirtualFunctions", (const char *const[]) { NULL });
+        assert_prop_str(gpu, "PhysicalFunction", "/");
+        assert_true(g_variant_lookup(gpu, "BootVga", "b", &b));
+        assert_false(b);
+        g_autoptr(GVariant) audio = harness_device_props(objects, "0000:17:00.1");
+        assert_paths(audio, "IommuGroupMembers", (const char *const[]) { DEV("0000_17_00_0"), NULL });
+
+        g_autoptr(GVariant) pf0 = harness_device_props(objects, "0000:3b:00.0");
+        assert_true(g_variant_lookup(pf0, "SriovTotalVfs", "u", &u));
+        assert_int_equal(u, 64);
+        assert_true(g_variant_lookup(pf0, "SriovNumVfs", "u", &u));
+        assert_int_equal(u, 4);
+        assert_paths(pf0, "VirtualFunctions", (const char *const[]) {
+                DEV("0000_3b_02_0"), DEV("0000_3b_02_1"), DEV("0000_3b_02_2"), DEV("0000_3b_02_3"), NULL });
+        assert_paths(pf0, "IommuGroupMembers", (const char *const[]) { NULL });
+
+        g_autoptr(GVariant) pf1 = harness_device_props(objects, "0000:3b:00.1");
+        assert_true(g_variant_lookup(pf1, "SriovNumVfs", "u", &u));
+        assert_int_equal(u, 0);
+        assert_paths(pf1, "VirtualFunctions", (const char *const[]) { NULL });
+
+        g_autoptr(GVariant) vf = harness_device_props(objects, "0000:3b:02.1");
+        assert_prop_str(vf, "PhysicalFunction", DEV("0000_3b_00_0"));
+        assert_true(g_variant_lookup(vf, "SriovTotalVfs", "u", &u));
+        assert_int_equal(u, 0);
+        g_autoptr(GVariant) resets = g_variant_lookup_value(vf, "ResetMethods", G_VARIANT_TYPE("as"));
+        g_autofree const char **r = g_variant_get_strv(resets, NULL);
+        assert_true(g_strv_equal(r, (const char *const[]) { "flr", NULL }));
+
+        g_autoptr(GVariant) gpu_resets_v = g_variant_lookup_value(gpu, "ResetMethods", G_VARIANT_TYPE("as"));
+        g_autofree const char **gr = g_variant_get_strv(gpu_resets_v, NULL);
+        assert_true(g_strv_length((char **) gr) >= 1);
+
+        g_autoptr(GVariant) vga = harness_device_props(objects, "0000:04:00.0");
+        assert_true(g_variant_lookup(vga, "BootVga", "b", &b));
+        assert_true(b);
+        assert_paths(vga, "IommuGroupMembers", (const char *const[]) { DEV("0000_03_00_0"), NULL });
+
+        g_autoptr(GVariant) gpu2 = harness_device_props(objects, "0000:b1:00.0");
+        gint32 numa;
+        assert_true(g_variant_lookup(gpu2, "NumaNode", "i", &numa));
+        assert_int_equal(numa, 1);
+
+        /* The Manager. */
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) all = harness_call(h, "/org/devpass1", "org.freedesktop.DBus.Properties",
+                                               "GetAll", g_variant_new("(s)", "org.devpass1.Manager"), &error);
+        assert_null(error);
+        g_autoptr(GVariant) mprops = g_variant_get_child_value(all, 0);
+        assert_prop_str(mprops, "Node", "testnode");
+        assert_prop_str(mprops, "Version", harness_path("DEVPASS_VERSION"));
+        assert_true(g_variant_lookup(mprops, "IommuEnabled", "b", &b));
+        assert_true(b);
+
+        g_autoptr(GVariant) path = harness_call(h, "/org/devpass1", "org.devpass1.Manager", "GetDevice",
+                                                g_variant_new("(s)", "3b:02.1"), &error);
+        assert_null(error);
+        const char *p;
+        g_variant_get(path, "(&o)", &p);
+        assert_string_equal(p, DEV("0000_3b_02_1"));
+}
+
+static void test_workstation_no_iommu(void **state) {
+        g_autoptr(Harness) h = harness_new("workstation.umockdev", NULL);
+        g_autoptr(GError) error = NULL;
+        gboolean b;
+
+        g_autoptr(GVariant) v = harness_call(h, "/org/devpass1", "org.freedesktop.DBus.Properties", "Get",
+                                             g_variant_new("(ss)", "org.devpass1.Manager", "IommuEnabled"),
+                                             &error);
+        assert_null(error);
+        g_autoptr(GVariant) inner = NULL;
+        g_variant_get(v, "(v)", &inner);
+        g_variant_get(inner, "b", &b);
+        assert_false(b);
+
+        g_autoptr(GVariant) objects = harness_managed_objects(h);
+        GVariantIter it;
+        const char *path;
+        GVariant *ifaces;
+        g_variant_iter_init(&it, objects);
+        while (g_variant_iter_next(&it, "{&o@a{sa{sv}}}", &path, &ifaces)) {
+                g_autoptr(GVariant) props = g_variant_lookup_value(ifaces, "org.devpass1.Device", NULL);
+                gint32 group, numa;
+                assert_true(g_variant_lookup(props, "IommuGroup", "i", &group));
+                assert_int_equal(group, -1);
+                assert_true(g_variant_lookup(props, "NumaNode", "i", &numa));
+                assert_int_equal(numa, -1);
+                assert_paths(props, "IommuGroupMembers", (const char *const[]) { NULL });
+                g_variant_unref(ifaces);
+        }
+}
+
+/* Start, stop, start again: a clean exit each time and the same answer. */
+static void test_restart(void **state) {
+        g_autoptr(Harness) h = harness_new("gpu-server.umockdev", NULL);
+        g_autoptr(GVariant) before = harness_managed_objects(h);
+
+        harness_daemon_stop(h);
+        harness_daemon_start(h, NULL);
+        g_autoptr(GVariant) after = harness_managed_objects(h);
+        assert_true(g_variant_equal(before, after));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_gpu_server_matches_lspci),
+                cmocka_unit_test(test_workstation_matches_lspci),
+                cmocka_unit_test(test_gpu_server_topology),
+                cmocka_unit_test(test_workstation_no_iommu),
+                cmocka_unit_test(test_restart),
+        };
+        return cmocka_run_group_tests_name("inventory", tests, NULL, NULL);
+}
