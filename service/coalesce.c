@@ -30,7 +30,9 @@ static bool coalescer_put(Coalescer *c, const DpAddress *address, CoalesceAction
 
         gpointer pos = g_hash_table_lookup(c->index, &key);
         if (pos) {
-                g_array_index(c->entries, CoalesceEntry, GPOINTER_TO_UINT(pos) - 1).action = action;
+                CoalesceEntry *e = &g_array_index(c->entries, CoalesceEntry, GPOINTER_TO_UINT(pos) - 1);
+                bool was_removed = e->action == COALESCE_REMOVE || e->action == COALESCE_REPLACE;
+                e->action = action == COALESCE_REREAD && was_removed ? COALESCE_REPLACE : action;
                 return false;
         }
         CoalesceEntry e = { .address = *address, .action = action };

@@ -13,6 +13,8 @@
 typedef enum {
         COALESCE_REREAD,  /* add, change, bind, unbind, move: read it again */
         COALESCE_REMOVE,  /* gone */
+        COALESCE_REPLACE, /* gone, then back: a new device at the same
+                           * address (VFs re-created), told as such */
 } CoalesceAction;
 
 typedef struct {
@@ -27,7 +29,8 @@ void coalescer_free(Coalescer *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Coalescer, coalescer_free);
 
 /* Records a uevent action ("add", "remove", "change", "bind", ...) for a
- * function; the last action wins. Returns true when the queue was empty
+ * function; the last action wins, except that a removal followed by an
+ * addition stays a removal and an addition. Returns true when the queue was empty
  * before, i.e. when a flush needs scheduling. */
 bool coalescer_add(Coalescer *c, const DpAddress *address, const char *action);
 

@@ -223,7 +223,11 @@ InventoryChanges *inventory_apply(Inventory *inv, GArray *entries) {
 
         for (guint i = 0; i < entries->len; i++) {
                 const CoalesceEntry *e = &g_array_index(entries, CoalesceEntry, i);
-                apply_one(inv, c, &e->address, e->action, pfs);
+                if (e->action == COALESCE_REPLACE) {
+                        apply_one(inv, c, &e->address, COALESCE_REMOVE, pfs);
+                        apply_one(inv, c, &e->address, COALESCE_REREAD, pfs);
+                } else
+                        apply_one(inv, c, &e->address, e->action, pfs);
                 g_hash_table_add(seen, key_new(&e->address));
         }
 

@@ -46,9 +46,26 @@ static void test_last_action_wins(void **state) {
         assert_int_equal(address_compare(&v[0].address, &a), 0);
         assert_int_equal(v[0].action, COALESCE_REMOVE);
         assert_int_equal(address_compare(&v[1].address, &b), 0);
-        assert_int_equal(v[1].action, COALESCE_REREAD);
+        assert_int_equal(v[1].action, COALESCE_REPLACE);   /* removed, then a new one */
         assert_int_equal(address_compare(&v[2].address, &x), 0);
         assert_int_equal(v[2].action, COALESCE_REREAD);
+}
+
+static void test_replace(void **state) {
+        g_autoptr(Coalescer) c = coalescer_new();
+        DpAddress a = addr("0000:3b:02.0");
+
+        coalescer_add(c, &a, "remove");
+        coalescer_add(c, &a, "add");
+        coalescer_add(c, &a, "bind");     /* still a replacement */
+        g_autoptr(GArray) e = coalescer_take(c);
+        assert_int_equal(g_array_index(e, CoalesceEntry, 0).action, COALESCE_REPLACE);
+
+        coalescer_add(c, &a, "remove");
+        coalescer_add(c, &a, "add");
+        coalescer_add(c, &a, "remove");   /* gone in the end */
+        g_autoptr(GArray) f = coalescer_take(c);
+        assert_int_equal(g_array_index(f, CoalesceEntry, 0).action, COALESCE_REMOVE);
 }
 
 static void test_unknown_actions_reread(void **state) {
@@ -85,6 +102,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_first_schedules),
                 cmocka_unit_test(test_last_action_wins),
+                cmocka_unit_test(test_replace),
                 cmocka_unit_test(test_unknown_actions_reread),
                 cmocka_unit_test(test_big_burst),
         };

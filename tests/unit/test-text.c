@@ -20,7 +20,7 @@ static void test_sanitize(void **state) {
         assert_string_equal(fmt, "%n%s%x");
         assert_false(changed);
 
-        g_autofree char *nl = text_sanitize("evil\nname\t\x1b[31m", 16, &changed);
+        g_autofree char *nl = text_sanitize("evil\nname\t\x1b[31m", 15, &changed);
         assert_string_equal(nl, "evil?name??[31m");
         assert_true(changed);
 

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The pure parts of devpassctl: JSON, text, tables, exit codes. */
+#include <errno.h>
+#include <string.h>
+
+#include "address.h"
+#include "ctl.h"
+
+void ctl_value_free(CtlValue *v) {
+        if (!v)
+                return;
+        g_free(v->name);
+        g_free(v->str);
+        g_strfreev(v->strv);
+        g_free(v);
+}
+
+const CtlValue *ctl_props_get(const CtlProps *p, const char *name) {
+        for (guint i = 0; p && i < p->len; i++)
+                if (g_str_equal(((CtlValue *) p->pdata[i])->name, name))
+                        return p->pdata[i];
+        return NULL;
+}
+
+const char *ctl_props_str(const CtlProps *p, const char *name) {
+        const CtlValue *v = ctl_props_get(p, name);
+        return v && v->str ? v->str : "";
+}
+
+int64_t ctl_props_num(const CtlProps *p, const char *name) {
+        const CtlValue *v = ctl_props_get(p, name);
+        return v && !v->str && !v->strv ? v->num : -1;
+}
+
+char *ctl_json_escape(const char *s) {
+        GString *out = g_string_new("\"");
+
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                switch (*p) {
+                case '"':  g_string_append(out, "\\\""); break;
+                case '\\': g_string_append(out, "\\\\"); break;
+                case '\n': g_string_append(out, "\\n"); break;
+                case '\t': g_string_append(out, "\\t"); break;
+                case '\r': g_string_append(out, "\\r"); break;
+                default:
+                        if (*p < 0x20 || *p == 0x7f)
+                                g_string_append_printf(out, "\\u%04x", *p);
+                        else
+                                g_string_append_c(out, (char) *p);
+                }
+        }
+        g_string_append_c(out, '"');
+        return g_string_free(out, FALSE);
+}
+
+static void json_append_value(GString *out, const CtlValue *v) {
+        g_autofree char *s = NULL;
+
+        switch (v->type) {
+        case 's':
+        case 'o':
+                s = ctl_json_escape(v->str);
+                g_string_append(out, s);
+                break;
+        case 'b':
+                g_string_append(out, v->num ? "true" : "false");
+                break;
+        case 'a':
+                g_string_append_c(out, '[');
+                for (size_t i = 0; v->strv && v->strv[i]; i++) {
+                        g_autofree char *e = ctl_json_escape(v->strv[i]);
+                        g_string_append_printf(out, "%s%s", i ? ", " : "", e);
+                }
+                g_string_append_c(out, ']');
+                break;
+        default:
+                g_string_append_printf(out, "%" G_GINT64_FORMAT, v->num);
+        }
+}
+
+char *ctl_props_to_json(const CtlProps *p) {
+        GString *out = g_string_new("{");
+
+        for (guint i = 0; i < p->len; i++) {
+                const CtlValue *v = p->pdata[i];
+                g_autofree char *name = ctl_json_escape(v->name);
+                g_string_append_printf(out, "%s%s: ", i ? ", " : "", name);
+                json_append_value(out, v);
+        }
+        g_string_append_c(out, '}');
+        return g_string_free(out, FALSE);
+}
+
+char *ctl_short_address(const char *s) {
+        DpAddress a;
+        char buf[DP_ADDRESS_MAX];
+
+        if (address_from_path(s, &a) || address_parse(s, &a)) {
+                address_format(&a, buf);
+                return g_strdup(buf);
+        }
+        return g_strdup(s);
+}
+
+char *ctl_value_to_text(const CtlValue *v) {
+        switch (v->type) {
+        case 's':
+                return g_strdup(v->str[0] ? v->str : "-");
+        case 'o':
+                return g_str_equal(v->str, "/") ? g_strdup("-") : ctl_short_address(v->str);
+        case 'b':
+                return g_strdup(v->num ? "yes" : "no");
+        case 'q':
+                return g_strdup_printf("0x%04" G_GINT64_MODIFIER "x", v->num);
+        case 'y':
+                return g_strdup_printf("0x%02" G_GINT64_MODIFIER "x", v->num);
+        case 'a': {
+                if (!v->strv || !v->strv[0])
+                        return g_strdup("-");
+                GString *out = g_string_new(NULL);
+                for (size_t i = 0; v->strv[i]; i++) {
+                        g_autofree char *e = ctl_short_address(v->strv[i]);
+                        g_string_append_printf(out, "%s%s", i ? " " : "", e);
+                }
+                return g_string_free(out, FALSE);
+        }
+        default:
+                if (g_str_equal(v->name, "Class"))
+                        return g_strdup_printf("0x%06" G_GINT64_MODIFIER "x", v->num);
+                return g_strdup_printf("%" G_GINT64_FORMAT, v->num);
+        }
+}
+
+char *ctl_sriov_text(const CtlProps *p) {
+        const char *pf = ctl_props_str(p, "PhysicalFunction");
+
+        if (pf[0] && !g_str_equal(pf, "/")) {
+                g_autofree char *a = ctl_short_address(pf);
+                return g_strdup_printf("VF of %s", a);
+        }
+        int64_t total = ctl_props_num(p, "SriovTotalVfs");
+        if (total > 0)
+                return g_strdup_printf("PF %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT,
+                                       ctl_props_num(p, "SriovNumVfs"), total);
+        return g_strdup("-");
+}
+
+char *ctl_device_name(const CtlProps *p) {
+        const char *vendor = ctl_props_str(p, "VendorName"), *device = ctl_props_str(p, "DeviceName");
+        GString *out = g_string_new(vendor);
+
+        if (device[0])
+                g_string_append_printf(out, "%s%s", out->len ? " " : "", device);
+        g_string_append_printf(out, "%s[%04" G_GINT64_MODIFIER "x:%04" G_GINT64_MODIFIER "x]",
+                               out->len ? " " : "", ctl_props_num(p, "VendorId"), ctl_props_num(p, "DeviceId"));
+        return g_string_free(out, FALSE);
+}
+
+char *ctl_table_format(GPtrArray *rows, guint widest_col, guint max_width) {
+        g_autoptr(GArray) widths = g_array_new(FALSE, TRUE, sizeof(guint));
+        GString *out = g_string_new(NULL);
+
+        for (guint r = 0; r < rows->len; r++) {
+                GPtrArray *cells = rows->pdata[r];
+                if (widths->len < cells->len)
+                        g_array_set_size(widths, cells->len);
+                for (guint c = 0; c < cells->len; c++) {
+                        guint w = (guint) g_utf8_strlen(cells->pdata[c], -1);
+                        g_array_index(widths, guint, c) = MAX(g_array_index(widths, guint, c), w);
+                }
+        }
+        if (max_width > 0 && widest_col < widths->len) {
+                guint total = 0;
+                for (guint c = 0; c < widths->len; c++)
+                        total += g_array_index(widths, guint, c) + (c ? 2 : 0);
+                guint *w = &g_array_index(widths, guint, widest_col);
+                if (total > max_width)
+                        *w = MAX(*w > total - max_width ? *w - (total - max_width) : 0, 8u);
+        }
+
+        for (guint r = 0; r < rows->len; r++) {
+                GPtrArray *cells = rows->pdata[r];
+                GString *line = g_string_new(NULL);
+                for (guint c = 0; c < cells->len; c++) {
+                        const char *cell = cells->pdata[c];
+                        guint w = g_array_index(widths, guint, c), len = (guint) g_utf8_strlen(cell, -1);
+                        if (c)
+                                g_string_append(line, "  ");
+                        if (len > w) {
+                                const char *cut = g_utf8_offset_to_pointer(cell, w - 1);
+                                g_string_append_len(line, cell, cut - cell);
+                                g_string_append(line, "…");
+                                len = w;
+                        } else
+                                g_string_append(line, cell);
+                        if (c + 1 < cells->len)
+                                for (guint i = len; i < w; i++)
+                                        g_string_append_c(line, ' ');
+                }
+                g_string_append_printf(out, "%s\n", line->str);
+                g_string_free(line, TRUE);
+        }
+        return g_string_free(out, FALSE);
+}
+
+int ctl_exit_code_for_error(const char *name, int err) {
+        static const struct {
+                const char *name;
+                int code;
+        } map[] = {
+                { "org.devpass1.Error.InvalidArgument", CTL_EXIT_USAGE },
+                { "org.devpass1.Error.NotFound", CTL_EXIT_NOT_FOUND },
+                { "org.freedesktop.DBus.Error.UnknownObject", CTL_EXIT_NOT_FOUND },
+                { "org.devpass1.Error.NotAuthorized", CTL_EXIT_NOT_AUTHORIZED },
+                { "org.freedesktop.DBus.Error.AccessDenied", CTL_EXIT_NOT_AUTHORIZED },
+                { "org.freedesktop.DBus.Error.ServiceUnknown", CTL_EXIT_NOT_RUNNING },
+                { "org.freedesktop.DBus.Error.NameHasNoOwner", CTL_EXIT_NOT_RUNNING },
+        };
+
+        for (size_t i = 0; name && i < G_N_ELEMENTS(map); i++)
+                if (g_str_equal(map[i].name, name))
+                        return map[i].code;
+        if (!name && (err == -ENOENT || err == -ECONNREFUSED))
+                return CTL_EXIT_NOT_RUNNING;
+        return CTL_EXIT_FAILURE;
+}
