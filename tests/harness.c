@@ -66,11 +66,24 @@ static void bus_start(Harness *h) {
         g_setenv("DBUS_SYSTEM_BUS_ADDRESS", h->bus_address, TRUE);
 }
 
+/* Appends the names of an a{sv}, skipping the values. */
+static void read_prop_names(sd_bus_message *m, GPtrArray *names) {
+        const char *name;
+
+        g_assert_cmpint(sd_bus_message_enter_container(m, 'a', "{sv}"), >=, 0);
+        while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+                g_assert_cmpint(sd_bus_message_read(m, "s", &name), >=, 0);
+                g_ptr_array_add(names, g_strdup(name));
+                g_assert_cmpint(sd_bus_message_skip(m, "v"), >=, 0);
+                g_assert_cmpint(sd_bus_message_exit_container(m), >=, 0);
+        }
+        g_assert_cmpint(sd_bus_message_exit_container(m), >=, 0);
+}
+
 static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Harness *h = userdata;
         HarnessSignal *s = g_new0(HarnessSignal, 1);
         const char *member = sd_bus_message_get_member(m);
-        const char *name;
 
         s->properties = g_ptr_array_new_with_free_func(g_free);
         if (g_str_equal(member, "InterfacesAdded") || g_str_equal(member, "InterfacesRemoved")) {
@@ -84,14 +97,7 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
                         while (sd_bus_message_enter_container(m, 'e', "sa{sv}") > 0) {
                                 const char *iface;
                                 g_assert_cmpint(sd_bus_message_read(m, "s", &iface), >=, 0);
-                                g_assert_cmpint(sd_bus_message_enter_container(m, 'a', "{sv}"), >=, 0);
-                                while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
-                                        g_assert_cmpint(sd_bus_message_read(m, "s", &name), >=, 0);
-                                        g_ptr_array_add(s->properties, g_strdup(name));
-                                        g_assert_cmpint(sd_bus_message_skip(m, "v"), >=, 0);
-                                        g_assert_cmpint(sd_bus_message_exit_container(m), >=, 0);
-                                }
-                                g_assert_cmpint(sd_bus_message_exit_container(m), >=, 0);
+                                read_prop_names(m, s->properties);
                                 g_assert_cmpint(sd_bus_message_exit_container(m), >=, 0);
                         }
                 }
@@ -99,13 +105,7 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
                 s->kind = g_strdup("~");
                 s->path = g_strdup(sd_bus_message_get_path(m));
                 g_assert_cmpint(sd_bus_message_skip(m, "s"), >=, 0);
-                g_assert_cmpint(sd_bus_message_enter_container(m, 'a', "{sv}"), >=, 0);
-                while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
-                        g_assert_cmpint(sd_bus_message_read(m, "s", &name), >=, 0);
-                        g_ptr_array_add(s->properties, g_strdup(name));
-                        g_assert_cmpint(sd_bus_message_skip(m, "v"), >=, 0);
-                        g_assert_cmpint(sd_bus_message_exit_container(m), >=, 0);
-                }
+                read_prop_names(m, s->properties);
         }
         g_ptr_array_add(h->signals, s);
         return 0;
@@ -223,6 +223,20 @@ Harness *harness_prepare(const char *fixture) {
         return h;
 }
 
+static void remove_tree(const char *path) {
+        g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+        const char *name;
+
+        while (dir && (name = g_dir_read_name(dir))) {
+                g_autofree char *child = g_build_filename(path, name, NULL);
+                if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
+                        remove_tree(child);
+                else
+                        (void) unlink(child);
+        }
+        (void) rmdir(path);
+}
+
 void harness_free(Harness *h) {
         if (!h)
                 return;
@@ -234,10 +248,8 @@ void harness_free(Harness *h) {
         if (h->bus_pid > 0)
                 kill(h->bus_pid, SIGTERM);
         g_ptr_array_unref(h->signals);
-        if (h->tmpdir) {
-                g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", h->tmpdir);
-                (void) system(cmd);
-        }
+        if (h->tmpdir)
+                remove_tree(h->tmpdir);
         g_free(h->tmpdir);
         g_free(h->bus_address);
         testbed_free(h->testbed);
@@ -343,4 +355,14 @@ char *harness_daemon_log(Harness *h) {
         if (!g_file_get_contents(path, &contents, NULL, NULL))
                 return g_strdup("");
         return contents;
+}
+
+int harness_setup_gpu_server(void **state) {
+        *state = harness_new("gpu-server.umockdev", NULL);
+        return 0;
+}
+
+int harness_teardown(void **state) {
+        harness_free(*state);
+        return 0;
 }

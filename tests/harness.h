@@ -34,6 +34,10 @@ typedef struct {
  * devpassd started with extra_args (NULL-terminated, may be NULL); returns
  * when org.devpass1 is owned. */
 Harness *harness_new(const char *fixture, const char *const *extra_args);
+/* cmocka setup and teardown: a harness on the GPU server in *state. */
+int harness_setup_gpu_server(void **state);
+int harness_teardown(void **state);
+
 /* The same without starting devpassd. */
 Harness *harness_prepare(const char *fixture);
 void harness_free(Harness *h);

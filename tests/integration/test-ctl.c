@@ -13,16 +13,6 @@
 
 #include "harness.h"
 
-static int setup(void **state) {
-        *state = harness_new("gpu-server.umockdev", NULL);
-        return 0;
-}
-
-static int teardown(void **state) {
-        harness_free(*state);
-        return 0;
-}
-
 static char *ctl_ok(Harness *h, const char *const *args) {
         char *out = NULL;
         g_autofree char *err = NULL;
@@ -231,12 +221,12 @@ static void test_monitor(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_devices_table, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_devices_json, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_device, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_status, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_monitor, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_exit_codes, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_devices_table, harness_setup_gpu_server, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_devices_json, harness_setup_gpu_server, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_device, harness_setup_gpu_server, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_status, harness_setup_gpu_server, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_monitor, harness_setup_gpu_server, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_exit_codes, harness_setup_gpu_server, harness_teardown),
         };
         return cmocka_run_group_tests_name("ctl", tests, NULL, NULL);
 }

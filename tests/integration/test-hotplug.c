@@ -12,16 +12,6 @@
 #define DEV(a) "/org/devpass1/devices/" a
 #define WAIT_MS 20000
 
-static int setup(void **state) {
-        *state = harness_new("gpu-server.umockdev", NULL);
-        return 0;
-}
-
-static int teardown(void **state) {
-        harness_free(*state);
-        return 0;
-}
-
 /* The property names of every "~" signal for path, merged. */
 static GPtrArray *changed_props(Harness *h, const char *path, guint *n_signals) {
         GPtrArray *names = g_ptr_array_new();
@@ -78,13 +68,24 @@ static const char *prop_str(Harness *h, const char *address, const char *name) {
         return buf;
 }
 
+static void sriov_set_and_wait(Harness *h, const char *pf, unsigned numvfs, const char *kind, guint count) {
+        harness_clear_signals(h);
+        testbed_sriov_set(h->testbed, pf, numvfs);
+        if (!harness_wait_signals(h, kind, count, WAIT_MS))
+                fail_msg("got %u of %u '%s' signals", harness_count_signals(h, kind, NULL), count, kind);
+}
+
+static gsize vf_count(Harness *h, const char *pf) {
+        g_autoptr(GVariant) objects = harness_managed_objects(h);
+        g_autoptr(GVariant) props = harness_device_props(objects, pf);
+        g_autoptr(GVariant) vfs = g_variant_lookup_value(props, "VirtualFunctions", G_VARIANT_TYPE("ao"));
+        return g_variant_n_children(vfs);
+}
+
 static void test_vf_burst(void **state) {
         Harness *h = *state;
 
-        harness_clear_signals(h);
-        testbed_sriov_set(h->testbed, "0000:3b:00.1", 64);
-        if (!harness_wait_signals(h, "+", 64, WAIT_MS))
-                fail_msg("got %u of 64 InterfacesAdded", harness_count_signals(h, "+", NULL));
+        sriov_set_and_wait(h, "0000:3b:00.1", 64, "+", 64);
 
         /* Each VF arrives whole, with every property. */
         HarnessSignal *first = NULL;
@@ -124,14 +125,8 @@ static void test_vf_burst(void **state) {
         }
 
         /* And back to none: every VF removed. */
-        harness_clear_signals(h);
-        testbed_sriov_set(h->testbed, "0000:3b:00.1", 0);
-        if (!harness_wait_signals(h, "-", 64, WAIT_MS))
-                fail_msg("got %u of 64 InterfacesRemoved", harness_count_signals(h, "-", NULL));
-        g_autoptr(GVariant) after = harness_managed_objects(h);
-        g_autoptr(GVariant) pf_after = harness_device_props(after, "0000:3b:00.1");
-        g_autoptr(GVariant) vfs_after = g_variant_lookup_value(pf_after, "VirtualFunctions", G_VARIANT_TYPE("ao"));
-        assert_int_equal(g_variant_n_children(vfs_after), 0);
+        sriov_set_and_wait(h, "0000:3b:00.1", 0, "-", 64);
+        assert_int_equal(vf_count(h, "0000:3b:00.1"), 0);
 }
 
 static void test_remove(void **state) {
@@ -190,24 +185,20 @@ static void test_change_attribute(void **state) {
 static void test_add_back(void **state) {
         Harness *h = *state;
 
-        harness_clear_signals(h);
-        testbed_sriov_set(h->testbed, "0000:3b:00.0", 6);
-        /* 4 VFs go, 6 come: the client ends with 6 and the PF says so. */
-        if (!harness_wait_signals(h, "+", 6, WAIT_MS))
-                fail_msg("got %u of 6 InterfacesAdded", harness_count_signals(h, "+", NULL));
-        g_autoptr(GVariant) objects = harness_managed_objects(h);
-        g_autoptr(GVariant) pf = harness_device_props(objects, "0000:3b:00.0");
-        g_autoptr(GVariant) vfs = g_variant_lookup_value(pf, "VirtualFunctions", G_VARIANT_TYPE("ao"));
-        assert_int_equal(g_variant_n_children(vfs), 6);
+        /* 4 VFs go, 6 new ones come: the client sees all 6 added and the
+         * PF says so. */
+        sriov_set_and_wait(h, "0000:3b:00.0", 6, "+", 6);
+        assert_int_equal(harness_count_signals(h, "-", NULL), 4);
+        assert_int_equal(vf_count(h, "0000:3b:00.0"), 6);
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_vf_burst, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_bind_unbind, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_change_attribute, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_add_back, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_vf_burst, harness_setup_gpu_server, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_remove, harness_setup_gpu_server, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_bind_unbind, harness_setup_gpu_server, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_change_attribute, harness_setup_gpu_server, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_add_back, harness_setup_gpu_server, harness_teardown),
         };
         return cmocka_run_group_tests_name("hotplug", tests, NULL, NULL);
 }
