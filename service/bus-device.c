@@ -75,6 +75,12 @@ static int device_find(sd_bus *bus, const char *path, const char *interface, voi
         char quoted[80];
         DpAddress a;
 
+        /* The common case first: a path the enumerator gave out. */
+        Device *d = inventory_lookup_path(inv, path);
+        if (d) {
+                *found = d;
+                return 1;
+        }
         /* The prefix itself is no device; anything below it must name one. */
         if (!g_str_has_prefix(path, DP_DEVICES_PATH "/"))
                 return 0;
@@ -83,16 +89,10 @@ static int device_find(sd_bus *bus, const char *path, const char *interface, voi
                                          "%s does not name a device: paths are " DP_DEVICES_PATH
                                          "/dddd_bb_ss_f, e.g. " DP_DEVICES_PATH "/0000_17_00_0",
                                          bus_quote(path, quoted));
-        Device *d = inventory_lookup(inv, &a);
-        if (!d) {
-                char address[DP_ADDRESS_MAX];
-                address_format(&a, address);
-                return sd_bus_error_setf(error, DP_ERROR_NOT_FOUND,
-                                         "No PCI function %s on this node: 'devpassctl devices' lists them",
-                                         address);
-        }
-        *found = d;
-        return 1;
+        char address[DP_ADDRESS_MAX];
+        address_format(&a, address);
+        return sd_bus_error_setf(error, DP_ERROR_NOT_FOUND,
+                                 "No PCI function %s on this node: 'devpassctl devices' lists them", address);
 }
 
 static int device_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***ret_nodes,

@@ -10,6 +10,8 @@ struct Inventory {
         char *sysfs_root;
         Names *names;
         GHashTable *devices;   /* address key -> Device*, owns */
+        GHashTable *by_path;   /* object path -> Device*: the bus face's lookup */
+        GPtrArray *sorted;     /* Device* by address; NULL after an add or remove */
         GHashTable *groups;    /* IOMMU group -> GPtrArray of Device*, sorted */
         bool iommu_enabled;
 };
@@ -21,6 +23,7 @@ Inventory *inventory_new(const char *sysfs_root, Names *names) {
         inv->names = names;
         inv->devices = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
                                              (GDestroyNotify) device_free);
+        inv->by_path = g_hash_table_new(g_str_hash, g_str_equal);
         inv->groups = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
                                             (GDestroyNotify) g_ptr_array_unref);
         return inv;
@@ -30,6 +33,9 @@ void inventory_free(Inventory *inv) {
         if (!inv)
                 return;
         g_hash_table_unref(inv->groups);
+        g_hash_table_unref(inv->by_path);
+        if (inv->sorted)
+                g_ptr_array_unref(inv->sorted);
         g_hash_table_unref(inv->devices);
         g_free(inv->sysfs_root);
         g_free(inv);
@@ -45,6 +51,10 @@ Device *inventory_lookup(Inventory *inv, const DpAddress *address) {
         return g_hash_table_lookup(inv->devices, &key);
 }
 
+Device *inventory_lookup_path(Inventory *inv, const char *path) {
+        return g_hash_table_lookup(inv->by_path, path);
+}
+
 guint inventory_size(Inventory *inv) {
         return g_hash_table_size(inv->devices);
 }
@@ -54,18 +64,29 @@ static gint device_compare(gconstpointer a, gconstpointer b) {
         return address_compare(&x->address, &y->address);
 }
 
-char **inventory_paths(Inventory *inv) {
-        g_autoptr(GPtrArray) devs = g_ptr_array_sized_new(g_hash_table_size(inv->devices));
+/* Sorted once after each change of membership, not on every call. */
+static GPtrArray *inventory_sorted(Inventory *inv) {
         GHashTableIter it;
         gpointer value;
 
+        if (inv->sorted)
+                return inv->sorted;
+        inv->sorted = g_ptr_array_sized_new(g_hash_table_size(inv->devices));
         g_hash_table_iter_init(&it, inv->devices);
         while (g_hash_table_iter_next(&it, NULL, &value))
-                g_ptr_array_add(devs, value);
+                g_ptr_array_add(inv->sorted, value);
+        g_ptr_array_sort(inv->sorted, device_compare);
+        return inv->sorted;
+}
 
+static void inventory_membership_changed(Inventory *inv) {
+        g_clear_pointer(&inv->sorted, g_ptr_array_unref);
+}
+
+char **inventory_paths(Inventory *inv) {
+        GPtrArray *devs = inventory_sorted(inv);
         char **paths = g_new(char *, devs->len + 1);
 
-        g_ptr_array_sort(devs, device_compare);
         for (guint i = 0; i < devs->len; i++)
                 paths[i] = g_strdup(((Device *) devs->pdata[i])->path);
         paths[devs->len] = NULL;
@@ -175,7 +196,9 @@ static void apply_one(Inventory *inv, InventoryChanges *c, const DpAddress *addr
                 group_remove(inv, c, old);
                 g_hash_table_remove(c->changed, old);
                 gint64 key = (gint64) address_to_key(address);
+                g_hash_table_remove(inv->by_path, old->path);
                 g_hash_table_steal(inv->devices, &key);
+                inventory_membership_changed(inv);
                 if (g_hash_table_remove(c->added_set, old)) {
                         g_ptr_array_remove(c->added, old);
                         device_free(old);
@@ -184,6 +207,8 @@ static void apply_one(Inventory *inv, InventoryChanges *c, const DpAddress *addr
         } else if (!old && new) {
                 Device *d = g_steal_pointer(&new);
                 g_hash_table_insert(inv->devices, key_new(address), d);
+                g_hash_table_insert(inv->by_path, d->path, d);
+                inventory_membership_changed(inv);
                 g_ptr_array_add(c->added, d);
                 g_hash_table_add(c->added_set, d);
                 group_add(inv, c, d);

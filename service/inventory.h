@@ -31,6 +31,7 @@ void inventory_queue_all(Inventory *inv, Coalescer *queue);
 InventoryChanges *inventory_apply(Inventory *inv, GArray *entries);
 
 Device *inventory_lookup(Inventory *inv, const DpAddress *address);
+Device *inventory_lookup_path(Inventory *inv, const char *path);
 guint inventory_size(Inventory *inv);
 /* Object paths of every function, sorted; free with g_strfreev(). */
 char **inventory_paths(Inventory *inv);
