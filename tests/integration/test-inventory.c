@@ -65,6 +65,56 @@ static void assert_name_id(GVariant *props, const char *lspci_value, const char 
                 assert_string_equal(got_name, name);
 }
 
+static char *path_of(const char *address) {
+        char *path = g_strdup_printf("/org/devpass1/devices/%s", address);
+        g_strdelimit(path + strlen("/org/devpass1/devices/"), ":.", '_');
+        return path;
+}
+
+static bool objv_contains(GVariant *props, const char *name, const char *path) {
+        g_autoptr(GVariant) v = g_variant_lookup_value(props, name, G_VARIANT_TYPE("ao"));
+        g_autofree const char **paths = g_variant_get_objv(v, NULL);
+        return g_strv_contains(paths, path);
+}
+
+/* The links between devices agree with each other and with lspci: the
+ * members of each IOMMU group are exactly the others lspci puts in it, and
+ * every VF is listed by the PF it names. */
+static void check_links(GVariant *objects, GPtrArray *records) {
+        for (guint i = 0; i < records->len; i++) {
+                const char *slot = g_hash_table_lookup(records->pdata[i], "Slot");
+                const char *group = g_hash_table_lookup(records->pdata[i], "IOMMUGroup");
+                g_autoptr(GVariant) props = harness_device_props(objects, slot);
+                g_autoptr(GVariant) members = g_variant_lookup_value(props, "IommuGroupMembers", G_VARIANT_TYPE("ao"));
+                gsize expected = 0;
+
+                for (guint j = 0; j < records->len; j++) {
+                        const char *other = g_hash_table_lookup(records->pdata[j], "Slot");
+                        const char *other_group = g_hash_table_lookup(records->pdata[j], "IOMMUGroup");
+                        if (j == i || !group || !other_group || !g_str_equal(group, other_group))
+                                continue;
+                        g_autofree char *other_path = path_of(other);
+                        if (!objv_contains(props, "IommuGroupMembers", other_path))
+                                fail_msg("%s: IommuGroupMembers lacks %s", slot, other);
+                        expected++;
+                }
+                assert_int_equal(g_variant_n_children(members), expected);
+
+                const char *pf;
+                assert_true(g_variant_lookup(props, "PhysicalFunction", "&o", &pf));
+                if (!g_str_equal(pf, "/")) {
+                        g_autofree char *pf_address = g_strdup(pf + strlen("/org/devpass1/devices/"));
+                        g_strdelimit(pf_address, "_", ':');
+                        pf_address[strlen(pf_address) - 2] = '.';
+                        g_autoptr(GVariant) pf_props = harness_device_props(objects, pf_address);
+                        g_autofree char *path = path_of(slot);
+                        assert_non_null(pf_props);
+                        if (!objv_contains(pf_props, "VirtualFunctions", path))
+                                fail_msg("%s names PF %s, which does not list it", slot, pf_address);
+                }
+        }
+}
+
 static void check_against_lspci(const char *fixture, guint expected_count) {
         g_autoptr(Harness) h = harness_new(fixture, NULL);
         g_autoptr(GVariant) objects = harness_managed_objects(h);
@@ -89,6 +139,9 @@ static void check_against_lspci(const char *fixture, guint expected_count) {
                 if (g_hash_table_lookup(r, "SVendor"))
                         assert_name_id(props, g_hash_table_lookup(r, "SVendor"),
                                        "SubsystemVendorName", "SubsystemVendorId");
+                if (g_hash_table_lookup(r, "SDevice"))
+                        assert_name_id(props, g_hash_table_lookup(r, "SDevice"),
+                                       "SubsystemName", "SubsystemDeviceId");
 
                 g_autofree char *class_name = NULL;
                 unsigned class16;
@@ -120,6 +173,7 @@ static void check_against_lspci(const char *fixture, guint expected_count) {
                 assert_true(g_variant_lookup(props, "State", "&s", &s));
                 assert_string_equal(s, "host");
         }
+        check_links(objects, records);
 }
 
 static void test_gpu_server_matches_lspci(void **state) {
