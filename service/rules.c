@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "rules.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+G_DEFINE_QUARK(devpass-rule-error-quark, rule_error)
+
+static const char *const field_names[_RULE_FIELD_MAX] = {
+        [RULE_FIELD_ADDRESS] = "address",
+        [RULE_FIELD_VENDOR] = "vendor",
+        [RULE_FIELD_DEVICE] = "device",
+        [RULE_FIELD_SUBSYSTEM_VENDOR] = "subsystem-vendor",
+        [RULE_FIELD_SUBSYSTEM_DEVICE] = "subsystem-device",
+        [RULE_FIELD_CLASS] = "class",
+        [RULE_FIELD_DRIVER] = "driver",
+        [RULE_FIELD_VENDOR_NAME] = "vendor-name",
+        [RULE_FIELD_DEVICE_NAME] = "device-name",
+        [RULE_FIELD_PHYSICAL_FUNCTION] = "physical-function",
+        [RULE_FIELD_NUMA_NODE] = "numa-node",
+        [RULE_FIELD_IOMMU_GROUP] = "iommu-group",
+};
+
+static const char *const op_names[_RULE_OP_MAX] = {
+        [RULE_OP_EQ] = "eq",
+        [RULE_OP_NE] = "ne",
+        [RULE_OP_LT] = "lt",
+        [RULE_OP_LE] = "le",
+        [RULE_OP_GT] = "gt",
+        [RULE_OP_GE] = "ge",
+        [RULE_OP_PREFIX] = "prefix",
+        [RULE_OP_SUFFIX] = "suffix",
+        [RULE_OP_CONTAINS] = "contains",
+        [RULE_OP_ICONTAINS] = "icontains",
+        [RULE_OP_REGEX] = "regex",
+};
+
+typedef enum {
+        KIND_ID,       /* 16-bit hex id */
+        KIND_CLASS,    /* 24-bit hex class, optional /mask */
+        KIND_INT,      /* decimal, -1 for none */
+        KIND_ADDRESS,  /* PCI address: globs, order */
+        KIND_TEXT,
+} FieldKind;
+
+static FieldKind field_kind(RuleField f) {
+        switch (f) {
+        case RULE_FIELD_VENDOR:
+        case RULE_FIELD_DEVICE:
+        case RULE_FIELD_SUBSYSTEM_VENDOR:
+        case RULE_FIELD_SUBSYSTEM_DEVICE:
+                return KIND_ID;
+        case RULE_FIELD_CLASS:
+                return KIND_CLASS;
+        case RULE_FIELD_NUMA_NODE:
+        case RULE_FIELD_IOMMU_GROUP:
+                return KIND_INT;
+        case RULE_FIELD_ADDRESS:
+        case RULE_FIELD_PHYSICAL_FUNCTION:
+                return KIND_ADDRESS;
+        default:
+                return KIND_TEXT;
+        }
+}
+
+/* Which operators each kind of field takes. */
+static bool op_allowed(FieldKind kind, RuleOp op) {
+        switch (kind) {
+        case KIND_ID:
+        case KIND_INT:
+                return op <= RULE_OP_GE;
+        case KIND_CLASS:
+                return op == RULE_OP_EQ || op == RULE_OP_NE;
+        default:
+                return true;
+        }
+}
+
+const char *rule_field_to_string(RuleField f) {
+        g_return_val_if_fail(f < _RULE_FIELD_MAX, NULL);
+        return field_names[f];
+}
+
+const char *rule_op_to_string(RuleOp op) {
+        g_return_val_if_fail(op < _RULE_OP_MAX, NULL);
+        return op_names[op];
+}
+
+static int lookup(const char *const *names, int n, const char *s) {
+        for (int i = 0; s && i < n; i++)
+                if (strcmp(names[i], s) == 0)
+                        return i;
+        return -1;
+}
+
+static char *names_list(const char *const *names, int n, FieldKind kind, bool ops) {
+        GString *s = g_string_new(NULL);
+        for (int i = 0; i < n; i++)
+                if (!ops || op_allowed(kind, (RuleOp) i))
+                        g_string_append_printf(s, "%s%s", s->len ? ", " : "", names[i]);
+        return g_string_free(s, FALSE);
+}
+
+/* Whole-string hex with or without 0x, at most max. */
+static bool parse_hex(const char *s, uint32_t max, uint32_t *ret) {
+        char *end;
+
+        if (g_ascii_strncasecmp(s, "0x", 2) == 0)
+                s += 2;
+        if (!g_ascii_isxdigit(s[0]) || strlen(s) > 8)
+                return false;
+        errno = 0;
+        unsigned long v = strtoul(s, &end, 16);
+        if (errno || *end || v > max)
+                return false;
+        *ret = (uint32_t) v;
+        return true;
+}
+
+static bool condition_parse_value(RuleCondition *c, FieldKind kind, GError **error) {
+        const char *v = c->value;
+        uint32_t x;
+
+        switch (kind) {
+        case KIND_ID:
+                if (!parse_hex(v, 0xffff, &x))
+                        goto bad;
+                c->number = x;
+                return true;
+        case KIND_CLASS: {
+                g_auto(GStrv) parts = g_strsplit(v, "/", 2);
+                uint32_t mask = 0xffffff;
+                if (!parse_hex(parts[0], 0xffffff, &x) || (parts[1] && !parse_hex(parts[1], 0xffffff, &mask)))
+                        goto bad;
+                c->number = x & mask;
+                c->mask = mask;
+                return true;
+        }
+        case KIND_INT: {
+                char *end;
+                errno = 0;
+                long long n = strtoll(v, &end, 10);
+                if (!v[0] || errno || *end || n < -1 || n > G_MAXINT32)
+                        goto bad;
+                c->number = n;
+                return true;
+        }
+        case KIND_ADDRESS:
+                if (c->op == RULE_OP_EQ || c->op == RULE_OP_NE) {
+                        c->glob = strpbrk(v, "*?") != NULL;
+                        DpAddress a;
+                        /* Without a glob, eq means one address: check it is one. */
+                        if (!c->glob && v[0] && !address_parse(v, &a))
+                                goto bad;
+                } else if (c->op <= RULE_OP_GE) {
+                        DpAddress a;
+                        if (!address_parse(v, &a))
+                                goto bad;
+                        c->number = (int64_t) address_to_key(&a);
+                }
+                break;
+        case KIND_TEXT:
+                break;
+        }
+        if (c->op == RULE_OP_ICONTAINS)
+                c->folded = g_utf8_casefold(v, -1);
+        if (c->op == RULE_OP_REGEX) {
+                g_autoptr(GError) re_error = NULL;
+                c->regex = g_regex_new(v, G_REGEX_OPTIMIZE, 0, &re_error);
+                if (!c->regex) {
+                        g_set_error(error, RULE_ERROR, RULE_ERROR_VALUE, "'%s' is not a valid regex for %s: %s",
+                                    v, field_names[c->field], re_error->message);
+                        return false;
+                }
+        }
+        return true;
+bad:;
+        static const char *const expected[] = {
+                [KIND_ID] = "a hex id such as 10de or 0x10de",
+                [KIND_CLASS] = "a hex class such as 0x030000, with an optional mask: 0x030000/0xff0000",
+                [KIND_INT] = "a whole number, -1 for none",
+                [KIND_ADDRESS] = "a PCI address such as 0000:3b:02.0 (eq and ne also take globs: 0000:3b:02.*)",
+                [KIND_TEXT] = "text",
+        };
+        g_set_error(error, RULE_ERROR, RULE_ERROR_VALUE, "'%s' is not a valid value for %s: use %s",
+                    v, field_names[c->field], expected[kind]);
+        return false;
+}
+
+RuleCondition *rule_condition_new(const char *field, const char *op, const char *value, GError **error) {
+        int f = lookup(field_names, _RULE_FIELD_MAX, field);
+        if (f < 0) {
+                g_autofree char *all = names_list(field_names, _RULE_FIELD_MAX, KIND_TEXT, false);
+                g_set_error(error, RULE_ERROR, RULE_ERROR_FIELD, "Unknown field '%s': use one of %s",
+                            field ?: "", all);
+                return NULL;
+        }
+        FieldKind kind = field_kind((RuleField) f);
+        int o = lookup(op_names, _RULE_OP_MAX, op);
+        if (o < 0 || !op_allowed(kind, (RuleOp) o)) {
+                g_autofree char *allowed = names_list(op_names, _RULE_OP_MAX, kind, true);
+                g_set_error(error, RULE_ERROR, RULE_ERROR_OPERATOR, "Operator '%s' does not apply to %s: use one of %s",
+                            op ?: "", field_names[f], allowed);
+                return NULL;
+        }
+        if (!value || !g_utf8_validate(value, -1, NULL)) {
+                g_set_error(error, RULE_ERROR, RULE_ERROR_VALUE, "The value for %s must be text", field_names[f]);
+                return NULL;
+        }
+
+        g_autoptr(RuleCondition) c = g_new0(RuleCondition, 1);
+        c->field = (RuleField) f;
+        c->op = (RuleOp) o;
+        c->value = g_strdup(value);
+        if (!condition_parse_value(c, kind, error))
+                return NULL;
+        return g_steal_pointer(&c);
+}
+
+void rule_condition_free(RuleCondition *c) {
+        if (!c)
+                return;
+        g_free(c->value);
+        g_free(c->folded);
+        if (c->regex)
+                g_regex_unref(c->regex);
+        g_free(c);
+}
+
+static bool compare(RuleOp op, int64_t have, int64_t want) {
+        switch (op) {
+        case RULE_OP_EQ: return have == want;
+        case RULE_OP_NE: return have != want;
+        case RULE_OP_LT: return have < want;
+        case RULE_OP_LE: return have <= want;
+        case RULE_OP_GT: return have > want;
+        case RULE_OP_GE: return have >= want;
+        default: return false;
+        }
+}
+
+static bool text_matches(const RuleCondition *c, const char *have) {
+        size_t hn = strlen(have), wn = strlen(c->value);
+
+        switch (c->op) {
+        case RULE_OP_EQ: return c->glob ? g_pattern_match_simple(c->value, have) : strcmp(have, c->value) == 0;
+        case RULE_OP_NE: return !(c->glob ? g_pattern_match_simple(c->value, have) : strcmp(have, c->value) == 0);
+        case RULE_OP_LT: return strcmp(have, c->value) < 0;
+        case RULE_OP_LE: return strcmp(have, c->value) <= 0;
+        case RULE_OP_GT: return strcmp(have, c->value) > 0;
+        case RULE_OP_GE: return strcmp(have, c->value) >= 0;
+        case RULE_OP_PREFIX: return strncmp(have, c->value, wn) == 0;
+        case RULE_OP_SUFFIX: return hn >= wn && strcmp(have + hn - wn, c->value) == 0;
+        case RULE_OP_CONTAINS: return strstr(have, c->value) != NULL;
+        case RULE_OP_ICONTAINS: {
+                g_autofree char *folded = g_utf8_casefold(have, -1);
+                return strstr(folded, c->folded) != NULL;
+        }
+        case RULE_OP_REGEX: return g_regex_match(c->regex, have, 0, NULL);
+        default: return false;
+        }
+}
+
+/* An address field: ordered comparisons by address, the rest as text. A
+ * device with no such address (not a VF) matches only ne and negations. */
+static bool address_matches(const RuleCondition *c, const char *address) {
+        DpAddress a;
+
+        if (c->op >= RULE_OP_LT && c->op <= RULE_OP_GE) {
+                if (!address_parse(address, &a))
+                        return false;
+                return compare(c->op, (int64_t) address_to_key(&a), c->number);
+        }
+        return text_matches(c, address);
+}
+
+bool rule_condition_matches(const RuleCondition *c, const Device *d) {
+        switch (c->field) {
+        case RULE_FIELD_ADDRESS:           return address_matches(c, d->address_str);
+        case RULE_FIELD_PHYSICAL_FUNCTION: {
+                char pf[DP_ADDRESS_MAX] = "";
+                DpAddress a;
+                if (address_from_path(d->physfn_path, &a))
+                        address_format(&a, pf);
+                return address_matches(c, pf);
+        }
+        case RULE_FIELD_VENDOR:            return compare(c->op, d->vendor_id, c->number);
+        case RULE_FIELD_DEVICE:            return compare(c->op, d->device_id, c->number);
+        case RULE_FIELD_SUBSYSTEM_VENDOR:  return compare(c->op, d->subsystem_vendor_id, c->number);
+        case RULE_FIELD_SUBSYSTEM_DEVICE:  return compare(c->op, d->subsystem_device_id, c->number);
+        case RULE_FIELD_CLASS:             return compare(c->op, d->class_code & c->mask, c->number);
+        case RULE_FIELD_NUMA_NODE:         return compare(c->op, d->numa_node, c->number);
+        case RULE_FIELD_IOMMU_GROUP:       return compare(c->op, d->iommu_group, c->number);
+        case RULE_FIELD_DRIVER:            return text_matches(c, d->driver ?: "");
+        case RULE_FIELD_VENDOR_NAME:       return text_matches(c, d->vendor_name ?: "");
+        case RULE_FIELD_DEVICE_NAME:       return text_matches(c, d->device_name ?: "");
+        default:                           return false;
+        }
+}
+
+bool rule_conditions_match(GPtrArray *conditions, const Device *d) {
+        if (!conditions || conditions->len == 0)
+                return false;
+        for (guint i = 0; i < conditions->len; i++)
+                if (!rule_condition_matches(conditions->pdata[i], d))
+                        return false;
+        return true;
+}
