@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+G_DEFINE_QUARK(devpass-store-error-quark, store_error)
+
+struct Store {
+        sqlite3 *db;
+        char *path;
+};
+
+/* Forward migrations: entry N takes a database from version N to N + 1. */
+static const char *const migrations[] = {
+        "CREATE TABLE groups ("
+        "  id INTEGER PRIMARY KEY,"
+        "  name TEXT NOT NULL UNIQUE,"
+        "  type TEXT NOT NULL CHECK (type IN ('pci', 'sriov-nic')),"
+        "  description TEXT NOT NULL DEFAULT '',"
+        "  class TEXT NOT NULL DEFAULT 'other',"
+        "  tenant TEXT NOT NULL DEFAULT '');"
+        "CREATE TABLE rules ("
+        "  id INTEGER PRIMARY KEY,"
+        "  group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,"
+        "  name TEXT NOT NULL,"
+        "  node TEXT NOT NULL DEFAULT '',"
+        "  enabled INTEGER NOT NULL DEFAULT 1);"
+        "CREATE TABLE conditions ("
+        "  rule_id INTEGER NOT NULL REFERENCES rules(id) ON DELETE CASCADE,"
+        "  position INTEGER NOT NULL,"
+        "  field TEXT NOT NULL,"
+        "  op TEXT NOT NULL,"
+        "  value TEXT NOT NULL,"
+        "  PRIMARY KEY (rule_id, position));"
+        "CREATE TABLE passthrough ("
+        "  address TEXT PRIMARY KEY,"
+        "  group_id INTEGER NOT NULL REFERENCES groups(id));"
+        "CREATE INDEX rules_group ON rules(group_id);",
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == STORE_SCHEMA_VERSION);
+
+static bool fail(Store *s, int rc, const char *what, GError **error) {
+        int code = (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_ERROR_CONSTRAINT : STORE_ERROR_IO;
+        g_set_error(error, STORE_ERROR, code, "%s %s: %s", what, s->path, sqlite3_errmsg(s->db));
+        return false;
+}
+
+static bool exec(Store *s, const char *sql, GError **error) {
+        int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+        return rc == SQLITE_OK || fail(s, rc, "Cannot write", error);
+}
+
+static sqlite3_stmt *prepare(Store *s, const char *sql, GError **error) {
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK) {
+                fail(s, rc, "Cannot read", error);
+                return NULL;
+        }
+        return st;
+}
+
+/* Runs a statement that returns no rows, then frees it. */
+static bool step_done(Store *s, sqlite3_stmt *st, GError **error) {
+        int rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE || fail(s, rc, "Cannot write", error);
+}
+
+static bool store_migrate(Store *s, GError **error) {
+        sqlite3_stmt *st = prepare(s, "PRAGMA user_version", error);
+        if (!st)
+                return false;
+        int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+        sqlite3_finalize(st);
+
+        if (version > STORE_SCHEMA_VERSION) {
+                g_set_error(error, STORE_ERROR, STORE_ERROR_NEWER,
+                            "%s has schema version %d, newer than this devpassd knows (%d): "
+                            "run the newer devpassd, or restore a backup", s->path, version,
+                            STORE_SCHEMA_VERSION);
+                return false;
+        }
+        for (; version < STORE_SCHEMA_VERSION; version++) {
+                g_autofree char *bump = g_strdup_printf("PRAGMA user_version = %d", version + 1);
+                if (!store_begin(s, error))
+                        return false;
+                if (!exec(s, migrations[version], error) || !exec(s, bump, error)) {
+                        store_rollback(s);
+                        return false;
+                }
+                if (!store_commit(s, error))
+                        return false;
+        }
+        return true;
+}
+
+Store *store_open(const char *dir, GError **error) {
+        g_autoptr(Store) s = g_new0(Store, 1);
+
+        if (g_mkdir_with_parents(dir, 0700) < 0 || chmod(dir, 0700) < 0) {
+                g_set_error(error, STORE_ERROR, STORE_ERROR_IO, "Cannot create the state directory %s: %s",
+                            dir, g_strerror(errno));
+                return NULL;
+        }
+        s->path = g_build_filename(dir, "devpass.db", NULL);
+        /* Create it 0600 ourselves: SQLite would follow the umask. */
+        int fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+                g_set_error(error, STORE_ERROR, STORE_ERROR_IO, "Cannot open %s: %s", s->path, g_strerror(errno));
+                return NULL;
+        }
+        close(fd);
+
+        int rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
+        if (rc != SQLITE_OK) {
+                if (!s->db) {
+                        g_set_error(error, STORE_ERROR, STORE_ERROR_IO, "Cannot open %s", s->path);
+                        return NULL;
+                }
+                fail(s, rc, "Cannot open", error);
+                return NULL;
+        }
+        sqlite3_extended_result_codes(s->db, 1);
+        /* A writer that finds the database busy waits a little, not forever. */
+        sqlite3_busy_timeout(s->db, 5000);
+        if (!exec(s, "PRAGMA journal_mode = WAL", error) ||
+            !exec(s, "PRAGMA synchronous = FULL", error) ||
+            !exec(s, "PRAGMA foreign_keys = ON", error) ||
+            !store_migrate(s, error))
+                return NULL;
+        return g_steal_pointer(&s);
+}
+
+void store_close(Store *s) {
+        if (!s)
+                return;
+        sqlite3_close(s->db);
+        g_free(s->path);
+        g_free(s);
+}
+
+bool store_begin(Store *s, GError **error) {
+        return exec(s, "BEGIN IMMEDIATE", error);
+}
+
+bool store_commit(Store *s, GError **error) {
+        if (exec(s, "COMMIT", error))
+                return true;
+        store_rollback(s);
+        return false;
+}
+
+void store_rollback(Store *s) {
+        if (!sqlite3_get_autocommit(s->db))
+                (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v) {
+        sqlite3_bind_text(st, i, v ?: "", -1, SQLITE_TRANSIENT);
+}
+
+bool store_group_insert(Store *s, StoreGroup *g, GError **error) {
+        sqlite3_stmt *st = prepare(s, "INSERT INTO groups (name, type, description, class, tenant) "
+                                      "VALUES (?, ?, ?, ?, ?)", error);
+        if (!st)
+                return false;
+        bind_text(st, 1, g->name);
+        bind_text(st, 2, g->type);
+        bind_text(st, 3, g->description);
+        bind_text(st, 4, g->class_name);
+        bind_text(st, 5, g->tenant);
+        if (!step_done(s, st, error))
+                return false;
+        g->id = sqlite3_last_insert_rowid(s->db);
+        return true;
+}
+
+bool store_group_update(Store *s, const StoreGroup *g, GError **error) {
+        sqlite3_stmt *st = prepare(s, "UPDATE groups SET name = ?, type = ?, description = ?, class = ?, "
+                                      "tenant = ? WHERE id = ?", error);
+        if (!st)
+                return false;
+        bind_text(st, 1, g->name);
+        bind_text(st, 2, g->type);
+        bind_text(st, 3, g->description);
+        bind_text(st, 4, g->class_name);
+        bind_text(st, 5, g->tenant);
+        sqlite3_bind_int64(st, 6, g->id);
+        return step_done(s, st, error);
+}
+
+static bool delete_by_id(Store *s, const char *sql, int64_t id, GError **error) {
+        sqlite3_stmt *st = prepare(s, sql, error);
+        if (!st)
+                return false;
+        sqlite3_bind_int64(st, 1, id);
+        return step_done(s, st, error);
+}
+
+bool store_group_delete(Store *s, int64_t id, GError **error) {
+        return delete_by_id(s, "DELETE FROM passthrough WHERE group_id = ?", id, error) &&
+               delete_by_id(s, "DELETE FROM groups WHERE id = ?", id, error);
+}
+
+static bool conditions_write(Store *s, const StoreRule *r, GError **error) {
+        if (!delete_by_id(s, "DELETE FROM conditions WHERE rule_id = ?", r->id, error))
+                return false;
+        for (guint i = 0; r->conditions && i < r->conditions->len; i++) {
+                const StoreCondition *c = r->conditions->pdata[i];
+                sqlite3_stmt *st = prepare(s, "INSERT INTO conditions (rule_id, position, field, op, value) "
+                                              "VALUES (?, ?, ?, ?, ?)", error);
+                if (!st)
+                        return false;
+                sqlite3_bind_int64(st, 1, r->id);
+                sqlite3_bind_int(st, 2, (int) i);
+                bind_text(st, 3, c->field);
+                bind_text(st, 4, c->op);
+                bind_text(st, 5, c->value);
+                if (!step_done(s, st, error))
+                        return false;
+        }
+        return true;
+}
+
+bool store_rule_insert(Store *s, StoreRule *r, GError **error) {
+        sqlite3_stmt *st = prepare(s, "INSERT INTO rules (group_id, name, node, enabled) VALUES (?, ?, ?, ?)", error);
+        if (!st)
+                return false;
+        sqlite3_bind_int64(st, 1, r->group_id);
+        bind_text(st, 2, r->name);
+        bind_text(st, 3, r->node);
+        sqlite3_bind_int(st, 4, r->enabled);
+        if (!step_done(s, st, error))
+                return false;
+        r->id = sqlite3_last_insert_rowid(s->db);
+        return conditions_write(s, r, error);
+}
+
+bool store_rule_update(Store *s, const StoreRule *r, GError **error) {
+        sqlite3_stmt *st = prepare(s, "UPDATE rules SET group_id = ?, name = ?, node = ?, enabled = ? "
+                                      "WHERE id = ?", error);
+        if (!st)
+                return false;
+        sqlite3_bind_int64(st, 1, r->group_id);
+        bind_text(st, 2, r->name);
+        bind_text(st, 3, r->node);
+        sqlite3_bind_int(st, 4, r->enabled);
+        sqlite3_bind_int64(st, 5, r->id);
+        return step_done(s, st, error) && conditions_write(s, r, error);
+}
+
+bool store_rule_delete(Store *s, int64_t id, GError **error) {
+        return delete_by_id(s, "DELETE FROM rules WHERE id = ?", id, error);
+}
+
+bool store_passthrough_set(Store *s, const char *address, int64_t group_id, GError **error) {
+        sqlite3_stmt *st = prepare(s, group_id > 0 ?
+                                   "INSERT OR REPLACE INTO passthrough (address, group_id) VALUES (?, ?)" :
+                                   "DELETE FROM passthrough WHERE address = ?", error);
+        if (!st)
+                return false;
+        bind_text(st, 1, address);
+        if (group_id > 0)
+                sqlite3_bind_int64(st, 2, group_id);
+        return step_done(s, st, error);
+}
+
+static char *column_text(sqlite3_stmt *st, int i) {
+        const unsigned char *t = sqlite3_column_text(st, i);
+        return g_strdup(t ? (const char *) t : "");
+}
+
+/* Steps through a query; false with error set on failure. */
+static bool step_rows(Store *s, sqlite3_stmt *st, void (*row)(sqlite3_stmt *st, void *data), void *data,
+                      GError **error) {
+        int rc;
+
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+                row(st, data);
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE || fail(s, rc, "Cannot read", error);
+}
+
+static void group_row(sqlite3_stmt *st, void *data) {
+        StoreGroup *g = g_new0(StoreGroup, 1);
+        g->id = sqlite3_column_int64(st, 0);
+        g->name = column_text(st, 1);
+        g->type = column_text(st, 2);
+        g->description = column_text(st, 3);
+        g->class_name = column_text(st, 4);
+        g->tenant = column_text(st, 5);
+        g_ptr_array_add(data, g);
+}
+
+GPtrArray *store_groups_load(Store *s, GError **error) {
+        g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func((GDestroyNotify) store_group_free);
+        sqlite3_stmt *st = prepare(s, "SELECT id, name, type, description, class, tenant FROM groups ORDER BY id",
+                                   error);
+        if (!st || !step_rows(s, st, group_row, groups, error))
+                return NULL;
+        return g_steal_pointer(&groups);
+}
+
+typedef struct {
+        GPtrArray *rules;
+        GHashTable *by_id;
+} RuleRows;
+
+static void rule_row(sqlite3_stmt *st, void *data) {
+        RuleRows *rows = data;
+        StoreRule *r = store_rule_new();
+        r->id = sqlite3_column_int64(st, 0);
+        r->group_id = sqlite3_column_int64(st, 1);
+        r->name = column_text(st, 2);
+        r->node = column_text(st, 3);
+        r->enabled = sqlite3_column_int(st, 4) != 0;
+        g_ptr_array_add(rows->rules, r);
+        g_hash_table_insert(rows->by_id, &r->id, r);
+}
+
+static void condition_row(sqlite3_stmt *st, void *data) {
+        RuleRows *rows = data;
+        int64_t id = sqlite3_column_int64(st, 0);
+        StoreRule *r = g_hash_table_lookup(rows->by_id, &id);
+        if (r)
+                g_ptr_array_add(r->conditions, store_condition_new((const char *) sqlite3_column_text(st, 1),
+                                                                   (const char *) sqlite3_column_text(st, 2),
+                                                                   (const char *) sqlite3_column_text(st, 3)));
+}
+
+GPtrArray *store_rules_load(Store *s, GError **error) {
+        g_autoptr(GPtrArray) rules = g_ptr_array_new_with_free_func((GDestroyNotify) store_rule_free);
+        g_autoptr(GHashTable) by_id = g_hash_table_new(g_int64_hash, g_int64_equal);
+        RuleRows rows = { rules, by_id };
+
+        sqlite3_stmt *st = prepare(s, "SELECT id, group_id, name, node, enabled FROM rules ORDER BY id", error);
+        if (!st || !step_rows(s, st, rule_row, &rows, error))
+                return NULL;
+        st = prepare(s, "SELECT rule_id, field, op, value FROM conditions ORDER BY rule_id, position", error);
+        if (!st || !step_rows(s, st, condition_row, &rows, error))
+                return NULL;
+        return g_steal_pointer(&rules);
+}
+
+static void passthrough_row(sqlite3_stmt *st, void *data) {
+        g_hash_table_insert(data, column_text(st, 0), GINT_TO_POINTER((int) sqlite3_column_int64(st, 1)));
+}
+
+GHashTable *store_passthrough_load(Store *s, GError **error) {
+        g_autoptr(GHashTable) intent = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        sqlite3_stmt *st = prepare(s, "SELECT address, group_id FROM passthrough", error);
+        if (!st || !step_rows(s, st, passthrough_row, intent, error))
+                return NULL;
+        return g_steal_pointer(&intent);
+}
+
+void store_group_free(StoreGroup *g) {
+        if (!g)
+                return;
+        g_free(g->name);
+        g_free(g->type);
+        g_free(g->description);
+        g_free(g->class_name);
+        g_free(g->tenant);
+        g_free(g);
+}
+
+StoreCondition *store_condition_new(const char *field, const char *op, const char *value) {
+        StoreCondition *c = g_new0(StoreCondition, 1);
+        c->field = g_strdup(field ?: "");
+        c->op = g_strdup(op ?: "");
+        c->value = g_strdup(value ?: "");
+        return c;
+}
+
+void store_condition_free(StoreCondition *c) {
+        if (!c)
+                return;
+        g_free(c->field);
+        g_free(c->op);
+        g_free(c->value);
+        g_free(c);
+}
+
+StoreRule *store_rule_new(void) {
+        StoreRule *r = g_new0(StoreRule, 1);
+        r->enabled = true;
+        r->conditions = g_ptr_array_new_with_free_func((GDestroyNotify) store_condition_free);
+        return r;
+}
+
+void store_rule_free(StoreRule *r) {
+        if (!r)
+                return;
+        g_free(r->name);
+        g_free(r->node);
+        g_ptr_array_unref(r->conditions);
+        g_free(r);
+}

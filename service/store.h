@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The store: devpass's own settings in SQLite (groups, rules and their
+ * conditions, per-device passthrough intent). Facts about the hardware are
+ * never stored. WAL, synchronous=FULL, foreign keys; the schema version is
+ * PRAGMA user_version and only moves forward. Every write is one
+ * transaction: store_begin() ... store_commit(), or store_rollback() on
+ * any failure, which leaves nothing behind. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+typedef struct Store Store;
+
+#define STORE_ERROR (store_error_quark())
+GQuark store_error_quark(void);
+typedef enum {
+        STORE_ERROR_IO,         /* cannot open, read or write */
+        STORE_ERROR_CONSTRAINT, /* a unique name taken, a reference missing */
+        STORE_ERROR_NEWER,      /* written by a newer devpass */
+} StoreError;
+
+#define STORE_SCHEMA_VERSION 1
+
+typedef struct {
+        int64_t id;
+        char *name;
+        char *type;          /* "pci", "sriov-nic" */
+        char *description;
+        char *class_name;    /* "gpu", "nic", ... */
+        char *tenant;        /* "" for the host's own */
+} StoreGroup;
+
+typedef struct {
+        char *field;
+        char *op;
+        char *value;
+} StoreCondition;
+
+typedef struct {
+        int64_t id;
+        int64_t group_id;
+        char *name;
+        char *node;          /* "" for every node */
+        bool enabled;
+        GPtrArray *conditions;   /* StoreCondition* */
+} StoreRule;
+
+void store_group_free(StoreGroup *g);
+void store_condition_free(StoreCondition *c);
+StoreCondition *store_condition_new(const char *field, const char *op, const char *value);
+StoreRule *store_rule_new(void);
+void store_rule_free(StoreRule *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreGroup, store_group_free);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreRule, store_rule_free);
+
+/* Opens (creating, 0700 directory and 0600 file) <dir>/devpass.db and
+ * brings its schema up to date. */
+Store *store_open(const char *dir, GError **error);
+void store_close(Store *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Store, store_close);
+
+bool store_begin(Store *s, GError **error);
+bool store_commit(Store *s, GError **error);
+void store_rollback(Store *s);
+
+/* Writes; call inside a transaction. Inserts set the new id. */
+bool store_group_insert(Store *s, StoreGroup *g, GError **error);
+bool store_group_update(Store *s, const StoreGroup *g, GError **error);
+bool store_group_delete(Store *s, int64_t id, GError **error);
+bool store_rule_insert(Store *s, StoreRule *r, GError **error);
+bool store_rule_update(Store *s, const StoreRule *r, GError **error);
+bool store_rule_delete(Store *s, int64_t id, GError **error);
+/* The passthrough intent of one device: group_id 0 clears it. */
+bool store_passthrough_set(Store *s, const char *address, int64_t group_id, GError **error);
+
+/* Reads: arrays of StoreGroup* / StoreRule* by id; intent as address -> group id. */
+GPtrArray *store_groups_load(Store *s, GError **error);
+GPtrArray *store_rules_load(Store *s, GError **error);
+GHashTable *store_passthrough_load(Store *s, GError **error);

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The store: modes, pragmas, round trips, constraints, rollback, versions. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+static int setup(void **state) {
+        g_autoptr(GError) error = NULL;
+        char *dir = g_dir_make_tmp("devpass-store-XXXXXX", &error);
+        assert_non_null(dir);
+        /* A state directory that does not exist yet, as on a new host. */
+        *state = g_build_filename(dir, "var-lib-devpass", NULL);
+        g_free(dir);
+        return 0;
+}
+
+static int teardown(void **state) {
+        g_autofree char *dir = *state;
+        g_autofree char *db = g_build_filename(dir, "devpass.db", NULL);
+        g_autofree char *wal = g_strconcat(db, "-wal", NULL);
+        g_autofree char *shm = g_strconcat(db, "-shm", NULL);
+        g_autofree char *parent = g_path_get_dirname(dir);
+        (void) remove(wal);
+        (void) remove(shm);
+        (void) remove(db);
+        (void) remove(dir);
+        (void) remove(parent);
+        return 0;
+}
+
+static Store *open_ok(const char *dir) {
+        g_autoptr(GError) error = NULL;
+        Store *s = store_open(dir, &error);
+        if (!s)
+                fail_msg("store_open: %s", error->message);
+        return s;
+}
+
+static StoreGroup *group(const char *name) {
+        StoreGroup *g = g_new0(StoreGroup, 1);
+        g->name = g_strdup(name);
+        g->type = g_strdup("pci");
+        g->description = g_strdup("GPUs for ML");
+        g->class_name = g_strdup("gpu");
+        return g;
+}
+
+static int64_t pragma(const char *dir, const char *name) {
+        g_autofree char *path = g_build_filename(dir, "devpass.db", NULL);
+        g_autofree char *sql = g_strdup_printf("PRAGMA %s", name);
+        sqlite3 *db;
+        sqlite3_stmt *st;
+
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        int64_t v = g_str_equal(name, "journal_mode") ?
+                g_str_equal((const char *) sqlite3_column_text(st, 0), "wal") : sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return v;
+}
+
+static void test_open_modes(void **state) {
+        const char *dir = *state;
+        g_autoptr(Store) s = open_ok(dir);
+        g_autofree char *db = g_build_filename(dir, "devpass.db", NULL);
+        struct stat st;
+
+        assert_int_equal(stat(dir, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0700);
+        assert_int_equal(stat(db, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0600);
+        assert_int_equal(pragma(dir, "user_version"), STORE_SCHEMA_VERSION);
+        assert_int_equal(pragma(dir, "journal_mode"), 1);
+}
+
+static void test_groups_and_rules(void **state) {
+        const char *dir = *state;
+        g_autoptr(GError) error = NULL;
+        {
+                g_autoptr(Store) s = open_ok(dir);
+                g_autoptr(StoreGroup) g = group("PCI GPUs");
+                g_autoptr(StoreRule) r = store_rule_new();
+
+                assert_true(store_begin(s, &error));
+                assert_true(store_group_insert(s, g, &error));
+                assert_true(g->id > 0);
+                r->group_id = g->id;
+                r->name = g_strdup("PCI GPUs: node1 10de:2230");
+                r->node = g_strdup("node1");
+                g_ptr_array_add(r->conditions, store_condition_new("vendor", "eq", "10de"));
+                g_ptr_array_add(r->conditions, store_condition_new("device", "eq", "2230"));
+                g_ptr_array_add(r->conditions, store_condition_new("address", "eq", "0000:17:00.*"));
+                assert_true(store_rule_insert(s, r, &error));
+                assert_true(store_passthrough_set(s, "0000:17:00.0", g->id, &error));
+                assert_true(store_commit(s, &error));
+        }
+        /* Reopened: everything as it was, conditions in order. */
+        g_autoptr(Store) s = open_ok(dir);
+        g_autoptr(GPtrArray) groups = store_groups_load(s, &error);
+        g_autoptr(GPtrArray) rules = store_rules_load(s, &error);
+        g_autoptr(GHashTable) intent = store_passthrough_load(s, &error);
+        assert_int_equal(groups->len, 1);
+        StoreGroup *g = groups->pdata[0];
+        assert_string_equal(g->name, "PCI GPUs");
+        assert_string_equal(g->class_name, "gpu");
+        assert_string_equal(g->tenant, "");
+        assert_int_equal(rules->len, 1);
+        StoreRule *r = rules->pdata[0];
+        assert_int_equal(r->group_id, g->id);
+        assert_string_equal(r->node, "node1");
+        assert_true(r->enabled);
+        assert_int_equal(r->conditions->len, 3);
+        assert_string_equal(((StoreCondition *) r->conditions->pdata[2])->value, "0000:17:00.*");
+        assert_int_equal(GPOINTER_TO_INT(g_hash_table_lookup(intent, "0000:17:00.0")), g->id);
+
+        /* Update a rule: its conditions are replaced, not added to. */
+        g_ptr_array_set_size(r->conditions, 1);
+        r->enabled = false;
+        assert_true(store_begin(s, &error));
+        assert_true(store_rule_update(s, r, &error));
+        assert_true(store_commit(s, &error));
+        g_autoptr(GPtrArray) rules2 = store_rules_load(s, &error);
+        assert_int_equal(((StoreRule *) rules2->pdata[0])->conditions->len, 1);
+        assert_false(((StoreRule *) rules2->pdata[0])->enabled);
+
+        /* Deleting the group takes its rules, conditions and intent along. */
+        assert_true(store_begin(s, &error));
+        assert_true(store_group_delete(s, g->id, &error));
+        assert_true(store_commit(s, &error));
+        g_autoptr(GPtrArray) rules3 = store_rules_load(s, &error);
+        g_autoptr(GHashTable) intent3 = store_passthrough_load(s, &error);
+        assert_int_equal(rules3->len, 0);
+        assert_int_equal(g_hash_table_size(intent3), 0);
+}
+
+static void test_constraints_and_rollback(void **state) {
+        g_autoptr(Store) s = open_ok(*state);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(StoreGroup) a = group("NICs");
+        g_autoptr(StoreGroup) b = group("NICs");
+
+        assert_true(store_begin(s, &error));
+        assert_true(store_group_insert(s, a, &error));
+        assert_true(store_commit(s, &error));
+
+        /* A taken name fails, and the whole transaction goes with it. */
+        g_autoptr(StoreGroup) c = group("Storage");
+        assert_true(store_begin(s, &error));
+        assert_true(store_group_insert(s, c, &error));
+        assert_false(store_group_insert(s, b, &error));
+        assert_true(g_error_matches(error, STORE_ERROR, STORE_ERROR_CONSTRAINT));
+        store_rollback(s);
+        g_autoptr(GPtrArray) groups = store_groups_load(s, NULL);
+        assert_int_equal(groups->len, 1);
+
+        /* A rule for a group that does not exist, a bad type: refused. */
+        g_clear_error(&error);
+        g_autoptr(StoreRule) r = store_rule_new();
+        r->group_id = 999;
+        r->name = g_strdup("orphan");
+        assert_true(store_begin(s, &error));
+        assert_false(store_rule_insert(s, r, &error));
+        assert_true(g_error_matches(error, STORE_ERROR, STORE_ERROR_CONSTRAINT));
+        store_rollback(s);
+        g_clear_error(&error);
+        g_autoptr(StoreGroup) bad = group("Bad");
+        g_free(bad->type);
+        bad->type = g_strdup("usb");
+        assert_true(store_begin(s, &error));
+        assert_false(store_group_insert(s, bad, &error));
+        store_rollback(s);
+}
+
+static void test_newer_schema_refused(void **state) {
+        const char *dir = *state;
+        { g_autoptr(Store) s = open_ok(dir); }
+        g_autofree char *path = g_build_filename(dir, "devpass.db", NULL);
+        sqlite3 *db;
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+
+        g_autoptr(GError) error = NULL;
+        g_autoptr(Store) s = store_open(dir, &error);
+        assert_null(s);
+        assert_true(g_error_matches(error, STORE_ERROR, STORE_ERROR_NEWER));
+        assert_non_null(strstr(error->message, "99"));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_open_modes, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_groups_and_rules, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_constraints_and_rollback, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+        };
+        return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
