@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -217,11 +219,16 @@ Harness *harness_prepare(const char *fixture) {
         }
         h->tmpdir = g_dir_make_tmp("devpass-test-XXXXXX", &error);
         g_assert_no_error(error);
+        /* Other users (polkitd, the users a test runs clients as) reach
+         * the bus socket inside it. */
+        g_assert_cmpint(chmod(h->tmpdir, 0755), ==, 0);
         h->signals = g_ptr_array_new_with_free_func((GDestroyNotify) signal_free);
         bus_start(h);
         client_connect(h);
         return h;
 }
+
+static void polkit_unmount(Harness *h);
 
 static void remove_tree(const char *path) {
         g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
@@ -244,6 +251,8 @@ void harness_free(Harness *h) {
                 kill(h->daemon_pid, SIGKILL);
                 waitpid(h->daemon_pid, NULL, 0);
         }
+        harness_polkit_stop(h);
+        polkit_unmount(h);
         sd_bus_flush_close_unref(h->bus);
         if (h->bus_pid > 0)
                 kill(h->bus_pid, SIGTERM);
@@ -365,4 +374,93 @@ int harness_setup_gpu_server(void **state) {
 int harness_teardown(void **state) {
         harness_free(*state);
         return 0;
+}
+
+/* The real polkitd reads its actions and rules from compiled-in paths:
+ * the test's own files are bind-mounted over them, which is only allowed
+ * in a private mount namespace (meson runs these tests under unshare). */
+static void assert_private_mount_namespace(void) {
+        g_autofree char *parent_ns = g_strdup_printf("/proc/%d/ns/mnt", (int) getppid());
+        struct stat self, parent;
+
+        /* unshare(1) execs the test: its parent (the test runner) is still
+         * in the namespace the mounts must not reach. */
+        if (stat("/proc/self/ns/mnt", &self) < 0 || stat(parent_ns, &parent) < 0 ||
+            self.st_ino == parent.st_ino) {
+                fprintf(stderr, "harness: polkit tests must run in their own mount namespace "
+                                "(unshare --mount --propagation private)\n");
+                abort();
+        }
+}
+
+static const char *const polkit_dirs[] = {
+        "/usr/share/polkit-1/actions", "/etc/polkit-1/rules.d", "/usr/share/polkit-1/rules.d",
+};
+
+static void bind_over(const char *source, const char *target) {
+        if (!g_file_test(target, G_FILE_TEST_IS_DIR))
+                return;
+        if (mount(source, target, NULL, MS_BIND, NULL) < 0) {
+                fprintf(stderr, "harness: cannot bind %s over %s: %s\n", source, target, g_strerror(errno));
+                abort();
+        }
+}
+
+static bool polkit_owned(Harness *h, void *data) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        int owned = 0;
+
+        if (sd_bus_call_method(h->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "NameHasOwner", &error, &reply, "s", "org.freedesktop.PolicyKit1") >= 0)
+                (void) sd_bus_message_read(reply, "b", &owned);
+        sd_bus_message_unref(reply);
+        sd_bus_error_free(&error);
+        return owned;
+}
+
+void harness_polkit_start(Harness *h, const char *rules) {
+        g_autofree char *actions = g_build_filename(h->tmpdir, "polkit-actions", NULL);
+        g_autofree char *rules_dir = g_build_filename(h->tmpdir, "polkit-rules", NULL);
+        g_autofree char *policy = g_build_filename(actions, "org.devpass1.policy", NULL);
+        g_autofree char *rules_file = g_build_filename(rules_dir, "50-test.rules", NULL);
+        g_autofree char *contents = NULL;
+        g_autoptr(GError) error = NULL;
+
+        assert_private_mount_namespace();
+        g_assert_cmpint(g_mkdir_with_parents(actions, 0755), ==, 0);
+        g_assert_cmpint(g_mkdir_with_parents(rules_dir, 0755), ==, 0);
+        g_assert_true(g_file_get_contents(harness_path("DEVPASS_POLKIT_POLICY"), &contents, NULL, &error));
+        g_assert_true(g_file_set_contents(policy, contents, -1, &error));
+        g_assert_true(g_file_set_contents(rules_file, rules ?: "", -1, &error));
+        g_assert_cmpint(chmod(policy, 0644), ==, 0);
+        g_assert_cmpint(chmod(rules_file, 0644), ==, 0);
+        bind_over(actions, polkit_dirs[0]);
+        bind_over(rules_dir, polkit_dirs[1]);
+        bind_over(rules_dir, polkit_dirs[2]);
+        h->polkit_mounted = true;
+
+        const char *argv[] = { "/usr/lib/polkit-1/polkitd", "--no-debug", NULL };
+        g_assert_true(g_spawn_async(NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
+                                    NULL, NULL, &h->polkit_pid, &error));
+        if (!harness_wait(h, polkit_owned, NULL, 10000)) {
+                fprintf(stderr, "harness: polkitd did not start\n");
+                abort();
+        }
+}
+
+void harness_polkit_stop(Harness *h) {
+        if (h->polkit_pid > 0) {
+                kill(h->polkit_pid, SIGTERM);
+                waitpid(h->polkit_pid, NULL, 0);
+                h->polkit_pid = 0;
+        }
+}
+
+static void polkit_unmount(Harness *h) {
+        if (!h->polkit_mounted)
+                return;
+        for (size_t i = 0; i < G_N_ELEMENTS(polkit_dirs); i++)
+                (void) umount2(polkit_dirs[i], MNT_DETACH);
+        h->polkit_mounted = false;
 }

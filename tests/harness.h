@@ -26,6 +26,8 @@ typedef struct {
         char *bus_address;
         GPid bus_pid;
         GPid daemon_pid;
+        GPid polkit_pid;
+        bool polkit_mounted;
         sd_bus *bus;               /* the test's client connection */
         GPtrArray *signals;        /* HarnessSignal*, in arrival order */
 } Harness;
@@ -46,6 +48,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Harness, harness_free);
 void harness_daemon_start(Harness *h, const char *const *extra_args);
 /* SIGTERM, and asserts a clean exit (status 0) within a few seconds. */
 void harness_daemon_stop(Harness *h);
+
+/* The real polkitd on the private bus, with devpass's actions and the
+ * given rules.d JavaScript; the test must run in its own mount namespace. */
+void harness_polkit_start(Harness *h, const char *rules);
+void harness_polkit_stop(Harness *h);
 
 /* Everything devpassd wrote to stdout and stderr so far. */
 char *harness_daemon_log(Harness *h);

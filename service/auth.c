@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "auth.h"
+
+#include <polkit/polkit.h>
+
+#include "bus-errors.h"
+
+struct Auth {
+        PolkitAuthority *authority;   /* NULL until the first check has one */
+        GCancellable *cancellable;    /* cancelled when the daemon stops */
+};
+
+typedef struct {
+        Auth *auth;
+        sd_bus_message *message;
+        char *action;
+        PolkitDetails *details;
+        PolkitCheckAuthorizationFlags flags;
+        AuthFunc done;
+        void *userdata;
+} Check;
+
+static void check_finish(Check *c, bool allowed, const char *reason) {
+        c->done(c->message, allowed, reason, c->userdata);
+        sd_bus_message_unref(c->message);
+        g_clear_object(&c->details);
+        g_free(c->action);
+        g_free(c);
+}
+
+static void on_checked(GObject *source, GAsyncResult *res, gpointer userdata) {
+        Check *c = userdata;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(PolkitAuthorizationResult) result =
+                polkit_authority_check_authorization_finish(POLKIT_AUTHORITY(source), res, &error);
+
+        if (!result) {
+                g_warning("polkit check of %s failed, denying: %s", c->action, error->message);
+                check_finish(c, false, "the authorization service could not be asked");
+        } else if (polkit_authorization_result_get_is_authorized(result))
+                check_finish(c, true, NULL);
+        else
+                check_finish(c, false, polkit_authorization_result_get_is_challenge(result) ?
+                             "authentication is required" : "not allowed by the polkit policy");
+}
+
+static void check_start(Check *c) {
+        const char *sender = sd_bus_message_get_sender(c->message);
+        g_autoptr(PolkitSubject) subject = polkit_system_bus_name_new(sender);
+
+        polkit_authority_check_authorization(c->auth->authority, subject, c->action, c->details, c->flags,
+                                             c->auth->cancellable, on_checked, c);
+}
+
+static void on_authority(GObject *source, GAsyncResult *res, gpointer userdata) {
+        Check *c = userdata;
+        g_autoptr(GError) error = NULL;
+        PolkitAuthority *authority = polkit_authority_get_finish(res, &error);
+
+        if (!authority) {
+                g_warning("Cannot reach polkit, denying %s: %s", c->action, error->message);
+                check_finish(c, false, "the authorization service could not be reached");
+                return;
+        }
+        if (!c->auth->authority)
+                c->auth->authority = authority;
+        else
+                g_object_unref(authority);
+        check_start(c);
+}
+
+Auth *auth_new(void) {
+        Auth *a = g_new0(Auth, 1);
+        a->cancellable = g_cancellable_new();
+        return a;
+}
+
+void auth_free(Auth *a) {
+        if (!a)
+                return;
+        g_cancellable_cancel(a->cancellable);
+        g_clear_object(&a->cancellable);
+        g_clear_object(&a->authority);
+        g_free(a);
+}
+
+void auth_check(Auth *a, sd_bus_message *m, const char *action, const char *const *details,
+                AuthFunc done, void *userdata) {
+        Check *c = g_new0(Check, 1);
+
+        c->auth = a;
+        c->message = sd_bus_message_ref(m);
+        c->action = g_strdup(action);
+        c->done = done;
+        c->userdata = userdata;
+        c->details = polkit_details_new();
+        for (size_t i = 0; details && details[i] && details[i + 1]; i += 2)
+                polkit_details_insert(c->details, details[i], details[i + 1]);
+        if (sd_bus_message_get_allow_interactive_authorization(m))
+                c->flags |= POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION;
+
+        if (!sd_bus_message_get_sender(m)) {
+                check_finish(c, false, "the caller has no bus name");
+                return;
+        }
+        /* Fetching the authority talks to the bus: never block the loop on it. */
+        if (!a->authority)
+                polkit_authority_get_async(a->cancellable, on_authority, c);
+        else
+                check_start(c);
+}
+
+int auth_reply_denied(sd_bus_message *m, const char *action, const char *reason) {
+        return sd_bus_reply_method_errorf(m, DP_ERROR_NOT_AUTHORIZED,
+                                          "Not authorized for %s: %s (ask an administrator, or add a polkit rule)",
+                                          action, reason ?: "denied");
+}

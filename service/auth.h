@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Authorization: asynchronous polkit checks for bus method calls. The
+ * subject is the caller's unique bus name (never a pid); the message's
+ * allow-interactive flag is honoured; details name the objects so that
+ * rules can scope an admin to one group or tenant. Anything but a clear
+ * "yes" from polkit (an error, no polkitd, no sender) is a "no". */
+
+#include <stdbool.h>
+#include <glib.h>
+#include <systemd/sd-bus.h>
+
+typedef struct Auth Auth;
+
+/* Called once per check, on the main loop. m is the method call, still
+ * unanswered; reason says why when not allowed. */
+typedef void (*AuthFunc)(sd_bus_message *m, bool allowed, const char *reason, void *userdata);
+
+Auth *auth_new(void);
+void auth_free(Auth *a);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Auth, auth_free);
+
+/* details: NULL-terminated key, value, key, value, ... (may be NULL). The
+ * message is kept (ref'd) until done has been called. */
+void auth_check(Auth *a, sd_bus_message *m, const char *action, const char *const *details,
+                AuthFunc done, void *userdata);
+
+/* Replies org.devpass1.Error.NotAuthorized naming the action. */
+int auth_reply_denied(sd_bus_message *m, const char *action, const char *reason);

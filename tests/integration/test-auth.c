@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The auth room against the real polkitd: a service in this process
+ * guards a method with auth_check(); clients are busctl run as root, as a
+ * user a rules.d file grants one action, and as nobody. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <cmocka.h>
+
+#include "auth.h"
+#include "bus-source.h"
+#include "harness.h"
+
+/* daemon may manage groups, and tenants only for acme. */
+static const char rules[] =
+        "polkit.addRule(function(action, subject) {\n"
+        "    if (subject.user != 'daemon') return polkit.Result.NOT_HANDLED;\n"
+        "    if (action.id == 'org.devpass1.manage-groups') return polkit.Result.YES;\n"
+        "    if (action.id == 'org.devpass1.manage-tenants' && action.lookup('tenant') == 'acme')\n"
+        "        return polkit.Result.YES;\n"
+        "    return polkit.Result.NOT_HANDLED;\n"
+        "});\n";
+
+typedef struct {
+        Harness *h;
+        Auth *auth;
+        sd_bus *service;
+        GSource *source;
+        char *name;
+        guint checks;
+} Fixture;
+
+static void on_auth(sd_bus_message *m, bool allowed, const char *reason, void *userdata) {
+        Fixture *f = userdata;
+        const char *action, *tenant;
+
+        f->checks++;
+        assert_true(sd_bus_message_rewind(m, true) >= 0);
+        assert_true(sd_bus_message_read(m, "ss", &action, &tenant) >= 0);
+        if (allowed)
+                sd_bus_reply_method_return(m, "b", 1);
+        else
+                auth_reply_denied(m, action, reason);
+}
+
+static int method_check(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Fixture *f = userdata;
+        const char *action, *tenant;
+
+        int r = sd_bus_message_read(m, "ss", &action, &tenant);
+        if (r < 0)
+                return r;
+        auth_check(f->auth, m, action, (const char *const[]) { "tenant", tenant, NULL }, on_auth, f);
+        return 1;
+}
+
+static const sd_bus_vtable vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD("Check", "ss", "b", method_check, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END
+};
+
+static int setup(void **state) {
+        Fixture *f = g_new0(Fixture, 1);
+        const char *unique;
+
+        f->h = harness_prepare(NULL);
+        harness_polkit_start(f->h, rules);
+        f->auth = auth_new();
+        assert_true(sd_bus_open_system(&f->service) >= 0);
+        assert_true(sd_bus_add_object_vtable(f->service, NULL, "/test", "org.devpass1.Test", vtable, f) >= 0);
+        assert_true(sd_bus_get_unique_name(f->service, &unique) >= 0);
+        f->name = g_strdup(unique);
+        f->source = bus_source_new(f->service, NULL, NULL);
+        g_source_attach(f->source, NULL);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        Fixture *f = *state;
+
+        g_source_destroy(f->source);
+        g_source_unref(f->source);
+        sd_bus_flush_close_unref(f->service);
+        auth_free(f->auth);
+        harness_free(f->h);
+        g_free(f->name);
+        g_free(f);
+        return 0;
+}
+
+typedef struct {
+        bool done;
+        int status;
+} Child;
+
+static void on_child(GPid pid, gint status, gpointer userdata) {
+        Child *c = userdata;
+        c->status = status;
+        c->done = true;
+        g_spawn_close_pid(pid);
+}
+
+/* busctl call as user (NULL: root); returns its exit status, *out its output. */
+static int call_as(Fixture *f, const char *user, const char *action, const char *tenant, char **err_out) {
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        g_autoptr(GError) error = NULL;
+        Child c = {};
+        GPid pid;
+        int err_fd;
+
+        if (user) {
+                g_ptr_array_add(argv, "setpriv");
+                g_ptr_array_add(argv, g_strdup_printf("--reuid=%s", user));
+                g_ptr_array_add(argv, g_strdup_printf("--regid=%s", g_str_equal(user, "nobody") ? "nogroup" : user));
+                g_ptr_array_add(argv, "--clear-groups");
+        }
+        const char *rest[] = { "busctl", "--system", "call", f->name, "/test", "org.devpass1.Test", "Check",
+                               "ss", action, tenant, NULL };
+        for (size_t i = 0; rest[i]; i++)
+                g_ptr_array_add(argv, (char *) rest[i]);
+        g_ptr_array_add(argv, NULL);
+
+        /* Our service answers from this loop: run it while the client waits. */
+        assert_true(g_spawn_async_with_pipes(NULL, (char **) argv->pdata, NULL,
+                                             G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH |
+                                             G_SPAWN_STDOUT_TO_DEV_NULL,
+                                             NULL, NULL, &pid, NULL, NULL, &err_fd, &error));
+        g_child_watch_add(pid, on_child, &c);
+        for (int i = 0; !c.done && i < 2000; i++)
+                g_main_context_iteration(NULL, TRUE);
+        assert_true(c.done);
+
+        char buf[1024] = "";
+        ssize_t n = read(err_fd, buf, sizeof(buf) - 1);
+        buf[n > 0 ? n : 0] = '\0';
+        close(err_fd);
+        if (err_out)
+                *err_out = g_strdup(buf);
+        return WIFEXITED(c.status) ? WEXITSTATUS(c.status) : -1;
+}
+
+static void test_root_allowed(void **state) {
+        Fixture *f = *state;
+
+        assert_int_equal(call_as(f, NULL, "org.devpass1.make-passthrough", "", NULL), 0);
+        assert_int_equal(call_as(f, NULL, "org.devpass1.manage-tenants", "other", NULL), 0);
+}
+
+static void test_rule_grants_one_action(void **state) {
+        Fixture *f = *state;
+        g_autofree char *err = NULL;
+
+        assert_int_equal(call_as(f, "daemon", "org.devpass1.manage-groups", "", NULL), 0);
+        assert_int_not_equal(call_as(f, "daemon", "org.devpass1.make-passthrough", "", &err), 0);
+        assert_non_null(strstr(err, "Not authorized for org.devpass1.make-passthrough"));
+        /* Details reach the rules: acme yes, another tenant no. */
+        assert_int_equal(call_as(f, "daemon", "org.devpass1.manage-tenants", "acme", NULL), 0);
+        assert_int_not_equal(call_as(f, "daemon", "org.devpass1.manage-tenants", "globex", NULL), 0);
+}
+
+static void test_nobody_denied(void **state) {
+        Fixture *f = *state;
+        g_autofree char *err = NULL;
+
+        assert_int_not_equal(call_as(f, "nobody", "org.devpass1.manage-groups", "", &err), 0);
+        assert_non_null(strstr(err, "authentication is required"));
+}
+
+static void test_unknown_action_denied(void **state) {
+        Fixture *f = *state;
+
+        assert_int_not_equal(call_as(f, "daemon", "org.devpass1.no-such-action", "", NULL), 0);
+}
+
+static void test_polkit_gone_denies(void **state) {
+        Fixture *f = *state;
+        g_autofree char *err = NULL;
+
+        assert_int_equal(call_as(f, NULL, "org.devpass1.manage-groups", "", NULL), 0);
+        harness_polkit_stop(f->h);
+        assert_int_not_equal(call_as(f, NULL, "org.devpass1.manage-groups", "", &err), 0);
+        assert_non_null(strstr(err, "Not authorized"));
+        assert_int_equal(f->checks, 2);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_root_allowed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_rule_grants_one_action, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_nobody_denied, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unknown_action_denied, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_polkit_gone_denies, setup, teardown),
+        };
+        return cmocka_run_group_tests_name("auth", tests, NULL, NULL);
+}
