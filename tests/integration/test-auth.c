@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The auth room against the real polkitd: a service in this process
- * guards a method with auth_check(); clients are busctl run as root, as a
+ * guards a method with auth_check(); clients are gdbus run as root, as a
  * user a rules.d file grants one action, and as nobody. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -104,7 +104,7 @@ static void on_child(GPid pid, gint status, gpointer userdata) {
         g_spawn_close_pid(pid);
 }
 
-/* busctl call as user (NULL: root); returns its exit status, *out its output. */
+/* gdbus call as user (NULL: root); returns its exit status, *err_out its stderr. */
 static int call_as(Fixture *f, const char *user, const char *action, const char *tenant, char **err_out) {
         g_autoptr(GPtrArray) argv = g_ptr_array_new();
         g_autoptr(GError) error = NULL;
@@ -118,8 +118,8 @@ static int call_as(Fixture *f, const char *user, const char *action, const char 
                 g_ptr_array_add(argv, g_strdup_printf("--regid=%s", g_str_equal(user, "nobody") ? "nogroup" : user));
                 g_ptr_array_add(argv, "--clear-groups");
         }
-        const char *rest[] = { "busctl", "--system", "call", f->name, "/test", "org.devpass1.Test", "Check",
-                               "ss", action, tenant, NULL };
+        const char *rest[] = { "gdbus", "call", "--system", "--dest", f->name, "--object-path", "/test",
+                               "--method", "org.devpass1.Test.Check", action, tenant, NULL };
         for (size_t i = 0; rest[i]; i++)
                 g_ptr_array_add(argv, (char *) rest[i]);
         g_ptr_array_add(argv, NULL);
