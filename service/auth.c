@@ -6,6 +6,7 @@
 #include "bus-errors.h"
 
 struct Auth {
+        GDBusConnection *bus;         /* the system bus polkit is asked on */
         PolkitAuthority *authority;   /* NULL until the first check has one */
         GCancellable *cancellable;    /* cancelled when the daemon stops */
 };
@@ -69,6 +70,29 @@ static void on_authority(GObject *source, GAsyncResult *res, gpointer userdata) 
         check_start(c);
 }
 
+/* GIO's shared system bus connection raises SIGTERM when the bus goes
+ * away (exit-on-close). devpassd notices a lost bus itself, through
+ * sd-bus, and exits with a failure that systemd restarts; a SIGTERM would
+ * turn that into a clean stop. So the connection is taken first and told
+ * not to. */
+static void on_bus(GObject *source, GAsyncResult *res, gpointer userdata) {
+        Check *c = userdata;
+        g_autoptr(GError) error = NULL;
+        GDBusConnection *bus = g_bus_get_finish(res, &error);
+
+        if (!bus) {
+                g_warning("Cannot reach the system bus, denying %s: %s", c->action, error->message);
+                check_finish(c, false, "the authorization service could not be reached");
+                return;
+        }
+        g_dbus_connection_set_exit_on_close(bus, FALSE);
+        if (!c->auth->bus)
+                c->auth->bus = bus;
+        else
+                g_object_unref(bus);
+        polkit_authority_get_async(c->auth->cancellable, on_authority, c);
+}
+
 Auth *auth_new(void) {
         Auth *a = g_new0(Auth, 1);
         a->cancellable = g_cancellable_new();
@@ -81,6 +105,7 @@ void auth_free(Auth *a) {
         g_cancellable_cancel(a->cancellable);
         g_clear_object(&a->cancellable);
         g_clear_object(&a->authority);
+        g_clear_object(&a->bus);
         g_free(a);
 }
 
@@ -105,7 +130,7 @@ void auth_check(Auth *a, sd_bus_message *m, const char *action, const char *cons
         }
         /* Fetching the authority talks to the bus: never block the loop on it. */
         if (!a->authority)
-                polkit_authority_get_async(a->cancellable, on_authority, c);
+                g_bus_get(G_BUS_TYPE_SYSTEM, a->cancellable, on_bus, c);
         else
                 check_start(c);
 }

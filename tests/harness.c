@@ -244,6 +244,19 @@ static void remove_tree(const char *path) {
         (void) rmdir(path);
 }
 
+/* GIO keeps one shared system bus connection per process (polkit's, in
+ * tests that link the auth room), and raises SIGTERM when its bus dies.
+ * Close it while this test's bus is still up, so that the next test gets
+ * a fresh one and this one dies quietly. */
+static void gio_bus_close(void) {
+        g_autoptr(GDBusConnection) c = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, NULL);
+
+        if (!c)
+                return;
+        g_dbus_connection_set_exit_on_close(c, FALSE);
+        (void) g_dbus_connection_close_sync(c, NULL, NULL);
+}
+
 void harness_free(Harness *h) {
         if (!h)
                 return;
@@ -254,8 +267,10 @@ void harness_free(Harness *h) {
         harness_polkit_stop(h);
         polkit_unmount(h);
         sd_bus_flush_close_unref(h->bus);
-        if (h->bus_pid > 0)
+        if (h->bus_pid > 0) {
+                gio_bus_close();
                 kill(h->bus_pid, SIGTERM);
+        }
         g_ptr_array_unref(h->signals);
         if (h->tmpdir)
                 remove_tree(h->tmpdir);

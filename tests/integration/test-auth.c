@@ -106,22 +106,22 @@ static void on_child(GPid pid, gint status, gpointer userdata) {
 
 /* gdbus call as user (NULL: root); returns its exit status, *err_out its stderr. */
 static int call_as(Fixture *f, const char *user, const char *action, const char *tenant, char **err_out) {
-        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
         g_autoptr(GError) error = NULL;
         Child c = {};
         GPid pid;
         int err_fd;
 
         if (user) {
-                g_ptr_array_add(argv, "setpriv");
+                g_ptr_array_add(argv, g_strdup("setpriv"));
                 g_ptr_array_add(argv, g_strdup_printf("--reuid=%s", user));
                 g_ptr_array_add(argv, g_strdup_printf("--regid=%s", g_str_equal(user, "nobody") ? "nogroup" : user));
-                g_ptr_array_add(argv, "--clear-groups");
+                g_ptr_array_add(argv, g_strdup("--clear-groups"));
         }
         const char *rest[] = { "gdbus", "call", "--system", "--dest", f->name, "--object-path", "/test",
                                "--method", "org.devpass1.Test.Check", action, tenant, NULL };
         for (size_t i = 0; rest[i]; i++)
-                g_ptr_array_add(argv, (char *) rest[i]);
+                g_ptr_array_add(argv, g_strdup(rest[i]));
         g_ptr_array_add(argv, NULL);
 
         /* Our service answers from this loop: run it while the client waits. */
