@@ -14,18 +14,27 @@ struct Auth {
 typedef struct {
         Auth *auth;
         sd_bus_message *message;
-        char *action;
+        char **actions;
+        size_t next;               /* the action being asked */
+        char *action;              /* = actions[next] */
         PolkitDetails *details;
         PolkitCheckAuthorizationFlags flags;
         AuthFunc done;
         void *userdata;
 } Check;
 
+static void check_start(Check *c);
+
 static void check_finish(Check *c, bool allowed, const char *reason) {
-        c->done(c->message, allowed, reason, c->userdata);
+        if (allowed && c->actions[c->next + 1]) {
+                c->action = c->actions[++c->next];
+                check_start(c);
+                return;
+        }
+        c->done(c->message, allowed, allowed ? NULL : c->action, reason, c->userdata);
         sd_bus_message_unref(c->message);
         g_clear_object(&c->details);
-        g_free(c->action);
+        g_strfreev(c->actions);
         g_free(c);
 }
 
@@ -109,13 +118,15 @@ void auth_free(Auth *a) {
         g_free(a);
 }
 
-void auth_check(Auth *a, sd_bus_message *m, const char *action, const char *const *details,
+void auth_check(Auth *a, sd_bus_message *m, const char *const *actions, const char *const *details,
                 AuthFunc done, void *userdata) {
         Check *c = g_new0(Check, 1);
 
+        g_return_if_fail(actions && actions[0]);
         c->auth = a;
         c->message = sd_bus_message_ref(m);
-        c->action = g_strdup(action);
+        c->actions = g_strdupv((char **) actions);
+        c->action = c->actions[0];
         c->done = done;
         c->userdata = userdata;
         c->details = polkit_details_new();

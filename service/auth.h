@@ -14,16 +14,20 @@
 typedef struct Auth Auth;
 
 /* Called once per check, on the main loop. m is the method call, still
- * unanswered; reason says why when not allowed. */
-typedef void (*AuthFunc)(sd_bus_message *m, bool allowed, const char *reason, void *userdata);
+ * unanswered; when not allowed, action is the one refused and reason says
+ * why. */
+typedef void (*AuthFunc)(sd_bus_message *m, bool allowed, const char *action, const char *reason,
+                         void *userdata);
 
 Auth *auth_new(void);
 void auth_free(Auth *a);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Auth, auth_free);
 
-/* details: NULL-terminated key, value, key, value, ... (may be NULL). The
+/* Asks for each action in turn (NULL-terminated; a call that needs two,
+ * like a forced passthrough, is allowed only when both are). details:
+ * NULL-terminated key, value, key, value, ... (may be NULL), copied. The
  * message is kept (ref'd) until done has been called. */
-void auth_check(Auth *a, sd_bus_message *m, const char *action, const char *const *details,
+void auth_check(Auth *a, sd_bus_message *m, const char *const *actions, const char *const *details,
                 AuthFunc done, void *userdata);
 
 /* Replies org.devpass1.Error.NotAuthorized naming the action. */

@@ -4,6 +4,9 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "bus-passthrough.h"
+#include "daemon.h"
+
 static int append_paths(sd_bus_message *reply, char *const *paths, const Device *except,
                         const GPtrArray *devices) {
         int r = sd_bus_message_open_container(reply, 'a', "o");
@@ -64,6 +67,11 @@ const sd_bus_vtable bus_device_vtable[] = {
         P("BootVga", "b", boot_vga),
         P("ResetMethods", "as", reset_methods),
         P("State", "s", state_str),
+        P("Group", "o", group_path),
+        P("Rule", "o", rule_path),
+        P("Blockers", "as", blockers),
+        SD_BUS_METHOD_WITH_ARGS("SetVirtualFunctions", SD_BUS_ARGS("u", count), SD_BUS_NO_RESULT,
+                                bus_passthrough_method_set_vfs, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 
@@ -71,12 +79,12 @@ const sd_bus_vtable bus_device_vtable[] = {
 
 static int device_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                        void **found, sd_bus_error *error) {
-        Inventory *inv = userdata;
+        Daemon *daemon = userdata;
         char quoted[80];
         DpAddress a;
 
         /* The common case first: a path the enumerator gave out. */
-        Device *d = inventory_lookup_path(inv, path);
+        Device *d = inventory_lookup_path(daemon->inventory, path) ?: model_missing_by_path(daemon->model, path);
         if (d) {
                 *found = d;
                 return 1;
@@ -97,21 +105,37 @@ static int device_find(sd_bus *bus, const char *path, const char *interface, voi
 
 static int device_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***ret_nodes,
                             sd_bus_error *error) {
-        *ret_nodes = inventory_paths(userdata);
+        Daemon *d = userdata;
+        g_auto(GStrv) present = inventory_paths(d->inventory);
+        g_auto(GStrv) missing = model_missing_paths(d->model);
+        gsize np = g_strv_length(present), nm = g_strv_length(missing);
+        char **all = g_new0(char *, np + nm + 1);
+
+        memcpy(all, present, np * sizeof(char *));
+        memcpy(all + np, missing, nm * sizeof(char *));
+        g_free(g_steal_pointer(&present));
+        g_free(g_steal_pointer(&missing));
+        *ret_nodes = all;
         return 0;
 }
 
-int bus_device_register(sd_bus *bus, Inventory *inv) {
+int bus_device_register(sd_bus *bus, Daemon *d) {
         int r = sd_bus_add_fallback_vtable(bus, NULL, DP_DEVICES_PATH, DP_DEVICE_INTERFACE,
-                                           bus_device_vtable, device_find, inv);
+                                           bus_device_vtable, device_find, d);
         if (r < 0)
                 return r;
-        return sd_bus_add_node_enumerator(bus, NULL, DP_DEVICES_PATH, device_enumerate, inv);
+        return sd_bus_add_node_enumerator(bus, NULL, DP_DEVICES_PATH, device_enumerate, d);
 }
 
 static void emit_warn(int r, const char *what, const Device *d) {
         if (r < 0)
                 g_warning("Cannot emit %s for %s: %s", what, d->address_str, g_strerror(-r));
+}
+
+void bus_device_emit_properties(sd_bus *bus, const Device *d, DevicePropMask mask) {
+        g_autofree const char **names = device_prop_names(mask);
+        emit_warn(sd_bus_emit_properties_changed_strv(bus, d->path, DP_DEVICE_INTERFACE, (char **) names),
+                  "PropertiesChanged", d);
 }
 
 void bus_device_emit_changes(sd_bus *bus, InventoryChanges *c) {
@@ -130,10 +154,6 @@ void bus_device_emit_changes(sd_bus *bus, InventoryChanges *c) {
         }
         g_hash_table_iter_init(&it, c->changed);
         while (g_hash_table_iter_next(&it, &key, &value)) {
-                const Device *d = key;
-                g_autofree const char **names = device_prop_names(GPOINTER_TO_UINT(value));
-                emit_warn(sd_bus_emit_properties_changed_strv(bus, d->path, DP_DEVICE_INTERFACE,
-                                                              (char **) names),
-                          "PropertiesChanged", d);
+                bus_device_emit_properties(bus, key, GPOINTER_TO_UINT(value));
         }
 }

@@ -8,14 +8,17 @@
 #include "bus-errors.h"
 #include "inventory.h"
 
+typedef struct Daemon Daemon;
+
 #define DP_DEVICE_INTERFACE "org.devpass1.Device"
 
 extern const sd_bus_vtable bus_device_vtable[];
 
 /* Exports every device of the inventory (a fallback vtable and a node
  * enumerator: no per-object registration, whatever the node's size). */
-int bus_device_register(sd_bus *bus, Inventory *inv);
+int bus_device_register(sd_bus *bus, Daemon *d);
 
 /* Tells clients what an inventory change did: InterfacesRemoved,
  * InterfacesAdded, then PropertiesChanged carrying only what changed. */
 void bus_device_emit_changes(sd_bus *bus, InventoryChanges *changes);
+void bus_device_emit_properties(sd_bus *bus, const Device *d, DevicePropMask mask);

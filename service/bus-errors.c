@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <gio/gio.h>
 
 static const sd_bus_error_map dp_error_map[] = {
         SD_BUS_ERROR_MAP(DP_ERROR_INVALID_ARGUMENT, EINVAL),
@@ -69,4 +70,25 @@ const char *bus_quote(const char *s, char buf[static 80]) {
         buf[n++] = '\'';
         buf[n] = '\0';
         return buf;
+}
+
+const char *bus_error_name_for(const GError *e) {
+        if (e->domain == G_IO_ERROR) {
+                switch (e->code) {
+                case G_IO_ERROR_EXISTS:
+                case G_IO_ERROR_BUSY:
+                        return DP_ERROR_BUSY;
+                case G_IO_ERROR_INVALID_ARGUMENT:
+                        return DP_ERROR_INVALID_ARGUMENT;
+                case G_IO_ERROR_NOT_FOUND:
+                        return DP_ERROR_NOT_FOUND;
+                default:
+                        break;
+                }
+        }
+        return DP_ERROR_FAILED;
+}
+
+int bus_reply_gerror(sd_bus_message *m, const GError *e) {
+        return sd_bus_reply_method_errorf(m, bus_error_name_for(e), "%s", e->message);
 }

@@ -27,3 +27,10 @@ int bus_errors_install(sd_bus *bus, const BusInterface *interfaces);
 /* A caller's string made fit to quote in an error message: in quotes,
  * control characters escaped, cut after about 70 characters. Returns buf. */
 const char *bus_quote(const char *s, char buf[static 80]);
+
+#include <glib.h>
+
+/* The named error for a GError from the model or the store: exists/busy
+ * -> Busy, invalid -> InvalidArgument, not found -> NotFound, else Failed. */
+const char *bus_error_name_for(const GError *e);
+int bus_reply_gerror(sd_bus_message *m, const GError *e);

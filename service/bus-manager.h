@@ -3,6 +3,7 @@
 
 /* The D-Bus face of the daemon: org.devpass1.Manager on /org/devpass1. */
 
+#include "bus-settings.h"
 #include "daemon.h"
 
 #define DP_MANAGER_INTERFACE "org.devpass1.Manager"
@@ -11,3 +12,7 @@ extern const sd_bus_vtable bus_manager_vtable[];
 
 int bus_manager_register(sd_bus *bus, Daemon *d);
 void bus_manager_emit_changes(sd_bus *bus, InventoryChanges *changes);
+void bus_manager_emit_reboot(sd_bus *bus);
+
+/* A new group's settings (validated) with the defaults filled in. */
+StoreGroup *bus_manager_group_from(const BusSettings *s);

@@ -10,6 +10,9 @@ void config_clear(Config *c) {
         g_clear_pointer(&c->node, g_free);
         g_clear_pointer(&c->pci_ids, g_free);
         g_clear_pointer(&c->sysfs_root, g_free);
+        g_clear_pointer(&c->root, g_free);
+        g_clear_pointer(&c->state_dir, g_free);
+        g_clear_pointer(&c->modprobe, g_free);
 }
 
 bool config_node_name_valid(const char *name) {
@@ -34,8 +37,11 @@ bool config_load(Config *c, GError **error) {
                         g_propagate_prefixed_error(error, g_steal_pointer(&local), "%s: ", c->config_path);
                         return false;
                 }
-        } else if (!c->node) {
-                c->node = g_key_file_get_string(kf, "Daemon", "Node", NULL);
+        } else {
+                if (!c->node)
+                        c->node = g_key_file_get_string(kf, "Daemon", "Node", NULL);
+                if (!c->modprobe)
+                        c->modprobe = g_key_file_get_string(kf, "Daemon", "Modprobe", NULL);
         }
 
         if (!c->node) {
@@ -53,5 +59,17 @@ bool config_load(Config *c, GError **error) {
                 c->pci_ids = g_strdup(PCI_IDS_PATH);
         if (!c->sysfs_root)
                 c->sysfs_root = g_strdup("/sys");
+        if (!c->root)
+                c->root = g_strdup("/");
+        if (!c->state_dir) {
+                /* systemd's StateDirectory=; a list when several are set. */
+                const char *env = g_getenv("STATE_DIRECTORY");
+                g_auto(GStrv) dirs = env && *env ? g_strsplit(env, ":", 2) : NULL;
+                c->state_dir = g_strdup(dirs ? dirs[0] : DEVPASS_STATE_DIR);
+        }
+        if (!c->modprobe)
+                c->modprobe = g_strdup("/sbin/modprobe");
+        if (c->settle_ms <= 0)
+                c->settle_ms = 2000;
         return true;
 }

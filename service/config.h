@@ -11,6 +11,10 @@ typedef struct {
         char *node;          /* Node=, default the hostname */
         char *pci_ids;       /* the pci.ids file names come from */
         char *sysfs_root;    /* "/sys"; tests relocate it with umockdev */
+        char *root;          /* where the safety guard reads proc/, sys/ and dev/: "/" */
+        char *state_dir;     /* --state-dir, else $STATE_DIRECTORY, else /var/lib/devpass */
+        char *modprobe;      /* Modprobe=, run as "<modprobe> vfio-pci" */
+        int settle_ms;       /* how long a driver change may take to show in sysfs */
         bool verbose;
 } Config;
 

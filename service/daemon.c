@@ -8,20 +8,150 @@
 #include "build-config.h"
 #include "bus-device.h"
 #include "bus-errors.h"
+#include "bus-group.h"
 #include "bus-manager.h"
+#include "bus-rule.h"
 #include "bus-source.h"
 
 static const BusInterface bus_interfaces[] = {
         { DP_MANAGER_INTERFACE, bus_manager_vtable },
         { DP_DEVICE_INTERFACE, bus_device_vtable },
+        { DP_GROUP_INTERFACE, bus_group_vtable },
+        { DP_RULE_INTERFACE, bus_rule_vtable },
         {}
 };
+
+Daemon *daemon_of_call(sd_bus_message *m) {
+        return sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(m)));
+}
+
+/* The boot-time list the udev rule reads: passthrough devices come up on
+ * vfio-pci after a reboot, before a host driver can take them. Written
+ * whole (temporary file, fsync, rename) whenever it changes. */
+static void daemon_boot_list_sync(Daemon *d) {
+        g_autoptr(GPtrArray) addresses = model_intent_addresses(d->model);
+        g_autoptr(GString) s = g_string_new("# Written by devpassd: devices that boot on vfio-pci.\n");
+        g_autoptr(GError) error = NULL;
+
+        for (guint i = 0; i < addresses->len; i++)
+                g_string_append_printf(s, "%s\n", (char *) addresses->pdata[i]);
+        if (g_strcmp0(d->boot_list, s->str) == 0)
+                return;
+        g_autofree char *path = g_build_filename(d->config.state_dir, DP_BOOT_LIST, NULL);
+        if (!g_file_set_contents_full(path, s->str, s->len,
+                                      G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, &error)) {
+                g_warning("Cannot write %s (devices may boot on their host drivers): %s", path, error->message);
+                return;
+        }
+        g_free(d->boot_list);
+        d->boot_list = g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+static void emit_removed(Daemon *d, ModelChanges *c) {
+        for (guint i = 0; i + 1 < c->removed->len; i += 2)
+                (void) sd_bus_emit_interfaces_removed(d->bus, c->removed->pdata[i], c->removed->pdata[i + 1], NULL);
+}
+
+static void emit_rest(Daemon *d, ModelChanges *c, GHashTable *skip) {
+        GHashTableIter it;
+        gpointer key, value;
+
+        for (guint i = 0; i < c->added->len; i++)
+                (void) sd_bus_emit_object_added(d->bus, c->added->pdata[i]);
+        g_hash_table_iter_init(&it, c->devices);
+        while (g_hash_table_iter_next(&it, &key, &value))
+                if (!skip || !g_hash_table_contains(skip, key))
+                        bus_device_emit_properties(d->bus, key, GPOINTER_TO_UINT(value));
+        g_hash_table_iter_init(&it, c->groups);
+        while (g_hash_table_iter_next(&it, &key, &value)) {
+                g_autofree const char **names = bus_group_prop_names(GPOINTER_TO_UINT(value));
+                (void) sd_bus_emit_properties_changed_strv(d->bus, ((ModelGroup *) key)->path, DP_GROUP_INTERFACE,
+                                                           (char **) names);
+        }
+        g_hash_table_iter_init(&it, c->rules);
+        while (g_hash_table_iter_next(&it, &key, &value)) {
+                g_autofree const char **names = bus_rule_prop_names(GPOINTER_TO_UINT(value));
+                (void) sd_bus_emit_properties_changed_strv(d->bus, ((ModelRule *) key)->path, DP_RULE_INTERFACE,
+                                                           (char **) names);
+        }
+        if (c->reboot_changed)
+                bus_manager_emit_reboot(d->bus);
+        daemon_boot_list_sync(d);
+}
+
+void daemon_emit(Daemon *d) {
+        g_autoptr(ModelChanges) c = model_take_changes(d->model);
+
+        emit_removed(d, c);
+        emit_rest(d, c, NULL);
+}
+
+bool daemon_bind_results(Daemon *d, GPtrArray *results, char **failed) {
+        g_autoptr(GString) f = g_string_new(NULL);
+        bool reboot = false;
+
+        for (guint i = 0; i < results->len; i++) {
+                const BindResult *r = results->pdata[i];
+                model_set_reboot_reason(d->model, r->address, r->outcome == BIND_REBOOT_REQUIRED ? r->reason : NULL);
+                model_set_bind_error(d->model, r->address, r->outcome == BIND_FAILED ? r->reason : NULL);
+                if (r->outcome == BIND_REBOOT_REQUIRED) {
+                        g_message("%s", r->reason);
+                        reboot = true;
+                } else if (r->outcome == BIND_FAILED) {
+                        g_warning("%s", r->reason);
+                        g_string_append_printf(f, "%s%s", f->len ? "; " : "", r->reason);
+                }
+        }
+        model_refresh(d->model);
+        if (failed)
+                *failed = f->len ? g_string_free(g_steal_pointer(&f), FALSE) : NULL;
+        return reboot;
+}
 
 static void daemon_on_changes(InventoryChanges *changes, void *userdata) {
         Daemon *d = userdata;
 
+        /* Devices that came are announced with their group already. */
+        model_refresh(d->model);
+        g_autoptr(ModelChanges) c = model_take_changes(d->model);
+        emit_removed(d, c);
         bus_device_emit_changes(d->bus, changes);
         bus_manager_emit_changes(d->bus, changes);
+        emit_rest(d, c, changes->added_set);
+}
+
+/* Reconcile: passthrough devices that are not on vfio-pci (after a
+ * reboot, a crash between commit and bind, a hand-made change) are bound
+ * again; what cannot be becomes a reboot reason. */
+static void daemon_on_reconciled(GPtrArray *results, void *userdata) {
+        Daemon *d = userdata;
+
+        for (guint i = 0; i < results->len; i++)
+                g_hash_table_remove(d->binding, ((BindResult *) results->pdata[i])->address);
+        daemon_bind_results(d, results, NULL);
+        g_ptr_array_unref(results);
+        daemon_emit(d);
+}
+
+static void daemon_reconcile(Daemon *d) {
+        g_autoptr(GPtrArray) intents = model_intent_addresses(d->model);
+        g_autoptr(GPtrArray) rebind = g_ptr_array_new_with_free_func(g_free);
+
+        for (guint i = 0; i < intents->len; i++) {
+                DpAddress a;
+                const Device *dev = address_parse(intents->pdata[i], &a) ? inventory_lookup(d->inventory, &a) : NULL;
+                if (!dev)
+                        g_message("%s is passed through but not present on this node", (char *) intents->pdata[i]);
+                else if (!g_str_equal(dev->driver, "vfio-pci"))
+                        g_ptr_array_add(rebind, g_strdup(dev->address_str));
+        }
+        if (rebind->len == 0)
+                return;
+        g_message("Binding %u passthrough device%s to vfio-pci again", rebind->len, rebind->len == 1 ? "" : "s");
+        for (guint i = 0; i < rebind->len; i++)
+                g_hash_table_add(d->binding, g_strdup(rebind->pdata[i]));
+        g_ptr_array_add(rebind, NULL);
+        binder_bind(d->binder, (char **) rebind->pdata, BIND_TO_VFIO, daemon_on_reconciled, d);
 }
 
 static void daemon_on_bus_lost(void *userdata) {
@@ -65,7 +195,9 @@ static bool daemon_connect(Daemon *d, GError **error) {
         if ((r = sd_bus_open_system(&d->bus)) < 0 ||
             (r = bus_errors_install(d->bus, bus_interfaces)) < 0 ||
             (r = bus_manager_register(d->bus, d)) < 0 ||
-            (r = bus_device_register(d->bus, d->inventory)) < 0 ||
+            (r = bus_device_register(d->bus, d)) < 0 ||
+            (r = bus_group_register(d->bus, d)) < 0 ||
+            (r = bus_rule_register(d->bus, d)) < 0 ||
             (r = sd_bus_request_name_async(d->bus, NULL, DP_BUS_NAME, 0, daemon_on_name, d)) < 0) {
                 g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(-r),
                             "Cannot serve on the system bus: %s", g_strerror(-r));
@@ -89,9 +221,20 @@ Daemon *daemon_new(Config *config, GError **error) {
         if (!d->hotplug)
                 return NULL;
         inventory_changes_free(hotplug_rescan(d->hotplug));
+        d->store = store_open(d->config.state_dir, error);
+        if (!d->store)
+                return NULL;
+        d->model = model_new(d->store, d->inventory, d->config.node, error);
+        if (!d->model)
+                return NULL;
+        d->auth = auth_new();
+        d->binder = binder_new(d->config.sysfs_root, d->config.modprobe, (unsigned) d->config.settle_ms);
+        d->binding = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        daemon_boot_list_sync(d);
 
         if (!daemon_connect(d, error))
                 return NULL;
+        daemon_reconcile(d);
         d->signal_sources[0] = g_unix_signal_add(SIGTERM, daemon_on_signal, d);
         d->signal_sources[1] = g_unix_signal_add(SIGINT, daemon_on_signal, d);
         return g_steal_pointer(&d);
@@ -108,6 +251,14 @@ void daemon_free(Daemon *d) {
                 g_source_unref(d->bus_source);
         }
         sd_bus_flush_close_unref(d->bus);
+        /* The binder's worker may still report: stop it before what it reports to. */
+        binder_free(d->binder);
+        auth_free(d->auth);
+        model_free(d->model);
+        store_close(d->store);
+        if (d->binding)
+                g_hash_table_unref(d->binding);
+        g_free(d->boot_list);
         hotplug_free(d->hotplug);
         inventory_free(d->inventory);
         names_free(d->names);

@@ -5,15 +5,21 @@
 
 #include <systemd/sd-bus.h>
 
+#include "auth.h"
+#include "binder.h"
 #include "config.h"
 #include "hotplug.h"
 #include "inventory.h"
+#include "model.h"
 #include "names.h"
+#include "store.h"
 
 #define DP_BUS_NAME "org.devpass1"
 #define DP_ROOT_PATH "/org/devpass1"
+/* In the state directory: the addresses the udev rule binds to vfio-pci at boot. */
+#define DP_BOOT_LIST "vfio-pci.list"
 
-typedef struct {
+typedef struct Daemon {
         Config config;
         char *version;
         GMainLoop *loop;
@@ -22,6 +28,12 @@ typedef struct {
         Names *names;
         Inventory *inventory;
         Hotplug *hotplug;
+        Store *store;
+        Model *model;
+        Auth *auth;
+        Binder *binder;
+        GHashTable *binding;     /* addresses with a driver change under way */
+        char *boot_list;         /* what DP_BOOT_LIST holds now */
         guint signal_sources[2];
         int exit_status;
 } Daemon;
@@ -34,3 +46,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Daemon, daemon_free);
 
 /* Runs until SIGTERM/SIGINT (0) or a lost bus (1). */
 int daemon_run(Daemon *d);
+
+/* The daemon behind a method call on one of its objects (the registering
+ * slot's userdata: fallback vtables hand the object to the handler). */
+Daemon *daemon_of_call(sd_bus_message *m);
+
+/* Sends what the model says changed (objects removed, added, properties),
+ * and keeps the boot-time vfio-pci list in step with the store. */
+void daemon_emit(Daemon *d);
+
+/* Records what the binder did (reboot reasons, errors) on the model.
+ * Returns true when a device waits for a reboot; *failed gets the
+ * reasons of those that failed, NULL when none. */
+bool daemon_bind_results(Daemon *d, GPtrArray *results, char **failed);

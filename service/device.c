@@ -34,6 +34,9 @@ static const char *const prop_names[_DEVICE_PROP_MAX] = {
         [DEVICE_PROP_BOOT_VGA] = "BootVga",
         [DEVICE_PROP_RESET_METHODS] = "ResetMethods",
         [DEVICE_PROP_STATE] = "State",
+        [DEVICE_PROP_GROUP] = "Group",
+        [DEVICE_PROP_RULE] = "Rule",
+        [DEVICE_PROP_BLOCKERS] = "Blockers",
 };
 
 Device *device_new(const DpAddress *address) {
@@ -49,6 +52,8 @@ Device *device_new(const DpAddress *address) {
         d->numa_node = -1;
         d->physfn_path = g_strdup("/");
         device_set_state(d, DEVICE_STATE_HOST);
+        d->group_path = g_strdup("/");
+        d->rule_path = g_strdup("/");
         return d;
 }
 
@@ -70,6 +75,9 @@ void device_free(Device *d) {
         device_clear_fields(d);
         g_free(d->address_str);
         g_free(d->path);
+        g_free(d->group_path);
+        g_free(d->rule_path);
+        g_strfreev(d->blockers);
         g_free(d);
 }
 
@@ -83,13 +91,39 @@ void device_set_state(Device *d, DeviceState state) {
         d->state_str = device_state_to_string(state);
 }
 
-bool device_is_vf(const Device *d) {
-        return strcmp(d->physfn_path, "/") != 0;
-}
-
 static bool strv_equal0(char **a, char **b) {
         static char *empty[] = { NULL };
         return g_strv_equal((const char *const *) (a ?: empty), (const char *const *) (b ?: empty));
+}
+
+DevicePropMask device_set_view(Device *d, DeviceState state, const char *group_path, const char *rule_path,
+                               char **blockers) {
+        DevicePropMask m = 0;
+
+        if (d->state != state) {
+                device_set_state(d, state);
+                m |= DEVICE_PROP_BIT(DEVICE_PROP_STATE);
+        }
+        if (!g_str_equal(d->group_path, group_path)) {
+                g_free(d->group_path);
+                d->group_path = g_strdup(group_path);
+                m |= DEVICE_PROP_BIT(DEVICE_PROP_GROUP);
+        }
+        if (!g_str_equal(d->rule_path, rule_path)) {
+                g_free(d->rule_path);
+                d->rule_path = g_strdup(rule_path);
+                m |= DEVICE_PROP_BIT(DEVICE_PROP_RULE);
+        }
+        if (!strv_equal0(d->blockers, blockers)) {
+                g_strfreev(d->blockers);
+                d->blockers = blockers && blockers[0] ? g_strdupv(blockers) : NULL;
+                m |= DEVICE_PROP_BIT(DEVICE_PROP_BLOCKERS);
+        }
+        return m;
+}
+
+bool device_is_vf(const Device *d) {
+        return strcmp(d->physfn_path, "/") != 0;
 }
 
 DevicePropMask device_diff(const Device *o, const Device *n) {
@@ -119,7 +153,6 @@ DevicePropMask device_diff(const Device *o, const Device *n) {
         if (!o->boot_vga != !n->boot_vga)
                 m |= DEVICE_PROP_BIT(DEVICE_PROP_BOOT_VGA);
         DIFF_STRV(reset_methods, DEVICE_PROP_RESET_METHODS);
-        DIFF_VAL(state, DEVICE_PROP_STATE);
 #undef DIFF_VAL
 #undef DIFF_STR
 #undef DIFF_STRV
@@ -130,20 +163,27 @@ void device_take_fields(Device *dst, Device *src) {
         g_return_if_fail(address_compare(&dst->address, &src->address) == 0);
 
         device_clear_fields(dst);
-        /* Identity (address, path) and the inventory's group link stay
-         * with dst; src keeps its own copies and is freed with nothing else. */
-        char *address_str = dst->address_str, *path = dst->path;
-        GPtrArray *peers = dst->iommu_peers;
+        /* Identity (address, path), the inventory's group link and the
+         * model's view stay with dst; src keeps its own and is freed with
+         * nothing else. */
+        Device keep = *dst;
         *dst = *src;
-        dst->address_str = address_str;
-        dst->path = path;
-        dst->iommu_peers = peers;
+        dst->address_str = keep.address_str;
+        dst->path = keep.path;
+        dst->iommu_peers = keep.iommu_peers;
+        dst->state = keep.state;
+        dst->state_str = keep.state_str;
+        dst->group_path = keep.group_path;
+        dst->rule_path = keep.rule_path;
+        dst->blockers = keep.blockers;
 
-        address_str = src->address_str;
-        path = src->path;
+        keep = *src;
         memset(src, 0, sizeof(*src));
-        src->address_str = address_str;
-        src->path = path;
+        src->address_str = keep.address_str;
+        src->path = keep.path;
+        src->group_path = keep.group_path;
+        src->rule_path = keep.rule_path;
+        src->blockers = keep.blockers;
 }
 
 const char *device_prop_name(DeviceProp p) {

@@ -44,6 +44,9 @@ typedef enum {
         DEVICE_PROP_BOOT_VGA,
         DEVICE_PROP_RESET_METHODS,
         DEVICE_PROP_STATE,
+        DEVICE_PROP_GROUP,
+        DEVICE_PROP_RULE,
+        DEVICE_PROP_BLOCKERS,
         _DEVICE_PROP_MAX,
 } DeviceProp;
 
@@ -79,8 +82,13 @@ typedef struct {
         int boot_vga;              /* int: sd-bus reads 'b' as int */
         char **reset_methods;
 
+        /* devpass's own view, set by the model and kept across re-reads
+         * of sysfs. */
         DeviceState state;
         const char *state_str;     /* points into a static table */
+        char *group_path;          /* "/" when no group's rules match */
+        char *rule_path;           /* "/" when no rule matches */
+        char **blockers;           /* NULL when none */
 
         /* Every function of this one's IOMMU group, itself included,
          * sorted; owned and kept by the inventory. NULL when none. */
@@ -92,16 +100,21 @@ void device_free(Device *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Device, device_free);
 
 void device_set_state(Device *d, DeviceState state);
+/* The model's view; each returns the properties that changed. */
+DevicePropMask device_set_view(Device *d, DeviceState state, const char *group_path, const char *rule_path,
+                               char **blockers);
 const char *device_state_to_string(DeviceState state);
 
 bool device_is_vf(const Device *d);
 
 /* The properties whose values differ between two reads of one function.
- * IommuGroupMembers is not a field: the inventory derives it. */
+ * IommuGroupMembers is not a field: the inventory derives it; State,
+ * Group, Rule and Blockers are the model's. */
 DevicePropMask device_diff(const Device *old, const Device *new);
 
-/* Moves every field of src into dst (same address), freeing dst's old
- * values: the object keeps its identity, the values are new. */
+/* Moves every field sysfs gave src into dst (same address), freeing dst's
+ * old values: the object keeps its identity and the model's view, the
+ * facts are new. */
 void device_take_fields(Device *dst, Device *src);
 
 const char *device_prop_name(DeviceProp p);

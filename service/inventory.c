@@ -65,7 +65,7 @@ static gint device_compare(gconstpointer a, gconstpointer b) {
 }
 
 /* Sorted once after each change of membership, not on every call. */
-static GPtrArray *inventory_sorted(Inventory *inv) {
+GPtrArray *inventory_sorted(Inventory *inv) {
         GHashTableIter it;
         gpointer value;
 
@@ -214,8 +214,6 @@ static void apply_one(Inventory *inv, InventoryChanges *c, const DpAddress *addr
                 group_add(inv, c, d);
                 queue_physfn(pfs, d);
         } else if (old && new) {
-                /* State is devpass's own, not a fact sysfs knows. */
-                device_set_state(new, old->state);
                 DevicePropMask mask = device_diff(old, new);
                 if (mask == 0)
                         return;

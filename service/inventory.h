@@ -33,6 +33,9 @@ InventoryChanges *inventory_apply(Inventory *inv, GArray *entries);
 Device *inventory_lookup(Inventory *inv, const DpAddress *address);
 Device *inventory_lookup_path(Inventory *inv, const char *path);
 guint inventory_size(Inventory *inv);
+/* Every function, sorted by address; borrowed, valid until the next
+ * inventory_apply(). */
+GPtrArray *inventory_sorted(Inventory *inv);
 /* Object paths of every function, sorted; free with g_strfreev(). */
 char **inventory_paths(Inventory *inv);
 /* Every function of an IOMMU group, sorted by address; NULL when none. */

@@ -22,6 +22,12 @@ int main(int argc, char *argv[]) {
                   "This node's name (default: Node= in the configuration, else the hostname)", "NAME" },
                 { "pci-ids", 0, 0, G_OPTION_ARG_FILENAME, &config.pci_ids,
                   "The pci.ids file device names come from (default " PCI_IDS_PATH ")", "FILE" },
+                { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &config.state_dir,
+                  "Where devpass.db lives (default $STATE_DIRECTORY, else " DEVPASS_STATE_DIR ")", "DIR" },
+                { "root", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &config.root,
+                  "Read proc/, sys/ and dev/ for the safety guard under DIR (tests)", "DIR" },
+                { "settle-ms", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &config.settle_ms,
+                  "How long a driver change may take to show in sysfs (default 2000)", "MS" },
                 { "verbose", 'v', 0, G_OPTION_ARG_NONE, &config.verbose, "Log debug messages", NULL },
                 { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
                 {}

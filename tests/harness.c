@@ -152,6 +152,8 @@ void harness_daemon_start(Harness *h, const char *const *extra_args) {
         g_autoptr(GPtrArray) argv = g_ptr_array_new();
         g_autoptr(GError) error = NULL;
         g_autofree char *config = g_build_filename(h->tmpdir, "devpassd.conf", NULL);
+        g_autofree char *state = harness_state_dir(h);
+        g_autofree char *root = g_path_get_dirname(testbed_sys_dir(h->testbed));
 
         g_assert_cmpint(h->daemon_pid, ==, 0);
         g_ptr_array_add(argv, (char *) harness_path("DEVPASSD"));
@@ -159,6 +161,15 @@ void harness_daemon_start(Harness *h, const char *const *extra_args) {
         g_ptr_array_add(argv, config);
         g_ptr_array_add(argv, "--node");
         g_ptr_array_add(argv, "testnode");
+        /* The store in the test's directory, the safety guard's proc/ and
+         * dev/ beside the testbed's sys/, and a fake kernel that answers
+         * in milliseconds. */
+        g_ptr_array_add(argv, "--state-dir");
+        g_ptr_array_add(argv, state);
+        g_ptr_array_add(argv, "--root");
+        g_ptr_array_add(argv, root);
+        g_ptr_array_add(argv, "--settle-ms");
+        g_ptr_array_add(argv, "500");
         for (size_t i = 0; extra_args && extra_args[i]; i++)
                 g_ptr_array_add(argv, (char *) extra_args[i]);
         g_ptr_array_add(argv, NULL);
@@ -370,6 +381,10 @@ GVariant *harness_device_props(GVariant *objects, const char *address) {
         if (!ifaces)
                 return NULL;
         return g_variant_lookup_value(ifaces, "org.devpass1.Device", G_VARIANT_TYPE("a{sv}"));
+}
+
+char *harness_state_dir(Harness *h) {
+        return g_build_filename(h->tmpdir, "state", NULL);
 }
 
 char *harness_daemon_log(Harness *h) {

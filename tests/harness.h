@@ -54,6 +54,10 @@ void harness_daemon_stop(Harness *h);
 void harness_polkit_start(Harness *h, const char *rules);
 void harness_polkit_stop(Harness *h);
 
+/* devpassd's state directory (devpass.db, vfio-pci.list); it outlives
+ * restarts of the daemon within one harness. */
+char *harness_state_dir(Harness *h);
+
 /* Everything devpassd wrote to stdout and stderr so far. */
 char *harness_daemon_log(Harness *h);
 

@@ -32,13 +32,10 @@ typedef struct {
         guint checks;
 } Fixture;
 
-static void on_auth(sd_bus_message *m, bool allowed, const char *reason, void *userdata) {
+static void on_auth(sd_bus_message *m, bool allowed, const char *action, const char *reason, void *userdata) {
         Fixture *f = userdata;
-        const char *action, *tenant;
 
         f->checks++;
-        assert_true(sd_bus_message_rewind(m, true) >= 0);
-        assert_true(sd_bus_message_read(m, "ss", &action, &tenant) >= 0);
         if (allowed)
                 sd_bus_reply_method_return(m, "b", 1);
         else
@@ -52,7 +49,10 @@ static int method_check(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         int r = sd_bus_message_read(m, "ss", &action, &tenant);
         if (r < 0)
                 return r;
-        auth_check(f->auth, m, action, (const char *const[]) { "tenant", tenant, NULL }, on_auth, f);
+        /* "a+b": both actions, in turn. */
+        g_auto(GStrv) actions = g_strsplit(action, "+", -1);
+        auth_check(f->auth, m, (const char *const *) actions, (const char *const[]) { "tenant", tenant, NULL },
+                   on_auth, f);
         return 1;
 }
 
@@ -162,6 +162,17 @@ static void test_rule_grants_one_action(void **state) {
         assert_int_not_equal(call_as(f, "daemon", "org.devpass1.manage-tenants", "globex", NULL), 0);
 }
 
+static void test_all_actions_needed(void **state) {
+        Fixture *f = *state;
+        g_autofree char *err = NULL;
+
+        /* daemon may manage groups, not make passthrough: the second is named. */
+        assert_int_not_equal(call_as(f, "daemon", "org.devpass1.manage-groups+org.devpass1.make-passthrough", "",
+                                     &err), 0);
+        assert_non_null(strstr(err, "Not authorized for org.devpass1.make-passthrough"));
+        assert_int_equal(call_as(f, NULL, "org.devpass1.manage-groups+org.devpass1.make-passthrough", "", NULL), 0);
+}
+
 static void test_nobody_denied(void **state) {
         Fixture *f = *state;
         g_autofree char *err = NULL;
@@ -191,6 +202,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_root_allowed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rule_grants_one_action, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_all_actions_needed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_nobody_denied, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unknown_action_denied, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_polkit_gone_denies, setup, teardown),

@@ -64,9 +64,30 @@ static void test_diff_each(void **state) {
         a->reset_methods = g_new0(char *, 1);
         assert_int_equal(device_diff(a, c), DEVICE_PROP_BIT(DEVICE_PROP_BOOT_VGA) |
                                             DEVICE_PROP_BIT(DEVICE_PROP_NUMA_NODE));
+        /* The model's view is not a fact sysfs gives: no diff. */
         device_set_state(c, DEVICE_STATE_MISSING);
-        assert_true(device_diff(a, c) & DEVICE_PROP_BIT(DEVICE_PROP_STATE));
+        assert_false(device_diff(a, c) & DEVICE_PROP_BIT(DEVICE_PROP_STATE));
         assert_string_equal(c->state_str, "missing");
+}
+
+static void test_set_view(void **state) {
+        g_autoptr(Device) d = make("0000:3b:00.0");
+        char *blockers[] = { "conflict", NULL };
+
+        assert_int_equal(device_set_view(d, DEVICE_STATE_HOST, "/", "/", NULL), 0);
+        assert_int_equal(device_set_view(d, DEVICE_STATE_PASSTHROUGH, "/org/devpass1/groups/1",
+                                         "/org/devpass1/rules/2", blockers),
+                         DEVICE_PROP_BIT(DEVICE_PROP_STATE) | DEVICE_PROP_BIT(DEVICE_PROP_GROUP) |
+                         DEVICE_PROP_BIT(DEVICE_PROP_RULE) | DEVICE_PROP_BIT(DEVICE_PROP_BLOCKERS));
+        assert_string_equal(d->state_str, "passthrough");
+        assert_string_equal(d->group_path, "/org/devpass1/groups/1");
+        assert_string_equal(d->blockers[0], "conflict");
+        /* An empty list is no list. */
+        char *none[] = { NULL };
+        assert_int_equal(device_set_view(d, DEVICE_STATE_PASSTHROUGH, "/org/devpass1/groups/1",
+                                         "/org/devpass1/rules/2", none),
+                         DEVICE_PROP_BIT(DEVICE_PROP_BLOCKERS));
+        assert_null(d->blockers);
 }
 
 static void test_take_fields(void **state) {
@@ -76,12 +97,15 @@ static void test_take_fields(void **state) {
         char *path = old->path;
 
         old->iommu_peers = peers;
+        device_set_view(old, DEVICE_STATE_PASSTHROUGH, "/org/devpass1/groups/1", "/", NULL);
         g_free(new->driver);
         new->driver = g_strdup("vfio-pci");
         device_take_fields(old, new);
         assert_string_equal(old->driver, "vfio-pci");
         assert_ptr_equal(old->path, path);
         assert_ptr_equal(old->iommu_peers, peers);
+        assert_string_equal(old->state_str, "passthrough");
+        assert_string_equal(old->group_path, "/org/devpass1/groups/1");
         assert_null(new->driver);
         assert_string_equal(new->address_str, "0000:3b:00.0");
         g_ptr_array_unref(peers);
@@ -112,6 +136,7 @@ int main(void) {
                 cmocka_unit_test(test_diff_none),
                 cmocka_unit_test(test_diff_each),
                 cmocka_unit_test(test_take_fields),
+                cmocka_unit_test(test_set_view),
                 cmocka_unit_test(test_prop_names),
         };
         return cmocka_run_group_tests_name("device", tests, NULL, NULL);

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Settings travel as a{sv}: this reads one into a plain struct, refusing
+ * unknown keys and wrong types with org.devpass1.Error.InvalidArgument.
+ * Values are not judged here (settings.h does that). */
+
+#include <stdbool.h>
+#include <glib.h>
+#include <systemd/sd-bus.h>
+
+typedef enum {
+        BUS_SETTING_NAME = 1u << 0,         /* s */
+        BUS_SETTING_TYPE = 1u << 1,         /* s */
+        BUS_SETTING_DESCRIPTION = 1u << 2,  /* s */
+        BUS_SETTING_CLASS = 1u << 3,        /* s */
+        BUS_SETTING_NODE = 1u << 4,         /* s */
+        BUS_SETTING_CONDITIONS = 1u << 5,   /* a(sss) */
+        BUS_SETTING_ENABLED = 1u << 6,      /* b */
+        BUS_SETTING_GROUP = 1u << 7,        /* o */
+        BUS_SETTING_FORCE = 1u << 8,        /* b */
+        BUS_SETTING_RELEASE = 1u << 9,      /* b */
+} BusSettingKey;
+
+#define BUS_SETTINGS_GROUP (BUS_SETTING_NAME | BUS_SETTING_TYPE | BUS_SETTING_DESCRIPTION | BUS_SETTING_CLASS)
+#define BUS_SETTINGS_RULE (BUS_SETTING_NAME | BUS_SETTING_NODE | BUS_SETTING_CONDITIONS | BUS_SETTING_ENABLED)
+
+typedef struct {
+        unsigned present;       /* BusSettingKey bits */
+        char *name;
+        char *type;
+        char *description;
+        char *class_name;
+        char *node;
+        GPtrArray *conditions;  /* StoreCondition* */
+        bool enabled;
+        char *group;
+        bool force;
+        bool release;
+} BusSettings;
+
+void bus_settings_clear(BusSettings *s);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(BusSettings, bus_settings_clear);
+
+/* Reads an a{sv} at the message's read position; allowed: the keys this
+ * call takes. Returns 0, or a negative errno with error set. */
+int bus_settings_read(sd_bus_message *m, unsigned allowed, BusSettings *ret, sd_bus_error *error);

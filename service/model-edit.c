@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Changes of settings. Each writes one store transaction first and
+ * touches memory only after the commit, so a failure leaves both as they
+ * were. */
+#include <gio/gio.h>
+
+#include "assign.h"
+#include "model-private.h"
+#include "rules.h"
+
+#define GROUP_INTERFACE "org.devpass1.Group"
+#define RULE_INTERFACE "org.devpass1.Rule"
+
+static bool group_name_free(Model *m, const char *name, const ModelGroup *self, GError **error) {
+        ModelGroup *other = model_group_by_name(m, name);
+
+        if (other && other != self)
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                                   "A group named '%s' exists already (%s): choose another name", name, other->path),
+                       false;
+        return true;
+}
+
+static bool rule_name_free(Model *m, const char *name, const ModelRule *self, GError **error) {
+        ModelRule *other = model_rule_by_name(m, name);
+
+        if (other && other != self)
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                                   "A rule named '%s' exists already (%s): choose another name", name, other->path),
+                       false;
+        return true;
+}
+
+/* "base", else "base 2", "base 3", ... */
+static char *rule_name_unique(Model *m, const char *base) {
+        char *name = g_strdup(base);
+
+        for (unsigned n = 2; model_rule_by_name(m, name); n++) {
+                g_free(name);
+                name = g_strdup_printf("%s %u", base, n);
+        }
+        return name;
+}
+
+static bool commit_or_rollback(Model *m, bool ok, GError **error) {
+        if (ok && store_commit(m->store, error))
+                return true;
+        store_rollback(m->store);
+        return false;
+}
+
+/* The rule is going: nothing may point at it any more. */
+static void rule_forget(Model *m, ModelRule *r) {
+        g_ptr_array_remove(r->group->rules, r);
+        model_mark(m->changes->groups, r->group, PROP_BIT(GROUP_PROP_RULES));
+        g_hash_table_remove(m->changes->rules, r);
+        model_mark_removed(m, r->path, RULE_INTERFACE);
+        g_hash_table_remove(m->rule_paths, r->path);
+        g_hash_table_remove(m->rules, &r->id);
+}
+
+ModelGroup *model_group_create(Model *m, StoreGroup *settings, GError **error) {
+        g_autoptr(StoreGroup) s = settings;
+
+        if (!group_name_free(m, s->name, NULL, error) || !store_begin(m->store, error) ||
+            !commit_or_rollback(m, store_group_insert(m->store, s, error), error))
+                return NULL;
+        ModelGroup *g = model_group_new(g_steal_pointer(&s));
+        model_group_add(m, g);
+        g_ptr_array_add(m->changes->added, g_strdup(g->path));
+        return g;
+}
+
+bool model_group_update(Model *m, ModelGroup *g, const StoreGroup *settings, GError **error) {
+        StoreGroup next = *settings;
+        next.id = g->id;
+
+        if (!group_name_free(m, next.name, g, error) || !store_begin(m->store, error) ||
+            !commit_or_rollback(m, store_group_update(m->store, &next, error), error))
+                return false;
+        StoreGroup *old = g->settings;
+        guint bits = 0;
+#define SWAP(field, prop)                                             \
+        if (g_strcmp0(old->field, next.field) != 0) {                 \
+                g_free(old->field);                                   \
+                old->field = g_strdup(next.field);                    \
+                bits |= PROP_BIT(prop);                               \
+        }
+        SWAP(name, GROUP_PROP_NAME);
+        SWAP(type, GROUP_PROP_TYPE);
+        SWAP(description, GROUP_PROP_DESCRIPTION);
+        SWAP(class_name, GROUP_PROP_CLASS);
+        SWAP(tenant, GROUP_PROP_TENANT);
+#undef SWAP
+        model_mark(m->changes->groups, g, bits);
+        /* Names show in devices' blockers. */
+        if (bits & PROP_BIT(GROUP_PROP_NAME))
+                model_refresh(m);
+        return true;
+}
+
+static guint group_intents(Model *m, ModelGroup *g, GString *addresses) {
+        g_autoptr(GPtrArray) all = model_intent_addresses(m);
+        guint n = 0;
+
+        for (guint i = 0; i < all->len; i++)
+                if (model_intent(m, all->pdata[i]) == g && n++ < 4)
+                        g_string_append_printf(addresses, "%s%s", n > 1 ? ", " : "", (char *) all->pdata[i]);
+        return n;
+}
+
+bool model_group_delete(Model *m, ModelGroup *g, bool release, GError **error) {
+        g_autoptr(GString) addresses = g_string_new(NULL);
+        guint n = group_intents(m, g, addresses);
+
+        if (n > 0 && !release)
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                                   "Group %s still has %u device%s passed through (%s%s): release them first, "
+                                   "or delete it with Release",
+                                   g->settings->name, n, n == 1 ? "" : "s", addresses->str, n > 4 ? ", ..." : ""),
+                       false;
+        if (!store_begin(m->store, error) ||
+            !commit_or_rollback(m, store_group_delete(m->store, g->id, error), error))
+                return false;
+        /* The store dropped the group's intents with it. */
+        g_autoptr(GPtrArray) all = model_intent_addresses(m);
+        for (guint i = 0; i < all->len; i++)
+                if (model_intent(m, all->pdata[i]) == g)
+                        g_hash_table_remove(m->intents, all->pdata[i]);
+        while (g->rules->len > 0)
+                rule_forget(m, g->rules->pdata[0]);
+        g_hash_table_remove(m->changes->groups, g);
+        model_mark_removed(m, g->path, GROUP_INTERFACE);
+        g_hash_table_remove(m->group_paths, g->path);
+        g_hash_table_remove(m->groups, &g->id);
+        model_refresh(m);
+        return true;
+}
+
+ModelRule *model_rule_create(Model *m, ModelGroup *g, StoreRule *settings, GPtrArray *conditions,
+                             GError **error) {
+        g_autoptr(StoreRule) s = settings;
+        g_autoptr(GPtrArray) c = conditions;
+
+        s->group_id = g->id;
+        if (!s->name || !*s->name) {
+                g_autofree char *base = g_strdup_printf("%s rule", g->settings->name);
+                g_free(s->name);
+                s->name = rule_name_unique(m, base);
+        }
+        if (!rule_name_free(m, s->name, NULL, error) || !store_begin(m->store, error) ||
+            !commit_or_rollback(m, store_rule_insert(m->store, s, error), error))
+                return NULL;
+        ModelRule *r = model_rule_new(g_steal_pointer(&s), g_steal_pointer(&c), g);
+        model_rule_add(m, r);
+        g_ptr_array_add(m->changes->added, g_strdup(r->path));
+        model_mark(m->changes->groups, g, PROP_BIT(GROUP_PROP_RULES));
+        model_refresh(m);
+        return r;
+}
+
+static bool conditions_equal(GPtrArray *a, GPtrArray *b) {
+        if (a->len != b->len)
+                return false;
+        for (guint i = 0; i < a->len; i++) {
+                const StoreCondition *x = a->pdata[i], *y = b->pdata[i];
+                if (!g_str_equal(x->field, y->field) || !g_str_equal(x->op, y->op) || !g_str_equal(x->value, y->value))
+                        return false;
+        }
+        return true;
+}
+
+bool model_rule_update(Model *m, ModelRule *r, ModelGroup *g, StoreRule *settings, GPtrArray *conditions,
+                       GError **error) {
+        g_autoptr(StoreRule) s = settings;
+        g_autoptr(GPtrArray) c = conditions;
+
+        s->id = r->id;
+        s->group_id = g->id;
+        if (!rule_name_free(m, s->name, r, error) || !store_begin(m->store, error) ||
+            !commit_or_rollback(m, store_rule_update(m->store, s, error), error))
+                return false;
+        guint bits = 0;
+        if (!g_str_equal(r->settings->name, s->name))
+                bits |= PROP_BIT(RULE_PROP_NAME);
+        if (!g_str_equal(r->settings->node, s->node))
+                bits |= PROP_BIT(RULE_PROP_NODE);
+        if (r->settings->enabled != s->enabled)
+                bits |= PROP_BIT(RULE_PROP_ENABLED);
+        if (!conditions_equal(r->settings->conditions, s->conditions))
+                bits |= PROP_BIT(RULE_PROP_CONDITIONS);
+        if (r->group != g) {
+                g_ptr_array_remove(r->group->rules, r);
+                model_mark(m->changes->groups, r->group, PROP_BIT(GROUP_PROP_RULES));
+                model_rule_attach(r, g);
+                model_mark(m->changes->groups, g, PROP_BIT(GROUP_PROP_RULES));
+                bits |= PROP_BIT(RULE_PROP_GROUP);
+        }
+        store_rule_free(r->settings);
+        r->settings = g_steal_pointer(&s);
+        g_ptr_array_unref(r->conditions);
+        r->conditions = g_steal_pointer(&c);
+        model_mark(m->changes->rules, r, bits);
+        model_refresh(m);
+        return true;
+}
+
+bool model_rule_delete(Model *m, ModelRule *r, GError **error) {
+        if (!store_begin(m->store, error) || !commit_or_rollback(m, store_rule_delete(m->store, r->id, error), error))
+                return false;
+        rule_forget(m, r);
+        model_refresh(m);
+        return true;
+}
+
+/* Does an enabled rule of g that applies here already match d? */
+static bool group_matches(Model *m, ModelGroup *g, const Device *d) {
+        for (guint i = 0; g && i < g->rules->len; i++) {
+                const ModelRule *r = g->rules->pdata[i];
+                if (r->settings->enabled && assign_rule_applies(r->settings->node, m->node) &&
+                    rule_conditions_match(r->conditions, d))
+                        return true;
+        }
+        return false;
+}
+
+/* The rule Make Passthrough writes for one device, as the reference
+ * does: this node, its vendor and device ids, its address. */
+static StoreRule *passthrough_rule(Model *m, const Device *d, GPtrArray *taken) {
+        StoreRule *r = store_rule_new();
+        char vendor[8], device[8];
+        g_autofree char *base = g_strdup_printf("%s %04x:%04x", d->address_str, d->vendor_id, d->device_id);
+
+        /* Names taken by rules of this same transaction count too. */
+        r->name = rule_name_unique(m, base);
+        for (unsigned n = 2; g_ptr_array_find_with_equal_func(taken, r->name, g_str_equal, NULL); n++) {
+                g_free(r->name);
+                r->name = g_strdup_printf("%s %u", base, n);
+        }
+        g_snprintf(vendor, sizeof(vendor), "%04x", d->vendor_id);
+        g_snprintf(device, sizeof(device), "%04x", d->device_id);
+        r->node = g_strdup(m->node);
+        r->enabled = true;
+        g_ptr_array_add(r->conditions, store_condition_new("vendor", "eq", vendor));
+        g_ptr_array_add(r->conditions, store_condition_new("device", "eq", device));
+        g_ptr_array_add(r->conditions, store_condition_new("address", "eq", d->address_str));
+        return r;
+}
+
+ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group, GPtrArray *devices,
+                                  GError **error) {
+        g_autoptr(StoreGroup) ng = new_group;
+        g_autoptr(GPtrArray) rules = g_ptr_array_new_with_free_func((GDestroyNotify) store_rule_free);
+        g_autoptr(GPtrArray) names = g_ptr_array_new();
+        bool ok = true;
+
+        g_return_val_if_fail(!g != !ng, NULL);
+        if (ng && !group_name_free(m, ng->name, NULL, error))
+                return NULL;
+        if (!store_begin(m->store, error))
+                return NULL;
+        if (ng)
+                ok = store_group_insert(m->store, ng, error);
+        int64_t group_id = g ? g->id : ng->id;
+        for (guint i = 0; ok && i < devices->len; i++) {
+                const Device *d = devices->pdata[i];
+                if (!group_matches(m, g, d)) {
+                        StoreRule *r = passthrough_rule(m, d, names);
+                        r->group_id = group_id;
+                        g_ptr_array_add(rules, r);
+                        g_ptr_array_add(names, r->name);
+                        ok = store_rule_insert(m->store, r, error);
+                }
+                ok = ok && store_passthrough_set(m->store, d->address_str, group_id, error);
+        }
+        if (!commit_or_rollback(m, ok, error))
+                return NULL;
+
+        if (ng) {
+                g = model_group_new(g_steal_pointer(&ng));
+                model_group_add(m, g);
+                g_ptr_array_add(m->changes->added, g_strdup(g->path));
+        }
+        for (guint i = 0; i < rules->len; i++) {
+                StoreRule *s = g_steal_pointer(&rules->pdata[i]);
+                /* Built from valid ids and an address: cannot fail. */
+                GPtrArray *conditions = model_conditions_compile(s->conditions, NULL);
+                ModelRule *r = model_rule_new(s, conditions, g);
+                model_rule_add(m, r);
+                g_ptr_array_add(m->changes->added, g_strdup(r->path));
+                model_mark(m->changes->groups, g, PROP_BIT(GROUP_PROP_RULES));
+        }
+        for (guint i = 0; i < devices->len; i++) {
+                const Device *d = devices->pdata[i];
+                g_hash_table_insert(m->intents, g_strdup(d->address_str), model_id_new(g->id));
+                model_set_bind_error(m, d->address_str, NULL);
+        }
+        model_refresh(m);
+        return g;
+}
+
+bool model_passthrough_remove(Model *m, char **addresses, GError **error) {
+        bool ok = true;
+
+        if (!store_begin(m->store, error))
+                return false;
+        for (size_t i = 0; ok && addresses[i]; i++)
+                ok = store_passthrough_set(m->store, addresses[i], 0, error);
+        if (!commit_or_rollback(m, ok, error))
+                return false;
+        for (size_t i = 0; addresses[i]; i++) {
+                g_hash_table_remove(m->intents, addresses[i]);
+                model_set_bind_error(m, addresses[i], NULL);
+        }
+        model_refresh(m);
+        return true;
+}

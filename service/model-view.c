@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What devices, groups and rules show: recomputed as a whole, compared
+ * with what they showed, and only the differences recorded. One pass over
+ * devices x active rules; nothing here writes. */
+#include <string.h>
+
+#include "assign.h"
+#include "model-private.h"
+
+#define DEVICE_INTERFACE "org.devpass1.Device"
+
+/* The rules that can match here: enabled, for this node, not empty. */
+static GArray *active_rules(Model *m) {
+        GArray *rules = g_array_new(FALSE, FALSE, sizeof(AssignRule));
+        GHashTableIter it;
+        gpointer value;
+
+        g_hash_table_iter_init(&it, m->rules);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                ModelRule *r = value;
+                if (r->settings->enabled && r->conditions->len > 0 &&
+                    assign_rule_applies(r->settings->node, m->node))
+                        g_array_append_val(rules, ((AssignRule) { r->id, r->group->id, r->conditions }));
+        }
+        return rules;
+}
+
+static gint assign_rule_compare(gconstpointer a, gconstpointer b) {
+        const AssignRule *x = a, *y = b;
+        return (x->id > y->id) - (x->id < y->id);
+}
+
+typedef struct {
+        GHashTable *group_devices;   /* ModelGroup* -> GPtrArray of Device* */
+        GHashTable *rule_devices;    /* ModelRule* -> GPtrArray of Device* */
+        GHashTable *rule_conflicts;  /* ModelRule* -> GArray of ModelConflict */
+} Next;
+
+static GPtrArray *next_list(GHashTable *table, gpointer object) {
+        GPtrArray *a = g_hash_table_lookup(table, object);
+        if (!a) {
+                a = g_ptr_array_new();
+                g_hash_table_insert(table, object, a);
+        }
+        return a;
+}
+
+static void next_conflict(Next *n, ModelRule *r, const Device *d, const ModelRule *other) {
+        GArray *a = g_hash_table_lookup(n->rule_conflicts, r);
+        if (!a) {
+                a = g_array_new(FALSE, FALSE, sizeof(ModelConflict));
+                g_hash_table_insert(n->rule_conflicts, r, a);
+        }
+        g_array_append_val(a, ((ModelConflict) { d, other }));
+}
+
+static ModelRule *rule_by_id(Model *m, int64_t id) {
+        return g_hash_table_lookup(m->rules, &(gint64) { id });
+}
+
+static void blockers_add_conflict(GPtrArray *blockers, Model *m, GArray *matched) {
+        g_autoptr(GString) s = g_string_new("Rules of more than one group match it (");
+
+        for (guint i = 0; i < matched->len; i++) {
+                const ModelRule *r = rule_by_id(m, g_array_index(matched, int64_t, i));
+                g_string_append_printf(s, "%s%s of group %s", i ? ", " : "", r->settings->name,
+                                       r->group->settings->name);
+        }
+        g_string_append(s, "): it is in neither until one rule is changed");
+        g_ptr_array_add(blockers, g_string_free(g_steal_pointer(&s), FALSE));
+}
+
+/* The view of one present device; records its rule matches in next. */
+static void device_refresh(Model *m, Device *d, const GArray *rules, GArray *matched, Next *n) {
+        g_autoptr(GPtrArray) blockers = g_ptr_array_new_with_free_func(g_free);
+
+        g_array_set_size(matched, 0);
+        Assignment a = assign_device((const AssignRule *) (void *) rules->data, rules->len, d, matched);
+        for (guint i = 0; i < matched->len; i++) {
+                ModelRule *r = rule_by_id(m, g_array_index(matched, int64_t, i));
+                g_ptr_array_add(next_list(n->rule_devices, r), d);
+                for (guint j = 0; a.conflict && j < matched->len; j++) {
+                        const ModelRule *other = rule_by_id(m, g_array_index(matched, int64_t, j));
+                        if (other->group != r->group)
+                                next_conflict(n, r, d, other);
+                }
+        }
+        ModelGroup *g = a.group_id ? g_hash_table_lookup(m->groups, &(gint64) { a.group_id }) : NULL;
+        if (g)
+                g_ptr_array_add(next_list(n->group_devices, g), d);
+        if (a.conflict)
+                blockers_add_conflict(blockers, m, matched);
+
+        ModelGroup *intent = model_intent(m, d->address_str);
+        if (intent && intent != g)
+                g_ptr_array_add(blockers, g_strdup_printf("Passed through for group %s, but no rule of that group "
+                                                          "matches it: add a rule, or release it",
+                                                          intent->settings->name));
+        const char *reason = g_hash_table_lookup(m->bind_errors, d->address_str);
+        if (reason)
+                g_ptr_array_add(blockers, g_strdup(reason));
+        reason = g_hash_table_lookup(m->reboot, d->address_str);
+        if (reason)
+                g_ptr_array_add(blockers, g_strdup(reason));
+        g_ptr_array_add(blockers, NULL);
+
+        DeviceState state = intent ? DEVICE_STATE_PASSTHROUGH : DEVICE_STATE_HOST;
+        model_mark(m->changes->devices, d,
+                   device_set_view(d, state, g ? g->path : "/", a.rule_id ? rule_by_id(m, a.rule_id)->path : "/",
+                                   (char **) blockers->pdata));
+}
+
+/* Devices the store passes through and the node does not have. */
+static void missing_refresh(Model *m) {
+        GHashTableIter it;
+        gpointer key, value;
+
+        /* Ghosts of devices that are back, or no longer wanted, go. */
+        g_hash_table_iter_init(&it, m->missing);
+        while (g_hash_table_iter_next(&it, &key, &value)) {
+                Device *ghost = value;
+                if (inventory_lookup(m->inventory, &ghost->address) || !model_intent(m, ghost->address_str)) {
+                        model_mark_removed(m, ghost->path, DEVICE_INTERFACE);
+                        g_hash_table_remove(m->changes->devices, ghost);
+                        g_hash_table_iter_remove(&it);
+                }
+        }
+        g_hash_table_iter_init(&it, m->intents);
+        while (g_hash_table_iter_next(&it, &key, &value)) {
+                DpAddress a;
+                if (!address_parse(key, &a) || inventory_lookup(m->inventory, &a))
+                        continue;
+                char path[DP_DEVICE_PATH_MAX];
+                address_to_path(&a, path);
+                Device *ghost = g_hash_table_lookup(m->missing, path);
+                if (!ghost) {
+                        ghost = device_new(&a);
+                        g_hash_table_insert(m->missing, ghost->path, ghost);
+                        g_ptr_array_add(m->changes->added, g_strdup(ghost->path));
+                }
+                ModelGroup *g = model_intent(m, key);
+                g_autofree char *blocker = g_strdup_printf("%s is passed through for group %s but not present on "
+                                                           "this node: put it back, or release it",
+                                                           ghost->address_str, g ? g->settings->name : "?");
+                char *blockers[] = { blocker, NULL };
+                model_mark(m->changes->devices, ghost,
+                           device_set_view(ghost, DEVICE_STATE_MISSING, g ? g->path : "/", "/", blockers));
+        }
+}
+
+static bool devices_equal(GPtrArray *a, GPtrArray *b) {
+        guint la = a ? a->len : 0, lb = b ? b->len : 0;
+
+        if (la != lb)
+                return false;
+        for (guint i = 0; i < la; i++)
+                if (a->pdata[i] != b->pdata[i])
+                        return false;
+        return true;
+}
+
+static bool conflicts_equal(GArray *a, GArray *b) {
+        guint la = a ? a->len : 0, lb = b ? b->len : 0;
+
+        return la == lb && (la == 0 || memcmp(a->data, b->data, la * sizeof(ModelConflict)) == 0);
+}
+
+static uint32_t group_count_free(ModelGroup *g, Model *m) {
+        uint32_t n = 0;
+
+        for (guint i = 0; i < g->devices->len; i++) {
+                const Device *d = g->devices->pdata[i];
+                if (d->state == DEVICE_STATE_PASSTHROUGH && g_str_equal(d->driver ?: "", "vfio-pci") &&
+                    model_intent(m, d->address_str) == g)
+                        n++;
+        }
+        return n;
+}
+
+static void groups_swap(Model *m, Next *n) {
+        GHashTableIter it;
+        gpointer value;
+
+        g_hash_table_iter_init(&it, m->groups);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                ModelGroup *g = value;
+                GPtrArray *next = g_hash_table_lookup(n->group_devices, g);
+                guint bits = 0;
+                if (!devices_equal(g->devices, next)) {
+                        g_ptr_array_set_size(g->devices, 0);
+                        if (next)
+                                g_ptr_array_extend(g->devices, next, NULL, NULL);
+                        bits |= PROP_BIT(GROUP_PROP_DEVICES);
+                }
+                if (g->total != g->devices->len) {
+                        g->total = g->devices->len;
+                        bits |= PROP_BIT(GROUP_PROP_TOTAL);
+                }
+                uint32_t free = group_count_free(g, m);
+                if (g->free != free) {
+                        g->free = free;
+                        bits |= PROP_BIT(GROUP_PROP_FREE);
+                }
+                model_mark(m->changes->groups, g, bits);
+        }
+}
+
+static void rules_swap(Model *m, Next *n) {
+        GHashTableIter it;
+        gpointer value;
+
+        g_hash_table_iter_init(&it, m->rules);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                ModelRule *r = value;
+                GPtrArray *next = g_hash_table_lookup(n->rule_devices, r);
+                GArray *conflicts = g_hash_table_lookup(n->rule_conflicts, r);
+                guint bits = 0;
+                if (!devices_equal(r->devices, next)) {
+                        g_ptr_array_set_size(r->devices, 0);
+                        if (next)
+                                g_ptr_array_extend(r->devices, next, NULL, NULL);
+                        bits |= PROP_BIT(RULE_PROP_DEVICES);
+                }
+                if (!conflicts_equal(r->conflicts, conflicts)) {
+                        g_array_set_size(r->conflicts, 0);
+                        if (conflicts)
+                                g_array_append_vals(r->conflicts, conflicts->data, conflicts->len);
+                        bits |= PROP_BIT(RULE_PROP_CONFLICTS);
+                }
+                model_mark(m->changes->rules, r, bits);
+        }
+}
+
+void model_refresh(Model *m) {
+        GPtrArray *devices = inventory_sorted(m->inventory);
+        g_autoptr(GArray) rules = active_rules(m);
+        g_autoptr(GArray) matched = g_array_new(FALSE, FALSE, sizeof(int64_t));
+        Next n = {
+                .group_devices = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify) g_ptr_array_unref),
+                .rule_devices = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify) g_ptr_array_unref),
+                .rule_conflicts = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify) g_array_unref),
+        };
+
+        g_array_sort(rules, assign_rule_compare);
+        for (guint i = 0; i < devices->len; i++)
+                device_refresh(m, devices->pdata[i], rules, matched, &n);
+        missing_refresh(m);
+        groups_swap(m, &n);
+        rules_swap(m, &n);
+        g_hash_table_unref(n.group_devices);
+        g_hash_table_unref(n.rule_devices);
+        g_hash_table_unref(n.rule_conflicts);
+}

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The model: devpass's own settings (groups, rules, passthrough intent,
+ * from the store) laid over the inventory's facts. It decides each
+ * device's Group, Rule, State and Blockers and each group's and rule's
+ * devices, and says what changed. Every change of settings is one store
+ * transaction; when it fails, memory is untouched. No bus, no sysfs. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "inventory.h"
+#include "store.h"
+
+#define DP_GROUPS_PATH "/org/devpass1/groups"
+#define DP_RULES_PATH "/org/devpass1/rules"
+
+typedef struct Model Model;
+typedef struct ModelRule ModelRule;
+
+typedef enum {
+        GROUP_PROP_NAME,
+        GROUP_PROP_TYPE,
+        GROUP_PROP_DESCRIPTION,
+        GROUP_PROP_CLASS,
+        GROUP_PROP_TENANT,
+        GROUP_PROP_RULES,
+        GROUP_PROP_DEVICES,
+        GROUP_PROP_TOTAL,
+        GROUP_PROP_FREE,
+        _GROUP_PROP_MAX,
+} GroupProp;
+
+typedef enum {
+        RULE_PROP_NAME,
+        RULE_PROP_GROUP,
+        RULE_PROP_NODE,
+        RULE_PROP_CONDITIONS,
+        RULE_PROP_ENABLED,
+        RULE_PROP_DEVICES,
+        RULE_PROP_CONFLICTS,
+        _RULE_PROP_MAX,
+} RuleProp;
+
+#define PROP_BIT(p) (1u << (p))
+
+typedef struct {
+        int64_t id;
+        char *path;
+        StoreGroup *settings;
+        GPtrArray *rules;         /* ModelRule*, by id */
+        GPtrArray *devices;       /* Device*, by address */
+        uint32_t total;
+        uint32_t free;
+} ModelGroup;
+
+typedef struct {
+        const Device *device;
+        const ModelRule *other;
+} ModelConflict;
+
+struct ModelRule {
+        int64_t id;
+        char *path;
+        StoreRule *settings;
+        GPtrArray *conditions;    /* RuleCondition* */
+        ModelGroup *group;
+        GPtrArray *devices;       /* Device* matched here, by address */
+        GArray *conflicts;        /* ModelConflict */
+};
+
+/* What changed since the last model_take_changes(). Objects are borrowed
+ * from the model (or the inventory) and valid until the next change. */
+typedef struct {
+        GHashTable *devices;       /* Device* -> DevicePropMask */
+        GHashTable *groups;        /* ModelGroup* -> GroupProp bits */
+        GHashTable *rules;         /* ModelRule* -> RuleProp bits */
+        GPtrArray *added;          /* paths of new groups, rules and missing devices */
+        GPtrArray *removed;        /* (path, interface) pairs, flattened */
+        bool reboot_changed;
+} ModelChanges;
+
+void model_changes_free(ModelChanges *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ModelChanges, model_changes_free);
+
+/* Loads the settings and lays them over the inventory (refreshed). A
+ * stored rule whose conditions no longer validate matches nothing and is
+ * logged. */
+Model *model_new(Store *store, Inventory *inventory, const char *node, GError **error);
+void model_free(Model *m);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Model, model_free);
+
+/* Computes every device's view and every group's and rule's devices again
+ * (after hotplug, or a change of settings), recording what changed. */
+void model_refresh(Model *m);
+ModelChanges *model_take_changes(Model *m);
+
+/* Lookups. */
+ModelGroup *model_group_by_path(Model *m, const char *path);
+ModelGroup *model_group_by_name(Model *m, const char *name);
+ModelRule *model_rule_by_path(Model *m, const char *path);
+ModelRule *model_rule_by_name(Model *m, const char *name);
+/* Devices the store knows of and the node does not have (State missing). */
+Device *model_missing_by_path(Model *m, const char *path);
+/* Sorted paths, for the bus enumerators; free with g_strfreev(). */
+char **model_group_paths(Model *m);
+char **model_rule_paths(Model *m);
+char **model_missing_paths(Model *m);
+const char *model_node(Model *m);
+
+/* Passthrough intent: the group a device was passed through for, NULL when
+ * it is the host's. */
+ModelGroup *model_intent(Model *m, const char *address);
+/* Addresses with an intent, sorted (borrowed strings). */
+GPtrArray *model_intent_addresses(Model *m);
+/* (address, reason), sorted by address. */
+GPtrArray *model_reboot_reasons(Model *m);
+
+/* Changes of settings: validate before calling (settings.h, rules.h); the
+ * model checks only what needs the whole picture (unique names). Each is
+ * one transaction. */
+ModelGroup *model_group_create(Model *m, StoreGroup *settings, GError **error);
+bool model_group_update(Model *m, ModelGroup *g, const StoreGroup *settings, GError **error);
+/* Refused (G_IO_ERROR_BUSY) while devices are passed through for it,
+ * unless release: then their intent goes in the same transaction. */
+bool model_group_delete(Model *m, ModelGroup *g, bool release, GError **error);
+/* conditions: RuleCondition* compiled from settings->conditions (taken). */
+ModelRule *model_rule_create(Model *m, ModelGroup *g, StoreRule *settings, GPtrArray *conditions, GError **error);
+bool model_rule_update(Model *m, ModelRule *r, ModelGroup *g, StoreRule *settings, GPtrArray *conditions,
+                       GError **error);
+bool model_rule_delete(Model *m, ModelRule *r, GError **error);
+
+/* Make passthrough, as one transaction: the group (existing g, or a new
+ * one from new_group), a rule per device that no rule of the group
+ * matches yet (this node, vendor, device, address), and the intent. */
+ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group, GPtrArray *devices,
+                                  GError **error);
+/* Forgets the intent of the addresses. */
+bool model_passthrough_remove(Model *m, char **addresses, GError **error);
+
+/* What the binder found, shown as Blockers and RebootReasons; memory only
+ * (the next start finds out again). NULL clears. */
+void model_set_reboot_reason(Model *m, const char *address, const char *reason);
+void model_set_bind_error(Model *m, const char *address, const char *reason);
+
+/* Compiles stored conditions; the error names the bad one. */
+GPtrArray *model_conditions_compile(GPtrArray *stored, GError **error);

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What a caller may set on groups and rules, checked before anything is
+ * asked or changed. Pure, no I/O. Errors are G_IO_ERROR_INVALID_ARGUMENT
+ * with a message that names the value and says what would be right. */
+
+#include <stdbool.h>
+#include <glib.h>
+
+#define SETTINGS_NAME_MAX 64
+#define SETTINGS_DESCRIPTION_MAX 1024
+
+/* Names of groups and rules: 1-64 printable characters, no leading or
+ * trailing white space. what: "group", "rule" (for the message). */
+bool settings_name_valid(const char *what, const char *name, GError **error);
+bool settings_description_valid(const char *description, GError **error);
+/* "pci", "sriov-nic" */
+bool settings_group_type_valid(const char *type, GError **error);
+/* "gpu", "nic", "storage", "usb", "accelerator", "other" */
+bool settings_group_class_valid(const char *class_name, GError **error);
+/* "" (every node) or a node name as in devpassd.conf. */
+bool settings_node_valid(const char *node, GError **error);
