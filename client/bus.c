@@ -2,9 +2,9 @@
 /* devpassctl's bus access: connect, read properties, report failures. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
 #include "ctl.h"
 
 int ctl_bus_open(sd_bus **ret) {
@@ -13,6 +13,12 @@ int ctl_bus_open(sd_bus **ret) {
         if (r < 0) {
                 fprintf(stderr, "devpassctl: cannot reach the system bus: %s\n", strerror(-r));
                 return ctl_exit_code_for_error(NULL, r);
+        }
+        /* Every call may then wait for a polkit agent to ask for a password. */
+        r = sd_bus_set_allow_interactive_authorization(*ret, true);
+        if (r < 0) {
+                *ret = sd_bus_flush_close_unref(*ret);
+                return ctl_fail("cannot set up the bus", NULL, r);
         }
         return CTL_EXIT_OK;
 }
@@ -24,11 +30,49 @@ int ctl_fail(const char *what, const sd_bus_error *error, int r) {
         if (code == CTL_EXIT_NOT_RUNNING)
                 fprintf(stderr, "devpassctl: devpassd is not running on the system bus "
                                 "(start it: systemctl start devpassd)\n");
-        else if (name && error->message)
-                fprintf(stderr, "devpassctl: %s\n", error->message);
-        else
+        else if (name && error->message) {
+                /* One line, whatever the daemon wrote. */
+                g_autofree char *line = g_strdup(error->message);
+                g_strdelimit(line, "\n\r", ' ');
+                fprintf(stderr, "devpassctl: %s\n", g_strstrip(line));
+        } else
                 fprintf(stderr, "devpassctl: %s: %s\n", what, strerror(-r));
         return code;
+}
+
+/* "a(sss)" and the like: structs of strings and paths only. */
+static bool is_string_tuples(const char *contents) {
+        size_t n = strlen(contents);
+
+        if (n < 4 || contents[0] != 'a' || contents[1] != '(' || contents[n - 1] != ')')
+                return false;
+        return strspn(contents + 2, "so") == n - 3;
+}
+
+int ctl_read_tuples(sd_bus_message *m, const char *types, GPtrArray **ret) {
+        g_autofree char *signature = g_strdup_printf("(%s)", types);
+        g_autoptr(GPtrArray) tuples = g_ptr_array_new_with_free_func((GDestroyNotify) g_strfreev);
+        size_t n = strlen(types);
+        int r;
+
+        if ((r = sd_bus_message_enter_container(m, 'a', signature)) < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'r', types)) > 0) {
+                char **t = g_new0(char *, n + 1);
+                g_ptr_array_add(tuples, t);
+                for (size_t i = 0; i < n; i++) {
+                        const char *s;
+                        if ((r = sd_bus_message_read_basic(m, types[i], &s)) < 0)
+                                return r;
+                        t[i] = g_strdup(s);
+                }
+                if ((r = sd_bus_message_exit_container(m)) < 0)
+                        return r;
+        }
+        if (r < 0 || (r = sd_bus_message_exit_container(m)) < 0)
+                return r;
+        *ret = g_steal_pointer(&tuples);
+        return 0;
 }
 
 static int read_value(sd_bus_message *m, CtlValue *v) {
@@ -56,7 +100,14 @@ static int read_value(sd_bus_message *m, CtlValue *v) {
                                 return r;
                         break;
                 }
-                /* A type this client does not know: shown as nothing. */
+                if (is_string_tuples(contents)) {
+                        v->type = 'r';
+                        v->tuple_types = g_strndup(contents + 2, strlen(contents) - 3);
+                        if ((r = ctl_read_tuples(m, v->tuple_types, &v->tuples)) < 0)
+                                return r;
+                        break;
+                }
+                /* A type this client does not know: "?", and null in JSON. */
                 v->type = '?';
                 if ((r = sd_bus_message_skip(m, contents)) < 0)
                         return r;
@@ -102,64 +153,6 @@ int ctl_read_props(sd_bus_message *m, CtlProps **ret) {
         return 0;
 }
 
-static gint compare_devices(gconstpointer a, gconstpointer b) {
-        const CtlProps *x = *(CtlProps *const *) a, *y = *(CtlProps *const *) b;
-        DpAddress p, q;
-
-        if (!address_parse(ctl_props_str(x, "Address"), &p) || !address_parse(ctl_props_str(y, "Address"), &q))
-                return strcmp(ctl_props_str(x, "Address"), ctl_props_str(y, "Address"));
-        return address_compare(&p, &q);
-}
-
-int ctl_get_devices(sd_bus *bus, GPtrArray **ret, int *exit_code) {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        sd_bus_message *reply = NULL;
-        g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
-        const char *path, *iface;
-        int r;
-
-        r = sd_bus_call_method(bus, "org.devpass1", "/org/devpass1", "org.freedesktop.DBus.ObjectManager",
-                               "GetManagedObjects", &error, &reply, NULL);
-        if (r < 0) {
-                *exit_code = ctl_fail("GetManagedObjects", &error, r);
-                sd_bus_error_free(&error);
-                return r;
-        }
-        if ((r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}")) < 0)
-                goto bad;
-        while ((r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
-                if ((r = sd_bus_message_read(reply, "o", &path)) < 0 ||
-                    (r = sd_bus_message_enter_container(reply, 'a', "{sa{sv}}")) < 0)
-                        goto bad;
-                while ((r = sd_bus_message_enter_container(reply, 'e', "sa{sv}")) > 0) {
-                        if ((r = sd_bus_message_read(reply, "s", &iface)) < 0)
-                                goto bad;
-                        if (g_str_equal(iface, "org.devpass1.Device")) {
-                                CtlProps *props;
-                                if ((r = ctl_read_props(reply, &props)) < 0)
-                                        goto bad;
-                                g_ptr_array_add(devices, props);
-                        } else if ((r = sd_bus_message_skip(reply, "a{sv}")) < 0)
-                                goto bad;
-                        if ((r = sd_bus_message_exit_container(reply)) < 0)
-                                goto bad;
-                }
-                if (r < 0 || (r = sd_bus_message_exit_container(reply)) < 0 ||
-                    (r = sd_bus_message_exit_container(reply)) < 0)
-                        goto bad;
-        }
-        if (r < 0)
-                goto bad;
-        sd_bus_message_unref(reply);
-        g_ptr_array_sort(devices, compare_devices);
-        *ret = g_steal_pointer(&devices);
-        return 0;
-bad:
-        sd_bus_message_unref(reply);
-        *exit_code = ctl_fail("cannot read the devices", NULL, r);
-        return r;
-}
-
 int ctl_get_all(sd_bus *bus, const char *path, const char *interface, CtlProps **ret, int *exit_code) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
@@ -176,4 +169,18 @@ int ctl_get_all(sd_bus *bus, const char *path, const char *interface, CtlProps *
         if (r < 0)
                 *exit_code = ctl_fail("cannot read the properties", NULL, r);
         return r;
+}
+
+char *ctl_get_name(sd_bus *bus, const char *path, CtlKind kind) {
+        g_auto(sd_bus_error) error = SD_BUS_ERROR_NULL;
+        char *name = NULL;
+
+        if (sd_bus_get_property_string(bus, "org.devpass1", path,
+                                       kind == CTL_KIND_GROUP ? "org.devpass1.Group" : "org.devpass1.Rule",
+                                       "Name", &error, &name) < 0)
+                return NULL;
+        /* sd-bus allocates with malloc(); the callers free with g_free(). */
+        char *copy = g_strdup(name);
+        free(name);
+        return copy;
 }

@@ -3,6 +3,7 @@
 
 /* devpassctl: what the verbs share. */
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <glib.h>
@@ -13,27 +14,55 @@ enum {
         CTL_EXIT_OK = 0,
         CTL_EXIT_FAILURE = 1,
         CTL_EXIT_USAGE = 2,          /* bad command line or malformed argument */
-        CTL_EXIT_NOT_FOUND = 3,      /* no such device */
+        CTL_EXIT_NOT_FOUND = 3,      /* no such device, group or rule */
         CTL_EXIT_NOT_RUNNING = 4,    /* devpassd (or the system bus) is not there */
         CTL_EXIT_NOT_AUTHORIZED = 5,
+        CTL_EXIT_UNSAFE = 6,         /* check has findings; passthrough refused as unsafe */
 };
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus_message, sd_bus_message_unref)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(sd_bus_error, sd_bus_error_free)
 
 /* One property value, as read from the bus. */
 typedef struct {
         char *name;
-        char type;        /* the D-Bus type: s o b y q u i, or 'a' for as/ao */
+        char type;        /* the D-Bus type: s o b y q u i; 'a' for as/ao; 'r' for an
+                           * array of structs of strings (a(ss), a(sss), a(oo)); '?' other */
         char *str;        /* s, o */
         int64_t num;      /* b y q u i */
         char **strv;      /* as, ao */
+        GPtrArray *tuples;  /* r: a GStrv per struct */
+        char *tuple_types;  /* r: the struct's members, e.g. "sss" */
 } CtlValue;
 
 /* The properties of one object, in the order received. */
 typedef GPtrArray CtlProps;
 
+/* One object of devpassd: its path and the properties of its devpass interface. */
+typedef struct {
+        char *path;
+        CtlProps *props;
+} CtlObject;
+
+/* Everything GetManagedObjects returns, each array of CtlObject sorted:
+ * devices by address, groups by name, rules by group name then name. */
+typedef struct {
+        GPtrArray *devices;
+        GPtrArray *groups;
+        GPtrArray *rules;
+} CtlObjects;
+
+typedef enum {
+        CTL_KIND_GROUP,
+        CTL_KIND_RULE,
+} CtlKind;
+
 void ctl_value_free(CtlValue *v);
 const CtlValue *ctl_props_get(const CtlProps *p, const char *name);
 const char *ctl_props_str(const CtlProps *p, const char *name);   /* "" when absent */
 int64_t ctl_props_num(const CtlProps *p, const char *name);      /* -1 when absent */
+char **ctl_props_strv(const CtlProps *p, const char *name);      /* NULL when absent or empty */
+GPtrArray *ctl_props_tuples(const CtlProps *p, const char *name); /* NULL when absent */
 
 /* format.c: pure, no I/O. */
 char *ctl_json_escape(const char *s);                   /* with the quotes */
@@ -45,19 +74,138 @@ char *ctl_device_name(const CtlProps *p);               /* "Intel Corporation X7
 /* Lays rows (arrays of cells) out in columns two spaces apart; the
  * widest_col column is cut to fit max_width when max_width > 0. */
 char *ctl_table_format(GPtrArray *rows, guint widest_col, guint max_width);
+/* "label: text" lines with the labels right-aligned; rows hold label and
+ * text by turns, and text with several lines continues under the first. */
+char *ctl_details_format(GPtrArray *rows);
 int ctl_exit_code_for_error(const char *error_name, int err);
+
+/* format-objects.c: pure, no I/O. Groups, rules, conditions, findings. */
+void ctl_object_free(CtlObject *o);
+void ctl_objects_free(CtlObjects *o);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CtlObjects, ctl_objects_free)
+CtlObjects *ctl_objects_new(void);
+void ctl_objects_sort(CtlObjects *o);
+const CtlObject *ctl_object_by_path(const GPtrArray *objects, const char *path);
+/* The object with that Name, or that path when arg begins with '/';
+ * *ret_count says how many have that name. */
+const CtlObject *ctl_object_lookup(const GPtrArray *objects, const char *arg, guint *ret_count);
+/* The Name of the object at path, else the path itself; "-" for "/". */
+char *ctl_object_label(const GPtrArray *objects, const char *path);
+/* "vendor eq 10de": the value in shell quotes when it needs them. */
+char *ctl_condition_text(char *const *condition);
+char *ctl_conditions_text(const GPtrArray *conditions);  /* joined by ", "; "-" when none */
+/* --match's argument arg: either FIELD alone, with OP and VALUE the next
+ * two arguments (*ret_consumed 2), or "FIELD OP VALUE" in one, VALUE being
+ * all that follows OP. The condition (a GStrv of 3) goes to ret. */
+bool ctl_condition_parse(const char *arg, char *const *next, int n_next, char ***ret,
+                         int *ret_consumed, char **ret_error);
+/* The cells of a row of groups: NAME TYPE CLASS TOTAL FREE RULES DESCRIPTION. */
+GPtrArray *ctl_group_row(const CtlObject *group);
+/* ... of rules: NAME GROUP NODE ENABLED DEVICES CONFLICTS CONDITIONS. */
+GPtrArray *ctl_rule_row(const CtlObject *rule, const CtlObjects *all);
+/* A line for each device two of the rules' groups want, each pair once. */
+char *ctl_conflicts_text(const GPtrArray *rules, const CtlObjects *all);
+/* findings: (address, kind, subject, message) as CheckPassthrough gives them. */
+char *ctl_findings_text(const GPtrArray *findings);      /* aligned "address  kind  message" lines */
+char *ctl_findings_to_json(const GPtrArray *findings);
+/* "Reboot required: reboot node N to finish 0000:17:00.0 (reason), ..."
+ * naming the reasons of addresses (all when NULL or none of them has one). */
+char *ctl_reboot_text(const char *node, const GPtrArray *reasons, char *const *addresses);
+/* Every property of a device, group or rule, "Name: text" a line, with
+ * paths as names or addresses, and sentences (Blockers) a line each. */
+char *ctl_object_details(const CtlObject *o, const CtlObjects *all);
 
 /* bus.c */
 int ctl_bus_open(sd_bus **ret);
 /* Reports a failed call in one line and returns its exit code. */
 int ctl_fail(const char *what, const sd_bus_error *error, int r);
 int ctl_read_props(sd_bus_message *m, CtlProps **ret);     /* reads a{sv} */
-/* Every device's properties, sorted by address. */
-int ctl_get_devices(sd_bus *bus, GPtrArray **ret, int *exit_code);
+/* Reads an array of structs of strings or paths (types: e.g. "sss"). */
+int ctl_read_tuples(sd_bus_message *m, const char *types, GPtrArray **ret);
 int ctl_get_all(sd_bus *bus, const char *path, const char *interface, CtlProps **ret, int *exit_code);
+/* The Name property of a group or rule; NULL when it cannot be read. */
+char *ctl_get_name(sd_bus *bus, const char *path, CtlKind kind);
+
+/* objects.c */
+int ctl_get_objects(sd_bus *bus, CtlObjects **ret, int *exit_code);
+/* The path of the group or rule arg names (a Name or a path), getting
+ * *objects once when a name needs looking up. Returns an exit code, and
+ * reports a failure in one line. *ret_path lives as long as arg and *objects. */
+int ctl_resolve(sd_bus *bus, CtlObjects **objects, CtlKind kind, const char *arg, const char **ret_path);
+/* The same, for a group or rule that must be among *objects (got here when
+ * NULL): a path of none gives CTL_EXIT_NOT_FOUND too. */
+int ctl_resolve_object(sd_bus *bus, CtlObjects **objects, CtlKind kind, const char *arg, const CtlObject **ret);
+
+/* The settings of a group, as create-group, update-group and passthrough
+ * --new-group take them; NULL for those not given. */
+typedef struct {
+        const char *name, *type, *klass, *description;
+} CtlGroupSettings;
+
+/* call.c: method calls on devpassd. */
+int ctl_new_call(sd_bus *bus, const char *path, const char *interface, const char *member,
+                 sd_bus_message **ret);
+/* Sends m; returns an exit code, and reports a failure in one line. */
+int ctl_call(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply);
+int ctl_append_paths(sd_bus_message *m, const GPtrArray *paths);          /* ao */
+/* a{sv} entries, with the keys of the XML; nothing for a NULL string or path
+ * or a negative bool. */
+int ctl_append_string(sd_bus_message *m, const char *key, const char *value);
+int ctl_append_path(sd_bus_message *m, const char *key, const char *path);
+int ctl_append_bool(sd_bus_message *m, const char *key, int value);
+int ctl_append_conditions(sd_bus_message *m, const GPtrArray *conditions);  /* Conditions a(sss) */
+int ctl_append_group_settings(sd_bus_message *m, const CtlGroupSettings *s);
+/* Prints "Reboot required: ..." after a change to addresses (NULL-terminated)
+ * that waits for a reboot. */
+void ctl_print_reboot(sd_bus *bus, char *const *addresses);
+
+/* args.c: command lines and output. */
+/* getopt codes of the long options several verbs share. */
+enum {
+        CTL_OPT_NAME = 0x100,
+        CTL_OPT_TYPE,
+        CTL_OPT_CLASS,
+        CTL_OPT_DESCRIPTION,
+        CTL_OPT_PRIVATE,     /* a verb's own options from here */
+};
+#define CTL_GROUP_OPTIONS \
+        { "type", required_argument, NULL, CTL_OPT_TYPE }, \
+        { "class", required_argument, NULL, CTL_OPT_CLASS }, \
+        { "description", required_argument, NULL, CTL_OPT_DESCRIPTION }
+
+/* getopt_long over a verb's arguments (only long options), with the
+ * messages of devpassctl: returns '?' after reporting a bad option. */
+int ctl_getopt(int argc, char **argv, const struct option *options);
+/* Takes CTL_OPT_NAME .. CTL_OPT_DESCRIPTION into s; false for other codes. */
+bool ctl_group_option(int c, const char *arg, CtlGroupSettings *s);
+bool ctl_group_settings_any(const CtlGroupSettings *s);
+/* "devpassctl: ...; see devpassctl --help", returning CTL_EXIT_USAGE. */
+int ctl_usage(const char *format, ...) G_GNUC_PRINTF(1, 2);
+/* The device paths of PCI addresses, checked here: a malformed one is
+ * reported and gives CTL_EXIT_USAGE before any call. */
+int ctl_device_paths(char *const *addresses, int n, GPtrArray **ret);
+/* Prints rows (header first) as a table, cutting cut_col to the terminal. */
+void ctl_print_table(GPtrArray *rows, guint cut_col);
+GPtrArray *ctl_row_new(const char *const *cells);          /* a row of copies; NULL: empty */
+void ctl_print_json_array(const GPtrArray *objects);         /* of CtlObject, their properties */
+/* What create-group and create-rule print: "NAME PATH", or JSON. */
+void ctl_print_created(const char *name, const char *path, bool json);
 
 /* The verbs: argv[0] is the verb. Each returns an exit code. */
 int verb_status(sd_bus *bus, int argc, char **argv, bool json);
 int verb_devices(sd_bus *bus, int argc, char **argv, bool json);
 int verb_device(sd_bus *bus, int argc, char **argv, bool json);
 int verb_monitor(sd_bus *bus, int argc, char **argv, bool json);
+int verb_groups(sd_bus *bus, int argc, char **argv, bool json);
+int verb_group(sd_bus *bus, int argc, char **argv, bool json);
+int verb_create_group(sd_bus *bus, int argc, char **argv, bool json);
+int verb_update_group(sd_bus *bus, int argc, char **argv, bool json);
+int verb_delete_group(sd_bus *bus, int argc, char **argv, bool json);
+int verb_rules(sd_bus *bus, int argc, char **argv, bool json);
+int verb_create_rule(sd_bus *bus, int argc, char **argv, bool json);
+int verb_update_rule(sd_bus *bus, int argc, char **argv, bool json);
+int verb_delete_rule(sd_bus *bus, int argc, char **argv, bool json);
+int verb_check(sd_bus *bus, int argc, char **argv, bool json);
+int verb_passthrough(sd_bus *bus, int argc, char **argv, bool json);
+int verb_release(sd_bus *bus, int argc, char **argv, bool json);
+int verb_sriov(sd_bus *bus, int argc, char **argv, bool json);

@@ -16,23 +16,82 @@ static const struct {
         { "devices", verb_devices },
         { "device", verb_device },
         { "monitor", verb_monitor },
+        { "groups", verb_groups },
+        { "group", verb_group },
+        { "create-group", verb_create_group },
+        { "update-group", verb_update_group },
+        { "delete-group", verb_delete_group },
+        { "rules", verb_rules },
+        { "create-rule", verb_create_rule },
+        { "update-rule", verb_update_rule },
+        { "delete-rule", verb_delete_rule },
+        { "check", verb_check },
+        { "passthrough", verb_passthrough },
+        { "release", verb_release },
+        { "sriov", verb_sriov },
 };
 
 static void help(void) {
         printf("devpassctl [OPTIONS] COMMAND ...\n\n"
-               "Query devpassd, the PCI passthrough service.\n\n"
-               "Commands:\n"
-               "  status            The daemon, the node and its devices at a glance\n"
+               "Query and configure devpassd, the PCI passthrough service.\n\n"
+               "Devices:\n"
+               "  status            The daemon, the node, its devices and pending reboot at a glance\n"
                "  devices           Every PCI function of the node, a row each\n"
                "  device ADDRESS    Every property of one function (e.g. 0000:17:00.0 or 17:00.0)\n"
                "  monitor           Print devices added (+), removed (-) and changed (~) until interrupted\n\n"
+               "Groups:\n"
+               "  groups            Every resource group, a row each\n"
+               "  group GROUP       Every property of one group, its rules by name, its devices\n"
+               "  create-group NAME [--type pci|sriov-nic] [--class CLASS] [--description TEXT]\n"
+               "                    Create a group; prints its name and path\n"
+               "  update-group GROUP [--name NAME] [--type TYPE] [--class CLASS] [--description TEXT]\n"
+               "                    Change the settings given (--type only while it has no devices)\n"
+               "  delete-group GROUP [--release]\n"
+               "                    Delete a group and its rules; --release first gives its\n"
+               "                    passed-through devices back to the host\n\n"
+               "Rules:\n"
+               "  rules [GROUP]     Every rule (of GROUP), its conditions, and conflicts between groups\n"
+               "  create-rule GROUP --match FIELD OP VALUE [--match ...] [--name NAME] [--node NODE] [--disabled]\n"
+               "                    Create a rule putting the devices that meet all its conditions\n"
+               "                    in GROUP; prints its name and path\n"
+               "  update-rule RULE [--match FIELD OP VALUE ...] [--name NAME] [--node NODE]\n"
+               "                   [--enable|--disable] [--group GROUP]\n"
+               "                    Change the settings given; --match replaces all conditions\n"
+               "  delete-rule RULE  Delete a rule\n\n"
+               "Passthrough:\n"
+               "  check ADDRESS...  What the host would lose by passing the devices through\n"
+               "  passthrough ADDRESS... (--group GROUP | --new-group NAME [--type TYPE] [--class CLASS]\n"
+               "                    [--description TEXT]) [--force]\n"
+               "                    Put the devices in a group, a rule each, and bind them to vfio-pci;\n"
+               "                    --force passes them even when check has findings. Prints the\n"
+               "                    group's name and path, and \"Reboot required: ...\" when the node\n"
+               "                    must be rebooted to finish\n"
+               "  release ADDRESS...\n"
+               "                    Give the devices back to their host drivers (their rules stay)\n"
+               "  sriov ADDRESS COUNT\n"
+               "                    Enable COUNT SR-IOV virtual functions on a physical function (0: none)\n\n"
+               "Arguments:\n"
+               "  ADDRESS           A PCI function, dddd:bb:ss.f or bb:ss.f (domain 0000)\n"
+               "  GROUP, RULE       A name, or an object path (/org/devpass1/groups/ID, /org/devpass1/rules/ID)\n"
+               "  NODE              The one node a rule applies to; \"\" (the default) for every node\n"
+               "  --match FIELD OP VALUE\n"
+               "                    One condition: three words, or one quoted word 'FIELD OP VALUE' whose\n"
+               "                    VALUE is all after OP. Conditions print in this form, quoted for the\n"
+               "                    shell, e.g. --match vendor eq 10de --match device-name contains 'RTX 4090'\n"
+               "                    FIELD: address vendor device subsystem-vendor subsystem-device class\n"
+               "                    driver vendor-name device-name physical-function numa-node iommu-group\n"
+               "                    OP: eq ne lt le gt ge prefix suffix contains icontains regex\n"
+               "                    (devpassd checks them; ids and classes are hex)\n\n"
                "Options:\n"
                "  -j --json         Machine-readable output (JSON; monitor: one object per line)\n"
                "  -h --help         Show this help\n"
                "     --version      Show the version\n\n"
+               "Changes may ask a polkit agent for a password.\n\n"
                "Exit status:\n"
-               "  0 success, 1 other failure, 2 bad usage or malformed argument,\n"
-               "  3 no such device, 4 devpassd not running, 5 not authorized\n");
+               "  0 success (a reboot still required included), 1 other failure,\n"
+               "  2 bad usage or malformed argument, 3 no such device, group or rule,\n"
+               "  4 devpassd not running, 5 not authorized,\n"
+               "  6 unsafe: check has findings, or passthrough was refused (see --force)\n");
 }
 
 int main(int argc, char *argv[]) {
@@ -78,6 +137,10 @@ int main(int argc, char *argv[]) {
                 int code = ctl_bus_open(&bus);
                 if (code != CTL_EXIT_OK)
                         return code;
+                /* Each verb parses its own options from scratch, and reports
+                 * bad ones itself (ctl_getopt). */
+                optind = 0;
+                opterr = 0;
                 code = verbs[i].run(bus, (int) args->len - 1, verb_argv, json);
                 sd_bus_flush_close_unref(bus);
                 return code;

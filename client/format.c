@@ -12,6 +12,9 @@ void ctl_value_free(CtlValue *v) {
         g_free(v->name);
         g_free(v->str);
         g_strfreev(v->strv);
+        if (v->tuples)
+                g_ptr_array_unref(v->tuples);
+        g_free(v->tuple_types);
         g_free(v);
 }
 
@@ -29,7 +32,17 @@ const char *ctl_props_str(const CtlProps *p, const char *name) {
 
 int64_t ctl_props_num(const CtlProps *p, const char *name) {
         const CtlValue *v = ctl_props_get(p, name);
-        return v && !v->str && !v->strv ? v->num : -1;
+        return v && v->type && strchr("byqui", v->type) ? v->num : -1;
+}
+
+char **ctl_props_strv(const CtlProps *p, const char *name) {
+        const CtlValue *v = ctl_props_get(p, name);
+        return v && v->strv && v->strv[0] ? v->strv : NULL;
+}
+
+GPtrArray *ctl_props_tuples(const CtlProps *p, const char *name) {
+        const CtlValue *v = ctl_props_get(p, name);
+        return v ? v->tuples : NULL;
 }
 
 char *ctl_json_escape(const char *s) {
@@ -72,6 +85,23 @@ static void json_append_value(GString *out, const CtlValue *v) {
                         g_string_append_printf(out, "%s%s", i ? ", " : "", e);
                 }
                 g_string_append_c(out, ']');
+                break;
+        case 'r':
+                /* A struct is an array too, as json-glib maps GVariant tuples. */
+                g_string_append_c(out, '[');
+                for (guint i = 0; v->tuples && i < v->tuples->len; i++) {
+                        char **t = v->tuples->pdata[i];
+                        g_string_append(out, i ? ", [" : "[");
+                        for (size_t j = 0; t[j]; j++) {
+                                g_autofree char *e = ctl_json_escape(t[j]);
+                                g_string_append_printf(out, "%s%s", j ? ", " : "", e);
+                        }
+                        g_string_append_c(out, ']');
+                }
+                g_string_append_c(out, ']');
+                break;
+        case '?':
+                g_string_append(out, "null");
                 break;
         default:
                 g_string_append_printf(out, "%" G_GINT64_FORMAT, v->num);
@@ -124,6 +154,25 @@ char *ctl_value_to_text(const CtlValue *v) {
                 }
                 return g_string_free(out, FALSE);
         }
+        case 'r': {
+                if (g_str_equal(v->name, "Conditions"))
+                        return ctl_conditions_text(v->tuples);
+                if (!v->tuples || v->tuples->len == 0)
+                        return g_strdup("-");
+                /* Members by a space, structs by a comma; paths as addresses. */
+                GString *out = g_string_new(NULL);
+                for (guint i = 0; i < v->tuples->len; i++) {
+                        char **t = v->tuples->pdata[i];
+                        g_string_append(out, i ? ", " : "");
+                        for (size_t j = 0; t[j]; j++) {
+                                g_autofree char *e = v->tuple_types[j] == 'o' ? ctl_short_address(t[j]) : g_strdup(t[j]);
+                                g_string_append_printf(out, "%s%s", j ? " " : "", e);
+                        }
+                }
+                return g_string_free(out, FALSE);
+        }
+        case '?':
+                return g_strdup("?");
         default:
                 if (g_str_equal(v->name, "Class"))
                         return g_strdup_printf("0x%06" G_GINT64_MODIFIER "x", v->num);
@@ -203,6 +252,22 @@ char *ctl_table_format(GPtrArray *rows, guint widest_col, guint max_width) {
         return g_string_free(out, FALSE);
 }
 
+char *ctl_details_format(GPtrArray *rows) {
+        GString *out = g_string_new(NULL);
+        int width = 0;
+
+        for (guint i = 0; i + 1 < rows->len; i += 2)
+                width = MAX(width, (int) g_utf8_strlen(rows->pdata[i], -1));
+        for (guint i = 0; i + 1 < rows->len; i += 2) {
+                g_auto(GStrv) lines = g_strsplit(rows->pdata[i + 1], "\n", -1);
+                int pad = width - (int) g_utf8_strlen(rows->pdata[i], -1);
+                g_string_append_printf(out, "%*s%s: %s\n", pad, "", (char *) rows->pdata[i], lines[0]);
+                for (size_t j = 1; lines[j]; j++)
+                        g_string_append_printf(out, "%*s  %s\n", width, "", lines[j]);
+        }
+        return g_string_free(out, FALSE);
+}
+
 int ctl_exit_code_for_error(const char *name, int err) {
         static const struct {
                 const char *name;
@@ -212,6 +277,7 @@ int ctl_exit_code_for_error(const char *name, int err) {
                 { "org.devpass1.Error.NotFound", CTL_EXIT_NOT_FOUND },
                 { "org.freedesktop.DBus.Error.UnknownObject", CTL_EXIT_NOT_FOUND },
                 { "org.devpass1.Error.NotAuthorized", CTL_EXIT_NOT_AUTHORIZED },
+                { "org.devpass1.Error.Unsafe", CTL_EXIT_UNSAFE },
                 { "org.freedesktop.DBus.Error.AccessDenied", CTL_EXIT_NOT_AUTHORIZED },
                 { "org.freedesktop.DBus.Error.ServiceUnknown", CTL_EXIT_NOT_RUNNING },
                 { "org.freedesktop.DBus.Error.NameHasNoOwner", CTL_EXIT_NOT_RUNNING },

@@ -252,6 +252,13 @@ static char *write_note(const char *what, int r) {
         return r < 0 ? g_strdup_printf(" (%s: %s)", what, g_strerror(-r)) : g_strdup("");
 }
 
+/* Asks the kernel to find a driver for an unbound device. Returns 0 or -errno. */
+static int device_probe(Run *run, const Device *d) {
+        if (run->pci_fd < 0)
+                return -run->pci_errno;
+        return attr_write(run->pci_fd, "drivers_probe", d->address);
+}
+
 static BindResult *device_to_vfio(Run *run, Device *d) {
         g_autofree char *driver = device_driver(d);
         int r;
@@ -277,9 +284,7 @@ static BindResult *device_to_vfio(Run *run, Device *d) {
                                                  "after a reboot", old, note);
         }
 
-        r = attr_write(run->pci_fd, "drivers_probe", d->address);
-        if (r == -EBADF && run->pci_errno)
-                r = -run->pci_errno;
+        r = device_probe(run, d);
         g_autofree char *note = write_note("drivers_probe", r);
         g_free(driver);
         if (!device_wait_driver(run, d, WAIT_BOUND_TO, VFIO_DRIVER, &driver))
@@ -318,9 +323,7 @@ static BindResult *device_to_host(Run *run, Device *d) {
                                                  "vfio-pci did not let go%s", note);
         }
 
-        r = attr_write(run->pci_fd, "drivers_probe", d->address);
-        if (r == -EBADF && run->pci_errno)
-                r = -run->pci_errno;
+        r = device_probe(run, d);
         if (r < 0)
                 return result_new_reason(d->address, BIND_FAILED, "", "cannot write drivers_probe: %s",
                                          g_strerror(-r));

@@ -119,8 +119,10 @@ static int method_create_group(sd_bus_message *m, void *userdata, sd_bus_error *
         if (other)
                 return sd_bus_error_setf(error, DP_ERROR_BUSY, "A group named '%s' exists already (%s): choose "
                                          "another name", q->settings.name, other->path);
+        /* Arguments are evaluated in any order: nothing of q's after the steal. */
+        const char *name = q->settings.name;
         auth_check(d->auth, m, (const char *const[]) { "org.devpass1.manage-groups", NULL },
-                   (const char *const[]) { "group", q->settings.name, "node", d->config.node, NULL },
+                   (const char *const[]) { "group", name, "node", d->config.node, NULL },
                    on_create_group_auth, g_steal_pointer(&q));
         return 1;
 }

@@ -261,7 +261,8 @@ static void on_make_auth(sd_bus_message *m, bool allowed, const char *action, co
         daemon_emit(q->d);
         g_auto(GStrv) addresses = devices_addresses(devices);
         binding_mark(q->d, addresses, true);
-        binder_bind(q->d->binder, addresses, BIND_TO_VFIO, on_bound, g_steal_pointer(&q));
+        Binder *binder = q->d->binder;
+        binder_bind(binder, addresses, BIND_TO_VFIO, on_bound, g_steal_pointer(&q));
 }
 
 int bus_passthrough_method_make(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -279,9 +280,10 @@ int bus_passthrough_method_make(sd_bus_message *m, void *userdata, sd_bus_error 
         ModelGroup *g = q->options.group ? model_group_by_path(d->model, q->options.group) : NULL;
         const char *actions[] = { "org.devpass1.make-passthrough",
                                   findings->len > 0 ? "org.devpass1.make-passthrough-unsafe" : NULL, NULL };
+        /* Arguments are evaluated in any order: nothing of q's after the steal. */
+        const char *group = g ? g->settings->name : q->options.name;
         auth_check(d->auth, m, actions,
-                   (const char *const[]) { "device", list, "group", g ? g->settings->name : q->options.name,
-                                           "node", d->config.node, NULL },
+                   (const char *const[]) { "device", list, "group", group, "node", d->config.node, NULL },
                    on_make_auth, g_steal_pointer(&q));
         return 1;
 }
@@ -359,7 +361,8 @@ static void on_remove_auth(sd_bus_message *m, bool allowed, const char *action, 
         g_auto(GStrv) bind = devices_addresses(present);
         q->m = sd_bus_message_ref(m);
         binding_mark(q->d, bind, true);
-        binder_bind(q->d->binder, bind, BIND_TO_HOST, on_released, g_steal_pointer(&q));
+        Binder *binder = q->d->binder;
+        binder_bind(binder, bind, BIND_TO_HOST, on_released, g_steal_pointer(&q));
 }
 
 int bus_passthrough_method_remove(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -431,7 +434,9 @@ static void on_vfs_auth(sd_bus_message *m, bool allowed, const char *action, con
         }
         q->m = sd_bus_message_ref(m);
         g_hash_table_add(q->d->binding, g_strdup(pf->address_str));
-        binder_set_vfs(q->d->binder, pf->address_str, q->count, on_vfs_set, g_steal_pointer(&q));
+        Binder *binder = q->d->binder;
+        unsigned count = q->count;
+        binder_set_vfs(binder, pf->address_str, count, on_vfs_set, g_steal_pointer(&q));
 }
 
 int bus_passthrough_method_set_vfs(sd_bus_message *m, void *userdata, sd_bus_error *error) {

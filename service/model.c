@@ -156,7 +156,7 @@ static bool load(Model *m, GError **error) {
         gpointer address, group_id;
         g_hash_table_iter_init(&it, intents);
         while (g_hash_table_iter_next(&it, &address, &group_id))
-                g_hash_table_insert(m->intents, g_strdup(address), model_id_new(*(gint64 *) group_id));
+                g_hash_table_insert(m->intents, g_strdup(address), model_id_new(GPOINTER_TO_INT(group_id)));
         return true;
 }
 

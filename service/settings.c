@@ -10,9 +10,12 @@ static const char *const group_classes[] = { "gpu", "nic", "storage", "usb", "ac
 
 /* The value quoted for a message: printable, cut to a sane length. */
 static char *quote(const char *s) {
-        g_autofree char *cut = g_utf8_validate(s, -1, NULL) ? g_utf8_substring(s, 0, 40) : g_strdup("(not UTF-8)");
+        if (!g_utf8_validate(s, -1, NULL))
+                return g_strdup("(not UTF-8)");
+        glong len = g_utf8_strlen(s, -1);
+        g_autofree char *cut = g_utf8_substring(s, 0, MIN(len, 40));
         g_autofree char *escaped = g_strescape(cut, NULL);
-        return g_strdup_printf("'%s%s'", escaped, g_utf8_validate(s, -1, NULL) && g_utf8_strlen(s, -1) > 40 ? "..." : "");
+        return g_strdup_printf("'%s%s'", escaped, len > 40 ? "..." : "");
 }
 
 static bool invalid(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);

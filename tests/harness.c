@@ -134,6 +134,14 @@ static int on_name_owner(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
 static bool name_owned(Harness *h, void *data) {
         if (*(bool *) data)
                 return true;
+        /* A daemon that died will not own it: say so at once. */
+        int status;
+        if (waitpid(h->daemon_pid, &status, WNOHANG) == h->daemon_pid) {
+                g_autofree char *log = harness_daemon_log(h);
+                fprintf(stderr, "harness: devpassd exited (status 0x%x) before owning org.devpass1; its log:\n%s\n",
+                        status, log);
+                abort();
+        }
 
         sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
@@ -191,7 +199,8 @@ void harness_daemon_start(Harness *h, const char *const *extra_args) {
         bool ok = harness_wait(h, name_owned, &owned, 60000);
         sd_bus_slot_unref(slot);
         if (!ok) {
-                fprintf(stderr, "harness: devpassd did not own org.devpass1 within 60 s\n");
+                g_autofree char *log = harness_daemon_log(h);
+                fprintf(stderr, "harness: devpassd did not own org.devpass1 within 60 s; its log:\n%s\n", log);
                 abort();
         }
 }
@@ -234,9 +243,33 @@ Harness *harness_prepare(const char *fixture) {
          * the bus socket inside it. */
         g_assert_cmpint(chmod(h->tmpdir, 0755), ==, 0);
         h->signals = g_ptr_array_new_with_free_func((GDestroyNotify) signal_free);
+        /* Never the host's modprobe: a test that needs vfio-pci loads it
+         * in the testbed (fakekernel_load_vfio). */
+        g_autofree char *config = g_build_filename(h->tmpdir, "devpassd.conf", NULL);
+        g_assert_true(g_file_set_contents(config, "[Daemon]\nModprobe=/bin/false\n", -1, &error));
         bus_start(h);
         client_connect(h);
         return h;
+}
+
+int harness_call_as(Harness *h, const char *user, const char *const *gdbus_args, char **err) {
+        g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GError) error = NULL;
+        int status;
+
+        g_ptr_array_add(argv, g_strdup("setpriv"));
+        g_ptr_array_add(argv, g_strdup_printf("--reuid=%s", user));
+        g_ptr_array_add(argv, g_strdup_printf("--regid=%s", g_str_equal(user, "nobody") ? "nogroup" : user));
+        g_ptr_array_add(argv, g_strdup("--clear-groups"));
+        const char *head[] = { "gdbus", "call", "--system", "--dest", "org.devpass1", NULL };
+        for (size_t i = 0; head[i]; i++)
+                g_ptr_array_add(argv, g_strdup(head[i]));
+        for (size_t i = 0; gdbus_args[i]; i++)
+                g_ptr_array_add(argv, g_strdup(gdbus_args[i]));
+        g_ptr_array_add(argv, NULL);
+        g_assert_true(g_spawn_sync(NULL, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                                   NULL, NULL, NULL, err, &status, &error));
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 static void polkit_unmount(Harness *h);

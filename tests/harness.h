@@ -82,5 +82,9 @@ GVariant *harness_device_props(GVariant *objects, const char *address);
 GVariant *harness_call(Harness *h, const char *path, const char *interface, const char *method,
                        GVariant *args, GError **error);
 
+/* gdbus call --system --dest org.devpass1 <gdbus_args> as user (by
+ * name, e.g. "nobody"); returns its exit status, *err its stderr. */
+int harness_call_as(Harness *h, const char *user, const char *const *gdbus_args, char **err);
+
 /* Paths from the build (meson passes them in the environment). */
 const char *harness_path(const char *env_name);

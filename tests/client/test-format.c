@@ -7,22 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "ctl.h"
-
-static CtlValue *val(const char *name, char type, const char *str, int64_t num) {
-        CtlValue *v = g_new0(CtlValue, 1);
-        v->name = g_strdup(name);
-        v->type = type;
-        v->str = g_strdup(str);
-        v->num = num;
-        return v;
-}
-
-static CtlProps *props_new(void) {
-        return g_ptr_array_new_with_free_func((GDestroyNotify) ctl_value_free);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(CtlValue, ctl_value_free)
+#include "test-props.h"
 
 static void test_json_escape(void **state) {
         g_autofree char *a = ctl_json_escape("plain");
@@ -135,6 +120,51 @@ static void test_exit_codes(void **state) {
         assert_int_equal(ctl_exit_code_for_error(NULL, -ECONNREFUSED), CTL_EXIT_NOT_RUNNING);
         assert_int_equal(ctl_exit_code_for_error(NULL, -ENOENT), CTL_EXIT_NOT_RUNNING);
         assert_int_equal(ctl_exit_code_for_error("org.devpass1.Error.Failed", -EIO), CTL_EXIT_FAILURE);
+        assert_int_equal(ctl_exit_code_for_error("org.devpass1.Error.Unsafe", -EPERM), CTL_EXIT_UNSAFE);
+        assert_int_equal(CTL_EXIT_UNSAFE, 6);
+        assert_int_equal(ctl_exit_code_for_error("org.devpass1.Error.Busy", -EBUSY), CTL_EXIT_FAILURE);
+}
+
+/* Arrays of structs: arrays of arrays in JSON, sentences for people. */
+static void test_tuples(void **state) {
+        g_autoptr(GPtrArray) p = props_new();
+        g_ptr_array_add(p, val_tuples("Conditions", "sss", "vendor|eq|10de;device-name|contains|RTX 4090"));
+        g_ptr_array_add(p, val_tuples("Conflicts", "oo", ""));
+        g_ptr_array_add(p, val("Weird", '?', NULL, 0));
+        g_autofree char *json = ctl_props_to_json(p);
+        assert_string_equal(json, "{\"Conditions\": [[\"vendor\", \"eq\", \"10de\"], "
+                                  "[\"device-name\", \"contains\", \"RTX 4090\"]], \"Conflicts\": [], "
+                                  "\"Weird\": null}");
+
+        g_autofree char *conditions = ctl_value_to_text(p->pdata[0]);
+        assert_string_equal(conditions, "vendor eq 10de, device-name contains 'RTX 4090'");
+        g_autofree char *none = ctl_value_to_text(p->pdata[1]);
+        assert_string_equal(none, "-");
+        assert_int_equal(ctl_props_num(p, "Conditions"), -1);
+        assert_null(ctl_props_strv(p, "Conditions"));
+        assert_int_equal(ctl_props_tuples(p, "Conditions")->len, 2);
+
+        /* Device paths read as addresses, strings stay as they are. */
+        g_autoptr(CtlValue) reasons = val_tuples("RebootReasons", "ss", "0000:17:00.0|nvidia is in use;"
+                                                                      "/org/devpass1/devices/0000_17_00_1|x");
+        g_autofree char *rt = ctl_value_to_text(reasons);
+        assert_string_equal(rt, "0000:17:00.0 nvidia is in use, /org/devpass1/devices/0000_17_00_1 x");
+        g_autoptr(CtlValue) pairs = val_tuples("Conflicts", "oo", "/org/devpass1/devices/0000_17_00_1|"
+                                                                  "/org/devpass1/rules/3");
+        g_autofree char *pt = ctl_value_to_text(pairs);
+        assert_string_equal(pt, "0000:17:00.1 /org/devpass1/rules/3");
+}
+
+static void test_details(void **state) {
+        g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func(g_free);
+        const char *cells[] = { "Name", "gpu", "Description", "two\nlines", "Rules", "-" };
+        for (size_t i = 0; i < G_N_ELEMENTS(cells); i++)
+                g_ptr_array_add(rows, g_strdup(cells[i]));
+        g_autofree char *t = ctl_details_format(rows);
+        assert_string_equal(t, "       Name: gpu\n"
+                               "Description: two\n"
+                               "             lines\n"
+                               "      Rules: -\n");
 }
 
 int main(void) {
@@ -145,6 +175,8 @@ int main(void) {
                 cmocka_unit_test(test_sriov_and_name),
                 cmocka_unit_test(test_table),
                 cmocka_unit_test(test_exit_codes),
+                cmocka_unit_test(test_tuples),
+                cmocka_unit_test(test_details),
         };
         return cmocka_run_group_tests_name("client-format", tests, NULL, NULL);
 }

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* devpassctl's view of devpassd's objects: one GetManagedObjects, and
+ * groups and rules found by name or path. */
+#include <stdio.h>
+
+#include "ctl.h"
+
+static const struct {
+        const char *interface;
+        const char *what;
+        const char *prefix;
+        const char *listing;
+} kinds[] = {
+        [CTL_KIND_GROUP] = { "org.devpass1.Group", "group", "/org/devpass1/groups/", "groups" },
+        [CTL_KIND_RULE] = { "org.devpass1.Rule", "rule", "/org/devpass1/rules/", "rules" },
+};
+
+/* Where the properties of an interface go; NULL for one we do not show. */
+static GPtrArray *array_for(CtlObjects *o, const char *interface) {
+        if (g_str_equal(interface, "org.devpass1.Device"))
+                return o->devices;
+        if (g_str_equal(interface, "org.devpass1.Group"))
+                return o->groups;
+        if (g_str_equal(interface, "org.devpass1.Rule"))
+                return o->rules;
+        return NULL;
+}
+
+static int read_objects(sd_bus_message *reply, CtlObjects *o) {
+        const char *path, *iface;
+        int r;
+
+        if ((r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}")) < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
+                if ((r = sd_bus_message_read(reply, "o", &path)) < 0 ||
+                    (r = sd_bus_message_enter_container(reply, 'a', "{sa{sv}}")) < 0)
+                        return r;
+                while ((r = sd_bus_message_enter_container(reply, 'e', "sa{sv}")) > 0) {
+                        if ((r = sd_bus_message_read(reply, "s", &iface)) < 0)
+                                return r;
+                        GPtrArray *into = array_for(o, iface);
+                        if (into) {
+                                CtlObject *object = g_new0(CtlObject, 1);
+                                g_ptr_array_add(into, object);
+                                object->path = g_strdup(path);
+                                if ((r = ctl_read_props(reply, &object->props)) < 0)
+                                        return r;
+                        } else if ((r = sd_bus_message_skip(reply, "a{sv}")) < 0)
+                                return r;
+                        if ((r = sd_bus_message_exit_container(reply)) < 0)
+                                return r;
+                }
+                if (r < 0 || (r = sd_bus_message_exit_container(reply)) < 0 ||
+                    (r = sd_bus_message_exit_container(reply)) < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(reply);
+}
+
+int ctl_get_objects(sd_bus *bus, CtlObjects **ret, int *exit_code) {
+        g_auto(sd_bus_error) error = SD_BUS_ERROR_NULL;
+        g_autoptr(sd_bus_message) reply = NULL;
+        g_autoptr(CtlObjects) objects = ctl_objects_new();
+
+        int r = sd_bus_call_method(bus, "org.devpass1", "/org/devpass1", "org.freedesktop.DBus.ObjectManager",
+                                   "GetManagedObjects", &error, &reply, NULL);
+        if (r < 0) {
+                *exit_code = ctl_fail("GetManagedObjects", &error, r);
+                return r;
+        }
+        if ((r = read_objects(reply, objects)) < 0) {
+                *exit_code = ctl_fail("cannot read devpassd's objects", NULL, r);
+                return r;
+        }
+        ctl_objects_sort(objects);
+        *ret = g_steal_pointer(&objects);
+        return 0;
+}
+
+int ctl_resolve(sd_bus *bus, CtlObjects **objects, CtlKind kind, const char *arg, const char **ret_path) {
+        g_autofree char *shown = g_strescape(arg, NULL);
+        int code = CTL_EXIT_OK;
+        guint count;
+
+        /* A path needs no look-up: the daemon says when it is gone. */
+        if (arg[0] == '/') {
+                if (!g_str_has_prefix(arg, kinds[kind].prefix) || !g_variant_is_object_path(arg)) {
+                        fprintf(stderr, "devpassctl: '%s' is no %s path (%s<id>)\n", shown, kinds[kind].what,
+                                kinds[kind].prefix);
+                        return CTL_EXIT_USAGE;
+                }
+                *ret_path = arg;
+                return CTL_EXIT_OK;
+        }
+        if (!*objects && ctl_get_objects(bus, objects, &code) < 0)
+                return code;
+        const CtlObject *o = ctl_object_lookup(kind == CTL_KIND_GROUP ? (*objects)->groups : (*objects)->rules,
+                                               arg, &count);
+        if (count == 0) {
+                fprintf(stderr, "devpassctl: no %s is named '%s' (see devpassctl %s)\n", kinds[kind].what, shown,
+                        kinds[kind].listing);
+                return CTL_EXIT_NOT_FOUND;
+        }
+        if (count > 1) {
+                fprintf(stderr, "devpassctl: %u %ss are named '%s': name one by its path (see devpassctl %s --json)\n",
+                        count, kinds[kind].what, shown, kinds[kind].listing);
+                return CTL_EXIT_USAGE;
+        }
+        *ret_path = o->path;
+        return CTL_EXIT_OK;
+}
+
+int ctl_resolve_object(sd_bus *bus, CtlObjects **objects, CtlKind kind, const char *arg, const CtlObject **ret) {
+        const char *path;
+        int code = CTL_EXIT_OK;
+
+        if (!*objects && ctl_get_objects(bus, objects, &code) < 0)
+                return code;
+        if ((code = ctl_resolve(bus, objects, kind, arg, &path)) != CTL_EXIT_OK)
+                return code;
+        *ret = ctl_object_by_path(kind == CTL_KIND_GROUP ? (*objects)->groups : (*objects)->rules, path);
+        if (!*ret) {
+                g_autofree char *shown = g_strescape(path, NULL);
+                fprintf(stderr, "devpassctl: there is no %s %s (see devpassctl %s)\n", kinds[kind].what, shown,
+                        kinds[kind].listing);
+                return CTL_EXIT_NOT_FOUND;
+        }
+        return CTL_EXIT_OK;
+}
