@@ -179,6 +179,12 @@ static void on_delete_auth(sd_bus_message *m, bool allowed, const char *action, 
                 return;
         }
         daemon_emit(q->d);
+        /* Missing devices have no driver to give back. */
+        for (guint i = held->len; i-- > 0;) {
+                DpAddress a;
+                if (!address_parse(held->pdata[i], &a) || !inventory_lookup(q->d->inventory, &a))
+                        g_ptr_array_remove_index(held, i);
+        }
         if (held->len == 0) {
                 sd_bus_reply_method_return(m, NULL);
                 return;
