@@ -73,8 +73,14 @@ static void request_free(Request *q) {
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Request, request_free);
 
-/* The group may be gone while polkit was asked. */
-static ModelGroup *request_group(Request *q, sd_bus_message *m) {
+/* After polkit answered: the group, or NULL when the call is refused or
+ * the group went meanwhile (and the error is sent). */
+static ModelGroup *request_group(Request *q, sd_bus_message *m, bool allowed, const char *action,
+                                 const char *reason) {
+        if (!allowed) {
+                auth_reply_denied(m, action, reason);
+                return NULL;
+        }
         ModelGroup *g = model_group_by_path(q->d->model, q->path);
         if (!g)
                 (void) sd_bus_reply_method_errorf(m, DP_ERROR_NOT_FOUND, "Group %s was deleted meanwhile", q->path);
@@ -96,13 +102,9 @@ static void on_update_auth(sd_bus_message *m, bool allowed, const char *action, 
                            void *userdata) {
         g_autoptr(Request) q = userdata;
         g_autoptr(GError) e = NULL;
-        ModelGroup *g;
+        ModelGroup *g = request_group(q, m, allowed, action, reason);
 
-        if (!allowed) {
-                auth_reply_denied(m, action, reason);
-                return;
-        }
-        if (!(g = request_group(q, m)))
+        if (!g)
                 return;
         StoreGroup next = *g->settings;
 #define TAKE(bit, field) if (q->settings.present & (bit)) next.field = q->settings.field
@@ -165,13 +167,9 @@ static void on_delete_auth(sd_bus_message *m, bool allowed, const char *action, 
                            void *userdata) {
         g_autoptr(Request) q = userdata;
         g_autoptr(GError) e = NULL;
-        ModelGroup *g;
+        ModelGroup *g = request_group(q, m, allowed, action, reason);
 
-        if (!allowed) {
-                auth_reply_denied(m, action, reason);
-                return;
-        }
-        if (!(g = request_group(q, m)))
+        if (!g)
                 return;
         g_autoptr(GPtrArray) held = bus_group_intents(q->d, g);
         if (!model_group_delete(q->d->model, g, q->settings.release, &e)) {
@@ -246,17 +244,20 @@ const sd_bus_vtable bus_group_vtable[] = {
         SD_BUS_VTABLE_END
 };
 
-static const char *const group_prop_names[_GROUP_PROP_MAX] = {
-        "Name", "Type", "Description", "Class", "Tenant", "Rules", "Devices", "Total", "Free",
-};
+const char **bus_prop_names(const char *const *table, unsigned n_table, unsigned bits) {
+        const char **names = g_new0(const char *, n_table + 1);
+        size_t n = 0;
+        for (unsigned p = 0; p < n_table; p++)
+                if (bits & PROP_BIT(p))
+                        names[n++] = table[p];
+        return names;
+}
 
 const char **bus_group_prop_names(unsigned bits) {
-        const char **names = g_new0(const char *, _GROUP_PROP_MAX + 1);
-        size_t n = 0;
-        for (unsigned p = 0; p < _GROUP_PROP_MAX; p++)
-                if (bits & PROP_BIT(p))
-                        names[n++] = group_prop_names[p];
-        return names;
+        static const char *const names[_GROUP_PROP_MAX] = {
+                "Name", "Type", "Description", "Class", "Tenant", "Rules", "Devices", "Total", "Free",
+        };
+        return bus_prop_names(names, _GROUP_PROP_MAX, bits);
 }
 
 static int group_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,

@@ -12,7 +12,10 @@
 extern const sd_bus_vtable bus_group_vtable[];
 int bus_group_register(sd_bus *bus, Daemon *d);
 
-/* NULL-terminated names of the GroupProp bits set; free the array only. */
+/* NULL-terminated names of the bits set, from a table in bit order; free
+ * the array only. */
+const char **bus_prop_names(const char *const *table, unsigned n_table, unsigned bits);
+/* The same for GroupProp bits. */
 const char **bus_group_prop_names(unsigned bits);
 
 /* Checks the values of the group settings present (name, type, class,

@@ -217,17 +217,25 @@ static int make_validate(Request *q, GPtrArray **ret_devices, GPtrArray **findin
         return 0;
 }
 
-static void on_bound(GPtrArray *results, void *userdata) {
-        g_autoptr(Request) q = userdata;
-        g_autofree char *failed = NULL;
+/* The end of a driver change: the devices are free again, what the binder
+ * found is recorded and told. Returns whether a reboot is needed. */
+static bool binding_done(Request *q, GPtrArray *results, char **failed) {
         g_auto(GStrv) addresses = g_new0(char *, results->len + 1);
 
         for (guint i = 0; i < results->len; i++)
                 addresses[i] = g_strdup(((BindResult *) results->pdata[i])->address);
         binding_mark(q->d, addresses, false);
-        bool reboot = daemon_bind_results(q->d, results, &failed);
+        bool reboot = daemon_bind_results(q->d, results, failed);
         g_ptr_array_unref(results);
         daemon_emit(q->d);
+        return reboot;
+}
+
+static void on_bound(GPtrArray *results, void *userdata) {
+        g_autoptr(Request) q = userdata;
+        g_autofree char *failed = NULL;
+        bool reboot = binding_done(q, results, &failed);
+
         if (failed)
                 sd_bus_reply_method_errorf(q->m, DP_ERROR_FAILED, "%s (the devices stay marked for passthrough; "
                                            "'devpassctl release' gives them back)", failed);
@@ -310,14 +318,8 @@ static int remove_validate(Request *q, GPtrArray **ret_devices, sd_bus_error *er
 static void on_released(GPtrArray *results, void *userdata) {
         g_autoptr(Request) q = userdata;
         g_autofree char *failed = NULL;
-        g_auto(GStrv) addresses = g_new0(char *, results->len + 1);
+        bool reboot = binding_done(q, results, &failed);
 
-        for (guint i = 0; i < results->len; i++)
-                addresses[i] = g_strdup(((BindResult *) results->pdata[i])->address);
-        binding_mark(q->d, addresses, false);
-        bool reboot = daemon_bind_results(q->d, results, &failed);
-        g_ptr_array_unref(results);
-        daemon_emit(q->d);
         if (failed)
                 sd_bus_reply_method_errorf(q->m, DP_ERROR_FAILED, "Released, but: %s", failed);
         else

@@ -73,6 +73,20 @@ int bus_rule_settings_check(const BusSettings *s, bool creating, GPtrArray **con
         return 0;
 }
 
+/* After polkit answered: the rule, or NULL when the call is refused or the
+ * rule went meanwhile (and the error is sent). */
+static ModelRule *request_rule(Daemon *d, const char *path, sd_bus_message *m, bool allowed, const char *action,
+                               const char *reason) {
+        if (!allowed) {
+                auth_reply_denied(m, action, reason);
+                return NULL;
+        }
+        ModelRule *r = model_rule_by_path(d->model, path);
+        if (!r)
+                (void) sd_bus_reply_method_errorf(m, DP_ERROR_NOT_FOUND, "Rule %s was deleted meanwhile", path);
+        return r;
+}
+
 /* A group named by its path in a call. */
 ModelGroup *bus_rule_group_arg(Daemon *d, const char *path, sd_bus_error *error) {
         char quoted[80];
@@ -108,14 +122,8 @@ static void on_update_auth(sd_bus_message *m, bool allowed, const char *action, 
         ModelRule *r;
         ModelGroup *g;
 
-        if (!allowed) {
-                auth_reply_denied(m, action, reason);
+        if (!(r = request_rule(q->d, q->path, m, allowed, action, reason)))
                 return;
-        }
-        if (!(r = model_rule_by_path(q->d->model, q->path))) {
-                sd_bus_reply_method_errorf(m, DP_ERROR_NOT_FOUND, "Rule %s was deleted meanwhile", q->path);
-                return;
-        }
         g = r->group;
         if ((q->settings.present & BUS_SETTING_GROUP) && !(g = bus_rule_group_arg(q->d, q->settings.group, &error))) {
                 sd_bus_reply_method_error(m, &error);
@@ -180,14 +188,8 @@ static void on_delete_auth(sd_bus_message *m, bool allowed, const char *action, 
         g_autoptr(GError) e = NULL;
         ModelRule *r;
 
-        if (!allowed) {
-                auth_reply_denied(m, action, reason);
+        if (!(r = request_rule(q->d, q->path, m, allowed, action, reason)))
                 return;
-        }
-        if (!(r = model_rule_by_path(q->d->model, q->path))) {
-                sd_bus_reply_method_errorf(m, DP_ERROR_NOT_FOUND, "Rule %s was deleted meanwhile", q->path);
-                return;
-        }
         if (!model_rule_delete(q->d->model, r, &e)) {
                 bus_reply_gerror(m, e);
                 return;
@@ -224,17 +226,11 @@ const sd_bus_vtable bus_rule_vtable[] = {
         SD_BUS_VTABLE_END
 };
 
-static const char *const rule_prop_names[_RULE_PROP_MAX] = {
-        "Name", "Group", "Node", "Conditions", "Enabled", "Devices", "Conflicts",
-};
-
 const char **bus_rule_prop_names(unsigned bits) {
-        const char **names = g_new0(const char *, _RULE_PROP_MAX + 1);
-        size_t n = 0;
-        for (unsigned p = 0; p < _RULE_PROP_MAX; p++)
-                if (bits & PROP_BIT(p))
-                        names[n++] = rule_prop_names[p];
-        return names;
+        static const char *const names[_RULE_PROP_MAX] = {
+                "Name", "Group", "Node", "Conditions", "Enabled", "Devices", "Conflicts",
+        };
+        return bus_prop_names(names, _RULE_PROP_MAX, bits);
 }
 
 static int rule_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,

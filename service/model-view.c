@@ -159,6 +159,16 @@ static bool devices_equal(GPtrArray *a, GPtrArray *b) {
         return true;
 }
 
+/* Makes current what next says (NULL: none); returns bit when it changed. */
+static guint devices_swap(GPtrArray *current, GPtrArray *next, guint bit) {
+        if (devices_equal(current, next))
+                return 0;
+        g_ptr_array_set_size(current, 0);
+        if (next)
+                g_ptr_array_extend(current, next, NULL, NULL);
+        return bit;
+}
+
 static bool conflicts_equal(GArray *a, GArray *b) {
         guint la = a ? a->len : 0, lb = b ? b->len : 0;
 
@@ -184,14 +194,8 @@ static void groups_swap(Model *m, Next *n) {
         g_hash_table_iter_init(&it, m->groups);
         while (g_hash_table_iter_next(&it, NULL, &value)) {
                 ModelGroup *g = value;
-                GPtrArray *next = g_hash_table_lookup(n->group_devices, g);
-                guint bits = 0;
-                if (!devices_equal(g->devices, next)) {
-                        g_ptr_array_set_size(g->devices, 0);
-                        if (next)
-                                g_ptr_array_extend(g->devices, next, NULL, NULL);
-                        bits |= PROP_BIT(GROUP_PROP_DEVICES);
-                }
+                guint bits = devices_swap(g->devices, g_hash_table_lookup(n->group_devices, g),
+                                          PROP_BIT(GROUP_PROP_DEVICES));
                 if (g->total != g->devices->len) {
                         g->total = g->devices->len;
                         bits |= PROP_BIT(GROUP_PROP_TOTAL);
@@ -212,15 +216,9 @@ static void rules_swap(Model *m, Next *n) {
         g_hash_table_iter_init(&it, m->rules);
         while (g_hash_table_iter_next(&it, NULL, &value)) {
                 ModelRule *r = value;
-                GPtrArray *next = g_hash_table_lookup(n->rule_devices, r);
                 GArray *conflicts = g_hash_table_lookup(n->rule_conflicts, r);
-                guint bits = 0;
-                if (!devices_equal(r->devices, next)) {
-                        g_ptr_array_set_size(r->devices, 0);
-                        if (next)
-                                g_ptr_array_extend(r->devices, next, NULL, NULL);
-                        bits |= PROP_BIT(RULE_PROP_DEVICES);
-                }
+                guint bits = devices_swap(r->devices, g_hash_table_lookup(n->rule_devices, r),
+                                          PROP_BIT(RULE_PROP_DEVICES));
                 if (!conflicts_equal(r->conflicts, conflicts)) {
                         g_array_set_size(r->conflicts, 0);
                         if (conflicts)
