@@ -342,25 +342,26 @@ static void on_remove_auth(sd_bus_message *m, bool allowed, const char *action, 
                 return;
         }
         g_auto(GStrv) addresses = devices_addresses(devices);
+        /* Missing devices have no driver to change; their objects go with
+         * the intent, so take what is needed of them first. */
+        g_autoptr(GPtrArray) present = g_ptr_array_new();
+        for (guint i = 0; i < devices->len; i++) {
+                Device *dev = devices->pdata[i];
+                if (dev->state != DEVICE_STATE_MISSING)
+                        g_ptr_array_add(present, dev);
+        }
+        g_auto(GStrv) bind = devices_addresses(present);
         if (!model_passthrough_remove(q->d->model, addresses, &e)) {
                 bus_reply_gerror(m, e);
                 return;
         }
+        for (size_t i = 0; addresses[i]; i++)
+                model_set_reboot_reason(q->d->model, addresses[i], NULL);
         daemon_emit(q->d);
-        /* Missing devices have no driver to change. */
-        g_autoptr(GPtrArray) present = g_ptr_array_new();
-        for (guint i = 0; i < devices->len; i++) {
-                Device *dev = devices->pdata[i];
-                model_set_reboot_reason(q->d->model, dev->address_str, NULL);
-                if (dev->state != DEVICE_STATE_MISSING)
-                        g_ptr_array_add(present, dev);
-        }
-        if (present->len == 0) {
-                daemon_emit(q->d);
+        if (!bind[0]) {
                 sd_bus_reply_method_return(m, "b", false);
                 return;
         }
-        g_auto(GStrv) bind = devices_addresses(present);
         q->m = sd_bus_message_ref(m);
         binding_mark(q->d, bind, true);
         Binder *binder = q->d->binder;

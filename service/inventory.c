@@ -196,8 +196,11 @@ static void apply_one(Inventory *inv, InventoryChanges *c, const DpAddress *addr
                 group_remove(inv, c, old);
                 g_hash_table_remove(c->changed, old);
                 gint64 key = (gint64) address_to_key(address);
+                gpointer stored_key = NULL;
                 g_hash_table_remove(inv->by_path, old->path);
-                g_hash_table_steal(inv->devices, &key);
+                /* The device lives on in the changes; its key does not. */
+                g_hash_table_steal_extended(inv->devices, &key, &stored_key, NULL);
+                g_free(stored_key);
                 inventory_membership_changed(inv);
                 if (g_hash_table_remove(c->added_set, old)) {
                         g_ptr_array_remove(c->added, old);

@@ -216,8 +216,12 @@ void harness_daemon_stop(Harness *h) {
                         break;
                 g_usleep(5000);
         }
-        g_assert_true(WIFEXITED(status));
-        g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                /* A leak found by LeakSanitizer is an exit status too. */
+                g_autofree char *log = harness_daemon_log(h);
+                fprintf(stderr, "harness: devpassd did not exit cleanly (status 0x%x); its log:\n%s\n", status, log);
+                abort();
+        }
         h->daemon_pid = 0;
 }
 
@@ -304,10 +308,10 @@ static void gio_bus_close(void) {
 void harness_free(Harness *h) {
         if (!h)
                 return;
-        if (h->daemon_pid > 0) {
-                kill(h->daemon_pid, SIGKILL);
-                waitpid(h->daemon_pid, NULL, 0);
-        }
+        /* Stopped as systemd would, so that every test also checks a clean
+         * exit (and, sanitized, that nothing leaked). */
+        if (h->daemon_pid > 0)
+                harness_daemon_stop(h);
         harness_polkit_stop(h);
         polkit_unmount(h);
         sd_bus_flush_close_unref(h->bus);

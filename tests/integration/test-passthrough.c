@@ -324,6 +324,55 @@ static void test_driver_refuses(void **state) {
         assert_false(g_variant_get_boolean(cleared));
 }
 
+static bool has_object(Fixture *f, const char *path) {
+        g_autoptr(GVariant) objects = harness_managed_objects(f->h);
+        g_autoptr(GVariant) v = g_variant_lookup_value(objects, path, NULL);
+        return v != NULL;
+}
+
+static void test_missing(void **state) {
+        Fixture *f = *state;
+        const char *gpu[] = { "0000:b1:00.0", "0000:b1:00.1", NULL };
+        g_autoptr(GError) error = NULL;
+
+        g_autoptr(GVariant) r = make_new(f, gpu, "PCI GPUs", false, &error);
+        g_assert_no_error(error);
+        assert_driver(f, "0000:b1:00.1", "vfio-pci");
+
+        /* The card goes while the daemon runs: its audio function stays
+         * known, as missing, not forgotten. */
+        fakekernel_lock(f->fk);
+        testbed_remove(f->h->testbed, "0000:b1:00.1");
+        fakekernel_unlock(f->fk);
+        g_autofree char *audio = path_of("0000:b1:00.1");
+        for (int i = 0; i < 100; i++) {
+                g_autofree char *st = NULL;
+                if (has_object(f, audio) && g_str_equal((st = device_str(f, "0000:b1:00.1", "State")), "missing"))
+                        break;
+                g_usleep(20000);
+        }
+        g_autofree char *st = device_str(f, "0000:b1:00.1", "State");
+        assert_string_equal(st, "missing");
+        g_autoptr(GVariant) blockers = prop(f, audio, "org.devpass1.Device", "Blockers");
+        g_autofree char *text = g_variant_print(blockers, FALSE);
+        assert_non_null(strstr(text, "not present on this node"));
+
+        /* After a restart too. */
+        harness_daemon_stop(f->h);
+        harness_daemon_start(f->h, NULL);
+        g_autofree char *again = device_str(f, "0000:b1:00.1", "State");
+        assert_string_equal(again, "missing");
+
+        /* Released, it is forgotten. */
+        const char *one[] = { "0000:b1:00.1", NULL };
+        g_autoptr(GVariant) back = harness_call(f->h, "/org/devpass1", "org.devpass1.Manager", "RemovePassthrough",
+                                                g_variant_new("(@ao)", paths_variant(one)), &error);
+        g_assert_no_error(error);
+        assert_false(has_object(f, audio));
+        g_autofree char *gone = device_str(f, "0000:b1:00.0", "State");
+        assert_string_equal(gone, "passthrough");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_flow, setup, teardown),
@@ -331,6 +380,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_guard_boot_vga, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_check_reports, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_driver_refuses, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
         };
         return cmocka_run_group_tests_name("passthrough", tests, NULL, NULL);
 }
