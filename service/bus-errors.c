@@ -36,8 +36,11 @@ static int signature_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret
                 if (strcmp(i->interface, interface) != 0)
                         continue;
                 const sd_bus_vtable *v = vtable_find_method(i->vtable, member);
-                const char *want = v ? v->x.method.signature : NULL;
-                if (!want || sd_bus_message_has_signature(m, want))
+                if (!v)
+                        return 0;
+                /* SD_BUS_METHOD() without arguments leaves the signature NULL. */
+                const char *want = v->x.method.signature ?: "";
+                if (sd_bus_message_has_signature(m, want))
                         return 0;
                 sd_bus_reply_method_errorf(m, DP_ERROR_INVALID_ARGUMENT,
                                            "%s.%s takes arguments of type '%s', not '%s': see the API in org.devpass1.xml",

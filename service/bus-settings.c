@@ -133,7 +133,7 @@ int bus_settings_read(sd_bus_message *m, unsigned allowed, BusSettings *ret, sd_
                         return r;
                 if (!g_str_equal(contents, k->signature))
                         return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT,
-                                                 "Setting %s must be of type '%s', not '%s'", k->key, k->signature,
+                                                 "Setting %s must be of type '%s', not %s", k->key, k->signature,
                                                  bus_quote(contents, quoted));
                 if ((r = read_value(m, k, ret)) < 0)
                         return r;

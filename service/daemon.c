@@ -2,6 +2,7 @@
 #include "daemon.h"
 
 #include <glib-unix.h>
+#include <string.h>
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 
@@ -92,8 +93,14 @@ bool daemon_bind_results(Daemon *d, GPtrArray *results, char **failed) {
 
         for (guint i = 0; i < results->len; i++) {
                 const BindResult *r = results->pdata[i];
-                model_set_reboot_reason(d->model, r->address, r->outcome == BIND_REBOOT_REQUIRED ? r->reason : NULL);
-                model_set_bind_error(d->model, r->address, r->outcome == BIND_FAILED ? r->reason : NULL);
+                /* The binder's reasons name the device, as log lines must; on
+                 * the device and beside its address in RebootReasons, that
+                 * would say it twice. */
+                const char *text = r->reason;
+                if (text && g_str_has_prefix(text, r->address) && g_str_has_prefix(text + strlen(r->address), ": "))
+                        text += strlen(r->address) + 2;
+                model_set_reboot_reason(d->model, r->address, r->outcome == BIND_REBOOT_REQUIRED ? text : NULL);
+                model_set_bind_error(d->model, r->address, r->outcome == BIND_FAILED ? text : NULL);
                 if (r->outcome == BIND_REBOOT_REQUIRED) {
                         g_message("%s", r->reason);
                         reboot = true;

@@ -133,6 +133,16 @@ static bool condition_parse_value(RuleCondition *c, FieldKind kind, GError **err
                 uint32_t mask = 0xffffff;
                 if (!parse_hex(parts[0], 0xffffff, &x) || (parts[1] && !parse_hex(parts[1], 0xffffff, &mask)))
                         goto bad;
+                /* Without a mask, 2 digits are a class ("02": any network
+                 * controller), 4 a class and subclass ("0200": Ethernet). */
+                size_t digits = strlen(parts[0]) - (g_ascii_strncasecmp(parts[0], "0x", 2) == 0 ? 2 : 0);
+                if (!parts[1] && digits == 2) {
+                        x <<= 16;
+                        mask = 0xff0000;
+                } else if (!parts[1] && digits == 4) {
+                        x <<= 8;
+                        mask = 0xffff00;
+                }
                 c->number = x & mask;
                 c->mask = mask;
                 return true;

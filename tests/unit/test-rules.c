@@ -82,6 +82,13 @@ static void test_class_mask(void **state) {
         assert_false(match("class", "eq", "0x030000/0xff0000", v));
         assert_true(match("class", "ne", "0x030000/0xff0000", v));
         assert_true(match("class", "eq", "020000/ff0000", v));
+        /* Two digits are a class, four a class and subclass. */
+        assert_true(match("class", "eq", "03", g));
+        assert_true(match("class", "eq", "0x02", v));
+        assert_false(match("class", "eq", "0x02", g));
+        assert_true(match("class", "eq", "0300", g));
+        assert_false(match("class", "eq", "0302", g));
+        assert_true(match("class", "ne", "0200", g));
 }
 
 static void test_text_fields(void **state) {

@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Bad input for the methods of groups, rules and passthrough: each call is
+ * refused with a named error whose message names what is wrong, and
+ * changes nothing (GetManagedObjects before and after, which also shows
+ * the daemon alive). Real polkitd; root may do everything, so what is
+ * refused here is refused for the input, not for the caller. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define ROOT "/org/devpass1"
+#define MANAGER_IF "org.devpass1.Manager"
+#define DEVICE_IF "org.devpass1.Device"
+#define GROUP_IF "org.devpass1.Group"
+#define RULE_IF "org.devpass1.Rule"
+#define DEV(a) ROOT "/devices/" a
+
+#define INVALID "org.devpass1.Error.InvalidArgument"
+#define NOT_FOUND "org.devpass1.Error.NotFound"
+#define BUSY "org.devpass1.Error.Busy"
+
+#define NOGROUP ROOT "/groups/999"
+#define NORULE ROOT "/rules/999"
+#define VF_CONDITIONS "'Conditions': <[('vendor', 'eq', '8086'), ('device', 'eq', '154c')]>"
+
+/* Two groups with a rule each: "X710 VFs" (sriov-nic, the 4 VFs of
+ * 0000:3b:00.0, rule "x710-vfs") and "GPUs" (pci, the two A6000s, rule
+ * "gpu-rule"). Their paths replace $SRIOV, $GPUS, $VFRULE, $GPURULE in
+ * the calls below. */
+typedef struct {
+        Harness *h;
+        char *sriov, *gpus, *vf_rule, *gpu_rule;
+} Fixture;
+
+static GVariant *call_text(Harness *h, const char *path, const char *iface, const char *method, const char *args,
+                           GError **error) {
+        g_autoptr(GError) parse_error = NULL;
+        GVariant *v = args ? g_variant_parse(NULL, args, NULL, NULL, &parse_error) : NULL;
+        if (args && !v)
+                fail_msg("cannot parse %s: %s", args, parse_error->message);
+        GVariant *r = harness_call(h, path, iface, method, v, error);
+        if (v)
+                g_variant_unref(v);
+        return r;
+}
+
+static char *create(Harness *h, const char *path, const char *method, const char *args) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r = call_text(h, path, MANAGER_IF, method, args, &error);
+        if (!r)
+                fail_msg("%s: %s", method, error->message);
+        const char *created;
+        g_variant_get(r, "(&o)", &created);
+        return g_strdup(created);
+}
+
+static int setup(void **state) {
+        Fixture *f = g_new0(Fixture, 1);
+
+        f->h = harness_new("gpu-server.umockdev", NULL);
+        harness_polkit_start(f->h, NULL);
+        f->sriov = create(f->h, ROOT, "CreateGroup",
+                          "({'Name': <'X710 VFs'>, 'Type': <'sriov-nic'>, 'Class': <'nic'>},)");
+        f->gpus = create(f->h, ROOT, "CreateGroup", "({'Name': <'GPUs'>, 'Class': <'gpu'>},)");
+        g_autofree char *vf = g_strdup_printf("(objectpath '%s', {'Name': <'x710-vfs'>, " VF_CONDITIONS "})",
+                                              f->sriov);
+        g_autofree char *gpu = g_strdup_printf("(objectpath '%s', {'Name': <'gpu-rule'>, 'Conditions': "
+                                               "<[('vendor', 'eq', '10de'), ('device', 'eq', '2230')]>})",
+                                               f->gpus);
+        f->vf_rule = create(f->h, ROOT, "CreateRule", vf);
+        f->gpu_rule = create(f->h, ROOT, "CreateRule", gpu);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        Fixture *f = *state;
+
+        /* Alive, and a clean exit (under the sanitizers: no leaks). */
+        harness_daemon_stop(f->h);
+        harness_free(f->h);
+        g_free(f->sriov);
+        g_free(f->gpus);
+        g_free(f->vf_rule);
+        g_free(f->gpu_rule);
+        g_free(f);
+        return 0;
+}
+
+static char *replace(const char *s, const char *token, const char *with) {
+        g_auto(GStrv) parts = g_strsplit(s, token, -1);
+        return g_strjoinv(with, parts);
+}
+
+static char *substitute(Fixture *f, const char *s) {
+        g_autofree char *a = replace(s, "$SRIOV", f->sriov);
+        g_autofree char *b = replace(a, "$GPUS", f->gpus);
+        g_autofree char *c = replace(b, "$VFRULE", f->vf_rule);
+        return replace(c, "$GPURULE", f->gpu_rule);
+}
+
+static char *objects_text(Harness *h) {
+        g_autoptr(GVariant) objects = harness_managed_objects(h);
+        return g_variant_print(objects, FALSE);
+}
+
+/* The call (args: a GVariant, floating, or NULL) fails with want, its
+ * message mentions in_message, and nothing changed. */
+static void refused(Fixture *f, const char *what, const char *path, const char *iface, const char *method,
+                    GVariant *args, const char *want, const char *in_message) {
+        g_autofree char *before = objects_text(f->h);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r = harness_call(f->h, path, iface, method, args, &error);
+
+        if (r)
+                fail_msg("%s: %s.%s on %s succeeded, want %s", what, iface, method, path, want);
+        g_autofree char *remote = g_dbus_error_get_remote_error(error);
+        if (!remote || !g_str_equal(remote, want))
+                fail_msg("%s: got %s (%s), want %s", what, remote ?: "no remote error", error->message, want);
+        if (!strstr(error->message, in_message))
+                fail_msg("%s: message '%s' does not mention '%s'", what, error->message, in_message);
+        g_autofree char *after = objects_text(f->h);
+        if (!g_str_equal(before, after))
+                fail_msg("%s: the objects changed", what);
+}
+
+typedef struct {
+        const char *path, *iface, *method;
+        const char *args;       /* GVariant text; $SRIOV ... substituted */
+        const char *error;
+        const char *message;    /* in the error's message; substituted too */
+} BadCall;
+
+static void refused_all(Fixture *f, const BadCall *calls, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                const BadCall *c = &calls[i];
+                g_autofree char *path = substitute(f, c->path);
+                g_autofree char *args = c->args ? substitute(f, c->args) : NULL;
+                g_autofree char *message = substitute(f, c->message);
+                g_autofree char *what = g_strdup_printf("%s%s", c->method, args ?: "()");
+                GVariant *v = NULL;
+                if (args) {
+                        g_autoptr(GError) e = NULL;
+                        g_autoptr(GVariant) parsed = g_variant_parse(NULL, args, NULL, NULL, &e);
+                        if (!parsed)
+                                fail_msg("cannot parse %s: %s", args, e->message);
+                        g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes(parsed);
+                        v = g_variant_new_from_bytes(g_variant_get_type(parsed), bytes, TRUE);
+                }
+                refused(f, what, path, c->iface, c->method, v, c->error, message);
+        }
+}
+
+/* ---- names, on every call that takes one ---- */
+
+static char *repeat(const char *unit, unsigned n) {
+        GString *s = g_string_new(NULL);
+        for (unsigned i = 0; i < n; i++)
+                g_string_append(s, unit);
+        return g_string_free(s, FALSE);
+}
+
+static void test_names(void **state) {
+        Fixture *f = *state;
+        g_autofree char *ascii65 = repeat("a", 65), *wide65 = repeat("\xc3\xa9", 65);
+        const struct {
+                const char *name, *message;
+                bool blank_ok;          /* CreateRule takes "" (a generated name) */
+        } names[] = {
+                { "", "must be 1 to 64", true },
+                { ascii65, "must be 1 to 64", false },
+                { wide65, "must be 1 to 64", false },
+                { "two\nlines", "'two\\nlines' has characters that cannot be shown", false },
+                { "tab\there", "cannot be shown", false },
+                { "bell\x01", "cannot be shown", false },
+                { "\x7f", "cannot be shown", false },
+                { " leading", "' leading' starts or ends with a space", false },
+                { "trailing ", "starts or ends with a space", false },
+                { "\xc2\xa0nbsp", "starts or ends with a space", false },
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+                const char *name = names[i].name, *msg = names[i].message;
+                g_autofree char *what = g_strescape(name, NULL);
+                GVariantDict d;
+
+                g_variant_dict_init(&d, NULL);
+                g_variant_dict_insert(&d, "Name", "s", name);
+                refused(f, what, ROOT, MANAGER_IF, "CreateGroup", g_variant_new("(@a{sv})", g_variant_dict_end(&d)),
+                        INVALID, msg);
+                refused(f, what, f->sriov, GROUP_IF, "Update",
+                        g_variant_new_parsed("({'Name': <%s>},)", name), INVALID, msg);
+                refused(f, what, ROOT, MANAGER_IF, "MakePassthrough",
+                        g_variant_new_parsed("([%o], {'Name': <%s>, 'Type': <'sriov-nic'>})",
+                                             DEV("0000_3b_02_0"), name),
+                        INVALID, msg);
+                refused(f, what, f->vf_rule, RULE_IF, "Update", g_variant_new_parsed("({'Name': <%s>},)", name),
+                        INVALID, "rule name");
+                if (!names[i].blank_ok)
+                        refused(f, what, ROOT, MANAGER_IF, "CreateRule",
+                                g_variant_new_parsed("(%o, {'Name': <%s>, 'Conditions': <[('vendor', 'eq', '8086')]>})",
+                                                     f->gpus, name),
+                                INVALID, "rule name");
+        }
+        /* The group name messages say "group name", the rule ones "rule name". */
+        refused(f, "empty", ROOT, MANAGER_IF, "CreateGroup", g_variant_new_parsed("({'Name': <''>},)"), INVALID,
+                "The group name '' must be 1 to 64 characters long");
+}
+
+/* Accepted names: printed literally, 64 characters however wide. */
+static void test_names_accepted(void **state) {
+        Fixture *f = *state;
+        g_autofree char *wide64 = repeat("\xc3\xa9", 64), *ascii64 = repeat("z", 64);
+        const char *names[] = { "%n%s", wide64, ascii64, "inner  spaces", "\xe2\x9c\x93 \xf0\x9f\x96\xa5" };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GVariant) r = harness_call(f->h, ROOT, MANAGER_IF, "CreateGroup",
+                                                     g_variant_new_parsed("({'Name': <%s>},)", names[i]), &error);
+                if (!r)
+                        fail_msg("'%s' refused: %s", names[i], error->message);
+                const char *path;
+                g_variant_get(r, "(&o)", &path);
+                g_autoptr(GVariant) got = harness_call(f->h, path, "org.freedesktop.DBus.Properties", "Get",
+                                                       g_variant_new("(ss)", GROUP_IF, "Name"), &error);
+                g_assert_no_error(error);
+                g_autoptr(GVariant) name = NULL;
+                g_variant_get(got, "(v)", &name);
+                assert_string_equal(g_variant_get_string(name, NULL), names[i]);
+        }
+        /* And a taken one is refused with its name as it is. */
+        refused(f, "taken", ROOT, MANAGER_IF, "CreateGroup", g_variant_new_parsed("({'Name': <%s>},)", "%n%s"), BUSY,
+                "A group named '%n%s' exists already");
+        refused(f, "taken", ROOT, MANAGER_IF, "CreateGroup",
+                g_variant_new_parsed("({'Name': <%s>},)", wide64), BUSY, wide64);
+}
+
+/* ---- the rest, one table per object ---- */
+
+static const BadCall create_group_calls[] = {
+        { ROOT, MANAGER_IF, "CreateGroup", "({'Name': <'X710 VFs'>},)", BUSY, "A group named 'X710 VFs' exists already ($SRIOV)" },
+        { ROOT, MANAGER_IF, "CreateGroup", "({'Name': <'NICs'>, 'Type': <'vm'>},)", INVALID, "'vm' is not a group type" },
+        { ROOT, MANAGER_IF, "CreateGroup", "({'Name': <'NICs'>, 'Type': <''>},)", INVALID, "'' is not a group type" },
+        { ROOT, MANAGER_IF, "CreateGroup", "({'Name': <'NICs'>, 'Class': <'fpga'>},)", INVALID, "'fpga' is not a group class" },
+        { ROOT, MANAGER_IF, "CreateGroup", "({'Name': <'NICs'>, 'Colour': <'red'>},)", INVALID, "Unknown setting 'Colour'" },
+        { ROOT, MANAGER_IF, "CreateGroup", "({'Name': <'NICs'>, 'Enabled': <true>},)", INVALID, "Unknown setting 'Enabled'" },
+        { ROOT, MANAGER_IF, "CreateGroup", "({'Name': <uint32 5>},)", INVALID, "Setting Name must be of type 's', not 'u'" },
+        { ROOT, MANAGER_IF, "CreateGroup", "({'Name': <'NICs'>, 'Type': <['pci']>},)", INVALID, "Setting Type must be of type 's'" },
+        { ROOT, MANAGER_IF, "CreateGroup", "({'Name': <'NICs'>, 'Description': <'two\\nlines'>},)", INVALID, "description" },
+        { ROOT, MANAGER_IF, "CreateGroup", "({'Type': <'pci'>},)", INVALID, "needs a Name" },
+        { ROOT, MANAGER_IF, "CreateGroup", "(@a{sv} {},)", INVALID, "needs a Name" },
+        { ROOT, MANAGER_IF, "CreateGroup", "('NICs',)", INVALID, "CreateGroup takes arguments of type 'a{sv}'" },
+};
+
+#define CR(settings) "(objectpath '$SRIOV', " settings ")"
+static const BadCall create_rule_calls[] = {
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Name': <'r'>}"), INVALID, "A rule needs Conditions" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <@a(sss) []>}"), INVALID, "at least one condition" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('colour', 'eq', 'red')]>}"), INVALID, "Unknown field 'colour'" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('vendor', 'like', '8086')]>}"), INVALID, "Operator 'like' does not apply to vendor" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('class', 'lt', '0x02')]>}"), INVALID, "Operator 'lt' does not apply to class" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('device-name', 'regex', '(')]>}"), INVALID, "'(' is not a valid regex for device-name" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('vendor', 'eq', 'zz')]>}"), INVALID, "'zz' is not a valid value for vendor" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('vendor', 'eq', '8086'), ('device', 'eq', '')]>}"), INVALID, "'' is not a valid value for device" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('class', 'eq', '0x1000000')]>}"), INVALID, "'0x1000000' is not a valid value for class" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('class', 'eq', '0x020000/zz')]>}"), INVALID, "for class" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('numa-node', 'eq', 'one')]>}"), INVALID, "'one' is not a valid value for numa-node" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('address', 'eq', '3b:02')]>}"), INVALID, "'3b:02' is not a valid value for address" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Node': <'bad node!'>, " VF_CONDITIONS "}"), INVALID, "'bad node!' is not a node name" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <['vendor']>}"), INVALID, "Setting Conditions must be of type 'a(sss)', not 'as'" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Enabled': <'yes'>, " VF_CONDITIONS "}"), INVALID, "Setting Enabled must be of type 'b', not 's'" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Name': <uint32 1>, " VF_CONDITIONS "}"), INVALID, "Setting Name must be of type 's'" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Group': <objectpath '$GPUS'>, " VF_CONDITIONS "}"), INVALID, "Unknown setting 'Group'" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Name': <'gpu-rule'>, " VF_CONDITIONS "}"), BUSY, "A rule named 'gpu-rule' exists already ($GPURULE)" },
+        { ROOT, MANAGER_IF, "CreateRule", "(objectpath '" NOGROUP "', {" VF_CONDITIONS "})", NOT_FOUND, "No group at '" NOGROUP "'" },
+        { ROOT, MANAGER_IF, "CreateRule", "(objectpath '/', {" VF_CONDITIONS "})", NOT_FOUND, "No group at '/'" },
+        { ROOT, MANAGER_IF, "CreateRule", "(objectpath '/org/devpass1/groups/x_1', {" VF_CONDITIONS "})", NOT_FOUND, "'/org/devpass1/groups/x_1'" },
+        { ROOT, MANAGER_IF, "CreateRule", "(objectpath '$VFRULE', {" VF_CONDITIONS "})", NOT_FOUND, "No group at '$VFRULE'" },
+        { ROOT, MANAGER_IF, "CreateRule", "('$SRIOV', {" VF_CONDITIONS "})", INVALID, "CreateRule takes arguments of type 'oa{sv}', not 'sa{sv}'" },
+};
+
+#define MP(devices, options) "(@ao " devices ", @a{sv} " options ")"
+static const BadCall passthrough_calls[] = {
+        { ROOT, MANAGER_IF, "MakePassthrough", MP("[]", "{'Group': <objectpath '$SRIOV'>}"), INVALID, "Name at least one device" },
+        { ROOT, MANAGER_IF, "MakePassthrough", MP("['/org/devpass1/devices/bogus']", "{'Group': <objectpath '$SRIOV'>}"), INVALID, "'/org/devpass1/devices/bogus' does not name a device" },
+        { ROOT, MANAGER_IF, "MakePassthrough", MP("['/org/devpass1/groups/1']", "{'Group': <objectpath '$SRIOV'>}"), INVALID, "'/org/devpass1/groups/1' does not name a device" },
+        { ROOT, MANAGER_IF, "MakePassthrough", MP("['" DEV("0000_99_00_0") "']", "{'Group': <objectpath '$SRIOV'>}"), NOT_FOUND, "No PCI function 0000:99:00.0" },
+        { ROOT, MANAGER_IF, "MakePassthrough", MP("['" DEV("0000_3b_02_0") "']", "{'Group': <objectpath '$SRIOV'>, 'Name': <'New'>}"), INVALID, "either Group" },
+        { ROOT, MANAGER_IF, "MakePassthrough", MP("['" DEV("0000_3b_02_0") "']", "{}"), INVALID, "Name the group" },
+        { ROOT, MANAGER_IF, "MakePassthrough", MP("['" DEV("0000_3b_02_0") "']", "{'Force': <true>}"), INVALID, "Name the group" },
+        { ROOT, MANAGER_IF, "MakePassthrough", MP("['" DEV("0000_3b_02_0") "']", "{'Group': <objectpath '" NOGROUP "'>}"), NOT_FOUND, "'" NOGROUP "'" },
+        { ROOT, MANAGER_IF, "MakePassthrough", MP("['" DEV("0000_3b_02_0") "']", "{'Name': <'GPUs'>}"), BUSY, "A group named 'GPUs' exists already" },
+        { ROOT, MANAGER_IF, "MakePassthrough", MP("['" DEV("0000_3b_02_0") "']", "{'Name': <'New'>, 'Type': <'vm'>}"), INVALID, "'vm' is not a group type" },
+        { ROOT, MANAGER_IF, "MakePassthrough", MP("['" DEV("0000_3b_02_0") "']", "{'Name': <'New'>, 'Release': <true>}"), INVALID, "Unknown setting 'Release'" },
+        { ROOT, MANAGER_IF, "MakePassthrough", MP("['" DEV("0000_3b_02_0") "']", "{'Name': <'New'>, 'Force': <'yes'>}"), INVALID, "Setting Force must be of type 'b'" },
+        { ROOT, MANAGER_IF, "MakePassthrough", MP("['" DEV("0000_3b_00_1") "']", "{'Group': <objectpath '$SRIOV'>}"), INVALID, "0000:3b:00.1 is not an SR-IOV virtual function" },
+        { ROOT, MANAGER_IF, "MakePassthrough", MP("['" DEV("0000_17_00_0") "', '" DEV("0000_17_00_1") "']", "{'Name': <'New'>, 'Type': <'sriov-nic'>}"), INVALID, "0000:17:00.0 is not an SR-IOV virtual function" },
+        { ROOT, MANAGER_IF, "MakePassthrough", "(['" DEV("0000_3b_02_0") "'], {'Name': <'New'>})", INVALID, "MakePassthrough takes arguments of type 'aoa{sv}', not 'asa{sv}'" },
+        { ROOT, MANAGER_IF, "RemovePassthrough", "(@ao ['" DEV("0000_17_00_0") "'],)", INVALID, "0000:17:00.0 is not passed through" },
+        { ROOT, MANAGER_IF, "RemovePassthrough", "(@ao ['" DEV("0000_3b_02_0") "', '" DEV("0000_3b_02_0") "'],)", INVALID, "0000:3b:02.0 is not passed through" },
+        { ROOT, MANAGER_IF, "RemovePassthrough", "(@ao [],)", INVALID, "Name at least one device" },
+        { ROOT, MANAGER_IF, "RemovePassthrough", "(@ao ['" DEV("0000_99_00_0") "'],)", NOT_FOUND, "0000:99:00.0" },
+        { ROOT, MANAGER_IF, "CheckPassthrough", "(@ao ['" DEV("0000_99_00_0") "'],)", NOT_FOUND, "0000:99:00.0" },
+        { ROOT, MANAGER_IF, "CheckPassthrough", "(@ao [],)", INVALID, "Name at least one device" },
+        { DEV("0000_3b_00_0"), DEVICE_IF, "SetVirtualFunctions", "(uint32 65,)", INVALID, "0000:3b:00.0 supports at most 64 virtual functions, not 65" },
+        { DEV("0000_3b_00_1"), DEVICE_IF, "SetVirtualFunctions", "(uint32 4294967295,)", INVALID, "0000:3b:00.1 supports at most 64" },
+        { DEV("0000_17_00_0"), DEVICE_IF, "SetVirtualFunctions", "(uint32 1,)", INVALID, "0000:17:00.0 is not an SR-IOV physical function" },
+        { DEV("0000_3b_02_0"), DEVICE_IF, "SetVirtualFunctions", "(uint32 0,)", INVALID, "0000:3b:02.0 is not an SR-IOV physical function" },
+        { DEV("0000_99_00_0"), DEVICE_IF, "SetVirtualFunctions", "(uint32 1,)", NOT_FOUND, "0000:99:00.0" },
+        { DEV("0000_3b_00_0"), DEVICE_IF, "SetVirtualFunctions", "(int32 2,)", INVALID, "SetVirtualFunctions takes arguments of type 'u'" },
+};
+
+static const BadCall object_calls[] = {
+        { NOGROUP, GROUP_IF, "Update", "({'Name': <'x'>},)", NOT_FOUND, "No group at '" NOGROUP "'" },
+        { NOGROUP, GROUP_IF, "Delete", "(@a{sv} {},)", NOT_FOUND, "No group at '" NOGROUP "'" },
+        { ROOT "/groups/x", GROUP_IF, "Delete", "(@a{sv} {},)", NOT_FOUND, "'/org/devpass1/groups/x'" },
+        { "$GPUS", GROUP_IF, "Update", "({'Type': <'sriov-nic'>},)", BUSY, "Group GPUs has devices" },
+        { "$GPUS", GROUP_IF, "Update", "({'Name': <'X710 VFs'>},)", BUSY, "A group named 'X710 VFs' exists already" },
+        { "$GPUS", GROUP_IF, "Update", "({'Class': <'fpga'>},)", INVALID, "'fpga' is not a group class" },
+        { "$GPUS", GROUP_IF, "Update", "({'Type': <'vm'>},)", INVALID, "'vm' is not a group type" },
+        { "$GPUS", GROUP_IF, "Update", "({'Node': <''>},)", INVALID, "Unknown setting 'Node'" },
+        { "$GPUS", GROUP_IF, "Update", "({'Description': <uint32 1>},)", INVALID, "Setting Description must be of type 's'" },
+        { "$GPUS", GROUP_IF, "Delete", "({'Force': <true>},)", INVALID, "Unknown setting 'Force'" },
+        { "$GPUS", GROUP_IF, "Delete", "({'Release': <'yes'>},)", INVALID, "Setting Release must be of type 'b'" },
+        { "$GPUS", GROUP_IF, "Delete", NULL, INVALID, "Delete takes arguments of type 'a{sv}'" },
+        { NORULE, RULE_IF, "Update", "({'Enabled': <false>},)", NOT_FOUND, "No rule at '" NORULE "'" },
+        { NORULE, RULE_IF, "Delete", NULL, NOT_FOUND, "No rule at '" NORULE "'" },
+        { ROOT "/rules/0", RULE_IF, "Delete", NULL, NOT_FOUND, "'/org/devpass1/rules/0'" },
+        { "$VFRULE", RULE_IF, "Update", "({'Group': <objectpath '" NOGROUP "'>},)", NOT_FOUND, "No group at '" NOGROUP "'" },
+        { "$VFRULE", RULE_IF, "Update", "({'Group': <objectpath '$GPURULE'>},)", NOT_FOUND, "No group at '$GPURULE'" },
+        { "$VFRULE", RULE_IF, "Update", "({'Conditions': <@a(sss) []>},)", INVALID, "at least one condition" },
+        { "$VFRULE", RULE_IF, "Update", "({'Conditions': <[('vendor', 'eq', 'zz')]>},)", INVALID, "'zz' is not a valid value for vendor" },
+        { "$VFRULE", RULE_IF, "Update", "({'Conditions': <[('device-name', 'regex', '(')]>},)", INVALID, "not a valid regex" },
+        { "$VFRULE", RULE_IF, "Update", "({'Name': <'gpu-rule'>},)", BUSY, "A rule named 'gpu-rule' exists already" },
+        { "$VFRULE", RULE_IF, "Update", "({'Node': <'bad node!'>},)", INVALID, "'bad node!' is not a node name" },
+        { "$VFRULE", RULE_IF, "Update", "({'Enabled': <'no'>},)", INVALID, "Setting Enabled must be of type 'b'" },
+        { "$VFRULE", RULE_IF, "Update", "({'Release': <true>},)", INVALID, "Unknown setting 'Release'" },
+        { "$VFRULE", RULE_IF, "Delete", "('now',)", INVALID, "Delete takes arguments of type ''" },
+};
+
+static void test_create_group(void **state) {
+        refused_all(*state, create_group_calls, G_N_ELEMENTS(create_group_calls));
+}
+
+static void test_create_rule(void **state) {
+        refused_all(*state, create_rule_calls, G_N_ELEMENTS(create_rule_calls));
+}
+
+static void test_passthrough(void **state) {
+        refused_all(*state, passthrough_calls, G_N_ELEMENTS(passthrough_calls));
+}
+
+static void test_objects(void **state) {
+        refused_all(*state, object_calls, G_N_ELEMENTS(object_calls));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_names, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_names_accepted, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_create_group, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_create_rule, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_passthrough, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_objects, setup, teardown),
+        };
+        return cmocka_run_group_tests_name("groups-input", tests, NULL, NULL);
+}
