@@ -93,5 +93,12 @@ const char *bus_error_name_for(const GError *e) {
 }
 
 int bus_reply_gerror(sd_bus_message *m, const GError *e) {
-        return sd_bus_reply_method_errorf(m, bus_error_name_for(e), "%s", e->message);
+        const char *name = bus_error_name_for(e);
+
+        /* A caller's mistake is the caller's to read; a failure is the
+         * administrator's too. */
+        if (g_str_equal(name, DP_ERROR_FAILED))
+                g_warning("%s.%s failed: %s", sd_bus_message_get_interface(m), sd_bus_message_get_member(m),
+                          e->message);
+        return sd_bus_reply_method_errorf(m, name, "%s", e->message);
 }

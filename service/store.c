@@ -45,7 +45,10 @@ G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == STORE_SCHEMA_VERSION);
 
 static bool fail(Store *s, int rc, const char *what, GError **error) {
         int code = (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_ERROR_CONSTRAINT : STORE_ERROR_IO;
-        g_set_error(error, STORE_ERROR, code, "%s %s: %s", what, s->path, sqlite3_errmsg(s->db));
+        /* SQLite's "disk I/O error" hides the cause ("Read-only file system"). */
+        int sys = sqlite3_system_errno(s->db);
+        g_set_error(error, STORE_ERROR, code, "%s %s: %s%s%s%s", what, s->path, sqlite3_errmsg(s->db),
+                    sys ? " (" : "", sys ? g_strerror(sys) : "", sys ? ")" : "");
         return false;
 }
 

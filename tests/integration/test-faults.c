@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Persistence faults. The state directory goes read-only or fills up
+ * under a running devpassd: every call that changes settings fails with
+ * Failed, and memory, sysfs and the disk stay as they were. devpassd is
+ * killed (SIGKILL) at each sysfs step of MakePassthrough: after a restart
+ * the devices are fully passed through and the store agrees with sysfs.
+ * Real polkitd, a fake kernel; run as root in a private mount namespace
+ * (meson runs it under unshare --mount), where the state directory gets a
+ * file system of its own. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "fakekernel.h"
+#include "harness.h"
+#include "store.h"
+
+#define GPU "0000:17:00.0"
+#define GPU_AUDIO "0000:17:00.1"
+#define MANAGER "org.devpass1.Manager"
+
+typedef struct {
+        Harness *h;
+        FakeKernel *fk;
+        char *state;       /* the state directory */
+        bool mounted;      /* something of ours is mounted on it */
+} Fixture;
+
+static const char *const gpu_pair[] = { GPU, GPU_AUDIO, NULL };
+
+/* A harness without devpassd yet: the test mounts on the state directory first. */
+static Fixture *fixture_prepare(void) {
+        Fixture *f = g_new0(Fixture, 1);
+
+        f->h = harness_prepare("gpu-server.umockdev");
+        harness_polkit_start(f->h, NULL);
+        f->state = harness_state_dir(f->h);
+        assert_int_equal(g_mkdir_with_parents(f->state, 0700), 0);
+        return f;
+}
+
+static void fixture_start(Fixture *f) {
+        harness_daemon_start(f->h, NULL);
+        f->fk = fakekernel_new(f->h->testbed);
+        fakekernel_load_vfio(f->fk, true);
+}
+
+static int setup(void **state) {
+        Fixture *f = fixture_prepare();
+        fixture_start(f);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        Fixture *f = *state;
+
+        if (!f)
+                return 0;
+        /* Detached even while the daemon still holds files there; then
+         * harness_free() removes the directory beneath. */
+        if (f->mounted)
+                (void) umount2(f->state, MNT_DETACH);
+        fakekernel_free(f->fk);
+        harness_free(f->h);
+        g_free(f->state);
+        g_free(f);
+        return 0;
+}
+
+/* ---- helpers ---- */
+
+static char *path_of(const char *address) {
+        g_autofree char *p = g_strdup_printf("/org/devpass1/devices/%s", address);
+        g_strdelimit(p + strlen("/org/devpass1/devices/"), ":.", '_');
+        return g_steal_pointer(&p);
+}
+
+static GVariant *make_new(Fixture *f, const char *name, GError **error) {
+        GVariantBuilder paths, o;
+
+        g_variant_builder_init(&paths, G_VARIANT_TYPE("ao"));
+        for (size_t i = 0; gpu_pair[i]; i++) {
+                g_autofree char *p = path_of(gpu_pair[i]);
+                g_variant_builder_add(&paths, "o", p);
+        }
+        g_variant_builder_init(&o, G_VARIANT_TYPE("a{sv}"));
+        g_variant_builder_add(&o, "{sv}", "Name", g_variant_new_string(name));
+        g_variant_builder_add(&o, "{sv}", "Class", g_variant_new_string("gpu"));
+        return harness_call(f->h, "/org/devpass1", MANAGER, "MakePassthrough",
+                            g_variant_new("(@ao@a{sv})", g_variant_builder_end(&paths), g_variant_builder_end(&o)),
+                            error);
+}
+
+static GVariant *create_group(Fixture *f, const char *name, GError **error) {
+        GVariantBuilder b;
+
+        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+        g_variant_builder_add(&b, "{sv}", "Name", g_variant_new_string(name));
+        return harness_call(f->h, "/org/devpass1", MANAGER, "CreateGroup", g_variant_new("(@a{sv})",
+                            g_variant_builder_end(&b)), error);
+}
+
+static GVariant *create_rule(Fixture *f, const char *group, const char *name, GError **error) {
+        GVariantBuilder b, c;
+
+        g_variant_builder_init(&c, G_VARIANT_TYPE("a(sss)"));
+        /* Intel's: none of the GPU pair's (no conflict with MakePassthrough's rules). */
+        g_variant_builder_add(&c, "(sss)", "vendor", "eq", "8086");
+        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+        g_variant_builder_add(&b, "{sv}", "Name", g_variant_new_string(name));
+        g_variant_builder_add(&b, "{sv}", "Conditions", g_variant_builder_end(&c));
+        return harness_call(f->h, "/org/devpass1", MANAGER, "CreateRule",
+                            g_variant_new("(o@a{sv})", group, g_variant_builder_end(&b)), error);
+}
+
+static GVariant *prop(Fixture *f, const char *path, const char *interface, const char *name) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r = harness_call(f->h, path, "org.freedesktop.DBus.Properties", "Get",
+                                             g_variant_new("(ss)", interface, name), &error);
+        g_assert_no_error(error);
+        GVariant *v;
+        g_variant_get(r, "(v)", &v);
+        return v;
+}
+
+static char *device_str(Fixture *f, const char *address, const char *name) {
+        g_autofree char *path = path_of(address);
+        g_autoptr(GVariant) v = prop(f, path, "org.devpass1.Device", name);
+        return g_variant_dup_string(v, NULL);
+}
+
+typedef struct {
+        Fixture *f;
+        const char *address;
+} DriverWait;
+
+static bool on_vfio(Harness *h, void *data) {
+        DriverWait *w = data;
+        g_autofree char *driver = device_str(w->f, w->address, "Driver");
+        return g_str_equal(driver, "vfio-pci");
+}
+
+static void assert_on_vfio(Fixture *f, const char *address) {
+        DriverWait w = { f, address };
+        if (!harness_wait(f->h, on_vfio, &w, 5000)) {
+                g_autofree char *now = device_str(f, address, "Driver");
+                fail_msg("%s: driver %s, want vfio-pci", address, now);
+        }
+}
+
+static void assert_remote_error(GError *error, const char *name, const char *in_message) {
+        assert_non_null(error);
+        g_autofree char *remote = g_dbus_error_get_remote_error(error);
+        if (!remote || !g_str_equal(remote, name))
+                fail_msg("got %s (%s), want %s", remote ?: "no remote error", error->message, name);
+        if (in_message && !strstr(error->message, in_message))
+                fail_msg("message '%s' does not mention '%s'", error->message, in_message);
+}
+
+/* The driver in the testbed (sysfs itself, not the daemon's view): "" for none. */
+static char *sysfs_driver(Fixture *f, const char *address) {
+        fakekernel_lock(f->fk);
+        g_autofree char *dir = testbed_device_dir(f->h->testbed, address);
+        g_autofree char *link = g_build_filename(dir, "driver", NULL);
+        g_autofree char *target = g_file_read_link(link, NULL);
+        fakekernel_unlock(f->fk);
+        return target ? g_path_get_basename(target) : g_strdup("");
+}
+
+static char *writes_text(Fixture *f) {
+        fakekernel_sync(f->fk);
+        g_auto(GStrv) writes = fakekernel_writes(f->fk);
+        return g_strjoinv("\n", writes);
+}
+
+static bool never(Harness *h, void *data) {
+        return false;
+}
+
+/* A program from the host, without umockdev's preload: it must see the real /sys. */
+static bool run_host(const char *const *argv, char **out) {
+        g_auto(GStrv) env = g_environ_unsetenv(g_get_environ(), "LD_PRELOAD");
+        g_autofree char *err = NULL;
+        int status;
+
+        if (!g_spawn_sync(NULL, (char **) argv, env, G_SPAWN_SEARCH_PATH, NULL, NULL, out, &err, &status, NULL))
+                return false;
+        if (!g_spawn_check_wait_status(status, NULL)) {
+                fprintf(stderr, "%s: %s", argv[0], err ?: "");
+                return false;
+        }
+        return true;
+}
+
+/* ---- a read-only or full state directory ---- */
+
+/* CreateGroup, CreateRule and MakePassthrough each fail with Failed and a
+ * message naming the store and why; nothing changes: the objects and
+ * their properties, sysfs (not one write), the signals (none); and the
+ * daemon is still there. group: an existing group, for CreateRule. */
+static void assert_changes_refused(Fixture *f, const char *group, const char *why) {
+        g_autoptr(GVariant) before = harness_managed_objects(f->h);
+        g_autofree char *before_text = g_variant_print(before, FALSE);
+
+        fakekernel_clear_writes(f->fk);
+        /* Those of the calls before (the group's InterfacesAdded) first. */
+        (void) harness_wait(f->h, never, NULL, 200);
+        harness_clear_signals(f->h);
+        for (int call = 0; call < 3; call++) {
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GVariant) r = call == 0 ? create_group(f, "Lost group", &error) :
+                                        call == 1 ? create_rule(f, group, "Lost rule", &error) :
+                                                    make_new(f, "Lost GPUs", &error);
+                assert_null(r);
+                for (const char *const *m = (const char *const[]) { "Cannot write", "devpass.db", why, NULL }; *m; m++)
+                        assert_remote_error(error, "org.devpass1.Error.Failed", *m);
+        }
+        g_autoptr(GVariant) after = harness_managed_objects(f->h);
+        g_autofree char *after_text = g_variant_print(after, FALSE);
+        assert_string_equal(after_text, before_text);
+        assert_null(strstr(after_text, "Lost"));
+        for (size_t i = 0; gpu_pair[i]; i++) {
+                g_autoptr(GVariant) props = harness_device_props(after, gpu_pair[i]);
+                const char *driver = NULL, *st = NULL;
+                assert_true(g_variant_lookup(props, "Driver", "&s", &driver));
+                assert_string_equal(driver, i == 0 ? "nvidia" : "snd_hda_intel");
+                assert_true(g_variant_lookup(props, "State", "&s", &st));
+                assert_string_equal(st, "host");
+        }
+        g_autofree char *writes = writes_text(f);
+        assert_string_equal(writes, "");
+        (void) harness_wait(f->h, never, NULL, 200);
+        assert_int_equal(f->h->signals->len, 0);
+        assert_int_equal(waitpid(f->h->daemon_pid, NULL, WNOHANG), 0);
+}
+
+/* The way a state directory goes read-only under a running daemon: its
+ * file system hits an error and errors=remount-ro takes it. A read-only
+ * bind mount, or "mount -o remount,ro", is no such fault: the first leaves
+ * the files SQLite holds open writable, the second is refused (EBUSY)
+ * while they are open. So: ext4 on a loop device, and the kernel's own
+ * error trigger (/sys/fs/ext4/<dev>/trigger_fs_error). */
+static bool ext4_mount(Fixture *f, const char *image) {
+        const char *argv[] = { "mount", "-o", "loop,errors=remount-ro", image, f->state, NULL };
+        f->mounted = run_host(argv, NULL);
+        return f->mounted;
+}
+
+static void test_read_only(void **state) {
+        Fixture *f = fixture_prepare();
+        *state = f;
+        g_autofree char *image = g_build_filename(f->h->tmpdir, "state.ext4", NULL);
+        int fd = open(image, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(ftruncate(fd, 8 << 20), 0);
+        close(fd);
+        const char *mkfs[] = { "mkfs.ext4", "-q", "-F", image, NULL };
+        if (access("/dev/loop-control", F_OK) < 0 || !run_host(mkfs, NULL) || !ext4_mount(f, image)) {
+                fprintf(stderr, "SKIP: no ext4 on a loop device here\n");
+                skip();
+        }
+        fixture_start(f);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r = create_group(f, "Before", &error);
+        g_assert_no_error(error);
+        const char *group;
+        g_variant_get(r, "(&o)", &group);
+
+        /* The file system's error: from now on it takes no write. */
+        g_autofree char *source = NULL;
+        const char *findmnt[] = { "findmnt", "-n", "-o", "SOURCE", "--mountpoint", f->state, NULL };
+        assert_true(run_host(findmnt, &source));
+        g_autofree char *dev = g_path_get_basename(g_strstrip(source));
+        g_autofree char *script = g_strdup_printf("echo devpass-test > /sys/fs/ext4/%s/trigger_fs_error", dev);
+        const char *trigger[] = { "sh", "-c", script, NULL };
+        assert_true(run_host(trigger, NULL));
+        g_autofree char *probe = g_build_filename(f->state, "probe", NULL);
+        int probe_fd = open(probe, O_WRONLY | O_CREAT | O_CLOEXEC, 0600), probe_errno = errno;
+        assert_int_equal(probe_fd, -1);
+        assert_int_equal(probe_errno, EROFS);
+
+        assert_changes_refused(f, group, "I/O error");
+
+        /* The file system back (the daemon's files on it are lost to it:
+         * a restart): what was committed before is there, nothing of the
+         * refused calls, and a change goes through again. */
+        harness_daemon_stop(f->h);
+        assert_int_equal(umount2(f->state, 0), 0);
+        f->mounted = false;
+        assert_true(ext4_mount(f, image));
+        harness_daemon_start(f->h, NULL);
+        g_autoptr(GVariant) name = prop(f, group, "org.devpass1.Group", "Name");
+        assert_string_equal(g_variant_get_string(name, NULL), "Before");
+        g_autoptr(GVariant) objects = harness_managed_objects(f->h);
+        g_autofree char *text = g_variant_print(objects, FALSE);
+        assert_null(strstr(text, "Lost"));
+        assert_null(strstr(text, "org.devpass1.Rule"));
+        g_autoptr(GVariant) after = create_group(f, "After", &error);
+        g_assert_no_error(error);
+}
+
+/* Full: a small tmpfs of its own, filled to the last page once the store
+ * is there. */
+static void test_full(void **state) {
+        Fixture *f = fixture_prepare();
+        *state = f;
+        assert_int_equal(mount("tmpfs", f->state, "tmpfs", MS_NOSUID | MS_NODEV, "size=512k,mode=0700"), 0);
+        f->mounted = true;
+        fixture_start(f);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r = create_group(f, "Before", &error);
+        g_assert_no_error(error);
+        const char *group;
+        g_variant_get(r, "(&o)", &group);
+
+        g_autofree char *filler = g_build_filename(f->state, "filler", NULL);
+        int fd = open(filler, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        static const char zeros[4096];
+        size_t filled = 0;
+        ssize_t n;
+        while ((n = write(fd, zeros, sizeof(zeros))) > 0)
+                filled += (size_t) n;
+        int full_errno = errno;
+        assert_int_equal(n, -1);
+        assert_int_equal(full_errno, ENOSPC);
+        assert_true(filled > 0);
+        close(fd);
+
+        assert_changes_refused(f, group, "full");
+
+        /* Room again: the same daemon takes changes, down to sysfs. */
+        assert_int_equal(unlink(filler), 0);
+        g_autoptr(GVariant) rule = create_rule(f, group, "Kept rule", &error);
+        g_assert_no_error(error);
+        g_autoptr(GVariant) made = make_new(f, "PCI GPUs", &error);
+        g_assert_no_error(error);
+        assert_on_vfio(f, GPU);
+        assert_on_vfio(f, GPU_AUDIO);
+
+        /* And on disk: what went through, nothing of what did not. */
+        harness_daemon_stop(f->h);
+        harness_daemon_start(f->h, NULL);
+        g_autoptr(GVariant) objects = harness_managed_objects(f->h);
+        g_autofree char *text = g_variant_print(objects, FALSE);
+        assert_null(strstr(text, "Lost"));
+        assert_non_null(strstr(text, "'Kept rule'"));
+        assert_non_null(strstr(text, "'PCI GPUs'"));
+        g_autofree char *st = device_str(f, GPU_AUDIO, "State");
+        assert_string_equal(st, "passthrough");
+}
+
+/* ---- SIGKILL in the middle of MakePassthrough ----
+ *
+ * MakePassthrough commits the group, its rules and the intent in one
+ * transaction, writes the boot-time list, and only then lets the binder
+ * touch sysfs: driver_override, unbind, drivers_probe, per device. So a
+ * kill at any sysfs write finds the intent committed, and the restart's
+ * reconcile has to finish the job: "fully passed through". "Fully back"
+ * is what a kill before the commit leaves (nothing committed, nothing
+ * written); that moment has no sysfs write to hook, so the earliest kill
+ * here is the first driver_override write. */
+
+static const char *const flow[] = {
+        "driver_override " GPU " vfio-pci", "unbind " GPU, "drivers_probe " GPU,
+        "driver_override " GPU_AUDIO " vfio-pci", "unbind " GPU_AUDIO, "drivers_probe " GPU_AUDIO, NULL,
+};
+
+/* What binding to vfio-pci writes for a device with this driver. */
+static void expect_bind(GString *want, const char *address, const char *driver) {
+        if (g_str_equal(driver, "vfio-pci"))
+                return;
+        g_string_append_printf(want, "driver_override %s vfio-pci\n", address);
+        if (driver[0])
+                g_string_append_printf(want, "unbind %s\n", address);
+        g_string_append_printf(want, "drivers_probe %s\n", address);
+}
+
+static void kill_at(Fixture *f, const char *step) {
+        g_autoptr(GError) error = NULL;
+
+        fakekernel_set_kill_on_write(f->fk, step, f->h->daemon_pid);
+        g_autoptr(GVariant) r = make_new(f, "PCI GPUs", &error);
+        assert_null(r);
+        if (!g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY))
+                fail_msg("want NoReply, got %s", error->message);
+        int status = 0;
+        pid_t got = 0;
+        for (int i = 0; i < 1000 && got == 0; i++)
+                if ((got = waitpid(f->h->daemon_pid, &status, WNOHANG)) == 0)
+                        g_usleep(5000);
+        assert_int_equal(got, f->h->daemon_pid);
+        f->h->daemon_pid = 0;
+        assert_true(WIFSIGNALED(status));
+        assert_int_equal(WTERMSIG(status), SIGKILL);
+
+        /* It died at that write: the flow up to it, and at most the next
+         * write, which the binder makes without waiting for the kernel
+         * (after driver_override, the unbind often gets out too). */
+        g_autofree char *at_kill = writes_text(f);
+        g_auto(GStrv) lines = g_strsplit(at_kill, "\n", -1);
+        guint n = g_strv_length(lines), k = 0;
+        while (flow[k] && !g_str_has_prefix(flow[k], step))
+                k++;
+        assert_true(n == k + 1 || (n == k + 2 && g_str_equal(step, "driver_override")));
+        for (guint i = 0; i < n; i++)
+                assert_string_equal(lines[i], flow[i]);
+
+        /* The intent is committed: the boot-time list has both (the
+         * store's WAL, which the restart recovers, is checked below). */
+        g_autofree char *wal = g_build_filename(f->state, "devpass.db-wal", NULL);
+        assert_true(g_file_test(wal, G_FILE_TEST_EXISTS));
+        g_autofree char *list_path = g_build_filename(f->state, "vfio-pci.list", NULL);
+        g_autofree char *list = NULL;
+        assert_true(g_file_get_contents(list_path, &list, NULL, NULL));
+        assert_non_null(strstr(list, "\n" GPU "\n" GPU_AUDIO "\n"));
+
+        /* The restart binds what is not on vfio-pci yet, and only that. */
+        g_autoptr(GString) want = g_string_new(NULL);
+        for (size_t i = 0; gpu_pair[i]; i++) {
+                g_autofree char *driver = sysfs_driver(f, gpu_pair[i]);
+                expect_bind(want, gpu_pair[i], driver);
+        }
+        fakekernel_clear_writes(f->fk);
+        harness_daemon_start(f->h, NULL);
+        assert_on_vfio(f, GPU);
+        assert_on_vfio(f, GPU_AUDIO);
+        g_autofree char *redone = writes_text(f);
+        if (want->len)
+                g_string_truncate(want, want->len - 1);
+        assert_string_equal(redone, want->str);
+
+        /* Fully passed through: sysfs, the daemon's view, its group. */
+        const char *group = NULL;
+        for (size_t i = 0; gpu_pair[i]; i++) {
+                g_autofree char *driver = sysfs_driver(f, gpu_pair[i]);
+                assert_string_equal(driver, "vfio-pci");
+                fakekernel_lock(f->fk);
+                g_autofree char *ov = testbed_read_attr(f->h->testbed, gpu_pair[i], "driver_override");
+                fakekernel_unlock(f->fk);
+                assert_string_equal(g_strstrip(ov), "vfio-pci");
+                g_autofree char *st = device_str(f, gpu_pair[i], "State");
+                assert_string_equal(st, "passthrough");
+                g_autofree char *g = device_str(f, gpu_pair[i], "Group");
+                assert_string_not_equal(g, "/");
+                if (!group)
+                        group = g_intern_string(g);
+                assert_string_equal(g, group);
+        }
+        g_autoptr(GVariant) name = prop(f, group, "org.devpass1.Group", "Name");
+        assert_string_equal(g_variant_get_string(name, NULL), "PCI GPUs");
+        g_autoptr(GVariant) rules = prop(f, group, "org.devpass1.Group", "Rules");
+        assert_int_equal(g_variant_n_children(rules), 2);
+        g_autoptr(GVariant) free_count = prop(f, group, "org.devpass1.Group", "Free");
+        assert_int_equal(g_variant_get_uint32(free_count), 2);
+        g_autoptr(GVariant) reboot = prop(f, "/org/devpass1", MANAGER, "RebootRequired");
+        assert_false(g_variant_get_boolean(reboot));
+
+        /* And the store says what sysfs shows: one group, its two rules,
+         * both devices passed through for it. */
+        harness_daemon_stop(f->h);
+        g_autoptr(GError) e = NULL;
+        g_autoptr(Store) s = store_open(f->state, &e);
+        g_assert_no_error(e);
+        g_autoptr(GPtrArray) groups = store_groups_load(s, &e);
+        g_autoptr(GPtrArray) stored_rules = store_rules_load(s, &e);
+        g_autoptr(GHashTable) intent = store_passthrough_load(s, &e);
+        g_assert_no_error(e);
+        assert_int_equal(groups->len, 1);
+        StoreGroup *g = groups->pdata[0];
+        assert_string_equal(g->name, "PCI GPUs");
+        assert_int_equal(stored_rules->len, 2);
+        assert_int_equal(g_hash_table_size(intent), 2);
+        for (size_t i = 0; gpu_pair[i]; i++)
+                assert_int_equal(GPOINTER_TO_INT(g_hash_table_lookup(intent, gpu_pair[i])), g->id);
+}
+
+static void test_kill_at_driver_override(void **state) {
+        kill_at(*state, "driver_override");
+}
+
+static void test_kill_at_unbind(void **state) {
+        kill_at(*state, "unbind");
+}
+
+static void test_kill_at_drivers_probe(void **state) {
+        kill_at(*state, "drivers_probe");
+}
+
+static int no_setup(void **state) {
+        *state = NULL;
+        return 0;
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_read_only, no_setup, teardown),
+                cmocka_unit_test_setup_teardown(test_full, no_setup, teardown),
+                cmocka_unit_test_setup_teardown(test_kill_at_driver_override, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_kill_at_unbind, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_kill_at_drivers_probe, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
