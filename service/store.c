@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "store.h"
+#include "store-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,10 +9,6 @@
 
 G_DEFINE_QUARK(devpass-store-error-quark, store_error)
 
-struct Store {
-        sqlite3 *db;
-        char *path;
-};
 
 /* Forward migrations: entry N takes a database from version N to N + 1. */
 static const char *const migrations[] = {
@@ -40,10 +36,44 @@ static const char *const migrations[] = {
         "  address TEXT PRIMARY KEY,"
         "  group_id INTEGER NOT NULL REFERENCES groups(id));"
         "CREATE INDEX rules_group ON rules(group_id);",
+        /* 2: machines' attachments and claims, tenants' groups and holds. */
+        "ALTER TABLE groups ADD COLUMN tenant_node TEXT NOT NULL DEFAULT '';"
+        "CREATE TABLE attachments ("
+        "  id INTEGER PRIMARY KEY,"
+        "  machine TEXT NOT NULL,"
+        "  name TEXT NOT NULL,"
+        "  type TEXT NOT NULL CHECK (type IN ('pci', 'sriov-nic')),"
+        "  description TEXT NOT NULL DEFAULT '',"
+        "  tenant TEXT NOT NULL DEFAULT '',"
+        "  group_id INTEGER NOT NULL REFERENCES groups(id),"
+        "  count INTEGER NOT NULL CHECK (count >= 1),"
+        "  optional INTEGER NOT NULL DEFAULT 0,"
+        "  generation INTEGER NOT NULL DEFAULT 1,"
+        "  claimed_generation INTEGER NOT NULL DEFAULT 0,"
+        "  UNIQUE (machine, name));"
+        /* One machine per device, ever: the key is the exclusivity. */
+        "CREATE TABLE claims ("
+        "  address TEXT PRIMARY KEY,"
+        "  holder TEXT NOT NULL,"
+        "  attachment_id INTEGER REFERENCES attachments(id) ON DELETE SET NULL,"
+        "  mac TEXT NOT NULL DEFAULT '');"
+        "CREATE INDEX claims_holder ON claims(holder);"
+        /* One tenant per device; its group goes, the holds go. */
+        "CREATE TABLE tenant_holds ("
+        "  address TEXT PRIMARY KEY,"
+        "  tenant TEXT NOT NULL,"
+        "  group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,"
+        "  mac TEXT NOT NULL DEFAULT '');"
+        /* Every MAC devpass gave out, unique among attachments and tenant passes. */
+        "CREATE TABLE macs ("
+        "  mac TEXT PRIMARY KEY,"
+        "  attachment_id INTEGER REFERENCES attachments(id) ON DELETE CASCADE,"
+        "  group_id INTEGER REFERENCES groups(id) ON DELETE CASCADE,"
+        "  position INTEGER NOT NULL DEFAULT 0);",
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == STORE_SCHEMA_VERSION);
 
-static bool fail(Store *s, int rc, const char *what, GError **error) {
+bool store_fail(Store *s, int rc, const char *what, GError **error) {
         int code = (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_ERROR_CONSTRAINT : STORE_ERROR_IO;
         /* SQLite's "disk I/O error" hides the cause ("Read-only file system"). */
         int sys = sqlite3_system_errno(s->db);
@@ -52,30 +82,30 @@ static bool fail(Store *s, int rc, const char *what, GError **error) {
         return false;
 }
 
-static bool exec(Store *s, const char *sql, GError **error) {
+bool store_exec(Store *s, const char *sql, GError **error) {
         int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-        return rc == SQLITE_OK || fail(s, rc, "Cannot write", error);
+        return rc == SQLITE_OK || store_fail(s, rc, "Cannot write", error);
 }
 
-static sqlite3_stmt *prepare(Store *s, const char *sql, GError **error) {
+sqlite3_stmt *store_prepare(Store *s, const char *sql, GError **error) {
         sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
         if (rc != SQLITE_OK) {
-                fail(s, rc, "Cannot read", error);
+                store_fail(s, rc, "Cannot read", error);
                 return NULL;
         }
         return st;
 }
 
 /* Runs a statement that returns no rows, then frees it. */
-static bool step_done(Store *s, sqlite3_stmt *st, GError **error) {
+bool store_step_done(Store *s, sqlite3_stmt *st, GError **error) {
         int rc = sqlite3_step(st);
         sqlite3_finalize(st);
-        return rc == SQLITE_DONE || fail(s, rc, "Cannot write", error);
+        return rc == SQLITE_DONE || store_fail(s, rc, "Cannot write", error);
 }
 
 static bool store_migrate(Store *s, GError **error) {
-        sqlite3_stmt *st = prepare(s, "PRAGMA user_version", error);
+        sqlite3_stmt *st = store_prepare(s, "PRAGMA user_version", error);
         if (!st)
                 return false;
         int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
@@ -92,7 +122,7 @@ static bool store_migrate(Store *s, GError **error) {
                 g_autofree char *bump = g_strdup_printf("PRAGMA user_version = %d", version + 1);
                 if (!store_begin(s, error))
                         return false;
-                if (!exec(s, migrations[version], error) || !exec(s, bump, error)) {
+                if (!store_exec(s, migrations[version], error) || !store_exec(s, bump, error)) {
                         store_rollback(s);
                         return false;
                 }
@@ -125,15 +155,15 @@ Store *store_open(const char *dir, GError **error) {
                         g_set_error(error, STORE_ERROR, STORE_ERROR_IO, "Cannot open %s", s->path);
                         return NULL;
                 }
-                fail(s, rc, "Cannot open", error);
+                store_fail(s, rc, "Cannot open", error);
                 return NULL;
         }
         sqlite3_extended_result_codes(s->db, 1);
         /* A writer that finds the database busy waits a little, not forever. */
         sqlite3_busy_timeout(s->db, 5000);
-        if (!exec(s, "PRAGMA journal_mode = WAL", error) ||
-            !exec(s, "PRAGMA synchronous = FULL", error) ||
-            !exec(s, "PRAGMA foreign_keys = ON", error) ||
+        if (!store_exec(s, "PRAGMA journal_mode = WAL", error) ||
+            !store_exec(s, "PRAGMA synchronous = FULL", error) ||
+            !store_exec(s, "PRAGMA foreign_keys = ON", error) ||
             !store_migrate(s, error))
                 return NULL;
         return g_steal_pointer(&s);
@@ -148,11 +178,11 @@ void store_close(Store *s) {
 }
 
 bool store_begin(Store *s, GError **error) {
-        return exec(s, "BEGIN IMMEDIATE", error);
+        return store_exec(s, "BEGIN IMMEDIATE", error);
 }
 
 bool store_commit(Store *s, GError **error) {
-        if (exec(s, "COMMIT", error))
+        if (store_exec(s, "COMMIT", error))
                 return true;
         store_rollback(s);
         return false;
@@ -163,148 +193,150 @@ void store_rollback(Store *s) {
                 (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *v) {
+void store_bind_text(sqlite3_stmt *st, int i, const char *v) {
         sqlite3_bind_text(st, i, v ?: "", -1, SQLITE_TRANSIENT);
 }
 
 bool store_group_insert(Store *s, StoreGroup *g, GError **error) {
-        sqlite3_stmt *st = prepare(s, "INSERT INTO groups (name, type, description, class, tenant) "
-                                      "VALUES (?, ?, ?, ?, ?)", error);
+        sqlite3_stmt *st = store_prepare(s, "INSERT INTO groups (name, type, description, class, tenant, tenant_node) "
+                                      "VALUES (?, ?, ?, ?, ?, ?)", error);
         if (!st)
                 return false;
-        bind_text(st, 1, g->name);
-        bind_text(st, 2, g->type);
-        bind_text(st, 3, g->description);
-        bind_text(st, 4, g->class_name);
-        bind_text(st, 5, g->tenant);
-        if (!step_done(s, st, error))
+        store_bind_text(st, 1, g->name);
+        store_bind_text(st, 2, g->type);
+        store_bind_text(st, 3, g->description);
+        store_bind_text(st, 4, g->class_name);
+        store_bind_text(st, 5, g->tenant);
+        store_bind_text(st, 6, g->tenant_node);
+        if (!store_step_done(s, st, error))
                 return false;
         g->id = sqlite3_last_insert_rowid(s->db);
         return true;
 }
 
 bool store_group_update(Store *s, const StoreGroup *g, GError **error) {
-        sqlite3_stmt *st = prepare(s, "UPDATE groups SET name = ?, type = ?, description = ?, class = ?, "
+        sqlite3_stmt *st = store_prepare(s, "UPDATE groups SET name = ?, type = ?, description = ?, class = ?, "
                                       "tenant = ? WHERE id = ?", error);
         if (!st)
                 return false;
-        bind_text(st, 1, g->name);
-        bind_text(st, 2, g->type);
-        bind_text(st, 3, g->description);
-        bind_text(st, 4, g->class_name);
-        bind_text(st, 5, g->tenant);
+        store_bind_text(st, 1, g->name);
+        store_bind_text(st, 2, g->type);
+        store_bind_text(st, 3, g->description);
+        store_bind_text(st, 4, g->class_name);
+        store_bind_text(st, 5, g->tenant);
         sqlite3_bind_int64(st, 6, g->id);
-        return step_done(s, st, error);
+        return store_step_done(s, st, error);
 }
 
-static bool delete_by_id(Store *s, const char *sql, int64_t id, GError **error) {
-        sqlite3_stmt *st = prepare(s, sql, error);
+bool store_delete_by_id(Store *s, const char *sql, int64_t id, GError **error) {
+        sqlite3_stmt *st = store_prepare(s, sql, error);
         if (!st)
                 return false;
         sqlite3_bind_int64(st, 1, id);
-        return step_done(s, st, error);
+        return store_step_done(s, st, error);
 }
 
 bool store_group_delete(Store *s, int64_t id, GError **error) {
-        return delete_by_id(s, "DELETE FROM passthrough WHERE group_id = ?", id, error) &&
-               delete_by_id(s, "DELETE FROM groups WHERE id = ?", id, error);
+        return store_delete_by_id(s, "DELETE FROM passthrough WHERE group_id = ?", id, error) &&
+               store_delete_by_id(s, "DELETE FROM groups WHERE id = ?", id, error);
 }
 
 static bool conditions_write(Store *s, const StoreRule *r, GError **error) {
-        if (!delete_by_id(s, "DELETE FROM conditions WHERE rule_id = ?", r->id, error))
+        if (!store_delete_by_id(s, "DELETE FROM conditions WHERE rule_id = ?", r->id, error))
                 return false;
         for (guint i = 0; r->conditions && i < r->conditions->len; i++) {
                 const StoreCondition *c = r->conditions->pdata[i];
-                sqlite3_stmt *st = prepare(s, "INSERT INTO conditions (rule_id, position, field, op, value) "
+                sqlite3_stmt *st = store_prepare(s, "INSERT INTO conditions (rule_id, position, field, op, value) "
                                               "VALUES (?, ?, ?, ?, ?)", error);
                 if (!st)
                         return false;
                 sqlite3_bind_int64(st, 1, r->id);
                 sqlite3_bind_int(st, 2, (int) i);
-                bind_text(st, 3, c->field);
-                bind_text(st, 4, c->op);
-                bind_text(st, 5, c->value);
-                if (!step_done(s, st, error))
+                store_bind_text(st, 3, c->field);
+                store_bind_text(st, 4, c->op);
+                store_bind_text(st, 5, c->value);
+                if (!store_step_done(s, st, error))
                         return false;
         }
         return true;
 }
 
 bool store_rule_insert(Store *s, StoreRule *r, GError **error) {
-        sqlite3_stmt *st = prepare(s, "INSERT INTO rules (group_id, name, node, enabled) VALUES (?, ?, ?, ?)", error);
+        sqlite3_stmt *st = store_prepare(s, "INSERT INTO rules (group_id, name, node, enabled) VALUES (?, ?, ?, ?)", error);
         if (!st)
                 return false;
         sqlite3_bind_int64(st, 1, r->group_id);
-        bind_text(st, 2, r->name);
-        bind_text(st, 3, r->node);
+        store_bind_text(st, 2, r->name);
+        store_bind_text(st, 3, r->node);
         sqlite3_bind_int(st, 4, r->enabled);
-        if (!step_done(s, st, error))
+        if (!store_step_done(s, st, error))
                 return false;
         r->id = sqlite3_last_insert_rowid(s->db);
         return conditions_write(s, r, error);
 }
 
 bool store_rule_update(Store *s, const StoreRule *r, GError **error) {
-        sqlite3_stmt *st = prepare(s, "UPDATE rules SET group_id = ?, name = ?, node = ?, enabled = ? "
+        sqlite3_stmt *st = store_prepare(s, "UPDATE rules SET group_id = ?, name = ?, node = ?, enabled = ? "
                                       "WHERE id = ?", error);
         if (!st)
                 return false;
         sqlite3_bind_int64(st, 1, r->group_id);
-        bind_text(st, 2, r->name);
-        bind_text(st, 3, r->node);
+        store_bind_text(st, 2, r->name);
+        store_bind_text(st, 3, r->node);
         sqlite3_bind_int(st, 4, r->enabled);
         sqlite3_bind_int64(st, 5, r->id);
-        return step_done(s, st, error) && conditions_write(s, r, error);
+        return store_step_done(s, st, error) && conditions_write(s, r, error);
 }
 
 bool store_rule_delete(Store *s, int64_t id, GError **error) {
-        return delete_by_id(s, "DELETE FROM rules WHERE id = ?", id, error);
+        return store_delete_by_id(s, "DELETE FROM rules WHERE id = ?", id, error);
 }
 
 bool store_passthrough_set(Store *s, const char *address, int64_t group_id, GError **error) {
-        sqlite3_stmt *st = prepare(s, group_id > 0 ?
+        sqlite3_stmt *st = store_prepare(s, group_id > 0 ?
                                    "INSERT OR REPLACE INTO passthrough (address, group_id) VALUES (?, ?)" :
                                    "DELETE FROM passthrough WHERE address = ?", error);
         if (!st)
                 return false;
-        bind_text(st, 1, address);
+        store_bind_text(st, 1, address);
         if (group_id > 0)
                 sqlite3_bind_int64(st, 2, group_id);
-        return step_done(s, st, error);
+        return store_step_done(s, st, error);
 }
 
-static char *column_text(sqlite3_stmt *st, int i) {
+char *store_column_text(sqlite3_stmt *st, int i) {
         const unsigned char *t = sqlite3_column_text(st, i);
         return g_strdup(t ? (const char *) t : "");
 }
 
 /* Steps through a query; false with error set on failure. */
-static bool step_rows(Store *s, sqlite3_stmt *st, void (*row)(sqlite3_stmt *st, void *data), void *data,
+bool store_step_rows(Store *s, sqlite3_stmt *st, void (*row)(sqlite3_stmt *st, void *data), void *data,
                       GError **error) {
         int rc;
 
         while ((rc = sqlite3_step(st)) == SQLITE_ROW)
                 row(st, data);
         sqlite3_finalize(st);
-        return rc == SQLITE_DONE || fail(s, rc, "Cannot read", error);
+        return rc == SQLITE_DONE || store_fail(s, rc, "Cannot read", error);
 }
 
 static void group_row(sqlite3_stmt *st, void *data) {
         StoreGroup *g = g_new0(StoreGroup, 1);
         g->id = sqlite3_column_int64(st, 0);
-        g->name = column_text(st, 1);
-        g->type = column_text(st, 2);
-        g->description = column_text(st, 3);
-        g->class_name = column_text(st, 4);
-        g->tenant = column_text(st, 5);
+        g->name = store_column_text(st, 1);
+        g->type = store_column_text(st, 2);
+        g->description = store_column_text(st, 3);
+        g->class_name = store_column_text(st, 4);
+        g->tenant = store_column_text(st, 5);
+        g->tenant_node = store_column_text(st, 6);
         g_ptr_array_add(data, g);
 }
 
 GPtrArray *store_groups_load(Store *s, GError **error) {
         g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func((GDestroyNotify) store_group_free);
-        sqlite3_stmt *st = prepare(s, "SELECT id, name, type, description, class, tenant FROM groups ORDER BY id",
+        sqlite3_stmt *st = store_prepare(s, "SELECT id, name, type, description, class, tenant, tenant_node FROM groups ORDER BY id",
                                    error);
-        if (!st || !step_rows(s, st, group_row, groups, error))
+        if (!st || !store_step_rows(s, st, group_row, groups, error))
                 return NULL;
         return g_steal_pointer(&groups);
 }
@@ -319,8 +351,8 @@ static void rule_row(sqlite3_stmt *st, void *data) {
         StoreRule *r = store_rule_new();
         r->id = sqlite3_column_int64(st, 0);
         r->group_id = sqlite3_column_int64(st, 1);
-        r->name = column_text(st, 2);
-        r->node = column_text(st, 3);
+        r->name = store_column_text(st, 2);
+        r->node = store_column_text(st, 3);
         r->enabled = sqlite3_column_int(st, 4) != 0;
         g_ptr_array_add(rows->rules, r);
         g_hash_table_insert(rows->by_id, &r->id, r);
@@ -341,23 +373,23 @@ GPtrArray *store_rules_load(Store *s, GError **error) {
         g_autoptr(GHashTable) by_id = g_hash_table_new(g_int64_hash, g_int64_equal);
         RuleRows rows = { rules, by_id };
 
-        sqlite3_stmt *st = prepare(s, "SELECT id, group_id, name, node, enabled FROM rules ORDER BY id", error);
-        if (!st || !step_rows(s, st, rule_row, &rows, error))
+        sqlite3_stmt *st = store_prepare(s, "SELECT id, group_id, name, node, enabled FROM rules ORDER BY id", error);
+        if (!st || !store_step_rows(s, st, rule_row, &rows, error))
                 return NULL;
-        st = prepare(s, "SELECT rule_id, field, op, value FROM conditions ORDER BY rule_id, position", error);
-        if (!st || !step_rows(s, st, condition_row, &rows, error))
+        st = store_prepare(s, "SELECT rule_id, field, op, value FROM conditions ORDER BY rule_id, position", error);
+        if (!st || !store_step_rows(s, st, condition_row, &rows, error))
                 return NULL;
         return g_steal_pointer(&rules);
 }
 
 static void passthrough_row(sqlite3_stmt *st, void *data) {
-        g_hash_table_insert(data, column_text(st, 0), GINT_TO_POINTER((int) sqlite3_column_int64(st, 1)));
+        g_hash_table_insert(data, store_column_text(st, 0), GINT_TO_POINTER((int) sqlite3_column_int64(st, 1)));
 }
 
 GHashTable *store_passthrough_load(Store *s, GError **error) {
         g_autoptr(GHashTable) intent = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        sqlite3_stmt *st = prepare(s, "SELECT address, group_id FROM passthrough", error);
-        if (!st || !step_rows(s, st, passthrough_row, intent, error))
+        sqlite3_stmt *st = store_prepare(s, "SELECT address, group_id FROM passthrough", error);
+        if (!st || !store_step_rows(s, st, passthrough_row, intent, error))
                 return NULL;
         return g_steal_pointer(&intent);
 }
@@ -370,6 +402,7 @@ void store_group_free(StoreGroup *g) {
         g_free(g->description);
         g_free(g->class_name);
         g_free(g->tenant);
+        g_free(g->tenant_node);
         g_free(g);
 }
 

@@ -22,7 +22,7 @@ typedef enum {
         STORE_ERROR_NEWER,      /* written by a newer devpass */
 } StoreError;
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 typedef struct {
         int64_t id;
@@ -31,6 +31,7 @@ typedef struct {
         char *description;
         char *class_name;    /* "gpu", "nic", ... */
         char *tenant;        /* "" for the host's own */
+        char *tenant_node;   /* the tenant's node its devices are held for */
 } StoreGroup;
 
 typedef struct {
@@ -80,3 +81,54 @@ bool store_passthrough_set(Store *s, const char *address, int64_t group_id, GErr
 GPtrArray *store_groups_load(Store *s, GError **error);
 GPtrArray *store_rules_load(Store *s, GError **error);
 GHashTable *store_passthrough_load(Store *s, GError **error);
+
+/* ---- machines and tenants (store-vm.c) ---- */
+
+typedef struct {
+        int64_t id;
+        char *machine;
+        char *name;
+        char *type;
+        char *description;
+        char *tenant;             /* "" for the host's machines */
+        int64_t group_id;
+        uint32_t count;
+        char **macs;              /* sriov-nic: one per device; NULL for pci */
+        bool optional;
+        int64_t generation;       /* moves on with every change */
+        int64_t claimed_generation;  /* the generation the machine last claimed; 0: never */
+} StoreAttachment;
+
+/* A machine's claim of a device, or a tenant's hold of it: a device has at
+ * most one of each (the tables' keys), and a tenant's machine claims only
+ * what its tenant holds. */
+typedef struct {
+        char *address;
+        char *holder;             /* the machine, or the tenant */
+        bool tenant;              /* a tenant's thick hold */
+        int64_t attachment_id;    /* a machine's claim; 0 once its attachment is deleted */
+        int64_t group_id;         /* a tenant's hold: the tenant's group */
+        char *mac;
+} StoreClaim;
+
+void store_attachment_free(StoreAttachment *a);
+void store_claim_free(StoreClaim *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreAttachment, store_attachment_free);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreClaim, store_claim_free);
+
+/* Inside a transaction. Inserts set the id; MACs are kept unique by the
+ * store itself (STORE_ERROR_CONSTRAINT on a duplicate). */
+bool store_attachment_insert(Store *s, StoreAttachment *a, GError **error);
+bool store_attachment_update(Store *s, const StoreAttachment *a, GError **error);
+bool store_attachment_delete(Store *s, int64_t id, GError **error);
+/* A claim or hold: unique per address (STORE_ERROR_CONSTRAINT when held). */
+bool store_claim_insert(Store *s, const StoreClaim *c, GError **error);
+bool store_claim_delete(Store *s, const char *address, GError **error);
+/* Every machine claim of holder (not a tenant's holds). */
+bool store_claims_release(Store *s, const char *machine, GError **error);
+/* The MACs of a tenant's group (for its holds). */
+bool store_group_macs_set(Store *s, int64_t group_id, char **macs, GError **error);
+
+GPtrArray *store_attachments_load(Store *s, GError **error);   /* StoreAttachment*, by id */
+/* StoreClaim*, by address (a machine's claim before a tenant's hold). */
+GPtrArray *store_claims_load(Store *s, GError **error);

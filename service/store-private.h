@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The store's insides, shared by store.c (groups, rules, intent) and
+ * store-vm.c (attachments, claims, MACs). */
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+struct Store {
+        sqlite3 *db;
+        char *path;
+};
+
+/* Sets error from the last SQLite failure; returns false. */
+bool store_fail(Store *s, int rc, const char *what, GError **error);
+bool store_exec(Store *s, const char *sql, GError **error);
+sqlite3_stmt *store_prepare(Store *s, const char *sql, GError **error);
+/* Runs a statement that returns no rows, then frees it. */
+bool store_step_done(Store *s, sqlite3_stmt *st, GError **error);
+/* Runs a query, calling row for each; frees it. */
+bool store_step_rows(Store *s, sqlite3_stmt *st, void (*row)(sqlite3_stmt *st, void *data), void *data,
+                     GError **error);
+void store_bind_text(sqlite3_stmt *st, int i, const char *v);
+char *store_column_text(sqlite3_stmt *st, int i);
+/* A statement with one id parameter. */
+bool store_delete_by_id(Store *s, const char *sql, int64_t id, GError **error);
