@@ -70,6 +70,7 @@ const sd_bus_vtable bus_device_vtable[] = {
         P("Group", "o", group_path),
         P("Rule", "o", rule_path),
         P("Blockers", "as", blockers),
+        P("Holder", "s", holder),
         SD_BUS_METHOD_WITH_ARGS("SetVirtualFunctions", SD_BUS_ARGS("u", count), SD_BUS_NO_RESULT,
                                 bus_passthrough_method_set_vfs, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END

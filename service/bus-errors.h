@@ -30,6 +30,9 @@ const char *bus_quote(const char *s, char buf[static 80]);
 
 #include <glib.h>
 
+/* Replies built by hand are freed on every path. */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus_message, sd_bus_message_unref)
+
 /* The named error for a GError from the model or the store: exists/busy
  * -> Busy, invalid -> InvalidArgument, not found -> NotFound, else Failed. */
 const char *bus_error_name_for(const GError *e);

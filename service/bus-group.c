@@ -22,6 +22,8 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "s", s->class_name);
         if (g_str_equal(property, "Tenant"))
                 return sd_bus_message_append(reply, "s", s->tenant ?: "");
+        if (g_str_equal(property, "TenantNode"))
+                return sd_bus_message_append(reply, "s", s->tenant_node ?: "");
         if (g_str_equal(property, "Total"))
                 return sd_bus_message_append(reply, "u", g->total);
         return sd_bus_message_append(reply, "u", g->free);
@@ -233,6 +235,7 @@ const sd_bus_vtable bus_group_vtable[] = {
         SD_BUS_PROPERTY("Description", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Class", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Tenant", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("TenantNode", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Rules", "ao", property_get_rules, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Devices", "ao", property_get_devices, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Total", "u", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -255,7 +258,7 @@ const char **bus_prop_names(const char *const *table, unsigned n_table, unsigned
 
 const char **bus_group_prop_names(unsigned bits) {
         static const char *const names[_GROUP_PROP_MAX] = {
-                "Name", "Type", "Description", "Class", "Tenant", "Rules", "Devices", "Total", "Free",
+                "Name", "Type", "Description", "Class", "Tenant", "TenantNode", "Rules", "Devices", "Total", "Free",
         };
         return bus_prop_names(names, _GROUP_PROP_MAX, bits);
 }

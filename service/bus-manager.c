@@ -6,6 +6,7 @@
 #include <gio/gio.h>
 
 #include "bus-errors.h"
+#include "bus-claim.h"
 #include "bus-group.h"
 #include "bus-passthrough.h"
 #include "bus-rule.h"
@@ -82,6 +83,7 @@ StoreGroup *bus_manager_group_from(const BusSettings *s) {
         g->description = g_strdup(s->present & BUS_SETTING_DESCRIPTION ? s->description : "");
         g->class_name = g_strdup(s->present & BUS_SETTING_CLASS ? s->class_name : "other");
         g->tenant = g_strdup("");
+        g->tenant_node = g_strdup("");
         return g;
 }
 
@@ -192,6 +194,20 @@ const sd_bus_vtable bus_manager_vtable[] = {
                                 method_create_group, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("CreateRule", SD_BUS_ARGS("o", group, "a{sv}", settings), SD_BUS_RESULT("o", rule),
                                 method_create_rule, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CreateAttachment", SD_BUS_ARGS("s", machine, "a{sv}", settings),
+                                SD_BUS_RESULT("o", attachment), bus_claim_method_create_attachment,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CreateAttachments", SD_BUS_ARGS("a(sa{sv})", entries),
+                                SD_BUS_RESULT("ao", attachments), bus_claim_method_create_attachments,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Claim", SD_BUS_ARGS("s", machine, "a{sv}", options),
+                                SD_BUS_RESULT("a(osa(siss))", devices), bus_claim_method_claim,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Release", SD_BUS_ARGS("s", machine), SD_BUS_NO_RESULT, bus_claim_method_release,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("PassToTenant", SD_BUS_ARGS("s", tenant, "s", tenant_node, "a{sv}", settings),
+                                SD_BUS_RESULT("o", group), bus_claim_method_pass_to_tenant,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("CheckPassthrough", SD_BUS_ARGS("ao", devices), SD_BUS_RESULT("a(ssss)", findings),
                                 bus_passthrough_method_check, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("MakePassthrough", SD_BUS_ARGS("ao", devices, "a{sv}", options),

@@ -310,6 +310,10 @@ static int remove_validate(Request *q, GPtrArray **ret_devices, sd_bus_error *er
                 if (!model_intent(q->d->model, dev->address_str))
                         return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT,
                                                  "%s is not passed through: nothing to release", dev->address_str);
+                const char *holder = model_holder(q->d->model, dev->address_str);
+                if (holder)
+                        return sd_bus_error_setf(error, DP_ERROR_BUSY, "%s is held by %s: release the machine (or "
+                                                 "take it back from the tenant) first", dev->address_str, holder);
         }
         *ret_devices = g_steal_pointer(&devices);
         return 0;

@@ -21,6 +21,12 @@ static const Key keys[] = {
         { "Group", BUS_SETTING_GROUP, "o" },
         { "Force", BUS_SETTING_FORCE, "b" },
         { "Release", BUS_SETTING_RELEASE, "b" },
+        { "Count", BUS_SETTING_COUNT, "u" },
+        { "Mac", BUS_SETTING_MAC, "s" },
+        { "Optional", BUS_SETTING_OPTIONAL, "b" },
+        { "Tenant", BUS_SETTING_TENANT, "s" },
+        { "NumaNode", BUS_SETTING_NUMA_NODE, "i" },
+        { "TenantNode", BUS_SETTING_TENANT_NODE, "s" },
 };
 
 void bus_settings_clear(BusSettings *s) {
@@ -30,6 +36,9 @@ void bus_settings_clear(BusSettings *s) {
         g_free(s->class_name);
         g_free(s->node);
         g_free(s->group);
+        g_free(s->mac);
+        g_free(s->tenant);
+        g_free(s->tenant_node);
         if (s->conditions)
                 g_ptr_array_unref(s->conditions);
         *s = (BusSettings) {};
@@ -43,6 +52,9 @@ static char **string_slot(BusSettings *s, BusSettingKey bit) {
         case BUS_SETTING_CLASS: return &s->class_name;
         case BUS_SETTING_NODE: return &s->node;
         case BUS_SETTING_GROUP: return &s->group;
+        case BUS_SETTING_MAC: return &s->mac;
+        case BUS_SETTING_TENANT: return &s->tenant;
+        case BUS_SETTING_TENANT_NODE: return &s->tenant_node;
         default: return NULL;
         }
 }
@@ -52,6 +64,7 @@ static bool *bool_slot(BusSettings *s, BusSettingKey bit) {
         case BUS_SETTING_ENABLED: return &s->enabled;
         case BUS_SETTING_FORCE: return &s->force;
         case BUS_SETTING_RELEASE: return &s->release;
+        case BUS_SETTING_OPTIONAL: return &s->optional;
         default: return NULL;
         }
 }
@@ -79,6 +92,10 @@ static int read_value(sd_bus_message *m, const Key *k, BusSettings *s) {
                 return r;
         if (k->signature[0] == 'a')
                 r = read_conditions(m, s);
+        else if (k->signature[0] == 'u')
+                r = sd_bus_message_read_basic(m, 'u', &s->count);
+        else if (k->signature[0] == 'i')
+                r = sd_bus_message_read_basic(m, 'i', &s->numa_node);
         else if (k->signature[0] == 'b') {
                 int b;
                 if ((r = sd_bus_message_read_basic(m, 'b', &b)) >= 0)

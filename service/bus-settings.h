@@ -6,6 +6,7 @@
  * Values are not judged here (settings.h does that). */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <glib.h>
 #include <systemd/sd-bus.h>
 
@@ -20,10 +21,18 @@ typedef enum {
         BUS_SETTING_GROUP = 1u << 7,        /* o */
         BUS_SETTING_FORCE = 1u << 8,        /* b */
         BUS_SETTING_RELEASE = 1u << 9,      /* b */
+        BUS_SETTING_COUNT = 1u << 10,       /* u */
+        BUS_SETTING_MAC = 1u << 11,         /* s */
+        BUS_SETTING_OPTIONAL = 1u << 12,    /* b */
+        BUS_SETTING_TENANT = 1u << 13,      /* s */
+        BUS_SETTING_NUMA_NODE = 1u << 14,   /* i */
+        BUS_SETTING_TENANT_NODE = 1u << 15, /* s */
 } BusSettingKey;
 
 #define BUS_SETTINGS_GROUP (BUS_SETTING_NAME | BUS_SETTING_TYPE | BUS_SETTING_DESCRIPTION | BUS_SETTING_CLASS)
 #define BUS_SETTINGS_RULE (BUS_SETTING_NAME | BUS_SETTING_NODE | BUS_SETTING_CONDITIONS | BUS_SETTING_ENABLED)
+#define BUS_SETTINGS_ATTACHMENT (BUS_SETTING_GROUP | BUS_SETTING_COUNT | BUS_SETTING_NAME | BUS_SETTING_TYPE | \
+                                 BUS_SETTING_DESCRIPTION | BUS_SETTING_MAC | BUS_SETTING_OPTIONAL | BUS_SETTING_TENANT)
 
 typedef struct {
         unsigned present;       /* BusSettingKey bits */
@@ -37,6 +46,12 @@ typedef struct {
         char *group;
         bool force;
         bool release;
+        uint32_t count;
+        char *mac;
+        bool optional;
+        char *tenant;
+        int32_t numa_node;
+        char *tenant_node;
 } BusSettings;
 
 void bus_settings_clear(BusSettings *s);

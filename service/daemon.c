@@ -7,6 +7,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "build-config.h"
+#include "bus-attachment.h"
 #include "bus-device.h"
 #include "bus-errors.h"
 #include "bus-group.h"
@@ -19,6 +20,7 @@ static const BusInterface bus_interfaces[] = {
         { DP_DEVICE_INTERFACE, bus_device_vtable },
         { DP_GROUP_INTERFACE, bus_group_vtable },
         { DP_RULE_INTERFACE, bus_rule_vtable },
+        { DP_ATTACHMENT_INTERFACE, bus_attachment_vtable },
         {}
 };
 
@@ -74,6 +76,12 @@ static void emit_rest(Daemon *d, ModelChanges *c, GHashTable *skip) {
                 g_autofree const char **names = bus_rule_prop_names(GPOINTER_TO_UINT(value));
                 (void) sd_bus_emit_properties_changed_strv(d->bus, ((ModelRule *) key)->path, DP_RULE_INTERFACE,
                                                            (char **) names);
+        }
+        g_hash_table_iter_init(&it, c->attachments);
+        while (g_hash_table_iter_next(&it, &key, &value)) {
+                g_autofree const char **names = bus_attachment_prop_names(GPOINTER_TO_UINT(value));
+                (void) sd_bus_emit_properties_changed_strv(d->bus, ((ModelAttachment *) key)->path,
+                                                           DP_ATTACHMENT_INTERFACE, (char **) names);
         }
         if (c->reboot_changed)
                 bus_manager_emit_reboot(d->bus);
@@ -205,6 +213,7 @@ static bool daemon_connect(Daemon *d, GError **error) {
             (r = bus_device_register(d->bus, d)) < 0 ||
             (r = bus_group_register(d->bus, d)) < 0 ||
             (r = bus_rule_register(d->bus, d)) < 0 ||
+            (r = bus_attachment_register(d->bus, d)) < 0 ||
             (r = sd_bus_request_name_async(d->bus, NULL, DP_BUS_NAME, 0, daemon_on_name, d)) < 0) {
                 g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(-r),
                             "Cannot serve on the system bus: %s", g_strerror(-r));

@@ -37,6 +37,7 @@ static const char *const prop_names[_DEVICE_PROP_MAX] = {
         [DEVICE_PROP_GROUP] = "Group",
         [DEVICE_PROP_RULE] = "Rule",
         [DEVICE_PROP_BLOCKERS] = "Blockers",
+        [DEVICE_PROP_HOLDER] = "Holder",
 };
 
 Device *device_new(const DpAddress *address) {
@@ -54,6 +55,7 @@ Device *device_new(const DpAddress *address) {
         device_set_state(d, DEVICE_STATE_HOST);
         d->group_path = g_strdup("/");
         d->rule_path = g_strdup("/");
+        d->holder = g_strdup("");
         return d;
 }
 
@@ -78,6 +80,7 @@ void device_free(Device *d) {
         g_free(d->group_path);
         g_free(d->rule_path);
         g_strfreev(d->blockers);
+        g_free(d->holder);
         g_free(d);
 }
 
@@ -97,7 +100,7 @@ static bool strv_equal0(char **a, char **b) {
 }
 
 DevicePropMask device_set_view(Device *d, DeviceState state, const char *group_path, const char *rule_path,
-                               char **blockers) {
+                               char **blockers, const char *holder) {
         DevicePropMask m = 0;
 
         if (d->state != state) {
@@ -118,6 +121,11 @@ DevicePropMask device_set_view(Device *d, DeviceState state, const char *group_p
                 g_strfreev(d->blockers);
                 d->blockers = blockers && blockers[0] ? g_strdupv(blockers) : NULL;
                 m |= DEVICE_PROP_BIT(DEVICE_PROP_BLOCKERS);
+        }
+        if (!g_str_equal(d->holder, holder)) {
+                g_free(d->holder);
+                d->holder = g_strdup(holder);
+                m |= DEVICE_PROP_BIT(DEVICE_PROP_HOLDER);
         }
         return m;
 }
@@ -176,6 +184,7 @@ void device_take_fields(Device *dst, Device *src) {
         dst->group_path = keep.group_path;
         dst->rule_path = keep.rule_path;
         dst->blockers = keep.blockers;
+        dst->holder = keep.holder;
 
         keep = *src;
         memset(src, 0, sizeof(*src));
@@ -184,6 +193,7 @@ void device_take_fields(Device *dst, Device *src) {
         src->group_path = keep.group_path;
         src->rule_path = keep.rule_path;
         src->blockers = keep.blockers;
+        src->holder = keep.holder;
 }
 
 const char *device_prop_name(DeviceProp p) {

@@ -47,6 +47,7 @@ typedef enum {
         DEVICE_PROP_GROUP,
         DEVICE_PROP_RULE,
         DEVICE_PROP_BLOCKERS,
+        DEVICE_PROP_HOLDER,
         _DEVICE_PROP_MAX,
 } DeviceProp;
 
@@ -89,6 +90,7 @@ typedef struct {
         char *group_path;          /* "/" when no group's rules match */
         char *rule_path;           /* "/" when no rule matches */
         char **blockers;           /* NULL when none */
+        char *holder;              /* the machine or tenant holding it, "" */
 
         /* Every function of this one's IOMMU group, itself included,
          * sorted; owned and kept by the inventory. NULL when none. */
@@ -102,7 +104,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Device, device_free);
 void device_set_state(Device *d, DeviceState state);
 /* The model's view; each returns the properties that changed. */
 DevicePropMask device_set_view(Device *d, DeviceState state, const char *group_path, const char *rule_path,
-                               char **blockers);
+                               char **blockers, const char *holder);
 const char *device_state_to_string(DeviceState state);
 
 bool device_is_vf(const Device *d);

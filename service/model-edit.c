@@ -109,6 +109,40 @@ static guint group_intents(Model *m, ModelGroup *g, GString *addresses) {
         return n;
 }
 
+/* No machine's attachment draws from it, no machine holds what a tenant
+ * holds in it. */
+static bool group_unused(Model *m, ModelGroup *g, GError **error) {
+        GHashTableIter it;
+        gpointer value;
+
+        g_hash_table_iter_init(&it, m->attachments);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                const ModelAttachment *a = value;
+                if (a->group == g)
+                        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Attachment %s of machine %s draws "
+                                           "from group %s: delete or move it first", a->settings->name,
+                                           a->settings->machine, g->settings->name), false;
+        }
+        g_autoptr(GPtrArray) intents = model_intent_addresses(m);
+        for (guint i = 0; i < intents->len; i++) {
+                const char *address = intents->pdata[i];
+                const StoreClaim *held = g_hash_table_lookup(m->claims, address) ?: g_hash_table_lookup(m->holds, address);
+                if (model_intent(m, address) == g && held)
+                        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "%s of group %s is held by %s: it "
+                                           "cannot leave the group until released", address, g->settings->name,
+                                           held->holder), false;
+        }
+        g_hash_table_iter_init(&it, m->holds);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                const StoreClaim *hold = value, *claim = g_hash_table_lookup(m->claims, hold->address);
+                if (hold->group_id == g->id && claim)
+                        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Machine %s of tenant %s holds %s "
+                                           "of group %s: release the machine first", claim->holder, hold->holder,
+                                           hold->address, g->settings->name), false;
+        }
+        return true;
+}
+
 bool model_group_delete(Model *m, ModelGroup *g, bool release, GError **error) {
         g_autoptr(GString) addresses = g_string_new(NULL);
         guint n = group_intents(m, g, addresses);
@@ -119,10 +153,23 @@ bool model_group_delete(Model *m, ModelGroup *g, bool release, GError **error) {
                                    "or delete it with Release",
                                    g->settings->name, n, n == 1 ? "" : "s", addresses->str, n > 4 ? ", ..." : ""),
                        false;
+        if (!group_unused(m, g, error))
+                return false;
         if (!store_begin(m->store, error) ||
             !commit_or_rollback(m, store_group_delete(m->store, g->id, error), error))
                 return false;
-        /* The store dropped the group's intents with it. */
+        /* The store dropped the group's intents and a tenant's holds with it. */
+        GHashTableIter it;
+        gpointer value;
+        g_hash_table_iter_init(&it, m->holds);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                StoreClaim *hold = value;
+                if (hold->group_id != g->id)
+                        continue;
+                if (*hold->mac)
+                        g_hash_table_remove(m->macs, hold->mac);
+                g_hash_table_iter_remove(&it);
+        }
         g_autoptr(GPtrArray) all = model_intent_addresses(m);
         for (guint i = 0; i < all->len; i++)
                 if (model_intent(m, all->pdata[i]) == g)

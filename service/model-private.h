@@ -19,6 +19,11 @@ struct Model {
         GHashTable *missing;       /* path -> Device*, owned */
         GHashTable *reboot;        /* address -> reason */
         GHashTable *bind_errors;   /* address -> reason */
+        GHashTable *attachments;   /* id -> ModelAttachment* */
+        GHashTable *attachment_paths;  /* path -> ModelAttachment* */
+        GHashTable *claims;        /* address -> StoreClaim* of a machine */
+        GHashTable *holds;         /* address -> StoreClaim* of a tenant */
+        GHashTable *macs;          /* MAC -> its owner, for messages */
         ModelChanges *changes;
 };
 
@@ -32,3 +37,19 @@ ModelRule *model_rule_new(StoreRule *settings, GPtrArray *conditions, ModelGroup
 void model_rule_free(ModelRule *r);
 void model_rule_attach(ModelRule *r, ModelGroup *g);
 void model_rule_add(Model *m, ModelRule *r);
+
+/* model-claims.c */
+ModelAttachment *model_attachment_new(Model *m, StoreAttachment *settings);
+void model_attachment_free(ModelAttachment *a);
+/* Into the tables, its MACs taken. */
+void model_attachment_add(Model *m, ModelAttachment *a);
+/* "attachment NAME of machine MACHINE": who holds a MAC, for messages. */
+char *model_attachment_owner(const StoreAttachment *a);
+void model_macs_own(Model *m, char **macs, const char *owner);
+void model_macs_disown(Model *m, char **macs);
+bool model_claims_load(Model *m, GError **error);
+void model_claims_free(Model *m);
+/* The devices a machine may get from g now, by address. */
+GPtrArray *model_group_free_devices(Model *m, ModelGroup *g);
+/* The attachments' State, StateReason and Devices, after a refresh. */
+void model_attachments_refresh(Model *m);

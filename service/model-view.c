@@ -88,6 +88,11 @@ static void device_refresh(Model *m, Device *d, const GArray *rules, GArray *mat
         ModelGroup *g = a.group_id ? g_hash_table_lookup(m->groups, &(gint64) { a.group_id }) : NULL;
         if (g)
                 g_ptr_array_add(next_list(n->group_devices, g), d);
+        /* A tenant's group holds exactly what the tenant holds. */
+        const StoreClaim *hold = g_hash_table_lookup(m->holds, d->address_str);
+        ModelGroup *tg = hold ? g_hash_table_lookup(m->groups, &(gint64) { hold->group_id }) : NULL;
+        if (tg)
+                g_ptr_array_add(next_list(n->group_devices, tg), d);
         if (a.conflict)
                 blockers_add_conflict(blockers, m, matched);
 
@@ -104,10 +109,13 @@ static void device_refresh(Model *m, Device *d, const GArray *rules, GArray *mat
                 g_ptr_array_add(blockers, g_strdup(reason));
         g_ptr_array_add(blockers, NULL);
 
-        DeviceState state = intent ? DEVICE_STATE_PASSTHROUGH : DEVICE_STATE_HOST;
+        const StoreClaim *claim = g_hash_table_lookup(m->claims, d->address_str);
+        DeviceState state = claim ? DEVICE_STATE_CLAIMED : hold ? DEVICE_STATE_TENANT :
+                            intent ? DEVICE_STATE_PASSTHROUGH : DEVICE_STATE_HOST;
+        const char *holder = claim ? claim->holder : hold ? hold->holder : "";
         model_mark(m->changes->devices, d,
                    device_set_view(d, state, g ? g->path : "/", a.rule_id ? rule_by_id(m, a.rule_id)->path : "/",
-                                   (char **) blockers->pdata));
+                                   (char **) blockers->pdata, holder));
 }
 
 /* Devices the store passes through and the node does not have. */
@@ -144,7 +152,7 @@ static void missing_refresh(Model *m) {
                                                            ghost->address_str, g ? g->settings->name : "?");
                 char *blockers[] = { blocker, NULL };
                 model_mark(m->changes->devices, ghost,
-                           device_set_view(ghost, DEVICE_STATE_MISSING, g ? g->path : "/", "/", blockers));
+                           device_set_view(ghost, DEVICE_STATE_MISSING, g ? g->path : "/", "/", blockers, ""));
         }
 }
 
@@ -175,18 +183,6 @@ static bool conflicts_equal(GArray *a, GArray *b) {
         return la == lb && (la == 0 || memcmp(a->data, b->data, la * sizeof(ModelConflict)) == 0);
 }
 
-static uint32_t group_count_free(ModelGroup *g, Model *m) {
-        uint32_t n = 0;
-
-        for (guint i = 0; i < g->devices->len; i++) {
-                const Device *d = g->devices->pdata[i];
-                if (d->state == DEVICE_STATE_PASSTHROUGH && g_str_equal(d->driver ?: "", "vfio-pci") &&
-                    model_intent(m, d->address_str) == g)
-                        n++;
-        }
-        return n;
-}
-
 static void groups_swap(Model *m, Next *n) {
         GHashTableIter it;
         gpointer value;
@@ -200,7 +196,8 @@ static void groups_swap(Model *m, Next *n) {
                         g->total = g->devices->len;
                         bits |= PROP_BIT(GROUP_PROP_TOTAL);
                 }
-                uint32_t free = group_count_free(g, m);
+                g_autoptr(GPtrArray) free_devices = model_group_free_devices(m, g);
+                uint32_t free = free_devices->len;
                 if (g->free != free) {
                         g->free = free;
                         bits |= PROP_BIT(GROUP_PROP_FREE);
@@ -245,6 +242,7 @@ void model_refresh(Model *m) {
         missing_refresh(m);
         groups_swap(m, &n);
         rules_swap(m, &n);
+        model_attachments_refresh(m);
         g_hash_table_unref(n.group_devices);
         g_hash_table_unref(n.rule_devices);
         g_hash_table_unref(n.rule_conflicts);

@@ -14,6 +14,7 @@ static ModelChanges *changes_new(void) {
         c->devices = g_hash_table_new(NULL, NULL);
         c->groups = g_hash_table_new(NULL, NULL);
         c->rules = g_hash_table_new(NULL, NULL);
+        c->attachments = g_hash_table_new(NULL, NULL);
         c->added = g_ptr_array_new_with_free_func(g_free);
         c->removed = g_ptr_array_new_with_free_func(g_free);
         return c;
@@ -25,6 +26,7 @@ void model_changes_free(ModelChanges *c) {
         g_hash_table_unref(c->devices);
         g_hash_table_unref(c->groups);
         g_hash_table_unref(c->rules);
+        g_hash_table_unref(c->attachments);
         g_ptr_array_unref(c->added);
         g_ptr_array_unref(c->removed);
         g_free(c);
@@ -175,7 +177,7 @@ Model *model_new(Store *store, Inventory *inventory, const char *node, GError **
         m->reboot = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         m->bind_errors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         m->changes = changes_new();
-        if (!load(m, error))
+        if (!load(m, error) || !model_claims_load(m, error))
                 return NULL;
         model_refresh(m);
         model_changes_free(model_take_changes(m));
@@ -185,7 +187,8 @@ Model *model_new(Store *store, Inventory *inventory, const char *node, GError **
 void model_free(Model *m) {
         if (!m)
                 return;
-        /* Rules point at groups: rules first. */
+        /* Attachments and rules point at groups: those first. */
+        model_claims_free(m);
         g_clear_pointer(&m->rule_paths, g_hash_table_unref);
         g_clear_pointer(&m->rules, g_hash_table_unref);
         g_clear_pointer(&m->group_paths, g_hash_table_unref);

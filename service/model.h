@@ -16,6 +16,7 @@
 
 #define DP_GROUPS_PATH "/org/devpass1/groups"
 #define DP_RULES_PATH "/org/devpass1/rules"
+#define DP_ATTACHMENTS_PATH "/org/devpass1/attachments"
 
 typedef struct Model Model;
 typedef struct ModelRule ModelRule;
@@ -26,6 +27,7 @@ typedef enum {
         GROUP_PROP_DESCRIPTION,
         GROUP_PROP_CLASS,
         GROUP_PROP_TENANT,
+        GROUP_PROP_TENANT_NODE,
         GROUP_PROP_RULES,
         GROUP_PROP_DEVICES,
         GROUP_PROP_TOTAL,
@@ -44,6 +46,22 @@ typedef enum {
         _RULE_PROP_MAX,
 } RuleProp;
 
+typedef enum {
+        ATTACHMENT_PROP_NAME,
+        ATTACHMENT_PROP_MACHINE,
+        ATTACHMENT_PROP_TENANT,
+        ATTACHMENT_PROP_TYPE,
+        ATTACHMENT_PROP_DESCRIPTION,
+        ATTACHMENT_PROP_GROUP,
+        ATTACHMENT_PROP_COUNT,
+        ATTACHMENT_PROP_MACS,
+        ATTACHMENT_PROP_OPTIONAL,
+        ATTACHMENT_PROP_STATE,
+        ATTACHMENT_PROP_STATE_REASON,
+        ATTACHMENT_PROP_DEVICES,
+        _ATTACHMENT_PROP_MAX,
+} AttachmentProp;
+
 #define PROP_BIT(p) (1u << (p))
 
 typedef struct {
@@ -61,6 +79,26 @@ typedef struct {
         const ModelRule *other;
 } ModelConflict;
 
+typedef struct {
+        int64_t id;
+        char *path;
+        StoreAttachment *settings;
+        ModelGroup *group;
+        GPtrArray *devices;       /* Device* the machine holds for it, present ones */
+        const char *state;        /* "restart-required", "attached", "degraded", "error" */
+        char *state_reason;       /* "" unless error or degraded */
+        char *claim_error;        /* why the last claim left it out (Optional), NULL */
+} ModelAttachment;
+
+/* What a claim gave one attachment. */
+typedef struct {
+        ModelAttachment *attachment;
+        GPtrArray *devices;       /* Device* */
+        GPtrArray *macs;          /* char*, one per device ("" for pci) */
+} ModelClaimed;
+
+void model_claimed_free(ModelClaimed *c);
+
 struct ModelRule {
         int64_t id;
         char *path;
@@ -77,6 +115,7 @@ typedef struct {
         GHashTable *devices;       /* Device* -> DevicePropMask */
         GHashTable *groups;        /* ModelGroup* -> GroupProp bits */
         GHashTable *rules;         /* ModelRule* -> RuleProp bits */
+        GHashTable *attachments;   /* ModelAttachment* -> AttachmentProp bits */
         GPtrArray *added;          /* paths of new groups, rules and missing devices */
         GPtrArray *removed;        /* (path, interface) pairs, flattened */
         bool reboot_changed;
@@ -144,6 +183,44 @@ bool model_passthrough_remove(Model *m, char **addresses, GError **error);
  * (the next start finds out again). NULL clears. */
 void model_set_reboot_reason(Model *m, const char *address, const char *reason);
 void model_set_bind_error(Model *m, const char *address, const char *reason);
+
+/* ---- machines and tenants (model-claims.c) ---- */
+
+ModelAttachment *model_attachment_by_path(Model *m, const char *path);
+ModelGroup *model_attachment_group(Model *m, const StoreAttachment *s);
+ModelAttachment *model_attachment_by_name(Model *m, const char *machine, const char *name);
+char **model_attachment_paths(Model *m);
+/* The machine or tenant that holds a device, NULL when none. */
+const char *model_holder(Model *m, const char *address);
+/* Who gave out a MAC ("attachment nic 1 of machine vm1"), NULL when free. */
+const char *model_mac_owner(Model *m, const char *mac);
+/* A new locally administered unicast MAC, unique among those given out and
+ * those in taken (may be NULL). */
+char *model_mac_generate(Model *m, GPtrArray *taken);
+
+/* Each validated (settings.h, and: the group's type, count at most its
+ * Total, the tenant's own group); one transaction for all of them. A blank
+ * name becomes "<group> <n>", blank MACs are made. */
+GPtrArray *model_attachments_create(Model *m, GPtrArray *settings, GError **error);
+/* Changes the settings; the machine sees them at its next claim. */
+bool model_attachment_update(Model *m, ModelAttachment *a, StoreAttachment *settings, GError **error);
+/* The machine keeps what it holds until it is released. */
+bool model_attachment_delete(Model *m, ModelAttachment *a, GError **error);
+
+/* Claims free devices for every attachment of the machine, all or nothing
+ * (an Optional one that cannot be met is left out, with its reason). A
+ * machine that holds devices of its current attachments gets them again.
+ * Returns ModelClaimed*; G_IO_ERROR_BUSY names the attachment, the group,
+ * how many were wanted and how many are free. */
+GPtrArray *model_claim(Model *m, const char *machine, int numa_node, const char *tenant_node, GError **error);
+/* Frees every device the machine holds; nothing held is fine. */
+bool model_release(Model *m, const char *machine, GError **error);
+
+/* Takes count free devices of a host group for tenant at tenant_node, in
+ * a new group of the tenant's (settings: name, type, description; macs:
+ * NULL or one per device). */
+ModelGroup *model_tenant_pass(Model *m, ModelGroup *from, StoreGroup *settings, guint count, char **macs,
+                              GError **error);
 
 /* Compiles stored conditions; the error names the bad one. */
 GPtrArray *model_conditions_compile(GPtrArray *stored, GError **error);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "settings.h"
 
+#include <stdio.h>
+#include <string.h>
 #include <gio/gio.h>
 
 #include "config.h"
@@ -80,4 +82,38 @@ bool settings_node_valid(const char *node, GError **error) {
                 return true;
         g_autofree char *q = quote(node);
         return invalid(error, "%s is not a node name: use \"\" for every node, or 1-64 of A-Z a-z 0-9 . _ -", q);
+}
+
+bool settings_machine_valid(const char *what, const char *name, GError **error) {
+        size_t n = strlen(name);
+        g_autofree char *q = quote(name);
+
+        if (n == 0 || n > 64)
+                return invalid(error, "The %s name %s must be 1 to 64 characters long", what, q);
+        for (size_t i = 0; i < n; i++)
+                if (!g_ascii_isalnum(name[i]) && !strchr("._-", name[i]))
+                        return invalid(error, "The %s name %s may hold only A-Z a-z 0-9 . _ -", what, q);
+        return true;
+}
+
+char *settings_mac_parse(const char *mac, GError **error) {
+        g_autofree char *q = quote(mac);
+        unsigned b[6];
+        int end = 0;
+
+        if (strlen(mac) != 17 ||
+            sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6 ||
+            end != 17)
+                return invalid(error, "%s is not a MAC address: use six hex octets, e.g. 02:00:5e:10:00:01", q),
+                       NULL;
+        for (size_t i = 0; i < 17; i++)
+                if (i % 3 == 2 ? mac[i] != ':' : !g_ascii_isxdigit(mac[i]))
+                        return invalid(error, "%s is not a MAC address: use six hex octets, e.g. "
+                                              "02:00:5e:10:00:01", q), NULL;
+        if (b[0] & 1)
+                return invalid(error, "%s is a multicast address: a VF needs a unicast one (first octet even)", q),
+                       NULL;
+        if (!(b[0] | b[1] | b[2] | b[3] | b[4] | b[5]))
+                return invalid(error, "%s is all zero: give a real address, or none for a generated one", q), NULL;
+        return g_ascii_strdown(mac, -1);
 }

@@ -21,3 +21,10 @@ bool settings_group_type_valid(const char *type, GError **error);
 bool settings_group_class_valid(const char *class_name, GError **error);
 /* "" (every node) or a node name as in devpassd.conf. */
 bool settings_node_valid(const char *node, GError **error);
+
+/* Machine and tenant names: 1-64 of A-Z a-z 0-9 . _ -. what: "machine",
+ * "tenant" (for the message). */
+bool settings_machine_valid(const char *what, const char *name, GError **error);
+/* A MAC address for a VF: six hex octets with ':', unicast, not all
+ * zero. Returns it in lower case, or NULL. */
+char *settings_mac_parse(const char *mac, GError **error);

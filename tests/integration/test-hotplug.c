@@ -92,7 +92,7 @@ static void test_vf_burst(void **state) {
         for (guint i = 0; i < h->signals->len && !first; i++)
                 if (g_str_equal(((HarnessSignal *) h->signals->pdata[i])->kind, "+"))
                         first = h->signals->pdata[i];
-        assert_int_equal(first->properties->len, 26);
+        assert_int_equal(first->properties->len, 27);
 
         /* The PF is told once or a few times, never once per VF, and only
          * what changed. */

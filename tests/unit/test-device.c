@@ -74,9 +74,9 @@ static void test_set_view(void **state) {
         g_autoptr(Device) d = make("0000:3b:00.0");
         char *blockers[] = { "conflict", NULL };
 
-        assert_int_equal(device_set_view(d, DEVICE_STATE_HOST, "/", "/", NULL), 0);
+        assert_int_equal(device_set_view(d, DEVICE_STATE_HOST, "/", "/", NULL, ""), 0);
         assert_int_equal(device_set_view(d, DEVICE_STATE_PASSTHROUGH, "/org/devpass1/groups/1",
-                                         "/org/devpass1/rules/2", blockers),
+                                         "/org/devpass1/rules/2", blockers, ""),
                          DEVICE_PROP_BIT(DEVICE_PROP_STATE) | DEVICE_PROP_BIT(DEVICE_PROP_GROUP) |
                          DEVICE_PROP_BIT(DEVICE_PROP_RULE) | DEVICE_PROP_BIT(DEVICE_PROP_BLOCKERS));
         assert_string_equal(d->state_str, "passthrough");
@@ -85,7 +85,7 @@ static void test_set_view(void **state) {
         /* An empty list is no list. */
         char *none[] = { NULL };
         assert_int_equal(device_set_view(d, DEVICE_STATE_PASSTHROUGH, "/org/devpass1/groups/1",
-                                         "/org/devpass1/rules/2", none),
+                                         "/org/devpass1/rules/2", none, ""),
                          DEVICE_PROP_BIT(DEVICE_PROP_BLOCKERS));
         assert_null(d->blockers);
 }
@@ -97,7 +97,7 @@ static void test_take_fields(void **state) {
         char *path = old->path;
 
         old->iommu_peers = peers;
-        device_set_view(old, DEVICE_STATE_PASSTHROUGH, "/org/devpass1/groups/1", "/", NULL);
+        device_set_view(old, DEVICE_STATE_PASSTHROUGH, "/org/devpass1/groups/1", "/", NULL, "vm1");
         g_free(new->driver);
         new->driver = g_strdup("vfio-pci");
         device_take_fields(old, new);
@@ -106,6 +106,7 @@ static void test_take_fields(void **state) {
         assert_ptr_equal(old->iommu_peers, peers);
         assert_string_equal(old->state_str, "passthrough");
         assert_string_equal(old->group_path, "/org/devpass1/groups/1");
+        assert_string_equal(old->holder, "vm1");
         assert_null(new->driver);
         assert_string_equal(new->address_str, "0000:3b:00.0");
         g_ptr_array_unref(peers);

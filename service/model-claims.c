@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Machines and tenants: attachments (what a machine gets at its next
+ * start), claims (what it holds), tenants' holds (thick: what a tenant
+ * owns), and the MACs given out. Every change is one store transaction
+ * first; memory follows the commit. */
+#include <gio/gio.h>
+
+#include "allocator.h"
+#include "model-private.h"
+
+/* ---- objects ---- */
+
+ModelAttachment *model_attachment_new(Model *m, StoreAttachment *settings) {
+        ModelAttachment *a = g_new0(ModelAttachment, 1);
+        a->id = settings->id;
+        a->path = g_strdup_printf(DP_ATTACHMENTS_PATH "/%" G_GINT64_FORMAT, a->id);
+        a->settings = settings;
+        a->group = g_hash_table_lookup(m->groups, &settings->group_id);
+        a->devices = g_ptr_array_new();
+        a->state = "restart-required";
+        a->state_reason = g_strdup("");
+        return a;
+}
+
+void model_attachment_free(ModelAttachment *a) {
+        g_free(a->path);
+        store_attachment_free(a->settings);
+        g_ptr_array_unref(a->devices);
+        g_free(a->state_reason);
+        g_free(a->claim_error);
+        g_free(a);
+}
+
+void model_claimed_free(ModelClaimed *c) {
+        g_ptr_array_unref(c->devices);
+        g_ptr_array_unref(c->macs);
+        g_free(c);
+}
+
+char *model_attachment_owner(const StoreAttachment *a) {
+        return g_strdup_printf("attachment %s of machine %s", a->name, a->machine);
+}
+
+void model_macs_own(Model *m, char **macs, const char *owner) {
+        for (size_t i = 0; macs && macs[i]; i++)
+                g_hash_table_insert(m->macs, g_strdup(macs[i]), g_strdup(owner));
+}
+
+void model_macs_disown(Model *m, char **macs) {
+        for (size_t i = 0; macs && macs[i]; i++)
+                g_hash_table_remove(m->macs, macs[i]);
+}
+
+void model_attachment_add(Model *m, ModelAttachment *a) {
+        g_autofree char *owner = model_attachment_owner(a->settings);
+        g_hash_table_insert(m->attachments, model_id_new(a->id), a);
+        g_hash_table_insert(m->attachment_paths, a->path, a);
+        model_macs_own(m, a->settings->macs, owner);
+}
+
+bool model_claims_load(Model *m, GError **error) {
+        m->attachments = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) model_attachment_free);
+        m->attachment_paths = g_hash_table_new(g_str_hash, g_str_equal);
+        m->claims = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) store_claim_free);
+        m->holds = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) store_claim_free);
+        m->macs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+
+        g_autoptr(GPtrArray) attachments = store_attachments_load(m->store, error);
+        if (!attachments)
+                return false;
+        g_autoptr(GPtrArray) claims = store_claims_load(m->store, error);
+        if (!claims)
+                return false;
+        for (guint i = 0; i < attachments->len; i++)
+                model_attachment_add(m, model_attachment_new(m, g_steal_pointer(&attachments->pdata[i])));
+        for (guint i = 0; i < claims->len; i++) {
+                StoreClaim *c = g_steal_pointer(&claims->pdata[i]);
+                if (c->tenant && *c->mac)
+                        g_hash_table_insert(m->macs, g_strdup(c->mac), g_strdup_printf("a device of tenant %s",
+                                                                                       c->holder));
+                g_hash_table_insert(c->tenant ? m->holds : m->claims, c->address, c);
+        }
+        return true;
+}
+
+void model_claims_free(Model *m) {
+        g_clear_pointer(&m->attachment_paths, g_hash_table_unref);
+        g_clear_pointer(&m->attachments, g_hash_table_unref);
+        g_clear_pointer(&m->claims, g_hash_table_unref);
+        g_clear_pointer(&m->holds, g_hash_table_unref);
+        g_clear_pointer(&m->macs, g_hash_table_unref);
+}
+
+ModelAttachment *model_attachment_by_path(Model *m, const char *path) {
+        return g_hash_table_lookup(m->attachment_paths, path);
+}
+
+ModelGroup *model_attachment_group(Model *m, const StoreAttachment *s) {
+        return g_hash_table_lookup(m->groups, &s->group_id);
+}
+
+ModelAttachment *model_attachment_by_name(Model *m, const char *machine, const char *name) {
+        GHashTableIter it;
+        gpointer value;
+
+        g_hash_table_iter_init(&it, m->attachments);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                ModelAttachment *a = value;
+                if (g_str_equal(a->settings->machine, machine) && g_str_equal(a->settings->name, name))
+                        return a;
+        }
+        return NULL;
+}
+
+char **model_attachment_paths(Model *m) {
+        g_autofree char **keys = (char **) g_hash_table_get_keys_as_array(m->attachment_paths, NULL);
+        return g_strdupv(keys);
+}
+
+const char *model_holder(Model *m, const char *address) {
+        const StoreClaim *c = g_hash_table_lookup(m->claims, address) ?: g_hash_table_lookup(m->holds, address);
+        return c ? c->holder : NULL;
+}
+
+const char *model_mac_owner(Model *m, const char *mac) {
+        return g_hash_table_lookup(m->macs, mac);
+}
+
+char *model_mac_generate(Model *m, GPtrArray *taken) {
+        for (;;) {
+                guint8 b[6];
+                for (size_t i = 0; i < sizeof(b); i++)
+                        b[i] = (guint8) g_random_int_range(0, 256);
+                /* Locally administered, unicast. */
+                b[0] = (guint8) ((b[0] & 0xfc) | 0x02);
+                char *mac = g_strdup_printf("%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
+                if (!g_hash_table_contains(m->macs, mac) &&
+                    !(taken && g_ptr_array_find_with_equal_func(taken, mac, g_str_equal, NULL)))
+                        return mac;
+                g_free(mac);
+        }
+}
+
+/* ---- what a group has free ---- */
+
+static gint device_by_address(gconstpointer a, gconstpointer b) {
+        const Device *x = *(Device *const *) a, *y = *(Device *const *) b;
+        return address_compare(&x->address, &y->address);
+}
+
+GPtrArray *model_group_free_devices(Model *m, ModelGroup *g) {
+        GPtrArray *free = g_ptr_array_new();
+        bool tenant = g->settings->tenant && *g->settings->tenant;
+
+        for (guint i = 0; i < g->devices->len; i++) {
+                Device *d = g->devices->pdata[i];
+                const StoreClaim *hold = g_hash_table_lookup(m->holds, d->address_str);
+                if (!g_str_equal(d->driver ?: "", "vfio-pci") || g_hash_table_contains(m->claims, d->address_str))
+                        continue;
+                /* A host group's devices are free when passed through for it
+                 * and held by no tenant; a tenant's when the tenant holds them. */
+                if (tenant ? (hold && hold->group_id == g->id)
+                           : (!hold && model_intent(m, d->address_str) == g))
+                        g_ptr_array_add(free, d);
+        }
+        g_ptr_array_sort(free, device_by_address);
+        return free;
+}
+
+/* ---- the attachments' view ---- */
+
+static void attachment_refresh(Model *m, ModelAttachment *a, GHashTable *claimed_by) {
+        GPtrArray *held = g_hash_table_lookup(claimed_by, &a->id);
+        g_autoptr(GPtrArray) devices = g_ptr_array_new();
+        guint missing = 0;
+        guint bits = 0;
+
+        for (guint i = 0; held && i < held->len; i++) {
+                DpAddress addr;
+                Device *d = address_parse(held->pdata[i], &addr) ? inventory_lookup(m->inventory, &addr) : NULL;
+                if (d)
+                        g_ptr_array_add(devices, d);
+                else
+                        missing++;
+        }
+        g_ptr_array_sort(devices, device_by_address);
+        bool same = devices->len == a->devices->len;
+        for (guint i = 0; same && i < devices->len; i++)
+                same = devices->pdata[i] == a->devices->pdata[i];
+        if (!same) {
+                g_ptr_array_set_size(a->devices, 0);
+                g_ptr_array_extend(a->devices, devices, NULL, NULL);
+                bits |= PROP_BIT(ATTACHMENT_PROP_DEVICES);
+        }
+
+        g_autofree char *reason = NULL;
+        const char *state;
+        if (a->claim_error) {
+                state = "error";
+                reason = g_strdup(a->claim_error);
+        } else if (missing > 0) {
+                state = "degraded";
+                reason = g_strdup_printf("%u claimed device%s gone from the node; it stays the machine's until "
+                                         "released", missing, missing == 1 ? " is" : "s are");
+        } else if (a->settings->claimed_generation == a->settings->generation)
+                state = "attached";
+        else
+                state = "restart-required";
+        if (!g_str_equal(state, a->state)) {
+                a->state = state;
+                bits |= PROP_BIT(ATTACHMENT_PROP_STATE);
+        }
+        if (!g_str_equal(reason ?: "", a->state_reason)) {
+                g_free(a->state_reason);
+                a->state_reason = g_strdup(reason ?: "");
+                bits |= PROP_BIT(ATTACHMENT_PROP_STATE_REASON);
+        }
+        model_mark(m->changes->attachments, a, bits);
+}
+
+void model_attachments_refresh(Model *m) {
+        g_autoptr(GHashTable) claimed_by = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL,
+                                                                 (GDestroyNotify) g_ptr_array_unref);
+        GHashTableIter it;
+        gpointer value;
+
+        g_hash_table_iter_init(&it, m->claims);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                StoreClaim *c = value;
+                if (!c->attachment_id)
+                        continue;
+                GPtrArray *list = g_hash_table_lookup(claimed_by, &c->attachment_id);
+                if (!list) {
+                        list = g_ptr_array_new();
+                        g_hash_table_insert(claimed_by, &c->attachment_id, list);
+                }
+                g_ptr_array_add(list, c->address);
+        }
+        g_hash_table_iter_init(&it, m->attachments);
+        while (g_hash_table_iter_next(&it, NULL, &value))
+                attachment_refresh(m, value, claimed_by);
+}

@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Changes for machines and tenants: attachments, claims, releases, tenant
+ * passes. The store's transaction comes first; memory follows the
+ * commit, so a failure leaves both as they were. */
+#include <gio/gio.h>
+
+#include "allocator.h"
+#include "model-private.h"
+
+#define ATTACHMENT_INTERFACE "org.devpass1.Attachment"
+
+static bool commit_or_rollback(Model *m, bool ok, GError **error) {
+        if (ok && store_commit(m->store, error))
+                return true;
+        store_rollback(m->store);
+        return false;
+}
+
+static GPtrArray *machine_attachments(Model *m, const char *machine) {
+        GPtrArray *list = g_ptr_array_new();
+        GHashTableIter it;
+        gpointer value;
+
+        g_hash_table_iter_init(&it, m->attachments);
+        while (g_hash_table_iter_next(&it, NULL, &value))
+                if (g_str_equal(((ModelAttachment *) value)->settings->machine, machine))
+                        g_ptr_array_add(list, value);
+        return list;
+}
+
+static gint attachment_by_id(gconstpointer a, gconstpointer b) {
+        const ModelAttachment *x = *(ModelAttachment *const *) a, *y = *(ModelAttachment *const *) b;
+        return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Fills in what a blank setting leaves to devpass: a name unique for the
+ * machine (also among those of this same call) and MACs. */
+static void attachment_complete(Model *m, StoreAttachment *s, GPtrArray *names, GPtrArray *macs) {
+        ModelGroup *g = g_hash_table_lookup(m->groups, &s->group_id);
+
+        if (!s->name || !*s->name) {
+                g_free(s->name);
+                for (unsigned n = 1;; n++) {
+                        s->name = g_strdup_printf("%s %u", g->settings->name, n);
+                        g_autofree char *key = g_strdup_printf("%s/%s", s->machine, s->name);
+                        if (!model_attachment_by_name(m, s->machine, s->name) &&
+                            !g_ptr_array_find_with_equal_func(names, key, g_str_equal, NULL))
+                                break;
+                        g_free(s->name);
+                }
+        }
+        g_ptr_array_add(names, g_strdup_printf("%s/%s", s->machine, s->name));
+        if (g_str_equal(s->type, "sriov-nic") && !s->macs) {
+                s->macs = g_new0(char *, s->count + 1);
+                for (guint i = 0; i < s->count; i++)
+                        s->macs[i] = model_mac_generate(m, macs);
+        }
+        for (size_t i = 0; s->macs && s->macs[i]; i++)
+                g_ptr_array_add(macs, g_strdup(s->macs[i]));
+}
+
+/* What only the whole picture can tell: names and MACs taken. */
+static bool attachment_unique(Model *m, const StoreAttachment *s, const ModelAttachment *self, GPtrArray *names,
+                              GPtrArray *macs, GError **error) {
+        ModelAttachment *other = model_attachment_by_name(m, s->machine, s->name);
+        g_autofree char *key = g_strdup_printf("%s/%s", s->machine, s->name);
+
+        if ((other && other != self) || g_ptr_array_find_with_equal_func(names, key, g_str_equal, NULL))
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "Machine %s has an attachment named "
+                                   "'%s' already: choose another name", s->machine, s->name), false;
+        for (size_t i = 0; s->macs && s->macs[i]; i++) {
+                const char *owner = model_mac_owner(m, s->macs[i]);
+                g_autofree char *mine = self ? model_attachment_owner(self->settings) : NULL;
+                if ((owner && g_strcmp0(owner, mine) != 0) ||
+                    g_ptr_array_find_with_equal_func(macs, s->macs[i], g_str_equal, NULL))
+                        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "MAC %s is taken by %s: leave "
+                                           "Mac blank for a new one", s->macs[i], owner ?: "this same call"),
+                               false;
+        }
+        return true;
+}
+
+GPtrArray *model_attachments_create(Model *m, GPtrArray *settings, GError **error) {
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GPtrArray) macs = g_ptr_array_new_with_free_func(g_free);
+        bool ok = true;
+
+        for (guint i = 0; i < settings->len; i++) {
+                StoreAttachment *s = settings->pdata[i];
+                if (!attachment_unique(m, s, NULL, names, macs, error))
+                        return NULL;
+                attachment_complete(m, s, names, macs);
+        }
+        if (!store_begin(m->store, error))
+                return NULL;
+        for (guint i = 0; ok && i < settings->len; i++)
+                ok = store_attachment_insert(m->store, settings->pdata[i], error);
+        if (!commit_or_rollback(m, ok, error))
+                return NULL;
+
+        GPtrArray *made = g_ptr_array_new();
+        for (guint i = 0; i < settings->len; i++) {
+                ModelAttachment *a = model_attachment_new(m, g_steal_pointer(&settings->pdata[i]));
+                model_attachment_add(m, a);
+                g_ptr_array_add(m->changes->added, g_strdup(a->path));
+                g_ptr_array_add(made, a);
+        }
+        model_attachments_refresh(m);
+        return made;
+}
+
+bool model_attachment_update(Model *m, ModelAttachment *a, StoreAttachment *settings, GError **error) {
+        g_autoptr(StoreAttachment) s = settings;
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GPtrArray) macs = g_ptr_array_new_with_free_func(g_free);
+
+        s->id = a->id;
+        /* A change is seen at the machine's next start. */
+        s->generation = a->settings->generation + 1;
+        s->claimed_generation = a->settings->claimed_generation;
+        if (!attachment_unique(m, s, a, names, macs, error))
+                return false;
+        /* MACs follow the count when they were devpass's to make. */
+        if (s->macs && g_strv_length(s->macs) != s->count && g_str_equal(s->type, "sriov-nic")) {
+                g_strfreev(s->macs);
+                s->macs = NULL;
+        }
+        g_ptr_array_set_size(names, 0);
+        attachment_complete(m, s, names, macs);
+        if (!store_begin(m->store, error) || !commit_or_rollback(m, store_attachment_update(m->store, s, error), error))
+                return false;
+
+        const StoreAttachment *o = a->settings;
+        guint bits = 0;
+        if (!g_str_equal(o->name, s->name))
+                bits |= PROP_BIT(ATTACHMENT_PROP_NAME);
+        if (!g_str_equal(o->description, s->description))
+                bits |= PROP_BIT(ATTACHMENT_PROP_DESCRIPTION);
+        if (o->group_id != s->group_id)
+                bits |= PROP_BIT(ATTACHMENT_PROP_GROUP) | PROP_BIT(ATTACHMENT_PROP_TYPE);
+        if (o->count != s->count)
+                bits |= PROP_BIT(ATTACHMENT_PROP_COUNT);
+        if (o->optional != s->optional)
+                bits |= PROP_BIT(ATTACHMENT_PROP_OPTIONAL);
+        if (!g_strv_equal((const char *const *) (o->macs ?: (char *[]) { NULL }),
+                          (const char *const *) (s->macs ?: (char *[]) { NULL })))
+                bits |= PROP_BIT(ATTACHMENT_PROP_MACS);
+        g_autofree char *owner = model_attachment_owner(s);
+        model_macs_disown(m, a->settings->macs);
+        store_attachment_free(a->settings);
+        a->settings = g_steal_pointer(&s);
+        a->group = g_hash_table_lookup(m->groups, &a->settings->group_id);
+        model_macs_own(m, a->settings->macs, owner);
+        model_mark(m->changes->attachments, a, bits);
+        model_attachments_refresh(m);
+        return true;
+}
+
+bool model_attachment_delete(Model *m, ModelAttachment *a, GError **error) {
+        if (!store_begin(m->store, error) ||
+            !commit_or_rollback(m, store_attachment_delete(m->store, a->id, error), error))
+                return false;
+        /* The machine keeps what it holds (the claims lose their link). */
+        GHashTableIter it;
+        gpointer value;
+        g_hash_table_iter_init(&it, m->claims);
+        while (g_hash_table_iter_next(&it, NULL, &value))
+                if (((StoreClaim *) value)->attachment_id == a->id)
+                        ((StoreClaim *) value)->attachment_id = 0;
+        g_hash_table_remove(m->changes->attachments, a);
+        model_mark_removed(m, a->path, ATTACHMENT_INTERFACE);
+        model_macs_disown(m, a->settings->macs);
+        g_hash_table_remove(m->attachment_paths, a->path);
+        g_hash_table_remove(m->attachments, &a->id);
+        return true;
+}
+
+/* ---- claims ---- */
+
+static ModelClaimed *claimed_new(ModelAttachment *a) {
+        ModelClaimed *c = g_new0(ModelClaimed, 1);
+        c->attachment = a;
+        c->devices = g_ptr_array_new();
+        c->macs = g_ptr_array_new_with_free_func(g_free);
+        return c;
+}
+
+/* What the machine holds now, per attachment: the answer to a repeated claim. */
+static GPtrArray *claim_current(Model *m, GPtrArray *attachments) {
+        GPtrArray *result = g_ptr_array_new_with_free_func((GDestroyNotify) model_claimed_free);
+
+        for (guint i = 0; i < attachments->len; i++) {
+                ModelAttachment *a = attachments->pdata[i];
+                ModelClaimed *c = claimed_new(a);
+                for (guint j = 0; j < a->devices->len; j++) {
+                        Device *d = a->devices->pdata[j];
+                        const StoreClaim *claim = g_hash_table_lookup(m->claims, d->address_str);
+                        g_ptr_array_add(c->devices, d);
+                        g_ptr_array_add(c->macs, g_strdup(claim ? claim->mac : ""));
+                }
+                g_ptr_array_add(result, c);
+        }
+        return result;
+}
+
+static guint machine_claims(Model *m, const char *machine) {
+        GHashTableIter it;
+        gpointer value;
+        guint n = 0;
+
+        g_hash_table_iter_init(&it, m->claims);
+        while (g_hash_table_iter_next(&it, NULL, &value))
+                n += g_str_equal(((StoreClaim *) value)->holder, machine);
+        return n;
+}
+
+/* Devices of each physical function in use, for spreading VFs. */
+static GHashTable *pf_use(Model *m) {
+        GHashTable *use = g_hash_table_new(g_str_hash, g_str_equal);
+        GHashTableIter it;
+        gpointer key;
+
+        g_hash_table_iter_init(&it, m->claims);
+        while (g_hash_table_iter_next(&it, &key, NULL)) {
+                DpAddress a;
+                Device *d = address_parse(key, &a) ? inventory_lookup(m->inventory, &a) : NULL;
+                if (d && device_is_vf(d))
+                        g_hash_table_insert(use, d->physfn_path,
+                                            GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(use, d->physfn_path)) + 1));
+        }
+        return use;
+}
+
+/* The free devices one attachment may get, or NULL with why in *why. */
+static GPtrArray *claim_candidates(Model *m, ModelAttachment *a, const char *tenant_node, GHashTable *taken,
+                                   char **why) {
+        ModelGroup *g = a->group;
+
+        if (!g) {
+                *why = g_strdup_printf("attachment %s of machine %s: its group is gone", a->settings->name,
+                                       a->settings->machine);
+                return NULL;
+        }
+        if (*g->settings->tenant && g_strcmp0(g->settings->tenant_node, tenant_node) != 0) {
+                *why = g_strdup_printf("attachment %s of machine %s: group %s holds devices for tenant node %s, "
+                                       "and the machine runs on %s", a->settings->name, a->settings->machine,
+                                       g->settings->name, g->settings->tenant_node,
+                                       tenant_node && *tenant_node ? tenant_node : "no tenant node");
+                return NULL;
+        }
+        GPtrArray *free = model_group_free_devices(m, g);
+        for (guint i = free->len; i-- > 0;)
+                if (g_hash_table_contains(taken, ((Device *) free->pdata[i])->address_str))
+                        g_ptr_array_remove_index(free, i);
+        return free;
+}
+
+GPtrArray *model_claim(Model *m, const char *machine, int numa_node, const char *tenant_node, GError **error) {
+        g_autoptr(GPtrArray) attachments = machine_attachments(m, machine);
+        g_autoptr(GPtrArray) result = g_ptr_array_new_with_free_func((GDestroyNotify) model_claimed_free);
+        g_autoptr(GHashTable) taken = g_hash_table_new(g_str_hash, g_str_equal);
+        g_autoptr(GHashTable) use = pf_use(m);
+        g_autoptr(GHashTable) left_out = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+
+        g_ptr_array_sort(attachments, attachment_by_id);
+        if (machine_claims(m, machine) > 0) {
+                for (guint i = 0; i < attachments->len; i++) {
+                        ModelAttachment *a = attachments->pdata[i];
+                        if (a->settings->claimed_generation != a->settings->generation)
+                                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Machine %s holds devices "
+                                                   "of an earlier setting of its attachment %s: release the machine "
+                                                   "first", machine, a->settings->name), NULL;
+                }
+                return claim_current(m, attachments);
+        }
+        for (guint i = 0; i < attachments->len; i++) {
+                ModelAttachment *a = attachments->pdata[i];
+                g_autofree char *why = NULL;
+                g_autoptr(GPtrArray) free = claim_candidates(m, a, tenant_node, taken, &why);
+                g_autoptr(GPtrArray) chosen = free ? allocator_choose(free, a->settings->count, numa_node, use) : NULL;
+                if (free && !chosen)
+                        why = g_strdup_printf("attachment %s of machine %s wants %u device%s of group %s, and %u %s "
+                                              "free", a->settings->name, machine, a->settings->count,
+                                              a->settings->count == 1 ? "" : "s", a->group->settings->name,
+                                              free->len, free->len == 1 ? "is" : "are");
+                if (!chosen) {
+                        if (!a->settings->optional)
+                                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Cannot start: %s", why),
+                                       NULL;
+                        g_hash_table_insert(left_out, a, g_steal_pointer(&why));
+                        continue;
+                }
+                ModelClaimed *c = claimed_new(a);
+                for (guint j = 0; j < chosen->len; j++) {
+                        Device *d = chosen->pdata[j];
+                        g_hash_table_add(taken, d->address_str);
+                        g_ptr_array_add(c->devices, d);
+                        const char *mac = a->settings->macs && j < g_strv_length(a->settings->macs) ?
+                                          a->settings->macs[j] : "";
+                        g_ptr_array_add(c->macs, g_strdup(mac));
+                }
+                g_ptr_array_add(result, c);
+        }
+
+        /* One transaction: the machine holds all of it, or nothing. */
+        bool ok = store_begin(m->store, error);
+        if (!ok)
+                return NULL;
+        for (guint i = 0; ok && i < result->len; i++) {
+                ModelClaimed *c = result->pdata[i];
+                for (guint j = 0; ok && j < c->devices->len; j++) {
+                        StoreClaim claim = { .address = ((Device *) c->devices->pdata[j])->address_str,
+                                             .holder = (char *) machine, .attachment_id = c->attachment->id,
+                                             .mac = c->macs->pdata[j] };
+                        ok = store_claim_insert(m->store, &claim, error);
+                }
+        }
+        for (guint i = 0; ok && i < attachments->len; i++) {
+                ModelAttachment *a = attachments->pdata[i];
+                StoreAttachment next = *a->settings;
+                next.claimed_generation = next.generation;
+                ok = store_attachment_update(m->store, &next, error);
+        }
+        if (!commit_or_rollback(m, ok, error))
+                return NULL;
+
+        for (guint i = 0; i < result->len; i++) {
+                ModelClaimed *c = result->pdata[i];
+                for (guint j = 0; j < c->devices->len; j++) {
+                        StoreClaim *claim = g_new0(StoreClaim, 1);
+                        claim->address = g_strdup(((Device *) c->devices->pdata[j])->address_str);
+                        claim->holder = g_strdup(machine);
+                        claim->attachment_id = c->attachment->id;
+                        claim->mac = g_strdup(c->macs->pdata[j]);
+                        g_hash_table_insert(m->claims, claim->address, claim);
+                }
+        }
+        for (guint i = 0; i < attachments->len; i++) {
+                ModelAttachment *a = attachments->pdata[i];
+                a->settings->claimed_generation = a->settings->generation;
+                g_free(a->claim_error);
+                a->claim_error = g_strdup(g_hash_table_lookup(left_out, a));
+        }
+        model_refresh(m);
+        return g_steal_pointer(&result);
+}
+
+bool model_release(Model *m, const char *machine, GError **error) {
+        if (machine_claims(m, machine) == 0)
+                return true;
+        if (!store_begin(m->store, error) ||
+            !commit_or_rollback(m, store_claims_release(m->store, machine, error), error))
+                return false;
+        GHashTableIter it;
+        gpointer value;
+        g_hash_table_iter_init(&it, m->claims);
+        while (g_hash_table_iter_next(&it, NULL, &value))
+                if (g_str_equal(((StoreClaim *) value)->holder, machine))
+                        g_hash_table_iter_remove(&it);
+        g_autoptr(GPtrArray) attachments = machine_attachments(m, machine);
+        for (guint i = 0; i < attachments->len; i++)
+                g_clear_pointer(&((ModelAttachment *) attachments->pdata[i])->claim_error, g_free);
+        model_refresh(m);
+        return true;
+}
+
+/* ---- tenants ---- */
+
+ModelGroup *model_tenant_pass(Model *m, ModelGroup *from, StoreGroup *settings, guint count, char **macs,
+                              GError **error) {
+        g_autoptr(StoreGroup) s = settings;
+        g_autoptr(GPtrArray) free = model_group_free_devices(m, from);
+        g_autoptr(GHashTable) use = g_hash_table_new(g_str_hash, g_str_equal);
+        g_autoptr(GPtrArray) given = g_ptr_array_new_with_free_func(g_free);
+
+        if (model_group_by_name(m, s->name))
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "A group named '%s' exists already: "
+                                   "choose another name", s->name), NULL;
+        g_autoptr(GPtrArray) chosen = allocator_choose(free, count, -1, use);
+        if (!chosen)
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Tenant %s wants %u device%s of group %s, "
+                                   "and %u %s free", s->tenant, count, count == 1 ? "" : "s", from->settings->name,
+                                   free->len, free->len == 1 ? "is" : "are"), NULL;
+        for (guint i = 0; i < count; i++) {
+                const char *mac = macs && macs[i] ? macs[i] : NULL;
+                if (mac && model_mac_owner(m, mac))
+                        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "MAC %s is taken by %s: leave Mac "
+                                           "blank for a new one", mac, model_mac_owner(m, mac)), NULL;
+                g_ptr_array_add(given, !g_str_equal(s->type, "sriov-nic") ? g_strdup("") :
+                                       mac ? g_strdup(mac) : model_mac_generate(m, given));
+        }
+
+        bool ok = store_begin(m->store, error);
+        if (!ok)
+                return NULL;
+        ok = store_group_insert(m->store, s, error);
+        for (guint i = 0; ok && i < chosen->len; i++) {
+                StoreClaim hold = { .address = ((Device *) chosen->pdata[i])->address_str, .holder = s->tenant,
+                                    .tenant = true, .group_id = s->id, .mac = given->pdata[i] };
+                ok = store_claim_insert(m->store, &hold, error);
+        }
+        if (ok && g_str_equal(s->type, "sriov-nic")) {
+                g_ptr_array_add(given, NULL);
+                ok = store_group_macs_set(m->store, s->id, (char **) given->pdata, error);
+                g_ptr_array_remove_index(given, given->len - 1);
+        }
+        if (!commit_or_rollback(m, ok, error))
+                return NULL;
+
+        ModelGroup *g = model_group_new(g_steal_pointer(&s));
+        model_group_add(m, g);
+        g_ptr_array_add(m->changes->added, g_strdup(g->path));
+        for (guint i = 0; i < chosen->len; i++) {
+                StoreClaim *hold = g_new0(StoreClaim, 1);
+                hold->address = g_strdup(((Device *) chosen->pdata[i])->address_str);
+                hold->holder = g_strdup(g->settings->tenant);
+                hold->tenant = true;
+                hold->group_id = g->id;
+                hold->mac = g_strdup(given->pdata[i]);
+                if (*hold->mac)
+                        g_hash_table_insert(m->macs, g_strdup(hold->mac),
+                                            g_strdup_printf("a device of tenant %s", hold->holder));
+                g_hash_table_insert(m->holds, hold->address, hold);
+        }
+        model_refresh(m);
+        return g;
+}
