@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* devpassctl's command lines and terminal: options, addresses, group
- * settings, tables and JSON arrays. */
+/* devpassctl's command lines and terminal: options, addresses, names,
+ * group and attachment settings, tables and JSON arrays. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
@@ -46,6 +46,41 @@ bool ctl_group_settings_any(const CtlGroupSettings *s) {
         return s->name || s->type || s->klass || s->description;
 }
 
+bool ctl_attach_option(int c, const char *verb, const char *arg, CtlAttachSettings *s) {
+        switch (c) {
+        case CTL_OPT_GROUP: s->group = arg; return true;
+        case CTL_OPT_COUNT: return ctl_parse_int(verb, "--count", arg, 1, G_MAXUINT32, &s->count) == CTL_EXIT_OK;
+        case CTL_OPT_NAME: s->name = arg; return true;
+        case CTL_OPT_DESCRIPTION: s->description = arg; return true;
+        case CTL_OPT_MAC: s->mac = arg; return true;
+        case CTL_OPT_OPTIONAL: s->optional = 1; return true;
+        case CTL_OPT_REQUIRED: s->optional = 0; return true;
+        case CTL_OPT_TENANT: s->tenant = arg; return true;
+        default: return false;
+        }
+}
+
+int ctl_check_name(const char *what, const char *name) {
+        if (ctl_name_valid(name))
+                return CTL_EXIT_OK;
+        g_autofree char *shown = g_strescape(name, NULL);
+        fprintf(stderr, "devpassctl: '%s' is no %s name: use 1-64 of A-Z a-z 0-9 . _ -\n", shown, what);
+        return CTL_EXIT_USAGE;
+}
+
+int ctl_parse_int(const char *verb, const char *option, const char *arg, int64_t min, int64_t max,
+                  int64_t *ret) {
+        gint64 v;
+
+        if (!g_ascii_string_to_signed(arg, 10, min, max, &v, NULL)) {
+                g_autofree char *shown = g_strescape(arg, NULL);
+                return ctl_usage("%s: %s takes a number from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT ", not '%s'",
+                                 verb, option, min, max, shown);
+        }
+        *ret = v;
+        return CTL_EXIT_OK;
+}
+
 int ctl_device_paths(char *const *addresses, int n, GPtrArray **ret) {
         g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
 
@@ -65,11 +100,14 @@ int ctl_device_paths(char *const *addresses, int n, GPtrArray **ret) {
         return CTL_EXIT_OK;
 }
 
+guint ctl_terminal_width(void) {
+        struct winsize ws = {};
+        return isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 0;
+}
+
 void ctl_print_table(GPtrArray *rows, guint cut_col) {
         /* Cut a column only for a terminal that is too narrow. */
-        struct winsize ws = {};
-        guint width = isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 0;
-        g_autofree char *table = ctl_table_format(rows, cut_col, width);
+        g_autofree char *table = ctl_table_format(rows, cut_col, ctl_terminal_width());
         fputs(table, stdout);
 }
 
@@ -84,7 +122,7 @@ GPtrArray *ctl_row_new(const char *const *cells) {
 void ctl_print_json_array(const GPtrArray *objects) {
         printf("[");
         for (guint i = 0; i < objects->len; i++) {
-                g_autofree char *o = ctl_props_to_json(((CtlObject *) objects->pdata[i])->props);
+                g_autofree char *o = ctl_object_to_json(objects->pdata[i]);
                 printf("%s\n  %s", i ? "," : "", o);
         }
         printf("%s]\n", objects->len ? "\n" : "");

@@ -175,9 +175,8 @@ char *ctl_get_name(sd_bus *bus, const char *path, CtlKind kind) {
         g_auto(sd_bus_error) error = SD_BUS_ERROR_NULL;
         char *name = NULL;
 
-        if (sd_bus_get_property_string(bus, "org.devpass1", path,
-                                       kind == CTL_KIND_GROUP ? "org.devpass1.Group" : "org.devpass1.Rule",
-                                       "Name", &error, &name) < 0)
+        if (sd_bus_get_property_string(bus, "org.devpass1", path, ctl_kind_interface(kind), "Name", &error,
+                                       &name) < 0)
                 return NULL;
         /* sd-bus allocates with malloc(); the callers free with g_free(). */
         char *copy = g_strdup(name);

@@ -39,6 +39,14 @@ int ctl_append_bool(sd_bus_message *m, const char *key, int value) {
         return value >= 0 ? sd_bus_message_append(m, "{sv}", key, "b", value > 0) : 0;
 }
 
+int ctl_append_uint32(sd_bus_message *m, const char *key, int64_t value) {
+        return value >= 0 ? sd_bus_message_append(m, "{sv}", key, "u", (uint32_t) value) : 0;
+}
+
+int ctl_append_int32(sd_bus_message *m, const char *key, int64_t value) {
+        return value >= 0 ? sd_bus_message_append(m, "{sv}", key, "i", (int32_t) value) : 0;
+}
+
 int ctl_append_conditions(sd_bus_message *m, const GPtrArray *conditions) {
         int r;
 
@@ -78,4 +86,19 @@ void ctl_print_reboot(sd_bus *bus, char *const *addresses) {
         g_autofree char *text = ctl_reboot_text(ctl_props_str(manager, "Node"),
                                                 ctl_props_tuples(manager, "RebootReasons"), addresses);
         printf("%s\n", text);
+}
+
+int ctl_append_attach_settings(sd_bus_message *m, const CtlAttachSettings *s, const char *group) {
+        int r;
+
+        if ((r = sd_bus_message_open_container(m, 'a', "{sv}")) < 0 ||
+            (r = ctl_append_path(m, "Group", group)) < 0 ||
+            (r = ctl_append_uint32(m, "Count", s->count)) < 0 ||
+            (r = ctl_append_string(m, "Name", s->name)) < 0 ||
+            (r = ctl_append_string(m, "Description", s->description)) < 0 ||
+            (r = ctl_append_string(m, "Mac", s->mac)) < 0 ||
+            (r = ctl_append_bool(m, "Optional", s->optional)) < 0 ||
+            (r = ctl_append_string(m, "Tenant", s->tenant)) < 0)
+                return r;
+        return sd_bus_message_close_container(m);
 }

@@ -14,7 +14,7 @@ enum {
         CTL_EXIT_OK = 0,
         CTL_EXIT_FAILURE = 1,
         CTL_EXIT_USAGE = 2,          /* bad command line or malformed argument */
-        CTL_EXIT_NOT_FOUND = 3,      /* no such device, group or rule */
+        CTL_EXIT_NOT_FOUND = 3,      /* no such device, group, rule or attachment */
         CTL_EXIT_NOT_RUNNING = 4,    /* devpassd (or the system bus) is not there */
         CTL_EXIT_NOT_AUTHORIZED = 5,
         CTL_EXIT_UNSAFE = 6,         /* check has findings; passthrough refused as unsafe */
@@ -45,17 +45,35 @@ typedef struct {
 } CtlObject;
 
 /* Everything GetManagedObjects returns, each array of CtlObject sorted:
- * devices by address, groups by name, rules by group name then name. */
+ * devices by address, groups by name, rules by group name then name,
+ * attachments by machine then name. */
 typedef struct {
         GPtrArray *devices;
         GPtrArray *groups;
         GPtrArray *rules;
+        GPtrArray *attachments;
 } CtlObjects;
 
 typedef enum {
         CTL_KIND_GROUP,
         CTL_KIND_RULE,
+        CTL_KIND_ATTACHMENT,
 } CtlKind;
+
+/* One device of a claim, as Manager.Claim gives it. */
+typedef struct {
+        char *address;
+        int32_t iommu_group;
+        char *vfio;       /* "/dev/vfio/<group>" */
+        char *mac;        /* "" but for sriov-nic */
+} CtlClaimDevice;
+
+/* One attachment of a claim: its object, its name, its devices. */
+typedef struct {
+        char *path;
+        char *name;
+        GPtrArray *devices;   /* of CtlClaimDevice */
+} CtlClaim;
 
 void ctl_value_free(CtlValue *v);
 const CtlValue *ctl_props_get(const CtlProps *p, const char *name);
@@ -67,13 +85,18 @@ GPtrArray *ctl_props_tuples(const CtlProps *p, const char *name); /* NULL when a
 /* format.c: pure, no I/O. */
 char *ctl_json_escape(const char *s);                   /* with the quotes */
 char *ctl_props_to_json(const CtlProps *p);             /* one object */
+char *ctl_object_to_json(const CtlObject *o);           /* the same, "Path" first */
 char *ctl_value_to_text(const CtlValue *v);             /* for people */
+char *ctl_text_or_dash(const char *s);                  /* a copy; "-" for NULL or "" */
 char *ctl_short_address(const char *path_or_address);   /* "/org/.../0000_3b_00_0" -> "0000:3b:00.0" */
 char *ctl_sriov_text(const CtlProps *p);                /* "PF 4/64", "VF of 0000:3b:00.0", "-" */
 char *ctl_device_name(const CtlProps *p);               /* "Intel Corporation X710 [8086:1572]" */
 /* Lays rows (arrays of cells) out in columns two spaces apart; the
  * widest_col column is cut to fit max_width when max_width > 0. */
 char *ctl_table_format(GPtrArray *rows, guint widest_col, guint max_width);
+/* Whether rows fit max_width (0: any) with the widest_col column cut to no
+ * less than min_width. */
+bool ctl_table_fits(GPtrArray *rows, guint widest_col, guint min_width, guint max_width);
 /* "label: text" lines with the labels right-aligned; rows hold label and
  * text by turns, and text with several lines continues under the first. */
 char *ctl_details_format(GPtrArray *rows);
@@ -115,6 +138,38 @@ char *ctl_reboot_text(const char *node, const GPtrArray *reasons, char *const *a
  * paths as names or addresses, and sentences (Blockers) a line each. */
 char *ctl_object_details(const CtlObject *o, const CtlObjects *all);
 
+/* format-attachments.c: pure, no I/O. Machines, attachments, tenants. */
+/* A machine's or tenant's name: 1-64 of A-Z a-z 0-9 . _ - */
+bool ctl_name_valid(const char *name);
+/* The attachments of machine, in the order of attachments (not owned). */
+GPtrArray *ctl_machine_attachments(const GPtrArray *attachments, const char *machine);
+/* The attachment arg names among the machine's: its Name, or its path
+ * when arg begins with '/' (of whichever machine: the caller checks);
+ * *ret_count says how many match. */
+const CtlObject *ctl_attachment_lookup(const GPtrArray *attachments, const char *machine, const char *arg,
+                                       guint *ret_count);
+/* ... of attachments: MACHINE NAME TYPE GROUP COUNT STATE DEVICES MACS OPTIONAL. */
+GPtrArray *ctl_attachment_row(const CtlObject *attachment, const CtlObjects *all);
+/* A line for each attachment with a StateReason. */
+char *ctl_attachment_reasons_text(const GPtrArray *attachments);
+/* The groups owned by a tenant, by tenant, tenant node and name (not owned). */
+GPtrArray *ctl_tenant_groups(const GPtrArray *groups);
+/* ... of tenants: TENANT NODE GROUP TYPE TOTAL FREE DEVICES. */
+GPtrArray *ctl_tenant_row(const CtlObject *group);
+
+/* format-claim.c: pure, no I/O. Claims and the libvirt XML of devices. */
+void ctl_claim_device_free(CtlClaimDevice *d);
+void ctl_claim_free(CtlClaim *c);
+/* The rows of claim's table, header first: ATTACHMENT ADDRESS IOMMU VFIO MAC;
+ * an attachment that got no device has a row of "-". */
+GPtrArray *ctl_claim_rows(const GPtrArray *claims);
+char *ctl_claim_to_json(const GPtrArray *claims);
+/* The libvirt <hostdev> (pci) or <interface type='hostdev'> (sriov-nic)
+ * element of each device the attachments hold, a line each, indented two
+ * spaces. False, with the reason, for a type other than these or a device
+ * that is no device path: nothing half-written. */
+bool ctl_hostdev_xml(const GPtrArray *attachments, char **ret, char **ret_error);
+
 /* bus.c */
 int ctl_bus_open(sd_bus **ret);
 /* Reports a failed call in one line and returns its exit code. */
@@ -123,10 +178,11 @@ int ctl_read_props(sd_bus_message *m, CtlProps **ret);     /* reads a{sv} */
 /* Reads an array of structs of strings or paths (types: e.g. "sss"). */
 int ctl_read_tuples(sd_bus_message *m, const char *types, GPtrArray **ret);
 int ctl_get_all(sd_bus *bus, const char *path, const char *interface, CtlProps **ret, int *exit_code);
-/* The Name property of a group or rule; NULL when it cannot be read. */
+/* The Name property of a group, rule or attachment; NULL when it cannot be read. */
 char *ctl_get_name(sd_bus *bus, const char *path, CtlKind kind);
 
 /* objects.c */
+const char *ctl_kind_interface(CtlKind kind);
 int ctl_get_objects(sd_bus *bus, CtlObjects **ret, int *exit_code);
 /* The path of the group or rule arg names (a Name or a path), getting
  * *objects once when a name needs looking up. Returns an exit code, and
@@ -135,12 +191,26 @@ int ctl_resolve(sd_bus *bus, CtlObjects **objects, CtlKind kind, const char *arg
 /* The same, for a group or rule that must be among *objects (got here when
  * NULL): a path of none gives CTL_EXIT_NOT_FOUND too. */
 int ctl_resolve_object(sd_bus *bus, CtlObjects **objects, CtlKind kind, const char *arg, const CtlObject **ret);
+/* The attachment of machine that arg names (its Name, or its path), among
+ * *objects (got here when NULL). Returns an exit code, as ctl_resolve. */
+int ctl_resolve_attachment(sd_bus *bus, CtlObjects **objects, const char *machine, const char *arg,
+                           const CtlObject **ret);
 
 /* The settings of a group, as create-group, update-group and passthrough
  * --new-group take them; NULL for those not given. */
 typedef struct {
         const char *name, *type, *klass, *description;
 } CtlGroupSettings;
+
+/* The settings of an attachment or a tenant's pass, as attach,
+ * update-attachment and tenant-pass take them; NULL or -1 when not given. */
+typedef struct {
+        const char *group;        /* a name or path, as given */
+        const char *name, *description, *mac, *tenant;
+        int64_t count;
+        int optional;
+} CtlAttachSettings;
+#define CTL_ATTACH_SETTINGS_INIT { .count = -1, .optional = -1 }
 
 /* call.c: method calls on devpassd. */
 int ctl_new_call(sd_bus *bus, const char *path, const char *interface, const char *member,
@@ -153,8 +223,12 @@ int ctl_append_paths(sd_bus_message *m, const GPtrArray *paths);          /* ao 
 int ctl_append_string(sd_bus_message *m, const char *key, const char *value);
 int ctl_append_path(sd_bus_message *m, const char *key, const char *path);
 int ctl_append_bool(sd_bus_message *m, const char *key, int value);
+int ctl_append_uint32(sd_bus_message *m, const char *key, int64_t value);  /* nothing when negative */
+int ctl_append_int32(sd_bus_message *m, const char *key, int64_t value);   /* nothing when negative */
 int ctl_append_conditions(sd_bus_message *m, const GPtrArray *conditions);  /* Conditions a(sss) */
 int ctl_append_group_settings(sd_bus_message *m, const CtlGroupSettings *s);
+/* The whole a{sv} of s, with group the path s->group resolved to (or NULL). */
+int ctl_append_attach_settings(sd_bus_message *m, const CtlAttachSettings *s, const char *group);
 /* Prints "Reboot required: ..." after a change to addresses (NULL-terminated)
  * that waits for a reboot. */
 void ctl_print_reboot(sd_bus *bus, char *const *addresses);
@@ -166,11 +240,24 @@ enum {
         CTL_OPT_TYPE,
         CTL_OPT_CLASS,
         CTL_OPT_DESCRIPTION,
+        CTL_OPT_GROUP,
+        CTL_OPT_COUNT,
+        CTL_OPT_MAC,
+        CTL_OPT_OPTIONAL,
+        CTL_OPT_REQUIRED,
+        CTL_OPT_TENANT,
         CTL_OPT_PRIVATE,     /* a verb's own options from here */
 };
 #define CTL_GROUP_OPTIONS \
         { "type", required_argument, NULL, CTL_OPT_TYPE }, \
         { "class", required_argument, NULL, CTL_OPT_CLASS }, \
+        { "description", required_argument, NULL, CTL_OPT_DESCRIPTION }
+/* ... and those of attach, update-attachment and tenant-pass. */
+#define CTL_ATTACH_OPTIONS \
+        { "group", required_argument, NULL, CTL_OPT_GROUP }, \
+        { "count", required_argument, NULL, CTL_OPT_COUNT }, \
+        { "name", required_argument, NULL, CTL_OPT_NAME }, \
+        { "mac", required_argument, NULL, CTL_OPT_MAC }, \
         { "description", required_argument, NULL, CTL_OPT_DESCRIPTION }
 
 /* getopt_long over a verb's arguments (only long options), with the
@@ -179,15 +266,26 @@ int ctl_getopt(int argc, char **argv, const struct option *options);
 /* Takes CTL_OPT_NAME .. CTL_OPT_DESCRIPTION into s; false for other codes. */
 bool ctl_group_option(int c, const char *arg, CtlGroupSettings *s);
 bool ctl_group_settings_any(const CtlGroupSettings *s);
+/* Takes CTL_OPT_NAME, CTL_OPT_DESCRIPTION and CTL_OPT_GROUP .. CTL_OPT_TENANT
+ * into s; false for other codes, and after reporting a bad --count. */
+bool ctl_attach_option(int c, const char *verb, const char *arg, CtlAttachSettings *s);
+/* Reports a name that is no machine's or tenant's (what: "machine",
+ * "tenant") and returns CTL_EXIT_USAGE; CTL_EXIT_OK for a good one. */
+int ctl_check_name(const char *what, const char *name);
+/* An integer option's value in min..max, else reported: CTL_EXIT_USAGE. */
+int ctl_parse_int(const char *verb, const char *option, const char *arg, int64_t min, int64_t max,
+                  int64_t *ret);
 /* "devpassctl: ...; see devpassctl --help", returning CTL_EXIT_USAGE. */
 int ctl_usage(const char *format, ...) G_GNUC_PRINTF(1, 2);
 /* The device paths of PCI addresses, checked here: a malformed one is
  * reported and gives CTL_EXIT_USAGE before any call. */
 int ctl_device_paths(char *const *addresses, int n, GPtrArray **ret);
+/* The width of the terminal on stdout, 0 when it is none. */
+guint ctl_terminal_width(void);
 /* Prints rows (header first) as a table, cutting cut_col to the terminal. */
 void ctl_print_table(GPtrArray *rows, guint cut_col);
 GPtrArray *ctl_row_new(const char *const *cells);          /* a row of copies; NULL: empty */
-void ctl_print_json_array(const GPtrArray *objects);         /* of CtlObject, their properties */
+void ctl_print_json_array(const GPtrArray *objects);         /* of CtlObject: path and properties */
 /* What create-group and create-rule print: "NAME PATH", or JSON. */
 void ctl_print_created(const char *name, const char *path, bool json);
 
@@ -209,3 +307,12 @@ int verb_check(sd_bus *bus, int argc, char **argv, bool json);
 int verb_passthrough(sd_bus *bus, int argc, char **argv, bool json);
 int verb_release(sd_bus *bus, int argc, char **argv, bool json);
 int verb_sriov(sd_bus *bus, int argc, char **argv, bool json);
+int verb_attachments(sd_bus *bus, int argc, char **argv, bool json);
+int verb_attach(sd_bus *bus, int argc, char **argv, bool json);
+int verb_detach(sd_bus *bus, int argc, char **argv, bool json);
+int verb_update_attachment(sd_bus *bus, int argc, char **argv, bool json);
+int verb_claim(sd_bus *bus, int argc, char **argv, bool json);
+int verb_unclaim(sd_bus *bus, int argc, char **argv, bool json);
+int verb_hostdev_xml(sd_bus *bus, int argc, char **argv, bool json);
+int verb_tenant_pass(sd_bus *bus, int argc, char **argv, bool json);
+int verb_tenants(sd_bus *bus, int argc, char **argv, bool json);

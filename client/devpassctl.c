@@ -29,6 +29,15 @@ static const struct {
         { "passthrough", verb_passthrough },
         { "release", verb_release },
         { "sriov", verb_sriov },
+        { "attachments", verb_attachments },
+        { "attach", verb_attach },
+        { "detach", verb_detach },
+        { "update-attachment", verb_update_attachment },
+        { "claim", verb_claim },
+        { "unclaim", verb_unclaim },
+        { "hostdev-xml", verb_hostdev_xml },
+        { "tenant-pass", verb_tenant_pass },
+        { "tenants", verb_tenants },
 };
 
 static void help(void) {
@@ -70,10 +79,45 @@ static void help(void) {
                "                    Give the devices back to their host drivers (their rules stay)\n"
                "  sriov ADDRESS COUNT\n"
                "                    Enable COUNT SR-IOV virtual functions on a physical function (0: none)\n\n"
+               "Machines:\n"
+               "  attachments [MACHINE]\n"
+               "                    Every attachment (of MACHINE): the devices a machine gets at its start\n"
+               "  attach MACHINE --group GROUP [--count N] [--name NAME] [--mac MAC] [--optional]\n"
+               "                [--description TEXT] [--tenant TENANT]\n"
+               "                    Give MACHINE N devices of GROUP (default 1) from its next claim on;\n"
+               "                    --mac for an sriov-nic's one device (made up when not given),\n"
+               "                    --optional: the machine starts without it when none is free,\n"
+               "                    --tenant: a tenant's machine, drawing from its groups only.\n"
+               "                    Prints the attachment's name and path\n"
+               "  update-attachment MACHINE ATTACHMENT [--count N] [--name NAME] [--mac MAC]\n"
+               "                    [--optional|--required] [--description TEXT] [--group GROUP]\n"
+               "                    Change the settings given; a running machine gets them at its next start\n"
+               "  detach MACHINE ATTACHMENT\n"
+               "                    Delete one of the machine's attachments\n"
+               "  claim MACHINE [--numa-node N] [--tenant-node NODE]\n"
+               "                    As the machine starts: take free devices for all its attachments, or\n"
+               "                    none (NUMA node N first; --tenant-node: where a tenant's machine runs);\n"
+               "                    prints each device's address, IOMMU group, /dev/vfio node and MAC\n"
+               "  unclaim MACHINE   As the machine stops: its devices are free again (Manager.Release;\n"
+               "                    release ADDRESS... is another thing: devices back to the host)\n"
+               "  hostdev-xml MACHINE\n"
+               "                    The libvirt <hostdev> and <interface type='hostdev'> elements of the\n"
+               "                    devices the machine holds since its claim, a line each, for its domain\n"
+               "                    XML (managed='no': devpassd binds vfio-pci)\n\n"
+               "Tenants:\n"
+               "  tenants           Every group held for a tenant's node, a row each\n"
+               "  tenant-pass TENANT NODE --group GROUP [--count N] [--name NAME] [--mac MAC]\n"
+               "              [--description TEXT]\n"
+               "                    Hold N devices of GROUP (default 1) for the tenant's node NODE, in a new\n"
+               "                    group the tenant owns; prints its name and path (delete-group gives\n"
+               "                    them back)\n\n"
                "Arguments:\n"
                "  ADDRESS           A PCI function, dddd:bb:ss.f or bb:ss.f (domain 0000)\n"
                "  GROUP, RULE       A name, or an object path (/org/devpass1/groups/ID, /org/devpass1/rules/ID)\n"
-               "  NODE              The one node a rule applies to; \"\" (the default) for every node\n"
+               "  MACHINE, TENANT   A name: 1 to 64 of A-Z a-z 0-9 . _ -\n"
+               "  ATTACHMENT        Its name among the machine's, or its path (/org/devpass1/attachments/ID)\n"
+               "  NODE              The one node a rule applies to, \"\" (the default) for every node;\n"
+               "                    the node of a tenant that devices are held for\n"
                "  --match FIELD OP VALUE\n"
                "                    One condition: three words, or one quoted word 'FIELD OP VALUE' whose\n"
                "                    VALUE is all after OP. Conditions print in this form, quoted for the\n"
@@ -89,7 +133,7 @@ static void help(void) {
                "Changes may ask a polkit agent for a password.\n\n"
                "Exit status:\n"
                "  0 success (a reboot still required included), 1 other failure,\n"
-               "  2 bad usage or malformed argument, 3 no such device, group or rule,\n"
+               "  2 bad usage or malformed argument, 3 no such device, group, rule or attachment,\n"
                "  4 devpassd not running, 5 not authorized,\n"
                "  6 unsafe: check has findings, or passthrough was refused (see --force)\n");
 }

@@ -20,6 +20,7 @@ CtlObjects *ctl_objects_new(void) {
         o->devices = g_ptr_array_new_with_free_func((GDestroyNotify) ctl_object_free);
         o->groups = g_ptr_array_new_with_free_func((GDestroyNotify) ctl_object_free);
         o->rules = g_ptr_array_new_with_free_func((GDestroyNotify) ctl_object_free);
+        o->attachments = g_ptr_array_new_with_free_func((GDestroyNotify) ctl_object_free);
         return o;
 }
 
@@ -29,6 +30,7 @@ void ctl_objects_free(CtlObjects *o) {
         g_ptr_array_unref(o->devices);
         g_ptr_array_unref(o->groups);
         g_ptr_array_unref(o->rules);
+        g_ptr_array_unref(o->attachments);
         g_free(o);
 }
 
@@ -61,10 +63,17 @@ static gint compare_rules(gconstpointer a, gconstpointer b, gpointer data) {
         return c ? c : compare_named(a, b);
 }
 
+static gint compare_attachments(gconstpointer a, gconstpointer b) {
+        const CtlObject *x = *(CtlObject *const *) a, *y = *(CtlObject *const *) b;
+        int c = strcmp(ctl_props_str(x->props, "Machine"), ctl_props_str(y->props, "Machine"));
+        return c ? c : compare_named(a, b);
+}
+
 void ctl_objects_sort(CtlObjects *o) {
         g_ptr_array_sort(o->devices, compare_devices);
         g_ptr_array_sort(o->groups, compare_named);
         g_ptr_array_sort_with_data(o->rules, compare_rules, o->groups);
+        g_ptr_array_sort(o->attachments, compare_attachments);
 }
 
 const CtlObject *ctl_object_by_path(const GPtrArray *objects, const char *path) {
@@ -180,10 +189,6 @@ static GPtrArray *cells_new(void) {
         return g_ptr_array_new_with_free_func(g_free);
 }
 
-static char *text_or_dash(const char *s) {
-        return g_strdup(s && s[0] ? s : "-");
-}
-
 static char *count_text(const CtlProps *p, const char *name) {
         char **v = ctl_props_strv(p, name);
         return g_strdup_printf("%u", v ? g_strv_length(v) : 0);
@@ -193,13 +198,13 @@ GPtrArray *ctl_group_row(const CtlObject *group) {
         const CtlProps *p = group->props;
         GPtrArray *row = cells_new();
 
-        g_ptr_array_add(row, text_or_dash(ctl_props_str(p, "Name")));
-        g_ptr_array_add(row, text_or_dash(ctl_props_str(p, "Type")));
-        g_ptr_array_add(row, text_or_dash(ctl_props_str(p, "Class")));
+        g_ptr_array_add(row, ctl_text_or_dash(ctl_props_str(p, "Name")));
+        g_ptr_array_add(row, ctl_text_or_dash(ctl_props_str(p, "Type")));
+        g_ptr_array_add(row, ctl_text_or_dash(ctl_props_str(p, "Class")));
         g_ptr_array_add(row, g_strdup_printf("%" G_GINT64_FORMAT, MAX(ctl_props_num(p, "Total"), 0)));
         g_ptr_array_add(row, g_strdup_printf("%" G_GINT64_FORMAT, MAX(ctl_props_num(p, "Free"), 0)));
         g_ptr_array_add(row, count_text(p, "Rules"));
-        g_ptr_array_add(row, text_or_dash(ctl_props_str(p, "Description")));
+        g_ptr_array_add(row, ctl_text_or_dash(ctl_props_str(p, "Description")));
         return row;
 }
 
@@ -208,7 +213,7 @@ GPtrArray *ctl_rule_row(const CtlObject *rule, const CtlObjects *all) {
         GPtrArray *conflicts = ctl_props_tuples(p, "Conflicts");
         GPtrArray *row = cells_new();
 
-        g_ptr_array_add(row, text_or_dash(ctl_props_str(p, "Name")));
+        g_ptr_array_add(row, ctl_text_or_dash(ctl_props_str(p, "Name")));
         g_ptr_array_add(row, ctl_object_label(all->groups, ctl_props_str(p, "Group")));
         /* "" is every node. */
         g_ptr_array_add(row, g_strdup(ctl_props_str(p, "Node")[0] ? ctl_props_str(p, "Node") : "*"));

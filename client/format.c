@@ -108,17 +108,31 @@ static void json_append_value(GString *out, const CtlValue *v) {
         }
 }
 
-char *ctl_props_to_json(const CtlProps *p) {
-        GString *out = g_string_new("{");
+/* "{" and the members of p, after a first member when out has one. */
+static char *props_to_json(GString *out, const CtlProps *p) {
+        bool first = out->len == 1;
 
-        for (guint i = 0; i < p->len; i++) {
+        for (guint i = 0; p && i < p->len; i++) {
                 const CtlValue *v = p->pdata[i];
                 g_autofree char *name = ctl_json_escape(v->name);
-                g_string_append_printf(out, "%s%s: ", i ? ", " : "", name);
+                g_string_append_printf(out, "%s%s: ", first && i == 0 ? "" : ", ", name);
                 json_append_value(out, v);
         }
         g_string_append_c(out, '}');
         return g_string_free(out, FALSE);
+}
+
+char *ctl_props_to_json(const CtlProps *p) {
+        return props_to_json(g_string_new("{"), p);
+}
+
+char *ctl_object_to_json(const CtlObject *o) {
+        g_autofree char *path = ctl_json_escape(o->path);
+        return props_to_json(g_string_append(g_string_new("{\"Path\": "), path), o->props);
+}
+
+char *ctl_text_or_dash(const char *s) {
+        return g_strdup(s && s[0] ? s : "-");
 }
 
 char *ctl_short_address(const char *s) {
@@ -205,9 +219,9 @@ char *ctl_device_name(const CtlProps *p) {
         return g_string_free(out, FALSE);
 }
 
-char *ctl_table_format(GPtrArray *rows, guint widest_col, guint max_width) {
-        g_autoptr(GArray) widths = g_array_new(FALSE, TRUE, sizeof(guint));
-        GString *out = g_string_new(NULL);
+/* The width of each column of rows. */
+static GArray *column_widths(GPtrArray *rows) {
+        GArray *widths = g_array_new(FALSE, TRUE, sizeof(guint));
 
         for (guint r = 0; r < rows->len; r++) {
                 GPtrArray *cells = rows->pdata[r];
@@ -218,6 +232,26 @@ char *ctl_table_format(GPtrArray *rows, guint widest_col, guint max_width) {
                         g_array_index(widths, guint, c) = MAX(g_array_index(widths, guint, c), w);
                 }
         }
+        return widths;
+}
+
+bool ctl_table_fits(GPtrArray *rows, guint widest_col, guint min_width, guint max_width) {
+        g_autoptr(GArray) widths = column_widths(rows);
+        guint total = 0;
+
+        if (max_width == 0)
+                return true;
+        for (guint c = 0; c < widths->len; c++) {
+                guint w = g_array_index(widths, guint, c);
+                total += (c == widest_col ? MIN(w, min_width) : w) + (c ? 2 : 0);
+        }
+        return total <= max_width;
+}
+
+char *ctl_table_format(GPtrArray *rows, guint widest_col, guint max_width) {
+        g_autoptr(GArray) widths = column_widths(rows);
+        GString *out = g_string_new(NULL);
+
         if (max_width > 0 && widest_col < widths->len) {
                 guint total = 0;
                 for (guint c = 0; c < widths->len; c++)

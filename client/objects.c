@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* devpassctl's view of devpassd's objects: one GetManagedObjects, and
- * groups and rules found by name or path. */
+ * groups, rules and attachments found by name or path. */
 #include <stdio.h>
 
 #include "ctl.h"
@@ -13,16 +13,30 @@ static const struct {
 } kinds[] = {
         [CTL_KIND_GROUP] = { "org.devpass1.Group", "group", "/org/devpass1/groups/", "groups" },
         [CTL_KIND_RULE] = { "org.devpass1.Rule", "rule", "/org/devpass1/rules/", "rules" },
+        [CTL_KIND_ATTACHMENT] = { "org.devpass1.Attachment", "attachment", "/org/devpass1/attachments/",
+                                  "attachments" },
 };
+
+const char *ctl_kind_interface(CtlKind kind) {
+        return kinds[kind].interface;
+}
+
+static GPtrArray *array_of(const CtlObjects *o, CtlKind kind) {
+        switch (kind) {
+        case CTL_KIND_GROUP: return o->groups;
+        case CTL_KIND_RULE: return o->rules;
+        case CTL_KIND_ATTACHMENT: return o->attachments;
+        }
+        g_assert_not_reached();
+}
 
 /* Where the properties of an interface go; NULL for one we do not show. */
 static GPtrArray *array_for(CtlObjects *o, const char *interface) {
         if (g_str_equal(interface, "org.devpass1.Device"))
                 return o->devices;
-        if (g_str_equal(interface, "org.devpass1.Group"))
-                return o->groups;
-        if (g_str_equal(interface, "org.devpass1.Rule"))
-                return o->rules;
+        for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++)
+                if (g_str_equal(interface, kinds[k].interface))
+                        return array_of(o, (CtlKind) k);
         return NULL;
 }
 
@@ -80,6 +94,15 @@ int ctl_get_objects(sd_bus *bus, CtlObjects **ret, int *exit_code) {
         return 0;
 }
 
+/* A path of the kind's, else reported. */
+static int check_path(CtlKind kind, const char *arg) {
+        if (g_str_has_prefix(arg, kinds[kind].prefix) && g_variant_is_object_path(arg))
+                return CTL_EXIT_OK;
+        g_autofree char *shown = g_strescape(arg, NULL);
+        fprintf(stderr, "devpassctl: '%s' is no %s path (%s<id>)\n", shown, kinds[kind].what, kinds[kind].prefix);
+        return CTL_EXIT_USAGE;
+}
+
 int ctl_resolve(sd_bus *bus, CtlObjects **objects, CtlKind kind, const char *arg, const char **ret_path) {
         g_autofree char *shown = g_strescape(arg, NULL);
         int code = CTL_EXIT_OK;
@@ -87,18 +110,13 @@ int ctl_resolve(sd_bus *bus, CtlObjects **objects, CtlKind kind, const char *arg
 
         /* A path needs no look-up: the daemon says when it is gone. */
         if (arg[0] == '/') {
-                if (!g_str_has_prefix(arg, kinds[kind].prefix) || !g_variant_is_object_path(arg)) {
-                        fprintf(stderr, "devpassctl: '%s' is no %s path (%s<id>)\n", shown, kinds[kind].what,
-                                kinds[kind].prefix);
-                        return CTL_EXIT_USAGE;
-                }
-                *ret_path = arg;
-                return CTL_EXIT_OK;
+                if ((code = check_path(kind, arg)) == CTL_EXIT_OK)
+                        *ret_path = arg;
+                return code;
         }
         if (!*objects && ctl_get_objects(bus, objects, &code) < 0)
                 return code;
-        const CtlObject *o = ctl_object_lookup(kind == CTL_KIND_GROUP ? (*objects)->groups : (*objects)->rules,
-                                               arg, &count);
+        const CtlObject *o = ctl_object_lookup(array_of(*objects, kind), arg, &count);
         if (count == 0) {
                 fprintf(stderr, "devpassctl: no %s is named '%s' (see devpassctl %s)\n", kinds[kind].what, shown,
                         kinds[kind].listing);
@@ -121,12 +139,44 @@ int ctl_resolve_object(sd_bus *bus, CtlObjects **objects, CtlKind kind, const ch
                 return code;
         if ((code = ctl_resolve(bus, objects, kind, arg, &path)) != CTL_EXIT_OK)
                 return code;
-        *ret = ctl_object_by_path(kind == CTL_KIND_GROUP ? (*objects)->groups : (*objects)->rules, path);
+        *ret = ctl_object_by_path(array_of(*objects, kind), path);
         if (!*ret) {
                 g_autofree char *shown = g_strescape(path, NULL);
                 fprintf(stderr, "devpassctl: there is no %s %s (see devpassctl %s)\n", kinds[kind].what, shown,
                         kinds[kind].listing);
                 return CTL_EXIT_NOT_FOUND;
         }
+        return CTL_EXIT_OK;
+}
+
+int ctl_resolve_attachment(sd_bus *bus, CtlObjects **objects, const char *machine, const char *arg,
+                           const CtlObject **ret) {
+        g_autofree char *shown = g_strescape(arg, NULL);
+        int code = CTL_EXIT_OK;
+        guint count;
+
+        if (arg[0] == '/' && (code = check_path(CTL_KIND_ATTACHMENT, arg)) != CTL_EXIT_OK)
+                return code;
+        /* A path too is looked up: it must be this machine's. */
+        if (!*objects && ctl_get_objects(bus, objects, &code) < 0)
+                return code;
+        const CtlObject *o = ctl_attachment_lookup((*objects)->attachments, machine, arg, &count);
+        if (count == 0) {
+                fprintf(stderr, "devpassctl: %s has no attachment %s%s%s (see devpassctl attachments %s)\n", machine,
+                        arg[0] == '/' ? "" : "named '", shown, arg[0] == '/' ? "" : "'", machine);
+                return CTL_EXIT_NOT_FOUND;
+        }
+        if (count > 1) {
+                fprintf(stderr, "devpassctl: %u attachments of %s are named '%s': name one by its path "
+                                "(see devpassctl attachments %s --json)\n", count, machine, shown, machine);
+                return CTL_EXIT_USAGE;
+        }
+        const char *owner = ctl_props_str(o->props, "Machine");
+        if (!g_str_equal(owner, machine)) {
+                g_autofree char *owner_shown = g_strescape(owner, NULL);
+                fprintf(stderr, "devpassctl: %s is an attachment of %s, not of %s\n", shown, owner_shown, machine);
+                return CTL_EXIT_NOT_FOUND;
+        }
+        *ret = o;
         return CTL_EXIT_OK;
 }

@@ -39,7 +39,7 @@ int verb_device(sd_bus *bus, int argc, char **argv, bool json) {
         g_autoptr(GPtrArray) props = device.props;
 
         if (json) {
-                g_autofree char *o = ctl_props_to_json(props);
+                g_autofree char *o = ctl_object_to_json(&device);
                 printf("%s\n", o);
                 return CTL_EXIT_OK;
         }

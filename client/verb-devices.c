@@ -4,8 +4,29 @@
 
 #include "ctl.h"
 
+/* NAME is cut to fit the terminal, down to this, before HOLDER is left out. */
+#define NAME_MIN_WIDTH 24
+
 static char *num_or_dash(int64_t v) {
         return v < 0 ? g_strdup("-") : g_strdup_printf("%" G_GINT64_FORMAT, v);
+}
+
+/* HOLDER, last, when a device is held and the terminal has room for it. */
+static void add_holders(GPtrArray *rows, const GPtrArray *devices, guint width) {
+        bool any = false;
+
+        for (guint i = 0; i < devices->len && !any; i++)
+                any = ctl_props_str(((CtlObject *) devices->pdata[i])->props, "Holder")[0] != '\0';
+        if (!any)
+                return;
+        g_ptr_array_add(rows->pdata[0], g_strdup("HOLDER"));
+        for (guint i = 0; i < devices->len; i++)
+                g_ptr_array_add(rows->pdata[i + 1],
+                                ctl_text_or_dash(ctl_props_str(((CtlObject *) devices->pdata[i])->props, "Holder")));
+        if (ctl_table_fits(rows, 1, NAME_MIN_WIDTH, width))
+                return;
+        for (guint i = 0; i < rows->len; i++)
+                g_ptr_array_remove_index(rows->pdata[i], ((GPtrArray *) rows->pdata[i])->len - 1);
 }
 
 int verb_devices(sd_bus *bus, int argc, char **argv, bool json) {
@@ -40,7 +61,10 @@ int verb_devices(sd_bus *bus, int argc, char **argv, bool json) {
                 g_ptr_array_add(row, ctl_object_label(objects->groups, ctl_props_str(p, "Group")));
                 g_ptr_array_add(rows, row);
         }
+        guint width = ctl_terminal_width();
+        add_holders(rows, objects->devices, width);
         /* The name is the column to give up when the terminal is narrow. */
-        ctl_print_table(rows, 1);
+        g_autofree char *table = ctl_table_format(rows, 1, width);
+        fputs(table, stdout);
         return CTL_EXIT_OK;
 }

@@ -35,7 +35,7 @@ int verb_group(sd_bus *bus, int argc, char **argv, bool json) {
         /* All objects at once: the group, and the names of its rules. */
         if ((code = ctl_resolve_object(bus, &objects, CTL_KIND_GROUP, argv[1], &group)) != CTL_EXIT_OK)
                 return code;
-        g_autofree char *text = json ? ctl_props_to_json(group->props) : ctl_object_details(group, objects);
+        g_autofree char *text = json ? ctl_object_to_json(group) : ctl_object_details(group, objects);
         printf(json ? "%s\n" : "%s", text);
         return CTL_EXIT_OK;
 }

@@ -49,7 +49,7 @@ int bus_attachment_settings(Daemon *d, const char *machine, const BusSettings *s
 
         if (!settings_machine_valid("machine", machine, &e) ||
             ((s->present & BUS_SETTING_TENANT) && *s->tenant && !settings_machine_valid("tenant", s->tenant, &e)) ||
-            ((s->present & BUS_SETTING_NAME) && (*s->name || !base) && !settings_name_valid("attachment", s->name, &e)) ||
+            ((s->present & BUS_SETTING_NAME) && (*s->name || base) && !settings_name_valid("attachment", s->name, &e)) ||
             ((s->present & BUS_SETTING_DESCRIPTION) && !settings_description_valid(s->description, &e)))
                 return sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT, e->message);
         const char *group = s->present & BUS_SETTING_GROUP ? s->group : NULL;
@@ -167,8 +167,10 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
         if ((r = bus_settings_read(m, BUS_SETTINGS_ATTACHMENT & ~BUS_SETTING_TENANT, &s, error)) < 0 ||
             (r = bus_attachment_settings(d, a->settings->machine, &s, a->settings, &q->next, error)) < 0)
                 return r;
-        auth_check(d->auth, m, (const char *const[]) { "org.devpass1.manage-attachments", NULL },
-                   details(d, q->next, buf), on_update_auth, g_steal_pointer(&q));
+        /* Arguments are evaluated in any order: nothing of q's after the steal. */
+        const char *const *detail = details(d, q->next, buf);
+        auth_check(d->auth, m, (const char *const[]) { "org.devpass1.manage-attachments", NULL }, detail,
+                   on_update_auth, g_steal_pointer(&q));
         return 1;
 }
 

@@ -36,6 +36,21 @@ static void test_props_json(void **state) {
                                   "[\"/org/devpass1/devices/0000_3b_02_0\", \"/x\\\"y\"], \"ResetMethods\": []}");
 }
 
+static void test_object_json(void **state) {
+        CtlObject o = { .path = "/org/devpass1/attachments/1", .props = props_new() };
+        g_ptr_array_add(o.props, val("Name", 's', "gpu 1", 0));
+        g_ptr_array_add(o.props, val("Count", 'u', NULL, 2));
+        g_autofree char *json = ctl_object_to_json(&o);
+        assert_string_equal(json, "{\"Path\": \"/org/devpass1/attachments/1\", \"Name\": \"gpu 1\", \"Count\": 2}");
+
+        g_ptr_array_set_size(o.props, 0);
+        g_autofree char *bare = ctl_object_to_json(&o);
+        assert_string_equal(bare, "{\"Path\": \"/org/devpass1/attachments/1\"}");
+        g_autofree char *none = ctl_props_to_json(o.props);
+        assert_string_equal(none, "{}");
+        g_ptr_array_unref(o.props);
+}
+
 static void test_text(void **state) {
         g_autoptr(CtlValue) q = val("VendorId", 'q', NULL, 0x8086);
         g_autofree char *qt = ctl_value_to_text(q);
@@ -110,6 +125,22 @@ static void test_table(void **state) {
         assert_non_null(strstr(lines[1], "nvidia"));
 }
 
+static void test_table_fits(void **state) {
+        g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
+        g_ptr_array_add(rows, row("ADDRESS", "NAME", "HOLDER"));
+        g_ptr_array_add(rows, row("0000:17:00.0", "NVIDIA Corporation GA100 [A100]", "vm1"));
+
+        /* 12 + 2 + 31 + 2 + 6 = 53 whole; the name down to 10: 32. */
+        assert_true(ctl_table_fits(rows, 1, 40, 0));
+        assert_true(ctl_table_fits(rows, 1, 40, 53));
+        assert_true(ctl_table_fits(rows, 1, 10, 32));
+        assert_false(ctl_table_fits(rows, 1, 10, 31));
+        assert_false(ctl_table_fits(rows, 1, 40, 52));
+        /* Another column to cut: the name stays whole. */
+        assert_false(ctl_table_fits(rows, 2, 0, 46));
+        assert_true(ctl_table_fits(rows, 2, 0, 47));
+}
+
 static void test_exit_codes(void **state) {
         assert_int_equal(ctl_exit_code_for_error("org.devpass1.Error.NotFound", -ENOENT), CTL_EXIT_NOT_FOUND);
         assert_int_equal(ctl_exit_code_for_error("org.devpass1.Error.InvalidArgument", -EINVAL), CTL_EXIT_USAGE);
@@ -171,9 +202,11 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_json_escape),
                 cmocka_unit_test(test_props_json),
+                cmocka_unit_test(test_object_json),
                 cmocka_unit_test(test_text),
                 cmocka_unit_test(test_sriov_and_name),
                 cmocka_unit_test(test_table),
+                cmocka_unit_test(test_table_fits),
                 cmocka_unit_test(test_exit_codes),
                 cmocka_unit_test(test_tuples),
                 cmocka_unit_test(test_details),

@@ -8,18 +8,6 @@
 
 #include "test-props.h"
 
-static CtlObject *object(GPtrArray *into, const char *path) {
-        CtlObject *o = g_new0(CtlObject, 1);
-        o->path = g_strdup(path);
-        o->props = props_new();
-        g_ptr_array_add(into, o);
-        return o;
-}
-
-static void add(CtlObject *o, CtlValue *v) {
-        g_ptr_array_add(o->props, v);
-}
-
 static CtlObject *group(CtlObjects *all, const char *id, const char *name) {
         g_autofree char *path = g_strconcat("/org/devpass1/groups/", id, NULL);
         CtlObject *o = object(all->groups, path);
@@ -34,14 +22,6 @@ static CtlObject *rule(CtlObjects *all, const char *id, const char *name, const 
         add(o, val("Name", 's', name, 0));
         add(o, val("Group", 'o', group_path, 0));
         return o;
-}
-
-/* Cells joined by '|', to compare a row in one go. */
-static char *joined(GPtrArray *row) {
-        g_ptr_array_add(row, NULL);
-        char *s = g_strjoinv("|", (char **) row->pdata);
-        g_ptr_array_unref(row);
-        return s;
 }
 
 static void test_condition_text(void **state) {

@@ -37,3 +37,24 @@ static inline CtlValue *val_tuples(const char *name, const char *types, const ch
 static inline CtlProps *props_new(void) {
         return g_ptr_array_new_with_free_func((GDestroyNotify) ctl_value_free);
 }
+
+/* An object of path, with no properties yet, added to into. */
+static inline CtlObject *object(GPtrArray *into, const char *path) {
+        CtlObject *o = g_new0(CtlObject, 1);
+        o->path = g_strdup(path);
+        o->props = props_new();
+        g_ptr_array_add(into, o);
+        return o;
+}
+
+static inline void add(CtlObject *o, CtlValue *v) {
+        g_ptr_array_add(o->props, v);
+}
+
+/* Cells joined by '|', to compare a row in one go; takes the row. */
+static inline char *joined(GPtrArray *row) {
+        g_ptr_array_add(row, NULL);
+        char *s = g_strjoinv("|", (char **) row->pdata);
+        g_ptr_array_unref(row);
+        return s;
+}

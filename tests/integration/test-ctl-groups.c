@@ -206,6 +206,7 @@ static void test_admin_path(void **state) {
                                                 "Description: -\n"
                                                 "      Class: gpu\n"
                                                 "     Tenant: -\n"
+                                                " TenantNode: -\n"
                                                 "      Rules: 0000:17:00.0 10de:2230, 0000:17:00.1 10de:1aef\n"
                                                 "    Devices: 0000:17:00.0 0000:17:00.1\n"
                                                 "      Total: 2\n"

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* devpassctl claim, unclaim, hostdev-xml: what a VM manager does as a
+ * machine starts and stops. */
+#include <stdio.h>
+
+#include "ctl.h"
+
+/* One attachment's devices: a(siss). */
+static int read_claim_devices(sd_bus_message *m, GPtrArray *devices) {
+        const char *address, *vfio, *mac;
+        int32_t group;
+        int r;
+
+        if ((r = sd_bus_message_enter_container(m, 'a', "(siss)")) < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "(siss)", &address, &group, &vfio, &mac)) > 0) {
+                CtlClaimDevice *d = g_new0(CtlClaimDevice, 1);
+                d->address = g_strdup(address);
+                d->iommu_group = group;
+                d->vfio = g_strdup(vfio);
+                d->mac = g_strdup(mac);
+                g_ptr_array_add(devices, d);
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+/* Claim's reply: a(osa(siss)). */
+static int read_claims(sd_bus_message *m, GPtrArray **ret) {
+        g_autoptr(GPtrArray) claims = g_ptr_array_new_with_free_func((GDestroyNotify) ctl_claim_free);
+        const char *path, *name;
+        int r;
+
+        if ((r = sd_bus_message_enter_container(m, 'a', "(osa(siss))")) < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'r', "osa(siss)")) > 0) {
+                CtlClaim *c = g_new0(CtlClaim, 1);
+                c->devices = g_ptr_array_new_with_free_func((GDestroyNotify) ctl_claim_device_free);
+                g_ptr_array_add(claims, c);
+                if ((r = sd_bus_message_read(m, "os", &path, &name)) < 0)
+                        return r;
+                c->path = g_strdup(path);
+                c->name = g_strdup(name);
+                if ((r = read_claim_devices(m, c->devices)) < 0 || (r = sd_bus_message_exit_container(m)) < 0)
+                        return r;
+        }
+        if (r < 0 || (r = sd_bus_message_exit_container(m)) < 0)
+                return r;
+        *ret = g_steal_pointer(&claims);
+        return 0;
+}
+
+int verb_claim(sd_bus *bus, int argc, char **argv, bool json) {
+        enum { OPT_NUMA_NODE = CTL_OPT_PRIVATE, OPT_TENANT_NODE };
+        static const struct option options[] = {
+                { "numa-node", required_argument, NULL, OPT_NUMA_NODE },
+                { "tenant-node", required_argument, NULL, OPT_TENANT_NODE },
+                {}
+        };
+        g_autoptr(sd_bus_message) m = NULL, reply = NULL;
+        g_autoptr(GPtrArray) claims = NULL;
+        const char *tenant_node = NULL;
+        int64_t numa_node = -1;
+        int c, r, code;
+
+        while ((c = ctl_getopt(argc, argv, options)) >= 0) {
+                if (c == OPT_NUMA_NODE) {
+                        if ((code = ctl_parse_int(argv[0], "--numa-node", optarg, 0, G_MAXINT32, &numa_node)) !=
+                            CTL_EXIT_OK)
+                                return code;
+                } else if (c == OPT_TENANT_NODE)
+                        tenant_node = optarg;
+                else
+                        return CTL_EXIT_USAGE;
+        }
+        if (argc - optind != 1)
+                return ctl_usage("claim takes one MACHINE");
+        const char *machine = argv[optind];
+        if ((code = ctl_check_name("machine", machine)) != CTL_EXIT_OK ||
+            (code = ctl_new_call(bus, "/org/devpass1", "org.devpass1.Manager", "Claim", &m)) != CTL_EXIT_OK)
+                return code;
+        if ((r = sd_bus_message_append_basic(m, 's', machine)) < 0 ||
+            (r = sd_bus_message_open_container(m, 'a', "{sv}")) < 0 ||
+            (r = ctl_append_int32(m, "NumaNode", numa_node)) < 0 ||
+            (r = ctl_append_string(m, "TenantNode", tenant_node)) < 0 ||
+            (r = sd_bus_message_close_container(m)) < 0)
+                return ctl_fail("Claim", NULL, r);
+        if ((code = ctl_call(bus, m, &reply)) != CTL_EXIT_OK)
+                return code;
+        if ((r = read_claims(reply, &claims)) < 0)
+                return ctl_fail("Claim", NULL, r);
+
+        if (json) {
+                g_autofree char *text = ctl_claim_to_json(claims);
+                printf("%s\n", text);
+                return CTL_EXIT_OK;
+        }
+        g_autoptr(GPtrArray) rows = ctl_claim_rows(claims);
+        ctl_print_table(rows, 0);
+        return CTL_EXIT_OK;
+}
+
+int verb_unclaim(sd_bus *bus, int argc, char **argv, bool json) {
+        g_autoptr(sd_bus_message) m = NULL;
+        int r, code;
+
+        if (argc != 2)
+                return ctl_usage("unclaim takes one MACHINE");
+        if ((code = ctl_check_name("machine", argv[1])) != CTL_EXIT_OK ||
+            (code = ctl_new_call(bus, "/org/devpass1", "org.devpass1.Manager", "Release", &m)) != CTL_EXIT_OK)
+                return code;
+        if ((r = sd_bus_message_append_basic(m, 's', argv[1])) < 0)
+                return ctl_fail("Release", NULL, r);
+        return ctl_call(bus, m, NULL);
+}
+
+int verb_hostdev_xml(sd_bus *bus, int argc, char **argv, bool json) {
+        g_autoptr(CtlObjects) objects = NULL;
+        g_autofree char *xml = NULL, *error = NULL;
+        int code = CTL_EXIT_OK;
+
+        if (argc != 2)
+                return ctl_usage("hostdev-xml takes one MACHINE");
+        if ((code = ctl_check_name("machine", argv[1])) != CTL_EXIT_OK)
+                return code;
+        if (ctl_get_objects(bus, &objects, &code) < 0)
+                return code;
+        /* What the attachments hold now, not a new claim: reading needs no
+         * authorization, and a machine without devices prints nothing. */
+        g_autoptr(GPtrArray) attachments = ctl_machine_attachments(objects->attachments, argv[1]);
+        if (!ctl_hostdev_xml(attachments, &xml, &error)) {
+                fprintf(stderr, "devpassctl: %s: %s\n", argv[1], error);
+                return CTL_EXIT_FAILURE;
+        }
+        fputs(xml, stdout);
+        return CTL_EXIT_OK;
+}
