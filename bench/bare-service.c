@@ -1,13 +1,36 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The floor for devpassd's bus work: a bare sd-bus service that exports N
  * objects with the same property signatures as org.devpass1.Device (static
- * values, the same fallback-vtable mechanism), and a trivial method. */
+ * values, the same fallback-vtable mechanism), and a trivial method.
+ *
+ * And the floor for a mutating call (Manager.CreateGroup): /manager's
+ * CreateGroup reads the same a{sv}, asks polkit CheckAuthorization of
+ * org.devpass1.manage-groups for the caller's bus name with the same
+ * details (group, node), and replies with a path. The polkit call is a
+ * plain synchronous sd-bus call on the service's own connection: the
+ * least any service can do to ask polkit. CreateGroupDurable does the
+ * same and then appends what a SQLite WAL commit of one group appends
+ * (two 4 KiB pages with their frame headers) to a file in --state-dir and
+ * fdatasync()s it: the floor for a durable write. With --glib, the
+ * service runs a GLib main loop instead (under the name
+ * org.devpass1.BareGlib), and CreateGroupGio asks polkit as devpassd
+ * does, asynchronously through polkit-gobject (GDBus, its own connection
+ * and I/O thread): not a floor, a breakdown of where devpassd's time goes.
+ *
+ * Usage: bench-bare-service N [--manager] [--state-dir=DIR] [--glib]
+ * (/manager is there only with --manager, so that the other floors'
+ * GetManagedObjects stay as they were.) */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <glib-unix.h>
+#include <polkit/polkit.h>
 #include <systemd/sd-bus.h>
 
 typedef struct {
@@ -33,6 +56,137 @@ static int get_ao(sd_bus *bus, const char *path, const char *interface, const ch
 static int method_ping(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return sd_bus_reply_method_return(m, NULL);
 }
+
+static int wal_fd = -1;
+static unsigned n_groups;
+
+/* The group's name from the settings, as devpassd needs it for polkit's details. */
+static int read_name(sd_bus_message *m, const char **name) {
+        const char *key;
+        int r;
+
+        *name = "";
+        if ((r = sd_bus_message_enter_container(m, 'a', "{sv}")) < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                if ((r = sd_bus_message_read(m, "s", &key)) < 0)
+                        return r;
+                if (strcmp(key, "Name") == 0)
+                        r = sd_bus_message_read(m, "v", "s", name);
+                else
+                        r = sd_bus_message_skip(m, "v");
+                if (r < 0 || (r = sd_bus_message_exit_container(m)) < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static int polkit_check(sd_bus_message *m, const char *name, sd_bus_error *error) {
+        sd_bus_message *reply = NULL;
+        int authorized = 0, challenge = 0;
+        int r = sd_bus_call_method(sd_bus_message_get_bus(m), "org.freedesktop.PolicyKit1",
+                                   "/org/freedesktop/PolicyKit1/Authority", "org.freedesktop.PolicyKit1.Authority",
+                                   "CheckAuthorization", error, &reply, "(sa{sv})sa{ss}us",
+                                   "system-bus-name", 1, "name", "s", sd_bus_message_get_sender(m),
+                                   "org.devpass1.manage-groups", 2, "group", name, "node", "testnode",
+                                   0u, "");
+        if (r >= 0 && (r = sd_bus_message_enter_container(reply, 'r', "bba{ss}")) >= 0 &&
+            (r = sd_bus_message_read(reply, "bb", &authorized, &challenge)) >= 0)
+                r = sd_bus_message_skip(reply, "a{ss}");
+        sd_bus_message_unref(reply);
+        if (r < 0)
+                return r;
+        if (!authorized)
+                return sd_bus_error_set(error, "org.devpass1.Error.NotAuthorized", "not authorized");
+        return 0;
+}
+
+static int create_group(sd_bus_message *m, bool durable, sd_bus_error *error) {
+        static char frames[2 * (24 + 4096)];
+        char path[64];
+        const char *name;
+        int r;
+
+        if ((r = read_name(m, &name)) < 0 || (r = polkit_check(m, name, error)) < 0)
+                return r;
+        if (durable) {
+                if (wal_fd < 0)
+                        return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "started without --state-dir");
+                if (write(wal_fd, frames, sizeof(frames)) != (ssize_t) sizeof(frames) || fdatasync(wal_fd) < 0)
+                        return -errno;
+        }
+        snprintf(path, sizeof(path), "/bare/groups/%u", ++n_groups);
+        return sd_bus_reply_method_return(m, "o", path);
+}
+
+static int method_create_group(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return create_group(m, false, error);
+}
+
+static int method_create_group_durable(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return create_group(m, true, error);
+}
+
+static PolkitAuthority *authority;   /* --glib */
+
+static void on_checked(GObject *source, GAsyncResult *res, gpointer userdata) {
+        sd_bus_message *m = userdata;
+        GError *error = NULL;
+        PolkitAuthorizationResult *result =
+                polkit_authority_check_authorization_finish(POLKIT_AUTHORITY(source), res, &error);
+        char path[64];
+
+        if (result && polkit_authorization_result_get_is_authorized(result)) {
+                snprintf(path, sizeof(path), "/bare/groups/%u", ++n_groups);
+                sd_bus_reply_method_return(m, "o", path);
+        } else
+                sd_bus_reply_method_errorf(m, "org.devpass1.Error.NotAuthorized", "not authorized: %s",
+                                           error ? error->message : "no");
+        g_clear_error(&error);
+        g_clear_object(&result);
+        sd_bus_message_unref(m);
+}
+
+static int method_create_group_gio(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *name;
+        int r;
+
+        if (!authority)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "started without --glib");
+        if ((r = read_name(m, &name)) < 0)
+                return r;
+        PolkitSubject *subject = polkit_system_bus_name_new(sd_bus_message_get_sender(m));
+        PolkitDetails *details = polkit_details_new();
+        polkit_details_insert(details, "group", name);
+        polkit_details_insert(details, "node", "testnode");
+        polkit_authority_check_authorization(authority, subject, "org.devpass1.manage-groups", details,
+                                             POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE, NULL, on_checked,
+                                             sd_bus_message_ref(m));
+        g_object_unref(subject);
+        g_object_unref(details);
+        return 1;
+}
+
+static gboolean on_bus_readable(gint fd, GIOCondition condition, gpointer userdata) {
+        sd_bus *bus = userdata;
+        int r;
+
+        while ((r = sd_bus_process(bus, NULL)) > 0)
+                ;
+        if (r < 0)
+                exit(0);
+        return G_SOURCE_CONTINUE;
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD("CreateGroup", "a{sv}", "o", method_create_group, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("CreateGroupDurable", "a{sv}", "o", method_create_group_durable, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("CreateGroupGio", "a{sv}", "o", method_create_group_gio, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END
+};
 
 #define P(name, sig, field) SD_BUS_PROPERTY(name, sig, NULL, offsetof(Bare, field), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
 static const sd_bus_vtable vtable[] = {
@@ -71,16 +225,43 @@ static int enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***no
 
 int main(int argc, char *argv[]) {
         sd_bus *bus = NULL;
+        bool glib = false, manager = false;
 
         n_objects = argc > 1 ? (unsigned) atoi(argv[1]) : 1000;
         bare.as = empty_strv;
+        for (int i = 2; i < argc; i++) {
+                if (strncmp(argv[i], "--state-dir=", 12) == 0) {
+                        char wal[4096];
+                        snprintf(wal, sizeof(wal), "%s/bare.wal", argv[i] + 12);
+                        wal_fd = open(wal, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+                        if (wal_fd < 0) {
+                                fprintf(stderr, "bare-service: cannot open %s: %s\n", wal, strerror(errno));
+                                return 1;
+                        }
+                } else if (strcmp(argv[i], "--glib") == 0)
+                        glib = true;
+                else if (strcmp(argv[i], "--manager") == 0)
+                        manager = true;
+        }
+        if (glib && !(authority = polkit_authority_get_sync(NULL, NULL))) {
+                fprintf(stderr, "bare-service: cannot reach polkit\n");
+                return 1;
+        }
         if (sd_bus_open_system(&bus) < 0 ||
             sd_bus_add_fallback_vtable(bus, NULL, "/bare", "org.devpass1.Bare", vtable, find, NULL) < 0 ||
             sd_bus_add_node_enumerator(bus, NULL, "/bare", enumerate, NULL) < 0 ||
             sd_bus_add_object_manager(bus, NULL, "/") < 0 ||
-            sd_bus_request_name(bus, "org.devpass1.Bare", 0) < 0) {
+            (manager &&
+             sd_bus_add_object_vtable(bus, NULL, "/manager", "org.devpass1.Bare.Manager", manager_vtable, NULL) < 0) ||
+            sd_bus_request_name(bus, glib ? "org.devpass1.BareGlib" : "org.devpass1.Bare", 0) < 0) {
                 fprintf(stderr, "bare-service: cannot start\n");
                 return 1;
+        }
+        if (glib) {
+                g_unix_fd_add(sd_bus_get_fd(bus), G_IO_IN, on_bus_readable, bus);
+                on_bus_readable(-1, G_IO_IN, bus);
+                g_main_loop_run(g_main_loop_new(NULL, FALSE));
+                return 0;
         }
         for (;;) {
                 int r = sd_bus_process(bus, NULL);

@@ -1,14 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* polkit's CheckAuthorization asked on devpassd's own bus connection, as
+ * systemd's services do: no second connection, no thread hops, and a lost
+ * bus is noticed in one place. */
 #include "auth.h"
-
-#include <polkit/polkit.h>
 
 #include "bus-errors.h"
 
+#define POLKIT_NAME "org.freedesktop.PolicyKit1"
+#define POLKIT_PATH "/org/freedesktop/PolicyKit1/Authority"
+#define POLKIT_INTERFACE "org.freedesktop.PolicyKit1.Authority"
+
+/* CheckAuthorization's flags. */
+#define POLKIT_ALLOW_USER_INTERACTION 1u
+
+/* A person may take a while to type a password; a plain check may not. */
+#define AUTH_TIMEOUT_INTERACTIVE_USEC (5ull * 60 * G_USEC_PER_SEC)
+
 struct Auth {
-        GDBusConnection *bus;         /* the system bus polkit is asked on */
-        PolkitAuthority *authority;   /* NULL until the first check has one */
-        GCancellable *cancellable;    /* cancelled when the daemon stops */
+        sd_bus *bus;
+        GHashTable *pending;       /* Check*: dropped, unanswered, when the daemon stops */
 };
 
 typedef struct {
@@ -16,105 +26,95 @@ typedef struct {
         sd_bus_message *message;
         char **actions;
         size_t next;               /* the action being asked */
-        char *action;              /* = actions[next] */
-        PolkitDetails *details;
-        PolkitCheckAuthorizationFlags flags;
+        char **details;            /* key, value, ...; NULL-terminated */
+        bool interactive;
+        sd_bus_slot *slot;
         AuthFunc done;
         void *userdata;
 } Check;
+
+static void check_free(Check *c) {
+        sd_bus_slot_unref(c->slot);
+        sd_bus_message_unref(c->message);
+        g_strfreev(c->actions);
+        g_strfreev(c->details);
+        g_free(c);
+}
 
 static void check_start(Check *c);
 
 static void check_finish(Check *c, bool allowed, const char *reason) {
         if (allowed && c->actions[c->next + 1]) {
-                c->action = c->actions[++c->next];
+                c->next++;
                 check_start(c);
                 return;
         }
-        c->done(c->message, allowed, allowed ? NULL : c->action, reason, c->userdata);
-        sd_bus_message_unref(c->message);
-        g_clear_object(&c->details);
-        g_strfreev(c->actions);
-        g_free(c);
+        c->done(c->message, allowed, allowed ? NULL : c->actions[c->next], reason, c->userdata);
+        g_hash_table_remove(c->auth->pending, c);
 }
 
-static void on_checked(GObject *source, GAsyncResult *res, gpointer userdata) {
+static int on_checked(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         Check *c = userdata;
-        g_autoptr(GError) error = NULL;
-        g_autoptr(PolkitAuthorizationResult) result =
-                polkit_authority_check_authorization_finish(POLKIT_AUTHORITY(source), res, &error);
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        int authorized = 0, challenge = 0;
 
-        if (!result) {
-                g_warning("polkit check of %s failed, denying: %s", c->action, error->message);
+        c->slot = sd_bus_slot_unref(c->slot);
+        if (e) {
+                g_warning("polkit check of %s failed, denying: %s", c->actions[c->next], e->message);
                 check_finish(c, false, "the authorization service could not be asked");
-        } else if (polkit_authorization_result_get_is_authorized(result))
+        } else if (sd_bus_message_enter_container(reply, 'r', "bba{ss}") < 0 ||
+                   sd_bus_message_read(reply, "bb", &authorized, &challenge) < 0) {
+                g_warning("polkit answered the check of %s in a way devpassd does not understand, denying",
+                          c->actions[c->next]);
+                check_finish(c, false, "the authorization service could not be understood");
+        } else if (authorized)
                 check_finish(c, true, NULL);
         else
-                check_finish(c, false, polkit_authorization_result_get_is_challenge(result) ?
-                             "authentication is required" : "not allowed by the polkit policy");
+                check_finish(c, false, challenge ? "authentication is required" : "not allowed by the polkit policy");
+        return 0;
+}
+
+static int check_send(Check *c) {
+        g_autoptr(sd_bus_message) m = NULL;
+        int r;
+
+        if ((r = sd_bus_message_new_method_call(c->auth->bus, &m, POLKIT_NAME, POLKIT_PATH, POLKIT_INTERFACE,
+                                                "CheckAuthorization")) < 0 ||
+            (r = sd_bus_message_append(m, "(sa{sv})s", "system-bus-name", 1, "name", "s",
+                                       sd_bus_message_get_sender(c->message), c->actions[c->next])) < 0 ||
+            (r = sd_bus_message_open_container(m, 'a', "{ss}")) < 0)
+                return r;
+        for (size_t i = 0; c->details[i] && c->details[i + 1]; i += 2)
+                if ((r = sd_bus_message_append(m, "{ss}", c->details[i], c->details[i + 1])) < 0)
+                        return r;
+        if ((r = sd_bus_message_close_container(m)) < 0 ||
+            (r = sd_bus_message_append(m, "us", c->interactive ? POLKIT_ALLOW_USER_INTERACTION : 0u, "")) < 0)
+                return r;
+        return sd_bus_call_async(c->auth->bus, &c->slot, m, on_checked, c,
+                                 c->interactive ? AUTH_TIMEOUT_INTERACTIVE_USEC : 0);
 }
 
 static void check_start(Check *c) {
-        const char *sender = sd_bus_message_get_sender(c->message);
-        g_autoptr(PolkitSubject) subject = polkit_system_bus_name_new(sender);
+        int r = check_send(c);
 
-        polkit_authority_check_authorization(c->auth->authority, subject, c->action, c->details, c->flags,
-                                             c->auth->cancellable, on_checked, c);
-}
-
-static void on_authority(GObject *source, GAsyncResult *res, gpointer userdata) {
-        Check *c = userdata;
-        g_autoptr(GError) error = NULL;
-        PolkitAuthority *authority = polkit_authority_get_finish(res, &error);
-
-        if (!authority) {
-                g_warning("Cannot reach polkit, denying %s: %s", c->action, error->message);
-                check_finish(c, false, "the authorization service could not be reached");
-                return;
+        if (r < 0) {
+                g_warning("Cannot ask polkit about %s, denying: %s", c->actions[c->next], g_strerror(-r));
+                check_finish(c, false, "the authorization service could not be asked");
         }
-        if (!c->auth->authority)
-                c->auth->authority = authority;
-        else
-                g_object_unref(authority);
-        check_start(c);
 }
 
-/* GIO's shared system bus connection raises SIGTERM when the bus goes
- * away (exit-on-close). devpassd notices a lost bus itself, through
- * sd-bus, and exits with a failure that systemd restarts; a SIGTERM would
- * turn that into a clean stop. So the connection is taken first and told
- * not to. */
-static void on_bus(GObject *source, GAsyncResult *res, gpointer userdata) {
-        Check *c = userdata;
-        g_autoptr(GError) error = NULL;
-        GDBusConnection *bus = g_bus_get_finish(res, &error);
-
-        if (!bus) {
-                g_warning("Cannot reach the system bus, denying %s: %s", c->action, error->message);
-                check_finish(c, false, "the authorization service could not be reached");
-                return;
-        }
-        g_dbus_connection_set_exit_on_close(bus, FALSE);
-        if (!c->auth->bus)
-                c->auth->bus = bus;
-        else
-                g_object_unref(bus);
-        polkit_authority_get_async(c->auth->cancellable, on_authority, c);
-}
-
-Auth *auth_new(void) {
+Auth *auth_new(sd_bus *bus) {
         Auth *a = g_new0(Auth, 1);
-        a->cancellable = g_cancellable_new();
+        a->bus = sd_bus_ref(bus);
+        a->pending = g_hash_table_new_full(NULL, NULL, (GDestroyNotify) check_free, NULL);
         return a;
 }
 
 void auth_free(Auth *a) {
         if (!a)
                 return;
-        g_cancellable_cancel(a->cancellable);
-        g_clear_object(&a->cancellable);
-        g_clear_object(&a->authority);
-        g_clear_object(&a->bus);
+        g_hash_table_unref(a->pending);
+        sd_bus_unref(a->bus);
         g_free(a);
 }
 
@@ -126,24 +126,17 @@ void auth_check(Auth *a, sd_bus_message *m, const char *const *actions, const ch
         c->auth = a;
         c->message = sd_bus_message_ref(m);
         c->actions = g_strdupv((char **) actions);
-        c->action = c->actions[0];
+        c->details = details ? g_strdupv((char **) details) : g_new0(char *, 1);
+        c->interactive = sd_bus_message_get_allow_interactive_authorization(m) > 0;
         c->done = done;
         c->userdata = userdata;
-        c->details = polkit_details_new();
-        for (size_t i = 0; details && details[i] && details[i + 1]; i += 2)
-                polkit_details_insert(c->details, details[i], details[i + 1]);
-        if (sd_bus_message_get_allow_interactive_authorization(m))
-                c->flags |= POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION;
+        g_hash_table_add(a->pending, c);
 
         if (!sd_bus_message_get_sender(m)) {
                 check_finish(c, false, "the caller has no bus name");
                 return;
         }
-        /* Fetching the authority talks to the bus: never block the loop on it. */
-        if (!a->authority)
-                g_bus_get(G_BUS_TYPE_SYSTEM, a->cancellable, on_bus, c);
-        else
-                check_start(c);
+        check_start(c);
 }
 
 int auth_reply_denied(sd_bus_message *m, const char *action, const char *reason) {

@@ -19,7 +19,8 @@ typedef struct Auth Auth;
 typedef void (*AuthFunc)(sd_bus_message *m, bool allowed, const char *action, const char *reason,
                          void *userdata);
 
-Auth *auth_new(void);
+/* Checks are asked on bus, the connection the calls come in on. */
+Auth *auth_new(sd_bus *bus);
 void auth_free(Auth *a);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Auth, auth_free);
 

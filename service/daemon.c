@@ -243,13 +243,13 @@ Daemon *daemon_new(Config *config, GError **error) {
         d->model = model_new(d->store, d->inventory, d->config.node, error);
         if (!d->model)
                 return NULL;
-        d->auth = auth_new();
         d->binder = binder_new(d->config.sysfs_root, d->config.modprobe, (unsigned) d->config.settle_ms);
         d->binding = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         daemon_boot_list_sync(d);
 
         if (!daemon_connect(d, error))
                 return NULL;
+        d->auth = auth_new(d->bus);
         daemon_reconcile(d);
         d->signal_sources[0] = g_unix_signal_add(SIGTERM, daemon_on_signal, d);
         d->signal_sources[1] = g_unix_signal_add(SIGINT, daemon_on_signal, d);
@@ -266,10 +266,11 @@ void daemon_free(Daemon *d) {
                 g_source_destroy(d->bus_source);
                 g_source_unref(d->bus_source);
         }
+        /* Pending polkit checks go unanswered: the daemon is going. */
+        auth_free(d->auth);
         sd_bus_flush_close_unref(d->bus);
         /* The binder's worker may still report: stop it before what it reports to. */
         binder_free(d->binder);
-        auth_free(d->auth);
         model_free(d->model);
         store_close(d->store);
         if (d->binding)

@@ -68,8 +68,8 @@ static int setup(void **state) {
 
         f->h = harness_prepare(NULL);
         harness_polkit_start(f->h, rules);
-        f->auth = auth_new();
         assert_true(sd_bus_open_system(&f->service) >= 0);
+        f->auth = auth_new(f->service);
         assert_true(sd_bus_add_object_vtable(f->service, NULL, "/test", "org.devpass1.Test", vtable, f) >= 0);
         assert_true(sd_bus_get_unique_name(f->service, &unique) >= 0);
         f->name = g_strdup(unique);
@@ -84,8 +84,8 @@ static int teardown(void **state) {
 
         g_source_destroy(f->source);
         g_source_unref(f->source);
-        sd_bus_flush_close_unref(f->service);
         auth_free(f->auth);
+        sd_bus_flush_close_unref(f->service);
         harness_free(f->h);
         g_free(f->name);
         g_free(f);
