@@ -288,6 +288,8 @@ GPtrArray *model_claim(Model *m, const char *machine, int numa_node, const char 
                                 return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Cannot start: %s", why),
                                        NULL;
                         g_hash_table_insert(left_out, a, g_steal_pointer(&why));
+                        /* Listed without devices, as a repeated claim lists it. */
+                        g_ptr_array_add(result, claimed_new(a));
                         continue;
                 }
                 ModelClaimed *c = claimed_new(a);

@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Claims under pressure on the GPU server: 16 clients racing for 3
+ * devices, round after round, and devpassd killed (SIGKILL) in the middle
+ * of a claim. Real polkitd (root may do everything), a fake kernel with
+ * vfio-pci loaded. The plain flows are in test-claims.c. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "fakekernel.h"
+#include "harness.h"
+
+#define MANAGER "org.devpass1.Manager"
+#define DEVICE "org.devpass1.Device"
+#define GROUP "org.devpass1.Group"
+#define ATTACHMENT "org.devpass1.Attachment"
+#define CLIENTS 16
+/* 200 rounds take about 8 s here. */
+#define ROUNDS 200
+#define CRASHES 20
+
+typedef struct {
+        Harness *h;
+        FakeKernel *fk;
+        GDBusConnection *c[CLIENTS];  /* c[0] also for the test's own calls */
+} Fixture;
+
+static const char *const gpu_functions[] = { "0000:17:00.0", "0000:17:00.1", "0000:b1:00.0", "0000:b1:00.1", NULL };
+/* The fixture's VFs of 0000:3b:00.0 but the last. */
+static const char *const trio[] = { "0000:3b:02.0", "0000:3b:02.1", "0000:3b:02.2", NULL };
+
+static int setup(void **state) {
+        Fixture *f = g_new0(Fixture, 1);
+        g_autoptr(GError) error = NULL;
+
+        f->h = harness_new("gpu-server.umockdev", NULL);
+        harness_polkit_start(f->h, NULL);
+        f->fk = fakekernel_new(f->h->testbed);
+        fakekernel_load_vfio(f->fk, true);
+        for (int i = 0; i < CLIENTS; i++) {
+                f->c[i] = g_dbus_connection_new_for_address_sync(f->h->bus_address,
+                                                                 G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                                 G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                                 NULL, NULL, &error);
+                g_assert_no_error(error);
+        }
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        Fixture *f = *state;
+
+        for (int i = 0; i < CLIENTS; i++) {
+                g_dbus_connection_close_sync(f->c[i], NULL, NULL);
+                g_object_unref(f->c[i]);
+        }
+        fakekernel_free(f->fk);
+        harness_free(f->h);
+        g_free(f);
+        return 0;
+}
+
+/* ---- calls ---- */
+
+static GVariant *call_ok(Fixture *f, const char *path, const char *interface, const char *method, GVariant *args) {
+        g_autoptr(GError) error = NULL;
+        GVariant *r = g_dbus_connection_call_sync(f->c[0], "org.devpass1", path, interface, method, args, NULL,
+                                                  G_DBUS_CALL_FLAGS_NO_AUTO_START, 30000, NULL, &error);
+        if (!r)
+                fail_msg("%s.%s on %s: %s", interface, method, path, error->message);
+        return r;
+}
+
+static GVariant *prop(Fixture *f, const char *path, const char *interface, const char *name) {
+        g_autoptr(GVariant) r = call_ok(f, path, "org.freedesktop.DBus.Properties", "Get",
+                                        g_variant_new("(ss)", interface, name));
+        GVariant *v;
+        g_variant_get(r, "(v)", &v);
+        return v;
+}
+
+static guint32 prop_u32(Fixture *f, const char *path, const char *interface, const char *name) {
+        g_autoptr(GVariant) v = prop(f, path, interface, name);
+        return g_variant_get_uint32(v);
+}
+
+static char *dev_path(const char *address) {
+        g_autofree char *p = g_strdup_printf("/org/devpass1/devices/%s", address);
+        g_strdelimit(p + strlen("/org/devpass1/devices/"), ":.", '_');
+        return g_steal_pointer(&p);
+}
+
+/* "claimed vm1", "passthrough ": a device's State and Holder. */
+static char *dev_state(Fixture *f, const char *address) {
+        g_autofree char *path = dev_path(address);
+        g_autoptr(GVariant) state = prop(f, path, DEVICE, "State");
+        g_autoptr(GVariant) holder = prop(f, path, DEVICE, "Holder");
+        return g_strdup_printf("%s %s", g_variant_get_string(state, NULL), g_variant_get_string(holder, NULL));
+}
+
+static GVariant *paths_of(const char *const *addresses) {
+        GVariantBuilder b;
+
+        g_variant_builder_init(&b, G_VARIANT_TYPE("ao"));
+        for (size_t i = 0; addresses[i]; i++) {
+                g_autofree char *p = dev_path(addresses[i]);
+                g_variant_builder_add(&b, "o", p);
+        }
+        return g_variant_builder_end(&b);
+}
+
+/* MakePassthrough into a new group; waits until all are free (on vfio-pci). */
+static char *passthrough(Fixture *f, const char *const *addresses, const char *name, const char *type) {
+        GVariantBuilder o;
+        g_variant_builder_init(&o, G_VARIANT_TYPE("a{sv}"));
+        g_variant_builder_add(&o, "{sv}", "Name", g_variant_new_string(name));
+        g_variant_builder_add(&o, "{sv}", "Type", g_variant_new_string(type));
+        g_autoptr(GVariant) r = call_ok(f, "/org/devpass1", MANAGER, "MakePassthrough",
+                                        g_variant_new("(@ao@a{sv})", paths_of(addresses), g_variant_builder_end(&o)));
+        char *group;
+        g_variant_get(r, "(ob)", &group, NULL);
+        guint n = g_strv_length((char **) addresses);
+        for (int i = 0; i < 1000 && prop_u32(f, group, GROUP, "Free") != n; i++)
+                g_usleep(10000);
+        assert_int_equal(prop_u32(f, group, GROUP, "Free"), n);
+        return group;
+}
+
+static char *attach(Fixture *f, const char *machine, const char *group, guint count) {
+        GVariantBuilder s;
+        g_variant_builder_init(&s, G_VARIANT_TYPE("a{sv}"));
+        g_variant_builder_add(&s, "{sv}", "Group", g_variant_new_object_path(group));
+        g_variant_builder_add(&s, "{sv}", "Count", g_variant_new_uint32(count));
+        g_autoptr(GVariant) r = call_ok(f, "/org/devpass1", MANAGER, "CreateAttachment",
+                                        g_variant_new("(s@a{sv})", machine, g_variant_builder_end(&s)));
+        char *path;
+        g_variant_get(r, "(o)", &path);
+        return path;
+}
+
+/* ---- calls in flight ---- */
+
+typedef struct {
+        GVariant *reply;
+        GError *error;
+        guint *pending;
+} Pending;
+
+static void on_reply(GObject *source, GAsyncResult *res, gpointer data) {
+        Pending *p = data;
+        p->reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &p->error);
+        (*p->pending)--;
+}
+
+static void pending_clear(Pending *p) {
+        g_clear_pointer(&p->reply, g_variant_unref);
+        g_clear_error(&p->error);
+}
+
+/* Sends method(machine[, {}]) on connection c without waiting. */
+static void send_async(GDBusConnection *c, const char *method, const char *machine, Pending *p) {
+        GVariant *args = g_str_equal(method, "Claim") ? g_variant_new("(s@a{sv})", machine,
+                                                                      g_variant_new_array(G_VARIANT_TYPE("{sv}"),
+                                                                                          NULL, 0))
+                                                      : g_variant_new("(s)", machine);
+        (*p->pending)++;
+        g_dbus_connection_call(c, "org.devpass1", "/org/devpass1", MANAGER, method, args, NULL,
+                               G_DBUS_CALL_FLAGS_NO_AUTO_START, 30000, NULL, on_reply, p);
+}
+
+static void wait_replies(guint *pending) {
+        while (*pending > 0)
+                g_main_context_iteration(NULL, TRUE);
+}
+
+/* The one address of a Claim reply for one attachment of Count 1. */
+static const char *claimed_one(GVariant *reply) {
+        g_autoptr(GVariant) entries = g_variant_get_child_value(reply, 0);
+        assert_int_equal(g_variant_n_children(entries), 1);
+        g_autoptr(GVariant) entry = g_variant_get_child_value(entries, 0);
+        g_autoptr(GVariant) devices = g_variant_get_child_value(entry, 2);
+        assert_int_equal(g_variant_n_children(devices), 1);
+        const char *address;
+        g_variant_get_child(devices, 0, "(&sis&s)", &address, NULL, NULL, NULL);
+        return g_intern_string(address);
+}
+
+/* ---- exclusivity ---- */
+
+static void test_exclusive(void **state) {
+        Fixture *f = *state;
+        Pending calls[CLIENTS] = {};
+        char *machines[CLIENTS];
+        guint pending = 0, order[CLIENTS];
+
+        g_autofree char *group = passthrough(f, trio, "Trio", "sriov-nic");
+        for (int i = 0; i < CLIENTS; i++) {
+                machines[i] = g_strdup_printf("m%02d", i);
+                g_free(attach(f, machines[i], group, 1));
+                calls[i].pending = &pending;
+                order[i] = i;
+        }
+
+        gint64 start = g_get_monotonic_time();
+        for (int round = 0; round < ROUNDS; round++) {
+                /* All 16 in flight at once, from 16 connections, in a new order each round. */
+                for (int i = CLIENTS - 1; i > 0; i--) {
+                        int j = g_random_int_range(0, i + 1);
+                        guint t = order[i];
+                        order[i] = order[j];
+                        order[j] = t;
+                }
+                for (int i = 0; i < CLIENTS; i++)
+                        send_async(f->c[order[i]], "Claim", machines[order[i]], &calls[order[i]]);
+                wait_replies(&pending);
+
+                g_autoptr(GHashTable) holders = g_hash_table_new(g_str_hash, g_str_equal);
+                for (int i = 0; i < CLIENTS; i++) {
+                        Pending *p = &calls[i];
+                        if (p->reply) {
+                                const char *address = claimed_one(p->reply);
+                                if (!g_hash_table_insert(holders, (gpointer) address, machines[i]))
+                                        fail_msg("round %d: %s given twice", round, address);
+                                continue;
+                        }
+                        g_autofree char *remote = g_dbus_error_get_remote_error(p->error);
+                        g_autofree char *names = g_strdup_printf("attachment Trio 1 of machine %s ", machines[i]);
+                        if (!remote || !g_str_equal(remote, "org.devpass1.Error.Busy") ||
+                            !strstr(p->error->message, names) || !strstr(p->error->message, "group Trio") ||
+                            !strstr(p->error->message, "wants 1 device ") ||
+                            !strstr(p->error->message, "0 are free"))
+                                fail_msg("round %d, %s: %s", round, machines[i], p->error->message);
+                }
+                if (g_hash_table_size(holders) != 3)
+                        fail_msg("round %d: %u winners, want 3", round, g_hash_table_size(holders));
+                /* The daemon agrees: each device held by its winner, so
+                 * every loser holds nothing. */
+                for (size_t i = 0; trio[i]; i++) {
+                        g_autofree char *got = dev_state(f, trio[i]);
+                        g_autofree char *want = g_strdup_printf("claimed %s",
+                                                                (char *) g_hash_table_lookup(holders, trio[i]));
+                        if (!g_str_equal(got, want))
+                                fail_msg("round %d: %s is '%s', want '%s'", round, trio[i], got, want);
+                }
+                assert_int_equal(prop_u32(f, group, GROUP, "Free"), 0);
+
+                for (int i = 0; i < CLIENTS; i++) {
+                        pending_clear(&calls[i]);
+                        send_async(f->c[i], "Release", machines[i], &calls[i]);
+                }
+                wait_replies(&pending);
+                for (int i = 0; i < CLIENTS; i++) {
+                        g_assert_no_error(calls[i].error);
+                        pending_clear(&calls[i]);
+                }
+                assert_int_equal(prop_u32(f, group, GROUP, "Free"), 3);
+                /* The test's own signal connection keeps up. */
+                while (sd_bus_process(f->h->bus, NULL) > 0)
+                        ;
+                harness_clear_signals(f->h);
+        }
+        double seconds = (double) (g_get_monotonic_time() - start) / G_USEC_PER_SEC;
+        print_message("%d rounds of %d claims for 3 devices: %.2f s\n", ROUNDS, CLIENTS, seconds);
+        for (int i = 0; i < CLIENTS; i++)
+                g_free(machines[i]);
+}
+
+/* ---- a crash in the middle of a claim ---- */
+
+static void test_crash(void **state) {
+        Fixture *f = *state;
+        g_autofree char *group = passthrough(f, gpu_functions, "PCI GPUs", "pci");
+        g_autofree char *a = attach(f, "crash", group, 4);
+        guint held = 0, replied = 0, pending = 0;
+        Pending p = { .pending = &pending };
+
+        /* How long a claim takes, to spread the kills over it. */
+        gint64 t0 = g_get_monotonic_time();
+        send_async(f->c[0], "Claim", "crash", &p);
+        wait_replies(&pending);
+        gint64 latency = g_get_monotonic_time() - t0;
+        g_assert_no_error(p.error);
+        pending_clear(&p);
+        send_async(f->c[0], "Release", "crash", &p);
+        wait_replies(&pending);
+        pending_clear(&p);
+
+        for (int i = 0; i < CRASHES; i++) {
+                send_async(f->c[0], "Claim", "crash", &p);
+                g_dbus_connection_flush_sync(f->c[0], NULL, NULL);
+                g_usleep((gulong) g_random_int_range(0, (gint32) (latency * 3 / 2) + 1));
+                assert_int_equal(kill(f->h->daemon_pid, SIGKILL), 0);
+                int status;
+                assert_int_equal(waitpid(f->h->daemon_pid, &status, 0), f->h->daemon_pid);
+                assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+                f->h->daemon_pid = 0;
+                wait_replies(&pending);
+                harness_daemon_start(f->h, NULL);
+
+                /* All four, or none; and a reply that got out is kept. */
+                guint n = 0;
+                for (size_t j = 0; gpu_functions[j]; j++) {
+                        g_autofree char *st = dev_state(f, gpu_functions[j]);
+                        if (g_str_equal(st, "claimed crash"))
+                                n++;
+                        else if (!g_str_equal(st, "passthrough "))
+                                fail_msg("kill %d: %s is '%s'", i, gpu_functions[j], st);
+                }
+                if (n != 0 && n != 4)
+                        fail_msg("kill %d: the machine holds %u of 4 devices", i, n);
+                if (p.reply && n != 4)
+                        fail_msg("kill %d: the claim was answered, and lost in the crash", i);
+                assert_int_equal(prop_u32(f, group, GROUP, "Free"), 4 - n);
+                g_autoptr(GVariant) devices = prop(f, a, ATTACHMENT, "Devices");
+                assert_int_equal(g_variant_n_children(devices), n);
+                held += n == 4;
+                replied += p.reply != NULL;
+                pending_clear(&p);
+                if (n) {
+                        send_async(f->c[0], "Release", "crash", &p);
+                        wait_replies(&pending);
+                        g_assert_no_error(p.error);
+                        pending_clear(&p);
+                }
+        }
+        print_message("%d kills within %.1f ms of a claim: %u held all 4 afterwards (%u answered), %u none\n",
+                      CRASHES, (double) latency * 1.5 / 1000, held, replied, CRASHES - held);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_exclusive, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_crash, setup, teardown),
+        };
+        return cmocka_run_group_tests_name("claims-stress", tests, NULL, NULL);
+}
