@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -21,6 +22,12 @@ const char *harness_path(const char *env_name) {
                 abort();
         }
         return p;
+}
+
+/* A test that aborts leaves no daemon behind (it runs in the child
+ * between fork and exec). */
+static void die_with_test(gpointer data) {
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
 
 static uint64_t now_ms(void) {
@@ -187,7 +194,7 @@ void harness_daemon_start(Harness *h, const char *const *extra_args) {
         int log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         g_assert_cmpint(log_fd, >=, 0);
         g_assert_true(g_spawn_async_with_fds(NULL, (char **) argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
-                                             NULL, NULL, &h->daemon_pid, -1, log_fd, log_fd, &error));
+                                             die_with_test, NULL, &h->daemon_pid, -1, log_fd, log_fd, &error));
         close(log_fd);
         /* Woken by NameOwnerChanged, not by polling: the benchmark times this. */
         sd_bus_slot *slot = NULL;
@@ -509,7 +516,7 @@ void harness_polkit_start(Harness *h, const char *rules) {
 
         const char *argv[] = { "/usr/lib/polkit-1/polkitd", "--no-debug", NULL };
         g_assert_true(g_spawn_async(NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
-                                    NULL, NULL, &h->polkit_pid, &error));
+                                    die_with_test, NULL, &h->polkit_pid, &error));
         if (!harness_wait(h, polkit_owned, NULL, 10000)) {
                 fprintf(stderr, "harness: polkitd did not start\n");
                 abort();
