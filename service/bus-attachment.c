@@ -57,8 +57,8 @@ int bus_attachment_settings(Daemon *d, const char *machine, const BusSettings *s
         if (!g)
                 return group ? sd_bus_error_setf(error, DP_ERROR_NOT_FOUND, "No group at %s: 'devpassctl groups' "
                                                  "lists them", bus_quote(group, quoted))
-                             : sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT,
-                                                "An attachment needs a Group to draw its devices from");
+                             : sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT, "The attachment of machine %s "
+                                                 "needs a Group to draw its devices from", machine);
 
         a->machine = g_strdup(machine);
         a->group_id = g->id;
@@ -85,8 +85,8 @@ int bus_attachment_settings(Daemon *d, const char *machine, const BusSettings *s
                                          g->total == 1 ? "" : "s");
         if ((s->present & BUS_SETTING_MAC) && *s->mac) {
                 if (!g_str_equal(a->type, "sriov-nic"))
-                        return sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT,
-                                                "A Mac is for sriov-nic attachments only");
+                        return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT, "A Mac is for sriov-nic "
+                                                 "attachments only: group %s is %s", g->settings->name, a->type);
                 if (a->count != 1)
                         return sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT, "A Mac can be given for Count 1 "
                                                 "only: leave it blank and one is made for each device");

@@ -331,8 +331,9 @@ int bus_claim_method_pass_to_tenant(sd_bus_message *m, void *userdata, sd_bus_er
                                          "%u", s->count, from->settings->name, from->total);
         if (s->mac && *s->mac) {
                 if (!g_str_equal(from->settings->type, "sriov-nic") || s->count != 1)
-                        return sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT,
-                                                "A Mac is for a sriov-nic pass of Count 1 only");
+                        return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT, "A Mac is for a sriov-nic pass "
+                                                 "of Count 1 only: group %s is %s, Count %u", from->settings->name,
+                                                 from->settings->type, s->count);
                 g_autofree char *mac = settings_mac_parse(s->mac, &e);
                 if (!mac)
                         return sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT, e->message);

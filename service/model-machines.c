@@ -297,7 +297,10 @@ GPtrArray *model_claim(Model *m, const char *machine, int numa_node, const char 
                         Device *d = chosen->pdata[j];
                         g_hash_table_add(taken, d->address_str);
                         g_ptr_array_add(c->devices, d);
-                        const char *mac = a->settings->macs && j < g_strv_length(a->settings->macs) ?
+                        /* A tenant's VF keeps the MAC it was passed with. */
+                        const StoreClaim *hold = g_hash_table_lookup(m->holds, d->address_str);
+                        const char *mac = hold && *hold->mac ? hold->mac :
+                                          a->settings->macs && j < g_strv_length(a->settings->macs) ?
                                           a->settings->macs[j] : "";
                         g_ptr_array_add(c->macs, g_strdup(mac));
                 }

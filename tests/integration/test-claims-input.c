@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Bad input for the methods of machines and tenants: CreateAttachment(s),
+ * Claim, Release, PassToTenant and the Attachment objects. Each call is
+ * refused with a named error whose message names what is wrong, and
+ * changes nothing (GetManagedObjects before and after, which also shows
+ * the daemon alive); teardown asserts a clean exit. Real polkitd, a fake
+ * kernel; root may do everything, so a refusal is the input's. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "fakekernel.h"
+#include "harness.h"
+
+#define ROOT "/org/devpass1"
+#define MANAGER_IF "org.devpass1.Manager"
+#define ATTACHMENT_IF "org.devpass1.Attachment"
+#define GROUP_IF "org.devpass1.Group"
+#define DEV(a) ROOT "/devices/" a
+
+#define INVALID "org.devpass1.Error.InvalidArgument"
+#define NOT_FOUND "org.devpass1.Error.NotFound"
+#define BUSY "org.devpass1.Error.Busy"
+
+#define NOGROUP ROOT "/groups/999"
+#define NOATT ROOT "/attachments/999"
+#define TAKEN "02:00:5e:00:00:01"
+
+/* "VFs" (sriov-nic: the 4 VFs of 3b:00.0, one passed to tenant acme),
+ * "GPUs" (pci: 17:00.0 and .1), "acme VFs" (acme's, on acme-node1, 1 VF),
+ * and machine vm1's attachment "nic" on VFs with the MAC TAKEN. Their
+ * paths replace $VFS, $GPUS, $ACME, $ATT in the calls below. */
+typedef struct {
+        Harness *h;
+        FakeKernel *fk;
+        char *vfs, *gpus, *acme, *att;
+} Fixture;
+
+static GVariant *call_ok(Fixture *f, const char *path, const char *iface, const char *method, GVariant *args) {
+        g_autoptr(GError) error = NULL;
+        GVariant *r = harness_call(f->h, path, iface, method, args, &error);
+        if (!r)
+                fail_msg("%s.%s on %s: %s", iface, method, path, error->message);
+        return r;
+}
+
+static char *call_path(Fixture *f, const char *method, GVariant *args) {
+        g_autoptr(GVariant) r = call_ok(f, ROOT, MANAGER_IF, method, args);
+        char *path;
+        g_variant_get_child(r, 0, "o", &path);
+        return path;
+}
+
+static guint32 prop_u(Fixture *f, const char *path, const char *iface, const char *name) {
+        g_autoptr(GVariant) r = call_ok(f, path, "org.freedesktop.DBus.Properties", "Get",
+                                        g_variant_new("(ss)", iface, name));
+        g_autoptr(GVariant) v = NULL;
+        g_variant_get(r, "(v)", &v);
+        return g_variant_get_uint32(v);
+}
+
+typedef struct {
+        Fixture *f;
+        const char *path;
+        guint32 free;
+} FreeWait;
+
+static bool free_is(Harness *h, void *data) {
+        FreeWait *w = data;
+        return prop_u(w->f, w->path, GROUP_IF, "Free") == w->free;
+}
+
+static int setup(void **state) {
+        Fixture *f = g_new0(Fixture, 1);
+
+        f->h = harness_new("gpu-server.umockdev", NULL);
+        harness_polkit_start(f->h, NULL);
+        f->fk = fakekernel_new(f->h->testbed);
+        fakekernel_load_vfio(f->fk, true);
+        f->vfs = call_path(f, "MakePassthrough",
+                           g_variant_new_parsed("([objectpath '" DEV("0000_3b_02_0") "', '" DEV("0000_3b_02_1") "', '"
+                                                DEV("0000_3b_02_2") "', '" DEV("0000_3b_02_3") "'], {'Name': <'VFs'>, "
+                                                "'Type': <'sriov-nic'>, 'Class': <'nic'>})"));
+        f->gpus = call_path(f, "MakePassthrough",
+                            g_variant_new_parsed("([objectpath '" DEV("0000_17_00_0") "', '" DEV("0000_17_00_1") "'], "
+                                                 "{'Name': <'GPUs'>, 'Class': <'gpu'>})"));
+        FreeWait w = { f, f->vfs, 4 };
+        if (!harness_wait(f->h, free_is, &w, 10000))
+                fail_msg("the VFs did not come free");
+        f->acme = call_path(f, "PassToTenant", g_variant_new_parsed("('acme', 'acme-node1', {'Group': <%o>})", f->vfs));
+        f->att = call_path(f, "CreateAttachment",
+                           g_variant_new_parsed("('vm1', {'Group': <%o>, 'Name': <'nic'>, 'Mac': <%s>})", f->vfs, TAKEN));
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        Fixture *f = *state;
+
+        /* Alive, and a clean exit (under the sanitizers: no leaks). */
+        harness_daemon_stop(f->h);
+        fakekernel_free(f->fk);
+        harness_free(f->h);
+        g_free(f->vfs);
+        g_free(f->gpus);
+        g_free(f->acme);
+        g_free(f->att);
+        g_free(f);
+        return 0;
+}
+
+static int compare_strings(gconstpointer a, gconstpointer b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* Every bus object, one sorted line each. */
+static char *snapshot(Fixture *f) {
+        g_autoptr(GVariant) objects = harness_managed_objects(f->h);
+        g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+        GVariantIter it;
+        const char *path;
+        GVariant *ifaces;
+
+        g_variant_iter_init(&it, objects);
+        while (g_variant_iter_loop(&it, "{&o@a{sa{sv}}}", &path, &ifaces)) {
+                g_autofree char *text = g_variant_print(ifaces, FALSE);
+                g_ptr_array_add(lines, g_strdup_printf("%s %s", path, text));
+        }
+        g_ptr_array_sort(lines, compare_strings);
+        g_ptr_array_add(lines, NULL);
+        return g_strjoinv("\n", (char **) lines->pdata);
+}
+
+static void assert_same(const char *before, const char *after, const char *what) {
+        if (g_str_equal(before, after))
+                return;
+        g_auto(GStrv) b = g_strsplit(before, "\n", -1), a = g_strsplit(after, "\n", -1);
+        size_t i = 0;
+        while (b[i] && a[i] && g_str_equal(b[i], a[i]))
+                i++;
+        fail_msg("%s changed the objects:\n  before: %s\n  after:  %s", what, b[i] ?: "(end)", a[i] ?: "(end)");
+}
+
+/* The call (args: a GVariant, floating, or NULL) fails with want, its
+ * message mentions in_message, and nothing changed. */
+static void refused(Fixture *f, const char *what, const char *path, const char *iface, const char *method,
+                    GVariant *args, const char *want, const char *in_message) {
+        g_autofree char *before = snapshot(f);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r = harness_call(f->h, path, iface, method, args, &error);
+
+        if (r)
+                fail_msg("%s: %s.%s on %s succeeded, want %s", what, iface, method, path, want);
+        g_autofree char *remote = g_dbus_error_get_remote_error(error);
+        if (!remote || !g_str_equal(remote, want))
+                fail_msg("%s: got %s (%s), want %s", what, remote ?: "no remote error", error->message, want);
+        if (!strstr(error->message, in_message))
+                fail_msg("%s: message '%s' does not mention '%s'", what, error->message, in_message);
+        g_autofree char *after = snapshot(f);
+        assert_same(before, after, what);
+}
+
+static char *substitute(Fixture *f, const char *s) {
+        const char *from[] = { "$VFS", "$GPUS", "$ACME", "$ATT" }, *to[] = { f->vfs, f->gpus, f->acme, f->att };
+        char *out = g_strdup(s);
+        for (size_t i = 0; i < G_N_ELEMENTS(from); i++) {
+                g_auto(GStrv) parts = g_strsplit(out, from[i], -1);
+                g_free(out);
+                out = g_strjoinv(to[i], parts);
+        }
+        return out;
+}
+
+typedef struct {
+        const char *path, *iface, *method;
+        const char *args;       /* GVariant text; $VFS ... substituted */
+        const char *error;
+        const char *message;    /* in the error's message; substituted too */
+} BadCall;
+
+static void refused_all(Fixture *f, const BadCall *calls, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                const BadCall *c = &calls[i];
+                g_autofree char *path = substitute(f, c->path);
+                g_autofree char *args = c->args ? substitute(f, c->args) : NULL;
+                g_autofree char *message = substitute(f, c->message);
+                g_autofree char *what = g_strdup_printf("%s%s", c->method, args ?: "()");
+                g_autoptr(GError) e = NULL;
+                GVariant *v = args ? g_variant_parse(NULL, args, NULL, NULL, &e) : NULL;
+                if (args && !v)
+                        fail_msg("cannot parse %s: %s", args, e->message);
+                refused(f, what, path, c->iface, c->method, v, c->error, message);
+                if (v)
+                        g_variant_unref(v);
+        }
+}
+
+/* ---- machine and tenant names, on every call that takes one ---- */
+
+static void test_names(void **state) {
+        Fixture *f = *state;
+        g_autofree char *long65 = g_strnfill(65, 'a');
+        g_autofree char *quoted65 = g_strdup_printf("'%.40s...'", long65);
+        const struct {
+                const char *name, *quoted, *problem;
+        } names[] = {
+                { "", "''", "must be 1 to 64 characters long" },
+                { long65, quoted65, "must be 1 to 64 characters long" },
+                { "vm one", "'vm one'", "may hold only A-Z a-z 0-9 . _ -" },
+                { "vm/one", "'vm/one'", "may hold only" },
+                { "vm\none", "'vm\\none'", "may hold only" },
+                { "vm\xc3\xa9", "'vm\\303\\251'", "may hold only" },
+                { "%n", "'%n'", "may hold only" },
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+                const char *n = names[i].name;
+                g_autofree char *what = g_strescape(n, NULL);
+                g_autofree char *machine = g_strdup_printf("The machine name %s %s", names[i].quoted, names[i].problem);
+                g_autofree char *tenant = g_strdup_printf("The tenant name %s %s", names[i].quoted, names[i].problem);
+                g_autofree char *node = g_strdup_printf("The tenant node name %s %s", names[i].quoted,
+                                                        names[i].problem);
+
+                refused(f, what, ROOT, MANAGER_IF, "CreateAttachment",
+                        g_variant_new_parsed("(%s, {'Group': <%o>})", n, f->vfs), INVALID, machine);
+                refused(f, what, ROOT, MANAGER_IF, "CreateAttachments",
+                        g_variant_new_parsed("([('vm2', {'Group': <%o>}), (%s, {'Group': <%o>})],)", f->vfs, n, f->vfs),
+                        INVALID, machine);
+                refused(f, what, ROOT, MANAGER_IF, "Claim", g_variant_new_parsed("(%s, @a{sv} {})", n), INVALID, machine);
+                refused(f, what, ROOT, MANAGER_IF, "Release", g_variant_new("(s)", n), INVALID, machine);
+                refused(f, what, ROOT, MANAGER_IF, "Claim", g_variant_new_parsed("('vm1', {'TenantNode': <%s>})", n),
+                        INVALID, node);
+                refused(f, what, ROOT, MANAGER_IF, "PassToTenant",
+                        g_variant_new_parsed("(%s, 'acme-node1', {'Group': <%o>})", n, f->vfs), INVALID, tenant);
+                refused(f, what, ROOT, MANAGER_IF, "PassToTenant",
+                        g_variant_new_parsed("('globex', %s, {'Group': <%o>})", n, f->vfs), INVALID, node);
+                /* "" is the host's: a good Tenant. */
+                if (*n)
+                        refused(f, what, ROOT, MANAGER_IF, "CreateAttachment",
+                                g_variant_new_parsed("('vm2', {'Group': <%o>, 'Tenant': <%s>})", f->acme, n), INVALID,
+                                tenant);
+        }
+}
+
+/* ---- MACs ---- */
+
+static void test_macs(void **state) {
+        Fixture *f = *state;
+        const struct {
+                const char *mac, *message;
+        } macs[] = {
+                { "01:00:5e:00:00:01", "'01:00:5e:00:00:01' is a multicast address" },
+                { "ff:ff:ff:ff:ff:ff", "'ff:ff:ff:ff:ff:ff' is a multicast address" },
+                { "00:00:00:00:00:00", "'00:00:00:00:00:00' is all zero" },
+                { "zz:00:5e:00:00:01", "'zz:00:5e:00:00:01' is not a MAC address" },
+                { "02:00:5e:00:01", "'02:00:5e:00:01' is not a MAC address" },
+                { "02:00:5e:00:00:01:02", "'02:00:5e:00:00:01:02' is not a MAC address" },
+                { "0200.5e00.0001", "'0200.5e00.0001' is not a MAC address" },
+                { "02:00:5e:00:00:01x", "'02:00:5e:00:00:01x' is not a MAC address" },
+                { "02:00:5e:00:00:1", "'02:00:5e:00:00:1' is not a MAC address" },
+                { "02-00-5e-00-00-01", "'02-00-5e-00-00-01' is not a MAC address" },
+                { "+2:00:5e:00:00:01", "'+2:00:5e:00:00:01' is not a MAC address" },
+                { " 2:00:5e:00:00:01", "' 2:00:5e:00:00:01' is not a MAC address" },
+                { "02:00:5e:00:00:0\n", "'02:00:5e:00:00:0\\n' is not a MAC address" },
+                { "%n:%n:%n:%n:%n:%n", "'%n:%n:%n:%n:%n:%n' is not a MAC address" },
+                { TAKEN, "MAC " TAKEN " is taken by attachment nic of machine vm1" },
+                { "02:00:5E:00:00:01", "MAC " TAKEN " is taken by attachment nic of machine vm1" },
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(macs); i++) {
+                const char *mac = macs[i].mac, *msg = macs[i].message;
+                bool taken = g_str_has_prefix(msg, "MAC ");
+                const char *error = taken ? BUSY : INVALID;
+                g_autofree char *what = g_strescape(mac, NULL);
+
+                refused(f, what, ROOT, MANAGER_IF, "CreateAttachment",
+                        g_variant_new_parsed("('vm2', {'Group': <%o>, 'Mac': <%s>})", f->vfs, mac), error, msg);
+                refused(f, what, ROOT, MANAGER_IF, "CreateAttachments",
+                        g_variant_new_parsed("([('vm2', {'Group': <%o>}), ('vm3', {'Group': <%o>, 'Mac': <%s>})],)",
+                                             f->vfs, f->vfs, mac), error, msg);
+                if (taken)      /* TAKEN is vm1's own: its Update may keep it; PassToTenant: pass_calls */
+                        continue;
+                refused(f, what, f->att, ATTACHMENT_IF, "Update", g_variant_new_parsed("({'Mac': <%s>},)", mac),
+                        INVALID, msg);
+                refused(f, what, ROOT, MANAGER_IF, "PassToTenant",
+                        g_variant_new_parsed("('globex', 'globex-node1', {'Group': <%o>, 'Mac': <%s>})", f->vfs, mac),
+                        INVALID, msg);
+        }
+}
+
+/* ---- everything else, one table per method ---- */
+
+#define CA(settings) "('vm2', " settings ")"
+static const BadCall create_calls[] = {
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$VFS'>, 'Count': <uint32 0>}"), INVALID, "Count 0 is out of range: group VFs holds 4 devices" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$VFS'>, 'Count': <uint32 5>}"), INVALID, "Count 5 is out of range: group VFs holds 4 devices" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$VFS'>, 'Count': <uint32 4294967295>}"), INVALID, "Count 4294967295 is out of range" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$ACME'>, 'Tenant': <'acme'>, 'Count': <uint32 2>}"), INVALID, "Count 2 is out of range: group acme VFs holds 1 device" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$GPUS'>, 'Mac': <'02:00:5e:00:00:02'>}"), INVALID, "group GPUs is pci" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$VFS'>, 'Count': <uint32 2>, 'Mac': <'02:00:5e:00:00:02'>}"), INVALID, "A Mac can be given for Count 1 only" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$VFS'>, 'Type': <'pci'>}"), INVALID, "Type 'pci' does not match group VFs, which is sriov-nic" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$GPUS'>, 'Type': <'sriov-nic'>}"), INVALID, "Type 'sriov-nic' does not match group GPUs, which is pci" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$VFS'>, 'Type': <'vm'>}"), INVALID, "Type 'vm' does not match group VFs" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$ACME'>}"), INVALID, "Group acme VFs is tenant acme's: a machine of the host cannot draw from it" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$ACME'>, 'Tenant': <'globex'>}"), INVALID, "Group acme VFs is tenant acme's: a machine of tenant globex cannot" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$VFS'>, 'Tenant': <'acme'>}"), INVALID, "Group VFs is the host's: a machine of tenant acme cannot" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$VFS'>, 'Colour': <'red'>}"), INVALID, "Unknown setting 'Colour': this call takes" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$VFS'>, 'NumaNode': <1>}"), INVALID, "Unknown setting 'NumaNode'" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$VFS'>, 'Count': <'2'>}"), INVALID, "Setting Count must be of type 'u', not 's'" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$VFS'>, 'Count': <2>}"), INVALID, "Setting Count must be of type 'u', not 'i'" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$VFS'>, 'Optional': <'yes'>}"), INVALID, "Setting Optional must be of type 'b', not 's'" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <'$VFS'>}"), INVALID, "Setting Group must be of type 'o', not 's'" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$VFS'>, 'Tenant': <true>}"), INVALID, "Setting Tenant must be of type 's', not 'b'" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '" NOGROUP "'>}"), NOT_FOUND, "No group at '" NOGROUP "'" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '/'>}"), NOT_FOUND, "No group at '/'" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$ATT'>}"), NOT_FOUND, "No group at '$ATT'" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Count': <uint32 1>}"), INVALID, "machine vm2" },
+        { ROOT, MANAGER_IF, "CreateAttachment", "('vm1', {'Group': <objectpath '$VFS'>, 'Name': <'nic'>})", BUSY, "Machine vm1 has an attachment named 'nic' already" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$VFS'>, 'Name': <' nic'>}"), INVALID, "The attachment name ' nic' starts or ends with a space" },
+        { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$VFS'>, 'Name': <'two\\nlines'>}"), INVALID, "The attachment name 'two\\nlines' has characters" },
+        { ROOT, MANAGER_IF, "CreateAttachment", "('vm2',)", INVALID, "CreateAttachment takes arguments of type 'sa{sv}', not 's'" },
+        /* All or nothing: one bad entry, none made. */
+        { ROOT, MANAGER_IF, "CreateAttachments", "([('vm2', {'Group': <objectpath '$VFS'>}), ('vm3', {'Group': <objectpath '$VFS'>, 'Count': <uint32 0>}), ('vm4', {'Group': <objectpath '$GPUS'>})],)", INVALID, "Count 0 is out of range: group VFs" },
+        { ROOT, MANAGER_IF, "CreateAttachments", "([('vm2', {'Group': <objectpath '$VFS'>}), ('vm3', {'Group': <objectpath '" NOGROUP "'>})],)", NOT_FOUND, "No group at '" NOGROUP "'" },
+        { ROOT, MANAGER_IF, "CreateAttachments", "([('vm2', {'Group': <objectpath '$VFS'>}), ('vm2', {'Group': <objectpath '$GPUS'>, 'Name': <'VFs 1'>})],)", BUSY, "Machine vm2 has an attachment named 'VFs 1' already" },
+        { ROOT, MANAGER_IF, "CreateAttachments", "([('vm2', {'Group': <objectpath '$VFS'>, 'Name': <'a'>}), ('vm2', {'Group': <objectpath '$VFS'>, 'Name': <'a'>})],)", BUSY, "Machine vm2 has an attachment named 'a' already" },
+        { ROOT, MANAGER_IF, "CreateAttachments", "([('vm2', {'Group': <objectpath '$VFS'>, 'Mac': <'02:00:5e:00:00:02'>}), ('vm3', {'Group': <objectpath '$VFS'>, 'Mac': <'02:00:5e:00:00:02'>})],)", BUSY, "MAC 02:00:5e:00:00:02 is taken by this same call" },
+        { ROOT, MANAGER_IF, "CreateAttachments", "([('vm2', {'Group': <objectpath '$VFS'>}), ('vm3', {'Group': <objectpath '$ACME'>})],)", INVALID, "Group acme VFs is tenant acme's" },
+        { ROOT, MANAGER_IF, "CreateAttachments", "(@a(sa{sv}) [],)", INVALID, "Give at least one (machine, settings) entry" },
+        { ROOT, MANAGER_IF, "CreateAttachments", "([('vm2', {'Group': <objectpath '$VFS'>})], 'x')", INVALID, "CreateAttachments takes arguments of type 'a(sa{sv})'" },
+};
+
+static const BadCall claim_calls[] = {
+        { ROOT, MANAGER_IF, "Claim", "('vm1', {'Count': <uint32 1>})", INVALID, "Unknown setting 'Count': this call takes NumaNode, TenantNode" },
+        { ROOT, MANAGER_IF, "Claim", "('vm1', {'NumaNode': <uint32 1>})", INVALID, "Setting NumaNode must be of type 'i', not 'u'" },
+        { ROOT, MANAGER_IF, "Claim", "('vm1', {'TenantNode': <true>})", INVALID, "Setting TenantNode must be of type 's', not 'b'" },
+        { ROOT, MANAGER_IF, "Claim", "('vm1',)", INVALID, "Claim takes arguments of type 'sa{sv}', not 's'" },
+        { ROOT, MANAGER_IF, "Release", "('vm1', 'now')", INVALID, "Release takes arguments of type 's', not 'ss'" },
+};
+
+#define PT(settings) "('globex', 'globex-node1', " settings ")"
+static const BadCall pass_calls[] = {
+        { ROOT, MANAGER_IF, "PassToTenant", PT("{'Group': <objectpath '$VFS'>, 'Count': <uint32 0>}"), INVALID, "Count 0 is out of range: group VFs holds 4" },
+        { ROOT, MANAGER_IF, "PassToTenant", PT("{'Group': <objectpath '$VFS'>, 'Count': <uint32 5>}"), INVALID, "Count 5 is out of range: group VFs holds 4" },
+        { ROOT, MANAGER_IF, "PassToTenant", PT("{'Group': <objectpath '$VFS'>, 'Count': <uint32 4>}"), BUSY, "Tenant globex wants 4 devices of group VFs, and 3 are free" },
+        { ROOT, MANAGER_IF, "PassToTenant", PT("{'Group': <objectpath '$ACME'>}"), INVALID, "Group acme VFs is tenant acme's: pass from a host group" },
+        { ROOT, MANAGER_IF, "PassToTenant", PT("{'Group': <objectpath '$VFS'>, 'Type': <'pci'>}"), INVALID, "Type 'pci' does not match group VFs, which is sriov-nic" },
+        { ROOT, MANAGER_IF, "PassToTenant", PT("{'Group': <objectpath '$GPUS'>, 'Type': <'sriov-nic'>}"), INVALID, "Type 'sriov-nic' does not match group GPUs, which is pci" },
+        { ROOT, MANAGER_IF, "PassToTenant", PT("{'Group': <objectpath '$GPUS'>, 'Mac': <'02:00:5e:00:00:02'>}"), INVALID, "group GPUs" },
+        { ROOT, MANAGER_IF, "PassToTenant", PT("{'Group': <objectpath '$VFS'>, 'Count': <uint32 2>, 'Mac': <'02:00:5e:00:00:02'>}"), INVALID, "group VFs" },
+        { ROOT, MANAGER_IF, "PassToTenant", PT("{'Group': <objectpath '$VFS'>, 'Mac': <'" TAKEN "'>}"), BUSY, "MAC " TAKEN " is taken by attachment nic of machine vm1" },
+        { ROOT, MANAGER_IF, "PassToTenant", "('acme', 'acme-node1', {'Group': <objectpath '$VFS'>})", BUSY, "A group named 'acme VFs' exists already" },
+        { ROOT, MANAGER_IF, "PassToTenant", PT("{'Group': <objectpath '$VFS'>, 'Name': <'GPUs'>}"), BUSY, "A group named 'GPUs' exists already" },
+        { ROOT, MANAGER_IF, "PassToTenant", PT("{'Group': <objectpath '$VFS'>, 'Name': <'trailing '>}"), INVALID, "The group name 'trailing ' starts or ends with a space" },
+        { ROOT, MANAGER_IF, "PassToTenant", PT("{'Group': <objectpath '" NOGROUP "'>}"), NOT_FOUND, "No group at '" NOGROUP "'" },
+        { ROOT, MANAGER_IF, "PassToTenant", PT("{'Count': <uint32 1>}"), INVALID, "Name the host group to take the devices from" },
+        { ROOT, MANAGER_IF, "PassToTenant", PT("{'Group': <objectpath '$VFS'>, 'Tenant': <'acme'>}"), INVALID, "Unknown setting 'Tenant'" },
+        { ROOT, MANAGER_IF, "PassToTenant", PT("{'Group': <objectpath '$VFS'>, 'Optional': <true>}"), INVALID, "Unknown setting 'Optional'" },
+        { ROOT, MANAGER_IF, "PassToTenant", PT("{'Group': <objectpath '$VFS'>, 'Count': <'1'>}"), INVALID, "Setting Count must be of type 'u', not 's'" },
+        { ROOT, MANAGER_IF, "PassToTenant", "('globex', {'Group': <objectpath '$VFS'>})", INVALID, "PassToTenant takes arguments of type 'ssa{sv}', not 'sa{sv}'" },
+};
+
+static const BadCall attachment_calls[] = {
+        { NOATT, ATTACHMENT_IF, "Update", "({'Count': <uint32 1>},)", NOT_FOUND, "No attachment at '" NOATT "'" },
+        { NOATT, ATTACHMENT_IF, "Delete", NULL, NOT_FOUND, "No attachment at '" NOATT "'" },
+        { ROOT "/attachments/x_1", ATTACHMENT_IF, "Delete", NULL, NOT_FOUND, "'/org/devpass1/attachments/x_1'" },
+        { ROOT "/attachments/0", ATTACHMENT_IF, "Update", "(@a{sv} {},)", NOT_FOUND, "'/org/devpass1/attachments/0'" },
+        { "$ATT", ATTACHMENT_IF, "Update", "({'Count': <uint32 0>},)", INVALID, "Count 0 is out of range: group VFs holds 4" },
+        { "$ATT", ATTACHMENT_IF, "Update", "({'Count': <uint32 2>, 'Mac': <'02:00:5e:00:00:02'>},)", INVALID, "A Mac can be given for Count 1 only" },
+        { "$ATT", ATTACHMENT_IF, "Update", "({'Group': <objectpath '" NOGROUP "'>},)", NOT_FOUND, "No group at '" NOGROUP "'" },
+        { "$ATT", ATTACHMENT_IF, "Update", "({'Group': <objectpath '$ACME'>},)", INVALID, "Group acme VFs is tenant acme's" },
+        { "$ATT", ATTACHMENT_IF, "Update", "({'Group': <objectpath '$GPUS'>, 'Type': <'sriov-nic'>},)", INVALID, "Type 'sriov-nic' does not match group GPUs" },
+        { "$ATT", ATTACHMENT_IF, "Update", "({'Group': <objectpath '$GPUS'>, 'Mac': <'02:00:5e:00:00:02'>},)", INVALID, "group GPUs is pci" },
+        { "$ATT", ATTACHMENT_IF, "Update", "({'Type': <'pci'>},)", INVALID, "Type 'pci' does not match group VFs" },
+        { "$ATT", ATTACHMENT_IF, "Update", "({'Tenant': <'acme'>},)", INVALID, "Unknown setting 'Tenant'" },
+        { "$ATT", ATTACHMENT_IF, "Update", "({'Optional': <1>},)", INVALID, "Setting Optional must be of type 'b', not 'i'" },
+        { "$ATT", ATTACHMENT_IF, "Update", "({'Name': <'bad\\tname'>},)", INVALID, "The attachment name 'bad\\tname' has characters" },
+        { "$ATT", ATTACHMENT_IF, "Delete", "('now',)", INVALID, "Delete takes arguments of type ''" },
+};
+
+static void test_create(void **state) {
+        refused_all(*state, create_calls, G_N_ELEMENTS(create_calls));
+}
+
+static void test_claim(void **state) {
+        refused_all(*state, claim_calls, G_N_ELEMENTS(claim_calls));
+}
+
+static void test_pass(void **state) {
+        refused_all(*state, pass_calls, G_N_ELEMENTS(pass_calls));
+}
+
+static void test_attachment(void **state) {
+        refused_all(*state, attachment_calls, G_N_ELEMENTS(attachment_calls));
+}
+
+/* Nothing to do is no error: no answer to change, nothing changed. */
+static void test_nothing_to_do(void **state) {
+        Fixture *f = *state;
+        const char *machines[] = { "vm-none", "vm1", "acme" };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(machines); i++) {
+                g_autofree char *before = snapshot(f);
+                g_autoptr(GVariant) released = call_ok(f, ROOT, MANAGER_IF, "Release", g_variant_new("(s)", machines[i]));
+                g_autofree char *after = snapshot(f);
+                assert_same(before, after, machines[i]);
+        }
+        g_autofree char *before = snapshot(f);
+        g_autoptr(GVariant) r = call_ok(f, ROOT, MANAGER_IF, "Claim", g_variant_new_parsed("('vm-none', @a{sv} {})"));
+        g_autofree char *text = g_variant_print(r, TRUE);
+        assert_string_equal(text, "(@a(osa(siss)) [],)");
+        g_autofree char *after = snapshot(f);
+        assert_same(before, after, "Claim of vm-none");
+
+        /* A blank Name is devpass's to make ("<group> <n>"), not a bad one. */
+        g_autofree char *made = call_path(f, "CreateAttachment",
+                                          g_variant_new_parsed("('vm1', {'Group': <%o>, 'Name': <''>})", f->vfs));
+        g_autoptr(GVariant) name = call_ok(f, made, "org.freedesktop.DBus.Properties", "Get",
+                                           g_variant_new("(ss)", ATTACHMENT_IF, "Name"));
+        g_autofree char *name_text = g_variant_print(name, FALSE);
+        assert_string_equal(name_text, "(<'VFs 1'>,)");
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_names, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_macs, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_create, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_claim, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pass, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_attachment, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_nothing_to_do, setup, teardown),
+        };
+        return cmocka_run_group_tests_name("claims-input", tests, NULL, NULL);
+}

@@ -1,0 +1,590 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Tenants, end to end on the GPU server: 12 X710 VFs (the 4 of 3b:00.0 and
+ * 8 made on 3b:00.1) passed through into the host group "VFs"; 4 passed
+ * to tenant acme, 2 to globex. A host machine cannot get the tenants'
+ * devices, acme's machine can on acme's node only; acme's group goes only
+ * when no machine holds its devices, and gives them back. The example
+ * polkit rule (polkit/50-devpass-tenant-admins.rules.example, its Unix
+ * group made "games") lets user games attach from acme's group, and
+ * nothing else. Real polkitd, a fake kernel; root may do everything. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "fakekernel.h"
+#include "harness.h"
+
+#define ROOT "/org/devpass1"
+#define MANAGER_IF "org.devpass1.Manager"
+#define DEVICE_IF "org.devpass1.Device"
+#define GROUP_IF "org.devpass1.Group"
+#define ATTACHMENT_IF "org.devpass1.Attachment"
+#define INVALID "org.devpass1.Error.InvalidArgument"
+#define BUSY "org.devpass1.Error.Busy"
+#define NOT_AUTHORIZED "org.devpass1.Error.NotAuthorized"
+#define WAIT_MS 10000
+
+static const char *const vf_addresses[] = {
+        "0000:3b:02.0", "0000:3b:02.1", "0000:3b:02.2", "0000:3b:02.3",
+        "0000:3b:0a.0", "0000:3b:0a.1", "0000:3b:0a.2", "0000:3b:0a.3",
+        "0000:3b:0a.4", "0000:3b:0a.5", "0000:3b:0a.6", "0000:3b:0a.7", NULL,
+};
+
+typedef struct {
+        Harness *h;
+        FakeKernel *fk;
+        char *vfs;      /* the host group "VFs", sriov-nic, all 12 */
+} Fixture;
+
+/* ---- calls and properties ---- */
+
+static char *path_of(const char *address) {
+        g_autofree char *p = g_strdup_printf(ROOT "/devices/%s", address);
+        g_strdelimit(p + strlen(ROOT "/devices/"), ":.", '_');
+        return g_steal_pointer(&p);
+}
+
+static GVariant *call_ok(Fixture *f, const char *path, const char *iface, const char *method, GVariant *args) {
+        g_autoptr(GError) error = NULL;
+        GVariant *r = harness_call(f->h, path, iface, method, args, &error);
+        if (!r)
+                fail_msg("%s.%s on %s: %s", iface, method, path, error->message);
+        return r;
+}
+
+static GVariant *prop(Fixture *f, const char *path, const char *iface, const char *name) {
+        g_autoptr(GVariant) r = call_ok(f, path, "org.freedesktop.DBus.Properties", "Get",
+                                        g_variant_new("(ss)", iface, name));
+        GVariant *v;
+        g_variant_get(r, "(v)", &v);
+        return v;
+}
+
+static guint32 prop_u(Fixture *f, const char *path, const char *iface, const char *name) {
+        g_autoptr(GVariant) v = prop(f, path, iface, name);
+        return g_variant_get_uint32(v);
+}
+
+static char *prop_s(Fixture *f, const char *path, const char *iface, const char *name) {
+        g_autoptr(GVariant) v = prop(f, path, iface, name);
+        return g_variant_dup_string(v, NULL);
+}
+
+static int compare_strings(gconstpointer a, gconstpointer b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* A property of type ao, as addresses (devices) or paths, sorted, joined by ' '. */
+static char *prop_paths(Fixture *f, const char *path, const char *iface, const char *name) {
+        g_autoptr(GVariant) v = prop(f, path, iface, name);
+        g_autofree const char **paths = g_variant_get_objv(v, NULL);
+        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+        for (size_t i = 0; paths[i]; i++)
+                g_ptr_array_add(out, g_strdup(paths[i]));
+        g_ptr_array_sort(out, compare_strings);
+        g_ptr_array_add(out, NULL);
+        return g_strjoinv(" ", (char **) out->pdata);
+}
+
+static char *device_s(Fixture *f, const char *address, const char *name) {
+        g_autofree char *path = path_of(address);
+        return prop_s(f, path, DEVICE_IF, name);
+}
+
+static void assert_device(Fixture *f, const char *address, const char *state, const char *holder) {
+        g_autofree char *s = device_s(f, address, "State");
+        g_autofree char *who = device_s(f, address, "Holder");
+        if (!g_str_equal(s, state) || !g_str_equal(who, holder))
+                fail_msg("%s: State %s, Holder '%s'; want %s, '%s'", address, s, who, state, holder);
+}
+
+/* Every bus object, one sorted line each (the order is not the point). */
+static char *snapshot(Fixture *f) {
+        g_autoptr(GVariant) objects = harness_managed_objects(f->h);
+        g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+        GVariantIter it;
+        const char *path;
+        GVariant *ifaces;
+
+        g_variant_iter_init(&it, objects);
+        while (g_variant_iter_loop(&it, "{&o@a{sa{sv}}}", &path, &ifaces)) {
+                g_autofree char *text = g_variant_print(ifaces, FALSE);
+                g_ptr_array_add(lines, g_strdup_printf("%s %s", path, text));
+        }
+        g_ptr_array_sort(lines, compare_strings);
+        g_ptr_array_add(lines, NULL);
+        return g_strjoinv("\n", (char **) lines->pdata);
+}
+
+static void assert_same(const char *before, const char *after, const char *what) {
+        if (g_str_equal(before, after))
+                return;
+        g_auto(GStrv) b = g_strsplit(before, "\n", -1), a = g_strsplit(after, "\n", -1);
+        size_t i = 0;
+        while (b[i] && a[i] && g_str_equal(b[i], a[i]))
+                i++;
+        fail_msg("%s was refused but changed the objects:\n  before: %s\n  after:  %s", what, b[i] ?: "(end)",
+                 a[i] ?: "(end)");
+}
+
+/* As root: fails with want, the message mentions in_message, nothing changed. */
+static void refused(Fixture *f, const char *what, const char *path, const char *iface, const char *method,
+                    GVariant *args, const char *want, const char *in_message) {
+        g_autofree char *before = snapshot(f);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r = harness_call(f->h, path, iface, method, args, &error);
+
+        if (r)
+                fail_msg("%s: succeeded, want %s", what, want);
+        g_autofree char *remote = g_dbus_error_get_remote_error(error);
+        if (!remote || !g_str_equal(remote, want))
+                fail_msg("%s: got %s (%s), want %s", what, remote ?: "no remote error", error->message, want);
+        if (!strstr(error->message, in_message))
+                fail_msg("%s: message '%s' does not mention '%s'", what, error->message, in_message);
+        g_autofree char *after = snapshot(f);
+        assert_same(before, after, what);
+}
+
+typedef struct {
+        Fixture *f;
+        const char *path, *iface, *name;
+        guint32 want;
+} PropWait;
+
+static bool prop_is(Harness *h, void *data) {
+        PropWait *w = data;
+        return prop_u(w->f, w->path, w->iface, w->name) == w->want;
+}
+
+static void wait_u(Fixture *f, const char *path, const char *iface, const char *name, guint32 want) {
+        PropWait w = { f, path, iface, name, want };
+        if (!harness_wait(f->h, prop_is, &w, WAIT_MS))
+                fail_msg("%s %s is %u, want %u", path, name, prop_u(f, path, iface, name), want);
+}
+
+static bool has_device(Harness *h, void *data) {
+        g_autoptr(GVariant) objects = harness_managed_objects(h);
+        g_autoptr(GVariant) props = harness_device_props(objects, data);
+        return props != NULL;
+}
+
+/* ---- set-up ---- */
+
+/* The example rule, for Unix group games instead of acme-admins. */
+static char *example_rules(void) {
+        g_autofree char *dir = g_path_get_dirname(harness_path("DEVPASS_POLKIT_POLICY"));
+        g_autofree char *file = g_build_filename(dir, "50-devpass-tenant-admins.rules.example", NULL);
+        g_autofree char *text = NULL;
+        g_autoptr(GError) error = NULL;
+
+        if (!g_file_get_contents(file, &text, NULL, &error))
+                fail_msg("%s", error->message);
+        assert_non_null(strstr(text, "subject.isInGroup(\"acme-admins\")"));
+        g_auto(GStrv) parts = g_strsplit(text, "\"acme-admins\"", -1);
+        return g_strjoinv("\"games\"", parts);
+}
+
+static int setup(void **state) {
+        Fixture *f = g_new0(Fixture, 1);
+        g_autofree char *rules = example_rules();
+
+        f->h = harness_new("gpu-server.umockdev", NULL);
+        harness_polkit_start(f->h, rules);
+        f->fk = fakekernel_new(f->h->testbed);
+        fakekernel_load_vfio(f->fk, true);
+
+        /* 8 VFs on the second port, then all 12 into "VFs". */
+        g_autofree char *pf1 = path_of("0000:3b:00.1");
+        g_autoptr(GVariant) set = call_ok(f, pf1, DEVICE_IF, "SetVirtualFunctions", g_variant_new("(u)", 8));
+        for (size_t i = 0; vf_addresses[i]; i++)
+                if (!harness_wait(f->h, has_device, (void *) vf_addresses[i], WAIT_MS))
+                        fail_msg("%s did not come", vf_addresses[i]);
+        GVariantBuilder b;
+        g_variant_builder_init(&b, G_VARIANT_TYPE("ao"));
+        for (size_t i = 0; vf_addresses[i]; i++) {
+                g_autofree char *p = path_of(vf_addresses[i]);
+                g_variant_builder_add(&b, "o", p);
+        }
+        g_autoptr(GVariant) made = call_ok(f, ROOT, MANAGER_IF, "MakePassthrough",
+                                           g_variant_new_parsed("(%@ao, {'Name': <'VFs'>, 'Type': <'sriov-nic'>, "
+                                                                "'Class': <'nic'>})", g_variant_builder_end(&b)));
+        g_variant_get(made, "(ob)", &f->vfs, NULL);
+        wait_u(f, f->vfs, GROUP_IF, "Free", 12);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        Fixture *f = *state;
+
+        harness_daemon_stop(f->h);
+        fakekernel_free(f->fk);
+        harness_free(f->h);
+        g_free(f->vfs);
+        g_free(f);
+        return 0;
+}
+
+static char *pass(Fixture *f, const char *tenant, const char *node, guint32 count) {
+        g_autoptr(GVariant) r = call_ok(f, ROOT, MANAGER_IF, "PassToTenant",
+                                        g_variant_new_parsed("(%s, %s, {'Group': <%o>, 'Count': <%u>})", tenant,
+                                                             node, f->vfs, count));
+        char *group;
+        g_variant_get(r, "(o)", &group);
+        return group;
+}
+
+static char *attach(Fixture *f, const char *machine, const char *group, const char *tenant, guint32 count) {
+        g_autoptr(GVariant) r = call_ok(f, ROOT, MANAGER_IF, "CreateAttachment",
+                                        g_variant_new_parsed("(%s, {'Group': <%o>, 'Tenant': <%s>, 'Count': <%u>})",
+                                                             machine, group, tenant, count));
+        char *a;
+        g_variant_get(r, "(o)", &a);
+        return a;
+}
+
+/* The devices of a Claim reply, as addresses in reply order, joined by ' '. */
+static char *claimed_addresses(GVariant *reply, guint *attachments) {
+        g_autoptr(GVariant) list = g_variant_get_child_value(reply, 0);
+        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+        GVariantIter it, devices;
+        const char *address;
+
+        *attachments = (guint) g_variant_n_children(list);
+        g_variant_iter_init(&it, list);
+        GVariant *entry;
+        while ((entry = g_variant_iter_next_value(&it))) {
+                g_autoptr(GVariant) e = entry;
+                g_autoptr(GVariant) devs = g_variant_get_child_value(e, 2);
+                g_variant_iter_init(&devices, devs);
+                while (g_variant_iter_next(&devices, "(&si&s&s)", &address, NULL, NULL, NULL))
+                        g_ptr_array_add(out, g_strdup(address));
+        }
+        g_ptr_array_add(out, NULL);
+        return g_strjoinv(" ", (char **) out->pdata);
+}
+
+/* ---- the store: the MACs of a tenant's holds ---- */
+
+static GPtrArray *held_macs(Fixture *f, const char *tenant) {
+        g_autofree char *dir = harness_state_dir(f->h);
+        g_autofree char *db_path = g_build_filename(dir, "devpass.db", NULL);
+        GPtrArray *macs = g_ptr_array_new_with_free_func(g_free);
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st = NULL;
+
+        assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db, "SELECT h.mac FROM tenant_holds h JOIN macs m ON m.mac = h.mac "
+                                                "AND m.group_id = h.group_id WHERE h.tenant = ? ORDER BY h.address",
+                                            -1, &st, NULL), SQLITE_OK);
+        sqlite3_bind_text(st, 1, tenant, -1, SQLITE_TRANSIENT);
+        while (sqlite3_step(st) == SQLITE_ROW)
+                g_ptr_array_add(macs, g_strdup((const char *) sqlite3_column_text(st, 0)));
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return macs;
+}
+
+static void assert_mac_good(const char *mac, GHashTable *seen) {
+        unsigned b[6];
+        int end = 0;
+
+        if (sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6 ||
+            end != 17 || mac[17])
+                fail_msg("'%s' is not a MAC", mac);
+        if (b[0] & 1)
+                fail_msg("%s is multicast", mac);
+        if (!(b[0] & 2))
+                fail_msg("%s is not locally administered", mac);
+        if (!g_hash_table_add(seen, g_strdup(mac)))
+                fail_msg("%s is given twice", mac);
+}
+
+/* ---- tests ---- */
+
+static void test_pass_to_tenant(void **state) {
+        Fixture *f = *state;
+
+        g_autofree char *acme = pass(f, "acme", "acme-node1", 4);
+        g_autofree char *name = prop_s(f, acme, GROUP_IF, "Name");
+        assert_string_equal(name, "acme VFs");
+        g_autofree char *tenant = prop_s(f, acme, GROUP_IF, "Tenant");
+        assert_string_equal(tenant, "acme");
+        g_autofree char *node = prop_s(f, acme, GROUP_IF, "TenantNode");
+        assert_string_equal(node, "acme-node1");
+        g_autofree char *type = prop_s(f, acme, GROUP_IF, "Type");
+        assert_string_equal(type, "sriov-nic");
+        assert_int_equal(prop_u(f, acme, GROUP_IF, "Total"), 4);
+        assert_int_equal(prop_u(f, acme, GROUP_IF, "Free"), 4);
+        g_autofree char *host_tenant = prop_s(f, f->vfs, GROUP_IF, "Tenant");
+        assert_string_equal(host_tenant, "");
+        assert_int_equal(prop_u(f, f->vfs, GROUP_IF, "Free"), 8);
+
+        /* Its devices are VFs of the host group, held by acme. */
+        g_autoptr(GVariant) devices = prop(f, acme, GROUP_IF, "Devices");
+        g_autofree const char **paths = g_variant_get_objv(devices, NULL);
+        assert_int_equal(g_strv_length((char **) paths), 4);
+        g_autoptr(GHashTable) acme_paths = g_hash_table_new(g_str_hash, g_str_equal);
+        for (size_t i = 0; vf_addresses[i]; i++) {
+                g_autofree char *p = path_of(vf_addresses[i]);
+                bool held = g_strv_contains(paths, p);
+                assert_device(f, vf_addresses[i], held ? "tenant" : "passthrough", held ? "acme" : "");
+                if (held)
+                        g_hash_table_add(acme_paths, (gpointer) g_intern_string(p));
+        }
+        assert_int_equal(g_hash_table_size(acme_paths), 4);
+
+        /* A second tenant: its own group, other devices. */
+        g_autofree char *globex = pass(f, "globex", "globex-node1", 2);
+        assert_string_not_equal(globex, acme);
+        g_autofree char *gname = prop_s(f, globex, GROUP_IF, "Name");
+        assert_string_equal(gname, "globex VFs");
+        g_autofree char *gtenant = prop_s(f, globex, GROUP_IF, "Tenant");
+        assert_string_equal(gtenant, "globex");
+        assert_int_equal(prop_u(f, globex, GROUP_IF, "Free"), 2);
+        assert_int_equal(prop_u(f, acme, GROUP_IF, "Free"), 4);
+        assert_int_equal(prop_u(f, f->vfs, GROUP_IF, "Free"), 6);
+        g_autoptr(GVariant) gdevices = prop(f, globex, GROUP_IF, "Devices");
+        g_autofree const char **gpaths = g_variant_get_objv(gdevices, NULL);
+        assert_int_equal(g_strv_length((char **) gpaths), 2);
+        for (size_t i = 0; gpaths[i]; i++) {
+                assert_false(g_hash_table_contains(acme_paths, gpaths[i]));
+                g_autofree char *holder = prop_s(f, gpaths[i], DEVICE_IF, "Holder");
+                assert_string_equal(holder, "globex");
+        }
+
+        /* One MAC per held VF: unicast, locally administered, none twice. */
+        g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_autoptr(GPtrArray) acme_macs = held_macs(f, "acme");
+        g_autoptr(GPtrArray) globex_macs = held_macs(f, "globex");
+        assert_int_equal(acme_macs->len, 4);
+        assert_int_equal(globex_macs->len, 2);
+        for (guint i = 0; i < acme_macs->len; i++)
+                assert_mac_good(acme_macs->pdata[i], seen);
+        for (guint i = 0; i < globex_macs->len; i++)
+                assert_mac_good(globex_macs->pdata[i], seen);
+
+        /* All of it survives a restart. */
+        g_autofree char *before = snapshot(f);
+        harness_daemon_stop(f->h);
+        harness_daemon_start(f->h, NULL);
+        g_autofree char *after = snapshot(f);
+        assert_string_equal(before, after);
+}
+
+static void test_host_machine(void **state) {
+        Fixture *f = *state;
+        g_autofree char *acme = pass(f, "acme", "acme-node1", 4);
+        g_autofree char *acme_devices = prop_paths(f, acme, GROUP_IF, "Devices");
+
+        /* The host's machine cannot draw from acme's group, nor acme's from the host's. */
+        refused(f, "host machine on acme's group", ROOT, MANAGER_IF, "CreateAttachment",
+                g_variant_new_parsed("('host-vm', {'Group': <%o>})", acme), INVALID,
+                "Group acme VFs is tenant acme's: a machine of the host cannot draw from it");
+        refused(f, "acme machine on the host group", ROOT, MANAGER_IF, "CreateAttachment",
+                g_variant_new_parsed("('acme-vm1', {'Group': <%o>, 'Tenant': <'acme'>})", f->vfs), INVALID,
+                "Group VFs is the host's: a machine of tenant acme cannot draw from it");
+
+        /* From "VFs" it cannot get acme's devices: 9 wanted, 8 free. */
+        g_autofree char *a = attach(f, "host-vm", f->vfs, "", 9);
+        refused(f, "Claim of 9", ROOT, MANAGER_IF, "Claim", g_variant_new_parsed("('host-vm', @a{sv} {})"), BUSY,
+                "attachment VFs 1 of machine host-vm wants 9 devices of group VFs, and 8 are free");
+        g_autoptr(GVariant) upd = call_ok(f, a, ATTACHMENT_IF, "Update", g_variant_new_parsed("({'Count': <uint32 8>},)"));
+        g_autoptr(GVariant) r = call_ok(f, ROOT, MANAGER_IF, "Claim", g_variant_new_parsed("('host-vm', @a{sv} {})"));
+        guint n;
+        g_autofree char *got = claimed_addresses(r, &n);
+        assert_int_equal(n, 1);
+        for (size_t i = 0; vf_addresses[i]; i++) {
+                g_autofree char *p = path_of(vf_addresses[i]);
+                bool acmes = strstr(acme_devices, p) != NULL;
+                assert_device(f, vf_addresses[i], acmes ? "tenant" : "claimed", acmes ? "acme" : "host-vm");
+                assert_true((strstr(got, vf_addresses[i]) != NULL) == !acmes);
+        }
+        assert_int_equal(prop_u(f, f->vfs, GROUP_IF, "Free"), 0);
+        assert_int_equal(prop_u(f, acme, GROUP_IF, "Free"), 4);
+        g_autofree char *st = prop_s(f, a, ATTACHMENT_IF, "State");
+        assert_string_equal(st, "attached");
+}
+
+static void test_tenant_machine(void **state) {
+        Fixture *f = *state;
+        g_autofree char *acme = pass(f, "acme", "acme-node1", 4);
+        g_autofree char *acme_devices = prop_paths(f, acme, GROUP_IF, "Devices");
+        g_autofree char *a = attach(f, "acme-vm1", acme, "acme", 2);
+        g_autofree char *tenant = prop_s(f, a, ATTACHMENT_IF, "Tenant");
+        assert_string_equal(tenant, "acme");
+        g_autofree char *st = prop_s(f, a, ATTACHMENT_IF, "State");
+        assert_string_equal(st, "restart-required");
+
+        /* Only on acme's node. */
+        refused(f, "Claim on other-node", ROOT, MANAGER_IF, "Claim",
+                g_variant_new_parsed("('acme-vm1', {'TenantNode': <'other-node'>})"), BUSY,
+                "group acme VFs holds devices for tenant node acme-node1, and the machine runs on other-node");
+        refused(f, "Claim on no tenant node", ROOT, MANAGER_IF, "Claim", g_variant_new_parsed("('acme-vm1', @a{sv} {})"),
+                BUSY, "the machine runs on no tenant node");
+        g_autoptr(GVariant) r = call_ok(f, ROOT, MANAGER_IF, "Claim",
+                                        g_variant_new_parsed("('acme-vm1', {'TenantNode': <'acme-node1'>})"));
+        guint n;
+        g_autofree char *got = claimed_addresses(r, &n);
+        assert_int_equal(n, 1);
+        g_auto(GStrv) addresses = g_strsplit(got, " ", -1);
+        assert_int_equal(g_strv_length(addresses), 2);
+        for (size_t i = 0; addresses[i]; i++) {
+                g_autofree char *p = path_of(addresses[i]);
+                assert_non_null(strstr(acme_devices, p));
+                assert_device(f, addresses[i], "claimed", "acme-vm1");
+        }
+        /* Each VF comes with the MAC the tenant was given it with. */
+        g_autoptr(GPtrArray) passed_macs = held_macs(f, "acme");
+        g_autoptr(GVariant) entries = g_variant_get_child_value(r, 0);
+        g_autoptr(GVariant) first = g_variant_get_child_value(entries, 0);
+        g_autoptr(GVariant) first_devices = g_variant_get_child_value(first, 2);
+        for (gsize i = 0; i < g_variant_n_children(first_devices); i++) {
+                const char *mac;
+                g_variant_get_child(first_devices, i, "(&si&s&s)", NULL, NULL, NULL, &mac);
+                assert_true(g_ptr_array_find_with_equal_func(passed_macs, mac, g_str_equal, NULL));
+        }
+        assert_int_equal(prop_u(f, acme, GROUP_IF, "Free"), 2);
+        assert_int_equal(prop_u(f, acme, GROUP_IF, "Total"), 4);
+        assert_int_equal(prop_u(f, f->vfs, GROUP_IF, "Free"), 8);
+        g_autofree char *attached = prop_s(f, a, ATTACHMENT_IF, "State");
+        assert_string_equal(attached, "attached");
+        g_autofree char *held = prop_paths(f, a, ATTACHMENT_IF, "Devices");
+        g_autofree char *p0 = path_of(addresses[0]), *p1 = path_of(addresses[1]);
+        g_autofree char *want = g_strcmp0(p0, p1) < 0 ? g_strdup_printf("%s %s", p0, p1)
+                                                      : g_strdup_printf("%s %s", p1, p0);
+        assert_string_equal(held, want);
+
+        /* acme's group stays while a machine draws from it or holds its devices. */
+        refused(f, "Delete with an attachment", acme, GROUP_IF, "Delete", g_variant_new_parsed("(@a{sv} {},)"), BUSY,
+                "Attachment acme VFs 1 of machine acme-vm1 draws from group acme VFs");
+        g_autoptr(GVariant) del = call_ok(f, a, ATTACHMENT_IF, "Delete", NULL);
+        assert_device(f, addresses[0], "claimed", "acme-vm1");
+        refused(f, "Delete while held", acme, GROUP_IF, "Delete", g_variant_new_parsed("(@a{sv} {},)"), BUSY,
+                "Machine acme-vm1 of tenant acme holds");
+        g_autoptr(GVariant) rel = call_ok(f, ROOT, MANAGER_IF, "Release", g_variant_new("(s)", "acme-vm1"));
+        assert_device(f, addresses[0], "tenant", "acme");
+        assert_int_equal(prop_u(f, acme, GROUP_IF, "Free"), 4);
+
+        /* Released: it goes, and the devices are the host group's again. */
+        g_autoptr(GVariant) gone = call_ok(f, acme, GROUP_IF, "Delete", g_variant_new_parsed("(@a{sv} {},)"));
+        g_autofree char *text = snapshot(f);
+        assert_null(strstr(text, acme));
+        for (size_t i = 0; vf_addresses[i]; i++)
+                assert_device(f, vf_addresses[i], "passthrough", "");
+        assert_int_equal(prop_u(f, f->vfs, GROUP_IF, "Free"), 12);
+        g_autoptr(GPtrArray) macs = held_macs(f, "acme");
+        assert_int_equal(macs->len, 0);
+}
+
+/* ---- the example rule: user games, in Unix group games ---- */
+
+/* gdbus call as games; the status, and its stderr in *err. */
+static int games_call(Fixture *f, const char *path, const char *method, const char *a1, const char *a2,
+                      const char *a3, char **err) {
+        const char *args[] = { "--object-path", path, "--method", method, a1, a2, a3, NULL };
+        return harness_call_as(f->h, "games", args, err);
+}
+
+typedef struct {
+        const char *what, *path, *method;
+        const char *args[3];    /* $ACME, $GLOBEX, $VFS: the groups' paths */
+        const char *action;     /* refused for it; NULL: allowed */
+        const char *witness;    /* allowed: appears in the objects */
+} GamesCall;
+
+static char *expand(const char *s, const char *acme, const char *globex, const char *vfs) {
+        const char *from[] = { "$ACME", "$GLOBEX", "$VFS" }, *to[] = { acme, globex, vfs };
+        char *out = g_strdup(s);
+        for (size_t i = 0; out && i < G_N_ELEMENTS(from); i++) {
+                g_auto(GStrv) parts = g_strsplit(out, from[i], -1);
+                g_free(out);
+                out = g_strjoinv(to[i], parts);
+        }
+        return out;
+}
+
+static const GamesCall games_calls[] = {
+        { "CreateAttachment on acme's group", ROOT, MANAGER_IF ".CreateAttachment",
+          { "'acme-vm2'", "{'Group': <objectpath '$ACME'>, 'Tenant': <'acme'>, 'Name': <'games-nic'>}" }, NULL,
+          "'games-nic'" },
+        { "CreateAttachment on the host group", ROOT, MANAGER_IF ".CreateAttachment",
+          { "'host-vm2'", "{'Group': <objectpath '$VFS'>, 'Tenant': <''>}" }, "org.devpass1.manage-attachments" },
+        { "CreateAttachment on the host group, no Tenant", ROOT, MANAGER_IF ".CreateAttachment",
+          { "'host-vm2'", "{'Group': <objectpath '$VFS'>}" }, "org.devpass1.manage-attachments" },
+        { "CreateAttachment on globex's group", ROOT, MANAGER_IF ".CreateAttachment",
+          { "'globex-vm1'", "{'Group': <objectpath '$GLOBEX'>, 'Tenant': <'globex'>}" },
+          "org.devpass1.manage-attachments" },
+        /* Two tenants in one call: the detail is "acme, globex". */
+        { "CreateAttachments for acme and globex", ROOT, MANAGER_IF ".CreateAttachments",
+          { "[('acme-vm3', {'Group': <objectpath '$ACME'>, 'Tenant': <'acme'>}), "
+            "('globex-vm1', {'Group': <objectpath '$GLOBEX'>, 'Tenant': <'globex'>})]" },
+          "org.devpass1.manage-attachments" },
+        { "Claim", ROOT, MANAGER_IF ".Claim", { "'acme-vm2'", "{'TenantNode': <'acme-node1'>}" },
+          "org.devpass1.claim" },
+        { "Release", ROOT, MANAGER_IF ".Release", { "'acme-vm2'" }, "org.devpass1.claim" },
+        { "PassToTenant", ROOT, MANAGER_IF ".PassToTenant",
+          { "'acme'", "'acme-node2'", "{'Group': <objectpath '$VFS'>, 'Name': <'more'>}" },
+          "org.devpass1.manage-tenants" },
+        { "MakePassthrough", ROOT, MANAGER_IF ".MakePassthrough",
+          { "[objectpath '" ROOT "/devices/0000_17_00_0', '" ROOT "/devices/0000_17_00_1']", "{'Name': <'GPUs'>}" },
+          "org.devpass1.make-passthrough" },
+        { "CreateGroup", ROOT, MANAGER_IF ".CreateGroup", { "{'Name': <'games group'>}" },
+          "org.devpass1.manage-groups" },
+        { "Group.Delete of acme's", "$ACME", GROUP_IF ".Delete", { "{}" }, "org.devpass1.manage-groups" },
+};
+
+static void test_tenant_admin(void **state) {
+        Fixture *f = *state;
+        g_autofree char *acme = pass(f, "acme", "acme-node1", 4);
+        g_autofree char *globex = pass(f, "globex", "globex-node1", 2);
+
+        for (size_t i = 0; i < G_N_ELEMENTS(games_calls); i++) {
+                const GamesCall *c = &games_calls[i];
+                g_autofree char *path = expand(c->path, acme, globex, f->vfs);
+                g_autofree char *a1 = expand(c->args[0], acme, globex, f->vfs);
+                g_autofree char *a2 = c->args[1] ? expand(c->args[1], acme, globex, f->vfs) : NULL;
+                g_autofree char *a3 = c->args[2] ? expand(c->args[2], acme, globex, f->vfs) : NULL;
+                g_autofree char *before = snapshot(f);
+                g_autofree char *err = NULL;
+                int status = games_call(f, path, c->method, a1, a2, a3, &err);
+                g_autofree char *after = snapshot(f);
+
+                if (!c->action) {
+                        if (status != 0)
+                                fail_msg("%s as games: refused: %s", c->what, err);
+                        if (strstr(before, c->witness) || !strstr(after, c->witness))
+                                fail_msg("%s as games: allowed, but %s did not appear", c->what, c->witness);
+                        continue;
+                }
+                g_autofree char *want = g_strdup_printf("%s: Not authorized for %s: ", NOT_AUTHORIZED, c->action);
+                if (status == 0)
+                        fail_msg("%s as games: allowed, want refused for %s", c->what, c->action);
+                if (!strstr(err, want))
+                        fail_msg("%s as games: '%s', want '%s'", c->what, g_strchomp(err), want);
+                assert_same(before, after, c->what);
+        }
+
+        /* games's attachment is acme's, on acme's group; root claims for it. */
+        g_autoptr(GVariant) r = call_ok(f, ROOT, MANAGER_IF, "Claim",
+                                        g_variant_new_parsed("('acme-vm2', {'TenantNode': <'acme-node1'>})"));
+        guint n;
+        g_autofree char *got = claimed_addresses(r, &n);
+        assert_int_equal(n, 1);
+        assert_int_equal(prop_u(f, acme, GROUP_IF, "Free"), 3);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_pass_to_tenant, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_host_machine, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tenant_machine, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tenant_admin, setup, teardown),
+        };
+        return cmocka_run_group_tests_name("tenants", tests, NULL, NULL);
+}
