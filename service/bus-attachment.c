@@ -138,12 +138,7 @@ static void on_update_auth(sd_bus_message *m, bool allowed, const char *action, 
 
         if (!a)
                 return;
-        if (!model_attachment_update(q->d->model, a, g_steal_pointer(&q->next), &e)) {
-                bus_reply_gerror(m, e);
-                return;
-        }
-        daemon_emit(q->d);
-        sd_bus_reply_method_return(m, NULL);
+        daemon_reply_change(q->d, m, model_attachment_update(q->d->model, a, g_steal_pointer(&q->next), &e), &e);
 }
 
 static const char *const *details(Daemon *d, const StoreAttachment *s, const char **buf) {
@@ -182,12 +177,7 @@ static void on_delete_auth(sd_bus_message *m, bool allowed, const char *action, 
 
         if (!a)
                 return;
-        if (!model_attachment_delete(q->d->model, a, &e)) {
-                bus_reply_gerror(m, e);
-                return;
-        }
-        daemon_emit(q->d);
-        sd_bus_reply_method_return(m, NULL);
+        daemon_reply_change(q->d, m, model_attachment_delete(q->d->model, a, &e), &e);
 }
 
 static int method_delete(sd_bus_message *m, void *userdata, sd_bus_error *error) {

@@ -237,12 +237,7 @@ static void on_release_auth(sd_bus_message *m, bool allowed, const char *action,
                 auth_reply_denied(m, action, reason);
                 return;
         }
-        if (!model_release(q->d->model, q->machine, &e)) {
-                bus_reply_gerror(m, e);
-                return;
-        }
-        daemon_emit(q->d);
-        sd_bus_reply_method_return(m, NULL);
+        daemon_reply_change(q->d, m, model_release(q->d->model, q->machine, &e), &e);
 }
 
 int bus_claim_method_release(sd_bus_message *m, void *userdata, sd_bus_error *error) {

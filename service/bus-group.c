@@ -115,12 +115,7 @@ static void on_update_auth(sd_bus_message *m, bool allowed, const char *action, 
         TAKE(BUS_SETTING_DESCRIPTION, description);
         TAKE(BUS_SETTING_CLASS, class_name);
 #undef TAKE
-        if (!model_group_update(q->d->model, g, &next, &e)) {
-                bus_reply_gerror(m, e);
-                return;
-        }
-        daemon_emit(q->d);
-        sd_bus_reply_method_return(m, NULL);
+        daemon_reply_change(q->d, m, model_group_update(q->d->model, g, &next, &e), &e);
 }
 
 static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error) {

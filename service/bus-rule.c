@@ -144,12 +144,7 @@ static void on_update_auth(sd_bus_message *m, bool allowed, const char *action, 
                                                 model_conditions_compile(next->conditions, NULL);
         if (!conditions)  /* a stored rule a newer devpass wrote */
                 conditions = g_ptr_array_new();
-        if (!model_rule_update(q->d->model, r, g, next, conditions, &e)) {
-                bus_reply_gerror(m, e);
-                return;
-        }
-        daemon_emit(q->d);
-        sd_bus_reply_method_return(m, NULL);
+        daemon_reply_change(q->d, m, model_rule_update(q->d->model, r, g, next, conditions, &e), &e);
 }
 
 static const char *const *rule_details(Daemon *d, const ModelRule *r, const char **buf) {
@@ -190,12 +185,7 @@ static void on_delete_auth(sd_bus_message *m, bool allowed, const char *action, 
 
         if (!(r = request_rule(q->d, q->path, m, allowed, action, reason)))
                 return;
-        if (!model_rule_delete(q->d->model, r, &e)) {
-                bus_reply_gerror(m, e);
-                return;
-        }
-        daemon_emit(q->d);
-        sd_bus_reply_method_return(m, NULL);
+        daemon_reply_change(q->d, m, model_rule_delete(q->d->model, r, &e), &e);
 }
 
 static int method_delete(sd_bus_message *m, void *userdata, sd_bus_error *error) {

@@ -55,6 +55,10 @@ Daemon *daemon_of_call(sd_bus_message *m);
  * and keeps the boot-time vfio-pci list in step with the store. */
 void daemon_emit(Daemon *d);
 
+/* The end of a change with an empty reply: the error (*error, read after
+ * the change ran) when !ok, else the signals and the reply. */
+void daemon_reply_change(Daemon *d, sd_bus_message *m, bool ok, GError **error);
+
 /* Records what the binder did (reboot reasons, errors) on the model.
  * Returns true when a device waits for a reboot; *failed gets the
  * reasons of those that failed, NULL when none. */
