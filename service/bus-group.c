@@ -59,6 +59,7 @@ typedef struct {
         Daemon *d;
         char *path;
         BusSettings settings;
+        bool release_asked;       /* Delete: polkit was asked for make-passthrough too */
 } Request;
 
 static Request *request_new(Daemon *d, const char *path) {
@@ -169,6 +170,12 @@ static void on_delete_auth(sd_bus_message *m, bool allowed, const char *action, 
         if (!g)
                 return;
         g_autoptr(GPtrArray) held = bus_group_intents(q->d, g);
+        /* Passed through only now: releasing them was not authorized. */
+        if (held->len > 0 && !q->release_asked) {
+                sd_bus_reply_method_errorf(m, DP_ERROR_BUSY, "Devices of group %s were passed through while "
+                                           "authorization was asked: call again", g->settings->name);
+                return;
+        }
         if (!model_group_delete(q->d->model, g, q->settings.release, &e)) {
                 bus_reply_gerror(m, e);
                 return;
@@ -208,6 +215,7 @@ static int method_delete(sd_bus_message *m, void *userdata, sd_bus_error *error)
                                          (char *) held->pdata[0]);
         const char *actions[] = { "org.devpass1.manage-groups",
                                   held->len > 0 ? "org.devpass1.make-passthrough" : NULL, NULL };
+        q->release_asked = held->len > 0;
         auth_check(d->auth, m, actions, (const char *const[]) { "group", g->settings->name, "node", d->config.node, NULL },
                    on_delete_auth, g_steal_pointer(&q));
         return 1;

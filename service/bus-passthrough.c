@@ -21,6 +21,7 @@ typedef struct {
         BusSettings options;
         char *group;              /* the group's path, once known */
         unsigned count;           /* SetVirtualFunctions */
+        bool unsafe_asked;        /* MakePassthrough: polkit was asked for the unsafe action too */
 } Request;
 
 static Request *request_new(Daemon *d) {
@@ -258,6 +259,13 @@ static void on_make_auth(sd_bus_message *m, bool allowed, const char *action, co
                 reply_error(m, &error);
                 return;
         }
+        /* Found unsafe only now: Force was not authorized for that. */
+        if (findings->len > 0 && !q->unsafe_asked) {
+                sd_bus_reply_method_errorf(m, DP_ERROR_UNSAFE, "%s changed while authorization was asked: %s; call "
+                                           "again", ((SafetyFinding *) findings->pdata[0])->address,
+                                           ((SafetyFinding *) findings->pdata[0])->message);
+                return;
+        }
         ModelGroup *g = q->options.group ? model_group_by_path(q->d->model, q->options.group) : NULL;
         g = model_passthrough_add(q->d->model, g, g ? NULL : bus_manager_group_from(&q->options), devices, &e);
         if (!g) {
@@ -288,6 +296,7 @@ int bus_passthrough_method_make(sd_bus_message *m, void *userdata, sd_bus_error 
         ModelGroup *g = q->options.group ? model_group_by_path(d->model, q->options.group) : NULL;
         const char *actions[] = { "org.devpass1.make-passthrough",
                                   findings->len > 0 ? "org.devpass1.make-passthrough-unsafe" : NULL, NULL };
+        q->unsafe_asked = findings->len > 0;
         /* Arguments are evaluated in any order: nothing of q's after the steal. */
         const char *group = g ? g->settings->name : q->options.name;
         auth_check(d->auth, m, actions,

@@ -163,12 +163,41 @@ static bool name_owned(Harness *h, void *data) {
         return owned;
 }
 
+/* The safety guard's /proc under --root, as a node without routes, mounts
+ * or swap shows it (a test writes its own over these). Files that exist
+ * also keep umockdev's preload from counting a failed open under /dev
+ * (TMPDIR is /dev/shm) in a table it never frees. */
+static void proc_skeleton(const char *root) {
+        static const struct {
+                const char *path;
+                const char *contents;
+        } files[] = {
+                { "proc/net/route", "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\t"
+                                    "Window\tIRTT\n" },
+                { "proc/net/if_inet6", "" },
+                { "proc/net/ipv6_route", "" },
+                { "proc/self/mountinfo", "" },
+                { "proc/swaps", "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n" },
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+                g_autofree char *path = g_build_filename(root, files[i].path, NULL);
+                g_autofree char *dir = g_path_get_dirname(path);
+                g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+                if (!g_file_test(path, G_FILE_TEST_EXISTS))
+                        g_assert_true(g_file_set_contents(path, files[i].contents, -1, NULL));
+        }
+        g_autofree char *block = g_build_filename(root, "sys", "class", "block", NULL);
+        g_assert_cmpint(g_mkdir_with_parents(block, 0755), ==, 0);
+}
+
 void harness_daemon_start(Harness *h, const char *const *extra_args) {
         g_autoptr(GPtrArray) argv = g_ptr_array_new();
         g_autoptr(GError) error = NULL;
         g_autofree char *config = g_build_filename(h->tmpdir, "devpassd.conf", NULL);
         g_autofree char *state = harness_state_dir(h);
         g_autofree char *root = g_path_get_dirname(testbed_sys_dir(h->testbed));
+        proc_skeleton(root);
 
         g_assert_cmpint(h->daemon_pid, ==, 0);
         g_ptr_array_add(argv, (char *) harness_path("DEVPASSD"));
