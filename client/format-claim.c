@@ -92,7 +92,7 @@ bool ctl_hostdev_xml(const GPtrArray *attachments, char **ret, char **ret_error)
         for (guint i = 0; i < attachments->len; i++) {
                 const CtlProps *p = ((CtlObject *) attachments->pdata[i])->props;
                 const char *type = ctl_props_str(p, "Type"), *name = ctl_props_str(p, "Name");
-                char **devices = ctl_props_strv(p, "Devices"), **macs = ctl_props_strv(p, "Macs");
+                char **devices = ctl_props_strv(p, "Devices"), **macs = ctl_props_strv(p, "DeviceMacs");
                 /* Half a domain is worse than none: refuse what cannot be written. */
                 if (!g_str_equal(type, "pci") && !g_str_equal(type, "sriov-nic")) {
                         *ret_error = g_strdup_printf("attachment '%s' is of type '%s': hostdev-xml knows pci and "
@@ -106,7 +106,7 @@ bool ctl_hostdev_xml(const GPtrArray *attachments, char **ret, char **ret_error)
                                                              name, devices[j]);
                                 return false;
                         }
-                        /* Macs are in claim order, as Devices; libvirt makes one up when none. */
+                        /* DeviceMacs pairs with Devices; libvirt makes one up when none. */
                         const char *mac = macs && j < g_strv_length(macs) && macs[j][0] ? macs[j] : NULL;
                         append_element(out, type, &a, mac);
                 }

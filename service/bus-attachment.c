@@ -36,6 +36,8 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "s", a->state);
         if (g_str_equal(property, "StateReason"))
                 return sd_bus_message_append(reply, "s", a->state_reason);
+        if (g_str_equal(property, "DeviceMacs"))
+                return sd_bus_message_append_strv(reply, a->device_macs ?: (char *[]) { NULL });
         return bus_append_object_paths(reply, a->devices, offsetof(Device, path));
 }
 
@@ -84,6 +86,10 @@ int bus_attachment_settings(Daemon *d, const char *machine, const BusSettings *s
                                          "%u device%s", a->count, g->settings->name, g->total,
                                          g->total == 1 ? "" : "s");
         if ((s->present & BUS_SETTING_MAC) && *s->mac) {
+                if (*g->settings->tenant)
+                        return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT, "Group %s is tenant %s's: its "
+                                                 "VFs keep the MACs they were passed with, give none",
+                                                 g->settings->name, g->settings->tenant);
                 if (!g_str_equal(a->type, "sriov-nic"))
                         return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT, "A Mac is for sriov-nic "
                                                  "attachments only: group %s is %s", g->settings->name, a->type);
@@ -207,6 +213,7 @@ const sd_bus_vtable bus_attachment_vtable[] = {
         SD_BUS_PROPERTY("State", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("StateReason", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Devices", "ao", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("DeviceMacs", "as", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_update,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Delete", "", "", method_delete, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -216,7 +223,7 @@ const sd_bus_vtable bus_attachment_vtable[] = {
 const char **bus_attachment_prop_names(unsigned bits) {
         static const char *const names[_ATTACHMENT_PROP_MAX] = {
                 "Name", "Machine", "Tenant", "Type", "Description", "Group", "Count", "Macs", "Optional",
-                "State", "StateReason", "Devices",
+                "State", "StateReason", "Devices", "DeviceMacs",
         };
         return bus_prop_names(names, _ATTACHMENT_PROP_MAX, bits);
 }

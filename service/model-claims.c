@@ -26,6 +26,7 @@ void model_attachment_free(ModelAttachment *a) {
         g_free(a->path);
         store_attachment_free(a->settings);
         g_ptr_array_unref(a->devices);
+        g_strfreev(a->device_macs);
         g_free(a->state_reason);
         g_free(a->claim_error);
         g_free(a);
@@ -191,6 +192,17 @@ static void attachment_refresh(Model *m, ModelAttachment *a, GHashTable *claimed
                 g_ptr_array_set_size(a->devices, 0);
                 g_ptr_array_extend(a->devices, devices, NULL, NULL);
                 bits |= PROP_BIT(ATTACHMENT_PROP_DEVICES);
+        }
+        /* Each device's own MAC, from its claim: the pairing a VM needs. */
+        g_auto(GStrv) macs = g_new0(char *, devices->len + 1);
+        for (guint i = 0; i < devices->len; i++) {
+                const StoreClaim *c = g_hash_table_lookup(m->claims, ((Device *) devices->pdata[i])->address_str);
+                macs[i] = g_strdup(c ? c->mac : "");
+        }
+        if (!a->device_macs || !g_strv_equal((const char *const *) a->device_macs, (const char *const *) macs)) {
+                g_strfreev(a->device_macs);
+                a->device_macs = g_steal_pointer(&macs);
+                bits |= PROP_BIT(ATTACHMENT_PROP_DEVICE_MACS);
         }
 
         g_autofree char *reason = NULL;

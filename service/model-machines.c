@@ -50,7 +50,8 @@ static void attachment_complete(Model *m, StoreAttachment *s, GPtrArray *names, 
                 }
         }
         g_ptr_array_add(names, g_strdup_printf("%s/%s", s->machine, s->name));
-        if (g_str_equal(s->type, "sriov-nic") && !s->macs) {
+        /* A tenant's VFs carry the MACs they were passed with. */
+        if (g_str_equal(s->type, "sriov-nic") && !s->macs && !*g->settings->tenant) {
                 s->macs = g_new0(char *, s->count + 1);
                 for (guint i = 0; i < s->count; i++)
                         s->macs[i] = model_mac_generate(m, macs);

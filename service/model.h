@@ -59,6 +59,7 @@ typedef enum {
         ATTACHMENT_PROP_STATE,
         ATTACHMENT_PROP_STATE_REASON,
         ATTACHMENT_PROP_DEVICES,
+        ATTACHMENT_PROP_DEVICE_MACS,
         _ATTACHMENT_PROP_MAX,
 } AttachmentProp;
 
@@ -85,6 +86,7 @@ typedef struct {
         StoreAttachment *settings;
         ModelGroup *group;
         GPtrArray *devices;       /* Device* the machine holds for it, present ones */
+        char **device_macs;       /* the MAC each of devices carries ("" for pci) */
         const char *state;        /* "restart-required", "attached", "degraded", "error" */
         char *state_reason;       /* "" unless error or degraded */
         char *claim_error;        /* why the last claim left it out (Optional), NULL */

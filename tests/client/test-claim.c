@@ -81,7 +81,7 @@ static CtlObject *held(GPtrArray *into, const char *name, const char *type, cons
         add(o, val("Name", 's', name, 0));
         add(o, val("Type", 's', type, 0));
         add(o, val_strv("Devices", devices));
-        add(o, val_strv("Macs", macs));
+        add(o, val_strv("DeviceMacs", macs));
         return o;
 }
 

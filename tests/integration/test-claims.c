@@ -569,6 +569,27 @@ static void test_macs(void **state) {
                 assert_string_equal(mac, given);
                 assert_true(g_hash_table_add(addresses, (gpointer) address));
         }
+        /* The attachment pairs each device with the MAC the claim gave it,
+         * whatever order its Devices are in. */
+        g_autoptr(GVariant) held = prop(f, made[0], ATTACHMENT, "Devices");
+        g_autoptr(GVariant) held_macs = prop(f, made[0], ATTACHMENT, "DeviceMacs");
+        assert_int_equal(g_variant_n_children(held), 64);
+        assert_int_equal(g_variant_n_children(held_macs), 64);
+        for (gsize j = 0; j < 64; j++) {
+                const char *path, *mac, *address, *claimed_mac;
+                g_variant_get_child(held, j, "&o", &path);
+                g_variant_get_child(held_macs, j, "&s", &mac);
+                bool found = false;
+                for (gsize k = 0; k < 64 && !found; k++) {
+                        g_variant_get_child(devices, k, "(&si&s&s)", &address, NULL, NULL, &claimed_mac);
+                        g_autofree char *p = g_strdup_printf("/org/devpass1/devices/%s", address);
+                        g_strdelimit(p + strlen("/org/devpass1/devices/"), ":.", '_');
+                        found = g_str_equal(p, path);
+                        if (found)
+                                assert_string_equal(mac, claimed_mac);
+                }
+                assert_true(found);
+        }
         assert_int_equal(prop_u32(f, f->vfs, GROUP, "Free"), 0);
 }
 

@@ -13,15 +13,10 @@
 #include <cmocka.h>
 #include <json-glib/json-glib.h>
 
-#include "fakekernel.h"
-#include "harness.h"
+#include "ctl-helpers.h"
 
-typedef struct {
-        Harness *h;
-        FakeKernel *fk;
-} Fixture;
+typedef CtlFixture Fixture;
 
-#define ARGS(...) ((const char *const[]) { __VA_ARGS__, NULL })
 #define GROUPS_HEADER "NAME      TYPE  CLASS  TOTAL  FREE  RULES  DESCRIPTION\n"
 #define RULES_17 \
         "NAME                    GROUP     NODE      ENABLED  DEVICES  CONFLICTS  CONDITIONS\n" \
@@ -31,109 +26,6 @@ typedef struct {
         "vendor eq 10de, device eq 1aef, address eq 0000:17:00.1\n"
 #define NOT_AUTHORIZED "devpassctl: Not authorized for org.devpass1."
 
-static int setup(void **state) {
-        Fixture *f = g_new0(Fixture, 1);
-
-        f->h = harness_new("gpu-server.umockdev", NULL);
-        harness_polkit_start(f->h, NULL);
-        f->fk = fakekernel_new(f->h->testbed);
-        fakekernel_load_vfio(f->fk, true);
-        *state = f;
-        return 0;
-}
-
-static int teardown(void **state) {
-        Fixture *f = *state;
-
-        fakekernel_free(f->fk);
-        harness_free(f->h);
-        g_free(f);
-        return 0;
-}
-
-/* Exit 0, nothing on stderr; returns stdout. */
-static char *ctl_ok(Fixture *f, const char *const *args) {
-        char *out = NULL;
-        g_autofree char *err = NULL;
-        int status = harness_ctl(f->h, &out, &err, args);
-
-        if (status != 0 || err[0])
-                fail_msg("devpassctl %s %s: exit %d: %s", args[0], args[1] ?: "", status, err);
-        return out;
-}
-
-/* Exit 0 and no output at all, as the changing verbs do. */
-static void ctl_quiet(Fixture *f, const char *const *args) {
-        g_autofree char *out = ctl_ok(f, args);
-
-        if (out[0])
-                fail_msg("devpassctl %s printed '%s'", args[0], out);
-}
-
-/* Exit code, nothing on stdout, one line on stderr beginning with want
- * (all of it when want ends with a newline). */
-static void ctl_fails(Fixture *f, int code, const char *want, const char *const *args) {
-        g_autofree char *out = NULL, *err = NULL;
-        int status = harness_ctl(f->h, &out, &err, args);
-
-        if (status != code)
-                fail_msg("devpassctl %s %s: exit %d, want %d (%s)", args[0], args[1] ?: "", status, code, err);
-        assert_string_equal(out, "");
-        const char *nl = strchr(err, '\n');
-        if (!nl || nl[1])
-                fail_msg("devpassctl %s: stderr is not one line: '%s'", args[0], err);
-        if (!g_str_has_prefix(err, want))
-                fail_msg("devpassctl %s: stderr\n  '%s'\nwant\n  '%s'", args[0], err, want);
-}
-
-/* Whether text has that "Label: value" line (details right-align labels). */
-static bool has_line(const char *text, const char *line) {
-        g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-
-        for (size_t i = 0; lines[i]; i++)
-                if (g_str_equal(g_strchug(lines[i]), line))
-                        return true;
-        return false;
-}
-
-static void assert_line(const char *text, const char *line) {
-        if (!has_line(text, line))
-                fail_msg("no line '%s' in:\n%s", line, text);
-}
-
-/* devpassctl device ADDRESS until it shows line (5 s): the daemon learns
- * a driver change from the kernel's uevent, a moment after the binder. */
-static void wait_device(Fixture *f, const char *address, const char *line) {
-        g_autofree char *out = NULL;
-
-        for (int i = 0; i < 100; i++) {
-                g_free(out);
-                out = ctl_ok(f, ARGS("device", address));
-                if (has_line(out, line))
-                        return;
-                g_usleep(50000);
-        }
-        fail_msg("devpassctl device %s never showed '%s':\n%s", address, line, out);
-}
-
-/* The cell of column title in the row of devices that begins with address. */
-static char *devices_cell(const char *table, const char *address, const char *title) {
-        g_auto(GStrv) lines = g_strsplit(table, "\n", -1);
-        const char *at = strstr(lines[0], title);
-
-        assert_non_null(at);
-        size_t col = (size_t) (at - lines[0]);
-        for (size_t i = 1; lines[i]; i++)
-                if (g_str_has_prefix(lines[i], address)) {
-                        assert_true(strlen(lines[i]) > col);
-                        assert_true(lines[i][col - 1] == ' ');
-                        const char *end = strstr(lines[i] + col, "  ");
-                        return end ? g_strndup(lines[i] + col, end - (lines[i] + col)) : g_strdup(lines[i] + col);
-                }
-        fail_msg("no row %s in:\n%s", address, table);
-        return NULL;
-}
-
 static char *status_text(const char *devices, const char *groups, const char *reboot) {
         return g_strdup_printf("        Version: %s\n"
                                "           Node: testnode\n"
@@ -142,17 +34,6 @@ static char *status_text(const char *devices, const char *groups, const char *re
                                "         Groups: %s\n"
                                "Reboot required: %s\n",
                                harness_path("DEVPASS_VERSION"), devices, groups, reboot);
-}
-
-/* "NAME /org/devpass1/KIND/ID\n": returns the path. */
-static char *created_path(const char *out, const char *name, const char *kind) {
-        g_autofree char *prefix = g_strdup_printf("%s /org/devpass1/%s/", name, kind);
-
-        if (!g_str_has_prefix(out, prefix) || !g_str_has_suffix(out, "\n") || strchr(out, '\n')[1])
-                fail_msg("'%s' is not '%sID'", out, prefix);
-        char *path = g_strndup(out + strlen(name) + 1, strlen(out) - strlen(name) - 2);
-        assert_true(g_variant_is_object_path(path));
-        return path;
 }
 
 /* check, passthrough, the group, its rules, the devices, status, release. */
@@ -546,12 +427,12 @@ static void test_errors(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_admin_path, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_reboot_required, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_rules_edit, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_delete_group, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_sriov, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_admin_path, ctl_setup, ctl_teardown),
+                cmocka_unit_test_setup_teardown(test_reboot_required, ctl_setup, ctl_teardown),
+                cmocka_unit_test_setup_teardown(test_rules_edit, ctl_setup, ctl_teardown),
+                cmocka_unit_test_setup_teardown(test_delete_group, ctl_setup, ctl_teardown),
+                cmocka_unit_test_setup_teardown(test_sriov, ctl_setup, ctl_teardown),
+                cmocka_unit_test_setup_teardown(test_errors, ctl_setup, ctl_teardown),
         };
         return cmocka_run_group_tests_name("ctl-groups", tests, NULL, NULL);
 }
