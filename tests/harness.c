@@ -344,6 +344,10 @@ static void gio_bus_close(void) {
 void harness_free(Harness *h) {
         if (!h)
                 return;
+        if (h->connection) {
+                (void) g_dbus_connection_close_sync(h->connection, NULL, NULL);
+                g_object_unref(h->connection);
+        }
         /* Stopped as systemd would, so that every test also checks a clean
          * exit (and, sanitized, that nothing leaked). */
         if (h->daemon_pid > 0)
@@ -425,13 +429,27 @@ int harness_ctl(Harness *h, char **out, char **err, const char *const *args) {
         return WEXITSTATUS(status);
 }
 
-GVariant *harness_call(Harness *h, const char *path, const char *interface, const char *method,
-                       GVariant *args, GError **error) {
-        g_autoptr(GDBusConnection) c = g_dbus_connection_new_for_address_sync(
+static GDBusConnection *connect_bus(Harness *h, GError **error) {
+        return g_dbus_connection_new_for_address_sync(
                 h->bus_address,
                 G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
                 NULL, NULL, error);
-        if (!c)
+}
+
+GDBusConnection *harness_connect(Harness *h) {
+        g_autoptr(GError) error = NULL;
+        GDBusConnection *c = connect_bus(h, &error);
+
+        g_assert_no_error(error);
+        return c;
+}
+
+GVariant *harness_call(Harness *h, const char *path, const char *interface, const char *method,
+                       GVariant *args, GError **error) {
+        g_autoptr(GDBusConnection) fresh = NULL;
+        GDBusConnection *c = h->connection;
+
+        if (!c && !(c = fresh = connect_bus(h, error)))
                 return NULL;
         return g_dbus_connection_call_sync(c, "org.devpass1", path, interface, method, args, NULL,
                                            G_DBUS_CALL_FLAGS_NO_AUTO_START, 30000, NULL, error);

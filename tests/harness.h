@@ -30,6 +30,8 @@ typedef struct {
         bool polkit_mounted;
         sd_bus *bus;               /* the test's client connection */
         GPtrArray *signals;        /* HarnessSignal*, in arrival order */
+        GDBusConnection *connection; /* when set: harness_call's, not a fresh one per
+                                      * call (harness_connect); harness_free closes it */
 } Harness;
 
 /* A testbed with the fixture loaded (NULL: empty node), a private bus and
@@ -73,11 +75,14 @@ void harness_clear_signals(Harness *h);
  * returns its exit status and, when non-NULL, its stdout and stderr. */
 int harness_ctl(Harness *h, char **out, char **err, const char *const *args);
 
-/* GetManagedObjects over a fresh GDBus connection: a{oa{sa{sv}}}. */
+/* GetManagedObjects through harness_call: a{oa{sa{sv}}}. */
 GVariant *harness_managed_objects(Harness *h);
 /* The org.devpass1.Device properties (a{sv}) of one address from a
  * GetManagedObjects reply; NULL when it has none. */
 GVariant *harness_device_props(GVariant *objects, const char *address);
+/* A GDBus connection of its own on the private bus (for h->connection,
+ * or calls of the test's own). */
+GDBusConnection *harness_connect(Harness *h);
 /* A method call over GDBus; returns the reply or NULL with *error set. */
 GVariant *harness_call(Harness *h, const char *path, const char *interface, const char *method,
                        GVariant *args, GError **error);

@@ -8,22 +8,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "harness.h"
-
-static void assert_error(Harness *h, const char *path, const char *iface, const char *method,
-                         GVariant *args, const char *want, const char *in_message) {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = harness_call(h, path, iface, method, args, &error);
-
-        assert_null(r);
-        assert_non_null(error);
-        g_autofree char *remote = g_dbus_error_get_remote_error(error);
-        if (!remote || !g_str_equal(remote, want))
-                fail_msg("%s.%s on %s: got %s (%s), want %s", iface, method, path,
-                         remote ?: "no remote error", error->message, want);
-        if (in_message && !strstr(error->message, in_message))
-                fail_msg("message '%s' does not mention '%s'", error->message, in_message);
-}
+#include "calls.h"
 
 static void assert_alive(Harness *h) {
         g_autoptr(GVariant) objects = harness_managed_objects(h);
@@ -39,45 +24,45 @@ static void test_bad_addresses(void **state) {
         };
 
         for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
-                assert_error(h, "/org/devpass1", "org.devpass1.Manager", "GetDevice",
-                             g_variant_new("(s)", bad[i]), "org.devpass1.Error.InvalidArgument",
-                             "dddd:bb:ss.f");
-        assert_error(h, "/org/devpass1", "org.devpass1.Manager", "GetDevice",
-                     g_variant_new("(s)", "0000:99:00.0"), "org.devpass1.Error.NotFound", "0000:99:00.0");
+                calls_assert_error(h, "/org/devpass1", "org.devpass1.Manager", "GetDevice",
+                                   g_variant_new("(s)", bad[i]), "org.devpass1.Error.InvalidArgument",
+                                   "dddd:bb:ss.f");
+        calls_assert_error(h, "/org/devpass1", "org.devpass1.Manager", "GetDevice",
+                           g_variant_new("(s)", "0000:99:00.0"), "org.devpass1.Error.NotFound", "0000:99:00.0");
         assert_alive(h);
 }
 
 static void test_bad_types(void **state) {
         g_autoptr(Harness) h = harness_new("gpu-server.umockdev", NULL);
 
-        assert_error(h, "/org/devpass1", "org.devpass1.Manager", "GetDevice",
-                     g_variant_new("(u)", 42), "org.devpass1.Error.InvalidArgument", "GetDevice");
-        assert_error(h, "/org/devpass1", "org.devpass1.Manager", "GetDevice",
-                     g_variant_new("(ss)", "0000:17:00.0", "x"), "org.devpass1.Error.InvalidArgument", NULL);
-        assert_error(h, "/org/devpass1", "org.devpass1.Manager", "GetDevice",
-                     NULL, "org.devpass1.Error.InvalidArgument", NULL);
-        assert_error(h, "/org/devpass1", "org.devpass1.Manager", "NoSuchMethod",
-                     NULL, "org.freedesktop.DBus.Error.UnknownMethod", NULL);
+        calls_assert_error(h, "/org/devpass1", "org.devpass1.Manager", "GetDevice",
+                           g_variant_new("(u)", 42), "org.devpass1.Error.InvalidArgument", "GetDevice");
+        calls_assert_error(h, "/org/devpass1", "org.devpass1.Manager", "GetDevice",
+                           g_variant_new("(ss)", "0000:17:00.0", "x"), "org.devpass1.Error.InvalidArgument", NULL);
+        calls_assert_error(h, "/org/devpass1", "org.devpass1.Manager", "GetDevice",
+                           NULL, "org.devpass1.Error.InvalidArgument", NULL);
+        calls_assert_error(h, "/org/devpass1", "org.devpass1.Manager", "NoSuchMethod",
+                           NULL, "org.freedesktop.DBus.Error.UnknownMethod", NULL);
         /* Properties are read-only. */
-        assert_error(h, "/org/devpass1/devices/0000_17_00_0", "org.freedesktop.DBus.Properties", "Set",
-                     g_variant_new("(ssv)", "org.devpass1.Device", "Driver", g_variant_new_string("x")),
-                     "org.freedesktop.DBus.Error.PropertyReadOnly", NULL);
+        calls_assert_error(h, "/org/devpass1/devices/0000_17_00_0", "org.freedesktop.DBus.Properties", "Set",
+                           g_variant_new("(ssv)", "org.devpass1.Device", "Driver", g_variant_new_string("x")),
+                           "org.freedesktop.DBus.Error.PropertyReadOnly", NULL);
         assert_alive(h);
 }
 
 static void test_bad_paths(void **state) {
         g_autoptr(Harness) h = harness_new("gpu-server.umockdev", NULL);
 
-        assert_error(h, "/org/devpass1/devices/0000_99_00_0", "org.freedesktop.DBus.Properties", "GetAll",
-                     g_variant_new("(s)", "org.devpass1.Device"), "org.devpass1.Error.NotFound", "0000:99:00.0");
-        assert_error(h, "/org/devpass1/devices/bogus", "org.freedesktop.DBus.Properties", "GetAll",
-                     g_variant_new("(s)", "org.devpass1.Device"), "org.devpass1.Error.InvalidArgument", "bogus");
-        assert_error(h, "/org/devpass1/devices/0000_17_00_0_0", "org.freedesktop.DBus.Properties", "Get",
-                     g_variant_new("(ss)", "org.devpass1.Device", "Driver"),
-                     "org.devpass1.Error.InvalidArgument", NULL);
-        assert_error(h, "/org/devpass1/devices/0000_17_00_0", "org.freedesktop.DBus.Properties", "Get",
-                     g_variant_new("(ss)", "org.devpass1.Device", "NoSuchProperty"),
-                     "org.freedesktop.DBus.Error.UnknownProperty", NULL);
+        calls_assert_error(h, "/org/devpass1/devices/0000_99_00_0", "org.freedesktop.DBus.Properties", "GetAll",
+                           g_variant_new("(s)", "org.devpass1.Device"), "org.devpass1.Error.NotFound", "0000:99:00.0");
+        calls_assert_error(h, "/org/devpass1/devices/bogus", "org.freedesktop.DBus.Properties", "GetAll",
+                           g_variant_new("(s)", "org.devpass1.Device"), "org.devpass1.Error.InvalidArgument", "bogus");
+        calls_assert_error(h, "/org/devpass1/devices/0000_17_00_0_0", "org.freedesktop.DBus.Properties", "Get",
+                           g_variant_new("(ss)", "org.devpass1.Device", "Driver"),
+                           "org.devpass1.Error.InvalidArgument", NULL);
+        calls_assert_error(h, "/org/devpass1/devices/0000_17_00_0", "org.freedesktop.DBus.Properties", "Get",
+                           g_variant_new("(ss)", "org.devpass1.Device", "NoSuchProperty"),
+                           "org.freedesktop.DBus.Error.UnknownProperty", NULL);
         assert_alive(h);
 }
 

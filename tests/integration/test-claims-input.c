@@ -12,8 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "fakekernel.h"
-#include "harness.h"
+#include "calls.h"
 
 #define ROOT "/org/devpass1"
 #define MANAGER_IF "org.devpass1.Manager"
@@ -39,60 +38,20 @@ typedef struct {
         char *vfs, *gpus, *acme, *att;
 } Fixture;
 
-static GVariant *call_ok(Fixture *f, const char *path, const char *iface, const char *method, GVariant *args) {
-        g_autoptr(GError) error = NULL;
-        GVariant *r = harness_call(f->h, path, iface, method, args, &error);
-        if (!r)
-                fail_msg("%s.%s on %s: %s", iface, method, path, error->message);
-        return r;
-}
-
-static char *call_path(Fixture *f, const char *method, GVariant *args) {
-        g_autoptr(GVariant) r = call_ok(f, ROOT, MANAGER_IF, method, args);
-        char *path;
-        g_variant_get_child(r, 0, "o", &path);
-        return path;
-}
-
-static guint32 prop_u(Fixture *f, const char *path, const char *iface, const char *name) {
-        g_autoptr(GVariant) r = call_ok(f, path, "org.freedesktop.DBus.Properties", "Get",
-                                        g_variant_new("(ss)", iface, name));
-        g_autoptr(GVariant) v = NULL;
-        g_variant_get(r, "(v)", &v);
-        return g_variant_get_uint32(v);
-}
-
-typedef struct {
-        Fixture *f;
-        const char *path;
-        guint32 free;
-} FreeWait;
-
-static bool free_is(Harness *h, void *data) {
-        FreeWait *w = data;
-        return prop_u(w->f, w->path, GROUP_IF, "Free") == w->free;
-}
-
 static int setup(void **state) {
         Fixture *f = g_new0(Fixture, 1);
+        const char *const vfs[] = { "0000:3b:02.0", "0000:3b:02.1", "0000:3b:02.2", "0000:3b:02.3", NULL };
 
-        f->h = harness_new("gpu-server.umockdev", NULL);
-        harness_polkit_start(f->h, NULL);
-        f->fk = fakekernel_new(f->h->testbed);
-        fakekernel_load_vfio(f->fk, true);
-        f->vfs = call_path(f, "MakePassthrough",
-                           g_variant_new_parsed("([objectpath '" DEV("0000_3b_02_0") "', '" DEV("0000_3b_02_1") "', '"
-                                                DEV("0000_3b_02_2") "', '" DEV("0000_3b_02_3") "'], {'Name': <'VFs'>, "
-                                                "'Type': <'sriov-nic'>, 'Class': <'nic'>})"));
-        f->gpus = call_path(f, "MakePassthrough",
-                            g_variant_new_parsed("([objectpath '" DEV("0000_17_00_0") "', '" DEV("0000_17_00_1") "'], "
-                                                 "{'Name': <'GPUs'>, 'Class': <'gpu'>})"));
-        FreeWait w = { f, f->vfs, 4 };
-        if (!harness_wait(f->h, free_is, &w, 10000))
-                fail_msg("the VFs did not come free");
-        f->acme = call_path(f, "PassToTenant", g_variant_new_parsed("('acme', 'acme-node1', {'Group': <%o>})", f->vfs));
-        f->att = call_path(f, "CreateAttachment",
-                           g_variant_new_parsed("('vm1', {'Group': <%o>, 'Name': <'nic'>, 'Mac': <%s>})", f->vfs, TAKEN));
+        f->h = calls_gpu_server(NULL, &f->fk);
+        f->vfs = calls_passthrough_group(f->h, vfs, "VFs", "sriov-nic", "nic");
+        f->gpus = calls_ok_path(f->h, ROOT, MANAGER_IF, "MakePassthrough",
+                                g_variant_new_parsed("([objectpath '" DEV("0000_17_00_0") "', '" DEV("0000_17_00_1")
+                                                     "'], {'Name': <'GPUs'>, 'Class': <'gpu'>})"));
+        f->acme = calls_ok_path(f->h, ROOT, MANAGER_IF, "PassToTenant",
+                                g_variant_new_parsed("('acme', 'acme-node1', {'Group': <%o>})", f->vfs));
+        f->att = calls_ok_path(f->h, ROOT, MANAGER_IF, "CreateAttachment",
+                               g_variant_new_parsed("('vm1', {'Group': <%o>, 'Name': <'nic'>, 'Mac': <%s>})", f->vfs,
+                                                    TAKEN));
         *state = f;
         return 0;
 }
@@ -101,9 +60,7 @@ static int teardown(void **state) {
         Fixture *f = *state;
 
         /* Alive, and a clean exit (under the sanitizers: no leaks). */
-        harness_daemon_stop(f->h);
-        fakekernel_free(f->fk);
-        harness_free(f->h);
+        calls_stop(f->h, f->fk);
         g_free(f->vfs);
         g_free(f->gpus);
         g_free(f->acme);
@@ -112,90 +69,11 @@ static int teardown(void **state) {
         return 0;
 }
 
-static int compare_strings(gconstpointer a, gconstpointer b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
+/* $VFS, $GPUS, $ACME, $ATT: the fixture's paths. */
+static void refused_all(Fixture *f, const CallsBad *calls, size_t n) {
+        const char *const pairs[] = { "$VFS", f->vfs, "$GPUS", f->gpus, "$ACME", f->acme, "$ATT", f->att, NULL };
 
-/* Every bus object, one sorted line each. */
-static char *snapshot(Fixture *f) {
-        g_autoptr(GVariant) objects = harness_managed_objects(f->h);
-        g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
-        GVariantIter it;
-        const char *path;
-        GVariant *ifaces;
-
-        g_variant_iter_init(&it, objects);
-        while (g_variant_iter_loop(&it, "{&o@a{sa{sv}}}", &path, &ifaces)) {
-                g_autofree char *text = g_variant_print(ifaces, FALSE);
-                g_ptr_array_add(lines, g_strdup_printf("%s %s", path, text));
-        }
-        g_ptr_array_sort(lines, compare_strings);
-        g_ptr_array_add(lines, NULL);
-        return g_strjoinv("\n", (char **) lines->pdata);
-}
-
-static void assert_same(const char *before, const char *after, const char *what) {
-        if (g_str_equal(before, after))
-                return;
-        g_auto(GStrv) b = g_strsplit(before, "\n", -1), a = g_strsplit(after, "\n", -1);
-        size_t i = 0;
-        while (b[i] && a[i] && g_str_equal(b[i], a[i]))
-                i++;
-        fail_msg("%s changed the objects:\n  before: %s\n  after:  %s", what, b[i] ?: "(end)", a[i] ?: "(end)");
-}
-
-/* The call (args: a GVariant, floating, or NULL) fails with want, its
- * message mentions in_message, and nothing changed. */
-static void refused(Fixture *f, const char *what, const char *path, const char *iface, const char *method,
-                    GVariant *args, const char *want, const char *in_message) {
-        g_autofree char *before = snapshot(f);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = harness_call(f->h, path, iface, method, args, &error);
-
-        if (r)
-                fail_msg("%s: %s.%s on %s succeeded, want %s", what, iface, method, path, want);
-        g_autofree char *remote = g_dbus_error_get_remote_error(error);
-        if (!remote || !g_str_equal(remote, want))
-                fail_msg("%s: got %s (%s), want %s", what, remote ?: "no remote error", error->message, want);
-        if (!strstr(error->message, in_message))
-                fail_msg("%s: message '%s' does not mention '%s'", what, error->message, in_message);
-        g_autofree char *after = snapshot(f);
-        assert_same(before, after, what);
-}
-
-static char *substitute(Fixture *f, const char *s) {
-        const char *from[] = { "$VFS", "$GPUS", "$ACME", "$ATT" }, *to[] = { f->vfs, f->gpus, f->acme, f->att };
-        char *out = g_strdup(s);
-        for (size_t i = 0; i < G_N_ELEMENTS(from); i++) {
-                g_auto(GStrv) parts = g_strsplit(out, from[i], -1);
-                g_free(out);
-                out = g_strjoinv(to[i], parts);
-        }
-        return out;
-}
-
-typedef struct {
-        const char *path, *iface, *method;
-        const char *args;       /* GVariant text; $VFS ... substituted */
-        const char *error;
-        const char *message;    /* in the error's message; substituted too */
-} BadCall;
-
-static void refused_all(Fixture *f, const BadCall *calls, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                const BadCall *c = &calls[i];
-                g_autofree char *path = substitute(f, c->path);
-                g_autofree char *args = c->args ? substitute(f, c->args) : NULL;
-                g_autofree char *message = substitute(f, c->message);
-                g_autofree char *what = g_strdup_printf("%s%s", c->method, args ?: "()");
-                g_autoptr(GError) e = NULL;
-                GVariant *v = args ? g_variant_parse(NULL, args, NULL, NULL, &e) : NULL;
-                if (args && !v)
-                        fail_msg("cannot parse %s: %s", args, e->message);
-                refused(f, what, path, c->iface, c->method, v, c->error, message);
-                if (v)
-                        g_variant_unref(v);
-        }
+        calls_refused_table(f->h, calls, n, pairs);
 }
 
 /* ---- machine and tenant names, on every call that takes one ---- */
@@ -224,24 +102,28 @@ static void test_names(void **state) {
                 g_autofree char *node = g_strdup_printf("The tenant node name %s %s", names[i].quoted,
                                                         names[i].problem);
 
-                refused(f, what, ROOT, MANAGER_IF, "CreateAttachment",
-                        g_variant_new_parsed("(%s, {'Group': <%o>})", n, f->vfs), INVALID, machine);
-                refused(f, what, ROOT, MANAGER_IF, "CreateAttachments",
-                        g_variant_new_parsed("([('vm2', {'Group': <%o>}), (%s, {'Group': <%o>})],)", f->vfs, n, f->vfs),
-                        INVALID, machine);
-                refused(f, what, ROOT, MANAGER_IF, "Claim", g_variant_new_parsed("(%s, @a{sv} {})", n), INVALID, machine);
-                refused(f, what, ROOT, MANAGER_IF, "Release", g_variant_new("(s)", n), INVALID, machine);
-                refused(f, what, ROOT, MANAGER_IF, "Claim", g_variant_new_parsed("('vm1', {'TenantNode': <%s>})", n),
-                        INVALID, node);
-                refused(f, what, ROOT, MANAGER_IF, "PassToTenant",
-                        g_variant_new_parsed("(%s, 'acme-node1', {'Group': <%o>})", n, f->vfs), INVALID, tenant);
-                refused(f, what, ROOT, MANAGER_IF, "PassToTenant",
-                        g_variant_new_parsed("('globex', %s, {'Group': <%o>})", n, f->vfs), INVALID, node);
+                Harness *h = f->h;
+
+                calls_refused(h, what, ROOT, MANAGER_IF, "CreateAttachment",
+                              g_variant_new_parsed("(%s, {'Group': <%o>})", n, f->vfs), INVALID, machine);
+                calls_refused(h, what, ROOT, MANAGER_IF, "CreateAttachments",
+                              g_variant_new_parsed("([('vm2', {'Group': <%o>}), (%s, {'Group': <%o>})],)", f->vfs, n,
+                                                   f->vfs),
+                              INVALID, machine);
+                calls_refused(h, what, ROOT, MANAGER_IF, "Claim", g_variant_new_parsed("(%s, @a{sv} {})", n), INVALID,
+                              machine);
+                calls_refused(h, what, ROOT, MANAGER_IF, "Release", g_variant_new("(s)", n), INVALID, machine);
+                calls_refused(h, what, ROOT, MANAGER_IF, "Claim",
+                              g_variant_new_parsed("('vm1', {'TenantNode': <%s>})", n), INVALID, node);
+                calls_refused(h, what, ROOT, MANAGER_IF, "PassToTenant",
+                              g_variant_new_parsed("(%s, 'acme-node1', {'Group': <%o>})", n, f->vfs), INVALID, tenant);
+                calls_refused(h, what, ROOT, MANAGER_IF, "PassToTenant",
+                              g_variant_new_parsed("('globex', %s, {'Group': <%o>})", n, f->vfs), INVALID, node);
                 /* "" is the host's: a good Tenant. */
                 if (*n)
-                        refused(f, what, ROOT, MANAGER_IF, "CreateAttachment",
-                                g_variant_new_parsed("('vm2', {'Group': <%o>, 'Tenant': <%s>})", f->acme, n), INVALID,
-                                tenant);
+                        calls_refused(h, what, ROOT, MANAGER_IF, "CreateAttachment",
+                                      g_variant_new_parsed("('vm2', {'Group': <%o>, 'Tenant': <%s>})", f->acme, n),
+                                      INVALID, tenant);
         }
 }
 
@@ -276,25 +158,29 @@ static void test_macs(void **state) {
                 const char *error = taken ? BUSY : INVALID;
                 g_autofree char *what = g_strescape(mac, NULL);
 
-                refused(f, what, ROOT, MANAGER_IF, "CreateAttachment",
-                        g_variant_new_parsed("('vm2', {'Group': <%o>, 'Mac': <%s>})", f->vfs, mac), error, msg);
-                refused(f, what, ROOT, MANAGER_IF, "CreateAttachments",
-                        g_variant_new_parsed("([('vm2', {'Group': <%o>}), ('vm3', {'Group': <%o>, 'Mac': <%s>})],)",
-                                             f->vfs, f->vfs, mac), error, msg);
+                Harness *h = f->h;
+
+                calls_refused(h, what, ROOT, MANAGER_IF, "CreateAttachment",
+                              g_variant_new_parsed("('vm2', {'Group': <%o>, 'Mac': <%s>})", f->vfs, mac), error, msg);
+                calls_refused(h, what, ROOT, MANAGER_IF, "CreateAttachments",
+                              g_variant_new_parsed("([('vm2', {'Group': <%o>}), "
+                                                   "('vm3', {'Group': <%o>, 'Mac': <%s>})],)", f->vfs, f->vfs, mac),
+                              error, msg);
                 if (taken)      /* TAKEN is vm1's own: its Update may keep it; PassToTenant: pass_calls */
                         continue;
-                refused(f, what, f->att, ATTACHMENT_IF, "Update", g_variant_new_parsed("({'Mac': <%s>},)", mac),
-                        INVALID, msg);
-                refused(f, what, ROOT, MANAGER_IF, "PassToTenant",
-                        g_variant_new_parsed("('globex', 'globex-node1', {'Group': <%o>, 'Mac': <%s>})", f->vfs, mac),
-                        INVALID, msg);
+                calls_refused(h, what, f->att, ATTACHMENT_IF, "Update", g_variant_new_parsed("({'Mac': <%s>},)", mac),
+                              INVALID, msg);
+                calls_refused(h, what, ROOT, MANAGER_IF, "PassToTenant",
+                              g_variant_new_parsed("('globex', 'globex-node1', {'Group': <%o>, 'Mac': <%s>})", f->vfs,
+                                                   mac),
+                              INVALID, msg);
         }
 }
 
 /* ---- everything else, one table per method ---- */
 
 #define CA(settings) "('vm2', " settings ")"
-static const BadCall create_calls[] = {
+static const CallsBad create_calls[] = {
         { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$VFS'>, 'Count': <uint32 0>}"), INVALID, "Count 0 is out of range: group VFs holds 4 devices" },
         { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$VFS'>, 'Count': <uint32 5>}"), INVALID, "Count 5 is out of range: group VFs holds 4 devices" },
         { ROOT, MANAGER_IF, "CreateAttachment", CA("{'Group': <objectpath '$VFS'>, 'Count': <uint32 4294967295>}"), INVALID, "Count 4294967295 is out of range" },
@@ -333,7 +219,7 @@ static const BadCall create_calls[] = {
         { ROOT, MANAGER_IF, "CreateAttachments", "([('vm2', {'Group': <objectpath '$VFS'>})], 'x')", INVALID, "CreateAttachments takes arguments of type 'a(sa{sv})'" },
 };
 
-static const BadCall claim_calls[] = {
+static const CallsBad claim_calls[] = {
         { ROOT, MANAGER_IF, "Claim", "('vm1', {'Count': <uint32 1>})", INVALID, "Unknown setting 'Count': this call takes NumaNode, TenantNode" },
         { ROOT, MANAGER_IF, "Claim", "('vm1', {'NumaNode': <uint32 1>})", INVALID, "Setting NumaNode must be of type 'i', not 'u'" },
         { ROOT, MANAGER_IF, "Claim", "('vm1', {'TenantNode': <true>})", INVALID, "Setting TenantNode must be of type 's', not 'b'" },
@@ -342,7 +228,7 @@ static const BadCall claim_calls[] = {
 };
 
 #define PT(settings) "('globex', 'globex-node1', " settings ")"
-static const BadCall pass_calls[] = {
+static const CallsBad pass_calls[] = {
         { ROOT, MANAGER_IF, "PassToTenant", PT("{'Group': <objectpath '$VFS'>, 'Count': <uint32 0>}"), INVALID, "Count 0 is out of range: group VFs holds 4" },
         { ROOT, MANAGER_IF, "PassToTenant", PT("{'Group': <objectpath '$VFS'>, 'Count': <uint32 5>}"), INVALID, "Count 5 is out of range: group VFs holds 4" },
         { ROOT, MANAGER_IF, "PassToTenant", PT("{'Group': <objectpath '$VFS'>, 'Count': <uint32 4>}"), BUSY, "Tenant globex wants 4 devices of group VFs, and 3 are free" },
@@ -363,7 +249,7 @@ static const BadCall pass_calls[] = {
         { ROOT, MANAGER_IF, "PassToTenant", "('globex', {'Group': <objectpath '$VFS'>})", INVALID, "PassToTenant takes arguments of type 'ssa{sv}', not 'sa{sv}'" },
 };
 
-static const BadCall attachment_calls[] = {
+static const CallsBad attachment_calls[] = {
         { NOATT, ATTACHMENT_IF, "Update", "({'Count': <uint32 1>},)", NOT_FOUND, "No attachment at '" NOATT "'" },
         { NOATT, ATTACHMENT_IF, "Delete", NULL, NOT_FOUND, "No attachment at '" NOATT "'" },
         { ROOT "/attachments/x_1", ATTACHMENT_IF, "Delete", NULL, NOT_FOUND, "'/org/devpass1/attachments/x_1'" },
@@ -403,25 +289,26 @@ static void test_nothing_to_do(void **state) {
         const char *machines[] = { "vm-none", "vm1", "acme" };
 
         for (size_t i = 0; i < G_N_ELEMENTS(machines); i++) {
-                g_autofree char *before = snapshot(f);
-                g_autoptr(GVariant) released = call_ok(f, ROOT, MANAGER_IF, "Release", g_variant_new("(s)", machines[i]));
-                g_autofree char *after = snapshot(f);
-                assert_same(before, after, machines[i]);
+                g_autofree char *before = calls_snapshot(f->h);
+                g_autoptr(GVariant) released = calls_ok(f->h, ROOT, MANAGER_IF, "Release",
+                                                        g_variant_new("(s)", machines[i]));
+                g_autofree char *after = calls_snapshot(f->h);
+                g_autofree char *what = g_strdup_printf("Release of %s", machines[i]);
+                calls_assert_unchanged(before, after, what);
         }
-        g_autofree char *before = snapshot(f);
-        g_autoptr(GVariant) r = call_ok(f, ROOT, MANAGER_IF, "Claim", g_variant_new_parsed("('vm-none', @a{sv} {})"));
+        g_autofree char *before = calls_snapshot(f->h);
+        g_autoptr(GVariant) r = calls_ok(f->h, ROOT, MANAGER_IF, "Claim",
+                                         g_variant_new_parsed("('vm-none', @a{sv} {})"));
         g_autofree char *text = g_variant_print(r, TRUE);
         assert_string_equal(text, "(@a(osa(siss)) [],)");
-        g_autofree char *after = snapshot(f);
-        assert_same(before, after, "Claim of vm-none");
+        g_autofree char *after = calls_snapshot(f->h);
+        calls_assert_unchanged(before, after, "Claim of vm-none");
 
         /* A blank Name is devpass's to make ("<group> <n>"), not a bad one. */
-        g_autofree char *made = call_path(f, "CreateAttachment",
-                                          g_variant_new_parsed("('vm1', {'Group': <%o>, 'Name': <''>})", f->vfs));
-        g_autoptr(GVariant) name = call_ok(f, made, "org.freedesktop.DBus.Properties", "Get",
-                                           g_variant_new("(ss)", ATTACHMENT_IF, "Name"));
-        g_autofree char *name_text = g_variant_print(name, FALSE);
-        assert_string_equal(name_text, "(<'VFs 1'>,)");
+        g_autofree char *made = calls_ok_path(f->h, ROOT, MANAGER_IF, "CreateAttachment",
+                                              g_variant_new_parsed("('vm1', {'Group': <%o>, 'Name': <''>})", f->vfs));
+        g_autofree char *name = calls_prop_string(f->h, made, ATTACHMENT_IF, "Name");
+        assert_string_equal(name, "VFs 1");
 }
 
 int main(void) {

@@ -13,8 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "fakekernel.h"
-#include "harness.h"
+#include "calls.h"
 
 #define MANAGER "org.devpass1.Manager"
 #define DEVICE "org.devpass1.Device"
@@ -28,7 +27,7 @@
 typedef struct {
         Harness *h;
         FakeKernel *fk;
-        GDBusConnection *c[CLIENTS];  /* c[0] also for the test's own calls */
+        GDBusConnection *c[CLIENTS];  /* c[0] also for the test's own calls (h->connection) */
 } Fixture;
 
 static const char *const gpu_functions[] = { "0000:17:00.0", "0000:17:00.1", "0000:b1:00.0", "0000:b1:00.1", NULL };
@@ -37,19 +36,11 @@ static const char *const trio[] = { "0000:3b:02.0", "0000:3b:02.1", "0000:3b:02.
 
 static int setup(void **state) {
         Fixture *f = g_new0(Fixture, 1);
-        g_autoptr(GError) error = NULL;
 
-        f->h = harness_new("gpu-server.umockdev", NULL);
-        harness_polkit_start(f->h, NULL);
-        f->fk = fakekernel_new(f->h->testbed);
-        fakekernel_load_vfio(f->fk, true);
-        for (int i = 0; i < CLIENTS; i++) {
-                f->c[i] = g_dbus_connection_new_for_address_sync(f->h->bus_address,
-                                                                 G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                                                 G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                                                 NULL, NULL, &error);
-                g_assert_no_error(error);
-        }
+        f->h = calls_gpu_server(NULL, &f->fk);
+        for (int i = 0; i < CLIENTS; i++)
+                f->c[i] = harness_connect(f->h);
+        f->h->connection = g_object_ref(f->c[0]);
         *state = f;
         return 0;
 }
@@ -69,80 +60,13 @@ static int teardown(void **state) {
 
 /* ---- calls ---- */
 
-static GVariant *call_ok(Fixture *f, const char *path, const char *interface, const char *method, GVariant *args) {
-        g_autoptr(GError) error = NULL;
-        GVariant *r = g_dbus_connection_call_sync(f->c[0], "org.devpass1", path, interface, method, args, NULL,
-                                                  G_DBUS_CALL_FLAGS_NO_AUTO_START, 30000, NULL, &error);
-        if (!r)
-                fail_msg("%s.%s on %s: %s", interface, method, path, error->message);
-        return r;
-}
-
-static GVariant *prop(Fixture *f, const char *path, const char *interface, const char *name) {
-        g_autoptr(GVariant) r = call_ok(f, path, "org.freedesktop.DBus.Properties", "Get",
-                                        g_variant_new("(ss)", interface, name));
-        GVariant *v;
-        g_variant_get(r, "(v)", &v);
-        return v;
-}
-
-static guint32 prop_u32(Fixture *f, const char *path, const char *interface, const char *name) {
-        g_autoptr(GVariant) v = prop(f, path, interface, name);
-        return g_variant_get_uint32(v);
-}
-
-static char *dev_path(const char *address) {
-        g_autofree char *p = g_strdup_printf("/org/devpass1/devices/%s", address);
-        g_strdelimit(p + strlen("/org/devpass1/devices/"), ":.", '_');
-        return g_steal_pointer(&p);
-}
-
-/* "claimed vm1", "passthrough ": a device's State and Holder. */
-static char *dev_state(Fixture *f, const char *address) {
-        g_autofree char *path = dev_path(address);
-        g_autoptr(GVariant) state = prop(f, path, DEVICE, "State");
-        g_autoptr(GVariant) holder = prop(f, path, DEVICE, "Holder");
-        return g_strdup_printf("%s %s", g_variant_get_string(state, NULL), g_variant_get_string(holder, NULL));
-}
-
-static GVariant *paths_of(const char *const *addresses) {
-        GVariantBuilder b;
-
-        g_variant_builder_init(&b, G_VARIANT_TYPE("ao"));
-        for (size_t i = 0; addresses[i]; i++) {
-                g_autofree char *p = dev_path(addresses[i]);
-                g_variant_builder_add(&b, "o", p);
-        }
-        return g_variant_builder_end(&b);
-}
-
-/* MakePassthrough into a new group; waits until all are free (on vfio-pci). */
-static char *passthrough(Fixture *f, const char *const *addresses, const char *name, const char *type) {
-        GVariantBuilder o;
-        g_variant_builder_init(&o, G_VARIANT_TYPE("a{sv}"));
-        g_variant_builder_add(&o, "{sv}", "Name", g_variant_new_string(name));
-        g_variant_builder_add(&o, "{sv}", "Type", g_variant_new_string(type));
-        g_autoptr(GVariant) r = call_ok(f, "/org/devpass1", MANAGER, "MakePassthrough",
-                                        g_variant_new("(@ao@a{sv})", paths_of(addresses), g_variant_builder_end(&o)));
-        char *group;
-        g_variant_get(r, "(ob)", &group, NULL);
-        guint n = g_strv_length((char **) addresses);
-        for (int i = 0; i < 1000 && prop_u32(f, group, GROUP, "Free") != n; i++)
-                g_usleep(10000);
-        assert_int_equal(prop_u32(f, group, GROUP, "Free"), n);
-        return group;
-}
-
 static char *attach(Fixture *f, const char *machine, const char *group, guint count) {
         GVariantBuilder s;
         g_variant_builder_init(&s, G_VARIANT_TYPE("a{sv}"));
         g_variant_builder_add(&s, "{sv}", "Group", g_variant_new_object_path(group));
         g_variant_builder_add(&s, "{sv}", "Count", g_variant_new_uint32(count));
-        g_autoptr(GVariant) r = call_ok(f, "/org/devpass1", MANAGER, "CreateAttachment",
-                                        g_variant_new("(s@a{sv})", machine, g_variant_builder_end(&s)));
-        char *path;
-        g_variant_get(r, "(o)", &path);
-        return path;
+        return calls_ok_path(f->h, "/org/devpass1", MANAGER, "CreateAttachment",
+                             g_variant_new("(s@a{sv})", machine, g_variant_builder_end(&s)));
 }
 
 /* ---- calls in flight ---- */
@@ -200,7 +124,7 @@ static void test_exclusive(void **state) {
         char *machines[CLIENTS];
         guint pending = 0, order[CLIENTS];
 
-        g_autofree char *group = passthrough(f, trio, "Trio", "sriov-nic");
+        g_autofree char *group = calls_passthrough_group(f->h, trio, "Trio", "sriov-nic", NULL);
         for (int i = 0; i < CLIENTS; i++) {
                 machines[i] = g_strdup_printf("m%02d", i);
                 g_free(attach(f, machines[i], group, 1));
@@ -243,13 +167,13 @@ static void test_exclusive(void **state) {
                 /* The daemon agrees: each device held by its winner, so
                  * every loser holds nothing. */
                 for (size_t i = 0; trio[i]; i++) {
-                        g_autofree char *got = dev_state(f, trio[i]);
+                        g_autofree char *got = calls_device_state(f->h, trio[i]);
                         g_autofree char *want = g_strdup_printf("claimed %s",
                                                                 (char *) g_hash_table_lookup(holders, trio[i]));
                         if (!g_str_equal(got, want))
                                 fail_msg("round %d: %s is '%s', want '%s'", round, trio[i], got, want);
                 }
-                assert_int_equal(prop_u32(f, group, GROUP, "Free"), 0);
+                assert_int_equal(calls_prop_uint(f->h, group, GROUP, "Free"), 0);
 
                 for (int i = 0; i < CLIENTS; i++) {
                         pending_clear(&calls[i]);
@@ -260,7 +184,7 @@ static void test_exclusive(void **state) {
                         g_assert_no_error(calls[i].error);
                         pending_clear(&calls[i]);
                 }
-                assert_int_equal(prop_u32(f, group, GROUP, "Free"), 3);
+                assert_int_equal(calls_prop_uint(f->h, group, GROUP, "Free"), 3);
                 /* The test's own signal connection keeps up. */
                 while (sd_bus_process(f->h->bus, NULL) > 0)
                         ;
@@ -276,7 +200,7 @@ static void test_exclusive(void **state) {
 
 static void test_crash(void **state) {
         Fixture *f = *state;
-        g_autofree char *group = passthrough(f, gpu_functions, "PCI GPUs", "pci");
+        g_autofree char *group = calls_passthrough_group(f->h, gpu_functions, "PCI GPUs", "pci", NULL);
         g_autofree char *a = attach(f, "crash", group, 4);
         guint held = 0, replied = 0, pending = 0;
         Pending p = { .pending = &pending };
@@ -307,7 +231,7 @@ static void test_crash(void **state) {
                 /* All four, or none; and a reply that got out is kept. */
                 guint n = 0;
                 for (size_t j = 0; gpu_functions[j]; j++) {
-                        g_autofree char *st = dev_state(f, gpu_functions[j]);
+                        g_autofree char *st = calls_device_state(f->h, gpu_functions[j]);
                         if (g_str_equal(st, "claimed crash"))
                                 n++;
                         else if (!g_str_equal(st, "passthrough "))
@@ -317,8 +241,8 @@ static void test_crash(void **state) {
                         fail_msg("kill %d: the machine holds %u of 4 devices", i, n);
                 if (p.reply && n != 4)
                         fail_msg("kill %d: the claim was answered, and lost in the crash", i);
-                assert_int_equal(prop_u32(f, group, GROUP, "Free"), 4 - n);
-                g_autoptr(GVariant) devices = prop(f, a, ATTACHMENT, "Devices");
+                assert_int_equal(calls_prop_uint(f->h, group, GROUP, "Free"), 4 - n);
+                g_autoptr(GVariant) devices = calls_prop(f->h, a, ATTACHMENT, "Devices");
                 assert_int_equal(g_variant_n_children(devices), n);
                 held += n == 4;
                 replied += p.reply != NULL;

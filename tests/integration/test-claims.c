@@ -11,8 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "fakekernel.h"
-#include "harness.h"
+#include "calls.h"
 
 #define MANAGER "org.devpass1.Manager"
 #define DEVICE "org.devpass1.Device"
@@ -21,9 +20,8 @@
 #define PF1 "0000:3b:00.1"
 
 typedef struct {
-        Harness *h;
+        Harness *h;                /* one connection for every call (h->connection) */
         FakeKernel *fk;
-        GDBusConnection *c;        /* one connection for every call */
         char *gpus;                /* "PCI GPUs": 0000:17:00.0+.1, 0000:b1:00.0+.1 */
         char *vfs;                 /* "VFs": the VFs of PF1 */
 } Fixture;
@@ -34,17 +32,9 @@ static const char *const gpu_functions[] = { "0000:17:00.0", "0000:17:00.1", "00
 
 static int setup(void **state) {
         Fixture *f = g_new0(Fixture, 1);
-        g_autoptr(GError) error = NULL;
 
-        f->h = harness_new("gpu-server.umockdev", NULL);
-        harness_polkit_start(f->h, NULL);
-        f->fk = fakekernel_new(f->h->testbed);
-        fakekernel_load_vfio(f->fk, true);
-        f->c = g_dbus_connection_new_for_address_sync(f->h->bus_address,
-                                                      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                                      G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                                      NULL, NULL, &error);
-        g_assert_no_error(error);
+        f->h = calls_gpu_server(NULL, &f->fk);
+        f->h->connection = harness_connect(f->h);
         *state = f;
         return 0;
 }
@@ -52,8 +42,6 @@ static int setup(void **state) {
 static int teardown(void **state) {
         Fixture *f = *state;
 
-        g_dbus_connection_close_sync(f->c, NULL, NULL);
-        g_object_unref(f->c);
         fakekernel_free(f->fk);
         harness_free(f->h);
         g_free(f->gpus);
@@ -62,46 +50,13 @@ static int teardown(void **state) {
         return 0;
 }
 
-static GVariant *call(Fixture *f, const char *path, const char *interface, const char *method, GVariant *args,
-                      GError **error) {
-        return g_dbus_connection_call_sync(f->c, "org.devpass1", path, interface, method, args, NULL,
-                                           G_DBUS_CALL_FLAGS_NO_AUTO_START, 30000, NULL, error);
-}
-
 static GVariant *manager(Fixture *f, const char *method, GVariant *args, GError **error) {
-        return call(f, "/org/devpass1", MANAGER, method, args, error);
-}
-
-/* A call that must succeed. */
-static GVariant *call_ok(Fixture *f, const char *path, const char *interface, const char *method, GVariant *args) {
-        g_autoptr(GError) error = NULL;
-        GVariant *r = call(f, path, interface, method, args, &error);
-        if (!r)
-                fail_msg("%s.%s on %s: %s", interface, method, path, error->message);
-        return r;
-}
-
-static GVariant *prop(Fixture *f, const char *path, const char *interface, const char *name) {
-        g_autoptr(GVariant) r = call_ok(f, path, "org.freedesktop.DBus.Properties", "Get",
-                                        g_variant_new("(ss)", interface, name));
-        GVariant *v;
-        g_variant_get(r, "(v)", &v);
-        return v;
-}
-
-static char *prop_str(Fixture *f, const char *path, const char *interface, const char *name) {
-        g_autoptr(GVariant) v = prop(f, path, interface, name);
-        return g_variant_dup_string(v, NULL);
-}
-
-static guint32 prop_u32(Fixture *f, const char *path, const char *interface, const char *name) {
-        g_autoptr(GVariant) v = prop(f, path, interface, name);
-        return g_variant_get_uint32(v);
+        return harness_call(f->h, "/org/devpass1", MANAGER, method, args, error);
 }
 
 /* An array property as "a b c" (objects shortened to their last part). */
 static char *prop_list(Fixture *f, const char *path, const char *interface, const char *name) {
-        g_autoptr(GVariant) v = prop(f, path, interface, name);
+        g_autoptr(GVariant) v = calls_prop(f->h, path, interface, name);
         g_autoptr(GString) s = g_string_new(NULL);
         for (gsize i = 0; i < g_variant_n_children(v); i++) {
                 g_autoptr(GVariant) child = g_variant_get_child_value(v, i);
@@ -109,41 +64,6 @@ static char *prop_list(Fixture *f, const char *path, const char *interface, cons
                 g_string_append_printf(s, "%s%s", i ? " " : "", strrchr(text, '/') ? strrchr(text, '/') + 1 : text);
         }
         return g_string_free(g_steal_pointer(&s), FALSE);
-}
-
-static char *dev_path(const char *address) {
-        g_autofree char *p = g_strdup_printf("/org/devpass1/devices/%s", address);
-        g_strdelimit(p + strlen("/org/devpass1/devices/"), ":.", '_');
-        return g_steal_pointer(&p);
-}
-
-static char *dev_str(Fixture *f, const char *address, const char *name) {
-        g_autofree char *path = dev_path(address);
-        return prop_str(f, path, DEVICE, name);
-}
-
-/* "claimed vm1", "passthrough " ...: a device's State and Holder at once. */
-static char *dev_state(Fixture *f, const char *address) {
-        g_autofree char *state = dev_str(f, address, "State");
-        g_autofree char *holder = dev_str(f, address, "Holder");
-        return g_strdup_printf("%s %s", state, holder);
-}
-
-static void assert_state(Fixture *f, const char *address, const char *want) {
-        g_autofree char *got = dev_state(f, address);
-        if (!g_str_equal(got, want))
-                fail_msg("%s: '%s', want '%s'", address, got, want);
-}
-
-static void assert_remote_error(const GError *error, const char *name, const char *const *in_message) {
-        if (!error)
-                fail_msg("the call succeeded, want %s", name);
-        g_autofree char *remote = g_dbus_error_get_remote_error(error);
-        if (!remote || !g_str_equal(remote, name))
-                fail_msg("got %s (%s), want %s", remote ?: "no remote error", error->message, name);
-        for (size_t i = 0; in_message && in_message[i]; i++)
-                if (!strstr(error->message, in_message[i]))
-                        fail_msg("message '%s' does not mention '%s'", error->message, in_message[i]);
 }
 
 /* a{sv} from "Key", GVariant*, ..., NULL (floating values are taken). */
@@ -161,11 +81,8 @@ static GVariant *dict(const char *key, ...) {
 
 /* CreateAttachment(machine, settings): the new attachment's path. */
 static char *attach(Fixture *f, const char *machine, GVariant *settings) {
-        g_autoptr(GVariant) r = call_ok(f, "/org/devpass1", MANAGER, "CreateAttachment",
-                                        g_variant_new("(s@a{sv})", machine, settings));
-        char *path;
-        g_variant_get(r, "(o)", &path);
-        return path;
+        return calls_ok_path(f->h, "/org/devpass1", MANAGER, "CreateAttachment",
+                             g_variant_new("(s@a{sv})", machine, settings));
 }
 
 static GVariant *claim(Fixture *f, const char *machine, GVariant *options, GError **error) {
@@ -181,48 +98,7 @@ static GVariant *claim_ok(Fixture *f, const char *machine, GVariant *options) {
 }
 
 static void release(Fixture *f, const char *machine) {
-        g_autoptr(GVariant) r = call_ok(f, "/org/devpass1", MANAGER, "Release", g_variant_new("(s)", machine));
-}
-
-/* The addresses of a Claim reply, "a b c", in reply order. */
-static char *claimed(GVariant *reply) {
-        g_autoptr(GVariantIter) entries = NULL;
-        g_autoptr(GString) s = g_string_new(NULL);
-        GVariantIter *devices;
-        const char *address;
-
-        g_variant_get(reply, "(a(osa(siss)))", &entries);
-        while (g_variant_iter_next(entries, "(&o&sa(siss))", NULL, NULL, &devices)) {
-                while (g_variant_iter_next(devices, "(&sis&s)", &address, NULL, NULL, NULL))
-                        g_string_append_printf(s, "%s%s", s->len ? " " : "", address);
-                g_variant_iter_free(devices);
-        }
-        return g_string_free(g_steal_pointer(&s), FALSE);
-}
-
-typedef struct {
-        Fixture *f;
-        const char *path;
-        const char *interface;
-        const char *name;
-        const char *want;
-} PropWait;
-
-static bool prop_is(Harness *h, void *data) {
-        PropWait *w = data;
-        g_autoptr(GVariant) v = prop(w->f, w->path, w->interface, w->name);
-        g_autofree char *text = g_variant_is_of_type(v, G_VARIANT_TYPE_UINT32) ?
-                                g_strdup_printf("%u", g_variant_get_uint32(v)) : g_variant_dup_string(v, NULL);
-        return g_str_equal(text, w->want);
-}
-
-static void wait_prop(Fixture *f, const char *path, const char *interface, const char *name, const char *want) {
-        PropWait w = { f, path, interface, name, want };
-        if (!harness_wait(f->h, prop_is, &w, 10000)) {
-                g_autoptr(GVariant) v = prop(f, path, interface, name);
-                g_autofree char *now = g_variant_print(v, FALSE);
-                fail_msg("%s %s: %s, want %s", path, name, now, want);
-        }
+        g_autoptr(GVariant) r = calls_ok(f->h, "/org/devpass1", MANAGER, "Release", g_variant_new("(s)", machine));
 }
 
 static bool has_signal(Harness *h, const char *path, const char *property) {
@@ -253,36 +129,8 @@ static void assert_signal(Fixture *f, const char *path, const char *property) {
 
 /* ---- set-up: groups with free devices ---- */
 
-static GVariant *paths_of(const char *const *addresses) {
-        GVariantBuilder b;
-
-        g_variant_builder_init(&b, G_VARIANT_TYPE("ao"));
-        for (size_t i = 0; addresses[i]; i++) {
-                g_autofree char *p = dev_path(addresses[i]);
-                g_variant_builder_add(&b, "o", p);
-        }
-        return g_variant_builder_end(&b);
-}
-
-/* MakePassthrough into a new group; waits until all are free (on vfio-pci). */
-static char *passthrough(Fixture *f, GVariant *devices, const char *name, const char *type, const char *class_name,
-                         guint count) {
-        g_autoptr(GVariant) r = call_ok(f, "/org/devpass1", MANAGER, "MakePassthrough",
-                                        g_variant_new("(@ao@a{sv})", devices,
-                                                      dict("Name", g_variant_new_string(name),
-                                                           "Type", g_variant_new_string(type),
-                                                           "Class", g_variant_new_string(class_name), NULL)));
-        char *group;
-        gboolean reboot;
-        g_variant_get(r, "(ob)", &group, &reboot);
-        assert_false(reboot);
-        g_autofree char *want = g_strdup_printf("%u", count);
-        wait_prop(f, group, GROUP, "Free", want);
-        return group;
-}
-
 static void setup_gpus(Fixture *f) {
-        f->gpus = passthrough(f, paths_of(gpu_functions), "PCI GPUs", "pci", "gpu", 4);
+        f->gpus = calls_passthrough_group(f->h, gpu_functions, "PCI GPUs", "pci", "gpu");
 }
 
 /* The address of PF1's VF i: routing ID devfn 1 + offset 79 + i. */
@@ -293,26 +141,26 @@ static char *vf(guint i) {
 
 /* n VFs on PF1 (0000:3b:0a.0 on), passed through into "VFs". */
 static void setup_vfs(Fixture *f, guint n) {
-        g_autofree char *pf = dev_path(PF1);
+        g_autofree char *pf = calls_path_of(PF1);
         g_autofree char *want = g_strdup_printf("%u", n);
 
-        g_autoptr(GVariant) r = call_ok(f, pf, DEVICE, "SetVirtualFunctions", g_variant_new("(u)", n));
-        wait_prop(f, pf, DEVICE, "SriovNumVfs", want);
+        g_autoptr(GVariant) r = calls_ok(f->h, pf, DEVICE, "SetVirtualFunctions", g_variant_new("(u)", n));
+        calls_wait_prop(f->h, pf, DEVICE, "SriovNumVfs", want);
         /* Every VF an object of its own before it is passed through. */
-        GVariantBuilder b;
-        g_variant_builder_init(&b, G_VARIANT_TYPE("ao"));
+        g_autoptr(GPtrArray) addresses = g_ptr_array_new_with_free_func(g_free);
         for (guint i = 0; i < n; i++) {
-                g_autofree char *address = vf(i);
+                char *address = vf(i);
                 g_autoptr(GVariant) found = NULL;
+                g_ptr_array_add(addresses, address);
                 for (int tries = 0; !found && tries < 500; tries++) {
                         if (!(found = manager(f, "GetDevice", g_variant_new("(s)", address), NULL)))
                                 g_usleep(10000);
                 }
                 if (!found)
                         fail_msg("VF %s did not appear", address);
-                g_variant_builder_add_value(&b, g_variant_get_child_value(found, 0));
         }
-        f->vfs = passthrough(f, g_variant_builder_end(&b), "VFs", "sriov-nic", "nic", n);
+        g_ptr_array_add(addresses, NULL);
+        f->vfs = calls_passthrough_group(f->h, (const char *const *) addresses->pdata, "VFs", "sriov-nic", "nic");
 }
 
 /* ---- the reference's VM flow ---- */
@@ -324,9 +172,9 @@ static void test_flow(void **state) {
         setup_gpus(f);
         g_autofree char *a = attach(f, "vm1", dict("Group", g_variant_new_object_path(f->gpus),
                                                    "Count", g_variant_new_uint32(2), NULL));
-        g_autofree char *name = prop_str(f, a, ATTACHMENT, "Name");
+        g_autofree char *name = calls_prop_string(f->h, a, ATTACHMENT, "Name");
         assert_string_equal(name, "PCI GPUs 1");
-        g_autofree char *st0 = prop_str(f, a, ATTACHMENT, "State");
+        g_autofree char *st0 = calls_prop_string(f->h, a, ATTACHMENT, "State");
         assert_string_equal(st0, "restart-required");
         g_autofree char *none = prop_list(f, a, ATTACHMENT, "Devices");
         assert_string_equal(none, "");
@@ -338,16 +186,16 @@ static void test_flow(void **state) {
         g_autofree char *want = g_strdup_printf("([('%s', 'PCI GPUs 1', [('0000:17:00.0', 8, "
                                                 "'/dev/vfio/8', ''), ('0000:17:00.1', 8, '/dev/vfio/8', '')])],)", a);
         assert_string_equal(reply, want);
-        assert_state(f, "0000:17:00.0", "claimed vm1");
-        assert_state(f, "0000:17:00.1", "claimed vm1");
-        assert_state(f, "0000:b1:00.0", "passthrough ");
-        assert_int_equal(prop_u32(f, f->gpus, GROUP, "Free"), 2);
-        assert_int_equal(prop_u32(f, f->gpus, GROUP, "Total"), 4);
-        g_autofree char *st1 = prop_str(f, a, ATTACHMENT, "State");
+        calls_assert_device_state(f->h, "0000:17:00.0", "claimed vm1");
+        calls_assert_device_state(f->h, "0000:17:00.1", "claimed vm1");
+        calls_assert_device_state(f->h, "0000:b1:00.0", "passthrough ");
+        assert_int_equal(calls_prop_uint(f->h, f->gpus, GROUP, "Free"), 2);
+        assert_int_equal(calls_prop_uint(f->h, f->gpus, GROUP, "Total"), 4);
+        g_autofree char *st1 = calls_prop_string(f->h, a, ATTACHMENT, "State");
         assert_string_equal(st1, "attached");
         g_autofree char *held = prop_list(f, a, ATTACHMENT, "Devices");
         assert_string_equal(held, "0000_17_00_0 0000_17_00_1");
-        g_autofree char *gpu0 = dev_path("0000:17:00.0");
+        g_autofree char *gpu0 = calls_path_of("0000:17:00.0");
         assert_signal(f, gpu0, "State");
         assert_signal(f, gpu0, "Holder");
         assert_signal(f, f->gpus, "Free");
@@ -358,14 +206,14 @@ static void test_flow(void **state) {
         g_autoptr(GVariant) again = claim_ok(f, "vm1", NULL);
         g_autofree char *reply2 = g_variant_print(again, FALSE);
         assert_string_equal(reply2, reply);
-        assert_int_equal(prop_u32(f, f->gpus, GROUP, "Free"), 2);
+        assert_int_equal(calls_prop_uint(f->h, f->gpus, GROUP, "Free"), 2);
 
         /* Release: free again; releasing nothing is fine too. */
         harness_clear_signals(f->h);
         release(f, "vm1");
         for (size_t i = 0; gpu_functions[i]; i++)
-                assert_state(f, gpu_functions[i], "passthrough ");
-        assert_int_equal(prop_u32(f, f->gpus, GROUP, "Free"), 4);
+                calls_assert_device_state(f->h, gpu_functions[i], "passthrough ");
+        assert_int_equal(calls_prop_uint(f->h, f->gpus, GROUP, "Free"), 4);
         g_autofree char *emptied = prop_list(f, a, ATTACHMENT, "Devices");
         assert_string_equal(emptied, "");
         assert_signal(f, gpu0, "State");
@@ -377,22 +225,22 @@ static void test_flow(void **state) {
         assert_string_equal(reply3, reply);
 
         /* A change while it runs waits for a restart; until then Busy. */
-        g_autoptr(GVariant) u = call_ok(f, a, ATTACHMENT, "Update", g_variant_new("(@a{sv})",
+        g_autoptr(GVariant) u = calls_ok(f->h, a, ATTACHMENT, "Update", g_variant_new("(@a{sv})",
                                         dict("Count", g_variant_new_uint32(1), NULL)));
-        g_autofree char *st2 = prop_str(f, a, ATTACHMENT, "State");
+        g_autofree char *st2 = calls_prop_string(f->h, a, ATTACHMENT, "State");
         assert_string_equal(st2, "restart-required");
-        assert_state(f, "0000:17:00.1", "claimed vm1");
+        calls_assert_device_state(f->h, "0000:17:00.1", "claimed vm1");
         g_autoptr(GVariant) busy = claim(f, "vm1", NULL, &error);
         assert_null(busy);
-        assert_remote_error(error, "org.devpass1.Error.Busy", (const char *[]) { "PCI GPUs 1", "release", NULL });
-        assert_int_equal(prop_u32(f, f->gpus, GROUP, "Free"), 2);
+        calls_assert_remote_error(error, "org.devpass1.Error.Busy", "PCI GPUs 1", "release", NULL);
+        assert_int_equal(calls_prop_uint(f->h, f->gpus, GROUP, "Free"), 2);
         release(f, "vm1");
         g_autoptr(GVariant) one = claim_ok(f, "vm1", NULL);
-        g_autofree char *got = claimed(one);
+        g_autofree char *got = calls_claimed(one, NULL);
         assert_string_equal(got, "0000:17:00.0");
-        g_autofree char *st3 = prop_str(f, a, ATTACHMENT, "State");
+        g_autofree char *st3 = calls_prop_string(f->h, a, ATTACHMENT, "State");
         assert_string_equal(st3, "attached");
-        assert_int_equal(prop_u32(f, f->gpus, GROUP, "Free"), 3);
+        assert_int_equal(calls_prop_uint(f->h, f->gpus, GROUP, "Free"), 3);
 }
 
 /* ---- all or nothing ---- */
@@ -412,36 +260,35 @@ static void test_all_or_nothing(void **state) {
         /* The first would fit; the second then cannot: nothing is taken. */
         g_autoptr(GVariant) r = claim(f, "vm2", NULL, &error);
         assert_null(r);
-        assert_remote_error(error, "org.devpass1.Error.Busy",
-                            (const char *[]) { "attachment second", "group PCI GPUs", "wants 3 devices",
-                                               "2 are free", NULL });
+        calls_assert_remote_error(error, "org.devpass1.Error.Busy", "attachment second", "group PCI GPUs",
+                                  "wants 3 devices", "2 are free", NULL);
         for (size_t i = 0; gpu_functions[i]; i++)
-                assert_state(f, gpu_functions[i], "passthrough ");
-        assert_int_equal(prop_u32(f, f->gpus, GROUP, "Free"), 4);
+                calls_assert_device_state(f->h, gpu_functions[i], "passthrough ");
+        assert_int_equal(calls_prop_uint(f->h, f->gpus, GROUP, "Free"), 4);
         for (const char *const *p = (const char *[]) { a1, a2, NULL }; *p; p++) {
-                g_autofree char *st = prop_str(f, *p, ATTACHMENT, "State");
+                g_autofree char *st = calls_prop_string(f->h, *p, ATTACHMENT, "State");
                 assert_string_equal(st, "restart-required");
                 g_autofree char *devices = prop_list(f, *p, ATTACHMENT, "Devices");
                 assert_string_equal(devices, "");
         }
 
         /* Optional: the machine starts with the first only. */
-        g_autoptr(GVariant) u = call_ok(f, a2, ATTACHMENT, "Update", g_variant_new("(@a{sv})",
+        g_autoptr(GVariant) u = calls_ok(f->h, a2, ATTACHMENT, "Update", g_variant_new("(@a{sv})",
                                         dict("Optional", g_variant_new_boolean(TRUE), NULL)));
         g_autoptr(GVariant) ok = claim_ok(f, "vm2", NULL);
-        g_autofree char *got = claimed(ok);
+        g_autofree char *got = calls_claimed(ok, NULL);
         assert_string_equal(got, "0000:17:00.0 0000:17:00.1");
-        assert_int_equal(prop_u32(f, f->gpus, GROUP, "Free"), 2);
-        g_autofree char *st1 = prop_str(f, a1, ATTACHMENT, "State");
+        assert_int_equal(calls_prop_uint(f->h, f->gpus, GROUP, "Free"), 2);
+        g_autofree char *st1 = calls_prop_string(f->h, a1, ATTACHMENT, "State");
         assert_string_equal(st1, "attached");
-        g_autofree char *st2 = prop_str(f, a2, ATTACHMENT, "State");
+        g_autofree char *st2 = calls_prop_string(f->h, a2, ATTACHMENT, "State");
         assert_string_equal(st2, "error");
-        g_autofree char *why = prop_str(f, a2, ATTACHMENT, "StateReason");
+        g_autofree char *why = calls_prop_string(f->h, a2, ATTACHMENT, "StateReason");
         assert_non_null(strstr(why, "wants 3 devices"));
         assert_non_null(strstr(why, "2 are free"));
         g_autofree char *devices = prop_list(f, a2, ATTACHMENT, "Devices");
         assert_string_equal(devices, "");
-        assert_state(f, "0000:b1:00.0", "passthrough ");
+        calls_assert_device_state(f->h, "0000:b1:00.0", "passthrough ");
 
         /* A repeated claim answers as the first did. */
         g_autoptr(GVariant) again = claim_ok(f, "vm2", NULL);
@@ -472,11 +319,11 @@ static void test_numa(void **state) {
                 GVariant *options = steps[i].numa >= 0 ? dict("NumaNode", g_variant_new_int32(steps[i].numa), NULL)
                                                        : NULL;
                 g_autoptr(GVariant) r = claim_ok(f, steps[i].machine, options);
-                g_autofree char *got = claimed(r);
+                g_autofree char *got = calls_claimed(r, NULL);
                 assert_string_equal(got, steps[i].want);
         }
-        g_autofree char *b1 = dev_path("0000:b1:00.0");
-        g_autoptr(GVariant) numa = prop(f, b1, DEVICE, "NumaNode");
+        g_autofree char *b1 = calls_path_of("0000:b1:00.0");
+        g_autoptr(GVariant) numa = calls_prop(f->h, b1, DEVICE, "NumaNode");
         assert_int_equal(g_variant_get_int32(numa), 1);
 }
 
@@ -505,15 +352,15 @@ static void test_macs(void **state) {
                 g_variant_builder_add(&b, "(s@a{sv})", machine, dict("Group", g_variant_new_object_path(f->vfs),
                                                                      "Count", g_variant_new_uint32(64), NULL));
         }
-        g_autoptr(GVariant) r = call_ok(f, "/org/devpass1", MANAGER, "CreateAttachments",
+        g_autoptr(GVariant) r = calls_ok(f->h, "/org/devpass1", MANAGER, "CreateAttachments",
                                         g_variant_new("(@a(sa{sv}))", g_variant_builder_end(&b)));
         g_autoptr(GVariant) paths = g_variant_get_child_value(r, 0);
         assert_int_equal(g_variant_n_children(paths), 16);
         g_autofree const char **made = g_variant_get_objv(paths, NULL);
         for (int i = 0; i < 16; i++) {
-                g_autofree char *type = prop_str(f, made[i], ATTACHMENT, "Type");
+                g_autofree char *type = calls_prop_string(f->h, made[i], ATTACHMENT, "Type");
                 assert_string_equal(type, "sriov-nic");
-                g_autoptr(GVariant) macs = prop(f, made[i], ATTACHMENT, "Macs");
+                g_autoptr(GVariant) macs = calls_prop(f->h, made[i], ATTACHMENT, "Macs");
                 assert_int_equal(g_variant_n_children(macs), 64);
                 for (gsize j = 0; j < 64; j++) {
                         const char *mac;
@@ -527,7 +374,7 @@ static void test_macs(void **state) {
         assert_int_equal(g_hash_table_size(seen), 1024);
 
         /* A MAC given out already: Busy, naming who has it (in any case). */
-        g_autoptr(GVariant) taken_macs = prop(f, made[3], ATTACHMENT, "Macs");
+        g_autoptr(GVariant) taken_macs = calls_prop(f->h, made[3], ATTACHMENT, "Macs");
         const char *taken;
         g_variant_get_child(taken_macs, 5, "&s", &taken);
         g_autofree char *upper = g_ascii_strup(taken, -1);
@@ -536,8 +383,8 @@ static void test_macs(void **state) {
                                                   dict("Group", g_variant_new_object_path(f->vfs), "Mac",
                                                        g_variant_new_string(*mac), NULL)), &error);
                 assert_null(dup);
-                assert_remote_error(error, "org.devpass1.Error.Busy",
-                                    (const char *[]) { taken, "attachment VFs 1 of machine nic03", NULL });
+                calls_assert_remote_error(error, "org.devpass1.Error.Busy", taken, "attachment VFs 1 of machine nic03",
+                                          NULL);
                 g_clear_error(&error);
         }
 
@@ -555,7 +402,7 @@ static void test_macs(void **state) {
 
         /* 64 VFs, each with its attachment's MAC, in order. */
         g_autoptr(GVariant) all = claim_ok(f, "nic00", NULL);
-        g_autoptr(GVariant) macs = prop(f, made[0], ATTACHMENT, "Macs");
+        g_autoptr(GVariant) macs = calls_prop(f->h, made[0], ATTACHMENT, "Macs");
         g_autoptr(GVariant) entries = g_variant_get_child_value(all, 0);
         assert_int_equal(g_variant_n_children(entries), 1);
         g_autoptr(GVariant) entry = g_variant_get_child_value(entries, 0);
@@ -571,8 +418,8 @@ static void test_macs(void **state) {
         }
         /* The attachment pairs each device with the MAC the claim gave it,
          * whatever order its Devices are in. */
-        g_autoptr(GVariant) held = prop(f, made[0], ATTACHMENT, "Devices");
-        g_autoptr(GVariant) held_macs = prop(f, made[0], ATTACHMENT, "DeviceMacs");
+        g_autoptr(GVariant) held = calls_prop(f->h, made[0], ATTACHMENT, "Devices");
+        g_autoptr(GVariant) held_macs = calls_prop(f->h, made[0], ATTACHMENT, "DeviceMacs");
         assert_int_equal(g_variant_n_children(held), 64);
         assert_int_equal(g_variant_n_children(held_macs), 64);
         for (gsize j = 0; j < 64; j++) {
@@ -582,15 +429,14 @@ static void test_macs(void **state) {
                 bool found = false;
                 for (gsize k = 0; k < 64 && !found; k++) {
                         g_variant_get_child(devices, k, "(&si&s&s)", &address, NULL, NULL, &claimed_mac);
-                        g_autofree char *p = g_strdup_printf("/org/devpass1/devices/%s", address);
-                        g_strdelimit(p + strlen("/org/devpass1/devices/"), ":.", '_');
+                        g_autofree char *p = calls_path_of(address);
                         found = g_str_equal(p, path);
                         if (found)
                                 assert_string_equal(mac, claimed_mac);
                 }
                 assert_true(found);
         }
-        assert_int_equal(prop_u32(f, f->vfs, GROUP, "Free"), 0);
+        assert_int_equal(calls_prop_uint(f->h, f->vfs, GROUP, "Free"), 0);
 }
 
 /* ---- hotplug ---- */
@@ -599,13 +445,13 @@ static void test_hotplug(void **state) {
         Fixture *f = *state;
         g_autoptr(GError) error = NULL;
         g_autofree char *vf0 = vf(0), *vf1 = vf(1);
-        g_autofree char *vf0_path = dev_path(vf0);
+        g_autofree char *vf0_path = calls_path_of(vf0);
 
         setup_vfs(f, 8);
         g_autofree char *a = attach(f, "h1", dict("Group", g_variant_new_object_path(f->vfs),
                                                   "Count", g_variant_new_uint32(2), NULL));
         g_autoptr(GVariant) r = claim_ok(f, "h1", NULL);
-        g_autofree char *got = claimed(r);
+        g_autofree char *got = calls_claimed(r, NULL);
         g_autofree char *want = g_strdup_printf("%s %s", vf0, vf1);
         assert_string_equal(got, want);
 
@@ -614,16 +460,16 @@ static void test_hotplug(void **state) {
         fakekernel_lock(f->fk);
         testbed_remove(f->h->testbed, vf0);
         fakekernel_unlock(f->fk);
-        wait_prop(f, a, ATTACHMENT, "State", "degraded");
+        calls_wait_prop(f->h, a, ATTACHMENT, "State", "degraded");
         assert_signal(f, a, "State");
         assert_signal(f, a, "StateReason");
-        g_autofree char *why = prop_str(f, a, ATTACHMENT, "StateReason");
+        g_autofree char *why = calls_prop_string(f->h, a, ATTACHMENT, "StateReason");
         assert_non_null(strstr(why, "gone"));
         g_autofree char *left = prop_list(f, a, ATTACHMENT, "Devices");
-        g_autofree char *vf1_path = dev_path(vf1);
+        g_autofree char *vf1_path = calls_path_of(vf1);
         assert_string_equal(left, strrchr(vf1_path, '/') + 1);
-        assert_state(f, vf1, "claimed h1");
-        g_autofree char *missing = prop_str(f, vf0_path, DEVICE, "State");
+        calls_assert_device_state(f->h, vf1, "claimed h1");
+        g_autofree char *missing = calls_prop_string(f->h, vf0_path, DEVICE, "State");
         assert_string_equal(missing, "missing");
 
         /* The VFs come back (on vfio-pci): vf0 is still h1's. */
@@ -631,24 +477,23 @@ static void test_hotplug(void **state) {
         testbed_sriov_set_driver(f->h->testbed, PF1, 0, NULL);
         testbed_sriov_set_driver(f->h->testbed, PF1, 8, "vfio-pci");
         fakekernel_unlock(f->fk);
-        wait_prop(f, vf0_path, DEVICE, "State", "claimed");
-        wait_prop(f, f->vfs, GROUP, "Free", "6");
-        wait_prop(f, a, ATTACHMENT, "State", "attached");
-        assert_state(f, vf0, "claimed h1");
+        calls_wait_prop(f->h, vf0_path, DEVICE, "State", "claimed");
+        calls_wait_prop(f->h, f->vfs, GROUP, "Free", "6");
+        calls_wait_prop(f->h, a, ATTACHMENT, "State", "attached");
+        calls_assert_device_state(f->h, vf0, "claimed h1");
         g_autofree char *a2 = attach(f, "h2", dict("Group", g_variant_new_object_path(f->vfs),
                                                    "Count", g_variant_new_uint32(8), NULL));
         g_autoptr(GVariant) busy = claim(f, "h2", NULL, &error);
         assert_null(busy);
-        assert_remote_error(error, "org.devpass1.Error.Busy", (const char *[]) { "wants 8 devices", "6 are free",
-                                                                                NULL });
-        assert_state(f, vf0, "claimed h1");
+        calls_assert_remote_error(error, "org.devpass1.Error.Busy", "wants 8 devices", "6 are free", NULL);
+        calls_assert_device_state(f->h, vf0, "claimed h1");
 
         /* Released, it is anyone's. */
         release(f, "h1");
         g_autoptr(GVariant) all = claim_ok(f, "h2", NULL);
-        g_autofree char *all_text = claimed(all);
+        g_autofree char *all_text = calls_claimed(all, NULL);
         assert_non_null(strstr(all_text, vf0));
-        assert_state(f, vf0, "claimed h2");
+        calls_assert_device_state(f->h, vf0, "claimed h2");
 }
 
 /* ---- a restart ---- */
@@ -665,11 +510,11 @@ static void test_persistence(void **state) {
 
         harness_daemon_stop(f->h);
         harness_daemon_start(f->h, NULL);
-        assert_state(f, "0000:17:00.0", "claimed vm1");
-        assert_state(f, "0000:17:00.1", "claimed vm1");
-        assert_state(f, "0000:b1:00.0", "passthrough ");
-        assert_int_equal(prop_u32(f, f->gpus, GROUP, "Free"), 2);
-        g_autofree char *st = prop_str(f, a, ATTACHMENT, "State");
+        calls_assert_device_state(f->h, "0000:17:00.0", "claimed vm1");
+        calls_assert_device_state(f->h, "0000:17:00.1", "claimed vm1");
+        calls_assert_device_state(f->h, "0000:b1:00.0", "passthrough ");
+        assert_int_equal(calls_prop_uint(f->h, f->gpus, GROUP, "Free"), 2);
+        g_autofree char *st = calls_prop_string(f->h, a, ATTACHMENT, "State");
         assert_string_equal(st, "attached");
         g_autofree char *held = prop_list(f, a, ATTACHMENT, "Devices");
         assert_string_equal(held, "0000_17_00_0 0000_17_00_1");
@@ -681,7 +526,7 @@ static void test_persistence(void **state) {
                                                        "Count", g_variant_new_uint32(3), NULL));
         g_autoptr(GVariant) busy = claim(f, "vm3", NULL, &error);
         assert_null(busy);
-        assert_remote_error(error, "org.devpass1.Error.Busy", (const char *[]) { "2 are free", NULL });
+        calls_assert_remote_error(error, "org.devpass1.Error.Busy", "2 are free", NULL);
 }
 
 int main(void) {

@@ -20,8 +20,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "fakekernel.h"
-#include "harness.h"
+#include "calls.h"
 #include "store.h"
 
 #define GPU "0000:17:00.0"
@@ -79,26 +78,8 @@ static int teardown(void **state) {
 
 /* ---- helpers ---- */
 
-static char *path_of(const char *address) {
-        g_autofree char *p = g_strdup_printf("/org/devpass1/devices/%s", address);
-        g_strdelimit(p + strlen("/org/devpass1/devices/"), ":.", '_');
-        return g_steal_pointer(&p);
-}
-
 static GVariant *make_new(Fixture *f, const char *name, GError **error) {
-        GVariantBuilder paths, o;
-
-        g_variant_builder_init(&paths, G_VARIANT_TYPE("ao"));
-        for (size_t i = 0; gpu_pair[i]; i++) {
-                g_autofree char *p = path_of(gpu_pair[i]);
-                g_variant_builder_add(&paths, "o", p);
-        }
-        g_variant_builder_init(&o, G_VARIANT_TYPE("a{sv}"));
-        g_variant_builder_add(&o, "{sv}", "Name", g_variant_new_string(name));
-        g_variant_builder_add(&o, "{sv}", "Class", g_variant_new_string("gpu"));
-        return harness_call(f->h, "/org/devpass1", MANAGER, "MakePassthrough",
-                            g_variant_new("(@ao@a{sv})", g_variant_builder_end(&paths), g_variant_builder_end(&o)),
-                            error);
+        return calls_make_passthrough_new(f->h, gpu_pair, name, NULL, "gpu", false, error);
 }
 
 static GVariant *create_group(Fixture *f, const char *name, GError **error) {
@@ -121,50 +102,6 @@ static GVariant *create_rule(Fixture *f, const char *group, const char *name, GE
         g_variant_builder_add(&b, "{sv}", "Conditions", g_variant_builder_end(&c));
         return harness_call(f->h, "/org/devpass1", MANAGER, "CreateRule",
                             g_variant_new("(o@a{sv})", group, g_variant_builder_end(&b)), error);
-}
-
-static GVariant *prop(Fixture *f, const char *path, const char *interface, const char *name) {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = harness_call(f->h, path, "org.freedesktop.DBus.Properties", "Get",
-                                             g_variant_new("(ss)", interface, name), &error);
-        g_assert_no_error(error);
-        GVariant *v;
-        g_variant_get(r, "(v)", &v);
-        return v;
-}
-
-static char *device_str(Fixture *f, const char *address, const char *name) {
-        g_autofree char *path = path_of(address);
-        g_autoptr(GVariant) v = prop(f, path, "org.devpass1.Device", name);
-        return g_variant_dup_string(v, NULL);
-}
-
-typedef struct {
-        Fixture *f;
-        const char *address;
-} DriverWait;
-
-static bool on_vfio(Harness *h, void *data) {
-        DriverWait *w = data;
-        g_autofree char *driver = device_str(w->f, w->address, "Driver");
-        return g_str_equal(driver, "vfio-pci");
-}
-
-static void assert_on_vfio(Fixture *f, const char *address) {
-        DriverWait w = { f, address };
-        if (!harness_wait(f->h, on_vfio, &w, 5000)) {
-                g_autofree char *now = device_str(f, address, "Driver");
-                fail_msg("%s: driver %s, want vfio-pci", address, now);
-        }
-}
-
-static void assert_remote_error(GError *error, const char *name, const char *in_message) {
-        assert_non_null(error);
-        g_autofree char *remote = g_dbus_error_get_remote_error(error);
-        if (!remote || !g_str_equal(remote, name))
-                fail_msg("got %s (%s), want %s", remote ?: "no remote error", error->message, name);
-        if (in_message && !strstr(error->message, in_message))
-                fail_msg("message '%s' does not mention '%s'", error->message, in_message);
 }
 
 /* The driver in the testbed (sysfs itself, not the daemon's view): "" for none. */
@@ -222,8 +159,7 @@ static void assert_changes_refused(Fixture *f, const char *group, const char *wh
                                         call == 1 ? create_rule(f, group, "Lost rule", &error) :
                                                     make_new(f, "Lost GPUs", &error);
                 assert_null(r);
-                for (const char *const *m = (const char *const[]) { "Cannot write", "devpass.db", why, NULL }; *m; m++)
-                        assert_remote_error(error, "org.devpass1.Error.Failed", *m);
+                calls_assert_remote_error(error, "org.devpass1.Error.Failed", "Cannot write", "devpass.db", why, NULL);
         }
         g_autoptr(GVariant) after = harness_managed_objects(f->h);
         g_autofree char *after_text = g_variant_print(after, FALSE);
@@ -299,8 +235,8 @@ static void test_read_only(void **state) {
         f->mounted = false;
         assert_true(ext4_mount(f, image));
         harness_daemon_start(f->h, NULL);
-        g_autoptr(GVariant) name = prop(f, group, "org.devpass1.Group", "Name");
-        assert_string_equal(g_variant_get_string(name, NULL), "Before");
+        g_autofree char *name = calls_prop_string(f->h, group, "org.devpass1.Group", "Name");
+        assert_string_equal(name, "Before");
         g_autoptr(GVariant) objects = harness_managed_objects(f->h);
         g_autofree char *text = g_variant_print(objects, FALSE);
         assert_null(strstr(text, "Lost"));
@@ -345,8 +281,8 @@ static void test_full(void **state) {
         g_assert_no_error(error);
         g_autoptr(GVariant) made = make_new(f, "PCI GPUs", &error);
         g_assert_no_error(error);
-        assert_on_vfio(f, GPU);
-        assert_on_vfio(f, GPU_AUDIO);
+        calls_wait_driver(f->h, GPU, "vfio-pci");
+        calls_wait_driver(f->h, GPU_AUDIO, "vfio-pci");
 
         /* And on disk: what went through, nothing of what did not. */
         harness_daemon_stop(f->h);
@@ -356,7 +292,7 @@ static void test_full(void **state) {
         assert_null(strstr(text, "Lost"));
         assert_non_null(strstr(text, "'Kept rule'"));
         assert_non_null(strstr(text, "'PCI GPUs'"));
-        g_autofree char *st = device_str(f, GPU_AUDIO, "State");
+        g_autofree char *st = calls_device_string(f->h, GPU_AUDIO, "State");
         assert_string_equal(st, "passthrough");
 }
 
@@ -433,8 +369,8 @@ static void kill_at(Fixture *f, const char *step) {
         }
         fakekernel_clear_writes(f->fk);
         harness_daemon_start(f->h, NULL);
-        assert_on_vfio(f, GPU);
-        assert_on_vfio(f, GPU_AUDIO);
+        calls_wait_driver(f->h, GPU, "vfio-pci");
+        calls_wait_driver(f->h, GPU_AUDIO, "vfio-pci");
         g_autofree char *redone = writes_text(f);
         if (want->len)
                 g_string_truncate(want, want->len - 1);
@@ -449,21 +385,20 @@ static void kill_at(Fixture *f, const char *step) {
                 g_autofree char *ov = testbed_read_attr(f->h->testbed, gpu_pair[i], "driver_override");
                 fakekernel_unlock(f->fk);
                 assert_string_equal(g_strstrip(ov), "vfio-pci");
-                g_autofree char *st = device_str(f, gpu_pair[i], "State");
+                g_autofree char *st = calls_device_string(f->h, gpu_pair[i], "State");
                 assert_string_equal(st, "passthrough");
-                g_autofree char *g = device_str(f, gpu_pair[i], "Group");
+                g_autofree char *g = calls_device_string(f->h, gpu_pair[i], "Group");
                 assert_string_not_equal(g, "/");
                 if (!group)
                         group = g_intern_string(g);
                 assert_string_equal(g, group);
         }
-        g_autoptr(GVariant) name = prop(f, group, "org.devpass1.Group", "Name");
-        assert_string_equal(g_variant_get_string(name, NULL), "PCI GPUs");
-        g_autoptr(GVariant) rules = prop(f, group, "org.devpass1.Group", "Rules");
+        g_autofree char *name = calls_prop_string(f->h, group, "org.devpass1.Group", "Name");
+        assert_string_equal(name, "PCI GPUs");
+        g_autoptr(GVariant) rules = calls_prop(f->h, group, "org.devpass1.Group", "Rules");
         assert_int_equal(g_variant_n_children(rules), 2);
-        g_autoptr(GVariant) free_count = prop(f, group, "org.devpass1.Group", "Free");
-        assert_int_equal(g_variant_get_uint32(free_count), 2);
-        g_autoptr(GVariant) reboot = prop(f, "/org/devpass1", MANAGER, "RebootRequired");
+        assert_int_equal(calls_prop_uint(f->h, group, "org.devpass1.Group", "Free"), 2);
+        g_autoptr(GVariant) reboot = calls_prop(f->h, "/org/devpass1", MANAGER, "RebootRequired");
         assert_false(g_variant_get_boolean(reboot));
 
         /* And the store says what sysfs shows: one group, its two rules,

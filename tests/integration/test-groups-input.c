@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "harness.h"
+#include "calls.h"
 
 #define ROOT "/org/devpass1"
 #define MANAGER_IF "org.devpass1.Manager"
@@ -37,43 +37,23 @@ typedef struct {
         char *sriov, *gpus, *vf_rule, *gpu_rule;
 } Fixture;
 
-static GVariant *call_text(Harness *h, const char *path, const char *iface, const char *method, const char *args,
-                           GError **error) {
-        g_autoptr(GError) parse_error = NULL;
-        GVariant *v = args ? g_variant_parse(NULL, args, NULL, NULL, &parse_error) : NULL;
-        if (args && !v)
-                fail_msg("cannot parse %s: %s", args, parse_error->message);
-        GVariant *r = harness_call(h, path, iface, method, v, error);
-        if (v)
-                g_variant_unref(v);
-        return r;
-}
-
-static char *create(Harness *h, const char *path, const char *method, const char *args) {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = call_text(h, path, MANAGER_IF, method, args, &error);
-        if (!r)
-                fail_msg("%s: %s", method, error->message);
-        const char *created;
-        g_variant_get(r, "(&o)", &created);
-        return g_strdup(created);
+static char *create(Harness *h, const char *method, const char *args) {
+        return calls_ok_path(h, ROOT, MANAGER_IF, method, calls_parse(NULL, args));
 }
 
 static int setup(void **state) {
         Fixture *f = g_new0(Fixture, 1);
 
-        f->h = harness_new("gpu-server.umockdev", NULL);
-        harness_polkit_start(f->h, NULL);
-        f->sriov = create(f->h, ROOT, "CreateGroup",
-                          "({'Name': <'X710 VFs'>, 'Type': <'sriov-nic'>, 'Class': <'nic'>},)");
-        f->gpus = create(f->h, ROOT, "CreateGroup", "({'Name': <'GPUs'>, 'Class': <'gpu'>},)");
+        f->h = calls_gpu_server(NULL, NULL);
+        f->sriov = create(f->h, "CreateGroup", "({'Name': <'X710 VFs'>, 'Type': <'sriov-nic'>, 'Class': <'nic'>},)");
+        f->gpus = create(f->h, "CreateGroup", "({'Name': <'GPUs'>, 'Class': <'gpu'>},)");
         g_autofree char *vf = g_strdup_printf("(objectpath '%s', {'Name': <'x710-vfs'>, " VF_CONDITIONS "})",
                                               f->sriov);
         g_autofree char *gpu = g_strdup_printf("(objectpath '%s', {'Name': <'gpu-rule'>, 'Conditions': "
                                                "<[('vendor', 'eq', '10de'), ('device', 'eq', '2230')]>})",
                                                f->gpus);
-        f->vf_rule = create(f->h, ROOT, "CreateRule", vf);
-        f->gpu_rule = create(f->h, ROOT, "CreateRule", gpu);
+        f->vf_rule = create(f->h, "CreateRule", vf);
+        f->gpu_rule = create(f->h, "CreateRule", gpu);
         *state = f;
         return 0;
 }
@@ -82,8 +62,7 @@ static int teardown(void **state) {
         Fixture *f = *state;
 
         /* Alive, and a clean exit (under the sanitizers: no leaks). */
-        harness_daemon_stop(f->h);
-        harness_free(f->h);
+        calls_stop(f->h, NULL);
         g_free(f->sriov);
         g_free(f->gpus);
         g_free(f->vf_rule);
@@ -92,68 +71,12 @@ static int teardown(void **state) {
         return 0;
 }
 
-static char *replace(const char *s, const char *token, const char *with) {
-        g_auto(GStrv) parts = g_strsplit(s, token, -1);
-        return g_strjoinv(with, parts);
-}
+/* $SRIOV, $GPUS, $VFRULE, $GPURULE: the fixture's paths. */
+static void refused_all(Fixture *f, const CallsBad *calls, size_t n) {
+        const char *const pairs[] = { "$SRIOV", f->sriov, "$GPUS", f->gpus, "$VFRULE", f->vf_rule,
+                                      "$GPURULE", f->gpu_rule, NULL };
 
-static char *substitute(Fixture *f, const char *s) {
-        g_autofree char *a = replace(s, "$SRIOV", f->sriov);
-        g_autofree char *b = replace(a, "$GPUS", f->gpus);
-        g_autofree char *c = replace(b, "$VFRULE", f->vf_rule);
-        return replace(c, "$GPURULE", f->gpu_rule);
-}
-
-static char *objects_text(Harness *h) {
-        g_autoptr(GVariant) objects = harness_managed_objects(h);
-        return g_variant_print(objects, FALSE);
-}
-
-/* The call (args: a GVariant, floating, or NULL) fails with want, its
- * message mentions in_message, and nothing changed. */
-static void refused(Fixture *f, const char *what, const char *path, const char *iface, const char *method,
-                    GVariant *args, const char *want, const char *in_message) {
-        g_autofree char *before = objects_text(f->h);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = harness_call(f->h, path, iface, method, args, &error);
-
-        if (r)
-                fail_msg("%s: %s.%s on %s succeeded, want %s", what, iface, method, path, want);
-        g_autofree char *remote = g_dbus_error_get_remote_error(error);
-        if (!remote || !g_str_equal(remote, want))
-                fail_msg("%s: got %s (%s), want %s", what, remote ?: "no remote error", error->message, want);
-        if (!strstr(error->message, in_message))
-                fail_msg("%s: message '%s' does not mention '%s'", what, error->message, in_message);
-        g_autofree char *after = objects_text(f->h);
-        if (!g_str_equal(before, after))
-                fail_msg("%s: the objects changed", what);
-}
-
-typedef struct {
-        const char *path, *iface, *method;
-        const char *args;       /* GVariant text; $SRIOV ... substituted */
-        const char *error;
-        const char *message;    /* in the error's message; substituted too */
-} BadCall;
-
-static void refused_all(Fixture *f, const BadCall *calls, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                const BadCall *c = &calls[i];
-                g_autofree char *path = substitute(f, c->path);
-                g_autofree char *args = c->args ? substitute(f, c->args) : NULL;
-                g_autofree char *message = substitute(f, c->message);
-                g_autofree char *what = g_strdup_printf("%s%s", c->method, args ?: "()");
-                GVariant *v = NULL;
-                if (args) {
-                        g_autoptr(GError) e = NULL;
-                        g_autoptr(GVariant) parsed = g_variant_parse(NULL, args, NULL, NULL, &e);
-                        if (!parsed)
-                                fail_msg("cannot parse %s: %s", args, e->message);
-                        g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes(parsed);
-                        v = g_variant_new_from_bytes(g_variant_get_type(parsed), bytes, TRUE);
-                }
-                refused(f, what, path, c->iface, c->method, v, c->error, message);
-        }
+        calls_refused_table(f->h, calls, n, pairs);
 }
 
 /* ---- names, on every call that takes one ---- */
@@ -167,6 +90,7 @@ static char *repeat(const char *unit, unsigned n) {
 
 static void test_names(void **state) {
         Fixture *f = *state;
+        Harness *h = f->h;
         g_autofree char *ascii65 = repeat("a", 65), *wide65 = repeat("\xc3\xa9", 65);
         const struct {
                 const char *name, *message;
@@ -191,58 +115,51 @@ static void test_names(void **state) {
 
                 g_variant_dict_init(&d, NULL);
                 g_variant_dict_insert(&d, "Name", "s", name);
-                refused(f, what, ROOT, MANAGER_IF, "CreateGroup", g_variant_new("(@a{sv})", g_variant_dict_end(&d)),
-                        INVALID, msg);
-                refused(f, what, f->sriov, GROUP_IF, "Update",
-                        g_variant_new_parsed("({'Name': <%s>},)", name), INVALID, msg);
-                refused(f, what, ROOT, MANAGER_IF, "MakePassthrough",
-                        g_variant_new_parsed("([%o], {'Name': <%s>, 'Type': <'sriov-nic'>})",
-                                             DEV("0000_3b_02_0"), name),
-                        INVALID, msg);
-                refused(f, what, f->vf_rule, RULE_IF, "Update", g_variant_new_parsed("({'Name': <%s>},)", name),
-                        INVALID, "rule name");
+                calls_refused(h, what, ROOT, MANAGER_IF, "CreateGroup",
+                              g_variant_new("(@a{sv})", g_variant_dict_end(&d)), INVALID, msg);
+                calls_refused(h, what, f->sriov, GROUP_IF, "Update", g_variant_new_parsed("({'Name': <%s>},)", name),
+                              INVALID, msg);
+                calls_refused(h, what, ROOT, MANAGER_IF, "MakePassthrough",
+                              g_variant_new_parsed("([%o], {'Name': <%s>, 'Type': <'sriov-nic'>})",
+                                                   DEV("0000_3b_02_0"), name),
+                              INVALID, msg);
+                calls_refused(h, what, f->vf_rule, RULE_IF, "Update", g_variant_new_parsed("({'Name': <%s>},)", name),
+                              INVALID, "rule name");
                 if (!names[i].blank_ok)
-                        refused(f, what, ROOT, MANAGER_IF, "CreateRule",
-                                g_variant_new_parsed("(%o, {'Name': <%s>, 'Conditions': <[('vendor', 'eq', '8086')]>})",
-                                                     f->gpus, name),
-                                INVALID, "rule name");
+                        calls_refused(h, what, ROOT, MANAGER_IF, "CreateRule",
+                                      g_variant_new_parsed("(%o, {'Name': <%s>, "
+                                                           "'Conditions': <[('vendor', 'eq', '8086')]>})",
+                                                           f->gpus, name),
+                                      INVALID, "rule name");
         }
         /* The group name messages say "group name", the rule ones "rule name". */
-        refused(f, "empty", ROOT, MANAGER_IF, "CreateGroup", g_variant_new_parsed("({'Name': <''>},)"), INVALID,
-                "The group name '' must be 1 to 64 characters long");
+        calls_refused(h, "empty", ROOT, MANAGER_IF, "CreateGroup", g_variant_new_parsed("({'Name': <''>},)"), INVALID,
+                      "The group name '' must be 1 to 64 characters long");
 }
 
 /* Accepted names: printed literally, 64 characters however wide. */
 static void test_names_accepted(void **state) {
         Fixture *f = *state;
+        Harness *h = f->h;
         g_autofree char *wide64 = repeat("\xc3\xa9", 64), *ascii64 = repeat("z", 64);
         const char *names[] = { "%n%s", wide64, ascii64, "inner  spaces", "\xe2\x9c\x93 \xf0\x9f\x96\xa5" };
 
         for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
-                g_autoptr(GError) error = NULL;
-                g_autoptr(GVariant) r = harness_call(f->h, ROOT, MANAGER_IF, "CreateGroup",
-                                                     g_variant_new_parsed("({'Name': <%s>},)", names[i]), &error);
-                if (!r)
-                        fail_msg("'%s' refused: %s", names[i], error->message);
-                const char *path;
-                g_variant_get(r, "(&o)", &path);
-                g_autoptr(GVariant) got = harness_call(f->h, path, "org.freedesktop.DBus.Properties", "Get",
-                                                       g_variant_new("(ss)", GROUP_IF, "Name"), &error);
-                g_assert_no_error(error);
-                g_autoptr(GVariant) name = NULL;
-                g_variant_get(got, "(v)", &name);
-                assert_string_equal(g_variant_get_string(name, NULL), names[i]);
+                g_autofree char *path = calls_ok_path(h, ROOT, MANAGER_IF, "CreateGroup",
+                                                      g_variant_new_parsed("({'Name': <%s>},)", names[i]));
+                g_autofree char *name = calls_prop_string(h, path, GROUP_IF, "Name");
+                assert_string_equal(name, names[i]);
         }
         /* And a taken one is refused with its name as it is. */
-        refused(f, "taken", ROOT, MANAGER_IF, "CreateGroup", g_variant_new_parsed("({'Name': <%s>},)", "%n%s"), BUSY,
-                "A group named '%n%s' exists already");
-        refused(f, "taken", ROOT, MANAGER_IF, "CreateGroup",
-                g_variant_new_parsed("({'Name': <%s>},)", wide64), BUSY, wide64);
+        calls_refused(h, "taken", ROOT, MANAGER_IF, "CreateGroup", g_variant_new_parsed("({'Name': <%s>},)", "%n%s"),
+                      BUSY, "A group named '%n%s' exists already");
+        calls_refused(h, "taken", ROOT, MANAGER_IF, "CreateGroup", g_variant_new_parsed("({'Name': <%s>},)", wide64),
+                      BUSY, wide64);
 }
 
 /* ---- the rest, one table per object ---- */
 
-static const BadCall create_group_calls[] = {
+static const CallsBad create_group_calls[] = {
         { ROOT, MANAGER_IF, "CreateGroup", "({'Name': <'X710 VFs'>},)", BUSY, "A group named 'X710 VFs' exists already ($SRIOV)" },
         { ROOT, MANAGER_IF, "CreateGroup", "({'Name': <'NICs'>, 'Type': <'vm'>},)", INVALID, "'vm' is not a group type" },
         { ROOT, MANAGER_IF, "CreateGroup", "({'Name': <'NICs'>, 'Type': <''>},)", INVALID, "'' is not a group type" },
@@ -258,7 +175,7 @@ static const BadCall create_group_calls[] = {
 };
 
 #define CR(settings) "(objectpath '$SRIOV', " settings ")"
-static const BadCall create_rule_calls[] = {
+static const CallsBad create_rule_calls[] = {
         { ROOT, MANAGER_IF, "CreateRule", CR("{'Name': <'r'>}"), INVALID, "A rule needs Conditions" },
         { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <@a(sss) []>}"), INVALID, "at least one condition" },
         { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('colour', 'eq', 'red')]>}"), INVALID, "Unknown field 'colour'" },
@@ -285,7 +202,7 @@ static const BadCall create_rule_calls[] = {
 };
 
 #define MP(devices, options) "(@ao " devices ", @a{sv} " options ")"
-static const BadCall passthrough_calls[] = {
+static const CallsBad passthrough_calls[] = {
         { ROOT, MANAGER_IF, "MakePassthrough", MP("[]", "{'Group': <objectpath '$SRIOV'>}"), INVALID, "Name at least one device" },
         { ROOT, MANAGER_IF, "MakePassthrough", MP("['/org/devpass1/devices/bogus']", "{'Group': <objectpath '$SRIOV'>}"), INVALID, "'/org/devpass1/devices/bogus' does not name a device" },
         { ROOT, MANAGER_IF, "MakePassthrough", MP("['/org/devpass1/groups/1']", "{'Group': <objectpath '$SRIOV'>}"), INVALID, "'/org/devpass1/groups/1' does not name a device" },
@@ -315,7 +232,7 @@ static const BadCall passthrough_calls[] = {
         { DEV("0000_3b_00_0"), DEVICE_IF, "SetVirtualFunctions", "(int32 2,)", INVALID, "SetVirtualFunctions takes arguments of type 'u'" },
 };
 
-static const BadCall object_calls[] = {
+static const CallsBad object_calls[] = {
         { NOGROUP, GROUP_IF, "Update", "({'Name': <'x'>},)", NOT_FOUND, "No group at '" NOGROUP "'" },
         { NOGROUP, GROUP_IF, "Delete", "(@a{sv} {},)", NOT_FOUND, "No group at '" NOGROUP "'" },
         { ROOT "/groups/x", GROUP_IF, "Delete", "(@a{sv} {},)", NOT_FOUND, "'/org/devpass1/groups/x'" },

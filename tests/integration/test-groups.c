@@ -11,8 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "fakekernel.h"
-#include "harness.h"
+#include "calls.h"
 
 #define ROOT "/org/devpass1"
 #define MANAGER_IF "org.devpass1.Manager"
@@ -43,8 +42,7 @@ typedef struct {
 static int setup(void **state) {
         Fixture *f = g_new0(Fixture, 1);
 
-        f->h = harness_new("gpu-server.umockdev", NULL);
-        harness_polkit_start(f->h, NULL);
+        f->h = calls_gpu_server(NULL, NULL);
         *state = f;
         return 0;
 }
@@ -53,101 +51,37 @@ static int teardown(void **state) {
         Fixture *f = *state;
 
         /* Alive, and a clean exit (under the sanitizers: no leaks). */
-        harness_daemon_stop(f->h);
-        if (f->fk)
-                fakekernel_free(f->fk);
-        harness_free(f->h);
+        calls_stop(f->h, f->fk);
         g_free(f);
         return 0;
 }
 
 /* ---- helpers ---- */
 
-static char *path_of(const char *address) {
-        g_autofree char *p = g_strdup_printf(ROOT "/devices/%s", address);
-        g_strdelimit(p + strlen(ROOT "/devices/"), ":.", '_');
-        return g_steal_pointer(&p);
-}
-
-/* GVariant text as a floating value (consumed by g_variant_new("@..."),
- * harness_call and assert_prop). */
-static GVariant *parse(const char *type, const char *text) {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) v = g_variant_parse(G_VARIANT_TYPE(type), text, NULL, NULL, &error);
-        if (!v)
-                fail_msg("cannot parse %s: %s", text, error->message);
-        g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes(v);
-        return g_variant_new_from_bytes(G_VARIANT_TYPE(type), bytes, TRUE);
-}
-
-static GVariant *call(Harness *h, const char *path, const char *iface, const char *method, GVariant *args) {
-        g_autoptr(GError) error = NULL;
-        GVariant *r = harness_call(h, path, iface, method, args, &error);
-        if (!r)
-                fail_msg("%s.%s on %s: %s", iface, method, path, error->message);
-        return r;
-}
-
-static void assert_error(Harness *h, const char *path, const char *iface, const char *method, GVariant *args,
-                         const char *want, const char *in_message) {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = harness_call(h, path, iface, method, args, &error);
-        if (r)
-                fail_msg("%s.%s on %s succeeded, want %s", iface, method, path, want);
-        g_autofree char *remote = g_dbus_error_get_remote_error(error);
-        if (!remote || !g_str_equal(remote, want))
-                fail_msg("%s.%s: got %s (%s), want %s", iface, method, remote ?: "none", error->message, want);
-        if (!strstr(error->message, in_message))
-                fail_msg("message '%s' does not mention '%s'", error->message, in_message);
-}
-
 static char *create_group(Harness *h, const char *settings) {
-        g_autoptr(GVariant) r = call(h, ROOT, MANAGER_IF, "CreateGroup",
-                                     g_variant_new("(@a{sv})", parse("a{sv}", settings)));
-        const char *path;
-        g_variant_get(r, "(&o)", &path);
-        return g_strdup(path);
+        return calls_ok_path(h, ROOT, MANAGER_IF, "CreateGroup",
+                             g_variant_new("(@a{sv})", calls_parse("a{sv}", settings)));
 }
 
 static char *create_rule(Harness *h, const char *group, const char *settings) {
-        g_autoptr(GVariant) r = call(h, ROOT, MANAGER_IF, "CreateRule",
-                                     g_variant_new("(o@a{sv})", group, parse("a{sv}", settings)));
-        const char *path;
-        g_variant_get(r, "(&o)", &path);
-        return g_strdup(path);
+        return calls_ok_path(h, ROOT, MANAGER_IF, "CreateRule",
+                             g_variant_new("(o@a{sv})", group, calls_parse("a{sv}", settings)));
 }
 
 static void update(Harness *h, const char *path, const char *iface, const char *settings) {
-        g_autoptr(GVariant) r = call(h, path, iface, "Update", g_variant_new("(@a{sv})", parse("a{sv}", settings)));
-}
-
-static GVariant *prop(Harness *h, const char *path, const char *iface, const char *name) {
-        g_autoptr(GVariant) r = call(h, path, "org.freedesktop.DBus.Properties", "Get",
-                                     g_variant_new("(ss)", iface, name));
-        GVariant *v;
-        g_variant_get(r, "(v)", &v);
-        return v;
+        g_autoptr(GVariant) r = calls_ok(h, path, iface, "Update",
+                                         g_variant_new("(@a{sv})", calls_parse("a{sv}", settings)));
 }
 
 static char *dev_prop_text(Harness *h, const char *address, const char *name) {
-        g_autofree char *path = path_of(address);
-        g_autoptr(GVariant) v = prop(h, path, DEVICE_IF, name);
+        g_autofree char *path = calls_path_of(address);
+        g_autoptr(GVariant) v = calls_prop(h, path, DEVICE_IF, name);
         return g_variant_print(v, FALSE);
 }
 
 /* An "ao" of devices, by address. */
-static GVariant *devices_v(const char *const *addresses) {
-        GVariantBuilder b;
-
-        g_variant_builder_init(&b, G_VARIANT_TYPE("ao"));
-        for (size_t i = 0; addresses[i]; i++) {
-                g_autofree char *p = path_of(addresses[i]);
-                g_variant_builder_add(&b, "o", p);
-        }
-        return g_variant_builder_end(&b);
-}
-#define DEVICES(...) devices_v((const char *const[]) { __VA_ARGS__, NULL })
-#define NO_DEVICES devices_v((const char *const[]) { NULL })
+#define DEVICES(...) calls_paths_variant((const char *const[]) { __VA_ARGS__, NULL })
+#define NO_DEVICES calls_paths_variant((const char *const[]) { NULL })
 
 typedef struct {
         const char *path, *iface, *name;
@@ -157,7 +91,7 @@ typedef struct {
 
 static bool prop_is(Harness *h, void *data) {
         PropWait *w = data;
-        g_autoptr(GVariant) v = prop(h, w->path, w->iface, w->name);
+        g_autoptr(GVariant) v = calls_prop(h, w->path, w->iface, w->name);
         g_free(w->last);
         w->last = g_variant_print(v, TRUE);
         return g_variant_equal(v, w->want);
@@ -176,7 +110,7 @@ static void assert_prop(Harness *h, const char *path, const char *iface, const c
 }
 
 static void assert_dev(Harness *h, const char *address, const char *name, GVariant *want) {
-        g_autofree char *path = path_of(address);
+        g_autofree char *path = calls_path_of(address);
         assert_prop(h, path, DEVICE_IF, name, want);
 }
 
@@ -243,13 +177,13 @@ static void test_rule_joins(void **state) {
         assert_prop(h, rule, RULE_IF, "Group", g_variant_new_object_path(group));
         assert_prop(h, rule, RULE_IF, "Enabled", g_variant_new_boolean(TRUE));
         assert_prop(h, rule, RULE_IF, "Node", g_variant_new_string(""));
-        assert_prop(h, rule, RULE_IF, "Conflicts", parse("a(oo)", "@a(oo) []"));
+        assert_prop(h, rule, RULE_IF, "Conflicts", calls_parse("a(oo)", "@a(oo) []"));
         assert_prop(h, group, GROUP_IF, "Rules", g_variant_new_objv((const char *const[]) { rule }, 1));
         assert_prop(h, group, GROUP_IF, "Devices", DEVICES(VFS));
         assert_prop(h, group, GROUP_IF, "Total", g_variant_new_uint32(4));
         assert_prop(h, group, GROUP_IF, "Free", g_variant_new_uint32(0));
         for (size_t i = 0; vfs[i]; i++) {
-                g_autofree char *p = path_of(vfs[i]);
+                g_autofree char *p = calls_path_of(vfs[i]);
                 assert_dev(h, vfs[i], "Group", g_variant_new_object_path(group));
                 assert_dev(h, vfs[i], "Rule", g_variant_new_object_path(rule));
                 assert_dev(h, vfs[i], "Blockers", g_variant_new_strv(NULL, 0));
@@ -258,7 +192,7 @@ static void test_rule_joins(void **state) {
         wait_signal(h, "~", group, PROPS("Rules", "Devices", "Total"));
         /* Not passed through: Free did not move, and nothing else joined. */
         assert_false(changed(h, group, "Free"));
-        g_autofree char *pf = path_of(PF0);
+        g_autofree char *pf = calls_path_of(PF0);
         assert_false(changed(h, pf, "Group"));
         assert_dev(h, PF0, "Group", g_variant_new_object_path("/"));
         assert_dev(h, VF0, "State", g_variant_new_string("host"));
@@ -305,8 +239,8 @@ static void test_hotplug(void **state) {
         /* No fake kernel runs here: the test is the kernel. */
         harness_clear_signals(h);
         testbed_sriov_set(h->testbed, PF1, 2);
-        g_autofree char *new0 = path_of("0000:3b:0a.0");
-        g_autofree char *new1 = path_of("0000:3b:0a.1");
+        g_autofree char *new0 = calls_path_of("0000:3b:0a.0");
+        g_autofree char *new1 = calls_path_of("0000:3b:0a.1");
         wait_signal(h, "+", new0, NULL);
         wait_signal(h, "+", new1, NULL);
         assert_prop(h, group, GROUP_IF, "Total", g_variant_new_uint32(6));
@@ -351,11 +285,11 @@ static void test_conflict(void **state) {
                 for (size_t j = 0; j < G_N_ELEMENTS(names); j++)
                         if (!strstr(blockers, names[j]))
                                 fail_msg("%s: blockers %s do not name %s", vfs[i], blockers, names[j]);
-                g_autofree char *p = path_of(vfs[i]);
+                g_autofree char *p = calls_path_of(vfs[i]);
                 wait_signal(h, "~", p, PROPS("Group", "Blockers"));
         }
-        g_autofree char *vf0 = path_of(VF0);
-        g_autoptr(GVariant) one = prop(h, vf0, DEVICE_IF, "Blockers");
+        g_autofree char *vf0 = calls_path_of(VF0);
+        g_autoptr(GVariant) one = calls_prop(h, vf0, DEVICE_IF, "Blockers");
         assert_int_equal(g_variant_n_children(one), 1);
         assert_prop(h, a, GROUP_IF, "Total", g_variant_new_uint32(0));
         assert_prop(h, a, GROUP_IF, "Devices", NO_DEVICES);
@@ -369,7 +303,7 @@ static void test_conflict(void **state) {
                 GVariantBuilder c;
                 g_variant_builder_init(&c, G_VARIANT_TYPE("a(oo)"));
                 for (size_t i = 0; vfs[i]; i++) {
-                        g_autofree char *p = path_of(vfs[i]);
+                        g_autofree char *p = calls_path_of(vfs[i]);
                         g_variant_builder_add(&c, "(oo)", p, other);
                 }
                 assert_prop(h, self, RULE_IF, "Conflicts", g_variant_builder_end(&c));
@@ -378,12 +312,12 @@ static void test_conflict(void **state) {
 
         /* Deleting one rule settles it. */
         harness_clear_signals(h);
-        g_autoptr(GVariant) r = call(h, rb, RULE_IF, "Delete", NULL);
+        g_autoptr(GVariant) r = calls_ok(h, rb, RULE_IF, "Delete", NULL);
         wait_signal(h, "-", rb, NULL);
         assert_dev_group(h, vfs, a);
         assert_dev_group(h, pfs, "/");
         assert_dev(h, VF0, "Blockers", g_variant_new_strv(NULL, 0));
-        assert_prop(h, ra, RULE_IF, "Conflicts", parse("a(oo)", "@a(oo) []"));
+        assert_prop(h, ra, RULE_IF, "Conflicts", calls_parse("a(oo)", "@a(oo) []"));
         assert_prop(h, a, GROUP_IF, "Total", g_variant_new_uint32(4));
         assert_prop(h, b, GROUP_IF, "Total", g_variant_new_uint32(0));
         assert_prop(h, b, GROUP_IF, "Rules", g_variant_new_objv(NULL, 0));
@@ -475,7 +409,7 @@ static void test_update_delete(void **state) {
 
         /* Delete takes the rules along. */
         harness_clear_signals(h);
-        g_autoptr(GVariant) d = call(h, g, GROUP_IF, "Delete", parse("(a{sv})", "(@a{sv} {},)"));
+        g_autoptr(GVariant) d = calls_ok(h, g, GROUP_IF, "Delete", calls_parse("(a{sv})", "(@a{sv} {},)"));
         wait_signal(h, "-", g, NULL);
         wait_signal(h, "-", r1, NULL);
         wait_signal(h, "-", r2, NULL);
@@ -486,10 +420,10 @@ static void test_update_delete(void **state) {
         assert_true(g_variant_lookup(objects, other, "a{sa{sv}}", NULL));
         assert_dev(h, GPU, "Group", g_variant_new_object_path("/"));
         assert_dev(h, GPU, "Rule", g_variant_new_object_path("/"));
-        g_autofree char *gpu = path_of(GPU);
+        g_autofree char *gpu = calls_path_of(GPU);
         wait_signal(h, "~", gpu, PROPS("Group", "Rule"));
-        assert_error(h, g, GROUP_IF, "Update", parse("(a{sv})", "({'Name': <'again'>},)"),
-                     "org.devpass1.Error.NotFound", g);
+        calls_assert_error(h, g, GROUP_IF, "Update", calls_parse("(a{sv})", "({'Name': <'again'>},)"),
+                           "org.devpass1.Error.NotFound", g);
 }
 
 static void test_delete_passed_through(void **state) {
@@ -498,30 +432,24 @@ static void test_delete_passed_through(void **state) {
 
         f->fk = fakekernel_new(h->testbed);
         fakekernel_load_vfio(f->fk, true);
-        g_autoptr(GVariant) made = call(h, ROOT, MANAGER_IF, "MakePassthrough",
-                                        g_variant_new("(@ao@a{sv})", DEVICES(GPU, GPU_AUDIO),
-                                                      parse("a{sv}", "{'Name': <'PCI GPUs'>, 'Class': <'gpu'>}")));
-        const char *g;
-        g_variant_get(made, "(&ob)", &g, NULL);
-        g_autofree char *group = g_strdup(g);
+        g_autofree char *group = calls_ok_path(h, ROOT, MANAGER_IF, "MakePassthrough",
+                                               g_variant_new("(@ao@a{sv})", DEVICES(GPU, GPU_AUDIO),
+                                                             calls_parse("a{sv}", "{'Name': <'PCI GPUs'>, "
+                                                                                  "'Class': <'gpu'>}")));
         assert_dev(h, GPU, "Driver", g_variant_new_string("vfio-pci"));
         assert_dev(h, GPU_AUDIO, "Driver", g_variant_new_string("vfio-pci"));
         assert_prop(h, group, GROUP_IF, "Free", g_variant_new_uint32(2));
-        g_autoptr(GVariant) rules = prop(h, group, GROUP_IF, "Rules");
+        g_autoptr(GVariant) rules = calls_prop(h, group, GROUP_IF, "Rules");
         assert_int_equal(g_variant_n_children(rules), 2);
 
-        g_autoptr(GVariant) before = harness_managed_objects(h);
-        g_autofree char *before_text = g_variant_print(before, FALSE);
-        assert_error(h, group, GROUP_IF, "Delete", parse("(a{sv})", "(@a{sv} {},)"), "org.devpass1.Error.Busy",
-                     "PCI GPUs");
-        assert_error(h, group, GROUP_IF, "Delete", parse("(a{sv})", "({'Release': <false>},)"),
-                     "org.devpass1.Error.Busy", GPU);
-        g_autoptr(GVariant) after = harness_managed_objects(h);
-        g_autofree char *after_text = g_variant_print(after, FALSE);
-        assert_string_equal(after_text, before_text);
+        calls_refused(h, "Delete", group, GROUP_IF, "Delete", calls_parse("(a{sv})", "(@a{sv} {},)"),
+                      "org.devpass1.Error.Busy", "PCI GPUs");
+        calls_refused(h, "Delete without Release", group, GROUP_IF, "Delete",
+                      calls_parse("(a{sv})", "({'Release': <false>},)"), "org.devpass1.Error.Busy", GPU);
 
         harness_clear_signals(h);
-        g_autoptr(GVariant) r = call(h, group, GROUP_IF, "Delete", parse("(a{sv})", "({'Release': <true>},)"));
+        g_autoptr(GVariant) r = calls_ok(h, group, GROUP_IF, "Delete",
+                                         calls_parse("(a{sv})", "({'Release': <true>},)"));
         assert_dev(h, GPU, "Driver", g_variant_new_string("nvidia"));
         assert_dev(h, GPU_AUDIO, "Driver", g_variant_new_string("snd_hda_intel"));
         assert_dev(h, GPU, "State", g_variant_new_string("host"));
@@ -550,7 +478,7 @@ static void test_persistence(void **state) {
         g_autofree char *c = create_group(h, "{'Name': <'Empty'>, 'Class': <'usb'>}");
         assert_dev(h, VF0, "Group", g_variant_new_object_path("/"));
         /* rc conflicts with ra over the VFs: that is kept too. */
-        g_autoptr(GVariant) conflicts = prop(h, ra, RULE_IF, "Conflicts");
+        g_autoptr(GVariant) conflicts = calls_prop(h, ra, RULE_IF, "Conflicts");
         assert_int_equal(g_variant_n_children(conflicts), 4);
 
         g_autoptr(GVariant) before = harness_managed_objects(h);
@@ -597,14 +525,14 @@ static void test_fields(void **state) {
                 g_autofree char *settings = g_strdup_printf("{'Conditions': <[('%s', '%s', '%s')]>}", cases[i].field,
                                                             cases[i].op, cases[i].value);
                 g_autofree char *r = create_rule(h, g, settings);
-                g_autoptr(GVariant) want = g_variant_ref_sink(devices_v(cases[i].devices));
-                g_autoptr(GVariant) got = prop(h, r, RULE_IF, "Devices");
+                g_autoptr(GVariant) want = g_variant_ref_sink(calls_paths_variant(cases[i].devices));
+                g_autoptr(GVariant) got = calls_prop(h, r, RULE_IF, "Devices");
                 if (!g_variant_equal(got, want)) {
                         g_autofree char *gt = g_variant_print(got, FALSE), *wt = g_variant_print(want, FALSE);
                         fail_msg("%s %s %s matches %s, want %s", cases[i].field, cases[i].op, cases[i].value, gt, wt);
                 }
                 /* Shown back as given. */
-                g_autoptr(GVariant) conditions = prop(h, r, RULE_IF, "Conditions");
+                g_autoptr(GVariant) conditions = calls_prop(h, r, RULE_IF, "Conditions");
                 const char *value;
                 g_variant_get_child(conditions, 0, "(&s&s&s)", NULL, NULL, &value);
                 assert_string_equal(value, cases[i].value);

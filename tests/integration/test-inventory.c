@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "harness.h"
+#include "calls.h"
 
 #define DEV(a) "/org/devpass1/devices/" a
 
@@ -65,12 +65,6 @@ static void assert_name_id(GVariant *props, const char *lspci_value, const char 
                 assert_string_equal(got_name, name);
 }
 
-static char *path_of(const char *address) {
-        char *path = g_strdup_printf("/org/devpass1/devices/%s", address);
-        g_strdelimit(path + strlen("/org/devpass1/devices/"), ":.", '_');
-        return path;
-}
-
 static bool objv_contains(GVariant *props, const char *name, const char *path) {
         g_autoptr(GVariant) v = g_variant_lookup_value(props, name, G_VARIANT_TYPE("ao"));
         g_autofree const char **paths = g_variant_get_objv(v, NULL);
@@ -93,7 +87,7 @@ static void check_links(GVariant *objects, GPtrArray *records) {
                         const char *other_group = g_hash_table_lookup(records->pdata[j], "IOMMUGroup");
                         if (j == i || !group || !other_group || !g_str_equal(group, other_group))
                                 continue;
-                        g_autofree char *other_path = path_of(other);
+                        g_autofree char *other_path = calls_path_of(other);
                         if (!objv_contains(props, "IommuGroupMembers", other_path))
                                 fail_msg("%s: IommuGroupMembers lacks %s", slot, other);
                         expected++;
@@ -107,7 +101,7 @@ static void check_links(GVariant *objects, GPtrArray *records) {
                         g_strdelimit(pf_address, "_", ':');
                         pf_address[strlen(pf_address) - 2] = '.';
                         g_autoptr(GVariant) pf_props = harness_device_props(objects, pf_address);
-                        g_autofree char *path = path_of(slot);
+                        g_autofree char *path = calls_path_of(slot);
                         assert_non_null(pf_props);
                         if (!objv_contains(pf_props, "VirtualFunctions", path))
                                 fail_msg("%s names PF %s, which does not list it", slot, pf_address);

@@ -16,8 +16,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "fakekernel.h"
-#include "harness.h"
+#include "calls.h"
 
 #define ROOT "/org/devpass1"
 #define MANAGER_IF "org.devpass1.Manager"
@@ -26,7 +25,6 @@
 #define ATTACHMENT_IF "org.devpass1.Attachment"
 #define INVALID "org.devpass1.Error.InvalidArgument"
 #define BUSY "org.devpass1.Error.Busy"
-#define NOT_AUTHORIZED "org.devpass1.Error.NotAuthorized"
 #define WAIT_MS 10000
 
 static const char *const vf_addresses[] = {
@@ -43,128 +41,16 @@ typedef struct {
 
 /* ---- calls and properties ---- */
 
-static char *path_of(const char *address) {
-        g_autofree char *p = g_strdup_printf(ROOT "/devices/%s", address);
-        g_strdelimit(p + strlen(ROOT "/devices/"), ":.", '_');
-        return g_steal_pointer(&p);
-}
-
-static GVariant *call_ok(Fixture *f, const char *path, const char *iface, const char *method, GVariant *args) {
-        g_autoptr(GError) error = NULL;
-        GVariant *r = harness_call(f->h, path, iface, method, args, &error);
-        if (!r)
-                fail_msg("%s.%s on %s: %s", iface, method, path, error->message);
-        return r;
-}
-
-static GVariant *prop(Fixture *f, const char *path, const char *iface, const char *name) {
-        g_autoptr(GVariant) r = call_ok(f, path, "org.freedesktop.DBus.Properties", "Get",
-                                        g_variant_new("(ss)", iface, name));
-        GVariant *v;
-        g_variant_get(r, "(v)", &v);
-        return v;
-}
-
-static guint32 prop_u(Fixture *f, const char *path, const char *iface, const char *name) {
-        g_autoptr(GVariant) v = prop(f, path, iface, name);
-        return g_variant_get_uint32(v);
-}
-
-static char *prop_s(Fixture *f, const char *path, const char *iface, const char *name) {
-        g_autoptr(GVariant) v = prop(f, path, iface, name);
-        return g_variant_dup_string(v, NULL);
-}
-
-static int compare_strings(gconstpointer a, gconstpointer b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 /* A property of type ao, as addresses (devices) or paths, sorted, joined by ' '. */
 static char *prop_paths(Fixture *f, const char *path, const char *iface, const char *name) {
-        g_autoptr(GVariant) v = prop(f, path, iface, name);
+        g_autoptr(GVariant) v = calls_prop(f->h, path, iface, name);
         g_autofree const char **paths = g_variant_get_objv(v, NULL);
         g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
         for (size_t i = 0; paths[i]; i++)
                 g_ptr_array_add(out, g_strdup(paths[i]));
-        g_ptr_array_sort(out, compare_strings);
+        g_ptr_array_sort(out, calls_compare_strings);
         g_ptr_array_add(out, NULL);
         return g_strjoinv(" ", (char **) out->pdata);
-}
-
-static char *device_s(Fixture *f, const char *address, const char *name) {
-        g_autofree char *path = path_of(address);
-        return prop_s(f, path, DEVICE_IF, name);
-}
-
-static void assert_device(Fixture *f, const char *address, const char *state, const char *holder) {
-        g_autofree char *s = device_s(f, address, "State");
-        g_autofree char *who = device_s(f, address, "Holder");
-        if (!g_str_equal(s, state) || !g_str_equal(who, holder))
-                fail_msg("%s: State %s, Holder '%s'; want %s, '%s'", address, s, who, state, holder);
-}
-
-/* Every bus object, one sorted line each (the order is not the point). */
-static char *snapshot(Fixture *f) {
-        g_autoptr(GVariant) objects = harness_managed_objects(f->h);
-        g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
-        GVariantIter it;
-        const char *path;
-        GVariant *ifaces;
-
-        g_variant_iter_init(&it, objects);
-        while (g_variant_iter_loop(&it, "{&o@a{sa{sv}}}", &path, &ifaces)) {
-                g_autofree char *text = g_variant_print(ifaces, FALSE);
-                g_ptr_array_add(lines, g_strdup_printf("%s %s", path, text));
-        }
-        g_ptr_array_sort(lines, compare_strings);
-        g_ptr_array_add(lines, NULL);
-        return g_strjoinv("\n", (char **) lines->pdata);
-}
-
-static void assert_same(const char *before, const char *after, const char *what) {
-        if (g_str_equal(before, after))
-                return;
-        g_auto(GStrv) b = g_strsplit(before, "\n", -1), a = g_strsplit(after, "\n", -1);
-        size_t i = 0;
-        while (b[i] && a[i] && g_str_equal(b[i], a[i]))
-                i++;
-        fail_msg("%s was refused but changed the objects:\n  before: %s\n  after:  %s", what, b[i] ?: "(end)",
-                 a[i] ?: "(end)");
-}
-
-/* As root: fails with want, the message mentions in_message, nothing changed. */
-static void refused(Fixture *f, const char *what, const char *path, const char *iface, const char *method,
-                    GVariant *args, const char *want, const char *in_message) {
-        g_autofree char *before = snapshot(f);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = harness_call(f->h, path, iface, method, args, &error);
-
-        if (r)
-                fail_msg("%s: succeeded, want %s", what, want);
-        g_autofree char *remote = g_dbus_error_get_remote_error(error);
-        if (!remote || !g_str_equal(remote, want))
-                fail_msg("%s: got %s (%s), want %s", what, remote ?: "no remote error", error->message, want);
-        if (!strstr(error->message, in_message))
-                fail_msg("%s: message '%s' does not mention '%s'", what, error->message, in_message);
-        g_autofree char *after = snapshot(f);
-        assert_same(before, after, what);
-}
-
-typedef struct {
-        Fixture *f;
-        const char *path, *iface, *name;
-        guint32 want;
-} PropWait;
-
-static bool prop_is(Harness *h, void *data) {
-        PropWait *w = data;
-        return prop_u(w->f, w->path, w->iface, w->name) == w->want;
-}
-
-static void wait_u(Fixture *f, const char *path, const char *iface, const char *name, guint32 want) {
-        PropWait w = { f, path, iface, name, want };
-        if (!harness_wait(f->h, prop_is, &w, WAIT_MS))
-                fail_msg("%s %s is %u, want %u", path, name, prop_u(f, path, iface, name), want);
 }
 
 static bool has_device(Harness *h, void *data) {
@@ -193,28 +79,15 @@ static int setup(void **state) {
         Fixture *f = g_new0(Fixture, 1);
         g_autofree char *rules = example_rules();
 
-        f->h = harness_new("gpu-server.umockdev", NULL);
-        harness_polkit_start(f->h, rules);
-        f->fk = fakekernel_new(f->h->testbed);
-        fakekernel_load_vfio(f->fk, true);
+        f->h = calls_gpu_server(rules, &f->fk);
 
         /* 8 VFs on the second port, then all 12 into "VFs". */
-        g_autofree char *pf1 = path_of("0000:3b:00.1");
-        g_autoptr(GVariant) set = call_ok(f, pf1, DEVICE_IF, "SetVirtualFunctions", g_variant_new("(u)", 8));
+        g_autofree char *pf1 = calls_path_of("0000:3b:00.1");
+        g_autoptr(GVariant) set = calls_ok(f->h, pf1, DEVICE_IF, "SetVirtualFunctions", g_variant_new("(u)", 8));
         for (size_t i = 0; vf_addresses[i]; i++)
                 if (!harness_wait(f->h, has_device, (void *) vf_addresses[i], WAIT_MS))
                         fail_msg("%s did not come", vf_addresses[i]);
-        GVariantBuilder b;
-        g_variant_builder_init(&b, G_VARIANT_TYPE("ao"));
-        for (size_t i = 0; vf_addresses[i]; i++) {
-                g_autofree char *p = path_of(vf_addresses[i]);
-                g_variant_builder_add(&b, "o", p);
-        }
-        g_autoptr(GVariant) made = call_ok(f, ROOT, MANAGER_IF, "MakePassthrough",
-                                           g_variant_new_parsed("(%@ao, {'Name': <'VFs'>, 'Type': <'sriov-nic'>, "
-                                                                "'Class': <'nic'>})", g_variant_builder_end(&b)));
-        g_variant_get(made, "(ob)", &f->vfs, NULL);
-        wait_u(f, f->vfs, GROUP_IF, "Free", 12);
+        f->vfs = calls_passthrough_group(f->h, vf_addresses, "VFs", "sriov-nic", "nic");
         *state = f;
         return 0;
 }
@@ -222,51 +95,22 @@ static int setup(void **state) {
 static int teardown(void **state) {
         Fixture *f = *state;
 
-        harness_daemon_stop(f->h);
-        fakekernel_free(f->fk);
-        harness_free(f->h);
+        calls_stop(f->h, f->fk);
         g_free(f->vfs);
         g_free(f);
         return 0;
 }
 
 static char *pass(Fixture *f, const char *tenant, const char *node, guint32 count) {
-        g_autoptr(GVariant) r = call_ok(f, ROOT, MANAGER_IF, "PassToTenant",
-                                        g_variant_new_parsed("(%s, %s, {'Group': <%o>, 'Count': <%u>})", tenant,
-                                                             node, f->vfs, count));
-        char *group;
-        g_variant_get(r, "(o)", &group);
-        return group;
+        return calls_ok_path(f->h, ROOT, MANAGER_IF, "PassToTenant",
+                             g_variant_new_parsed("(%s, %s, {'Group': <%o>, 'Count': <%u>})", tenant, node, f->vfs,
+                                                  count));
 }
 
 static char *attach(Fixture *f, const char *machine, const char *group, const char *tenant, guint32 count) {
-        g_autoptr(GVariant) r = call_ok(f, ROOT, MANAGER_IF, "CreateAttachment",
-                                        g_variant_new_parsed("(%s, {'Group': <%o>, 'Tenant': <%s>, 'Count': <%u>})",
-                                                             machine, group, tenant, count));
-        char *a;
-        g_variant_get(r, "(o)", &a);
-        return a;
-}
-
-/* The devices of a Claim reply, as addresses in reply order, joined by ' '. */
-static char *claimed_addresses(GVariant *reply, guint *attachments) {
-        g_autoptr(GVariant) list = g_variant_get_child_value(reply, 0);
-        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
-        GVariantIter it, devices;
-        const char *address;
-
-        *attachments = (guint) g_variant_n_children(list);
-        g_variant_iter_init(&it, list);
-        GVariant *entry;
-        while ((entry = g_variant_iter_next_value(&it))) {
-                g_autoptr(GVariant) e = entry;
-                g_autoptr(GVariant) devs = g_variant_get_child_value(e, 2);
-                g_variant_iter_init(&devices, devs);
-                while (g_variant_iter_next(&devices, "(&si&s&s)", &address, NULL, NULL, NULL))
-                        g_ptr_array_add(out, g_strdup(address));
-        }
-        g_ptr_array_add(out, NULL);
-        return g_strjoinv(" ", (char **) out->pdata);
+        return calls_ok_path(f->h, ROOT, MANAGER_IF, "CreateAttachment",
+                             g_variant_new_parsed("(%s, {'Group': <%o>, 'Tenant': <%s>, 'Count': <%u>})", machine,
+                                                  group, tenant, count));
 }
 
 /* ---- the store: the MACs of a tenant's holds ---- */
@@ -311,29 +155,29 @@ static void test_pass_to_tenant(void **state) {
         Fixture *f = *state;
 
         g_autofree char *acme = pass(f, "acme", "acme-node1", 4);
-        g_autofree char *name = prop_s(f, acme, GROUP_IF, "Name");
+        g_autofree char *name = calls_prop_string(f->h, acme, GROUP_IF, "Name");
         assert_string_equal(name, "acme VFs");
-        g_autofree char *tenant = prop_s(f, acme, GROUP_IF, "Tenant");
+        g_autofree char *tenant = calls_prop_string(f->h, acme, GROUP_IF, "Tenant");
         assert_string_equal(tenant, "acme");
-        g_autofree char *node = prop_s(f, acme, GROUP_IF, "TenantNode");
+        g_autofree char *node = calls_prop_string(f->h, acme, GROUP_IF, "TenantNode");
         assert_string_equal(node, "acme-node1");
-        g_autofree char *type = prop_s(f, acme, GROUP_IF, "Type");
+        g_autofree char *type = calls_prop_string(f->h, acme, GROUP_IF, "Type");
         assert_string_equal(type, "sriov-nic");
-        assert_int_equal(prop_u(f, acme, GROUP_IF, "Total"), 4);
-        assert_int_equal(prop_u(f, acme, GROUP_IF, "Free"), 4);
-        g_autofree char *host_tenant = prop_s(f, f->vfs, GROUP_IF, "Tenant");
+        assert_int_equal(calls_prop_uint(f->h, acme, GROUP_IF, "Total"), 4);
+        assert_int_equal(calls_prop_uint(f->h, acme, GROUP_IF, "Free"), 4);
+        g_autofree char *host_tenant = calls_prop_string(f->h, f->vfs, GROUP_IF, "Tenant");
         assert_string_equal(host_tenant, "");
-        assert_int_equal(prop_u(f, f->vfs, GROUP_IF, "Free"), 8);
+        assert_int_equal(calls_prop_uint(f->h, f->vfs, GROUP_IF, "Free"), 8);
 
         /* Its devices are VFs of the host group, held by acme. */
-        g_autoptr(GVariant) devices = prop(f, acme, GROUP_IF, "Devices");
+        g_autoptr(GVariant) devices = calls_prop(f->h, acme, GROUP_IF, "Devices");
         g_autofree const char **paths = g_variant_get_objv(devices, NULL);
         assert_int_equal(g_strv_length((char **) paths), 4);
         g_autoptr(GHashTable) acme_paths = g_hash_table_new(g_str_hash, g_str_equal);
         for (size_t i = 0; vf_addresses[i]; i++) {
-                g_autofree char *p = path_of(vf_addresses[i]);
+                g_autofree char *p = calls_path_of(vf_addresses[i]);
                 bool held = g_strv_contains(paths, p);
-                assert_device(f, vf_addresses[i], held ? "tenant" : "passthrough", held ? "acme" : "");
+                calls_assert_device_state(f->h, vf_addresses[i], held ? "tenant acme" : "passthrough ");
                 if (held)
                         g_hash_table_add(acme_paths, (gpointer) g_intern_string(p));
         }
@@ -342,19 +186,19 @@ static void test_pass_to_tenant(void **state) {
         /* A second tenant: its own group, other devices. */
         g_autofree char *globex = pass(f, "globex", "globex-node1", 2);
         assert_string_not_equal(globex, acme);
-        g_autofree char *gname = prop_s(f, globex, GROUP_IF, "Name");
+        g_autofree char *gname = calls_prop_string(f->h, globex, GROUP_IF, "Name");
         assert_string_equal(gname, "globex VFs");
-        g_autofree char *gtenant = prop_s(f, globex, GROUP_IF, "Tenant");
+        g_autofree char *gtenant = calls_prop_string(f->h, globex, GROUP_IF, "Tenant");
         assert_string_equal(gtenant, "globex");
-        assert_int_equal(prop_u(f, globex, GROUP_IF, "Free"), 2);
-        assert_int_equal(prop_u(f, acme, GROUP_IF, "Free"), 4);
-        assert_int_equal(prop_u(f, f->vfs, GROUP_IF, "Free"), 6);
-        g_autoptr(GVariant) gdevices = prop(f, globex, GROUP_IF, "Devices");
+        assert_int_equal(calls_prop_uint(f->h, globex, GROUP_IF, "Free"), 2);
+        assert_int_equal(calls_prop_uint(f->h, acme, GROUP_IF, "Free"), 4);
+        assert_int_equal(calls_prop_uint(f->h, f->vfs, GROUP_IF, "Free"), 6);
+        g_autoptr(GVariant) gdevices = calls_prop(f->h, globex, GROUP_IF, "Devices");
         g_autofree const char **gpaths = g_variant_get_objv(gdevices, NULL);
         assert_int_equal(g_strv_length((char **) gpaths), 2);
         for (size_t i = 0; gpaths[i]; i++) {
                 assert_false(g_hash_table_contains(acme_paths, gpaths[i]));
-                g_autofree char *holder = prop_s(f, gpaths[i], DEVICE_IF, "Holder");
+                g_autofree char *holder = calls_prop_string(f->h, gpaths[i], DEVICE_IF, "Holder");
                 assert_string_equal(holder, "globex");
         }
 
@@ -370,10 +214,10 @@ static void test_pass_to_tenant(void **state) {
                 assert_mac_good(globex_macs->pdata[i], seen);
 
         /* All of it survives a restart. */
-        g_autofree char *before = snapshot(f);
+        g_autofree char *before = calls_snapshot(f->h);
         harness_daemon_stop(f->h);
         harness_daemon_start(f->h, NULL);
-        g_autofree char *after = snapshot(f);
+        g_autofree char *after = calls_snapshot(f->h);
         assert_string_equal(before, after);
 }
 
@@ -383,31 +227,33 @@ static void test_host_machine(void **state) {
         g_autofree char *acme_devices = prop_paths(f, acme, GROUP_IF, "Devices");
 
         /* The host's machine cannot draw from acme's group, nor acme's from the host's. */
-        refused(f, "host machine on acme's group", ROOT, MANAGER_IF, "CreateAttachment",
-                g_variant_new_parsed("('host-vm', {'Group': <%o>})", acme), INVALID,
-                "Group acme VFs is tenant acme's: a machine of the host cannot draw from it");
-        refused(f, "acme machine on the host group", ROOT, MANAGER_IF, "CreateAttachment",
-                g_variant_new_parsed("('acme-vm1', {'Group': <%o>, 'Tenant': <'acme'>})", f->vfs), INVALID,
-                "Group VFs is the host's: a machine of tenant acme cannot draw from it");
+        calls_refused(f->h, "host machine on acme's group", ROOT, MANAGER_IF, "CreateAttachment",
+                      g_variant_new_parsed("('host-vm', {'Group': <%o>})", acme), INVALID,
+                      "Group acme VFs is tenant acme's: a machine of the host cannot draw from it");
+        calls_refused(f->h, "acme machine on the host group", ROOT, MANAGER_IF, "CreateAttachment",
+                      g_variant_new_parsed("('acme-vm1', {'Group': <%o>, 'Tenant': <'acme'>})", f->vfs), INVALID,
+                      "Group VFs is the host's: a machine of tenant acme cannot draw from it");
 
         /* From "VFs" it cannot get acme's devices: 9 wanted, 8 free. */
         g_autofree char *a = attach(f, "host-vm", f->vfs, "", 9);
-        refused(f, "Claim of 9", ROOT, MANAGER_IF, "Claim", g_variant_new_parsed("('host-vm', @a{sv} {})"), BUSY,
-                "attachment VFs 1 of machine host-vm wants 9 devices of group VFs, and 8 are free");
-        g_autoptr(GVariant) upd = call_ok(f, a, ATTACHMENT_IF, "Update", g_variant_new_parsed("({'Count': <uint32 8>},)"));
-        g_autoptr(GVariant) r = call_ok(f, ROOT, MANAGER_IF, "Claim", g_variant_new_parsed("('host-vm', @a{sv} {})"));
+        calls_refused(f->h, "Claim of 9", ROOT, MANAGER_IF, "Claim", g_variant_new_parsed("('host-vm', @a{sv} {})"),
+                      BUSY, "attachment VFs 1 of machine host-vm wants 9 devices of group VFs, and 8 are free");
+        g_autoptr(GVariant) upd = calls_ok(f->h, a, ATTACHMENT_IF, "Update",
+                                           g_variant_new_parsed("({'Count': <uint32 8>},)"));
+        g_autoptr(GVariant) r = calls_ok(f->h, ROOT, MANAGER_IF, "Claim",
+                                         g_variant_new_parsed("('host-vm', @a{sv} {})"));
         guint n;
-        g_autofree char *got = claimed_addresses(r, &n);
+        g_autofree char *got = calls_claimed(r, &n);
         assert_int_equal(n, 1);
         for (size_t i = 0; vf_addresses[i]; i++) {
-                g_autofree char *p = path_of(vf_addresses[i]);
+                g_autofree char *p = calls_path_of(vf_addresses[i]);
                 bool acmes = strstr(acme_devices, p) != NULL;
-                assert_device(f, vf_addresses[i], acmes ? "tenant" : "claimed", acmes ? "acme" : "host-vm");
+                calls_assert_device_state(f->h, vf_addresses[i], acmes ? "tenant acme" : "claimed host-vm");
                 assert_true((strstr(got, vf_addresses[i]) != NULL) == !acmes);
         }
-        assert_int_equal(prop_u(f, f->vfs, GROUP_IF, "Free"), 0);
-        assert_int_equal(prop_u(f, acme, GROUP_IF, "Free"), 4);
-        g_autofree char *st = prop_s(f, a, ATTACHMENT_IF, "State");
+        assert_int_equal(calls_prop_uint(f->h, f->vfs, GROUP_IF, "Free"), 0);
+        assert_int_equal(calls_prop_uint(f->h, acme, GROUP_IF, "Free"), 4);
+        g_autofree char *st = calls_prop_string(f->h, a, ATTACHMENT_IF, "State");
         assert_string_equal(st, "attached");
 }
 
@@ -416,28 +262,28 @@ static void test_tenant_machine(void **state) {
         g_autofree char *acme = pass(f, "acme", "acme-node1", 4);
         g_autofree char *acme_devices = prop_paths(f, acme, GROUP_IF, "Devices");
         g_autofree char *a = attach(f, "acme-vm1", acme, "acme", 2);
-        g_autofree char *tenant = prop_s(f, a, ATTACHMENT_IF, "Tenant");
+        g_autofree char *tenant = calls_prop_string(f->h, a, ATTACHMENT_IF, "Tenant");
         assert_string_equal(tenant, "acme");
-        g_autofree char *st = prop_s(f, a, ATTACHMENT_IF, "State");
+        g_autofree char *st = calls_prop_string(f->h, a, ATTACHMENT_IF, "State");
         assert_string_equal(st, "restart-required");
 
         /* Only on acme's node. */
-        refused(f, "Claim on other-node", ROOT, MANAGER_IF, "Claim",
-                g_variant_new_parsed("('acme-vm1', {'TenantNode': <'other-node'>})"), BUSY,
-                "group acme VFs holds devices for tenant node acme-node1, and the machine runs on other-node");
-        refused(f, "Claim on no tenant node", ROOT, MANAGER_IF, "Claim", g_variant_new_parsed("('acme-vm1', @a{sv} {})"),
-                BUSY, "the machine runs on no tenant node");
-        g_autoptr(GVariant) r = call_ok(f, ROOT, MANAGER_IF, "Claim",
-                                        g_variant_new_parsed("('acme-vm1', {'TenantNode': <'acme-node1'>})"));
+        calls_refused(f->h, "Claim on other-node", ROOT, MANAGER_IF, "Claim",
+                      g_variant_new_parsed("('acme-vm1', {'TenantNode': <'other-node'>})"), BUSY,
+                      "group acme VFs holds devices for tenant node acme-node1, and the machine runs on other-node");
+        calls_refused(f->h, "Claim on no tenant node", ROOT, MANAGER_IF, "Claim",
+                      g_variant_new_parsed("('acme-vm1', @a{sv} {})"), BUSY, "the machine runs on no tenant node");
+        g_autoptr(GVariant) r = calls_ok(f->h, ROOT, MANAGER_IF, "Claim",
+                                         g_variant_new_parsed("('acme-vm1', {'TenantNode': <'acme-node1'>})"));
         guint n;
-        g_autofree char *got = claimed_addresses(r, &n);
+        g_autofree char *got = calls_claimed(r, &n);
         assert_int_equal(n, 1);
         g_auto(GStrv) addresses = g_strsplit(got, " ", -1);
         assert_int_equal(g_strv_length(addresses), 2);
         for (size_t i = 0; addresses[i]; i++) {
-                g_autofree char *p = path_of(addresses[i]);
+                g_autofree char *p = calls_path_of(addresses[i]);
                 assert_non_null(strstr(acme_devices, p));
-                assert_device(f, addresses[i], "claimed", "acme-vm1");
+                calls_assert_device_state(f->h, addresses[i], "claimed acme-vm1");
         }
         /* Each VF comes with the MAC the tenant was given it with. */
         g_autoptr(GPtrArray) passed_macs = held_macs(f, "acme");
@@ -449,70 +295,52 @@ static void test_tenant_machine(void **state) {
                 g_variant_get_child(first_devices, i, "(&si&s&s)", NULL, NULL, NULL, &mac);
                 assert_true(g_ptr_array_find_with_equal_func(passed_macs, mac, g_str_equal, NULL));
         }
-        assert_int_equal(prop_u(f, acme, GROUP_IF, "Free"), 2);
-        assert_int_equal(prop_u(f, acme, GROUP_IF, "Total"), 4);
-        assert_int_equal(prop_u(f, f->vfs, GROUP_IF, "Free"), 8);
-        g_autofree char *attached = prop_s(f, a, ATTACHMENT_IF, "State");
+        assert_int_equal(calls_prop_uint(f->h, acme, GROUP_IF, "Free"), 2);
+        assert_int_equal(calls_prop_uint(f->h, acme, GROUP_IF, "Total"), 4);
+        assert_int_equal(calls_prop_uint(f->h, f->vfs, GROUP_IF, "Free"), 8);
+        g_autofree char *attached = calls_prop_string(f->h, a, ATTACHMENT_IF, "State");
         assert_string_equal(attached, "attached");
         g_autofree char *held = prop_paths(f, a, ATTACHMENT_IF, "Devices");
-        g_autofree char *p0 = path_of(addresses[0]), *p1 = path_of(addresses[1]);
+        g_autofree char *p0 = calls_path_of(addresses[0]), *p1 = calls_path_of(addresses[1]);
         g_autofree char *want = g_strcmp0(p0, p1) < 0 ? g_strdup_printf("%s %s", p0, p1)
                                                       : g_strdup_printf("%s %s", p1, p0);
         assert_string_equal(held, want);
 
         /* acme's group stays while a machine draws from it or holds its devices. */
-        refused(f, "Delete with an attachment", acme, GROUP_IF, "Delete", g_variant_new_parsed("(@a{sv} {},)"), BUSY,
-                "Attachment acme VFs 1 of machine acme-vm1 draws from group acme VFs");
-        g_autoptr(GVariant) del = call_ok(f, a, ATTACHMENT_IF, "Delete", NULL);
-        assert_device(f, addresses[0], "claimed", "acme-vm1");
-        refused(f, "Delete while held", acme, GROUP_IF, "Delete", g_variant_new_parsed("(@a{sv} {},)"), BUSY,
-                "Machine acme-vm1 of tenant acme holds");
-        g_autoptr(GVariant) rel = call_ok(f, ROOT, MANAGER_IF, "Release", g_variant_new("(s)", "acme-vm1"));
-        assert_device(f, addresses[0], "tenant", "acme");
-        assert_int_equal(prop_u(f, acme, GROUP_IF, "Free"), 4);
+        calls_refused(f->h, "Delete with an attachment", acme, GROUP_IF, "Delete", g_variant_new_parsed("(@a{sv} {},)"),
+                      BUSY, "Attachment acme VFs 1 of machine acme-vm1 draws from group acme VFs");
+        g_autoptr(GVariant) del = calls_ok(f->h, a, ATTACHMENT_IF, "Delete", NULL);
+        calls_assert_device_state(f->h, addresses[0], "claimed acme-vm1");
+        calls_refused(f->h, "Delete while held", acme, GROUP_IF, "Delete", g_variant_new_parsed("(@a{sv} {},)"), BUSY,
+                      "Machine acme-vm1 of tenant acme holds");
+        g_autoptr(GVariant) rel = calls_ok(f->h, ROOT, MANAGER_IF, "Release", g_variant_new("(s)", "acme-vm1"));
+        calls_assert_device_state(f->h, addresses[0], "tenant acme");
+        assert_int_equal(calls_prop_uint(f->h, acme, GROUP_IF, "Free"), 4);
 
         /* Released: it goes, and the devices are the host group's again. */
-        g_autoptr(GVariant) gone = call_ok(f, acme, GROUP_IF, "Delete", g_variant_new_parsed("(@a{sv} {},)"));
-        g_autofree char *text = snapshot(f);
+        g_autoptr(GVariant) gone = calls_ok(f->h, acme, GROUP_IF, "Delete", g_variant_new_parsed("(@a{sv} {},)"));
+        g_autofree char *text = calls_snapshot(f->h);
         assert_null(strstr(text, acme));
         for (size_t i = 0; vf_addresses[i]; i++)
-                assert_device(f, vf_addresses[i], "passthrough", "");
-        assert_int_equal(prop_u(f, f->vfs, GROUP_IF, "Free"), 12);
+                calls_assert_device_state(f->h, vf_addresses[i], "passthrough ");
+        assert_int_equal(calls_prop_uint(f->h, f->vfs, GROUP_IF, "Free"), 12);
         g_autoptr(GPtrArray) macs = held_macs(f, "acme");
         assert_int_equal(macs->len, 0);
 }
 
 /* ---- the example rule: user games, in Unix group games ---- */
 
-/* gdbus call as games; the status, and its stderr in *err. */
-static int games_call(Fixture *f, const char *path, const char *method, const char *a1, const char *a2,
-                      const char *a3, char **err) {
-        const char *args[] = { "--object-path", path, "--method", method, a1, a2, a3, NULL };
-        return harness_call_as(f->h, "games", args, err);
-}
-
 typedef struct {
         const char *what, *path, *method;
-        const char *args[3];    /* $ACME, $GLOBEX, $VFS: the groups' paths */
+        const char *args[CALLS_AS_ARGS];    /* $ACME, $GLOBEX, $VFS: the groups' paths */
         const char *action;     /* refused for it; NULL: allowed */
-        const char *witness;    /* allowed: appears in the objects */
+        const char *witness;    /* allowed: "+text", text appears in the objects */
 } GamesCall;
-
-static char *expand(const char *s, const char *acme, const char *globex, const char *vfs) {
-        const char *from[] = { "$ACME", "$GLOBEX", "$VFS" }, *to[] = { acme, globex, vfs };
-        char *out = g_strdup(s);
-        for (size_t i = 0; out && i < G_N_ELEMENTS(from); i++) {
-                g_auto(GStrv) parts = g_strsplit(out, from[i], -1);
-                g_free(out);
-                out = g_strjoinv(to[i], parts);
-        }
-        return out;
-}
 
 static const GamesCall games_calls[] = {
         { "CreateAttachment on acme's group", ROOT, MANAGER_IF ".CreateAttachment",
           { "'acme-vm2'", "{'Group': <objectpath '$ACME'>, 'Tenant': <'acme'>, 'Name': <'games-nic'>}" }, NULL,
-          "'games-nic'" },
+          "+'games-nic'" },
         { "CreateAttachment on the host group", ROOT, MANAGER_IF ".CreateAttachment",
           { "'host-vm2'", "{'Group': <objectpath '$VFS'>, 'Tenant': <''>}" }, "org.devpass1.manage-attachments" },
         { "CreateAttachment on the host group, no Tenant", ROOT, MANAGER_IF ".CreateAttachment",
@@ -544,39 +372,31 @@ static void test_tenant_admin(void **state) {
         g_autofree char *acme = pass(f, "acme", "acme-node1", 4);
         g_autofree char *globex = pass(f, "globex", "globex-node1", 2);
 
+        const char *const pairs[] = { "$ACME", acme, "$GLOBEX", globex, "$VFS", f->vfs, NULL };
+
         for (size_t i = 0; i < G_N_ELEMENTS(games_calls); i++) {
                 const GamesCall *c = &games_calls[i];
-                g_autofree char *path = expand(c->path, acme, globex, f->vfs);
-                g_autofree char *a1 = expand(c->args[0], acme, globex, f->vfs);
-                g_autofree char *a2 = c->args[1] ? expand(c->args[1], acme, globex, f->vfs) : NULL;
-                g_autofree char *a3 = c->args[2] ? expand(c->args[2], acme, globex, f->vfs) : NULL;
-                g_autofree char *before = snapshot(f);
+                g_autofree char *before = calls_snapshot(f->h);
                 g_autofree char *err = NULL;
-                int status = games_call(f, path, c->method, a1, a2, a3, &err);
-                g_autofree char *after = snapshot(f);
+                int status = calls_as(f->h, "games", c->path, c->method, c->args, pairs, &err);
+                g_autofree char *after = calls_snapshot(f->h);
 
                 if (!c->action) {
-                        if (status != 0)
-                                fail_msg("%s as games: refused: %s", c->what, err);
-                        if (strstr(before, c->witness) || !strstr(after, c->witness))
-                                fail_msg("%s as games: allowed, but %s did not appear", c->what, c->witness);
+                        calls_assert_allowed(c->what, "games", status, err, c->witness, before, after);
                         continue;
                 }
-                g_autofree char *want = g_strdup_printf("%s: Not authorized for %s: ", NOT_AUTHORIZED, c->action);
-                if (status == 0)
-                        fail_msg("%s as games: allowed, want refused for %s", c->what, c->action);
-                if (!strstr(err, want))
-                        fail_msg("%s as games: '%s', want '%s'", c->what, g_strchomp(err), want);
-                assert_same(before, after, c->what);
+                calls_assert_not_authorized(c->what, "games", status, err, c->action, NULL);
+                g_autofree char *refused = g_strdup_printf("%s as games (refused)", c->what);
+                calls_assert_unchanged(before, after, refused);
         }
 
         /* games's attachment is acme's, on acme's group; root claims for it. */
-        g_autoptr(GVariant) r = call_ok(f, ROOT, MANAGER_IF, "Claim",
-                                        g_variant_new_parsed("('acme-vm2', {'TenantNode': <'acme-node1'>})"));
+        g_autoptr(GVariant) r = calls_ok(f->h, ROOT, MANAGER_IF, "Claim",
+                                         g_variant_new_parsed("('acme-vm2', {'TenantNode': <'acme-node1'>})"));
         guint n;
-        g_autofree char *got = claimed_addresses(r, &n);
+        g_autofree char *got = calls_claimed(r, &n);
         assert_int_equal(n, 1);
-        assert_int_equal(prop_u(f, acme, GROUP_IF, "Free"), 3);
+        assert_int_equal(calls_prop_uint(f->h, acme, GROUP_IF, "Free"), 3);
 }
 
 int main(void) {
