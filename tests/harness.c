@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -22,12 +21,6 @@ const char *harness_path(const char *env_name) {
                 abort();
         }
         return p;
-}
-
-/* A test that aborts leaves no daemon behind (it runs in the child
- * between fork and exec). */
-static void die_with_test(gpointer data) {
-        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
 
 static uint64_t now_ms(void) {
@@ -61,7 +54,7 @@ static void bus_start(Harness *h) {
         const char *argv[] = { "dbus-daemon", "--config-file", config_path, "--fork",
                                "--print-pid", "--print-address", NULL };
         int status;
-        g_assert_true(g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+        g_assert_true(g_spawn_sync(NULL, (char **) argv, NULL, HARNESS_SPAWN | G_SPAWN_SEARCH_PATH, NULL, NULL,
                                    &out, NULL, &status, &error));
         g_assert_cmpint(status, ==, 0);
         g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
@@ -222,8 +215,8 @@ void harness_daemon_start(Harness *h, const char *const *extra_args) {
         g_autofree char *log_path = g_build_filename(h->tmpdir, "devpassd.log", NULL);
         int log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         g_assert_cmpint(log_fd, >=, 0);
-        g_assert_true(g_spawn_async_with_fds(NULL, (char **) argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
-                                             die_with_test, NULL, &h->daemon_pid, -1, log_fd, log_fd, &error));
+        g_assert_true(g_spawn_async_with_fds(NULL, (char **) argv->pdata, NULL, HARNESS_SPAWN | G_SPAWN_DO_NOT_REAP_CHILD,
+                                             NULL, NULL, &h->daemon_pid, -1, log_fd, log_fd, &error));
         close(log_fd);
         /* Woken by NameOwnerChanged, not by polling: the benchmark times this. */
         sd_bus_slot *slot = NULL;
@@ -307,7 +300,7 @@ int harness_call_as(Harness *h, const char *user, const char *const *gdbus_args,
         for (size_t i = 0; gdbus_args[i]; i++)
                 g_ptr_array_add(argv, g_strdup(gdbus_args[i]));
         g_ptr_array_add(argv, NULL);
-        g_assert_true(g_spawn_sync(NULL, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+        g_assert_true(g_spawn_sync(NULL, (char **) argv->pdata, NULL, HARNESS_SPAWN | G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
                                    NULL, NULL, NULL, err, &status, &error));
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -423,7 +416,7 @@ int harness_ctl(Harness *h, char **out, char **err, const char *const *args) {
         for (size_t i = 0; args && args[i]; i++)
                 g_ptr_array_add(argv, (char *) args[i]);
         g_ptr_array_add(argv, NULL);
-        g_assert_true(g_spawn_sync(NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+        g_assert_true(g_spawn_sync(NULL, (char **) argv->pdata, NULL, HARNESS_SPAWN, NULL, NULL,
                                    out, err, &status, &error));
         g_assert_true(WIFEXITED(status));
         return WEXITSTATUS(status);
@@ -562,8 +555,8 @@ void harness_polkit_start(Harness *h, const char *rules) {
         h->polkit_mounted = true;
 
         const char *argv[] = { "/usr/lib/polkit-1/polkitd", "--no-debug", NULL };
-        g_assert_true(g_spawn_async(NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
-                                    die_with_test, NULL, &h->polkit_pid, &error));
+        g_assert_true(g_spawn_async(NULL, (char **) argv, NULL, HARNESS_SPAWN | G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
+                                    NULL, NULL, &h->polkit_pid, &error));
         if (!harness_wait(h, polkit_owned, NULL, 10000)) {
                 fprintf(stderr, "harness: polkitd did not start\n");
                 abort();

@@ -17,6 +17,13 @@
 
 #include "fixtures/fixtures.h"     /* GPU_SERVER_FUNCTIONS, WORKSTATION_FUNCTIONS */
 
+/* Flags every spawn of a test uses: with descriptors left open (they are
+ * all close-on-exec) GLib spawns with posix_spawn, which runs nothing in
+ * the child before exec. Its fork path opens /dev/null in the child,
+ * through umockdev's preload, whose lock another thread may have held at
+ * the fork: the child then hangs for good. */
+#define HARNESS_SPAWN G_SPAWN_LEAVE_DESCRIPTORS_OPEN
+
 typedef struct Testbed Testbed;
 
 /* A new, empty testbed. Aborts unless the testbed is what /sys shows

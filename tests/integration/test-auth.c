@@ -125,8 +125,7 @@ static int call_as(Fixture *f, const char *user, const char *action, const char 
         g_ptr_array_add(argv, NULL);
 
         /* Our service answers from this loop: run it while the client waits. */
-        assert_true(g_spawn_async_with_pipes(NULL, (char **) argv->pdata, NULL,
-                                             G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH |
+        assert_true(g_spawn_async_with_pipes(NULL, (char **) argv->pdata, NULL, HARNESS_SPAWN | G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH |
                                              G_SPAWN_STDOUT_TO_DEV_NULL,
                                              NULL, NULL, &pid, NULL, NULL, &err_fd, &error));
         g_child_watch_add(pid, on_child, &c);

@@ -194,7 +194,7 @@ static void test_monitor(void **state) {
         GPid pid;
         int out_fd;
 
-        assert_true(g_spawn_async_with_pipes(NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+        assert_true(g_spawn_async_with_pipes(NULL, (char **) argv, NULL, HARNESS_SPAWN | G_SPAWN_DO_NOT_REAP_CHILD, NULL,
                                              NULL, &pid, NULL, &out_fd, NULL, &error));
         g_usleep(300000); /* let it subscribe */
 

@@ -130,7 +130,7 @@ static bool run_host(const char *const *argv, char **out) {
         g_autofree char *err = NULL;
         int status;
 
-        if (!g_spawn_sync(NULL, (char **) argv, env, G_SPAWN_SEARCH_PATH, NULL, NULL, out, &err, &status, NULL))
+        if (!g_spawn_sync(NULL, (char **) argv, env, HARNESS_SPAWN | G_SPAWN_SEARCH_PATH, NULL, NULL, out, &err, &status, NULL))
                 return false;
         if (!g_spawn_check_wait_status(status, NULL)) {
                 fprintf(stderr, "%s: %s", argv[0], err ?: "");

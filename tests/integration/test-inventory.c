@@ -20,7 +20,7 @@ static GPtrArray *lspci_records(void) {
         g_autoptr(GError) error = NULL;
         int status;
 
-        assert_true(g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+        assert_true(g_spawn_sync(NULL, (char **) argv, NULL, HARNESS_SPAWN | G_SPAWN_SEARCH_PATH, NULL, NULL,
                                  &out, NULL, &status, &error));
         assert_int_equal(status, 0);
 
