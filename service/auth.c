@@ -13,12 +13,19 @@
 /* CheckAuthorization's flags. */
 #define POLKIT_ALLOW_USER_INTERACTION 1u
 
+/* The bus lets one connection wait for at most 128 replies (the system
+ * bus's max_replies_per_connection): a boot storm of claims must queue
+ * its checks, not have polkit's answers refused as LimitsExceeded. */
+#define AUTH_MAX_IN_FLIGHT 64
+
 /* A person may take a while to type a password; a plain check may not. */
 #define AUTH_TIMEOUT_INTERACTIVE_USEC (5ull * 60 * G_USEC_PER_SEC)
 
 struct Auth {
         sd_bus *bus;
         GHashTable *pending;       /* Check*: dropped, unanswered, when the daemon stops */
+        GQueue waiting;            /* Check* not sent yet: AUTH_MAX_IN_FLIGHT are out */
+        guint in_flight;
 };
 
 typedef struct {
@@ -59,6 +66,10 @@ static int on_checked(sd_bus_message *reply, void *userdata, sd_bus_error *ret_e
         int authorized = 0, challenge = 0;
 
         c->slot = sd_bus_slot_unref(c->slot);
+        c->auth->in_flight--;
+        Check *next = g_queue_pop_head(&c->auth->waiting);
+        if (next)
+                check_start(next);
         if (e) {
                 g_warning("polkit check of %s failed, denying: %s", c->actions[c->next], e->message);
                 check_finish(c, false, "the authorization service could not be asked");
@@ -95,9 +106,15 @@ static int check_send(Check *c) {
 }
 
 static void check_start(Check *c) {
+        if (c->auth->in_flight >= AUTH_MAX_IN_FLIGHT) {
+                g_queue_push_tail(&c->auth->waiting, c);
+                return;
+        }
         int r = check_send(c);
 
-        if (r < 0) {
+        if (r >= 0)
+                c->auth->in_flight++;
+        else {
                 g_warning("Cannot ask polkit about %s, denying: %s", c->actions[c->next], g_strerror(-r));
                 check_finish(c, false, "the authorization service could not be asked");
         }
@@ -113,6 +130,7 @@ Auth *auth_new(sd_bus *bus) {
 void auth_free(Auth *a) {
         if (!a)
                 return;
+        g_queue_clear(&a->waiting);
         g_hash_table_unref(a->pending);
         sd_bus_unref(a->bus);
         g_free(a);

@@ -347,7 +347,7 @@ GPtrArray *model_claim(Model *m, const char *machine, int numa_node, const char 
                 g_free(a->claim_error);
                 a->claim_error = g_strdup(g_hash_table_lookup(left_out, a));
         }
-        model_refresh(m);
+        model_refresh_holders(m);
         return g_steal_pointer(&result);
 }
 
@@ -366,7 +366,7 @@ bool model_release(Model *m, const char *machine, GError **error) {
         g_autoptr(GPtrArray) attachments = machine_attachments(m, machine);
         for (guint i = 0; i < attachments->len; i++)
                 g_clear_pointer(&((ModelAttachment *) attachments->pdata[i])->claim_error, g_free);
-        model_refresh(m);
+        model_refresh_holders(m);
         return true;
 }
 

@@ -70,6 +70,17 @@ static void blockers_add_conflict(GPtrArray *blockers, Model *m, GArray *matched
         g_ptr_array_add(blockers, g_string_free(g_steal_pointer(&s), FALSE));
 }
 
+/* Who has a present device: a machine, else a tenant, else the host
+ * (passed through or not). */
+static DeviceState device_holding(Model *m, const Device *d, const char **holder) {
+        const StoreClaim *claim = g_hash_table_lookup(m->claims, d->address_str);
+        const StoreClaim *hold = g_hash_table_lookup(m->holds, d->address_str);
+
+        *holder = claim ? claim->holder : hold ? hold->holder : "";
+        return claim ? DEVICE_STATE_CLAIMED : hold ? DEVICE_STATE_TENANT :
+               model_intent(m, d->address_str) ? DEVICE_STATE_PASSTHROUGH : DEVICE_STATE_HOST;
+}
+
 /* The view of one present device; records its rule matches in next. */
 static void device_refresh(Model *m, Device *d, const GArray *rules, GArray *matched, Next *n) {
         g_autoptr(GPtrArray) blockers = g_ptr_array_new_with_free_func(g_free);
@@ -109,10 +120,8 @@ static void device_refresh(Model *m, Device *d, const GArray *rules, GArray *mat
                 g_ptr_array_add(blockers, g_strdup(reason));
         g_ptr_array_add(blockers, NULL);
 
-        const StoreClaim *claim = g_hash_table_lookup(m->claims, d->address_str);
-        DeviceState state = claim ? DEVICE_STATE_CLAIMED : hold ? DEVICE_STATE_TENANT :
-                            intent ? DEVICE_STATE_PASSTHROUGH : DEVICE_STATE_HOST;
-        const char *holder = claim ? claim->holder : hold ? hold->holder : "";
+        const char *holder;
+        DeviceState state = device_holding(m, d, &holder);
         model_mark(m->changes->devices, d,
                    device_set_view(d, state, g ? g->path : "/", a.rule_id ? rule_by_id(m, a.rule_id)->path : "/",
                                    (char **) blockers->pdata, holder));
@@ -183,6 +192,15 @@ static bool conflicts_equal(GArray *a, GArray *b) {
         return la == lb && (la == 0 || memcmp(a->data, b->data, la * sizeof(ModelConflict)) == 0);
 }
 
+static guint group_free_update(Model *m, ModelGroup *g) {
+        g_autoptr(GPtrArray) free_devices = model_group_free_devices(m, g);
+
+        if (g->free == free_devices->len)
+                return 0;
+        g->free = free_devices->len;
+        return PROP_BIT(GROUP_PROP_FREE);
+}
+
 static void groups_swap(Model *m, Next *n) {
         GHashTableIter it;
         gpointer value;
@@ -196,12 +214,7 @@ static void groups_swap(Model *m, Next *n) {
                         g->total = g->devices->len;
                         bits |= PROP_BIT(GROUP_PROP_TOTAL);
                 }
-                g_autoptr(GPtrArray) free_devices = model_group_free_devices(m, g);
-                uint32_t free = free_devices->len;
-                if (g->free != free) {
-                        g->free = free;
-                        bits |= PROP_BIT(GROUP_PROP_FREE);
-                }
+                bits |= group_free_update(m, g);
                 model_mark(m->changes->groups, g, bits);
         }
 }
@@ -246,4 +259,24 @@ void model_refresh(Model *m) {
         g_hash_table_unref(n.group_devices);
         g_hash_table_unref(n.rule_devices);
         g_hash_table_unref(n.rule_conflicts);
+}
+
+void model_refresh_holders(Model *m) {
+        GPtrArray *devices = inventory_sorted(m->inventory);
+        GHashTableIter it;
+        gpointer value;
+
+        /* Only who holds what changed: no rule is matched again (with a
+         * rule per passed-through device that is most of a refresh). */
+        for (guint i = 0; i < devices->len; i++) {
+                Device *d = devices->pdata[i];
+                const char *holder;
+                DeviceState state = device_holding(m, d, &holder);
+                model_mark(m->changes->devices, d,
+                           device_set_view(d, state, d->group_path, d->rule_path, d->blockers, holder));
+        }
+        g_hash_table_iter_init(&it, m->groups);
+        while (g_hash_table_iter_next(&it, NULL, &value))
+                model_mark(m->changes->groups, value, group_free_update(m, value));
+        model_attachments_refresh(m);
 }

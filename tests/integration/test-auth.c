@@ -186,6 +186,50 @@ static void test_unknown_action_denied(void **state) {
         assert_int_not_equal(call_as(f, "daemon", "org.devpass1.no-such-action", "", NULL), 0);
 }
 
+typedef struct {
+        guint allowed;
+        guint failed;
+} Storm;
+
+static int on_storm_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Storm *storm = userdata;
+        if (sd_bus_message_is_method_error(m, NULL))
+                storm->failed++;
+        else
+                storm->allowed++;
+        return 0;
+}
+
+/* More checks at once than a connection may await replies for (128 on a
+ * system bus): every one is answered, none refused for the limit. */
+static void test_storm_queued(void **state) {
+        Fixture *f = *state;
+        enum { CLIENTS = 4, CALLS = 75 };
+        sd_bus *clients[CLIENTS];
+        GSource *sources[CLIENTS];
+        Storm storm = {};
+
+        for (int i = 0; i < CLIENTS; i++) {
+                assert_true(sd_bus_open_system(&clients[i]) >= 0);
+                sources[i] = bus_source_new(clients[i], NULL, NULL);
+                g_source_attach(sources[i], NULL);
+                for (int j = 0; j < CALLS; j++)
+                        assert_true(sd_bus_call_method_async(clients[i], NULL, f->name, "/test", "org.devpass1.Test",
+                                                             "Check", on_storm_reply, &storm, "ss",
+                                                             "org.devpass1.claim", "") >= 0);
+        }
+        for (int i = 0; i < 20000 && storm.allowed + storm.failed < CLIENTS * CALLS; i++)
+                g_main_context_iteration(NULL, TRUE);
+        assert_int_equal(storm.failed, 0);
+        assert_int_equal(storm.allowed, CLIENTS * CALLS);
+        assert_int_equal(f->checks, CLIENTS * CALLS);
+        for (int i = 0; i < CLIENTS; i++) {
+                g_source_destroy(sources[i]);
+                g_source_unref(sources[i]);
+                sd_bus_flush_close_unref(clients[i]);
+        }
+}
+
 static void test_polkit_gone_denies(void **state) {
         Fixture *f = *state;
         g_autofree char *err = NULL;
@@ -204,6 +248,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_all_actions_needed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_nobody_denied, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unknown_action_denied, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_storm_queued, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_polkit_gone_denies, setup, teardown),
         };
         return cmocka_run_group_tests_name("auth", tests, NULL, NULL);
