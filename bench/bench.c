@@ -3,8 +3,9 @@
  * and printed as a ratio. Runs under umockdev-wrapper on generated nodes
  * (tests/nodegen.c) with a private bus (tests/harness.c), and for the
  * mutating call with the real polkitd, in a mount namespace of its own
- * (bench/run). The rules' re-evaluation is in bench-rules.c. Not a test:
- * it prints, it does not judge; the README records its figures. */
+ * (bench/run). The rules' re-evaluation is in bench-rules.c, the boot
+ * storm in bench-storm.c. Not a test: it prints, it does not judge; the
+ * README records its figures. */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -140,7 +141,7 @@ static GPid start_bare(Harness *h, unsigned n) {
         return start_bare_full(h, n, false, NULL, false);
 }
 
-static long status_kib(GPid pid, const char *key) {
+long status_kib(GPid pid, const char *key) {
         g_autofree char *path = g_strdup_printf("/proc/%d/status", pid);
         g_autofree char *s = NULL;
         g_assert_true(g_file_get_contents(path, &s, NULL, NULL));
@@ -245,8 +246,7 @@ typedef struct {
         double cpu;               /* the service's CPU time per call, ms, all threads */
 } Target;
 
-/* CPU time of every thread of pid so far, ms. */
-static double process_cpu_ms(GPid pid) {
+double process_cpu_ms(GPid pid) {
         g_autofree char *dir = g_strdup_printf("/proc/%d/task", pid);
         g_autoptr(GDir) tasks = g_dir_open(dir, 0, NULL);
         const char *task;
@@ -358,7 +358,7 @@ static void time_fsync_alone(const char *dir, double *v) {
         unlink(path);
 }
 
-static void remove_dir(const char *dir) {
+void remove_dir(const char *dir) {
         g_autofree char *argv0 = g_find_program_in_path("rm");
         const char *argv[] = { argv0, "-rf", "--", dir, NULL };
         g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, NULL, NULL);
@@ -454,7 +454,7 @@ static void bench_create_group(void) {
 }
 
 /* Sections by name on the command line (node, burst, create-group,
- * rules); none: all of them. */
+ * rules, boot-storm); none: all of them. */
 static bool wanted(int argc, char *argv[], const char *section) {
         for (int i = 1; i < argc; i++)
                 if (strcmp(argv[i], section) == 0)
@@ -480,5 +480,7 @@ int main(int argc, char *argv[]) {
                 bench_create_group();
         if (wanted(argc, argv, "rules"))
                 bench_rules();
+        if (wanted(argc, argv, "boot-storm"))
+                bench_boot_storm();
         return 0;
 }
