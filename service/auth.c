@@ -162,3 +162,9 @@ int auth_reply_denied(sd_bus_message *m, const char *action, const char *reason)
                                           "Not authorized for %s: %s (ask an administrator, or add a polkit rule)",
                                           action, reason ?: "denied");
 }
+
+bool auth_refused(sd_bus_message *m, bool allowed, const char *action, const char *reason) {
+        if (!allowed)
+                (void) auth_reply_denied(m, action, reason);
+        return !allowed;
+}

@@ -33,3 +33,5 @@ void auth_check(Auth *a, sd_bus_message *m, const char *const *actions, const ch
 
 /* Replies org.devpass1.Error.NotAuthorized naming the action. */
 int auth_reply_denied(sd_bus_message *m, const char *action, const char *reason);
+/* In an AuthFunc: true (and the refusal sent) when not allowed. */
+bool auth_refused(sd_bus_message *m, bool allowed, const char *action, const char *reason);

@@ -125,10 +125,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Request, request_free);
 
 static ModelAttachment *request_attachment(Request *q, sd_bus_message *m, bool allowed, const char *action,
                                            const char *reason) {
-        if (!allowed) {
-                auth_reply_denied(m, action, reason);
+        if (auth_refused(m, allowed, action, reason))
                 return NULL;
-        }
         ModelAttachment *a = model_attachment_by_path(q->d->model, q->path);
         if (!a)
                 (void) sd_bus_reply_method_errorf(m, DP_ERROR_NOT_FOUND, "Attachment %s was deleted meanwhile",

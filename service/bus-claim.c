@@ -49,10 +49,8 @@ static void on_create_auth(sd_bus_message *m, bool allowed, const char *action, 
         bool one = g_str_equal(sd_bus_message_get_member(m), "CreateAttachment");
         int r;
 
-        if (!allowed) {
-                auth_reply_denied(m, action, reason);
+        if (auth_refused(m, allowed, action, reason))
                 return;
-        }
         /* The groups may have gone while polkit was asked. */
         for (guint i = 0; i < q->attachments->len; i++) {
                 const StoreAttachment *s = q->attachments->pdata[i];
@@ -180,10 +178,8 @@ static void on_claim_auth(sd_bus_message *m, bool allowed, const char *action, c
         g_autoptr(GError) e = NULL;
         g_autoptr(sd_bus_message) reply = NULL;
 
-        if (!allowed) {
-                auth_reply_denied(m, action, reason);
+        if (auth_refused(m, allowed, action, reason))
                 return;
-        }
         g_autoptr(GPtrArray) claimed = model_claim(q->d->model, q->machine, q->numa_node, q->tenant_node, &e);
         if (!claimed) {
                 bus_reply_gerror(m, e);
@@ -233,10 +229,8 @@ static void on_release_auth(sd_bus_message *m, bool allowed, const char *action,
         g_autoptr(Request) q = userdata;
         g_autoptr(GError) e = NULL;
 
-        if (!allowed) {
-                auth_reply_denied(m, action, reason);
+        if (auth_refused(m, allowed, action, reason))
                 return;
-        }
         daemon_reply_change(q->d, m, model_release(q->d->model, q->machine, &e), &e);
 }
 
@@ -262,10 +256,8 @@ static void on_tenant_auth(sd_bus_message *m, bool allowed, const char *action, 
         g_autoptr(GError) e = NULL;
         const BusSettings *s = &q->settings;
 
-        if (!allowed) {
-                auth_reply_denied(m, action, reason);
+        if (auth_refused(m, allowed, action, reason))
                 return;
-        }
         ModelGroup *from = model_group_by_path(q->d->model, q->group);
         if (!from) {
                 sd_bus_reply_method_errorf(m, DP_ERROR_NOT_FOUND, "Group %s was deleted meanwhile", q->group);

@@ -80,10 +80,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Request, request_free);
  * the group went meanwhile (and the error is sent). */
 static ModelGroup *request_group(Request *q, sd_bus_message *m, bool allowed, const char *action,
                                  const char *reason) {
-        if (!allowed) {
-                auth_reply_denied(m, action, reason);
+        if (auth_refused(m, allowed, action, reason))
                 return NULL;
-        }
         ModelGroup *g = model_group_by_path(q->d->model, q->path);
         if (!g)
                 (void) sd_bus_reply_method_errorf(m, DP_ERROR_NOT_FOUND, "Group %s was deleted meanwhile", q->path);

@@ -92,10 +92,8 @@ static void on_create_group_auth(sd_bus_message *m, bool allowed, const char *ac
         g_autoptr(Request) q = userdata;
         g_autoptr(GError) e = NULL;
 
-        if (!allowed) {
-                auth_reply_denied(m, action, reason);
+        if (auth_refused(m, allowed, action, reason))
                 return;
-        }
         ModelGroup *g = model_group_create(q->d->model, bus_manager_group_from(&q->settings), &e);
         if (!g) {
                 bus_reply_gerror(m, e);
@@ -135,10 +133,8 @@ static void on_create_rule_auth(sd_bus_message *m, bool allowed, const char *act
         g_autoptr(GError) e = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
 
-        if (!allowed) {
-                auth_reply_denied(m, action, reason);
+        if (auth_refused(m, allowed, action, reason))
                 return;
-        }
         ModelGroup *g = bus_rule_group_arg(q->d, q->group, &error);
         if (!g) {
                 sd_bus_reply_method_error(m, &error);

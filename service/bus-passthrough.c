@@ -250,10 +250,8 @@ static void on_make_auth(sd_bus_message *m, bool allowed, const char *action, co
         g_autoptr(GError) e = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
 
-        if (!allowed) {
-                auth_reply_denied(m, action, reason);
+        if (auth_refused(m, allowed, action, reason))
                 return;
-        }
         /* The node may have changed while polkit was asked. */
         if (make_validate(q, &devices, &findings, &error) < 0) {
                 reply_error(m, &error);
@@ -346,10 +344,8 @@ static void on_remove_auth(sd_bus_message *m, bool allowed, const char *action, 
         g_autoptr(GError) e = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
 
-        if (!allowed) {
-                auth_reply_denied(m, action, reason);
+        if (auth_refused(m, allowed, action, reason))
                 return;
-        }
         if (remove_validate(q, &devices, &error) < 0) {
                 reply_error(m, &error);
                 return;
@@ -435,10 +431,8 @@ static void on_vfs_auth(sd_bus_message *m, bool allowed, const char *action, con
         g_autoptr(Request) q = userdata;
         sd_bus_error error = SD_BUS_ERROR_NULL;
 
-        if (!allowed) {
-                auth_reply_denied(m, action, reason);
+        if (auth_refused(m, allowed, action, reason))
                 return;
-        }
         Device *pf = inventory_lookup_path(q->d->inventory, q->paths->pdata[0]);
         if (!pf) {
                 sd_bus_reply_method_errorf(m, DP_ERROR_NOT_FOUND, "%s is gone", (char *) q->paths->pdata[0]);

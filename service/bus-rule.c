@@ -77,10 +77,8 @@ int bus_rule_settings_check(const BusSettings *s, bool creating, GPtrArray **con
  * rule went meanwhile (and the error is sent). */
 static ModelRule *request_rule(Daemon *d, const char *path, sd_bus_message *m, bool allowed, const char *action,
                                const char *reason) {
-        if (!allowed) {
-                auth_reply_denied(m, action, reason);
+        if (auth_refused(m, allowed, action, reason))
                 return NULL;
-        }
         ModelRule *r = model_rule_by_path(d->model, path);
         if (!r)
                 (void) sd_bus_reply_method_errorf(m, DP_ERROR_NOT_FOUND, "Rule %s was deleted meanwhile", path);
