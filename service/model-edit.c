@@ -56,6 +56,7 @@ static void rule_forget(Model *m, ModelRule *r) {
         g_hash_table_remove(m->changes->rules, r);
         model_mark_removed(m, r->path, RULE_INTERFACE);
         g_hash_table_remove(m->rule_paths, r->path);
+        g_hash_table_remove(m->rule_names, r->settings->name);
         g_hash_table_remove(m->rules, &r->id);
 }
 
@@ -80,6 +81,8 @@ bool model_group_update(Model *m, ModelGroup *g, const StoreGroup *settings, GEr
                 return false;
         StoreGroup *old = g->settings;
         guint bits = 0;
+        /* The name index holds the old name's string: out before it goes. */
+        g_hash_table_remove(m->group_names, old->name);
 #define SWAP(field, prop)                                             \
         if (g_strcmp0(old->field, next.field) != 0) {                 \
                 g_free(old->field);                                   \
@@ -92,6 +95,7 @@ bool model_group_update(Model *m, ModelGroup *g, const StoreGroup *settings, GEr
         SWAP(class_name, GROUP_PROP_CLASS);
         SWAP(tenant, GROUP_PROP_TENANT);
 #undef SWAP
+        g_hash_table_insert(m->group_names, old->name, g);
         model_mark(m->changes->groups, g, bits);
         /* Names show in devices' blockers. */
         if (bits & PROP_BIT(GROUP_PROP_NAME))
@@ -179,6 +183,7 @@ bool model_group_delete(Model *m, ModelGroup *g, bool release, GError **error) {
         g_hash_table_remove(m->changes->groups, g);
         model_mark_removed(m, g->path, GROUP_INTERFACE);
         g_hash_table_remove(m->group_paths, g->path);
+        g_hash_table_remove(m->group_names, g->settings->name);
         g_hash_table_remove(m->groups, &g->id);
         model_refresh(m);
         return true;
@@ -243,8 +248,10 @@ bool model_rule_update(Model *m, ModelRule *r, ModelGroup *g, StoreRule *setting
                 model_mark(m->changes->groups, g, PROP_BIT(GROUP_PROP_RULES));
                 bits |= PROP_BIT(RULE_PROP_GROUP);
         }
+        g_hash_table_remove(m->rule_names, r->settings->name);
         store_rule_free(r->settings);
         r->settings = g_steal_pointer(&s);
+        g_hash_table_insert(m->rule_names, r->settings->name, r);
         g_ptr_array_unref(r->conditions);
         r->conditions = g_steal_pointer(&c);
         model_mark(m->changes->rules, r, bits);

@@ -15,6 +15,8 @@ struct Model {
         GHashTable *rules;         /* id -> ModelRule* */
         GHashTable *group_paths;   /* path -> ModelGroup* */
         GHashTable *rule_paths;    /* path -> ModelRule* */
+        GHashTable *group_names;   /* name -> ModelGroup* (names are unique) */
+        GHashTable *rule_names;    /* name -> ModelRule* */
         GHashTable *intents;       /* address -> group id (gint64*) */
         GHashTable *missing;       /* path -> Device*, owned */
         GHashTable *reboot;        /* address -> reason */

@@ -102,6 +102,7 @@ static gint by_id(gconstpointer a, gconstpointer b) {
 void model_group_add(Model *m, ModelGroup *g) {
         g_hash_table_insert(m->groups, model_id_new(g->id), g);
         g_hash_table_insert(m->group_paths, g->path, g);
+        g_hash_table_insert(m->group_names, g->settings->name, g);
 }
 
 void model_rule_attach(ModelRule *r, ModelGroup *g) {
@@ -113,6 +114,7 @@ void model_rule_attach(ModelRule *r, ModelGroup *g) {
 void model_rule_add(Model *m, ModelRule *r) {
         g_hash_table_insert(m->rules, model_id_new(r->id), r);
         g_hash_table_insert(m->rule_paths, r->path, r);
+        g_hash_table_insert(m->rule_names, r->settings->name, r);
         model_rule_attach(r, r->group);
 }
 
@@ -172,6 +174,8 @@ Model *model_new(Store *store, Inventory *inventory, const char *node, GError **
         m->rules = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) model_rule_free);
         m->group_paths = g_hash_table_new(g_str_hash, g_str_equal);
         m->rule_paths = g_hash_table_new(g_str_hash, g_str_equal);
+        m->group_names = g_hash_table_new(g_str_hash, g_str_equal);
+        m->rule_names = g_hash_table_new(g_str_hash, g_str_equal);
         m->intents = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         m->missing = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) device_free);
         m->reboot = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -190,6 +194,8 @@ void model_free(Model *m) {
         /* Attachments and rules point at groups: those first. */
         model_claims_free(m);
         g_clear_pointer(&m->rule_paths, g_hash_table_unref);
+        g_clear_pointer(&m->rule_names, g_hash_table_unref);
+        g_clear_pointer(&m->group_names, g_hash_table_unref);
         g_clear_pointer(&m->rules, g_hash_table_unref);
         g_clear_pointer(&m->group_paths, g_hash_table_unref);
         g_clear_pointer(&m->groups, g_hash_table_unref);
@@ -213,25 +219,11 @@ ModelRule *model_rule_by_path(Model *m, const char *path) {
 }
 
 ModelGroup *model_group_by_name(Model *m, const char *name) {
-        GHashTableIter it;
-        gpointer value;
-
-        g_hash_table_iter_init(&it, m->groups);
-        while (g_hash_table_iter_next(&it, NULL, &value))
-                if (g_str_equal(((ModelGroup *) value)->settings->name, name))
-                        return value;
-        return NULL;
+        return g_hash_table_lookup(m->group_names, name);
 }
 
 ModelRule *model_rule_by_name(Model *m, const char *name) {
-        GHashTableIter it;
-        gpointer value;
-
-        g_hash_table_iter_init(&it, m->rules);
-        while (g_hash_table_iter_next(&it, NULL, &value))
-                if (g_str_equal(((ModelRule *) value)->settings->name, name))
-                        return value;
-        return NULL;
+        return g_hash_table_lookup(m->rule_names, name);
 }
 
 Device *model_missing_by_path(Model *m, const char *path) {
