@@ -11,15 +11,18 @@
 struct Store {
         sqlite3 *db;
         char *path;
+        GHashTable *statements;    /* SQL -> its prepared statement, kept */
 };
 
 /* Sets error from the last SQLite failure; returns false. */
 bool store_fail(Store *s, int rc, const char *what, GError **error);
 bool store_exec(Store *s, const char *sql, GError **error);
+/* A prepared statement, reset and unbound; the store keeps it: never
+ * finalize it. */
 sqlite3_stmt *store_prepare(Store *s, const char *sql, GError **error);
-/* Runs a statement that returns no rows, then frees it. */
+/* Runs a statement that returns no rows (and resets it). */
 bool store_step_done(Store *s, sqlite3_stmt *st, GError **error);
-/* Runs a query, calling row for each; frees it. */
+/* Runs a query, calling row for each; resets it. */
 bool store_step_rows(Store *s, sqlite3_stmt *st, void (*row)(sqlite3_stmt *st, void *data), void *data,
                      GError **error);
 void store_bind_text(sqlite3_stmt *st, int i, const char *v);
