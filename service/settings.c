@@ -39,16 +39,18 @@ static bool printable(const char *s) {
 }
 
 bool settings_name_valid(const char *what, const char *name, GError **error) {
-        g_autofree char *q = quote(name);
+        g_autofree char *q = NULL;   /* quoted only for a refusal: names are checked on every call */
 
         if (!g_utf8_validate(name, -1, NULL) || !printable(name))
-                return invalid(error, "The %s name %s has characters that cannot be shown: use printable ones", what, q);
+                return invalid(error, "The %s name %s has characters that cannot be shown: use printable ones", what,
+                               (q = quote(name)));
         glong len = g_utf8_strlen(name, -1);
         if (len < 1 || len > SETTINGS_NAME_MAX)
-                return invalid(error, "The %s name %s must be 1 to %d characters long", what, q, SETTINGS_NAME_MAX);
+                return invalid(error, "The %s name %s must be 1 to %d characters long", what, (q = quote(name)),
+                               SETTINGS_NAME_MAX);
         if (g_unichar_isspace(g_utf8_get_char(name)) ||
             g_unichar_isspace(g_utf8_get_char(g_utf8_prev_char(name + strlen(name)))))
-                return invalid(error, "The %s name %s starts or ends with a space: remove it", what, q);
+                return invalid(error, "The %s name %s starts or ends with a space: remove it", what, (q = quote(name)));
         return true;
 }
 
@@ -86,13 +88,14 @@ bool settings_node_valid(const char *node, GError **error) {
 
 bool settings_machine_valid(const char *what, const char *name, GError **error) {
         size_t n = strlen(name);
-        g_autofree char *q = quote(name);
+        g_autofree char *q = NULL;   /* quoted only for a refusal: names are checked on every call */
 
         if (n == 0 || n > 64)
-                return invalid(error, "The %s name %s must be 1 to 64 characters long", what, q);
+                return invalid(error, "The %s name %s must be 1 to 64 characters long", what, (q = quote(name)));
         for (size_t i = 0; i < n; i++)
                 if (!g_ascii_isalnum(name[i]) && !strchr("._-", name[i]))
-                        return invalid(error, "The %s name %s may hold only A-Z a-z 0-9 . _ -", what, q);
+                        return invalid(error, "The %s name %s may hold only A-Z a-z 0-9 . _ -", what,
+                                       (q = quote(name)));
         return true;
 }
 
