@@ -230,7 +230,7 @@ static void attachment_refresh(Model *m, ModelAttachment *a, GHashTable *claimed
         model_mark(m->changes->attachments, a, bits);
 }
 
-void model_attachments_refresh(Model *m) {
+void model_attachments_refresh(Model *m, const char *machine) {
         g_autoptr(GHashTable) claimed_by = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL,
                                                                  (GDestroyNotify) g_ptr_array_unref);
         GHashTableIter it;
@@ -239,7 +239,7 @@ void model_attachments_refresh(Model *m) {
         g_hash_table_iter_init(&it, m->claims);
         while (g_hash_table_iter_next(&it, NULL, &value)) {
                 StoreClaim *c = value;
-                if (!c->attachment_id)
+                if (!c->attachment_id || (machine && !g_str_equal(c->holder, machine)))
                         continue;
                 GPtrArray *list = g_hash_table_lookup(claimed_by, &c->attachment_id);
                 if (!list) {
@@ -250,5 +250,6 @@ void model_attachments_refresh(Model *m) {
         }
         g_hash_table_iter_init(&it, m->attachments);
         while (g_hash_table_iter_next(&it, NULL, &value))
-                attachment_refresh(m, value, claimed_by);
+                if (!machine || g_str_equal(((ModelAttachment *) value)->settings->machine, machine))
+                        attachment_refresh(m, value, claimed_by);
 }

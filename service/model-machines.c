@@ -106,7 +106,7 @@ GPtrArray *model_attachments_create(Model *m, GPtrArray *settings, GError **erro
                 g_ptr_array_add(m->changes->added, g_strdup(a->path));
                 g_ptr_array_add(made, a);
         }
-        model_attachments_refresh(m);
+        model_attachments_refresh(m, NULL);
         return made;
 }
 
@@ -153,7 +153,7 @@ bool model_attachment_update(Model *m, ModelAttachment *a, StoreAttachment *sett
         a->group = g_hash_table_lookup(m->groups, &a->settings->group_id);
         model_macs_own(m, a->settings->macs, owner);
         model_mark(m->changes->attachments, a, bits);
-        model_attachments_refresh(m);
+        model_attachments_refresh(m, NULL);
         return true;
 }
 
@@ -323,16 +323,16 @@ GPtrArray *model_claim(Model *m, const char *machine, int numa_node, const char 
         }
         for (guint i = 0; ok && i < attachments->len; i++) {
                 ModelAttachment *a = attachments->pdata[i];
-                StoreAttachment next = *a->settings;
-                next.claimed_generation = next.generation;
-                ok = store_attachment_update(m->store, &next, error);
+                ok = store_attachment_set_claimed(m->store, a->id, a->settings->generation, error);
         }
         if (!commit_or_rollback(m, ok, error))
                 return NULL;
 
+        g_autoptr(GPtrArray) changed = g_ptr_array_new();
         for (guint i = 0; i < result->len; i++) {
                 ModelClaimed *c = result->pdata[i];
                 for (guint j = 0; j < c->devices->len; j++) {
+                        g_ptr_array_add(changed, ((Device *) c->devices->pdata[j])->address_str);
                         StoreClaim *claim = g_new0(StoreClaim, 1);
                         claim->address = g_strdup(((Device *) c->devices->pdata[j])->address_str);
                         claim->holder = g_strdup(machine);
@@ -347,7 +347,7 @@ GPtrArray *model_claim(Model *m, const char *machine, int numa_node, const char 
                 g_free(a->claim_error);
                 a->claim_error = g_strdup(g_hash_table_lookup(left_out, a));
         }
-        model_refresh_holders(m);
+        model_refresh_holders(m, changed, machine);
         return g_steal_pointer(&result);
 }
 
@@ -357,16 +357,19 @@ bool model_release(Model *m, const char *machine, GError **error) {
         if (!store_begin(m->store, error) ||
             !commit_or_rollback(m, store_claims_release(m->store, machine, error), error))
                 return false;
+        g_autoptr(GPtrArray) changed = g_ptr_array_new_with_free_func(g_free);
         GHashTableIter it;
         gpointer value;
         g_hash_table_iter_init(&it, m->claims);
         while (g_hash_table_iter_next(&it, NULL, &value))
-                if (g_str_equal(((StoreClaim *) value)->holder, machine))
+                if (g_str_equal(((StoreClaim *) value)->holder, machine)) {
+                        g_ptr_array_add(changed, g_strdup(((StoreClaim *) value)->address));
                         g_hash_table_iter_remove(&it);
+                }
         g_autoptr(GPtrArray) attachments = machine_attachments(m, machine);
         for (guint i = 0; i < attachments->len; i++)
                 g_clear_pointer(&((ModelAttachment *) attachments->pdata[i])->claim_error, g_free);
-        model_refresh_holders(m);
+        model_refresh_holders(m, changed, machine);
         return true;
 }
 

@@ -53,5 +53,6 @@ bool model_claims_load(Model *m, GError **error);
 void model_claims_free(Model *m);
 /* The devices a machine may get from g now, by address. */
 GPtrArray *model_group_free_devices(Model *m, ModelGroup *g);
-/* The attachments' State, StateReason and Devices, after a refresh. */
-void model_attachments_refresh(Model *m);
+/* The attachments' State, StateReason and Devices, after a refresh; only
+ * those of machine when not NULL. */
+void model_attachments_refresh(Model *m, const char *machine);

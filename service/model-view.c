@@ -255,28 +255,42 @@ void model_refresh(Model *m) {
         missing_refresh(m);
         groups_swap(m, &n);
         rules_swap(m, &n);
-        model_attachments_refresh(m);
+        model_attachments_refresh(m, NULL);
         g_hash_table_unref(n.group_devices);
         g_hash_table_unref(n.rule_devices);
         g_hash_table_unref(n.rule_conflicts);
 }
 
-void model_refresh_holders(Model *m) {
-        GPtrArray *devices = inventory_sorted(m->inventory);
+void model_refresh_holders(Model *m, GPtrArray *addresses, const char *machine) {
+        g_autoptr(GHashTable) groups = g_hash_table_new(NULL, NULL);
         GHashTableIter it;
-        gpointer value;
+        gpointer key;
 
-        /* Only who holds what changed: no rule is matched again (with a
-         * rule per passed-through device that is most of a refresh). */
-        for (guint i = 0; i < devices->len; i++) {
-                Device *d = devices->pdata[i];
+        /* Only who holds these devices changed: no rule is matched again
+         * (with a rule per passed-through device that is most of a full
+         * refresh), and only their groups count their free ones again. */
+        for (guint i = 0; i < addresses->len; i++) {
+                DpAddress a;
+                Device *d = address_parse(addresses->pdata[i], &a) ? inventory_lookup(m->inventory, &a) : NULL;
+                if (!d)
+                        continue;
                 const char *holder;
                 DeviceState state = device_holding(m, d, &holder);
                 model_mark(m->changes->devices, d,
                            device_set_view(d, state, d->group_path, d->rule_path, d->blockers, holder));
+                ModelGroup *g = model_group_by_path(m, d->group_path);
+                const StoreClaim *hold = g_hash_table_lookup(m->holds, d->address_str);
+                ModelGroup *tg = hold ? g_hash_table_lookup(m->groups, &(gint64) { hold->group_id }) : NULL;
+                ModelGroup *intent = model_intent(m, d->address_str);
+                if (g)
+                        g_hash_table_add(groups, g);
+                if (tg)
+                        g_hash_table_add(groups, tg);
+                if (intent)
+                        g_hash_table_add(groups, intent);
         }
-        g_hash_table_iter_init(&it, m->groups);
-        while (g_hash_table_iter_next(&it, NULL, &value))
-                model_mark(m->changes->groups, value, group_free_update(m, value));
-        model_attachments_refresh(m);
+        g_hash_table_iter_init(&it, groups);
+        while (g_hash_table_iter_next(&it, &key, NULL))
+                model_mark(m->changes->groups, key, group_free_update(m, key));
+        model_attachments_refresh(m, machine);
 }

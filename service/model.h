@@ -136,9 +136,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Model, model_free);
 /* Computes every device's view and every group's and rule's devices again
  * (after hotplug, or a change of settings), recording what changed. */
 void model_refresh(Model *m);
-/* The same after a claim or release, which change only who holds what:
- * devices' State and Holder, groups' Free, attachments. */
-void model_refresh_holders(Model *m);
+/* The same after a claim or release, which change only who holds these
+ * devices (addresses, strings): their State and Holder, their groups'
+ * Free, the machine's attachments. */
+void model_refresh_holders(Model *m, GPtrArray *addresses, const char *machine);
 ModelChanges *model_take_changes(Model *m);
 
 /* Lookups. */

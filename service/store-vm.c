@@ -89,6 +89,15 @@ bool store_attachment_update(Store *s, const StoreAttachment *a, GError **error)
         return store_step_done(s, st, error) && macs_write(s, "attachment_id", a->id, a->macs, error);
 }
 
+bool store_attachment_set_claimed(Store *s, int64_t id, int64_t generation, GError **error) {
+        sqlite3_stmt *st = store_prepare(s, "UPDATE attachments SET claimed_generation = ? WHERE id = ?", error);
+        if (!st)
+                return false;
+        sqlite3_bind_int64(st, 1, generation);
+        sqlite3_bind_int64(st, 2, id);
+        return store_step_done(s, st, error);
+}
+
 bool store_attachment_delete(Store *s, int64_t id, GError **error) {
         return store_delete_by_id(s, "DELETE FROM attachments WHERE id = ?", id, error);
 }

@@ -121,6 +121,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreClaim, store_claim_free);
 bool store_attachment_insert(Store *s, StoreAttachment *a, GError **error);
 bool store_attachment_update(Store *s, const StoreAttachment *a, GError **error);
 bool store_attachment_delete(Store *s, int64_t id, GError **error);
+/* A claim's record that the machine now runs this generation of it. */
+bool store_attachment_set_claimed(Store *s, int64_t id, int64_t generation, GError **error);
 /* A claim or hold: unique per address (STORE_ERROR_CONSTRAINT when held). */
 bool store_claim_insert(Store *s, const StoreClaim *c, GError **error);
 bool store_claim_delete(Store *s, const char *address, GError **error);
