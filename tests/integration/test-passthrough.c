@@ -172,6 +172,74 @@ static void test_guard_boot_vga(void **state) {
         calls_wait_driver(f->h, "0000:04:00.0", "vfio-pci");
 }
 
+/* What the host uses, as the guard reads it under devpassd's --root (the
+ * testbed's root: its sys/ is the testbed, its proc/ the test's). */
+static void host_uses(Fixture *f) {
+        g_autofree char *root = g_path_get_dirname(testbed_sys_dir(f->h->testbed));
+        g_autoptr(GError) error = NULL;
+
+        fakekernel_lock(f->fk);
+        g_autofree char *nic = testbed_device_dir(f->h->testbed, "0000:3b:00.1");
+        g_autofree char *nvme = testbed_device_dir(f->h->testbed, "0000:5e:00.0");
+        fakekernel_unlock(f->fk);
+
+        /* The second port carries the default route. */
+        g_autofree char *ifdir = g_build_filename(nic, "net", "ens1f1", NULL);
+        assert_int_equal(g_mkdir_with_parents(ifdir, 0755), 0);
+        g_autofree char *route = g_build_filename(root, "proc", "net", "route", NULL);
+        assert_true(g_file_set_contents(route,
+                                        "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\t"
+                                        "Window\tIRTT\n"
+                                        "ens1f1\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n",
+                                        -1, &error));
+
+        /* The NVMe's second partition is the root filesystem. */
+        g_autofree char *part = g_build_filename(nvme, "nvme", "nvme0", "nvme0n1", "nvme0n1p2", NULL);
+        assert_int_equal(g_mkdir_with_parents(part, 0755), 0);
+        g_autofree char *dev = g_build_filename(part, "dev", NULL);
+        assert_true(g_file_set_contents(dev, "259:2\n", -1, &error));
+        g_autofree char *block = g_build_filename(root, "sys", "class", "block", NULL);
+        assert_int_equal(g_mkdir_with_parents(block, 0755), 0);
+        g_autofree char *sys = g_build_filename(root, "sys", NULL);
+        g_autofree char *target = g_strconcat("../..", part + strlen(sys), NULL);
+        g_autofree char *link = g_build_filename(block, "nvme0n1p2", NULL);
+        assert_int_equal(symlink(target, link), 0);
+        g_autofree char *mountinfo = g_build_filename(root, "proc", "self", "mountinfo", NULL);
+        assert_true(g_file_set_contents(mountinfo, "29 1 259:2 / / rw,relatime shared:1 - ext4 /dev/nvme0n1p2 rw\n",
+                                        -1, &error));
+}
+
+static void test_guard_host_uses(void **state) {
+        Fixture *f = *state;
+        const char *nic[] = { "0000:3b:00.1", NULL };
+        const char *nvme[] = { "0000:5e:00.0", NULL };
+        g_autoptr(GError) error = NULL;
+
+        host_uses(f);
+        g_autoptr(GVariant) r = make_new(f, nic, "NICs", false, &error);
+        assert_null(r);
+        calls_assert_remote_error(error, "org.devpass1.Error.Unsafe", "ens1f1", "default route", NULL);
+        g_clear_error(&error);
+        g_autoptr(GVariant) r2 = make_new(f, nvme, "Disks", false, &error);
+        assert_null(r2);
+        calls_assert_remote_error(error, "org.devpass1.Error.Unsafe", "nvme0n1p2", "mounted on /", NULL);
+
+        /* Nothing written, nothing made. */
+        fakekernel_sync(f->fk);
+        g_auto(GStrv) writes = fakekernel_writes(f->fk);
+        assert_null(writes[0]);
+        g_autofree char *driver = calls_device_string(f->h, "0000:5e:00.0", "Driver");
+        assert_string_equal(driver, "nvme");
+
+        /* The report says the same, kind by kind. */
+        const char *both[] = { "0000:3b:00.1", "0000:5e:00.0", NULL };
+        g_autoptr(GVariant) report = calls_ok(f->h, "/org/devpass1", "org.devpass1.Manager", "CheckPassthrough",
+                                              g_variant_new("(@ao)", calls_paths_variant(both)));
+        g_autofree char *text = g_variant_print(report, FALSE);
+        assert_non_null(strstr(text, "'0000:3b:00.1', 'default-route', 'ens1f1'"));
+        assert_non_null(strstr(text, "'0000:5e:00.0', 'mounted', '/'"));
+}
+
 static void test_check_reports(void **state) {
         Fixture *f = *state;
         const char *both[] = { GPU, "0000:04:00.0", NULL };
@@ -298,6 +366,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_flow, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_guard_iommu_sibling, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_guard_boot_vga, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_guard_host_uses, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_check_reports, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_driver_refuses, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
