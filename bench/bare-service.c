@@ -202,6 +202,8 @@ static const sd_bus_vtable vtable[] = {
         SD_BUS_PROPERTY("VirtualFunctions", "ao", get_ao, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         P("SriovTotalVfs", "u", u), P("SriovNumVfs", "u", u), P("BootVga", "b", b),
         P("ResetMethods", "as", as), P("State", "s", s),
+        /* The model's view, as devpassd exports it since groups and claims. */
+        P("Group", "o", o), P("Rule", "o", o), P("Blockers", "as", as), P("Holder", "s", s),
         SD_BUS_METHOD("Ping", "", "", method_ping, 0),
         SD_BUS_VTABLE_END
 };
