@@ -131,6 +131,16 @@ void auth_free(Auth *a) {
         if (!a)
                 return;
         g_queue_clear(&a->waiting);
+        /* Calls still waiting for polkit are refused, so that whoever
+         * waits on them learns it and their requests are freed. */
+        g_autofree gpointer *left = g_hash_table_get_keys_as_array(a->pending, NULL);
+        g_hash_table_steal_all(a->pending);
+        for (gpointer *c = left; *c; c++) {
+                Check *check = *c;
+                check->done(check->message, false, check->actions[check->next], "devpassd is stopping",
+                            check->userdata);
+                check_free(check);
+        }
         g_hash_table_unref(a->pending);
         sd_bus_unref(a->bus);
         g_free(a);

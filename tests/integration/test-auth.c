@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <cmocka.h>
@@ -230,6 +231,44 @@ static void test_storm_queued(void **state) {
         }
 }
 
+static int on_stopping_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        char **message = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        *message = g_strdup_printf("%s: %s", e ? e->name : "allowed", e ? e->message : "");
+        return 0;
+}
+
+/* A check still waiting for polkit when the daemon stops is refused, not
+ * left unanswered (and its request freed: LeakSanitizer would tell). */
+static void test_stopping_refuses(void **state) {
+        Fixture *f = *state;
+        g_autofree char *message = NULL;
+        sd_bus *client = NULL;
+        GSource *source;
+
+        assert_int_equal(kill(f->h->polkit_pid, SIGSTOP), 0);
+        assert_true(sd_bus_open_system(&client) >= 0);
+        source = bus_source_new(client, NULL, NULL);
+        g_source_attach(source, NULL);
+        assert_true(sd_bus_call_method_async(client, NULL, f->name, "/test", "org.devpass1.Test", "Check",
+                                             on_stopping_reply, &message, "ss", "org.devpass1.claim", "") >= 0);
+        /* The call reaches the service, whose check waits on polkit. */
+        for (int i = 0; i < 50; i++)
+                g_main_context_iteration(NULL, FALSE), g_usleep(2000);
+        assert_null(message);
+        assert_int_equal(f->checks, 0);
+        g_clear_pointer(&f->auth, auth_free);
+        for (int i = 0; i < 2000 && !message; i++)
+                g_main_context_iteration(NULL, FALSE), g_usleep(1000);
+        assert_int_equal(kill(f->h->polkit_pid, SIGCONT), 0);
+        assert_non_null(message);
+        assert_non_null(strstr(message, "org.devpass1.Error.NotAuthorized"));
+        assert_non_null(strstr(message, "devpassd is stopping"));
+        g_source_destroy(source);
+        g_source_unref(source);
+        sd_bus_flush_close_unref(client);
+}
+
 static void test_polkit_gone_denies(void **state) {
         Fixture *f = *state;
         g_autofree char *err = NULL;
@@ -249,6 +288,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_nobody_denied, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unknown_action_denied, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_storm_queued, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_stopping_refuses, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_polkit_gone_denies, setup, teardown),
         };
         return cmocka_run_group_tests_name("auth", tests, NULL, NULL);
