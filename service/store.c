@@ -70,6 +70,19 @@ static const char *const migrations[] = {
         "  attachment_id INTEGER REFERENCES attachments(id) ON DELETE CASCADE,"
         "  group_id INTEGER REFERENCES groups(id) ON DELETE CASCADE,"
         "  position INTEGER NOT NULL DEFAULT 0);",
+        /* 3: VF counts kept across reboots, claims that belong to one boot,
+         * and the last known facts of a passed-through device (shown while
+         * it is missing). */
+        "CREATE TABLE sriov ("
+        "  address TEXT PRIMARY KEY,"
+        "  numvfs INTEGER NOT NULL CHECK (numvfs >= 0));"
+        "ALTER TABLE claims ADD COLUMN boot_id TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE passthrough ADD COLUMN vendor_id INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE passthrough ADD COLUMN device_id INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE passthrough ADD COLUMN subsystem_vendor_id INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE passthrough ADD COLUMN subsystem_device_id INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE passthrough ADD COLUMN class_code INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE passthrough ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;",
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == STORE_SCHEMA_VERSION);
 

@@ -22,7 +22,7 @@ typedef enum {
         STORE_ERROR_NEWER,      /* written by a newer devpass */
 } StoreError;
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 typedef struct {
         int64_t id;
