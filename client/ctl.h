@@ -166,9 +166,15 @@ GPtrArray *ctl_claim_rows(const GPtrArray *claims);
 char *ctl_claim_to_json(const GPtrArray *claims);
 /* The libvirt <hostdev> (pci) or <interface type='hostdev'> (sriov-nic)
  * element of each device the attachments hold, a line each, indented two
- * spaces. False, with the reason, for a type other than these or a device
- * that is no device path: nothing half-written. */
-bool ctl_hostdev_xml(const GPtrArray *attachments, char **ret, char **ret_error);
+ * spaces. A unit of several functions (one IOMMU group, as devices, the
+ * node's device objects, say) stays together in the guest: one slot of a
+ * bus of its own, from guest_bus on (libvirt adds the controllers a bus
+ * needs), function 0 with multifunction='on'. False, with the reason, for
+ * a type other than these or a device that is no device path: nothing
+ * half-written. */
+#define CTL_GUEST_BUS_DEFAULT 0x10
+bool ctl_hostdev_xml(const GPtrArray *attachments, const GPtrArray *devices, unsigned guest_bus, char **ret,
+                     char **ret_error);
 
 /* bus.c */
 int ctl_bus_open(sd_bus **ret);

@@ -51,6 +51,32 @@ GPtrArray *ctl_claim_rows(const GPtrArray *claims) {
         return rows;
 }
 
+static bool same_unit(const CtlClaimDevice *a, const CtlClaimDevice *b) {
+        return a == b || (a->iommu_group >= 0 && a->iommu_group == b->iommu_group);
+}
+
+/* Where the unit of device j (the functions sharing its IOMMU group)
+ * first comes. */
+static guint unit_first(const GPtrArray *devices, guint j) {
+        for (guint i = 0; i < j; i++)
+                if (same_unit(devices->pdata[i], devices->pdata[j]))
+                        return i;
+        return j;
+}
+
+/* Which unit of its attachment device j is, numbered from 0 in the order
+ * they come, and in *size how many functions that unit has. */
+static guint claim_unit(const GPtrArray *devices, guint j, guint *size) {
+        guint unit = 0, first = unit_first(devices, j);
+
+        for (guint i = 0; i < first; i++)
+                unit += unit_first(devices, i) == i;
+        *size = 0;
+        for (guint i = 0; i < devices->len; i++)
+                *size += same_unit(devices->pdata[i], devices->pdata[j]);
+        return unit;
+}
+
 char *ctl_claim_to_json(const GPtrArray *claims) {
         GString *out = g_string_new("[");
 
@@ -63,8 +89,11 @@ char *ctl_claim_to_json(const GPtrArray *claims) {
                         const CtlClaimDevice *d = c->devices->pdata[j];
                         g_autofree char *address = ctl_json_escape(d->address), *vfio = ctl_json_escape(d->vfio),
                                         *mac = ctl_json_escape(d->mac);
+                        guint size;
+                        guint unit = claim_unit(c->devices, j, &size);
                         g_string_append_printf(out, "%s{\"Address\": %s, \"IommuGroup\": %d, \"VfioDevice\": %s, "
-                                               "\"Mac\": %s}", j ? ", " : "", address, d->iommu_group, vfio, mac);
+                                               "\"Mac\": %s, \"Unit\": %u, \"Multifunction\": %s}", j ? ", " : "",
+                                               address, d->iommu_group, vfio, mac, unit, size > 1 ? "true" : "false");
                 }
                 g_string_append(out, "]}");
         }
@@ -72,21 +101,81 @@ char *ctl_claim_to_json(const GPtrArray *claims) {
         return g_string_free(out, FALSE);
 }
 
-/* One element; managed='no': devpassd, not libvirt, binds vfio-pci. */
-static void append_element(GString *out, const char *type, const DpAddress *a, const char *mac) {
+/* One element; managed='no': devpassd, not libvirt, binds vfio-pci.
+ * guest: the element's guest <address/>, "" to leave it to libvirt. */
+static void append_element(GString *out, const char *type, const DpAddress *a, const char *mac, const char *guest) {
         if (g_str_equal(type, "sriov-nic")) {
                 g_autofree char *m = mac ? g_markup_printf_escaped("<mac address='%s'/>", mac) : g_strdup("");
                 g_string_append_printf(out, "  <interface type='hostdev' managed='no'>%s<source><address type='pci' "
-                                       "domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'/></source>"
-                                       "</interface>\n", m, a->domain, a->bus, a->slot, a->function);
+                                       "domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'/></source>%s"
+                                       "</interface>\n", m, a->domain, a->bus, a->slot, a->function, guest);
                 return;
         }
         g_string_append_printf(out, "  <hostdev mode='subsystem' type='pci' managed='no'><source><address "
-                               "domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'/></source></hostdev>\n",
-                               a->domain, a->bus, a->slot, a->function);
+                               "domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'/></source>%s</hostdev>\n",
+                               a->domain, a->bus, a->slot, a->function, guest);
 }
 
-bool ctl_hostdev_xml(const GPtrArray *attachments, char **ret, char **ret_error) {
+typedef struct {
+        DpAddress address;
+        const char *mac;
+        int64_t iommu_group;
+} XmlDevice;
+
+/* Guest functions for a unit of n functions: its own when they are
+ * distinct and include 0 (a guest slot needs function 0), else 0..n-1 in
+ * address order. */
+static void unit_functions(const XmlDevice *const *unit, guint n, unsigned *functions) {
+        guint seen = 0;
+
+        for (guint i = 0; i < n; i++)
+                seen |= 1u << unit[i]->address.function;
+        bool own = (seen & 1) && (guint) __builtin_popcount(seen) == n;
+        for (guint i = 0; i < n; i++)
+                functions[i] = own ? unit[i]->address.function : i;
+}
+
+/* Writes one attachment's devices (XmlDevice*, in address order), a unit
+ * of several functions together in one guest slot of bus *guest_bus (then
+ * the next bus). */
+static bool append_attachment(GString *out, const char *name, const char *type, GPtrArray *devices,
+                              unsigned *guest_bus, char **ret_error) {
+        g_autofree bool *written = g_new0(bool, devices->len);
+
+        for (guint i = 0; i < devices->len; i++) {
+                const XmlDevice *d = devices->pdata[i];
+                if (written[i])
+                        continue;
+                g_autoptr(GPtrArray) unit = g_ptr_array_new();
+                for (guint j = i; j < devices->len; j++) {
+                        const XmlDevice *e = devices->pdata[j];
+                        if (j == i || (!written[j] && d->iommu_group >= 0 && e->iommu_group == d->iommu_group)) {
+                                g_ptr_array_add(unit, (gpointer) e);
+                                written[j] = true;
+                        }
+                }
+                if (unit->len > 8)
+                        return (*ret_error = g_strdup_printf("attachment '%s' holds a unit of %u functions (IOMMU "
+                                                             "group %" G_GINT64_FORMAT "): more than one guest slot "
+                                                             "takes", name, unit->len, d->iommu_group)), false;
+                unsigned functions[8];
+                unit_functions((const XmlDevice *const *) unit->pdata, unit->len, functions);
+                for (guint k = 0; k < unit->len; k++) {
+                        const XmlDevice *u = unit->pdata[k];
+                        g_autofree char *guest = unit->len == 1 ? g_strdup("") :
+                                g_strdup_printf("<address type='pci' domain='0x0000' bus='0x%02x' slot='0x00' "
+                                                "function='0x%x'%s/>", *guest_bus, functions[k],
+                                                functions[k] == 0 ? " multifunction='on'" : "");
+                        append_element(out, type, &u->address, u->mac, guest);
+                }
+                if (unit->len > 1)
+                        (*guest_bus)++;
+        }
+        return true;
+}
+
+bool ctl_hostdev_xml(const GPtrArray *attachments, const GPtrArray *all_devices, unsigned guest_bus, char **ret,
+                     char **ret_error) {
         g_autoptr(GString) out = g_string_new(NULL);
 
         for (guint i = 0; i < attachments->len; i++) {
@@ -99,17 +188,22 @@ bool ctl_hostdev_xml(const GPtrArray *attachments, char **ret, char **ret_error)
                                                      "sriov-nic", name, type);
                         return false;
                 }
+                g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(g_free);
                 for (size_t j = 0; devices && devices[j]; j++) {
-                        DpAddress a;
-                        if (!address_from_path(devices[j], &a) && !address_parse(devices[j], &a)) {
+                        XmlDevice *d = g_new0(XmlDevice, 1);
+                        g_ptr_array_add(list, d);
+                        if (!address_from_path(devices[j], &d->address) && !address_parse(devices[j], &d->address)) {
                                 *ret_error = g_strdup_printf("attachment '%s' holds '%s', which is no device",
                                                              name, devices[j]);
                                 return false;
                         }
                         /* DeviceMacs pairs with Devices; libvirt makes one up when none. */
-                        const char *mac = macs && j < g_strv_length(macs) && macs[j][0] ? macs[j] : NULL;
-                        append_element(out, type, &a, mac);
+                        d->mac = macs && j < g_strv_length(macs) && macs[j][0] ? macs[j] : NULL;
+                        const CtlObject *o = ctl_object_by_path(all_devices, devices[j]);
+                        d->iommu_group = o ? ctl_props_num(o->props, "IommuGroup") : -1;
                 }
+                if (!append_attachment(out, name, type, list, &guest_bus, ret_error))
+                        return false;
         }
         *ret = g_string_free(g_steal_pointer(&out), FALSE);
         return true;

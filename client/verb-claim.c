@@ -116,21 +116,34 @@ int verb_unclaim(sd_bus *bus, int argc, char **argv, bool json) {
 }
 
 int verb_hostdev_xml(sd_bus *bus, int argc, char **argv, bool json) {
+        enum { OPT_GUEST_BUS = CTL_OPT_PRIVATE };
+        static const struct option options[] = {
+                { "guest-bus", required_argument, NULL, OPT_GUEST_BUS },
+                {}
+        };
         g_autoptr(CtlObjects) objects = NULL;
         g_autofree char *xml = NULL, *error = NULL;
-        int code = CTL_EXIT_OK;
+        int64_t guest_bus = CTL_GUEST_BUS_DEFAULT;
+        int c, code = CTL_EXIT_OK;
 
-        if (argc != 2)
+        while ((c = ctl_getopt(argc, argv, options)) >= 0) {
+                if (c != OPT_GUEST_BUS)
+                        return CTL_EXIT_USAGE;
+                if ((code = ctl_parse_int(argv[0], "--guest-bus", optarg, 1, 0xff, &guest_bus)) != CTL_EXIT_OK)
+                        return code;
+        }
+        if (argc - optind != 1)
                 return ctl_usage("hostdev-xml takes one MACHINE");
-        if ((code = ctl_check_name("machine", argv[1])) != CTL_EXIT_OK)
+        const char *machine = argv[optind];
+        if ((code = ctl_check_name("machine", machine)) != CTL_EXIT_OK)
                 return code;
         if (ctl_get_objects(bus, &objects, &code) < 0)
                 return code;
         /* What the attachments hold now, not a new claim: reading needs no
          * authorization, and a machine without devices prints nothing. */
-        g_autoptr(GPtrArray) attachments = ctl_machine_attachments(objects->attachments, argv[1]);
-        if (!ctl_hostdev_xml(attachments, &xml, &error)) {
-                fprintf(stderr, "devpassctl: %s: %s\n", argv[1], error);
+        g_autoptr(GPtrArray) attachments = ctl_machine_attachments(objects->attachments, machine);
+        if (!ctl_hostdev_xml(attachments, objects->devices, (unsigned) guest_bus, &xml, &error)) {
+                fprintf(stderr, "devpassctl: %s: %s\n", machine, error);
                 return CTL_EXIT_FAILURE;
         }
         fputs(xml, stdout);

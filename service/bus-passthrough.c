@@ -204,6 +204,10 @@ static int make_validate(Request *q, GPtrArray **ret_devices, GPtrArray **findin
                         return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT, "%s is not an SR-IOV virtual "
                                                  "function: a sriov-nic group holds VFs", dev->address_str);
         }
+        g_autoptr(GError) e = NULL;
+        ModelGroup *target = o->present & BUS_SETTING_GROUP ? model_group_by_path(d->model, o->group) : NULL;
+        if (!model_passthrough_check(d->model, target, devices, &e))
+                return sd_bus_error_set(error, bus_error_name_for(e), e->message);
         *findings = safety_check(d->config.root, devices);
         if ((*findings)->len > 0 && !o->force) {
                 g_autoptr(GString) s = g_string_new("Refused, the host would lose what it uses: ");

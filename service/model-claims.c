@@ -142,29 +142,104 @@ char *model_mac_generate(Model *m, GPtrArray *taken) {
         }
 }
 
-/* ---- what a group has free ---- */
+/* ---- units: what a group has, and has free ---- */
 
 static gint device_by_address(gconstpointer a, gconstpointer b) {
         const Device *x = *(Device *const *) a, *y = *(Device *const *) b;
         return address_compare(&x->address, &y->address);
 }
 
-GPtrArray *model_group_free_devices(Model *m, ModelGroup *g) {
-        GPtrArray *free = g_ptr_array_new();
-        bool tenant = g->settings->tenant && *g->settings->tenant;
+/* Bridges and ports stay with the host by design: VFIO does not need
+ * them, and vfio-pci does not drive them. */
+static bool device_is_bridge(const Device *d) {
+        return d->class_code >> 16 == 0x06;
+}
 
+/* The functions VFIO hands out together with *d: its IOMMU group, or *d
+ * alone on a node without IOMMU (the caller's variable, then). */
+static const Device *const *unit_peers(const Device *const *d, guint *n) {
+        if ((*d)->iommu_peers && (*d)->iommu_peers->len > 0) {
+                *n = (*d)->iommu_peers->len;
+                return (const Device *const *) (*d)->iommu_peers->pdata;
+        }
+        *n = 1;
+        return d;
+}
+
+char *model_unit_blocker(const Device *d) {
+        guint n;
+        const Device *const *peers = unit_peers(&d, &n);
+
+        for (guint i = 0; i < n; i++) {
+                const Device *p = peers[i];
+                if (device_is_bridge(p) || g_str_equal(p->driver ?: "", "vfio-pci"))
+                        continue;
+                if (p == d)
+                        return NULL;   /* not on vfio-pci itself: the binder's reasons say why */
+                return g_strdup_printf("IOMMU group %" G_GINT32_FORMAT " is not viable: %s (%s) is not on vfio-pci, "
+                                       "and VFIO gives a group to one machine whole: pass %s through too, or release "
+                                       "this one", d->iommu_group, p->address_str, *p->driver ? p->driver : "no driver",
+                                       p->address_str);
+        }
+        return NULL;
+}
+
+GPtrArray *model_group_units(ModelGroup *g) {
+        GPtrArray *units = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
+        g_autoptr(GHashTable) by_iommu = g_hash_table_new(NULL, NULL);
+
+        /* g->devices is sorted: units come in the order of their first function. */
         for (guint i = 0; i < g->devices->len; i++) {
                 Device *d = g->devices->pdata[i];
-                const StoreClaim *hold = g_hash_table_lookup(m->holds, d->address_str);
-                if (!g_str_equal(d->driver ?: "", "vfio-pci") || g_hash_table_contains(m->claims, d->address_str))
-                        continue;
-                /* A host group's devices are free when passed through for it
-                 * and held by no tenant; a tenant's when the tenant holds them. */
-                if (tenant ? (hold && hold->group_id == g->id)
-                           : (!hold && model_intent(m, d->address_str) == g))
-                        g_ptr_array_add(free, d);
+                GPtrArray *unit = d->iommu_group >= 0 ?
+                                  g_hash_table_lookup(by_iommu, GINT_TO_POINTER(d->iommu_group)) : NULL;
+                if (!unit) {
+                        unit = g_ptr_array_new();
+                        g_ptr_array_add(units, unit);
+                        if (d->iommu_group >= 0)
+                                g_hash_table_insert(by_iommu, GINT_TO_POINTER(d->iommu_group), unit);
+                }
+                g_ptr_array_add(unit, d);
         }
-        g_ptr_array_sort(free, device_by_address);
+        return units;
+}
+
+/* A unit is free when each of its functions is the group's to give (a
+ * host group's: passed through for it, held by no tenant; a tenant's:
+ * held by the tenant for it), on vfio-pci, and nobody else holds any
+ * function of its IOMMU group, whatever the group. */
+static bool unit_free(Model *m, ModelGroup *g, GPtrArray *unit) {
+        bool tenant = *g->settings->tenant;
+
+        for (guint i = 0; i < unit->len; i++) {
+                const Device *d = unit->pdata[i];
+                const StoreClaim *hold = g_hash_table_lookup(m->holds, d->address_str);
+                if (tenant ? !(hold && hold->group_id == g->id) : (hold || model_intent(m, d->address_str) != g))
+                        return false;
+        }
+        const Device *first = unit->pdata[0];
+        guint n;
+        const Device *const *peers = unit_peers(&first, &n);
+        for (guint i = 0; i < n; i++) {
+                const Device *p = peers[i];
+                const StoreClaim *hold = g_hash_table_lookup(m->holds, p->address_str);
+                if (g_hash_table_contains(m->claims, p->address_str) || (hold && hold->group_id != g->id))
+                        return false;
+                if (!device_is_bridge(p) && !g_str_equal(p->driver ?: "", "vfio-pci"))
+                        return false;
+        }
+        return true;
+}
+
+GPtrArray *model_group_free_units(Model *m, ModelGroup *g, guint *total) {
+        g_autoptr(GPtrArray) units = model_group_units(g);
+        GPtrArray *free = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
+
+        for (guint i = 0; i < units->len; i++)
+                if (unit_free(m, g, units->pdata[i]))
+                        g_ptr_array_add(free, g_ptr_array_ref(units->pdata[i]));
+        if (total)
+                *total = units->len;
         return free;
 }
 

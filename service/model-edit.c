@@ -301,6 +301,28 @@ static StoreRule *passthrough_rule(Model *m, const Device *d, GPtrArray *taken) 
         return r;
 }
 
+bool model_passthrough_check(Model *m, ModelGroup *g, GPtrArray *devices, GError **error) {
+        GHashTableIter it;
+        gpointer value;
+
+        for (guint i = 0; i < devices->len; i++) {
+                const Device *d = devices->pdata[i];
+                g_hash_table_iter_init(&it, m->rules);
+                while (g_hash_table_iter_next(&it, NULL, &value)) {
+                        const ModelRule *r = value;
+                        if (r->group == g || !r->settings->enabled || r->conditions->len == 0 ||
+                            !assign_rule_applies(r->settings->node, m->node) || !rule_conditions_match(r->conditions, d))
+                                continue;
+                        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "%s is matched by rule %s of group "
+                                           "%s: in %s as well it would be in neither group. Change or disable rule "
+                                           "%s, or pass it through for group %s", d->address_str, r->settings->name,
+                                           r->group->settings->name, g ? g->settings->name : "a new group",
+                                           r->settings->name, r->group->settings->name), false;
+                }
+        }
+        return true;
+}
+
 ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group, GPtrArray *devices,
                                   GError **error) {
         g_autoptr(StoreGroup) ng = new_group;
@@ -309,7 +331,7 @@ ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group
         bool ok = true;
 
         g_return_val_if_fail(!g != !ng, NULL);
-        if (ng && !group_name_free(m, ng->name, NULL, error))
+        if ((ng && !group_name_free(m, ng->name, NULL, error)) || !model_passthrough_check(m, g, devices, error))
                 return NULL;
         if (!store_begin(m->store, error))
                 return NULL;

@@ -232,7 +232,34 @@ static GHashTable *pf_use(Model *m) {
         return use;
 }
 
-/* The free devices one attachment may get, or NULL with why in *why. */
+/* The first function of each unit: what the allocator chooses among. */
+static GPtrArray *unit_heads(GPtrArray *units) {
+        GPtrArray *heads = g_ptr_array_sized_new(units->len);
+
+        for (guint i = 0; i < units->len; i++)
+                g_ptr_array_add(heads, ((GPtrArray *) units->pdata[i])->pdata[0]);
+        return heads;
+}
+
+/* The unit each chosen head stands for, in the order chosen. */
+static GPtrArray *units_of_heads(GPtrArray *units, GPtrArray *heads) {
+        GPtrArray *chosen = g_ptr_array_sized_new(heads->len);
+
+        for (guint i = 0; i < heads->len; i++)
+                for (guint j = 0; j < units->len; j++)
+                        if (((GPtrArray *) units->pdata[j])->pdata[0] == heads->pdata[i])
+                                g_ptr_array_add(chosen, units->pdata[j]);
+        return chosen;
+}
+
+static bool unit_taken(GPtrArray *unit, GHashTable *taken) {
+        for (guint i = 0; i < unit->len; i++)
+                if (g_hash_table_contains(taken, ((Device *) unit->pdata[i])->address_str))
+                        return true;
+        return false;
+}
+
+/* The free units one attachment may get, or NULL with why in *why. */
 static GPtrArray *claim_candidates(Model *m, ModelAttachment *a, const char *tenant_node, GHashTable *taken,
                                    char **why) {
         ModelGroup *g = a->group;
@@ -249,11 +276,41 @@ static GPtrArray *claim_candidates(Model *m, ModelAttachment *a, const char *ten
                                        tenant_node && *tenant_node ? tenant_node : "no tenant node");
                 return NULL;
         }
-        GPtrArray *free = model_group_free_devices(m, g);
+        GPtrArray *free = model_group_free_units(m, g, NULL);
         for (guint i = free->len; i-- > 0;)
-                if (g_hash_table_contains(taken, ((Device *) free->pdata[i])->address_str))
+                if (unit_taken(free->pdata[i], taken))
                         g_ptr_array_remove_index(free, i);
         return free;
+}
+
+/* A repeated claim answers what the machine holds, unless that is less
+ * than a required attachment needs: a machine must not start short. */
+static bool claim_current_check(Model *m, const char *machine, GPtrArray *attachments, GError **error) {
+        for (guint i = 0; i < attachments->len; i++) {
+                ModelAttachment *a = attachments->pdata[i];
+                if (a->settings->claimed_generation != a->settings->generation)
+                        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Machine %s holds devices of an "
+                                           "earlier setting of its attachment %s: release the machine first",
+                                           machine, a->settings->name), false;
+                if (!a->settings->optional && g_str_equal(a->state, "degraded"))
+                        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Cannot start: attachment %s of "
+                                           "machine %s is degraded (%s): put the devices back, or release the "
+                                           "machine and claim again", a->settings->name, machine,
+                                           a->state_reason), false;
+        }
+        return true;
+}
+
+/* The MAC function k of the j-th unit of a claim carries: a tenant's VF
+ * keeps the one it was passed with; else the attachment's j-th, on the
+ * unit's first function (a VF is a unit of its own wherever its IOMMU
+ * group can go to a machine). */
+static const char *claim_mac(Model *m, ModelAttachment *a, const Device *d, guint j, guint k) {
+        const StoreClaim *hold = g_hash_table_lookup(m->holds, d->address_str);
+
+        if (hold && *hold->mac)
+                return hold->mac;
+        return k == 0 && a->settings->macs && j < g_strv_length(a->settings->macs) ? a->settings->macs[j] : "";
 }
 
 GPtrArray *model_claim(Model *m, const char *machine, int numa_node, const char *tenant_node, GError **error) {
@@ -264,21 +321,16 @@ GPtrArray *model_claim(Model *m, const char *machine, int numa_node, const char 
         g_autoptr(GHashTable) left_out = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 
         g_ptr_array_sort(attachments, attachment_by_id);
-        if (machine_claims(m, machine) > 0) {
-                for (guint i = 0; i < attachments->len; i++) {
-                        ModelAttachment *a = attachments->pdata[i];
-                        if (a->settings->claimed_generation != a->settings->generation)
-                                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Machine %s holds devices "
-                                                   "of an earlier setting of its attachment %s: release the machine "
-                                                   "first", machine, a->settings->name), NULL;
-                }
-                return claim_current(m, attachments);
-        }
+        if (machine_claims(m, machine) > 0)
+                return claim_current_check(m, machine, attachments, error) ? claim_current(m, attachments) : NULL;
         for (guint i = 0; i < attachments->len; i++) {
                 ModelAttachment *a = attachments->pdata[i];
                 g_autofree char *why = NULL;
                 g_autoptr(GPtrArray) free = claim_candidates(m, a, tenant_node, taken, &why);
-                g_autoptr(GPtrArray) chosen = free ? allocator_choose(free, a->settings->count, numa_node, use) : NULL;
+                g_autoptr(GPtrArray) heads = free ? unit_heads(free) : NULL;
+                g_autoptr(GPtrArray) chosen_heads = heads ? allocator_choose(heads, a->settings->count, numa_node, use)
+                                                          : NULL;
+                g_autoptr(GPtrArray) chosen = chosen_heads ? units_of_heads(free, chosen_heads) : NULL;
                 if (free && !chosen)
                         why = g_strdup_printf("attachment %s of machine %s wants %u device%s of group %s, and %u %s "
                                               "free", a->settings->name, machine, a->settings->count,
@@ -295,15 +347,13 @@ GPtrArray *model_claim(Model *m, const char *machine, int numa_node, const char 
                 }
                 ModelClaimed *c = claimed_new(a);
                 for (guint j = 0; j < chosen->len; j++) {
-                        Device *d = chosen->pdata[j];
-                        g_hash_table_add(taken, d->address_str);
-                        g_ptr_array_add(c->devices, d);
-                        /* A tenant's VF keeps the MAC it was passed with. */
-                        const StoreClaim *hold = g_hash_table_lookup(m->holds, d->address_str);
-                        const char *mac = hold && *hold->mac ? hold->mac :
-                                          a->settings->macs && j < g_strv_length(a->settings->macs) ?
-                                          a->settings->macs[j] : "";
-                        g_ptr_array_add(c->macs, g_strdup(mac));
+                        GPtrArray *unit = chosen->pdata[j];
+                        for (guint k = 0; k < unit->len; k++) {
+                                Device *d = unit->pdata[k];
+                                g_hash_table_add(taken, d->address_str);
+                                g_ptr_array_add(c->devices, d);
+                                g_ptr_array_add(c->macs, g_strdup(claim_mac(m, a, d, j, k)));
+                        }
                 }
                 g_ptr_array_add(result, c);
         }
@@ -378,25 +428,34 @@ bool model_release(Model *m, const char *machine, GError **error) {
 ModelGroup *model_tenant_pass(Model *m, ModelGroup *from, StoreGroup *settings, guint count, char **macs,
                               GError **error) {
         g_autoptr(StoreGroup) s = settings;
-        g_autoptr(GPtrArray) free = model_group_free_devices(m, from);
+        g_autoptr(GPtrArray) free = model_group_free_units(m, from, NULL);
+        g_autoptr(GPtrArray) heads = unit_heads(free);
         g_autoptr(GHashTable) use = g_hash_table_new(g_str_hash, g_str_equal);
+        g_autoptr(GPtrArray) chosen = g_ptr_array_new();   /* Device*, the chosen units' functions */
         g_autoptr(GPtrArray) given = g_ptr_array_new_with_free_func(g_free);
 
         if (model_group_by_name(m, s->name))
                 return g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "A group named '%s' exists already: "
                                    "choose another name", s->name), NULL;
-        g_autoptr(GPtrArray) chosen = allocator_choose(free, count, -1, use);
-        if (!chosen)
+        g_autoptr(GPtrArray) chosen_heads = allocator_choose(heads, count, -1, use);
+        if (!chosen_heads)
                 return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Tenant %s wants %u device%s of group %s, "
                                    "and %u %s free", s->tenant, count, count == 1 ? "" : "s", from->settings->name,
                                    free->len, free->len == 1 ? "is" : "are"), NULL;
-        for (guint i = 0; i < count; i++) {
+        g_autoptr(GPtrArray) units = units_of_heads(free, chosen_heads);
+        for (guint i = 0; i < units->len; i++) {
+                GPtrArray *unit = units->pdata[i];
                 const char *mac = macs && macs[i] ? macs[i] : NULL;
                 if (mac && model_mac_owner(m, mac))
                         return g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "MAC %s is taken by %s: leave Mac "
                                            "blank for a new one", mac, model_mac_owner(m, mac)), NULL;
-                g_ptr_array_add(given, !g_str_equal(s->type, "sriov-nic") ? g_strdup("") :
-                                       mac ? g_strdup(mac) : model_mac_generate(m, given));
+                /* A unit's first function carries the MAC asked for, the
+                 * others (none, for a VF that can be passed through) new ones. */
+                for (guint k = 0; k < unit->len; k++) {
+                        g_ptr_array_add(chosen, unit->pdata[k]);
+                        g_ptr_array_add(given, !g_str_equal(s->type, "sriov-nic") ? g_strdup("") :
+                                               mac && k == 0 ? g_strdup(mac) : model_mac_generate(m, given));
+                }
         }
 
         bool ok = store_begin(m->store, error);

@@ -51,8 +51,16 @@ void model_macs_own(Model *m, char **macs, const char *owner);
 void model_macs_disown(Model *m, char **macs);
 bool model_claims_load(Model *m, GError **error);
 void model_claims_free(Model *m);
-/* The devices a machine may get from g now, by address. */
-GPtrArray *model_group_free_devices(Model *m, ModelGroup *g);
+/* A unit: the functions of one group that share an IOMMU group (a GPU
+ * and its audio function), sorted by address; it goes whole to one
+ * holder. g's units (GPtrArray of Device*), in address order. */
+GPtrArray *model_group_units(ModelGroup *g);
+/* The units a machine or tenant may get from g now; *total, when not
+ * NULL, gets how many units g has. */
+GPtrArray *model_group_free_units(Model *m, ModelGroup *g, guint *total);
+/* Why d's IOMMU group cannot go to a machine (a function of it is not on
+ * vfio-pci), NULL when it can. Pure. */
+char *model_unit_blocker(const Device *d);
 /* The attachments' State, StateReason and Devices, after a refresh; only
  * those of machine when not NULL. */
 void model_attachments_refresh(Model *m, const char *machine);

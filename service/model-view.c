@@ -112,6 +112,11 @@ static void device_refresh(Model *m, Device *d, const GArray *rules, GArray *mat
                 g_ptr_array_add(blockers, g_strdup_printf("Passed through for group %s, but no rule of that group "
                                                           "matches it: add a rule, or release it",
                                                           intent->settings->name));
+        if (intent || hold) {
+                char *blocker = model_unit_blocker(d);
+                if (blocker)
+                        g_ptr_array_add(blockers, blocker);
+        }
         const char *reason = g_hash_table_lookup(m->bind_errors, d->address_str);
         if (reason)
                 g_ptr_array_add(blockers, g_strdup(reason));
@@ -192,13 +197,20 @@ static bool conflicts_equal(GArray *a, GArray *b) {
         return la == lb && (la == 0 || memcmp(a->data, b->data, la * sizeof(ModelConflict)) == 0);
 }
 
-static guint group_free_update(Model *m, ModelGroup *g) {
-        g_autoptr(GPtrArray) free_devices = model_group_free_devices(m, g);
+/* Total and Free count units. */
+static guint group_counts_update(Model *m, ModelGroup *g) {
+        guint total, bits = 0;
+        g_autoptr(GPtrArray) free_units = model_group_free_units(m, g, &total);
 
-        if (g->free == free_devices->len)
-                return 0;
-        g->free = free_devices->len;
-        return PROP_BIT(GROUP_PROP_FREE);
+        if (g->total != total) {
+                g->total = total;
+                bits |= PROP_BIT(GROUP_PROP_TOTAL);
+        }
+        if (g->free != free_units->len) {
+                g->free = free_units->len;
+                bits |= PROP_BIT(GROUP_PROP_FREE);
+        }
+        return bits;
 }
 
 static void groups_swap(Model *m, Next *n) {
@@ -210,11 +222,7 @@ static void groups_swap(Model *m, Next *n) {
                 ModelGroup *g = value;
                 guint bits = devices_swap(g->devices, g_hash_table_lookup(n->group_devices, g),
                                           PROP_BIT(GROUP_PROP_DEVICES));
-                if (g->total != g->devices->len) {
-                        g->total = g->devices->len;
-                        bits |= PROP_BIT(GROUP_PROP_TOTAL);
-                }
-                bits |= group_free_update(m, g);
+                bits |= group_counts_update(m, g);
                 model_mark(m->changes->groups, g, bits);
         }
 }
@@ -261,6 +269,20 @@ void model_refresh(Model *m) {
         g_hash_table_unref(n.rule_conflicts);
 }
 
+/* Every group that may count d among its units. */
+static void groups_of_device(Model *m, const Device *d, GHashTable *groups) {
+        const StoreClaim *hold = g_hash_table_lookup(m->holds, d->address_str);
+        ModelGroup *candidates[] = {
+                model_group_by_path(m, d->group_path),
+                hold ? g_hash_table_lookup(m->groups, &(gint64) { hold->group_id }) : NULL,
+                model_intent(m, d->address_str),
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(candidates); i++)
+                if (candidates[i])
+                        g_hash_table_add(groups, candidates[i]);
+}
+
 void model_refresh_holders(Model *m, GPtrArray *addresses, const char *machine) {
         g_autoptr(GHashTable) groups = g_hash_table_new(NULL, NULL);
         GHashTableIter it;
@@ -268,7 +290,9 @@ void model_refresh_holders(Model *m, GPtrArray *addresses, const char *machine) 
 
         /* Only who holds these devices changed: no rule is matched again
          * (with a rule per passed-through device that is most of a full
-         * refresh), and only their groups count their free ones again. */
+         * refresh), and only the groups of their IOMMU groups count their
+         * free units again (a unit is not free while another holder has a
+         * function of its IOMMU group). */
         for (guint i = 0; i < addresses->len; i++) {
                 DpAddress a;
                 Device *d = address_parse(addresses->pdata[i], &a) ? inventory_lookup(m->inventory, &a) : NULL;
@@ -278,19 +302,12 @@ void model_refresh_holders(Model *m, GPtrArray *addresses, const char *machine) 
                 DeviceState state = device_holding(m, d, &holder);
                 model_mark(m->changes->devices, d,
                            device_set_view(d, state, d->group_path, d->rule_path, d->blockers, holder));
-                ModelGroup *g = model_group_by_path(m, d->group_path);
-                const StoreClaim *hold = g_hash_table_lookup(m->holds, d->address_str);
-                ModelGroup *tg = hold ? g_hash_table_lookup(m->groups, &(gint64) { hold->group_id }) : NULL;
-                ModelGroup *intent = model_intent(m, d->address_str);
-                if (g)
-                        g_hash_table_add(groups, g);
-                if (tg)
-                        g_hash_table_add(groups, tg);
-                if (intent)
-                        g_hash_table_add(groups, intent);
+                for (guint j = 0; d->iommu_peers && j < d->iommu_peers->len; j++)
+                        groups_of_device(m, d->iommu_peers->pdata[j], groups);
+                groups_of_device(m, d, groups);
         }
         g_hash_table_iter_init(&it, groups);
         while (g_hash_table_iter_next(&it, &key, NULL))
-                model_mark(m->changes->groups, key, group_free_update(m, key));
+                model_mark(m->changes->groups, key, group_counts_update(m, key));
         model_attachments_refresh(m, machine);
 }

@@ -177,7 +177,11 @@ bool model_rule_update(Model *m, ModelRule *r, ModelGroup *g, StoreRule *setting
                        GError **error);
 bool model_rule_delete(Model *m, ModelRule *r, GError **error);
 
-/* Make passthrough, as one transaction: the group (existing g, or a new
+/* Refused (G_IO_ERROR_EXISTS, naming the rule) when a rule of a group
+ * other than g (NULL: a new group) matches one of devices: the device
+ * would be in neither group. */
+bool model_passthrough_check(Model *m, ModelGroup *g, GPtrArray *devices, GError **error);
+/* Make passthrough, as one transaction (checked as above): the group (existing g, or a new
  * one from new_group), a rule per device that no rule of the group
  * matches yet (this node, vendor, device, address), and the intent. */
 ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group, GPtrArray *devices,

@@ -107,7 +107,14 @@ char *calls_passthrough_group(Harness *h, const char *const *addresses, const ch
                 fail_msg("MakePassthrough into %s: %s", name, error->message);
         g_variant_get(r, "(ob)", &group, &reboot);
         assert_false(reboot);
-        g_autofree char *all = g_strdup_printf("%u", g_strv_length((char **) addresses));
+        /* Free counts units: the functions of one IOMMU group are one. */
+        g_autoptr(GHashTable) units = g_hash_table_new(NULL, NULL);
+        for (const char *const *a = addresses; *a; a++) {
+                g_autofree char *path = calls_path_of(*a);
+                g_autoptr(GVariant) iommu = calls_prop(h, path, "org.devpass1.Device", "IommuGroup");
+                g_hash_table_add(units, GINT_TO_POINTER(g_variant_get_int32(iommu)));
+        }
+        g_autofree char *all = g_strdup_printf("%u", g_hash_table_size(units));
         calls_wait_prop(h, group, "org.devpass1.Group", "Free", all);
         return group;
 }
@@ -378,4 +385,43 @@ char *calls_claimed(GVariant *reply, guint *attachments) {
                 g_variant_iter_free(devices);
         }
         return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+char *calls_attach(Harness *h, const char *machine, const char *group, guint count) {
+        GVariantBuilder s;
+
+        g_variant_builder_init(&s, G_VARIANT_TYPE("a{sv}"));
+        g_variant_builder_add(&s, "{sv}", "Group", g_variant_new_object_path(group));
+        g_variant_builder_add(&s, "{sv}", "Count", g_variant_new_uint32(count));
+        return calls_ok_path(h, "/org/devpass1", "org.devpass1.Manager", "CreateAttachment",
+                             g_variant_new("(s@a{sv})", machine, g_variant_builder_end(&s)));
+}
+
+/* ---- calls in flight ---- */
+
+static void on_pending_reply(GObject *source, GAsyncResult *res, gpointer data) {
+        CallsPending *p = data;
+
+        p->reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &p->error);
+        (*p->pending)--;
+}
+
+void calls_send_async(GDBusConnection *c, const char *method, const char *machine, CallsPending *p) {
+        GVariant *args = g_str_equal(method, "Claim") ? g_variant_new("(s@a{sv})", machine,
+                                                                      g_variant_new_array(G_VARIANT_TYPE("{sv}"),
+                                                                                          NULL, 0))
+                                                      : g_variant_new("(s)", machine);
+        (*p->pending)++;
+        g_dbus_connection_call(c, "org.devpass1", "/org/devpass1", "org.devpass1.Manager", method, args, NULL,
+                               G_DBUS_CALL_FLAGS_NO_AUTO_START, 30000, NULL, on_pending_reply, p);
+}
+
+void calls_wait_pending(guint *pending) {
+        while (*pending > 0)
+                g_main_context_iteration(NULL, TRUE);
+}
+
+void calls_pending_clear(CallsPending *p) {
+        g_clear_pointer(&p->reply, g_variant_unref);
+        g_clear_error(&p->error);
 }

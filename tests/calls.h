@@ -144,3 +144,22 @@ void calls_assert_not_authorized(const char *what, const char *user, int status,
 /* The device addresses of a Claim reply, in reply order, joined by ' ';
  * *attachments (when not NULL) the number of attachments in it. */
 char *calls_claimed(GVariant *reply, guint *attachments);
+
+/* CreateAttachment of count units of group for machine: its path. */
+char *calls_attach(Harness *h, const char *machine, const char *group, guint count);
+
+/* ---- calls in flight ---- */
+
+/* One call sent without waiting: its reply or error when *pending (shared
+ * by the calls of one batch) has counted it down. */
+typedef struct {
+        GVariant *reply;
+        GError *error;
+        guint *pending;
+} CallsPending;
+
+/* Manager.method(machine) (Claim: with no options) on connection c. */
+void calls_send_async(GDBusConnection *c, const char *method, const char *machine, CallsPending *p);
+/* Runs the main context until every call of the batch is answered. */
+void calls_wait_pending(guint *pending);
+void calls_pending_clear(CallsPending *p);

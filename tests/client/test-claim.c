@@ -33,6 +33,9 @@ static GPtrArray *claims_new(void) {
         CtlClaim *gpu = claim(claims, "/org/devpass1/attachments/1", "gpu 1");
         claim_device(gpu, "0000:17:00.0", 12, "");
         claim_device(gpu, "0000:65:00.0", 40, "");
+        /* A unit of two functions: a GPU and its audio. */
+        claim_device(gpu, "0000:b1:00.0", 41, "");
+        claim_device(gpu, "0000:b1:00.1", 41, "");
         CtlClaim *nic = claim(claims, "/org/devpass1/attachments/2", "nic");
         claim_device(nic, "0000:3b:02.1", 77, "02:5e:00:00:00:01");
         /* Optional, and none was free. */
@@ -48,6 +51,8 @@ static void test_claim_table(void **state) {
         assert_string_equal(table, "ATTACHMENT   ADDRESS       IOMMU  VFIO          MAC\n"
                                    "gpu 1        0000:17:00.0  12     /dev/vfio/12  -\n"
                                    "gpu 1        0000:65:00.0  40     /dev/vfio/40  -\n"
+                                   "gpu 1        0000:b1:00.0  41     /dev/vfio/41  -\n"
+                                   "gpu 1        0000:b1:00.1  41     /dev/vfio/41  -\n"
                                    "nic          0000:3b:02.1  77     /dev/vfio/77  02:5e:00:00:00:01\n"
                                    "spare \"gpu\"  -             -      -             -\n");
 
@@ -63,11 +68,17 @@ static void test_claim_json(void **state) {
 
         assert_string_equal(json, "[\n"
                 "  {\"Path\": \"/org/devpass1/attachments/1\", \"Name\": \"gpu 1\", \"Devices\": ["
-                "{\"Address\": \"0000:17:00.0\", \"IommuGroup\": 12, \"VfioDevice\": \"/dev/vfio/12\", \"Mac\": \"\"}, "
-                "{\"Address\": \"0000:65:00.0\", \"IommuGroup\": 40, \"VfioDevice\": \"/dev/vfio/40\", \"Mac\": \"\"}]},\n"
+                "{\"Address\": \"0000:17:00.0\", \"IommuGroup\": 12, \"VfioDevice\": \"/dev/vfio/12\", \"Mac\": \"\", "
+                "\"Unit\": 0, \"Multifunction\": false}, "
+                "{\"Address\": \"0000:65:00.0\", \"IommuGroup\": 40, \"VfioDevice\": \"/dev/vfio/40\", \"Mac\": \"\", "
+                "\"Unit\": 1, \"Multifunction\": false}, "
+                "{\"Address\": \"0000:b1:00.0\", \"IommuGroup\": 41, \"VfioDevice\": \"/dev/vfio/41\", \"Mac\": \"\", "
+                "\"Unit\": 2, \"Multifunction\": true}, "
+                "{\"Address\": \"0000:b1:00.1\", \"IommuGroup\": 41, \"VfioDevice\": \"/dev/vfio/41\", \"Mac\": \"\", "
+                "\"Unit\": 2, \"Multifunction\": true}]},\n"
                 "  {\"Path\": \"/org/devpass1/attachments/2\", \"Name\": \"nic\", \"Devices\": ["
                 "{\"Address\": \"0000:3b:02.1\", \"IommuGroup\": 77, \"VfioDevice\": \"/dev/vfio/77\", "
-                "\"Mac\": \"02:5e:00:00:00:01\"}]},\n"
+                "\"Mac\": \"02:5e:00:00:00:01\", \"Unit\": 0, \"Multifunction\": false}]},\n"
                 "  {\"Path\": \"/org/devpass1/attachments/3\", \"Name\": \"spare \\\"gpu\\\"\", \"Devices\": []}\n"
                 "]");
         g_ptr_array_set_size(claims, 0);
@@ -85,11 +96,16 @@ static CtlObject *held(GPtrArray *into, const char *name, const char *type, cons
         return o;
 }
 
-static char *xml_of(const GPtrArray *attachments) {
+/* A device object with its IOMMU group, as hostdev-xml looks it up. */
+static void device_in(GPtrArray *into, const char *path, int64_t iommu_group) {
+        add(object(into, path), val("IommuGroup", 'i', NULL, iommu_group));
+}
+
+static char *xml_of(const GPtrArray *attachments, const GPtrArray *devices) {
         char *xml = NULL;
         g_autofree char *error = NULL;
 
-        if (!ctl_hostdev_xml(attachments, &xml, &error))
+        if (!ctl_hostdev_xml(attachments, devices, CTL_GUEST_BUS_DEFAULT, &xml, &error))
                 fail_msg("refused: %s", error);
         assert_null(error);
         return xml;
@@ -103,7 +119,8 @@ static void test_hostdev_xml(void **state) {
         /* Not claimed yet: nothing. */
         held(attachments, "later", "pci", "", "");
 
-        g_autofree char *xml = xml_of(attachments);
+        g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func((GDestroyNotify) ctl_object_free);
+        g_autofree char *xml = xml_of(attachments, devices);
         assert_string_equal(xml,
                 "  <hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x17' "
                 "slot='0x00' function='0x0'/></source></hostdev>\n"
@@ -117,22 +134,51 @@ static void test_hostdev_xml(void **state) {
         /* Fewer MACs than devices, or a blank one: libvirt makes one up. */
         g_ptr_array_set_size(attachments, 0);
         held(attachments, "nic", "sriov-nic", DEVICES "0000_3b_02_1 " DEVICES "0000_3b_02_2", "'<&>'");
-        g_autofree char *escaped = xml_of(attachments);
+        g_autofree char *escaped = xml_of(attachments, devices);
         assert_string_equal(escaped,
                 "  <interface type='hostdev' managed='no'><mac address='&apos;&lt;&amp;&gt;&apos;'/><source>"
                 "<address type='pci' domain='0x0000' bus='0x3b' slot='0x02' function='0x1'/></source></interface>\n"
                 "  <interface type='hostdev' managed='no'><source><address type='pci' domain='0x0000' bus='0x3b' "
                 "slot='0x02' function='0x2'/></source></interface>\n");
 
+        /* Two units of a GPU and its audio (function numbers kept, the
+         * second on the next guest bus) between single functions; a unit
+         * without function 0 gets 0 and 1 in the guest. */
         g_ptr_array_set_size(attachments, 0);
-        g_autofree char *none = xml_of(attachments);
+        held(attachments, "gpus", "pci", DEVICES "0000_17_00_0 " DEVICES "0000_17_00_1 " DEVICES "0000_5e_00_0 "
+             DEVICES "0000_b1_00_1 " DEVICES "0000_b1_00_2", "");
+        device_in(devices, DEVICES "0000_17_00_0", 8);
+        device_in(devices, DEVICES "0000_17_00_1", 8);
+        device_in(devices, DEVICES "0000_5e_00_0", 11);
+        device_in(devices, DEVICES "0000_b1_00_1", 18);
+        device_in(devices, DEVICES "0000_b1_00_2", 18);
+        g_autofree char *units = xml_of(attachments, devices);
+        assert_string_equal(units,
+                "  <hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x17' "
+                "slot='0x00' function='0x0'/></source><address type='pci' domain='0x0000' bus='0x10' slot='0x00' "
+                "function='0x0' multifunction='on'/></hostdev>\n"
+                "  <hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x17' "
+                "slot='0x00' function='0x1'/></source><address type='pci' domain='0x0000' bus='0x10' slot='0x00' "
+                "function='0x1'/></hostdev>\n"
+                "  <hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x5e' "
+                "slot='0x00' function='0x0'/></source></hostdev>\n"
+                "  <hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0xb1' "
+                "slot='0x00' function='0x1'/></source><address type='pci' domain='0x0000' bus='0x11' slot='0x00' "
+                "function='0x0' multifunction='on'/></hostdev>\n"
+                "  <hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0xb1' "
+                "slot='0x00' function='0x2'/></source><address type='pci' domain='0x0000' bus='0x11' slot='0x00' "
+                "function='0x1'/></hostdev>\n");
+
+        g_ptr_array_set_size(attachments, 0);
+        g_autofree char *none = xml_of(attachments, devices);
         assert_string_equal(none, "");
 }
 
 static void assert_xml_refused(const GPtrArray *attachments, const char *want_error) {
         g_autofree char *xml = NULL, *error = NULL;
+        g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func((GDestroyNotify) ctl_object_free);
 
-        assert_false(ctl_hostdev_xml(attachments, &xml, &error));
+        assert_false(ctl_hostdev_xml(attachments, devices, CTL_GUEST_BUS_DEFAULT, &xml, &error));
         assert_null(xml);
         assert_string_equal(error, want_error);
 }

@@ -56,7 +56,7 @@ static void test_admin_path(void **state) {
         wait_device(f, "0000:17:00.1", "Driver: vfio-pci");
 
         g_autofree char *groups = ctl_ok(f, ARGS("groups"));
-        assert_string_equal(groups, GROUPS_HEADER "PCI GPUs  pci   gpu    2      2     2      -\n");
+        assert_string_equal(groups, GROUPS_HEADER "PCI GPUs  pci   gpu    1      1     2      -\n");
 
         g_autofree char *json = ctl_ok(f, ARGS("groups", "--json"));
         g_autoptr(JsonParser) parser = json_parser_new();
@@ -71,8 +71,8 @@ static void test_admin_path(void **state) {
         assert_string_equal(json_object_get_string_member(o, "Type"), "pci");
         assert_string_equal(json_object_get_string_member(o, "Class"), "gpu");
         assert_string_equal(json_object_get_string_member(o, "Description"), "");
-        assert_int_equal(json_object_get_int_member(o, "Total"), 2);
-        assert_int_equal(json_object_get_int_member(o, "Free"), 2);
+        assert_int_equal(json_object_get_int_member(o, "Total"), 1);
+        assert_int_equal(json_object_get_int_member(o, "Free"), 1);
         assert_int_equal(json_array_get_length(json_object_get_array_member(o, "Rules")), 2);
         JsonArray *devices = json_object_get_array_member(o, "Devices");
         assert_int_equal(json_array_get_length(devices), 2);
@@ -90,8 +90,8 @@ static void test_admin_path(void **state) {
                                                 " TenantNode: -\n"
                                                 "      Rules: 0000:17:00.0 10de:2230, 0000:17:00.1 10de:1aef\n"
                                                 "    Devices: 0000:17:00.0 0000:17:00.1\n"
-                                                "      Total: 2\n"
-                                                "       Free: 2\n", group);
+                                                "      Total: 1\n"
+                                                "       Free: 1\n", group);
         assert_string_equal(details, want);
         g_autofree char *by_path = ctl_ok(f, ARGS("group", group));
         assert_string_equal(by_path, want);
@@ -136,7 +136,7 @@ static void test_admin_path(void **state) {
         assert_line(host, "State: host");
         assert_line(host, "Group: PCI GPUs");
         g_autofree char *after = ctl_ok(f, ARGS("groups"));
-        assert_string_equal(after, GROUPS_HEADER "PCI GPUs  pci   gpu    2      0     2      -\n");
+        assert_string_equal(after, GROUPS_HEADER "PCI GPUs  pci   gpu    1      0     2      -\n");
         g_autofree char *status_host = ctl_ok(f, ARGS("status"));
         g_autofree char *host_want = status_text("22 (22 host)", "1 (2 rules)", "no");
         assert_string_equal(status_host, host_want);
@@ -303,7 +303,7 @@ static void test_delete_group(void **state) {
         ctl_fails(f, 1, "devpassctl: Group PCI GPUs still has 2 devices passed through (0000:17:00.0, ...): "
                         "release them first, or delete it with Release\n", ARGS("delete-group", "PCI GPUs"));
         g_autofree char *still = ctl_ok(f, ARGS("groups"));
-        assert_string_equal(still, GROUPS_HEADER "PCI GPUs  pci   gpu    2      2     2      -\n");
+        assert_string_equal(still, GROUPS_HEADER "PCI GPUs  pci   gpu    1      1     2      -\n");
         g_autofree char *bound = ctl_ok(f, ARGS("device", "17:00.0"));
         assert_line(bound, "Driver: vfio-pci");
 
@@ -395,7 +395,7 @@ static void test_errors(void **state) {
         g_autofree char *spare = created_path(spare_out, "Spare", "groups");
         g_autofree char *groups = ctl_ok(f, ARGS("groups"));
         assert_string_equal(groups, "NAME      TYPE  CLASS  TOTAL  FREE  RULES  DESCRIPTION\n"
-                                    "PCI GPUs  pci   gpu    2      2     2      -\n"
+                                    "PCI GPUs  pci   gpu    1      1     2      -\n"
                                     "Spare     pci   other  0      0     0      -\n");
         g_autofree char *rules = ctl_ok(f, ARGS("rules"));
         assert_string_equal(rules, RULES_17);

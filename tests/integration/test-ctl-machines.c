@@ -24,11 +24,14 @@ typedef CtlFixture Fixture;
         "PCI GPUs 1  0000:17:00.0  8      /dev/vfio/8   -\n" \
         "PCI GPUs 1  0000:17:00.1  8      /dev/vfio/8   -\n" \
         "VFs 1       0000:3b:0a.0  19     /dev/vfio/19  " MAC "\n"
+/* One unit: the GPU and its audio function in one guest slot. */
 #define XML_GPUS \
         "  <hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x17' " \
-        "slot='0x00' function='0x0'/></source></hostdev>\n" \
+        "slot='0x00' function='0x0'/></source><address type='pci' domain='0x0000' bus='0x10' slot='0x00' " \
+        "function='0x0' multifunction='on'/></hostdev>\n" \
         "  <hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x17' " \
-        "slot='0x00' function='0x1'/></source></hostdev>\n"
+        "slot='0x00' function='0x1'/></source><address type='pci' domain='0x0000' bus='0x10' slot='0x00' " \
+        "function='0x1'/></hostdev>\n"
 #define XML_VM1 XML_GPUS \
         "  <interface type='hostdev' managed='no'><mac address='" MAC "'/><source><address type='pci' " \
         "domain='0x0000' bus='0x3b' slot='0x0a' function='0x0'/></source></interface>\n"
@@ -57,7 +60,7 @@ static void setup_groups(Fixture *f) {
                 wait_device(f, vf_functions[i], "Driver: vfio-pci");
         g_autofree char *groups = ctl_ok(f, ARGS("groups"));
         assert_string_equal(groups, "NAME      TYPE       CLASS  TOTAL  FREE  RULES  DESCRIPTION\n"
-                                    "PCI GPUs  pci        gpu    4      4     4      -\n"
+                                    "PCI GPUs  pci        gpu    2      2     4      -\n"
                                     "VFs       sriov-nic  nic    4      4     4      -\n");
 }
 
@@ -78,12 +81,17 @@ static JsonNode *parse_json(const char *text) {
         return json_node_copy(json_parser_get_root(parser));
 }
 
-/* One device of claim --json: its Address, IommuGroup, VfioDevice, Mac. */
-static void assert_json_device(JsonArray *devices, guint i, const char *address, gint64 group, const char *mac) {
+/* One device of claim --json: its Address, IommuGroup, VfioDevice, Mac,
+ * and its unit: which of the attachment's, and whether it has more
+ * functions. */
+static void assert_json_device(JsonArray *devices, guint i, const char *address, gint64 group, const char *mac,
+                               gint64 unit, gboolean multifunction) {
         JsonObject *d = json_array_get_object_element(devices, i);
         g_autofree char *vfio = g_strdup_printf("/dev/vfio/%" G_GINT64_FORMAT, group);
 
-        assert_int_equal(json_object_get_size(d), 4);
+        assert_int_equal(json_object_get_size(d), 6);
+        assert_int_equal(json_object_get_int_member(d, "Unit"), unit);
+        assert_int_equal(json_object_get_boolean_member(d, "Multifunction"), multifunction);
         assert_string_equal(json_object_get_string_member(d, "Address"), address);
         assert_int_equal(json_object_get_int_member(d, "IommuGroup"), group);
         assert_string_equal(json_object_get_string_member(d, "VfioDevice"), vfio);
@@ -102,13 +110,13 @@ static void assert_json_claim(const char *text, const char *gpu_att, const char 
         assert_string_equal(json_object_get_string_member(gpu, "Name"), "PCI GPUs 1");
         JsonArray *gpu_devices = json_object_get_array_member(gpu, "Devices");
         assert_int_equal(json_array_get_length(gpu_devices), 2);
-        assert_json_device(gpu_devices, 0, "0000:17:00.0", 8, "");
-        assert_json_device(gpu_devices, 1, "0000:17:00.1", 8, "");
+        assert_json_device(gpu_devices, 0, "0000:17:00.0", 8, "", 0, TRUE);
+        assert_json_device(gpu_devices, 1, "0000:17:00.1", 8, "", 0, TRUE);
         assert_string_equal(json_object_get_string_member(vf, "Path"), vf_att);
         assert_string_equal(json_object_get_string_member(vf, "Name"), "VFs 1");
         JsonArray *vf_devices = json_object_get_array_member(vf, "Devices");
         assert_int_equal(json_array_get_length(vf_devices), 1);
-        assert_json_device(vf_devices, 0, "0000:3b:0a.0", 19, MAC);
+        assert_json_device(vf_devices, 0, "0000:3b:0a.0", 19, MAC, 0, FALSE);
 }
 
 /* Attach, claim (table, JSON, XML), the devices' view, unclaim, update,
@@ -117,7 +125,7 @@ static void test_vm_path(void **state) {
         Fixture *f = *state;
 
         setup_groups(f);
-        g_autofree char *gpu_out = ctl_ok(f, ARGS("attach", "vm1", "--group", "PCI GPUs", "--count", "2"));
+        g_autofree char *gpu_out = ctl_ok(f, ARGS("attach", "vm1", "--group", "PCI GPUs", "--count", "1"));
         g_autofree char *gpu_att = created_path(gpu_out, "PCI GPUs 1", "attachments");
         g_autofree char *vf_out = ctl_ok(f, ARGS("attach", "vm1", "--group", "VFs", "--mac", MAC));
         g_autofree char *vf_att = created_path(vf_out, "VFs 1", "attachments");
@@ -125,12 +133,12 @@ static void test_vm_path(void **state) {
         assert_string_equal(fresh,
                 "MACHINE  NAME        TYPE       GROUP     COUNT  STATE             DEVICES  MACS               "
                 "OPTIONAL\n"
-                "vm1      PCI GPUs 1  pci        PCI GPUs  2      restart-required  -        -                  no\n"
+                "vm1      PCI GPUs 1  pci        PCI GPUs  1      restart-required  -        -                  no\n"
                 "vm1      VFs 1       sriov-nic  VFs       1      restart-required  -        " MAC "  no\n");
         g_autofree char *no_xml = ctl_ok(f, ARGS("hostdev-xml", "vm1"));
         assert_string_equal(no_xml, "");
 
-        /* The claim: the first GPU pair (one IOMMU group), the first VF. */
+        /* The claim: the first GPU unit (a GPU and its audio, IOMMU group 8), the first VF. */
         g_autofree char *claimed = ctl_ok(f, ARGS("claim", "vm1"));
         assert_string_equal(claimed, CLAIM_VM1);
         /* Again, as JSON: a machine holding its devices gets them again. */
@@ -140,7 +148,7 @@ static void test_vm_path(void **state) {
         assert_string_equal(all,
                 "MACHINE  NAME        TYPE       GROUP     COUNT  STATE     DEVICES                    MACS"
                 "               OPTIONAL\n"
-                "vm1      PCI GPUs 1  pci        PCI GPUs  2      attached  0000:17:00.0,0000:17:00.1  -"
+                "vm1      PCI GPUs 1  pci        PCI GPUs  1      attached  0000:17:00.0,0000:17:00.1  -"
                 "                  no\n"
                 "vm1      VFs 1       sriov-nic  VFs       1      attached  0000:3b:0a.0               " MAC
                 "  no\n");
@@ -153,7 +161,7 @@ static void test_vm_path(void **state) {
         assert_holder(f, "0000:3b:0a.1", "passthrough", "-");
         g_autofree char *groups = ctl_ok(f, ARGS("groups"));
         assert_string_equal(groups, "NAME      TYPE       CLASS  TOTAL  FREE  RULES  DESCRIPTION\n"
-                                    "PCI GPUs  pci        gpu    4      2     4      -\n"
+                                    "PCI GPUs  pci        gpu    2      1     4      -\n"
                                     "VFs       sriov-nic  nic    4      3     4      -\n");
         g_autofree char *other = ctl_ok(f, ARGS("hostdev-xml", "vm2"));
         assert_string_equal(other, "");
@@ -167,22 +175,31 @@ static void test_vm_path(void **state) {
         assert_string_equal(released, "");
         g_autofree char *free_again = ctl_ok(f, ARGS("groups"));
         assert_string_equal(free_again, "NAME      TYPE       CLASS  TOTAL  FREE  RULES  DESCRIPTION\n"
-                                        "PCI GPUs  pci        gpu    4      4     4      -\n"
+                                        "PCI GPUs  pci        gpu    2      2     4      -\n"
                                         "VFs       sriov-nic  nic    4      4     4      -\n");
         ctl_quiet(f, ARGS("unclaim", "vm1"));
 
-        /* One GPU function from now on: the next claim gets one. */
-        ctl_quiet(f, ARGS("update-attachment", "vm1", "PCI GPUs 1", "--count", "1"));
+        /* Both GPUs from now on: the next claim gets both units. */
+        ctl_quiet(f, ARGS("update-attachment", "vm1", "PCI GPUs 1", "--count", "2"));
         g_autofree char *updated = ctl_ok(f, ARGS("attachments", "vm1"));
         assert_string_equal(updated,
                 "MACHINE  NAME        TYPE       GROUP     COUNT  STATE             DEVICES  MACS               "
                 "OPTIONAL\n"
-                "vm1      PCI GPUs 1  pci        PCI GPUs  1      restart-required  -        -                  no\n"
+                "vm1      PCI GPUs 1  pci        PCI GPUs  2      restart-required  -        -                  no\n"
                 "vm1      VFs 1       sriov-nic  VFs       1      attached          -        " MAC "  no\n");
-        g_autofree char *one = ctl_ok(f, ARGS("claim", "vm1"));
-        assert_string_equal(one, "ATTACHMENT  ADDRESS       IOMMU  VFIO          MAC\n"
+        g_autofree char *two = ctl_ok(f, ARGS("claim", "vm1"));
+        assert_string_equal(two, "ATTACHMENT  ADDRESS       IOMMU  VFIO          MAC\n"
                                  "PCI GPUs 1  0000:17:00.0  8      /dev/vfio/8   -\n"
+                                 "PCI GPUs 1  0000:17:00.1  8      /dev/vfio/8   -\n"
+                                 "PCI GPUs 1  0000:b1:00.0  18     /dev/vfio/18  -\n"
+                                 "PCI GPUs 1  0000:b1:00.1  18     /dev/vfio/18  -\n"
                                  "VFs 1       0000:3b:0a.0  19     /dev/vfio/19  " MAC "\n");
+        /* Each unit in a guest slot of its own bus. */
+        g_autofree char *both = ctl_ok(f, ARGS("hostdev-xml", "vm1", "--guest-bus", "32"));
+        assert_non_null(strstr(both, "bus='0x17' slot='0x00' function='0x1'/></source><address type='pci' "
+                                     "domain='0x0000' bus='0x20' slot='0x00' function='0x1'/>"));
+        assert_non_null(strstr(both, "bus='0xb1' slot='0x00' function='0x0'/></source><address type='pci' "
+                                     "domain='0x0000' bus='0x21' slot='0x00' function='0x0' multifunction='on'/>"));
         ctl_quiet(f, ARGS("unclaim", "vm1"));
 
         /* Detach by name and by path; then neither is there. */
@@ -298,15 +315,15 @@ static void test_errors(void **state) {
         ctl_fails(f, 3, no_group, ARGS("tenant-pass", "acme", "n1", "--group", "Nope"));
         ctl_fails(f, 3, "devpassctl: vm1 has no attachment named 'gpu' (see devpassctl attachments vm1)\n",
                   ARGS("update-attachment", "vm1", "gpu", "--count", "2"));
-        ctl_fails(f, 2, "devpassctl: Count 5 is out of range: group PCI GPUs holds 4 devices\n",
-                  ARGS("attach", "vm1", "--group", "PCI GPUs", "--count", "5"));
+        ctl_fails(f, 2, "devpassctl: Count 3 is out of range: group PCI GPUs holds 2 devices\n",
+                  ARGS("attach", "vm1", "--group", "PCI GPUs", "--count", "3"));
 
         ctl_fails(f, 2, "devpassctl: '03:00:5e:10:00:01' is a multicast address: a VF needs a unicast one "
                         "(first octet even)\n", ARGS("attach", "vm1", "--group", "VFs", "--mac", "03:00:5e:10:00:01"));
 
-        /* vm1 takes two GPU functions; vm2 wants three of the two left. */
-        g_autofree char *a1 = ctl_ok(f, ARGS("attach", "vm1", "--group", "PCI GPUs", "--count", "2"));
-        g_autofree char *a2 = ctl_ok(f, ARGS("attach", "vm2", "--group", "PCI GPUs", "--count", "3",
+        /* vm1 takes one GPU unit; vm2 wants two of the one left. */
+        g_autofree char *a1 = ctl_ok(f, ARGS("attach", "vm1", "--group", "PCI GPUs", "--count", "1"));
+        g_autofree char *a2 = ctl_ok(f, ARGS("attach", "vm2", "--group", "PCI GPUs", "--count", "2",
                                              "--name", "gpus"));
         g_autofree char *a1_path = created_path(a1, "PCI GPUs 1", "attachments");
         g_autofree char *a2_path = created_path(a2, "gpus", "attachments");
@@ -314,8 +331,8 @@ static void test_errors(void **state) {
         assert_string_equal(c1, "ATTACHMENT  ADDRESS       IOMMU  VFIO         MAC\n"
                                 "PCI GPUs 1  0000:17:00.0  8      /dev/vfio/8  -\n"
                                 "PCI GPUs 1  0000:17:00.1  8      /dev/vfio/8  -\n");
-        ctl_fails(f, 1, "devpassctl: Cannot start: attachment gpus of machine vm2 wants 3 devices of group "
-                        "PCI GPUs, and 2 are free\n", ARGS("claim", "vm2"));
+        ctl_fails(f, 1, "devpassctl: Cannot start: attachment gpus of machine vm2 wants 2 devices of group "
+                        "PCI GPUs, and 1 is free\n", ARGS("claim", "vm2"));
         assert_holder(f, "0000:b1:00.0", "passthrough", "-");
         assert_holder(f, "0000:b1:00.1", "passthrough", "-");
         g_autofree char *not_vm1 = g_strdup_printf("devpassctl: %s is an attachment of vm2, not of vm1\n", a2_path);
@@ -325,8 +342,8 @@ static void test_errors(void **state) {
         assert_string_equal(before,
                 "MACHINE  NAME        TYPE  GROUP     COUNT  STATE             DEVICES                    MACS"
                 "  OPTIONAL\n"
-                "vm1      PCI GPUs 1  pci   PCI GPUs  2      attached          0000:17:00.0,0000:17:00.1  -     no\n"
-                "vm2      gpus        pci   PCI GPUs  3      restart-required  -                          -     no\n");
+                "vm1      PCI GPUs 1  pci   PCI GPUs  1      attached          0000:17:00.0,0000:17:00.1  -     no\n"
+                "vm2      gpus        pci   PCI GPUs  2      restart-required  -                          -     no\n");
 
         harness_polkit_stop(f->h);
         ctl_fails(f, 5, NOT_AUTHORIZED, ARGS("attach", "vm3", "--group", "VFs"));
