@@ -135,7 +135,9 @@ bool daemon_bind_results(Daemon *d, GPtrArray *results, char **failed) {
 static void daemon_on_changes(InventoryChanges *changes, void *userdata) {
         Daemon *d = userdata;
 
-        /* Devices that came are announced with their group already. */
+        /* Devices that came are announced with their group already; a
+         * passed-through one that came back has its facts kept. */
+        model_passthrough_facts_sync(d->model);
         model_refresh(d->model);
         g_autoptr(ModelChanges) c = model_take_changes(d->model);
         emit_removed(d, c);
