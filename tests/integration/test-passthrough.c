@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "calls.h"
+#include "store.h"
 
 typedef struct {
         Harness *h;
@@ -408,6 +409,88 @@ static void test_missing(void **state) {
         assert_string_equal(gone, "passthrough");
 }
 
+/* The ids stored with each intent, by address. */
+static GHashTable *stored_intents(Fixture *f) {
+        g_autoptr(GError) error = NULL;
+        g_autofree char *dir = harness_state_dir(f->h);
+        g_autoptr(Store) s = store_open(dir, &error);
+        g_assert_no_error(error);
+        GHashTable *intents = store_passthrough_load(s, &error);
+        g_assert_no_error(error);
+        return intents;
+}
+
+static bool revision_a2(Harness *h, void *address) {
+        g_autoptr(GVariant) objects = harness_managed_objects(h);
+        g_autoptr(GVariant) props = harness_device_props(objects, address);
+        guint8 revision = 0;
+
+        return props && g_variant_lookup(props, "Revision", "y", &revision) && revision == 0xa2;
+}
+
+/* Intents written before schema 3 have no ids: a missing device shows
+ * what is known (zeros, no names: vendor 0000 has one in pci.ids), and a
+ * present one has its ids written at the next start, and again when they
+ * change. */
+static void test_facts_unknown(void **state) {
+        Fixture *f = *state;
+        const char *gpu[] = { "0000:b1:00.0", "0000:b1:00.1", NULL };
+
+        g_autofree char *group = calls_passthrough_group(f->h, gpu, "PCI GPUs", "pci", "gpu");
+        calls_wait_driver(f->h, "0000:b1:00.1", "vfio-pci");
+        harness_daemon_stop(f->h);
+        {
+                g_autoptr(GHashTable) before = stored_intents(f);
+                const StorePassthrough *p = g_hash_table_lookup(before, "0000:b1:00.0");
+                assert_non_null(p);
+                assert_int_equal(p->vendor_id, 0x10de);
+                assert_int_equal(p->device_id, 0x2230);
+                assert_int_equal(p->class_code, 0x030000);
+                assert_int_equal(p->revision, 0xa1);
+
+                g_autoptr(GError) error = NULL;
+                g_autofree char *dir = harness_state_dir(f->h);
+                g_autoptr(Store) s = store_open(dir, &error);
+                StorePassthrough old = { .group_id = p->group_id };
+                assert_true(store_begin(s, &error));
+                for (size_t i = 0; gpu[i]; i++)
+                        assert_true(store_passthrough_set(s, gpu[i], &old, &error));
+                assert_true(store_commit(s, &error));
+        }
+        fakekernel_lock(f->fk);
+        testbed_remove(f->h->testbed, "0000:b1:00.1");
+        fakekernel_unlock(f->fk);
+        harness_daemon_start(f->h, NULL);
+
+        g_autofree char *st = calls_device_string(f->h, "0000:b1:00.1", "State");
+        assert_string_equal(st, "missing");
+        g_autofree char *facts = device_facts(f, "0000:b1:00.1");
+        assert_string_equal(facts, "VendorId=0\nDeviceId=0\nSubsystemVendorId=0\nSubsystemDeviceId=0\nClass=0\n"
+                                   "Revision=0x00\nVendorName=''\nDeviceName=''\nSubsystemName=''\nClassName=''\n"
+                                   "Holder=''\n");
+
+        /* A present one that changes (new firmware) is written again
+         * while the daemon runs. */
+        fakekernel_lock(f->fk);
+        testbed_set_attr(f->h->testbed, "0000:b1:00.0", "revision", "0xa2");
+        testbed_uevent(f->h->testbed, "0000:b1:00.0", "change");
+        fakekernel_unlock(f->fk);
+        assert_true(harness_wait(f->h, revision_a2, (void *) "0000:b1:00.0", 5000));
+        harness_daemon_stop(f->h);
+        g_autoptr(GHashTable) after = stored_intents(f);
+        const StorePassthrough *present = g_hash_table_lookup(after, "0000:b1:00.0");
+        const StorePassthrough *missing = g_hash_table_lookup(after, "0000:b1:00.1");
+        assert_non_null(present);
+        assert_non_null(missing);
+        assert_int_equal(present->vendor_id, 0x10de);
+        assert_int_equal(present->device_id, 0x2230);
+        assert_int_equal(present->subsystem_device_id, 0x1459);
+        assert_int_equal(present->class_code, 0x030000);
+        assert_int_equal(present->revision, 0xa2);
+        assert_int_equal(missing->vendor_id, 0);
+        harness_daemon_start(f->h, NULL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_flow, setup, teardown),
@@ -417,6 +500,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_check_reports, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_driver_refuses, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_facts_unknown, setup, teardown),
         };
         return cmocka_run_group_tests_name("passthrough", tests, NULL, NULL);
 }
