@@ -138,8 +138,9 @@ static bool virtfn_index(const char *name, uint32_t total, guint *index) {
         return true;
 }
 
-/* Every virtfnN link, by N: a VF the kernel took away (hot-unplugged,
- * failed to probe) leaves a gap that must not hide the ones after it.
+/* Every virtfnN link to a VF that exists, by N: a VF the kernel took away
+ * (hot-unplugged, failed to probe) leaves a gap that must not hide the
+ * ones after it.
  * Only SR-IOV PFs have them, and no more than their TotalVFs. */
 static char **reader_virtfns(Reader *r, uint32_t total) {
         g_autoptr(GArray) found = g_array_new(FALSE, FALSE, sizeof(Virtfn));
@@ -155,7 +156,8 @@ static char **reader_virtfns(Reader *r, uint32_t total) {
         struct dirent *de;
         while (dir && (de = readdir(dir))) {
                 Virtfn v;
-                if (!virtfn_index(de->d_name, total, &v.index))
+                /* A link left to a VF that is gone names no object. */
+                if (!virtfn_index(de->d_name, total, &v.index) || faccessat(r->dirfd, de->d_name, F_OK, 0) < 0)
                         continue;
                 v.path = reader_link_path(r, de->d_name);
                 if (v.path)

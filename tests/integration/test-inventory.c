@@ -313,6 +313,9 @@ static void test_vf_gap(void **state) {
         g_autofree char *dir = testbed_device_dir(h->testbed, "0000:3b:00.0");
         g_autofree char *link = g_build_filename(dir, "virtfn1", NULL);
         assert_false(g_file_test(link, G_FILE_TEST_EXISTS | G_FILE_TEST_IS_SYMLINK));
+        /* The VF's remove event may have the PF read again before its
+         * files went: now they are gone, as the kernel says again. */
+        testbed_uevent(h->testbed, "0000:3b:00.0", "change");
         assert_true(harness_wait(h, pf0_lists_3_vfs, NULL, 5000));
         g_autoptr(GVariant) objects = harness_managed_objects(h);
         g_autoptr(GVariant) pf = harness_device_props(objects, "0000:3b:00.0");
