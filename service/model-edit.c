@@ -333,7 +333,9 @@ void model_passthrough_facts_sync(Model *m) {
                 const StorePassthrough *old = value;
                 DpAddress a;
                 const Device *d = address_parse(key, &a) ? inventory_lookup(m->inventory, &a) : NULL;
-                if (!d)
+                /* Vendor ffff (or 0, unreadable) is a device falling off
+                 * the bus, not what it is: keep what it was. */
+                if (!d || d->vendor_id == 0xffff || d->vendor_id == 0)
                         continue;
                 StorePassthrough p = passthrough_of(d, old->group_id);
                 if (passthrough_equal(&p, old))
