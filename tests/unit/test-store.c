@@ -133,6 +133,19 @@ static void test_groups_and_rules(void **state) {
         assert_int_equal(p->class_code, 0x030200);
         assert_int_equal(p->revision, 0xa1);
 
+        /* Set again, the row is replaced; cleared, it is gone. */
+        StorePassthrough other = { .group_id = g->id, .vendor_id = 0x8086, .device_id = 0x154c };
+        assert_true(store_begin(s, &error));
+        assert_true(store_passthrough_set(s, "0000:17:00.0", &other, &error));
+        assert_true(store_passthrough_set(s, "0000:3b:02.0", &other, &error));
+        assert_true(store_passthrough_clear(s, "0000:3b:02.0", &error));
+        assert_true(store_commit(s, &error));
+        g_autoptr(GHashTable) replaced = store_passthrough_load(s, &error);
+        assert_int_equal(g_hash_table_size(replaced), 1);
+        const StorePassthrough *q = g_hash_table_lookup(replaced, "0000:17:00.0");
+        assert_int_equal(q->vendor_id, 0x8086);
+        assert_int_equal(q->revision, 0);
+
         /* Update a rule: its conditions are replaced, not added to. */
         g_ptr_array_set_size(r->conditions, 1);
         r->enabled = false;
