@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "daemon.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <glib-unix.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <systemd/sd-daemon.h>
 
 #include "build-config.h"
@@ -14,6 +18,10 @@
 #include "bus-manager.h"
 #include "bus-rule.h"
 #include "bus-source.h"
+#include "text.h"
+
+/* The D-Bus specification's RequestName reply; sd-bus does not name it. */
+#define DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER 1u
 
 static const BusInterface bus_interfaces[] = {
         { DP_MANAGER_INTERFACE, bus_manager_vtable },
@@ -135,7 +143,9 @@ bool daemon_bind_results(Daemon *d, GPtrArray *results, char **failed) {
 static void daemon_on_changes(InventoryChanges *changes, void *userdata) {
         Daemon *d = userdata;
 
-        /* Devices that came are announced with their group already. */
+        /* Devices that came are announced with their group already; a
+         * passed-through one that came back has its facts kept. */
+        model_passthrough_facts_sync(d->model);
         model_refresh(d->model);
         g_autoptr(ModelChanges) c = model_take_changes(d->model);
         emit_removed(d, c);
@@ -178,11 +188,13 @@ static void daemon_reconcile(Daemon *d) {
         binder_bind(d->binder, (char **) rebind->pdata, BIND_TO_VFIO, daemon_on_reconciled, d);
 }
 
-static void daemon_on_bus_lost(void *userdata) {
-        Daemon *d = userdata;
-
+static void daemon_fail(Daemon *d) {
         d->exit_status = 1;
         g_main_loop_quit(d->loop);
+}
+
+static void daemon_on_bus_lost(void *userdata) {
+        daemon_fail(userdata);
 }
 
 static gboolean daemon_on_signal(gpointer userdata) {
@@ -194,15 +206,40 @@ static gboolean daemon_on_signal(gpointer userdata) {
         return G_SOURCE_CONTINUE;
 }
 
+/* The pid of whoever owns the name, 0 when the bus will not say. */
+static uint32_t daemon_name_owner_pid(Daemon *d) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        uint32_t pid = 0;
+
+        if (sd_bus_call_method(d->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "GetConnectionUnixProcessID", &error, &reply, "s", DP_BUS_NAME) < 0 ||
+            sd_bus_message_read(reply, "u", &pid) < 0)
+                pid = 0;
+        sd_bus_message_unref(reply);
+        sd_bus_error_free(&error);
+        return pid;
+}
+
 static int daemon_on_name(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Daemon *d = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(m);
+        uint32_t reply = 0;
 
         if (e) {
-                g_warning("Cannot own %s on the system bus: %s (is another devpassd running?)",
-                          DP_BUS_NAME, e->message);
-                d->exit_status = 1;
-                g_main_loop_quit(d->loop);
+                g_warning("Cannot own %s on the system bus: %s", DP_BUS_NAME, e->message);
+                daemon_fail(d);
+                return 0;
+        }
+        /* Not queued (sd-bus asks DO_NOT_QUEUE): anything but primary
+         * owner means another process serves the name, and a second
+         * devpassd would answer nothing while looking alive. */
+        if (sd_bus_message_read(m, "u", &reply) < 0 || reply != DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER) {
+                uint32_t pid = daemon_name_owner_pid(d);
+                g_autofree char *who = pid ? g_strdup_printf(" (pid %u)", pid) : g_strdup("");
+                g_warning("%s is owned by another process%s on this bus: stop it first; exiting", DP_BUS_NAME,
+                          who);
+                daemon_fail(d);
                 return 0;
         }
         g_message("Serving %u PCI functions of node %s as %s", inventory_size(d->inventory),
@@ -233,13 +270,68 @@ static bool daemon_connect(Daemon *d, GError **error) {
         return true;
 }
 
+/* The pid written in the lock file by the daemon that holds it; 0 when
+ * unreadable (it may be writing it now). */
+static unsigned lock_holder_pid(int fd) {
+        char buf[16] = "";
+        gint64 pid;
+
+        ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+        if (n <= 0)
+                return 0;
+        buf[n] = '\0';
+        text_strip_newline(buf);
+        return text_parse_int(buf, 1, G_MAXINT32, &pid) ? (unsigned) pid : 0;
+}
+
+/* One daemon per state directory, whatever bus each is on: the lock is
+ * held from before the database is opened until the process ends (the
+ * kernel drops it when a crashed daemon's fd closes). */
+static bool daemon_state_lock(Daemon *d, GError **error) {
+        const char *dir = d->config.state_dir;
+
+        if (g_mkdir_with_parents(dir, 0700) < 0) {
+                int err = errno;
+                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err),
+                            "Cannot create the state directory %s: %s", dir, g_strerror(err));
+                return false;
+        }
+        g_autofree char *path = g_build_filename(dir, DP_LOCK_FILE, NULL);
+        d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (d->lock_fd < 0) {
+                int err = errno;
+                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "Cannot open %s: %s", path,
+                            g_strerror(err));
+                return false;
+        }
+        if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+                int err = errno;
+                unsigned pid = err == EWOULDBLOCK ? lock_holder_pid(d->lock_fd) : 0;
+                g_autofree char *who = pid ? g_strdup_printf(" (pid %u)", pid) : g_strdup("");
+                if (err == EWOULDBLOCK)
+                        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_EXIST, "Another devpassd%s uses %s: "
+                                    "stop it first, or give this one another --state-dir", who, dir);
+                else
+                        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "Cannot lock %s: %s",
+                                    path, g_strerror(err));
+                return false;
+        }
+        g_autofree char *pid = g_strdup_printf("%ld\n", (long) getpid());
+        if (ftruncate(d->lock_fd, 0) < 0 || pwrite(d->lock_fd, pid, strlen(pid), 0) < 0)
+                g_message("Cannot write the pid into %s (the lock holds): %s", path, g_strerror(errno));
+        return true;
+}
+
 Daemon *daemon_new(Config *config, GError **error) {
         g_autoptr(Daemon) d = g_new0(Daemon, 1);
 
         d->config = *config;
         *config = (Config) {};
+        d->lock_fd = -1;
         d->version = g_strdup(PACKAGE_VERSION);
         d->loop = g_main_loop_new(NULL, FALSE);
+        if (!daemon_state_lock(d, error))
+                return NULL;
         d->names = names_new(d->config.pci_ids);
         d->inventory = inventory_new(d->config.sysfs_root, d->names);
         d->hotplug = hotplug_new(d->inventory, daemon_on_changes, d, error);
@@ -291,6 +383,9 @@ void daemon_free(Daemon *d) {
         g_main_loop_unref(d->loop);
         g_free(d->version);
         config_clear(&d->config);
+        /* Last: nothing of the state is in use any more. */
+        if (d->lock_fd >= 0)
+                close(d->lock_fd);
         g_free(d);
 }
 

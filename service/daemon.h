@@ -18,6 +18,8 @@
 #define DP_ROOT_PATH "/org/devpass1"
 /* In the state directory: the addresses the udev rule binds to vfio-pci at boot. */
 #define DP_BOOT_LIST "vfio-pci.list"
+/* In the state directory: locked by the devpassd that uses it, holding its pid. */
+#define DP_LOCK_FILE "devpassd.lock"
 
 typedef struct Daemon {
         Config config;
@@ -35,6 +37,7 @@ typedef struct Daemon {
         GHashTable *binding;     /* addresses with a driver change under way */
         char *boot_list;         /* what DP_BOOT_LIST holds now */
         guint signal_sources[2];
+        int lock_fd;             /* DP_LOCK_FILE, locked for the daemon's life; -1 */
         int exit_status;
 } Daemon;
 

@@ -29,6 +29,10 @@ Inventory *inventory_new(const char *sysfs_root, Names *names) {
         return inv;
 }
 
+Names *inventory_names(Inventory *inv) {
+        return inv->names;
+}
+
 void inventory_free(Inventory *inv) {
         if (!inv)
                 return;

@@ -20,6 +20,8 @@ typedef struct {
 } InventoryChanges;
 
 Inventory *inventory_new(const char *sysfs_root, Names *names);
+/* The names it fills devices' names from (borrowed). */
+Names *inventory_names(Inventory *inv);
 void inventory_free(Inventory *inv);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Inventory, inventory_free);
 

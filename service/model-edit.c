@@ -323,6 +323,64 @@ bool model_passthrough_check(Model *m, ModelGroup *g, GPtrArray *devices, GError
         return true;
 }
 
+/* The intent of d for a group, with what d is now. */
+static StorePassthrough passthrough_of(const Device *d, int64_t group_id) {
+        return (StorePassthrough) {
+                .group_id = group_id,
+                .vendor_id = d->vendor_id,
+                .device_id = d->device_id,
+                .subsystem_vendor_id = d->subsystem_vendor_id,
+                .subsystem_device_id = d->subsystem_device_id,
+                .class_code = d->class_code,
+                .revision = d->revision,
+        };
+}
+
+static bool passthrough_equal(const StorePassthrough *a, const StorePassthrough *b) {
+        return a->group_id == b->group_id && a->vendor_id == b->vendor_id && a->device_id == b->device_id &&
+               a->subsystem_vendor_id == b->subsystem_vendor_id &&
+               a->subsystem_device_id == b->subsystem_device_id && a->class_code == b->class_code &&
+               a->revision == b->revision;
+}
+
+void model_passthrough_facts_sync(Model *m) {
+        g_autoptr(GPtrArray) addresses = g_ptr_array_new();
+        g_autoptr(GArray) fresh = g_array_new(FALSE, FALSE, sizeof(StorePassthrough));
+        g_autoptr(GError) error = NULL;
+        GHashTableIter it;
+        gpointer key, value;
+
+        g_hash_table_iter_init(&it, m->intents);
+        while (g_hash_table_iter_next(&it, &key, &value)) {
+                const StorePassthrough *old = value;
+                DpAddress a;
+                const Device *d = address_parse(key, &a) ? inventory_lookup(m->inventory, &a) : NULL;
+                /* Vendor ffff (or 0, unreadable) is a device falling off
+                 * the bus, not what it is: keep what it was. */
+                if (!d || d->vendor_id == 0xffff || d->vendor_id == 0)
+                        continue;
+                StorePassthrough p = passthrough_of(d, old->group_id);
+                if (passthrough_equal(&p, old))
+                        continue;
+                g_ptr_array_add(addresses, key);
+                g_array_append_val(fresh, p);
+        }
+        if (addresses->len == 0)
+                return;
+        bool ok = store_begin(m->store, &error);
+        for (guint i = 0; ok && i < addresses->len; i++)
+                ok = store_passthrough_set(m->store, addresses->pdata[i], &g_array_index(fresh, StorePassthrough, i),
+                                           &error);
+        if (!commit_or_rollback(m, ok, &error)) {
+                g_warning("Cannot record the ids of %u passed-through device%s (shown while missing): %s",
+                          addresses->len, addresses->len == 1 ? "" : "s", error->message);
+                return;
+        }
+        for (guint i = 0; i < addresses->len; i++)
+                *(StorePassthrough *) g_hash_table_lookup(m->intents, addresses->pdata[i]) =
+                        g_array_index(fresh, StorePassthrough, i);
+}
+
 ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group, GPtrArray *devices,
                                   GError **error) {
         g_autoptr(StoreGroup) ng = new_group;
@@ -347,7 +405,8 @@ ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group
                         g_ptr_array_add(names, r->name);
                         ok = store_rule_insert(m->store, r, error);
                 }
-                ok = ok && store_passthrough_set(m->store, d->address_str, group_id, error);
+                StorePassthrough p = passthrough_of(d, group_id);
+                ok = ok && store_passthrough_set(m->store, d->address_str, &p, error);
         }
         if (!commit_or_rollback(m, ok, error))
                 return NULL;
@@ -368,7 +427,8 @@ ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group
         }
         for (guint i = 0; i < devices->len; i++) {
                 const Device *d = devices->pdata[i];
-                g_hash_table_insert(m->intents, g_strdup(d->address_str), model_id_new(g->id));
+                StorePassthrough p = passthrough_of(d, g->id);
+                g_hash_table_insert(m->intents, g_strdup(d->address_str), g_memdup2(&p, sizeof(p)));
                 model_set_bind_error(m, d->address_str, NULL);
         }
         model_refresh(m);
@@ -381,7 +441,7 @@ bool model_passthrough_remove(Model *m, char **addresses, GError **error) {
         if (!store_begin(m->store, error))
                 return false;
         for (size_t i = 0; ok && addresses[i]; i++)
-                ok = store_passthrough_set(m->store, addresses[i], 0, error);
+                ok = store_passthrough_clear(m->store, addresses[i], error);
         if (!commit_or_rollback(m, ok, error))
                 return false;
         for (size_t i = 0; addresses[i]; i++) {

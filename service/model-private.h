@@ -17,7 +17,7 @@ struct Model {
         GHashTable *rule_paths;    /* path -> ModelRule* */
         GHashTable *group_names;   /* name -> ModelGroup* (names are unique) */
         GHashTable *rule_names;    /* name -> ModelRule* */
-        GHashTable *intents;       /* address -> group id (gint64*) */
+        GHashTable *intents;       /* address -> StorePassthrough*, owned */
         GHashTable *missing;       /* path -> Device*, owned */
         GHashTable *reboot;        /* address -> reason */
         GHashTable *bind_errors;   /* address -> reason */

@@ -132,6 +132,23 @@ static void device_refresh(Model *m, Device *d, const GArray *rules, GArray *mat
                                    (char **) blockers->pdata, holder));
 }
 
+/* A device the node lost, as it was when last seen: ids and names when
+ * known (an intent stored before schema 3 has none until the device is
+ * seen again; vendor 0000 is a name in pci.ids, so zeros get none). */
+static Device *ghost_new(Model *m, const DpAddress *a, const StorePassthrough *p) {
+        Device *ghost = device_new(a);
+
+        ghost->vendor_id = p->vendor_id;
+        ghost->device_id = p->device_id;
+        ghost->subsystem_vendor_id = p->subsystem_vendor_id;
+        ghost->subsystem_device_id = p->subsystem_device_id;
+        ghost->class_code = p->class_code;
+        ghost->revision = p->revision;
+        if (p->vendor_id)
+                names_fill(inventory_names(m->inventory), ghost);
+        return ghost;
+}
+
 /* Devices the store passes through and the node does not have. */
 static void missing_refresh(Model *m) {
         GHashTableIter it;
@@ -156,7 +173,7 @@ static void missing_refresh(Model *m) {
                 address_to_path(&a, path);
                 Device *ghost = g_hash_table_lookup(m->missing, path);
                 if (!ghost) {
-                        ghost = device_new(&a);
+                        ghost = ghost_new(m, &a, value);
                         g_hash_table_insert(m->missing, ghost->path, ghost);
                         g_ptr_array_add(m->changes->added, g_strdup(ghost->path));
                 }
@@ -166,7 +183,8 @@ static void missing_refresh(Model *m) {
                                                            ghost->address_str, g ? g->settings->name : "?");
                 char *blockers[] = { blocker, NULL };
                 model_mark(m->changes->devices, ghost,
-                           device_set_view(ghost, DEVICE_STATE_MISSING, g ? g->path : "/", "/", blockers, ""));
+                           device_set_view(ghost, DEVICE_STATE_MISSING, g ? g->path : "/", "/", blockers,
+                                           model_holder(m, key) ?: ""));
         }
 }
 
@@ -283,6 +301,18 @@ static void groups_of_device(Model *m, const Device *d, GHashTable *groups) {
                         g_hash_table_add(groups, candidates[i]);
 }
 
+/* A machine may be released while a device it held is missing. */
+static void ghost_holder_refresh(Model *m, const DpAddress *a) {
+        char path[DP_DEVICE_PATH_MAX];
+
+        address_to_path(a, path);
+        Device *ghost = g_hash_table_lookup(m->missing, path);
+        if (ghost)
+                model_mark(m->changes->devices, ghost,
+                           device_set_view(ghost, ghost->state, ghost->group_path, ghost->rule_path, ghost->blockers,
+                                           model_holder(m, ghost->address_str) ?: ""));
+}
+
 void model_refresh_holders(Model *m, GPtrArray *addresses, const char *machine) {
         g_autoptr(GHashTable) groups = g_hash_table_new(NULL, NULL);
         GHashTableIter it;
@@ -295,9 +325,13 @@ void model_refresh_holders(Model *m, GPtrArray *addresses, const char *machine) 
          * function of its IOMMU group). */
         for (guint i = 0; i < addresses->len; i++) {
                 DpAddress a;
-                Device *d = address_parse(addresses->pdata[i], &a) ? inventory_lookup(m->inventory, &a) : NULL;
-                if (!d)
+                if (!address_parse(addresses->pdata[i], &a))
                         continue;
+                Device *d = inventory_lookup(m->inventory, &a);
+                if (!d) {
+                        ghost_holder_refresh(m, &a);
+                        continue;
+                }
                 const char *holder;
                 DeviceState state = device_holding(m, d, &holder);
                 model_mark(m->changes->devices, d,

@@ -156,11 +156,7 @@ static bool load(Model *m, GError **error) {
                 }
                 model_rule_add(m, model_rule_new(s, conditions, g));
         }
-        GHashTableIter it;
-        gpointer address, group_id;
-        g_hash_table_iter_init(&it, intents);
-        while (g_hash_table_iter_next(&it, &address, &group_id))
-                g_hash_table_insert(m->intents, g_strdup(address), model_id_new(GPOINTER_TO_INT(group_id)));
+        m->intents = g_steal_pointer(&intents);
         return true;
 }
 
@@ -176,13 +172,13 @@ Model *model_new(Store *store, Inventory *inventory, const char *node, GError **
         m->rule_paths = g_hash_table_new(g_str_hash, g_str_equal);
         m->group_names = g_hash_table_new(g_str_hash, g_str_equal);
         m->rule_names = g_hash_table_new(g_str_hash, g_str_equal);
-        m->intents = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         m->missing = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) device_free);
         m->reboot = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         m->bind_errors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         m->changes = changes_new();
         if (!load(m, error) || !model_claims_load(m, error))
                 return NULL;
+        model_passthrough_facts_sync(m);
         model_refresh(m);
         model_changes_free(model_take_changes(m));
         return g_steal_pointer(&m);
@@ -261,8 +257,8 @@ const char *model_node(Model *m) {
 }
 
 ModelGroup *model_intent(Model *m, const char *address) {
-        gint64 *id = g_hash_table_lookup(m->intents, address);
-        return id ? g_hash_table_lookup(m->groups, id) : NULL;
+        const StorePassthrough *p = g_hash_table_lookup(m->intents, address);
+        return p ? g_hash_table_lookup(m->groups, &p->group_id) : NULL;
 }
 
 static gint str_compare(gconstpointer a, gconstpointer b) {

@@ -186,6 +186,11 @@ bool model_passthrough_check(Model *m, ModelGroup *g, GPtrArray *devices, GError
  * matches yet (this node, vendor, device, address), and the intent. */
 ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group, GPtrArray *devices,
                                   GError **error);
+/* Keeps the stored facts of passed-through devices that are present in
+ * step with what the node shows (a card swapped, a new revision), so that
+ * a missing one shows what it last was. Writes only what differs; a
+ * failed write is logged and tried again at the next call. */
+void model_passthrough_facts_sync(Model *m);
 /* Forgets the intent of the addresses. */
 bool model_passthrough_remove(Model *m, char **addresses, GError **error);
 

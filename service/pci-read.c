@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "pci-read.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -110,6 +111,68 @@ static char *reader_link_path(Reader *r, const char *link) {
         return g_strdup(path);
 }
 
+typedef struct {
+        guint index;
+        char *path;
+} Virtfn;
+
+static gint virtfn_compare(gconstpointer a, gconstpointer b) {
+        const Virtfn *x = a, *y = b;
+        return (x->index > y->index) - (x->index < y->index);
+}
+
+static void virtfn_clear(gpointer p) {
+        g_free(((Virtfn *) p)->path);
+}
+
+/* The index of a "virtfnN" link: decimal, no leading zero, below total
+ * (the kernel numbers VFs 0 .. TotalVFs - 1). */
+static bool virtfn_index(const char *name, uint32_t total, guint *index) {
+        const char *digits = name + strlen("virtfn");
+        gint64 v;
+
+        if (!g_str_has_prefix(name, "virtfn") || (digits[0] == '0' && digits[1]) ||
+            !text_parse_int(digits, 0, (gint64) total - 1, &v))
+                return false;
+        *index = (guint) v;
+        return true;
+}
+
+/* Every virtfnN link to a VF that exists, by N: a VF the kernel took away
+ * (hot-unplugged, failed to probe) leaves a gap that must not hide the
+ * ones after it.
+ * Only SR-IOV PFs have them, and no more than their TotalVFs. */
+static char **reader_virtfns(Reader *r, uint32_t total) {
+        g_autoptr(GArray) found = g_array_new(FALSE, FALSE, sizeof(Virtfn));
+        g_array_set_clear_func(found, virtfn_clear);
+
+        int fd = total > 0 ? openat(r->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+        if (total > 0 && !dir) {
+                reader_problem(r, "virtfn links", errno);
+                if (fd >= 0)
+                        close(fd);
+        }
+        struct dirent *de;
+        while (dir && (de = readdir(dir))) {
+                Virtfn v;
+                /* A link left to a VF that is gone names no object. */
+                if (!virtfn_index(de->d_name, total, &v.index) || faccessat(r->dirfd, de->d_name, F_OK, 0) < 0)
+                        continue;
+                v.path = reader_link_path(r, de->d_name);
+                if (v.path)
+                        g_array_append_val(found, v);
+        }
+        if (dir)
+                closedir(dir);
+
+        g_array_sort(found, virtfn_compare);
+        char **paths = g_new0(char *, found->len + 1);
+        for (guint i = 0; i < found->len; i++)
+                paths[i] = g_steal_pointer(&g_array_index(found, Virtfn, i).path);
+        return paths;
+}
+
 static void reader_fill(Reader *r, Device *d, Names *names) {
         d->vendor_id = (uint16_t) reader_id(r, "vendor", 0xffff, 0x00, 2);
         d->device_id = (uint16_t) reader_id(r, "device", 0xffff, 0x02, 2);
@@ -138,17 +201,7 @@ static void reader_fill(Reader *r, Device *d, Names *names) {
         g_free(d->physfn_path);
         d->physfn_path = reader_link_path(r, "physfn") ?: g_strdup("/");
 
-        g_autoptr(GPtrArray) vfs = g_ptr_array_new_with_free_func(g_free);
-        for (unsigned i = 0; i < VFS_MAX; i++) {
-                char link[32];
-                snprintf(link, sizeof(link), "virtfn%u", i);
-                char *path = reader_link_path(r, link);
-                if (!path)
-                        break;
-                g_ptr_array_add(vfs, path);
-        }
-        g_ptr_array_add(vfs, NULL);
-        d->virtfn_paths = (char **) g_ptr_array_free(g_steal_pointer(&vfs), FALSE);
+        d->virtfn_paths = reader_virtfns(r, d->sriov_total_vfs);
 
         g_autofree char *methods = NULL;
         if (sysfs_read_attr(r->dirfd, "reset_method", &methods) == 0) {

@@ -118,6 +118,46 @@ static bool parse_hex(const char *s, uint32_t max, uint32_t *ret) {
         return true;
 }
 
+/* Addresses are matched as the kernel and lspci -D spell them: lower
+ * case, domain included. A value is brought to that spelling once, here:
+ * - one address (eq, ne without a glob; lt ... ge) is parsed, so that
+ *   "17:00.0" (lspci without -D), "0000:17:00.0", "0000:17:00.0" with
+ *   upper-case digits or an 8-digit domain all name 0000:17:00.0;
+ * - globs, prefixes, suffixes and substrings are lower-cased (hex digits
+ *   are an address's only letters). A glob or prefix whose part before
+ *   the first ':' has at most two characters and no '*' cannot start
+ *   with a domain (4 to 8 digits): it is a short address, domain 0000
+ *   ("17:00.*", "3b:"). "*:00.0", "0000:*" or a prefix "00" without ':'
+ *   could mean either, so they stay as written, matched against the
+ *   full spelling;
+ * - a regex is left alone: lower-casing would turn \D into \d. */
+static bool address_value_normalize(RuleCondition *c) {
+        DpAddress a;
+        char canonical[DP_ADDRESS_MAX];
+
+        if (c->op == RULE_OP_EQ || c->op == RULE_OP_NE)
+                c->glob = strpbrk(c->value, "*?") != NULL;
+        if (c->op >= RULE_OP_LT && c->op <= RULE_OP_GE) {
+                if (!address_parse(c->value, &a))
+                        return false;
+                c->number = (int64_t) address_to_key(&a);
+        } else if ((c->op == RULE_OP_EQ || c->op == RULE_OP_NE) && !c->glob && c->value[0]) {
+                if (!address_parse(c->value, &a))
+                        return false;
+                address_format(&a, canonical);
+                g_free(c->value);
+                c->value = g_strdup(canonical);
+        } else if (c->op != RULE_OP_REGEX) {
+                g_autofree char *lower = g_ascii_strdown(c->value, -1);
+                const char *colon = strchr(lower, ':');
+                bool is_short = (c->glob || c->op == RULE_OP_PREFIX) && colon && colon - lower <= 2 &&
+                                !memchr(lower, '*', (size_t) (colon - lower));
+                g_free(c->value);
+                c->value = is_short ? g_strconcat("0000:", lower, NULL) : g_steal_pointer(&lower);
+        }
+        return true;
+}
+
 static bool condition_parse_value(RuleCondition *c, FieldKind kind, GError **error) {
         const char *v = c->value;
         uint32_t x;
@@ -157,18 +197,9 @@ static bool condition_parse_value(RuleCondition *c, FieldKind kind, GError **err
                 return true;
         }
         case KIND_ADDRESS:
-                if (c->op == RULE_OP_EQ || c->op == RULE_OP_NE) {
-                        c->glob = strpbrk(v, "*?") != NULL;
-                        DpAddress a;
-                        /* Without a glob, eq means one address: check it is one. */
-                        if (!c->glob && v[0] && !address_parse(v, &a))
-                                goto bad;
-                } else if (c->op <= RULE_OP_GE) {
-                        DpAddress a;
-                        if (!address_parse(v, &a))
-                                goto bad;
-                        c->number = (int64_t) address_to_key(&a);
-                }
+                if (!address_value_normalize(c))
+                        goto bad;
+                v = c->value;   /* rewritten */
                 break;
         case KIND_TEXT:
                 break;

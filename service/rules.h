@@ -44,7 +44,7 @@ typedef enum {
 typedef struct {
         RuleField field;
         RuleOp op;
-        char *value;        /* as given, for showing back */
+        char *value;        /* as given; an address's as matched (rules.c says how) */
         int64_t number;     /* numeric fields; for address order, the key */
         uint32_t mask;      /* class: the bits compared */
         bool glob;          /* address eq/ne with * or ? */

@@ -324,15 +324,28 @@ bool store_rule_delete(Store *s, int64_t id, GError **error) {
         return store_delete_by_id(s, "DELETE FROM rules WHERE id = ?", id, error);
 }
 
-bool store_passthrough_set(Store *s, const char *address, int64_t group_id, GError **error) {
-        sqlite3_stmt *st = store_prepare(s, group_id > 0 ?
-                                   "INSERT OR REPLACE INTO passthrough (address, group_id) VALUES (?, ?)" :
-                                   "DELETE FROM passthrough WHERE address = ?", error);
+bool store_passthrough_set(Store *s, const char *address, const StorePassthrough *p, GError **error) {
+        sqlite3_stmt *st = store_prepare(s, "INSERT OR REPLACE INTO passthrough (address, group_id, vendor_id, "
+                                         "device_id, subsystem_vendor_id, subsystem_device_id, class_code, revision) "
+                                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", error);
         if (!st)
                 return false;
         store_bind_text(st, 1, address);
-        if (group_id > 0)
-                sqlite3_bind_int64(st, 2, group_id);
+        sqlite3_bind_int64(st, 2, p->group_id);
+        sqlite3_bind_int(st, 3, p->vendor_id);
+        sqlite3_bind_int(st, 4, p->device_id);
+        sqlite3_bind_int(st, 5, p->subsystem_vendor_id);
+        sqlite3_bind_int(st, 6, p->subsystem_device_id);
+        sqlite3_bind_int64(st, 7, p->class_code);
+        sqlite3_bind_int(st, 8, p->revision);
+        return store_step_done(s, st, error);
+}
+
+bool store_passthrough_clear(Store *s, const char *address, GError **error) {
+        sqlite3_stmt *st = store_prepare(s, "DELETE FROM passthrough WHERE address = ?", error);
+        if (!st)
+                return false;
+        store_bind_text(st, 1, address);
         return store_step_done(s, st, error);
 }
 
@@ -414,13 +427,24 @@ GPtrArray *store_rules_load(Store *s, GError **error) {
         return g_steal_pointer(&rules);
 }
 
+/* Columns are INTEGER and the file is anyone's to edit: out-of-range
+ * values are cut to the field's width, never trusted to fit. */
 static void passthrough_row(sqlite3_stmt *st, void *data) {
-        g_hash_table_insert(data, store_column_text(st, 0), GINT_TO_POINTER((int) sqlite3_column_int64(st, 1)));
+        StorePassthrough *p = g_new0(StorePassthrough, 1);
+        p->group_id = sqlite3_column_int64(st, 1);
+        p->vendor_id = (uint16_t) sqlite3_column_int64(st, 2);
+        p->device_id = (uint16_t) sqlite3_column_int64(st, 3);
+        p->subsystem_vendor_id = (uint16_t) sqlite3_column_int64(st, 4);
+        p->subsystem_device_id = (uint16_t) sqlite3_column_int64(st, 5);
+        p->class_code = (uint32_t) sqlite3_column_int64(st, 6) & 0xffffff;
+        p->revision = (uint8_t) sqlite3_column_int64(st, 7);
+        g_hash_table_insert(data, store_column_text(st, 0), p);
 }
 
 GHashTable *store_passthrough_load(Store *s, GError **error) {
-        g_autoptr(GHashTable) intent = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        sqlite3_stmt *st = store_prepare(s, "SELECT address, group_id FROM passthrough", error);
+        g_autoptr(GHashTable) intent = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        sqlite3_stmt *st = store_prepare(s, "SELECT address, group_id, vendor_id, device_id, subsystem_vendor_id, "
+                                         "subsystem_device_id, class_code, revision FROM passthrough", error);
         if (!st || !store_step_rows(s, st, passthrough_row, intent, error))
                 return NULL;
         return g_steal_pointer(&intent);

@@ -74,10 +74,25 @@ bool store_group_delete(Store *s, int64_t id, GError **error);
 bool store_rule_insert(Store *s, StoreRule *r, GError **error);
 bool store_rule_update(Store *s, const StoreRule *r, GError **error);
 bool store_rule_delete(Store *s, int64_t id, GError **error);
-/* The passthrough intent of one device: group_id 0 clears it. */
-bool store_passthrough_set(Store *s, const char *address, int64_t group_id, GError **error);
+/* The passthrough intent of one device (its group), with what the device
+ * was when last seen present: shown while the node lacks it. Zeros are
+ * not known (rows written before schema 3). */
+typedef struct {
+        int64_t group_id;
+        uint16_t vendor_id;
+        uint16_t device_id;
+        uint16_t subsystem_vendor_id;
+        uint16_t subsystem_device_id;
+        uint32_t class_code;
+        uint8_t revision;
+} StorePassthrough;
 
-/* Reads: arrays of StoreGroup* / StoreRule* by id; intent as address -> group id. */
+/* Sets (inserts or replaces) the intent of one device. */
+bool store_passthrough_set(Store *s, const char *address, const StorePassthrough *p, GError **error);
+bool store_passthrough_clear(Store *s, const char *address, GError **error);
+
+/* Reads: arrays of StoreGroup* / StoreRule* by id; intent as address ->
+ * StorePassthrough* (g_free). */
 GPtrArray *store_groups_load(Store *s, GError **error);
 GPtrArray *store_rules_load(Store *s, GError **error);
 GHashTable *store_passthrough_load(Store *s, GError **error);

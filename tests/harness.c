@@ -184,8 +184,33 @@ static void proc_skeleton(const char *root) {
         g_assert_cmpint(g_mkdir_with_parents(block, 0755), ==, 0);
 }
 
+/* devpassd's command line on the harness's node and bus (argv borrows
+ * the strings). */
+static GPtrArray *daemon_argv(const char *config, const char *state, const char *root,
+                              const char *const *extra_args) {
+        GPtrArray *argv = g_ptr_array_new();
+
+        g_ptr_array_add(argv, (char *) harness_path("DEVPASSD"));
+        g_ptr_array_add(argv, "--config");
+        g_ptr_array_add(argv, (char *) config);
+        g_ptr_array_add(argv, "--node");
+        g_ptr_array_add(argv, "testnode");
+        /* The store in the test's directory, the safety guard's proc/ and
+         * dev/ beside the testbed's sys/, and a fake kernel that answers
+         * in milliseconds. */
+        g_ptr_array_add(argv, "--state-dir");
+        g_ptr_array_add(argv, (char *) state);
+        g_ptr_array_add(argv, "--root");
+        g_ptr_array_add(argv, (char *) root);
+        g_ptr_array_add(argv, "--settle-ms");
+        g_ptr_array_add(argv, "500");
+        for (size_t i = 0; extra_args && extra_args[i]; i++)
+                g_ptr_array_add(argv, (char *) extra_args[i]);
+        g_ptr_array_add(argv, NULL);
+        return argv;
+}
+
 void harness_daemon_start(Harness *h, const char *const *extra_args) {
-        g_autoptr(GPtrArray) argv = g_ptr_array_new();
         g_autoptr(GError) error = NULL;
         g_autofree char *config = g_build_filename(h->tmpdir, "devpassd.conf", NULL);
         g_autofree char *state = harness_state_dir(h);
@@ -193,23 +218,7 @@ void harness_daemon_start(Harness *h, const char *const *extra_args) {
         proc_skeleton(root);
 
         g_assert_cmpint(h->daemon_pid, ==, 0);
-        g_ptr_array_add(argv, (char *) harness_path("DEVPASSD"));
-        g_ptr_array_add(argv, "--config");
-        g_ptr_array_add(argv, config);
-        g_ptr_array_add(argv, "--node");
-        g_ptr_array_add(argv, "testnode");
-        /* The store in the test's directory, the safety guard's proc/ and
-         * dev/ beside the testbed's sys/, and a fake kernel that answers
-         * in milliseconds. */
-        g_ptr_array_add(argv, "--state-dir");
-        g_ptr_array_add(argv, state);
-        g_ptr_array_add(argv, "--root");
-        g_ptr_array_add(argv, root);
-        g_ptr_array_add(argv, "--settle-ms");
-        g_ptr_array_add(argv, "500");
-        for (size_t i = 0; extra_args && extra_args[i]; i++)
-                g_ptr_array_add(argv, (char *) extra_args[i]);
-        g_ptr_array_add(argv, NULL);
+        g_autoptr(GPtrArray) argv = daemon_argv(config, state, root, extra_args);
 
         /* Its log goes to a file the test can read (harness_daemon_log). */
         g_autofree char *log_path = g_build_filename(h->tmpdir, "devpassd.log", NULL);
@@ -252,6 +261,42 @@ void harness_daemon_stop(Harness *h) {
                 abort();
         }
         h->daemon_pid = 0;
+}
+
+typedef struct {
+        GPid pid;
+        int status;
+} OtherDaemon;
+
+static bool other_exited(Harness *h, void *data) {
+        OtherDaemon *o = data;
+        return waitpid(o->pid, &o->status, WNOHANG) == o->pid;
+}
+
+int harness_daemon_run_other(Harness *h, const char *state_dir, char **log, unsigned timeout_ms) {
+        g_autoptr(GError) error = NULL;
+        g_autofree char *config = g_build_filename(h->tmpdir, "devpassd.conf", NULL);
+        g_autofree char *state = state_dir ? g_strdup(state_dir) : harness_state_dir(h);
+        g_autofree char *root = g_path_get_dirname(testbed_sys_dir(h->testbed));
+        g_autofree char *log_path = g_build_filename(h->tmpdir, "devpassd-other.log", NULL);
+        g_autoptr(GPtrArray) argv = daemon_argv(config, state, root, NULL);
+        OtherDaemon o = { 0, -1 };
+
+        int log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        g_assert_cmpint(log_fd, >=, 0);
+        g_assert_true(g_spawn_async_with_fds(NULL, (char **) argv->pdata, NULL, HARNESS_SPAWN | G_SPAWN_DO_NOT_REAP_CHILD,
+                                             NULL, NULL, &o.pid, -1, log_fd, log_fd, &error));
+        close(log_fd);
+        int result = -1;
+        if (harness_wait(h, other_exited, &o, timeout_ms))
+                result = WIFEXITED(o.status) ? WEXITSTATUS(o.status) : 128 + WTERMSIG(o.status);
+        else {
+                /* Still running: the very thing it must not do. */
+                (void) kill(o.pid, SIGKILL);
+                (void) waitpid(o.pid, NULL, 0);
+        }
+        g_assert_true(g_file_get_contents(log_path, log, NULL, NULL));
+        return result;
 }
 
 Harness *harness_new(const char *fixture, const char *const *extra_args) {

@@ -50,6 +50,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Harness, harness_free);
 void harness_daemon_start(Harness *h, const char *const *extra_args);
 /* SIGTERM, and asserts a clean exit (status 0) within a few seconds. */
 void harness_daemon_stop(Harness *h);
+/* Another devpassd on the same node and bus, with its state in state_dir
+ * (NULL: the running one's), that should exit by itself: its exit status,
+ * or -1 when it still ran after timeout_ms (it is killed); *log gets what
+ * it wrote. */
+int harness_daemon_run_other(Harness *h, const char *state_dir, char **log, unsigned timeout_ms);
 
 /* The real polkitd on the private bus, with devpass's actions and the
  * given rules.d JavaScript; the test must run in its own mount namespace. */

@@ -417,7 +417,7 @@ static void kill_at(Fixture *f, const char *step) {
         assert_int_equal(stored_rules->len, 2);
         assert_int_equal(g_hash_table_size(intent), 2);
         for (size_t i = 0; gpu_pair[i]; i++)
-                assert_int_equal(GPOINTER_TO_INT(g_hash_table_lookup(intent, gpu_pair[i])), g->id);
+                assert_int_equal(((StorePassthrough *) g_hash_table_lookup(intent, gpu_pair[i]))->group_id, g->id);
 }
 
 static void test_kill_at_driver_override(void **state) {

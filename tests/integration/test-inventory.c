@@ -295,6 +295,39 @@ static void test_workstation_no_iommu(void **state) {
         }
 }
 
+static bool pf0_lists_3_vfs(Harness *h, void *data G_GNUC_UNUSED) {
+        g_autoptr(GVariant) objects = harness_managed_objects(h);
+        g_autoptr(GVariant) pf = harness_device_props(objects, "0000:3b:00.0");
+        g_autoptr(GVariant) v = pf ? g_variant_lookup_value(pf, "VirtualFunctions", G_VARIANT_TYPE("ao")) : NULL;
+
+        return v && g_variant_n_children(v) == 3;
+}
+
+/* A VF the kernel took away leaves a gap in the PF's virtfnN links: the
+ * VFs after it are still listed, in VF order, live and after a restart. */
+static void test_vf_gap(void **state) {
+        g_autoptr(Harness) h = harness_new("gpu-server.umockdev", NULL);
+        const char *const want[] = { DEV("0000_3b_02_0"), DEV("0000_3b_02_2"), DEV("0000_3b_02_3"), NULL };
+
+        testbed_remove(h->testbed, "0000:3b:02.1");
+        g_autofree char *dir = testbed_device_dir(h->testbed, "0000:3b:00.0");
+        g_autofree char *link = g_build_filename(dir, "virtfn1", NULL);
+        assert_false(g_file_test(link, G_FILE_TEST_EXISTS | G_FILE_TEST_IS_SYMLINK));
+        /* The VF's remove event may have the PF read again before its
+         * files went: now they are gone, as the kernel says again. */
+        testbed_uevent(h->testbed, "0000:3b:00.0", "change");
+        assert_true(harness_wait(h, pf0_lists_3_vfs, NULL, 5000));
+        g_autoptr(GVariant) objects = harness_managed_objects(h);
+        g_autoptr(GVariant) pf = harness_device_props(objects, "0000:3b:00.0");
+        assert_paths(pf, "VirtualFunctions", want);
+
+        harness_daemon_stop(h);
+        harness_daemon_start(h, NULL);
+        g_autoptr(GVariant) again = harness_managed_objects(h);
+        g_autoptr(GVariant) pf_again = harness_device_props(again, "0000:3b:00.0");
+        assert_paths(pf_again, "VirtualFunctions", want);
+}
+
 /* Start, stop, start again: a clean exit each time and the same answer. */
 static void test_restart(void **state) {
         g_autoptr(Harness) h = harness_new("gpu-server.umockdev", NULL);
@@ -313,6 +346,7 @@ int main(void) {
                 cmocka_unit_test(test_gpu_server_topology),
                 cmocka_unit_test(test_workstation_no_iommu),
                 cmocka_unit_test(test_restart),
+                cmocka_unit_test(test_vf_gap),
         };
         return cmocka_run_group_tests_name("inventory", tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "calls.h"
+#include "store.h"
 
 typedef struct {
         Harness *h;
@@ -318,41 +319,88 @@ static bool has_object(Fixture *f, const char *path) {
         return v != NULL;
 }
 
+static bool device_missing(Harness *h, void *address) {
+        g_autoptr(GVariant) objects = harness_managed_objects(h);
+        g_autoptr(GVariant) props = harness_device_props(objects, address);
+        const char *st = NULL;
+
+        return props && g_variant_lookup(props, "State", "&s", &st) && g_str_equal(st, "missing");
+}
+
+/* What a device shows of itself that a missing one must keep. */
+static char *device_facts(Fixture *f, const char *address) {
+        static const char *const names[] = { "VendorId", "DeviceId", "SubsystemVendorId", "SubsystemDeviceId",
+                                             "Class", "Revision", "VendorName", "DeviceName", "SubsystemName",
+                                             "ClassName", "Holder", NULL };
+        g_autofree char *path = calls_path_of(address);
+        g_autoptr(GString) s = g_string_new(NULL);
+
+        for (size_t i = 0; names[i]; i++) {
+                g_autoptr(GVariant) v = calls_prop(f->h, path, "org.devpass1.Device", names[i]);
+                g_autofree char *text = g_variant_print(v, FALSE);
+                g_string_append_printf(s, "%s=%s\n", names[i], text);
+        }
+        return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
 static void test_missing(void **state) {
         Fixture *f = *state;
         const char *gpu[] = { "0000:b1:00.0", "0000:b1:00.1", NULL };
         g_autoptr(GError) error = NULL;
 
-        g_autoptr(GVariant) r = make_new(f, gpu, "PCI GPUs", false, &error);
-        g_assert_no_error(error);
+        g_autofree char *group = calls_passthrough_group(f->h, gpu, "PCI GPUs", "pci", "gpu");
         calls_wait_driver(f->h, "0000:b1:00.1", "vfio-pci");
+        g_autofree char *attachment = calls_ok_path(
+                f->h, "/org/devpass1", "org.devpass1.Manager", "CreateAttachment",
+                g_variant_new("(s@a{sv})", "vm1", g_variant_new_parsed("{'Group': <%o>, 'Count': <uint32 1>}", group)));
+        g_autoptr(GVariant) claimed = calls_ok(f->h, "/org/devpass1", "org.devpass1.Manager", "Claim",
+                                               g_variant_new("(s@a{sv})", "vm1", calls_parse("a{sv}", "{}")));
+        g_autofree char *devices = calls_claimed(claimed, NULL);
+        assert_string_equal(devices, "0000:b1:00.0 0000:b1:00.1");
+        calls_assert_device_state(f->h, "0000:b1:00.1", "claimed vm1");
+        g_autofree char *facts = device_facts(f, "0000:b1:00.1");
+        g_autofree char *ids = g_strdup_printf("VendorId=%u\nDeviceId=%u\n", 0x10de, 0x1aef);
+        assert_true(g_str_has_prefix(facts, ids));
+        assert_null(strstr(facts, "VendorName=''"));
+        assert_null(strstr(facts, "DeviceName=''"));
 
         /* The card goes while the daemon runs: its audio function stays
-         * known, as missing, not forgotten. */
+         * known, as missing, not forgotten, and still vm1's. */
         fakekernel_lock(f->fk);
         testbed_remove(f->h->testbed, "0000:b1:00.1");
         fakekernel_unlock(f->fk);
         g_autofree char *audio = calls_path_of("0000:b1:00.1");
-        for (int i = 0; i < 100; i++) {
-                g_autofree char *st = NULL;
-                if (has_object(f, audio) &&
-                    g_str_equal((st = calls_device_string(f->h, "0000:b1:00.1", "State")), "missing"))
-                        break;
-                g_usleep(20000);
-        }
-        g_autofree char *st = calls_device_string(f->h, "0000:b1:00.1", "State");
-        assert_string_equal(st, "missing");
+        assert_true(harness_wait(f->h, device_missing, (void *) "0000:b1:00.1", 5000));
         g_autoptr(GVariant) blockers = calls_prop(f->h, audio, "org.devpass1.Device", "Blockers");
         g_autofree char *text = g_variant_print(blockers, FALSE);
         assert_non_null(strstr(text, "not present on this node"));
+        g_autofree char *ghost = device_facts(f, "0000:b1:00.1");
+        assert_string_equal(ghost, facts);
 
-        /* After a restart too. */
+        /* After a restart too: ids, names, class and holder as they were. */
         harness_daemon_stop(f->h);
         harness_daemon_start(f->h, NULL);
         g_autofree char *again = calls_device_string(f->h, "0000:b1:00.1", "State");
         assert_string_equal(again, "missing");
+        g_autofree char *restarted = device_facts(f, "0000:b1:00.1");
+        assert_string_equal(restarted, facts);
+        g_autofree char *out = NULL;
+        assert_int_equal(harness_ctl(f->h, &out, NULL, (const char *const[]) { "devices", NULL }), 0);
+        g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+        const char *row = NULL;
+        for (size_t i = 0; lines[i] && !row; i++)
+                if (g_str_has_prefix(lines[i], "0000:b1:00.1"))
+                        row = lines[i];
+        assert_non_null(row);
+        assert_non_null(strstr(row, "[10de:1aef]"));
+        assert_non_null(strstr(row, "missing"));
 
-        /* Released, it is forgotten. */
+        /* Released by its machine, it shows no holder; released from
+         * passthrough, it is forgotten. */
+        g_autoptr(GVariant) released = calls_ok(f->h, "/org/devpass1", "org.devpass1.Manager", "Release",
+                                                g_variant_new("(s)", "vm1"));
+        g_autofree char *holder = calls_device_string(f->h, "0000:b1:00.1", "Holder");
+        assert_string_equal(holder, "");
         const char *one[] = { "0000:b1:00.1", NULL };
         g_autoptr(GVariant) back = harness_call(f->h, "/org/devpass1", "org.devpass1.Manager", "RemovePassthrough",
                                                 g_variant_new("(@ao)", calls_paths_variant(one)), &error);
@@ -360,6 +408,103 @@ static void test_missing(void **state) {
         assert_false(has_object(f, audio));
         g_autofree char *gone = calls_device_string(f->h, "0000:b1:00.0", "State");
         assert_string_equal(gone, "passthrough");
+}
+
+/* The ids stored with each intent, by address. */
+static GHashTable *stored_intents(Fixture *f) {
+        g_autoptr(GError) error = NULL;
+        g_autofree char *dir = harness_state_dir(f->h);
+        g_autoptr(Store) s = store_open(dir, &error);
+        g_assert_no_error(error);
+        GHashTable *intents = store_passthrough_load(s, &error);
+        g_assert_no_error(error);
+        return intents;
+}
+
+typedef struct {
+        const char *address;
+        const char *name;
+        const char *want;    /* as g_variant_print() shows it */
+} PropWant;
+
+static bool device_prop_is(Harness *h, void *data) {
+        const PropWant *w = data;
+        g_autoptr(GVariant) objects = harness_managed_objects(h);
+        g_autoptr(GVariant) props = harness_device_props(objects, w->address);
+        g_autoptr(GVariant) v = props ? g_variant_lookup_value(props, w->name, NULL) : NULL;
+        g_autofree char *text = v ? g_variant_print(v, FALSE) : NULL;
+
+        return text && g_str_equal(text, w->want);
+}
+
+/* The sysfs attribute changes, the kernel says so, devpassd shows it. */
+static void device_change(Fixture *f, const char *address, const char *attr, const char *value, PropWant *shown) {
+        fakekernel_lock(f->fk);
+        testbed_set_attr(f->h->testbed, address, attr, value);
+        testbed_uevent(f->h->testbed, address, "change");
+        fakekernel_unlock(f->fk);
+        assert_true(harness_wait(f->h, device_prop_is, shown, 5000));
+}
+
+/* Intents written before schema 3 have no ids: a missing device shows
+ * what is known (zeros, no names: vendor 0000 has one in pci.ids), and a
+ * present one has its ids written at the next start, and again when they
+ * change, but not when it reads as all ones. */
+static void test_facts_unknown(void **state) {
+        Fixture *f = *state;
+        const char *gpu[] = { "0000:b1:00.0", "0000:b1:00.1", NULL };
+
+        g_autofree char *group = calls_passthrough_group(f->h, gpu, "PCI GPUs", "pci", "gpu");
+        calls_wait_driver(f->h, "0000:b1:00.1", "vfio-pci");
+        harness_daemon_stop(f->h);
+        {
+                g_autoptr(GHashTable) before = stored_intents(f);
+                const StorePassthrough *p = g_hash_table_lookup(before, "0000:b1:00.0");
+                assert_non_null(p);
+                assert_int_equal(p->vendor_id, 0x10de);
+                assert_int_equal(p->device_id, 0x2230);
+                assert_int_equal(p->class_code, 0x030000);
+                assert_int_equal(p->revision, 0xa1);
+
+                g_autoptr(GError) error = NULL;
+                g_autofree char *dir = harness_state_dir(f->h);
+                g_autoptr(Store) s = store_open(dir, &error);
+                StorePassthrough old = { .group_id = p->group_id };
+                assert_true(store_begin(s, &error));
+                for (size_t i = 0; gpu[i]; i++)
+                        assert_true(store_passthrough_set(s, gpu[i], &old, &error));
+                assert_true(store_commit(s, &error));
+        }
+        fakekernel_lock(f->fk);
+        testbed_remove(f->h->testbed, "0000:b1:00.1");
+        fakekernel_unlock(f->fk);
+        harness_daemon_start(f->h, NULL);
+
+        g_autofree char *st = calls_device_string(f->h, "0000:b1:00.1", "State");
+        assert_string_equal(st, "missing");
+        g_autofree char *facts = device_facts(f, "0000:b1:00.1");
+        assert_string_equal(facts, "VendorId=0\nDeviceId=0\nSubsystemVendorId=0\nSubsystemDeviceId=0\nClass=0\n"
+                                   "Revision=0x00\nVendorName=''\nDeviceName=''\nSubsystemName=''\nClassName=''\n"
+                                   "Holder=''\n");
+
+        /* A present one that changes (new firmware) is written again
+         * while the daemon runs; one that reads as all ones (falling off
+         * the bus) is not. */
+        device_change(f, "0000:b1:00.0", "revision", "0xa2", &(PropWant) { "0000:b1:00.0", "Revision", "0xa2" });
+        device_change(f, "0000:b1:00.0", "vendor", "0xffff", &(PropWant) { "0000:b1:00.0", "VendorId", "65535" });
+        harness_daemon_stop(f->h);
+        g_autoptr(GHashTable) after = stored_intents(f);
+        const StorePassthrough *present = g_hash_table_lookup(after, "0000:b1:00.0");
+        const StorePassthrough *missing = g_hash_table_lookup(after, "0000:b1:00.1");
+        assert_non_null(present);
+        assert_non_null(missing);
+        assert_int_equal(present->vendor_id, 0x10de);
+        assert_int_equal(present->device_id, 0x2230);
+        assert_int_equal(present->subsystem_device_id, 0x1459);
+        assert_int_equal(present->class_code, 0x030000);
+        assert_int_equal(present->revision, 0xa2);
+        assert_int_equal(missing->vendor_id, 0);
+        harness_daemon_start(f->h, NULL);
 }
 
 int main(void) {
@@ -371,6 +516,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_check_reports, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_driver_refuses, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_facts_unknown, setup, teardown),
         };
         return cmocka_run_group_tests_name("passthrough", tests, NULL, NULL);
 }

@@ -128,6 +128,31 @@ static void test_address_fields(void **state) {
         assert_true(match("address", "prefix", "0000:3b:", v));
         assert_true(match("address", "regex", "^0000:3b:02\\.[0-3]$", v));
 
+        /* Short addresses as lspci prints them without -D, upper-case
+         * digits and long domains name the same functions. */
+        assert_true(match("address", "eq", "17:00.0", g));
+        assert_false(match("address", "eq", "17:00.0", v));
+        assert_false(match("address", "ne", "17:00.0", g));
+        assert_true(match("address", "eq", "3B:02.1", v));
+        assert_true(match("address", "eq", "00000000:3b:02.1", v));
+        assert_true(match("address", "eq", "17:00.*", g));
+        assert_false(match("address", "eq", "17:00.*", v));
+        assert_true(match("address", "eq", "3B:0?.*", v));
+        assert_true(match("address", "ne", "17:*", v));
+        assert_false(match("address", "ne", "17:*", g));
+        assert_true(match("address", "prefix", "3b:02", v));
+        assert_false(match("address", "prefix", "3b:02", g));
+        assert_true(match("address", "suffix", "3B:02.1", v));
+        assert_true(match("address", "contains", "3B:02", v));
+        /* What could start with a domain stays as written. */
+        assert_true(match("address", "eq", "*:00.0", g));
+        assert_true(match("address", "eq", "0000:*", v));
+        assert_true(match("address", "prefix", "00", v));
+        assert_false(match("address", "eq", "10000:17:00.0", g));
+        assert_true(match("physical-function", "eq", "3b:00.0", v));
+        assert_true(match("physical-function", "ne", "3b:00.0", g));
+        assert_true(match("physical-function", "prefix", "3b:", v));
+
         assert_true(match("physical-function", "eq", "0000:3b:00.0", v));
         assert_true(match("physical-function", "eq", "0000:3b:00.*", v));
         assert_false(match("physical-function", "eq", "0000:3b:00.0", g));
@@ -177,6 +202,9 @@ static void test_bad_input(void **state) {
         refused("numa-node", "eq", "1.5", RULE_ERROR_VALUE, "whole number");
         refused("address", "eq", "0000:17:00", RULE_ERROR_VALUE, "PCI address");
         refused("address", "lt", "0000:17:*", RULE_ERROR_VALUE, "PCI address");
+        refused("address", "eq", "17:00.0 ", RULE_ERROR_VALUE, "PCI address");
+        refused("address", "eq", "17:0.0", RULE_ERROR_VALUE, "PCI address");
+        refused("address", "ne", "17:20.0", RULE_ERROR_VALUE, "PCI address");
         refused("device-name", "regex", "([unclosed", RULE_ERROR_VALUE, "regex");
         refused("driver", "eq", NULL, RULE_ERROR_VALUE, "text");
         refused("driver", "eq", "\xff\xfe", RULE_ERROR_VALUE, "text");

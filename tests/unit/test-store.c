@@ -100,7 +100,10 @@ static void test_groups_and_rules(void **state) {
                 g_ptr_array_add(r->conditions, store_condition_new("device", "eq", "2230"));
                 g_ptr_array_add(r->conditions, store_condition_new("address", "eq", "0000:17:00.*"));
                 assert_true(store_rule_insert(s, r, &error));
-                assert_true(store_passthrough_set(s, "0000:17:00.0", g->id, &error));
+                StorePassthrough p = { .group_id = g->id, .vendor_id = 0x10de, .device_id = 0x2230,
+                                       .subsystem_vendor_id = 0x10de, .subsystem_device_id = 0x1459,
+                                       .class_code = 0x030200, .revision = 0xa1 };
+                assert_true(store_passthrough_set(s, "0000:17:00.0", &p, &error));
                 assert_true(store_commit(s, &error));
         }
         /* Reopened: everything as it was, conditions in order. */
@@ -120,7 +123,28 @@ static void test_groups_and_rules(void **state) {
         assert_true(r->enabled);
         assert_int_equal(r->conditions->len, 3);
         assert_string_equal(((StoreCondition *) r->conditions->pdata[2])->value, "0000:17:00.*");
-        assert_int_equal(GPOINTER_TO_INT(g_hash_table_lookup(intent, "0000:17:00.0")), g->id);
+        const StorePassthrough *p = g_hash_table_lookup(intent, "0000:17:00.0");
+        assert_non_null(p);
+        assert_int_equal(p->group_id, g->id);
+        assert_int_equal(p->vendor_id, 0x10de);
+        assert_int_equal(p->device_id, 0x2230);
+        assert_int_equal(p->subsystem_vendor_id, 0x10de);
+        assert_int_equal(p->subsystem_device_id, 0x1459);
+        assert_int_equal(p->class_code, 0x030200);
+        assert_int_equal(p->revision, 0xa1);
+
+        /* Set again, the row is replaced; cleared, it is gone. */
+        StorePassthrough other = { .group_id = g->id, .vendor_id = 0x8086, .device_id = 0x154c };
+        assert_true(store_begin(s, &error));
+        assert_true(store_passthrough_set(s, "0000:17:00.0", &other, &error));
+        assert_true(store_passthrough_set(s, "0000:3b:02.0", &other, &error));
+        assert_true(store_passthrough_clear(s, "0000:3b:02.0", &error));
+        assert_true(store_commit(s, &error));
+        g_autoptr(GHashTable) replaced = store_passthrough_load(s, &error);
+        assert_int_equal(g_hash_table_size(replaced), 1);
+        const StorePassthrough *q = g_hash_table_lookup(replaced, "0000:17:00.0");
+        assert_int_equal(q->vendor_id, 0x8086);
+        assert_int_equal(q->revision, 0);
 
         /* Update a rule: its conditions are replaced, not added to. */
         g_ptr_array_set_size(r->conditions, 1);
