@@ -170,6 +170,70 @@ static void test_split_across_groups(void **state) {
         calls_wait_prop(f->h, display, GROUP, "Free", "0");
 }
 
+/* ---- a machine must not start short ---- */
+
+static void test_degraded_reclaim(void **state) {
+        Fixture *f = *state;
+        g_autoptr(GError) error = NULL;
+        const char *vfs[] = { "0000:3b:02.0", "0000:3b:02.1", "0000:3b:02.2", NULL };
+
+        g_autofree char *group = calls_passthrough_group(f->h, vfs, "VFs", "sriov-nic", "nic");
+        g_autofree char *a = calls_attach(f->h, "vm1", group, 2);
+        g_autoptr(GVariant) r = claim(f, "vm1", &error);
+        g_assert_no_error(error);
+        g_autofree char *got = calls_claimed(r, NULL);
+        assert_string_equal(got, "0000:3b:02.0 0000:3b:02.1");
+
+        fakekernel_lock(f->fk);
+        testbed_remove(f->h->testbed, "0000:3b:02.0");
+        fakekernel_unlock(f->fk);
+        calls_wait_prop(f->h, a, "org.devpass1.Attachment", "State", "degraded");
+        /* Claimed again (a VM manager's retry): refused, and it keeps what it holds. */
+        g_autoptr(GVariant) again = claim(f, "vm1", &error);
+        assert_null(again);
+        calls_assert_remote_error(error, "org.devpass1.Error.Busy", "attachment VFs 1 of machine vm1 is degraded",
+                                  "release the machine", NULL);
+        calls_assert_device_state(f->h, "0000:3b:02.1", "claimed vm1");
+        g_clear_error(&error);
+
+        /* Released and claimed anew, it gets what is there. */
+        release(f, "vm1");
+        g_autoptr(GVariant) fresh = claim(f, "vm1", &error);
+        g_assert_no_error(error);
+        g_autofree char *now = calls_claimed(fresh, NULL);
+        assert_string_equal(now, "0000:3b:02.1 0000:3b:02.2");
+}
+
+/* ---- MakePassthrough never puts a device in neither group ---- */
+
+static void test_passthrough_conflict(void **state) {
+        Fixture *f = *state;
+        const char *vf[] = { "0000:3b:02.0", NULL };
+
+        g_autofree char *ethernet = calls_ok_path(f->h, "/org/devpass1", MANAGER, "CreateGroup",
+                                                  g_variant_new("(@a{sv})", calls_parse("a{sv}", "{'Name': "
+                                                                                       "<'Ethernet'>}")));
+        g_autofree char *rule_args = g_strdup_printf("(objectpath '%s', {'Name': <'ethernet'>, 'Conditions': "
+                                                     "<[('class', 'eq', '0x0200')]>})", ethernet);
+        g_autofree char *rule = calls_ok_path(f->h, "/org/devpass1", MANAGER, "CreateRule",
+                                              calls_parse("(oa{sv})", rule_args));
+        g_autofree char *vf_path = calls_path_of(vf[0]);
+        g_autofree char *args = g_strdup_printf("([objectpath '%s'], {'Name': <'VFs'>, 'Type': <'sriov-nic'>})",
+                                                vf_path);
+        calls_refused(f->h, "MakePassthrough into a new group", "/org/devpass1", MANAGER, "MakePassthrough",
+                      calls_parse("(aoa{sv})", args), "org.devpass1.Error.Busy", "rule ethernet of group Ethernet");
+
+        /* Into the group whose rule matches it, it goes. */
+        g_autofree char *into = g_strdup_printf("([objectpath '%s'], {'Group': <objectpath '%s'>})", vf_path,
+                                                ethernet);
+        g_autofree char *made = calls_ok_path(f->h, "/org/devpass1", MANAGER, "MakePassthrough",
+                                              calls_parse("(aoa{sv})", into));
+        assert_string_equal(made, ethernet);
+        calls_wait_driver(f->h, vf[0], "vfio-pci");
+        g_autofree char *in = calls_device_string(f->h, vf[0], "Group");
+        assert_string_equal(in, ethernet);
+}
+
 /* ---- races ---- */
 
 /* Every machine sends its call at once, from its own connection. */
@@ -279,6 +343,8 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_unit_one_holder, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_split_across_groups, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_degraded_reclaim, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_passthrough_conflict, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_races, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_race_one_unit, setup, teardown),
         };
