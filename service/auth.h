@@ -31,6 +31,19 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Auth, auth_free);
 void auth_check(Auth *a, sd_bus_message *m, const char *const *actions, const char *const *details,
                 AuthFunc done, void *userdata);
 
+/* systemd's way (hostnamed, logind): a method handler calls this from
+ * the top with what its call needs. The first time it asks polkit and
+ * returns 0: the handler returns 1, the reply comes later. When polkit has
+ * answered, the call is dispatched again from the top, so every check
+ * before runs again, and this returns 1 when allowed; or, with error set,
+ * -EACCES (org.devpass1.Error.NotAuthorized, or
+ * org.freedesktop.DBus.Error.InteractiveAuthorizationRequired when a
+ * password would do and the caller did not allow interaction), or
+ * -ESTALE (org.devpass1.Error.Busy) when the actions or details differ
+ * from what polkit was asked: a stale answer authorizes nothing. */
+int auth_verify(Auth *a, sd_bus_message *m, const char *const *actions, const char *const *details,
+                sd_bus_error *error);
+
 /* Replies org.devpass1.Error.NotAuthorized naming the action. */
 int auth_reply_denied(sd_bus_message *m, const char *action, const char *reason);
 /* In an AuthFunc: true (and the refusal sent) when not allowed. */
