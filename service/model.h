@@ -167,9 +167,13 @@ GPtrArray *model_reboot_reasons(Model *m);
  * model checks only what needs the whole picture (unique names). Each is
  * one transaction. */
 ModelGroup *model_group_create(Model *m, StoreGroup *settings, GError **error);
+/* Each *_check() is what its change refuses, without changing anything:
+ * the bus asks it before and after polkit, the change itself again. */
+bool model_group_update_check(Model *m, ModelGroup *g, const StoreGroup *next, GError **error);
 bool model_group_update(Model *m, ModelGroup *g, const StoreGroup *settings, GError **error);
 /* Refused (G_IO_ERROR_BUSY) while devices are passed through for it,
  * unless release: then their intent goes in the same transaction. */
+bool model_group_delete_check(Model *m, ModelGroup *g, bool release, GError **error);
 bool model_group_delete(Model *m, ModelGroup *g, bool release, GError **error);
 /* conditions: RuleCondition* compiled from settings->conditions (taken). */
 ModelRule *model_rule_create(Model *m, ModelGroup *g, StoreRule *settings, GPtrArray *conditions, GError **error);
