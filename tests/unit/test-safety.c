@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <ftw.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -32,35 +33,9 @@ typedef struct {
         GPtrArray *devices;    /* Device, owned */
         GPtrArray *groups;     /* the iommu_peers arrays, which Device does not own */
         GPtrArray *findings;   /* of the last check() */
+        SafetyUseFunc use;     /* what check() asks about VFs */
+        void *use_data;
 } Bed;
-
-static int setup(void **state) {
-        g_autoptr(GError) error = NULL;
-        Bed *bed = g_new0(Bed, 1);
-
-        bed->root = g_dir_make_tmp("devpass-safety-XXXXXX", &error);
-        assert_non_null(bed->root);
-        bed->devices = g_ptr_array_new_with_free_func((GDestroyNotify) device_free);
-        bed->groups = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
-        *state = bed;
-        return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        return remove(path);
-}
-
-static int teardown(void **state) {
-        Bed *bed = *state;
-
-        assert_int_equal(nftw(bed->root, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
-        g_free(bed->root);
-        g_clear_pointer(&bed->findings, g_ptr_array_unref);
-        g_ptr_array_unref(bed->groups);   /* before the devices they point to */
-        g_ptr_array_unref(bed->devices);
-        g_free(bed);
-        return 0;
-}
 
 /* <root>/rel, with rel formatted. */
 G_GNUC_PRINTF(2, 3)
@@ -88,6 +63,45 @@ static void bed_symlink(char *path, const char *target) {
         assert_int_equal(symlink(target, p), 0);
 }
 
+static int setup(void **state) {
+        g_autoptr(GError) error = NULL;
+        Bed *bed = g_new0(Bed, 1);
+
+        bed->root = g_dir_make_tmp("devpass-safety-XXXXXX", &error);
+        assert_non_null(bed->root);
+        bed->devices = g_ptr_array_new_with_free_func((GDestroyNotify) device_free);
+        bed->groups = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
+        /* A host without routes, addresses, mounts, swap, disks or
+         * interfaces: every table there, and empty. */
+        bed_write(bed_path(bed, "proc/net/route"), ROUTE_HEADER);
+        bed_write(bed_path(bed, "proc/net/if_inet6"), "");
+        bed_write(bed_path(bed, "proc/net/ipv6_route"), "");
+        bed_write(bed_path(bed, "proc/self/mountinfo"), "");
+        bed_write(bed_path(bed, "proc/swaps"), SWAPS_HEADER);
+        g_autofree char *block = bed_path(bed, "sys/class/block");
+        g_autofree char *net = bed_path(bed, "sys/class/net");
+        assert_int_equal(g_mkdir_with_parents(block, 0755), 0);
+        assert_int_equal(g_mkdir_with_parents(net, 0755), 0);
+        *state = bed;
+        return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(path);
+}
+
+static int teardown(void **state) {
+        Bed *bed = *state;
+
+        assert_int_equal(nftw(bed->root, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+        g_free(bed->root);
+        g_clear_pointer(&bed->findings, g_ptr_array_unref);
+        g_ptr_array_unref(bed->groups);   /* before the devices they point to */
+        g_ptr_array_unref(bed->devices);
+        g_free(bed);
+        return 0;
+}
+
 /* A block device as sysfs shows it: the device directory with its "dev"
  * attribute, and the class link to it. */
 static void bed_block(Bed *bed, const char *name, const char *sys_path, const char *devnum) {
@@ -113,9 +127,30 @@ static void bed_nvme(Bed *bed) {
         bed_block(bed, "sda", "devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sda", "8:0");
 }
 
+/* An interface whose device is sys/<device> (it sits in <device>/net/),
+ * and its class link. */
+static void bed_iface(Bed *bed, const char *ifname, const char *device) {
+        g_autofree char *dir = bed_path(bed, "sys/%s/net/%s", device, ifname);
+        g_autofree char *target = g_strdup_printf("../../%s/net/%s", device, ifname);
+
+        assert_int_equal(g_mkdir_with_parents(dir, 0755), 0);
+        bed_symlink(bed_path(bed, "sys/class/net/%s", ifname), target);
+}
+
+/* The netdev of a PCI NIC, directly below the function. */
 static void bed_netdev(Bed *bed, const char *address, const char *ifname) {
-        g_autofree char *path = bed_path(bed, "sys/bus/pci/devices/%s/net/%s", address, ifname);
-        assert_int_equal(g_mkdir_with_parents(path, 0755), 0);
+        g_autofree char *device = g_strdup_printf("devices/pci0000:3a/0000:3a:00.0/%s", address);
+        bed_iface(bed, ifname, device);
+}
+
+/* upper is stacked on lower: a VLAN or macvlan (upper_<upper> only), or
+ * its master, a bridge, bond or team (and master). */
+static void bed_upper(Bed *bed, const char *lower, const char *upper, bool master) {
+        g_autofree char *target = g_strdup_printf("../../../virtual/net/%s", upper);
+
+        bed_symlink(bed_path(bed, "sys/class/net/%s/upper_%s", lower, upper), target);
+        if (master)
+                bed_symlink(bed_path(bed, "sys/class/net/%s/master", lower), target);
 }
 
 static Device *bed_device(Bed *bed, const char *address, guint32 class_code, const char *driver) {
@@ -162,7 +197,7 @@ static GPtrArray *check(Bed *bed, ...) {
         g_autoptr(GPtrArray) selection = devices_va(ap);
         va_end(ap);
         g_clear_pointer(&bed->findings, g_ptr_array_unref);
-        bed->findings = safety_check(bed->root, selection);
+        bed->findings = safety_check(bed->root, selection, bed->use, bed->use_data);
         return bed->findings;
 }
 
@@ -371,10 +406,11 @@ static void test_mounted_partition(void **state) {
                NVME " backs nvme0n1p2, mounted on /: the host would lose that filesystem", NULL);
         expect(f, 2, SAFETY_MOUNTED, NVME, "/srv", "nvme0n1p2, mounted on /srv", NULL);
 
-        /* the disk is below the root port too */
+        /* the disk is below the root port too, which is refused anyway */
         f = check(bed, bridge, NULL);
-        expect_count(f, 3);
-        expect(f, 1, SAFETY_MOUNTED, NVME_BRIDGE, "/", NVME_BRIDGE " backs nvme0n1p2", NULL);
+        expect_count(f, 4);
+        expect(f, 0, SAFETY_BRIDGE, NVME_BRIDGE, "", NULL);
+        expect(f, 2, SAFETY_MOUNTED, NVME_BRIDGE, "/", NVME_BRIDGE " backs nvme0n1p2", NULL);
 
         f = check(bed, sata, NULL);
         expect_count(f, 1);
@@ -476,6 +512,9 @@ static void test_hostile_names(void **state) {
         expect(f, 5, SAFETY_NETWORK, NIC, "eth?%n", "eth?%n", NULL);
 }
 
+/* Empty tables: nothing to lose. No root at all: every table the guard
+ * needs is unreadable, and says so; IPv6 missing entirely is a host
+ * without IPv6. */
 static void test_missing_proc(void **state) {
         Bed *bed = *state;
         Device *nvme = bed_device(bed, NVME, 0x010802, "nvme");
@@ -487,14 +526,21 @@ static void test_missing_proc(void **state) {
 
         expect_count(check(bed, nvme, nic, NULL), 0);
 
-        /* nothing at all under the root, not even the root */
         g_autofree char *gone = bed_path(bed, "gone");
         g_autoptr(GPtrArray) selection = g_ptr_array_new();
+        g_ptr_array_add(selection, nic);
         g_ptr_array_add(selection, nvme);
-        g_autoptr(GPtrArray) none = safety_check(gone, selection);
-        expect_count(none, 0);
+        g_autoptr(GPtrArray) none = safety_check(gone, selection, NULL, NULL);
+        expect_count(none, 5);
+        const char *tables[] = { "/proc/net/route", "/sys/class/net", "/proc/self/mountinfo", "/proc/swaps",
+                                 "/sys/class/block" };
+        for (guint i = 0; i < G_N_ELEMENTS(tables); i++) {
+                expect(none, i, SAFETY_UNREADABLE, NIC, tables[i], tables[i], "cannot be read",
+                       "No such file or directory", "Force", NULL);
+                assert_true(safety_finding_forceable(none->pdata[i]));
+        }
 
-        g_autoptr(GPtrArray) empty = safety_check(bed->root, NULL);
+        g_autoptr(GPtrArray) empty = safety_check(bed->root, NULL, NULL, NULL);
         expect_count(empty, 0);
 }
 
@@ -530,9 +576,326 @@ static void test_finding_order(void **state) {
         expect(f, 6, SAFETY_MOUNTED, NIC, "/data", NULL);
 }
 
+#define VIRTIO "0000:00:03.0"
+#define VIRTIO_SYS "devices/pci0000:00/" VIRTIO
+#define XHCI "0000:00:14.0"
+#define DEFAULT_ROUTE(dev) dev "\t00000000\t0100000A\t0003\t0\t0\t100\t00000000\t0\t0\t0\n"
+#define PREFIX_ROUTE(dev) dev "\t0001A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+
+/* A virtio NIC's netdev sits below virtioN, not in the function's net/. */
+static void test_virtio_netdev(void **state) {
+        Bed *bed = *state;
+        Device *virtio = bed_device(bed, VIRTIO, 0x020000, "virtio-pci");
+        Device *other = bed_device(bed, "0000:00:03.1", 0x020000, "virtio-pci");
+        bed_iface(bed, "eth0", VIRTIO_SYS "/virtio2");
+        bed_iface(bed, "eth1", "devices/pci0000:00/0000:00:03.1/virtio3");
+        bed_write(bed_path(bed, "proc/net/route"), ROUTE_HEADER DEFAULT_ROUTE("eth0"));
+
+        GPtrArray *f = check(bed, virtio, NULL);
+        expect_count(f, 1);
+        expect(f, 0, SAFETY_DEFAULT_ROUTE, VIRTIO, "eth0",
+               VIRTIO " backs eth0, which carries the default route: the node would lose its network", NULL);
+        assert_true(safety_finding_forceable(f->pdata[0]));
+        expect_count(check(bed, other, NULL), 0);
+}
+
+/* A USB NIC is below the controller, several levels down. */
+static void test_usb_nic(void **state) {
+        Bed *bed = *state;
+        Device *xhci = bed_device(bed, XHCI, 0x0c0330, "xhci_hcd");
+        bed_iface(bed, "enx00e04c680001", "devices/pci0000:00/" XHCI "/usb2/2-1/2-1:1.0");
+        bed_write(bed_path(bed, "proc/net/if_inet6"), "fd000000000000000000000000000002 05 40 00 00 enx00e04c680001\n");
+
+        GPtrArray *f = check(bed, xhci, NULL);
+        expect_count(f, 1);
+        expect(f, 0, SAFETY_NETWORK, XHCI, "enx00e04c680001", XHCI " backs enx00e04c680001, which carries addresses",
+               NULL);
+}
+
+/* The addresses are on the bridge, not on the port. */
+static void test_bridge_with_addresses(void **state) {
+        Bed *bed = *state;
+        Device *nic = bed_device(bed, NIC, 0x020000, "e1000e");
+        bed_netdev(bed, NIC, "eth0");
+        bed_iface(bed, "br0", "devices/virtual");
+        bed_upper(bed, "eth0", "br0", true);
+        bed_write(bed_path(bed, "proc/net/route"), ROUTE_HEADER PREFIX_ROUTE("br0"));
+        bed_write(bed_path(bed, "proc/net/if_inet6"),
+                  "fe800000000000000a0027fffe123456 02 40 20 80 eth0\n"
+                  "20010db8000000000000000000000010 03 40 00 00 br0\n");
+
+        GPtrArray *f = check(bed, nic, NULL);
+        expect_count(f, 1);
+        expect(f, 0, SAFETY_NETWORK, NIC, "br0",
+               NIC " backs eth0, enslaved to br0, which carries addresses: the host would lose that network", NULL);
+}
+
+/* Two ports in a bond in a bridge with the default route: each port alone
+ * names the path; the bridge is named once for a device. */
+static void test_bond_default_route(void **state) {
+        Bed *bed = *state;
+        Device *a = bed_device(bed, NIC, 0x020000, "i40e");
+        Device *b = bed_device(bed, "0000:3b:00.1", 0x020000, "i40e");
+        bed_netdev(bed, NIC, "eth0");
+        bed_netdev(bed, NIC, "eth2");
+        bed_netdev(bed, "0000:3b:00.1", "eth1");
+        bed_iface(bed, "bond0", "devices/virtual");
+        bed_iface(bed, "br0", "devices/virtual");
+        bed_upper(bed, "eth0", "bond0", true);
+        bed_upper(bed, "eth1", "bond0", true);
+        bed_upper(bed, "eth2", "bond0", true);
+        bed_upper(bed, "bond0", "br0", true);
+        bed_write(bed_path(bed, "proc/net/route"), ROUTE_HEADER DEFAULT_ROUTE("br0"));
+
+        GPtrArray *f = check(bed, a, b, NULL);
+        expect_count(f, 2);
+        expect(f, 0, SAFETY_DEFAULT_ROUTE, NIC, "br0",
+               NIC " backs eth0, enslaved to bond0, enslaved to br0, which carries the default route", NULL);
+        expect(f, 1, SAFETY_DEFAULT_ROUTE, "0000:3b:00.1", "br0",
+               "0000:3b:00.1 backs eth1, enslaved to bond0, enslaved to br0", NULL);
+}
+
+/* A VLAN is an upper without being a master. */
+static void test_vlan(void **state) {
+        Bed *bed = *state;
+        Device *nic = bed_device(bed, NIC, 0x020000, "i40e");
+        bed_netdev(bed, NIC, "eth0");
+        bed_iface(bed, "eth0.100", "devices/virtual");
+        bed_iface(bed, "macvlan0", "devices/virtual");
+        bed_upper(bed, "eth0", "eth0.100", false);
+        bed_upper(bed, "eth0", "macvlan0", false);
+        bed_write(bed_path(bed, "proc/net/ipv6_route"), V6_ROUTE(V6_ZERO, "00", "00000003", "macvlan0"));
+        bed_write(bed_path(bed, "proc/net/route"), ROUTE_HEADER PREFIX_ROUTE("eth0.100"));
+
+        GPtrArray *f = check(bed, nic, NULL);
+        expect_count(f, 2);
+        expect(f, 0, SAFETY_NETWORK, NIC, "eth0.100", NIC " backs eth0, under eth0.100, which carries addresses",
+               NULL);
+        expect(f, 1, SAFETY_DEFAULT_ROUTE, NIC, "macvlan0", NIC " backs eth0, under macvlan0, which carries the "
+               "default route", NULL);
+}
+
+/* Upper links in a cycle end; a chain deeper than the bound is cut. */
+static void test_upper_cycle(void **state) {
+        Bed *bed = *state;
+        Device *nic = bed_device(bed, NIC, 0x020000, "i40e");
+        g_autoptr(GString) route = g_string_new(ROUTE_HEADER);
+        bed_netdev(bed, NIC, "eth0");
+        bed_iface(bed, "br0", "devices/virtual");
+        bed_upper(bed, "eth0", "br0", true);
+        bed_upper(bed, "br0", "eth0", true);
+        /* eth0 (0), u1 (1) ... u9 (9): the bound is 8 levels of uppers */
+        for (int i = 1; i <= 9; i++) {
+                g_autofree char *name = g_strdup_printf("u%d", i);
+                g_autofree char *lower = i == 1 ? g_strdup("eth0") : g_strdup_printf("u%d", i - 1);
+                bed_iface(bed, name, "devices/virtual");
+                bed_upper(bed, lower, name, false);
+        }
+        g_string_append(route, PREFIX_ROUTE("u8") PREFIX_ROUTE("u9") PREFIX_ROUTE("eth0"));
+        bed_write(bed_path(bed, "proc/net/route"), route->str);
+
+        GPtrArray *f = check(bed, nic, NULL);
+        expect_count(f, 2);
+        expect(f, 0, SAFETY_NETWORK, NIC, "eth0", NIC " backs eth0, which carries addresses", NULL);
+        expect(f, 1, SAFETY_NETWORK, NIC, "u8", "eth0, under u1, under u2", "under u8, which carries", NULL);
+}
+
+/* vfio-pci does not drive bridges: refused, and not forceable. */
+static void test_bridges_refused(void **state) {
+        Bed *bed = *state;
+        static const struct {
+                const char *address;
+                guint32 class_code;
+                const char *what;
+        } bridges[] = {
+                { "0000:00:00.0", 0x060000, "is a host bridge (class 060000)" },
+                { "0000:00:1c.0", 0x060400, "is a PCI-to-PCI bridge (a root or switch port)" },
+                { "0000:00:1f.0", 0x060100, "is an ISA/LPC bridge" },
+                { "0000:00:1e.0", 0x060401, "is a PCI-to-PCI bridge" },
+                { "0000:00:1f.7", 0x068000, "is a bridge (class 068000)" },
+        };
+
+        for (guint i = 0; i < G_N_ELEMENTS(bridges); i++) {
+                Device *d = bed_device(bed, bridges[i].address, bridges[i].class_code, i == 1 ? "pcieport" : "");
+                GPtrArray *f = check(bed, d, NULL);
+                expect_count(f, 1);
+                expect(f, 0, SAFETY_BRIDGE, bridges[i].address, "", bridges[i].what,
+                       "vfio-pci does not drive bridges", "Force cannot help", NULL);
+                assert_false(safety_finding_forceable(f->pdata[0]));
+        }
+        Device *gpu = bed_device(bed, GPU, 0x030000, "nvidia");
+        gpu->boot_vga = 1;
+        GPtrArray *f = check(bed, gpu, NULL);
+        expect_count(f, 1);
+        assert_true(safety_finding_forceable(f->pdata[0]));
+}
+
+typedef struct {
+        GPtrArray *asked;   /* char*: the addresses asked about, in order */
+} Uses;
+
+/* One VF is claimed; the answer is hostile text, as a machine name may be. */
+static char *fake_use(const char *address, void *userdata) {
+        Uses *u = userdata;
+
+        g_ptr_array_add(u->asked, g_strdup(address));
+        return g_str_equal(address, "0000:3b:02.1") ? g_strdup("claimed by machine vm\x1b" "1") : NULL;
+}
+
+static void test_vfs_in_use(void **state) {
+        Bed *bed = *state;
+        Uses uses = { .asked = g_ptr_array_new_with_free_func(g_free) };
+        Device *pf = bed_device(bed, NIC, 0x020000, "i40e");
+        Device *vf1 = bed_device(bed, "0000:3b:02.1", 0x020000, "iavf");
+        pf->virtfn_paths = g_strsplit(DP_DEVICES_PATH "/0000_3b_02_0," DP_DEVICES_PATH "/0000_3b_02_1,"
+                                      DP_DEVICES_PATH "/0000_3b_02_2,/not/a/device", ",", -1);
+        g_free(vf1->physfn_path);
+        vf1->physfn_path = g_strdup(DP_DEVICES_PATH "/0000_3b_00_0");
+
+        /* no one to ask: nothing known to be in use */
+        expect_count(check(bed, pf, NULL), 0);
+
+        bed->use = fake_use;
+        bed->use_data = &uses;
+        GPtrArray *f = check(bed, pf, NULL);
+        expect_count(f, 1);
+        expect(f, 0, SAFETY_VFS_IN_USE, NIC, "0000:3b:02.1",
+               NIC " is the physical function of 0000:3b:02.1, which is claimed by machine vm?1: "
+               "unbinding the PF destroys its VFs; Force cannot help, release 0000:3b:02.1 first", NULL);
+        assert_false(safety_finding_forceable(f->pdata[0]));
+        assert_int_equal(uses.asked->len, 3);
+        assert_string_equal(uses.asked->pdata[2], "0000:3b:02.2");
+
+        /* the VF selected along: the caller gives it; the VF alone is not
+         * "in use" for this check (its own use is the model's business) */
+        g_ptr_array_set_size(uses.asked, 0);
+        expect_count(check(bed, pf, vf1, NULL), 0);
+        assert_int_equal(uses.asked->len, 2);
+        expect_count(check(bed, vf1, NULL), 0);
+        g_ptr_array_unref(uses.asked);
+}
+
+/* fbcon draws the console on fb0 of the GPU. */
+static void test_console_fbcon(void **state) {
+        Bed *bed = *state;
+        Device *gpu = bed_device(bed, "0000:00:02.0", 0x030000, "i915");
+        Device *other = bed_device(bed, GPU, 0x030000, "nvidia");
+        bed_write(bed_path(bed, "sys/devices/pci0000:00/0000:00:02.0/graphics/fb0/dev"), "29:0\n");
+        bed_symlink(bed_path(bed, "sys/class/graphics/fb0"), "../../devices/pci0000:00/0000:00:02.0/graphics/fb0");
+        bed_write(bed_path(bed, "sys/devices/virtual/graphics/fbcon/rotate"), "0\n");
+        bed_symlink(bed_path(bed, "sys/class/graphics/fbcon"), "../../devices/virtual/graphics/fbcon");
+        bed_write(bed_path(bed, "sys/class/vtconsole/vtcon0/name"), "(S) dummy device\n");
+        bed_write(bed_path(bed, "sys/class/vtconsole/vtcon0/bind"), "0\n");
+        bed_write(bed_path(bed, "sys/class/vtconsole/vtcon1/name"), "(M) frame buffer device\n");
+        bed_write(bed_path(bed, "sys/class/vtconsole/vtcon1/bind"), "1\n");
+
+        GPtrArray *f = check(bed, gpu, other, NULL);
+        expect_count(f, 1);
+        expect(f, 0, SAFETY_CONSOLE, "0000:00:02.0", "fb0",
+               "0000:00:02.0 drives fb0, on which fbcon shows the host's console", NULL);
+        assert_true(safety_finding_forceable(f->pdata[0]));
+
+        /* fbcon unbound: the framebuffer shows nothing of the host's */
+        bed_write(bed_path(bed, "sys/class/vtconsole/vtcon1/bind"), "0\n");
+        expect_count(check(bed, gpu, NULL), 0);
+}
+
+/* A DRM connector that is on: a display the host shows something on. */
+static void test_console_drm(void **state) {
+        Bed *bed = *state;
+        Device *gpu = bed_device(bed, GPU, 0x030000, "amdgpu");
+        Device *other = bed_device(bed, "0000:b1:00.0", 0x030000, "amdgpu");
+        const char *card = "devices/pci0000:00/0000:00:01.0/" GPU "/drm/card0";
+        const char *card1 = "devices/pci0000:b0/0000:b0:02.0/0000:b1:00.0/drm/card1";
+        static const char *const connectors[][2] = {
+                { "card0-DP-1", "disabled" }, { "card0-HDMI-A-1", "enabled" }, { "card1-DP-1", "disabled" },
+        };
+
+        g_autofree char *card_link = g_strdup_printf("../../%s", card);
+        g_autofree char *card1_link = g_strdup_printf("../../%s", card1);
+        g_autofree char *render_link = g_strdup_printf("../../%s/../renderD128", card);
+
+        bed_write(bed_path(bed, "sys/%s/dev", card), "226:0\n");
+        bed_symlink(bed_path(bed, "sys/class/drm/card0"), card_link);
+        bed_write(bed_path(bed, "sys/%s/dev", card1), "226:1\n");
+        bed_symlink(bed_path(bed, "sys/class/drm/card1"), card1_link);
+        for (guint i = 0; i < G_N_ELEMENTS(connectors); i++) {
+                const char *dir = g_str_has_prefix(connectors[i][0], "card0") ? card : card1;
+                g_autofree char *value = g_strdup_printf("%s\n", connectors[i][1]);
+                g_autofree char *target = g_strdup_printf("../../%s/%s", dir, connectors[i][0]);
+                bed_write(bed_path(bed, "sys/%s/%s/enabled", dir, connectors[i][0]), value);
+                bed_symlink(bed_path(bed, "sys/class/drm/%s", connectors[i][0]), target);
+        }
+        bed_symlink(bed_path(bed, "sys/class/drm/renderD128"), render_link);
+
+        GPtrArray *f = check(bed, gpu, other, NULL);
+        expect_count(f, 1);
+        expect(f, 0, SAFETY_CONSOLE, GPU, "card0-HDMI-A-1",
+               GPU " drives card0-HDMI-A-1, a display that is on: the host would lose that screen", NULL);
+}
+
+/* Each table the guard needs, made unreadable (a directory where a file
+ * should be, a file where a directory should be: root reads anything
+ * with permissions), is a finding that Force can pass. */
+static void test_unreadable_tables(void **state) {
+        Bed *bed = *state;
+        Device *nic = bed_device(bed, NIC, 0x020000, "i40e");
+        Device *nvme = bed_device(bed, NVME, 0x010802, "nvme");
+        static const struct {
+                const char *table;
+                const char *reason;
+        } tables[] = {
+                { "proc/net/route", "Is a directory" },
+                { "proc/net/if_inet6", "Is a directory" },
+                { "proc/net/ipv6_route", "Is a directory" },
+                { "proc/self/mountinfo", "Is a directory" },
+                { "proc/swaps", "Is a directory" },
+                { "sys/class/block", "Not a directory" },
+                { "sys/class/net", "Not a directory" },
+        };
+
+        for (guint i = 0; i < G_N_ELEMENTS(tables); i++) {
+                g_autofree char *path = bed_path(bed, "%s", tables[i].table);
+                g_autofree char *saved = g_strconcat(path, ".saved", NULL);
+                g_autofree char *table = g_strconcat("/", tables[i].table, NULL);
+                bool dir = g_file_test(path, G_FILE_TEST_IS_DIR);
+
+                assert_int_equal(rename(path, saved), 0);
+                if (dir)
+                        bed_write(g_strdup(path), "");
+                else
+                        assert_int_equal(mkdir(path, 0755), 0);
+                GPtrArray *f = check(bed, nic, nvme, NULL);
+                expect_count(f, 1);
+                expect(f, 0, SAFETY_UNREADABLE, NIC, table, table, tables[i].reason,
+                       "the guard cannot tell what the host would lose with " NIC, NULL);
+                assert_true(safety_finding_forceable(f->pdata[0]));
+                assert_int_equal(remove(path), 0);
+                assert_int_equal(rename(saved, path), 0);
+        }
+        expect_count(check(bed, nic, nvme, NULL), 0);
+
+        /* A kernel without IPv6 has neither file: nothing unread there. */
+        g_autofree char *inet6 = bed_path(bed, "proc/net/if_inet6");
+        g_autofree char *route6 = bed_path(bed, "proc/net/ipv6_route");
+        assert_int_equal(remove(route6), 0);
+        GPtrArray *f = check(bed, nic, NULL);
+        expect_count(f, 1);
+        expect(f, 0, SAFETY_UNREADABLE, NIC, "/proc/net/ipv6_route", "No such file or directory", NULL);
+        assert_int_equal(remove(inet6), 0);
+        expect_count(check(bed, nic, NULL), 0);
+        /* IPv4 is always there: its table missing is not normal */
+        g_autofree char *route = bed_path(bed, "proc/net/route");
+        assert_int_equal(remove(route), 0);
+        f = check(bed, nic, NULL);
+        expect_count(f, 1);
+        expect(f, 0, SAFETY_UNREADABLE, NIC, "/proc/net/route", NULL);
+}
+
 static void test_kind_names(void **state) {
         static const char *const names[] = {
                 "iommu-group", "boot-vga", "network", "default-route", "mounted", "swap",
+                "bridge", "vfs-in-use", "console", "unreadable",
         };
 
         G_STATIC_ASSERT(G_N_ELEMENTS(names) == _SAFETY_KIND_MAX);
@@ -558,6 +921,17 @@ int main(void) {
                 bed_test(test_hostile_names),
                 bed_test(test_missing_proc),
                 bed_test(test_finding_order),
+                bed_test(test_virtio_netdev),
+                bed_test(test_usb_nic),
+                bed_test(test_bridge_with_addresses),
+                bed_test(test_bond_default_route),
+                bed_test(test_vlan),
+                bed_test(test_upper_cycle),
+                bed_test(test_bridges_refused),
+                bed_test(test_vfs_in_use),
+                bed_test(test_console_fbcon),
+                bed_test(test_console_drm),
+                bed_test(test_unreadable_tables),
                 cmocka_unit_test(test_kind_names),
         };
         return cmocka_run_group_tests_name("safety", tests, NULL, NULL);
