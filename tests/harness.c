@@ -156,8 +156,8 @@ static bool name_owned(Harness *h, void *data) {
         return owned;
 }
 
-/* The safety guard's /proc under --root, as a node without routes, mounts
- * or swap shows it (a test writes its own over these). Files that exist
+/* The safety guard's /proc and sysfs classes under --root, as a node
+ * without routes, mounts, swap, disks or interfaces shows them (a test writes its own over these). Files that exist
  * also keep umockdev's preload from counting a failed open under /dev
  * (TMPDIR is /dev/shm) in a table it never frees. */
 static void proc_skeleton(const char *root) {
@@ -180,8 +180,12 @@ static void proc_skeleton(const char *root) {
                 if (!g_file_test(path, G_FILE_TEST_EXISTS))
                         g_assert_true(g_file_set_contents(path, files[i].contents, -1, NULL));
         }
-        g_autofree char *block = g_build_filename(root, "sys", "class", "block", NULL);
-        g_assert_cmpint(g_mkdir_with_parents(block, 0755), ==, 0);
+        /* The guard fails closed on a class it cannot list. */
+        static const char *const classes[] = { "sys/class/block", "sys/class/net" };
+        for (size_t i = 0; i < G_N_ELEMENTS(classes); i++) {
+                g_autofree char *dir = g_build_filename(root, classes[i], NULL);
+                g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+        }
 }
 
 /* devpassd's command line on the harness's node and bus (argv borrows
