@@ -308,7 +308,9 @@ static void safety_check_iommu(const Device *d, GHashTable *selected, GHashTable
  * under it. A VF selected along with its PF is the caller's to give. */
 static void safety_check_vfs(const Device *d, GHashTable *selected, SafetyUseFunc use, void *userdata,
                              GPtrArray *findings) {
-        for (size_t i = 0; use && d->virtfn_paths && d->virtfn_paths[i]; i++) {
+        if (!use || !d->virtfn_paths)
+                return;
+        for (size_t i = 0; d->virtfn_paths[i]; i++) {
                 DpAddress a;
                 char vf[DP_ADDRESS_MAX];
 
@@ -329,18 +331,16 @@ static void safety_check_vfs(const Device *d, GHashTable *selected, SafetyUseFun
 
 GPtrArray *safety_check(const char *root, GPtrArray *selection, SafetyUseFunc use, void *userdata) {
         GPtrArray *findings = g_ptr_array_new_with_free_func((GDestroyNotify) safety_finding_free);
+
+        g_return_val_if_fail(root, findings);
+        if (!selection || selection->len == 0)
+                return findings;
+
         g_autoptr(GHashTable) selected = g_hash_table_new(g_str_hash, g_str_equal);
         g_autoptr(GHashTable) reported = g_hash_table_new(g_str_hash, g_str_equal);
         SafetyTables t = {
                 .unreadable = g_ptr_array_new_with_free_func((GDestroyNotify) safety_unreadable_free),
         };
-
-        g_return_val_if_fail(root, findings);
-        if (!selection || selection->len == 0) {
-                safety_tables_clear(&t);
-                return findings;
-        }
-
         for (guint i = 0; i < selection->len; i++)
                 g_hash_table_add(selected, ((Device *) selection->pdata[i])->address_str);
         safety_net_read(root, &t);
