@@ -2,7 +2,7 @@
 /* The safety guard end to end: on the virtual host (tests/fixtures/
  * virt-host) CheckPassthrough names what the host uses and MakePassthrough
  * refuses it, a root port even with Force; on the GPU server a PF is
- * refused once one of its VFs is passed through, then claimed. Real
+ * refused once its VFs are passed through, held by a tenant, claimed. Real
  * polkitd (root may do everything), a fake kernel answering the binder. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +19,7 @@
 #define CONSOLE_GPU "0000:00:01.0"
 #define PF "0000:3b:00.0"
 #define VF "0000:3b:02.0"
+#define VF1 "0000:3b:02.1"
 
 typedef struct {
         Harness *h;
@@ -131,40 +132,44 @@ static void test_virt_host_refused(void **state) {
         calls_wait_driver(f->h, BRIDGED_NIC, "vfio-pci");
 }
 
-/* Unbinding a PF destroys its VFs: once one is passed through, then
- * claimed by a machine, the PF is refused, Force or not. */
-static void test_pf_with_vf_in_use(void **state) {
+/* Unbinding a PF destroys its VFs: once they are passed through, held
+ * by a tenant or claimed by a machine, the PF is refused, Force or not. */
+static void test_pf_with_vfs_in_use(void **state) {
         Fixture *f = *state;
         const char *pf[] = { PF, NULL };
-        const char *pf_and_vf[] = { PF, VF, NULL };
-        const char *vf[] = { VF, NULL };
+        const char *pf_and_vfs[] = { PF, VF, VF1, NULL };
+        const char *vfs[] = { VF, VF1, NULL };
 
         g_autofree char *free_report = check(f, pf);
         assert_string_equal(free_report, "");
 
-        g_autofree char *group = calls_passthrough_group(f->h, vf, "VFs", "sriov-nic", "nic");
+        g_autofree char *group = calls_passthrough_group(f->h, vfs, "VFs", "sriov-nic", "nic");
         g_autofree char *report = check(f, pf);
-        assert_string_equal(report, PF " vfs-in-use " VF "\n");
+        assert_string_equal(report, PF " vfs-in-use " VF "\n" PF " vfs-in-use " VF1 "\n");
         refused(f, PF, true, PF " is the physical function of " VF ", which is passed through for group VFs",
                 "unbinding the PF destroys its VFs", "Force cannot help", NULL);
-        /* selected along, the VF is the caller's to give */
-        g_autofree char *both = check(f, pf_and_vf);
-        assert_string_equal(both, "");
+        /* selected along, the VFs are the caller's to give */
+        g_autofree char *all = check(f, pf_and_vfs);
+        assert_string_equal(all, "");
 
-        /* claimed by a machine: the guard names the machine */
-        g_autofree char *settings = g_strdup_printf("{'Group': <objectpath '%s'>, 'Count': <uint32 1>}", group);
+        /* one held by a tenant, the other claimed by a machine */
+        g_autofree char *acme = calls_ok_path(f->h, "/org/devpass1", MANAGER, "PassToTenant",
+                                              g_variant_new_parsed("('acme', 'acme-node1', "
+                                                                   "{'Group': <%o>, 'Count': <uint32 1>})", group));
         g_autofree char *attachment = calls_ok_path(f->h, "/org/devpass1", MANAGER, "CreateAttachment",
-                                                    g_variant_new("(s@a{sv})", "vm1", calls_parse("a{sv}", settings)));
+                                                    g_variant_new_parsed("('vm1', {'Group': <%o>, "
+                                                                         "'Count': <uint32 1>})", group));
         g_autoptr(GVariant) claimed = calls_ok(f->h, "/org/devpass1", MANAGER, "Claim",
-                                               g_variant_new("(s@a{sv})", "vm1", calls_parse("a{sv}", "{}")));
-        refused(f, PF, true, "which is claimed by machine vm1", "Force cannot help", NULL);
+                                               g_variant_new_parsed("('vm1', @a{sv} {})"));
+        refused(f, PF, true, "which is held by tenant acme", "which is claimed by machine vm1", "Force cannot help",
+                NULL);
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_virt_host_report, setup_virt_host, teardown),
                 cmocka_unit_test_setup_teardown(test_virt_host_refused, setup_virt_host, teardown),
-                cmocka_unit_test_setup_teardown(test_pf_with_vf_in_use, setup_gpu_server, teardown),
+                cmocka_unit_test_setup_teardown(test_pf_with_vfs_in_use, setup_gpu_server, teardown),
         };
         return cmocka_run_group_tests_name("guard", tests, NULL, NULL);
 }
