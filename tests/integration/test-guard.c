@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -17,6 +18,7 @@
 #define BRIDGED_NIC "0000:02:00.0"
 #define ROOT_PORT "0000:00:02.0"
 #define CONSOLE_GPU "0000:00:01.0"
+#define XHCI "0000:06:00.0"
 #define PF "0000:3b:00.0"
 #define VF "0000:3b:02.0"
 #define VF1 "0000:3b:02.1"
@@ -98,7 +100,7 @@ static void refused(Fixture *f, const char *address, bool force, ...) {
 
 static void test_virt_host_report(void **state) {
         Fixture *f = *state;
-        const char *all[] = { VIRTIO_NIC, BRIDGED_NIC, ROOT_PORT, CONSOLE_GPU, "0000:06:00.0", NULL };
+        const char *all[] = { VIRTIO_NIC, BRIDGED_NIC, ROOT_PORT, CONSOLE_GPU, XHCI, NULL };
 
         g_autofree char *report = check(f, all);
         assert_string_equal(report,
@@ -109,7 +111,7 @@ static void test_virt_host_report(void **state) {
                             CONSOLE_GPU " boot-vga \n"
                             CONSOLE_GPU " console fb0\n"
                             CONSOLE_GPU " console card0-Virtual-1\n");
-        const char *xhci[] = { "0000:06:00.0", NULL };
+        const char *xhci[] = { XHCI, NULL };
         g_autofree char *none = check(f, xhci);
         assert_string_equal(none, "");
 }
@@ -130,6 +132,25 @@ static void test_virt_host_refused(void **state) {
         g_autoptr(GVariant) r = calls_make_passthrough_new(f->h, nic, "Forced", "pci", "nic", true, &error);
         g_assert_no_error(error);
         calls_wait_driver(f->h, BRIDGED_NIC, "vfio-pci");
+}
+
+/* A table the guard cannot read refuses what it would otherwise pass,
+ * until Force. */
+static void test_unreadable_needs_force(void **state) {
+        Fixture *f = *state;
+        const char *xhci[] = { XHCI, NULL };
+        g_autofree char *root = g_path_get_dirname(testbed_sys_dir(f->h->testbed));
+        g_autofree char *route = g_build_filename(root, "proc", "net", "route", NULL);
+
+        assert_int_equal(remove(route), 0);
+        g_autofree char *report = check(f, xhci);
+        assert_string_equal(report, XHCI " unreadable /proc/net/route\n");
+        refused(f, XHCI, false, "/proc/net/route cannot be read (No such file or directory)", NULL);
+
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GVariant) r = calls_make_passthrough_new(f->h, xhci, "Unchecked", "pci", "usb", true, &error);
+        g_assert_no_error(error);
+        calls_wait_driver(f->h, XHCI, "vfio-pci");
 }
 
 /* Unbinding a PF destroys its VFs: once they are passed through, held
@@ -169,6 +190,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_virt_host_report, setup_virt_host, teardown),
                 cmocka_unit_test_setup_teardown(test_virt_host_refused, setup_virt_host, teardown),
+                cmocka_unit_test_setup_teardown(test_unreadable_needs_force, setup_virt_host, teardown),
                 cmocka_unit_test_setup_teardown(test_pf_with_vfs_in_use, setup_gpu_server, teardown),
         };
         return cmocka_run_group_tests_name("guard", tests, NULL, NULL);
