@@ -158,6 +158,10 @@ const char *model_node(Model *m);
 /* Passthrough intent: the group a device was passed through for, NULL when
  * it is the host's. */
 ModelGroup *model_intent(Model *m, const char *address);
+/* Who uses the function, most specific first: "claimed by machine vm1",
+ * "held by tenant acme", "passed through for group G"; NULL when nobody
+ * (the host's). Free with g_free(). */
+char *model_device_use(Model *m, const char *address);
 /* Addresses with an intent, sorted (borrowed strings). */
 GPtrArray *model_intent_addresses(Model *m);
 /* (address, reason), sorted by address. */

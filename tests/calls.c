@@ -13,7 +13,11 @@
 /* ---- set-up ---- */
 
 Harness *calls_gpu_server(const char *rules, FakeKernel **fk) {
-        Harness *h = harness_new("gpu-server.umockdev", NULL);
+        return calls_node("gpu-server.umockdev", rules, fk);
+}
+
+Harness *calls_node(const char *fixture, const char *rules, FakeKernel **fk) {
+        Harness *h = harness_new(fixture, NULL);
 
         harness_polkit_start(h, rules);
         if (fk) {
