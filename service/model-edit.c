@@ -31,6 +31,10 @@ static bool rule_name_free(Model *m, const char *name, const ModelRule *self, GE
         return true;
 }
 
+bool model_rule_name_check(Model *m, const ModelRule *self, const char *name, GError **error) {
+        return !name || !*name || rule_name_free(m, name, self, error);
+}
+
 /* "base", else "base 2", "base 3", ... */
 static char *rule_name_unique(Model *m, const char *base) {
         char *name = g_strdup(base);
@@ -58,6 +62,10 @@ static void rule_forget(Model *m, ModelRule *r) {
         g_hash_table_remove(m->rule_paths, r->path);
         g_hash_table_remove(m->rule_names, r->settings->name);
         g_hash_table_remove(m->rules, &r->id);
+}
+
+bool model_group_name_check(Model *m, const char *name, GError **error) {
+        return group_name_free(m, name, NULL, error);
 }
 
 ModelGroup *model_group_create(Model *m, StoreGroup *settings, GError **error) {
