@@ -66,6 +66,7 @@ static void device_clear_fields(Device *d) {
         g_free(d->subsystem_name);
         g_free(d->class_name);
         g_free(d->driver);
+        g_free(d->driver_override);
         g_free(d->physfn_path);
         g_strfreev(d->virtfn_paths);
         g_strfreev(d->reset_methods);

@@ -74,12 +74,15 @@ typedef struct {
         char *class_name;
 
         char *driver;              /* "" when unbound */
+        char *driver_override;     /* "" when none (the kernel shows "(null)"); not a property */
         int32_t iommu_group;       /* -1: none */
         int32_t numa_node;         /* -1: unknown */
         char *physfn_path;         /* "/" unless a VF */
         char **virtfn_paths;       /* NULL-terminated, in VF index order */
         uint32_t sriov_total_vfs;
         uint32_t sriov_num_vfs;
+        uint32_t sriov_offset;     /* where the PF's VFs are: address_vf(); not properties */
+        uint32_t sriov_stride;
         int boot_vga;              /* int: sd-bus reads 'b' as int */
         char **reset_methods;
 

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What the model keeps of the node itself: the VF counts asked for, and
+ * which driver overrides devpass wrote (the one record that tells an
+ * override devpass left behind from one an administrator wrote). */
+#include "model-private.h"
+
+#define VFIO_DRIVER "vfio-pci"
+
+bool model_node_load(Model *m, GError **error) {
+        m->sriov = store_sriov_load(m->store, error);
+        if (!m->sriov)
+                return false;
+        m->overrides = store_overrides_load(m->store, error);
+        return m->overrides != NULL;
+}
+
+void model_node_free(Model *m) {
+        g_clear_pointer(&m->sriov, g_hash_table_unref);
+        g_clear_pointer(&m->overrides, g_hash_table_unref);
+}
+
+bool model_sriov_set(Model *m, const char *pf, unsigned count, GError **error) {
+        if (!store_begin(m->store, error) ||
+            !model_commit_or_rollback(m, store_sriov_set(m->store, pf, count, error), error))
+                return false;
+        g_hash_table_insert(m->sriov, g_strdup(pf), GUINT_TO_POINTER(count));
+        return true;
+}
+
+GPtrArray *model_sriov_addresses(Model *m) {
+        return model_keys_sorted(m->sriov);
+}
+
+unsigned model_sriov_count(Model *m, const char *pf) {
+        return GPOINTER_TO_UINT(g_hash_table_lookup(m->sriov, pf));
+}
+
+GPtrArray *model_pf_passthrough_vfs(Model *m, const Device *pf) {
+        GPtrArray *vfs = g_ptr_array_new_with_free_func(g_free);
+
+        for (unsigned i = 0; pf->sriov_offset > 0 && i < pf->sriov_total_vfs; i++) {
+                DpAddress a;
+                char address[DP_ADDRESS_MAX];
+                if (!address_vf(&pf->address, pf->sriov_offset, pf->sriov_stride, i, &a))
+                        break;
+                address_format(&a, address);
+                if (model_intent(m, address))
+                        g_ptr_array_add(vfs, g_strdup(address));
+        }
+        return vfs;
+}
+
+bool model_override_recorded(Model *m, const char *address) {
+        return g_hash_table_contains(m->overrides, address);
+}
+
+bool model_override_forget(Model *m, const char *address, GError **error) {
+        if (!model_override_recorded(m, address))
+                return true;
+        if (!store_begin(m->store, error) ||
+            !model_commit_or_rollback(m, store_override_set(m->store, address, false, error), error))
+                return false;
+        g_hash_table_remove(m->overrides, address);
+        return true;
+}
+
+char *model_by_hand_blocker(Model *m, const Device *d) {
+        if (model_intent(m, d->address_str) || model_override_recorded(m, d->address_str))
+                return NULL;
+        if (g_strcmp0(d->driver, VFIO_DRIVER) != 0 && g_strcmp0(d->driver_override, VFIO_DRIVER) != 0)
+                return NULL;
+        return g_strdup("Bound to vfio-pci by hand (driver_override not written by devpass): devpass leaves it "
+                        "alone; pass it through to have devpass manage it");
+}
