@@ -33,6 +33,7 @@ typedef struct {
         char **addresses;
         BindTarget target;
         unsigned count;
+        bool autoprobe_off;
         BinderFunc done;
         void *userdata;
         GMainContext *context;
@@ -393,7 +394,17 @@ static char *pf_write_vfs(Run *run, const Device *d, unsigned count, unsigned *n
         return g_strdup_printf("asked for %u VFs, it shows %u and has %u", count, *numvfs, links);
 }
 
-static BindResult *device_set_vfs(Run *run, Device *d, unsigned count) {
+/* VFs that no host driver takes as they come: each is bound to vfio-pci
+ * by itself. Returns 0 or -errno. */
+static int pf_autoprobe_off(const Device *d) {
+        g_autofree char *now = NULL;
+
+        if (sysfs_read_attr(d->dir_fd, "sriov_drivers_autoprobe", &now) == 0 && g_str_equal(now, "0"))
+                return 0;
+        return attr_write(d->dir_fd, "sriov_drivers_autoprobe", "0");
+}
+
+static BindResult *device_set_vfs(Run *run, Device *d, unsigned count, bool autoprobe_off) {
         g_autofree char *driver = device_driver(d);
         g_autofree char *why = NULL;
         unsigned current, links;
@@ -405,6 +416,13 @@ static BindResult *device_set_vfs(Run *run, Device *d, unsigned count) {
         if (r < 0)
                 return result_new_reason(d->address, BIND_FAILED, driver, "cannot read sriov_numvfs: %s",
                                          g_strerror(-r));
+        if (autoprobe_off && (r = pf_autoprobe_off(d)) < 0) {
+                result = result_new_reason(d->address, BIND_FAILED, driver, "cannot write 0 to "
+                                           "sriov_drivers_autoprobe (host drivers would take its VFs): %s",
+                                           g_strerror(-r));
+                result->numvfs = current;
+                return result;
+        }
         if (current == count) {
                 result = result_new(d->address, BIND_DONE, driver);
                 result->numvfs = current;
@@ -436,7 +454,7 @@ static GPtrArray *binder_run(Binder *b, const Job *job) {
                 BindResult *r = device_open(&run, *a, &d);
 
                 if (!r && job->kind == JOB_SET_VFS)
-                        r = device_set_vfs(&run, &d, job->count);
+                        r = device_set_vfs(&run, &d, job->count, job->autoprobe_off);
                 else if (!r && job->target == BIND_TO_VFIO)
                         r = device_to_vfio(&run, &d);
                 else if (!r)
@@ -531,13 +549,15 @@ void binder_bind(Binder *b, char **addresses, BindTarget target, BinderFunc done
         binder_queue(b, job);
 }
 
-void binder_set_vfs(Binder *b, const char *address, unsigned count, BinderFunc done, void *userdata) {
+void binder_set_vfs(Binder *b, const char *address, unsigned count, bool autoprobe_off, BinderFunc done,
+                    void *userdata) {
         Job *job = g_new0(Job, 1);
         const char *addresses[] = { address ?: "", NULL };
 
         job->kind = JOB_SET_VFS;
         job->addresses = g_strdupv((char **) addresses);
         job->count = count;
+        job->autoprobe_off = autoprobe_off;
         job->done = done;
         job->userdata = userdata;
         binder_queue(b, job);

@@ -398,7 +398,13 @@ int bus_passthrough_method_remove(sd_bus_message *m, void *userdata, sd_bus_erro
 
 /* ---- Device.SetVirtualFunctions ---- */
 
+/* A new count goes through 0: every VF goes and the first count come back
+ * at the same addresses, where the reconcile binds those passed through
+ * to vfio-pci again. So a passed-through VF must be free (a machine or
+ * tenant would lose it) and among the first count (else it is gone). */
 static int vfs_validate(Daemon *d, const Device *pf, unsigned count, sd_bus_error *error) {
+        char vf[DP_ADDRESS_MAX];
+
         if (pf->sriov_total_vfs == 0)
                 return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT,
                                          "%s is not an SR-IOV physical function", pf->address_str);
@@ -409,12 +415,20 @@ static int vfs_validate(Daemon *d, const Device *pf, unsigned count, sd_bus_erro
         if (g_hash_table_contains(d->binding, pf->address_str))
                 return sd_bus_error_setf(error, DP_ERROR_BUSY, "A change of %s is under way: try again when it "
                                          "is done", pf->address_str);
-        for (size_t i = 0; pf->virtfn_paths && pf->virtfn_paths[i]; i++) {
-                const Device *vf = inventory_lookup_path(d->inventory, pf->virtfn_paths[i]);
-                if (vf && model_intent(d->model, vf->address_str))
-                        return sd_bus_error_setf(error, DP_ERROR_BUSY, "VF %s of %s is passed through: release its "
-                                                 "VFs before changing their number", vf->address_str,
-                                                 pf->address_str);
+        for (unsigned i = 0; count != pf->sriov_num_vfs && device_vf_address(pf, i, vf); i++) {
+                if (!model_intent(d->model, vf))
+                        continue;
+                const char *holder = model_holder(d->model, vf);
+                if (holder)
+                        return sd_bus_error_setf(error, DP_ERROR_BUSY, "VF %s of %s is held by %s, and a new count "
+                                                 "takes every VF away for a moment: release it first", vf,
+                                                 pf->address_str, holder);
+                if (i >= count)
+                        return sd_bus_error_setf(error, DP_ERROR_BUSY, "VF %s of %s is passed through, and %u VFs "
+                                                 "would leave it out: release it first", vf, pf->address_str, count);
+                if (g_hash_table_contains(d->binding, vf))
+                        return sd_bus_error_setf(error, DP_ERROR_BUSY, "A driver change of VF %s is under way: try "
+                                                 "again when it is done", vf);
         }
         return 0;
 }
@@ -427,12 +441,14 @@ static void on_vfs_set(GPtrArray *results, void *userdata) {
         if (r->outcome == BIND_DONE)
                 sd_bus_reply_method_return(q->m, NULL);
         else
-                sd_bus_reply_method_errorf(q->m, DP_ERROR_FAILED, "%s", r->reason);
+                sd_bus_reply_method_errorf(q->m, DP_ERROR_FAILED, "%s (devpassd sets the count again at its next "
+                                           "start)", r->reason);
         g_ptr_array_unref(results);
 }
 
 static void on_vfs_auth(sd_bus_message *m, bool allowed, const char *action, const char *reason, void *userdata) {
         g_autoptr(Request) q = userdata;
+        g_autoptr(GError) e = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
 
         if (auth_refused(m, allowed, action, reason))
@@ -446,11 +462,15 @@ static void on_vfs_auth(sd_bus_message *m, bool allowed, const char *action, con
                 reply_error(m, &error);
                 return;
         }
+        /* Stored first: at every start devpassd asks the kernel again. */
+        if (!model_sriov_set(q->d->model, pf->address_str, q->count, &e)) {
+                bus_reply_gerror(m, e);
+                return;
+        }
         q->m = sd_bus_message_ref(m);
-        g_hash_table_add(q->d->binding, g_strdup(pf->address_str));
-        Binder *binder = q->d->binder;
+        Daemon *d = q->d;
         unsigned count = q->count;
-        binder_set_vfs(binder, pf->address_str, count, on_vfs_set, g_steal_pointer(&q));
+        daemon_set_vfs(d, pf, count, on_vfs_set, g_steal_pointer(&q));
 }
 
 int bus_passthrough_method_set_vfs(sd_bus_message *m, void *userdata, sd_bus_error *error) {

@@ -62,6 +62,11 @@ void daemon_emit(Daemon *d);
  * the change ran) when !ok, else the signals and the reply. */
 void daemon_reply_change(Daemon *d, sd_bus_message *m, bool ok, GError **error);
 
+/* Sets a PF's VF count through the binder, the PF marked busy (done
+ * unmarks it); a PF whose VFs are passed through gets
+ * sriov_drivers_autoprobe 0 first, so that no host driver takes them. */
+void daemon_set_vfs(Daemon *d, const Device *pf, unsigned count, BinderFunc done, void *userdata);
+
 /* Records what the binder did (reboot reasons, errors) on the model.
  * Returns true when a device waits for a reboot; *failed gets the
  * reasons of those that failed, NULL when none. */

@@ -135,6 +135,17 @@ bool device_is_vf(const Device *d) {
         return strcmp(d->physfn_path, "/") != 0;
 }
 
+bool device_vf_address(const Device *pf, unsigned index, char buf[static DP_ADDRESS_MAX]) {
+        DpAddress a;
+
+        /* A First VF Offset of 0 would place VF 0 on the PF itself: no SR-IOV here. */
+        if (index >= pf->sriov_total_vfs || pf->sriov_offset == 0 ||
+            !address_vf(&pf->address, pf->sriov_offset, pf->sriov_stride, index, &a))
+                return false;
+        address_format(&a, buf);
+        return true;
+}
+
 DevicePropMask device_diff(const Device *o, const Device *n) {
         DevicePropMask m = 0;
 

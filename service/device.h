@@ -111,6 +111,10 @@ DevicePropMask device_set_view(Device *d, DeviceState state, const char *group_p
 const char *device_state_to_string(DeviceState state);
 
 bool device_is_vf(const Device *d);
+/* The address of the PF's VF number index, present or not (address_vf()
+ * with its sriov_offset and sriov_stride); false past sriov_totalvfs or
+ * for a function that is no SR-IOV PF. */
+bool device_vf_address(const Device *pf, unsigned index, char buf[static DP_ADDRESS_MAX]);
 
 /* The properties whose values differ between two reads of one function.
  * IommuGroupMembers is not a field: the inventory derives it; State,

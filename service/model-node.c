@@ -37,16 +37,11 @@ unsigned model_sriov_count(Model *m, const char *pf) {
 
 GPtrArray *model_pf_passthrough_vfs(Model *m, const Device *pf) {
         GPtrArray *vfs = g_ptr_array_new_with_free_func(g_free);
+        char address[DP_ADDRESS_MAX];
 
-        for (unsigned i = 0; pf->sriov_offset > 0 && i < pf->sriov_total_vfs; i++) {
-                DpAddress a;
-                char address[DP_ADDRESS_MAX];
-                if (!address_vf(&pf->address, pf->sriov_offset, pf->sriov_stride, i, &a))
-                        break;
-                address_format(&a, address);
+        for (unsigned i = 0; device_vf_address(pf, i, address); i++)
                 if (model_intent(m, address))
                         g_ptr_array_add(vfs, g_strdup(address));
-        }
         return vfs;
 }
 

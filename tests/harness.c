@@ -171,6 +171,8 @@ static void proc_skeleton(const char *root) {
                 { "proc/net/ipv6_route", "" },
                 { "proc/self/mountinfo", "" },
                 { "proc/swaps", "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n" },
+                /* The boot claims belong to; fakekernel_reboot() makes a new one. */
+                { "proc/sys/kernel/random/boot_id", "5a1e0e2c-7d43-4b59-9a1f-3c0de0b1a7e1\n" },
         };
 
         for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
