@@ -274,25 +274,31 @@ static BindResult *device_to_vfio(Run *run, Device *d) {
                 return result_new_reason(d->address, BIND_FAILED, driver, "cannot write driver_override: %s",
                                          g_strerror(-r));
 
-        if (driver[0]) {
-                g_autofree char *old = g_steal_pointer(&driver);
-                r = attr_write(d->dir_fd, "driver/unbind", d->address);
-                g_autofree char *note = write_note("unbind", r);
-                /* The override stays: on the next boot vfio-pci gets it first. */
-                if (!device_wait_driver(run, d, WAIT_UNBOUND, NULL, &driver))
-                        return result_new_reason(d->address, BIND_REBOOT_REQUIRED, driver,
-                                                 "its driver %s did not let go%s; it comes up on vfio-pci "
-                                                 "after a reboot", old, note);
-        }
+        /* A second round when a host driver took it between our unbind and
+         * probe (a reprobe someone else started): the override keeps it
+         * from happening again. */
+        for (int round = 0;; round++) {
+                if (driver[0]) {
+                        g_autofree char *old = g_steal_pointer(&driver);
+                        r = attr_write(d->dir_fd, "driver/unbind", d->address);
+                        g_autofree char *note = write_note("unbind", r);
+                        /* The override stays: on the next boot vfio-pci gets it first. */
+                        if (!device_wait_driver(run, d, WAIT_UNBOUND, NULL, &driver))
+                                return result_new_reason(d->address, BIND_REBOOT_REQUIRED, driver,
+                                                         "its driver %s did not let go%s; it comes up on "
+                                                         "vfio-pci after a reboot", old, note);
+                }
 
-        r = device_probe(run, d);
-        g_autofree char *note = write_note("drivers_probe", r);
-        g_free(driver);
-        if (!device_wait_driver(run, d, WAIT_BOUND_TO, VFIO_DRIVER, &driver))
-                return result_new_reason(d->address, BIND_REBOOT_REQUIRED, driver,
-                                         "vfio-pci did not take it%s; it comes up on vfio-pci after a reboot",
-                                         note);
-        return result_new(d->address, BIND_DONE, driver);
+                r = device_probe(run, d);
+                g_autofree char *note = write_note("drivers_probe", r);
+                g_free(driver);
+                if (device_wait_driver(run, d, WAIT_BOUND_TO, VFIO_DRIVER, &driver))
+                        return result_new(d->address, BIND_DONE, driver);
+                if (round > 0 || !driver[0])
+                        return result_new_reason(d->address, BIND_REBOOT_REQUIRED, driver,
+                                                 "vfio-pci did not take it%s; it comes up on vfio-pci after a "
+                                                 "reboot", note);
+        }
 }
 
 static BindResult *device_to_host(Run *run, Device *d) {

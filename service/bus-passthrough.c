@@ -114,14 +114,6 @@ static int busy_check(Daemon *d, GPtrArray *devices, sd_bus_error *error) {
         return 0;
 }
 
-static void binding_mark(Daemon *d, char **addresses, bool on) {
-        for (size_t i = 0; addresses[i]; i++)
-                if (on)
-                        g_hash_table_add(d->binding, g_strdup(addresses[i]));
-                else
-                        g_hash_table_remove(d->binding, addresses[i]);
-}
-
 static void reply_error(sd_bus_message *m, sd_bus_error *error) {
         sd_bus_reply_method_error(m, error);
         sd_bus_error_free(error);
@@ -225,12 +217,9 @@ static int make_validate(Request *q, GPtrArray **ret_devices, GPtrArray **findin
 /* The end of a driver change: the devices are free again, what the binder
  * found is recorded and told. Returns whether a reboot is needed. */
 static bool binding_done(Request *q, GPtrArray *results, char **failed) {
-        g_auto(GStrv) addresses = g_new0(char *, results->len + 1);
-
-        for (guint i = 0; i < results->len; i++)
-                addresses[i] = g_strdup(((BindResult *) results->pdata[i])->address);
-        binding_mark(q->d, addresses, false);
         bool reboot = daemon_bind_results(q->d, results, failed);
+
+        daemon_binding_end(q->d, results);
         g_ptr_array_unref(results);
         daemon_emit(q->d);
         return reboot;
@@ -278,7 +267,7 @@ static void on_make_auth(sd_bus_message *m, bool allowed, const char *action, co
         q->m = sd_bus_message_ref(m);
         daemon_emit(q->d);
         g_auto(GStrv) addresses = devices_addresses(devices);
-        binding_mark(q->d, addresses, true);
+        daemon_binding_begin(q->d, (const char *const *) addresses);
         Binder *binder = q->d->binder;
         binder_bind(binder, addresses, BIND_TO_VFIO, on_bound, g_steal_pointer(&q));
 }
@@ -376,7 +365,7 @@ static void on_remove_auth(sd_bus_message *m, bool allowed, const char *action, 
                 return;
         }
         q->m = sd_bus_message_ref(m);
-        binding_mark(q->d, bind, true);
+        daemon_binding_begin(q->d, (const char *const *) bind);
         Binder *binder = q->d->binder;
         binder_bind(binder, bind, BIND_TO_HOST, on_released, g_steal_pointer(&q));
 }
@@ -415,6 +404,7 @@ static int vfs_validate(Daemon *d, const Device *pf, unsigned count, sd_bus_erro
         if (g_hash_table_contains(d->binding, pf->address_str))
                 return sd_bus_error_setf(error, DP_ERROR_BUSY, "A change of %s is under way: try again when it "
                                          "is done", pf->address_str);
+        g_autofree char *binding = NULL;
         for (unsigned i = 0; count != pf->sriov_num_vfs && device_vf_address(pf, i, vf); i++) {
                 if (!model_intent(d->model, vf))
                         continue;
@@ -426,10 +416,13 @@ static int vfs_validate(Daemon *d, const Device *pf, unsigned count, sd_bus_erro
                 if (i >= count)
                         return sd_bus_error_setf(error, DP_ERROR_BUSY, "VF %s of %s is passed through, and %u VFs "
                                                  "would leave it out: release it first", vf, pf->address_str, count);
-                if (g_hash_table_contains(d->binding, vf))
-                        return sd_bus_error_setf(error, DP_ERROR_BUSY, "A driver change of VF %s is under way: try "
-                                                 "again when it is done", vf);
+                if (!binding && g_hash_table_contains(d->binding, vf))
+                        binding = g_strdup(vf);
         }
+        /* Said last: it passes, the others do not. */
+        if (binding)
+                return sd_bus_error_setf(error, DP_ERROR_BUSY, "A driver change of VF %s is under way: try again "
+                                         "when it is done", binding);
         return 0;
 }
 
@@ -437,7 +430,7 @@ static void on_vfs_set(GPtrArray *results, void *userdata) {
         g_autoptr(Request) q = userdata;
         const BindResult *r = results->pdata[0];
 
-        g_hash_table_remove(q->d->binding, r->address);
+        daemon_binding_end(q->d, results);
         if (r->outcome == BIND_DONE)
                 sd_bus_reply_method_return(q->m, NULL);
         else

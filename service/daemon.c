@@ -113,10 +113,15 @@ void daemon_emit(Daemon *d) {
         emit_rest(d, c, NULL);
 }
 
+void daemon_binding_begin(Daemon *d, const char *const *addresses) {
+        for (size_t i = 0; addresses[i]; i++)
+                g_hash_table_add(d->binding, g_strdup(addresses[i]));
+}
+
 void daemon_set_vfs(Daemon *d, const Device *pf, unsigned count, BinderFunc done, void *userdata) {
         g_autoptr(GPtrArray) vfs = model_pf_passthrough_vfs(d->model, pf);
 
-        g_hash_table_add(d->binding, g_strdup(pf->address_str));
+        daemon_binding_begin(d, (const char *const[]) { pf->address_str, NULL });
         binder_set_vfs(d->binder, pf->address_str, count, vfs->len > 0, done, userdata);
 }
 
@@ -169,9 +174,8 @@ bool daemon_bind_results(Daemon *d, GPtrArray *results, char **failed) {
 static void daemon_on_reconciled(GPtrArray *results, void *userdata) {
         Daemon *d = userdata;
 
-        for (guint i = 0; i < results->len; i++)
-                g_hash_table_remove(d->binding, ((BindResult *) results->pdata[i])->address);
         daemon_bind_results(d, results, NULL);
+        daemon_binding_end(d, results);
         g_ptr_array_unref(results);
         daemon_emit(d);
 }
@@ -181,9 +185,8 @@ static void daemon_reconcile_queue(Daemon *d, GPtrArray *addresses, BindTarget t
                 return;
         g_message("Binding %u device%s %s", addresses->len, addresses->len == 1 ? "" : "s",
                   target == BIND_TO_VFIO ? "to vfio-pci again" : "back to their host drivers");
-        for (guint i = 0; i < addresses->len; i++)
-                g_hash_table_add(d->binding, g_strdup(addresses->pdata[i]));
         g_ptr_array_add(addresses, NULL);
+        daemon_binding_begin(d, (const char *const *) addresses->pdata);
         binder_bind(d->binder, (char **) addresses->pdata, target, daemon_on_reconciled, d);
 }
 
@@ -200,13 +203,19 @@ static void daemon_reconcile(Daemon *d, GPtrArray *devices, bool retry) {
                 bool on_vfio = g_str_equal(dev->driver, VFIO_DRIVER);
                 bool overridden = dev->driver_override && dev->driver_override[0];
 
-                if (g_hash_table_contains(d->binding, address) || (!retry && model_bind_failed(d->model, address)))
+                /* Seen again when the change under way is over. */
+                if (g_hash_table_contains(d->binding, address)) {
+                        g_hash_table_add(d->recheck, g_strdup(address));
+                        continue;
+                }
+                if (!retry && model_bind_failed(d->model, address))
                         continue;
                 if (model_intent(d->model, address)) {
                         if (!on_vfio)
                                 g_ptr_array_add(to_vfio, g_strdup(address));
                 } else if (model_override_recorded(d->model, address)) {
-                        if (on_vfio || overridden)
+                        /* Unbound too: a release cut short between unbind and probe. */
+                        if (on_vfio || overridden || !dev->driver[0])
                                 g_ptr_array_add(to_host, g_strdup(address));
                         else
                                 daemon_override_forget(d, address);
@@ -216,6 +225,20 @@ static void daemon_reconcile(Daemon *d, GPtrArray *devices, bool retry) {
         }
         daemon_reconcile_queue(d, to_vfio, BIND_TO_VFIO);
         daemon_reconcile_queue(d, to_host, BIND_TO_HOST);
+}
+
+void daemon_binding_end(Daemon *d, GPtrArray *results) {
+        g_autoptr(GPtrArray) again = g_ptr_array_new();
+
+        for (guint i = 0; i < results->len; i++) {
+                const char *address = ((BindResult *) results->pdata[i])->address;
+                DpAddress a;
+                Device *dev = address_parse(address, &a) ? inventory_lookup(d->inventory, &a) : NULL;
+                g_hash_table_remove(d->binding, address);
+                if (g_hash_table_remove(d->recheck, address) && dev)
+                        g_ptr_array_add(again, dev);
+        }
+        daemon_reconcile(d, again, false);
 }
 
 static void daemon_on_changes(InventoryChanges *changes, void *userdata) {
@@ -248,7 +271,7 @@ static void daemon_on_vfs_restored(GPtrArray *results, void *userdata) {
         Daemon *d = userdata;
         const BindResult *r = results->pdata[0];
 
-        g_hash_table_remove(d->binding, r->address);
+        daemon_binding_end(d, results);
         if (r->outcome != BIND_DONE)
                 g_warning("Cannot set the VF count asked for again: %s", r->reason);
         g_ptr_array_unref(results);
@@ -488,6 +511,7 @@ Daemon *daemon_new(Config *config, GError **error) {
                 return NULL;
         d->binder = binder_new(d->config.sysfs_root, d->config.modprobe, (unsigned) d->config.settle_ms);
         d->binding = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        d->recheck = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         daemon_boot_list_sync(d);
 
         if (!daemon_connect(d, error))
@@ -518,6 +542,8 @@ void daemon_free(Daemon *d) {
         store_close(d->store);
         if (d->binding)
                 g_hash_table_unref(d->binding);
+        if (d->recheck)
+                g_hash_table_unref(d->recheck);
         g_free(d->boot_list);
         hotplug_free(d->hotplug);
         inventory_free(d->inventory);
