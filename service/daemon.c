@@ -196,6 +196,7 @@ static void daemon_reconcile_queue(Daemon *d, GPtrArray *addresses, BindTarget t
 static void daemon_reconcile(Daemon *d, GPtrArray *devices, bool retry) {
         g_autoptr(GPtrArray) to_vfio = g_ptr_array_new_with_free_func(g_free);
         g_autoptr(GPtrArray) to_host = g_ptr_array_new_with_free_func(g_free);
+        bool settled = false;
 
         for (guint i = 0; i < devices->len; i++) {
                 const Device *dev = devices->pdata[i];
@@ -207,6 +208,13 @@ static void daemon_reconcile(Daemon *d, GPtrArray *devices, bool retry) {
                 if (g_hash_table_contains(d->binding, address)) {
                         g_hash_table_add(d->recheck, g_strdup(address));
                         continue;
+                }
+                /* A driver that let go at last, or someone who finished the
+                 * job: the reboot reason or error is out of date. */
+                if (model_intent(d->model, address) && on_vfio && model_bind_failed(d->model, address)) {
+                        model_set_reboot_reason(d->model, address, NULL);
+                        model_set_bind_error(d->model, address, NULL);
+                        settled = true;
                 }
                 if (!retry && model_bind_failed(d->model, address))
                         continue;
@@ -225,6 +233,10 @@ static void daemon_reconcile(Daemon *d, GPtrArray *devices, bool retry) {
         }
         daemon_reconcile_queue(d, to_vfio, BIND_TO_VFIO);
         daemon_reconcile_queue(d, to_host, BIND_TO_HOST);
+        if (settled) {
+                model_refresh(d->model);
+                daemon_emit(d);
+        }
 }
 
 void daemon_binding_end(Daemon *d, GPtrArray *results) {

@@ -149,6 +149,15 @@ static void test_host_driver_grabs(void **state) {
         calls_wait_driver(f->h, GPU, "nvidia");
         g_autofree char *none = calls_writes(f->fk);
         assert_string_equal(none, "");
+
+        /* The driver lets go at last and vfio-pci gets it: the reason is gone. */
+        fakekernel_lock(f->fk);
+        testbed_unbind(f->h->testbed, GPU);
+        testbed_bind(f->h->testbed, GPU, "vfio-pci");
+        fakekernel_unlock(f->fk);
+        calls_wait_prop(f->h, "/org/devpass1", MANAGER, "RebootRequired", "false");
+        g_autofree char *cleared = blockers_of(f, GPU);
+        assert_string_equal(cleared, "[]");
 }
 
 /* RemovePassthrough whose host bind the kernel refuses: State says host,
