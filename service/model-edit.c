@@ -253,7 +253,8 @@ bool model_rule_update(Model *m, ModelRule *r, ModelGroup *g, StoreRule *setting
 }
 
 bool model_rule_delete(Model *m, ModelRule *r, GError **error) {
-        if (!store_begin(m->store, error) || !model_commit_or_rollback(m, store_rule_delete(m->store, r->id, error), error))
+        if (!store_begin(m->store, error) ||
+            !model_commit_or_rollback(m, store_rule_delete(m->store, r->id, error), error))
                 return false;
         rule_forget(m, r);
         model_refresh(m);

@@ -121,7 +121,8 @@ bool model_attachment_update(Model *m, ModelAttachment *a, StoreAttachment *sett
         }
         g_ptr_array_set_size(names, 0);
         attachment_complete(m, s, names, macs);
-        if (!store_begin(m->store, error) || !model_commit_or_rollback(m, store_attachment_update(m->store, s, error), error))
+        if (!store_begin(m->store, error) ||
+            !model_commit_or_rollback(m, store_attachment_update(m->store, s, error), error))
                 return false;
 
         const StoreAttachment *o = a->settings;
