@@ -232,12 +232,40 @@ static void test_count_change(void **state) {
         calls_assert_device_state(f->h, VF0, "claimed vm1");
 }
 
+/* VFs made again behind devpass's back (autoprobe on: iavf takes them as
+ * they come): the one passed through is taken back at once and is free. */
+static void test_vfs_recreated(void **state) {
+        Fixture *f = *state;
+        const char *const vfs[] = { VF0, NULL };
+
+        set_vfs_ok(f, 2);
+        calls_wait_driver(f->h, VF0, "iavf");
+        g_autofree char *group = calls_passthrough_group(f->h, vfs, "VFs", "sriov-nic", "nic");
+        fakekernel_lock(f->fk);
+        testbed_sriov_set(f->h->testbed, PF1, 0);
+        fakekernel_unlock(f->fk);
+        calls_wait_prop(f->h, group, GROUP, "Free", "0");
+        calls_assert_device_state(f->h, VF0, "missing ");
+
+        fakekernel_clear_writes(f->fk);
+        fakekernel_lock(f->fk);
+        testbed_sriov_set(f->h->testbed, PF1, 2);
+        fakekernel_unlock(f->fk);
+        calls_wait_driver(f->h, VF0, "vfio-pci");
+        calls_wait_prop(f->h, group, GROUP, "Free", "1");
+        calls_assert_device_state(f->h, VF0, "passthrough ");
+        calls_wait_driver(f->h, VF1, "iavf");
+        g_autofree char *writes = calls_writes(f->fk);
+        assert_string_equal(writes, "driver_override " VF0 " vfio-pci\nunbind " VF0 "\ndrivers_probe " VF0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_count_restored, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_passthrough_vfs_reboot, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_claims_boot, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_count_change, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_vfs_recreated, setup, teardown),
         };
         return cmocka_run_group_tests_name("reboot", tests, NULL, NULL);
 }
