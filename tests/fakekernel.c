@@ -50,6 +50,8 @@ struct FakeKernel {
         guint64 sync_seen;
 };
 
+static void watch_add_each(FakeKernel *fk, WatchKind parent_kind, WatchKind kind, const char *dir);
+
 static void watch_free(gpointer data) {
         Watch *w = data;
 
@@ -315,8 +317,13 @@ static void on_sriov_numvfs(FakeKernel *fk, const Watch *w) {
                   n <= total && driver && !(current > 0 && n > 0);
         /* The kernel's count back first: the testbed reads it as the current one. */
         file_write(w->dir, "sriov_numvfs", shown);
-        if (ok)
-                testbed_sriov_set(fk->tb, w->name, (unsigned) n);
+        if (!ok)
+                return;
+        testbed_sriov_set(fk->tb, w->name, (unsigned) n);
+        /* The new VFs watched now, not when their creation is read: the
+         * daemon may write to them first. */
+        g_autofree char *devices = path_join(fk, "bus/pci", "devices");
+        watch_add_each(fk, WATCH_DEVICES, WATCH_DEVICE, devices);
 }
 
 static void on_sync(FakeKernel *fk, const Watch *w) {
