@@ -119,10 +119,9 @@ void daemon_binding_begin(Daemon *d, const char *const *addresses) {
 }
 
 void daemon_set_vfs(Daemon *d, const Device *pf, unsigned count, BinderFunc done, void *userdata) {
-        g_autoptr(GPtrArray) vfs = model_pf_passthrough_vfs(d->model, pf);
-
         daemon_binding_begin(d, (const char *const[]) { pf->address_str, NULL });
-        binder_set_vfs(d->binder, pf->address_str, count, vfs->len > 0, done, userdata);
+        binder_set_vfs(d->binder, pf->address_str, count, model_pf_vfs_passed_through(d->model, pf), done,
+                       userdata);
 }
 
 static void daemon_override_forget(Daemon *d, const char *address) {

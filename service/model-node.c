@@ -35,14 +35,13 @@ unsigned model_sriov_count(Model *m, const char *pf) {
         return GPOINTER_TO_UINT(g_hash_table_lookup(m->sriov, pf));
 }
 
-GPtrArray *model_pf_passthrough_vfs(Model *m, const Device *pf) {
-        GPtrArray *vfs = g_ptr_array_new_with_free_func(g_free);
+bool model_pf_vfs_passed_through(Model *m, const Device *pf) {
         char address[DP_ADDRESS_MAX];
 
         for (unsigned i = 0; device_vf_address(pf, i, address); i++)
                 if (model_intent(m, address))
-                        g_ptr_array_add(vfs, g_strdup(address));
-        return vfs;
+                        return true;
+        return false;
 }
 
 bool model_override_recorded(Model *m, const char *address) {

@@ -209,10 +209,9 @@ bool model_sriov_set(Model *m, const char *pf, unsigned count, GError **error);
 /* PFs with a count asked for, sorted (borrowed strings); the count. */
 GPtrArray *model_sriov_addresses(Model *m);
 unsigned model_sriov_count(Model *m, const char *pf);
-/* The addresses (owned strings) of the PF's VFs that are passed through,
- * present or not: the VFs' places follow from the PF's sriov_offset and
- * sriov_stride. Empty for a PF none of whose VFs are. */
-GPtrArray *model_pf_passthrough_vfs(Model *m, const Device *pf);
+/* Whether any VF of the PF is passed through, present or not: the VFs'
+ * places follow from the PF's sriov_offset and sriov_stride. */
+bool model_pf_vfs_passed_through(Model *m, const Device *pf);
 /* Whether devpass wrote address's driver_override and has not yet seen
  * its host driver take it back; forgetting it is one transaction. */
 bool model_override_recorded(Model *m, const char *address);
