@@ -44,17 +44,22 @@ typedef struct {
         char **details;            /* key, value, ...; NULL-terminated */
         bool interactive;
         sd_bus_slot *slot;
+        sd_bus_slot *creds_slot;   /* auth_verify()'s: who the caller is, for the log */
         AuthFunc done;             /* NULL: auth_verify()'s, dispatched again when answered */
         void *userdata;
         /* The answer, for auth_verify(). */
         bool allowed;
         bool challenge;            /* polkit would ask for a password */
         char *reason;
+        bool polkit_done;
+        bool creds_done;
+        AuthCaller caller;
         gint64 answered_at;
 } Check;
 
 static void check_free(Check *c) {
         sd_bus_slot_unref(c->slot);
+        sd_bus_slot_unref(c->creds_slot);
         sd_bus_message_unref(c->message);
         g_strfreev(c->actions);
         g_strfreev(c->details);
@@ -65,11 +70,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Check, check_free);
 
 static void check_start(Check *c);
 
-/* auth_verify()'s call goes round again with its answer. */
+/* auth_verify()'s call goes round again with its answer, once polkit
+ * and the bus (who the caller is) have both answered. */
 static void check_redispatch(Check *c) {
         Auth *a = c->auth;
         int r;
 
+        if (!c->polkit_done || !c->creds_done)
+                return;
         g_hash_table_steal(a->pending, c);
         c->answered_at = g_get_monotonic_time();
         g_hash_table_insert(a->answers, c->message, c);
@@ -92,6 +100,7 @@ static void check_finish(Check *c, bool allowed, bool challenge, const char *rea
                 c->allowed = allowed;
                 c->challenge = challenge;
                 c->reason = g_strdup(reason);
+                c->polkit_done = true;
                 check_redispatch(c);
                 return;
         }
@@ -123,6 +132,42 @@ static int on_checked(sd_bus_message *reply, void *userdata, sd_bus_error *ret_e
                 check_finish(c, false, challenge, challenge ? "authentication is required" :
                                                              "not allowed by the polkit policy");
         return 0;
+}
+
+static int on_creds(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Check *c = userdata;
+        const char *key;
+        uint32_t value;
+
+        c->creds_slot = sd_bus_slot_unref(c->creds_slot);
+        c->creds_done = true;
+        if (!sd_bus_message_is_method_error(reply, NULL) && sd_bus_message_enter_container(reply, 'a', "{sv}") > 0)
+                while (sd_bus_message_enter_container(reply, 'e', "sv") > 0) {
+                        if (sd_bus_message_read(reply, "s", &key) < 0)
+                                break;
+                        bool uid = g_str_equal(key, "UnixUserID"), pid = g_str_equal(key, "ProcessID");
+                        if ((uid || pid) && sd_bus_message_read(reply, "v", "u", &value) >= 0) {
+                                if (uid)
+                                        c->caller.uid = (int64_t) value;
+                                else
+                                        c->caller.pid = (int64_t) value;
+                        } else if (sd_bus_message_skip(reply, "v") < 0)
+                                break;
+                        if (sd_bus_message_exit_container(reply) < 0)
+                                break;
+                }
+        check_redispatch(c);
+        return 0;
+}
+
+/* Who the caller is, asked beside polkit so that the log can name it
+ * without a blocking call. */
+static void check_ask_creds(Check *c) {
+        int r = sd_bus_call_method_async(c->auth->bus, &c->creds_slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                         "org.freedesktop.DBus", "GetConnectionCredentials", on_creds, c, "s",
+                                         sd_bus_message_get_sender(c->message));
+        if (r < 0)
+                c->creds_done = true;
 }
 
 static int check_send(Check *c) {
@@ -210,12 +255,17 @@ static void check_begin(Auth *a, sd_bus_message *m, const char *const *actions, 
         c->interactive = sd_bus_message_get_allow_interactive_authorization(m) > 0;
         c->done = done;
         c->userdata = userdata;
+        c->caller = (AuthCaller) { -1, -1 };
+        c->creds_done = done != NULL;
         g_hash_table_add(a->pending, c);
 
         if (!sd_bus_message_get_sender(m)) {
+                c->creds_done = true;
                 check_finish(c, false, false, "the caller has no bus name");
                 return;
         }
+        if (!c->creds_done)
+                check_ask_creds(c);
         check_start(c);
 }
 
@@ -241,7 +291,7 @@ static void answers_expire(Auth *a) {
 }
 
 int auth_verify(Auth *a, sd_bus_message *m, const char *const *actions, const char *const *details,
-                sd_bus_error *error) {
+                AuthCaller *caller, sd_bus_error *error) {
         g_autoptr(Check) c = NULL;
 
         g_return_val_if_fail(actions && actions[0], -EINVAL);
@@ -255,13 +305,14 @@ int auth_verify(Auth *a, sd_bus_message *m, const char *const *actions, const ch
         if (!strv_same(c->actions, actions) || !strv_same(c->details, details))
                 return sd_bus_error_setf(error, DP_ERROR_BUSY, "What %s touches changed while authorization was "
                                          "asked: call again", sd_bus_message_get_member(m)), -ESTALE;
+        *caller = c->caller;
         if (c->allowed)
                 return 1;
         /* As systemd does: a frontend can tell "ask for a password" from "no". */
         if (c->challenge && !c->interactive)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
-                                         "Authentication is required for %s: call again allowing interactive "
-                                         "authorization, or ask an administrator", c->actions[c->next]), -EACCES;
+                                         "Interactive authentication is required for %s: call again allowing "
+                                         "interactive authorization, or ask an administrator", c->actions[c->next]), -EACCES;
         return sd_bus_error_setf(error, DP_ERROR_NOT_AUTHORIZED, "Not authorized for %s: %s (ask an administrator, "
                                  "or add a polkit rule)", c->actions[c->next], c->reason ?: "denied"), -EACCES;
 }

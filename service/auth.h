@@ -8,6 +8,7 @@
  * "yes" from polkit (an error, no polkitd, no sender) is a "no". */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <glib.h>
 #include <systemd/sd-bus.h>
 
@@ -40,9 +41,15 @@ void auth_check(Auth *a, sd_bus_message *m, const char *const *actions, const ch
  * org.freedesktop.DBus.Error.InteractiveAuthorizationRequired when a
  * password would do and the caller did not allow interaction), or
  * -ESTALE (org.devpass1.Error.Busy) when the actions or details differ
- * from what polkit was asked: a stale answer authorizes nothing. */
+ * from what polkit was asked: a stale answer authorizes nothing. *caller
+ * gets who the caller is, as the bus told (asked beside polkit). */
+typedef struct {
+        int64_t uid;    /* -1: unknown */
+        int64_t pid;
+} AuthCaller;
+
 int auth_verify(Auth *a, sd_bus_message *m, const char *const *actions, const char *const *details,
-                sd_bus_error *error);
+                AuthCaller *caller, sd_bus_error *error);
 
 /* Replies org.devpass1.Error.NotAuthorized naming the action. */
 int auth_reply_denied(sd_bus_message *m, const char *action, const char *reason);

@@ -119,6 +119,15 @@ static void reply_error(sd_bus_message *m, sd_bus_error *error) {
         sd_bus_error_free(error);
 }
 
+/* The guard asks the model who uses the VFs of a PF it checks. */
+static char *device_use(const char *address, void *userdata) {
+        return model_device_use(userdata, address);
+}
+
+static GPtrArray *guard_check(Daemon *d, GPtrArray *devices) {
+        return safety_check(d->config.root, devices, device_use, d->model);
+}
+
 /* ---- CheckPassthrough ---- */
 
 static int findings_append(sd_bus_message *reply, GPtrArray *findings) {
@@ -141,7 +150,7 @@ int bus_passthrough_method_check(sd_bus_message *m, void *userdata, sd_bus_error
 
         if ((r = paths_read(m, paths)) < 0 || (r = devices_resolve(d, paths, false, &devices, error)) < 0)
                 return r;
-        g_autoptr(GPtrArray) findings = safety_check(d->config.root, devices);
+        g_autoptr(GPtrArray) findings = guard_check(d, devices);
         if ((r = sd_bus_message_new_method_return(m, &reply)) >= 0 && (r = findings_append(reply, findings)) >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
         sd_bus_message_unref(reply);
@@ -200,7 +209,15 @@ static int make_validate(Request *q, GPtrArray **ret_devices, GPtrArray **findin
         ModelGroup *target = o->present & BUS_SETTING_GROUP ? model_group_by_path(d->model, o->group) : NULL;
         if (!model_passthrough_check(d->model, target, devices, &e))
                 return sd_bus_error_set(error, bus_error_name_for(e), e->message);
-        *findings = safety_check(d->config.root, devices);
+        *findings = guard_check(d, devices);
+        g_autoptr(GString) never = g_string_new(NULL);
+        for (guint i = 0; i < (*findings)->len; i++) {
+                const SafetyFinding *f = (*findings)->pdata[i];
+                if (!safety_finding_forceable(f))
+                        g_string_append_printf(never, "%s%s", never->len ? "; " : "", f->message);
+        }
+        if (never->len > 0)
+                return sd_bus_error_setf(error, DP_ERROR_UNSAFE, "Refused even with Force: %s", never->str);
         if ((*findings)->len > 0 && !o->force) {
                 g_autoptr(GString) s = g_string_new("Refused, the host would lose what it uses: ");
                 for (guint i = 0; i < (*findings)->len; i++)

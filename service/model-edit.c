@@ -31,6 +31,10 @@ static bool rule_name_free(Model *m, const char *name, const ModelRule *self, GE
         return true;
 }
 
+bool model_rule_name_check(Model *m, const ModelRule *self, const char *name, GError **error) {
+        return !name || !*name || rule_name_free(m, name, self, error);
+}
+
 /* "base", else "base 2", "base 3", ... */
 static char *rule_name_unique(Model *m, const char *base) {
         char *name = g_strdup(base);
@@ -53,6 +57,10 @@ static void rule_forget(Model *m, ModelRule *r) {
         g_hash_table_remove(m->rules, &r->id);
 }
 
+bool model_group_name_check(Model *m, const char *name, GError **error) {
+        return group_name_free(m, name, NULL, error);
+}
+
 ModelGroup *model_group_create(Model *m, StoreGroup *settings, GError **error) {
         g_autoptr(StoreGroup) s = settings;
 
@@ -65,11 +73,21 @@ ModelGroup *model_group_create(Model *m, StoreGroup *settings, GError **error) {
         return g;
 }
 
+bool model_group_update_check(Model *m, ModelGroup *g, const StoreGroup *next, GError **error) {
+        if (!group_name_free(m, next->name, g, error))
+                return false;
+        /* A group's devices were chosen for its type. */
+        if (!g_str_equal(next->type, g->settings->type) && g->devices->len > 0)
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Group %s has devices: its type can only "
+                                   "change while it has none", g->settings->name), false;
+        return true;
+}
+
 bool model_group_update(Model *m, ModelGroup *g, const StoreGroup *settings, GError **error) {
         StoreGroup next = *settings;
         next.id = g->id;
 
-        if (!group_name_free(m, next.name, g, error) || !store_begin(m->store, error) ||
+        if (!model_group_update_check(m, g, &next, error) || !store_begin(m->store, error) ||
             !model_commit_or_rollback(m, store_group_update(m->store, &next, error), error))
                 return false;
         StoreGroup *old = g->settings;
@@ -140,7 +158,7 @@ static bool group_unused(Model *m, ModelGroup *g, GError **error) {
         return true;
 }
 
-bool model_group_delete(Model *m, ModelGroup *g, bool release, GError **error) {
+bool model_group_delete_check(Model *m, ModelGroup *g, bool release, GError **error) {
         g_autoptr(GString) addresses = g_string_new(NULL);
         guint n = group_intents(m, g, addresses);
 
@@ -150,7 +168,11 @@ bool model_group_delete(Model *m, ModelGroup *g, bool release, GError **error) {
                                    "or delete it with Release",
                                    g->settings->name, n, n == 1 ? "" : "s", addresses->str, n > 4 ? ", ..." : ""),
                        false;
-        if (!group_unused(m, g, error))
+        return group_unused(m, g, error);
+}
+
+bool model_group_delete(Model *m, ModelGroup *g, bool release, GError **error) {
+        if (!model_group_delete_check(m, g, release, error))
                 return false;
         if (!store_begin(m->store, error) ||
             !model_commit_or_rollback(m, store_group_delete(m->store, g->id, error), error))

@@ -269,6 +269,17 @@ ModelGroup *model_intent(Model *m, const char *address) {
         return p ? g_hash_table_lookup(m->groups, &p->group_id) : NULL;
 }
 
+char *model_device_use(Model *m, const char *address) {
+        const StoreClaim *c;
+
+        if ((c = g_hash_table_lookup(m->claims, address)))
+                return g_strdup_printf("claimed by machine %s", c->holder);
+        if ((c = g_hash_table_lookup(m->holds, address)))
+                return g_strdup_printf("held by tenant %s", c->holder);
+        ModelGroup *g = model_intent(m, address);
+        return g ? g_strdup_printf("passed through for group %s", g->settings->name) : NULL;
+}
+
 static gint str_compare(gconstpointer a, gconstpointer b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }

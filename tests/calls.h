@@ -24,6 +24,8 @@
  * everything) and, when fk is not NULL, a fake kernel in *fk with
  * vfio-pci loaded. */
 Harness *calls_gpu_server(const char *rules, FakeKernel **fk);
+/* The same on another node (a file of tests/fixtures). */
+Harness *calls_node(const char *fixture, const char *rules, FakeKernel **fk);
 /* The end of such a test: devpassd stopped first (harness_daemon_stop: a
  * clean exit, and under the sanitizers no leaks), then the fake kernel
  * (NULL: none) and the harness freed. */

@@ -301,7 +301,7 @@ static void test_delete_group(void **state) {
         wait_device(f, "0000:17:00.0", "Driver: vfio-pci");
         wait_device(f, "0000:17:00.1", "Driver: vfio-pci");
 
-        ctl_fails(f, 1, "devpassctl: Group PCI GPUs still has 2 devices passed through (0000:17:00.0, ...): "
+        ctl_fails(f, 1, "devpassctl: Group PCI GPUs still has 2 devices passed through (0000:17:00.0, 0000:17:00.1): "
                         "release them first, or delete it with Release\n", ARGS("delete-group", "PCI GPUs"));
         g_autofree char *still = ctl_ok(f, ARGS("groups"));
         assert_string_equal(still, GROUPS_HEADER "PCI GPUs  pci   gpu    1      1     2      -\n");
