@@ -404,42 +404,20 @@ int bus_passthrough_method_remove(sd_bus_message *m, void *userdata, sd_bus_erro
 
 /* ---- Device.SetVirtualFunctions ---- */
 
-/* A new count goes through 0: every VF goes and the first count come back
- * at the same addresses, where the reconcile binds those passed through
- * to vfio-pci again. So a passed-through VF must be free (a machine or
- * tenant would lose it) and among the first count (else it is gone). */
+/* The model's refusals, then the changes under way (which pass). */
 static int vfs_validate(Daemon *d, const Device *pf, unsigned count, sd_bus_error *error) {
+        g_autoptr(GError) e = NULL;
         char vf[DP_ADDRESS_MAX];
 
-        if (pf->sriov_total_vfs == 0)
-                return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT,
-                                         "%s is not an SR-IOV physical function", pf->address_str);
-        if (count > pf->sriov_total_vfs)
-                return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT,
-                                         "%s supports at most %u virtual functions, not %u", pf->address_str,
-                                         pf->sriov_total_vfs, count);
+        if (!model_sriov_check(d->model, pf, count, &e))
+                return sd_bus_error_set(error, bus_error_name_for(e), e->message);
         if (g_hash_table_contains(d->binding, pf->address_str))
                 return sd_bus_error_setf(error, DP_ERROR_BUSY, "A change of %s is under way: try again when it "
                                          "is done", pf->address_str);
-        g_autofree char *binding = NULL;
-        for (unsigned i = 0; count != pf->sriov_num_vfs && device_vf_address(pf, i, vf); i++) {
-                if (!model_intent(d->model, vf))
-                        continue;
-                const char *holder = model_holder(d->model, vf);
-                if (holder)
-                        return sd_bus_error_setf(error, DP_ERROR_BUSY, "VF %s of %s is held by %s, and a new count "
-                                                 "takes every VF away for a moment: release it first", vf,
-                                                 pf->address_str, holder);
-                if (i >= count)
-                        return sd_bus_error_setf(error, DP_ERROR_BUSY, "VF %s of %s is passed through, and %u VFs "
-                                                 "would leave it out: release it first", vf, pf->address_str, count);
-                if (!binding && g_hash_table_contains(d->binding, vf))
-                        binding = g_strdup(vf);
-        }
-        /* Said last: it passes, the others do not. */
-        if (binding)
-                return sd_bus_error_setf(error, DP_ERROR_BUSY, "A driver change of VF %s is under way: try again "
-                                         "when it is done", binding);
+        for (unsigned i = 0; count != pf->sriov_num_vfs && device_vf_address(pf, i, vf); i++)
+                if (g_hash_table_contains(d->binding, vf))
+                        return sd_bus_error_setf(error, DP_ERROR_BUSY, "A driver change of VF %s is under way: try "
+                                                 "again when it is done", vf);
         return 0;
 }
 

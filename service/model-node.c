@@ -2,6 +2,8 @@
 /* What the model keeps of the node itself: the VF counts asked for, and
  * which driver overrides devpass wrote (the one record that tells an
  * override devpass left behind from one an administrator wrote). */
+#include <gio/gio.h>
+
 #include "model-private.h"
 
 #define VFIO_DRIVER "vfio-pci"
@@ -42,6 +44,32 @@ bool model_pf_vfs_passed_through(Model *m, const Device *pf) {
                 if (model_intent(m, address))
                         return true;
         return false;
+}
+
+bool model_sriov_check(Model *m, const Device *pf, unsigned count, GError **error) {
+        char vf[DP_ADDRESS_MAX];
+
+        if (pf->sriov_total_vfs == 0)
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                   "%s is not an SR-IOV physical function", pf->address_str), false;
+        if (count > pf->sriov_total_vfs)
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                   "%s supports at most %u virtual functions, not %u", pf->address_str,
+                                   pf->sriov_total_vfs, count), false;
+        for (unsigned i = 0; count != pf->sriov_num_vfs && device_vf_address(pf, i, vf); i++) {
+                if (!model_intent(m, vf))
+                        continue;
+                const char *holder = model_holder(m, vf);
+                if (holder)
+                        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "VF %s of %s is held by %s, and a "
+                                           "new count takes every VF away for a moment: release it first", vf,
+                                           pf->address_str, holder), false;
+                if (i >= count)
+                        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "VF %s of %s is passed through, and "
+                                           "%u VFs would leave it out: release it first", vf, pf->address_str,
+                                           count), false;
+        }
+        return true;
 }
 
 bool model_override_recorded(Model *m, const char *address) {

@@ -219,6 +219,12 @@ bool model_sriov_set(Model *m, const char *pf, unsigned count, GError **error);
 /* PFs with a count asked for, sorted (borrowed strings); the count. */
 GPtrArray *model_sriov_addresses(Model *m);
 unsigned model_sriov_count(Model *m, const char *pf);
+/* What a new VF count refuses. A new count goes through 0: every VF goes
+ * and the first count come back at the same addresses, where the
+ * reconcile binds those passed through to vfio-pci again. So a
+ * passed-through VF must be free (a machine or tenant would lose it) and
+ * among the first count (else it is gone). */
+bool model_sriov_check(Model *m, const Device *pf, unsigned count, GError **error);
 /* Whether any VF of the PF is passed through, present or not: the VFs'
  * places follow from the PF's sriov_offset and sriov_stride. */
 bool model_pf_vfs_passed_through(Model *m, const Device *pf);
