@@ -400,8 +400,9 @@ static char *pf_write_vfs(Run *run, const Device *d, unsigned count, unsigned *n
         return g_strdup_printf("asked for %u VFs, it shows %u and has %u", count, *numvfs, links);
 }
 
-/* VFs that no host driver takes as they come: each is bound to vfio-pci
- * by itself. Returns 0 or -errno. */
+/* New VFs come up without a driver (the kernel probes a VF only with
+ * autoprobe on, or through its override): the daemon binds those passed
+ * through to vfio-pci. Returns 0 or -errno. */
 static int pf_autoprobe_off(const Device *d) {
         g_autofree char *now = NULL;
 

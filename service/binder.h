@@ -9,7 +9,8 @@
  * To vfio-pci:   modprobe vfio-pci when <sysfs>/bus/pci/drivers/vfio-pci
  *                is missing; write "vfio-pci" to driver_override; unbind
  *                from the current driver; write the address to
- *                bus/pci/drivers_probe. Then check where it is bound.
+ *                bus/pci/drivers_probe. Then check where it is bound;
+ *                once more when a host driver took it in between.
  * To the host:   clear driver_override ("\n"); unbind from vfio-pci;
  *                drivers_probe.
  * SR-IOV:        sriov_numvfs, through 0 when changing a non-zero count;
