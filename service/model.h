@@ -208,6 +208,30 @@ bool model_passthrough_remove(Model *m, char **addresses, GError **error);
  * (the next start finds out again). NULL clears. */
 void model_set_reboot_reason(Model *m, const char *address, const char *reason);
 void model_set_bind_error(Model *m, const char *address, const char *reason);
+/* Whether the last driver change of address failed or waits for a reboot. */
+bool model_bind_failed(Model *m, const char *address);
+
+/* ---- the node: VF counts, overrides (model-node.c) ---- */
+
+/* Records the VF count asked for a PF (one transaction): devpassd sets it
+ * again at every start. */
+bool model_sriov_set(Model *m, const char *pf, unsigned count, GError **error);
+/* PFs with a count asked for, sorted (borrowed strings); the count. */
+GPtrArray *model_sriov_addresses(Model *m);
+unsigned model_sriov_count(Model *m, const char *pf);
+/* What a new VF count refuses. A new count goes through 0: every VF goes
+ * and the first count come back at the same addresses, where the
+ * reconcile binds those passed through to vfio-pci again. So a
+ * passed-through VF must be free (a machine or tenant would lose it) and
+ * among the first count (else it is gone). */
+bool model_sriov_check(Model *m, const Device *pf, unsigned count, GError **error);
+/* Whether any VF of the PF is passed through, present or not: the VFs'
+ * places follow from the PF's sriov_offset and sriov_stride. */
+bool model_pf_vfs_passed_through(Model *m, const Device *pf);
+/* Whether devpass wrote address's driver_override and has not yet seen
+ * its host driver take it back; forgetting it is one transaction. */
+bool model_override_recorded(Model *m, const char *address);
+bool model_override_forget(Model *m, const char *address, GError **error);
 
 /* ---- machines and tenants (model-claims.c) ---- */
 

@@ -180,8 +180,7 @@ static Effect *effect_new(MutationCall *c, char **addresses) {
         Effect *f = g_new0(Effect, 1);
         f->call = c;
         f->addresses = g_strdupv(addresses);
-        for (size_t i = 0; f->addresses[i]; i++)
-                g_hash_table_add(c->d->binding, g_strdup(f->addresses[i]));
+        daemon_binding_begin(c->d, (const char *const *) f->addresses);
         return f;
 }
 
@@ -190,11 +189,12 @@ static void on_effect_done(GPtrArray *results, void *userdata) {
         g_autoptr(MutationCall) c = f->call;
         g_autoptr(GError) e = NULL;
 
-        for (size_t i = 0; f->addresses[i]; i++)
-                g_hash_table_remove(c->d->binding, f->addresses[i]);
         g_strfreev(f->addresses);
         g_free(f);
         bool ok = c->spec->effect_done(c, results, &e);
+        /* After effect_done has recorded what failed: driver events seen
+         * meanwhile are reconciled now. */
+        daemon_binding_end(c->d, results);
         g_ptr_array_unref(results);
         daemon_emit(c->d);
         if (!ok)
@@ -211,10 +211,14 @@ void mutation_effect_bind(MutationCall *c, char **addresses, BindTarget target) 
 
 void mutation_effect_set_vfs(MutationCall *c, const char *pf, unsigned count) {
         const char *addresses[] = { pf, NULL };
+        DpAddress a;
+        const Device *dev = address_parse(pf, &a) ? inventory_lookup(c->d->inventory, &a) : NULL;
 
         g_return_if_fail(c->spec->effect_done);
         c->effect_started = true;
-        binder_set_vfs(c->d->binder, pf, count, on_effect_done, effect_new(c, (char **) addresses));
+        /* VFs passed through get no host VF driver as they come. */
+        binder_set_vfs(c->d->binder, pf, count, dev && model_pf_vfs_passed_through(c->d->model, dev), on_effect_done,
+                       effect_new(c, (char **) addresses));
 }
 
 void mutation_log(MutationCall *c, const char *format, ...) {
