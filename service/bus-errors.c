@@ -97,6 +97,8 @@ const char *bus_error_name_for(const GError *e) {
                         return DP_ERROR_INVALID_ARGUMENT;
                 case G_IO_ERROR_NOT_FOUND:
                         return DP_ERROR_NOT_FOUND;
+                case G_IO_ERROR_PERMISSION_DENIED:   /* the host would lose what it runs on */
+                        return DP_ERROR_UNSAFE;
                 default:
                         break;
                 }

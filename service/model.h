@@ -187,10 +187,11 @@ bool model_rule_update(Model *m, ModelRule *r, ModelGroup *g, StoreRule *setting
                        GError **error);
 bool model_rule_delete(Model *m, ModelRule *r, GError **error);
 
-/* Refused (G_IO_ERROR_EXISTS, naming the rule) when a rule of a group
- * other than g (NULL: a new group) matches one of devices: the device
- * would be in neither group. */
-bool model_passthrough_check(Model *m, ModelGroup *g, GPtrArray *devices, GError **error);
+/* Refused when a device is passed through for another group (BUSY), has
+ * no IOMMU group (PERMISSION_DENIED: unsafe), is no VF for a sriov-nic
+ * group of type, or a rule of a group other than g (NULL: a new group)
+ * matches it (EXISTS, naming the rule: it would be in neither group). */
+bool model_passthrough_check(Model *m, ModelGroup *g, const char *type, GPtrArray *devices, GError **error);
 /* Make passthrough, as one transaction (checked as above): the group (existing g, or a new
  * one from new_group), a rule per device that no rule of the group
  * matches yet (this node, vendor, device, address), and the intent. */
@@ -201,7 +202,9 @@ ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group
  * a missing one shows what it last was. Writes only what differs; a
  * failed write is logged and tried again at the next call. */
 void model_passthrough_facts_sync(Model *m);
-/* Forgets the intent of the addresses. */
+/* Refused: an address not passed through, or held by a machine or tenant. */
+bool model_passthrough_remove_check(Model *m, char **addresses, GError **error);
+/* Forgets the intent of the addresses (checked as above). */
 bool model_passthrough_remove(Model *m, char **addresses, GError **error);
 
 /* What the binder found, shown as Blockers and RebootReasons; memory only
