@@ -61,7 +61,7 @@ static void daemon_boot_list_sync(Daemon *d) {
 
 static void emit_removed(Daemon *d, ModelChanges *c) {
         for (guint i = 0; i + 1 < c->removed->len; i += 2)
-                (void) sd_bus_emit_interfaces_removed(d->bus, c->removed->pdata[i], c->removed->pdata[i + 1], NULL);
+                (void) bus_emit_object_removed(d->bus, c->removed->pdata[i], c->removed->pdata[i + 1]);
 }
 
 static void emit_rest(Daemon *d, ModelChanges *c, GHashTable *skip) {
