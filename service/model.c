@@ -210,6 +210,23 @@ ModelGroup *model_group_by_path(Model *m, const char *path) {
         return g_hash_table_lookup(m->group_paths, path);
 }
 
+bool model_commit(Model *m, bool ok, GError **error) {
+        if (ok && store_commit(m->store, error))
+                return true;
+        store_rollback(m->store);
+        return false;
+}
+
+ModelGroup *model_group_arg(Model *m, const char *path, GError **error) {
+        ModelGroup *g = model_group_by_path(m, path);
+
+        /* An object path is ASCII; a long one is cut. */
+        if (!g)
+                g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No group at '%.100s'%s: 'devpassctl groups' "
+                            "lists them", path, strlen(path) > 100 ? "..." : "");
+        return g;
+}
+
 ModelRule *model_rule_by_path(Model *m, const char *path) {
         return g_hash_table_lookup(m->rule_paths, path);
 }
