@@ -61,23 +61,9 @@ static bool has_device(Harness *h, void *data) {
 
 /* ---- set-up ---- */
 
-/* The example rule, for Unix group games instead of acme-admins. */
-static char *example_rules(void) {
-        g_autofree char *dir = g_path_get_dirname(harness_path("DEVPASS_POLKIT_POLICY"));
-        g_autofree char *file = g_build_filename(dir, "50-devpass-tenant-admins.rules.example", NULL);
-        g_autofree char *text = NULL;
-        g_autoptr(GError) error = NULL;
-
-        if (!g_file_get_contents(file, &text, NULL, &error))
-                fail_msg("%s", error->message);
-        assert_non_null(strstr(text, "subject.isInGroup(\"acme-admins\")"));
-        g_auto(GStrv) parts = g_strsplit(text, "\"acme-admins\"", -1);
-        return g_strjoinv("\"games\"", parts);
-}
-
 static int setup(void **state) {
         Fixture *f = g_new0(Fixture, 1);
-        g_autofree char *rules = example_rules();
+        g_autofree char *rules = calls_tenant_admin_rules("games");
 
         f->h = calls_gpu_server(rules, &f->fk);
 
