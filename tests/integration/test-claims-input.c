@@ -284,6 +284,32 @@ static void test_create(void **state) {
         assert_string_equal(given, "VFs 1");
 }
 
+/* CreateAttachments of n distinct machines, each one unit of group. */
+static GVariant *bulk_args(const char *group, guint n) {
+        GVariantBuilder entries;
+
+        g_variant_builder_init(&entries, G_VARIANT_TYPE("a(sa{sv})"));
+        for (guint i = 0; i < n; i++) {
+                g_autofree char *machine = g_strdup_printf("bulk-%05u", i);
+                g_variant_builder_add_parsed(&entries, "(%s, {'Group': <%o>})", machine, group);
+        }
+        return g_variant_new("(a(sa{sv}))", &entries);
+}
+
+/* Bounded before polkit is asked: 30,000 entries are refused while
+ * parsing; 4096, the most one call takes, are made. */
+static void test_bulk(void **state) {
+        Fixture *f = *state;
+
+        calls_refused(f->h, "CreateAttachments of 30000", ROOT, MANAGER_IF, "CreateAttachments",
+                      bulk_args(f->vfs, 30000), INVALID, "One call creates at most 4096 attachments: split the call");
+        calls_refused(f->h, "CreateAttachments of 4097", ROOT, MANAGER_IF, "CreateAttachments",
+                      bulk_args(f->vfs, 4097), INVALID, "at most 4096");
+        g_autoptr(GVariant) made = calls_ok(f->h, ROOT, MANAGER_IF, "CreateAttachments", bulk_args(f->vfs, 4096));
+        g_autoptr(GVariant) paths = g_variant_get_child_value(made, 0);
+        assert_int_equal(g_variant_n_children(paths), 4096);
+}
+
 static void test_claim(void **state) {
         refused_all(*state, claim_calls, G_N_ELEMENTS(claim_calls));
 }
@@ -329,6 +355,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_names, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_macs, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_create, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_bulk, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_claim, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pass, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_attachment, setup, teardown),
