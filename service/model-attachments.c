@@ -222,7 +222,7 @@ GPtrArray *model_attachments_create(Model *m, GPtrArray *settings, GError **erro
                 return NULL;
         for (guint i = 0; ok && i < settings->len; i++)
                 ok = store_attachment_insert(m->store, settings->pdata[i], error);
-        if (!model_commit(m, ok, error))
+        if (!model_commit_or_rollback(m, ok, error))
                 return NULL;
 
         GPtrArray *made = g_ptr_array_new();
@@ -267,7 +267,7 @@ bool model_attachment_update(Model *m, ModelAttachment *a, StoreAttachment *sett
         if (!attachment_check(m, &b, s, a, error))
                 return false;
         attachment_complete(m, &b, s);
-        if (!store_begin(m->store, error) || !model_commit(m, store_attachment_update(m->store, s, error), error))
+        if (!store_begin(m->store, error) || !model_commit_or_rollback(m, store_attachment_update(m->store, s, error), error))
                 return false;
 
         guint bits = attachment_changes(a->settings, s);
@@ -286,7 +286,7 @@ bool model_attachment_update(Model *m, ModelAttachment *a, StoreAttachment *sett
 
 bool model_attachment_delete(Model *m, ModelAttachment *a, GError **error) {
         if (!store_begin(m->store, error) ||
-            !model_commit(m, store_attachment_delete(m->store, a->id, error), error))
+            !model_commit_or_rollback(m, store_attachment_delete(m->store, a->id, error), error))
                 return false;
         /* The machine keeps what it holds (the claims lose their link). */
         GHashTableIter it;

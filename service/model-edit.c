@@ -46,13 +46,6 @@ static char *rule_name_unique(Model *m, const char *base) {
         return name;
 }
 
-static bool commit_or_rollback(Model *m, bool ok, GError **error) {
-        if (ok && store_commit(m->store, error))
-                return true;
-        store_rollback(m->store);
-        return false;
-}
-
 /* The rule is going: nothing may point at it any more. */
 static void rule_forget(Model *m, ModelRule *r) {
         g_ptr_array_remove(r->group->rules, r);
@@ -72,7 +65,7 @@ ModelGroup *model_group_create(Model *m, StoreGroup *settings, GError **error) {
         g_autoptr(StoreGroup) s = settings;
 
         if (!group_name_free(m, s->name, NULL, error) || !store_begin(m->store, error) ||
-            !commit_or_rollback(m, store_group_insert(m->store, s, error), error))
+            !model_commit_or_rollback(m, store_group_insert(m->store, s, error), error))
                 return NULL;
         ModelGroup *g = model_group_new(g_steal_pointer(&s));
         model_group_add(m, g);
@@ -95,7 +88,7 @@ bool model_group_update(Model *m, ModelGroup *g, const StoreGroup *settings, GEr
         next.id = g->id;
 
         if (!model_group_update_check(m, g, &next, error) || !store_begin(m->store, error) ||
-            !commit_or_rollback(m, store_group_update(m->store, &next, error), error))
+            !model_commit_or_rollback(m, store_group_update(m->store, &next, error), error))
                 return false;
         StoreGroup *old = g->settings;
         guint bits = 0;
@@ -182,7 +175,7 @@ bool model_group_delete(Model *m, ModelGroup *g, bool release, GError **error) {
         if (!model_group_delete_check(m, g, release, error))
                 return false;
         if (!store_begin(m->store, error) ||
-            !commit_or_rollback(m, store_group_delete(m->store, g->id, error), error))
+            !model_commit_or_rollback(m, store_group_delete(m->store, g->id, error), error))
                 return false;
         /* The store dropped the group's intents and a tenant's holds with it. */
         GHashTableIter it;
@@ -223,7 +216,7 @@ ModelRule *model_rule_create(Model *m, ModelGroup *g, StoreRule *settings, GPtrA
                 s->name = rule_name_unique(m, base);
         }
         if (!rule_name_free(m, s->name, NULL, error) || !store_begin(m->store, error) ||
-            !commit_or_rollback(m, store_rule_insert(m->store, s, error), error))
+            !model_commit_or_rollback(m, store_rule_insert(m->store, s, error), error))
                 return NULL;
         ModelRule *r = model_rule_new(g_steal_pointer(&s), g_steal_pointer(&c), g);
         model_rule_add(m, r);
@@ -252,7 +245,7 @@ bool model_rule_update(Model *m, ModelRule *r, ModelGroup *g, StoreRule *setting
         s->id = r->id;
         s->group_id = g->id;
         if (!rule_name_free(m, s->name, r, error) || !store_begin(m->store, error) ||
-            !commit_or_rollback(m, store_rule_update(m->store, s, error), error))
+            !model_commit_or_rollback(m, store_rule_update(m->store, s, error), error))
                 return false;
         guint bits = 0;
         if (!g_str_equal(r->settings->name, s->name))
@@ -282,7 +275,8 @@ bool model_rule_update(Model *m, ModelRule *r, ModelGroup *g, StoreRule *setting
 }
 
 bool model_rule_delete(Model *m, ModelRule *r, GError **error) {
-        if (!store_begin(m->store, error) || !commit_or_rollback(m, store_rule_delete(m->store, r->id, error), error))
+        if (!store_begin(m->store, error) ||
+            !model_commit_or_rollback(m, store_rule_delete(m->store, r->id, error), error))
                 return false;
         rule_forget(m, r);
         model_refresh(m);
@@ -323,12 +317,23 @@ static StoreRule *passthrough_rule(Model *m, const Device *d, GPtrArray *taken) 
         return r;
 }
 
-bool model_passthrough_check(Model *m, ModelGroup *g, GPtrArray *devices, GError **error) {
+bool model_passthrough_check(Model *m, ModelGroup *g, const char *type, GPtrArray *devices, GError **error) {
         GHashTableIter it;
         gpointer value;
 
         for (guint i = 0; i < devices->len; i++) {
                 const Device *d = devices->pdata[i];
+                ModelGroup *held = model_intent(m, d->address_str);
+                if (held && held != g)
+                        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "%s is passed through for group %s "
+                                           "already: release it first", d->address_str, held->settings->name), false;
+                if (d->iommu_group < 0)
+                        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED, "%s has no IOMMU group: "
+                                           "turn the IOMMU on (intel_iommu=on or amd_iommu=on) before passing it "
+                                           "through", d->address_str), false;
+                if (g_str_equal(type, "sriov-nic") && !device_is_vf(d))
+                        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s is not an SR-IOV "
+                                           "virtual function: a sriov-nic group holds VFs", d->address_str), false;
                 g_hash_table_iter_init(&it, m->rules);
                 while (g_hash_table_iter_next(&it, NULL, &value)) {
                         const ModelRule *r = value;
@@ -393,7 +398,7 @@ void model_passthrough_facts_sync(Model *m) {
         for (guint i = 0; ok && i < addresses->len; i++)
                 ok = store_passthrough_set(m->store, addresses->pdata[i], &g_array_index(fresh, StorePassthrough, i),
                                            &error);
-        if (!commit_or_rollback(m, ok, &error)) {
+        if (!model_commit_or_rollback(m, ok, &error)) {
                 g_warning("Cannot record the ids of %u passed-through device%s (shown while missing): %s",
                           addresses->len, addresses->len == 1 ? "" : "s", error->message);
                 return;
@@ -411,7 +416,8 @@ ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group
         bool ok = true;
 
         g_return_val_if_fail(!g != !ng, NULL);
-        if ((ng && !group_name_free(m, ng->name, NULL, error)) || !model_passthrough_check(m, g, devices, error))
+        if ((ng && !group_name_free(m, ng->name, NULL, error)) ||
+            !model_passthrough_check(m, g, (g ? g->settings : ng)->type, devices, error))
                 return NULL;
         if (!store_begin(m->store, error))
                 return NULL;
@@ -428,9 +434,10 @@ ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group
                         ok = store_rule_insert(m->store, r, error);
                 }
                 StorePassthrough p = passthrough_of(d, group_id);
-                ok = ok && store_passthrough_set(m->store, d->address_str, &p, error);
+                ok = ok && store_passthrough_set(m->store, d->address_str, &p, error) &&
+                     store_override_set(m->store, d->address_str, true, error);
         }
-        if (!commit_or_rollback(m, ok, error))
+        if (!model_commit_or_rollback(m, ok, error))
                 return NULL;
 
         if (ng) {
@@ -451,20 +458,37 @@ ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group
                 const Device *d = devices->pdata[i];
                 StorePassthrough p = passthrough_of(d, g->id);
                 g_hash_table_insert(m->intents, g_strdup(d->address_str), g_memdup2(&p, sizeof(p)));
+                g_hash_table_add(m->overrides, g_strdup(d->address_str));
                 model_set_bind_error(m, d->address_str, NULL);
         }
         model_refresh(m);
         return g;
 }
 
+bool model_passthrough_remove_check(Model *m, char **addresses, GError **error) {
+        for (size_t i = 0; addresses[i]; i++) {
+                if (!model_intent(m, addresses[i]))
+                        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s is not passed "
+                                           "through: nothing to release", addresses[i]), false;
+                const char *holder = model_holder(m, addresses[i]);
+                if (holder)
+                        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "%s is held by %s: release the "
+                                           "machine (or take it back from the tenant) first", addresses[i], holder),
+                               false;
+        }
+        return true;
+}
+
 bool model_passthrough_remove(Model *m, char **addresses, GError **error) {
         bool ok = true;
 
+        if (!model_passthrough_remove_check(m, addresses, error))
+                return false;
         if (!store_begin(m->store, error))
                 return false;
         for (size_t i = 0; ok && addresses[i]; i++)
                 ok = store_passthrough_clear(m->store, addresses[i], error);
-        if (!commit_or_rollback(m, ok, error))
+        if (!model_commit_or_rollback(m, ok, error))
                 return false;
         for (size_t i = 0; addresses[i]; i++) {
                 g_hash_table_remove(m->intents, addresses[i]);

@@ -206,7 +206,7 @@ GPtrArray *model_claim(Model *m, const char *machine, int numa_node, const char 
                 ModelAttachment *a = attachments->pdata[i];
                 ok = store_attachment_set_claimed(m->store, a->id, a->settings->generation, error);
         }
-        if (!model_commit(m, ok, error))
+        if (!model_commit_or_rollback(m, ok, error))
                 return NULL;
 
         g_autoptr(GPtrArray) changed = g_ptr_array_new();
@@ -236,7 +236,7 @@ bool model_release(Model *m, const char *machine, GError **error) {
         if (machine_claims(m, machine) == 0)
                 return true;
         if (!store_begin(m->store, error) ||
-            !model_commit(m, store_claims_release(m->store, machine, error), error))
+            !model_commit_or_rollback(m, store_claims_release(m->store, machine, error), error))
                 return false;
         g_autoptr(GPtrArray) changed = g_ptr_array_new_with_free_func(g_free);
         GHashTableIter it;
@@ -341,7 +341,7 @@ ModelGroup *model_tenant_pass(Model *m, ModelGroup *from, const ModelTenantPass 
                 ok = store_group_macs_set(m->store, s->id, (char **) given->pdata, error);
                 g_ptr_array_remove_index(given, given->len - 1);
         }
-        if (!model_commit(m, ok, error))
+        if (!model_commit_or_rollback(m, ok, error))
                 return NULL;
 
         ModelGroup *g = model_group_new(g_steal_pointer(&s));

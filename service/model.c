@@ -49,6 +49,13 @@ ModelChanges *model_take_changes(Model *m) {
         return c;
 }
 
+bool model_commit_or_rollback(Model *m, bool ok, GError **error) {
+        if (ok && store_commit(m->store, error))
+                return true;
+        store_rollback(m->store);
+        return false;
+}
+
 /* ---- objects ---- */
 
 ModelGroup *model_group_new(StoreGroup *settings) {
@@ -176,7 +183,7 @@ Model *model_new(Store *store, Inventory *inventory, const char *node, GError **
         m->reboot = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         m->bind_errors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         m->changes = changes_new();
-        if (!load(m, error) || !model_claims_load(m, error))
+        if (!load(m, error) || !model_claims_load(m, error) || !model_node_load(m, error))
                 return NULL;
         model_passthrough_facts_sync(m);
         model_refresh(m);
@@ -189,6 +196,7 @@ void model_free(Model *m) {
                 return;
         /* Attachments and rules point at groups: those first. */
         model_claims_free(m);
+        model_node_free(m);
         g_clear_pointer(&m->rule_paths, g_hash_table_unref);
         g_clear_pointer(&m->rule_names, g_hash_table_unref);
         g_clear_pointer(&m->group_names, g_hash_table_unref);
@@ -208,13 +216,6 @@ void model_free(Model *m) {
 
 ModelGroup *model_group_by_path(Model *m, const char *path) {
         return g_hash_table_lookup(m->group_paths, path);
-}
-
-bool model_commit(Model *m, bool ok, GError **error) {
-        if (ok && store_commit(m->store, error))
-                return true;
-        store_rollback(m->store);
-        return false;
 }
 
 ModelGroup *model_group_arg(Model *m, const char *path, GError **error) {
@@ -293,8 +294,7 @@ static gint str_compare(gconstpointer a, gconstpointer b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* The keys of a string-keyed table, sorted, borrowed. */
-static GPtrArray *keys_sorted(GHashTable *table) {
+GPtrArray *model_keys_sorted(GHashTable *table) {
         GPtrArray *a = g_ptr_array_sized_new(g_hash_table_size(table));
         GHashTableIter it;
         gpointer key;
@@ -307,11 +307,11 @@ static GPtrArray *keys_sorted(GHashTable *table) {
 }
 
 GPtrArray *model_intent_addresses(Model *m) {
-        return keys_sorted(m->intents);
+        return model_keys_sorted(m->intents);
 }
 
 GPtrArray *model_reboot_reasons(Model *m) {
-        GPtrArray *a = keys_sorted(m->reboot);
+        GPtrArray *a = model_keys_sorted(m->reboot);
         GPtrArray *pairs = g_ptr_array_new();
 
         for (guint i = 0; i < a->len; i++) {
@@ -332,6 +332,10 @@ void model_set_reboot_reason(Model *m, const char *address, const char *reason) 
         else
                 g_hash_table_remove(m->reboot, address);
         m->changes->reboot_changed = true;
+}
+
+bool model_bind_failed(Model *m, const char *address) {
+        return g_hash_table_contains(m->reboot, address) || g_hash_table_contains(m->bind_errors, address);
 }
 
 void model_set_bind_error(Model *m, const char *address, const char *reason) {

@@ -189,10 +189,11 @@ bool model_rule_update(Model *m, ModelRule *r, ModelGroup *g, StoreRule *setting
                        GError **error);
 bool model_rule_delete(Model *m, ModelRule *r, GError **error);
 
-/* Refused (G_IO_ERROR_EXISTS, naming the rule) when a rule of a group
- * other than g (NULL: a new group) matches one of devices: the device
- * would be in neither group. */
-bool model_passthrough_check(Model *m, ModelGroup *g, GPtrArray *devices, GError **error);
+/* Refused when a device is passed through for another group (BUSY), has
+ * no IOMMU group (PERMISSION_DENIED: unsafe), is no VF for a sriov-nic
+ * group of type, or a rule of a group other than g (NULL: a new group)
+ * matches it (EXISTS, naming the rule: it would be in neither group). */
+bool model_passthrough_check(Model *m, ModelGroup *g, const char *type, GPtrArray *devices, GError **error);
 /* Make passthrough, as one transaction (checked as above): the group (existing g, or a new
  * one from new_group), a rule per device that no rule of the group
  * matches yet (this node, vendor, device, address), and the intent. */
@@ -203,13 +204,39 @@ ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group
  * a missing one shows what it last was. Writes only what differs; a
  * failed write is logged and tried again at the next call. */
 void model_passthrough_facts_sync(Model *m);
-/* Forgets the intent of the addresses. */
+/* Refused: an address not passed through, or held by a machine or tenant. */
+bool model_passthrough_remove_check(Model *m, char **addresses, GError **error);
+/* Forgets the intent of the addresses (checked as above). */
 bool model_passthrough_remove(Model *m, char **addresses, GError **error);
 
 /* What the binder found, shown as Blockers and RebootReasons; memory only
  * (the next start finds out again). NULL clears. */
 void model_set_reboot_reason(Model *m, const char *address, const char *reason);
 void model_set_bind_error(Model *m, const char *address, const char *reason);
+/* Whether the last driver change of address failed or waits for a reboot. */
+bool model_bind_failed(Model *m, const char *address);
+
+/* ---- the node: VF counts, overrides (model-node.c) ---- */
+
+/* Records the VF count asked for a PF (one transaction): devpassd sets it
+ * again at every start. */
+bool model_sriov_set(Model *m, const char *pf, unsigned count, GError **error);
+/* PFs with a count asked for, sorted (borrowed strings); the count. */
+GPtrArray *model_sriov_addresses(Model *m);
+unsigned model_sriov_count(Model *m, const char *pf);
+/* What a new VF count refuses. A new count goes through 0: every VF goes
+ * and the first count come back at the same addresses, where the
+ * reconcile binds those passed through to vfio-pci again. So a
+ * passed-through VF must be free (a machine or tenant would lose it) and
+ * among the first count (else it is gone). */
+bool model_sriov_check(Model *m, const Device *pf, unsigned count, GError **error);
+/* Whether any VF of the PF is passed through, present or not: the VFs'
+ * places follow from the PF's sriov_offset and sriov_stride. */
+bool model_pf_vfs_passed_through(Model *m, const Device *pf);
+/* Whether devpass wrote address's driver_override and has not yet seen
+ * its host driver take it back; forgetting it is one transaction. */
+bool model_override_recorded(Model *m, const char *address);
+bool model_override_forget(Model *m, const char *address, GError **error);
 
 /* ---- machines and tenants (model-claims.c) ---- */
 

@@ -9,12 +9,6 @@
 #include "daemon.h"
 #include "log.h"
 
-/* An effect: the binder's job after the commit, and the call it answers. */
-typedef struct {
-        MutationCall *call;
-        char **addresses;         /* marked busy in d->binding until done */
-} Effect;
-
 static MutationCall *call_new(const MutationSpec *spec, sd_bus_message *m, void *object) {
         MutationCall *c = g_new0(MutationCall, 1);
         c->spec = spec;
@@ -33,6 +27,7 @@ static void call_free(MutationCall *c) {
         g_free(c->args);
         sd_bus_message_unref(c->reply);
         sd_bus_message_unref(c->m);
+        g_strfreev(c->effect.addresses);
         g_free(c->log);
         g_free(c);
 }
@@ -176,25 +171,14 @@ static void call_reply(MutationCall *c) {
 
 /* ---- effects ---- */
 
-static Effect *effect_new(MutationCall *c, char **addresses) {
-        Effect *f = g_new0(Effect, 1);
-        f->call = c;
-        f->addresses = g_strdupv(addresses);
-        for (size_t i = 0; f->addresses[i]; i++)
-                g_hash_table_add(c->d->binding, g_strdup(f->addresses[i]));
-        return f;
-}
-
 static void on_effect_done(GPtrArray *results, void *userdata) {
-        Effect *f = userdata;
-        g_autoptr(MutationCall) c = f->call;
+        g_autoptr(MutationCall) c = userdata;
         g_autoptr(GError) e = NULL;
 
-        for (size_t i = 0; f->addresses[i]; i++)
-                g_hash_table_remove(c->d->binding, f->addresses[i]);
-        g_strfreev(f->addresses);
-        g_free(f);
         bool ok = c->spec->effect_done(c, results, &e);
+        /* After effect_done has recorded what failed: driver events seen
+         * meanwhile are reconciled now. */
+        daemon_binding_end(c->d, results);
         g_ptr_array_unref(results);
         daemon_emit(c->d);
         if (!ok)
@@ -204,17 +188,32 @@ static void on_effect_done(GPtrArray *results, void *userdata) {
 }
 
 void mutation_effect_bind(MutationCall *c, char **addresses, BindTarget target) {
-        g_return_if_fail(c->spec->effect_done);
-        c->effect_started = true;
-        binder_bind(c->d->binder, addresses, target, on_effect_done, effect_new(c, addresses));
+        g_return_if_fail(c->spec->effect_done && !c->effect.addresses);
+        c->effect.addresses = g_strdupv(addresses);
+        c->effect.target = target;
 }
 
-void mutation_effect_set_vfs(MutationCall *c, const char *pf, unsigned count) {
-        const char *addresses[] = { pf, NULL };
+void mutation_effect_set_vfs(MutationCall *c, const Device *pf, unsigned count) {
+        const char *pf_only[] = { pf->address_str, NULL };
 
-        g_return_if_fail(c->spec->effect_done);
-        c->effect_started = true;
-        binder_set_vfs(c->d->binder, pf, count, on_effect_done, effect_new(c, (char **) addresses));
+        mutation_effect_bind(c, (char **) pf_only, 0);
+        c->effect.vfs = true;
+        c->effect.count = count;
+}
+
+/* After the commit and its signals (the boot-time list among them: a
+ * crash in the middle of the driver change must find it written). */
+static void effect_start(MutationCall *c) {
+        char **addresses = c->effect.addresses;
+
+        if (c->effect.vfs) {
+                DpAddress a;
+                const Device *pf = address_parse(addresses[0], &a) ? inventory_lookup(c->d->inventory, &a) : NULL;
+                daemon_set_vfs(c->d, pf, c->effect.count, on_effect_done, c);
+                return;
+        }
+        daemon_binding_begin(c->d, (const char *const *) addresses);
+        binder_bind(c->d->binder, addresses, c->effect.target, on_effect_done, c);
 }
 
 void mutation_log(MutationCall *c, const char *format, ...) {
@@ -250,8 +249,8 @@ int mutation_run(const MutationSpec *spec, sd_bus_message *m, void *object, sd_b
                 return error_from_gerror(c, error, e);
         log_change(c, &ask, &caller);
         daemon_emit(c->d);
-        if (c->effect_started) {
-                g_steal_pointer(&c);   /* on_effect_done() answers */
+        if (c->effect.addresses) {
+                effect_start(g_steal_pointer(&c));   /* on_effect_done() answers */
                 return 1;
         }
         call_reply(c);

@@ -68,6 +68,8 @@ void testbed_host_skeleton(Testbed *tb) {
                 { "proc/net/ipv6_route", "" },
                 { "proc/self/mountinfo", "" },
                 { "proc/swaps", "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n" },
+                /* the boot claims belong to; fakekernel_reboot() makes a new one */
+                { "proc/sys/kernel/random/boot_id", "5a1e0e2c-7d43-4b59-9a1f-3c0de0b1a7e1\n" },
                 /* the guard fails closed on a class it cannot list */
                 { "sys/class/block", NULL },
                 { "sys/class/net", NULL },

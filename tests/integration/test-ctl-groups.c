@@ -283,7 +283,7 @@ static void test_rules_edit(void **state) {
                 "grab  GPUs   testnode  yes      1        -          address eq b1:00.0\n");
         ctl_fails(f, 3, "devpassctl: no rule is named 'vf-rule' (see devpassctl rules)\n",
                   ARGS("delete-rule", "vf-rule"));
-        g_autofree char *gone = g_strdup_printf("devpassctl: No rule at '%s'", vfs);
+        g_autofree char *gone = g_strdup_printf("devpassctl: No rule at '%s' ('devpassctl rules' lists them)\n", vfs);
         ctl_fails(f, 3, gone, ARGS("delete-rule", vfs));
         ctl_quiet(f, ARGS("delete-group", "Intel NICs"));
         g_autofree char *one = ctl_ok(f, ARGS("groups"));
