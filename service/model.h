@@ -238,7 +238,8 @@ bool model_pf_vfs_passed_through(Model *m, const Device *pf);
 bool model_override_recorded(Model *m, const char *address);
 bool model_override_forget(Model *m, const char *address, GError **error);
 
-/* ---- machines and tenants (model-claims.c) ---- */
+/* ---- machines and tenants (model-claims.c, model-attachments.c,
+ * model-machines.c) ---- */
 
 ModelAttachment *model_attachment_by_path(Model *m, const char *path);
 ModelGroup *model_attachment_group(Model *m, const StoreAttachment *s);
@@ -290,7 +291,8 @@ StoreAttachment *model_attachment_settle(Model *m, ModelAttachment *a, const Mod
  * Count is 1 to the group's Total; MACs only on a host's sriov-nic group,
  * one per device, nobody else's; its name is free on the machine; and
  * the machine is its tenant's (a machine is the host's or one tenant's
- * from its first attachment on). One transaction for all of them. A
+ * from its first attachment on), all of them one owner's. One
+ * transaction for all of them. A
  * blank name becomes "<group> <n>", blank MACs are made. */
 GPtrArray *model_attachments_create(Model *m, GPtrArray *settings, GError **error);
 /* Checked the same; the machine sees the change at its next claim. */
