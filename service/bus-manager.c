@@ -134,14 +134,8 @@ static int create_rule_parse(MutationCall *c, sd_bus_error *error) {
 
 static ModelGroup *create_rule_group(MutationCall *c, GError **error) {
         const BusRuleArgs *a = c->args;
-        ModelGroup *g = model_group_by_path(c->d->model, a->settings.group);
 
-        char quoted[80];
-
-        if (!g)
-                g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No group at %s: 'devpassctl groups' lists "
-                            "them", bus_quote(a->settings.group, quoted));
-        return g;
+        return model_group_arg(c->d->model, a->settings.group, error);
 }
 
 static bool create_rule_check(MutationCall *c, MutationAsk *ask, GError **error) {

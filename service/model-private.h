@@ -2,8 +2,9 @@
 #pragma once
 
 /* The model's insides, shared by model.c (objects, lookups),
- * model-view.c (what devices, groups and rules show) and model-edit.c
- * (changes of settings). */
+ * model-view.c (what devices, groups and rules show), model-edit.c
+ * (changes of settings), model-claims.c, model-machines.c and
+ * model-attachments.c (machines and tenants). */
 
 #include "model.h"
 
@@ -23,6 +24,7 @@ struct Model {
         GHashTable *bind_errors;   /* address -> reason */
         GHashTable *attachments;   /* id -> ModelAttachment* */
         GHashTable *attachment_paths;  /* path -> ModelAttachment* */
+        GHashTable *machines;      /* machine -> (name -> ModelAttachment*): its attachments */
         GHashTable *claims;        /* address -> StoreClaim* of a machine */
         GHashTable *holds;         /* address -> StoreClaim* of a tenant */
         GHashTable *macs;          /* MAC -> its owner, for messages */
@@ -57,8 +59,12 @@ char *model_by_hand_blocker(Model *m, const Device *d);
 /* model-claims.c */
 ModelAttachment *model_attachment_new(Model *m, StoreAttachment *settings);
 void model_attachment_free(ModelAttachment *a);
-/* Into the tables, its MACs taken. */
+/* Into the tables, its MACs taken; out of them, its MACs free. */
 void model_attachment_add(Model *m, ModelAttachment *a);
+void model_attachment_remove(Model *m, ModelAttachment *a);
+/* m->machines for a: before its settings go, after new ones come. */
+void model_machine_index(Model *m, ModelAttachment *a);
+void model_machine_unindex(Model *m, ModelAttachment *a);
 /* "attachment NAME of machine MACHINE": who holds a MAC, for messages. */
 char *model_attachment_owner(const StoreAttachment *a);
 void model_macs_own(Model *m, char **macs, const char *owner);

@@ -218,6 +218,16 @@ ModelGroup *model_group_by_path(Model *m, const char *path) {
         return g_hash_table_lookup(m->group_paths, path);
 }
 
+ModelGroup *model_group_arg(Model *m, const char *path, GError **error) {
+        ModelGroup *g = model_group_by_path(m, path);
+
+        /* An object path is ASCII: cut as bus_quote() cuts. */
+        if (!g)
+                g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No group at '%.56s%s': 'devpassctl groups' "
+                            "lists them", path, strlen(path) > 56 ? "..." : "");
+        return g;
+}
+
 ModelRule *model_rule_by_path(Model *m, const char *path) {
         return g_hash_table_lookup(m->rule_paths, path);
 }
