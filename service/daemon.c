@@ -97,15 +97,6 @@ static void emit_rest(Daemon *d, ModelChanges *c, GHashTable *skip) {
         daemon_boot_list_sync(d);
 }
 
-void daemon_reply_change(Daemon *d, sd_bus_message *m, bool ok, GError **error) {
-        if (!ok) {
-                bus_reply_gerror(m, *error);
-                return;
-        }
-        daemon_emit(d);
-        (void) sd_bus_reply_method_return(m, NULL);
-}
-
 void daemon_emit(Daemon *d) {
         g_autoptr(ModelChanges) c = model_take_changes(d->model);
 
