@@ -42,6 +42,15 @@ bool config_load(Config *c, GError **error) {
                         c->node = g_key_file_get_string(kf, "Daemon", "Node", NULL);
                 if (!c->modprobe)
                         c->modprobe = g_key_file_get_string(kf, "Daemon", "Modprobe", NULL);
+                if (g_key_file_has_key(kf, "Daemon", "MaxMessageSize", NULL)) {
+                        c->max_message_size = g_key_file_get_uint64(kf, "Daemon", "MaxMessageSize", &local);
+                        if (local || c->max_message_size == 0) {
+                                g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                                            "MaxMessageSize= in %s takes a number of bytes, e.g. 33554432",
+                                            c->config_path);
+                                return false;
+                        }
+                }
         }
 
         if (!c->node) {
@@ -71,5 +80,7 @@ bool config_load(Config *c, GError **error) {
                 c->modprobe = g_strdup("/sbin/modprobe");
         if (c->settle_ms <= 0)
                 c->settle_ms = 2000;
+        if (!c->max_message_size)
+                c->max_message_size = 32u << 20;
         return true;
 }

@@ -187,6 +187,8 @@ GPtrArray *model_attachments_settle(Model *m, const ModelAttachmentChange *chang
         g_autoptr(GPtrArray) settled = g_ptr_array_new_with_free_func((GDestroyNotify) store_attachment_free);
         g_auto(Batch) b;
 
+        if (!model_room_check(g_hash_table_size(m->attachments), n, MODEL_MAX_ATTACHMENTS, "attachments", error))
+                return NULL;
         batch_init(&b);
         for (guint i = 0; i < n; i++) {
                 StoreAttachment *s = attachment_merge(m, &changes[i], NULL, error);
@@ -212,6 +214,9 @@ GPtrArray *model_attachments_create(Model *m, GPtrArray *settings, GError **erro
         g_auto(Batch) b;
         bool ok = true;
 
+        if (!model_room_check(g_hash_table_size(m->attachments), settings->len, MODEL_MAX_ATTACHMENTS,
+                              "attachments", error))
+                return NULL;
         batch_init(&b);
         for (guint i = 0; i < settings->len; i++)
                 if (!attachment_check(m, &b, settings->pdata[i], NULL, error))

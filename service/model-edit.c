@@ -32,6 +32,8 @@ static bool rule_name_free(Model *m, const char *name, const ModelRule *self, GE
 }
 
 bool model_rule_name_check(Model *m, const ModelRule *self, const char *name, GError **error) {
+        if (!self && !model_room_check(g_hash_table_size(m->rules), 1, MODEL_MAX_RULES, "rules", error))
+                return false;
         return !name || !*name || rule_name_free(m, name, self, error);
 }
 
@@ -58,13 +60,14 @@ static void rule_forget(Model *m, ModelRule *r) {
 }
 
 bool model_group_name_check(Model *m, const char *name, GError **error) {
-        return group_name_free(m, name, NULL, error);
+        return model_room_check(g_hash_table_size(m->groups), 1, MODEL_MAX_GROUPS, "groups", error) &&
+               group_name_free(m, name, NULL, error);
 }
 
 ModelGroup *model_group_create(Model *m, StoreGroup *settings, GError **error) {
         g_autoptr(StoreGroup) s = settings;
 
-        if (!group_name_free(m, s->name, NULL, error) || !store_begin(m->store, error) ||
+        if (!model_group_name_check(m, s->name, error) || !store_begin(m->store, error) ||
             !model_commit_or_rollback(m, store_group_insert(m->store, s, error), error))
                 return NULL;
         ModelGroup *g = model_group_new(g_steal_pointer(&s));
@@ -215,7 +218,7 @@ ModelRule *model_rule_create(Model *m, ModelGroup *g, StoreRule *settings, GPtrA
                 g_free(s->name);
                 s->name = rule_name_unique(m, base);
         }
-        if (!rule_name_free(m, s->name, NULL, error) || !store_begin(m->store, error) ||
+        if (!model_rule_name_check(m, NULL, s->name, error) || !store_begin(m->store, error) ||
             !model_commit_or_rollback(m, store_rule_insert(m->store, s, error), error))
                 return NULL;
         ModelRule *r = model_rule_new(g_steal_pointer(&s), g_steal_pointer(&c), g);
@@ -321,6 +324,9 @@ bool model_passthrough_check(Model *m, ModelGroup *g, const char *type, GPtrArra
         GHashTableIter it;
         gpointer value;
 
+        /* At most a rule a device. */
+        if (!model_room_check(g_hash_table_size(m->rules), devices->len, MODEL_MAX_RULES, "rules", error))
+                return false;
         for (guint i = 0; i < devices->len; i++) {
                 const Device *d = devices->pdata[i];
                 ModelGroup *held = model_intent(m, d->address_str);
@@ -416,7 +422,7 @@ ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group
         bool ok = true;
 
         g_return_val_if_fail(!g != !ng, NULL);
-        if ((ng && !group_name_free(m, ng->name, NULL, error)) ||
+        if ((ng && !model_group_name_check(m, ng->name, error)) ||
             !model_passthrough_check(m, g, (g ? g->settings : ng)->type, devices, error))
                 return NULL;
         if (!store_begin(m->store, error))

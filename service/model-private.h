@@ -33,6 +33,17 @@ struct Model {
         ModelChanges *changes;
 };
 
+/* What devpassd keeps at most, so that every object together stays
+ * within what one bus message carries (model_bus_size()): a node of
+ * 16,384 functions, each passed through with a rule of its own, and as
+ * many attachments. */
+#define MODEL_MAX_GROUPS 1024
+#define MODEL_MAX_RULES 16384
+#define MODEL_MAX_ATTACHMENTS 16384
+
+/* Refused (G_IO_ERROR_NO_SPACE) when have + adding would pass max. */
+bool model_room_check(guint have, guint adding, guint max, const char *what, GError **error);
+
 void model_mark(GHashTable *table, gpointer object, guint bits);
 void model_mark_removed(Model *m, const char *path, const char *interface);
 gint64 *model_id_new(int64_t id);

@@ -32,6 +32,13 @@ void model_changes_free(ModelChanges *c) {
         g_free(c);
 }
 
+bool model_room_check(guint have, guint adding, guint max, const char *what, GError **error) {
+        if (have + adding <= max)
+                return true;
+        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "devpassd keeps at most %u %s, and has %u: delete "
+                           "some first", max, what, have), false;
+}
+
 void model_mark(GHashTable *table, gpointer object, guint bits) {
         if (bits)
                 g_hash_table_insert(table, object,

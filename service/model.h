@@ -142,6 +142,10 @@ void model_refresh(Model *m);
 void model_refresh_holders(Model *m, GPtrArray *addresses, const char *machine);
 ModelChanges *model_take_changes(Model *m);
 
+/* About how many bytes GetManagedObjects of everything takes (a little
+ * more, never less). */
+size_t model_bus_size(Model *m);
+
 /* Lookups. */
 ModelGroup *model_group_by_path(Model *m, const char *path);
 /* The same for a path a call names: NULL with G_IO_ERROR_NOT_FOUND. */
