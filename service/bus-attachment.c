@@ -159,10 +159,6 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
 
 /* ---- Delete ---- */
 
-static int delete_parse(MutationCall *c, sd_bus_error *error) {
-        return 0;
-}
-
 static bool delete_check(MutationCall *c, MutationAsk *ask, GError **error) {
         ModelAttachment *at = c->object;
 
@@ -179,7 +175,6 @@ static bool delete_apply(MutationCall *c, GError **error) {
 
 static const MutationSpec delete_spec = {
         .member = "Delete",
-        .parse = delete_parse,
         .check = delete_check,
         .apply = delete_apply,
 };

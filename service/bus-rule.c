@@ -161,10 +161,6 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
 
 /* ---- Delete ---- */
 
-static int delete_parse(MutationCall *c, sd_bus_error *error) {
-        return 0;
-}
-
 static bool delete_check(MutationCall *c, MutationAsk *ask, GError **error) {
         ModelRule *r = c->object;
         g_autoptr(GPtrArray) scope = model_rule_scope(c->d->model, r, r->group, NULL, NULL);
@@ -184,7 +180,6 @@ static bool delete_apply(MutationCall *c, GError **error) {
 
 static const MutationSpec delete_spec = {
         .member = "Delete",
-        .parse = delete_parse,
         .check = delete_check,
         .apply = delete_apply,
 };

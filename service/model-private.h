@@ -58,8 +58,6 @@ void model_rule_add(Model *m, ModelRule *r);
 /* The end of a transaction begun with store_begin(): committed when ok
  * (false when the commit fails), else rolled back. */
 bool model_commit_or_rollback(Model *m, bool ok, GError **error);
-/* The keys of a string-keyed table, sorted, borrowed. */
-GPtrArray *model_keys_sorted(GHashTable *table);
 
 /* model-node.c */
 bool model_node_load(Model *m, GError **error);

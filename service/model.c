@@ -6,6 +6,7 @@
 
 #include "model-private.h"
 #include "rules.h"
+#include "text.h"
 
 /* ---- changes ---- */
 
@@ -297,28 +298,12 @@ char *model_device_use(Model *m, const char *address) {
         return g ? g_strdup_printf("passed through for group %s", g->settings->name) : NULL;
 }
 
-static gint str_compare(gconstpointer a, gconstpointer b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-GPtrArray *model_keys_sorted(GHashTable *table) {
-        GPtrArray *a = g_ptr_array_sized_new(g_hash_table_size(table));
-        GHashTableIter it;
-        gpointer key;
-
-        g_hash_table_iter_init(&it, table);
-        while (g_hash_table_iter_next(&it, &key, NULL))
-                g_ptr_array_add(a, key);
-        g_ptr_array_sort(a, str_compare);
-        return a;
-}
-
 GPtrArray *model_intent_addresses(Model *m) {
-        return model_keys_sorted(m->intents);
+        return text_keys_sorted(m->intents);
 }
 
 GPtrArray *model_reboot_reasons(Model *m) {
-        GPtrArray *a = model_keys_sorted(m->reboot);
+        GPtrArray *a = text_keys_sorted(m->reboot);
         GPtrArray *pairs = g_ptr_array_new();
 
         for (guint i = 0; i < a->len; i++) {

@@ -8,6 +8,7 @@
 #include "bus-errors.h"
 #include "daemon.h"
 #include "log.h"
+#include "text.h"
 
 static MutationCall *call_new(const MutationSpec *spec, sd_bus_message *m, void *object) {
         MutationCall *c = g_new0(MutationCall, 1);
@@ -66,25 +67,11 @@ static void ask_clear(MutationAsk *ask) {
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(MutationAsk, ask_clear);
 
-static int compare_strings(gconstpointer a, gconstpointer b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 /* A set's names sorted, so that two runs of one call ask the same; NULL
  * when empty. Sorting, not a scan per name: a bulk call may name tens of
  * thousands. */
 static GPtrArray *set_sorted(GHashTable *set) {
-        if (!set || g_hash_table_size(set) == 0)
-                return NULL;
-        GPtrArray *names = g_ptr_array_sized_new(g_hash_table_size(set));
-        GHashTableIter it;
-        gpointer key;
-
-        g_hash_table_iter_init(&it, set);
-        while (g_hash_table_iter_next(&it, &key, NULL))
-                g_ptr_array_add(names, key);
-        g_ptr_array_sort(names, compare_strings);
-        return names;
+        return set && g_hash_table_size(set) > 0 ? text_keys_sorted(set) : NULL;
 }
 
 static void details_add(GPtrArray *details, const char *key, GHashTable *set) {
@@ -234,7 +221,7 @@ int mutation_run(const MutationSpec *spec, sd_bus_message *m, void *object, sd_b
         AuthCaller caller;
         int r;
 
-        if ((r = spec->parse(c, error)) < 0)
+        if (spec->parse && (r = spec->parse(c, error)) < 0)
                 return r;
         if (!spec->check(c, &ask, &e))
                 return error_from_gerror(c, error, e);

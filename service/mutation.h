@@ -47,7 +47,7 @@ typedef struct {
         const char *member;
         size_t args_size;
         void (*args_clear)(void *args);
-        int (*parse)(MutationCall *c, sd_bus_error *error);
+        int (*parse)(MutationCall *c, sd_bus_error *error);     /* NULL: the call takes no arguments */
         bool (*check)(MutationCall *c, MutationAsk *ask, GError **error);
         /* Commits; appends the reply's values to c->reply (which exists),
          * unless it started an effect, which replies when done. */
