@@ -23,6 +23,11 @@
 /* The D-Bus specification's RequestName reply; sd-bus does not name it. */
 #define DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER 1u
 #define VFIO_DRIVER "vfio-pci"
+/* How long a stop waits for the driver change in progress. A driver whose
+ * unbind never returns must not hold the stop until systemd kills us
+ * (TimeoutStopSec, 90 s by default): the change is committed before any
+ * write, and the next start's reconcile finishes it. */
+#define DAEMON_STOP_BINDER_MS 5000
 
 static const BusInterface bus_interfaces[] = {
         { DP_MANAGER_INTERFACE, bus_manager_vtable },
@@ -535,10 +540,17 @@ void daemon_free(Daemon *d) {
                 g_source_destroy(d->bus_source);
                 g_source_unref(d->bus_source);
         }
-        /* Pending polkit checks go unanswered: the daemon is going. */
+        /* Callers of driver changes are answered while the bus is open:
+         * the binder's results (stopped ones for what it dropped) reach
+         * their callbacks here, as no new call comes in any more. */
+        if (d->binder) {
+                binder_stop(d->binder, DAEMON_STOP_BINDER_MS);
+                while (g_main_context_iteration(NULL, FALSE))
+                        ;
+        }
+        /* Calls still waiting for polkit are refused. */
         auth_free(d->auth);
         sd_bus_flush_close_unref(d->bus);
-        /* The binder's worker may still report: stop it before what it reports to. */
         binder_free(d->binder);
         model_free(d->model);
         store_close(d->store);

@@ -158,17 +158,36 @@ static void call_reply(MutationCall *c) {
 
 /* ---- effects ---- */
 
+/* The reasons of the results the binder gave because devpassd is stopping,
+ * joined; NULL when there are none. */
+static char *results_stopped(GPtrArray *results) {
+        g_autoptr(GString) s = g_string_new(NULL);
+
+        for (guint i = 0; i < results->len; i++) {
+                const BindResult *r = results->pdata[i];
+                if (r->stopped)
+                        g_string_append_printf(s, "%s%s", s->len ? "; " : "", r->reason);
+        }
+        return s->len ? g_string_free(g_steal_pointer(&s), FALSE) : NULL;
+}
+
 static void on_effect_done(GPtrArray *results, void *userdata) {
         g_autoptr(MutationCall) c = userdata;
         g_autoptr(GError) e = NULL;
+        g_autofree char *stopped = results_stopped(results);
 
-        bool ok = c->spec->effect_done(c, results, &e);
+        /* Stopped: the commit stands, and the next start's reconcile makes
+         * the change; effect_done would call it a failure. */
+        bool ok = !stopped && c->spec->effect_done(c, results, &e);
         /* After effect_done has recorded what failed: driver events seen
          * meanwhile are reconciled now. */
         daemon_binding_end(c->d, results);
         g_ptr_array_unref(results);
         daemon_emit(c->d);
-        if (!ok)
+        if (stopped)
+                (void) sd_bus_reply_method_errorf(c->m, DP_ERROR_FAILED, "devpassd is stopping; the change is "
+                                                  "recorded and its next start makes it (%s)", stopped);
+        else if (!ok)
                 (void) sd_bus_reply_method_errorf(c->m, bus_error_name_for(e), "%s", e->message);
         else
                 call_reply(c);
