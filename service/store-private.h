@@ -15,6 +15,9 @@ struct Store {
         char *boot_id;             /* the boot new claims belong to; "" unknown */
 };
 
+/* Every row checked as a call's arguments would be, the references
+ * between tables, duplicates, and the file's integrity (store-check.c). */
+bool store_check(Store *s, GError **error);
 /* Sets error from the last SQLite failure; returns false. */
 bool store_fail(Store *s, int rc, const char *what, GError **error);
 bool store_exec(Store *s, const char *sql, GError **error);

@@ -134,20 +134,31 @@ bool store_step_done(Store *s, sqlite3_stmt *st, GError **error) {
         return rc == SQLITE_DONE || store_fail(s, rc, "Cannot write", error);
 }
 
-static bool store_migrate(Store *s, GError **error) {
+static bool store_version(Store *s, int *version, GError **error) {
         sqlite3_stmt *st = store_prepare(s, "PRAGMA user_version", error);
         if (!st)
                 return false;
-        int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+        int rc = sqlite3_step(st);
+        *version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
         sqlite3_reset(st);
-
-        if (version > STORE_SCHEMA_VERSION) {
+        if (rc != SQLITE_ROW)
+                return store_fail(s, rc, "Cannot read", error);
+        if (*version > STORE_SCHEMA_VERSION || *version < 0) {
                 g_set_error(error, STORE_ERROR, STORE_ERROR_NEWER,
                             "%s has schema version %d, newer than this devpassd knows (%d): "
-                            "run the newer devpassd, or restore a backup", s->path, version,
+                            "run the newer devpassd, or restore a backup", s->path, *version,
                             STORE_SCHEMA_VERSION);
                 return false;
         }
+        return true;
+}
+
+/* Each step in a transaction of its own, with foreign keys off (tables
+ * are made again; SQLite ignores the pragma inside a transaction). The
+ * rows were checked before, on a migrated copy. */
+static bool store_migrate(Store *s, int version, GError **error) {
+        if (!store_exec(s, "PRAGMA foreign_keys = OFF", error))
+                return false;
         for (; version < STORE_SCHEMA_VERSION; version++) {
                 g_autofree char *bump = g_strdup_printf("PRAGMA user_version = %d", version + 1);
                 if (!store_begin(s, error))
@@ -159,24 +170,62 @@ static bool store_migrate(Store *s, GError **error) {
                 if (!store_commit(s, error))
                         return false;
         }
-        return true;
+        return store_exec(s, "PRAGMA foreign_keys = ON", error);
 }
 
 static void statement_free(gpointer st) {
         (void) sqlite3_finalize(st);
 }
 
-Store *store_open(const char *dir, GError **error) {
-        g_autoptr(Store) s = g_new0(Store, 1);
-
+static Store *store_new(const char *path) {
+        Store *s = g_new0(Store, 1);
         s->statements = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, statement_free);
+        s->path = g_strdup(path);
+        return s;
+}
 
+static bool store_connect(Store *s, const char *filename, int flags, GError **error) {
+        int rc = sqlite3_open_v2(filename, &s->db, flags, NULL);
+        if (rc != SQLITE_OK) {
+                if (!s->db)
+                        return g_set_error(error, STORE_ERROR, STORE_ERROR_IO, "Cannot open %s", s->path), false;
+                return store_fail(s, rc, "Cannot open", error);
+        }
+        sqlite3_extended_result_codes(s->db, 1);
+        return true;
+}
+
+/* The file as a migrated copy in memory: what devpassd would run on,
+ * checked before the file itself is written (a damaged store at an older
+ * version is not migrated). */
+static Store *store_copy(Store *s, int version, GError **error) {
+        g_autoptr(Store) copy = store_new(s->path);
+
+        if (!store_connect(copy, ":memory:", SQLITE_OPEN_READWRITE, error))
+                return NULL;
+        sqlite3_backup *b = sqlite3_backup_init(copy->db, "main", s->db, "main");
+        int rc = b ? sqlite3_backup_step(b, -1) : sqlite3_errcode(copy->db);
+        int finished = sqlite3_backup_finish(b);
+        if (rc != SQLITE_DONE || finished != SQLITE_OK) {
+                store_fail(s, rc != SQLITE_DONE ? rc : finished, "Cannot read", error);
+                return NULL;
+        }
+        g_autoptr(GError) local = NULL;
+        if (!store_migrate(copy, version, &local)) {
+                store_damaged(s, NULL, NULL, local->message, error);
+                return NULL;
+        }
+        return g_steal_pointer(&copy);
+}
+
+Store *store_open_checked(const char *dir, StoreCheck check, GError **error) {
         if (g_mkdir_with_parents(dir, 0700) < 0 || chmod(dir, 0700) < 0) {
                 g_set_error(error, STORE_ERROR, STORE_ERROR_IO, "Cannot create the state directory %s: %s",
                             dir, g_strerror(errno));
                 return NULL;
         }
-        s->path = g_build_filename(dir, "devpass.db", NULL);
+        g_autofree char *path = g_build_filename(dir, "devpass.db", NULL);
+        g_autoptr(Store) s = store_new(path);
         /* Create it 0600 ourselves: SQLite would follow the umask. */
         int fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0) {
@@ -185,24 +234,31 @@ Store *store_open(const char *dir, GError **error) {
         }
         close(fd);
 
-        int rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
-        if (rc != SQLITE_OK) {
-                if (!s->db) {
-                        g_set_error(error, STORE_ERROR, STORE_ERROR_IO, "Cannot open %s", s->path);
-                        return NULL;
-                }
-                store_fail(s, rc, "Cannot open", error);
+        /* Nothing is written before the rows are checked: not the journal
+         * mode (a header byte), not a migration, not the checkpoint SQLite
+         * makes when the last connection closes. */
+        int version;
+        if (!store_connect(s, s->path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, error) ||
+            sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL) != SQLITE_OK ||
+            !store_version(s, &version, error))
                 return NULL;
+        {
+                g_autoptr(Store) copy = store_copy(s, version, error);
+                if (!copy || !store_check(copy, error) || (check && !check(copy, error)))
+                        return NULL;
         }
-        sqlite3_extended_result_codes(s->db, 1);
         /* A writer that finds the database busy waits a little, not forever. */
         sqlite3_busy_timeout(s->db, 5000);
-        if (!store_exec(s, "PRAGMA journal_mode = WAL", error) ||
+        if (sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL) != SQLITE_OK ||
+            !store_exec(s, "PRAGMA journal_mode = WAL", error) ||
             !store_exec(s, "PRAGMA synchronous = FULL", error) ||
-            !store_exec(s, "PRAGMA foreign_keys = ON", error) ||
-            !store_migrate(s, error))
+            !store_migrate(s, version, error))
                 return NULL;
         return g_steal_pointer(&s);
+}
+
+Store *store_open(const char *dir, GError **error) {
+        return store_open_checked(dir, NULL, error);
 }
 
 void store_close(Store *s) {
