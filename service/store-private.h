@@ -24,12 +24,14 @@ bool store_exec(Store *s, const char *sql, GError **error);
 /* A prepared statement, reset and unbound; the store keeps it: never
  * finalize it. */
 sqlite3_stmt *store_prepare(Store *s, const char *sql, GError **error);
-/* Runs a statement that returns no rows (and resets it). */
-bool store_step_done(Store *s, sqlite3_stmt *st, GError **error);
+/* Runs a statement that returns no rows (and resets it); bound is the
+ * first failure of binding its parameters (SQLITE_OK: none), which fails
+ * it unrun. Chain binds with ?: to get it. */
+bool store_step_done(Store *s, sqlite3_stmt *st, int bound, GError **error);
 /* Runs a query, calling row for each; resets it. */
 bool store_step_rows(Store *s, sqlite3_stmt *st, void (*row)(sqlite3_stmt *st, void *data), void *data,
                      GError **error);
-void store_bind_text(sqlite3_stmt *st, int i, const char *v);
+int store_bind_text(sqlite3_stmt *st, int i, const char *v);
 char *store_column_text(sqlite3_stmt *st, int i);
 /* A statement with one id parameter. */
 bool store_delete_by_id(Store *s, const char *sql, int64_t id, GError **error);

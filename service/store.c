@@ -127,9 +127,10 @@ sqlite3_stmt *store_prepare(Store *s, const char *sql, GError **error) {
         return st;
 }
 
-/* Runs a statement that returns no rows. */
-bool store_step_done(Store *s, sqlite3_stmt *st, GError **error) {
-        int rc = sqlite3_step(st);
+/* Runs a statement that returns no rows, unless binding failed: a
+ * parameter left unbound is NULL, and would be written as such. */
+bool store_step_done(Store *s, sqlite3_stmt *st, int bound, GError **error) {
+        int rc = bound == SQLITE_OK ? sqlite3_step(st) : bound;
         sqlite3_reset(st);
         return rc == SQLITE_DONE || store_fail(s, rc, "Cannot write", error);
 }
@@ -274,12 +275,12 @@ void store_close(Store *s) {
 
 bool store_begin(Store *s, GError **error) {
         sqlite3_stmt *st = store_prepare(s, "BEGIN IMMEDIATE", error);
-        return st && store_step_done(s, st, error);
+        return st && store_step_done(s, st, SQLITE_OK, error);
 }
 
 bool store_commit(Store *s, GError **error) {
         sqlite3_stmt *st = store_prepare(s, "COMMIT", error);
-        if (st && store_step_done(s, st, error))
+        if (st && store_step_done(s, st, SQLITE_OK, error))
                 return true;
         store_rollback(s);
         return false;
@@ -290,8 +291,8 @@ void store_rollback(Store *s) {
                 (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-void store_bind_text(sqlite3_stmt *st, int i, const char *v) {
-        sqlite3_bind_text(st, i, v ?: "", -1, SQLITE_TRANSIENT);
+int store_bind_text(sqlite3_stmt *st, int i, const char *v) {
+        return sqlite3_bind_text(st, i, v ?: "", -1, SQLITE_TRANSIENT);
 }
 
 bool store_group_insert(Store *s, StoreGroup *g, GError **error) {
@@ -299,13 +300,13 @@ bool store_group_insert(Store *s, StoreGroup *g, GError **error) {
                                       "VALUES (?, ?, ?, ?, ?, ?)", error);
         if (!st)
                 return false;
-        store_bind_text(st, 1, g->name);
-        store_bind_text(st, 2, g->type);
-        store_bind_text(st, 3, g->description);
-        store_bind_text(st, 4, g->class_name);
-        store_bind_text(st, 5, g->tenant);
-        store_bind_text(st, 6, g->tenant_node);
-        if (!store_step_done(s, st, error))
+        int bound = store_bind_text(st, 1, g->name) ?:
+                    store_bind_text(st, 2, g->type) ?:
+                    store_bind_text(st, 3, g->description) ?:
+                    store_bind_text(st, 4, g->class_name) ?:
+                    store_bind_text(st, 5, g->tenant) ?:
+                    store_bind_text(st, 6, g->tenant_node);
+        if (!store_step_done(s, st, bound, error))
                 return false;
         g->id = sqlite3_last_insert_rowid(s->db);
         return true;
@@ -316,21 +317,21 @@ bool store_group_update(Store *s, const StoreGroup *g, GError **error) {
                                       "tenant = ? WHERE id = ?", error);
         if (!st)
                 return false;
-        store_bind_text(st, 1, g->name);
-        store_bind_text(st, 2, g->type);
-        store_bind_text(st, 3, g->description);
-        store_bind_text(st, 4, g->class_name);
-        store_bind_text(st, 5, g->tenant);
-        sqlite3_bind_int64(st, 6, g->id);
-        return store_step_done(s, st, error);
+        int bound = store_bind_text(st, 1, g->name) ?:
+                    store_bind_text(st, 2, g->type) ?:
+                    store_bind_text(st, 3, g->description) ?:
+                    store_bind_text(st, 4, g->class_name) ?:
+                    store_bind_text(st, 5, g->tenant) ?:
+                    sqlite3_bind_int64(st, 6, g->id);
+        return store_step_done(s, st, bound, error);
 }
 
 bool store_delete_by_id(Store *s, const char *sql, int64_t id, GError **error) {
         sqlite3_stmt *st = store_prepare(s, sql, error);
         if (!st)
                 return false;
-        sqlite3_bind_int64(st, 1, id);
-        return store_step_done(s, st, error);
+        int bound = sqlite3_bind_int64(st, 1, id);
+        return store_step_done(s, st, bound, error);
 }
 
 bool store_group_delete(Store *s, int64_t id, GError **error) {
@@ -347,12 +348,12 @@ static bool conditions_write(Store *s, const StoreRule *r, GError **error) {
                                               "VALUES (?, ?, ?, ?, ?)", error);
                 if (!st)
                         return false;
-                sqlite3_bind_int64(st, 1, r->id);
-                sqlite3_bind_int(st, 2, (int) i);
-                store_bind_text(st, 3, c->field);
-                store_bind_text(st, 4, c->op);
-                store_bind_text(st, 5, c->value);
-                if (!store_step_done(s, st, error))
+                int bound = sqlite3_bind_int64(st, 1, r->id) ?:
+                            sqlite3_bind_int(st, 2, (int) i) ?:
+                            store_bind_text(st, 3, c->field) ?:
+                            store_bind_text(st, 4, c->op) ?:
+                            store_bind_text(st, 5, c->value);
+                if (!store_step_done(s, st, bound, error))
                         return false;
         }
         return true;
@@ -362,11 +363,11 @@ bool store_rule_insert(Store *s, StoreRule *r, GError **error) {
         sqlite3_stmt *st = store_prepare(s, "INSERT INTO rules (group_id, name, node, enabled) VALUES (?, ?, ?, ?)", error);
         if (!st)
                 return false;
-        sqlite3_bind_int64(st, 1, r->group_id);
-        store_bind_text(st, 2, r->name);
-        store_bind_text(st, 3, r->node);
-        sqlite3_bind_int(st, 4, r->enabled);
-        if (!store_step_done(s, st, error))
+        int bound = sqlite3_bind_int64(st, 1, r->group_id) ?:
+                    store_bind_text(st, 2, r->name) ?:
+                    store_bind_text(st, 3, r->node) ?:
+                    sqlite3_bind_int(st, 4, r->enabled);
+        if (!store_step_done(s, st, bound, error))
                 return false;
         r->id = sqlite3_last_insert_rowid(s->db);
         return conditions_write(s, r, error);
@@ -377,12 +378,12 @@ bool store_rule_update(Store *s, const StoreRule *r, GError **error) {
                                       "WHERE id = ?", error);
         if (!st)
                 return false;
-        sqlite3_bind_int64(st, 1, r->group_id);
-        store_bind_text(st, 2, r->name);
-        store_bind_text(st, 3, r->node);
-        sqlite3_bind_int(st, 4, r->enabled);
-        sqlite3_bind_int64(st, 5, r->id);
-        return store_step_done(s, st, error) && conditions_write(s, r, error);
+        int bound = sqlite3_bind_int64(st, 1, r->group_id) ?:
+                    store_bind_text(st, 2, r->name) ?:
+                    store_bind_text(st, 3, r->node) ?:
+                    sqlite3_bind_int(st, 4, r->enabled) ?:
+                    sqlite3_bind_int64(st, 5, r->id);
+        return store_step_done(s, st, bound, error) && conditions_write(s, r, error);
 }
 
 bool store_rule_delete(Store *s, int64_t id, GError **error) {
@@ -395,23 +396,23 @@ bool store_passthrough_set(Store *s, const char *address, const StorePassthrough
                                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", error);
         if (!st)
                 return false;
-        store_bind_text(st, 1, address);
-        sqlite3_bind_int64(st, 2, p->group_id);
-        sqlite3_bind_int(st, 3, p->vendor_id);
-        sqlite3_bind_int(st, 4, p->device_id);
-        sqlite3_bind_int(st, 5, p->subsystem_vendor_id);
-        sqlite3_bind_int(st, 6, p->subsystem_device_id);
-        sqlite3_bind_int64(st, 7, p->class_code);
-        sqlite3_bind_int(st, 8, p->revision);
-        return store_step_done(s, st, error);
+        int bound = store_bind_text(st, 1, address) ?:
+                    sqlite3_bind_int64(st, 2, p->group_id) ?:
+                    sqlite3_bind_int(st, 3, p->vendor_id) ?:
+                    sqlite3_bind_int(st, 4, p->device_id) ?:
+                    sqlite3_bind_int(st, 5, p->subsystem_vendor_id) ?:
+                    sqlite3_bind_int(st, 6, p->subsystem_device_id) ?:
+                    sqlite3_bind_int64(st, 7, p->class_code) ?:
+                    sqlite3_bind_int(st, 8, p->revision);
+        return store_step_done(s, st, bound, error);
 }
 
 bool store_passthrough_clear(Store *s, const char *address, GError **error) {
         sqlite3_stmt *st = store_prepare(s, "DELETE FROM passthrough WHERE address = ?", error);
         if (!st)
                 return false;
-        store_bind_text(st, 1, address);
-        return store_step_done(s, st, error);
+        int bound = store_bind_text(st, 1, address);
+        return store_step_done(s, st, bound, error);
 }
 
 char *store_column_text(sqlite3_stmt *st, int i) {
