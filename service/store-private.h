@@ -15,6 +15,9 @@ struct Store {
         char *boot_id;             /* the boot new claims belong to; "" unknown */
 };
 
+/* Forward migrations: entry N takes a database from version N to N + 1
+ * (the tests build old databases with them). */
+extern const char *const store_migrations[STORE_SCHEMA_VERSION];
 /* Every row checked as a call's arguments would be, the references
  * between tables, duplicates, and the file's integrity (store-check.c). */
 bool store_check(Store *s, GError **error);

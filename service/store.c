@@ -10,8 +10,7 @@
 G_DEFINE_QUARK(devpass-store-error-quark, store_error)
 
 
-/* Forward migrations: entry N takes a database from version N to N + 1. */
-static const char *const migrations[] = {
+const char *const store_migrations[] = {
         "CREATE TABLE groups ("
         "  id INTEGER PRIMARY KEY,"
         "  name TEXT NOT NULL UNIQUE,"
@@ -90,9 +89,51 @@ static const char *const migrations[] = {
         "ALTER TABLE passthrough ADD COLUMN subsystem_vendor_id INTEGER NOT NULL DEFAULT 0;"
         "ALTER TABLE passthrough ADD COLUMN subsystem_device_id INTEGER NOT NULL DEFAULT 0;"
         "ALTER TABLE passthrough ADD COLUMN class_code INTEGER NOT NULL DEFAULT 0;"
-        "ALTER TABLE passthrough ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;",
+        "ALTER TABLE passthrough ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;"
+        /* Ids never used twice (AUTOINCREMENT), so that a client's stale
+         * object path never names another object: the tables are made
+         * again, as SQLite's "other kinds of table schema changes" says
+         * (foreign keys are off while migrating). */
+        "CREATE TABLE groups_new ("
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  name TEXT NOT NULL UNIQUE,"
+        "  type TEXT NOT NULL CHECK (type IN ('pci', 'sriov-nic')),"
+        "  description TEXT NOT NULL DEFAULT '',"
+        "  class TEXT NOT NULL DEFAULT 'other',"
+        "  tenant TEXT NOT NULL DEFAULT '',"
+        "  tenant_node TEXT NOT NULL DEFAULT '');"
+        "INSERT INTO groups_new SELECT id, name, type, description, class, tenant, tenant_node FROM groups;"
+        "DROP TABLE groups;"
+        "ALTER TABLE groups_new RENAME TO groups;"
+        "CREATE TABLE rules_new ("
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,"
+        "  name TEXT NOT NULL,"
+        "  node TEXT NOT NULL DEFAULT '',"
+        "  enabled INTEGER NOT NULL DEFAULT 1);"
+        "INSERT INTO rules_new SELECT id, group_id, name, node, enabled FROM rules;"
+        "DROP TABLE rules;"
+        "ALTER TABLE rules_new RENAME TO rules;"
+        "CREATE INDEX rules_group ON rules(group_id);"
+        "CREATE TABLE attachments_new ("
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  machine TEXT NOT NULL,"
+        "  name TEXT NOT NULL,"
+        "  type TEXT NOT NULL CHECK (type IN ('pci', 'sriov-nic')),"
+        "  description TEXT NOT NULL DEFAULT '',"
+        "  tenant TEXT NOT NULL DEFAULT '',"
+        "  group_id INTEGER NOT NULL REFERENCES groups(id),"
+        "  count INTEGER NOT NULL CHECK (count >= 1),"
+        "  optional INTEGER NOT NULL DEFAULT 0,"
+        "  generation INTEGER NOT NULL DEFAULT 1,"
+        "  claimed_generation INTEGER NOT NULL DEFAULT 0,"
+        "  UNIQUE (machine, name));"
+        "INSERT INTO attachments_new SELECT id, machine, name, type, description, tenant, group_id, count, optional, "
+        "  generation, claimed_generation FROM attachments;"
+        "DROP TABLE attachments;"
+        "ALTER TABLE attachments_new RENAME TO attachments;",
 };
-G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == STORE_SCHEMA_VERSION);
+G_STATIC_ASSERT(G_N_ELEMENTS(store_migrations) == STORE_SCHEMA_VERSION);
 
 bool store_fail(Store *s, int rc, const char *what, GError **error) {
         int code = (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_ERROR_CONSTRAINT : STORE_ERROR_IO;
@@ -164,7 +205,7 @@ static bool store_migrate(Store *s, int version, GError **error) {
                 g_autofree char *bump = g_strdup_printf("PRAGMA user_version = %d", version + 1);
                 if (!store_begin(s, error))
                         return false;
-                if (!store_exec(s, migrations[version], error) || !store_exec(s, bump, error)) {
+                if (!store_exec(s, store_migrations[version], error) || !store_exec(s, bump, error)) {
                         store_rollback(s);
                         return false;
                 }
