@@ -254,6 +254,8 @@ static const Damage damages[] = {
         { "UPDATE conditions SET value = '' WHERE rule_id = 1", "table conditions, row rule_id 1", "vendor" },
         { "UPDATE conditions SET field = 'colour' WHERE rule_id = 2", "table conditions, row rule_id 2", "colour" },
         { "DELETE FROM groups WHERE id = 3", "table rules, row id 2", "table groups that is not there" },
+        /* Out of WAL mode: switching back would write the header. */
+        { "PRAGMA journal_mode = DELETE; DELETE FROM groups WHERE id = 3", "table rules, row id 2", "groups" },
         { "DELETE FROM attachments", "table claims, row address 0000:17:00.0", "attachments that is not there" },
         { "CREATE TABLE c AS SELECT * FROM claims; DROP TABLE claims; ALTER TABLE c RENAME TO claims;"
           "INSERT INTO claims VALUES ('0000:17:00.0', 'vm2', NULL, '', '')",
@@ -305,6 +307,33 @@ static void test_damage_refused(void **state) {
         }
 }
 
+/* Damage still in the WAL (a sqlite3 shell killed before it could
+ * checkpoint): seen, refused, and not checkpointed into the file when
+ * devpassd closes it. */
+static void test_damage_in_wal_stays_there(void **state) {
+        Fixture *f = *state;
+        g_autofree char *wal = g_strconcat(f->db, "-wal", NULL);
+        sqlite3 *db;
+
+        build_current(f);
+        assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "DELETE FROM groups WHERE id = 3", NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+        g_autofree char *before = checksum(f->db);
+        g_autofree char *wal_before = checksum(wal);
+
+        g_autoptr(GError) error = NULL;
+        g_autoptr(Store) s = store_open(f->dir, &error);
+        assert_null(s);
+        assert_true(g_error_matches(error, STORE_ERROR, STORE_ERROR_DAMAGED));
+        assert_non_null(strstr(error->message, "table rules, row id 2"));
+        g_autofree char *after = checksum(f->db);
+        g_autofree char *wal_after = checksum(wal);
+        assert_string_equal(after, before);
+        assert_string_equal(wal_after, wal_before);
+}
+
 /* A damaged database of an older version is not migrated. */
 static void test_damaged_old_version_untouched(void **state) {
         Fixture *f = *state;
@@ -339,6 +368,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_ids_not_reused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_good_store_opens, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_damage_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_damage_in_wal_stays_there, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_damaged_old_version_untouched, setup, teardown),
         };
         return cmocka_run_group_tests_name("store-check", tests, NULL, NULL);
