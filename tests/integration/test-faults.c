@@ -221,8 +221,8 @@ static void assert_changes_refused(Fixture *f, GPtrArray *pairs, const char *why
                 g_autoptr(GError) error = NULL;
                 g_autoptr(GVariant) r = harness_call(f->h, path, c->iface, c->method,
                                                      args ? calls_parse(NULL, args) : NULL, &error);
-                if (r || !g_dbus_error_is_remote_error(error) ||
-                    !g_str_equal(g_dbus_error_get_remote_error(error), "org.devpass1.Error.Failed"))
+                g_autofree char *name = error ? g_dbus_error_get_remote_error(error) : NULL;
+                if (r || g_strcmp0(name, "org.devpass1.Error.Failed") != 0)
                         fail_msg("%s.%s: want org.devpass1.Error.Failed, got %s", c->iface, c->method,
                                  error ? error->message : "success");
                 calls_assert_remote_error(error, "org.devpass1.Error.Failed", "Cannot write", "devpass.db", why,
