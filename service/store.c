@@ -136,11 +136,14 @@ const char *const store_migrations[] = {
 G_STATIC_ASSERT(G_N_ELEMENTS(store_migrations) == STORE_SCHEMA_VERSION);
 
 bool store_fail(Store *s, int rc, const char *what, GError **error) {
-        int code = (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_ERROR_CONSTRAINT : STORE_ERROR_IO;
+        bool damaged = (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB;
+        int code = (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_ERROR_CONSTRAINT :
+                   damaged ? STORE_ERROR_DAMAGED : STORE_ERROR_IO;
         /* SQLite's "disk I/O error" hides the cause ("Read-only file system"). */
         int sys = sqlite3_system_errno(s->db);
-        g_set_error(error, STORE_ERROR, code, "%s %s: %s%s%s%s", what, s->path, sqlite3_errmsg(s->db),
-                    sys ? " (" : "", sys ? g_strerror(sys) : "", sys ? ")" : "");
+        g_set_error(error, STORE_ERROR, code, "%s %s: %s%s%s%s%s", what, s->path, sqlite3_errmsg(s->db),
+                    sys ? " (" : "", sys ? g_strerror(sys) : "", sys ? ")" : "",
+                    damaged ? ": restore a backup" : "");
         return false;
 }
 
@@ -185,7 +188,9 @@ static bool store_version(Store *s, int *version, GError **error) {
         sqlite3_reset(st);
         if (rc != SQLITE_ROW)
                 return store_fail(s, rc, "Cannot read", error);
-        if (*version > STORE_SCHEMA_VERSION || *version < 0) {
+        if (*version < 0)
+                return store_damaged(s, NULL, NULL, "its schema version is below 0", error);
+        if (*version > STORE_SCHEMA_VERSION) {
                 g_set_error(error, STORE_ERROR, STORE_ERROR_NEWER,
                             "%s has schema version %d, newer than this devpassd knows (%d): "
                             "run the newer devpassd, or restore a backup", s->path, *version,

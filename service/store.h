@@ -20,7 +20,7 @@ typedef enum {
         STORE_ERROR_IO,         /* cannot open, read or write */
         STORE_ERROR_CONSTRAINT, /* a unique name taken, a reference missing */
         STORE_ERROR_NEWER,      /* written by a newer devpass */
-        STORE_ERROR_DAMAGED,    /* a row no call could have written: refused, left as it is */
+        STORE_ERROR_DAMAGED,    /* not a database, or a row no call could have written */
 } StoreError;
 
 #define STORE_SCHEMA_VERSION 3

@@ -351,6 +351,33 @@ static void test_damaged_old_version_untouched(void **state) {
         assert_int_equal(query_int(f->db, "PRAGMA user_version"), 2);
 }
 
+/* Not a database at all, or one whose version no devpass wrote: refused
+ * as damaged, the file as it was. */
+static void test_not_a_store(void **state) {
+        Fixture *f = *state;
+        g_autofree char *junk = g_strnfill(8192, 'x');
+
+        for (int round = 0; round < 2; round++) {
+                if (round == 0)
+                        assert_true(g_file_set_contents(f->db, junk, -1, NULL));
+                else {
+                        assert_int_equal(remove(f->db), 0);
+                        build_current(f);
+                        shell(f->db, "PRAGMA user_version = -3");
+                }
+                g_autofree char *before = checksum(f->db);
+                g_autoptr(GError) error = NULL;
+                g_autoptr(Store) s = store_open(f->dir, &error);
+                assert_null(s);
+                if (!g_error_matches(error, STORE_ERROR, STORE_ERROR_DAMAGED) ||
+                    !strstr(error->message, round == 0 ? "not a database" : "below 0") ||
+                    !strstr(error->message, "restore a backup"))
+                        fail_msg("round %d: %s", round, error->message);
+                g_autofree char *after = checksum(f->db);
+                assert_string_equal(after, before);
+        }
+}
+
 /* The good store of build_current() is taken as it is. */
 static void test_good_store_opens(void **state) {
         Fixture *f = *state;
@@ -368,6 +395,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_ids_not_reused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_good_store_opens, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_damage_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_not_a_store, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_damage_in_wal_stays_there, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_damaged_old_version_untouched, setup, teardown),
         };
