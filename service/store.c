@@ -539,8 +539,7 @@ GPtrArray *store_rules_load(Store *s, GError **error) {
         return g_steal_pointer(&rules);
 }
 
-/* Columns are INTEGER and the file is anyone's to edit: out-of-range
- * values are cut to the field's width, never trusted to fit. */
+/* The ranges were checked at open (store-check.c): the casts only narrow. */
 static void passthrough_row(sqlite3_stmt *st, void *data) {
         StorePassthrough *p = g_new0(StorePassthrough, 1);
         p->group_id = sqlite3_column_int64(st, 1);
