@@ -503,7 +503,8 @@ static void test_persistence(void **state) {
 /* ---- object paths and a damaged store ---- */
 
 /* create A; delete A; create B never gives B A's path: a client's stale
- * reference must not name another object, across a restart too. */
+ * reference must not name another object, across a restart too; and a
+ * path past 32 bits names its object. */
 static void test_paths_not_reused(void **state) {
         Harness *h = ((Fixture *) *state)->h;
         g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func(g_free);
@@ -523,6 +524,21 @@ static void test_paths_not_reused(void **state) {
                         harness_daemon_start(h, NULL);
                 }
         }
+
+        /* Ids are 64 bits from the store to the path. */
+        g_autofree char *state_dir = harness_state_dir(h);
+        g_autofree char *db_path = g_build_filename(state_dir, "devpass.db", NULL);
+        sqlite3 *db;
+        harness_daemon_stop(h);
+        assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "UPDATE sqlite_sequence SET seq = 3000000000 WHERE name = 'groups'", NULL,
+                                      NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+        harness_daemon_start(h, NULL);
+        g_autofree char *big = create_group(h, "{'Name': <'Far'>}");
+        assert_string_equal(big, ROOT "/groups/3000000001");
+        g_autofree char *name = calls_prop_string(h, big, GROUP_IF, "Name");
+        assert_string_equal(name, "Far");
 }
 
 static char *file_checksum(const char *path) {
