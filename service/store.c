@@ -239,6 +239,8 @@ static bool store_connect(Store *s, const char *filename, int flags, GError **er
                 return store_fail(s, rc, "Cannot open", error);
         }
         sqlite3_extended_result_codes(s->db, 1);
+        /* A writer that finds the database busy waits a little, not forever. */
+        sqlite3_busy_timeout(s->db, 5000);
         return true;
 }
 
@@ -294,8 +296,6 @@ Store *store_open_checked(const char *dir, StoreCheck check, GError **error) {
                 if (!copy || !store_check(copy, error) || (check && !check(copy, error)))
                         return NULL;
         }
-        /* A writer that finds the database busy waits a little, not forever. */
-        sqlite3_busy_timeout(s->db, 5000);
         if (sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL) != SQLITE_OK ||
             !store_exec(s, "PRAGMA journal_mode = WAL", error) ||
             !store_exec(s, "PRAGMA synchronous = FULL", error) ||
