@@ -510,7 +510,7 @@ Daemon *daemon_new(Config *config, GError **error) {
         if (!d->hotplug)
                 return NULL;
         inventory_changes_free(hotplug_rescan(d->hotplug));
-        d->store = store_open(d->config.state_dir, error);
+        d->store = store_open_checked(d->config.state_dir, model_store_check, error);
         if (!d->store || !daemon_claims_release_stale(d, error))
                 return NULL;
         d->model = model_new(d->store, d->inventory, d->config.node, error);

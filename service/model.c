@@ -175,6 +175,22 @@ static bool load(Model *m, GError **error) {
         return true;
 }
 
+bool model_store_check(Store *store, GError **error) {
+        g_autoptr(GPtrArray) rules = store_rules_load(store, error);
+        if (!rules)
+                return false;
+        for (guint i = 0; i < rules->len; i++) {
+                const StoreRule *r = rules->pdata[i];
+                g_autoptr(GError) local = NULL;
+                g_autoptr(GPtrArray) conditions = model_conditions_compile(r->conditions, &local);
+                if (!conditions) {
+                        g_autofree char *row = g_strdup_printf("rule_id %" G_GINT64_FORMAT, r->id);
+                        return store_damaged(store, "conditions", row, local->message, error);
+                }
+        }
+        return true;
+}
+
 Model *model_new(Store *store, Inventory *inventory, const char *node, GError **error) {
         g_autoptr(Model) m = g_new0(Model, 1);
 

@@ -130,6 +130,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ModelChanges, model_changes_free);
  * stored rule whose conditions no longer validate matches nothing and is
  * logged. */
 Model *model_new(Store *store, Inventory *inventory, const char *node, GError **error);
+/* What the model knows of a store's rows before it is trusted (a
+ * StoreCheck for store_open_checked()): every rule's conditions compile
+ * as a call's would. */
+bool model_store_check(Store *store, GError **error);
 void model_free(Model *m);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Model, model_free);
 

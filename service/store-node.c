@@ -10,9 +10,9 @@ bool store_sriov_set(Store *s, const char *address, unsigned numvfs, GError **er
                                             "ON CONFLICT (address) DO UPDATE SET numvfs = excluded.numvfs", error);
         if (!st)
                 return false;
-        store_bind_text(st, 1, address);
-        sqlite3_bind_int64(st, 2, numvfs);
-        return store_step_done(s, st, error);
+        int bound = store_bind_text(st, 1, address) ?:
+                    sqlite3_bind_int64(st, 2, numvfs);
+        return store_step_done(s, st, bound, error);
 }
 
 static void sriov_row(sqlite3_stmt *st, void *data) {
@@ -33,8 +33,8 @@ bool store_override_set(Store *s, const char *address, bool written, GError **er
                                                     : "DELETE FROM overrides WHERE address = ?", error);
         if (!st)
                 return false;
-        store_bind_text(st, 1, address);
-        return store_step_done(s, st, error);
+        int bound = store_bind_text(st, 1, address);
+        return store_step_done(s, st, bound, error);
 }
 
 static void override_row(sqlite3_stmt *st, void *data) {
@@ -67,9 +67,12 @@ static void stale_row(sqlite3_stmt *st, void *data) {
 /* A statement whose one parameter is this boot. */
 static sqlite3_stmt *prepare_boot(Store *s, const char *sql, GError **error) {
         sqlite3_stmt *st = store_prepare(s, sql, error);
+        int rc;
 
-        if (st)
-                store_bind_text(st, 1, s->boot_id);
+        if (st && (rc = store_bind_text(st, 1, s->boot_id)) != SQLITE_OK) {
+                store_fail(s, rc, "Cannot read", error);
+                return NULL;
+        }
         return st;
 }
 
@@ -89,9 +92,9 @@ GPtrArray *store_claims_release_stale(Store *s, GError **error) {
                                         "WHERE boot_id != '' AND boot_id != ? ORDER BY holder, address", error)) &&
                   store_step_rows(s, st, stale_row, stale, error) &&
                   (st = prepare_boot(s, "DELETE FROM claims WHERE boot_id != '' AND boot_id != ?", error)) &&
-                  store_step_done(s, st, error) &&
+                  store_step_done(s, st, SQLITE_OK, error) &&
                   (st = prepare_boot(s, "UPDATE claims SET boot_id = ? WHERE boot_id = ''", error)) &&
-                  store_step_done(s, st, error);
+                  store_step_done(s, st, SQLITE_OK, error);
         if (!ok) {
                 store_rollback(s);
                 return NULL;

@@ -25,11 +25,8 @@ void store_claim_free(StoreClaim *c) {
         g_free(c);
 }
 
-static void bind_id_or_null(sqlite3_stmt *st, int i, int64_t id) {
-        if (id > 0)
-                sqlite3_bind_int64(st, i, id);
-        else
-                sqlite3_bind_null(st, i);
+static int bind_id_or_null(sqlite3_stmt *st, int i, int64_t id) {
+        return id > 0 ? sqlite3_bind_int64(st, i, id) : sqlite3_bind_null(st, i);
 }
 
 /* The MACs of one owner (an attachment, or a tenant's group), in order. */
@@ -43,26 +40,26 @@ static bool macs_write(Store *s, const char *owner_column, int64_t owner, char *
                 sqlite3_stmt *st = store_prepare(s, ins, error);
                 if (!st)
                         return false;
-                store_bind_text(st, 1, macs[i]);
-                sqlite3_bind_int64(st, 2, owner);
-                sqlite3_bind_int(st, 3, (int) i);
-                if (!store_step_done(s, st, error))
+                int bound = store_bind_text(st, 1, macs[i]) ?:
+                            sqlite3_bind_int64(st, 2, owner) ?:
+                            sqlite3_bind_int(st, 3, (int) i);
+                if (!store_step_done(s, st, bound, error))
                         return false;
         }
         return true;
 }
 
-static void attachment_bind(sqlite3_stmt *st, const StoreAttachment *a) {
-        store_bind_text(st, 1, a->machine);
-        store_bind_text(st, 2, a->name);
-        store_bind_text(st, 3, a->type);
-        store_bind_text(st, 4, a->description);
-        store_bind_text(st, 5, a->tenant);
-        sqlite3_bind_int64(st, 6, a->group_id);
-        sqlite3_bind_int64(st, 7, a->count);
-        sqlite3_bind_int(st, 8, a->optional);
-        sqlite3_bind_int64(st, 9, a->generation);
-        sqlite3_bind_int64(st, 10, a->claimed_generation);
+static int attachment_bind(sqlite3_stmt *st, const StoreAttachment *a) {
+        return store_bind_text(st, 1, a->machine) ?:
+               store_bind_text(st, 2, a->name) ?:
+               store_bind_text(st, 3, a->type) ?:
+               store_bind_text(st, 4, a->description) ?:
+               store_bind_text(st, 5, a->tenant) ?:
+               sqlite3_bind_int64(st, 6, a->group_id) ?:
+               sqlite3_bind_int64(st, 7, a->count) ?:
+               sqlite3_bind_int(st, 8, a->optional) ?:
+               sqlite3_bind_int64(st, 9, a->generation) ?:
+               sqlite3_bind_int64(st, 10, a->claimed_generation);
 }
 
 bool store_attachment_insert(Store *s, StoreAttachment *a, GError **error) {
@@ -71,8 +68,7 @@ bool store_attachment_insert(Store *s, StoreAttachment *a, GError **error) {
                                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
         if (!st)
                 return false;
-        attachment_bind(st, a);
-        if (!store_step_done(s, st, error))
+        if (!store_step_done(s, st, attachment_bind(st, a), error))
                 return false;
         a->id = sqlite3_last_insert_rowid(s->db);
         return macs_write(s, "attachment_id", a->id, a->macs, error);
@@ -84,18 +80,17 @@ bool store_attachment_update(Store *s, const StoreAttachment *a, GError **error)
                                             "generation = ?, claimed_generation = ? WHERE id = ?", error);
         if (!st)
                 return false;
-        attachment_bind(st, a);
-        sqlite3_bind_int64(st, 11, a->id);
-        return store_step_done(s, st, error) && macs_write(s, "attachment_id", a->id, a->macs, error);
+        int bound = attachment_bind(st, a) ?: sqlite3_bind_int64(st, 11, a->id);
+        return store_step_done(s, st, bound, error) && macs_write(s, "attachment_id", a->id, a->macs, error);
 }
 
 bool store_attachment_set_claimed(Store *s, int64_t id, int64_t generation, GError **error) {
         sqlite3_stmt *st = store_prepare(s, "UPDATE attachments SET claimed_generation = ? WHERE id = ?", error);
         if (!st)
                 return false;
-        sqlite3_bind_int64(st, 1, generation);
-        sqlite3_bind_int64(st, 2, id);
-        return store_step_done(s, st, error);
+        int bound = sqlite3_bind_int64(st, 1, generation) ?:
+                    sqlite3_bind_int64(st, 2, id);
+        return store_step_done(s, st, bound, error);
 }
 
 bool store_attachment_delete(Store *s, int64_t id, GError **error) {
@@ -114,29 +109,28 @@ bool store_claim_insert(Store *s, const StoreClaim *c, GError **error) {
                                  "VALUES (?, ?, ?, ?, ?)", error);
         if (!st)
                 return false;
-        store_bind_text(st, 1, c->address);
-        store_bind_text(st, 2, c->holder);
-        bind_id_or_null(st, 3, c->tenant ? c->group_id : c->attachment_id);
-        store_bind_text(st, 4, c->mac);
-        if (!c->tenant)
-                store_bind_text(st, 5, s->boot_id);
-        return store_step_done(s, st, error);
+        int bound = store_bind_text(st, 1, c->address) ?:
+                    store_bind_text(st, 2, c->holder) ?:
+                    bind_id_or_null(st, 3, c->tenant ? c->group_id : c->attachment_id) ?:
+                    store_bind_text(st, 4, c->mac) ?:
+                    (c->tenant ? SQLITE_OK : store_bind_text(st, 5, s->boot_id));
+        return store_step_done(s, st, bound, error);
 }
 
 bool store_claim_delete(Store *s, const char *address, GError **error) {
         sqlite3_stmt *st = store_prepare(s, "DELETE FROM claims WHERE address = ?", error);
         if (!st)
                 return false;
-        store_bind_text(st, 1, address);
-        return store_step_done(s, st, error);
+        int bound = store_bind_text(st, 1, address);
+        return store_step_done(s, st, bound, error);
 }
 
 bool store_claims_release(Store *s, const char *machine, GError **error) {
         sqlite3_stmt *st = store_prepare(s, "DELETE FROM claims WHERE holder = ?", error);
         if (!st)
                 return false;
-        store_bind_text(st, 1, machine);
-        return store_step_done(s, st, error);
+        int bound = store_bind_text(st, 1, machine);
+        return store_step_done(s, st, bound, error);
 }
 
 static void attachment_row(sqlite3_stmt *st, void *data) {

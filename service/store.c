@@ -10,8 +10,7 @@
 G_DEFINE_QUARK(devpass-store-error-quark, store_error)
 
 
-/* Forward migrations: entry N takes a database from version N to N + 1. */
-static const char *const migrations[] = {
+const char *const store_migrations[] = {
         "CREATE TABLE groups ("
         "  id INTEGER PRIMARY KEY,"
         "  name TEXT NOT NULL UNIQUE,"
@@ -90,16 +89,61 @@ static const char *const migrations[] = {
         "ALTER TABLE passthrough ADD COLUMN subsystem_vendor_id INTEGER NOT NULL DEFAULT 0;"
         "ALTER TABLE passthrough ADD COLUMN subsystem_device_id INTEGER NOT NULL DEFAULT 0;"
         "ALTER TABLE passthrough ADD COLUMN class_code INTEGER NOT NULL DEFAULT 0;"
-        "ALTER TABLE passthrough ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;",
+        "ALTER TABLE passthrough ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;"
+        /* Ids never used twice (AUTOINCREMENT), so that a client's stale
+         * object path never names another object: the tables are made
+         * again, as SQLite's "other kinds of table schema changes" says
+         * (foreign keys are off while migrating). */
+        "CREATE TABLE groups_new ("
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  name TEXT NOT NULL UNIQUE,"
+        "  type TEXT NOT NULL CHECK (type IN ('pci', 'sriov-nic')),"
+        "  description TEXT NOT NULL DEFAULT '',"
+        "  class TEXT NOT NULL DEFAULT 'other',"
+        "  tenant TEXT NOT NULL DEFAULT '',"
+        "  tenant_node TEXT NOT NULL DEFAULT '');"
+        "INSERT INTO groups_new SELECT id, name, type, description, class, tenant, tenant_node FROM groups;"
+        "DROP TABLE groups;"
+        "ALTER TABLE groups_new RENAME TO groups;"
+        "CREATE TABLE rules_new ("
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,"
+        "  name TEXT NOT NULL,"
+        "  node TEXT NOT NULL DEFAULT '',"
+        "  enabled INTEGER NOT NULL DEFAULT 1);"
+        "INSERT INTO rules_new SELECT id, group_id, name, node, enabled FROM rules;"
+        "DROP TABLE rules;"
+        "ALTER TABLE rules_new RENAME TO rules;"
+        "CREATE INDEX rules_group ON rules(group_id);"
+        "CREATE TABLE attachments_new ("
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  machine TEXT NOT NULL,"
+        "  name TEXT NOT NULL,"
+        "  type TEXT NOT NULL CHECK (type IN ('pci', 'sriov-nic')),"
+        "  description TEXT NOT NULL DEFAULT '',"
+        "  tenant TEXT NOT NULL DEFAULT '',"
+        "  group_id INTEGER NOT NULL REFERENCES groups(id),"
+        "  count INTEGER NOT NULL CHECK (count >= 1),"
+        "  optional INTEGER NOT NULL DEFAULT 0,"
+        "  generation INTEGER NOT NULL DEFAULT 1,"
+        "  claimed_generation INTEGER NOT NULL DEFAULT 0,"
+        "  UNIQUE (machine, name));"
+        "INSERT INTO attachments_new SELECT id, machine, name, type, description, tenant, group_id, count, optional, "
+        "  generation, claimed_generation FROM attachments;"
+        "DROP TABLE attachments;"
+        "ALTER TABLE attachments_new RENAME TO attachments;",
 };
-G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == STORE_SCHEMA_VERSION);
+G_STATIC_ASSERT(G_N_ELEMENTS(store_migrations) == STORE_SCHEMA_VERSION);
 
 bool store_fail(Store *s, int rc, const char *what, GError **error) {
-        int code = (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_ERROR_CONSTRAINT : STORE_ERROR_IO;
+        bool damaged = (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB;
+        int code = (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_ERROR_CONSTRAINT :
+                   damaged ? STORE_ERROR_DAMAGED : STORE_ERROR_IO;
         /* SQLite's "disk I/O error" hides the cause ("Read-only file system"). */
         int sys = sqlite3_system_errno(s->db);
-        g_set_error(error, STORE_ERROR, code, "%s %s: %s%s%s%s", what, s->path, sqlite3_errmsg(s->db),
-                    sys ? " (" : "", sys ? g_strerror(sys) : "", sys ? ")" : "");
+        g_set_error(error, STORE_ERROR, code, "%s %s: %s%s%s%s%s", what, s->path, sqlite3_errmsg(s->db),
+                    sys ? " (" : "", sys ? g_strerror(sys) : "", sys ? ")" : "",
+                    damaged ? ": restore a backup" : "");
         return false;
 }
 
@@ -127,56 +171,110 @@ sqlite3_stmt *store_prepare(Store *s, const char *sql, GError **error) {
         return st;
 }
 
-/* Runs a statement that returns no rows. */
-bool store_step_done(Store *s, sqlite3_stmt *st, GError **error) {
-        int rc = sqlite3_step(st);
+/* Runs a statement that returns no rows, unless binding failed: a
+ * parameter left unbound is NULL, and would be written as such. */
+bool store_step_done(Store *s, sqlite3_stmt *st, int bound, GError **error) {
+        int rc = bound == SQLITE_OK ? sqlite3_step(st) : bound;
         sqlite3_reset(st);
         return rc == SQLITE_DONE || store_fail(s, rc, "Cannot write", error);
 }
 
-static bool store_migrate(Store *s, GError **error) {
+static bool store_version(Store *s, int *version, GError **error) {
         sqlite3_stmt *st = store_prepare(s, "PRAGMA user_version", error);
         if (!st)
                 return false;
-        int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+        int rc = sqlite3_step(st);
+        *version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
         sqlite3_reset(st);
-
-        if (version > STORE_SCHEMA_VERSION) {
+        if (rc != SQLITE_ROW)
+                return store_fail(s, rc, "Cannot read", error);
+        if (*version < 0)
+                return store_damaged(s, NULL, NULL, "its schema version is below 0", error);
+        if (*version > STORE_SCHEMA_VERSION) {
                 g_set_error(error, STORE_ERROR, STORE_ERROR_NEWER,
                             "%s has schema version %d, newer than this devpassd knows (%d): "
-                            "run the newer devpassd, or restore a backup", s->path, version,
+                            "run the newer devpassd, or restore a backup", s->path, *version,
                             STORE_SCHEMA_VERSION);
                 return false;
         }
+        return true;
+}
+
+/* Each step in a transaction of its own, with foreign keys off (tables
+ * are made again; SQLite ignores the pragma inside a transaction). The
+ * rows were checked before, on a migrated copy. */
+static bool store_migrate(Store *s, int version, GError **error) {
+        if (!store_exec(s, "PRAGMA foreign_keys = OFF", error))
+                return false;
         for (; version < STORE_SCHEMA_VERSION; version++) {
                 g_autofree char *bump = g_strdup_printf("PRAGMA user_version = %d", version + 1);
                 if (!store_begin(s, error))
                         return false;
-                if (!store_exec(s, migrations[version], error) || !store_exec(s, bump, error)) {
+                if (!store_exec(s, store_migrations[version], error) || !store_exec(s, bump, error)) {
                         store_rollback(s);
                         return false;
                 }
                 if (!store_commit(s, error))
                         return false;
         }
-        return true;
+        return store_exec(s, "PRAGMA foreign_keys = ON", error);
 }
 
 static void statement_free(gpointer st) {
         (void) sqlite3_finalize(st);
 }
 
-Store *store_open(const char *dir, GError **error) {
-        g_autoptr(Store) s = g_new0(Store, 1);
-
+static Store *store_new(const char *path) {
+        Store *s = g_new0(Store, 1);
         s->statements = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, statement_free);
+        s->path = g_strdup(path);
+        return s;
+}
 
+static bool store_connect(Store *s, const char *filename, int flags, GError **error) {
+        int rc = sqlite3_open_v2(filename, &s->db, flags, NULL);
+        if (rc != SQLITE_OK) {
+                if (!s->db)
+                        return g_set_error(error, STORE_ERROR, STORE_ERROR_IO, "Cannot open %s", s->path), false;
+                return store_fail(s, rc, "Cannot open", error);
+        }
+        sqlite3_extended_result_codes(s->db, 1);
+        /* A writer that finds the database busy waits a little, not forever. */
+        sqlite3_busy_timeout(s->db, 5000);
+        return true;
+}
+
+/* The file as a migrated copy in memory: what devpassd would run on,
+ * checked before the file itself is written (a damaged store at an older
+ * version is not migrated). */
+static Store *store_copy(Store *s, int version, GError **error) {
+        g_autoptr(Store) copy = store_new(s->path);
+
+        if (!store_connect(copy, ":memory:", SQLITE_OPEN_READWRITE, error))
+                return NULL;
+        sqlite3_backup *b = sqlite3_backup_init(copy->db, "main", s->db, "main");
+        int rc = b ? sqlite3_backup_step(b, -1) : sqlite3_errcode(copy->db);
+        int finished = sqlite3_backup_finish(b);
+        if (rc != SQLITE_DONE || finished != SQLITE_OK) {
+                store_fail(s, rc != SQLITE_DONE ? rc : finished, "Cannot read", error);
+                return NULL;
+        }
+        g_autoptr(GError) local = NULL;
+        if (!store_migrate(copy, version, &local)) {
+                store_damaged(s, NULL, NULL, local->message, error);
+                return NULL;
+        }
+        return g_steal_pointer(&copy);
+}
+
+Store *store_open_checked(const char *dir, StoreCheck check, GError **error) {
         if (g_mkdir_with_parents(dir, 0700) < 0 || chmod(dir, 0700) < 0) {
                 g_set_error(error, STORE_ERROR, STORE_ERROR_IO, "Cannot create the state directory %s: %s",
                             dir, g_strerror(errno));
                 return NULL;
         }
-        s->path = g_build_filename(dir, "devpass.db", NULL);
+        g_autofree char *path = g_build_filename(dir, "devpass.db", NULL);
+        g_autoptr(Store) s = store_new(path);
         /* Create it 0600 ourselves: SQLite would follow the umask. */
         int fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0) {
@@ -185,24 +283,29 @@ Store *store_open(const char *dir, GError **error) {
         }
         close(fd);
 
-        int rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
-        if (rc != SQLITE_OK) {
-                if (!s->db) {
-                        g_set_error(error, STORE_ERROR, STORE_ERROR_IO, "Cannot open %s", s->path);
-                        return NULL;
-                }
-                store_fail(s, rc, "Cannot open", error);
+        /* Nothing is written before the rows are checked: not the journal
+         * mode (a header byte), not a migration, not the checkpoint SQLite
+         * makes when the last connection closes. */
+        int version;
+        if (!store_connect(s, s->path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, error) ||
+            sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL) != SQLITE_OK ||
+            !store_version(s, &version, error))
                 return NULL;
+        {
+                g_autoptr(Store) copy = store_copy(s, version, error);
+                if (!copy || !store_check(copy, error) || (check && !check(copy, error)))
+                        return NULL;
         }
-        sqlite3_extended_result_codes(s->db, 1);
-        /* A writer that finds the database busy waits a little, not forever. */
-        sqlite3_busy_timeout(s->db, 5000);
-        if (!store_exec(s, "PRAGMA journal_mode = WAL", error) ||
+        if (sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL) != SQLITE_OK ||
+            !store_exec(s, "PRAGMA journal_mode = WAL", error) ||
             !store_exec(s, "PRAGMA synchronous = FULL", error) ||
-            !store_exec(s, "PRAGMA foreign_keys = ON", error) ||
-            !store_migrate(s, error))
+            !store_migrate(s, version, error))
                 return NULL;
         return g_steal_pointer(&s);
+}
+
+Store *store_open(const char *dir, GError **error) {
+        return store_open_checked(dir, NULL, error);
 }
 
 void store_close(Store *s) {
@@ -218,12 +321,12 @@ void store_close(Store *s) {
 
 bool store_begin(Store *s, GError **error) {
         sqlite3_stmt *st = store_prepare(s, "BEGIN IMMEDIATE", error);
-        return st && store_step_done(s, st, error);
+        return st && store_step_done(s, st, SQLITE_OK, error);
 }
 
 bool store_commit(Store *s, GError **error) {
         sqlite3_stmt *st = store_prepare(s, "COMMIT", error);
-        if (st && store_step_done(s, st, error))
+        if (st && store_step_done(s, st, SQLITE_OK, error))
                 return true;
         store_rollback(s);
         return false;
@@ -234,8 +337,8 @@ void store_rollback(Store *s) {
                 (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-void store_bind_text(sqlite3_stmt *st, int i, const char *v) {
-        sqlite3_bind_text(st, i, v ?: "", -1, SQLITE_TRANSIENT);
+int store_bind_text(sqlite3_stmt *st, int i, const char *v) {
+        return sqlite3_bind_text(st, i, v ?: "", -1, SQLITE_TRANSIENT);
 }
 
 bool store_group_insert(Store *s, StoreGroup *g, GError **error) {
@@ -243,13 +346,13 @@ bool store_group_insert(Store *s, StoreGroup *g, GError **error) {
                                       "VALUES (?, ?, ?, ?, ?, ?)", error);
         if (!st)
                 return false;
-        store_bind_text(st, 1, g->name);
-        store_bind_text(st, 2, g->type);
-        store_bind_text(st, 3, g->description);
-        store_bind_text(st, 4, g->class_name);
-        store_bind_text(st, 5, g->tenant);
-        store_bind_text(st, 6, g->tenant_node);
-        if (!store_step_done(s, st, error))
+        int bound = store_bind_text(st, 1, g->name) ?:
+                    store_bind_text(st, 2, g->type) ?:
+                    store_bind_text(st, 3, g->description) ?:
+                    store_bind_text(st, 4, g->class_name) ?:
+                    store_bind_text(st, 5, g->tenant) ?:
+                    store_bind_text(st, 6, g->tenant_node);
+        if (!store_step_done(s, st, bound, error))
                 return false;
         g->id = sqlite3_last_insert_rowid(s->db);
         return true;
@@ -260,21 +363,21 @@ bool store_group_update(Store *s, const StoreGroup *g, GError **error) {
                                       "tenant = ? WHERE id = ?", error);
         if (!st)
                 return false;
-        store_bind_text(st, 1, g->name);
-        store_bind_text(st, 2, g->type);
-        store_bind_text(st, 3, g->description);
-        store_bind_text(st, 4, g->class_name);
-        store_bind_text(st, 5, g->tenant);
-        sqlite3_bind_int64(st, 6, g->id);
-        return store_step_done(s, st, error);
+        int bound = store_bind_text(st, 1, g->name) ?:
+                    store_bind_text(st, 2, g->type) ?:
+                    store_bind_text(st, 3, g->description) ?:
+                    store_bind_text(st, 4, g->class_name) ?:
+                    store_bind_text(st, 5, g->tenant) ?:
+                    sqlite3_bind_int64(st, 6, g->id);
+        return store_step_done(s, st, bound, error);
 }
 
 bool store_delete_by_id(Store *s, const char *sql, int64_t id, GError **error) {
         sqlite3_stmt *st = store_prepare(s, sql, error);
         if (!st)
                 return false;
-        sqlite3_bind_int64(st, 1, id);
-        return store_step_done(s, st, error);
+        int bound = sqlite3_bind_int64(st, 1, id);
+        return store_step_done(s, st, bound, error);
 }
 
 bool store_group_delete(Store *s, int64_t id, GError **error) {
@@ -291,12 +394,12 @@ static bool conditions_write(Store *s, const StoreRule *r, GError **error) {
                                               "VALUES (?, ?, ?, ?, ?)", error);
                 if (!st)
                         return false;
-                sqlite3_bind_int64(st, 1, r->id);
-                sqlite3_bind_int(st, 2, (int) i);
-                store_bind_text(st, 3, c->field);
-                store_bind_text(st, 4, c->op);
-                store_bind_text(st, 5, c->value);
-                if (!store_step_done(s, st, error))
+                int bound = sqlite3_bind_int64(st, 1, r->id) ?:
+                            sqlite3_bind_int(st, 2, (int) i) ?:
+                            store_bind_text(st, 3, c->field) ?:
+                            store_bind_text(st, 4, c->op) ?:
+                            store_bind_text(st, 5, c->value);
+                if (!store_step_done(s, st, bound, error))
                         return false;
         }
         return true;
@@ -306,11 +409,11 @@ bool store_rule_insert(Store *s, StoreRule *r, GError **error) {
         sqlite3_stmt *st = store_prepare(s, "INSERT INTO rules (group_id, name, node, enabled) VALUES (?, ?, ?, ?)", error);
         if (!st)
                 return false;
-        sqlite3_bind_int64(st, 1, r->group_id);
-        store_bind_text(st, 2, r->name);
-        store_bind_text(st, 3, r->node);
-        sqlite3_bind_int(st, 4, r->enabled);
-        if (!store_step_done(s, st, error))
+        int bound = sqlite3_bind_int64(st, 1, r->group_id) ?:
+                    store_bind_text(st, 2, r->name) ?:
+                    store_bind_text(st, 3, r->node) ?:
+                    sqlite3_bind_int(st, 4, r->enabled);
+        if (!store_step_done(s, st, bound, error))
                 return false;
         r->id = sqlite3_last_insert_rowid(s->db);
         return conditions_write(s, r, error);
@@ -321,12 +424,12 @@ bool store_rule_update(Store *s, const StoreRule *r, GError **error) {
                                       "WHERE id = ?", error);
         if (!st)
                 return false;
-        sqlite3_bind_int64(st, 1, r->group_id);
-        store_bind_text(st, 2, r->name);
-        store_bind_text(st, 3, r->node);
-        sqlite3_bind_int(st, 4, r->enabled);
-        sqlite3_bind_int64(st, 5, r->id);
-        return store_step_done(s, st, error) && conditions_write(s, r, error);
+        int bound = sqlite3_bind_int64(st, 1, r->group_id) ?:
+                    store_bind_text(st, 2, r->name) ?:
+                    store_bind_text(st, 3, r->node) ?:
+                    sqlite3_bind_int(st, 4, r->enabled) ?:
+                    sqlite3_bind_int64(st, 5, r->id);
+        return store_step_done(s, st, bound, error) && conditions_write(s, r, error);
 }
 
 bool store_rule_delete(Store *s, int64_t id, GError **error) {
@@ -339,23 +442,23 @@ bool store_passthrough_set(Store *s, const char *address, const StorePassthrough
                                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", error);
         if (!st)
                 return false;
-        store_bind_text(st, 1, address);
-        sqlite3_bind_int64(st, 2, p->group_id);
-        sqlite3_bind_int(st, 3, p->vendor_id);
-        sqlite3_bind_int(st, 4, p->device_id);
-        sqlite3_bind_int(st, 5, p->subsystem_vendor_id);
-        sqlite3_bind_int(st, 6, p->subsystem_device_id);
-        sqlite3_bind_int64(st, 7, p->class_code);
-        sqlite3_bind_int(st, 8, p->revision);
-        return store_step_done(s, st, error);
+        int bound = store_bind_text(st, 1, address) ?:
+                    sqlite3_bind_int64(st, 2, p->group_id) ?:
+                    sqlite3_bind_int(st, 3, p->vendor_id) ?:
+                    sqlite3_bind_int(st, 4, p->device_id) ?:
+                    sqlite3_bind_int(st, 5, p->subsystem_vendor_id) ?:
+                    sqlite3_bind_int(st, 6, p->subsystem_device_id) ?:
+                    sqlite3_bind_int64(st, 7, p->class_code) ?:
+                    sqlite3_bind_int(st, 8, p->revision);
+        return store_step_done(s, st, bound, error);
 }
 
 bool store_passthrough_clear(Store *s, const char *address, GError **error) {
         sqlite3_stmt *st = store_prepare(s, "DELETE FROM passthrough WHERE address = ?", error);
         if (!st)
                 return false;
-        store_bind_text(st, 1, address);
-        return store_step_done(s, st, error);
+        int bound = store_bind_text(st, 1, address);
+        return store_step_done(s, st, bound, error);
 }
 
 char *store_column_text(sqlite3_stmt *st, int i) {
@@ -436,8 +539,7 @@ GPtrArray *store_rules_load(Store *s, GError **error) {
         return g_steal_pointer(&rules);
 }
 
-/* Columns are INTEGER and the file is anyone's to edit: out-of-range
- * values are cut to the field's width, never trusted to fit. */
+/* The ranges were checked at open (store-check.c): the casts only narrow. */
 static void passthrough_row(sqlite3_stmt *st, void *data) {
         StorePassthrough *p = g_new0(StorePassthrough, 1);
         p->group_id = sqlite3_column_int64(st, 1);

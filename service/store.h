@@ -20,6 +20,7 @@ typedef enum {
         STORE_ERROR_IO,         /* cannot open, read or write */
         STORE_ERROR_CONSTRAINT, /* a unique name taken, a reference missing */
         STORE_ERROR_NEWER,      /* written by a newer devpass */
+        STORE_ERROR_DAMAGED,    /* not a database, or a row no call could have written */
 } StoreError;
 
 #define STORE_SCHEMA_VERSION 3
@@ -57,9 +58,20 @@ void store_rule_free(StoreRule *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreGroup, store_group_free);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreRule, store_rule_free);
 
-/* Opens (creating, 0700 directory and 0600 file) <dir>/devpass.db and
- * brings its schema up to date. */
+/* A check of what the caller's layer knows of the rows (the model's:
+ * rule conditions), run on the store as it would be after migrating;
+ * fails with store_damaged(). */
+typedef bool (*StoreCheck)(Store *store, GError **error);
+
+/* Opens (creating, 0700 directory and 0600 file) <dir>/devpass.db, checks
+ * every row as a call's arguments would be (and with check, when not
+ * NULL), and only then brings its schema up to date. A damaged store is
+ * refused (STORE_ERROR_DAMAGED) and left byte for byte as it was. */
+Store *store_open_checked(const char *dir, StoreCheck check, GError **error);
 Store *store_open(const char *dir, GError **error);
+/* Sets a STORE_ERROR_DAMAGED error for a row of table (both NULL: the
+ * file as a whole) and says what to do; returns false. */
+bool store_damaged(const Store *s, const char *table, const char *row, const char *problem, GError **error);
 void store_close(Store *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Store, store_close);
 
