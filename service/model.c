@@ -175,9 +175,24 @@ static bool load(Model *m, GError **error) {
         return true;
 }
 
+/* More rows than devpassd keeps: written by hand, or by another devpass. */
+static bool store_count_check(Store *store, const char *table, guint have, guint max, GError **error) {
+        g_autofree char *what = g_strdup_printf("%u rows, more than the %u devpassd keeps", have, max);
+
+        return have <= max || store_damaged(store, table, "(all)", what, error);
+}
+
 bool model_store_check(Store *store, GError **error) {
         g_autoptr(GPtrArray) rules = store_rules_load(store, error);
         if (!rules)
+                return false;
+        g_autoptr(GPtrArray) groups = store_groups_load(store, error);
+        if (!groups)
+                return false;
+        g_autoptr(GPtrArray) attachments = store_attachments_load(store, error);
+        if (!attachments || !store_count_check(store, "groups", groups->len, MODEL_MAX_GROUPS, error) ||
+            !store_count_check(store, "rules", rules->len, MODEL_MAX_RULES, error) ||
+            !store_count_check(store, "attachments", attachments->len, MODEL_MAX_ATTACHMENTS, error))
                 return false;
         for (guint i = 0; i < rules->len; i++) {
                 const StoreRule *r = rules->pdata[i];

@@ -278,6 +278,10 @@ static const Damage damages[] = {
         { "PRAGMA ignore_check_constraints = ON; UPDATE sriov SET numvfs = -1", "table sriov, row address 0000:3b:00.0", "numvfs is -1" },
         { "UPDATE overrides SET address = NULL", "table overrides, row rowid 1", "address is NULL" },
         { "UPDATE claims SET boot_id = 'yesterday'", "table claims, row address 0000:17:00.0", "boot id" },
+        /* More than devpassd keeps (1,024 groups). */
+        { "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1030) "
+          "INSERT INTO groups (name, type) SELECT 'g' || i, 'pci' FROM n", "table groups, row (all)",
+          "more than the 1024 devpassd keeps" },
         /* An index that no longer says what its table holds. */
         { "PRAGMA writable_schema = ON; UPDATE sqlite_schema SET sql = 'CREATE INDEX claims_holder ON claims(mac)' "
           "WHERE name = 'claims_holder'", "devpass.db is damaged: SQLite's integrity check says", "claims_holder" },
