@@ -22,6 +22,15 @@ char *text_sanitize(const char *s, gsize len, bool *changed) {
         return g_steal_pointer(&valid);
 }
 
+char *text_quote(const char *s) {
+        if (!g_utf8_validate(s, -1, NULL))
+                return g_strdup("(not UTF-8)");
+        glong len = g_utf8_strlen(s, -1);
+        g_autofree char *cut = g_utf8_substring(s, 0, MIN(len, 40));
+        g_autofree char *escaped = g_strescape(cut, NULL);
+        return g_strdup_printf("'%s%s'", escaped, len > 40 ? "..." : "");
+}
+
 void text_strip_newline(char *s) {
         size_t n = strlen(s);
 
