@@ -13,11 +13,17 @@
 /* A match's backtracking frames, KiB: with the depth limit, a pattern of
  * many capture groups (large frames) gives up before it holds megabytes. */
 #define HEAP_LIMIT_KIB 256
+/* Subjects whose result is kept: a node's functions share few names. */
+#define SEEN_MAX 4096
 
 struct RuleRegex {
         pcre2_code *code;
         pcre2_match_context *context;
         pcre2_match_data *data;
+        /* subject -> RuleRegexResult + 1: a result depends on the subject
+         * alone, so each distinct name costs one match, not one per
+         * function and refresh. */
+        GHashTable *seen;
 };
 
 /* The length of the quantifier at p ("*", "+", "?", "{2}", "{2,}",
@@ -157,6 +163,7 @@ RuleRegex *rule_regex_new(const char *pattern, GError **error) {
         pcre2_set_depth_limit(re->context, RULE_REGEX_DEPTH_LIMIT);
         pcre2_set_heap_limit(re->context, HEAP_LIMIT_KIB);
         re->data = pcre2_match_data_create(1, NULL);   /* whether, not where */
+        re->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         if (!re->context || !re->data)
                 g_error("out of memory for a regex");
         return g_steal_pointer(&re);
@@ -165,6 +172,8 @@ RuleRegex *rule_regex_new(const char *pattern, GError **error) {
 void rule_regex_free(RuleRegex *re) {
         if (!re)
                 return;
+        if (re->seen)
+                g_hash_table_unref(re->seen);
         pcre2_match_data_free(re->data);
         pcre2_match_context_free(re->context);
         pcre2_code_free(re->code);
@@ -172,10 +181,15 @@ void rule_regex_free(RuleRegex *re) {
 }
 
 RuleRegexResult rule_regex_match(RuleRegex *re, const char *subject) {
-        int r = pcre2_match(re->code, (PCRE2_SPTR) subject, strlen(subject), 0, 0, re->data, re->context);
+        gpointer known = g_hash_table_lookup(re->seen, subject);
+        if (known)
+                return (RuleRegexResult) (GPOINTER_TO_INT(known) - 1);
 
-        if (r >= 0)
-                return RULE_REGEX_MATCH;
-        /* Anything else (the limits, memory) is a match not made. */
-        return r == PCRE2_ERROR_NOMATCH ? RULE_REGEX_NO_MATCH : RULE_REGEX_LIMIT;
+        int r = pcre2_match(re->code, (PCRE2_SPTR) subject, strlen(subject), 0, 0, re->data, re->context);
+        /* Anything but a match or none (the limits, memory) is a match not made. */
+        RuleRegexResult result = r >= 0 ? RULE_REGEX_MATCH : r == PCRE2_ERROR_NOMATCH ? RULE_REGEX_NO_MATCH
+                                                                                    : RULE_REGEX_LIMIT;
+        if (g_hash_table_size(re->seen) < SEEN_MAX)
+                g_hash_table_insert(re->seen, g_strdup(subject), GINT_TO_POINTER(result + 1));
+        return result;
 }

@@ -14,7 +14,7 @@
 
 /* Backtracking steps and nested backtracking frames one match may take.
  * An ordinary pattern on a device's name needs a few hundred steps. */
-#define RULE_REGEX_MATCH_LIMIT 20000
+#define RULE_REGEX_MATCH_LIMIT 10000
 #define RULE_REGEX_DEPTH_LIMIT 1000
 
 typedef struct RuleRegex RuleRegex;
@@ -31,5 +31,6 @@ RuleRegex *rule_regex_new(const char *pattern, GError **error);
 void rule_regex_free(RuleRegex *re);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(RuleRegex, rule_regex_free);
 
-/* Not const: a match writes into the regex's own match data. */
+/* Not const: a match writes into the regex's own match data, and keeps
+ * the result of each distinct subject (up to a few thousand). */
 RuleRegexResult rule_regex_match(RuleRegex *re, const char *subject);
