@@ -41,7 +41,9 @@ void text_strip_newline(char *s) {
 bool text_parse_hex_u32(const char *s, guint32 *ret) {
         char *end;
 
-        if (!s || strncmp(s, "0x", 2) != 0 || !g_ascii_isxdigit(s[2]))
+        /* Digits only after the one "0x": strtoull() would take a second
+         * ("0x0x10de"), white space or a sign. */
+        if (!s || strncmp(s, "0x", 2) != 0 || !s[2] || strspn(s + 2, "0123456789abcdefABCDEF") != strlen(s + 2))
                 return false;
         errno = 0;
         unsigned long long v = strtoull(s + 2, &end, 16);
