@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "address.h"
 #include "ctl.h"
 
 int ctl_bus_open(sd_bus **ret) {
@@ -23,6 +24,37 @@ int ctl_bus_open(sd_bus **ret) {
         return CTL_EXIT_OK;
 }
 
+/* An object that is not there, as a person reads it: sd-bus names only
+ * the path. NULL for any other error. */
+static char *ctl_unknown_object(const char *name, const char *message) {
+        static const struct {
+                const char *prefix;
+                const char *kind;
+                const char *verb;
+        } kinds[] = {
+                { "/org/devpass1/devices/", "device", "devices" },
+                { "/org/devpass1/groups/", "group", "groups" },
+                { "/org/devpass1/rules/", "rule", "rules" },
+                { "/org/devpass1/attachments/", "attachment", "attachments" },
+        };
+        const char *open = strchr(message, '\''), *close = open ? strchr(open + 1, '\'') : NULL;
+
+        if (!g_str_equal(name, "org.freedesktop.DBus.Error.UnknownObject") || !close)
+                return NULL;
+        g_autofree char *path = g_strndup(open + 1, (gsize) (close - open - 1));
+        DpAddress a;
+        char address[DP_ADDRESS_MAX];
+        if (g_str_has_prefix(path, kinds[0].prefix) && address_from_path(path, &a)) {
+                address_format(&a, address);
+                return g_strdup_printf("No PCI function %s on this node ('devpassctl devices' lists them)", address);
+        }
+        for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++)
+                if (g_str_has_prefix(path, kinds[i].prefix))
+                        return g_strdup_printf("No %s at '%s' ('devpassctl %s' lists them)", kinds[i].kind, path,
+                                               kinds[i].verb);
+        return NULL;
+}
+
 int ctl_fail(const char *what, const sd_bus_error *error, int r) {
         const char *name = error && sd_bus_error_is_set(error) ? error->name : NULL;
         int code = ctl_exit_code_for_error(name, r);
@@ -32,7 +64,7 @@ int ctl_fail(const char *what, const sd_bus_error *error, int r) {
                                 "(start it: systemctl start devpassd)\n");
         else if (name && error->message) {
                 /* One line, whatever the daemon wrote. */
-                g_autofree char *line = g_strdup(error->message);
+                g_autofree char *line = ctl_unknown_object(name, error->message) ?: g_strdup(error->message);
                 g_strdelimit(line, "\n\r", ' ');
                 fprintf(stderr, "devpassctl: %s\n", g_strstrip(line));
         } else

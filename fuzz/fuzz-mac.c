@@ -20,7 +20,7 @@ static void mac(const char *s) {
         g_autofree char *m = settings_mac_parse(s, &error);
 
         if (!m) {
-                fuzz_assert_message(error->message);
+                fuzz_assert_message(error->message, 1024);
                 return;
         }
         g_autofree char *again = settings_mac_parse(m, NULL);
@@ -49,6 +49,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         default: ok = settings_group_type_valid(s, &error) && settings_group_class_valid(s, &error); break;
         }
         if (!ok)
-                fuzz_assert_message(error->message);
+                fuzz_assert_message(error->message, 1024);
         return 0;
 }

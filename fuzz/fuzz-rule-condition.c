@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         g_autoptr(GError) error = NULL;
         g_autoptr(GPtrArray) conditions = model_conditions_compile(stored, &error);
         if (!conditions) {
-                fuzz_assert_message(error->message);
+                fuzz_assert_message(error->message, 1024);
                 return 0;
         }
 

@@ -22,9 +22,9 @@ void fuzz_logs_quiet(void) {
         g_log_set_default_handler(quiet, NULL);
 }
 
-void fuzz_assert_message(const char *message) {
-        if (!message || !g_utf8_validate(message, -1, NULL) || strchr(message, '\n') || strlen(message) > 1024) {
-                fprintf(stderr, "fuzz: a message that is not one line of UTF-8 up to 1 KiB\n");
+void fuzz_assert_message(const char *message, size_t max) {
+        if (!message || !g_utf8_validate(message, -1, NULL) || strchr(message, '\n') || strlen(message) > max) {
+                fprintf(stderr, "fuzz: a message that is not one line of UTF-8 up to %zu bytes\n", max);
                 abort();
         }
 }

@@ -20,9 +20,9 @@ char *fuzz_string(const uint8_t *data, size_t size);
  * told about), criticals and errors abort (a broken precondition). */
 void fuzz_logs_quiet(void);
 
-/* A message a caller or the journal gets: UTF-8, one line, bounded;
- * aborts otherwise. */
-void fuzz_assert_message(const char *message);
+/* A message a caller or the journal gets: UTF-8, one line, at most max
+ * bytes; aborts otherwise. */
+void fuzz_assert_message(const char *message, size_t max);
 
 /* A fresh directory under $TMPDIR, removed at exit. */
 char *fuzz_temp_dir(void);

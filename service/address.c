@@ -102,3 +102,18 @@ int address_compare(const DpAddress *a, const DpAddress *b) {
                 return a->function < b->function ? -1 : 1;
         return 0;
 }
+
+bool address_vf(const DpAddress *pf, unsigned offset, unsigned stride, unsigned index, DpAddress *ret) {
+        uint64_t rid = ((uint64_t) pf->bus << 8 | (uint64_t) pf->slot << 3 | pf->function) + offset +
+                       (uint64_t) stride * index;
+
+        if (rid > 0xffff)
+                return false;
+        *ret = (DpAddress) {
+                .domain = pf->domain,
+                .bus = (uint8_t) (rid >> 8),
+                .slot = (uint8_t) ((rid >> 3) & 0x1f),
+                .function = (uint8_t) (rid & 7),
+        };
+        return true;
+}

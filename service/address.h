@@ -36,6 +36,13 @@ bool address_from_path(const char *path, DpAddress *ret);
 
 int address_compare(const DpAddress *a, const DpAddress *b);
 
+/* The address of an SR-IOV PF's VF number index (0-based), as the PCIe
+ * spec places it: routing ID of the PF + offset + stride * index, carried
+ * into the following buses. The kernel shows offset and stride as
+ * sriov_offset and sriov_stride, so a VF's address is known while it does
+ * not exist. False when it would fall past bus 0xff. */
+bool address_vf(const DpAddress *pf, unsigned offset, unsigned stride, unsigned index, DpAddress *ret);
+
 /* A 64-bit key with the same order as address_compare(), for hash tables. */
 static inline uint64_t address_to_key(const DpAddress *a) {
         return (uint64_t) a->domain << 16 | (uint64_t) a->bus << 8 |

@@ -33,6 +33,7 @@ typedef struct {
         char **addresses;
         BindTarget target;
         unsigned count;
+        bool autoprobe_off;
         BinderFunc done;
         void *userdata;
         GMainContext *context;
@@ -273,25 +274,31 @@ static BindResult *device_to_vfio(Run *run, Device *d) {
                 return result_new_reason(d->address, BIND_FAILED, driver, "cannot write driver_override: %s",
                                          g_strerror(-r));
 
-        if (driver[0]) {
-                g_autofree char *old = g_steal_pointer(&driver);
-                r = attr_write(d->dir_fd, "driver/unbind", d->address);
-                g_autofree char *note = write_note("unbind", r);
-                /* The override stays: on the next boot vfio-pci gets it first. */
-                if (!device_wait_driver(run, d, WAIT_UNBOUND, NULL, &driver))
-                        return result_new_reason(d->address, BIND_REBOOT_REQUIRED, driver,
-                                                 "its driver %s did not let go%s; it comes up on vfio-pci "
-                                                 "after a reboot", old, note);
-        }
+        /* A second round when a host driver took it between our unbind and
+         * probe (a reprobe someone else started): the override keeps it
+         * from happening again. */
+        for (int round = 0;; round++) {
+                if (driver[0]) {
+                        g_autofree char *old = g_steal_pointer(&driver);
+                        r = attr_write(d->dir_fd, "driver/unbind", d->address);
+                        g_autofree char *note = write_note("unbind", r);
+                        /* The override stays: on the next boot vfio-pci gets it first. */
+                        if (!device_wait_driver(run, d, WAIT_UNBOUND, NULL, &driver))
+                                return result_new_reason(d->address, BIND_REBOOT_REQUIRED, driver,
+                                                         "its driver %s did not let go%s; it comes up on "
+                                                         "vfio-pci after a reboot", old, note);
+                }
 
-        r = device_probe(run, d);
-        g_autofree char *note = write_note("drivers_probe", r);
-        g_free(driver);
-        if (!device_wait_driver(run, d, WAIT_BOUND_TO, VFIO_DRIVER, &driver))
-                return result_new_reason(d->address, BIND_REBOOT_REQUIRED, driver,
-                                         "vfio-pci did not take it%s; it comes up on vfio-pci after a reboot",
-                                         note);
-        return result_new(d->address, BIND_DONE, driver);
+                r = device_probe(run, d);
+                g_autofree char *note = write_note("drivers_probe", r);
+                g_free(driver);
+                if (device_wait_driver(run, d, WAIT_BOUND_TO, VFIO_DRIVER, &driver))
+                        return result_new(d->address, BIND_DONE, driver);
+                if (round > 0 || !driver[0])
+                        return result_new_reason(d->address, BIND_REBOOT_REQUIRED, driver,
+                                                 "vfio-pci did not take it%s; it comes up on vfio-pci after a "
+                                                 "reboot", note);
+        }
 }
 
 static BindResult *device_to_host(Run *run, Device *d) {
@@ -393,7 +400,18 @@ static char *pf_write_vfs(Run *run, const Device *d, unsigned count, unsigned *n
         return g_strdup_printf("asked for %u VFs, it shows %u and has %u", count, *numvfs, links);
 }
 
-static BindResult *device_set_vfs(Run *run, Device *d, unsigned count) {
+/* New VFs come up without a driver (the kernel probes a VF only with
+ * autoprobe on, or through its override): the daemon binds those passed
+ * through to vfio-pci. Returns 0 or -errno. */
+static int pf_autoprobe_off(const Device *d) {
+        g_autofree char *now = NULL;
+
+        if (sysfs_read_attr(d->dir_fd, "sriov_drivers_autoprobe", &now) == 0 && g_str_equal(now, "0"))
+                return 0;
+        return attr_write(d->dir_fd, "sriov_drivers_autoprobe", "0");
+}
+
+static BindResult *device_set_vfs(Run *run, Device *d, unsigned count, bool autoprobe_off) {
         g_autofree char *driver = device_driver(d);
         g_autofree char *why = NULL;
         unsigned current, links;
@@ -405,6 +423,13 @@ static BindResult *device_set_vfs(Run *run, Device *d, unsigned count) {
         if (r < 0)
                 return result_new_reason(d->address, BIND_FAILED, driver, "cannot read sriov_numvfs: %s",
                                          g_strerror(-r));
+        if (autoprobe_off && (r = pf_autoprobe_off(d)) < 0) {
+                result = result_new_reason(d->address, BIND_FAILED, driver, "cannot write 0 to "
+                                           "sriov_drivers_autoprobe (host drivers would take its VFs): %s",
+                                           g_strerror(-r));
+                result->numvfs = current;
+                return result;
+        }
         if (current == count) {
                 result = result_new(d->address, BIND_DONE, driver);
                 result->numvfs = current;
@@ -436,7 +461,7 @@ static GPtrArray *binder_run(Binder *b, const Job *job) {
                 BindResult *r = device_open(&run, *a, &d);
 
                 if (!r && job->kind == JOB_SET_VFS)
-                        r = device_set_vfs(&run, &d, job->count);
+                        r = device_set_vfs(&run, &d, job->count, job->autoprobe_off);
                 else if (!r && job->target == BIND_TO_VFIO)
                         r = device_to_vfio(&run, &d);
                 else if (!r)
@@ -531,13 +556,15 @@ void binder_bind(Binder *b, char **addresses, BindTarget target, BinderFunc done
         binder_queue(b, job);
 }
 
-void binder_set_vfs(Binder *b, const char *address, unsigned count, BinderFunc done, void *userdata) {
+void binder_set_vfs(Binder *b, const char *address, unsigned count, bool autoprobe_off, BinderFunc done,
+                    void *userdata) {
         Job *job = g_new0(Job, 1);
         const char *addresses[] = { address ?: "", NULL };
 
         job->kind = JOB_SET_VFS;
         job->addresses = g_strdupv((char **) addresses);
         job->count = count;
+        job->autoprobe_off = autoprobe_off;
         job->done = done;
         job->userdata = userdata;
         binder_queue(b, job);

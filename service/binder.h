@@ -9,10 +9,14 @@
  * To vfio-pci:   modprobe vfio-pci when <sysfs>/bus/pci/drivers/vfio-pci
  *                is missing; write "vfio-pci" to driver_override; unbind
  *                from the current driver; write the address to
- *                bus/pci/drivers_probe. Then check where it is bound.
+ *                bus/pci/drivers_probe. Then check where it is bound;
+ *                once more when a host driver took it in between.
  * To the host:   clear driver_override ("\n"); unbind from vfio-pci;
  *                drivers_probe.
- * SR-IOV:        sriov_numvfs, through 0 when changing a non-zero count.
+ * SR-IOV:        sriov_numvfs, through 0 when changing a non-zero count;
+ *                for a PF whose VFs are passed through, 0 to
+ *                sriov_drivers_autoprobe first, so that no host VF driver
+ *                takes them as they come.
  *
  * After the writes the result is read back from the driver link. A kernel
  * that does not act at once (or a test's fake kernel) gets a short grace
@@ -60,8 +64,10 @@ typedef void (*BinderFunc)(GPtrArray *results, void *userdata);
 void binder_bind(Binder *b, char **addresses, BindTarget target, BinderFunc done, void *userdata);
 
 /* Sets an SR-IOV PF's VF count (the caller has checked it is at most
- * sriov_totalvfs). done gets one BindResult for the PF. */
-void binder_set_vfs(Binder *b, const char *address, unsigned count, BinderFunc done, void *userdata);
+ * sriov_totalvfs), with autoprobe_off its sriov_drivers_autoprobe 0
+ * first. done gets one BindResult for the PF. */
+void binder_set_vfs(Binder *b, const char *address, unsigned count, bool autoprobe_off, BinderFunc done,
+                    void *userdata);
 
 /* The same, blocking: for the daemon's start-up reconcile and for tests. */
 GPtrArray *binder_bind_sync(Binder *b, char **addresses, BindTarget target);

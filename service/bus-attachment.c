@@ -229,17 +229,12 @@ const char **bus_attachment_prop_names(unsigned bits) {
 static int attachment_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                            sd_bus_error *error) {
         Daemon *d = userdata;
-        char quoted[80];
-
         ModelAttachment *a = model_attachment_by_path(d->model, path);
-        if (a) {
-                *found = a;
-                return 1;
-        }
-        if (!g_str_has_prefix(path, DP_ATTACHMENTS_PATH "/"))
-                return 0;
-        return sd_bus_error_setf(error, DP_ERROR_NOT_FOUND, "No attachment at %s: 'devpassctl attachments' "
-                                 "lists them", bus_quote(path, quoted));
+
+        /* Not there (gone, or never): sd-bus answers UnknownObject, as for
+         * any path. */
+        *found = a;
+        return a != NULL;
 }
 
 static int attachment_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***ret_nodes,

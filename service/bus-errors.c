@@ -42,7 +42,7 @@ static int signature_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret
                 const char *want = v->x.method.signature ?: "";
                 if (sd_bus_message_has_signature(m, want))
                         return 0;
-                sd_bus_reply_method_errorf(m, DP_ERROR_INVALID_ARGUMENT,
+                sd_bus_reply_method_errorf(m, SD_BUS_ERROR_INVALID_ARGS,
                                            "%s.%s takes arguments of type '%s', not '%s': see the API in org.devpass1.xml",
                                            interface, member, want, sd_bus_message_get_signature(m, true));
                 return 1;
@@ -58,15 +58,27 @@ int bus_errors_install(sd_bus *bus, const BusInterface *interfaces) {
 }
 
 const char *bus_quote(const char *s, char buf[static 80]) {
-        const unsigned char *p = (const unsigned char *) (s ?: "");
+        const char *p = s ?: "", *end = p + strlen(p);
         size_t n = 0;
 
+        /* Whole characters only, and only valid UTF-8: the bus refuses a
+         * message that is not, and the caller would wait for ever. */
+        /* One step writes at most 16 bytes (a 4-byte character escaped):
+         * stopping at 56 leaves room for the step, "..." and the quote. */
         buf[n++] = '\'';
-        for (; *p && n < 70; p++) {
-                if (*p < 0x20 || *p == 0x7f || *p == '\\' || *p == '\'')
-                        n += (size_t) snprintf(buf + n, 80 - n, "\\x%02x", *p);
-                else
-                        buf[n++] = (char) *p;
+        while (*p && n < 56) {
+                gunichar c = g_utf8_get_char_validated(p, end - p);
+                const char *next = c == (gunichar) -1 || c == (gunichar) -2 ? p + 1 : g_utf8_next_char(p);
+                bool control = c < 0x20 || (c >= 0x7f && c < 0xa0);   /* C0, DEL, C1: terminal escapes */
+                if (c == (gunichar) -1 || c == (gunichar) -2 || control || c == '\\' || c == '\'') {
+                        /* byte by byte: an escape's bytes, or a bad one */
+                        for (const char *b = p; b < next; b++)
+                                n += (size_t) snprintf(buf + n, 80 - n, "\\x%02x", (unsigned char) *b);
+                } else {
+                        memcpy(buf + n, p, (size_t) (next - p));
+                        n += (size_t) (next - p);
+                }
+                p = next;
         }
         if (*p)
                 n += (size_t) snprintf(buf + n, 80 - n, "...");

@@ -21,7 +21,8 @@ typedef struct {
 
 /* Registers the error map, and a filter that answers a method call on one
  * of the interfaces (a NULL-terminated array, static) whose arguments do
- * not have the method's signature with DP_ERROR_INVALID_ARGUMENT. */
+ * not have the method's signature with the standard
+ * org.freedesktop.DBus.Error.InvalidArgs, naming the signature expected. */
 int bus_errors_install(sd_bus *bus, const BusInterface *interfaces);
 
 /* A caller's string made fit to quote in an error message: in quotes,

@@ -5,6 +5,7 @@
 
 #include "bus-errors.h"
 #include "bus-settings.h"
+#include "mutation.h"
 #include "settings.h"
 
 static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -53,41 +54,6 @@ static int property_get_devices(sd_bus *bus, const char *path, const char *inter
         return bus_append_object_paths(reply, g->devices, offsetof(Device, path));
 }
 
-/* ---- Update ---- */
-
-typedef struct {
-        Daemon *d;
-        char *path;
-        BusSettings settings;
-        bool release_asked;       /* Delete: polkit was asked for make-passthrough too */
-} Request;
-
-static Request *request_new(Daemon *d, const char *path) {
-        Request *q = g_new0(Request, 1);
-        q->d = d;
-        q->path = g_strdup(path);
-        return q;
-}
-
-static void request_free(Request *q) {
-        bus_settings_clear(&q->settings);
-        g_free(q->path);
-        g_free(q);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Request, request_free);
-
-/* After polkit answered: the group, or NULL when the call is refused or
- * the group went meanwhile (and the error is sent). */
-static ModelGroup *request_group(Request *q, sd_bus_message *m, bool allowed, const char *action,
-                                 const char *reason) {
-        if (auth_refused(m, allowed, action, reason))
-                return NULL;
-        ModelGroup *g = model_group_by_path(q->d->model, q->path);
-        if (!g)
-                (void) sd_bus_reply_method_errorf(m, DP_ERROR_NOT_FOUND, "Group %s was deleted meanwhile", q->path);
-        return g;
-}
-
 int bus_group_settings_check(const BusSettings *s, sd_bus_error *error) {
         g_autoptr(GError) e = NULL;
 
@@ -99,124 +65,124 @@ int bus_group_settings_check(const BusSettings *s, sd_bus_error *error) {
         return 0;
 }
 
-static void on_update_auth(sd_bus_message *m, bool allowed, const char *action, const char *reason,
-                           void *userdata) {
-        g_autoptr(Request) q = userdata;
-        g_autoptr(GError) e = NULL;
-        ModelGroup *g = request_group(q, m, allowed, action, reason);
+/* ---- Update ---- */
 
-        if (!g)
-                return;
+static int update_parse(MutationCall *c, sd_bus_error *error) {
+        BusSettings *s = c->args;
+        int r;
+
+        if ((r = bus_settings_read(c->m, BUS_SETTINGS_GROUP, s, error)) < 0)
+                return r;
+        return bus_group_settings_check(s, error);
+}
+
+/* The group as the call would leave it (strings borrowed). */
+static StoreGroup update_next(const ModelGroup *g, const BusSettings *s) {
         StoreGroup next = *g->settings;
-#define TAKE(bit, field) if (q->settings.present & (bit)) next.field = q->settings.field
+
+#define TAKE(bit, field) if (s->present & (bit)) next.field = s->field
         TAKE(BUS_SETTING_NAME, name);
         TAKE(BUS_SETTING_TYPE, type);
         TAKE(BUS_SETTING_DESCRIPTION, description);
         TAKE(BUS_SETTING_CLASS, class_name);
 #undef TAKE
-        daemon_reply_change(q->d, m, model_group_update(q->d->model, g, &next, &e), &e);
+        return next;
 }
 
-static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        ModelGroup *g = userdata;
-        Daemon *d = daemon_of_call(m);
-        g_autoptr(Request) q = request_new(d, g->path);
-        int r;
+static bool update_check(MutationCall *c, MutationAsk *ask, GError **error) {
+        ModelGroup *g = c->object;
+        StoreGroup next = update_next(g, c->args);
 
-        if ((r = bus_settings_read(m, BUS_SETTINGS_GROUP, &q->settings, error)) < 0 ||
-            (r = bus_group_settings_check(&q->settings, error)) < 0)
-                return r;
-        if ((q->settings.present & BUS_SETTING_TYPE) && !g_str_equal(q->settings.type, g->settings->type) &&
-            g->total > 0)
-                return sd_bus_error_setf(error, DP_ERROR_BUSY,
-                                         "Group %s has devices: its type can only change while it has none",
-                                         g->settings->name);
-        auth_check(d->auth, m, (const char *const[]) { "org.devpass1.manage-groups", NULL },
-                   (const char *const[]) { "group", g->settings->name, "node", d->config.node, NULL },
-                   on_update_auth, g_steal_pointer(&q));
-        return 1;
+        ask->actions[0] = "org.devpass1.manage-groups";
+        mutation_ask_group(ask, g->settings->name);
+        mutation_ask_group(ask, next.name);
+        return model_group_update_check(c->d->model, g, &next, error);
+}
+
+static bool update_apply(MutationCall *c, GError **error) {
+        ModelGroup *g = c->object;
+        StoreGroup next = update_next(g, c->args);
+
+        mutation_log(c, "Changed group '%s'", g->settings->name);
+        return model_group_update(c->d->model, g, &next, error);
+}
+
+static const MutationSpec update_spec = {
+        .member = "Update",
+        .args_size = sizeof(BusSettings),
+        .args_clear = (void (*)(void *)) bus_settings_clear,
+        .parse = update_parse,
+        .check = update_check,
+        .apply = update_apply,
+};
+
+static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return mutation_run(&update_spec, m, userdata, error);
 }
 
 /* ---- Delete ---- */
 
-typedef struct {
-        Daemon *d;
-        sd_bus_message *m;
-} Pending;
-
-static void on_released(GPtrArray *results, void *userdata) {
-        Pending *p = userdata;
-        g_autofree char *failed = NULL;
-
-        daemon_bind_results(p->d, results, &failed);
-        g_ptr_array_unref(results);
-        daemon_emit(p->d);
-        if (failed)
-                sd_bus_reply_method_errorf(p->m, DP_ERROR_FAILED, "The group is deleted, but: %s", failed);
-        else
-                sd_bus_reply_method_return(p->m, NULL);
-        sd_bus_message_unref(p->m);
-        g_free(p);
+static int delete_parse(MutationCall *c, sd_bus_error *error) {
+        return bus_settings_read(c->m, BUS_SETTING_RELEASE, c->args, error);
 }
 
-static void on_delete_auth(sd_bus_message *m, bool allowed, const char *action, const char *reason,
-                           void *userdata) {
-        g_autoptr(Request) q = userdata;
-        g_autoptr(GError) e = NULL;
-        ModelGroup *g = request_group(q, m, allowed, action, reason);
+static bool delete_check(MutationCall *c, MutationAsk *ask, GError **error) {
+        ModelGroup *g = c->object;
+        const BusSettings *s = c->args;
+        g_autoptr(GPtrArray) held = bus_group_intents(c->d, g);
 
-        if (!g)
-                return;
-        g_autoptr(GPtrArray) held = bus_group_intents(q->d, g);
-        /* Passed through only now: releasing them was not authorized. */
-        if (held->len > 0 && !q->release_asked) {
-                sd_bus_reply_method_errorf(m, DP_ERROR_BUSY, "Devices of group %s were passed through while "
-                                           "authorization was asked: call again", g->settings->name);
-                return;
-        }
-        if (!model_group_delete(q->d->model, g, q->settings.release, &e)) {
-                bus_reply_gerror(m, e);
-                return;
-        }
-        daemon_emit(q->d);
+        /* Releasing its devices changes their drivers: that too is asked. */
+        ask->actions[0] = "org.devpass1.manage-groups";
+        ask->actions[1] = held->len > 0 && s->release ? "org.devpass1.make-passthrough" : NULL;
+        mutation_ask_group(ask, g->settings->name);
+        for (guint i = 0; i < held->len; i++)
+                mutation_ask_device(ask, held->pdata[i]);
+        return model_group_delete_check(c->d->model, g, s->release, error);
+}
+
+static bool delete_apply(MutationCall *c, GError **error) {
+        ModelGroup *g = c->object;
+        const BusSettings *s = c->args;
+        g_autoptr(GPtrArray) held = bus_group_intents(c->d, g);
+
+        mutation_log(c, "Deleted group '%s'%s", g->settings->name, held->len ? ", its devices given back" : "");
+        if (!model_group_delete(c->d->model, g, s->release, error))
+                return false;
         /* Missing devices have no driver to give back. */
         for (guint i = held->len; i-- > 0;) {
                 DpAddress a;
-                if (!address_parse(held->pdata[i], &a) || !inventory_lookup(q->d->inventory, &a))
+                if (!address_parse(held->pdata[i], &a) || !inventory_lookup(c->d->inventory, &a))
                         g_ptr_array_remove_index(held, i);
         }
-        if (held->len == 0) {
-                sd_bus_reply_method_return(m, NULL);
-                return;
+        if (held->len > 0) {
+                g_ptr_array_add(held, NULL);
+                mutation_effect_bind(c, (char **) held->pdata, BIND_TO_HOST);
         }
-        Pending *p = g_new0(Pending, 1);
-        p->d = q->d;
-        p->m = sd_bus_message_ref(m);
-        g_ptr_array_add(held, NULL);
-        binder_bind(q->d->binder, (char **) held->pdata, BIND_TO_HOST, on_released, p);
+        return true;
 }
 
-static int method_delete(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        ModelGroup *g = userdata;
-        Daemon *d = daemon_of_call(m);
-        g_autoptr(Request) q = request_new(d, g->path);
-        int r;
+static bool delete_released(MutationCall *c, GPtrArray *results, GError **error) {
+        g_autofree char *failed = NULL;
 
-        if ((r = bus_settings_read(m, BUS_SETTING_RELEASE, &q->settings, error)) < 0)
-                return r;
-        g_autoptr(GPtrArray) held = bus_group_intents(d, g);
-        if (held->len > 0 && !q->settings.release)
-                return sd_bus_error_setf(error, DP_ERROR_BUSY,
-                                         "Group %s still has %u device%s passed through (%s, ...): release them "
-                                         "first, or delete it with Release",
-                                         g->settings->name, held->len, held->len == 1 ? "" : "s",
-                                         (char *) held->pdata[0]);
-        const char *actions[] = { "org.devpass1.manage-groups",
-                                  held->len > 0 ? "org.devpass1.make-passthrough" : NULL, NULL };
-        q->release_asked = held->len > 0;
-        auth_check(d->auth, m, actions, (const char *const[]) { "group", g->settings->name, "node", d->config.node, NULL },
-                   on_delete_auth, g_steal_pointer(&q));
-        return 1;
+        daemon_bind_results(c->d, results, &failed);
+        if (failed)
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "The group is deleted, but: %s", failed),
+                       false;
+        return true;
+}
+
+static const MutationSpec delete_spec = {
+        .member = "Delete",
+        .args_size = sizeof(BusSettings),
+        .args_clear = (void (*)(void *)) bus_settings_clear,
+        .parse = delete_parse,
+        .check = delete_check,
+        .apply = delete_apply,
+        .effect_done = delete_released,
+};
+
+static int method_delete(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return mutation_run(&delete_spec, m, userdata, error);
 }
 
 GPtrArray *bus_group_intents(Daemon *d, ModelGroup *g) {
@@ -267,17 +233,12 @@ const char **bus_group_prop_names(unsigned bits) {
 static int group_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                       sd_bus_error *error) {
         Daemon *d = userdata;
-        char quoted[80];
-
         ModelGroup *g = model_group_by_path(d->model, path);
-        if (g) {
-                *found = g;
-                return 1;
-        }
-        if (!g_str_has_prefix(path, DP_GROUPS_PATH "/"))
-                return 0;
-        return sd_bus_error_setf(error, DP_ERROR_NOT_FOUND, "No group at %s: 'devpassctl groups' lists them",
-                                 bus_quote(path, quoted));
+
+        /* Not there (gone, or never): sd-bus answers UnknownObject, as for
+         * any path. */
+        *found = g;
+        return g != NULL;
 }
 
 static int group_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***ret_nodes, sd_bus_error *error) {

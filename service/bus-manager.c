@@ -10,6 +10,7 @@
 #include "bus-group.h"
 #include "bus-passthrough.h"
 #include "bus-rule.h"
+#include "mutation.h"
 
 static int property_get_iommu_enabled(sd_bus *bus, const char *path, const char *interface,
                                       const char *property, sd_bus_message *reply,
@@ -60,22 +61,6 @@ static int property_get_reboot(sd_bus *bus, const char *path, const char *interf
 
 /* ---- CreateGroup, CreateRule ---- */
 
-typedef struct {
-        Daemon *d;
-        BusSettings settings;
-        char *group;              /* CreateRule: the group's path */
-        GPtrArray *conditions;    /* CreateRule: compiled */
-} Request;
-
-static void request_free(Request *q) {
-        bus_settings_clear(&q->settings);
-        g_free(q->group);
-        if (q->conditions)
-                g_ptr_array_unref(q->conditions);
-        g_free(q);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Request, request_free);
-
 StoreGroup *bus_manager_group_from(const BusSettings *s) {
         StoreGroup *g = g_new0(StoreGroup, 1);
         g->name = g_strdup(s->name);
@@ -87,93 +72,108 @@ StoreGroup *bus_manager_group_from(const BusSettings *s) {
         return g;
 }
 
-static void on_create_group_auth(sd_bus_message *m, bool allowed, const char *action, const char *reason,
-                                 void *userdata) {
-        g_autoptr(Request) q = userdata;
-        g_autoptr(GError) e = NULL;
-
-        if (auth_refused(m, allowed, action, reason))
-                return;
-        ModelGroup *g = model_group_create(q->d->model, bus_manager_group_from(&q->settings), &e);
-        if (!g) {
-                bus_reply_gerror(m, e);
-                return;
-        }
-        daemon_emit(q->d);
-        sd_bus_reply_method_return(m, "o", g->path);
-}
-
-static int method_create_group(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Daemon *d = userdata;
-        g_autoptr(Request) q = g_new0(Request, 1);
+static int create_group_parse(MutationCall *c, sd_bus_error *error) {
+        BusSettings *s = c->args;
         int r;
 
-        q->d = d;
-        if ((r = bus_settings_read(m, BUS_SETTINGS_GROUP, &q->settings, error)) < 0 ||
-            (r = bus_group_settings_check(&q->settings, error)) < 0)
+        if ((r = bus_settings_read(c->m, BUS_SETTINGS_GROUP, s, error)) < 0 ||
+            (r = bus_group_settings_check(s, error)) < 0)
                 return r;
-        if (!(q->settings.present & BUS_SETTING_NAME))
-                return sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT,
-                                        "A group needs a Name, e.g. 'PCI GPUs'");
-        ModelGroup *other = model_group_by_name(d->model, q->settings.name);
-        if (other)
-                return sd_bus_error_setf(error, DP_ERROR_BUSY, "A group named '%s' exists already (%s): choose "
-                                         "another name", q->settings.name, other->path);
-        /* Arguments are evaluated in any order: nothing of q's after the steal. */
-        const char *name = q->settings.name;
-        auth_check(d->auth, m, (const char *const[]) { "org.devpass1.manage-groups", NULL },
-                   (const char *const[]) { "group", name, "node", d->config.node, NULL },
-                   on_create_group_auth, g_steal_pointer(&q));
-        return 1;
+        if (!(s->present & BUS_SETTING_NAME))
+                return sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT, "A group needs a Name, e.g. 'PCI GPUs'");
+        return 0;
 }
 
-static void on_create_rule_auth(sd_bus_message *m, bool allowed, const char *action, const char *reason,
-                                void *userdata) {
-        g_autoptr(Request) q = userdata;
-        g_autoptr(GError) e = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
+static bool create_group_check(MutationCall *c, MutationAsk *ask, GError **error) {
+        const BusSettings *s = c->args;
 
-        if (auth_refused(m, allowed, action, reason))
-                return;
-        ModelGroup *g = bus_rule_group_arg(q->d, q->group, &error);
-        if (!g) {
-                sd_bus_reply_method_error(m, &error);
-                sd_bus_error_free(&error);
-                return;
-        }
-        StoreRule *s = store_rule_new();
-        s->name = g_strdup(q->settings.name ?: "");
-        s->node = g_strdup(q->settings.node ?: "");
-        s->enabled = q->settings.present & BUS_SETTING_ENABLED ? q->settings.enabled : true;
-        g_ptr_array_extend_and_steal(s->conditions, g_steal_pointer(&q->settings.conditions));
-        ModelRule *r = model_rule_create(q->d->model, g, s, g_steal_pointer(&q->conditions), &e);
-        if (!r) {
-                bus_reply_gerror(m, e);
-                return;
-        }
-        daemon_emit(q->d);
-        sd_bus_reply_method_return(m, "o", r->path);
+        ask->actions[0] = "org.devpass1.manage-groups";
+        mutation_ask_group(ask, s->name);
+        return model_group_name_check(c->d->model, s->name, error);
 }
 
-static int method_create_rule(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Daemon *d = userdata;
-        g_autoptr(Request) q = g_new0(Request, 1);
+static bool create_group_apply(MutationCall *c, GError **error) {
+        const BusSettings *s = c->args;
+        ModelGroup *g = model_group_create(c->d->model, bus_manager_group_from(s), error);
+
+        mutation_log(c, "Created group '%s'", s->name);
+        return g && sd_bus_message_append(c->reply, "o", g->path) >= 0;
+}
+
+static const MutationSpec create_group_spec = {
+        .member = "CreateGroup",
+        .args_size = sizeof(BusSettings),
+        .args_clear = (void (*)(void *)) bus_settings_clear,
+        .parse = create_group_parse,
+        .check = create_group_check,
+        .apply = create_group_apply,
+};
+
+static int method_create_group(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return mutation_run(&create_group_spec, m, userdata, error);
+}
+
+static int create_rule_parse(MutationCall *c, sd_bus_error *error) {
+        BusRuleArgs *a = c->args;
         const char *group;
         int r;
 
-        q->d = d;
-        if ((r = sd_bus_message_read(m, "o", &group)) < 0 ||
-            (r = bus_settings_read(m, BUS_SETTINGS_RULE, &q->settings, error)) < 0 ||
-            (r = bus_rule_settings_check(&q->settings, true, &q->conditions, error)) < 0)
+        if ((r = sd_bus_message_read(c->m, "o", &group)) < 0 ||
+            (r = bus_settings_read(c->m, BUS_SETTINGS_RULE, &a->settings, error)) < 0 ||
+            (r = bus_rule_settings_check(&a->settings, true, &a->conditions, error)) < 0)
                 return r;
-        ModelGroup *g = bus_rule_group_arg(d, group, error);
+        /* The group travels as the first argument, kept with the settings. */
+        a->settings.group = g_strdup(group);
+        a->next = store_rule_new();
+        a->next->name = g_strdup(a->settings.name ?: "");
+        a->next->node = g_strdup(a->settings.node ?: "");
+        a->next->enabled = a->settings.present & BUS_SETTING_ENABLED ? a->settings.enabled : true;
+        g_ptr_array_extend_and_steal(a->next->conditions, g_steal_pointer(&a->settings.conditions));
+        return 0;
+}
+
+static ModelGroup *create_rule_group(MutationCall *c, GError **error) {
+        const BusRuleArgs *a = c->args;
+        ModelGroup *g = model_group_by_path(c->d->model, a->settings.group);
+
+        char quoted[80];
+
         if (!g)
-                return -ENOENT;
-        q->group = g_strdup(group);
-        auth_check(d->auth, m, (const char *const[]) { "org.devpass1.manage-groups", NULL },
-                   (const char *const[]) { "group", g->settings->name, "node", d->config.node, NULL },
-                   on_create_rule_auth, g_steal_pointer(&q));
-        return 1;
+                g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No group at %s: 'devpassctl groups' lists "
+                            "them", bus_quote(a->settings.group, quoted));
+        return g;
+}
+
+static bool create_rule_check(MutationCall *c, MutationAsk *ask, GError **error) {
+        ModelGroup *g = create_rule_group(c, error);
+
+        return g && bus_rule_ask(c, NULL, g, ask, error);
+}
+
+static bool create_rule_apply(MutationCall *c, GError **error) {
+        BusRuleArgs *a = c->args;
+        ModelGroup *g = create_rule_group(c, error);
+        if (!g)
+                return false;
+        ModelRule *r = model_rule_create(c->d->model, g, g_steal_pointer(&a->next), g_steal_pointer(&a->conditions),
+                                         error);
+        if (!r)
+                return false;
+        mutation_log(c, "Created rule '%s' of group '%s'", r->settings->name, g->settings->name);
+        return sd_bus_message_append(c->reply, "o", r->path) >= 0;
+}
+
+static const MutationSpec create_rule_spec = {
+        .member = "CreateRule",
+        .args_size = sizeof(BusRuleArgs),
+        .args_clear = (void (*)(void *)) bus_rule_args_clear,
+        .parse = create_rule_parse,
+        .check = create_rule_check,
+        .apply = create_rule_apply,
+};
+
+static int method_create_rule(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return mutation_run(&create_rule_spec, m, userdata, error);
 }
 
 const sd_bus_vtable bus_manager_vtable[] = {

@@ -114,17 +114,18 @@ static int busy_check(Daemon *d, GPtrArray *devices, sd_bus_error *error) {
         return 0;
 }
 
-static void binding_mark(Daemon *d, char **addresses, bool on) {
-        for (size_t i = 0; addresses[i]; i++)
-                if (on)
-                        g_hash_table_add(d->binding, g_strdup(addresses[i]));
-                else
-                        g_hash_table_remove(d->binding, addresses[i]);
-}
-
 static void reply_error(sd_bus_message *m, sd_bus_error *error) {
         sd_bus_reply_method_error(m, error);
         sd_bus_error_free(error);
+}
+
+/* The guard asks the model who uses the VFs of a PF it checks. */
+static char *device_use(const char *address, void *userdata) {
+        return model_device_use(userdata, address);
+}
+
+static GPtrArray *guard_check(Daemon *d, GPtrArray *devices) {
+        return safety_check(d->config.root, devices, device_use, d->model);
 }
 
 /* ---- CheckPassthrough ---- */
@@ -149,7 +150,7 @@ int bus_passthrough_method_check(sd_bus_message *m, void *userdata, sd_bus_error
 
         if ((r = paths_read(m, paths)) < 0 || (r = devices_resolve(d, paths, false, &devices, error)) < 0)
                 return r;
-        g_autoptr(GPtrArray) findings = safety_check(d->config.root, devices);
+        g_autoptr(GPtrArray) findings = guard_check(d, devices);
         if ((r = sd_bus_message_new_method_return(m, &reply)) >= 0 && (r = findings_append(reply, findings)) >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
         sd_bus_message_unref(reply);
@@ -208,7 +209,15 @@ static int make_validate(Request *q, GPtrArray **ret_devices, GPtrArray **findin
         ModelGroup *target = o->present & BUS_SETTING_GROUP ? model_group_by_path(d->model, o->group) : NULL;
         if (!model_passthrough_check(d->model, target, devices, &e))
                 return sd_bus_error_set(error, bus_error_name_for(e), e->message);
-        *findings = safety_check(d->config.root, devices);
+        *findings = guard_check(d, devices);
+        g_autoptr(GString) never = g_string_new(NULL);
+        for (guint i = 0; i < (*findings)->len; i++) {
+                const SafetyFinding *f = (*findings)->pdata[i];
+                if (!safety_finding_forceable(f))
+                        g_string_append_printf(never, "%s%s", never->len ? "; " : "", f->message);
+        }
+        if (never->len > 0)
+                return sd_bus_error_setf(error, DP_ERROR_UNSAFE, "Refused even with Force: %s", never->str);
         if ((*findings)->len > 0 && !o->force) {
                 g_autoptr(GString) s = g_string_new("Refused, the host would lose what it uses: ");
                 for (guint i = 0; i < (*findings)->len; i++)
@@ -225,12 +234,9 @@ static int make_validate(Request *q, GPtrArray **ret_devices, GPtrArray **findin
 /* The end of a driver change: the devices are free again, what the binder
  * found is recorded and told. Returns whether a reboot is needed. */
 static bool binding_done(Request *q, GPtrArray *results, char **failed) {
-        g_auto(GStrv) addresses = g_new0(char *, results->len + 1);
-
-        for (guint i = 0; i < results->len; i++)
-                addresses[i] = g_strdup(((BindResult *) results->pdata[i])->address);
-        binding_mark(q->d, addresses, false);
         bool reboot = daemon_bind_results(q->d, results, failed);
+
+        daemon_binding_end(q->d, results);
         g_ptr_array_unref(results);
         daemon_emit(q->d);
         return reboot;
@@ -278,7 +284,7 @@ static void on_make_auth(sd_bus_message *m, bool allowed, const char *action, co
         q->m = sd_bus_message_ref(m);
         daemon_emit(q->d);
         g_auto(GStrv) addresses = devices_addresses(devices);
-        binding_mark(q->d, addresses, true);
+        daemon_binding_begin(q->d, (const char *const *) addresses);
         Binder *binder = q->d->binder;
         binder_bind(binder, addresses, BIND_TO_VFIO, on_bound, g_steal_pointer(&q));
 }
@@ -376,7 +382,7 @@ static void on_remove_auth(sd_bus_message *m, bool allowed, const char *action, 
                 return;
         }
         q->m = sd_bus_message_ref(m);
-        binding_mark(q->d, bind, true);
+        daemon_binding_begin(q->d, (const char *const *) bind);
         Binder *binder = q->d->binder;
         binder_bind(binder, bind, BIND_TO_HOST, on_released, g_steal_pointer(&q));
 }
@@ -398,24 +404,20 @@ int bus_passthrough_method_remove(sd_bus_message *m, void *userdata, sd_bus_erro
 
 /* ---- Device.SetVirtualFunctions ---- */
 
+/* The model's refusals, then the changes under way (which pass). */
 static int vfs_validate(Daemon *d, const Device *pf, unsigned count, sd_bus_error *error) {
-        if (pf->sriov_total_vfs == 0)
-                return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT,
-                                         "%s is not an SR-IOV physical function", pf->address_str);
-        if (count > pf->sriov_total_vfs)
-                return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT,
-                                         "%s supports at most %u virtual functions, not %u", pf->address_str,
-                                         pf->sriov_total_vfs, count);
+        g_autoptr(GError) e = NULL;
+        char vf[DP_ADDRESS_MAX];
+
+        if (!model_sriov_check(d->model, pf, count, &e))
+                return sd_bus_error_set(error, bus_error_name_for(e), e->message);
         if (g_hash_table_contains(d->binding, pf->address_str))
                 return sd_bus_error_setf(error, DP_ERROR_BUSY, "A change of %s is under way: try again when it "
                                          "is done", pf->address_str);
-        for (size_t i = 0; pf->virtfn_paths && pf->virtfn_paths[i]; i++) {
-                const Device *vf = inventory_lookup_path(d->inventory, pf->virtfn_paths[i]);
-                if (vf && model_intent(d->model, vf->address_str))
-                        return sd_bus_error_setf(error, DP_ERROR_BUSY, "VF %s of %s is passed through: release its "
-                                                 "VFs before changing their number", vf->address_str,
-                                                 pf->address_str);
-        }
+        for (unsigned i = 0; count != pf->sriov_num_vfs && device_vf_address(pf, i, vf); i++)
+                if (g_hash_table_contains(d->binding, vf))
+                        return sd_bus_error_setf(error, DP_ERROR_BUSY, "A driver change of VF %s is under way: try "
+                                                 "again when it is done", vf);
         return 0;
 }
 
@@ -423,16 +425,18 @@ static void on_vfs_set(GPtrArray *results, void *userdata) {
         g_autoptr(Request) q = userdata;
         const BindResult *r = results->pdata[0];
 
-        g_hash_table_remove(q->d->binding, r->address);
+        daemon_binding_end(q->d, results);
         if (r->outcome == BIND_DONE)
                 sd_bus_reply_method_return(q->m, NULL);
         else
-                sd_bus_reply_method_errorf(q->m, DP_ERROR_FAILED, "%s", r->reason);
+                sd_bus_reply_method_errorf(q->m, DP_ERROR_FAILED, "%s (devpassd sets the count again at its next "
+                                           "start)", r->reason);
         g_ptr_array_unref(results);
 }
 
 static void on_vfs_auth(sd_bus_message *m, bool allowed, const char *action, const char *reason, void *userdata) {
         g_autoptr(Request) q = userdata;
+        g_autoptr(GError) e = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
 
         if (auth_refused(m, allowed, action, reason))
@@ -446,11 +450,15 @@ static void on_vfs_auth(sd_bus_message *m, bool allowed, const char *action, con
                 reply_error(m, &error);
                 return;
         }
+        /* Stored first: at every start devpassd asks the kernel again. */
+        if (!model_sriov_set(q->d->model, pf->address_str, q->count, &e)) {
+                bus_reply_gerror(m, e);
+                return;
+        }
         q->m = sd_bus_message_ref(m);
-        g_hash_table_add(q->d->binding, g_strdup(pf->address_str));
-        Binder *binder = q->d->binder;
+        Daemon *d = q->d;
         unsigned count = q->count;
-        binder_set_vfs(binder, pf->address_str, count, on_vfs_set, g_steal_pointer(&q));
+        daemon_set_vfs(d, pf, count, on_vfs_set, g_steal_pointer(&q));
 }
 
 int bus_passthrough_method_set_vfs(sd_bus_message *m, void *userdata, sd_bus_error *error) {

@@ -5,6 +5,7 @@
 
 #include "bus-errors.h"
 #include "bus-group.h"
+#include "mutation.h"
 #include "settings.h"
 
 static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -73,18 +74,6 @@ int bus_rule_settings_check(const BusSettings *s, bool creating, GPtrArray **con
         return 0;
 }
 
-/* After polkit answered: the rule, or NULL when the call is refused or the
- * rule went meanwhile (and the error is sent). */
-static ModelRule *request_rule(Daemon *d, const char *path, sd_bus_message *m, bool allowed, const char *action,
-                               const char *reason) {
-        if (auth_refused(m, allowed, action, reason))
-                return NULL;
-        ModelRule *r = model_rule_by_path(d->model, path);
-        if (!r)
-                (void) sd_bus_reply_method_errorf(m, DP_ERROR_NOT_FOUND, "Rule %s was deleted meanwhile", path);
-        return r;
-}
-
 /* A group named by its path in a call. */
 ModelGroup *bus_rule_group_arg(Daemon *d, const char *path, sd_bus_error *error) {
         char quoted[80];
@@ -96,107 +85,126 @@ ModelGroup *bus_rule_group_arg(Daemon *d, const char *path, sd_bus_error *error)
         return g;
 }
 
-typedef struct {
-        Daemon *d;
-        char *path;
-        BusSettings settings;
-        GPtrArray *conditions;
-} Request;
-
-static void request_free(Request *q) {
-        bus_settings_clear(&q->settings);
-        if (q->conditions)
-                g_ptr_array_unref(q->conditions);
-        g_free(q->path);
-        g_free(q);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Request, request_free);
-
-static void on_update_auth(sd_bus_message *m, bool allowed, const char *action, const char *reason,
-                           void *userdata) {
-        g_autoptr(Request) q = userdata;
-        g_autoptr(GError) e = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        ModelRule *r;
-        ModelGroup *g;
-
-        if (!(r = request_rule(q->d, q->path, m, allowed, action, reason)))
-                return;
-        g = r->group;
-        if ((q->settings.present & BUS_SETTING_GROUP) && !(g = bus_rule_group_arg(q->d, q->settings.group, &error))) {
-                sd_bus_reply_method_error(m, &error);
-                sd_bus_error_free(&error);
-                return;
-        }
-        StoreRule *next = store_rule_new();
-        const BusSettings *s = &q->settings;
-        next->name = g_strdup(s->present & BUS_SETTING_NAME ? s->name : r->settings->name);
-        next->node = g_strdup(s->present & BUS_SETTING_NODE ? s->node : r->settings->node);
-        next->enabled = s->present & BUS_SETTING_ENABLED ? s->enabled : r->settings->enabled;
-        GPtrArray *from = s->present & BUS_SETTING_CONDITIONS ? s->conditions : r->settings->conditions;
-        for (guint i = 0; i < from->len; i++) {
-                const StoreCondition *c = from->pdata[i];
-                g_ptr_array_add(next->conditions, store_condition_new(c->field, c->op, c->value));
-        }
-        GPtrArray *conditions = q->conditions ? g_steal_pointer(&q->conditions) :
-                                                model_conditions_compile(next->conditions, NULL);
-        if (!conditions)  /* a stored rule a newer devpass wrote */
-                conditions = g_ptr_array_new();
-        daemon_reply_change(q->d, m, model_rule_update(q->d->model, r, g, next, conditions, &e), &e);
+void bus_rule_args_clear(BusRuleArgs *a) {
+        bus_settings_clear(&a->settings);
+        g_clear_pointer(&a->conditions, g_ptr_array_unref);
+        g_clear_pointer(&a->next, store_rule_free);
 }
 
-static const char *const *rule_details(Daemon *d, const ModelRule *r, const char **buf) {
-        buf[0] = "group";
-        buf[1] = r->group->settings->name;
-        buf[2] = "rule";
-        buf[3] = r->settings->name;
-        buf[4] = "node";
-        buf[5] = d->config.node;
-        buf[6] = NULL;
-        return buf;
+bool bus_rule_ask(MutationCall *c, const ModelRule *r, ModelGroup *target, MutationAsk *ask, GError **error) {
+        BusRuleArgs *a = c->args;
+        g_autoptr(GPtrArray) scope = model_rule_scope(c->d->model, r, target, a->next, a->conditions);
+
+        ask->actions[0] = "org.devpass1.manage-groups";
+        for (guint i = 0; i < scope->len; i++)
+                mutation_ask_group(ask, ((ModelGroup *) scope->pdata[i])->settings->name);
+        return model_rule_name_check(c->d->model, r, a->next->name, error);
 }
 
-static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        ModelRule *r = userdata;
-        Daemon *d = daemon_of_call(m);
-        g_autoptr(Request) q = g_new0(Request, 1);
-        const char *details[7];
+/* ---- Update ---- */
+
+static int update_parse(MutationCall *c, sd_bus_error *error) {
+        BusRuleArgs *a = c->args;
         int k;
 
-        q->d = d;
-        q->path = g_strdup(r->path);
-        if ((k = bus_settings_read(m, BUS_SETTINGS_RULE | BUS_SETTING_GROUP, &q->settings, error)) < 0 ||
-            (k = bus_rule_settings_check(&q->settings, false, &q->conditions, error)) < 0)
+        if ((k = bus_settings_read(c->m, BUS_SETTINGS_RULE | BUS_SETTING_GROUP, &a->settings, error)) < 0 ||
+            (k = bus_rule_settings_check(&a->settings, false, &a->conditions, error)) < 0)
                 return k;
-        if ((q->settings.present & BUS_SETTING_GROUP) && !bus_rule_group_arg(d, q->settings.group, error))
-                return -ENOENT;
-        auth_check(d->auth, m, (const char *const[]) { "org.devpass1.manage-groups", NULL },
-                   rule_details(d, r, details), on_update_auth, g_steal_pointer(&q));
-        return 1;
+        return 0;
 }
 
-static void on_delete_auth(sd_bus_message *m, bool allowed, const char *action, const char *reason,
-                           void *userdata) {
-        g_autoptr(Request) q = userdata;
-        g_autoptr(GError) e = NULL;
-        ModelRule *r;
+/* The rule as the call would leave it, in a->next (and its conditions
+ * compiled in a->conditions); its group in *target. */
+static bool update_next(MutationCall *c, ModelGroup **target, GError **error) {
+        BusRuleArgs *a = c->args;
+        const ModelRule *r = c->object;
+        const BusSettings *s = &a->settings;
 
-        if (!(r = request_rule(q->d, q->path, m, allowed, action, reason)))
-                return;
-        daemon_reply_change(q->d, m, model_rule_delete(q->d->model, r, &e), &e);
+        char quoted[80];
+
+        *target = r->group;
+        if ((s->present & BUS_SETTING_GROUP) && !(*target = model_group_by_path(c->d->model, s->group)))
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No group at %s: 'devpassctl groups' "
+                                   "lists them", bus_quote(s->group, quoted)), false;
+        g_clear_pointer(&a->next, store_rule_free);
+        a->next = store_rule_new();
+        a->next->name = g_strdup(s->present & BUS_SETTING_NAME ? s->name : r->settings->name);
+        a->next->node = g_strdup(s->present & BUS_SETTING_NODE ? s->node : r->settings->node);
+        a->next->enabled = s->present & BUS_SETTING_ENABLED ? s->enabled : r->settings->enabled;
+        GPtrArray *from = s->present & BUS_SETTING_CONDITIONS ? s->conditions : r->settings->conditions;
+        for (guint i = 0; i < from->len; i++) {
+                const StoreCondition *cond = from->pdata[i];
+                g_ptr_array_add(a->next->conditions, store_condition_new(cond->field, cond->op, cond->value));
+        }
+        if (!a->conditions)
+                /* Unchanged; NULL only for a stored rule a newer devpass wrote. */
+                a->conditions = model_conditions_compile(a->next->conditions, NULL) ?: g_ptr_array_new();
+        return true;
 }
+
+static bool update_check(MutationCall *c, MutationAsk *ask, GError **error) {
+        ModelGroup *target;
+
+        return update_next(c, &target, error) && bus_rule_ask(c, c->object, target, ask, error);
+}
+
+static bool update_apply(MutationCall *c, GError **error) {
+        BusRuleArgs *a = c->args;
+        ModelRule *r = c->object;
+        ModelGroup *target;
+
+        if (!update_next(c, &target, error))
+                return false;
+        mutation_log(c, "Changed rule '%s' of group '%s'", r->settings->name, target->settings->name);
+        return model_rule_update(c->d->model, r, target, g_steal_pointer(&a->next), g_steal_pointer(&a->conditions),
+                                 error);
+}
+
+static const MutationSpec update_spec = {
+        .member = "Update",
+        .args_size = sizeof(BusRuleArgs),
+        .args_clear = (void (*)(void *)) bus_rule_args_clear,
+        .parse = update_parse,
+        .check = update_check,
+        .apply = update_apply,
+};
+
+static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return mutation_run(&update_spec, m, userdata, error);
+}
+
+/* ---- Delete ---- */
+
+static int delete_parse(MutationCall *c, sd_bus_error *error) {
+        return 0;
+}
+
+static bool delete_check(MutationCall *c, MutationAsk *ask, GError **error) {
+        ModelRule *r = c->object;
+        g_autoptr(GPtrArray) scope = model_rule_scope(c->d->model, r, r->group, NULL, NULL);
+
+        ask->actions[0] = "org.devpass1.manage-groups";
+        for (guint i = 0; i < scope->len; i++)
+                mutation_ask_group(ask, ((ModelGroup *) scope->pdata[i])->settings->name);
+        return true;
+}
+
+static bool delete_apply(MutationCall *c, GError **error) {
+        ModelRule *r = c->object;
+
+        mutation_log(c, "Deleted rule '%s' of group '%s'", r->settings->name, r->group->settings->name);
+        return model_rule_delete(c->d->model, r, error);
+}
+
+static const MutationSpec delete_spec = {
+        .member = "Delete",
+        .parse = delete_parse,
+        .check = delete_check,
+        .apply = delete_apply,
+};
 
 static int method_delete(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        ModelRule *r = userdata;
-        Daemon *d = daemon_of_call(m);
-        Request *q = g_new0(Request, 1);
-        const char *details[7];
-
-        q->d = d;
-        q->path = g_strdup(r->path);
-        auth_check(d->auth, m, (const char *const[]) { "org.devpass1.manage-groups", NULL },
-                   rule_details(d, r, details), on_delete_auth, q);
-        return 1;
+        return mutation_run(&delete_spec, m, userdata, error);
 }
 
 const sd_bus_vtable bus_rule_vtable[] = {
@@ -224,17 +232,12 @@ const char **bus_rule_prop_names(unsigned bits) {
 static int rule_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                      sd_bus_error *error) {
         Daemon *d = userdata;
-        char quoted[80];
-
         ModelRule *r = model_rule_by_path(d->model, path);
-        if (r) {
-                *found = r;
-                return 1;
-        }
-        if (!g_str_has_prefix(path, DP_RULES_PATH "/"))
-                return 0;
-        return sd_bus_error_setf(error, DP_ERROR_NOT_FOUND, "No rule at %s: 'devpassctl rules' lists them",
-                                 bus_quote(path, quoted));
+
+        /* Not there (gone, or never): sd-bus answers UnknownObject, as for
+         * any path. */
+        *found = r;
+        return r != NULL;
 }
 
 static int rule_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***ret_nodes, sd_bus_error *error) {

@@ -6,6 +6,7 @@
 
 #include "bus-settings.h"
 #include "daemon.h"
+#include "mutation.h"
 
 #define DP_RULE_INTERFACE "org.devpass1.Rule"
 
@@ -22,3 +23,17 @@ int bus_rule_settings_check(const BusSettings *s, bool creating, GPtrArray **con
 
 /* The group an object path argument names; NULL with NotFound set. */
 ModelGroup *bus_rule_group_arg(Daemon *d, const char *path, sd_bus_error *error);
+
+/* The arguments of CreateRule and Rule.Update: the settings read, their
+ * conditions compiled, and the rule as it would be. */
+typedef struct {
+        BusSettings settings;
+        GPtrArray *conditions;   /* RuleCondition* */
+        StoreRule *next;
+} BusRuleArgs;
+
+void bus_rule_args_clear(BusRuleArgs *a);
+/* What creating (r NULL) or changing a rule touches, for polkit: its
+ * group before and after, and the groups whose devices it takes or puts
+ * into conflict (model_rule_scope()); refuses a name taken. */
+bool bus_rule_ask(MutationCall *c, const ModelRule *r, ModelGroup *target, MutationAsk *ask, GError **error);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "bus-source.h"
 
+#include <stdbool.h>
 #include <time.h>
 
 typedef struct {
@@ -10,7 +11,13 @@ typedef struct {
         GIOCondition events;
         BusSourceLostFunc lost;
         void *userdata;
+        bool more;      /* a dispatch stopped at its bound with work left */
 } BusSource;
+
+/* Messages handled per dispatch: a client flooding the daemon with calls
+ * must not starve hotplug, the binder's results or SIGTERM, which are
+ * other sources of the same loop. */
+#define BUS_SOURCE_BATCH 32
 
 static uint64_t now_usec(void) {
         struct timespec ts;
@@ -34,6 +41,8 @@ static gboolean bus_source_prepare(GSource *source, gint *timeout) {
         }
 
         *timeout = -1;
+        if (s->more)
+                return TRUE;
         if (sd_bus_get_timeout(s->bus, &until) < 0 || until == UINT64_MAX)
                 return FALSE;
         if (until == 0)
@@ -49,17 +58,23 @@ static gboolean bus_source_check(GSource *source) {
         BusSource *s = (BusSource *) source;
         uint64_t until;
 
-        if (g_source_query_unix_fd(source, s->tag) != 0)
+        if (s->more || g_source_query_unix_fd(source, s->tag) != 0)
                 return TRUE;
         return sd_bus_get_timeout(s->bus, &until) >= 0 && until != UINT64_MAX && until <= now_usec();
 }
 
 static gboolean bus_source_dispatch(GSource *source, GSourceFunc callback, gpointer user_data) {
         BusSource *s = (BusSource *) source;
-        int r;
+        int r = 0;
 
-        while ((r = sd_bus_process(s->bus, NULL)) > 0)
-                ;
+        /* sd_bus_process() returns 0 only when it has nothing left to do
+         * now; until then the next iteration (after the other sources)
+         * goes on. */
+        s->more = false;
+        for (unsigned n = 0; n < BUS_SOURCE_BATCH && (r = sd_bus_process(s->bus, NULL)) > 0; n++)
+                s->more = true;
+        if (r == 0)
+                s->more = false;
         if (r < 0) {
                 g_warning("Lost the bus connection: %s", g_strerror(-r));
                 if (s->lost)

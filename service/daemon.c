@@ -22,6 +22,7 @@
 
 /* The D-Bus specification's RequestName reply; sd-bus does not name it. */
 #define DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER 1u
+#define VFIO_DRIVER "vfio-pci"
 
 static const BusInterface bus_interfaces[] = {
         { DP_MANAGER_INTERFACE, bus_manager_vtable },
@@ -112,6 +113,25 @@ void daemon_emit(Daemon *d) {
         emit_rest(d, c, NULL);
 }
 
+void daemon_binding_begin(Daemon *d, const char *const *addresses) {
+        for (size_t i = 0; addresses[i]; i++)
+                g_hash_table_add(d->binding, g_strdup(addresses[i]));
+}
+
+void daemon_set_vfs(Daemon *d, const Device *pf, unsigned count, BinderFunc done, void *userdata) {
+        daemon_binding_begin(d, (const char *const[]) { pf->address_str, NULL });
+        binder_set_vfs(d->binder, pf->address_str, count, model_pf_vfs_passed_through(d->model, pf), done,
+                       userdata);
+}
+
+static void daemon_override_forget(Daemon *d, const char *address) {
+        g_autoptr(GError) error = NULL;
+
+        if (!model_override_forget(d->model, address, &error))
+                g_warning("%s is back with its host driver, but the record that devpass overrode it stays: %s",
+                          address, error->message);
+}
+
 bool daemon_bind_results(Daemon *d, GPtrArray *results, char **failed) {
         g_autoptr(GString) f = g_string_new(NULL);
         bool reboot = false;
@@ -126,6 +146,10 @@ bool daemon_bind_results(Daemon *d, GPtrArray *results, char **failed) {
                         text += strlen(r->address) + 2;
                 model_set_reboot_reason(d->model, r->address, r->outcome == BIND_REBOOT_REQUIRED ? text : NULL);
                 model_set_bind_error(d->model, r->address, r->outcome == BIND_FAILED ? text : NULL);
+                /* Given back: the override devpass wrote is gone. */
+                if (r->outcome == BIND_DONE && !model_intent(d->model, r->address) &&
+                    !g_str_equal(r->driver, VFIO_DRIVER))
+                        daemon_override_forget(d, r->address);
                 if (r->outcome == BIND_REBOOT_REQUIRED) {
                         g_message("%s", r->reason);
                         reboot = true;
@@ -140,8 +164,99 @@ bool daemon_bind_results(Daemon *d, GPtrArray *results, char **failed) {
         return reboot;
 }
 
+/* Reconcile: a passthrough device not on vfio-pci (after a reboot, a
+ * crash between commit and bind, a host driver that took it) is bound
+ * again; a device devpass overrode and released that is still on
+ * vfio-pci or still overridden (a release the kernel refused, a crash
+ * mid-way) goes back to its host driver; what cannot be becomes a reboot
+ * reason or an error on the device. */
+static void daemon_on_reconciled(GPtrArray *results, void *userdata) {
+        Daemon *d = userdata;
+
+        daemon_bind_results(d, results, NULL);
+        daemon_binding_end(d, results);
+        g_ptr_array_unref(results);
+        daemon_emit(d);
+}
+
+static void daemon_reconcile_queue(Daemon *d, GPtrArray *addresses, BindTarget target) {
+        if (addresses->len == 0)
+                return;
+        g_message("Binding %u device%s %s", addresses->len, addresses->len == 1 ? "" : "s",
+                  target == BIND_TO_VFIO ? "to vfio-pci again" : "back to their host drivers");
+        g_ptr_array_add(addresses, NULL);
+        daemon_binding_begin(d, (const char *const *) addresses->pdata);
+        binder_bind(d->binder, (char **) addresses->pdata, target, daemon_on_reconciled, d);
+}
+
+/* devices: Device*. A device whose last driver change failed is tried
+ * again only with retry (at start, or when it is new): one failure is
+ * one reboot reason, not a bind attempt on every event. */
+static void daemon_reconcile(Daemon *d, GPtrArray *devices, bool retry) {
+        g_autoptr(GPtrArray) to_vfio = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GPtrArray) to_host = g_ptr_array_new_with_free_func(g_free);
+        bool settled = false;
+
+        for (guint i = 0; i < devices->len; i++) {
+                const Device *dev = devices->pdata[i];
+                const char *address = dev->address_str;
+                bool on_vfio = g_str_equal(dev->driver, VFIO_DRIVER);
+                bool overridden = dev->driver_override && dev->driver_override[0];
+
+                /* Seen again when the change under way is over. */
+                if (g_hash_table_contains(d->binding, address)) {
+                        g_hash_table_add(d->recheck, g_strdup(address));
+                        continue;
+                }
+                /* A driver that let go at last, or someone who finished the
+                 * job: the reboot reason or error is out of date. */
+                if (model_intent(d->model, address) && on_vfio && model_bind_failed(d->model, address)) {
+                        model_set_reboot_reason(d->model, address, NULL);
+                        model_set_bind_error(d->model, address, NULL);
+                        settled = true;
+                }
+                if (!retry && model_bind_failed(d->model, address))
+                        continue;
+                if (model_intent(d->model, address)) {
+                        if (!on_vfio)
+                                g_ptr_array_add(to_vfio, g_strdup(address));
+                } else if (model_override_recorded(d->model, address)) {
+                        /* Unbound too: a release cut short between unbind and probe. */
+                        if (on_vfio || overridden || !dev->driver[0])
+                                g_ptr_array_add(to_host, g_strdup(address));
+                        else
+                                daemon_override_forget(d, address);
+                } else if (on_vfio || g_strcmp0(dev->driver_override, VFIO_DRIVER) == 0)
+                        g_message("%s is bound to vfio-pci by hand (driver_override not written by devpass): "
+                                  "devpass leaves it alone", address);
+        }
+        daemon_reconcile_queue(d, to_vfio, BIND_TO_VFIO);
+        daemon_reconcile_queue(d, to_host, BIND_TO_HOST);
+        if (settled) {
+                model_refresh(d->model);
+                daemon_emit(d);
+        }
+}
+
+void daemon_binding_end(Daemon *d, GPtrArray *results) {
+        g_autoptr(GPtrArray) again = g_ptr_array_new();
+
+        for (guint i = 0; i < results->len; i++) {
+                const char *address = ((BindResult *) results->pdata[i])->address;
+                DpAddress a;
+                Device *dev = address_parse(address, &a) ? inventory_lookup(d->inventory, &a) : NULL;
+                g_hash_table_remove(d->binding, address);
+                if (g_hash_table_remove(d->recheck, address) && dev)
+                        g_ptr_array_add(again, dev);
+        }
+        daemon_reconcile(d, again, false);
+}
+
 static void daemon_on_changes(InventoryChanges *changes, void *userdata) {
         Daemon *d = userdata;
+        g_autoptr(GPtrArray) driven = g_ptr_array_new();
+        GHashTableIter it;
+        gpointer key, value;
 
         /* Devices that came are announced with their group already; a
          * passed-through one that came back has its facts kept. */
@@ -152,40 +267,101 @@ static void daemon_on_changes(InventoryChanges *changes, void *userdata) {
         bus_device_emit_changes(d->bus, changes);
         bus_manager_emit_changes(d->bus, changes);
         emit_rest(d, c, changes->added_set);
+
+        /* Each device that came, and each whose driver changed (bind,
+         * unbind), is reconciled; the rest are as they were. */
+        daemon_reconcile(d, changes->added, true);
+        g_hash_table_iter_init(&it, changes->changed);
+        while (g_hash_table_iter_next(&it, &key, &value))
+                if (GPOINTER_TO_UINT(value) & DEVICE_PROP_BIT(DEVICE_PROP_DRIVER))
+                        g_ptr_array_add(driven, key);
+        daemon_reconcile(d, driven, false);
 }
 
-/* Reconcile: passthrough devices that are not on vfio-pci (after a
- * reboot, a crash between commit and bind, a hand-made change) are bound
- * again; what cannot be becomes a reboot reason. */
-static void daemon_on_reconciled(GPtrArray *results, void *userdata) {
+static void daemon_on_vfs_restored(GPtrArray *results, void *userdata) {
         Daemon *d = userdata;
+        const BindResult *r = results->pdata[0];
 
-        for (guint i = 0; i < results->len; i++)
-                g_hash_table_remove(d->binding, ((BindResult *) results->pdata[i])->address);
-        daemon_bind_results(d, results, NULL);
+        daemon_binding_end(d, results);
+        if (r->outcome != BIND_DONE)
+                g_warning("Cannot set the VF count asked for again: %s", r->reason);
         g_ptr_array_unref(results);
-        daemon_emit(d);
 }
 
-static void daemon_reconcile(Daemon *d) {
+/* The kernel forgets VF counts at a reboot: those asked for come back
+ * before the reconcile (the binder runs jobs in order), and their VFs
+ * are reconciled as they appear. */
+static void daemon_sriov_restore(Daemon *d) {
+        g_autoptr(GPtrArray) pfs = model_sriov_addresses(d->model);
+
+        for (guint i = 0; i < pfs->len; i++) {
+                const char *address = pfs->pdata[i];
+                unsigned count = model_sriov_count(d->model, address);
+                DpAddress a;
+                const Device *pf = address_parse(address, &a) ? inventory_lookup(d->inventory, &a) : NULL;
+
+                if (!pf)
+                        g_message("%s was asked for %u VFs but is not on this node", address, count);
+                else if (count > pf->sriov_total_vfs)
+                        g_warning("%s was asked for %u VFs but supports %u now: left as it is", address, count,
+                                  pf->sriov_total_vfs);
+                else if (pf->sriov_num_vfs != count) {
+                        g_message("Setting %u VFs on %s again (it has %u)", count, address, pf->sriov_num_vfs);
+                        daemon_set_vfs(d, pf, count, daemon_on_vfs_restored, d);
+                }
+        }
+}
+
+static void daemon_start_reconcile(Daemon *d) {
         g_autoptr(GPtrArray) intents = model_intent_addresses(d->model);
-        g_autoptr(GPtrArray) rebind = g_ptr_array_new_with_free_func(g_free);
 
         for (guint i = 0; i < intents->len; i++) {
                 DpAddress a;
-                const Device *dev = address_parse(intents->pdata[i], &a) ? inventory_lookup(d->inventory, &a) : NULL;
-                if (!dev)
-                        g_message("%s is passed through but not present on this node", (char *) intents->pdata[i]);
-                else if (!g_str_equal(dev->driver, "vfio-pci"))
-                        g_ptr_array_add(rebind, g_strdup(dev->address_str));
+                if (!address_parse(intents->pdata[i], &a) || !inventory_lookup(d->inventory, &a))
+                        g_message("%s is passed through but not present on this node (yet)",
+                                  (char *) intents->pdata[i]);
         }
-        if (rebind->len == 0)
-                return;
-        g_message("Binding %u passthrough device%s to vfio-pci again", rebind->len, rebind->len == 1 ? "" : "s");
-        for (guint i = 0; i < rebind->len; i++)
-                g_hash_table_add(d->binding, g_strdup(rebind->pdata[i]));
-        g_ptr_array_add(rebind, NULL);
-        binder_bind(d->binder, (char **) rebind->pdata, BIND_TO_VFIO, daemon_on_reconciled, d);
+        daemon_sriov_restore(d);
+        daemon_reconcile(d, inventory_sorted(d->inventory), true);
+}
+
+/* The kernel's id of this boot, which claims record; "" when unknown. */
+static char *daemon_boot_id(const Daemon *d) {
+        g_autofree char *path = g_build_filename(d->config.root, "proc", "sys", "kernel", "random", "boot_id", NULL);
+        g_autofree char *text = NULL;
+        g_autoptr(GError) error = NULL;
+
+        if (!g_file_get_contents(path, &text, NULL, &error)) {
+                g_warning("Cannot read the boot id: %s; claims of earlier boots are kept", error->message);
+                return g_strdup("");
+        }
+        g_strstrip(text);
+        if (!g_uuid_string_is_valid(text)) {
+                g_autofree char *shown = text_sanitize(text, strlen(text), NULL);
+                g_warning("%s holds no boot id (\"%.40s\"); claims of earlier boots are kept", path, shown);
+                return g_strdup("");
+        }
+        return g_steal_pointer(&text);
+}
+
+/* No machine of an earlier boot runs: its claims go before the model
+ * loads them, one line per machine. */
+static bool daemon_claims_release_stale(Daemon *d, GError **error) {
+        g_autofree char *boot_id = daemon_boot_id(d);
+
+        store_set_boot_id(d->store, boot_id);
+        g_autoptr(GPtrArray) stale = store_claims_release_stale(d->store, error);
+        if (!stale)
+                return false;
+        for (guint i = 0; i < stale->len;) {
+                const char *machine = ((StoreClaim *) stale->pdata[i])->holder;
+                g_autoptr(GString) list = g_string_new(NULL);
+                for (; i < stale->len && g_str_equal(((StoreClaim *) stale->pdata[i])->holder, machine); i++)
+                        g_string_append_printf(list, "%s%s", list->len ? ", " : "",
+                                               ((StoreClaim *) stale->pdata[i])->address);
+                g_info("Released the claim of machine %s on %s: it was made in an earlier boot", machine, list->str);
+        }
+        return true;
 }
 
 static void daemon_fail(Daemon *d) {
@@ -339,19 +515,20 @@ Daemon *daemon_new(Config *config, GError **error) {
                 return NULL;
         inventory_changes_free(hotplug_rescan(d->hotplug));
         d->store = store_open(d->config.state_dir, error);
-        if (!d->store)
+        if (!d->store || !daemon_claims_release_stale(d, error))
                 return NULL;
         d->model = model_new(d->store, d->inventory, d->config.node, error);
         if (!d->model)
                 return NULL;
         d->binder = binder_new(d->config.sysfs_root, d->config.modprobe, (unsigned) d->config.settle_ms);
         d->binding = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        d->recheck = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         daemon_boot_list_sync(d);
 
         if (!daemon_connect(d, error))
                 return NULL;
         d->auth = auth_new(d->bus);
-        daemon_reconcile(d);
+        daemon_start_reconcile(d);
         d->signal_sources[0] = g_unix_signal_add(SIGTERM, daemon_on_signal, d);
         d->signal_sources[1] = g_unix_signal_add(SIGINT, daemon_on_signal, d);
         return g_steal_pointer(&d);
@@ -376,6 +553,8 @@ void daemon_free(Daemon *d) {
         store_close(d->store);
         if (d->binding)
                 g_hash_table_unref(d->binding);
+        if (d->recheck)
+                g_hash_table_unref(d->recheck);
         g_free(d->boot_list);
         hotplug_free(d->hotplug);
         inventory_free(d->inventory);

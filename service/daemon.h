@@ -35,6 +35,7 @@ typedef struct Daemon {
         Auth *auth;
         Binder *binder;
         GHashTable *binding;     /* addresses with a driver change under way */
+        GHashTable *recheck;     /* of those, the ones a driver event was seen for meanwhile */
         char *boot_list;         /* what DP_BOOT_LIST holds now */
         guint signal_sources[2];
         int lock_fd;             /* DP_LOCK_FILE, locked for the daemon's life; -1 */
@@ -61,6 +62,18 @@ void daemon_emit(Daemon *d);
 /* The end of a change with an empty reply: the error (*error, read after
  * the change ran) when !ok, else the signals and the reply. */
 void daemon_reply_change(Daemon *d, sd_bus_message *m, bool ok, GError **error);
+
+/* A driver change of addresses (NULL-terminated) begins: calls that would
+ * change them are Busy, the reconcile leaves them. */
+void daemon_binding_begin(Daemon *d, const char *const *addresses);
+/* The binder's results (BindResult*) are in: their devices are free
+ * again, and those a driver event came for meanwhile are reconciled. */
+void daemon_binding_end(Daemon *d, GPtrArray *results);
+
+/* Sets a PF's VF count through the binder, the PF marked busy (done
+ * unmarks it); a PF whose VFs are passed through gets
+ * sriov_drivers_autoprobe 0 first, so that no host driver takes them. */
+void daemon_set_vfs(Daemon *d, const Device *pf, unsigned count, BinderFunc done, void *userdata);
 
 /* Records what the binder did (reboot reasons, errors) on the model.
  * Returns true when a device waits for a reboot; *failed gets the

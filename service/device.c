@@ -66,6 +66,7 @@ static void device_clear_fields(Device *d) {
         g_free(d->subsystem_name);
         g_free(d->class_name);
         g_free(d->driver);
+        g_free(d->driver_override);
         g_free(d->physfn_path);
         g_strfreev(d->virtfn_paths);
         g_strfreev(d->reset_methods);
@@ -132,6 +133,17 @@ DevicePropMask device_set_view(Device *d, DeviceState state, const char *group_p
 
 bool device_is_vf(const Device *d) {
         return strcmp(d->physfn_path, "/") != 0;
+}
+
+bool device_vf_address(const Device *pf, unsigned index, char buf[static DP_ADDRESS_MAX]) {
+        DpAddress a;
+
+        /* A First VF Offset of 0 would place VF 0 on the PF itself: no SR-IOV here. */
+        if (index >= pf->sriov_total_vfs || pf->sriov_offset == 0 ||
+            !address_vf(&pf->address, pf->sriov_offset, pf->sriov_stride, index, &a))
+                return false;
+        address_format(&a, buf);
+        return true;
 }
 
 DevicePropMask device_diff(const Device *o, const Device *n) {

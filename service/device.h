@@ -74,12 +74,15 @@ typedef struct {
         char *class_name;
 
         char *driver;              /* "" when unbound */
+        char *driver_override;     /* "" when none (the kernel shows "(null)"); not a property */
         int32_t iommu_group;       /* -1: none */
         int32_t numa_node;         /* -1: unknown */
         char *physfn_path;         /* "/" unless a VF */
         char **virtfn_paths;       /* NULL-terminated, in VF index order */
         uint32_t sriov_total_vfs;
         uint32_t sriov_num_vfs;
+        uint32_t sriov_offset;     /* where the PF's VFs are: address_vf(); not properties */
+        uint32_t sriov_stride;
         int boot_vga;              /* int: sd-bus reads 'b' as int */
         char **reset_methods;
 
@@ -108,6 +111,10 @@ DevicePropMask device_set_view(Device *d, DeviceState state, const char *group_p
 const char *device_state_to_string(DeviceState state);
 
 bool device_is_vf(const Device *d);
+/* The address of the PF's VF number index, present or not (address_vf()
+ * with its sriov_offset and sriov_stride); false past sriov_totalvfs or
+ * for a function that is no SR-IOV PF. */
+bool device_vf_address(const Device *pf, unsigned index, char buf[static DP_ADDRESS_MAX]);
 
 /* The properties whose values differ between two reads of one function.
  * IommuGroupMembers is not a field: the inventory derives it; State,

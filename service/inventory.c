@@ -222,7 +222,8 @@ static void apply_one(Inventory *inv, InventoryChanges *c, const DpAddress *addr
                 queue_physfn(pfs, d);
         } else if (old && new) {
                 DevicePropMask mask = device_diff(old, new);
-                if (mask == 0)
+                /* The override is no property, but the reconcile reads it. */
+                if (mask == 0 && g_strcmp0(old->driver_override, new->driver_override) == 0)
                         return;
                 bool refn = mask & DEVICE_PROP_BIT(DEVICE_PROP_PHYSICAL_FUNCTION);
                 if (refn)

@@ -31,6 +31,10 @@ static bool rule_name_free(Model *m, const char *name, const ModelRule *self, GE
         return true;
 }
 
+bool model_rule_name_check(Model *m, const ModelRule *self, const char *name, GError **error) {
+        return !name || !*name || rule_name_free(m, name, self, error);
+}
+
 /* "base", else "base 2", "base 3", ... */
 static char *rule_name_unique(Model *m, const char *base) {
         char *name = g_strdup(base);
@@ -40,13 +44,6 @@ static char *rule_name_unique(Model *m, const char *base) {
                 name = g_strdup_printf("%s %u", base, n);
         }
         return name;
-}
-
-static bool commit_or_rollback(Model *m, bool ok, GError **error) {
-        if (ok && store_commit(m->store, error))
-                return true;
-        store_rollback(m->store);
-        return false;
 }
 
 /* The rule is going: nothing may point at it any more. */
@@ -60,11 +57,15 @@ static void rule_forget(Model *m, ModelRule *r) {
         g_hash_table_remove(m->rules, &r->id);
 }
 
+bool model_group_name_check(Model *m, const char *name, GError **error) {
+        return group_name_free(m, name, NULL, error);
+}
+
 ModelGroup *model_group_create(Model *m, StoreGroup *settings, GError **error) {
         g_autoptr(StoreGroup) s = settings;
 
         if (!group_name_free(m, s->name, NULL, error) || !store_begin(m->store, error) ||
-            !commit_or_rollback(m, store_group_insert(m->store, s, error), error))
+            !model_commit_or_rollback(m, store_group_insert(m->store, s, error), error))
                 return NULL;
         ModelGroup *g = model_group_new(g_steal_pointer(&s));
         model_group_add(m, g);
@@ -72,12 +73,22 @@ ModelGroup *model_group_create(Model *m, StoreGroup *settings, GError **error) {
         return g;
 }
 
+bool model_group_update_check(Model *m, ModelGroup *g, const StoreGroup *next, GError **error) {
+        if (!group_name_free(m, next->name, g, error))
+                return false;
+        /* A group's devices were chosen for its type. */
+        if (!g_str_equal(next->type, g->settings->type) && g->devices->len > 0)
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Group %s has devices: its type can only "
+                                   "change while it has none", g->settings->name), false;
+        return true;
+}
+
 bool model_group_update(Model *m, ModelGroup *g, const StoreGroup *settings, GError **error) {
         StoreGroup next = *settings;
         next.id = g->id;
 
-        if (!group_name_free(m, next.name, g, error) || !store_begin(m->store, error) ||
-            !commit_or_rollback(m, store_group_update(m->store, &next, error), error))
+        if (!model_group_update_check(m, g, &next, error) || !store_begin(m->store, error) ||
+            !model_commit_or_rollback(m, store_group_update(m->store, &next, error), error))
                 return false;
         StoreGroup *old = g->settings;
         guint bits = 0;
@@ -147,7 +158,7 @@ static bool group_unused(Model *m, ModelGroup *g, GError **error) {
         return true;
 }
 
-bool model_group_delete(Model *m, ModelGroup *g, bool release, GError **error) {
+bool model_group_delete_check(Model *m, ModelGroup *g, bool release, GError **error) {
         g_autoptr(GString) addresses = g_string_new(NULL);
         guint n = group_intents(m, g, addresses);
 
@@ -157,10 +168,14 @@ bool model_group_delete(Model *m, ModelGroup *g, bool release, GError **error) {
                                    "or delete it with Release",
                                    g->settings->name, n, n == 1 ? "" : "s", addresses->str, n > 4 ? ", ..." : ""),
                        false;
-        if (!group_unused(m, g, error))
+        return group_unused(m, g, error);
+}
+
+bool model_group_delete(Model *m, ModelGroup *g, bool release, GError **error) {
+        if (!model_group_delete_check(m, g, release, error))
                 return false;
         if (!store_begin(m->store, error) ||
-            !commit_or_rollback(m, store_group_delete(m->store, g->id, error), error))
+            !model_commit_or_rollback(m, store_group_delete(m->store, g->id, error), error))
                 return false;
         /* The store dropped the group's intents and a tenant's holds with it. */
         GHashTableIter it;
@@ -201,7 +216,7 @@ ModelRule *model_rule_create(Model *m, ModelGroup *g, StoreRule *settings, GPtrA
                 s->name = rule_name_unique(m, base);
         }
         if (!rule_name_free(m, s->name, NULL, error) || !store_begin(m->store, error) ||
-            !commit_or_rollback(m, store_rule_insert(m->store, s, error), error))
+            !model_commit_or_rollback(m, store_rule_insert(m->store, s, error), error))
                 return NULL;
         ModelRule *r = model_rule_new(g_steal_pointer(&s), g_steal_pointer(&c), g);
         model_rule_add(m, r);
@@ -230,7 +245,7 @@ bool model_rule_update(Model *m, ModelRule *r, ModelGroup *g, StoreRule *setting
         s->id = r->id;
         s->group_id = g->id;
         if (!rule_name_free(m, s->name, r, error) || !store_begin(m->store, error) ||
-            !commit_or_rollback(m, store_rule_update(m->store, s, error), error))
+            !model_commit_or_rollback(m, store_rule_update(m->store, s, error), error))
                 return false;
         guint bits = 0;
         if (!g_str_equal(r->settings->name, s->name))
@@ -260,7 +275,8 @@ bool model_rule_update(Model *m, ModelRule *r, ModelGroup *g, StoreRule *setting
 }
 
 bool model_rule_delete(Model *m, ModelRule *r, GError **error) {
-        if (!store_begin(m->store, error) || !commit_or_rollback(m, store_rule_delete(m->store, r->id, error), error))
+        if (!store_begin(m->store, error) ||
+            !model_commit_or_rollback(m, store_rule_delete(m->store, r->id, error), error))
                 return false;
         rule_forget(m, r);
         model_refresh(m);
@@ -371,7 +387,7 @@ void model_passthrough_facts_sync(Model *m) {
         for (guint i = 0; ok && i < addresses->len; i++)
                 ok = store_passthrough_set(m->store, addresses->pdata[i], &g_array_index(fresh, StorePassthrough, i),
                                            &error);
-        if (!commit_or_rollback(m, ok, &error)) {
+        if (!model_commit_or_rollback(m, ok, &error)) {
                 g_warning("Cannot record the ids of %u passed-through device%s (shown while missing): %s",
                           addresses->len, addresses->len == 1 ? "" : "s", error->message);
                 return;
@@ -406,9 +422,10 @@ ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group
                         ok = store_rule_insert(m->store, r, error);
                 }
                 StorePassthrough p = passthrough_of(d, group_id);
-                ok = ok && store_passthrough_set(m->store, d->address_str, &p, error);
+                ok = ok && store_passthrough_set(m->store, d->address_str, &p, error) &&
+                     store_override_set(m->store, d->address_str, true, error);
         }
-        if (!commit_or_rollback(m, ok, error))
+        if (!model_commit_or_rollback(m, ok, error))
                 return NULL;
 
         if (ng) {
@@ -429,6 +446,7 @@ ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group
                 const Device *d = devices->pdata[i];
                 StorePassthrough p = passthrough_of(d, g->id);
                 g_hash_table_insert(m->intents, g_strdup(d->address_str), g_memdup2(&p, sizeof(p)));
+                g_hash_table_add(m->overrides, g_strdup(d->address_str));
                 model_set_bind_error(m, d->address_str, NULL);
         }
         model_refresh(m);
@@ -442,7 +460,7 @@ bool model_passthrough_remove(Model *m, char **addresses, GError **error) {
                 return false;
         for (size_t i = 0; ok && addresses[i]; i++)
                 ok = store_passthrough_clear(m->store, addresses[i], error);
-        if (!commit_or_rollback(m, ok, error))
+        if (!model_commit_or_rollback(m, ok, error))
                 return false;
         for (size_t i = 0; addresses[i]; i++) {
                 g_hash_table_remove(m->intents, addresses[i]);

@@ -9,13 +9,6 @@
 
 #define ATTACHMENT_INTERFACE "org.devpass1.Attachment"
 
-static bool commit_or_rollback(Model *m, bool ok, GError **error) {
-        if (ok && store_commit(m->store, error))
-                return true;
-        store_rollback(m->store);
-        return false;
-}
-
 static GPtrArray *machine_attachments(Model *m, const char *machine) {
         GPtrArray *list = g_ptr_array_new();
         GHashTableIter it;
@@ -96,7 +89,7 @@ GPtrArray *model_attachments_create(Model *m, GPtrArray *settings, GError **erro
                 return NULL;
         for (guint i = 0; ok && i < settings->len; i++)
                 ok = store_attachment_insert(m->store, settings->pdata[i], error);
-        if (!commit_or_rollback(m, ok, error))
+        if (!model_commit_or_rollback(m, ok, error))
                 return NULL;
 
         GPtrArray *made = g_ptr_array_new();
@@ -128,7 +121,8 @@ bool model_attachment_update(Model *m, ModelAttachment *a, StoreAttachment *sett
         }
         g_ptr_array_set_size(names, 0);
         attachment_complete(m, s, names, macs);
-        if (!store_begin(m->store, error) || !commit_or_rollback(m, store_attachment_update(m->store, s, error), error))
+        if (!store_begin(m->store, error) ||
+            !model_commit_or_rollback(m, store_attachment_update(m->store, s, error), error))
                 return false;
 
         const StoreAttachment *o = a->settings;
@@ -159,7 +153,7 @@ bool model_attachment_update(Model *m, ModelAttachment *a, StoreAttachment *sett
 
 bool model_attachment_delete(Model *m, ModelAttachment *a, GError **error) {
         if (!store_begin(m->store, error) ||
-            !commit_or_rollback(m, store_attachment_delete(m->store, a->id, error), error))
+            !model_commit_or_rollback(m, store_attachment_delete(m->store, a->id, error), error))
                 return false;
         /* The machine keeps what it holds (the claims lose their link). */
         GHashTableIter it;
@@ -375,7 +369,7 @@ GPtrArray *model_claim(Model *m, const char *machine, int numa_node, const char 
                 ModelAttachment *a = attachments->pdata[i];
                 ok = store_attachment_set_claimed(m->store, a->id, a->settings->generation, error);
         }
-        if (!commit_or_rollback(m, ok, error))
+        if (!model_commit_or_rollback(m, ok, error))
                 return NULL;
 
         g_autoptr(GPtrArray) changed = g_ptr_array_new();
@@ -405,7 +399,7 @@ bool model_release(Model *m, const char *machine, GError **error) {
         if (machine_claims(m, machine) == 0)
                 return true;
         if (!store_begin(m->store, error) ||
-            !commit_or_rollback(m, store_claims_release(m->store, machine, error), error))
+            !model_commit_or_rollback(m, store_claims_release(m->store, machine, error), error))
                 return false;
         g_autoptr(GPtrArray) changed = g_ptr_array_new_with_free_func(g_free);
         GHashTableIter it;
@@ -472,7 +466,7 @@ ModelGroup *model_tenant_pass(Model *m, ModelGroup *from, StoreGroup *settings, 
                 ok = store_group_macs_set(m->store, s->id, (char **) given->pdata, error);
                 g_ptr_array_remove_index(given, given->len - 1);
         }
-        if (!commit_or_rollback(m, ok, error))
+        if (!model_commit_or_rollback(m, ok, error))
                 return NULL;
 
         ModelGroup *g = model_group_new(g_steal_pointer(&s));

@@ -26,6 +26,8 @@ struct Model {
         GHashTable *claims;        /* address -> StoreClaim* of a machine */
         GHashTable *holds;         /* address -> StoreClaim* of a tenant */
         GHashTable *macs;          /* MAC -> its owner, for messages */
+        GHashTable *sriov;         /* PF address -> VF count asked for (GUINT_TO_POINTER) */
+        GHashTable *overrides;     /* addresses whose driver_override devpass wrote */
         ModelChanges *changes;
 };
 
@@ -39,6 +41,18 @@ ModelRule *model_rule_new(StoreRule *settings, GPtrArray *conditions, ModelGroup
 void model_rule_free(ModelRule *r);
 void model_rule_attach(ModelRule *r, ModelGroup *g);
 void model_rule_add(Model *m, ModelRule *r);
+
+/* The end of a transaction begun with store_begin(): committed when ok
+ * (false when the commit fails), else rolled back. */
+bool model_commit_or_rollback(Model *m, bool ok, GError **error);
+/* The keys of a string-keyed table, sorted, borrowed. */
+GPtrArray *model_keys_sorted(GHashTable *table);
+
+/* model-node.c */
+bool model_node_load(Model *m, GError **error);
+void model_node_free(Model *m);
+/* The blocker of a function bound to vfio-pci by someone else; NULL when not. */
+char *model_by_hand_blocker(Model *m, const Device *d);
 
 /* model-claims.c */
 ModelAttachment *model_attachment_new(Model *m, StoreAttachment *settings);

@@ -118,6 +118,9 @@ static void device_refresh(Model *m, Device *d, const GArray *rules, GArray *mat
                 if (blocker)
                         g_ptr_array_add(blockers, blocker);
         }
+        char *by_hand = model_by_hand_blocker(m, d);
+        if (by_hand)
+                g_ptr_array_add(blockers, by_hand);
         const char *reason = g_hash_table_lookup(m->bind_errors, d->address_str);
         if (reason)
                 g_ptr_array_add(blockers, g_strdup(reason));

@@ -49,6 +49,13 @@ ModelChanges *model_take_changes(Model *m) {
         return c;
 }
 
+bool model_commit_or_rollback(Model *m, bool ok, GError **error) {
+        if (ok && store_commit(m->store, error))
+                return true;
+        store_rollback(m->store);
+        return false;
+}
+
 /* ---- objects ---- */
 
 ModelGroup *model_group_new(StoreGroup *settings) {
@@ -185,7 +192,7 @@ Model *model_new(Store *store, Inventory *inventory, const char *node, GError **
         m->reboot = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         m->bind_errors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         m->changes = changes_new();
-        if (!load(m, error) || !model_claims_load(m, error))
+        if (!load(m, error) || !model_claims_load(m, error) || !model_node_load(m, error))
                 return NULL;
         model_passthrough_facts_sync(m);
         model_refresh(m);
@@ -198,6 +205,7 @@ void model_free(Model *m) {
                 return;
         /* Attachments and rules point at groups: those first. */
         model_claims_free(m);
+        model_node_free(m);
         g_clear_pointer(&m->rule_paths, g_hash_table_unref);
         g_clear_pointer(&m->rule_names, g_hash_table_unref);
         g_clear_pointer(&m->group_names, g_hash_table_unref);
@@ -270,12 +278,22 @@ ModelGroup *model_intent(Model *m, const char *address) {
         return p ? g_hash_table_lookup(m->groups, &p->group_id) : NULL;
 }
 
+char *model_device_use(Model *m, const char *address) {
+        const StoreClaim *c;
+
+        if ((c = g_hash_table_lookup(m->claims, address)))
+                return g_strdup_printf("claimed by machine %s", c->holder);
+        if ((c = g_hash_table_lookup(m->holds, address)))
+                return g_strdup_printf("held by tenant %s", c->holder);
+        ModelGroup *g = model_intent(m, address);
+        return g ? g_strdup_printf("passed through for group %s", g->settings->name) : NULL;
+}
+
 static gint str_compare(gconstpointer a, gconstpointer b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* The keys of a string-keyed table, sorted, borrowed. */
-static GPtrArray *keys_sorted(GHashTable *table) {
+GPtrArray *model_keys_sorted(GHashTable *table) {
         GPtrArray *a = g_ptr_array_sized_new(g_hash_table_size(table));
         GHashTableIter it;
         gpointer key;
@@ -288,11 +306,11 @@ static GPtrArray *keys_sorted(GHashTable *table) {
 }
 
 GPtrArray *model_intent_addresses(Model *m) {
-        return keys_sorted(m->intents);
+        return model_keys_sorted(m->intents);
 }
 
 GPtrArray *model_reboot_reasons(Model *m) {
-        GPtrArray *a = keys_sorted(m->reboot);
+        GPtrArray *a = model_keys_sorted(m->reboot);
         GPtrArray *pairs = g_ptr_array_new();
 
         for (guint i = 0; i < a->len; i++) {
@@ -313,6 +331,10 @@ void model_set_reboot_reason(Model *m, const char *address, const char *reason) 
         else
                 g_hash_table_remove(m->reboot, address);
         m->changes->reboot_changed = true;
+}
+
+bool model_bind_failed(Model *m, const char *address) {
+        return g_hash_table_contains(m->reboot, address) || g_hash_table_contains(m->bind_errors, address);
 }
 
 void model_set_bind_error(Model *m, const char *address, const char *reason) {

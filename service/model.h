@@ -158,6 +158,10 @@ const char *model_node(Model *m);
 /* Passthrough intent: the group a device was passed through for, NULL when
  * it is the host's. */
 ModelGroup *model_intent(Model *m, const char *address);
+/* Who uses the function, most specific first: "claimed by machine vm1",
+ * "held by tenant acme", "passed through for group G"; NULL when nobody
+ * (the host's). Free with g_free(). */
+char *model_device_use(Model *m, const char *address);
 /* Addresses with an intent, sorted (borrowed strings). */
 GPtrArray *model_intent_addresses(Model *m);
 /* (address, reason), sorted by address. */
@@ -166,10 +170,16 @@ GPtrArray *model_reboot_reasons(Model *m);
 /* Changes of settings: validate before calling (settings.h, rules.h); the
  * model checks only what needs the whole picture (unique names). Each is
  * one transaction. */
+/* A group name nobody has. */
+bool model_group_name_check(Model *m, const char *name, GError **error);
 ModelGroup *model_group_create(Model *m, StoreGroup *settings, GError **error);
+/* Each *_check() is what its change refuses, without changing anything:
+ * the bus asks it before and after polkit, the change itself again. */
+bool model_group_update_check(Model *m, ModelGroup *g, const StoreGroup *next, GError **error);
 bool model_group_update(Model *m, ModelGroup *g, const StoreGroup *settings, GError **error);
 /* Refused (G_IO_ERROR_BUSY) while devices are passed through for it,
  * unless release: then their intent goes in the same transaction. */
+bool model_group_delete_check(Model *m, ModelGroup *g, bool release, GError **error);
 bool model_group_delete(Model *m, ModelGroup *g, bool release, GError **error);
 /* conditions: RuleCondition* compiled from settings->conditions (taken). */
 ModelRule *model_rule_create(Model *m, ModelGroup *g, StoreRule *settings, GPtrArray *conditions, GError **error);
@@ -198,6 +208,30 @@ bool model_passthrough_remove(Model *m, char **addresses, GError **error);
  * (the next start finds out again). NULL clears. */
 void model_set_reboot_reason(Model *m, const char *address, const char *reason);
 void model_set_bind_error(Model *m, const char *address, const char *reason);
+/* Whether the last driver change of address failed or waits for a reboot. */
+bool model_bind_failed(Model *m, const char *address);
+
+/* ---- the node: VF counts, overrides (model-node.c) ---- */
+
+/* Records the VF count asked for a PF (one transaction): devpassd sets it
+ * again at every start. */
+bool model_sriov_set(Model *m, const char *pf, unsigned count, GError **error);
+/* PFs with a count asked for, sorted (borrowed strings); the count. */
+GPtrArray *model_sriov_addresses(Model *m);
+unsigned model_sriov_count(Model *m, const char *pf);
+/* What a new VF count refuses. A new count goes through 0: every VF goes
+ * and the first count come back at the same addresses, where the
+ * reconcile binds those passed through to vfio-pci again. So a
+ * passed-through VF must be free (a machine or tenant would lose it) and
+ * among the first count (else it is gone). */
+bool model_sriov_check(Model *m, const Device *pf, unsigned count, GError **error);
+/* Whether any VF of the PF is passed through, present or not: the VFs'
+ * places follow from the PF's sriov_offset and sriov_stride. */
+bool model_pf_vfs_passed_through(Model *m, const Device *pf);
+/* Whether devpass wrote address's driver_override and has not yet seen
+ * its host driver take it back; forgetting it is one transaction. */
+bool model_override_recorded(Model *m, const char *address);
+bool model_override_forget(Model *m, const char *address, GError **error);
 
 /* ---- machines and tenants (model-claims.c) ---- */
 
@@ -236,6 +270,16 @@ bool model_release(Model *m, const char *machine, GError **error);
  * NULL or one per device). */
 ModelGroup *model_tenant_pass(Model *m, ModelGroup *from, StoreGroup *settings, guint count, char **macs,
                               GError **error);
+
+/* The groups a rule change touches (ModelGroup*, distinct, any order):
+ * the rule's group before (r; NULL for a new rule) and after (target),
+ * the groups of the rules it is in conflict with, and the groups of every
+ * rule that matches a device the rule as next (conditions: compiled)
+ * would match. Linear in the node's devices. */
+GPtrArray *model_rule_scope(Model *m, const ModelRule *r, ModelGroup *target, const StoreRule *next,
+                            GPtrArray *conditions);
+/* A rule name free for self (NULL: a new rule). */
+bool model_rule_name_check(Model *m, const ModelRule *self, const char *name, GError **error);
 
 /* Compiles stored conditions; the error names the bad one. */
 GPtrArray *model_conditions_compile(GPtrArray *stored, GError **error);

@@ -185,6 +185,12 @@ static void reader_fill(Reader *r, Device *d, Names *names) {
         names_fill(names, d);
 
         d->driver = reader_link_name(r, "driver") ?: g_strdup("");
+        /* Hostile like every attribute; "(null)" is the kernel's none. */
+        g_autofree char *override = NULL;
+        if (sysfs_read_attr(r->dirfd, "driver_override", &override) == 0 && !g_str_equal(override, "(null)"))
+                d->driver_override = text_sanitize(override, strlen(override), NULL);
+        else
+                d->driver_override = g_strdup("");
 
         g_autofree char *group = reader_link_name(r, "iommu_group");
         gint64 g;
@@ -197,6 +203,8 @@ static void reader_fill(Reader *r, Device *d, Names *names) {
         d->boot_vga = reader_int(r, "boot_vga", 0, 1, 0) == 1;
         d->sriov_total_vfs = (uint32_t) reader_int(r, "sriov_totalvfs", 0, VFS_MAX, 0);
         d->sriov_num_vfs = (uint32_t) reader_int(r, "sriov_numvfs", 0, VFS_MAX, 0);
+        d->sriov_offset = (uint32_t) reader_int(r, "sriov_offset", 0, G_MAXUINT16, 0);
+        d->sriov_stride = (uint32_t) reader_int(r, "sriov_stride", 0, G_MAXUINT16, 0);
 
         g_free(d->physfn_path);
         d->physfn_path = reader_link_path(r, "physfn") ?: g_strdup("/");

@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "safety.h"
+#include "safety-private.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "address.h"
 #include "sysfs.h"
 #include "text.h"
-
-/* dm on md on dm on a partition is already unusual; a cycle of holders
- * (a broken or hostile sysfs) must end. */
-#define SAFETY_HOLDER_DEPTH 8
 
 static const char *const kind_names[_SAFETY_KIND_MAX] = {
         [SAFETY_IOMMU_GROUP] = "iommu-group",
@@ -18,11 +18,20 @@ static const char *const kind_names[_SAFETY_KIND_MAX] = {
         [SAFETY_DEFAULT_ROUTE] = "default-route",
         [SAFETY_MOUNTED] = "mounted",
         [SAFETY_SWAP] = "swap",
+        [SAFETY_BRIDGE] = "bridge",
+        [SAFETY_VFS_IN_USE] = "vfs-in-use",
+        [SAFETY_CONSOLE] = "console",
+        [SAFETY_UNREADABLE] = "unreadable",
 };
 
 const char *safety_kind_to_string(SafetyKind kind) {
         g_return_val_if_fail(kind < _SAFETY_KIND_MAX, NULL);
         return kind_names[kind];
+}
+
+bool safety_finding_forceable(const SafetyFinding *f) {
+        g_return_val_if_fail(f, false);
+        return f->kind != SAFETY_BRIDGE && f->kind != SAFETY_VFS_IN_USE;
 }
 
 void safety_finding_free(SafetyFinding *f) {
@@ -34,101 +43,81 @@ void safety_finding_free(SafetyFinding *f) {
         g_free(f);
 }
 
-/* What an interface carries, from the routing and address tables. */
-typedef enum {
-        SAFETY_NET_ADDRESSES = 1 << 0,
-        SAFETY_NET_DEFAULT = 1 << 1,
-} SafetyNetFlags;
+/* ---- reading, for every file of the guard ---- */
 
-typedef struct {
-        char *path;   /* as /proc/swaps names it, decoded and sanitized */
-        char *name;   /* the block device it resolves to: "nvme0n1p3", "dm-1" */
-} SafetySwap;
-
-typedef struct {
-        char *name;    /* entry of /sys/class/block */
-        char *target;  /* its link target, "../../devices/pci0000:00/..." */
-} SafetyBlockLink;
-
-typedef struct {
-        char *name;
-        const char *via;   /* the device it holds, NULL when found directly */
-} SafetyBlock;
-
-/* Every table read once per safety_check(). */
-typedef struct {
-        GHashTable *net;      /* ifname → SafetyNetFlags */
-        GHashTable *mounts;   /* "major:minor" → GPtrArray of mount points, display form */
-        GPtrArray *swaps;     /* SafetySwap */
-        GPtrArray *blocks;    /* SafetyBlockLink, sorted by name */
-} SafetyTables;
-
-static void safety_swap_free(SafetySwap *s) {
-        g_free(s->path);
-        g_free(s->name);
-        g_free(s);
-}
-
-static void safety_block_link_free(SafetyBlockLink *l) {
+static void safety_link_free(SafetyLink *l) {
         g_free(l->name);
         g_free(l->target);
         g_free(l);
 }
 
-static void safety_block_free(SafetyBlock *b) {
-        g_free(b->name);
-        g_free(b);
+static void safety_unreadable_free(SafetyUnreadable *u) {
+        g_free(u->table);
+        g_free(u->reason);
+        g_free(u);
 }
 
 static void safety_tables_clear(SafetyTables *t) {
         g_clear_pointer(&t->net, g_hash_table_unref);
+        g_clear_pointer(&t->netdevs, g_ptr_array_unref);
         g_clear_pointer(&t->mounts, g_hash_table_unref);
         g_clear_pointer(&t->swaps, g_ptr_array_unref);
         g_clear_pointer(&t->blocks, g_ptr_array_unref);
+        g_clear_pointer(&t->graphics, g_ptr_array_unref);
+        g_clear_pointer(&t->drm, g_ptr_array_unref);
+        g_clear_pointer(&t->unreadable, g_ptr_array_unref);
 }
 
-/* Strings from /proc and /sys end up in D-Bus replies and logs. */
-static char *safety_clean(const char *s) {
+char *safety_clean(const char *s) {
         return text_sanitize(s, strlen(s), NULL);
 }
 
-/* The kernel escapes ' ', '\t', '\n' and '\\' in paths as \ooo. */
-static char *safety_unescape(const char *s) {
-        GString *out = g_string_sized_new(strlen(s));
+void safety_unreadable(SafetyTables *t, const char *rel, int err) {
+        SafetyUnreadable *u = g_new0(SafetyUnreadable, 1);
 
-        for (const char *p = s; *p; p++) {
-                if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' &&
-                    p[2] >= '0' && p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
-                        char c = (char) ((p[1] - '0') << 6 | (p[2] - '0') << 3 | (p[3] - '0'));
-                        /* a NUL would cut the string short: make it visible */
-                        g_string_append_c(out, c ? c : '?');
-                        p += 3;
-                } else
-                        g_string_append_c(out, *p);
-        }
-        return g_string_free(out, FALSE);
+        u->table = g_strconcat("/", rel, NULL);
+        u->reason = g_strdup(g_strerror(err));
+        g_debug("Safety: cannot read %s: %s", u->table, u->reason);
+        g_ptr_array_add(t->unreadable, u);
 }
 
-static char *safety_display_path(const char *escaped) {
-        g_autofree char *raw = safety_unescape(escaped);
-        return safety_clean(raw);
+/* The whole file, or -errno. /proc files show size 0: read to the end. */
+static int safety_read_file(const char *path, char **ret) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+
+        g_autoptr(GString) s = g_string_new(NULL);
+        char buf[16384];
+        ssize_t n;
+        while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+                if (n > 0)
+                        g_string_append_len(s, buf, n);
+        int err = n < 0 ? -errno : 0;
+        close(fd);
+        if (err < 0)
+                return err;
+        *ret = g_string_free(g_steal_pointer(&s), FALSE);
+        return 0;
 }
 
-/* The lines of a /proc table, or NULL (logged) when it cannot be read. */
-static char **safety_read_lines(const char *root, const char *rel) {
+char **safety_read_lines(SafetyTables *t, const char *root, const char *rel, bool missing_ok, bool *missing) {
         g_autofree char *path = g_build_filename(root, rel, NULL);
         g_autofree char *contents = NULL;
-        g_autoptr(GError) error = NULL;
+        int r = safety_read_file(path, &contents);
 
-        if (!g_file_get_contents(path, &contents, NULL, &error)) {
-                g_debug("Safety: nothing read from %s: %s", path, error->message);
+        if (r < 0) {
+                if (missing_ok && r == -ENOENT) {
+                        if (missing)
+                                *missing = true;
+                } else
+                        safety_unreadable(t, rel, -r);
                 return NULL;
         }
         return g_strsplit(contents, "\n", -1);
 }
 
-/* White-space separated fields, without empty ones. */
-static char **safety_fields(const char *line, guint *n) {
+char **safety_fields(const char *line, guint *n) {
         g_auto(GStrv) raw = g_strsplit_set(line, " \t", -1);
         GPtrArray *fields = g_ptr_array_new();
 
@@ -140,138 +129,11 @@ static char **safety_fields(const char *line, guint *n) {
         return (char **) g_ptr_array_free(fields, FALSE);
 }
 
-static void safety_net_mark(GHashTable *net, const char *ifname, SafetyNetFlags flags) {
-        if (strcmp(ifname, "lo") == 0)
-                return;
-        SafetyNetFlags old = GPOINTER_TO_UINT(g_hash_table_lookup(net, ifname));
-        g_hash_table_replace(net, g_strdup(ifname), GUINT_TO_POINTER(old | flags));
-}
-
-/* /proc/net/route: "Iface Destination Gateway Flags RefCnt Use Metric Mask ...".
- * The kernel adds a prefix route for every configured IPv4 address, so
- * any route names an interface with addresses. */
-static void safety_read_route(const char *root, GHashTable *net) {
-        g_auto(GStrv) lines = safety_read_lines(root, "proc/net/route");
-
-        for (guint i = 1; lines && lines[i]; i++) {
-                guint n;
-                g_auto(GStrv) f = safety_fields(lines[i], &n);
-                if (n < 8)
-                        continue;
-                bool def = strcmp(f[1], "00000000") == 0 && strcmp(f[7], "00000000") == 0;
-                safety_net_mark(net, f[0], SAFETY_NET_ADDRESSES | (def ? SAFETY_NET_DEFAULT : 0));
-        }
-}
-
-/* /proc/net/if_inet6: "addr idx prefixlen scope flags name". Every
- * interface that is up has a link-local address: that alone is no loss. */
-static void safety_read_inet6(const char *root, GHashTable *net) {
-        g_auto(GStrv) lines = safety_read_lines(root, "proc/net/if_inet6");
-
-        for (guint i = 0; lines && lines[i]; i++) {
-                guint n;
-                g_auto(GStrv) f = safety_fields(lines[i], &n);
-                if (n < 6)
-                        continue;
-                if (g_ascii_strtoull(f[3], NULL, 16) == 0x20)
-                        continue;
-                safety_net_mark(net, f[5], SAFETY_NET_ADDRESSES);
-        }
-}
-
-/* /proc/net/ipv6_route: "dest plen src splen gateway metric refcnt use
- * flags name". Only ::/0 counts: every interface has fe80::/64 and ff00::/8. */
-static void safety_read_ipv6_route(const char *root, GHashTable *net) {
-        g_auto(GStrv) lines = safety_read_lines(root, "proc/net/ipv6_route");
-
-        for (guint i = 0; lines && lines[i]; i++) {
-                guint n;
-                g_auto(GStrv) f = safety_fields(lines[i], &n);
-                if (n < 10)
-                        continue;
-                if (strcmp(f[0], "00000000000000000000000000000000") == 0 && strcmp(f[1], "00") == 0)
-                        safety_net_mark(net, f[n - 1], SAFETY_NET_DEFAULT);
-        }
-}
-
-/* /proc/self/mountinfo: "id parent major:minor root mountpoint ...". */
-static GHashTable *safety_read_mountinfo(const char *root) {
-        g_auto(GStrv) lines = safety_read_lines(root, "proc/self/mountinfo");
-        GHashTable *mounts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                                   (GDestroyNotify) g_ptr_array_unref);
-
-        for (guint i = 0; lines && lines[i]; i++) {
-                guint n;
-                g_auto(GStrv) f = safety_fields(lines[i], &n);
-                if (n < 5)
-                        continue;
-                GPtrArray *points = g_hash_table_lookup(mounts, f[2]);
-                if (!points) {
-                        points = g_ptr_array_new_with_free_func(g_free);
-                        g_hash_table_insert(mounts, g_strdup(f[2]), points);
-                }
-                g_autofree char *point = safety_display_path(f[4]);
-                /* a mount point stacked twice is still one filesystem to lose */
-                if (!g_ptr_array_find_with_equal_func(points, point, g_str_equal, NULL))
-                        g_ptr_array_add(points, g_steal_pointer(&point));
-        }
-        return mounts;
-}
-
-static bool safety_path_has_dotdot(const char *path) {
-        g_auto(GStrv) parts = g_strsplit(path, "/", -1);
-
-        for (char **p = parts; *p; p++)
-                if (strcmp(*p, "..") == 0)
-                        return true;
-        return false;
-}
-
-/* The block device a /proc/swaps path names: /dev/mapper/vg-swap is a link
- * to ../dm-1, /dev/nvme0n1p3 is the node itself. NULL for a swap file or
- * a device that is gone. */
-static char *safety_swap_device(const char *root, const char *path) {
-        if (!g_str_has_prefix(path, "/dev/") || g_str_has_suffix(path, "(deleted)") ||
-            safety_path_has_dotdot(path))
-                return NULL;
-
-        g_autofree char *node = g_build_filename(root, path, NULL);
-        g_autofree char *target = g_file_read_link(node, NULL);
-        g_autofree char *name = g_path_get_basename(target ?: path);
-        if (strcmp(name, "/") == 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-                return NULL;
-        return g_steal_pointer(&name);
-}
-
-/* /proc/swaps: "Filename Type Size Used Priority", one header line. */
-static GPtrArray *safety_read_swaps(const char *root) {
-        g_auto(GStrv) lines = safety_read_lines(root, "proc/swaps");
-        GPtrArray *swaps = g_ptr_array_new_with_free_func((GDestroyNotify) safety_swap_free);
-
-        for (guint i = 1; lines && lines[i]; i++) {
-                guint n;
-                g_auto(GStrv) f = safety_fields(lines[i], &n);
-                if (n < 1)
-                        continue;
-                g_autofree char *path = safety_unescape(f[0]);
-                g_autofree char *name = safety_swap_device(root, path);
-                if (!name)
-                        continue;
-                SafetySwap *s = g_new0(SafetySwap, 1);
-                s->path = safety_clean(path);
-                s->name = g_steal_pointer(&name);
-                g_ptr_array_add(swaps, s);
-        }
-        return swaps;
-}
-
 static int safety_compare_strings(gconstpointer a, gconstpointer b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* The entries of a directory, sorted, so findings come in a stable order.
- * Empty when it cannot be read. */
-static GPtrArray *safety_list_dir(const char *path) {
+GPtrArray *safety_list_dir(const char *path) {
         GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
         g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
         const char *name;
@@ -282,40 +144,48 @@ static GPtrArray *safety_list_dir(const char *path) {
         return names;
 }
 
-/* /sys/class/block: every entry is a link into the device tree. */
-static GPtrArray *safety_read_block_links(const char *root) {
-        g_autofree char *class = g_build_filename(root, "sys/class/block", NULL);
-        g_autoptr(GPtrArray) names = safety_list_dir(class);
-        GPtrArray *links = g_ptr_array_new_with_free_func((GDestroyNotify) safety_block_link_free);
+static int safety_link_compare(gconstpointer a, gconstpointer b) {
+        return strcmp((*(SafetyLink *const *) a)->name, (*(SafetyLink *const *) b)->name);
+}
 
-        if (names->len == 0)
-                g_debug("Safety: no block devices under %s", class);
-        for (guint i = 0; i < names->len; i++) {
-                g_autofree char *path = g_build_filename(class, names->pdata[i], NULL);
-                g_autofree char *target = g_file_read_link(path, NULL);
-                if (!target)
+GPtrArray *safety_read_links(SafetyTables *t, const char *root, const char *rel, bool required) {
+        g_autofree char *class = g_build_filename(root, rel, NULL);
+        GPtrArray *links = g_ptr_array_new_with_free_func((GDestroyNotify) safety_link_free);
+        DIR *dir = opendir(class);
+        struct dirent *e;
+
+        if (!dir) {
+                if (required)
+                        safety_unreadable(t, rel, errno);
+                return links;
+        }
+        while ((e = readdir(dir))) {
+                if (!safety_name_valid(e->d_name))
                         continue;
-                SafetyBlockLink *l = g_new0(SafetyBlockLink, 1);
-                l->name = g_strdup(names->pdata[i]);
+                g_autofree char *path = g_build_filename(class, e->d_name, NULL);
+                g_autofree char *target = g_file_read_link(path, NULL);
+                if (!target)   /* gone since, or not a link */
+                        continue;
+                SafetyLink *l = g_new0(SafetyLink, 1);
+                l->name = g_strdup(e->d_name);
                 l->target = g_steal_pointer(&target);
                 g_ptr_array_add(links, l);
         }
+        closedir(dir);
+        g_ptr_array_sort(links, safety_link_compare);
         return links;
 }
 
-static void safety_tables_read(const char *root, SafetyTables *t) {
-        t->net = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        safety_read_route(root, t->net);
-        safety_read_inet6(root, t->net);
-        safety_read_ipv6_route(root, t->net);
-        t->mounts = safety_read_mountinfo(root);
-        t->swaps = safety_read_swaps(root);
-        t->blocks = safety_read_block_links(root);
+bool safety_link_below(const char *target, const char *address) {
+        g_autofree char *component = g_strdup_printf("/%s/", address);
+        return strstr(target, component) != NULL;
 }
 
-G_GNUC_PRINTF(5, 6)
-static void safety_add(GPtrArray *findings, SafetyKind kind, const Device *d,
-                       const char *subject, const char *format, ...) {
+bool safety_name_valid(const char *name) {
+        return *name && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+void safety_add(GPtrArray *findings, SafetyKind kind, const Device *d, const char *subject, const char *format, ...) {
         SafetyFinding *f = g_new0(SafetyFinding, 1);
         va_list ap;
 
@@ -326,6 +196,84 @@ static void safety_add(GPtrArray *findings, SafetyKind kind, const Device *d,
         f->message = g_strdup_vprintf(format, ap);
         va_end(ap);
         g_ptr_array_add(findings, f);
+}
+
+/* ---- consoles ---- */
+
+/* fbcon draws the text consoles on framebuffers while one of
+ * /sys/class/vtconsole/vtconN is it ("(M) frame buffer device") and bound. */
+static bool safety_fbcon_bound(const char *root) {
+        g_autofree char *class = g_build_filename(root, "sys/class/vtconsole", NULL);
+        g_autoptr(GPtrArray) names = safety_list_dir(class);
+
+        for (guint i = 0; i < names->len; i++) {
+                g_autofree char *dir = g_build_filename(class, names->pdata[i], NULL);
+                g_autofree char *name_attr = g_build_filename(dir, "name", NULL);
+                g_autofree char *bind_attr = g_build_filename(dir, "bind", NULL);
+                g_autofree char *name = NULL, *bind = NULL;
+                if (sysfs_read_attr(AT_FDCWD, name_attr, &name) >= 0 && strstr(name, "frame buffer") &&
+                    sysfs_read_attr(AT_FDCWD, bind_attr, &bind) >= 0 && g_str_equal(bind, "1"))
+                        return true;
+        }
+        return false;
+}
+
+/* A headless host has no graphics, vtconsole or drm class: nothing to lose. */
+static void safety_console_read(const char *root, SafetyTables *t) {
+        t->graphics = safety_read_links(t, root, "sys/class/graphics", false);
+        t->drm = safety_read_links(t, root, "sys/class/drm", false);
+        t->fbcon = safety_fbcon_bound(root);
+}
+
+/* A framebuffer of the function under fbcon, or a DRM connector of it
+ * that is on (its "enabled" attribute: it drives a display). */
+static void safety_check_console(const char *root, const Device *d, const SafetyTables *t, GPtrArray *findings) {
+        for (guint i = 0; t->fbcon && i < t->graphics->len; i++) {
+                const SafetyLink *l = t->graphics->pdata[i];
+                if (!g_str_has_prefix(l->name, "fb") || !safety_link_below(l->target, d->address_str))
+                        continue;
+                g_autofree char *fb = safety_clean(l->name);
+                safety_add(findings, SAFETY_CONSOLE, d, fb,
+                           "%s drives %s, on which fbcon shows the host's console: "
+                           "passing it through leaves the host without a console", d->address_str, fb);
+        }
+        for (guint i = 0; i < t->drm->len; i++) {
+                const SafetyLink *l = t->drm->pdata[i];
+                if (!safety_link_below(l->target, d->address_str))
+                        continue;
+                g_autofree char *attr = g_build_filename(root, "sys/class/drm", l->name, "enabled", NULL);
+                g_autofree char *enabled = NULL;
+                if (sysfs_read_attr(AT_FDCWD, attr, &enabled) < 0 || !g_str_equal(enabled, "enabled"))
+                        continue;
+                g_autofree char *connector = safety_clean(l->name);
+                safety_add(findings, SAFETY_CONSOLE, d, connector,
+                           "%s drives %s, a display that is on: the host would lose that screen",
+                           d->address_str, connector);
+        }
+}
+
+/* ---- the functions themselves ---- */
+
+/* Class 0x06 by subclass, as the PCI code and ID assignment spec names them. */
+static const char *safety_bridge_name(guint32 class_code) {
+        switch ((class_code >> 8) & 0xff) {
+        case 0x00: return "a host bridge";
+        case 0x01: return "an ISA/LPC bridge";
+        case 0x04: return "a PCI-to-PCI bridge (a root or switch port)";
+        case 0x09: return "a semi-transparent PCI-to-PCI bridge";
+        default: return "a bridge";
+        }
+}
+
+/* vfio-pci refuses bridges, and the host would lose every device behind
+ * one: no Force makes that safe. */
+static void safety_check_bridge(const Device *d, GPtrArray *findings) {
+        if (d->class_code >> 16 != 0x06)
+                return;
+        safety_add(findings, SAFETY_BRIDGE, d, "",
+                   "%s is %s (class %06x): vfio-pci does not drive bridges, and the host would lose what is "
+                   "behind it; Force cannot help, pass the devices behind it through instead",
+                   d->address_str, safety_bridge_name(d->class_code), d->class_code);
 }
 
 /* Peers of the IOMMU group that would stay with the host while a selected
@@ -356,108 +304,72 @@ static void safety_check_iommu(const Device *d, GHashTable *selected, GHashTable
         }
 }
 
-static void safety_check_network(const char *root, const Device *d, GHashTable *net,
-                                 GPtrArray *findings) {
-        g_autofree char *dir = g_build_filename(root, "sys/bus/pci/devices", d->address_str, "net", NULL);
-        g_autoptr(GPtrArray) ifnames = safety_list_dir(dir);
-
-        for (guint i = 0; i < ifnames->len; i++) {
-                SafetyNetFlags flags = GPOINTER_TO_UINT(g_hash_table_lookup(net, ifnames->pdata[i]));
-                g_autofree char *ifname = safety_clean(ifnames->pdata[i]);
-
-                if (flags & SAFETY_NET_DEFAULT)
-                        safety_add(findings, SAFETY_DEFAULT_ROUTE, d, ifname,
-                                   "%s backs %s, which carries the default route: the node would lose its network",
-                                   d->address_str, ifname);
-                else if (flags & SAFETY_NET_ADDRESSES)
-                        safety_add(findings, SAFETY_NETWORK, d, ifname,
-                                   "%s backs %s, which carries addresses: the host would lose that network",
-                                   d->address_str, ifname);
-        }
-}
-
-/* A block device and, depth first, what is stacked on it (dm, md ...). */
-static void safety_collect_block(const char *root, const char *name, const char *via, guint depth,
-                                 GHashTable *seen, GPtrArray *blocks) {
-        if (depth > SAFETY_HOLDER_DEPTH || g_hash_table_contains(seen, name))
+/* Unbinding a PF destroys its VFs: one a guest or tenant uses would vanish
+ * under it. A VF selected along with its PF is the caller's to give. */
+static void safety_check_vfs(const Device *d, GHashTable *selected, SafetyUseFunc use, void *userdata,
+                             GPtrArray *findings) {
+        if (!use || !d->virtfn_paths)
                 return;
+        for (size_t i = 0; d->virtfn_paths[i]; i++) {
+                DpAddress a;
+                char vf[DP_ADDRESS_MAX];
 
-        SafetyBlock *b = g_new0(SafetyBlock, 1);
-        b->name = g_strdup(name);
-        b->via = via;
-        g_hash_table_add(seen, b->name);
-        g_ptr_array_add(blocks, b);
-
-        g_autofree char *dir = g_build_filename(root, "sys/class/block", name, "holders", NULL);
-        g_autoptr(GPtrArray) holders = safety_list_dir(dir);
-        for (guint i = 0; i < holders->len; i++)
-                safety_collect_block(root, holders->pdata[i], b->name, depth + 1, seen, blocks);
-}
-
-static void safety_check_block(const char *root, const Device *d, const SafetyTables *t,
-                               GPtrArray *findings) {
-        /* a disk behind a bridge or HBA is below every function above it */
-        g_autofree char *component = g_strdup_printf("/%s/", d->address_str);
-        g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
-        g_autoptr(GPtrArray) blocks = g_ptr_array_new_with_free_func((GDestroyNotify) safety_block_free);
-
-        for (guint i = 0; i < t->blocks->len; i++) {
-                const SafetyBlockLink *l = t->blocks->pdata[i];
-                if (strstr(l->target, component))
-                        safety_collect_block(root, l->name, NULL, 0, seen, blocks);
-        }
-
-        for (guint i = 0; i < blocks->len; i++) {
-                const SafetyBlock *b = blocks->pdata[i];
-                g_autofree char *attr = g_build_filename(root, "sys/class/block", b->name, "dev", NULL);
-                g_autofree char *devnum = NULL;
-                g_autofree char *name = safety_clean(b->name);
-                g_autofree char *via = b->via ? safety_clean(b->via) : NULL;
-                g_autofree char *what = via ? g_strdup_printf("%s (on %s)", name, via) : g_strdup(name);
-
-                GPtrArray *points = NULL;
-                if (sysfs_read_attr(AT_FDCWD, attr, &devnum) >= 0)
-                        points = g_hash_table_lookup(t->mounts, devnum);
-                for (guint j = 0; points && j < points->len; j++)
-                        safety_add(findings, SAFETY_MOUNTED, d, points->pdata[j],
-                                   "%s backs %s, mounted on %s: the host would lose that filesystem",
-                                   d->address_str, what, (const char *) points->pdata[j]);
-
-                for (guint j = 0; j < t->swaps->len; j++) {
-                        const SafetySwap *s = t->swaps->pdata[j];
-                        if (g_str_equal(s->name, b->name))
-                                safety_add(findings, SAFETY_SWAP, d, s->path,
-                                           "%s backs %s, active swap %s: the host would lose that memory",
-                                           d->address_str, what, s->path);
-                }
+                if (!address_from_path(d->virtfn_paths[i], &a))
+                        continue;
+                address_format(&a, vf);
+                if (g_hash_table_contains(selected, vf))
+                        continue;
+                g_autofree char *who = use(vf, userdata);
+                if (!who)
+                        continue;
+                g_autofree char *clean = safety_clean(who);
+                safety_add(findings, SAFETY_VFS_IN_USE, d, vf,
+                           "%s is the physical function of %s, which is %s: unbinding the PF destroys its VFs; "
+                           "Force cannot help, release %s first", d->address_str, vf, clean, vf);
         }
 }
 
-GPtrArray *safety_check(const char *root, GPtrArray *selection) {
+GPtrArray *safety_check(const char *root, GPtrArray *selection, SafetyUseFunc use, void *userdata) {
         GPtrArray *findings = g_ptr_array_new_with_free_func((GDestroyNotify) safety_finding_free);
-        g_autoptr(GHashTable) selected = g_hash_table_new(g_str_hash, g_str_equal);
-        g_autoptr(GHashTable) reported = g_hash_table_new(g_str_hash, g_str_equal);
-        SafetyTables t = {};
 
         g_return_val_if_fail(root, findings);
         if (!selection || selection->len == 0)
                 return findings;
 
+        g_autoptr(GHashTable) selected = g_hash_table_new(g_str_hash, g_str_equal);
+        g_autoptr(GHashTable) reported = g_hash_table_new(g_str_hash, g_str_equal);
+        SafetyTables t = {
+                .unreadable = g_ptr_array_new_with_free_func((GDestroyNotify) safety_unreadable_free),
+        };
         for (guint i = 0; i < selection->len; i++)
                 g_hash_table_add(selected, ((Device *) selection->pdata[i])->address_str);
-        safety_tables_read(root, &t);
+        safety_net_read(root, &t);
+        safety_block_read(root, &t);
+        safety_console_read(root, &t);
 
+        /* What the guard could not see may be anything: every function
+         * of the selection may back it. */
+        for (guint i = 0; i < t.unreadable->len; i++) {
+                const SafetyUnreadable *u = t.unreadable->pdata[i];
+                const Device *first = selection->pdata[0];
+                safety_add(findings, SAFETY_UNREADABLE, first, u->table,
+                           "%s cannot be read (%s): the guard cannot tell what the host would lose with %s; "
+                           "Force passes it unchecked", u->table, u->reason, first->address_str);
+        }
         for (guint i = 0; i < selection->len; i++) {
                 const Device *d = selection->pdata[i];
 
+                safety_check_bridge(d, findings);
                 safety_check_iommu(d, selected, reported, findings);
+                safety_check_vfs(d, selected, use, userdata, findings);
                 if (d->boot_vga)
                         safety_add(findings, SAFETY_BOOT_VGA, d, "",
                                    "%s is the boot VGA device (the host's console): "
                                    "passing it through leaves the host without a console",
                                    d->address_str);
-                safety_check_network(root, d, t.net, findings);
-                safety_check_block(root, d, &t, findings);
+                safety_check_console(root, d, &t, findings);
+                safety_net_check(root, d, &t, findings);
+                safety_block_check(root, d, &t, findings);
         }
         safety_tables_clear(&t);
         return findings;

@@ -12,6 +12,7 @@ struct Store {
         sqlite3 *db;
         char *path;
         GHashTable *statements;    /* SQL -> its prepared statement, kept */
+        char *boot_id;             /* the boot new claims belong to; "" unknown */
 };
 
 /* Sets error from the last SQLite failure; returns false. */

@@ -110,14 +110,16 @@ bool store_claim_insert(Store *s, const StoreClaim *c, GError **error) {
         sqlite3_stmt *st = c->tenant ?
                 store_prepare(s, "INSERT INTO tenant_holds (address, tenant, group_id, mac) VALUES (?, ?, ?, ?)",
                               error) :
-                store_prepare(s, "INSERT INTO claims (address, holder, attachment_id, mac) VALUES (?, ?, ?, ?)",
-                              error);
+                store_prepare(s, "INSERT INTO claims (address, holder, attachment_id, mac, boot_id) "
+                                 "VALUES (?, ?, ?, ?, ?)", error);
         if (!st)
                 return false;
         store_bind_text(st, 1, c->address);
         store_bind_text(st, 2, c->holder);
         bind_id_or_null(st, 3, c->tenant ? c->group_id : c->attachment_id);
         store_bind_text(st, 4, c->mac);
+        if (!c->tenant)
+                store_bind_text(st, 5, s->boot_id);
         return store_step_done(s, st, error);
 }
 

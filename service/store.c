@@ -77,6 +77,14 @@ static const char *const migrations[] = {
         "  address TEXT PRIMARY KEY,"
         "  numvfs INTEGER NOT NULL CHECK (numvfs >= 0));"
         "ALTER TABLE claims ADD COLUMN boot_id TEXT NOT NULL DEFAULT '';"
+        /* The functions whose driver_override devpass wrote: written with
+         * the intent, forgotten only when the host driver has the function
+         * back, so that an override left behind (a release the kernel
+         * refused, a crash) is told from one an administrator wrote. Every
+         * intent of before had its override written by devpass. */
+        "CREATE TABLE overrides ("
+        "  address TEXT PRIMARY KEY);"
+        "INSERT INTO overrides (address) SELECT address FROM passthrough;"
         "ALTER TABLE passthrough ADD COLUMN vendor_id INTEGER NOT NULL DEFAULT 0;"
         "ALTER TABLE passthrough ADD COLUMN device_id INTEGER NOT NULL DEFAULT 0;"
         "ALTER TABLE passthrough ADD COLUMN subsystem_vendor_id INTEGER NOT NULL DEFAULT 0;"
@@ -204,6 +212,7 @@ void store_close(Store *s) {
                 g_hash_table_unref(s->statements);
         sqlite3_close(s->db);
         g_free(s->path);
+        g_free(s->boot_id);
         g_free(s);
 }
 

@@ -90,12 +90,21 @@ typedef struct {
 /* Sets (inserts or replaces) the intent of one device. */
 bool store_passthrough_set(Store *s, const char *address, const StorePassthrough *p, GError **error);
 bool store_passthrough_clear(Store *s, const char *address, GError **error);
+/* The VF count asked for a PF (store-node.c). */
+bool store_sriov_set(Store *s, const char *address, unsigned numvfs, GError **error);
+/* Whether devpass wrote the function's driver_override (and has not yet
+ * seen the host driver take it back). */
+bool store_override_set(Store *s, const char *address, bool written, GError **error);
 
 /* Reads: arrays of StoreGroup* / StoreRule* by id; intent as address ->
  * StorePassthrough* (g_free). */
 GPtrArray *store_groups_load(Store *s, GError **error);
 GPtrArray *store_rules_load(Store *s, GError **error);
 GHashTable *store_passthrough_load(Store *s, GError **error);
+/* address -> GUINT_TO_POINTER(numvfs). */
+GHashTable *store_sriov_load(Store *s, GError **error);
+/* The addresses of the overrides devpass wrote, as a set. */
+GHashTable *store_overrides_load(Store *s, GError **error);
 
 /* ---- machines and tenants (store-vm.c) ---- */
 
@@ -141,6 +150,15 @@ bool store_attachment_set_claimed(Store *s, int64_t id, int64_t generation, GErr
 /* A claim or hold: unique per address (STORE_ERROR_CONSTRAINT when held). */
 bool store_claim_insert(Store *s, const StoreClaim *c, GError **error);
 bool store_claim_delete(Store *s, const char *address, GError **error);
+/* The boot (the kernel's boot_id) that claims made from now on belong
+ * to; "" when it cannot be known. Set once, after store_open(). */
+void store_set_boot_id(Store *s, const char *boot_id);
+/* At start, one transaction: the machines' claims of another boot are
+ * deleted and returned (StoreClaim*: no machine of an earlier boot still
+ * runs), and those of before schema 3 (no boot recorded) are taken into
+ * this one. Nothing happens when the boot is unknown. Tenants' holds are
+ * no claims: they stay. */
+GPtrArray *store_claims_release_stale(Store *s, GError **error);
 /* Every machine claim of holder (not a tenant's holds). */
 bool store_claims_release(Store *s, const char *machine, GError **error);
 /* The MACs of a tenant's group (for its holds). */

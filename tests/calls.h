@@ -24,6 +24,8 @@
  * everything) and, when fk is not NULL, a fake kernel in *fk with
  * vfio-pci loaded. */
 Harness *calls_gpu_server(const char *rules, FakeKernel **fk);
+/* The same on another node (a file of tests/fixtures). */
+Harness *calls_node(const char *fixture, const char *rules, FakeKernel **fk);
 /* The end of such a test: devpassd stopped first (harness_daemon_stop: a
  * clean exit, and under the sanitizers no leaks), then the fake kernel
  * (NULL: none) and the harness freed. */
@@ -87,8 +89,19 @@ void calls_assert_device_state(Harness *h, const char *address, const char *want
 /* Waits (10 s) until the property shows want: a string as it is, other
  * values as g_variant_print() shows them ("4" for a uint32 4). */
 void calls_wait_prop(Harness *h, const char *path, const char *iface, const char *name, const char *want);
-/* Waits (5 s) until the daemon shows the device at address on driver. */
+/* Waits (5 s) until the daemon shows the device at address on driver
+ * ("" for none), the device coming first when it is not there yet. */
 void calls_wait_driver(Harness *h, const char *address, const char *driver);
+
+/* ---- the node ---- */
+
+/* A reboot under devpassd: stopped, fakekernel_reboot() with the
+ * boot-time vfio-pci list it wrote, started again. */
+void calls_reboot(Harness *h, FakeKernel *fk);
+/* The fake kernel's writes so far (every earlier one handled), one a line. */
+char *calls_writes(FakeKernel *fk);
+/* An attribute of a device in the testbed, "" when it has none. */
+char *calls_sysfs_attr(Harness *h, FakeKernel *fk, const char *address, const char *name);
 
 /* ---- nothing changed ---- */
 

@@ -50,6 +50,8 @@ struct FakeKernel {
         guint64 sync_seen;
 };
 
+static void watch_add_each(FakeKernel *fk, WatchKind parent_kind, WatchKind kind, const char *dir);
+
 static void watch_free(gpointer data) {
         Watch *w = data;
 
@@ -181,6 +183,19 @@ static char *trigger_take(const char *dir, const char *name) {
         return g_steal_pointer(&s);
 }
 
+/* Linux probes a VF only when its PF's sriov_drivers_autoprobe is 1 or
+ * the VF has an override (pci_device_can_probe()). */
+static bool vf_autoprobe_off(const char *dir) {
+        g_autofree char *physfn = g_build_filename(dir, "physfn", NULL);
+        g_autofree char *autoprobe = NULL;
+
+        if (!g_file_test(physfn, G_FILE_TEST_IS_DIR))
+                return false;
+        autoprobe = file_read(physfn, "sriov_drivers_autoprobe");
+        g_strstrip(autoprobe);
+        return g_str_equal(autoprobe, "0");
+}
+
 static void device_probe(FakeKernel *fk, const char *address) {
         if (!address_valid(address))
                 return;
@@ -191,6 +206,8 @@ static void device_probe(FakeKernel *fk, const char *address) {
         if (bound)
                 return;
         g_autofree char *override = device_override(dir);
+        if (!override && vf_autoprobe_off(dir))
+                return;
         const char *driver = override ?: natural_driver(fk, address);
         if (driver && driver_exists(fk, driver))
                 testbed_bind(fk->tb, address, driver);
@@ -257,6 +274,19 @@ static void on_driver_override(FakeKernel *fk, const Watch *w) {
                 file_write(w->dir, "driver_override", "(null)\n");
 }
 
+static void on_autoprobe(FakeKernel *fk, const Watch *w) {
+        g_autofree char *s = file_read(w->dir, "sriov_drivers_autoprobe");
+
+        /* What the kernel shows ends in a newline: only we write that. */
+        if (s[0] == '\0' || g_str_has_suffix(s, "\n"))
+                return;
+        g_strstrip(s);
+        writes_log(fk, "sriov_drivers_autoprobe %s %s", w->name, s);
+        kill_check(fk, "sriov_drivers_autoprobe");
+        g_autofree char *shown = g_strdup_printf("%s\n", g_str_equal(s, "0") ? "0" : "1");
+        file_write(w->dir, "sriov_drivers_autoprobe", shown);
+}
+
 static unsigned device_vf_count(const char *dir) {
         g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
         unsigned n = 0;
@@ -287,8 +317,13 @@ static void on_sriov_numvfs(FakeKernel *fk, const Watch *w) {
                   n <= total && driver && !(current > 0 && n > 0);
         /* The kernel's count back first: the testbed reads it as the current one. */
         file_write(w->dir, "sriov_numvfs", shown);
-        if (ok)
-                testbed_sriov_set(fk->tb, w->name, (unsigned) n);
+        if (!ok)
+                return;
+        testbed_sriov_set(fk->tb, w->name, (unsigned) n);
+        /* The new VFs watched now, not when their creation is read: the
+         * daemon may write to them first. */
+        g_autofree char *devices = path_join(fk, "bus/pci", "devices");
+        watch_add_each(fk, WATCH_DEVICES, WATCH_DEVICE, devices);
 }
 
 static void on_sync(FakeKernel *fk, const Watch *w) {
@@ -338,6 +373,8 @@ static void fakekernel_handle(FakeKernel *fk, const struct inotify_event *ev) {
                         on_driver_override(fk, w);
                 else if (g_str_equal(name, "sriov_numvfs"))
                         on_sriov_numvfs(fk, w);
+                else if (g_str_equal(name, "sriov_drivers_autoprobe"))
+                        on_autoprobe(fk, w);
                 break;
         }
 }
@@ -463,6 +500,12 @@ void fakekernel_refuse_unbind(FakeKernel *fk, const char *driver_or_address) {
         g_mutex_unlock(&fk->lock);
 }
 
+void fakekernel_allow_unbind(FakeKernel *fk, const char *driver_or_address) {
+        g_mutex_lock(&fk->lock);
+        g_hash_table_remove(fk->refuse, driver_or_address);
+        g_mutex_unlock(&fk->lock);
+}
+
 char **fakekernel_writes(FakeKernel *fk) {
         g_mutex_lock(&fk->lock);
         char **copy = g_new0(char *, fk->writes->len + 1);
@@ -528,8 +571,41 @@ void fakekernel_load_vfio(FakeKernel *fk, bool present) {
         g_mutex_unlock(&fk->lock);
 }
 
+/* A new boot: VFs gone, autoprobe back to 1, a new boot id. */
+static void boot_reset_locked(FakeKernel *fk) {
+        g_autofree char *devices = path_join(fk, "bus/pci", "devices");
+        g_autoptr(GPtrArray) pfs = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GDir) d = g_dir_open(devices, 0, NULL);
+
+        for (const char *address; d && (address = g_dir_read_name(d));) {
+                g_autofree char *dir = testbed_device_dir(fk->tb, address);
+                /* Tested, not opened: umockdev's preload keeps a table entry
+                 * for every failed open under /dev (the testbed is in /dev/shm). */
+                g_autofree char *autoprobe = dir ? g_build_filename(dir, "sriov_drivers_autoprobe", NULL) : NULL;
+                if (autoprobe && g_file_test(autoprobe, G_FILE_TEST_EXISTS)) {
+                        file_write(dir, "sriov_drivers_autoprobe", "1\n");
+                        g_ptr_array_add(pfs, g_strdup(address));
+                }
+        }
+        for (guint i = 0; i < pfs->len; i++) {
+                g_autofree char *dir = testbed_device_dir(fk->tb, pfs->pdata[i]);
+                g_autofree char *driver = link_name(dir, "driver");
+                if (driver && device_vf_count(dir) > 0)
+                        testbed_sriov_set_driver(fk->tb, pfs->pdata[i], 0, NULL);
+        }
+
+        g_autofree char *root = g_path_get_dirname(fk->sys_dir);
+        g_autofree char *random = g_build_filename(root, "proc", "sys", "kernel", "random", NULL);
+        g_autofree char *uuid = g_uuid_string_random();
+        g_autofree char *boot_id = g_strdup_printf("%s\n", uuid);
+        if (g_mkdir_with_parents(random, 0755) < 0)
+                g_error("fakekernel: cannot create %s: %s", random, g_strerror(errno));
+        file_write(random, "boot_id", boot_id);
+}
+
 void fakekernel_reboot(FakeKernel *fk, const char *const *vfio_addresses) {
         g_mutex_lock(&fk->lock);
+        boot_reset_locked(fk);
         if (vfio_addresses && vfio_addresses[0])
                 vfio_load_locked(fk, true);
 

@@ -16,6 +16,9 @@
  *                                          exists, else (no override) to
  *                                          its natural driver
  *   devices/.../driver_override            stored, nothing else
+ *   devices/.../sriov_drivers_autoprobe    stored as the kernel shows it ("0\n");
+ *                                          a VF of a PF with 0 is probed only
+ *                                          through its driver_override
  *   devices/.../sriov_numvfs "<n>"         testbed_sriov_set(), but EBUSY
  *                                          (ignored) from non-zero to
  *                                          another non-zero count, and
@@ -54,11 +57,13 @@ void fakekernel_unlock(FakeKernel *fk);
  * unbind does nothing from now on: the write returns, the driver stays,
  * as with a driver that blocks its removal. */
 void fakekernel_refuse_unbind(FakeKernel *fk, const char *driver_or_address);
+/* Undoes fakekernel_refuse_unbind(). */
+void fakekernel_allow_unbind(FakeKernel *fk, const char *driver_or_address);
 
 /* The writes handled so far, in order: "driver_override 0000:17:00.0
  * vfio-pci" ("(null)" for a cleared override), "unbind 0000:17:00.0",
  * "bind 0000:17:00.0 vfio-pci", "drivers_probe 0000:17:00.0",
- * "sriov_numvfs 0000:3b:00.0 2". A copy: g_strfreev() it. */
+ * "sriov_numvfs 0000:3b:00.0 2", "sriov_drivers_autoprobe 0000:3b:00.0 0". A copy: g_strfreev() it. */
 char **fakekernel_writes(FakeKernel *fk);
 void fakekernel_clear_writes(FakeKernel *fk);
 
@@ -66,10 +71,12 @@ void fakekernel_clear_writes(FakeKernel *fk);
  * own to a marker file goes round the queue). */
 void fakekernel_sync(FakeKernel *fk);
 
-/* A reboot: every driver_override cleared, every device unbound and bound
- * to vfio-pci when its address is in vfio_addresses (the boot-time
- * override list; vfio-pci is loaded for it), else to its natural driver
- * (none: left unbound). VFs stay as they are. */
+/* A reboot: a new boot id (<root>/proc/sys/kernel/random/boot_id, the
+ * root being the testbed's sys/ parent), every PF's VFs gone and its
+ * sriov_drivers_autoprobe 1, every driver_override cleared, every device
+ * unbound and bound to vfio-pci when its address is in vfio_addresses
+ * (the boot-time override list; vfio-pci is loaded for it), else to its
+ * natural driver (none: left unbound). */
 void fakekernel_reboot(FakeKernel *fk, const char *const *vfio_addresses);
 
 /* vfio-pci's module loaded (bus/pci/drivers/vfio-pci with bind, unbind,

@@ -156,34 +156,6 @@ static bool name_owned(Harness *h, void *data) {
         return owned;
 }
 
-/* The safety guard's /proc under --root, as a node without routes, mounts
- * or swap shows it (a test writes its own over these). Files that exist
- * also keep umockdev's preload from counting a failed open under /dev
- * (TMPDIR is /dev/shm) in a table it never frees. */
-static void proc_skeleton(const char *root) {
-        static const struct {
-                const char *path;
-                const char *contents;
-        } files[] = {
-                { "proc/net/route", "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\t"
-                                    "Window\tIRTT\n" },
-                { "proc/net/if_inet6", "" },
-                { "proc/net/ipv6_route", "" },
-                { "proc/self/mountinfo", "" },
-                { "proc/swaps", "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n" },
-        };
-
-        for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
-                g_autofree char *path = g_build_filename(root, files[i].path, NULL);
-                g_autofree char *dir = g_path_get_dirname(path);
-                g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
-                if (!g_file_test(path, G_FILE_TEST_EXISTS))
-                        g_assert_true(g_file_set_contents(path, files[i].contents, -1, NULL));
-        }
-        g_autofree char *block = g_build_filename(root, "sys", "class", "block", NULL);
-        g_assert_cmpint(g_mkdir_with_parents(block, 0755), ==, 0);
-}
-
 /* devpassd's command line on the harness's node and bus (argv borrows
  * the strings). */
 static GPtrArray *daemon_argv(const char *config, const char *state, const char *root,
@@ -215,7 +187,10 @@ void harness_daemon_start(Harness *h, const char *const *extra_args) {
         g_autofree char *config = g_build_filename(h->tmpdir, "devpassd.conf", NULL);
         g_autofree char *state = harness_state_dir(h);
         g_autofree char *root = g_path_get_dirname(testbed_sys_dir(h->testbed));
-        proc_skeleton(root);
+        /* Tables that exist also keep umockdev's preload from counting a
+         * failed open under /dev (TMPDIR is /dev/shm) in a table it never
+         * frees. */
+        testbed_host_skeleton(h->testbed);
 
         g_assert_cmpint(h->daemon_pid, ==, 0);
         g_autoptr(GPtrArray) argv = daemon_argv(config, state, root, extra_args);
@@ -314,6 +289,7 @@ Harness *harness_prepare(const char *fixture) {
         if (fixture) {
                 g_autofree char *path = g_build_filename(harness_path("DEVPASS_FIXTURES"), fixture, NULL);
                 testbed_load(h->testbed, path);
+                testbed_load_host(h->testbed, path);
         }
         h->tmpdir = g_dir_make_tmp("devpass-test-XXXXXX", &error);
         g_assert_no_error(error);

@@ -45,6 +45,20 @@ char *testbed_device_dir(Testbed *tb, const char *address);
  * bus/pci/drivers_probe and friends. */
 void testbed_load(Testbed *tb, const char *fixture);
 
+/* The host's side that the safety guard reads beside the testbed's sys/
+ * (devpassd's --root is the testbed's root): writes the /proc tables of
+ * the fixture's .host file (gen-fixtures.py; tests/fixtures/README.md),
+ * when there is one. */
+void testbed_load_host(Testbed *tb, const char *fixture);
+/* The /proc tables and the sysfs classes every kernel has, empty (a host
+ * without routes, addresses, mounts, swap, disks or interfaces), for those
+ * not written yet. */
+void testbed_host_skeleton(Testbed *tb);
+/* The guard's documented verdict on each function of the fixture alone,
+ * from its .host file: address → "safe", or the kinds found, in order,
+ * joined by ", ". */
+GHashTable *testbed_guard_verdicts(const char *fixture);
+
 /* A driver binds: the driver link and its link back, DRIVER= in the
  * uevent file, enable 1; then "bind". Aborts if the device is bound. */
 void testbed_bind(Testbed *tb, const char *address, const char *driver);

@@ -35,12 +35,13 @@ static void test_bad_addresses(void **state) {
 static void test_bad_types(void **state) {
         g_autoptr(Harness) h = harness_new("gpu-server.umockdev", NULL);
 
+        /* The standard error, naming the signature the method takes. */
         calls_assert_error(h, "/org/devpass1", "org.devpass1.Manager", "GetDevice",
-                           g_variant_new("(u)", 42), "org.devpass1.Error.InvalidArgument", "GetDevice");
+                           g_variant_new("(u)", 42), "org.freedesktop.DBus.Error.InvalidArgs", "type 's'");
         calls_assert_error(h, "/org/devpass1", "org.devpass1.Manager", "GetDevice",
-                           g_variant_new("(ss)", "0000:17:00.0", "x"), "org.devpass1.Error.InvalidArgument", NULL);
+                           g_variant_new("(ss)", "0000:17:00.0", "x"), "org.freedesktop.DBus.Error.InvalidArgs", NULL);
         calls_assert_error(h, "/org/devpass1", "org.devpass1.Manager", "GetDevice",
-                           NULL, "org.devpass1.Error.InvalidArgument", NULL);
+                           NULL, "org.freedesktop.DBus.Error.InvalidArgs", NULL);
         calls_assert_error(h, "/org/devpass1", "org.devpass1.Manager", "NoSuchMethod",
                            NULL, "org.freedesktop.DBus.Error.UnknownMethod", NULL);
         /* Properties are read-only. */
@@ -54,15 +55,44 @@ static void test_bad_paths(void **state) {
         g_autoptr(Harness) h = harness_new("gpu-server.umockdev", NULL);
 
         calls_assert_error(h, "/org/devpass1/devices/0000_99_00_0", "org.freedesktop.DBus.Properties", "GetAll",
-                           g_variant_new("(s)", "org.devpass1.Device"), "org.devpass1.Error.NotFound", "0000:99:00.0");
+                           g_variant_new("(s)", "org.devpass1.Device"), "org.freedesktop.DBus.Error.UnknownObject",
+                           "0000_99_00_0");
         calls_assert_error(h, "/org/devpass1/devices/bogus", "org.freedesktop.DBus.Properties", "GetAll",
-                           g_variant_new("(s)", "org.devpass1.Device"), "org.devpass1.Error.InvalidArgument", "bogus");
+                           g_variant_new("(s)", "org.devpass1.Device"), "org.freedesktop.DBus.Error.UnknownObject",
+                           "bogus");
         calls_assert_error(h, "/org/devpass1/devices/0000_17_00_0_0", "org.freedesktop.DBus.Properties", "Get",
                            g_variant_new("(ss)", "org.devpass1.Device", "Driver"),
-                           "org.devpass1.Error.InvalidArgument", NULL);
+                           "org.freedesktop.DBus.Error.UnknownObject", NULL);
         calls_assert_error(h, "/org/devpass1/devices/0000_17_00_0", "org.freedesktop.DBus.Properties", "Get",
                            g_variant_new("(ss)", "org.devpass1.Device", "NoSuchProperty"),
                            "org.freedesktop.DBus.Error.UnknownProperty", NULL);
+        /* Objects that are not there, as the standard error says it. */
+        const char *const gone[] = {
+                "/org/devpass1/devices/0000_99_00_0", "/org/devpass1/groups/999", "/org/devpass1/rules/999",
+                "/org/devpass1/attachments/999", "/org/devpass1/nothing",
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(gone); i++)
+                calls_assert_error(h, gone[i], "org.freedesktop.DBus.Properties", "Get",
+                                   g_variant_new("(ss)", "org.devpass1.Device", "Driver"),
+                                   "org.freedesktop.DBus.Error.UnknownObject", NULL);
+        assert_alive(h);
+}
+
+/* A string cut in an error message stays UTF-8, or the bus would refuse
+ * the reply and the caller wait for ever. */
+static void test_utf8_cut(void **state) {
+        g_autoptr(Harness) h = harness_new("gpu-server.umockdev", NULL);
+        const char *const words[] = { "é", "Ω", "\xf0\x9f\x92\xa9" };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(words); i++)
+                for (int n = 35; n <= 41; n++) {
+                        g_autoptr(GString) s = g_string_new(NULL);
+                        for (int k = 0; k < n; k++)
+                                g_string_append(s, words[i]);
+                        calls_assert_error(h, "/org/devpass1", "org.devpass1.Manager", "GetDevice",
+                                           g_variant_new("(s)", s->str), "org.devpass1.Error.InvalidArgument",
+                                           "not a PCI address");
+                }
         assert_alive(h);
 }
 
@@ -168,6 +198,7 @@ int main(void) {
                 cmocka_unit_test(test_bad_addresses),
                 cmocka_unit_test(test_bad_types),
                 cmocka_unit_test(test_bad_paths),
+                cmocka_unit_test(test_utf8_cut),
                 cmocka_unit_test(test_hostile_sysfs),
         };
         return cmocka_run_group_tests_name("bad-input", tests, NULL, NULL);

@@ -362,7 +362,7 @@ static GPtrArray *async_wait(AsyncWait *w) {
 static GPtrArray *set_vfs(Fixture *fx, const char *address, unsigned count) {
         AsyncWait w = { .loop = g_main_loop_new(NULL, FALSE) };
 
-        binder_set_vfs(fx->binder, address, count, on_done, &w);
+        binder_set_vfs(fx->binder, address, count, false, on_done, &w);
         GPtrArray *results = async_wait(&w);
         assert_int_equal(results->len, 1);
         return results;

@@ -283,7 +283,7 @@ static void test_rules_edit(void **state) {
                 "grab  GPUs   testnode  yes      1        -          address eq b1:00.0\n");
         ctl_fails(f, 3, "devpassctl: no rule is named 'vf-rule' (see devpassctl rules)\n",
                   ARGS("delete-rule", "vf-rule"));
-        g_autofree char *gone = g_strdup_printf("devpassctl: No rule at '%s'", vfs);
+        g_autofree char *gone = g_strdup_printf("devpassctl: No rule at '%s' ('devpassctl rules' lists them)\n", vfs);
         ctl_fails(f, 3, gone, ARGS("delete-rule", vfs));
         ctl_quiet(f, ARGS("delete-group", "Intel NICs"));
         g_autofree char *one = ctl_ok(f, ARGS("groups"));
@@ -301,7 +301,7 @@ static void test_delete_group(void **state) {
         wait_device(f, "0000:17:00.0", "Driver: vfio-pci");
         wait_device(f, "0000:17:00.1", "Driver: vfio-pci");
 
-        ctl_fails(f, 1, "devpassctl: Group PCI GPUs still has 2 devices passed through (0000:17:00.0, ...): "
+        ctl_fails(f, 1, "devpassctl: Group PCI GPUs still has 2 devices passed through (0000:17:00.0, 0000:17:00.1): "
                         "release them first, or delete it with Release\n", ARGS("delete-group", "PCI GPUs"));
         g_autofree char *still = ctl_ok(f, ARGS("groups"));
         assert_string_equal(still, GROUPS_HEADER "PCI GPUs  pci   gpu    1      1     2      -\n");

@@ -22,6 +22,10 @@
 
 #define INVALID "org.devpass1.Error.InvalidArgument"
 #define NOT_FOUND "org.devpass1.Error.NotFound"
+/* A call on an object that is not there, and arguments of the wrong types:
+ * the standard errors. */
+#define UNKNOWN_OBJECT "org.freedesktop.DBus.Error.UnknownObject"
+#define INVALID_ARGS "org.freedesktop.DBus.Error.InvalidArgs"
 #define BUSY "org.devpass1.Error.Busy"
 
 #define NOGROUP ROOT "/groups/999"
@@ -178,7 +182,7 @@ static const CallsBad create_group_calls[] = {
         { ROOT, MANAGER_IF, "CreateGroup", "({'Name': <'NICs'>, 'Description': <'two\\nlines'>},)", INVALID, "description" },
         { ROOT, MANAGER_IF, "CreateGroup", "({'Type': <'pci'>},)", INVALID, "needs a Name" },
         { ROOT, MANAGER_IF, "CreateGroup", "(@a{sv} {},)", INVALID, "needs a Name" },
-        { ROOT, MANAGER_IF, "CreateGroup", "('NICs',)", INVALID, "CreateGroup takes arguments of type 'a{sv}'" },
+        { ROOT, MANAGER_IF, "CreateGroup", "('NICs',)", INVALID_ARGS, "CreateGroup takes arguments of type 'a{sv}'" },
 };
 
 #define CR(settings) "(objectpath '$SRIOV', " settings ")"
@@ -218,7 +222,7 @@ static const CallsBad create_rule_calls[] = {
         { ROOT, MANAGER_IF, "CreateRule", "(objectpath '/', {" VF_CONDITIONS "})", NOT_FOUND, "No group at '/'" },
         { ROOT, MANAGER_IF, "CreateRule", "(objectpath '/org/devpass1/groups/x_1', {" VF_CONDITIONS "})", NOT_FOUND, "'/org/devpass1/groups/x_1'" },
         { ROOT, MANAGER_IF, "CreateRule", "(objectpath '$VFRULE', {" VF_CONDITIONS "})", NOT_FOUND, "No group at '$VFRULE'" },
-        { ROOT, MANAGER_IF, "CreateRule", "('$SRIOV', {" VF_CONDITIONS "})", INVALID, "CreateRule takes arguments of type 'oa{sv}', not 'sa{sv}'" },
+        { ROOT, MANAGER_IF, "CreateRule", "('$SRIOV', {" VF_CONDITIONS "})", INVALID_ARGS, "CreateRule takes arguments of type 'oa{sv}', not 'sa{sv}'" },
 };
 
 #define MP(devices, options) "(@ao " devices ", @a{sv} " options ")"
@@ -237,7 +241,7 @@ static const CallsBad passthrough_calls[] = {
         { ROOT, MANAGER_IF, "MakePassthrough", MP("['" DEV("0000_3b_02_0") "']", "{'Name': <'New'>, 'Force': <'yes'>}"), INVALID, "Setting Force must be of type 'b'" },
         { ROOT, MANAGER_IF, "MakePassthrough", MP("['" DEV("0000_3b_00_1") "']", "{'Group': <objectpath '$SRIOV'>}"), INVALID, "0000:3b:00.1 is not an SR-IOV virtual function" },
         { ROOT, MANAGER_IF, "MakePassthrough", MP("['" DEV("0000_17_00_0") "', '" DEV("0000_17_00_1") "']", "{'Name': <'New'>, 'Type': <'sriov-nic'>}"), INVALID, "0000:17:00.0 is not an SR-IOV virtual function" },
-        { ROOT, MANAGER_IF, "MakePassthrough", "(['" DEV("0000_3b_02_0") "'], {'Name': <'New'>})", INVALID, "MakePassthrough takes arguments of type 'aoa{sv}', not 'asa{sv}'" },
+        { ROOT, MANAGER_IF, "MakePassthrough", "(['" DEV("0000_3b_02_0") "'], {'Name': <'New'>})", INVALID_ARGS, "MakePassthrough takes arguments of type 'aoa{sv}', not 'asa{sv}'" },
         { ROOT, MANAGER_IF, "RemovePassthrough", "(@ao ['" DEV("0000_17_00_0") "'],)", INVALID, "0000:17:00.0 is not passed through" },
         { ROOT, MANAGER_IF, "RemovePassthrough", "(@ao ['" DEV("0000_3b_02_0") "', '" DEV("0000_3b_02_0") "'],)", INVALID, "0000:3b:02.0 is not passed through" },
         { ROOT, MANAGER_IF, "RemovePassthrough", "(@ao [],)", INVALID, "Name at least one device" },
@@ -248,14 +252,14 @@ static const CallsBad passthrough_calls[] = {
         { DEV("0000_3b_00_1"), DEVICE_IF, "SetVirtualFunctions", "(uint32 4294967295,)", INVALID, "0000:3b:00.1 supports at most 64" },
         { DEV("0000_17_00_0"), DEVICE_IF, "SetVirtualFunctions", "(uint32 1,)", INVALID, "0000:17:00.0 is not an SR-IOV physical function" },
         { DEV("0000_3b_02_0"), DEVICE_IF, "SetVirtualFunctions", "(uint32 0,)", INVALID, "0000:3b:02.0 is not an SR-IOV physical function" },
-        { DEV("0000_99_00_0"), DEVICE_IF, "SetVirtualFunctions", "(uint32 1,)", NOT_FOUND, "0000:99:00.0" },
-        { DEV("0000_3b_00_0"), DEVICE_IF, "SetVirtualFunctions", "(int32 2,)", INVALID, "SetVirtualFunctions takes arguments of type 'u'" },
+        { DEV("0000_99_00_0"), DEVICE_IF, "SetVirtualFunctions", "(uint32 1,)", UNKNOWN_OBJECT, "'" DEV("0000_99_00_0") "'" },
+        { DEV("0000_3b_00_0"), DEVICE_IF, "SetVirtualFunctions", "(int32 2,)", INVALID_ARGS, "SetVirtualFunctions takes arguments of type 'u'" },
 };
 
 static const CallsBad object_calls[] = {
-        { NOGROUP, GROUP_IF, "Update", "({'Name': <'x'>},)", NOT_FOUND, "No group at '" NOGROUP "'" },
-        { NOGROUP, GROUP_IF, "Delete", "(@a{sv} {},)", NOT_FOUND, "No group at '" NOGROUP "'" },
-        { ROOT "/groups/x", GROUP_IF, "Delete", "(@a{sv} {},)", NOT_FOUND, "'/org/devpass1/groups/x'" },
+        { NOGROUP, GROUP_IF, "Update", "({'Name': <'x'>},)", UNKNOWN_OBJECT, "'" NOGROUP "'" },
+        { NOGROUP, GROUP_IF, "Delete", "(@a{sv} {},)", UNKNOWN_OBJECT, "'" NOGROUP "'" },
+        { ROOT "/groups/x", GROUP_IF, "Delete", "(@a{sv} {},)", UNKNOWN_OBJECT, "'" ROOT "/groups/x" "'" },
         { "$GPUS", GROUP_IF, "Update", "({'Type': <'sriov-nic'>},)", BUSY, "Group GPUs has devices" },
         { "$GPUS", GROUP_IF, "Update", "({'Name': <'X710 VFs'>},)", BUSY, "A group named 'X710 VFs' exists already" },
         { "$GPUS", GROUP_IF, "Update", "({'Class': <'fpga'>},)", INVALID, "'fpga' is not a group class" },
@@ -264,10 +268,10 @@ static const CallsBad object_calls[] = {
         { "$GPUS", GROUP_IF, "Update", "({'Description': <uint32 1>},)", INVALID, "Setting Description must be of type 's'" },
         { "$GPUS", GROUP_IF, "Delete", "({'Force': <true>},)", INVALID, "Unknown setting 'Force'" },
         { "$GPUS", GROUP_IF, "Delete", "({'Release': <'yes'>},)", INVALID, "Setting Release must be of type 'b'" },
-        { "$GPUS", GROUP_IF, "Delete", NULL, INVALID, "Delete takes arguments of type 'a{sv}'" },
-        { NORULE, RULE_IF, "Update", "({'Enabled': <false>},)", NOT_FOUND, "No rule at '" NORULE "'" },
-        { NORULE, RULE_IF, "Delete", NULL, NOT_FOUND, "No rule at '" NORULE "'" },
-        { ROOT "/rules/0", RULE_IF, "Delete", NULL, NOT_FOUND, "'/org/devpass1/rules/0'" },
+        { "$GPUS", GROUP_IF, "Delete", NULL, INVALID_ARGS, "Delete takes arguments of type 'a{sv}'" },
+        { NORULE, RULE_IF, "Update", "({'Enabled': <false>},)", UNKNOWN_OBJECT, "'" NORULE "'" },
+        { NORULE, RULE_IF, "Delete", NULL, UNKNOWN_OBJECT, "'" NORULE "'" },
+        { ROOT "/rules/0", RULE_IF, "Delete", NULL, UNKNOWN_OBJECT, "'" ROOT "/rules/0" "'" },
         { "$VFRULE", RULE_IF, "Update", "({'Group': <objectpath '" NOGROUP "'>},)", NOT_FOUND, "No group at '" NOGROUP "'" },
         { "$VFRULE", RULE_IF, "Update", "({'Group': <objectpath '$GPURULE'>},)", NOT_FOUND, "No group at '$GPURULE'" },
         { "$VFRULE", RULE_IF, "Update", "({'Conditions': <@a(sss) []>},)", INVALID, "at least one condition" },
@@ -279,7 +283,7 @@ static const CallsBad object_calls[] = {
         { "$VFRULE", RULE_IF, "Update", "({'Node': <'bad node!'>},)", INVALID, "'bad node!' is not a node name" },
         { "$VFRULE", RULE_IF, "Update", "({'Enabled': <'no'>},)", INVALID, "Setting Enabled must be of type 'b'" },
         { "$VFRULE", RULE_IF, "Update", "({'Release': <true>},)", INVALID, "Unknown setting 'Release'" },
-        { "$VFRULE", RULE_IF, "Delete", "('now',)", INVALID, "Delete takes arguments of type ''" },
+        { "$VFRULE", RULE_IF, "Delete", "('now',)", INVALID_ARGS, "Delete takes arguments of type ''" },
 };
 
 static void test_create_group(void **state) {

@@ -424,7 +424,7 @@ static void test_update_delete(void **state) {
         g_autofree char *gpu = calls_path_of(GPU);
         wait_signal(h, "~", gpu, PROPS("Group", "Rule"));
         calls_assert_error(h, g, GROUP_IF, "Update", calls_parse("(a{sv})", "({'Name': <'again'>},)"),
-                           "org.devpass1.Error.NotFound", g);
+                           "org.freedesktop.DBus.Error.UnknownObject", g);
 }
 
 static void test_delete_passed_through(void **state) {

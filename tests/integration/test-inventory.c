@@ -178,6 +178,11 @@ static void test_workstation_matches_lspci(void **state) {
         check_against_lspci("workstation.umockdev", WORKSTATION_FUNCTIONS);
 }
 
+/* Its netdevs, disks and consoles are no PCI functions. */
+static void test_virt_host_matches_lspci(void **state) {
+        check_against_lspci("virt-host.umockdev", VIRT_HOST_FUNCTIONS);
+}
+
 static void assert_paths(GVariant *props, const char *name, const char *const *want) {
         g_autofree const char **got = NULL;
         g_autoptr(GVariant) v = g_variant_lookup_value(props, name, G_VARIANT_TYPE("ao"));
@@ -343,6 +348,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_gpu_server_matches_lspci),
                 cmocka_unit_test(test_workstation_matches_lspci),
+                cmocka_unit_test(test_virt_host_matches_lspci),
                 cmocka_unit_test(test_gpu_server_topology),
                 cmocka_unit_test(test_workstation_no_iommu),
                 cmocka_unit_test(test_restart),

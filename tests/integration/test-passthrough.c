@@ -186,8 +186,12 @@ static void host_uses(Fixture *f) {
         fakekernel_unlock(f->fk);
 
         /* The second port carries the default route. */
+        g_autofree char *sys = g_build_filename(root, "sys", NULL);
         g_autofree char *ifdir = g_build_filename(nic, "net", "ens1f1", NULL);
         assert_int_equal(g_mkdir_with_parents(ifdir, 0755), 0);
+        g_autofree char *if_target = g_strconcat("../..", ifdir + strlen(sys), NULL);
+        g_autofree char *if_link = g_build_filename(sys, "class", "net", "ens1f1", NULL);
+        assert_int_equal(symlink(if_target, if_link), 0);
         g_autofree char *route = g_build_filename(root, "proc", "net", "route", NULL);
         assert_true(g_file_set_contents(route,
                                         "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\t"
@@ -202,7 +206,6 @@ static void host_uses(Fixture *f) {
         assert_true(g_file_set_contents(dev, "259:2\n", -1, &error));
         g_autofree char *block = g_build_filename(root, "sys", "class", "block", NULL);
         assert_int_equal(g_mkdir_with_parents(block, 0755), 0);
-        g_autofree char *sys = g_build_filename(root, "sys", NULL);
         g_autofree char *target = g_strconcat("../..", part + strlen(sys), NULL);
         g_autofree char *link = g_build_filename(block, "nvme0n1p2", NULL);
         assert_int_equal(symlink(target, link), 0);

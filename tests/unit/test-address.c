@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <cmocka.h>
+#include <glib.h>
 
 #include "address.h"
 
@@ -97,6 +98,43 @@ static void test_compare_order(void **state) {
         assert_true(address_compare(&b, &a) > 0);
 }
 
+static char *vf_of(const char *pf, unsigned offset, unsigned stride, unsigned index) {
+        DpAddress a, v;
+        char buf[DP_ADDRESS_MAX];
+
+        assert_true(address_parse(pf, &a));
+        if (!address_vf(&a, offset, stride, index, &v))
+                return g_strdup("none");
+        address_format(&v, buf);
+        return g_strdup(buf);
+}
+
+static void test_vf_addresses(void **state) {
+        static const struct {
+                const char *pf;
+                unsigned offset, stride, index;
+                const char *want;
+        } cases[] = {
+                /* The GPU server's ports: X710 PFs 3b:00.0 (offset 16) and 3b:00.1 (79). */
+                { "0000:3b:00.0", 16, 1, 0, "0000:3b:02.0" },
+                { "0000:3b:00.0", 16, 1, 3, "0000:3b:02.3" },
+                { "0000:3b:00.1", 79, 1, 0, "0000:3b:0a.0" },
+                { "0000:3b:00.1", 79, 1, 9, "0000:3b:0b.1" },
+                /* A stride of 2 skips functions; a large offset carries into the next bus. */
+                { "0000:81:00.0", 2, 2, 3, "0000:81:01.0" },
+                { "0000:81:00.1", 255, 1, 0, "0000:82:00.0" },
+                { "10000:e0:06.0", 8, 1, 1, "10000:e0:07.1" },
+                /* Past bus ff there is no routing ID. */
+                { "0000:ff:1f.0", 8, 1, 0, "none" },
+                { "0000:fe:00.0", 256, 4, 64, "none" },
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+                g_autofree char *got = vf_of(cases[i].pf, cases[i].offset, cases[i].stride, cases[i].index);
+                assert_string_equal(got, cases[i].want);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_canonical),
@@ -105,6 +143,7 @@ int main(void) {
                 cmocka_unit_test(test_path_round_trip),
                 cmocka_unit_test(test_path_rejects),
                 cmocka_unit_test(test_compare_order),
+                cmocka_unit_test(test_vf_addresses),
         };
         return cmocka_run_group_tests_name("address", tests, NULL, NULL);
 }

@@ -131,6 +131,27 @@ static void test_prop_names(void **state) {
                 assert_non_null(device_prop_name(p));
 }
 
+static void test_vf_address(void **state) {
+        DpAddress a;
+        char buf[DP_ADDRESS_MAX];
+
+        assert_true(address_parse("0000:3b:00.1", &a));
+        g_autoptr(Device) pf = device_new(&a);
+        /* No SR-IOV: no VF anywhere. */
+        assert_false(device_vf_address(pf, 0, buf));
+        pf->sriov_total_vfs = 64;
+        pf->sriov_offset = 79;
+        pf->sriov_stride = 1;
+        assert_true(device_vf_address(pf, 0, buf));
+        assert_string_equal(buf, "0000:3b:0a.0");
+        assert_true(device_vf_address(pf, 63, buf));
+        assert_string_equal(buf, "0000:3b:11.7");
+        assert_false(device_vf_address(pf, 64, buf));
+        /* An offset of 0 is no place for a VF: the PF itself. */
+        pf->sriov_offset = 0;
+        assert_false(device_vf_address(pf, 0, buf));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_new_defaults),
@@ -139,6 +160,7 @@ int main(void) {
                 cmocka_unit_test(test_take_fields),
                 cmocka_unit_test(test_set_view),
                 cmocka_unit_test(test_prop_names),
+                cmocka_unit_test(test_vf_address),
         };
         return cmocka_run_group_tests_name("device", tests, NULL, NULL);
 }

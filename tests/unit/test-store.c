@@ -220,12 +220,117 @@ static void test_newer_schema_refused(void **state) {
         assert_non_null(strstr(error->message, "99"));
 }
 
+static void claim_insert(Store *s, const char *address, const char *holder, bool tenant, int64_t group_id) {
+        g_autoptr(GError) error = NULL;
+        StoreClaim c = { .address = (char *) address, .holder = (char *) holder, .tenant = tenant,
+                         .group_id = group_id, .mac = (char *) "" };
+
+        assert_true(store_begin(s, &error));
+        assert_true(store_claim_insert(s, &c, &error));
+        assert_true(store_commit(s, &error));
+}
+
+/* "address holder" of each claim or hold left, and of each released. */
+static char *claims_text(GPtrArray *claims) {
+        g_autoptr(GString) t = g_string_new(NULL);
+
+        for (guint i = 0; i < claims->len; i++) {
+                const StoreClaim *c = claims->pdata[i];
+                g_string_append_printf(t, "%s%s %s", i ? ", " : "", c->address, c->holder);
+        }
+        return g_string_free(g_steal_pointer(&t), FALSE);
+}
+
+static char *release_stale(Store *s) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) stale = store_claims_release_stale(s, &error);
+
+        g_assert_no_error(error);
+        return claims_text(stale);
+}
+
+static char *claims_left(Store *s) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) claims = store_claims_load(s, &error);
+
+        g_assert_no_error(error);
+        return claims_text(claims);
+}
+
+/* A claim belongs to the boot it was made in; one made before boots were
+ * recorded is taken into the boot that first sees it; tenants' holds
+ * belong to no boot. */
+static void test_claims_of_a_boot(void **state) {
+        const char *dir = *state;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(StoreGroup) g = group("Tenant GPUs");
+
+        {
+                g_autoptr(Store) s = open_ok(dir);
+                assert_true(store_begin(s, &error));
+                assert_true(store_group_insert(s, g, &error));
+                assert_true(store_commit(s, &error));
+                /* No boot known: as a devpassd of schema 2 wrote it. */
+                claim_insert(s, "0000:17:00.0", "vm0", false, 0);
+                g_autofree char *none = release_stale(s);
+                assert_string_equal(none, "");
+
+                store_set_boot_id(s, "0f6e3c1a-0000-4000-8000-000000000001");
+                claim_insert(s, "0000:17:00.1", "vm1", false, 0);
+                claim_insert(s, "0000:b1:00.0", "acme", true, g->id);
+                g_autofree char *adopted = release_stale(s);
+                assert_string_equal(adopted, "");
+                g_autofree char *all = claims_left(s);
+                assert_string_equal(all, "0000:17:00.0 vm0, 0000:17:00.1 vm1, 0000:b1:00.0 acme");
+        }
+        {
+                /* The same boot again (a restart): nothing goes. */
+                g_autoptr(Store) s = open_ok(dir);
+                store_set_boot_id(s, "0f6e3c1a-0000-4000-8000-000000000001");
+                g_autofree char *same = release_stale(s);
+                assert_string_equal(same, "");
+        }
+        g_autoptr(Store) s = open_ok(dir);
+        store_set_boot_id(s, "0f6e3c1a-0000-4000-8000-000000000002");
+        g_autofree char *released = release_stale(s);
+        assert_string_equal(released, "0000:17:00.0 vm0, 0000:17:00.1 vm1");
+        g_autofree char *left = claims_left(s);
+        assert_string_equal(left, "0000:b1:00.0 acme");
+}
+
+/* VF counts and the overrides devpass wrote: set, replaced, forgotten. */
+static void test_node_records(void **state) {
+        const char *dir = *state;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(Store) s = open_ok(dir);
+
+        assert_true(store_begin(s, &error));
+        assert_true(store_sriov_set(s, "0000:3b:00.1", 4, &error));
+        assert_true(store_sriov_set(s, "0000:3b:00.1", 8, &error));
+        assert_true(store_sriov_set(s, "0000:3b:00.0", 0, &error));
+        assert_true(store_override_set(s, "0000:17:00.0", true, &error));
+        assert_true(store_override_set(s, "0000:17:00.0", true, &error));
+        assert_true(store_override_set(s, "0000:17:00.1", true, &error));
+        assert_true(store_override_set(s, "0000:17:00.1", false, &error));
+        assert_true(store_commit(s, &error));
+
+        g_autoptr(GHashTable) counts = store_sriov_load(s, &error);
+        assert_int_equal(g_hash_table_size(counts), 2);
+        assert_int_equal(GPOINTER_TO_UINT(g_hash_table_lookup(counts, "0000:3b:00.1")), 8);
+        assert_true(g_hash_table_contains(counts, "0000:3b:00.0"));
+        g_autoptr(GHashTable) overrides = store_overrides_load(s, &error);
+        assert_int_equal(g_hash_table_size(overrides), 1);
+        assert_true(g_hash_table_contains(overrides, "0000:17:00.0"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_open_modes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_groups_and_rules, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_constraints_and_rollback, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_claims_of_a_boot, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_node_records, setup, teardown),
         };
         return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

@@ -92,6 +92,20 @@ static void test_quote(void **state) {
         const char *q = bus_quote(long_input, buf);
         assert_true(strlen(q) < 80);
         assert_non_null(strstr(q, "..."));
+
+        /* Cut anywhere, it stays UTF-8; bad bytes and C1 controls escaped. */
+        const char *const words[] = { "e", "\xc3\xa9", "\xce\xa9", "\xe2\x82\xac", "\xf0\x9f\x92\xa9",
+                                      "\xff", "\xc2\x9b", "\xf0\x9f" };
+        for (size_t i = 0; i < G_N_ELEMENTS(words); i++)
+                for (int n = 1; n < 90; n++) {
+                        g_autoptr(GString) in = g_string_new(NULL);
+                        for (int k = 0; k < n; k++)
+                                g_string_append(in, words[i]);
+                        q = bus_quote(in->str, buf);
+                        assert_true(strlen(q) < 80);
+                        assert_true(g_utf8_validate(q, -1, NULL));
+                }
+        assert_string_equal(bus_quote("\xc3\xa9\xff\xc2\x9b", buf), "'\xc3\xa9\\xff\\xc2\\x9b'");
 }
 
 static void test_node_names(void **state) {
