@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Rule conditions: every field and operator, and every kind of bad input. */
+#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
+#include "inventory.h"
 #include "model.h"
+#include "names.h"
 #include "rules.h"
 #include "store.h"
 
@@ -342,6 +346,47 @@ static void test_compile_bounds(void **state) {
         assert_non_null(strstr(e3->message, "empty"));
 }
 
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(path);
+}
+
+/* The same at start: a stored rule with ('class', 'ne', '') (another
+ * version, a hand edit) is loaded matching nothing, not a crash. */
+static void test_stored_empty_value(void **state) {
+        g_autofree char *dir = g_dir_make_tmp("devpass-rules-XXXXXX", NULL);
+        g_autofree char *sys = g_build_filename(dir, "sys", NULL);
+        g_autofree char *state_dir = g_build_filename(dir, "state", NULL);
+        g_autoptr(GError) error = NULL;
+
+        assert_non_null(dir);
+        assert_int_equal(g_mkdir_with_parents(sys, 0700), 0);
+        Store *store = store_open(state_dir, &error);
+        assert_non_null(store);
+        StoreGroup g = { .name = "GPUs", .type = "pci", .description = "", .class_name = "gpu", .tenant = "" };
+        g_autoptr(StoreRule) r = store_rule_new();
+        r->name = g_strdup("damaged");
+        r->node = g_strdup("");
+        r->enabled = true;
+        g_ptr_array_add(r->conditions, store_condition_new("class", "ne", ""));
+        assert_true(store_begin(store, &error));
+        assert_true(store_group_insert(store, &g, &error));
+        r->group_id = g.id;
+        assert_true(store_rule_insert(store, r, &error));
+        assert_true(store_commit(store, &error));
+
+        g_autoptr(Names) names = names_new("/nonexistent/pci.ids");
+        Inventory *inv = inventory_new(sys, names);
+        Model *m = model_new(store, inv, "node", &error);
+        assert_non_null(m);
+        ModelRule *loaded = model_rule_by_name(m, "damaged");
+        assert_non_null(loaded);
+        assert_int_equal(loaded->conditions->len, 0);   /* matches nothing */
+        model_free(m);
+        inventory_free(inv);
+        store_close(store);
+        assert_int_equal(nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
 /* Regexes that backtrack catastrophically are refused when written ... */
 static void test_regex_nested(void **state) {
         const char *nested[] = { "(?:(?:.*)*)*[xyz]{5}", "(a+)+b", "(a*)*", "((ab)*c)+", "(x?){30}",
@@ -430,6 +475,7 @@ int main(void) {
                 cmocka_unit_test(test_hostile_values),
                 cmocka_unit_test(test_limits),
                 cmocka_unit_test(test_compile_bounds),
+                cmocka_unit_test(test_stored_empty_value),
                 cmocka_unit_test(test_regex_nested),
                 cmocka_unit_test(test_regex_limits),
                 cmocka_unit_test(test_regex_semantics),
