@@ -138,6 +138,8 @@ RuleRegex *rule_regex_new(const char *pattern, GError **error) {
         int code;
         PCRE2_SIZE offset;
 
+        if (!cc)
+                g_error("out of memory for a regex");
         pcre2_set_parens_nest_limit(cc, NEST_MAX);
         /* Device facts are sanitized UTF-8; invalid bytes would just not match. */
         re->code = pcre2_compile((PCRE2_SPTR) pattern, PCRE2_ZERO_TERMINATED,
