@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
         }
         if (!config_node_name_valid(c.node) || !c.modprobe || !c.pci_ids || !c.sysfs_root || !c.root ||
-            !c.state_dir || c.settle_ms <= 0)
+            !c.state_dir || c.settle_ms <= 0 || c.max_message_size == 0)
                 abort();
         return 0;
 }

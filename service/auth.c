@@ -44,9 +44,7 @@ typedef struct {
         char **details;            /* key, value, ...; NULL-terminated */
         bool interactive;
         sd_bus_slot *slot;
-        sd_bus_slot *creds_slot;   /* auth_verify()'s: who the caller is, for the log */
-        AuthFunc done;             /* NULL: auth_verify()'s, dispatched again when answered */
-        void *userdata;
+        sd_bus_slot *creds_slot;   /* who the caller is, for the log */
         /* The answer, for auth_verify(). */
         bool allowed;
         bool challenge;            /* polkit would ask for a password */
@@ -96,16 +94,11 @@ static void check_finish(Check *c, bool allowed, bool challenge, const char *rea
                 check_start(c);
                 return;
         }
-        if (!c->done) {
-                c->allowed = allowed;
-                c->challenge = challenge;
-                c->reason = g_strdup(reason);
-                c->polkit_done = true;
-                check_redispatch(c);
-                return;
-        }
-        c->done(c->message, allowed, allowed ? NULL : c->actions[c->next], reason, c->userdata);
-        g_hash_table_remove(c->auth->pending, c);
+        c->allowed = allowed;
+        c->challenge = challenge;
+        c->reason = g_strdup(reason);
+        c->polkit_done = true;
+        check_redispatch(c);
 }
 
 static int on_checked(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -223,11 +216,9 @@ void auth_free(Auth *a) {
         g_hash_table_steal_all(a->pending);
         for (gpointer *c = left; *c; c++) {
                 Check *check = *c;
-                if (check->done)
-                        check->done(check->message, false, check->actions[check->next], "devpassd is stopping",
-                                    check->userdata);
-                else
-                        (void) auth_reply_denied(check->message, check->actions[check->next], "devpassd is stopping");
+                (void) sd_bus_reply_method_errorf(check->message, DP_ERROR_NOT_AUTHORIZED, "Not authorized for %s: "
+                                                  "devpassd is stopping (call again when it is back)",
+                                                  check->actions[check->next]);
                 check_free(check);
         }
         g_hash_table_unref(a->pending);
@@ -243,8 +234,7 @@ void auth_free(Auth *a) {
         g_free(a);
 }
 
-static void check_begin(Auth *a, sd_bus_message *m, const char *const *actions, const char *const *details,
-                        AuthFunc done, void *userdata) {
+static void check_begin(Auth *a, sd_bus_message *m, const char *const *actions, const char *const *details) {
         Check *c = g_new0(Check, 1);
 
         g_return_if_fail(actions && actions[0]);
@@ -253,10 +243,7 @@ static void check_begin(Auth *a, sd_bus_message *m, const char *const *actions, 
         c->actions = g_strdupv((char **) actions);
         c->details = details ? g_strdupv((char **) details) : g_new0(char *, 1);
         c->interactive = sd_bus_message_get_allow_interactive_authorization(m) > 0;
-        c->done = done;
-        c->userdata = userdata;
         c->caller = (AuthCaller) { -1, -1 };
-        c->creds_done = done != NULL;
         g_hash_table_add(a->pending, c);
 
         if (!sd_bus_message_get_sender(m)) {
@@ -264,14 +251,8 @@ static void check_begin(Auth *a, sd_bus_message *m, const char *const *actions, 
                 check_finish(c, false, false, "the caller has no bus name");
                 return;
         }
-        if (!c->creds_done)
-                check_ask_creds(c);
+        check_ask_creds(c);
         check_start(c);
-}
-
-void auth_check(Auth *a, sd_bus_message *m, const char *const *actions, const char *const *details,
-                AuthFunc done, void *userdata) {
-        check_begin(a, m, actions, details, done, userdata);
 }
 
 static bool strv_same(char **a, const char *const *b) {
@@ -297,7 +278,7 @@ int auth_verify(Auth *a, sd_bus_message *m, const char *const *actions, const ch
         g_return_val_if_fail(actions && actions[0], -EINVAL);
         if (!g_hash_table_steal_extended(a->answers, m, NULL, (gpointer *) &c)) {
                 answers_expire(a);
-                check_begin(a, m, actions, details, NULL, NULL);
+                check_begin(a, m, actions, details);
                 return 0;
         }
         /* What polkit was asked must be what this run would ask: an
@@ -315,16 +296,4 @@ int auth_verify(Auth *a, sd_bus_message *m, const char *const *actions, const ch
                                          "interactive authorization, or ask an administrator", c->actions[c->next]), -EACCES;
         return sd_bus_error_setf(error, DP_ERROR_NOT_AUTHORIZED, "Not authorized for %s: %s (ask an administrator, "
                                  "or add a polkit rule)", c->actions[c->next], c->reason ?: "denied"), -EACCES;
-}
-
-int auth_reply_denied(sd_bus_message *m, const char *action, const char *reason) {
-        return sd_bus_reply_method_errorf(m, DP_ERROR_NOT_AUTHORIZED,
-                                          "Not authorized for %s: %s (ask an administrator, or add a polkit rule)",
-                                          action, reason ?: "denied");
-}
-
-bool auth_refused(sd_bus_message *m, bool allowed, const char *action, const char *reason) {
-        if (!allowed)
-                (void) auth_reply_denied(m, action, reason);
-        return !allowed;
 }

@@ -14,23 +14,10 @@
 
 typedef struct Auth Auth;
 
-/* Called once per check, on the main loop. m is the method call, still
- * unanswered; when not allowed, action is the one refused and reason says
- * why. */
-typedef void (*AuthFunc)(sd_bus_message *m, bool allowed, const char *action, const char *reason,
-                         void *userdata);
-
 /* Checks are asked on bus, the connection the calls come in on. */
 Auth *auth_new(sd_bus *bus);
 void auth_free(Auth *a);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Auth, auth_free);
-
-/* Asks for each action in turn (NULL-terminated; a call that needs two,
- * like a forced passthrough, is allowed only when both are). details:
- * NULL-terminated key, value, key, value, ... (may be NULL), copied. The
- * message is kept (ref'd) until done has been called. */
-void auth_check(Auth *a, sd_bus_message *m, const char *const *actions, const char *const *details,
-                AuthFunc done, void *userdata);
 
 /* systemd's way (hostnamed, logind): a method handler calls this from
  * the top with what its call needs. The first time it asks polkit and
@@ -50,8 +37,3 @@ typedef struct {
 
 int auth_verify(Auth *a, sd_bus_message *m, const char *const *actions, const char *const *details,
                 AuthCaller *caller, sd_bus_error *error);
-
-/* Replies org.devpass1.Error.NotAuthorized naming the action. */
-int auth_reply_denied(sd_bus_message *m, const char *action, const char *reason);
-/* In an AuthFunc: true (and the refusal sent) when not allowed. */
-bool auth_refused(sd_bus_message *m, bool allowed, const char *action, const char *reason);

@@ -7,6 +7,9 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/lsan_interface.h>
+#endif
 
 #include "address.h"
 #include "sysfs.h"
@@ -14,14 +17,6 @@
 
 #define VFIO_DRIVER "vfio-pci"
 #define POLL_INTERVAL_US (5 * 1000)
-
-struct Binder {
-        char *sysfs_root;
-        char *modprobe;
-        unsigned settle_ms;
-        GThreadPool *pool;      /* one exclusive thread: the queue of jobs */
-        GMutex lock;            /* one driver change at a time: the worker or binder_bind_sync() */
-};
 
 typedef enum {
         JOB_BIND,
@@ -38,7 +33,21 @@ typedef struct {
         void *userdata;
         GMainContext *context;
         GPtrArray *results;
+        bool abandoned;         /* binder_stop() answered for it: the worker only frees it */
 } Job;
+
+struct Binder {
+        char *sysfs_root;
+        char *modprobe;
+        unsigned settle_ms;
+        GThread *worker;        /* runs the queue's jobs one after another, in order */
+        GMutex lock;            /* one driver change at a time: the worker or binder_bind_sync() */
+        GMutex queue_lock;      /* the four below */
+        GCond queue_cond;       /* a job queued, the running one finished, or stopping */
+        GQueue queue;           /* Job*, not started */
+        Job *running;           /* the worker's, NULL between jobs */
+        bool stopping;
+};
 
 /* One job's run: bus/pci, and whether vfio-pci was found (asked once). */
 typedef struct {
@@ -220,9 +229,9 @@ static bool run_vfio_ensure(Run *run) {
         return false;
 }
 
-/* Parses the (hostile) address and opens its directory; NULL, or a
- * FAILED result naming what was asked. */
-static BindResult *device_open(Run *run, const char *input, Device *d) {
+/* Parses the (hostile) address into d->address; NULL, or a FAILED result
+ * naming what was asked. */
+static BindResult *device_parse(const char *input, Device *d) {
         DpAddress a;
 
         d->dir_fd = -1;
@@ -231,7 +240,15 @@ static BindResult *device_open(Run *run, const char *input, Device *d) {
                 return result_new_reason(shown, BIND_FAILED, NULL, "not a PCI address (dddd:bb:ss.f)");
         }
         address_format(&a, d->address);
+        return NULL;
+}
 
+/* device_parse(), and its directory opened. */
+static BindResult *device_open(Run *run, const char *input, Device *d) {
+        BindResult *invalid = device_parse(input, d);
+
+        if (invalid)
+                return invalid;
         g_autofree char *path = g_build_filename(run->b->sysfs_root, "bus", "pci", "devices", d->address, NULL);
         d->dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (d->dir_fd < 0) {
@@ -447,6 +464,13 @@ static BindResult *device_set_vfs(Run *run, Device *d, unsigned count, bool auto
         return result;
 }
 
+static void result_log(const BindResult *r) {
+        if (r->reason)
+                g_message("Binder: %s", r->reason);
+        else
+                g_debug("Binder: %s is on %s", r->address, r->driver[0] ? r->driver : "no driver");
+}
+
 static GPtrArray *binder_run(Binder *b, const Job *job) {
         GPtrArray *results = g_ptr_array_new_with_free_func((GDestroyNotify) bind_result_free);
         g_autofree char *pci = g_build_filename(b->sysfs_root, "bus", "pci", NULL);
@@ -467,10 +491,7 @@ static GPtrArray *binder_run(Binder *b, const Job *job) {
                 else if (!r)
                         r = device_to_host(&run, &d);
                 device_close(&d);
-                if (r->reason)
-                        g_message("Binder: %s", r->reason);
-                else
-                        g_debug("Binder: %s is on %s", r->address, r->driver[0] ? r->driver : "no driver");
+                result_log(r);
                 g_ptr_array_add(results, r);
         }
 
@@ -479,6 +500,16 @@ static GPtrArray *binder_run(Binder *b, const Job *job) {
         g_free(run.vfio_error);
         g_mutex_unlock(&b->lock);
         return results;
+}
+
+static Job *job_new(JobKind kind, char **addresses, BinderFunc done, void *userdata) {
+        Job *job = g_new0(Job, 1);
+
+        job->kind = kind;
+        job->addresses = g_strdupv(addresses);
+        job->done = done;
+        job->userdata = userdata;
+        return job;
 }
 
 static void job_free(gpointer data) {
@@ -499,11 +530,9 @@ static gboolean job_deliver(gpointer data) {
         return G_SOURCE_REMOVE;
 }
 
-static void binder_work(gpointer data, gpointer userdata) {
-        Job *job = data;
-        Binder *b = userdata;
-
-        job->results = binder_run(b, job);
+/* Hands the job's results to its caller's context, which frees the job. */
+static void job_post(Job *job, GPtrArray *results) {
+        job->results = results;
         /* Always through a source: g_main_context_invoke() would call done
          * here, in the worker, when no thread happens to own the context. */
         g_autoptr(GSource) source = g_idle_source_new();
@@ -513,32 +542,132 @@ static void binder_work(gpointer data, gpointer userdata) {
         g_source_attach(source, job->context);
 }
 
+/* What a job that did not run, or did not finish, gives its caller: one
+ * FAILED result per address, marked stopped. */
+static GPtrArray *job_results_stopped(const Job *job, const char *why) {
+        GPtrArray *results = g_ptr_array_new_with_free_func((GDestroyNotify) bind_result_free);
+
+        for (char **a = job->addresses; a && *a; a++) {
+                Device d;
+                BindResult *r = device_parse(*a, &d);
+
+                if (!r) {
+                        r = result_new_reason(d.address, BIND_FAILED, NULL, "%s", why);
+                        r->stopped = true;
+                }
+                result_log(r);
+                g_ptr_array_add(results, r);
+        }
+        return results;
+}
+
+static gpointer binder_work(gpointer data) {
+        Binder *b = data;
+
+        g_mutex_lock(&b->queue_lock);
+        for (;;) {
+                while (!b->stopping && g_queue_is_empty(&b->queue))
+                        g_cond_wait(&b->queue_cond, &b->queue_lock);
+                if (b->stopping)
+                        break;
+                Job *job = b->running = g_queue_pop_head(&b->queue);
+                g_mutex_unlock(&b->queue_lock);
+                GPtrArray *results = binder_run(b, job);
+                g_mutex_lock(&b->queue_lock);
+                b->running = NULL;
+                g_cond_broadcast(&b->queue_cond);
+                if (job->abandoned) {
+                        g_ptr_array_unref(results);
+                        job_free(job);
+                } else
+                        job_post(job, results);
+        }
+        g_mutex_unlock(&b->queue_lock);
+        return NULL;
+}
+
 static void binder_queue(Binder *b, Job *job) {
         job->context = g_main_context_ref_thread_default();
-        g_thread_pool_push(b->pool, job, NULL);
+        g_mutex_lock(&b->queue_lock);
+        if (b->stopping)
+                job_post(job, job_results_stopped(job, "devpassd stopped before changing its driver"));
+        else {
+                g_queue_push_tail(&b->queue, job);
+                g_cond_signal(&b->queue_cond);
+        }
+        g_mutex_unlock(&b->queue_lock);
 }
 
 Binder *binder_new(const char *sysfs_root, const char *modprobe, unsigned settle_ms) {
         Binder *b = g_new0(Binder, 1);
-        g_autoptr(GError) error = NULL;
 
         b->sysfs_root = g_strdup(sysfs_root);
         b->modprobe = g_strdup(modprobe);
         b->settle_ms = settle_ms;
         g_mutex_init(&b->lock);
-        /* Exclusive, at most one thread: jobs run one after another, in order. */
-        b->pool = g_thread_pool_new(binder_work, b, 1, TRUE, &error);
-        if (!b->pool)
-                g_error("Cannot start the binder's thread: %s", error->message);
+        g_mutex_init(&b->queue_lock);
+        g_cond_init(&b->queue_cond);
+        g_queue_init(&b->queue);
+        b->worker = g_thread_new("binder", binder_work, b);
         return b;
+}
+
+bool binder_stop(Binder *b, unsigned timeout_ms) {
+        gint64 deadline = g_get_monotonic_time() + (gint64) timeout_ms * G_TIME_SPAN_MILLISECOND;
+        Job *job;
+
+        g_mutex_lock(&b->queue_lock);
+        if (b->stopping) {
+                g_mutex_unlock(&b->queue_lock);
+                return !b->worker;
+        }
+        b->stopping = true;
+        g_cond_broadcast(&b->queue_cond);
+        if (b->running) {
+                g_autofree char *what = g_strjoinv(", ", b->running->addresses);
+                g_message("Binder: stopping; waiting up to %.1f s for the driver change of %s", timeout_ms / 1000.0,
+                          what);
+        }
+        while ((job = g_queue_pop_head(&b->queue)))
+                job_post(job, job_results_stopped(job, "devpassd stopped before changing its driver"));
+        while (b->running && g_cond_wait_until(&b->queue_cond, &b->queue_lock, deadline))
+                ;
+        /* A sysfs write that does not return: its caller is answered now,
+         * with a copy, as the worker still reads the job. */
+        Job *hung = b->running;
+        if (hung) {
+                hung->abandoned = true;
+                job = job_new(hung->kind, hung->addresses, hung->done, hung->userdata);
+                job->context = g_main_context_ref(hung->context);
+                g_autofree char *why = g_strdup_printf("devpassd stopped while changing its driver: a sysfs write "
+                                                       "had not returned after %.1f s", timeout_ms / 1000.0);
+                job_post(job, job_results_stopped(job, why));
+        }
+        g_mutex_unlock(&b->queue_lock);
+        if (hung)
+                return false;
+        g_thread_join(g_steal_pointer(&b->worker));
+        return true;
 }
 
 void binder_free(Binder *b) {
         if (!b)
                 return;
-        /* Queued jobs still run (their callers were promised an answer),
-         * and their answers still go to their contexts. */
-        g_thread_pool_free(b->pool, FALSE, TRUE);
+        /* Not stopped by the caller: the job running may take what it takes. */
+        binder_stop(b, G_MAXUINT);
+        /* The worker hangs in a write and still uses the binder: the
+         * process's exit takes both. */
+        if (b->worker) {
+#ifdef __SANITIZE_ADDRESS__
+                /* Not a leak, also when the write returns before the exit and the
+                 * worker, whose stack held it, is gone. */
+                __lsan_ignore_object(b);
+#endif
+                return;
+        }
+        g_queue_clear(&b->queue);
+        g_cond_clear(&b->queue_cond);
+        g_mutex_clear(&b->queue_lock);
         g_mutex_clear(&b->lock);
         g_free(b->sysfs_root);
         g_free(b->modprobe);
@@ -546,27 +675,19 @@ void binder_free(Binder *b) {
 }
 
 void binder_bind(Binder *b, char **addresses, BindTarget target, BinderFunc done, void *userdata) {
-        Job *job = g_new0(Job, 1);
+        Job *job = job_new(JOB_BIND, addresses, done, userdata);
 
-        job->kind = JOB_BIND;
-        job->addresses = g_strdupv(addresses);
         job->target = target;
-        job->done = done;
-        job->userdata = userdata;
         binder_queue(b, job);
 }
 
 void binder_set_vfs(Binder *b, const char *address, unsigned count, bool autoprobe_off, BinderFunc done,
                     void *userdata) {
-        Job *job = g_new0(Job, 1);
         const char *addresses[] = { address ?: "", NULL };
+        Job *job = job_new(JOB_SET_VFS, (char **) addresses, done, userdata);
 
-        job->kind = JOB_SET_VFS;
-        job->addresses = g_strdupv((char **) addresses);
         job->count = count;
         job->autoprobe_off = autoprobe_off;
-        job->done = done;
-        job->userdata = userdata;
         binder_queue(b, job);
 }
 

@@ -4,7 +4,8 @@
 /* The binder: the only room that writes to sysfs. Driver changes are run
  * one at a time in a worker thread, because a driver's unbind can take
  * seconds (or hang) and the main loop must not wait for it; results come
- * back on the main loop.
+ * back on the main loop. A stop drops the jobs not started (their callers
+ * get results that say so) and waits a bounded time for the one running.
  *
  * To vfio-pci:   modprobe vfio-pci when <sysfs>/bus/pci/drivers/vfio-pci
  *                is missing; write "vfio-pci" to driver_override; unbind
@@ -46,6 +47,8 @@ typedef struct {
         char *reason;    /* for REBOOT_REQUIRED and FAILED: one sentence naming the device */
         unsigned numvfs; /* binder_set_vfs: the PF's sriov_numvfs read back at the end (also
                           * when FAILED: after "0" went through it is 0); 0 otherwise */
+        bool stopped;    /* FAILED because the binder stopped before the change was made (or
+                          * finished): nothing is known of the device's driver */
 } BindResult;
 
 void bind_result_free(BindResult *r);
@@ -54,6 +57,15 @@ void bind_result_free(BindResult *r);
  * program run as "<modprobe> vfio-pci" when the driver is missing.
  * settle_ms: how long to wait for the kernel to show a change. */
 Binder *binder_new(const char *sysfs_root, const char *modprobe, unsigned settle_ms);
+/* Stops the worker: queued jobs are not run, their callers get stopped
+ * results; the job running gets timeout_ms to finish (and its results
+ * are delivered as usual). Past that its caller gets stopped results,
+ * and false is returned: the worker hangs in a sysfs write, and the
+ * binder cannot be freed (binder_free() leaves it to the process's exit).
+ * Jobs asked for after the stop get stopped results at once. Results
+ * still go through their callers' contexts: iterate them afterwards. */
+bool binder_stop(Binder *b, unsigned timeout_ms);
+/* Stops it first (without a bound) unless binder_stop() was called. */
 void binder_free(Binder *b);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Binder, binder_free);
 

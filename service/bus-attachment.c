@@ -7,6 +7,7 @@
 
 #include "bus-errors.h"
 #include "bus-group.h"
+#include "mutation.h"
 #include "settings.h"
 
 static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -41,160 +42,145 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         return bus_append_object_paths(reply, a->devices, offsetof(Device, path));
 }
 
-/* Builds a machine's attachment from its settings, checking everything a
- * caller could get wrong; base: the attachment being updated, or NULL. */
-int bus_attachment_settings(Daemon *d, const char *machine, const BusSettings *s, const StoreAttachment *base,
-                            StoreAttachment **ret, sd_bus_error *error) {
-        g_autoptr(StoreAttachment) a = g_new0(StoreAttachment, 1);
+int bus_attachment_settings_check(const char *machine, BusSettings *s, bool creating, sd_bus_error *error) {
         g_autoptr(GError) e = NULL;
-        char quoted[80];
 
-        if (!settings_machine_valid("machine", machine, &e) ||
+        if ((machine && !settings_machine_valid("machine", machine, &e)) ||
             ((s->present & BUS_SETTING_TENANT) && *s->tenant && !settings_machine_valid("tenant", s->tenant, &e)) ||
-            ((s->present & BUS_SETTING_NAME) && (*s->name || base) && !settings_name_valid("attachment", s->name, &e)) ||
+            ((s->present & BUS_SETTING_NAME) && (*s->name || !creating) &&
+             !settings_name_valid("attachment", s->name, &e)) ||
+            ((s->present & BUS_SETTING_TYPE) && !settings_name_valid("type", s->type, &e)) ||
             ((s->present & BUS_SETTING_DESCRIPTION) && !settings_description_valid(s->description, &e)))
                 return sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT, e->message);
-        const char *group = s->present & BUS_SETTING_GROUP ? s->group : NULL;
-        ModelGroup *g = group ? model_group_by_path(d->model, group) : base ? model_attachment_group(d->model, base) : NULL;
-        if (!g)
-                return group ? sd_bus_error_setf(error, DP_ERROR_NOT_FOUND, "No group at %s: 'devpassctl groups' "
-                                                 "lists them", bus_quote(group, quoted))
-                             : sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT, "The attachment of machine %s "
-                                                 "needs a Group to draw its devices from", machine);
+        return bus_attachment_mac_parse(s, error);
+}
 
-        a->machine = g_strdup(machine);
-        a->group_id = g->id;
-        a->name = g_strdup(s->present & BUS_SETTING_NAME ? s->name : base ? base->name : "");
-        a->description = g_strdup(s->present & BUS_SETTING_DESCRIPTION ? s->description : base ? base->description : "");
-        a->tenant = g_strdup(s->present & BUS_SETTING_TENANT ? s->tenant : base ? base->tenant : "");
-        a->type = g_strdup(s->present & BUS_SETTING_TYPE ? s->type : g->settings->type);
-        a->count = s->present & BUS_SETTING_COUNT ? s->count : base ? base->count : 1;
-        a->optional = s->present & BUS_SETTING_OPTIONAL ? s->optional : base && base->optional;
-        a->generation = 1;
+int bus_attachment_mac_parse(BusSettings *s, sd_bus_error *error) {
+        g_autoptr(GError) e = NULL;
 
-        if (!g_str_equal(a->type, g->settings->type))
-                return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT, "Type %s does not match group %s, which "
-                                         "is %s", bus_quote(a->type, quoted), g->settings->name, g->settings->type);
-        if (!g_str_equal(a->tenant, g->settings->tenant ?: ""))
-                return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT, "Group %s is %s%s%s: a machine %s%s "
-                                         "cannot draw from it", g->settings->name,
-                                         *g->settings->tenant ? "tenant " : "the host's",
-                                         g->settings->tenant, *g->settings->tenant ? "'s" : "",
-                                         *a->tenant ? "of tenant " : "of the host", a->tenant);
-        if (a->count < 1 || a->count > g->total)
-                return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT, "Count %u is out of range: group %s holds "
-                                         "%u device%s", a->count, g->settings->name, g->total,
-                                         g->total == 1 ? "" : "s");
-        if ((s->present & BUS_SETTING_MAC) && *s->mac) {
-                if (*g->settings->tenant)
-                        return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT, "Group %s is tenant %s's: its "
-                                                 "VFs keep the MACs they were passed with, give none",
-                                                 g->settings->name, g->settings->tenant);
-                if (!g_str_equal(a->type, "sriov-nic"))
-                        return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT, "A Mac is for sriov-nic "
-                                                 "attachments only: group %s is %s", g->settings->name, a->type);
-                if (a->count != 1)
-                        return sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT, "A Mac can be given for Count 1 "
-                                                "only: leave it blank and one is made for each device");
-                g_autofree char *mac = settings_mac_parse(s->mac, &e);
-                if (!mac)
-                        return sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT, e->message);
-                a->macs = g_new0(char *, 2);
-                a->macs[0] = g_steal_pointer(&mac);
-        } else if (base && base->macs && !(s->present & BUS_SETTING_MAC) && a->count == base->count &&
-                   g_str_equal(a->type, base->type))
-                a->macs = g_strdupv(base->macs);
-        *ret = g_steal_pointer(&a);
+        if (!(s->present & BUS_SETTING_MAC) || !*s->mac)
+                return 0;
+        char *mac = settings_mac_parse(s->mac, &e);
+        if (!mac)
+                return sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT, e->message);
+        g_free(s->mac);
+        s->mac = mac;
         return 0;
 }
 
-/* ---- Update, Delete ---- */
+ModelAttachmentChange bus_attachment_change(const char *machine, const BusSettings *s) {
+#define GIVEN(bit, field) (s->present & (bit) ? s->field : NULL)
+        return (ModelAttachmentChange) {
+                .machine = machine,
+                .group = GIVEN(BUS_SETTING_GROUP, group),
+                .name = GIVEN(BUS_SETTING_NAME, name),
+                .type = GIVEN(BUS_SETTING_TYPE, type),
+                .description = GIVEN(BUS_SETTING_DESCRIPTION, description),
+                .tenant = GIVEN(BUS_SETTING_TENANT, tenant),
+                .mac = GIVEN(BUS_SETTING_MAC, mac),
+                .has_count = s->present & BUS_SETTING_COUNT,
+                .count = s->count,
+                .has_optional = s->present & BUS_SETTING_OPTIONAL,
+                .optional = s->optional,
+        };
+#undef GIVEN
+}
+
+void bus_attachment_ask(Model *m, const StoreAttachment *s, MutationAsk *ask) {
+        ModelGroup *g = model_attachment_group(m, s);
+
+        ask->actions[0] = "org.devpass1.manage-attachments";
+        mutation_ask_machine(ask, s->machine);
+        /* Whose the machine is, as the model knows it (its group's tenant
+         * is the machine's: model_attachments_settle()), never as the call
+         * says: a tenant's admin reaches no other machine. */
+        mutation_ask_tenant(ask, model_machine_tenant(m, s->machine));
+        if (g) {
+                mutation_ask_group(ask, g->settings->name);
+                mutation_ask_tenant(ask, g->settings->tenant);
+        }
+}
+
+/* ---- Update ---- */
 
 typedef struct {
-        Daemon *d;
-        char *path;
-        StoreAttachment *next;
-} Request;
+        BusSettings settings;
+        StoreAttachment *next;    /* check's verdict, which apply commits */
+} UpdateArgs;
 
-static void request_free(Request *q) {
-        store_attachment_free(q->next);
-        g_free(q->path);
-        g_free(q);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Request, request_free);
-
-static ModelAttachment *request_attachment(Request *q, sd_bus_message *m, bool allowed, const char *action,
-                                           const char *reason) {
-        if (auth_refused(m, allowed, action, reason))
-                return NULL;
-        ModelAttachment *a = model_attachment_by_path(q->d->model, q->path);
-        if (!a)
-                (void) sd_bus_reply_method_errorf(m, DP_ERROR_NOT_FOUND, "Attachment %s was deleted meanwhile",
-                                                  q->path);
-        return a;
+static void update_args_clear(UpdateArgs *a) {
+        bus_settings_clear(&a->settings);
+        g_clear_pointer(&a->next, store_attachment_free);
 }
 
-static void on_update_auth(sd_bus_message *m, bool allowed, const char *action, const char *reason,
-                           void *userdata) {
-        g_autoptr(Request) q = userdata;
-        g_autoptr(GError) e = NULL;
-        ModelAttachment *a = request_attachment(q, m, allowed, action, reason);
-
-        if (!a)
-                return;
-        daemon_reply_change(q->d, m, model_attachment_update(q->d->model, a, g_steal_pointer(&q->next), &e), &e);
-}
-
-static const char *const *details(Daemon *d, const StoreAttachment *s, const char **buf) {
-        ModelGroup *g = model_attachment_group(d->model, s);
-        const char *const v[] = { "machine", s->machine, "group", g ? g->settings->name : "", "tenant", s->tenant,
-                                  "node", d->config.node, NULL };
-        memcpy(buf, v, sizeof(v));
-        return buf;
-}
-
-static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        ModelAttachment *a = userdata;
-        Daemon *d = daemon_of_call(m);
-        g_auto(BusSettings) s = {};
-        g_autoptr(Request) q = g_new0(Request, 1);
-        const char *buf[9];
+static int update_parse(MutationCall *c, sd_bus_error *error) {
+        UpdateArgs *a = c->args;
         int r;
 
-        q->d = d;
-        q->path = g_strdup(a->path);
-        if ((r = bus_settings_read(m, BUS_SETTINGS_ATTACHMENT & ~BUS_SETTING_TENANT, &s, error)) < 0 ||
-            (r = bus_attachment_settings(d, a->settings->machine, &s, a->settings, &q->next, error)) < 0)
+        if ((r = bus_settings_read(c->m, BUS_SETTINGS_ATTACHMENT & ~BUS_SETTING_TENANT, &a->settings, error)) < 0)
                 return r;
-        /* Arguments are evaluated in any order: nothing of q's after the steal. */
-        const char *const *detail = details(d, q->next, buf);
-        auth_check(d->auth, m, (const char *const[]) { "org.devpass1.manage-attachments", NULL }, detail,
-                   on_update_auth, g_steal_pointer(&q));
-        return 1;
+        return bus_attachment_settings_check(NULL, &a->settings, false, error);
 }
 
-static void on_delete_auth(sd_bus_message *m, bool allowed, const char *action, const char *reason,
-                           void *userdata) {
-        g_autoptr(Request) q = userdata;
-        g_autoptr(GError) e = NULL;
-        ModelAttachment *a = request_attachment(q, m, allowed, action, reason);
+/* The attachment before and after: moved to another group, both are asked. */
+static bool update_check(MutationCall *c, MutationAsk *ask, GError **error) {
+        UpdateArgs *a = c->args;
+        ModelAttachment *at = c->object;
+        ModelAttachmentChange change = bus_attachment_change(at->settings->machine, &a->settings);
 
-        if (!a)
-                return;
-        daemon_reply_change(q->d, m, model_attachment_delete(q->d->model, a, &e), &e);
+        g_clear_pointer(&a->next, store_attachment_free);
+        if (!(a->next = model_attachment_settle(c->d->model, at, &change, error)))
+                return false;
+        bus_attachment_ask(c->d->model, at->settings, ask);
+        bus_attachment_ask(c->d->model, a->next, ask);
+        return true;
 }
+
+static bool update_apply(MutationCall *c, GError **error) {
+        UpdateArgs *a = c->args;
+        ModelAttachment *at = c->object;
+
+        mutation_log(c, "Changed attachment '%s' of machine %s", at->settings->name, at->settings->machine);
+        return model_attachment_update(c->d->model, at, g_steal_pointer(&a->next), error);
+}
+
+static const MutationSpec update_spec = {
+        .member = "Update",
+        .args_size = sizeof(UpdateArgs),
+        .args_clear = (void (*)(void *)) update_args_clear,
+        .parse = update_parse,
+        .check = update_check,
+        .apply = update_apply,
+};
+
+static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return mutation_run(&update_spec, m, userdata, error);
+}
+
+/* ---- Delete ---- */
+
+static bool delete_check(MutationCall *c, MutationAsk *ask, GError **error) {
+        ModelAttachment *at = c->object;
+
+        bus_attachment_ask(c->d->model, at->settings, ask);
+        return true;
+}
+
+static bool delete_apply(MutationCall *c, GError **error) {
+        ModelAttachment *at = c->object;
+
+        mutation_log(c, "Deleted attachment '%s' of machine %s", at->settings->name, at->settings->machine);
+        return model_attachment_delete(c->d->model, at, error);
+}
+
+static const MutationSpec delete_spec = {
+        .member = "Delete",
+        .check = delete_check,
+        .apply = delete_apply,
+};
 
 static int method_delete(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        ModelAttachment *a = userdata;
-        Daemon *d = daemon_of_call(m);
-        Request *q = g_new0(Request, 1);
-        const char *buf[9];
-
-        q->d = d;
-        q->path = g_strdup(a->path);
-        auth_check(d->auth, m, (const char *const[]) { "org.devpass1.manage-attachments", NULL },
-                   details(d, a->settings, buf), on_delete_auth, q);
-        return 1;
+        return mutation_run(&delete_spec, m, userdata, error);
 }
 
 const sd_bus_vtable bus_attachment_vtable[] = {

@@ -6,6 +6,7 @@
 
 #include "bus-settings.h"
 #include "daemon.h"
+#include "mutation.h"
 
 #define DP_ATTACHMENT_INTERFACE "org.devpass1.Attachment"
 
@@ -13,8 +14,14 @@ extern const sd_bus_vtable bus_attachment_vtable[];
 int bus_attachment_register(sd_bus *bus, Daemon *d);
 const char **bus_attachment_prop_names(unsigned bits);
 
-/* A machine's attachment from a call's settings, every value checked;
- * base: the one being updated (its values fill what is not given), or
- * NULL. 0 or a negative errno with error set. */
-int bus_attachment_settings(Daemon *d, const char *machine, const BusSettings *s, const StoreAttachment *base,
-                            StoreAttachment **ret, sd_bus_error *error);
+/* The syntax of a machine's attachment settings (machine: NULL when it
+ * is stored already); a given Mac is parsed in place. creating: a blank
+ * Name is fine (one is made). 0 or a negative errno with error set. */
+int bus_attachment_settings_check(const char *machine, BusSettings *s, bool creating, sd_bus_error *error);
+/* A given, non-blank Mac parsed in place (lower case). */
+int bus_attachment_mac_parse(BusSettings *s, sd_bus_error *error);
+/* The change the settings ask for, as the model takes it (borrowed). */
+ModelAttachmentChange bus_attachment_change(const char *machine, const BusSettings *s);
+/* What a change of attachment s touches, for polkit: manage-attachments,
+ * its machine, group, and whose the machine is. */
+void bus_attachment_ask(Model *m, const StoreAttachment *s, MutationAsk *ask);

@@ -1,155 +1,216 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The VM manager's and the tenant administrator's calls on the Manager:
- * CreateAttachment(s), Claim, Release, PassToTenant. */
+ * CreateAttachment(s), Claim, Release, PassToTenant, each a table entry
+ * of the mutation runner. Here only the syntax; the model judges. */
 #include "bus-claim.h"
 
 #include <gio/gio.h>
 
 #include "bus-attachment.h"
 #include "bus-errors.h"
-#include "bus-manager.h"
+#include "mutation.h"
 #include "settings.h"
 
-typedef struct {
-        Daemon *d;
-        GPtrArray *attachments;   /* StoreAttachment*, checked */
-        char *machine;
-        char *tenant;
-        char *tenant_node;
-        int numa_node;
-        BusSettings settings;     /* PassToTenant */
-        char *group;              /* PassToTenant: the host group's path */
-} Request;
+/* The entries one CreateAttachments call may hold: read before polkit is
+ * asked, so their number is bounded while parsing. */
+#define BUS_ATTACHMENTS_MAX 4096
 
-static Request *request_new(Daemon *d) {
-        Request *q = g_new0(Request, 1);
-        q->d = d;
-        q->attachments = g_ptr_array_new_with_free_func((GDestroyNotify) store_attachment_free);
-        return q;
+/* A reply's values appended, or why not: the change is committed, the
+ * runner answers with the error. */
+static bool reply_built(int r, GError **error) {
+        if (r >= 0)
+                return true;
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "The change was made, but its reply could not be built "
+                    "(%s): read the objects", g_strerror(-r));
+        return false;
 }
-
-static void request_free(Request *q) {
-        g_ptr_array_unref(q->attachments);
-        bus_settings_clear(&q->settings);
-        g_free(q->machine);
-        g_free(q->tenant);
-        g_free(q->tenant_node);
-        g_free(q->group);
-        g_free(q);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Request, request_free);
 
 /* ---- CreateAttachment(s) ---- */
 
-static void on_create_auth(sd_bus_message *m, bool allowed, const char *action, const char *reason,
-                           void *userdata) {
-        g_autoptr(Request) q = userdata;
-        g_autoptr(GError) e = NULL;
-        g_autoptr(sd_bus_message) reply = NULL;
-        bool one = g_str_equal(sd_bus_message_get_member(m), "CreateAttachment");
+typedef struct {
+        char *machine;
+        BusSettings settings;
+} Entry;
+
+typedef struct {
+        GArray *entries;          /* Entry */
+        GPtrArray *next;          /* StoreAttachment*: check's verdict, which apply creates */
+        bool many;                /* CreateAttachments: the reply is "ao" */
+} CreateArgs;
+
+static void entry_clear(Entry *e) {
+        g_free(e->machine);
+        bus_settings_clear(&e->settings);
+}
+
+static void create_args_clear(CreateArgs *a) {
+        g_clear_pointer(&a->entries, g_array_unref);
+        g_clear_pointer(&a->next, g_ptr_array_unref);
+}
+
+/* One (machine, settings) at the read position. */
+static int entry_read(MutationCall *c, sd_bus_error *error) {
+        CreateArgs *a = c->args;
+        const char *machine;
         int r;
 
-        if (auth_refused(m, allowed, action, reason))
-                return;
-        /* The groups may have gone while polkit was asked. */
-        for (guint i = 0; i < q->attachments->len; i++) {
-                const StoreAttachment *s = q->attachments->pdata[i];
-                if (!model_attachment_group(q->d->model, s)) {
-                        sd_bus_reply_method_errorf(m, DP_ERROR_NOT_FOUND, "The group of machine %s's attachment "
-                                                   "was deleted meanwhile", s->machine);
-                        return;
-                }
+        if (!a->entries) {
+                a->entries = g_array_new(FALSE, TRUE, sizeof(Entry));
+                g_array_set_clear_func(a->entries, (GDestroyNotify) entry_clear);
         }
-        g_autoptr(GPtrArray) made = model_attachments_create(q->d->model, q->attachments, &e);
-        if (!made) {
-                bus_reply_gerror(m, e);
-                return;
-        }
-        daemon_emit(q->d);
-        if ((r = sd_bus_message_new_method_return(m, &reply)) < 0 ||
-            (!one && (r = sd_bus_message_open_container(reply, 'a', "o")) < 0))
-                return;
-        for (guint i = 0; r >= 0 && i < made->len; i++)
-                r = sd_bus_message_append_basic(reply, 'o', ((ModelAttachment *) made->pdata[i])->path);
-        if (r >= 0 && (one || (r = sd_bus_message_close_container(reply)) >= 0))
-                (void) sd_bus_send(NULL, reply, NULL);
-}
-
-/* "a, b, c": the distinct values, for polkit's details. */
-static char *join_distinct(GPtrArray *values) {
-        g_autoptr(GPtrArray) seen = g_ptr_array_new();
-
-        for (guint i = 0; i < values->len; i++)
-                if (!g_ptr_array_find_with_equal_func(seen, values->pdata[i], g_str_equal, NULL))
-                        g_ptr_array_add(seen, values->pdata[i]);
-        g_ptr_array_add(seen, NULL);
-        return g_strjoinv(", ", (char **) seen->pdata);
-}
-
-static void create_ask(Daemon *d, sd_bus_message *m, Request *q) {
-        g_autoptr(GPtrArray) machines = g_ptr_array_new(), groups = g_ptr_array_new(), tenants = g_ptr_array_new();
-
-        for (guint i = 0; i < q->attachments->len; i++) {
-                const StoreAttachment *s = q->attachments->pdata[i];
-                g_ptr_array_add(machines, s->machine);
-                g_ptr_array_add(groups, model_attachment_group(d->model, s)->settings->name);
-                g_ptr_array_add(tenants, s->tenant);
-        }
-        g_autofree char *machine = join_distinct(machines);
-        g_autofree char *group = join_distinct(groups);
-        g_autofree char *tenant = join_distinct(tenants);
-        auth_check(d->auth, m, (const char *const[]) { "org.devpass1.manage-attachments", NULL },
-                   (const char *const[]) { "machine", machine, "group", group, "tenant", tenant,
-                                           "node", d->config.node, NULL },
-                   on_create_auth, q);
-}
-
-static int read_entry(Daemon *d, sd_bus_message *m, const char *machine, Request *q, sd_bus_error *error) {
-        g_auto(BusSettings) s = {};
-        StoreAttachment *a = NULL;
-        int r;
-
-        if ((r = bus_settings_read(m, BUS_SETTINGS_ATTACHMENT, &s, error)) < 0 ||
-            (r = bus_attachment_settings(d, machine, &s, NULL, &a, error)) < 0)
+        if (a->entries->len == BUS_ATTACHMENTS_MAX)
+                return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT, "One call creates at most %u "
+                                         "attachments: split the call", BUS_ATTACHMENTS_MAX);
+        if ((r = sd_bus_message_read(c->m, "s", &machine)) < 0)
                 return r;
-        g_ptr_array_add(q->attachments, a);
+        g_array_set_size(a->entries, a->entries->len + 1);
+        Entry *e = &g_array_index(a->entries, Entry, a->entries->len - 1);
+        e->machine = g_strdup(machine);
+        if ((r = bus_settings_read(c->m, BUS_SETTINGS_ATTACHMENT, &e->settings, error)) < 0)
+                return r;
+        return bus_attachment_settings_check(e->machine, &e->settings, true, error);
+}
+
+static int create_one_parse(MutationCall *c, sd_bus_error *error) {
+        return entry_read(c, error);
+}
+
+static int create_many_parse(MutationCall *c, sd_bus_error *error) {
+        CreateArgs *a = c->args;
+        int r;
+
+        a->many = true;
+        if ((r = sd_bus_message_enter_container(c->m, 'a', "(sa{sv})")) < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(c->m, 'r', "sa{sv}")) > 0)
+                if ((r = entry_read(c, error)) < 0 || (r = sd_bus_message_exit_container(c->m)) < 0)
+                        return r;
+        if (r < 0 || (r = sd_bus_message_exit_container(c->m)) < 0)
+                return r;
+        if (!a->entries)
+                return sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT, "Give at least one (machine, settings) entry");
         return 0;
 }
 
-int bus_claim_method_create_attachment(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Daemon *d = userdata;
-        g_autoptr(Request) q = request_new(d);
-        const char *machine;
-        int r;
+static bool create_check(MutationCall *c, MutationAsk *ask, GError **error) {
+        CreateArgs *a = c->args;
+        g_autoptr(GArray) changes = g_array_sized_new(FALSE, FALSE, sizeof(ModelAttachmentChange), a->entries->len);
 
-        if ((r = sd_bus_message_read(m, "s", &machine)) < 0 || (r = read_entry(d, m, machine, q, error)) < 0)
-                return r;
-        create_ask(d, m, g_steal_pointer(&q));
-        return 1;
+        for (guint i = 0; i < a->entries->len; i++) {
+                const Entry *e = &g_array_index(a->entries, Entry, i);
+                ModelAttachmentChange change = bus_attachment_change(e->machine, &e->settings);
+                g_array_append_val(changes, change);
+        }
+        g_clear_pointer(&a->next, g_ptr_array_unref);
+        a->next = model_attachments_settle(c->d->model, (ModelAttachmentChange *) changes->data, changes->len, error);
+        for (guint i = 0; a->next && i < a->next->len; i++)
+                bus_attachment_ask(c->d->model, a->next->pdata[i], ask);
+        return a->next != NULL;
+}
+
+static bool create_apply(MutationCall *c, GError **error) {
+        CreateArgs *a = c->args;
+        const Entry *first = &g_array_index(a->entries, Entry, 0);
+        int r = 0;
+
+        if (a->many)
+                mutation_log(c, "Created %u attachments", a->entries->len);
+        else
+                mutation_log(c, "Created an attachment of machine %s", first->machine);
+        g_autoptr(GPtrArray) made = model_attachments_create(c->d->model, a->next, error);
+        if (!made)
+                return false;
+        if (a->many)
+                r = sd_bus_message_open_container(c->reply, 'a', "o");
+        for (guint i = 0; r >= 0 && i < made->len; i++)
+                r = sd_bus_message_append_basic(c->reply, 'o', ((ModelAttachment *) made->pdata[i])->path);
+        if (r >= 0 && a->many)
+                r = sd_bus_message_close_container(c->reply);
+        return reply_built(r, error);
+}
+
+static const MutationSpec create_one_spec = {
+        .member = "CreateAttachment",
+        .args_size = sizeof(CreateArgs),
+        .args_clear = (void (*)(void *)) create_args_clear,
+        .parse = create_one_parse,
+        .check = create_check,
+        .apply = create_apply,
+};
+
+static const MutationSpec create_many_spec = {
+        .member = "CreateAttachments",
+        .args_size = sizeof(CreateArgs),
+        .args_clear = (void (*)(void *)) create_args_clear,
+        .parse = create_many_parse,
+        .check = create_check,
+        .apply = create_apply,
+};
+
+int bus_claim_method_create_attachment(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return mutation_run(&create_one_spec, m, userdata, error);
 }
 
 int bus_claim_method_create_attachments(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Daemon *d = userdata;
-        g_autoptr(Request) q = request_new(d);
-        const char *machine;
-        int r;
-
-        if ((r = sd_bus_message_enter_container(m, 'a', "(sa{sv})")) < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'r', "sa{sv}")) > 0) {
-                if ((r = sd_bus_message_read(m, "s", &machine)) < 0 || (r = read_entry(d, m, machine, q, error)) < 0 ||
-                    (r = sd_bus_message_exit_container(m)) < 0)
-                        return r;
-        }
-        if (r < 0 || (r = sd_bus_message_exit_container(m)) < 0)
-                return r;
-        if (q->attachments->len == 0)
-                return sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT, "Give at least one (machine, settings) entry");
-        create_ask(d, m, g_steal_pointer(&q));
-        return 1;
+        return mutation_run(&create_many_spec, m, userdata, error);
 }
 
 /* ---- Claim, Release ---- */
+
+typedef struct {
+        char *machine;
+        BusSettings settings;     /* Claim's options */
+} MachineArgs;
+
+static void machine_args_clear(MachineArgs *a) {
+        g_free(a->machine);
+        bus_settings_clear(&a->settings);
+}
+
+static int machine_parse(MutationCall *c, sd_bus_error *error) {
+        MachineArgs *a = c->args;
+        g_autoptr(GError) e = NULL;
+        const char *machine;
+        int r;
+
+        if ((r = sd_bus_message_read(c->m, "s", &machine)) < 0)
+                return r;
+        if (!settings_machine_valid("machine", machine, &e))
+                return sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT, e->message);
+        a->machine = g_strdup(machine);
+        return 0;
+}
+
+static int claim_parse(MutationCall *c, sd_bus_error *error) {
+        MachineArgs *a = c->args;
+        g_autoptr(GError) e = NULL;
+        int r;
+
+        a->settings.numa_node = -1;
+        if ((r = machine_parse(c, error)) < 0 ||
+            (r = bus_settings_read(c->m, BUS_SETTING_NUMA_NODE | BUS_SETTING_TENANT_NODE, &a->settings, error)) < 0)
+                return r;
+        if ((a->settings.present & BUS_SETTING_TENANT_NODE) &&
+            !settings_machine_valid("tenant node", a->settings.tenant_node, &e))
+                return sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT, e->message);
+        return 0;
+}
+
+/* The machine, whose it is, and the groups it draws from or holds. */
+static bool machine_check(MutationCall *c, MutationAsk *ask, GError **error) {
+        MachineArgs *a = c->args;
+        g_autoptr(GPtrArray) groups = model_machine_groups(c->d->model, a->machine);
+
+        ask->actions[0] = "org.devpass1.claim";
+        mutation_ask_machine(ask, a->machine);
+        mutation_ask_tenant(ask, model_machine_tenant(c->d->model, a->machine));
+        for (guint i = 0; i < groups->len; i++) {
+                const ModelGroup *g = groups->pdata[i];
+                mutation_ask_group(ask, g->settings->name);
+                mutation_ask_tenant(ask, g->settings->tenant);
+        }
+        return true;
+}
 
 static int claimed_append(sd_bus_message *reply, GPtrArray *claimed) {
         int r = sd_bus_message_open_container(reply, 'a', "(osa(siss))");
@@ -173,167 +234,140 @@ static int claimed_append(sd_bus_message *reply, GPtrArray *claimed) {
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
-static void on_claim_auth(sd_bus_message *m, bool allowed, const char *action, const char *reason, void *userdata) {
-        g_autoptr(Request) q = userdata;
-        g_autoptr(GError) e = NULL;
-        g_autoptr(sd_bus_message) reply = NULL;
+static bool claim_apply(MutationCall *c, GError **error) {
+        MachineArgs *a = c->args;
 
-        if (auth_refused(m, allowed, action, reason))
-                return;
-        g_autoptr(GPtrArray) claimed = model_claim(q->d->model, q->machine, q->numa_node, q->tenant_node, &e);
-        if (!claimed) {
-                bus_reply_gerror(m, e);
-                return;
-        }
-        daemon_emit(q->d);
-        if (sd_bus_message_new_method_return(m, &reply) >= 0 && claimed_append(reply, claimed) >= 0)
-                (void) sd_bus_send(NULL, reply, NULL);
+        mutation_log(c, "Claimed devices for machine %s", a->machine);
+        g_autoptr(GPtrArray) claimed = model_claim(c->d->model, a->machine, a->settings.numa_node,
+                                                   a->settings.tenant_node ?: "", error);
+        return claimed && reply_built(claimed_append(c->reply, claimed), error);
 }
 
-static int machine_arg(sd_bus_message *m, Request *q, sd_bus_error *error) {
-        g_autoptr(GError) e = NULL;
-        const char *machine;
-        int r;
+static bool release_apply(MutationCall *c, GError **error) {
+        MachineArgs *a = c->args;
 
-        if ((r = sd_bus_message_read(m, "s", &machine)) < 0)
-                return r;
-        if (!settings_machine_valid("machine", machine, &e))
-                return sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT, e->message);
-        q->machine = g_strdup(machine);
-        return 0;
+        mutation_log(c, "Released the devices of machine %s", a->machine);
+        return model_release(c->d->model, a->machine, error);
 }
+
+static const MutationSpec claim_spec = {
+        .member = "Claim",
+        .args_size = sizeof(MachineArgs),
+        .args_clear = (void (*)(void *)) machine_args_clear,
+        .parse = claim_parse,
+        .check = machine_check,
+        .apply = claim_apply,
+};
+
+static const MutationSpec release_spec = {
+        .member = "Release",
+        .args_size = sizeof(MachineArgs),
+        .args_clear = (void (*)(void *)) machine_args_clear,
+        .parse = machine_parse,
+        .check = machine_check,
+        .apply = release_apply,
+};
 
 int bus_claim_method_claim(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Daemon *d = userdata;
-        g_autoptr(Request) q = request_new(d);
-        g_auto(BusSettings) s = { .numa_node = -1 };
-        g_autoptr(GError) e = NULL;
-        int r;
-
-        if ((r = machine_arg(m, q, error)) < 0 ||
-            (r = bus_settings_read(m, BUS_SETTING_NUMA_NODE | BUS_SETTING_TENANT_NODE, &s, error)) < 0)
-                return r;
-        if ((s.present & BUS_SETTING_TENANT_NODE) && !settings_machine_valid("tenant node", s.tenant_node, &e))
-                return sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT, e->message);
-        q->numa_node = s.numa_node;
-        q->tenant_node = g_strdup(s.tenant_node ?: "");
-        const char *machine = q->machine;
-        auth_check(d->auth, m, (const char *const[]) { "org.devpass1.claim", NULL },
-                   (const char *const[]) { "machine", machine, "node", d->config.node, NULL }, on_claim_auth,
-                   g_steal_pointer(&q));
-        return 1;
-}
-
-static void on_release_auth(sd_bus_message *m, bool allowed, const char *action, const char *reason,
-                            void *userdata) {
-        g_autoptr(Request) q = userdata;
-        g_autoptr(GError) e = NULL;
-
-        if (auth_refused(m, allowed, action, reason))
-                return;
-        daemon_reply_change(q->d, m, model_release(q->d->model, q->machine, &e), &e);
+        return mutation_run(&claim_spec, m, userdata, error);
 }
 
 int bus_claim_method_release(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Daemon *d = userdata;
-        g_autoptr(Request) q = request_new(d);
-        int r;
-
-        if ((r = machine_arg(m, q, error)) < 0)
-                return r;
-        const char *machine = q->machine;
-        auth_check(d->auth, m, (const char *const[]) { "org.devpass1.claim", NULL },
-                   (const char *const[]) { "machine", machine, "node", d->config.node, NULL }, on_release_auth,
-                   g_steal_pointer(&q));
-        return 1;
+        return mutation_run(&release_spec, m, userdata, error);
 }
 
 /* ---- PassToTenant ---- */
 
-static void on_tenant_auth(sd_bus_message *m, bool allowed, const char *action, const char *reason,
-                           void *userdata) {
-        g_autoptr(Request) q = userdata;
-        g_autoptr(GError) e = NULL;
-        const BusSettings *s = &q->settings;
+typedef struct {
+        char *tenant;
+        char *tenant_node;
+        BusSettings settings;
+} PassArgs;
 
-        if (auth_refused(m, allowed, action, reason))
-                return;
-        ModelGroup *from = model_group_by_path(q->d->model, q->group);
-        if (!from) {
-                sd_bus_reply_method_errorf(m, DP_ERROR_NOT_FOUND, "Group %s was deleted meanwhile", q->group);
-                return;
-        }
-        StoreGroup *g = g_new0(StoreGroup, 1);
-        g->name = s->present & BUS_SETTING_NAME && *s->name ? g_strdup(s->name)
-                                                             : g_strdup_printf("%s %s", q->tenant, from->settings->name);
-        g->type = g_strdup(from->settings->type);
-        g->description = g_strdup(s->description ?: "");
-        g->class_name = g_strdup(from->settings->class_name);
-        g->tenant = g_strdup(q->tenant);
-        g->tenant_node = g_strdup(q->tenant_node);
-        char *macs[] = { s->mac, NULL };
-        ModelGroup *made = model_tenant_pass(q->d->model, from, g, s->count, s->mac ? macs : NULL, &e);
-        if (!made) {
-                bus_reply_gerror(m, e);
-                return;
-        }
-        daemon_emit(q->d);
-        sd_bus_reply_method_return(m, "o", made->path);
+static void pass_args_clear(PassArgs *a) {
+        g_free(a->tenant);
+        g_free(a->tenant_node);
+        bus_settings_clear(&a->settings);
 }
 
-int bus_claim_method_pass_to_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Daemon *d = userdata;
-        g_autoptr(Request) q = request_new(d);
+static int pass_parse(MutationCall *c, sd_bus_error *error) {
+        PassArgs *a = c->args;
+        BusSettings *s = &a->settings;
         g_autoptr(GError) e = NULL;
-        BusSettings *s = &q->settings;
         const char *tenant, *node;
-        char quoted[80];
         int r;
 
-        if ((r = sd_bus_message_read(m, "ss", &tenant, &node)) < 0 ||
-            (r = bus_settings_read(m, BUS_SETTING_GROUP | BUS_SETTING_COUNT | BUS_SETTING_NAME | BUS_SETTING_TYPE |
+        if ((r = sd_bus_message_read(c->m, "ss", &tenant, &node)) < 0 ||
+            (r = bus_settings_read(c->m, BUS_SETTING_GROUP | BUS_SETTING_COUNT | BUS_SETTING_NAME | BUS_SETTING_TYPE |
                                    BUS_SETTING_DESCRIPTION | BUS_SETTING_MAC, s, error)) < 0)
                 return r;
+        a->tenant = g_strdup(tenant);
+        a->tenant_node = g_strdup(node);
         if (!settings_machine_valid("tenant", tenant, &e) || !settings_machine_valid("tenant node", node, &e) ||
             ((s->present & BUS_SETTING_NAME) && *s->name && !settings_name_valid("group", s->name, &e)) ||
+            ((s->present & BUS_SETTING_TYPE) && !settings_name_valid("type", s->type, &e)) ||
             ((s->present & BUS_SETTING_DESCRIPTION) && !settings_description_valid(s->description, &e)))
                 return sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT, e->message);
-        ModelGroup *from = s->group ? model_group_by_path(d->model, s->group) : NULL;
-        if (!from)
-                return s->group ? sd_bus_error_setf(error, DP_ERROR_NOT_FOUND, "No group at %s",
-                                                    bus_quote(s->group, quoted))
-                                : sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT,
-                                                   "Name the host group to take the devices from: Group");
-        if (*from->settings->tenant)
-                return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT, "Group %s is tenant %s's: pass from a "
-                                         "host group", from->settings->name, from->settings->tenant);
-        if ((s->present & BUS_SETTING_TYPE) && !g_str_equal(s->type, from->settings->type))
-                return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT, "Type %s does not match group %s, which "
-                                         "is %s", bus_quote(s->type, quoted), from->settings->name,
-                                         from->settings->type);
+        if (!(s->present & BUS_SETTING_GROUP))
+                return sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT,
+                                        "Name the host group to take the devices from: Group");
         if (!(s->present & BUS_SETTING_COUNT))
                 s->count = 1;
-        if (s->count < 1 || s->count > from->total)
-                return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT, "Count %u is out of range: group %s holds "
-                                         "%u", s->count, from->settings->name, from->total);
-        if (s->mac && *s->mac) {
-                if (!g_str_equal(from->settings->type, "sriov-nic") || s->count != 1)
-                        return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT, "A Mac is for a sriov-nic pass "
-                                                 "of Count 1 only: group %s is %s, Count %u", from->settings->name,
-                                                 from->settings->type, s->count);
-                g_autofree char *mac = settings_mac_parse(s->mac, &e);
-                if (!mac)
-                        return sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT, e->message);
-                g_free(s->mac);
-                s->mac = g_steal_pointer(&mac);
-        } else
-                g_clear_pointer(&s->mac, g_free);
-        q->tenant = g_strdup(tenant);
-        q->tenant_node = g_strdup(node);
-        q->group = g_strdup(from->path);
-        auth_check(d->auth, m, (const char *const[]) { "org.devpass1.manage-tenants", NULL },
-                   (const char *const[]) { "tenant", tenant, "group", from->settings->name, "node", d->config.node,
-                                           NULL },
-                   on_tenant_auth, g_steal_pointer(&q));
-        return 1;
+        return bus_attachment_mac_parse(s, error);
+}
+
+static ModelTenantPass pass_of(const PassArgs *a) {
+        const BusSettings *s = &a->settings;
+
+        return (ModelTenantPass) {
+                .tenant = a->tenant,
+                .tenant_node = a->tenant_node,
+                .name = s->name,
+                .type = s->present & BUS_SETTING_TYPE ? s->type : NULL,
+                .description = s->description,
+                .count = s->count,
+                .mac = s->mac && *s->mac ? s->mac : NULL,
+        };
+}
+
+/* The host group and the tenant. Not the devices: the allocator picks
+ * them when the pass is made, after polkit answered, from the units then
+ * free; a rule scoped to the group already covers every one it could
+ * pick, and naming a guess would make the answer stale for nothing. */
+static bool pass_check(MutationCall *c, MutationAsk *ask, GError **error) {
+        const PassArgs *a = c->args;
+        ModelTenantPass pass = pass_of(a);
+        ModelGroup *from = model_group_arg(c->d->model, a->settings.group, error);
+
+        if (!from)
+                return false;
+        ask->actions[0] = "org.devpass1.manage-tenants";
+        mutation_ask_group(ask, from->settings->name);
+        mutation_ask_tenant(ask, a->tenant);
+        return model_tenant_pass_check(c->d->model, from, &pass, error);
+}
+
+static bool pass_apply(MutationCall *c, GError **error) {
+        const PassArgs *a = c->args;
+        ModelTenantPass pass = pass_of(a);
+        ModelGroup *from = model_group_arg(c->d->model, a->settings.group, error);
+
+        if (!from)
+                return false;
+        mutation_log(c, "Passed %u of group '%s' to tenant %s", a->settings.count, from->settings->name, a->tenant);
+        ModelGroup *made = model_tenant_pass(c->d->model, from, &pass, error);
+        return made && reply_built(sd_bus_message_append(c->reply, "o", made->path), error);
+}
+
+static const MutationSpec pass_spec = {
+        .member = "PassToTenant",
+        .args_size = sizeof(PassArgs),
+        .args_clear = (void (*)(void *)) pass_args_clear,
+        .parse = pass_parse,
+        .check = pass_check,
+        .apply = pass_apply,
+};
+
+int bus_claim_method_pass_to_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return mutation_run(&pass_spec, m, userdata, error);
 }

@@ -124,19 +124,26 @@ void bus_device_emit_properties(sd_bus *bus, const Device *d, DevicePropMask mas
                   "PropertiesChanged", d);
 }
 
+int bus_emit_object_removed(sd_bus *bus, const char *path, const char *interface) {
+        /* What sd_bus_emit_object_added() names, the standard interfaces
+         * too: a GDBusObjectManagerClient (Cockpit) drops an object only
+         * when every interface it was told of is gone. */
+        return sd_bus_emit_interfaces_removed(bus, path, "org.freedesktop.DBus.Peer",
+                                              "org.freedesktop.DBus.Introspectable",
+                                              "org.freedesktop.DBus.Properties", interface, NULL);
+}
+
 void bus_device_emit_changes(sd_bus *bus, InventoryChanges *c) {
         GHashTableIter it;
         gpointer key, value;
 
         for (guint i = 0; i < c->removed->len; i++) {
                 const Device *d = c->removed->pdata[i];
-                emit_warn(sd_bus_emit_interfaces_removed(bus, d->path, DP_DEVICE_INTERFACE, NULL),
-                          "InterfacesRemoved", d);
+                emit_warn(bus_emit_object_removed(bus, d->path, DP_DEVICE_INTERFACE), "InterfacesRemoved", d);
         }
         for (guint i = 0; i < c->added->len; i++) {
                 const Device *d = c->added->pdata[i];
-                emit_warn(sd_bus_emit_interfaces_added(bus, d->path, DP_DEVICE_INTERFACE, NULL),
-                          "InterfacesAdded", d);
+                emit_warn(sd_bus_emit_object_added(bus, d->path), "InterfacesAdded", d);
         }
         g_hash_table_iter_init(&it, c->changed);
         while (g_hash_table_iter_next(&it, &key, &value)) {

@@ -22,3 +22,8 @@ int bus_device_register(sd_bus *bus, Daemon *d);
  * InterfacesAdded, then PropertiesChanged carrying only what changed. */
 void bus_device_emit_changes(sd_bus *bus, InventoryChanges *changes);
 void bus_device_emit_properties(sd_bus *bus, const Device *d, DevicePropMask mask);
+
+/* InterfacesRemoved of an object that is gone, naming every interface
+ * InterfacesAdded named for it (sd_bus_emit_object_added()): the
+ * standard ones and its own. */
+int bus_emit_object_removed(sd_bus *bus, const char *path, const char *interface);

@@ -97,20 +97,13 @@ const char *bus_error_name_for(const GError *e) {
                         return DP_ERROR_INVALID_ARGUMENT;
                 case G_IO_ERROR_NOT_FOUND:
                         return DP_ERROR_NOT_FOUND;
+                case G_IO_ERROR_PERMISSION_DENIED:   /* the host would lose what it runs on */
+                        return DP_ERROR_UNSAFE;
+                case G_IO_ERROR_NO_SPACE:            /* devpassd's limits on what it keeps */
+                        return SD_BUS_ERROR_LIMITS_EXCEEDED;
                 default:
                         break;
                 }
         }
         return DP_ERROR_FAILED;
-}
-
-int bus_reply_gerror(sd_bus_message *m, const GError *e) {
-        const char *name = bus_error_name_for(e);
-
-        /* A caller's mistake is the caller's to read; a failure is the
-         * administrator's too. */
-        if (g_str_equal(name, DP_ERROR_FAILED))
-                g_warning("%s.%s failed: %s", sd_bus_message_get_interface(m), sd_bus_message_get_member(m),
-                          e->message);
-        return sd_bus_reply_method_errorf(m, name, "%s", e->message);
 }

@@ -35,6 +35,6 @@ const char *bus_quote(const char *s, char buf[static 80]);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus_message, sd_bus_message_unref)
 
 /* The named error for a GError from the model or the store: exists/busy
- * -> Busy, invalid -> InvalidArgument, not found -> NotFound, else Failed. */
+ * -> Busy, invalid -> InvalidArgument, not found -> NotFound, permission
+ * denied (the host would lose what it runs on) -> Unsafe, else Failed. */
 const char *bus_error_name_for(const GError *e);
-int bus_reply_gerror(sd_bus_message *m, const GError *e);

@@ -134,14 +134,8 @@ static int create_rule_parse(MutationCall *c, sd_bus_error *error) {
 
 static ModelGroup *create_rule_group(MutationCall *c, GError **error) {
         const BusRuleArgs *a = c->args;
-        ModelGroup *g = model_group_by_path(c->d->model, a->settings.group);
 
-        char quoted[80];
-
-        if (!g)
-                g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No group at %s: 'devpassctl groups' lists "
-                            "them", bus_quote(a->settings.group, quoted));
-        return g;
+        return model_group_arg(c->d->model, a->settings.group, error);
 }
 
 static bool create_rule_check(MutationCall *c, MutationAsk *ask, GError **error) {
@@ -214,10 +208,31 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_VTABLE_END
 };
 
+/* The bus drops a connection that sends a message over its limit:
+ * devpassd would be gone for every caller. A GetManagedObjects whose
+ * reply would come near it (the estimate errs high; 7/8 leaves room for
+ * the rest) is refused instead, and the caller can read the objects one
+ * by one. */
+static int objects_size_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Daemon *d = userdata;
+
+        if (!sd_bus_message_is_method_call(m, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects"))
+                return 0;
+        size_t size = model_bus_size(d->model);
+        if (size <= d->config.max_message_size / 8 * 7)
+                return 0;
+        g_warning("GetManagedObjects refused: its reply would take about %zu bytes, near the bus's limit of "
+                  "%" G_GUINT64_FORMAT, size, d->config.max_message_size);
+        (void) sd_bus_reply_method_errorf(m, SD_BUS_ERROR_LIMITS_EXCEEDED, "Every object together would take about "
+                                          "%zu KiB, more than the bus carries in one message: list them (busctl "
+                                          "tree org.devpass1) and read each with Properties.GetAll", size >> 10);
+        return 1;
+}
+
 int bus_manager_register(sd_bus *bus, Daemon *d) {
         int r = sd_bus_add_object_vtable(bus, NULL, DP_ROOT_PATH, DP_MANAGER_INTERFACE,
                                          bus_manager_vtable, d);
-        if (r < 0)
+        if (r < 0 || (r = sd_bus_add_filter(bus, NULL, objects_size_filter, d)) < 0)
                 return r;
         return sd_bus_add_object_manager(bus, NULL, DP_ROOT_PATH);
 }

@@ -74,17 +74,6 @@ int bus_rule_settings_check(const BusSettings *s, bool creating, GPtrArray **con
         return 0;
 }
 
-/* A group named by its path in a call. */
-ModelGroup *bus_rule_group_arg(Daemon *d, const char *path, sd_bus_error *error) {
-        char quoted[80];
-        ModelGroup *g = model_group_by_path(d->model, path);
-
-        if (!g)
-                sd_bus_error_setf(error, DP_ERROR_NOT_FOUND, "No group at %s: 'devpassctl groups' lists them",
-                                  bus_quote(path, quoted));
-        return g;
-}
-
 void bus_rule_args_clear(BusRuleArgs *a) {
         bus_settings_clear(&a->settings);
         g_clear_pointer(&a->conditions, g_ptr_array_unref);
@@ -120,12 +109,9 @@ static bool update_next(MutationCall *c, ModelGroup **target, GError **error) {
         const ModelRule *r = c->object;
         const BusSettings *s = &a->settings;
 
-        char quoted[80];
-
         *target = r->group;
-        if ((s->present & BUS_SETTING_GROUP) && !(*target = model_group_by_path(c->d->model, s->group)))
-                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No group at %s: 'devpassctl groups' "
-                                   "lists them", bus_quote(s->group, quoted)), false;
+        if ((s->present & BUS_SETTING_GROUP) && !(*target = model_group_arg(c->d->model, s->group, error)))
+                return false;
         g_clear_pointer(&a->next, store_rule_free);
         a->next = store_rule_new();
         a->next->name = g_strdup(s->present & BUS_SETTING_NAME ? s->name : r->settings->name);
@@ -175,10 +161,6 @@ static int method_update(sd_bus_message *m, void *userdata, sd_bus_error *error)
 
 /* ---- Delete ---- */
 
-static int delete_parse(MutationCall *c, sd_bus_error *error) {
-        return 0;
-}
-
 static bool delete_check(MutationCall *c, MutationAsk *ask, GError **error) {
         ModelRule *r = c->object;
         g_autoptr(GPtrArray) scope = model_rule_scope(c->d->model, r, r->group, NULL, NULL);
@@ -198,7 +180,6 @@ static bool delete_apply(MutationCall *c, GError **error) {
 
 static const MutationSpec delete_spec = {
         .member = "Delete",
-        .parse = delete_parse,
         .check = delete_check,
         .apply = delete_apply,
 };

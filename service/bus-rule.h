@@ -21,9 +21,6 @@ const char **bus_rule_prop_names(unsigned bits);
  * blank Name is fine (one is made up). 0 or a negative errno. */
 int bus_rule_settings_check(const BusSettings *s, bool creating, GPtrArray **conditions, sd_bus_error *error);
 
-/* The group an object path argument names; NULL with NotFound set. */
-ModelGroup *bus_rule_group_arg(Daemon *d, const char *path, sd_bus_error *error);
-
 /* The arguments of CreateRule and Rule.Update: the settings read, their
  * conditions compiled, and the rule as it would be. */
 typedef struct {

@@ -35,6 +35,16 @@ static bool config_fill(Config *c, GKeyFile *kf, GError **error) {
                         c->node = g_key_file_get_string(kf, "Daemon", "Node", NULL);
                 if (!c->modprobe)
                         c->modprobe = g_key_file_get_string(kf, "Daemon", "Modprobe", NULL);
+                if (g_key_file_has_key(kf, "Daemon", "MaxMessageSize", NULL)) {
+                        g_autoptr(GError) local = NULL;
+                        c->max_message_size = g_key_file_get_uint64(kf, "Daemon", "MaxMessageSize", &local);
+                        if (local || c->max_message_size == 0) {
+                                g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                                            "MaxMessageSize= in %s takes a number of bytes, e.g. 33554432",
+                                            c->config_path);
+                                return false;
+                        }
+                }
         }
         if (!c->node) {
                 /* Only the first label: node names are short ids, not FQDNs. */
@@ -65,6 +75,8 @@ static bool config_fill(Config *c, GKeyFile *kf, GError **error) {
                 c->modprobe = g_strdup("/sbin/modprobe");
         if (c->settle_ms <= 0)
                 c->settle_ms = 2000;
+        if (!c->max_message_size)
+                c->max_message_size = 32u << 20;
         return true;
 }
 

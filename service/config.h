@@ -15,6 +15,7 @@ typedef struct {
         char *state_dir;     /* --state-dir, else $STATE_DIRECTORY, else /var/lib/devpass */
         char *modprobe;      /* Modprobe=, run as "<modprobe> vfio-pci" */
         int settle_ms;       /* how long a driver change may take to show in sysfs */
+        guint64 max_message_size;  /* MaxMessageSize=: the bus's limit, dbus-daemon's 32 MiB */
         bool verbose;
 } Config;
 

@@ -23,6 +23,11 @@
 /* The D-Bus specification's RequestName reply; sd-bus does not name it. */
 #define DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER 1u
 #define VFIO_DRIVER "vfio-pci"
+/* How long a stop waits for the driver change in progress. A driver whose
+ * unbind never returns must not hold the stop until systemd kills us
+ * (TimeoutStopSec, 90 s by default): the change is committed before any
+ * write, and the next start's reconcile finishes it. */
+#define DAEMON_STOP_BINDER_MS 5000
 
 static const BusInterface bus_interfaces[] = {
         { DP_MANAGER_INTERFACE, bus_manager_vtable },
@@ -61,7 +66,7 @@ static void daemon_boot_list_sync(Daemon *d) {
 
 static void emit_removed(Daemon *d, ModelChanges *c) {
         for (guint i = 0; i + 1 < c->removed->len; i += 2)
-                (void) sd_bus_emit_interfaces_removed(d->bus, c->removed->pdata[i], c->removed->pdata[i + 1], NULL);
+                (void) bus_emit_object_removed(d->bus, c->removed->pdata[i], c->removed->pdata[i + 1]);
 }
 
 static void emit_rest(Daemon *d, ModelChanges *c, GHashTable *skip) {
@@ -95,15 +100,6 @@ static void emit_rest(Daemon *d, ModelChanges *c, GHashTable *skip) {
         if (c->reboot_changed)
                 bus_manager_emit_reboot(d->bus);
         daemon_boot_list_sync(d);
-}
-
-void daemon_reply_change(Daemon *d, sd_bus_message *m, bool ok, GError **error) {
-        if (!ok) {
-                bus_reply_gerror(m, *error);
-                return;
-        }
-        daemon_emit(d);
-        (void) sd_bus_reply_method_return(m, NULL);
 }
 
 void daemon_emit(Daemon *d) {
@@ -544,10 +540,17 @@ void daemon_free(Daemon *d) {
                 g_source_destroy(d->bus_source);
                 g_source_unref(d->bus_source);
         }
-        /* Pending polkit checks go unanswered: the daemon is going. */
+        /* Callers of driver changes are answered while the bus is open:
+         * the binder's results (stopped ones for what it dropped) reach
+         * their callbacks here, as no new call comes in any more. */
+        if (d->binder) {
+                binder_stop(d->binder, DAEMON_STOP_BINDER_MS);
+                while (g_main_context_iteration(NULL, FALSE))
+                        ;
+        }
+        /* Calls still waiting for polkit are refused. */
         auth_free(d->auth);
         sd_bus_flush_close_unref(d->bus);
-        /* The binder's worker may still report: stop it before what it reports to. */
         binder_free(d->binder);
         model_free(d->model);
         store_close(d->store);

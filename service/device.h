@@ -128,6 +128,11 @@ void device_take_fields(Device *dst, Device *src);
 
 const char *device_prop_name(DeviceProp p);
 
+/* About how many bytes the device's object takes in GetManagedObjects (a
+ * little more, never less): what devpassd checks before a reply the bus
+ * would refuse. */
+size_t device_bus_size(const Device *d);
+
 /* NULL-terminated array of the names of the bits set in mask; the strings
  * are static. */
 const char **device_prop_names(DevicePropMask mask);

@@ -33,11 +33,13 @@ static gboolean hotplug_flush(gpointer userdata) {
         return G_SOURCE_REMOVE;
 }
 
-/* The flush runs when the loop has nothing more urgent: every event already
- * in the socket is read first, so a burst becomes one batch. */
+/* The flush runs in the loop's next turn: every event already in the
+ * socket is read first, so a burst becomes one batch. At the bus's
+ * priority, not an idle one: a client flooding the bus with calls would
+ * keep an idle flush from ever running. */
 static void hotplug_schedule(Hotplug *h) {
         if (h->idle == 0 && coalescer_pending(h->queue) > 0)
-                h->idle = g_idle_add(hotplug_flush, h);
+                h->idle = g_idle_add_full(G_PRIORITY_DEFAULT, hotplug_flush, h, NULL);
 }
 
 static gboolean hotplug_on_event(gint fd, GIOCondition condition, gpointer userdata) {

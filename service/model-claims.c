@@ -52,16 +52,42 @@ void model_macs_disown(Model *m, char **macs) {
                 g_hash_table_remove(m->macs, macs[i]);
 }
 
+void model_machine_index(Model *m, ModelAttachment *a) {
+        GHashTable *names = g_hash_table_lookup(m->machines, a->settings->machine);
+
+        if (!names) {
+                names = g_hash_table_new(g_str_hash, g_str_equal);
+                g_hash_table_insert(m->machines, g_strdup(a->settings->machine), names);
+        }
+        g_hash_table_insert(names, a->settings->name, a);
+}
+
+void model_machine_unindex(Model *m, ModelAttachment *a) {
+        GHashTable *names = g_hash_table_lookup(m->machines, a->settings->machine);
+
+        if (names && g_hash_table_remove(names, a->settings->name) && g_hash_table_size(names) == 0)
+                g_hash_table_remove(m->machines, a->settings->machine);
+}
+
 void model_attachment_add(Model *m, ModelAttachment *a) {
         g_autofree char *owner = model_attachment_owner(a->settings);
         g_hash_table_insert(m->attachments, model_id_new(a->id), a);
         g_hash_table_insert(m->attachment_paths, a->path, a);
+        model_machine_index(m, a);
         model_macs_own(m, a->settings->macs, owner);
+}
+
+void model_attachment_remove(Model *m, ModelAttachment *a) {
+        model_macs_disown(m, a->settings->macs);
+        model_machine_unindex(m, a);
+        g_hash_table_remove(m->attachment_paths, a->path);
+        g_hash_table_remove(m->attachments, &a->id);
 }
 
 bool model_claims_load(Model *m, GError **error) {
         m->attachments = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) model_attachment_free);
         m->attachment_paths = g_hash_table_new(g_str_hash, g_str_equal);
+        m->machines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_hash_table_unref);
         m->claims = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) store_claim_free);
         m->holds = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) store_claim_free);
         m->macs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -85,6 +111,7 @@ bool model_claims_load(Model *m, GError **error) {
 }
 
 void model_claims_free(Model *m) {
+        g_clear_pointer(&m->machines, g_hash_table_unref);
         g_clear_pointer(&m->attachment_paths, g_hash_table_unref);
         g_clear_pointer(&m->attachments, g_hash_table_unref);
         g_clear_pointer(&m->claims, g_hash_table_unref);
@@ -101,16 +128,67 @@ ModelGroup *model_attachment_group(Model *m, const StoreAttachment *s) {
 }
 
 ModelAttachment *model_attachment_by_name(Model *m, const char *machine, const char *name) {
+        GHashTable *names = g_hash_table_lookup(m->machines, machine);
+        return names ? g_hash_table_lookup(names, name) : NULL;
+}
+
+static gint attachment_by_id(gconstpointer a, gconstpointer b) {
+        const ModelAttachment *x = *(ModelAttachment *const *) a, *y = *(ModelAttachment *const *) b;
+        return (x->id > y->id) - (x->id < y->id);
+}
+
+GPtrArray *model_machine_attachments(Model *m, const char *machine) {
+        GHashTable *names = g_hash_table_lookup(m->machines, machine);
+        GPtrArray *list = g_ptr_array_new();
         GHashTableIter it;
         gpointer value;
 
-        g_hash_table_iter_init(&it, m->attachments);
-        while (g_hash_table_iter_next(&it, NULL, &value)) {
-                ModelAttachment *a = value;
-                if (g_str_equal(a->settings->machine, machine) && g_str_equal(a->settings->name, name))
-                        return a;
+        if (names) {
+                g_hash_table_iter_init(&it, names);
+                while (g_hash_table_iter_next(&it, NULL, &value))
+                        g_ptr_array_add(list, value);
         }
-        return NULL;
+        g_ptr_array_sort(list, attachment_by_id);
+        return list;
+}
+
+const char *model_machine_tenant(Model *m, const char *machine) {
+        GHashTable *names = g_hash_table_lookup(m->machines, machine);
+        GHashTableIter it;
+        gpointer value;
+
+        if (!names)
+                return NULL;
+        /* Its attachments all agree (model_attachments_settle() sees to it). */
+        g_hash_table_iter_init(&it, names);
+        return g_hash_table_iter_next(&it, NULL, &value) ? ((ModelAttachment *) value)->settings->tenant : NULL;
+}
+
+GPtrArray *model_machine_groups(Model *m, const char *machine) {
+        g_autoptr(GPtrArray) attachments = model_machine_attachments(m, machine);
+        g_autoptr(GHashTable) groups = g_hash_table_new(NULL, NULL);
+        GHashTableIter it;
+        gpointer value;
+
+        for (guint i = 0; i < attachments->len; i++)
+                if (((ModelAttachment *) attachments->pdata[i])->group)
+                        g_hash_table_add(groups, ((ModelAttachment *) attachments->pdata[i])->group);
+        /* What it holds of attachments deleted since: a tenant's, or a host group's. */
+        g_hash_table_iter_init(&it, m->claims);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                const StoreClaim *c = value;
+                if (!g_str_equal(c->holder, machine))
+                        continue;
+                const StoreClaim *hold = g_hash_table_lookup(m->holds, c->address);
+                ModelGroup *g = hold ? g_hash_table_lookup(m->groups, &hold->group_id) : model_intent(m, c->address);
+                if (g)
+                        g_hash_table_add(groups, g);
+        }
+        GPtrArray *list = g_ptr_array_new();
+        g_hash_table_iter_init(&it, groups);
+        while (g_hash_table_iter_next(&it, &value, NULL))
+                g_ptr_array_add(list, value);
+        return list;
 }
 
 char **model_attachment_paths(Model *m) {
@@ -127,7 +205,7 @@ const char *model_mac_owner(Model *m, const char *mac) {
         return g_hash_table_lookup(m->macs, mac);
 }
 
-char *model_mac_generate(Model *m, GPtrArray *taken) {
+char *model_mac_generate(Model *m, GHashTable *taken) {
         for (;;) {
                 guint8 b[6];
                 for (size_t i = 0; i < sizeof(b); i++)
@@ -135,8 +213,7 @@ char *model_mac_generate(Model *m, GPtrArray *taken) {
                 /* Locally administered, unicast. */
                 b[0] = (guint8) ((b[0] & 0xfc) | 0x02);
                 char *mac = g_strdup_printf("%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
-                if (!g_hash_table_contains(m->macs, mac) &&
-                    !(taken && g_ptr_array_find_with_equal_func(taken, mac, g_str_equal, NULL)))
+                if (!g_hash_table_contains(m->macs, mac) && !(taken && g_hash_table_contains(taken, mac)))
                         return mac;
                 g_free(mac);
         }

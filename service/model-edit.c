@@ -32,6 +32,8 @@ static bool rule_name_free(Model *m, const char *name, const ModelRule *self, GE
 }
 
 bool model_rule_name_check(Model *m, const ModelRule *self, const char *name, GError **error) {
+        if (!self && !model_room_check(g_hash_table_size(m->rules), 1, MODEL_MAX_RULES, "rules", error))
+                return false;
         return !name || !*name || rule_name_free(m, name, self, error);
 }
 
@@ -58,13 +60,14 @@ static void rule_forget(Model *m, ModelRule *r) {
 }
 
 bool model_group_name_check(Model *m, const char *name, GError **error) {
-        return group_name_free(m, name, NULL, error);
+        return model_room_check(g_hash_table_size(m->groups), 1, MODEL_MAX_GROUPS, "groups", error) &&
+               group_name_free(m, name, NULL, error);
 }
 
 ModelGroup *model_group_create(Model *m, StoreGroup *settings, GError **error) {
         g_autoptr(StoreGroup) s = settings;
 
-        if (!group_name_free(m, s->name, NULL, error) || !store_begin(m->store, error) ||
+        if (!model_group_name_check(m, s->name, error) || !store_begin(m->store, error) ||
             !model_commit_or_rollback(m, store_group_insert(m->store, s, error), error))
                 return NULL;
         ModelGroup *g = model_group_new(g_steal_pointer(&s));
@@ -215,7 +218,7 @@ ModelRule *model_rule_create(Model *m, ModelGroup *g, StoreRule *settings, GPtrA
                 g_free(s->name);
                 s->name = rule_name_unique(m, base);
         }
-        if (!rule_name_free(m, s->name, NULL, error) || !store_begin(m->store, error) ||
+        if (!model_rule_name_check(m, NULL, s->name, error) || !store_begin(m->store, error) ||
             !model_commit_or_rollback(m, store_rule_insert(m->store, s, error), error))
                 return NULL;
         ModelRule *r = model_rule_new(g_steal_pointer(&s), g_steal_pointer(&c), g);
@@ -317,12 +320,26 @@ static StoreRule *passthrough_rule(Model *m, const Device *d, GPtrArray *taken) 
         return r;
 }
 
-bool model_passthrough_check(Model *m, ModelGroup *g, GPtrArray *devices, GError **error) {
+bool model_passthrough_check(Model *m, ModelGroup *g, const char *type, GPtrArray *devices, GError **error) {
         GHashTableIter it;
         gpointer value;
 
+        /* At most a rule a device. */
+        if (!model_room_check(g_hash_table_size(m->rules), devices->len, MODEL_MAX_RULES, "rules", error))
+                return false;
         for (guint i = 0; i < devices->len; i++) {
                 const Device *d = devices->pdata[i];
+                ModelGroup *held = model_intent(m, d->address_str);
+                if (held && held != g)
+                        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "%s is passed through for group %s "
+                                           "already: release it first", d->address_str, held->settings->name), false;
+                if (d->iommu_group < 0)
+                        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED, "%s has no IOMMU group: "
+                                           "turn the IOMMU on (intel_iommu=on or amd_iommu=on) before passing it "
+                                           "through", d->address_str), false;
+                if (g_str_equal(type, "sriov-nic") && !device_is_vf(d))
+                        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s is not an SR-IOV "
+                                           "virtual function: a sriov-nic group holds VFs", d->address_str), false;
                 g_hash_table_iter_init(&it, m->rules);
                 while (g_hash_table_iter_next(&it, NULL, &value)) {
                         const ModelRule *r = value;
@@ -405,7 +422,8 @@ ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group
         bool ok = true;
 
         g_return_val_if_fail(!g != !ng, NULL);
-        if ((ng && !group_name_free(m, ng->name, NULL, error)) || !model_passthrough_check(m, g, devices, error))
+        if ((ng && !model_group_name_check(m, ng->name, error)) ||
+            !model_passthrough_check(m, g, (g ? g->settings : ng)->type, devices, error))
                 return NULL;
         if (!store_begin(m->store, error))
                 return NULL;
@@ -453,9 +471,25 @@ ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group
         return g;
 }
 
+bool model_passthrough_remove_check(Model *m, char **addresses, GError **error) {
+        for (size_t i = 0; addresses[i]; i++) {
+                if (!model_intent(m, addresses[i]))
+                        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s is not passed "
+                                           "through: nothing to release", addresses[i]), false;
+                const char *holder = model_holder(m, addresses[i]);
+                if (holder)
+                        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "%s is held by %s: release the "
+                                           "machine (or take it back from the tenant) first", addresses[i], holder),
+                               false;
+        }
+        return true;
+}
+
 bool model_passthrough_remove(Model *m, char **addresses, GError **error) {
         bool ok = true;
 
+        if (!model_passthrough_remove_check(m, addresses, error))
+                return false;
         if (!store_begin(m->store, error))
                 return false;
         for (size_t i = 0; ok && addresses[i]; i++)

@@ -1,174 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Changes for machines and tenants: attachments, claims, releases, tenant
- * passes. The store's transaction comes first; memory follows the
- * commit, so a failure leaves both as they were. */
+/* Changes for machines and tenants: claims, releases, tenant passes
+ * (attachments: model-attachments.c). The store's transaction comes
+ * first; memory follows the commit, so a failure leaves both as they
+ * were. */
 #include <gio/gio.h>
 
 #include "allocator.h"
 #include "model-private.h"
-
-#define ATTACHMENT_INTERFACE "org.devpass1.Attachment"
-
-static GPtrArray *machine_attachments(Model *m, const char *machine) {
-        GPtrArray *list = g_ptr_array_new();
-        GHashTableIter it;
-        gpointer value;
-
-        g_hash_table_iter_init(&it, m->attachments);
-        while (g_hash_table_iter_next(&it, NULL, &value))
-                if (g_str_equal(((ModelAttachment *) value)->settings->machine, machine))
-                        g_ptr_array_add(list, value);
-        return list;
-}
-
-static gint attachment_by_id(gconstpointer a, gconstpointer b) {
-        const ModelAttachment *x = *(ModelAttachment *const *) a, *y = *(ModelAttachment *const *) b;
-        return (x->id > y->id) - (x->id < y->id);
-}
-
-/* Fills in what a blank setting leaves to devpass: a name unique for the
- * machine (also among those of this same call) and MACs. */
-static void attachment_complete(Model *m, StoreAttachment *s, GPtrArray *names, GPtrArray *macs) {
-        ModelGroup *g = g_hash_table_lookup(m->groups, &s->group_id);
-
-        if (!s->name || !*s->name) {
-                g_free(s->name);
-                for (unsigned n = 1;; n++) {
-                        s->name = g_strdup_printf("%s %u", g->settings->name, n);
-                        g_autofree char *key = g_strdup_printf("%s/%s", s->machine, s->name);
-                        if (!model_attachment_by_name(m, s->machine, s->name) &&
-                            !g_ptr_array_find_with_equal_func(names, key, g_str_equal, NULL))
-                                break;
-                        g_free(s->name);
-                }
-        }
-        g_ptr_array_add(names, g_strdup_printf("%s/%s", s->machine, s->name));
-        /* A tenant's VFs carry the MACs they were passed with. */
-        if (g_str_equal(s->type, "sriov-nic") && !s->macs && !*g->settings->tenant) {
-                s->macs = g_new0(char *, s->count + 1);
-                for (guint i = 0; i < s->count; i++)
-                        s->macs[i] = model_mac_generate(m, macs);
-        }
-        for (size_t i = 0; s->macs && s->macs[i]; i++)
-                g_ptr_array_add(macs, g_strdup(s->macs[i]));
-}
-
-/* What only the whole picture can tell: names and MACs taken. */
-static bool attachment_unique(Model *m, const StoreAttachment *s, const ModelAttachment *self, GPtrArray *names,
-                              GPtrArray *macs, GError **error) {
-        ModelAttachment *other = model_attachment_by_name(m, s->machine, s->name);
-        g_autofree char *key = g_strdup_printf("%s/%s", s->machine, s->name);
-
-        if ((other && other != self) || g_ptr_array_find_with_equal_func(names, key, g_str_equal, NULL))
-                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "Machine %s has an attachment named "
-                                   "'%s' already: choose another name", s->machine, s->name), false;
-        for (size_t i = 0; s->macs && s->macs[i]; i++) {
-                const char *owner = model_mac_owner(m, s->macs[i]);
-                g_autofree char *mine = self ? model_attachment_owner(self->settings) : NULL;
-                if ((owner && g_strcmp0(owner, mine) != 0) ||
-                    g_ptr_array_find_with_equal_func(macs, s->macs[i], g_str_equal, NULL))
-                        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "MAC %s is taken by %s: leave "
-                                           "Mac blank for a new one", s->macs[i], owner ?: "this same call"),
-                               false;
-        }
-        return true;
-}
-
-GPtrArray *model_attachments_create(Model *m, GPtrArray *settings, GError **error) {
-        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-        g_autoptr(GPtrArray) macs = g_ptr_array_new_with_free_func(g_free);
-        bool ok = true;
-
-        for (guint i = 0; i < settings->len; i++) {
-                StoreAttachment *s = settings->pdata[i];
-                if (!attachment_unique(m, s, NULL, names, macs, error))
-                        return NULL;
-                attachment_complete(m, s, names, macs);
-        }
-        if (!store_begin(m->store, error))
-                return NULL;
-        for (guint i = 0; ok && i < settings->len; i++)
-                ok = store_attachment_insert(m->store, settings->pdata[i], error);
-        if (!model_commit_or_rollback(m, ok, error))
-                return NULL;
-
-        GPtrArray *made = g_ptr_array_new();
-        for (guint i = 0; i < settings->len; i++) {
-                ModelAttachment *a = model_attachment_new(m, g_steal_pointer(&settings->pdata[i]));
-                model_attachment_add(m, a);
-                g_ptr_array_add(m->changes->added, g_strdup(a->path));
-                g_ptr_array_add(made, a);
-        }
-        model_attachments_refresh(m, NULL);
-        return made;
-}
-
-bool model_attachment_update(Model *m, ModelAttachment *a, StoreAttachment *settings, GError **error) {
-        g_autoptr(StoreAttachment) s = settings;
-        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-        g_autoptr(GPtrArray) macs = g_ptr_array_new_with_free_func(g_free);
-
-        s->id = a->id;
-        /* A change is seen at the machine's next start. */
-        s->generation = a->settings->generation + 1;
-        s->claimed_generation = a->settings->claimed_generation;
-        if (!attachment_unique(m, s, a, names, macs, error))
-                return false;
-        /* MACs follow the count when they were devpass's to make. */
-        if (s->macs && g_strv_length(s->macs) != s->count && g_str_equal(s->type, "sriov-nic")) {
-                g_strfreev(s->macs);
-                s->macs = NULL;
-        }
-        g_ptr_array_set_size(names, 0);
-        attachment_complete(m, s, names, macs);
-        if (!store_begin(m->store, error) ||
-            !model_commit_or_rollback(m, store_attachment_update(m->store, s, error), error))
-                return false;
-
-        const StoreAttachment *o = a->settings;
-        guint bits = 0;
-        if (!g_str_equal(o->name, s->name))
-                bits |= PROP_BIT(ATTACHMENT_PROP_NAME);
-        if (!g_str_equal(o->description, s->description))
-                bits |= PROP_BIT(ATTACHMENT_PROP_DESCRIPTION);
-        if (o->group_id != s->group_id)
-                bits |= PROP_BIT(ATTACHMENT_PROP_GROUP) | PROP_BIT(ATTACHMENT_PROP_TYPE);
-        if (o->count != s->count)
-                bits |= PROP_BIT(ATTACHMENT_PROP_COUNT);
-        if (o->optional != s->optional)
-                bits |= PROP_BIT(ATTACHMENT_PROP_OPTIONAL);
-        if (!g_strv_equal((const char *const *) (o->macs ?: (char *[]) { NULL }),
-                          (const char *const *) (s->macs ?: (char *[]) { NULL })))
-                bits |= PROP_BIT(ATTACHMENT_PROP_MACS);
-        g_autofree char *owner = model_attachment_owner(s);
-        model_macs_disown(m, a->settings->macs);
-        store_attachment_free(a->settings);
-        a->settings = g_steal_pointer(&s);
-        a->group = g_hash_table_lookup(m->groups, &a->settings->group_id);
-        model_macs_own(m, a->settings->macs, owner);
-        model_mark(m->changes->attachments, a, bits);
-        model_attachments_refresh(m, NULL);
-        return true;
-}
-
-bool model_attachment_delete(Model *m, ModelAttachment *a, GError **error) {
-        if (!store_begin(m->store, error) ||
-            !model_commit_or_rollback(m, store_attachment_delete(m->store, a->id, error), error))
-                return false;
-        /* The machine keeps what it holds (the claims lose their link). */
-        GHashTableIter it;
-        gpointer value;
-        g_hash_table_iter_init(&it, m->claims);
-        while (g_hash_table_iter_next(&it, NULL, &value))
-                if (((StoreClaim *) value)->attachment_id == a->id)
-                        ((StoreClaim *) value)->attachment_id = 0;
-        g_hash_table_remove(m->changes->attachments, a);
-        model_mark_removed(m, a->path, ATTACHMENT_INTERFACE);
-        model_macs_disown(m, a->settings->macs);
-        g_hash_table_remove(m->attachment_paths, a->path);
-        g_hash_table_remove(m->attachments, &a->id);
-        return true;
-}
 
 /* ---- claims ---- */
 
@@ -308,13 +146,12 @@ static const char *claim_mac(Model *m, ModelAttachment *a, const Device *d, guin
 }
 
 GPtrArray *model_claim(Model *m, const char *machine, int numa_node, const char *tenant_node, GError **error) {
-        g_autoptr(GPtrArray) attachments = machine_attachments(m, machine);
+        g_autoptr(GPtrArray) attachments = model_machine_attachments(m, machine);
         g_autoptr(GPtrArray) result = g_ptr_array_new_with_free_func((GDestroyNotify) model_claimed_free);
         g_autoptr(GHashTable) taken = g_hash_table_new(g_str_hash, g_str_equal);
         g_autoptr(GHashTable) use = pf_use(m);
         g_autoptr(GHashTable) left_out = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 
-        g_ptr_array_sort(attachments, attachment_by_id);
         if (machine_claims(m, machine) > 0)
                 return claim_current_check(m, machine, attachments, error) ? claim_current(m, attachments) : NULL;
         for (guint i = 0; i < attachments->len; i++) {
@@ -410,7 +247,7 @@ bool model_release(Model *m, const char *machine, GError **error) {
                         g_ptr_array_add(changed, g_strdup(((StoreClaim *) value)->address));
                         g_hash_table_iter_remove(&it);
                 }
-        g_autoptr(GPtrArray) attachments = machine_attachments(m, machine);
+        g_autoptr(GPtrArray) attachments = model_machine_attachments(m, machine);
         for (guint i = 0; i < attachments->len; i++)
                 g_clear_pointer(&((ModelAttachment *) attachments->pdata[i])->claim_error, g_free);
         model_refresh_holders(m, changed, machine);
@@ -419,36 +256,74 @@ bool model_release(Model *m, const char *machine, GError **error) {
 
 /* ---- tenants ---- */
 
-ModelGroup *model_tenant_pass(Model *m, ModelGroup *from, StoreGroup *settings, guint count, char **macs,
-                              GError **error) {
-        g_autoptr(StoreGroup) s = settings;
+/* The name the tenant's new group gets. */
+static char *tenant_group_name(ModelGroup *from, const ModelTenantPass *p) {
+        return p->name && *p->name ? g_strdup(p->name) : g_strdup_printf("%s %s", p->tenant, from->settings->name);
+}
+
+bool model_tenant_pass_check(Model *m, ModelGroup *from, const ModelTenantPass *p, GError **error) {
+        const StoreGroup *f = from->settings;
+
+        if (*f->tenant)
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "Group %s is tenant %s's: pass "
+                                   "from a host group", f->name, f->tenant), false;
+        if (p->type && !g_str_equal(p->type, f->type))
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "Type '%s' does not match group "
+                                   "%s, which is %s", p->type, f->name, f->type), false;
+        if (p->count < 1 || p->count > from->total)
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "Count %u is out of range: group "
+                                   "%s holds %u", p->count, f->name, from->total), false;
+        if (p->mac && (!g_str_equal(f->type, "sriov-nic") || p->count != 1))
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "A Mac is for a sriov-nic pass "
+                                   "of Count 1 only: group %s is %s, Count %u", f->name, f->type, p->count), false;
+        if (p->mac && model_mac_owner(m, p->mac))
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "MAC %s is taken by %s: leave Mac blank "
+                                   "for a new one", p->mac, model_mac_owner(m, p->mac)), false;
+        g_autofree char *name = tenant_group_name(from, p);
+        return model_group_name_check(m, name, error);
+}
+
+/* The tenant's new group. */
+static StoreGroup *tenant_group(ModelGroup *from, const ModelTenantPass *p) {
+        StoreGroup *g = g_new0(StoreGroup, 1);
+
+        g->name = tenant_group_name(from, p);
+        g->type = g_strdup(from->settings->type);
+        g->description = g_strdup(p->description ?: "");
+        g->class_name = g_strdup(from->settings->class_name);
+        g->tenant = g_strdup(p->tenant);
+        g->tenant_node = g_strdup(p->tenant_node);
+        return g;
+}
+
+ModelGroup *model_tenant_pass(Model *m, ModelGroup *from, const ModelTenantPass *p, GError **error) {
+        if (!model_tenant_pass_check(m, from, p, error))
+                return NULL;
+        g_autoptr(StoreGroup) s = tenant_group(from, p);
         g_autoptr(GPtrArray) free = model_group_free_units(m, from, NULL);
         g_autoptr(GPtrArray) heads = unit_heads(free);
         g_autoptr(GHashTable) use = g_hash_table_new(g_str_hash, g_str_equal);
         g_autoptr(GPtrArray) chosen = g_ptr_array_new();   /* Device*, the chosen units' functions */
         g_autoptr(GPtrArray) given = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GHashTable) made = g_hash_table_new(g_str_hash, g_str_equal);
 
-        if (model_group_by_name(m, s->name))
-                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "A group named '%s' exists already: "
-                                   "choose another name", s->name), NULL;
-        g_autoptr(GPtrArray) chosen_heads = allocator_choose(heads, count, -1, use);
+        g_autoptr(GPtrArray) chosen_heads = allocator_choose(heads, p->count, -1, use);
         if (!chosen_heads)
                 return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Tenant %s wants %u device%s of group %s, "
-                                   "and %u %s free", s->tenant, count, count == 1 ? "" : "s", from->settings->name,
-                                   free->len, free->len == 1 ? "is" : "are"), NULL;
+                                   "and %u %s free", s->tenant, p->count, p->count == 1 ? "" : "s",
+                                   from->settings->name, free->len, free->len == 1 ? "is" : "are"), NULL;
         g_autoptr(GPtrArray) units = units_of_heads(free, chosen_heads);
         for (guint i = 0; i < units->len; i++) {
                 GPtrArray *unit = units->pdata[i];
-                const char *mac = macs && macs[i] ? macs[i] : NULL;
-                if (mac && model_mac_owner(m, mac))
-                        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "MAC %s is taken by %s: leave Mac "
-                                           "blank for a new one", mac, model_mac_owner(m, mac)), NULL;
-                /* A unit's first function carries the MAC asked for, the
-                 * others (none, for a VF that can be passed through) new ones. */
+                /* The first unit's first function carries the MAC asked
+                 * for, the others (none, for a VF that can be passed
+                 * through) new ones. */
                 for (guint k = 0; k < unit->len; k++) {
+                        char *mac = !g_str_equal(s->type, "sriov-nic") ? g_strdup("") :
+                                    p->mac && i == 0 && k == 0 ? g_strdup(p->mac) : model_mac_generate(m, made);
                         g_ptr_array_add(chosen, unit->pdata[k]);
-                        g_ptr_array_add(given, !g_str_equal(s->type, "sriov-nic") ? g_strdup("") :
-                                               mac && k == 0 ? g_strdup(mac) : model_mac_generate(m, given));
+                        g_ptr_array_add(given, mac);
+                        g_hash_table_add(made, mac);
                 }
         }
 

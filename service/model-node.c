@@ -5,6 +5,7 @@
 #include <gio/gio.h>
 
 #include "model-private.h"
+#include "text.h"
 
 #define VFIO_DRIVER "vfio-pci"
 
@@ -30,7 +31,7 @@ bool model_sriov_set(Model *m, const char *pf, unsigned count, GError **error) {
 }
 
 GPtrArray *model_sriov_addresses(Model *m) {
-        return model_keys_sorted(m->sriov);
+        return text_keys_sorted(m->sriov);
 }
 
 unsigned model_sriov_count(Model *m, const char *pf) {

@@ -2,8 +2,9 @@
 #pragma once
 
 /* The model's insides, shared by model.c (objects, lookups),
- * model-view.c (what devices, groups and rules show) and model-edit.c
- * (changes of settings). */
+ * model-view.c (what devices, groups and rules show), model-edit.c
+ * (changes of settings), model-claims.c, model-machines.c and
+ * model-attachments.c (machines and tenants). */
 
 #include "model.h"
 
@@ -23,6 +24,7 @@ struct Model {
         GHashTable *bind_errors;   /* address -> reason */
         GHashTable *attachments;   /* id -> ModelAttachment* */
         GHashTable *attachment_paths;  /* path -> ModelAttachment* */
+        GHashTable *machines;      /* machine -> (name -> ModelAttachment*): its attachments */
         GHashTable *claims;        /* address -> StoreClaim* of a machine */
         GHashTable *holds;         /* address -> StoreClaim* of a tenant */
         GHashTable *macs;          /* MAC -> its owner, for messages */
@@ -30,6 +32,17 @@ struct Model {
         GHashTable *overrides;     /* addresses whose driver_override devpass wrote */
         ModelChanges *changes;
 };
+
+/* What devpassd keeps at most, so that every object together stays
+ * within what one bus message carries (model_bus_size()): a node of
+ * 16,384 functions, each passed through with a rule of its own, and as
+ * many attachments. */
+#define MODEL_MAX_GROUPS 1024
+#define MODEL_MAX_RULES 16384
+#define MODEL_MAX_ATTACHMENTS 16384
+
+/* Refused (G_IO_ERROR_NO_SPACE) when have + adding would pass max. */
+bool model_room_check(guint have, guint adding, guint max, const char *what, GError **error);
 
 void model_mark(GHashTable *table, gpointer object, guint bits);
 void model_mark_removed(Model *m, const char *path, const char *interface);
@@ -45,8 +58,6 @@ void model_rule_add(Model *m, ModelRule *r);
 /* The end of a transaction begun with store_begin(): committed when ok
  * (false when the commit fails), else rolled back. */
 bool model_commit_or_rollback(Model *m, bool ok, GError **error);
-/* The keys of a string-keyed table, sorted, borrowed. */
-GPtrArray *model_keys_sorted(GHashTable *table);
 
 /* model-node.c */
 bool model_node_load(Model *m, GError **error);
@@ -57,8 +68,12 @@ char *model_by_hand_blocker(Model *m, const Device *d);
 /* model-claims.c */
 ModelAttachment *model_attachment_new(Model *m, StoreAttachment *settings);
 void model_attachment_free(ModelAttachment *a);
-/* Into the tables, its MACs taken. */
+/* Into the tables, its MACs taken; out of them, its MACs free. */
 void model_attachment_add(Model *m, ModelAttachment *a);
+void model_attachment_remove(Model *m, ModelAttachment *a);
+/* m->machines for a: before its settings go, after new ones come. */
+void model_machine_index(Model *m, ModelAttachment *a);
+void model_machine_unindex(Model *m, ModelAttachment *a);
 /* "attachment NAME of machine MACHINE": who holds a MAC, for messages. */
 char *model_attachment_owner(const StoreAttachment *a);
 void model_macs_own(Model *m, char **macs, const char *owner);

@@ -373,3 +373,64 @@ void model_refresh_holders(Model *m, GPtrArray *addresses, const char *machine) 
                 model_mark(m->changes->groups, key, group_counts_update(m, key));
         model_attachments_refresh(m, machine);
 }
+
+/* ---- how big the whole view is on the bus ---- */
+
+/* Per object: its path, the standard interfaces' names, its interface's. */
+#define OBJECT_BYTES 256
+/* Per property: the a{sv} entry around the value (see device_bus_size()). */
+#define PROPERTY_BYTES 40
+/* Per object path in an array: length, the path, its NUL, padding. */
+#define PATH_BYTES 56
+
+static size_t strings_bytes(const char *const *v) {
+        size_t n = 0;
+
+        for (size_t i = 0; v[i]; i++)
+                n += 8 + strlen(v[i]);
+        return n;
+}
+
+size_t model_bus_size(Model *m) {
+        GPtrArray *devices = inventory_sorted(m->inventory);
+        GHashTableIter it;
+        gpointer value;
+        size_t n = 0;
+
+        for (guint i = 0; i < devices->len; i++)
+                n += OBJECT_BYTES + device_bus_size(devices->pdata[i]);
+        g_hash_table_iter_init(&it, m->missing);
+        while (g_hash_table_iter_next(&it, NULL, &value))
+                n += OBJECT_BYTES + device_bus_size(value);
+        g_hash_table_iter_init(&it, m->groups);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                const ModelGroup *g = value;
+                const StoreGroup *s = g->settings;
+                n += OBJECT_BYTES + _GROUP_PROP_MAX * PROPERTY_BYTES +
+                     strings_bytes((const char *const[]) { s->name, s->type, s->description ?: "", s->class_name,
+                                                           s->tenant ?: "", s->tenant_node ?: "", NULL }) +
+                     (g->rules->len + g->devices->len) * PATH_BYTES;
+        }
+        g_hash_table_iter_init(&it, m->rules);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                const ModelRule *r = value;
+                n += OBJECT_BYTES + _RULE_PROP_MAX * PROPERTY_BYTES +
+                     strings_bytes((const char *const[]) { r->settings->name, r->settings->node ?: "", NULL }) +
+                     (1 + r->devices->len + 2 * r->conflicts->len) * PATH_BYTES;
+                for (guint i = 0; i < r->settings->conditions->len; i++) {
+                        const StoreCondition *c = r->settings->conditions->pdata[i];
+                        n += 8 + strings_bytes((const char *const[]) { c->field, c->op, c->value, NULL });
+                }
+        }
+        g_hash_table_iter_init(&it, m->attachments);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                const ModelAttachment *a = value;
+                const StoreAttachment *s = a->settings;
+                n += OBJECT_BYTES + _ATTACHMENT_PROP_MAX * PROPERTY_BYTES +
+                     strings_bytes((const char *const[]) { s->name, s->machine, s->tenant, s->type, s->description,
+                                                           a->state, a->state_reason, NULL }) +
+                     (1 + a->devices->len) * PATH_BYTES + strings_bytes((const char *const *) (s->macs ?: (char *[]) { NULL })) +
+                     strings_bytes((const char *const *) (a->device_macs ?: (char *[]) { NULL }));
+        }
+        return n;
+}

@@ -6,6 +6,7 @@
 
 #include "model-private.h"
 #include "rules.h"
+#include "text.h"
 
 /* ---- changes ---- */
 
@@ -30,6 +31,13 @@ void model_changes_free(ModelChanges *c) {
         g_ptr_array_unref(c->added);
         g_ptr_array_unref(c->removed);
         g_free(c);
+}
+
+bool model_room_check(guint have, guint adding, guint max, const char *what, GError **error) {
+        if (have + adding <= max)
+                return true;
+        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "devpassd keeps at most %u %s, and has %u: delete "
+                           "some first", max, what, have), false;
 }
 
 void model_mark(GHashTable *table, gpointer object, guint bits) {
@@ -227,6 +235,16 @@ ModelGroup *model_group_by_path(Model *m, const char *path) {
         return g_hash_table_lookup(m->group_paths, path);
 }
 
+ModelGroup *model_group_arg(Model *m, const char *path, GError **error) {
+        ModelGroup *g = model_group_by_path(m, path);
+
+        /* An object path is ASCII: cut as bus_quote() cuts. */
+        if (!g)
+                g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No group at '%.56s%s': 'devpassctl groups' "
+                            "lists them", path, strlen(path) > 56 ? "..." : "");
+        return g;
+}
+
 ModelRule *model_rule_by_path(Model *m, const char *path) {
         return g_hash_table_lookup(m->rule_paths, path);
 }
@@ -289,28 +307,12 @@ char *model_device_use(Model *m, const char *address) {
         return g ? g_strdup_printf("passed through for group %s", g->settings->name) : NULL;
 }
 
-static gint str_compare(gconstpointer a, gconstpointer b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-GPtrArray *model_keys_sorted(GHashTable *table) {
-        GPtrArray *a = g_ptr_array_sized_new(g_hash_table_size(table));
-        GHashTableIter it;
-        gpointer key;
-
-        g_hash_table_iter_init(&it, table);
-        while (g_hash_table_iter_next(&it, &key, NULL))
-                g_ptr_array_add(a, key);
-        g_ptr_array_sort(a, str_compare);
-        return a;
-}
-
 GPtrArray *model_intent_addresses(Model *m) {
-        return model_keys_sorted(m->intents);
+        return text_keys_sorted(m->intents);
 }
 
 GPtrArray *model_reboot_reasons(Model *m) {
-        GPtrArray *a = model_keys_sorted(m->reboot);
+        GPtrArray *a = text_keys_sorted(m->reboot);
         GPtrArray *pairs = g_ptr_array_new();
 
         for (guint i = 0; i < a->len; i++) {

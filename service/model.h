@@ -142,8 +142,14 @@ void model_refresh(Model *m);
 void model_refresh_holders(Model *m, GPtrArray *addresses, const char *machine);
 ModelChanges *model_take_changes(Model *m);
 
+/* About how many bytes GetManagedObjects of everything takes (a little
+ * more, never less). */
+size_t model_bus_size(Model *m);
+
 /* Lookups. */
 ModelGroup *model_group_by_path(Model *m, const char *path);
+/* The same for a path a call names: NULL with G_IO_ERROR_NOT_FOUND. */
+ModelGroup *model_group_arg(Model *m, const char *path, GError **error);
 ModelGroup *model_group_by_name(Model *m, const char *name);
 ModelRule *model_rule_by_path(Model *m, const char *path);
 ModelRule *model_rule_by_name(Model *m, const char *name);
@@ -187,10 +193,11 @@ bool model_rule_update(Model *m, ModelRule *r, ModelGroup *g, StoreRule *setting
                        GError **error);
 bool model_rule_delete(Model *m, ModelRule *r, GError **error);
 
-/* Refused (G_IO_ERROR_EXISTS, naming the rule) when a rule of a group
- * other than g (NULL: a new group) matches one of devices: the device
- * would be in neither group. */
-bool model_passthrough_check(Model *m, ModelGroup *g, GPtrArray *devices, GError **error);
+/* Refused when a device is passed through for another group (BUSY), has
+ * no IOMMU group (PERMISSION_DENIED: unsafe), is no VF for a sriov-nic
+ * group of type, or a rule of a group other than g (NULL: a new group)
+ * matches it (EXISTS, naming the rule: it would be in neither group). */
+bool model_passthrough_check(Model *m, ModelGroup *g, const char *type, GPtrArray *devices, GError **error);
 /* Make passthrough, as one transaction (checked as above): the group (existing g, or a new
  * one from new_group), a rule per device that no rule of the group
  * matches yet (this node, vendor, device, address), and the intent. */
@@ -201,7 +208,9 @@ ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group
  * a missing one shows what it last was. Writes only what differs; a
  * failed write is logged and tried again at the next call. */
 void model_passthrough_facts_sync(Model *m);
-/* Forgets the intent of the addresses. */
+/* Refused: an address not passed through, or held by a machine or tenant. */
+bool model_passthrough_remove_check(Model *m, char **addresses, GError **error);
+/* Forgets the intent of the addresses (checked as above). */
 bool model_passthrough_remove(Model *m, char **addresses, GError **error);
 
 /* What the binder found, shown as Blockers and RebootReasons; memory only
@@ -233,25 +242,64 @@ bool model_pf_vfs_passed_through(Model *m, const Device *pf);
 bool model_override_recorded(Model *m, const char *address);
 bool model_override_forget(Model *m, const char *address, GError **error);
 
-/* ---- machines and tenants (model-claims.c) ---- */
+/* ---- machines and tenants (model-claims.c, model-attachments.c,
+ * model-machines.c) ---- */
 
 ModelAttachment *model_attachment_by_path(Model *m, const char *path);
 ModelGroup *model_attachment_group(Model *m, const StoreAttachment *s);
 ModelAttachment *model_attachment_by_name(Model *m, const char *machine, const char *name);
 char **model_attachment_paths(Model *m);
+/* A machine's attachments (ModelAttachment*, by id); a machine is its
+ * attachments' machine name. */
+GPtrArray *model_machine_attachments(Model *m, const char *machine);
+/* Whose a machine is: its tenant, "" for the host's, NULL for a machine
+ * without attachments (nobody's yet). */
+const char *model_machine_tenant(Model *m, const char *machine);
+/* The groups a machine draws from or holds devices of (ModelGroup*,
+ * distinct, any order). */
+GPtrArray *model_machine_groups(Model *m, const char *machine);
 /* The machine or tenant that holds a device, NULL when none. */
 const char *model_holder(Model *m, const char *address);
 /* Who gave out a MAC ("attachment nic 1 of machine vm1"), NULL when free. */
 const char *model_mac_owner(Model *m, const char *mac);
 /* A new locally administered unicast MAC, unique among those given out and
- * those in taken (may be NULL). */
-char *model_mac_generate(Model *m, GPtrArray *taken);
+ * those in taken (a set; may be NULL). */
+char *model_mac_generate(Model *m, GHashTable *taken);
 
-/* Each validated (settings.h, and: the group's type, count at most its
- * Total, the tenant's own group); one transaction for all of them. A blank
- * name becomes "<group> <n>", blank MACs are made. */
+/* A change of attachment settings as a call asks it: NULL strings and
+ * has_* false are not given (the attachment's own, or the defaults).
+ * Borrowed; their syntax checked (settings.h), mac parsed ("": none). */
+typedef struct {
+        const char *machine;
+        const char *group;        /* a group's path */
+        const char *name;
+        const char *type;
+        const char *description;
+        const char *tenant;
+        const char *mac;
+        bool has_count;
+        uint32_t count;
+        bool has_optional;
+        bool optional;
+} ModelAttachmentChange;
+
+/* The attachments n changes would create (StoreAttachment*), each
+ * checked as model_attachments_create() checks it, and all of them for
+ * one owner. Linear in n. */
+GPtrArray *model_attachments_settle(Model *m, const ModelAttachmentChange *changes, guint n, GError **error);
+/* The settings change c would give a, checked as model_attachment_update()
+ * checks them. */
+StoreAttachment *model_attachment_settle(Model *m, ModelAttachment *a, const ModelAttachmentChange *c,
+                                         GError **error);
+/* Each refused unless: its group exists and has its type and tenant;
+ * Count is 1 to the group's Total; MACs only on a host's sriov-nic group,
+ * one per device, nobody else's; its name is free on the machine; and
+ * the machine is its tenant's (a machine is the host's or one tenant's
+ * from its first attachment on), all of them one owner's. One
+ * transaction for all of them. A
+ * blank name becomes "<group> <n>", blank MACs are made. */
 GPtrArray *model_attachments_create(Model *m, GPtrArray *settings, GError **error);
-/* Changes the settings; the machine sees them at its next claim. */
+/* Checked the same; the machine sees the change at its next claim. */
 bool model_attachment_update(Model *m, ModelAttachment *a, StoreAttachment *settings, GError **error);
 /* The machine keeps what it holds until it is released. */
 bool model_attachment_delete(Model *m, ModelAttachment *a, GError **error);
@@ -265,11 +313,24 @@ GPtrArray *model_claim(Model *m, const char *machine, int numa_node, const char 
 /* Frees every device the machine holds; nothing held is fine. */
 bool model_release(Model *m, const char *machine, GError **error);
 
-/* Takes count free devices of a host group for tenant at tenant_node, in
- * a new group of the tenant's (settings: name, type, description; macs:
- * NULL or one per device). */
-ModelGroup *model_tenant_pass(Model *m, ModelGroup *from, StoreGroup *settings, guint count, char **macs,
-                              GError **error);
+/* A pass of a host group's devices to a tenant, as a call asks it
+ * (borrowed; syntax checked, mac parsed). */
+typedef struct {
+        const char *tenant;
+        const char *tenant_node;
+        const char *name;         /* NULL or "": "<tenant> <group>" */
+        const char *type;         /* NULL: the group's */
+        const char *description;  /* NULL: "" */
+        uint32_t count;
+        const char *mac;          /* the first device's; NULL: made */
+} ModelTenantPass;
+
+/* Refused unless from is the host's, of the type asked, holds count
+ * units, the name is free and a MAC (sriov-nic, Count 1 only) nobody's. */
+bool model_tenant_pass_check(Model *m, ModelGroup *from, const ModelTenantPass *p, GError **error);
+/* Takes count free units of from for the tenant (checked as above), in a
+ * new group of the tenant's. */
+ModelGroup *model_tenant_pass(Model *m, ModelGroup *from, const ModelTenantPass *p, GError **error);
 
 /* The groups a rule change touches (ModelGroup*, distinct, any order):
  * the rule's group before (r; NULL for a new rule) and after (target),

@@ -8,12 +8,7 @@
 #include "bus-errors.h"
 #include "daemon.h"
 #include "log.h"
-
-/* An effect: the binder's job after the commit, and the call it answers. */
-typedef struct {
-        MutationCall *call;
-        char **addresses;         /* marked busy in d->binding until done */
-} Effect;
+#include "text.h"
 
 static MutationCall *call_new(const MutationSpec *spec, sd_bus_message *m, void *object) {
         MutationCall *c = g_new0(MutationCall, 1);
@@ -33,6 +28,7 @@ static void call_free(MutationCall *c) {
         g_free(c->args);
         sd_bus_message_unref(c->reply);
         sd_bus_message_unref(c->m);
+        g_strfreev(c->effect.addresses);
         g_free(c->log);
         g_free(c);
 }
@@ -71,25 +67,11 @@ static void ask_clear(MutationAsk *ask) {
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(MutationAsk, ask_clear);
 
-static int compare_strings(gconstpointer a, gconstpointer b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 /* A set's names sorted, so that two runs of one call ask the same; NULL
  * when empty. Sorting, not a scan per name: a bulk call may name tens of
  * thousands. */
 static GPtrArray *set_sorted(GHashTable *set) {
-        if (!set || g_hash_table_size(set) == 0)
-                return NULL;
-        GPtrArray *names = g_ptr_array_sized_new(g_hash_table_size(set));
-        GHashTableIter it;
-        gpointer key;
-
-        g_hash_table_iter_init(&it, set);
-        while (g_hash_table_iter_next(&it, &key, NULL))
-                g_ptr_array_add(names, key);
-        g_ptr_array_sort(names, compare_strings);
-        return names;
+        return set && g_hash_table_size(set) > 0 ? text_keys_sorted(set) : NULL;
 }
 
 static void details_add(GPtrArray *details, const char *key, GHashTable *set) {
@@ -176,49 +158,68 @@ static void call_reply(MutationCall *c) {
 
 /* ---- effects ---- */
 
-static Effect *effect_new(MutationCall *c, char **addresses) {
-        Effect *f = g_new0(Effect, 1);
-        f->call = c;
-        f->addresses = g_strdupv(addresses);
-        daemon_binding_begin(c->d, (const char *const *) f->addresses);
-        return f;
+/* The reasons of the results the binder gave because devpassd is stopping,
+ * joined; NULL when there are none. */
+static char *results_stopped(GPtrArray *results) {
+        g_autoptr(GString) s = g_string_new(NULL);
+
+        for (guint i = 0; i < results->len; i++) {
+                const BindResult *r = results->pdata[i];
+                if (r->stopped)
+                        g_string_append_printf(s, "%s%s", s->len ? "; " : "", r->reason);
+        }
+        return s->len ? g_string_free(g_steal_pointer(&s), FALSE) : NULL;
 }
 
 static void on_effect_done(GPtrArray *results, void *userdata) {
-        Effect *f = userdata;
-        g_autoptr(MutationCall) c = f->call;
+        g_autoptr(MutationCall) c = userdata;
         g_autoptr(GError) e = NULL;
+        g_autofree char *stopped = results_stopped(results);
 
-        g_strfreev(f->addresses);
-        g_free(f);
-        bool ok = c->spec->effect_done(c, results, &e);
+        /* Stopped: the commit stands, and the next start's reconcile makes
+         * the change; effect_done would call it a failure. */
+        bool ok = !stopped && c->spec->effect_done(c, results, &e);
         /* After effect_done has recorded what failed: driver events seen
          * meanwhile are reconciled now. */
         daemon_binding_end(c->d, results);
         g_ptr_array_unref(results);
         daemon_emit(c->d);
-        if (!ok)
+        if (stopped)
+                (void) sd_bus_reply_method_errorf(c->m, DP_ERROR_FAILED, "devpassd is stopping; the change is "
+                                                  "recorded and its next start makes it (%s)", stopped);
+        else if (!ok)
                 (void) sd_bus_reply_method_errorf(c->m, bus_error_name_for(e), "%s", e->message);
         else
                 call_reply(c);
 }
 
 void mutation_effect_bind(MutationCall *c, char **addresses, BindTarget target) {
-        g_return_if_fail(c->spec->effect_done);
-        c->effect_started = true;
-        binder_bind(c->d->binder, addresses, target, on_effect_done, effect_new(c, addresses));
+        g_return_if_fail(c->spec->effect_done && !c->effect.addresses);
+        c->effect.addresses = g_strdupv(addresses);
+        c->effect.target = target;
 }
 
-void mutation_effect_set_vfs(MutationCall *c, const char *pf, unsigned count) {
-        const char *addresses[] = { pf, NULL };
-        DpAddress a;
-        const Device *dev = address_parse(pf, &a) ? inventory_lookup(c->d->inventory, &a) : NULL;
+void mutation_effect_set_vfs(MutationCall *c, const Device *pf, unsigned count) {
+        const char *pf_only[] = { pf->address_str, NULL };
 
-        g_return_if_fail(c->spec->effect_done);
-        c->effect_started = true;
-        /* VFs passed through get no host VF driver as they come. */
-        binder_set_vfs(c->d->binder, pf, count, dev && model_pf_vfs_passed_through(c->d->model, dev), on_effect_done,
-                       effect_new(c, (char **) addresses));
+        mutation_effect_bind(c, (char **) pf_only, 0);
+        c->effect.vfs = true;
+        c->effect.count = count;
+}
+
+/* After the commit and its signals (the boot-time list among them: a
+ * crash in the middle of the driver change must find it written). */
+static void effect_start(MutationCall *c) {
+        char **addresses = c->effect.addresses;
+
+        if (c->effect.vfs) {
+                DpAddress a;
+                const Device *pf = address_parse(addresses[0], &a) ? inventory_lookup(c->d->inventory, &a) : NULL;
+                daemon_set_vfs(c->d, pf, c->effect.count, on_effect_done, c);
+                return;
+        }
+        daemon_binding_begin(c->d, (const char *const *) addresses);
+        binder_bind(c->d->binder, addresses, c->effect.target, on_effect_done, c);
 }
 
 void mutation_log(MutationCall *c, const char *format, ...) {
@@ -239,7 +240,7 @@ int mutation_run(const MutationSpec *spec, sd_bus_message *m, void *object, sd_b
         AuthCaller caller;
         int r;
 
-        if ((r = spec->parse(c, error)) < 0)
+        if (spec->parse && (r = spec->parse(c, error)) < 0)
                 return r;
         if (!spec->check(c, &ask, &e))
                 return error_from_gerror(c, error, e);
@@ -254,8 +255,8 @@ int mutation_run(const MutationSpec *spec, sd_bus_message *m, void *object, sd_b
                 return error_from_gerror(c, error, e);
         log_change(c, &ask, &caller);
         daemon_emit(c->d);
-        if (c->effect_started) {
-                g_steal_pointer(&c);   /* on_effect_done() answers */
+        if (c->effect.addresses) {
+                effect_start(g_steal_pointer(&c));   /* on_effect_done() answers */
                 return 1;
         }
         call_reply(c);

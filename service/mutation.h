@@ -23,6 +23,7 @@
 #include <systemd/sd-bus.h>
 
 #include "binder.h"
+#include "device.h"
 
 typedef struct Daemon Daemon;
 typedef struct MutationCall MutationCall;
@@ -46,7 +47,7 @@ typedef struct {
         const char *member;
         size_t args_size;
         void (*args_clear)(void *args);
-        int (*parse)(MutationCall *c, sd_bus_error *error);
+        int (*parse)(MutationCall *c, sd_bus_error *error);     /* NULL: the call takes no arguments */
         bool (*check)(MutationCall *c, MutationAsk *ask, GError **error);
         /* Commits; appends the reply's values to c->reply (which exists),
          * unless it started an effect, which replies when done. */
@@ -63,17 +64,22 @@ struct MutationCall {
         void *args;              /* spec->args_size bytes */
         sd_bus_message *reply;   /* apply's and effect_done's */
         char *log;               /* what apply did, for the log line ("created group X") */
-        bool effect_started;     /* apply handed the call to an effect */
+        struct {                 /* what apply asked the binder to do, after the commit */
+                char **addresses;
+                BindTarget target;
+                bool vfs;        /* set addresses[0]'s VF count instead */
+                unsigned count;
+        } effect;
 };
 
 /* The vtable handler's whole body. */
 int mutation_run(const MutationSpec *spec, sd_bus_message *m, void *object, sd_bus_error *error);
 
-/* In apply: the binder moves addresses (NULL-terminated) to target after
- * the commit; effect_done builds the reply. */
+/* In apply: the binder moves addresses (NULL-terminated) to target once
+ * the commit's signals are out; effect_done builds the reply. */
 void mutation_effect_bind(MutationCall *c, char **addresses, BindTarget target);
-/* The same for an SR-IOV VF count. */
-void mutation_effect_set_vfs(MutationCall *c, const char *pf, unsigned count);
+/* The same for an SR-IOV PF's VF count. */
+void mutation_effect_set_vfs(MutationCall *c, const Device *pf, unsigned count);
 
 /* apply's words for the log: "created group 'PCI GPUs'". */
 void mutation_log(MutationCall *c, const char *format, ...) G_GNUC_PRINTF(2, 3);

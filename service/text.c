@@ -65,3 +65,19 @@ bool text_parse_int(const char *s, gint64 min, gint64 max, gint64 *ret) {
         *ret = v;
         return true;
 }
+
+static gint text_compare(gconstpointer a, gconstpointer b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+GPtrArray *text_keys_sorted(GHashTable *table) {
+        GPtrArray *a = g_ptr_array_sized_new(g_hash_table_size(table));
+        GHashTableIter it;
+        gpointer key;
+
+        g_hash_table_iter_init(&it, table);
+        while (g_hash_table_iter_next(&it, &key, NULL))
+                g_ptr_array_add(a, key);
+        g_ptr_array_sort(a, text_compare);
+        return a;
+}

@@ -25,3 +25,6 @@ void text_strip_newline(char *s);
 /* Whole-string parsers for sysfs numbers: "0x10de", "-1", "4". */
 bool text_parse_hex_u32(const char *s, guint32 *ret);
 bool text_parse_int(const char *s, gint64 min, gint64 max, gint64 *ret);
+
+/* The keys of a table keyed by strings, sorted (borrowed strings). */
+GPtrArray *text_keys_sorted(GHashTable *table);

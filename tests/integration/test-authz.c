@@ -24,6 +24,8 @@ static const char rules[] =
         "        return polkit.Result.YES;\n"
         "    if (subject.user == 'bin' && action.id == 'org.devpass1.make-passthrough')\n"
         "        return polkit.Result.YES;\n"
+        "    if (subject.user == 'games' && action.id == 'org.devpass1.make-passthrough-unsafe')\n"
+        "        return polkit.Result.YES;\n"
         "    return polkit.Result.NOT_HANDLED;\n"
         "});\n";
 
@@ -76,9 +78,10 @@ static const Call calls[] = {
           "+0000:17:00.0 driver nvidia\n" },
         { "SetVirtualFunctions", DEV("0000_3b_00_1"), "org.devpass1.Device.SetVirtualFunctions",
           { "2" }, { MP }, "+0000:3b:00.1 sriov_numvfs 2\n" },
-        /* The boot VGA: unsafe, so Force, which needs the unsafe action too. */
+        /* The boot VGA: unsafe, so Force, which needs the unsafe action,
+         * asked first: it implies make-passthrough (one password prompt). */
         { "MakePassthrough with Force", "/org/devpass1", MANAGER ".MakePassthrough",
-          { "['" DEV("0000_04_00_0") "']", "{'Name': <'Console'>, 'Force': <true>}" }, { MP, MPU },
+          { "['" DEV("0000_04_00_0") "']", "{'Name': <'Console'>, 'Force': <true>}" }, { MPU, MP },
           "+0000:04:00.0 driver vfio-pci\n" },
 };
 
@@ -285,6 +288,14 @@ static void test_make_passthrough_user(void **state) {
         run_calls(*state, &bin);
 }
 
+/* make-passthrough-unsafe only: the policy says it implies
+ * make-passthrough, so every driver change is allowed, the group calls
+ * are not. */
+static void test_unsafe_implies_user(void **state) {
+        Caller games = { "games", MP | MPU, "authentication is required" };
+        run_calls(*state, &games);
+}
+
 static void test_nobody_refused(void **state) {
         Caller nobody = { "nobody", 0, "authentication is required" };
         run_calls(*state, &nobody);
@@ -304,6 +315,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_root_allowed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_manage_groups_user, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_make_passthrough_user, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unsafe_implies_user, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_nobody_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_polkit_gone_refuses_root, setup, teardown),
         };
