@@ -454,7 +454,7 @@ static void bench_create_group(void) {
 }
 
 /* Sections by name on the command line (node, burst, create-group,
- * rules, boot-storm, flood); none: all of them. */
+ * rules, hostile-rules, boot-storm, flood); none: all of them. */
 static bool wanted(int argc, char *argv[], const char *section) {
         for (int i = 1; i < argc; i++)
                 if (strcmp(argv[i], section) == 0)
@@ -480,6 +480,8 @@ int main(int argc, char *argv[]) {
                 bench_create_group();
         if (wanted(argc, argv, "rules"))
                 bench_rules();
+        if (wanted(argc, argv, "hostile-rules"))
+                bench_hostile_rules();
         if (wanted(argc, argv, "boot-storm"))
                 bench_boot_storm();
         if (wanted(argc, argv, "flood"))

@@ -24,6 +24,7 @@ void remove_dir(const char *dir);
 
 /* Re-evaluation of rules over generated nodes, in this process. */
 void bench_rules(void);
+void bench_hostile_rules(void);
 /* 500 machines claiming at once on a node of 4,096 functions. */
 void bench_boot_storm(void);
 /* A hotplug signal's latency while another client floods devpassd. */

@@ -28,3 +28,5 @@ bool config_node_name_valid(const char *name);
 /* Fills what the command line left unset from the file (a missing file is
  * fine), then from the defaults. */
 bool config_load(Config *c, GError **error);
+/* The same from the file's contents (a missing file is no contents). */
+bool config_load_data(Config *c, const char *data, gsize len, GError **error);

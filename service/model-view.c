@@ -6,6 +6,7 @@
 
 #include "assign.h"
 #include "model-private.h"
+#include "rules.h"
 
 #define DEVICE_INTERFACE "org.devpass1.Device"
 
@@ -268,6 +269,27 @@ static void rules_swap(Model *m, Next *n) {
         }
 }
 
+/* Rules a regex of which gave up in this pass (its match limits: rules.h)
+ * and matches nothing from now on; each is told of once. True when any
+ * was new: devices matched before it gave up must be assigned again. */
+static bool rules_exhausted_report(Model *m) {
+        GHashTableIter it;
+        gpointer value;
+        bool any = false;
+
+        g_hash_table_iter_init(&it, m->rules);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                ModelRule *r = value;
+                if (rule_conditions_take_exhausted(r->conditions)) {
+                        g_warning("Rule '%s' matches nothing: a regex of it is too costly to match (more than %d "
+                                  "steps): simplify it with Rule.Update",
+                                  r->settings->name, RULE_REGEX_MATCH_LIMIT);
+                        any = true;
+                }
+        }
+        return any;
+}
+
 void model_refresh(Model *m) {
         GPtrArray *devices = inventory_sorted(m->inventory);
         g_autoptr(GArray) rules = active_rules(m);
@@ -288,6 +310,9 @@ void model_refresh(Model *m) {
         g_hash_table_unref(n.group_devices);
         g_hash_table_unref(n.rule_devices);
         g_hash_table_unref(n.rule_conflicts);
+        /* At most once more per rule: a regex gives up only once. */
+        if (rules_exhausted_report(m))
+                model_refresh(m);
 }
 
 /* Every group that may count d among its units. */

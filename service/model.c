@@ -136,6 +136,15 @@ void model_rule_add(Model *m, ModelRule *r) {
 GPtrArray *model_conditions_compile(GPtrArray *stored, GError **error) {
         g_autoptr(GPtrArray) conditions = g_ptr_array_new_with_free_func((GDestroyNotify) rule_condition_free);
 
+        /* Every bound first, in time linear in the input: nothing is
+         * compiled for a call that is refused anyway. */
+        if (!rule_conditions_count_check(stored->len, error))
+                return NULL;
+        for (guint i = 0; i < stored->len; i++) {
+                const StoreCondition *c = stored->pdata[i];
+                if (!rule_condition_check(c->field, c->op, c->value, error))
+                        return NULL;
+        }
         for (guint i = 0; i < stored->len; i++) {
                 const StoreCondition *c = stored->pdata[i];
                 RuleCondition *rc = rule_condition_new(c->field, c->op, c->value, error);

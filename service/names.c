@@ -20,7 +20,7 @@ struct Names {
  * it from the one thread that loads names: a static buffer is enough. */
 static sigjmp_buf names_jump;
 
-G_NORETURN static void names_error(char *msg, ...) {
+G_NORETURN G_GNUC_PRINTF(1, 2) static void names_error(char *msg, ...) {
         va_list ap;
         char buf[256];
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "rules.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "text.h"
 
 G_DEFINE_QUARK(devpass-rule-error-quark, rule_error)
 
@@ -102,17 +103,18 @@ static char *names_list(const char *const *names, int n, FieldKind kind, bool op
         return g_string_free(s, FALSE);
 }
 
-/* Whole-string hex with or without 0x, at most max. */
+/* Whole-string hex with or without 0x, 1 to 8 digits, at most max. */
 static bool parse_hex(const char *s, uint32_t max, uint32_t *ret) {
-        char *end;
-
         if (g_ascii_strncasecmp(s, "0x", 2) == 0)
                 s += 2;
-        if (!g_ascii_isxdigit(s[0]) || strlen(s) > 8)
+        size_t n = strlen(s);
+        if (n == 0 || n > 8)
                 return false;
-        errno = 0;
-        unsigned long v = strtoul(s, &end, 16);
-        if (errno || *end || v > max)
+        for (size_t i = 0; i < n; i++)
+                if (!g_ascii_isxdigit(s[i]))
+                        return false;
+        unsigned long v = strtoul(s, NULL, 16);
+        if (v > max)
                 return false;
         *ret = (uint32_t) v;
         return true;
@@ -158,28 +160,46 @@ static bool address_value_normalize(RuleCondition *c) {
         return true;
 }
 
+/* What a value of each kind looks like, for messages. */
+static const char *const expected[] = {
+        [KIND_ID] = "a hex id such as 10de or 0x10de",
+        [KIND_CLASS] = "a hex class such as 0x030000, with an optional mask: 0x030000/0xff0000",
+        [KIND_INT] = "a whole number, -1 for none",
+        [KIND_ADDRESS] = "a PCI address such as 0000:3b:02.0 (eq and ne also take globs: 0000:3b:02.*)",
+        [KIND_TEXT] = "text",
+};
+
+static bool value_invalid(const RuleCondition *c, FieldKind kind, GError **error) {
+        g_autofree char *q = text_quote(c->value);
+        g_set_error(error, RULE_ERROR, RULE_ERROR_VALUE, "%s is not a valid value for %s: use %s", q,
+                    field_names[c->field], expected[kind]);
+        return false;
+}
+
 static bool condition_parse_value(RuleCondition *c, FieldKind kind, GError **error) {
         const char *v = c->value;
         uint32_t x;
+        gint64 n;
 
         switch (kind) {
         case KIND_ID:
                 if (!parse_hex(v, 0xffff, &x))
-                        goto bad;
+                        return value_invalid(c, kind, error);
                 c->number = x;
                 return true;
         case KIND_CLASS: {
-                g_auto(GStrv) parts = g_strsplit(v, "/", 2);
+                const char *slash = strchr(v, '/');
+                g_autofree char *head = g_strndup(v, slash ? (size_t) (slash - v) : strlen(v));
                 uint32_t mask = 0xffffff;
-                if (!parse_hex(parts[0], 0xffffff, &x) || (parts[1] && !parse_hex(parts[1], 0xffffff, &mask)))
-                        goto bad;
+                if (!parse_hex(head, 0xffffff, &x) || (slash && !parse_hex(slash + 1, 0xffffff, &mask)))
+                        return value_invalid(c, kind, error);
                 /* Without a mask, 2 digits are a class ("02": any network
                  * controller), 4 a class and subclass ("0200": Ethernet). */
-                size_t digits = strlen(parts[0]) - (g_ascii_strncasecmp(parts[0], "0x", 2) == 0 ? 2 : 0);
-                if (!parts[1] && digits == 2) {
+                size_t digits = strlen(head) - (g_ascii_strncasecmp(head, "0x", 2) == 0 ? 2 : 0);
+                if (!slash && digits == 2) {
                         x <<= 16;
                         mask = 0xff0000;
-                } else if (!parts[1] && digits == 4) {
+                } else if (!slash && digits == 4) {
                         x <<= 8;
                         mask = 0xffff00;
                 }
@@ -187,18 +207,14 @@ static bool condition_parse_value(RuleCondition *c, FieldKind kind, GError **err
                 c->mask = mask;
                 return true;
         }
-        case KIND_INT: {
-                char *end;
-                errno = 0;
-                long long n = strtoll(v, &end, 10);
-                if (!v[0] || errno || *end || n < -1 || n > G_MAXINT32)
-                        goto bad;
+        case KIND_INT:
+                if (!text_parse_int(v, -1, G_MAXINT32, &n))
+                        return value_invalid(c, kind, error);
                 c->number = n;
                 return true;
-        }
         case KIND_ADDRESS:
                 if (!address_value_normalize(c))
-                        goto bad;
+                        return value_invalid(c, kind, error);
                 v = c->value;   /* rewritten */
                 break;
         case KIND_TEXT:
@@ -208,53 +224,112 @@ static bool condition_parse_value(RuleCondition *c, FieldKind kind, GError **err
                 c->folded = g_utf8_casefold(v, -1);
         if (c->op == RULE_OP_REGEX) {
                 g_autoptr(GError) re_error = NULL;
-                c->regex = g_regex_new(v, G_REGEX_OPTIMIZE, 0, &re_error);
+                c->regex = rule_regex_new(v, &re_error);
                 if (!c->regex) {
-                        g_set_error(error, RULE_ERROR, RULE_ERROR_VALUE, "'%s' is not a valid regex for %s: %s",
-                                    v, field_names[c->field], re_error->message);
+                        g_autofree char *q = text_quote(v);
+                        g_set_error(error, RULE_ERROR, RULE_ERROR_VALUE, "%s is not a valid regex for %s: %s", q,
+                                    field_names[c->field], re_error->message);
                         return false;
                 }
         }
         return true;
-bad:;
-        static const char *const expected[] = {
-                [KIND_ID] = "a hex id such as 10de or 0x10de",
-                [KIND_CLASS] = "a hex class such as 0x030000, with an optional mask: 0x030000/0xff0000",
-                [KIND_INT] = "a whole number, -1 for none",
-                [KIND_ADDRESS] = "a PCI address such as 0000:3b:02.0 (eq and ne also take globs: 0000:3b:02.*)",
-                [KIND_TEXT] = "text",
-        };
-        g_set_error(error, RULE_ERROR, RULE_ERROR_VALUE, "'%s' is not a valid value for %s: use %s",
-                    v, field_names[c->field], expected[kind]);
-        return false;
 }
 
-RuleCondition *rule_condition_new(const char *field, const char *op, const char *value, GError **error) {
+/* eq and ne with "" ask for "has none": no driver, no name, not a VF. */
+static bool empty_allowed(RuleField f, RuleOp op) {
+        return (op == RULE_OP_EQ || op == RULE_OP_NE) &&
+               (f == RULE_FIELD_DRIVER || f == RULE_FIELD_VENDOR_NAME || f == RULE_FIELD_DEVICE_NAME ||
+                f == RULE_FIELD_PHYSICAL_FUNCTION);
+}
+
+static bool condition_lookup(const char *field, const char *op, RuleField *ret_field, RuleOp *ret_op,
+                             GError **error) {
         int f = lookup(field_names, _RULE_FIELD_MAX, field);
         if (f < 0) {
                 g_autofree char *all = names_list(field_names, _RULE_FIELD_MAX, KIND_TEXT, false);
-                g_set_error(error, RULE_ERROR, RULE_ERROR_FIELD, "Unknown field '%s': use one of %s",
-                            field ?: "", all);
-                return NULL;
+                g_autofree char *q = text_quote(field ?: "");
+                g_set_error(error, RULE_ERROR, RULE_ERROR_FIELD, "Unknown field %s: use one of %s", q, all);
+                return false;
         }
         FieldKind kind = field_kind((RuleField) f);
         int o = lookup(op_names, _RULE_OP_MAX, op);
         if (o < 0 || !op_allowed(kind, (RuleOp) o)) {
                 g_autofree char *allowed = names_list(op_names, _RULE_OP_MAX, kind, true);
-                g_set_error(error, RULE_ERROR, RULE_ERROR_OPERATOR, "Operator '%s' does not apply to %s: use one of %s",
-                            op ?: "", field_names[f], allowed);
-                return NULL;
+                g_autofree char *q = text_quote(op ?: "");
+                g_set_error(error, RULE_ERROR, RULE_ERROR_OPERATOR, "Operator %s does not apply to %s: use one of %s",
+                            q, field_names[f], allowed);
+                return false;
         }
-        if (!value || !g_utf8_validate(value, -1, NULL)) {
-                g_set_error(error, RULE_ERROR, RULE_ERROR_VALUE, "The value for %s must be text", field_names[f]);
-                return NULL;
-        }
+        *ret_field = (RuleField) f;
+        *ret_op = (RuleOp) o;
+        return true;
+}
 
+static bool value_check(RuleField f, RuleOp op, const char *value, GError **error) {
+        const char *name = field_names[f];
+        const char *use = expected[field_kind(f)];
+        size_t max = op == RULE_OP_REGEX ? RULE_REGEX_MAX : RULE_VALUE_MAX;
+
+        if (!value) {
+                g_set_error(error, RULE_ERROR, RULE_ERROR_VALUE, "The value for %s is missing: use %s", name, use);
+                return false;
+        }
+        /* Never read further than the limit: the value may be megabytes. */
+        size_t n = strnlen(value, max + 1);
+        if (n > max) {
+                g_set_error(error, RULE_ERROR, RULE_ERROR_VALUE,
+                            "The value for %s %s is longer than %zu bytes, the limit: shorten it", name,
+                            op_names[op], max);
+                return false;
+        }
+        if (!g_utf8_validate(value, (gssize) n, NULL)) {
+                g_set_error(error, RULE_ERROR, RULE_ERROR_VALUE, "The value for %s is not UTF-8 text: use %s", name,
+                            use);
+                return false;
+        }
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char) value[i] < 0x20 || value[i] == 0x7f) {
+                        g_set_error(error, RULE_ERROR, RULE_ERROR_VALUE,
+                                    "The value for %s has a control character (byte %zu): use printable text%s",
+                                    name, i, op == RULE_OP_REGEX ? " (a regex spells them \\t, \\x1b)" : "");
+                        return false;
+                }
+        if (n == 0 && !empty_allowed(f, op)) {
+                g_set_error(error, RULE_ERROR, RULE_ERROR_VALUE, "The value for %s %s is empty: use %s%s", name,
+                            op_names[op], use,
+                            empty_allowed(f, RULE_OP_EQ) ? " (only eq and ne take \"\", for none)" : "");
+                return false;
+        }
+        return true;
+}
+
+bool rule_condition_check(const char *field, const char *op, const char *value, GError **error) {
+        RuleField f;
+        RuleOp o;
+
+        return condition_lookup(field, op, &f, &o, error) && value_check(f, o, value, error);
+}
+
+bool rule_conditions_count_check(guint n, GError **error) {
+        if (n <= RULE_CONDITIONS_MAX)
+                return true;
+        g_set_error(error, RULE_ERROR, RULE_ERROR_COUNT,
+                    "A rule has %u conditions, more than the limit of %d: split it, or match a range or glob",
+                    n, RULE_CONDITIONS_MAX);
+        return false;
+}
+
+RuleCondition *rule_condition_new(const char *field, const char *op, const char *value, GError **error) {
+        RuleField f;
+        RuleOp o;
+
+        if (!condition_lookup(field, op, &f, &o, error) || !value_check(f, o, value, error))
+                return NULL;
         g_autoptr(RuleCondition) c = g_new0(RuleCondition, 1);
-        c->field = (RuleField) f;
-        c->op = (RuleOp) o;
+        c->field = f;
+        c->op = o;
         c->value = g_strdup(value);
-        if (!condition_parse_value(c, kind, error))
+        if (!condition_parse_value(c, field_kind(f), error))
                 return NULL;
         return g_steal_pointer(&c);
 }
@@ -264,8 +339,7 @@ void rule_condition_free(RuleCondition *c) {
                 return;
         g_free(c->value);
         g_free(c->folded);
-        if (c->regex)
-                g_regex_unref(c->regex);
+        rule_regex_free(c->regex);
         g_free(c);
 }
 
@@ -281,7 +355,16 @@ static bool compare(RuleOp op, int64_t have, int64_t want) {
         }
 }
 
-static bool text_matches(const RuleCondition *c, const char *have) {
+/* A regex that gives up once is not run again (rules.h). */
+static bool regex_matches(RuleCondition *c, const char *have) {
+        if (c->exhausted)
+                return false;
+        RuleRegexResult r = rule_regex_match(c->regex, have);
+        c->exhausted = r == RULE_REGEX_LIMIT;
+        return r == RULE_REGEX_MATCH;
+}
+
+static bool text_matches(RuleCondition *c, const char *have) {
         size_t hn = strlen(have), wn = strlen(c->value);
 
         switch (c->op) {
@@ -298,14 +381,14 @@ static bool text_matches(const RuleCondition *c, const char *have) {
                 g_autofree char *folded = g_utf8_casefold(have, -1);
                 return strstr(folded, c->folded) != NULL;
         }
-        case RULE_OP_REGEX: return g_regex_match(c->regex, have, 0, NULL);
+        case RULE_OP_REGEX: return regex_matches(c, have);
         default: return false;
         }
 }
 
 /* An address field: ordered comparisons by address, the rest as text. A
  * device with no such address (not a VF) matches only ne and negations. */
-static bool address_matches(const RuleCondition *c, const char *address) {
+static bool address_matches(RuleCondition *c, const char *address) {
         DpAddress a;
 
         if (c->op >= RULE_OP_LT && c->op <= RULE_OP_GE) {
@@ -316,7 +399,7 @@ static bool address_matches(const RuleCondition *c, const char *address) {
         return text_matches(c, address);
 }
 
-bool rule_condition_matches(const RuleCondition *c, const Device *d) {
+bool rule_condition_matches(RuleCondition *c, const Device *d) {
         switch (c->field) {
         case RULE_FIELD_ADDRESS:           return address_matches(c, d->address_str);
         case RULE_FIELD_PHYSICAL_FUNCTION: {
@@ -347,4 +430,17 @@ bool rule_conditions_match(GPtrArray *conditions, const Device *d) {
                 if (!rule_condition_matches(conditions->pdata[i], d))
                         return false;
         return true;
+}
+
+bool rule_conditions_take_exhausted(GPtrArray *conditions) {
+        bool news = false;
+
+        for (guint i = 0; conditions && i < conditions->len; i++) {
+                RuleCondition *c = conditions->pdata[i];
+                if (c->exhausted && !c->reported) {
+                        c->reported = true;
+                        news = true;
+                }
+        }
+        return news;
 }

@@ -9,6 +9,15 @@
 #include <glib.h>
 
 #include "device.h"
+#include "rules-regex.h"
+
+/* Bounds on what a caller may give, checked before anything is compiled:
+ * a value's bytes (a regex may be longer: patterns are wordier than the
+ * facts they match; the longest name in pci.ids is about 100 bytes), and
+ * conditions per rule. */
+#define RULE_VALUE_MAX 256
+#define RULE_REGEX_MAX 1024
+#define RULE_CONDITIONS_MAX 32
 
 typedef enum {
         RULE_FIELD_ADDRESS,
@@ -49,7 +58,11 @@ typedef struct {
         uint32_t mask;      /* class: the bits compared */
         bool glob;          /* address eq/ne with * or ? */
         char *folded;       /* icontains: the value case-folded */
-        GRegex *regex;
+        RuleRegex *regex;
+        /* A regex that hit its limits matches nothing from then on: one
+         * costly match, not one per device and refresh. reported: the
+         * owner was told (rule_conditions_take_exhausted()). */
+        bool exhausted, reported;
 } RuleCondition;
 
 #define RULE_ERROR (rule_error_quark())
@@ -58,20 +71,36 @@ typedef enum {
         RULE_ERROR_FIELD,
         RULE_ERROR_OPERATOR,
         RULE_ERROR_VALUE,
+        RULE_ERROR_COUNT,   /* more than RULE_CONDITIONS_MAX */
 } RuleError;
 
 /* Fields and operators by their API names ("subsystem-vendor", "icontains"). */
 const char *rule_field_to_string(RuleField f);
 const char *rule_op_to_string(RuleOp op);
 
-/* Validates one condition. The error says which part is wrong and what
- * would be right. */
+/* The bounds alone, in time linear in the value: a known field, an
+ * operator it takes, a value that is UTF-8 text without control
+ * characters, not longer than RULE_VALUE_MAX (RULE_REGEX_MAX for regex),
+ * and not empty unless eq or ne may mean "has none" (driver, names,
+ * physical-function). */
+bool rule_condition_check(const char *field, const char *op, const char *value, GError **error);
+/* At most RULE_CONDITIONS_MAX. */
+bool rule_conditions_count_check(guint n, GError **error);
+
+/* Checks and compiles one condition. The error says which part is wrong
+ * and what would be right. */
 RuleCondition *rule_condition_new(const char *field, const char *op, const char *value, GError **error);
 void rule_condition_free(RuleCondition *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(RuleCondition, rule_condition_free);
 
-bool rule_condition_matches(const RuleCondition *c, const Device *d);
+/* Not const: a regex match writes its match data and may exhaust c. */
+bool rule_condition_matches(RuleCondition *c, const Device *d);
 
 /* A rule matches when all its conditions do; a rule with none matches
- * nothing (an empty rule is a mistake, not "everything"). */
+ * nothing (an empty rule is a mistake, not "everything"), nor one with an
+ * exhausted regex. */
 bool rule_conditions_match(GPtrArray *conditions, const Device *d);
+
+/* True once, the first time a regex of these conditions is found
+ * exhausted: the owner logs it (this code does no I/O). */
+bool rule_conditions_take_exhausted(GPtrArray *conditions);

@@ -6,19 +6,10 @@
 #include <gio/gio.h>
 
 #include "config.h"
+#include "text.h"
 
 static const char *const group_types[] = { "pci", "sriov-nic", NULL };
 static const char *const group_classes[] = { "gpu", "nic", "storage", "usb", "accelerator", "other", NULL };
-
-/* The value quoted for a message: printable, cut to a sane length. */
-static char *quote(const char *s) {
-        if (!g_utf8_validate(s, -1, NULL))
-                return g_strdup("(not UTF-8)");
-        glong len = g_utf8_strlen(s, -1);
-        g_autofree char *cut = g_utf8_substring(s, 0, MIN(len, 40));
-        g_autofree char *escaped = g_strescape(cut, NULL);
-        return g_strdup_printf("'%s%s'", escaped, len > 40 ? "..." : "");
-}
 
 static bool invalid(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
 static bool invalid(GError **error, const char *format, ...) {
@@ -43,14 +34,14 @@ bool settings_name_valid(const char *what, const char *name, GError **error) {
 
         if (!g_utf8_validate(name, -1, NULL) || !printable(name))
                 return invalid(error, "The %s name %s has characters that cannot be shown: use printable ones", what,
-                               (q = quote(name)));
+                               (q = text_quote(name)));
         glong len = g_utf8_strlen(name, -1);
         if (len < 1 || len > SETTINGS_NAME_MAX)
-                return invalid(error, "The %s name %s must be 1 to %d characters long", what, (q = quote(name)),
+                return invalid(error, "The %s name %s must be 1 to %d characters long", what, (q = text_quote(name)),
                                SETTINGS_NAME_MAX);
         if (g_unichar_isspace(g_utf8_get_char(name)) ||
             g_unichar_isspace(g_utf8_get_char(g_utf8_prev_char(name + strlen(name)))))
-                return invalid(error, "The %s name %s starts or ends with a space: remove it", what, (q = quote(name)));
+                return invalid(error, "The %s name %s starts or ends with a space: remove it", what, (q = text_quote(name)));
         return true;
 }
 
@@ -66,7 +57,7 @@ bool settings_description_valid(const char *description, GError **error) {
 static bool one_of(const char *what, const char *value, const char *const *allowed, GError **error) {
         if (g_strv_contains(allowed, value))
                 return true;
-        g_autofree char *q = quote(value);
+        g_autofree char *q = text_quote(value);
         g_autofree char *list = g_strjoinv(", ", (char **) allowed);
         return invalid(error, "%s is not a group %s: use one of %s", q, what, list);
 }
@@ -82,7 +73,7 @@ bool settings_group_class_valid(const char *class_name, GError **error) {
 bool settings_node_valid(const char *node, GError **error) {
         if (!*node || config_node_name_valid(node))
                 return true;
-        g_autofree char *q = quote(node);
+        g_autofree char *q = text_quote(node);
         return invalid(error, "%s is not a node name: use \"\" for every node, or 1-64 of A-Z a-z 0-9 . _ -", q);
 }
 
@@ -91,16 +82,16 @@ bool settings_machine_valid(const char *what, const char *name, GError **error) 
         g_autofree char *q = NULL;   /* quoted only for a refusal: names are checked on every call */
 
         if (n == 0 || n > 64)
-                return invalid(error, "The %s name %s must be 1 to 64 characters long", what, (q = quote(name)));
+                return invalid(error, "The %s name %s must be 1 to 64 characters long", what, (q = text_quote(name)));
         for (size_t i = 0; i < n; i++)
                 if (!g_ascii_isalnum(name[i]) && !strchr("._-", name[i]))
                         return invalid(error, "The %s name %s may hold only A-Z a-z 0-9 . _ -", what,
-                                       (q = quote(name)));
+                                       (q = text_quote(name)));
         return true;
 }
 
 char *settings_mac_parse(const char *mac, GError **error) {
-        g_autofree char *q = quote(mac);
+        g_autofree char *q = text_quote(mac);
         unsigned b[6];
         int end = 0;
 

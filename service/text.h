@@ -12,6 +12,12 @@
  * '?', each invalid sequence U+FFFD). *changed tells whether it had to. */
 char *text_sanitize(const char *s, gsize len, bool *changed);
 
+/* A caller's value quoted for a message: '...' around at most 40
+ * characters, escaped (control characters, quotes and bytes above 0x7f as
+ * \\ sequences), "..." when cut; "(not UTF-8)" when it is not text. The
+ * result is always short, printable ASCII. */
+char *text_quote(const char *s);
+
 /* The kernel's attribute files end in one newline; strip it and any
  * trailing white space, in place. */
 void text_strip_newline(char *s);
