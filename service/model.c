@@ -171,12 +171,11 @@ static bool load(Model *m, GError **error) {
         for (guint i = 0; i < rules->len; i++) {
                 StoreRule *s = g_steal_pointer(&rules->pdata[i]);
                 ModelGroup *g = g_hash_table_lookup(m->groups, &s->group_id);
-                g_autoptr(GError) local = NULL;
-                GPtrArray *conditions = model_conditions_compile(s->conditions, &local);
+                /* model_store_check() has refused a store where this fails. */
+                GPtrArray *conditions = model_conditions_compile(s->conditions, error);
                 if (!conditions) {
-                        /* Written by a devpass that understood more: keep it, match nothing. */
-                        g_warning("Rule %s matches nothing: %s", s->name, local->message);
-                        conditions = g_ptr_array_new_with_free_func((GDestroyNotify) rule_condition_free);
+                        store_rule_free(s);
+                        return false;
                 }
                 model_rule_add(m, model_rule_new(s, conditions, g));
         }
