@@ -65,8 +65,17 @@ static void daemon_boot_list_sync(Daemon *d) {
 }
 
 static void emit_removed(Daemon *d, ModelChanges *c) {
-        for (guint i = 0; i + 1 < c->removed->len; i += 2)
-                (void) bus_emit_object_removed(d->bus, c->removed->pdata[i], c->removed->pdata[i + 1]);
+        static const char *const interfaces[] = {
+                [MODEL_OBJECT_DEVICE] = DP_DEVICE_INTERFACE,
+                [MODEL_OBJECT_GROUP] = DP_GROUP_INTERFACE,
+                [MODEL_OBJECT_RULE] = DP_RULE_INTERFACE,
+                [MODEL_OBJECT_ATTACHMENT] = DP_ATTACHMENT_INTERFACE,
+        };
+
+        for (guint i = 0; i < c->removed->len; i++) {
+                const ModelRemoved *r = c->removed->pdata[i];
+                (void) bus_emit_object_removed(d->bus, r->path, interfaces[r->kind]);
+        }
 }
 
 static void emit_rest(Daemon *d, ModelChanges *c, GHashTable *skip) {

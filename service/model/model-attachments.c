@@ -10,7 +10,6 @@
 
 #include "model-private.h"
 
-#define ATTACHMENT_INTERFACE "org.devpass1.Attachment"
 
 /* What the attachments of one call take among themselves. */
 typedef struct {
@@ -301,7 +300,7 @@ bool model_attachment_delete(Model *m, ModelAttachment *a, GError **error) {
                 if (((StoreClaim *) value)->attachment_id == a->id)
                         ((StoreClaim *) value)->attachment_id = 0;
         g_hash_table_remove(m->changes->attachments, a);
-        model_mark_removed(m, a->path, ATTACHMENT_INTERFACE);
+        model_mark_removed(m, a->path, MODEL_OBJECT_ATTACHMENT);
         model_attachment_remove(m, a);
         return true;
 }

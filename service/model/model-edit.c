@@ -8,8 +8,6 @@
 #include "model-private.h"
 #include "rules.h"
 
-#define GROUP_INTERFACE "org.devpass1.Group"
-#define RULE_INTERFACE "org.devpass1.Rule"
 
 static bool group_name_free(Model *m, const char *name, const ModelGroup *self, GError **error) {
         ModelGroup *other = model_group_by_name(m, name);
@@ -53,7 +51,7 @@ static void rule_forget(Model *m, ModelRule *r) {
         g_ptr_array_remove(r->group->rules, r);
         model_mark(m->changes->groups, r->group, PROP_BIT(GROUP_PROP_RULES));
         g_hash_table_remove(m->changes->rules, r);
-        model_mark_removed(m, r->path, RULE_INTERFACE);
+        model_mark_removed(m, r->path, MODEL_OBJECT_RULE);
         g_hash_table_remove(m->rule_paths, r->path);
         g_hash_table_remove(m->rule_names, r->settings->name);
         g_hash_table_remove(m->rules, &r->id);
@@ -199,7 +197,7 @@ bool model_group_delete(Model *m, ModelGroup *g, bool release, GError **error) {
         while (g->rules->len > 0)
                 rule_forget(m, g->rules->pdata[0]);
         g_hash_table_remove(m->changes->groups, g);
-        model_mark_removed(m, g->path, GROUP_INTERFACE);
+        model_mark_removed(m, g->path, MODEL_OBJECT_GROUP);
         g_hash_table_remove(m->group_paths, g->path);
         g_hash_table_remove(m->group_names, g->settings->name);
         g_hash_table_remove(m->groups, &g->id);

@@ -45,7 +45,7 @@ struct Model {
 bool model_room_check(guint have, guint adding, guint max, const char *what, GError **error);
 
 void model_mark(GHashTable *table, gpointer object, guint bits);
-void model_mark_removed(Model *m, const char *path, const char *interface);
+void model_mark_removed(Model *m, const char *path, ModelObjectKind kind);
 gint64 *model_id_new(int64_t id);
 ModelGroup *model_group_new(StoreGroup *settings);
 void model_group_free(ModelGroup *g);

@@ -8,7 +8,6 @@
 #include "model-private.h"
 #include "rules.h"
 
-#define DEVICE_INTERFACE "org.devpass1.Device"
 
 /* The rules that can match here: enabled, for this node, not empty. */
 static GArray *active_rules(Model *m) {
@@ -163,7 +162,7 @@ static void missing_refresh(Model *m) {
         while (g_hash_table_iter_next(&it, &key, &value)) {
                 Device *ghost = value;
                 if (inventory_lookup(m->inventory, &ghost->address) || !model_intent(m, ghost->address_str)) {
-                        model_mark_removed(m, ghost->path, DEVICE_INTERFACE);
+                        model_mark_removed(m, ghost->path, MODEL_OBJECT_DEVICE);
                         g_hash_table_remove(m->changes->devices, ghost);
                         g_hash_table_iter_remove(&it);
                 }

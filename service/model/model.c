@@ -10,6 +10,13 @@
 
 /* ---- changes ---- */
 
+static void removed_free(gpointer p) {
+        ModelRemoved *r = p;
+
+        g_free(r->path);
+        g_free(r);
+}
+
 static ModelChanges *changes_new(void) {
         ModelChanges *c = g_new0(ModelChanges, 1);
         c->devices = g_hash_table_new(NULL, NULL);
@@ -17,7 +24,7 @@ static ModelChanges *changes_new(void) {
         c->rules = g_hash_table_new(NULL, NULL);
         c->attachments = g_hash_table_new(NULL, NULL);
         c->added = g_ptr_array_new_with_free_func(g_free);
-        c->removed = g_ptr_array_new_with_free_func(g_free);
+        c->removed = g_ptr_array_new_with_free_func(removed_free);
         return c;
 }
 
@@ -46,9 +53,12 @@ void model_mark(GHashTable *table, gpointer object, guint bits) {
                                     GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(table, object)) | bits));
 }
 
-void model_mark_removed(Model *m, const char *path, const char *interface) {
-        g_ptr_array_add(m->changes->removed, g_strdup(path));
-        g_ptr_array_add(m->changes->removed, g_strdup(interface));
+void model_mark_removed(Model *m, const char *path, ModelObjectKind kind) {
+        ModelRemoved *r = g_new0(ModelRemoved, 1);
+
+        r->path = g_strdup(path);
+        r->kind = kind;
+        g_ptr_array_add(m->changes->removed, r);
 }
 
 ModelChanges *model_take_changes(Model *m) {

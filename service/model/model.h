@@ -111,6 +111,19 @@ struct ModelRule {
         GArray *conflicts;        /* ModelConflict */
 };
 
+/* The kinds of object the model shows. */
+typedef enum {
+        MODEL_OBJECT_DEVICE,       /* a missing device's ghost */
+        MODEL_OBJECT_GROUP,
+        MODEL_OBJECT_RULE,
+        MODEL_OBJECT_ATTACHMENT,
+} ModelObjectKind;
+
+typedef struct {
+        char *path;
+        ModelObjectKind kind;
+} ModelRemoved;
+
 /* What changed since the last model_take_changes(). Objects are borrowed
  * from the model (or the inventory) and valid until the next change. */
 typedef struct {
@@ -119,7 +132,7 @@ typedef struct {
         GHashTable *rules;         /* ModelRule* -> RuleProp bits */
         GHashTable *attachments;   /* ModelAttachment* -> AttachmentProp bits */
         GPtrArray *added;          /* paths of new groups, rules and missing devices */
-        GPtrArray *removed;        /* (path, interface) pairs, flattened */
+        GPtrArray *removed;        /* ModelRemoved*: objects gone */
         bool reboot_changed;
 } ModelChanges;
 
