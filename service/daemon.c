@@ -229,7 +229,7 @@ Daemon *daemon_new(Config *config, GError **error) {
         d->store = store_open_checked(d->service.config.state_dir, model_store_check, error);
         if (!d->store || !daemon_claims_release_stale(d, error))
                 return NULL;
-        d->service.model = model_new(d->store, d->service.inventory, d->service.config.node, error);
+        d->service.model = model_new(d->store, d->service.inventory, d->service.config.node, &DP_MODEL_PATHS, error);
         if (!d->service.model)
                 return NULL;
         d->service.binder = binder_new(d->service.config.sysfs_root, d->service.config.modprobe, (unsigned) d->service.config.settle_ms);

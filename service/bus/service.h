@@ -17,6 +17,11 @@
 
 #define DP_BUS_NAME "org.devpass1"
 #define DP_ROOT_PATH "/org/devpass1"
+#define DP_GROUPS_PATH DP_ROOT_PATH "/groups"
+#define DP_RULES_PATH DP_ROOT_PATH "/rules"
+#define DP_ATTACHMENTS_PATH DP_ROOT_PATH "/attachments"
+/* The model's objects, where the faces show them. */
+#define DP_MODEL_PATHS ((const ModelPaths) { DP_GROUPS_PATH, DP_RULES_PATH, DP_ATTACHMENTS_PATH })
 /* In the state directory: the addresses the udev rule binds to vfio-pci at boot. */
 #define DP_BOOT_LIST "vfio-pci.list"
 
