@@ -34,12 +34,12 @@ static gboolean hotplug_flush(gpointer userdata) {
 }
 
 /* The flush runs in the loop's next turn: every event already in the
- * socket is read first, so a burst becomes one batch. At the bus's
- * priority, not an idle one: a client flooding the bus with calls would
- * keep an idle flush from ever running. */
+ * socket is read first, so a burst becomes one batch. Ahead of the bus,
+ * not idle: a client flooding the bus with calls would keep an idle
+ * flush from ever running (bench/run "" flood). */
 static void hotplug_schedule(Hotplug *h) {
         if (h->idle == 0 && coalescer_pending(h->queue) > 0)
-                h->idle = g_idle_add_full(G_PRIORITY_DEFAULT, hotplug_flush, h, NULL);
+                h->idle = g_idle_add_full(G_PRIORITY_HIGH, hotplug_flush, h, NULL);
 }
 
 static gboolean hotplug_on_event(gint fd, GIOCondition condition, gpointer userdata) {
@@ -90,7 +90,9 @@ Hotplug *hotplug_new(Inventory *inv, HotplugFunc func, void *userdata, GError **
         if ((r = udev_monitor_set_receive_buffer_size(h->monitor, RECEIVE_BUFFER_SIZE)) < 0)
                 g_debug("Cannot grow the udev receive buffer: %s", g_strerror(-r));
 
-        h->watch = g_unix_fd_add(udev_monitor_get_fd(h->monitor), G_IO_IN, hotplug_on_event, h);
+        /* Ahead of the bus: the node's news goes out before the next call. */
+        h->watch = g_unix_fd_add_full(G_PRIORITY_HIGH, udev_monitor_get_fd(h->monitor), G_IO_IN, hotplug_on_event,
+                                      h, NULL);
         return g_steal_pointer(&h);
 }
 
