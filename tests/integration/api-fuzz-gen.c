@@ -351,7 +351,10 @@ static char *gen_path(FuzzGen *g, bool *never) {
         guint r = pick(g, 100);
 
         *never = false;
-        if (r < 75 || g->plausible)
+        /* Plausible: devices (device lists) or a group (CreateRule). */
+        if (g->plausible)
+                return kind_path(g, chance(g, 60) ? FUZZ_DEVICE : chance(g, 70) ? FUZZ_GROUP : FUZZ_MISSING);
+        if (r < 75)
                 return kind_path(g, (FuzzKind) pick(g, FUZZ_KINDS));
         if (r < 90) {
                 *never = true;
@@ -433,12 +436,34 @@ static GVariant *gen_any(FuzzGen *g, guint depth) {
 /* a{sv} settings: the contract's keys with values of their type or of a
  * wrong one, unknown keys, keys almost right. */
 /* A value for a known key: of its type, now and then of another. */
+/* Values a caller would send, for the string keys ('|' between them). */
+static const char *const plausible_values[][2] = {
+        { "Name", "GPUs|NICs|g1|g2|vm1 a|x" },
+        { "Type", "pci|sriov-nic" },
+        { "Class", "gpu|nic|storage|usb|accelerator|other" },
+        { "Description", "|spare GPUs" },
+        { "Node", "|testnode|othernode" },
+        { "Mac", "|02:00:00:00:00:01|02:00:00:00:00:02" },
+        { "Tenant", "|acme" },
+        { "TenantNode", "tnode|" },
+};
+
+/* A value for a known key: of its type, now and then of another. */
 static GVariant *gen_setting(FuzzGen *g, const char *const known[2], guint depth) {
         g_autoptr(GVariantType) t = g_variant_type_new(known[1]);
 
         if (!g->plausible && chance(g, 20))
                 return gen_any(g, depth);
-        return g_str_equal(known[0], "Conditions") ? gen_conditions(g, depth + 1) : gen_value(g, t, depth + 1);
+        if (g_str_equal(known[0], "Conditions"))
+                return gen_conditions(g, depth + 1);
+        if (g->plausible && g_str_equal(known[0], "Group"))
+                return g_variant_new_object_path(chance(g, 80) ? g->objects[FUZZ_GROUP] : ROOT_PATH "/groups/2");
+        for (size_t i = 0; g->plausible && i < G_N_ELEMENTS(plausible_values); i++)
+                if (g_str_equal(known[0], plausible_values[i][0])) {
+                        g_auto(GStrv) values = g_strsplit(plausible_values[i][1], "|", -1);
+                        return g_variant_new_string(values[pick(g, g_strv_length(values))]);
+                }
+        return gen_value(g, t, depth + 1);
 }
 
 /* The method's own keys, each present or not, and now and then one more

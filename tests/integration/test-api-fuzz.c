@@ -34,7 +34,7 @@
 #define PROPERTIES "org.freedesktop.DBus.Properties"
 
 #define DEFAULT_SEED 20261206u
-#define DEFAULT_CALLS 32000u
+#define DEFAULT_CALLS 45000u
 /* A fresh node, bus and daemon every so many calls: root's calls change
  * the state (groups made, devices passed through) and the fixture's
  * objects must come back. */
@@ -199,7 +199,8 @@ static void defect(Fuzz *fz, const FuzzCall *call, const char *kind, const char 
         g_autofree char *detail = g_strdup_vprintf(fmt, ap);
         va_end(ap);
         g_autofree char *what = call ? fuzz_call_describe(call) : g_strdup("(after the calls)");
-        g_autofree char *key = g_strdup_printf("%s %s.%s", kind, call ? call->iface : "-", call ? call->method : "-");
+        g_autofree char *key = g_strdup_printf("%s %s.%s%s", kind, call ? call->iface : "-", call ? call->method : "-",
+                                               call && call->as_nobody ? " as nobody" : "");
         guint seen = GPOINTER_TO_UINT(g_hash_table_lookup(fz->defect_kinds, key));
 
         g_hash_table_insert(fz->defect_kinds, g_strdup(key), GUINT_TO_POINTER(seen + 1));
