@@ -358,8 +358,9 @@ static double now_ms(void) {
         return (double) g_get_monotonic_time() / 1000.0;
 }
 
-/* One call, answered or reported; false when the daemon died. */
-static bool run_call(Fuzz *fz, FuzzCall *call) {
+/* One call, answered or reported; false when the daemon died. *answer
+ * (when not NULL) gets "reply" or the error's name. */
+static bool run_call(Fuzz *fz, const FuzzCall *call, char **answer) {
         g_autoptr(GError) error = NULL;
         double start = now_ms();
         g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
@@ -383,6 +384,8 @@ static bool run_call(Fuzz *fz, FuzzCall *call) {
                 fprintf(stderr, "fuzz: %u %s\n  -> %s\n", call->number, what, reply ? "reply" : error->message);
         }
         guint n = GPOINTER_TO_UINT(g_hash_table_lookup(fz->outcomes, outcome));
+        if (answer)
+                *answer = g_strdup(outcome);
         g_hash_table_insert(fz->outcomes, g_steal_pointer(&outcome), GUINT_TO_POINTER(n + 1));
         if (!daemon_alive(fz, call, error))
                 return false;
@@ -530,7 +533,7 @@ static void fuzz_run(Fuzz *fz, guint first, guint total) {
                         guint batch_end = MIN(end, i + CALLS_PER_BATCH);
                         for (; alive && i < batch_end; i++) {
                                 g_autoptr(FuzzCall) call = fuzz_gen_call(fz->gen, i);
-                                alive = run_call(fz, call);
+                                alive = run_call(fz, call, NULL);
                         }
                         if (alive)
                                 alive = healthy(fz);
@@ -587,21 +590,10 @@ static FuzzCall *regression_call(const char *path, const char *iface, const char
 /* Runs a known case; the answer must be the error want (NULL: a reply or
  * any error the contract names). */
 static void regression(Fuzz *fz, FuzzCall *call, const char *want) {
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-                call->as_nobody ? fz->nobody : fz->root, "org.devpass1", call->path, call->iface, call->method,
-                call->args, NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START, ANSWER_MS, NULL, &error);
+        g_autofree char *answer = NULL;
 
-        bool alive = daemon_alive(fz, call, error);
-        if (alive && reply)
-                check_reply(fz, call, reply);
-        else if (alive)
-                check_error(fz, call, error);
-        if (alive && want) {
-                g_autofree char *name = error ? g_dbus_error_get_remote_error(error) : NULL;
-                if (!name || !g_str_equal(name, want))
-                        defect(fz, call, "wrong-error", "answered %s, want %s", name ?: "a reply", want);
-        }
+        if (run_call(fz, call, &answer) && want && !g_str_equal(answer, want))
+                defect(fz, call, "wrong-error", "answered %s, want %s", answer, want);
         /* The next case gets a daemon of its own. */
         if (fz->h->daemon_pid == 0) {
                 daemon_down(fz);
