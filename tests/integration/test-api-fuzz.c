@@ -73,7 +73,7 @@ typedef struct {
         FakeKernel *fk;
         GDBusConnection *root, *nobody;
         GPtrArray *defects;        /* one line each, for the summary */
-        GHashTable *defect_kinds;  /* "kind iface.method" -> count */
+        GHashTable *defect_kinds;  /* "kind iface.method[ as nobody]" -> count */
         GHashTable *outcomes;      /* "reply" or the error name -> count */
         guint calls, as_nobody, daemons;
         guint asan_memstream;      /* daemons lost to the sanitizer's own trap (see daemon_alive) */
