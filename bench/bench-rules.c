@@ -368,7 +368,7 @@ static Inventory *inventory_read(const char *sys_dir, Names *names) {
  * slower, and the preload keeps a descriptor open per device read (ten
  * inventories of up to 4,096 devices exceed the limit). So it runs in a
  * child without the preload. Returns false in that child's parent. */
-static bool outside_umockdev(void) {
+static bool outside_umockdev(const char *section) {
         const char *preload = g_getenv("LD_PRELOAD");
 
         if (!preload || !strstr(preload, "umockdev"))
@@ -376,7 +376,7 @@ static bool outside_umockdev(void) {
         g_auto(GStrv) env = g_environ_unsetenv(g_get_environ(), "LD_PRELOAD");
         env = g_environ_unsetenv(env, "UMOCKDEV_DIR");
         env = g_environ_setenv(env, "DEVPASS_BENCH_QUIET", "1", TRUE);
-        const char *argv[] = { "/proc/self/exe", "rules", NULL };
+        const char *argv[] = { "/proc/self/exe", section, NULL };
         g_autoptr(GError) error = NULL;
         int status;
 
@@ -389,7 +389,7 @@ static bool outside_umockdev(void) {
 }
 
 void bench_rules(void) {
-        if (!outside_umockdev())
+        if (!outside_umockdev("rules"))
                 return;
 
         g_autoptr(Names) names = names_new(harness_path("DEVPASS_PCI_IDS"));
@@ -478,4 +478,160 @@ void bench_rules(void) {
                 remove_tree(sys_dirs[i]);
                 g_free(sys_dirs[i]);
         }
+}
+
+/* ---- hostile rules ---- */
+
+#define N_HOSTILE 100
+
+/* Rule k of a caller who means harm: one regex that passes the checks
+ * (no quantified group holds a quantifier) and still backtracks without
+ * end on every name: polynomially (nine .* before a class that never
+ * matches), through alternatives that overlap, or through back
+ * references. Each, without the limits, would take from seconds to
+ * hours per name. ordinary: a regex rule as an administrator writes it,
+ * for the floor. */
+static GPtrArray *hostile_conditions(unsigned k, bool ordinary) {
+        static const char *const shapes[] = {
+                ".*.*.*.*.*.*.*.*.*",
+                "(.|.)*(.|.)*(.|.)*",
+                "(.*)(.*)(.*)(.*)\\4\\3\\2\\1",
+        };
+        static const char *const fields[] = { "device-name", "vendor-name" };
+        GPtrArray *a = g_ptr_array_new_with_free_func((GDestroyNotify) store_condition_free);
+        g_autofree char *re = ordinary ? g_strdup_printf("^GA10[24]|Virtual Function %u", k)
+                                       : g_strdup_printf("%s[xyz]{%u}", shapes[k % G_N_ELEMENTS(shapes)], 5 + k / 3);
+
+        g_ptr_array_add(a, store_condition_new(fields[k % 2], "regex", re));
+        return a;
+}
+
+static Model *hostile_model(Inventory *inv, const char *dir, Store **store, bool ordinary) {
+        g_autoptr(GError) error = NULL;
+
+        *store = store_open(dir, &error);
+        g_assert_no_error(error);
+        g_assert_true(store_begin(*store, &error));
+        for (unsigned k = 0; k < N_HOSTILE; k++) {
+                StoreGroup g = { .name = g_strdup_printf("group %u", k), .type = "pci", .description = "",
+                                 .class_name = "gpu", .tenant = "" };
+                g_assert_true(store_group_insert(*store, &g, &error));
+                g_free(g.name);
+                g_autoptr(StoreRule) r = store_rule_new();
+                r->name = g_strdup_printf("rule %u", k);
+                r->node = g_strdup("");
+                r->enabled = true;
+                r->group_id = g.id;
+                g_ptr_array_extend_and_steal(r->conditions, hostile_conditions(k, ordinary));
+                g_assert_true(store_rule_insert(*store, r, &error));
+        }
+        g_assert_true(store_commit(*store, &error));
+        Model *m = model_new(*store, inv, "testnode", &error);
+        g_assert_no_error(error);
+        return m;
+}
+
+/* Every rule's conditions compiled afresh: no regex has given up yet, as
+ * after the rules were created or devpassd started. */
+static void hostile_recompile(Model *m) {
+        g_auto(GStrv) paths = model_rule_paths(m);
+
+        for (size_t i = 0; paths[i]; i++) {
+                g_autoptr(GError) error = NULL;
+                ModelRule *r = model_rule_by_path(m, paths[i]);
+                GPtrArray *fresh = model_conditions_compile(r->settings->conditions, &error);
+                g_assert_no_error(error);
+                g_ptr_array_unref(r->conditions);
+                r->conditions = fresh;
+        }
+}
+
+static unsigned hostile_told;
+
+/* The model's warnings, counted (each rule is to be told of once per
+ * compile) and kept off the terminal. */
+static void hostile_log(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer userdata) {
+        if (strstr(message, "too costly"))
+                hostile_told++;
+        else
+                g_log_default_handler(domain, level, message, userdata);
+}
+
+void bench_hostile_rules(void) {
+        if (!outside_umockdev("hostile-rules"))
+                return;
+
+        g_autoptr(Names) names = names_new(harness_path("DEVPASS_PCI_IDS"));
+        g_autofree char *sys_dir = temp_dir(NULL), *dir = temp_dir(NULL), *floor_dir = temp_dir(NULL);
+        Store *store, *floor_store;
+        double fresh[REPS], steady[REPS], floors[REPS], fresh_cpu = G_MAXDOUBLE, floor_cpu = G_MAXDOUBLE;
+        unsigned told_min = G_MAXUINT, told_max = 0;
+
+        nodegen_write(sys_dir, 4096);
+        Inventory *inv = inventory_read(sys_dir, names), *floor_inv = inventory_read(sys_dir, names);
+        GLogFunc previous = g_log_set_default_handler(hostile_log, NULL);
+        Model *m = hostile_model(inv, dir, &store, false);
+        Model *floor_model = hostile_model(floor_inv, floor_dir, &floor_store, true);
+
+        printf("\nhostile rules: %u rules of one regex each that backtracks without end on every name\n"
+               "(4,096 functions, in this process, the real model; %d runs; CPU time best run)\n", N_HOSTILE, REPS);
+        for (int r = -2; r < REPS; r++) {
+                double c;
+                hostile_recompile(m);
+                hostile_told = 0;
+                double f = time_refresh(m, &c);
+                told_min = MIN(told_min, hostile_told), told_max = MAX(told_max, hostile_told);
+                fresh_cpu = r >= 0 ? MIN(fresh_cpu, c) : fresh_cpu;
+                double s = time_refresh(m, &c);
+                double fl = time_refresh(floor_model, &c);
+                floor_cpu = r >= 0 ? MIN(floor_cpu, c) : floor_cpu;
+                if (r >= 0)
+                        fresh[r] = f, steady[r] = s, floors[r] = fl;
+        }
+        double fm = median(fresh, REPS), fl = median(floors, REPS);
+        printf("  %-44s %8.3f ms   target <= 50 ms  %s\n", "refresh, every regex compiled afresh (wall)", fm,
+               fm <= 50 ? "met" : "MISSED");
+        printf("  %-44s %8.3f ms\n", "refresh, every regex given up (wall)", median(steady, REPS));
+        printf("  %-44s %8.3f ms   (100 rules of one ordinary regex each)\n", "floor: the same refresh, ordinary",
+               fl);
+        printf("  %-44s %8.2f (CPU %.3f / %.3f ms)\n", "afresh / floor", fresh_cpu / floor_cpu, fresh_cpu, floor_cpu);
+        printf("  %-44s %u to %u a refresh (each rule once)\n", "rules logged as too costly", told_min, told_max);
+        g_autoptr(GHashTable) distinct = g_hash_table_new(g_str_hash, g_str_equal);
+        GPtrArray *devices = inventory_sorted(inv);
+        for (guint i = 0; i < devices->len; i++) {
+                const Device *dev = devices->pdata[i];
+                g_hash_table_add(distinct, dev->device_name);
+                g_hash_table_add(distinct, dev->vendor_name);
+        }
+        printf("  %-44s %u (a regex runs once per name, then remembers)\n", "distinct device and vendor names",
+               g_hash_table_size(distinct));
+
+        /* One match that gives up, alone, and what the checks refuse. */
+        g_autoptr(GPtrArray) one = hostile_conditions(0, false);
+        const StoreCondition *sc = one->pdata[0];
+        Device *d = inventory_sorted(inv)->pdata[0];
+        double best = G_MAXDOUBLE;
+        for (int r = 0; r < REPS; r++) {
+                g_autoptr(RuleCondition) c = rule_condition_new(sc->field, sc->op, sc->value, NULL);
+                double t0 = cpu_ms();
+                g_assert_false(rule_condition_matches(c, d));
+                best = MIN(best, cpu_ms() - t0);
+                g_assert_true(c->exhausted);
+        }
+        printf("  %-44s %8.1f us   (%s on '%s')\n", "one match up to the limit (CPU)", best * 1e3, sc->value,
+               d->device_name);
+        g_autoptr(GError) refused = NULL;
+        g_assert_null(rule_condition_new("device-name", "regex", "(?:(?:.*)*)*[xyz]{5}", &refused));
+        printf("  %-44s %s\n", "issue 8's regex, refused as written:", refused->message);
+
+        g_log_set_default_handler(previous, NULL);
+        model_free(m);
+        model_free(floor_model);
+        store_close(store);
+        store_close(floor_store);
+        inventory_free(inv);
+        inventory_free(floor_inv);
+        remove_tree(sys_dir);
+        remove_tree(dir);
+        remove_tree(floor_dir);
 }

@@ -137,7 +137,7 @@ static GPid start_bare_full(Harness *h, unsigned n, bool manager, const char *st
         g_error("bare-service did not start");
 }
 
-static GPid start_bare(Harness *h, unsigned n) {
+GPid bench_bare_start(Harness *h, unsigned n) {
         return start_bare_full(h, n, false, NULL, false);
 }
 
@@ -160,7 +160,7 @@ static void bench_node(unsigned n) {
         double start = time_daemon_start(h);
         report("start to name owned, all exported", start, floor_scan, "libpci scan+fill", 2.0);
 
-        GPid bare = start_bare(h, n);
+        GPid bare = bench_bare_start(h, n);
         /* warm both */
         time_call(h->bus, "org.devpass1", "/org/devpass1", "org.freedesktop.DBus.ObjectManager",
                   "GetManagedObjects", 1, NULL);
@@ -454,7 +454,7 @@ static void bench_create_group(void) {
 }
 
 /* Sections by name on the command line (node, burst, create-group,
- * rules, boot-storm); none: all of them. */
+ * rules, hostile-rules, boot-storm, flood); none: all of them. */
 static bool wanted(int argc, char *argv[], const char *section) {
         for (int i = 1; i < argc; i++)
                 if (strcmp(argv[i], section) == 0)
@@ -480,7 +480,11 @@ int main(int argc, char *argv[]) {
                 bench_create_group();
         if (wanted(argc, argv, "rules"))
                 bench_rules();
+        if (wanted(argc, argv, "hostile-rules"))
+                bench_hostile_rules();
         if (wanted(argc, argv, "boot-storm"))
                 bench_boot_storm();
+        if (wanted(argc, argv, "flood"))
+                bench_flood();
         return 0;
 }

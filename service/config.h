@@ -15,6 +15,7 @@ typedef struct {
         char *state_dir;     /* --state-dir, else $STATE_DIRECTORY, else /var/lib/devpass */
         char *modprobe;      /* Modprobe=, run as "<modprobe> vfio-pci" */
         int settle_ms;       /* how long a driver change may take to show in sysfs */
+        guint64 max_message_size;  /* MaxMessageSize=: the bus's limit, dbus-daemon's 32 MiB */
         bool verbose;
 } Config;
 
@@ -27,3 +28,5 @@ bool config_node_name_valid(const char *name);
 /* Fills what the command line left unset from the file (a missing file is
  * fine), then from the defaults. */
 bool config_load(Config *c, GError **error);
+/* The same from the file's contents (a missing file is no contents). */
+bool config_load_data(Config *c, const char *data, gsize len, GError **error);

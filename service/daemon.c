@@ -23,6 +23,11 @@
 /* The D-Bus specification's RequestName reply; sd-bus does not name it. */
 #define DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER 1u
 #define VFIO_DRIVER "vfio-pci"
+/* How long a stop waits for the driver change in progress. A driver whose
+ * unbind never returns must not hold the stop until systemd kills us
+ * (TimeoutStopSec, 90 s by default): the change is committed before any
+ * write, and the next start's reconcile finishes it. */
+#define DAEMON_STOP_BINDER_MS 5000
 
 static const BusInterface bus_interfaces[] = {
         { DP_MANAGER_INTERFACE, bus_manager_vtable },
@@ -60,8 +65,17 @@ static void daemon_boot_list_sync(Daemon *d) {
 }
 
 static void emit_removed(Daemon *d, ModelChanges *c) {
-        for (guint i = 0; i + 1 < c->removed->len; i += 2)
-                (void) bus_emit_object_removed(d->bus, c->removed->pdata[i], c->removed->pdata[i + 1]);
+        static const char *const interfaces[] = {
+                [MODEL_OBJECT_DEVICE] = DP_DEVICE_INTERFACE,
+                [MODEL_OBJECT_GROUP] = DP_GROUP_INTERFACE,
+                [MODEL_OBJECT_RULE] = DP_RULE_INTERFACE,
+                [MODEL_OBJECT_ATTACHMENT] = DP_ATTACHMENT_INTERFACE,
+        };
+
+        for (guint i = 0; i < c->removed->len; i++) {
+                const ModelRemoved *r = c->removed->pdata[i];
+                (void) bus_emit_object_removed(d->bus, r->path, interfaces[r->kind]);
+        }
 }
 
 static void emit_rest(Daemon *d, ModelChanges *c, GHashTable *skip) {
@@ -95,15 +109,6 @@ static void emit_rest(Daemon *d, ModelChanges *c, GHashTable *skip) {
         if (c->reboot_changed)
                 bus_manager_emit_reboot(d->bus);
         daemon_boot_list_sync(d);
-}
-
-void daemon_reply_change(Daemon *d, sd_bus_message *m, bool ok, GError **error) {
-        if (!ok) {
-                bus_reply_gerror(m, *error);
-                return;
-        }
-        daemon_emit(d);
-        (void) sd_bus_reply_method_return(m, NULL);
 }
 
 void daemon_emit(Daemon *d) {
@@ -514,7 +519,7 @@ Daemon *daemon_new(Config *config, GError **error) {
         if (!d->hotplug)
                 return NULL;
         inventory_changes_free(hotplug_rescan(d->hotplug));
-        d->store = store_open(d->config.state_dir, error);
+        d->store = store_open_checked(d->config.state_dir, model_store_check, error);
         if (!d->store || !daemon_claims_release_stale(d, error))
                 return NULL;
         d->model = model_new(d->store, d->inventory, d->config.node, error);
@@ -544,10 +549,17 @@ void daemon_free(Daemon *d) {
                 g_source_destroy(d->bus_source);
                 g_source_unref(d->bus_source);
         }
-        /* Pending polkit checks go unanswered: the daemon is going. */
+        /* Callers of driver changes are answered while the bus is open:
+         * the binder's results (stopped ones for what it dropped) reach
+         * their callbacks here, as no new call comes in any more. */
+        if (d->binder) {
+                binder_stop(d->binder, DAEMON_STOP_BINDER_MS);
+                while (g_main_context_iteration(NULL, FALSE))
+                        ;
+        }
+        /* Calls still waiting for polkit are refused. */
         auth_free(d->auth);
         sd_bus_flush_close_unref(d->bus);
-        /* The binder's worker may still report: stop it before what it reports to. */
         binder_free(d->binder);
         model_free(d->model);
         store_close(d->store);

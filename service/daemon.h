@@ -59,10 +59,6 @@ Daemon *daemon_of_call(sd_bus_message *m);
  * and keeps the boot-time vfio-pci list in step with the store. */
 void daemon_emit(Daemon *d);
 
-/* The end of a change with an empty reply: the error (*error, read after
- * the change ran) when !ok, else the signals and the reply. */
-void daemon_reply_change(Daemon *d, sd_bus_message *m, bool ok, GError **error);
-
 /* A driver change of addresses (NULL-terminated) begins: calls that would
  * change them are Busy, the reconcile leaves them. */
 void daemon_binding_begin(Daemon *d, const char *const *addresses);

@@ -12,6 +12,12 @@
  * '?', each invalid sequence U+FFFD). *changed tells whether it had to. */
 char *text_sanitize(const char *s, gsize len, bool *changed);
 
+/* A caller's value quoted for a message: '...' around at most 40
+ * characters, escaped (control characters, quotes and bytes above 0x7f as
+ * \\ sequences), "..." when cut; "(not UTF-8)" when it is not text. The
+ * result is always short, printable ASCII. */
+char *text_quote(const char *s);
+
 /* The kernel's attribute files end in one newline; strip it and any
  * trailing white space, in place. */
 void text_strip_newline(char *s);
@@ -19,3 +25,6 @@ void text_strip_newline(char *s);
 /* Whole-string parsers for sysfs numbers: "0x10de", "-1", "4". */
 bool text_parse_hex_u32(const char *s, guint32 *ret);
 bool text_parse_int(const char *s, gint64 min, gint64 max, gint64 *ret);
+
+/* The keys of a table keyed by strings, sorted (borrowed strings). */
+GPtrArray *text_keys_sorted(GHashTable *table);

@@ -429,6 +429,20 @@ void calls_assert_not_authorized(const char *what, const char *user, int status,
                 fail_msg("%s as %s: '%s' does not say '%s'", what, user, err, reason);
 }
 
+char *calls_tenant_admin_rules(const char *unix_group) {
+        g_autofree char *dir = g_path_get_dirname(harness_path("DEVPASS_POLKIT_POLICY"));
+        g_autofree char *file = g_build_filename(dir, "50-devpass-tenant-admins.rules.example", NULL);
+        g_autofree char *text = NULL;
+        g_autoptr(GError) error = NULL;
+
+        if (!g_file_get_contents(file, &text, NULL, &error))
+                fail_msg("%s", error->message);
+        assert_non_null(strstr(text, "subject.isInGroup(\"acme-admins\")"));
+        g_auto(GStrv) parts = g_strsplit(text, "\"acme-admins\"", -1);
+        g_autofree char *quoted = g_strdup_printf("\"%s\"", unix_group);
+        return g_strjoinv(quoted, parts);
+}
+
 /* ---- claims ---- */
 
 char *calls_claimed(GVariant *reply, guint *attachments) {
@@ -467,14 +481,19 @@ static void on_pending_reply(GObject *source, GAsyncResult *res, gpointer data) 
         (*p->pending)--;
 }
 
+void calls_send_call(GDBusConnection *c, const char *path, const char *iface, const char *method, GVariant *args,
+                     CallsPending *p) {
+        (*p->pending)++;
+        g_dbus_connection_call(c, "org.devpass1", path, iface, method, args, NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START,
+                               30000, NULL, on_pending_reply, p);
+}
+
 void calls_send_async(GDBusConnection *c, const char *method, const char *machine, CallsPending *p) {
         GVariant *args = g_str_equal(method, "Claim") ? g_variant_new("(s@a{sv})", machine,
                                                                       g_variant_new_array(G_VARIANT_TYPE("{sv}"),
                                                                                           NULL, 0))
                                                       : g_variant_new("(s)", machine);
-        (*p->pending)++;
-        g_dbus_connection_call(c, "org.devpass1", "/org/devpass1", "org.devpass1.Manager", method, args, NULL,
-                               G_DBUS_CALL_FLAGS_NO_AUTO_START, 30000, NULL, on_pending_reply, p);
+        calls_send_call(c, "/org/devpass1", "org.devpass1.Manager", method, args, p);
 }
 
 void calls_wait_pending(guint *pending) {

@@ -152,6 +152,11 @@ void calls_assert_allowed(const char *what, const char *user, int status, const 
 void calls_assert_not_authorized(const char *what, const char *user, int status, const char *err, const char *action,
                                  const char *reason);
 
+/* The shipped example rule (polkit/50-devpass-tenant-admins.rules.example:
+ * manage-attachments for tenant acme's machines) for Unix group
+ * unix_group instead of acme-admins. */
+char *calls_tenant_admin_rules(const char *unix_group);
+
 /* ---- claims ---- */
 
 /* The device addresses of a Claim reply, in reply order, joined by ' ';
@@ -171,6 +176,9 @@ typedef struct {
         guint *pending;
 } CallsPending;
 
+/* A call sent on connection c without waiting (args: floating). */
+void calls_send_call(GDBusConnection *c, const char *path, const char *iface, const char *method, GVariant *args,
+                     CallsPending *p);
 /* Manager.method(machine) (Claim: with no options) on connection c. */
 void calls_send_async(GDBusConnection *c, const char *method, const char *machine, CallsPending *p);
 /* Runs the main context until every call of the batch is answered. */

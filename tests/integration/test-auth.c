@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The auth room against the real polkitd: a service in this process
- * guards a method with auth_check(); clients are gdbus run as root, as a
- * user a rules.d file grants one action, and as nobody. */
+ * guards a method with auth_verify() (the call dispatched again when
+ * polkit has answered); clients are gdbus run as root, as a user a
+ * rules.d file grants one action, and as nobody. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,30 +32,29 @@ typedef struct {
         GSource *source;
         char *name;
         guint checks;
+        bool interactive;          /* call_as() allows interactive authorization */
 } Fixture;
-
-static void on_auth(sd_bus_message *m, bool allowed, const char *action, const char *reason, void *userdata) {
-        Fixture *f = userdata;
-
-        f->checks++;
-        if (allowed)
-                sd_bus_reply_method_return(m, "b", 1);
-        else
-                auth_reply_denied(m, action, reason);
-}
 
 static int method_check(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Fixture *f = userdata;
         const char *action, *tenant;
+        AuthCaller caller;
 
         int r = sd_bus_message_read(m, "ss", &action, &tenant);
         if (r < 0)
                 return r;
         /* "a+b": both actions, in turn. */
         g_auto(GStrv) actions = g_strsplit(action, "+", -1);
-        auth_check(f->auth, m, (const char *const *) actions, (const char *const[]) { "tenant", tenant, NULL },
-                   on_auth, f);
-        return 1;
+        r = auth_verify(f->auth, m, (const char *const *) actions, (const char *const[]) { "tenant", tenant, NULL },
+                        &caller, error);
+        if (r == 0)
+                return 1;   /* asked: the call comes back with the answer */
+        f->checks++;
+        if (r < 0)
+                return r;
+        /* The bus told who the caller is, beside polkit. */
+        assert_true(caller.uid >= 0 && caller.pid > 0);
+        return sd_bus_reply_method_return(m, "b", 1);
 }
 
 static const sd_bus_vtable vtable[] = {
@@ -123,6 +123,8 @@ static int call_as(Fixture *f, const char *user, const char *action, const char 
                                "--method", "org.devpass1.Test.Check", action, tenant, NULL };
         for (size_t i = 0; rest[i]; i++)
                 g_ptr_array_add(argv, g_strdup(rest[i]));
+        if (f->interactive)
+                g_ptr_array_insert(argv, (gint) argv->len - 2, g_strdup("--interactive"));
         g_ptr_array_add(argv, NULL);
 
         /* Our service answers from this loop: run it while the client waits. */
@@ -156,7 +158,9 @@ static void test_rule_grants_one_action(void **state) {
 
         assert_int_equal(call_as(f, "daemon", "org.devpass1.manage-groups", "", NULL), 0);
         assert_int_not_equal(call_as(f, "daemon", "org.devpass1.make-passthrough", "", &err), 0);
-        assert_non_null(strstr(err, "Not authorized for org.devpass1.make-passthrough"));
+        /* polkit would ask for a password, and the call did not allow it. */
+        assert_non_null(strstr(err, "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired: Interactive "
+                                    "authentication is required for org.devpass1.make-passthrough"));
         /* Details reach the rules: acme yes, another tenant no. */
         assert_int_equal(call_as(f, "daemon", "org.devpass1.manage-tenants", "acme", NULL), 0);
         assert_int_not_equal(call_as(f, "daemon", "org.devpass1.manage-tenants", "globex", NULL), 0);
@@ -169,7 +173,7 @@ static void test_all_actions_needed(void **state) {
         /* daemon may manage groups, not make passthrough: the second is named. */
         assert_int_not_equal(call_as(f, "daemon", "org.devpass1.manage-groups+org.devpass1.make-passthrough", "",
                                      &err), 0);
-        assert_non_null(strstr(err, "Not authorized for org.devpass1.make-passthrough"));
+        assert_non_null(strstr(err, "authentication is required for org.devpass1.make-passthrough"));
         assert_int_equal(call_as(f, NULL, "org.devpass1.manage-groups+org.devpass1.make-passthrough", "", NULL), 0);
 }
 
@@ -178,7 +182,14 @@ static void test_nobody_denied(void **state) {
         g_autofree char *err = NULL;
 
         assert_int_not_equal(call_as(f, "nobody", "org.devpass1.manage-groups", "", &err), 0);
+        assert_non_null(strstr(err, "InteractiveAuthorizationRequired"));
         assert_non_null(strstr(err, "authentication is required"));
+
+        /* Allowed to ask, with no agent to ask: a plain no. */
+        g_clear_pointer(&err, g_free);
+        f->interactive = true;
+        assert_int_not_equal(call_as(f, "nobody", "org.devpass1.manage-groups", "", &err), 0);
+        assert_non_null(strstr(err, "org.devpass1.Error.NotAuthorized: Not authorized for org.devpass1.manage-groups"));
 }
 
 static void test_unknown_action_denied(void **state) {

@@ -531,6 +531,27 @@ static void test_async_in_order(void **state) {
                           "drivers_probe 0000:17:00.0");
 }
 
+/* After a stop nothing is written: a job asked for gets, through the
+ * loop as ever, a stopped result for each address it can name. */
+static void test_async_after_stop(void **state) {
+        Fixture *fx = *state;
+        const char *const addresses[] = { GPU, "17:00.0x", NULL };
+        AsyncWait w = { .loop = g_main_loop_new(NULL, FALSE) };
+
+        assert_true(binder_stop(fx->binder, 1000));
+        binder_bind(fx->binder, (char **) addresses, BIND_TO_VFIO, on_done, &w);
+        assert_null(w.results);
+        g_autoptr(GPtrArray) results = async_wait(&w);
+
+        assert_result(results, 0, GPU, BIND_FAILED, "");
+        assert_true(result_at(results, 0)->stopped);
+        assert_string_equal(result_at(results, 0)->reason, GPU ": devpassd stopped before changing its driver");
+        assert_false(result_at(results, 1)->stopped);
+        assert_non_null(strstr(result_at(results, 1)->reason, "not a PCI address"));
+        assert_writes(fx, "");
+        assert_driver(fx, GPU, "nvidia");
+}
+
 static Binder *binder_with_modprobe(Fixture *fx, const char *body) {
         g_autofree char *modprobe = modprobe_write(fx, "modprobe-test", body);
 
@@ -611,7 +632,7 @@ int main(void) {
                 TEST(test_hostile_driver_name), TEST(test_vfs), TEST(test_vfs_not_a_pf),
                 TEST(test_vfs_refused), TEST(test_malformed_addresses), TEST(test_short_address),
                 TEST(test_async_on_callers_context), TEST(test_async_waits_for_the_loop),
-                TEST(test_async_in_order), TEST(test_vfio_missing), TEST(test_modprobe_fails),
+                TEST(test_async_in_order), TEST(test_async_after_stop), TEST(test_vfio_missing), TEST(test_modprobe_fails),
                 TEST(test_modprobe_loads),
         };
 

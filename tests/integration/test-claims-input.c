@@ -215,7 +215,6 @@ static const CallsBad create_calls[] = {
         /* All or nothing: one bad entry, none made. */
         { ROOT, MANAGER_IF, "CreateAttachments", "([('vm2', {'Group': <objectpath '$VFS'>}), ('vm3', {'Group': <objectpath '$VFS'>, 'Count': <uint32 0>}), ('vm4', {'Group': <objectpath '$GPUS'>})],)", INVALID, "Count 0 is out of range: group VFs" },
         { ROOT, MANAGER_IF, "CreateAttachments", "([('vm2', {'Group': <objectpath '$VFS'>}), ('vm3', {'Group': <objectpath '" NOGROUP "'>})],)", NOT_FOUND, "No group at '" NOGROUP "'" },
-        { ROOT, MANAGER_IF, "CreateAttachments", "([('vm2', {'Group': <objectpath '$VFS'>}), ('vm2', {'Group': <objectpath '$GPUS'>, 'Name': <'VFs 1'>})],)", BUSY, "Machine vm2 has an attachment named 'VFs 1' already" },
         { ROOT, MANAGER_IF, "CreateAttachments", "([('vm2', {'Group': <objectpath '$VFS'>, 'Name': <'a'>}), ('vm2', {'Group': <objectpath '$VFS'>, 'Name': <'a'>})],)", BUSY, "Machine vm2 has an attachment named 'a' already" },
         { ROOT, MANAGER_IF, "CreateAttachments", "([('vm2', {'Group': <objectpath '$VFS'>, 'Mac': <'02:00:5e:00:00:02'>}), ('vm3', {'Group': <objectpath '$VFS'>, 'Mac': <'02:00:5e:00:00:02'>})],)", BUSY, "MAC 02:00:5e:00:00:02 is taken by this same call" },
         { ROOT, MANAGER_IF, "CreateAttachments", "([('vm2', {'Group': <objectpath '$VFS'>}), ('vm3', {'Group': <objectpath '$ACME'>})],)", INVALID, "Group acme VFs is tenant acme's" },
@@ -272,7 +271,47 @@ static const CallsBad attachment_calls[] = {
 };
 
 static void test_create(void **state) {
-        refused_all(*state, create_calls, G_N_ELEMENTS(create_calls));
+        Fixture *f = *state;
+
+        refused_all(f, create_calls, G_N_ELEMENTS(create_calls));
+
+        /* A name given wins over one devpass makes, wherever it comes in the call. */
+        g_autoptr(GVariant) made = calls_ok(f->h, ROOT, MANAGER_IF, "CreateAttachments",
+                                            g_variant_new_parsed("([('vm2', {'Group': <%o>}), ('vm2', {'Group': <%o>, "
+                                                                 "'Name': <'VFs 1'>})],)", f->vfs, f->gpus));
+        g_autofree const char **paths = NULL;
+        g_variant_get(made, "(^a&o)", &paths);
+        assert_int_equal(g_strv_length((char **) paths), 2);
+        g_autofree char *blank = calls_prop_string(f->h, paths[0], ATTACHMENT_IF, "Name");
+        g_autofree char *given = calls_prop_string(f->h, paths[1], ATTACHMENT_IF, "Name");
+        assert_string_equal(blank, "VFs 2");
+        assert_string_equal(given, "VFs 1");
+}
+
+/* CreateAttachments of n distinct machines, each one unit of group. */
+static GVariant *bulk_args(const char *group, guint n) {
+        GVariantBuilder entries;
+
+        g_variant_builder_init(&entries, G_VARIANT_TYPE("a(sa{sv})"));
+        for (guint i = 0; i < n; i++) {
+                g_autofree char *machine = g_strdup_printf("bulk-%05u", i);
+                g_variant_builder_add_parsed(&entries, "(%s, {'Group': <%o>})", machine, group);
+        }
+        return g_variant_new("(a(sa{sv}))", &entries);
+}
+
+/* Bounded before polkit is asked: 30,000 entries are refused while
+ * parsing; 4096, the most one call takes, are made. */
+static void test_bulk(void **state) {
+        Fixture *f = *state;
+
+        calls_refused(f->h, "CreateAttachments of 30000", ROOT, MANAGER_IF, "CreateAttachments",
+                      bulk_args(f->vfs, 30000), INVALID, "One call creates at most 4096 attachments: split the call");
+        calls_refused(f->h, "CreateAttachments of 4097", ROOT, MANAGER_IF, "CreateAttachments",
+                      bulk_args(f->vfs, 4097), INVALID, "at most 4096");
+        g_autoptr(GVariant) made = calls_ok(f->h, ROOT, MANAGER_IF, "CreateAttachments", bulk_args(f->vfs, 4096));
+        g_autoptr(GVariant) paths = g_variant_get_child_value(made, 0);
+        assert_int_equal(g_variant_n_children(paths), 4096);
 }
 
 static void test_claim(void **state) {
@@ -320,6 +359,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_names, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_macs, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_create, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_bulk, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_claim, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pass, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_attachment, setup, teardown),

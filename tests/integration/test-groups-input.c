@@ -76,21 +76,28 @@ static int teardown(void **state) {
 }
 
 /* $SRIOV, $GPUS, $VFRULE, $GPURULE: the fixture's paths. */
-static void refused_all(Fixture *f, const CallsBad *calls, size_t n) {
-        const char *const pairs[] = { "$SRIOV", f->sriov, "$GPUS", f->gpus, "$VFRULE", f->vf_rule,
-                                      "$GPURULE", f->gpu_rule, NULL };
-
-        calls_refused_table(f->h, calls, n, pairs);
-}
-
-/* ---- names, on every call that takes one ---- */
-
 static char *repeat(const char *unit, unsigned n) {
         GString *s = g_string_new(NULL);
         for (unsigned i = 0; i < n; i++)
                 g_string_append(s, unit);
         return g_string_free(s, FALSE);
 }
+
+/* $SRIOV, $GPUS, $VFRULE, $GPURULE: the fixture's paths; $LONG257,
+ * $LONG1025: values one byte over the limits; $MANY33: conditions one
+ * over the limit. */
+static void refused_all(Fixture *f, const CallsBad *calls, size_t n) {
+        g_autofree char *long257 = repeat("a", 257), *long1025 = repeat("a", 1025);
+        g_autofree char *many = repeat("('vendor', 'eq', '8086'), ", 33);
+        g_autofree char *many33 = g_strdup_printf("[%.*s]", (int) strlen(many) - 2, many);
+        const char *const pairs[] = { "$SRIOV", f->sriov, "$GPUS", f->gpus, "$VFRULE", f->vf_rule,
+                                      "$GPURULE", f->gpu_rule, "$LONG257", long257, "$LONG1025", long1025,
+                                      "$MANY33", many33, NULL };
+
+        calls_refused_table(f->h, calls, n, pairs);
+}
+
+/* ---- names, on every call that takes one ---- */
 
 static void test_names(void **state) {
         Fixture *f = *state;
@@ -187,7 +194,20 @@ static const CallsBad create_rule_calls[] = {
         { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('class', 'lt', '0x02')]>}"), INVALID, "Operator 'lt' does not apply to class" },
         { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('device-name', 'regex', '(')]>}"), INVALID, "'(' is not a valid regex for device-name" },
         { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('vendor', 'eq', 'zz')]>}"), INVALID, "'zz' is not a valid value for vendor" },
-        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('vendor', 'eq', '8086'), ('device', 'eq', '')]>}"), INVALID, "'' is not a valid value for device" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('vendor', 'eq', '8086'), ('device', 'eq', '')]>}"), INVALID, "The value for device eq is empty: use a hex id" },
+        /* Empty, and every bound, refused before polkit is asked (these
+         * killed devpassd while parsing: issue 8). */
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('class', 'ne', '')]>}"), INVALID, "The value for class ne is empty: use a hex class" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('class', 'eq', '')]>}"), INVALID, "The value for class eq is empty" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('class', 'eq', '/')]>}"), INVALID, "'/' is not a valid value for class" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('address', 'eq', '')]>}"), INVALID, "The value for address eq is empty" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('device-name', 'regex', '')]>}"), INVALID, "The value for device-name regex is empty" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('driver', 'prefix', '')]>}"), INVALID, "only eq and ne take \"\", for none" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('driver', 'eq', 'a\tb')]>}"), INVALID, "The value for driver has a control character (byte 1)" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('device-name', 'regex', '(?:(?:.*)*)*[xyz]{5}')]>}"), INVALID, "repeats a group that holds a quantifier" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('driver', 'eq', '$LONG257')]>}"), INVALID, "The value for driver eq is longer than 256 bytes, the limit" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('device-name', 'regex', '$LONG1025')]>}"), INVALID, "longer than 1024 bytes" },
+        { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <$MANY33>}"), INVALID, "A rule has 33 conditions, more than the limit of 32" },
         { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('class', 'eq', '0x1000000')]>}"), INVALID, "'0x1000000' is not a valid value for class" },
         { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('class', 'eq', '0x020000/zz')]>}"), INVALID, "for class" },
         { ROOT, MANAGER_IF, "CreateRule", CR("{'Conditions': <[('numa-node', 'eq', 'one')]>}"), INVALID, "'one' is not a valid value for numa-node" },
@@ -257,6 +277,8 @@ static const CallsBad object_calls[] = {
         { "$VFRULE", RULE_IF, "Update", "({'Conditions': <@a(sss) []>},)", INVALID, "at least one condition" },
         { "$VFRULE", RULE_IF, "Update", "({'Conditions': <[('vendor', 'eq', 'zz')]>},)", INVALID, "'zz' is not a valid value for vendor" },
         { "$VFRULE", RULE_IF, "Update", "({'Conditions': <[('device-name', 'regex', '(')]>},)", INVALID, "not a valid regex" },
+        { "$VFRULE", RULE_IF, "Update", "({'Conditions': <[('class', 'ne', '')]>},)", INVALID, "The value for class ne is empty" },
+        { "$VFRULE", RULE_IF, "Update", "({'Conditions': <$MANY33>},)", INVALID, "more than the limit of 32" },
         { "$VFRULE", RULE_IF, "Update", "({'Name': <'gpu-rule'>},)", BUSY, "A rule named 'gpu-rule' exists already" },
         { "$VFRULE", RULE_IF, "Update", "({'Node': <'bad node!'>},)", INVALID, "'bad node!' is not a node name" },
         { "$VFRULE", RULE_IF, "Update", "({'Enabled': <'no'>},)", INVALID, "Setting Enabled must be of type 'b'" },

@@ -2,14 +2,16 @@
 /* Groups and rules through the bus, as root on the GPU server: a rule puts
  * the devices it matches into its group (and hotplugged ones as they
  * come), conflicts between groups, node scoping, Enabled, Update and
- * Delete with their signals, persistence across a restart, and a smoke
- * test of the fields and operators end to end. Real polkitd. */
+ * Delete with their signals, persistence across a restart, object paths
+ * never given twice, a damaged store refused at start, and a smoke test
+ * of the fields and operators end to end. Real polkitd. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "calls.h"
 
@@ -498,6 +500,91 @@ static void test_persistence(void **state) {
         assert_prop(h, rb, RULE_IF, "Node", g_variant_new_string("othernode"));
 }
 
+/* ---- object paths and a damaged store ---- */
+
+/* create A; delete A; create B never gives B A's path: a client's stale
+ * reference must not name another object, across a restart too; and a
+ * path past 32 bits names its object. */
+static void test_paths_not_reused(void **state) {
+        Harness *h = ((Fixture *) *state)->h;
+        g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func(g_free);
+
+        for (int round = 0; round < 3; round++) {
+                g_autofree char *g = create_group(h, "{'Name': <'Short-lived'>}");
+                g_autofree char *r = create_rule(h, g, "{'Conditions': <[('vendor', 'eq', '10de')]>}");
+                for (guint i = 0; i < gone->len; i++) {
+                        assert_string_not_equal(g, gone->pdata[i]);
+                        assert_string_not_equal(r, gone->pdata[i]);
+                }
+                g_autoptr(GVariant) d = calls_ok(h, g, GROUP_IF, "Delete", calls_parse("(a{sv})", "(@a{sv} {},)"));
+                g_ptr_array_add(gone, g_steal_pointer(&g));
+                g_ptr_array_add(gone, g_steal_pointer(&r));
+                if (round == 1) {
+                        harness_daemon_stop(h);
+                        harness_daemon_start(h, NULL);
+                }
+        }
+
+        /* Ids are 64 bits from the store to the path. */
+        g_autofree char *state_dir = harness_state_dir(h);
+        g_autofree char *db_path = g_build_filename(state_dir, "devpass.db", NULL);
+        sqlite3 *db;
+        harness_daemon_stop(h);
+        assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "UPDATE sqlite_sequence SET seq = 3000000000 WHERE name = 'groups'", NULL,
+                                      NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+        harness_daemon_start(h, NULL);
+        g_autofree char *big = create_group(h, "{'Name': <'Far'>}");
+        assert_string_equal(big, ROOT "/groups/3000000001");
+        g_autofree char *name = calls_prop_string(h, big, GROUP_IF, "Name");
+        assert_string_equal(name, "Far");
+}
+
+static char *file_checksum(const char *path) {
+        g_autofree char *data = NULL;
+        gsize len;
+
+        assert_true(g_file_get_contents(path, &data, &len, NULL));
+        return g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *) data, len);
+}
+
+/* A group deleted with the sqlite3 shell (foreign keys off there) leaves
+ * its rule behind: devpassd stops with a message naming the row and what
+ * to do, and does not touch the file. */
+static void test_damaged_store_refused(void **state) {
+        Harness *h = ((Fixture *) *state)->h;
+        g_autofree char *g = create_group(h, "{'Name': <'Doomed'>}");
+        g_autofree char *r = create_rule(h, g, "{'Conditions': <[('vendor', 'eq', '10de')]>}");
+        g_autofree char *state_dir = harness_state_dir(h);
+        g_autofree char *db_path = g_build_filename(state_dir, "devpass.db", NULL);
+        sqlite3 *db;
+
+        harness_daemon_stop(h);
+        assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "DELETE FROM groups", NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+        g_autofree char *before = file_checksum(db_path);
+
+        g_autofree char *log = NULL;
+        int status = harness_daemon_run_other(h, NULL, &log, WAIT_MS);
+        assert_int_equal(status, 1);
+        g_autofree char *row = g_strdup_printf("table rules, row id %s: it refers to a row of table groups that is "
+                                               "not there", strrchr(r, '/') + 1);
+        if (!strstr(log, row) || !strstr(log, "restore a backup, or fix the row with sqlite3 and start again"))
+                fail_msg("want \"%s\" and what to do in the log:\n%s", row, log);
+        g_autofree char *after = file_checksum(db_path);
+        assert_string_equal(after, before);
+
+        /* Fixed by hand, it starts again, without the rule. */
+        assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "DELETE FROM conditions; DELETE FROM rules", NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+        harness_daemon_start(h, NULL);
+        g_autoptr(GVariant) objects = harness_managed_objects(h);
+        assert_false(g_variant_lookup(objects, r, "a{sa{sv}}", NULL));
+}
+
 /* ---- fields and operators, end to end ---- */
 
 static void test_fields(void **state) {
@@ -550,6 +637,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_update_delete, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_delete_passed_through, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_paths_not_reused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_damaged_store_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fields, setup, teardown),
         };
         return cmocka_run_group_tests_name("groups", tests, NULL, NULL);

@@ -2,7 +2,8 @@
 /* What a GDBusObjectManagerClient (Cockpit, desktop frontends) sees of
  * devpassd: objects come with InterfacesAdded and go with
  * InterfacesRemoved naming every interface they came with, so no ghost
- * stays behind. */
+ * stays behind; a reply the bus would refuse is refused; what devpassd
+ * keeps is bounded. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -89,9 +90,78 @@ static void test_no_ghosts(void **state) {
         wait_object(f, vf, false);
 }
 
+/* The bytes of GetManagedObjects's reply, as the bus carries it. */
+static gsize objects_reply_size(Fixture *f, GError **error) {
+        g_autoptr(GDBusMessage) call = g_dbus_message_new_method_call("org.devpass1", "/org/devpass1",
+                                                                      "org.freedesktop.DBus.ObjectManager",
+                                                                      "GetManagedObjects");
+        g_autoptr(GDBusMessage) reply = g_dbus_connection_send_message_with_reply_sync(
+                f->h->connection, call, G_DBUS_SEND_MESSAGE_FLAGS_NONE, 10000, NULL, NULL, error);
+        gsize size = 0;
+
+        if (!reply || g_dbus_message_to_gerror(reply, error))
+                return 0;
+        g_autofree guchar *blob = g_dbus_message_to_blob(reply, &size, G_DBUS_CAPABILITY_FLAGS_NONE, error);
+        return blob ? size : 0;
+}
+
+static void restart_with_limit(Fixture *f, guint64 max_message_size) {
+        g_autoptr(GError) error = NULL;
+        g_autofree char *config = g_build_filename(f->h->tmpdir, "devpassd.conf", NULL);
+        g_autofree char *text = g_strdup_printf("[Daemon]\nModprobe=/bin/false\nMaxMessageSize=%" G_GUINT64_FORMAT
+                                                "\n", max_message_size);
+
+        harness_daemon_stop(f->h);
+        assert_true(g_file_set_contents(config, text, -1, &error));
+        harness_daemon_start(f->h, NULL);
+}
+
+/* A reply the bus would refuse (it would drop devpassd's connection with
+ * it) is refused instead, and devpassd goes on; the size is estimated
+ * high, never low, and not wildly high. */
+static void test_reply_too_big(void **state) {
+        Fixture *f = *state;
+        g_autoptr(GError) error = NULL;
+
+        g_free(create_group(f, "A"));
+        gsize size = objects_reply_size(f, &error);
+        g_assert_no_error(error);
+        assert_true(size > 10000);
+
+        restart_with_limit(f, (size - 1) / 7 * 8);
+        assert_int_equal(objects_reply_size(f, &error), 0);
+        g_assert_true(g_dbus_error_is_remote_error(error));
+        g_autofree char *remote = g_dbus_error_get_remote_error(error);
+        assert_string_equal(remote, "org.freedesktop.DBus.Error.LimitsExceeded");
+        assert_non_null(strstr(error->message, "Properties.GetAll"));
+        g_clear_error(&error);
+        g_autoptr(GVariant) alive = calls_ok(f->h, "/org/devpass1", MANAGER, "GetDevice",
+                                             g_variant_new("(s)", "0000:17:00.0"));
+
+        restart_with_limit(f, (guint64) size * 2);
+        assert_int_equal(objects_reply_size(f, &error), size);
+        g_assert_no_error(error);
+}
+
+/* What devpassd keeps is bounded: the group past the limit is refused
+ * with the standard error, naming the limit. */
+static void test_groups_bounded(void **state) {
+        Fixture *f = *state;
+
+        for (int i = 0; i < 1024; i++) {
+                g_autofree char *name = g_strdup_printf("g%04d", i);
+                g_free(create_group(f, name));
+        }
+        calls_refused(f->h, "CreateGroup past the limit", "/org/devpass1", MANAGER, "CreateGroup",
+                      calls_parse("(a{sv})", "({'Name': <'one more'>},)"), "org.freedesktop.DBus.Error.LimitsExceeded",
+                      "at most 1024 groups");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_no_ghosts, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reply_too_big, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_groups_bounded, setup, teardown),
         };
         return cmocka_run_group_tests_name("object-manager", tests, NULL, NULL);
 }

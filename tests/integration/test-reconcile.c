@@ -50,6 +50,8 @@ static int teardown(void **state) {
 
 static void pass_gpu(Fixture *f) {
         f->group = calls_passthrough_group(f->h, gpu_pair, "PCI GPUs", "pci", "gpu");
+        /* Every write of the passthrough handled: a test's writes start after. */
+        fakekernel_sync(f->fk);
 }
 
 static GVariant *remove_gpu(Fixture *f, GError **error) {

@@ -53,6 +53,9 @@ static void test_numbers(void **state) {
         assert_false(text_parse_hex_u32("0x", &u));
         assert_false(text_parse_hex_u32("0x10de ", &u));
         assert_false(text_parse_hex_u32("0x-1", &u));
+        assert_false(text_parse_hex_u32("0x0x10de", &u));   /* found by fuzz/fuzz-text */
+        assert_false(text_parse_hex_u32("0x 10de", &u));
+        assert_false(text_parse_hex_u32("0x+10de", &u));
         assert_false(text_parse_hex_u32("0x1ffffffff", &u));
         assert_false(text_parse_hex_u32(NULL, &u));
 

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "mutation.h"
+
+#include <errno.h>
+#include <string.h>
+#include <systemd/sd-login.h>
+
+#include "bus-errors.h"
+#include "daemon.h"
+#include "log.h"
+#include "text.h"
+
+static MutationCall *call_new(const MutationSpec *spec, sd_bus_message *m, void *object) {
+        MutationCall *c = g_new0(MutationCall, 1);
+        c->spec = spec;
+        c->d = daemon_of_call(m);
+        c->m = sd_bus_message_ref(m);
+        c->object = object;
+        c->args = g_malloc0(spec->args_size ?: 1);
+        return c;
+}
+
+static void call_free(MutationCall *c) {
+        if (!c)
+                return;
+        if (c->spec->args_clear)
+                c->spec->args_clear(c->args);
+        g_free(c->args);
+        sd_bus_message_unref(c->reply);
+        sd_bus_message_unref(c->m);
+        g_strfreev(c->effect.addresses);
+        g_free(c->log);
+        g_free(c);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MutationCall, call_free);
+
+/* ---- what polkit is asked ---- */
+
+static void ask_add(GHashTable **set, const char *value) {
+        if (!*set)
+                *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        if (value && *value)
+                g_hash_table_add(*set, g_strdup(value));
+}
+
+void mutation_ask_group(MutationAsk *ask, const char *name) {
+        ask_add(&ask->groups, name);
+}
+
+void mutation_ask_device(MutationAsk *ask, const char *address) {
+        ask_add(&ask->devices, address);
+}
+
+void mutation_ask_machine(MutationAsk *ask, const char *machine) {
+        ask_add(&ask->machines, machine);
+}
+
+void mutation_ask_tenant(MutationAsk *ask, const char *tenant) {
+        ask_add(&ask->tenants, tenant);
+}
+
+static void ask_clear(MutationAsk *ask) {
+        g_clear_pointer(&ask->groups, g_hash_table_unref);
+        g_clear_pointer(&ask->devices, g_hash_table_unref);
+        g_clear_pointer(&ask->machines, g_hash_table_unref);
+        g_clear_pointer(&ask->tenants, g_hash_table_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(MutationAsk, ask_clear);
+
+/* A set's names sorted, so that two runs of one call ask the same; NULL
+ * when empty. Sorting, not a scan per name: a bulk call may name tens of
+ * thousands. */
+static GPtrArray *set_sorted(GHashTable *set) {
+        return set && g_hash_table_size(set) > 0 ? text_keys_sorted(set) : NULL;
+}
+
+static void details_add(GPtrArray *details, const char *key, GHashTable *set) {
+        g_autoptr(GPtrArray) names = set_sorted(set);
+
+        if (!names)
+                return;
+        g_ptr_array_add(names, NULL);
+        g_ptr_array_add(details, g_strdup(key));
+        g_ptr_array_add(details, g_strjoinv(", ", (char **) names->pdata));
+}
+
+/* key, value, ... for polkit: every object the call touches. */
+static char **ask_details(const MutationAsk *ask, const char *node) {
+        GPtrArray *details = g_ptr_array_new();
+
+        details_add(details, "group", ask->groups);
+        details_add(details, "device", ask->devices);
+        details_add(details, "machine", ask->machines);
+        details_add(details, "tenant", ask->tenants);
+        g_ptr_array_add(details, g_strdup("node"));
+        g_ptr_array_add(details, g_strdup(node));
+        g_ptr_array_add(details, NULL);
+        return (char **) g_ptr_array_free(details, FALSE);
+}
+
+/* ---- the end of a call ---- */
+
+static int error_from_gerror(MutationCall *c, sd_bus_error *error, const GError *e) {
+        const char *name = bus_error_name_for(e);
+
+        /* A caller's mistake is the caller's to read; a failure is the
+         * administrator's too. */
+        if (g_str_equal(name, DP_ERROR_FAILED))
+                g_warning("%s failed: %s", c->spec->member, e->message);
+        return sd_bus_error_set(error, name, e->message);
+}
+
+/* The change, at info level, with who asked (uid, pid and unit as the bus
+ * and /proc tell) and the objects as journal fields:
+ * journalctl DEVPASS_DEVICE=0000:17:00.0 tells who bound a GPU. */
+static void log_change(MutationCall *c, const MutationAsk *ask, const AuthCaller *caller) {
+        g_autofree char *unit = NULL;
+
+        if (caller->pid > 0)
+                (void) sd_pid_get_unit((pid_t) caller->pid, &unit);
+        g_autoptr(GPtrArray) fields = g_ptr_array_new_with_free_func(g_free);
+        const struct {
+                const char *field;
+                GHashTable *set;
+        } sets[] = {
+                { "DEVPASS_GROUP", ask->groups },
+                { "DEVPASS_DEVICE", ask->devices },
+                { "DEVPASS_MACHINE", ask->machines },
+                { "DEVPASS_TENANT", ask->tenants },
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(sets); i++) {
+                g_autoptr(GPtrArray) names = set_sorted(sets[i].set);
+                for (guint j = 0; names && j < names->len; j++)
+                        g_ptr_array_add(fields, g_strdup_printf("%s=%s", sets[i].field, (char *) names->pdata[j]));
+        }
+        g_ptr_array_add(fields, g_strdup_printf("DEVPASS_METHOD=%s", c->spec->member));
+        g_ptr_array_add(fields, NULL);
+        if (caller->uid >= 0)
+                g_ptr_array_insert(fields, 0, g_strdup_printf("DEVPASS_CALLER_UID=%" G_GINT64_FORMAT, caller->uid));
+        g_autofree char *who = caller->uid < 0 ? g_strdup(sd_bus_message_get_sender(c->m)) :
+                               g_strdup_printf("uid %" G_GINT64_FORMAT " (pid %" G_GINT64_FORMAT "%s%s)", caller->uid,
+                                               caller->pid, unit ? ", " : "", unit ?: "");
+        g_autofree char *message = g_strdup_printf("%s, by %s", c->log ? c->log : c->spec->member, who);
+        log_structured(LOG_CHANGE_MESSAGE_ID, message, (const char *const *) fields->pdata);
+}
+
+/* Sends the reply built; a reply that cannot be sent becomes an error
+ * (the change stays: it is committed and its signals are out). */
+static void call_reply(MutationCall *c) {
+        int r = sd_bus_send(NULL, c->reply, NULL);
+
+        if (r < 0) {
+                g_warning("Cannot send the reply of %s: %s", c->spec->member, g_strerror(-r));
+                (void) sd_bus_reply_method_errorf(c->m, DP_ERROR_FAILED, "The change was made, but its reply could "
+                                                  "not be sent (%s): read the objects", g_strerror(-r));
+        }
+}
+
+/* ---- effects ---- */
+
+/* The reasons of the results the binder gave because devpassd is stopping,
+ * joined; NULL when there are none. */
+static char *results_stopped(GPtrArray *results) {
+        g_autoptr(GString) s = g_string_new(NULL);
+
+        for (guint i = 0; i < results->len; i++) {
+                const BindResult *r = results->pdata[i];
+                if (r->stopped)
+                        g_string_append_printf(s, "%s%s", s->len ? "; " : "", r->reason);
+        }
+        return s->len ? g_string_free(g_steal_pointer(&s), FALSE) : NULL;
+}
+
+static void on_effect_done(GPtrArray *results, void *userdata) {
+        g_autoptr(MutationCall) c = userdata;
+        g_autoptr(GError) e = NULL;
+        g_autofree char *stopped = results_stopped(results);
+
+        /* Stopped: the commit stands, and the next start's reconcile makes
+         * the change; effect_done would call it a failure. */
+        bool ok = !stopped && c->spec->effect_done(c, results, &e);
+        /* After effect_done has recorded what failed: driver events seen
+         * meanwhile are reconciled now. */
+        daemon_binding_end(c->d, results);
+        g_ptr_array_unref(results);
+        daemon_emit(c->d);
+        if (stopped)
+                (void) sd_bus_reply_method_errorf(c->m, DP_ERROR_FAILED, "devpassd is stopping; the change is "
+                                                  "recorded and its next start makes it (%s)", stopped);
+        else if (!ok)
+                (void) sd_bus_reply_method_errorf(c->m, bus_error_name_for(e), "%s", e->message);
+        else
+                call_reply(c);
+}
+
+void mutation_effect_bind(MutationCall *c, char **addresses, BindTarget target) {
+        g_return_if_fail(c->spec->effect_done && !c->effect.addresses);
+        c->effect.addresses = g_strdupv(addresses);
+        c->effect.target = target;
+}
+
+void mutation_effect_set_vfs(MutationCall *c, const Device *pf, unsigned count) {
+        const char *pf_only[] = { pf->address_str, NULL };
+
+        mutation_effect_bind(c, (char **) pf_only, 0);
+        c->effect.vfs = true;
+        c->effect.count = count;
+}
+
+/* After the commit and its signals (the boot-time list among them: a
+ * crash in the middle of the driver change must find it written). */
+static void effect_start(MutationCall *c) {
+        char **addresses = c->effect.addresses;
+
+        if (c->effect.vfs) {
+                DpAddress a;
+                const Device *pf = address_parse(addresses[0], &a) ? inventory_lookup(c->d->inventory, &a) : NULL;
+                daemon_set_vfs(c->d, pf, c->effect.count, on_effect_done, c);
+                return;
+        }
+        daemon_binding_begin(c->d, (const char *const *) addresses);
+        binder_bind(c->d->binder, addresses, c->effect.target, on_effect_done, c);
+}
+
+void mutation_log(MutationCall *c, const char *format, ...) {
+        va_list ap;
+
+        g_free(c->log);
+        va_start(ap, format);
+        c->log = g_strdup_vprintf(format, ap);
+        va_end(ap);
+}
+
+/* ---- the runner ---- */
+
+int mutation_run(const MutationSpec *spec, sd_bus_message *m, void *object, sd_bus_error *error) {
+        g_autoptr(MutationCall) c = call_new(spec, m, object);
+        g_auto(MutationAsk) ask = {};
+        g_autoptr(GError) e = NULL;
+        AuthCaller caller;
+        int r;
+
+        if (spec->parse && (r = spec->parse(c, error)) < 0)
+                return r;
+        if (!spec->check(c, &ask, &e))
+                return error_from_gerror(c, error, e);
+        g_auto(GStrv) details = ask_details(&ask, c->d->config.node);
+        if ((r = auth_verify(c->d->auth, m, ask.actions, (const char *const *) details, &caller, error)) <= 0)
+                return r == 0 ? 1 : r;
+
+        /* Authorized for what the model says now: the change. */
+        if ((r = sd_bus_message_new_method_return(m, &c->reply)) < 0)
+                return r;
+        if (!spec->apply(c, &e))
+                return error_from_gerror(c, error, e);
+        log_change(c, &ask, &caller);
+        daemon_emit(c->d);
+        if (c->effect.addresses) {
+                effect_start(g_steal_pointer(&c));   /* on_effect_done() answers */
+                return 1;
+        }
+        call_reply(c);
+        return 1;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The model's insides, shared by model.c (objects, lookups),
+ * model-view.c (what devices, groups and rules show), model-edit.c
+ * (changes of settings), model-claims.c, model-machines.c and
+ * model-attachments.c (machines and tenants). */
+
+#include "model.h"
+
+struct Model {
+        Store *store;
+        Inventory *inventory;
+        char *node;
+        GHashTable *groups;        /* id -> ModelGroup* */
+        GHashTable *rules;         /* id -> ModelRule* */
+        GHashTable *group_paths;   /* path -> ModelGroup* */
+        GHashTable *rule_paths;    /* path -> ModelRule* */
+        GHashTable *group_names;   /* name -> ModelGroup* (names are unique) */
+        GHashTable *rule_names;    /* name -> ModelRule* */
+        GHashTable *intents;       /* address -> StorePassthrough*, owned */
+        GHashTable *missing;       /* path -> Device*, owned */
+        GHashTable *reboot;        /* address -> reason */
+        GHashTable *bind_errors;   /* address -> reason */
+        GHashTable *attachments;   /* id -> ModelAttachment* */
+        GHashTable *attachment_paths;  /* path -> ModelAttachment* */
+        GHashTable *machines;      /* machine -> (name -> ModelAttachment*): its attachments */
+        GHashTable *claims;        /* address -> StoreClaim* of a machine */
+        GHashTable *holds;         /* address -> StoreClaim* of a tenant */
+        GHashTable *macs;          /* MAC -> its owner, for messages */
+        GHashTable *sriov;         /* PF address -> VF count asked for (GUINT_TO_POINTER) */
+        GHashTable *overrides;     /* addresses whose driver_override devpass wrote */
+        ModelChanges *changes;
+};
+
+/* What devpassd keeps at most, so that every object together stays
+ * within what one bus message carries (model_bus_size()): a node of
+ * 16,384 functions, each passed through with a rule of its own, and as
+ * many attachments. */
+#define MODEL_MAX_GROUPS 1024
+#define MODEL_MAX_RULES 16384
+#define MODEL_MAX_ATTACHMENTS 16384
+
+/* Refused (G_IO_ERROR_NO_SPACE) when have + adding would pass max. */
+bool model_room_check(guint have, guint adding, guint max, const char *what, GError **error);
+
+void model_mark(GHashTable *table, gpointer object, guint bits);
+void model_mark_removed(Model *m, const char *path, ModelObjectKind kind);
+gint64 *model_id_new(int64_t id);
+ModelGroup *model_group_new(StoreGroup *settings);
+void model_group_free(ModelGroup *g);
+void model_group_add(Model *m, ModelGroup *g);
+ModelRule *model_rule_new(StoreRule *settings, GPtrArray *conditions, ModelGroup *g);
+void model_rule_free(ModelRule *r);
+void model_rule_attach(ModelRule *r, ModelGroup *g);
+void model_rule_add(Model *m, ModelRule *r);
+
+/* The end of a transaction begun with store_begin(): committed when ok
+ * (false when the commit fails), else rolled back. */
+bool model_commit_or_rollback(Model *m, bool ok, GError **error);
+
+/* model-node.c */
+bool model_node_load(Model *m, GError **error);
+void model_node_free(Model *m);
+/* The blocker of a function bound to vfio-pci by someone else; NULL when not. */
+char *model_by_hand_blocker(Model *m, const Device *d);
+
+/* model-claims.c */
+ModelAttachment *model_attachment_new(Model *m, StoreAttachment *settings);
+void model_attachment_free(ModelAttachment *a);
+/* Into the tables, its MACs taken; out of them, its MACs free. */
+void model_attachment_add(Model *m, ModelAttachment *a);
+void model_attachment_remove(Model *m, ModelAttachment *a);
+/* m->machines for a: before its settings go, after new ones come. */
+void model_machine_index(Model *m, ModelAttachment *a);
+void model_machine_unindex(Model *m, ModelAttachment *a);
+/* "attachment NAME of machine MACHINE": who holds a MAC, for messages. */
+char *model_attachment_owner(const StoreAttachment *a);
+void model_macs_own(Model *m, char **macs, const char *owner);
+void model_macs_disown(Model *m, char **macs);
+bool model_claims_load(Model *m, GError **error);
+void model_claims_free(Model *m);
+/* A unit: the functions of one group that share an IOMMU group (a GPU
+ * and its audio function), sorted by address; it goes whole to one
+ * holder. g's units (GPtrArray of Device*), in address order. */
+GPtrArray *model_group_units(ModelGroup *g);
+/* The units a machine or tenant may get from g now; *total, when not
+ * NULL, gets how many units g has. */
+GPtrArray *model_group_free_units(Model *m, ModelGroup *g, guint *total);
+/* Why d's IOMMU group cannot go to a machine (a function of it is not on
+ * vfio-pci), NULL when it can. Pure. */
+char *model_unit_blocker(const Device *d);
+/* The attachments' State, StateReason and Devices, after a refresh; only
+ * those of machine when not NULL. */
+void model_attachments_refresh(Model *m, const char *machine);

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The store's insides, shared by store.c (groups, rules, intent) and
+ * store-vm.c (attachments, claims, MACs). */
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+struct Store {
+        sqlite3 *db;
+        char *path;
+        GHashTable *statements;    /* SQL -> its prepared statement, kept */
+        char *boot_id;             /* the boot new claims belong to; "" unknown */
+};
+
+/* Forward migrations: entry N takes a database from version N to N + 1
+ * (the tests build old databases with them). */
+extern const char *const store_migrations[STORE_SCHEMA_VERSION];
+/* Every row checked as a call's arguments would be, the references
+ * between tables, duplicates, and the file's integrity (store-check.c). */
+bool store_check(Store *s, GError **error);
+/* Sets error from the last SQLite failure; returns false. */
+bool store_fail(Store *s, int rc, const char *what, GError **error);
+bool store_exec(Store *s, const char *sql, GError **error);
+/* A prepared statement, reset and unbound; the store keeps it: never
+ * finalize it. */
+sqlite3_stmt *store_prepare(Store *s, const char *sql, GError **error);
+/* Runs a statement that returns no rows (and resets it); bound is the
+ * first failure of binding its parameters (SQLITE_OK: none), which fails
+ * it unrun. Chain binds with ?: to get it. */
+bool store_step_done(Store *s, sqlite3_stmt *st, int bound, GError **error);
+/* Runs a query, calling row for each; resets it. */
+bool store_step_rows(Store *s, sqlite3_stmt *st, void (*row)(sqlite3_stmt *st, void *data), void *data,
+                     GError **error);
+int store_bind_text(sqlite3_stmt *st, int i, const char *v);
+char *store_column_text(sqlite3_stmt *st, int i);
+/* A statement with one id parameter. */
+bool store_delete_by_id(Store *s, const char *sql, int64_t id, GError **error);

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The store: devpass's own settings in SQLite (groups, rules and their
+ * conditions, per-device passthrough intent). Facts about the hardware are
+ * never stored. WAL, synchronous=FULL, foreign keys; the schema version is
+ * PRAGMA user_version and only moves forward. Every write is one
+ * transaction: store_begin() ... store_commit(), or store_rollback() on
+ * any failure, which leaves nothing behind. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+typedef struct Store Store;
+
+#define STORE_ERROR (store_error_quark())
+GQuark store_error_quark(void);
+typedef enum {
+        STORE_ERROR_IO,         /* cannot open, read or write */
+        STORE_ERROR_CONSTRAINT, /* a unique name taken, a reference missing */
+        STORE_ERROR_NEWER,      /* written by a newer devpass */
+        STORE_ERROR_DAMAGED,    /* not a database, or a row no call could have written */
+} StoreError;
+
+#define STORE_SCHEMA_VERSION 3
+
+typedef struct {
+        int64_t id;
+        char *name;
+        char *type;          /* "pci", "sriov-nic" */
+        char *description;
+        char *class_name;    /* "gpu", "nic", ... */
+        char *tenant;        /* "" for the host's own */
+        char *tenant_node;   /* the tenant's node its devices are held for */
+} StoreGroup;
+
+typedef struct {
+        char *field;
+        char *op;
+        char *value;
+} StoreCondition;
+
+typedef struct {
+        int64_t id;
+        int64_t group_id;
+        char *name;
+        char *node;          /* "" for every node */
+        bool enabled;
+        GPtrArray *conditions;   /* StoreCondition* */
+} StoreRule;
+
+void store_group_free(StoreGroup *g);
+void store_condition_free(StoreCondition *c);
+StoreCondition *store_condition_new(const char *field, const char *op, const char *value);
+StoreRule *store_rule_new(void);
+void store_rule_free(StoreRule *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreGroup, store_group_free);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreRule, store_rule_free);
+
+/* A check of what the caller's layer knows of the rows (the model's:
+ * rule conditions), run on the store as it would be after migrating;
+ * fails with store_damaged(). */
+typedef bool (*StoreCheck)(Store *store, GError **error);
+
+/* Opens (creating, 0700 directory and 0600 file) <dir>/devpass.db, checks
+ * every row as a call's arguments would be (and with check, when not
+ * NULL), and only then brings its schema up to date. A damaged store is
+ * refused (STORE_ERROR_DAMAGED) and left byte for byte as it was. */
+Store *store_open_checked(const char *dir, StoreCheck check, GError **error);
+Store *store_open(const char *dir, GError **error);
+/* Sets a STORE_ERROR_DAMAGED error for a row of table (both NULL: the
+ * file as a whole) and says what to do; returns false. */
+bool store_damaged(const Store *s, const char *table, const char *row, const char *problem, GError **error);
+void store_close(Store *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Store, store_close);
+
+bool store_begin(Store *s, GError **error);
+bool store_commit(Store *s, GError **error);
+void store_rollback(Store *s);
+
+/* Writes; call inside a transaction. Inserts set the new id. */
+bool store_group_insert(Store *s, StoreGroup *g, GError **error);
+bool store_group_update(Store *s, const StoreGroup *g, GError **error);
+bool store_group_delete(Store *s, int64_t id, GError **error);
+bool store_rule_insert(Store *s, StoreRule *r, GError **error);
+bool store_rule_update(Store *s, const StoreRule *r, GError **error);
+bool store_rule_delete(Store *s, int64_t id, GError **error);
+/* The passthrough intent of one device (its group), with what the device
+ * was when last seen present: shown while the node lacks it. Zeros are
+ * not known (rows written before schema 3). */
+typedef struct {
+        int64_t group_id;
+        uint16_t vendor_id;
+        uint16_t device_id;
+        uint16_t subsystem_vendor_id;
+        uint16_t subsystem_device_id;
+        uint32_t class_code;
+        uint8_t revision;
+} StorePassthrough;
+
+/* Sets (inserts or replaces) the intent of one device. */
+bool store_passthrough_set(Store *s, const char *address, const StorePassthrough *p, GError **error);
+bool store_passthrough_clear(Store *s, const char *address, GError **error);
+/* The VF count asked for a PF (store-node.c). */
+bool store_sriov_set(Store *s, const char *address, unsigned numvfs, GError **error);
+/* Whether devpass wrote the function's driver_override (and has not yet
+ * seen the host driver take it back). */
+bool store_override_set(Store *s, const char *address, bool written, GError **error);
+
+/* Reads: arrays of StoreGroup* / StoreRule* by id; intent as address ->
+ * StorePassthrough* (g_free). */
+GPtrArray *store_groups_load(Store *s, GError **error);
+GPtrArray *store_rules_load(Store *s, GError **error);
+GHashTable *store_passthrough_load(Store *s, GError **error);
+/* address -> GUINT_TO_POINTER(numvfs). */
+GHashTable *store_sriov_load(Store *s, GError **error);
+/* The addresses of the overrides devpass wrote, as a set. */
+GHashTable *store_overrides_load(Store *s, GError **error);
+
+/* ---- machines and tenants (store-vm.c) ---- */
+
+typedef struct {
+        int64_t id;
+        char *machine;
+        char *name;
+        char *type;
+        char *description;
+        char *tenant;             /* "" for the host's machines */
+        int64_t group_id;
+        uint32_t count;
+        char **macs;              /* sriov-nic: one per device; NULL for pci */
+        bool optional;
+        int64_t generation;       /* moves on with every change */
+        int64_t claimed_generation;  /* the generation the machine last claimed; 0: never */
+} StoreAttachment;
+
+/* A machine's claim of a device, or a tenant's hold of it: a device has at
+ * most one of each (the tables' keys), and a tenant's machine claims only
+ * what its tenant holds. */
+typedef struct {
+        char *address;
+        char *holder;             /* the machine, or the tenant */
+        bool tenant;              /* a tenant's thick hold */
+        int64_t attachment_id;    /* a machine's claim; 0 once its attachment is deleted */
+        int64_t group_id;         /* a tenant's hold: the tenant's group */
+        char *mac;
+} StoreClaim;
+
+void store_attachment_free(StoreAttachment *a);
+void store_claim_free(StoreClaim *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreAttachment, store_attachment_free);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreClaim, store_claim_free);
+
+/* Inside a transaction. Inserts set the id; MACs are kept unique by the
+ * store itself (STORE_ERROR_CONSTRAINT on a duplicate). */
+bool store_attachment_insert(Store *s, StoreAttachment *a, GError **error);
+bool store_attachment_update(Store *s, const StoreAttachment *a, GError **error);
+bool store_attachment_delete(Store *s, int64_t id, GError **error);
+/* A claim's record that the machine now runs this generation of it. */
+bool store_attachment_set_claimed(Store *s, int64_t id, int64_t generation, GError **error);
+/* A claim or hold: unique per address (STORE_ERROR_CONSTRAINT when held). */
+bool store_claim_insert(Store *s, const StoreClaim *c, GError **error);
+bool store_claim_delete(Store *s, const char *address, GError **error);
+/* The boot (the kernel's boot_id) that claims made from now on belong
+ * to; "" when it cannot be known. Set once, after store_open(). */
+void store_set_boot_id(Store *s, const char *boot_id);
+/* At start, one transaction: the machines' claims of another boot are
+ * deleted and returned (StoreClaim*: no machine of an earlier boot still
+ * runs), and those of before schema 3 (no boot recorded) are taken into
+ * this one. Nothing happens when the boot is unknown. Tenants' holds are
+ * no claims: they stay. */
+GPtrArray *store_claims_release_stale(Store *s, GError **error);
+/* Every machine claim of holder (not a tenant's holds). */
+bool store_claims_release(Store *s, const char *machine, GError **error);
+/* The MACs of a tenant's group (for its holds). */
+bool store_group_macs_set(Store *s, int64_t group_id, char **macs, GError **error);
+
+GPtrArray *store_attachments_load(Store *s, GError **error);   /* StoreAttachment*, by id */
+/* StoreClaim*, by address (a machine's claim before a tenant's hold). */
+GPtrArray *store_claims_load(Store *s, GError **error);
