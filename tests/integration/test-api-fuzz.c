@@ -611,10 +611,8 @@ static void run_regressions(Fuzz *fz) {
         g_autofree char *group = g_strdup(fuzz_gen_object(fz->gen, FUZZ_GROUP));
         g_autofree char *rule = g_strdup(fuzz_gen_object(fz->gen, FUZZ_RULE));
         /* A condition with an empty value killed devpassd while parsing,
-         * before polkit was asked: as nobody too.
-         * FAILS TODAY (reported): SIGSEGV in rules.c parse_hex(NULL), as
-         * condition_parse_value() takes g_strsplit("", "/", 2)[0] for the
-         * class; 'class eq ""' and Rule.Update too. */
+         * before polkit was asked (parse_hex() of g_strsplit("", "/", 2)'s
+         * missing first part): as nobody too, and through Rule.Update. */
         for (int nobody = 0; nobody < 2; nobody++) {
                 regression(fz, regression_call(ROOT_PATH, MANAGER, "CreateRule",
                                                g_variant_new_parsed("(%o, {'Conditions': <[('class', 'ne', '')]>})",
