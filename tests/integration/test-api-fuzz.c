@@ -12,8 +12,9 @@
  * Deterministic: the calls follow from the seed alone (replies never steer
  * the generator), printed at the start; DEVPASS_FUZZ_SEED replays a run,
  * DEVPASS_FUZZ_CALLS runs longer, DEVPASS_FUZZ_FIRST starts at another
- * call. A defect is printed when found, with its call and how to replay
- * the calls of its daemon; the test goes on (a fresh daemon after a
+ * call. Every third batch of calls is sent at once, root's and nobody's
+ * interleaved. A defect is printed when found, with its call and how to
+ * replay the calls of its daemon; the test goes on (a fresh daemon after a
  * crash) and fails at the end listing them all. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -34,7 +35,7 @@
 #define PROPERTIES "org.freedesktop.DBus.Properties"
 
 #define DEFAULT_SEED 20261206u
-#define DEFAULT_CALLS 45000u
+#define DEFAULT_CALLS 55000u
 /* A fresh node, bus and daemon every so many calls: root's calls change
  * the state (groups made, devices passed through) and the fixture's
  * objects must come back. */
@@ -81,6 +82,7 @@ typedef struct {
         guint daemon_first;        /* the first call this daemon got */
         bool fuzzing;              /* calls are generated: they can be replayed */
         bool verbose;              /* DEVPASS_FUZZ_VERBOSE: every call and its answer */
+        bool at_once;              /* the calls being judged were sent together (run_at_once) */
         double slowest_ms;
         char *slowest;
 } Fuzz;
@@ -212,7 +214,9 @@ static void defect(Fuzz *fz, const FuzzCall *call, const char *kind, const char 
                                                                 "DEVPASS_FUZZ_CALLS=%u", fuzz_gen_seed(fz->gen),
                                                                 fz->daemon_first, fz->last + 1 - fz->daemon_first)
                                               : g_strdup("");
-        g_autofree char *number = fz->fuzzing ? g_strdup_printf("call %u", fz->last) : g_strdup("known case");
+        g_autofree char *number = !fz->fuzzing ? g_strdup("known case")
+                                  : fz->at_once ? g_strdup_printf("call %u (sent with its batch at once)", fz->last)
+                                                : g_strdup_printf("call %u", fz->last);
         g_autofree char *line = g_strdup_printf("[%s] %s: %s\n    %s%s", kind, number, what, detail, replay);
         fprintf(stderr, "fuzz: DEFECT %s\n", line);
         g_ptr_array_add(fz->defects, g_steal_pointer(&line));
@@ -358,16 +362,10 @@ static double now_ms(void) {
         return (double) g_get_monotonic_time() / 1000.0;
 }
 
-/* One call, answered or reported; false when the daemon died. *answer
- * (when not NULL) gets "reply" or the error's name. */
-static bool run_call(Fuzz *fz, const FuzzCall *call, char **answer) {
-        g_autoptr(GError) error = NULL;
-        double start = now_ms();
-        g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
-                call->as_nobody ? fz->nobody : fz->root, "org.devpass1", call->path, call->iface, call->method,
-                call->args, NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START, ANSWER_MS, NULL, &error);
-        double took = now_ms() - start;
-
+/* What follows a call's answer: counted, checked, the daemon alive;
+ * false when it died. *answer (when not NULL) gets "reply" or the
+ * error's name. */
+static bool judge(Fuzz *fz, const FuzzCall *call, GVariant *reply, const GError *error, double took, char **answer) {
         fz->calls++;
         fz->last = call->number;
         fz->as_nobody += call->as_nobody;
@@ -394,6 +392,74 @@ static bool run_call(Fuzz *fz, const FuzzCall *call, char **answer) {
         else
                 check_error(fz, call, error);
         return true;
+}
+
+static GDBusConnection *caller(Fuzz *fz, const FuzzCall *call) {
+        return call->as_nobody ? fz->nobody : fz->root;
+}
+
+/* One call, answered or reported, as judge() says. */
+static bool run_call(Fuzz *fz, const FuzzCall *call, char **answer) {
+        g_autoptr(GError) error = NULL;
+        double start = now_ms();
+        g_autoptr(GVariant) reply = g_dbus_connection_call_sync(caller(fz, call), "org.devpass1", call->path,
+                                                                call->iface, call->method, call->args, NULL,
+                                                                G_DBUS_CALL_FLAGS_NO_AUTO_START, ANSWER_MS, NULL,
+                                                                &error);
+
+        return judge(fz, call, reply, error, now_ms() - start, answer);
+}
+
+/* A call of a batch sent at once. */
+typedef struct {
+        FuzzCall *call;
+        GVariant *reply;
+        GError *error;
+        double start, took;
+        guint *pending;
+} InFlight;
+
+static void on_answer(GObject *source, GAsyncResult *res, gpointer data) {
+        InFlight *f = data;
+
+        f->reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &f->error);
+        f->took = now_ms() - f->start;
+        (*f->pending)--;
+}
+
+/* Calls from..to-1 all sent before any answer, root's and nobody's
+ * interleaved: what polkit's round trips let happen meanwhile (a change
+ * while another call is being authorized). The calls are the seed's; the
+ * order the daemon finishes them in is its own. */
+static bool run_at_once(Fuzz *fz, guint from, guint to) {
+        g_autofree InFlight *flights = g_new0(InFlight, to - from);
+        guint pending = 0;
+        bool alive = true;
+
+        for (guint k = 0; k < to - from; k++) {
+                InFlight *f = &flights[k];
+                f->call = fuzz_gen_call(fz->gen, from + k);
+                f->pending = &pending;
+                f->start = now_ms();
+                pending++;
+                g_dbus_connection_call(caller(fz, f->call), "org.devpass1", f->call->path, f->call->iface,
+                                       f->call->method, f->call->args, NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START,
+                                       ANSWER_MS, NULL, on_answer, f);
+        }
+        /* Each call has its own 5 s timeout: this ends. */
+        while (pending > 0)
+                g_main_context_iteration(NULL, TRUE);
+        fz->at_once = true;
+        for (guint k = 0; k < to - from; k++) {
+                InFlight *f = &flights[k];
+                if (alive)
+                        alive = judge(fz, f->call, f->reply, f->error, f->took, NULL);
+                fuzz_call_free(f->call);
+                g_clear_pointer(&f->reply, g_variant_unref);
+                g_clear_error(&f->error);
+        }
+        fz->at_once = false;
+        return alive;
 }
 
 /* ---- health ---- */
@@ -531,6 +597,12 @@ static void fuzz_run(Fuzz *fz, guint first, guint total) {
                 bool alive = true;
                 while (alive && i < end) {
                         guint batch_end = MIN(end, i + CALLS_PER_BATCH);
+                        /* Every third batch all at once, the others one
+                         * call after another. */
+                        if ((i - fz->daemon_first) / CALLS_PER_BATCH % 3 == 2) {
+                                alive = run_at_once(fz, i, batch_end);
+                                i = batch_end;
+                        }
                         for (; alive && i < batch_end; i++) {
                                 g_autoptr(FuzzCall) call = fuzz_gen_call(fz->gen, i);
                                 alive = run_call(fz, call, NULL);
