@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -105,20 +106,22 @@ static bool device_missing(Harness *h, void *address) {
 }
 
 /* A connection of user uid: the bus takes the caller's uid from the
- * socket at connect time (SO_PEERCRED: the effective uid) and GDBus's
- * EXTERNAL authentication sends getuid(), so both are the user's while it
- * connects; the saved uid takes the test back to root. */
+ * socket at connect time (SO_PEERCRED) and GDBus's EXTERNAL
+ * authentication sends getuid(), both in this thread, so only this
+ * thread becomes the user meanwhile: the raw system calls, as glibc's
+ * wrappers change every thread's ids, and the fake kernel's thread must
+ * stay root. The saved ids take it back. */
 static GDBusConnection *connect_as(Harness *h, uid_t uid, gid_t gid) {
         g_autoptr(GError) error = NULL;
 
-        g_assert_cmpint(setresgid(gid, gid, 0), ==, 0);
-        g_assert_cmpint(setresuid(uid, uid, 0), ==, 0);
+        g_assert_cmpint(syscall(SYS_setresgid, gid, gid, 0), ==, 0);
+        g_assert_cmpint(syscall(SYS_setresuid, uid, uid, 0), ==, 0);
         GDBusConnection *c = g_dbus_connection_new_for_address_sync(
                 h->bus_address,
                 G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
                 NULL, NULL, &error);
-        g_assert_cmpint(setresuid(0, 0, 0), ==, 0);
-        g_assert_cmpint(setresgid(0, 0, 0), ==, 0);
+        g_assert_cmpint(syscall(SYS_setresuid, 0, 0, 0), ==, 0);
+        g_assert_cmpint(syscall(SYS_setresgid, 0, 0, 0), ==, 0);
         g_assert_no_error(error);
 
         /* The bus agrees on who it is. */
