@@ -23,6 +23,7 @@
 #include "names.h"
 #include "nodegen.h"
 #include "rules.h"
+#include "service.h"
 #include "store.h"
 
 #define REPS 21
@@ -263,7 +264,7 @@ static Bed *bed_new(Inventory *inventory, unsigned n_rules, const char *store_pa
         b->inventory = inventory;
         b->dir = temp_dir(store_parent);
         b->store = store_with_rules(b->dir, n_rules);
-        b->model = model_new(b->store, inventory, "testnode", &error);
+        b->model = model_new(b->store, inventory, "testnode", &DP_MODEL_PATHS, &error);
         g_assert_no_error(error);
         /* The rule that changes: a type-0 rule in the middle (rule_conditions()). */
         b->k = n_rules / 2 / 10 * 10;
@@ -526,7 +527,7 @@ static Model *hostile_model(Inventory *inv, const char *dir, Store **store, bool
                 g_assert_true(store_rule_insert(*store, r, &error));
         }
         g_assert_true(store_commit(*store, &error));
-        Model *m = model_new(*store, inv, "testnode", &error);
+        Model *m = model_new(*store, inv, "testnode", &DP_MODEL_PATHS, &error);
         g_assert_no_error(error);
         return m;
 }

@@ -42,6 +42,7 @@
 #include "model.h"
 #include "names.h"
 #include "nodegen.h"
+#include "service.h"
 #include "store.h"
 
 #define STORM_FUNCTIONS 4096
@@ -659,7 +660,7 @@ static void in_process(Harness *h, Names *names, const char *state_copy) {
         g_autoptr(Inventory) inv = inventory_read(testbed_sys_dir(h->testbed), names);
         g_autoptr(Store) store = store_open(state_copy, &error);
         g_assert_no_error(error);
-        g_autoptr(Model) m = model_new(store, inv, "testnode", &error);
+        g_autoptr(Model) m = model_new(store, inv, "testnode", &DP_MODEL_PATHS, &error);
         g_assert_no_error(error);
         enum { N = 21 };
         double claim[N], release[N], refresh[N];

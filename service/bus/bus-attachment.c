@@ -214,7 +214,7 @@ const char **bus_attachment_prop_names(unsigned bits) {
 
 static int attachment_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                            sd_bus_error *error) {
-        Daemon *d = userdata;
+        Service *d = userdata;
         ModelAttachment *a = model_attachment_by_path(d->model, path);
 
         /* Not there (gone, or never): sd-bus answers UnknownObject, as for
@@ -225,12 +225,12 @@ static int attachment_find(sd_bus *bus, const char *path, const char *interface,
 
 static int attachment_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***ret_nodes,
                                 sd_bus_error *error) {
-        Daemon *d = userdata;
+        Service *d = userdata;
         *ret_nodes = model_attachment_paths(d->model);
         return 0;
 }
 
-int bus_attachment_register(sd_bus *bus, Daemon *d) {
+int bus_attachment_register(sd_bus *bus, Service *d) {
         int r;
 
         if ((r = sd_bus_add_fallback_vtable(bus, NULL, DP_ATTACHMENTS_PATH, DP_ATTACHMENT_INTERFACE,

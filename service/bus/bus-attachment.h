@@ -5,13 +5,13 @@
  * /org/devpass1/attachments/<id>. */
 
 #include "bus-settings.h"
-#include "daemon.h"
+#include "service.h"
 #include "mutation.h"
 
 #define DP_ATTACHMENT_INTERFACE "org.devpass1.Attachment"
 
 extern const sd_bus_vtable bus_attachment_vtable[];
-int bus_attachment_register(sd_bus *bus, Daemon *d);
+int bus_attachment_register(sd_bus *bus, Service *d);
 const char **bus_attachment_prop_names(unsigned bits);
 
 /* The syntax of a machine's attachment settings (machine: NULL when it

@@ -4,7 +4,7 @@
 /* Manager.CreateAttachment(s), Claim, Release and PassToTenant: what VM
  * managers and tenant administrators call. */
 
-#include "daemon.h"
+#include "service.h"
 
 int bus_claim_method_create_attachment(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_claim_method_create_attachments(sd_bus_message *m, void *userdata, sd_bus_error *error);

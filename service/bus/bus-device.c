@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "bus-passthrough.h"
-#include "daemon.h"
+#include "service.h"
 
 static int append_paths(sd_bus_message *reply, char *const *paths, const Device *except,
                         const GPtrArray *devices) {
@@ -80,7 +80,7 @@ const sd_bus_vtable bus_device_vtable[] = {
 
 static int device_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                        void **found, sd_bus_error *error) {
-        Daemon *daemon = userdata;
+        Service *daemon = userdata;
         Device *d = inventory_lookup_path(daemon->inventory, path) ?: model_missing_by_path(daemon->model, path);
 
         /* Not there (gone, or never): sd-bus answers UnknownObject, as for
@@ -91,7 +91,7 @@ static int device_find(sd_bus *bus, const char *path, const char *interface, voi
 
 static int device_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***ret_nodes,
                             sd_bus_error *error) {
-        Daemon *d = userdata;
+        Service *d = userdata;
         g_auto(GStrv) present = inventory_paths(d->inventory);
         g_auto(GStrv) missing = model_missing_paths(d->model);
         gsize np = g_strv_length(present), nm = g_strv_length(missing);
@@ -105,7 +105,7 @@ static int device_enumerate(sd_bus *bus, const char *prefix, void *userdata, cha
         return 0;
 }
 
-int bus_device_register(sd_bus *bus, Daemon *d) {
+int bus_device_register(sd_bus *bus, Service *d) {
         int r = sd_bus_add_fallback_vtable(bus, NULL, DP_DEVICES_PATH, DP_DEVICE_INTERFACE,
                                            bus_device_vtable, device_find, d);
         if (r < 0)

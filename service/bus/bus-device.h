@@ -8,7 +8,7 @@
 #include "bus-errors.h"
 #include "inventory.h"
 
-typedef struct Daemon Daemon;
+typedef struct Service Service;
 
 #define DP_DEVICE_INTERFACE "org.devpass1.Device"
 
@@ -16,7 +16,7 @@ extern const sd_bus_vtable bus_device_vtable[];
 
 /* Exports every device of the inventory (a fallback vtable and a node
  * enumerator: no per-object registration, whatever the node's size). */
-int bus_device_register(sd_bus *bus, Daemon *d);
+int bus_device_register(sd_bus *bus, Service *d);
 
 /* Tells clients what an inventory change did: InterfacesRemoved,
  * InterfacesAdded, then PropertiesChanged carrying only what changed. */

@@ -164,7 +164,7 @@ static bool delete_apply(MutationCall *c, GError **error) {
 static bool delete_released(MutationCall *c, GPtrArray *results, GError **error) {
         g_autofree char *failed = NULL;
 
-        daemon_bind_results(c->d, results, &failed);
+        service_bind_results(c->d, results, &failed);
         if (failed)
                 return g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "The group is deleted, but: %s", failed),
                        false;
@@ -185,7 +185,7 @@ static int method_delete(sd_bus_message *m, void *userdata, sd_bus_error *error)
         return mutation_run(&delete_spec, m, userdata, error);
 }
 
-GPtrArray *bus_group_intents(Daemon *d, ModelGroup *g) {
+GPtrArray *bus_group_intents(Service *d, ModelGroup *g) {
         g_autoptr(GPtrArray) all = model_intent_addresses(d->model);
         GPtrArray *held = g_ptr_array_new_with_free_func(g_free);
 
@@ -232,7 +232,7 @@ const char **bus_group_prop_names(unsigned bits) {
 
 static int group_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                       sd_bus_error *error) {
-        Daemon *d = userdata;
+        Service *d = userdata;
         ModelGroup *g = model_group_by_path(d->model, path);
 
         /* Not there (gone, or never): sd-bus answers UnknownObject, as for
@@ -242,12 +242,12 @@ static int group_find(sd_bus *bus, const char *path, const char *interface, void
 }
 
 static int group_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***ret_nodes, sd_bus_error *error) {
-        Daemon *d = userdata;
+        Service *d = userdata;
         *ret_nodes = model_group_paths(d->model);
         return 0;
 }
 
-int bus_group_register(sd_bus *bus, Daemon *d) {
+int bus_group_register(sd_bus *bus, Service *d) {
         int r;
 
         if ((r = sd_bus_add_fallback_vtable(bus, NULL, DP_GROUPS_PATH, DP_GROUP_INTERFACE, bus_group_vtable,

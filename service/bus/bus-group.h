@@ -5,12 +5,12 @@
  * /org/devpass1/groups/<id>. */
 
 #include "bus-settings.h"
-#include "daemon.h"
+#include "service.h"
 
 #define DP_GROUP_INTERFACE "org.devpass1.Group"
 
 extern const sd_bus_vtable bus_group_vtable[];
-int bus_group_register(sd_bus *bus, Daemon *d);
+int bus_group_register(sd_bus *bus, Service *d);
 
 /* NULL-terminated names of the bits set, from a table in bit order; free
  * the array only. */
@@ -23,7 +23,7 @@ const char **bus_group_prop_names(unsigned bits);
 int bus_group_settings_check(const BusSettings *s, sd_bus_error *error);
 
 /* The addresses passed through for g (strings owned by the array). */
-GPtrArray *bus_group_intents(Daemon *d, ModelGroup *g);
+GPtrArray *bus_group_intents(Service *d, ModelGroup *g);
 
 /* Appends an "ao" of the objects' paths (char * at path_offset in each). */
 int bus_append_object_paths(sd_bus_message *reply, GPtrArray *objects, size_t path_offset);

@@ -15,12 +15,12 @@
 static int property_get_iommu_enabled(sd_bus *bus, const char *path, const char *interface,
                                       const char *property, sd_bus_message *reply,
                                       void *userdata, sd_bus_error *error) {
-        Daemon *d = userdata;
+        Service *d = userdata;
         return sd_bus_message_append(reply, "b", inventory_iommu_enabled(d->inventory));
 }
 
 static int method_get_device(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Daemon *d = userdata;
+        Service *d = userdata;
         const char *s;
         char quoted[80];
         DpAddress a;
@@ -45,7 +45,7 @@ static int method_get_device(sd_bus_message *m, void *userdata, sd_bus_error *er
 
 static int property_get_reboot(sd_bus *bus, const char *path, const char *interface, const char *property,
                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Daemon *d = userdata;
+        Service *d = userdata;
         g_autoptr(GPtrArray) pairs = model_reboot_reasons(d->model);
         int r;
 
@@ -172,8 +172,8 @@ static int method_create_rule(sd_bus_message *m, void *userdata, sd_bus_error *e
 
 const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Version", "s", NULL, offsetof(Daemon, version), SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Node", "s", NULL, offsetof(Daemon, config.node), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Version", "s", NULL, offsetof(Service, version), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Node", "s", NULL, offsetof(Service, config.node), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("IommuEnabled", "b", property_get_iommu_enabled, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("RebootRequired", "b", property_get_reboot, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -214,7 +214,7 @@ const sd_bus_vtable bus_manager_vtable[] = {
  * the rest) is refused instead, and the caller can read the objects one
  * by one. */
 static int objects_size_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        Daemon *d = userdata;
+        Service *d = userdata;
 
         if (!sd_bus_message_is_method_call(m, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects"))
                 return 0;
@@ -229,7 +229,7 @@ static int objects_size_filter(sd_bus_message *m, void *userdata, sd_bus_error *
         return 1;
 }
 
-int bus_manager_register(sd_bus *bus, Daemon *d) {
+int bus_manager_register(sd_bus *bus, Service *d) {
         int r = sd_bus_add_object_vtable(bus, NULL, DP_ROOT_PATH, DP_MANAGER_INTERFACE,
                                          bus_manager_vtable, d);
         if (r < 0 || (r = sd_bus_add_filter(bus, NULL, objects_size_filter, d)) < 0)

@@ -63,7 +63,7 @@ static int args_paths_read(MutationCall *c, sd_bus_error *error) {
 
 /* The devices paths name: present ones, and with allow_missing those the
  * store knows and the node lacks. Duplicates count once. */
-static GPtrArray *devices_resolve(Daemon *d, GPtrArray *paths, bool allow_missing, GError **error) {
+static GPtrArray *devices_resolve(Service *d, GPtrArray *paths, bool allow_missing, GError **error) {
         g_autoptr(GPtrArray) devices = g_ptr_array_new();
         g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
         char quoted[80];
@@ -131,7 +131,7 @@ static char *device_use(const char *address, void *userdata) {
         return model_device_use(userdata, address);
 }
 
-static GPtrArray *guard_check(Daemon *d, GPtrArray *devices) {
+static GPtrArray *guard_check(Service *d, GPtrArray *devices) {
         return safety_check(d->config.root, devices, device_use, d->model);
 }
 
@@ -149,7 +149,7 @@ static int findings_append(sd_bus_message *reply, GPtrArray *findings) {
 }
 
 int bus_passthrough_method_check(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Daemon *d = userdata;
+        Service *d = userdata;
         g_autoptr(sd_bus_message) reply = NULL;
         g_autoptr(GPtrArray) paths = NULL, devices = NULL;
         g_autoptr(GError) e = NULL;
@@ -264,7 +264,7 @@ static bool make_apply(MutationCall *c, GError **error) {
 static bool make_bound(MutationCall *c, GPtrArray *results, GError **error) {
         Args *a = c->args;
         g_autofree char *failed = NULL;
-        bool reboot = daemon_bind_results(c->d, results, &failed);
+        bool reboot = service_bind_results(c->d, results, &failed);
 
         if (failed)
                 return g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s (the devices stay marked for "
@@ -332,7 +332,7 @@ static bool remove_apply(MutationCall *c, GError **error) {
 
 static bool remove_released(MutationCall *c, GPtrArray *results, GError **error) {
         g_autofree char *failed = NULL;
-        bool reboot = daemon_bind_results(c->d, results, &failed);
+        bool reboot = service_bind_results(c->d, results, &failed);
 
         if (failed)
                 return g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "Released, but: %s", failed), false;

@@ -4,7 +4,7 @@
 /* The calls that change drivers: Manager.CheckPassthrough,
  * MakePassthrough, RemovePassthrough and Device.SetVirtualFunctions. */
 
-#include "daemon.h"
+#include "service.h"
 
 int bus_passthrough_method_check(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_passthrough_method_make(sd_bus_message *m, void *userdata, sd_bus_error *error);

@@ -212,7 +212,7 @@ const char **bus_rule_prop_names(unsigned bits) {
 
 static int rule_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                      sd_bus_error *error) {
-        Daemon *d = userdata;
+        Service *d = userdata;
         ModelRule *r = model_rule_by_path(d->model, path);
 
         /* Not there (gone, or never): sd-bus answers UnknownObject, as for
@@ -222,12 +222,12 @@ static int rule_find(sd_bus *bus, const char *path, const char *interface, void 
 }
 
 static int rule_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***ret_nodes, sd_bus_error *error) {
-        Daemon *d = userdata;
+        Service *d = userdata;
         *ret_nodes = model_rule_paths(d->model);
         return 0;
 }
 
-int bus_rule_register(sd_bus *bus, Daemon *d) {
+int bus_rule_register(sd_bus *bus, Service *d) {
         int r;
 
         if ((r = sd_bus_add_fallback_vtable(bus, NULL, DP_RULES_PATH, DP_RULE_INTERFACE, bus_rule_vtable, rule_find,

@@ -5,13 +5,13 @@
  * /org/devpass1/rules/<id>. */
 
 #include "bus-settings.h"
-#include "daemon.h"
+#include "service.h"
 #include "mutation.h"
 
 #define DP_RULE_INTERFACE "org.devpass1.Rule"
 
 extern const sd_bus_vtable bus_rule_vtable[];
-int bus_rule_register(sd_bus *bus, Daemon *d);
+int bus_rule_register(sd_bus *bus, Service *d);
 
 /* NULL-terminated names of the RuleProp bits set; free the array only. */
 const char **bus_rule_prop_names(unsigned bits);

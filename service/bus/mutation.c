@@ -6,14 +6,14 @@
 #include <systemd/sd-login.h>
 
 #include "bus-errors.h"
-#include "daemon.h"
+#include "service.h"
 #include "log.h"
 #include "text.h"
 
 static MutationCall *call_new(const MutationSpec *spec, sd_bus_message *m, void *object) {
         MutationCall *c = g_new0(MutationCall, 1);
         c->spec = spec;
-        c->d = daemon_of_call(m);
+        c->d = service_of_call(m);
         c->m = sd_bus_message_ref(m);
         c->object = object;
         c->args = g_malloc0(spec->args_size ?: 1);
@@ -181,9 +181,9 @@ static void on_effect_done(GPtrArray *results, void *userdata) {
         bool ok = !stopped && c->spec->effect_done(c, results, &e);
         /* After effect_done has recorded what failed: driver events seen
          * meanwhile are reconciled now. */
-        daemon_binding_end(c->d, results);
+        service_binding_end(c->d, results);
         g_ptr_array_unref(results);
-        daemon_emit(c->d);
+        service_emit(c->d);
         if (stopped)
                 (void) sd_bus_reply_method_errorf(c->m, DP_ERROR_FAILED, "devpassd is stopping; the change is "
                                                   "recorded and its next start makes it (%s)", stopped);
@@ -215,10 +215,10 @@ static void effect_start(MutationCall *c) {
         if (c->effect.vfs) {
                 DpAddress a;
                 const Device *pf = address_parse(addresses[0], &a) ? inventory_lookup(c->d->inventory, &a) : NULL;
-                daemon_set_vfs(c->d, pf, c->effect.count, on_effect_done, c);
+                service_set_vfs(c->d, pf, c->effect.count, on_effect_done, c);
                 return;
         }
-        daemon_binding_begin(c->d, (const char *const *) addresses);
+        service_binding_begin(c->d, (const char *const *) addresses);
         binder_bind(c->d->binder, addresses, c->effect.target, on_effect_done, c);
 }
 
@@ -254,7 +254,7 @@ int mutation_run(const MutationSpec *spec, sd_bus_message *m, void *object, sd_b
         if (!spec->apply(c, &e))
                 return error_from_gerror(c, error, e);
         log_change(c, &ask, &caller);
-        daemon_emit(c->d);
+        service_emit(c->d);
         if (c->effect.addresses) {
                 effect_start(g_steal_pointer(&c));   /* on_effect_done() answers */
                 return 1;

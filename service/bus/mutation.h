@@ -25,7 +25,7 @@
 #include "binder.h"
 #include "device.h"
 
-typedef struct Daemon Daemon;
+typedef struct Service Service;
 typedef struct MutationCall MutationCall;
 
 /* What polkit is asked: actions in turn (NULL-terminated), and the
@@ -58,7 +58,7 @@ typedef struct {
 
 struct MutationCall {
         const MutationSpec *spec;
-        Daemon *d;
+        Service *d;
         sd_bus_message *m;
         void *object;            /* the object called (a group, rule, attachment, device), or the daemon */
         void *args;              /* spec->args_size bytes */

@@ -13,7 +13,7 @@
 ModelAttachment *model_attachment_new(Model *m, StoreAttachment *settings) {
         ModelAttachment *a = g_new0(ModelAttachment, 1);
         a->id = settings->id;
-        a->path = g_strdup_printf(DP_ATTACHMENTS_PATH "/%" G_GINT64_FORMAT, a->id);
+        a->path = g_strdup_printf("%s/%" G_GINT64_FORMAT, m->attachment_prefix, a->id);
         a->settings = settings;
         a->group = g_hash_table_lookup(m->groups, &settings->group_id);
         a->devices = g_ptr_array_new();

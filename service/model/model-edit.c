@@ -68,7 +68,7 @@ ModelGroup *model_group_create(Model *m, StoreGroup *settings, GError **error) {
         if (!model_group_name_check(m, s->name, error) || !store_begin(m->store, error) ||
             !model_commit_or_rollback(m, store_group_insert(m->store, s, error), error))
                 return NULL;
-        ModelGroup *g = model_group_new(g_steal_pointer(&s));
+        ModelGroup *g = model_group_new(m, g_steal_pointer(&s));
         model_group_add(m, g);
         g_ptr_array_add(m->changes->added, g_strdup(g->path));
         return g;
@@ -219,7 +219,7 @@ ModelRule *model_rule_create(Model *m, ModelGroup *g, StoreRule *settings, GPtrA
         if (!model_rule_name_check(m, NULL, s->name, error) || !store_begin(m->store, error) ||
             !model_commit_or_rollback(m, store_rule_insert(m->store, s, error), error))
                 return NULL;
-        ModelRule *r = model_rule_new(g_steal_pointer(&s), g_steal_pointer(&c), g);
+        ModelRule *r = model_rule_new(m, g_steal_pointer(&s), g_steal_pointer(&c), g);
         model_rule_add(m, r);
         g_ptr_array_add(m->changes->added, g_strdup(r->path));
         model_mark(m->changes->groups, g, PROP_BIT(GROUP_PROP_RULES));
@@ -445,7 +445,7 @@ ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group
                 return NULL;
 
         if (ng) {
-                g = model_group_new(g_steal_pointer(&ng));
+                g = model_group_new(m, g_steal_pointer(&ng));
                 model_group_add(m, g);
                 g_ptr_array_add(m->changes->added, g_strdup(g->path));
         }
@@ -453,7 +453,7 @@ ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group
                 StoreRule *s = g_steal_pointer(&rules->pdata[i]);
                 /* Built from valid ids and an address: cannot fail. */
                 GPtrArray *conditions = model_conditions_compile(s->conditions, NULL);
-                ModelRule *r = model_rule_new(s, conditions, g);
+                ModelRule *r = model_rule_new(m, s, conditions, g);
                 model_rule_add(m, r);
                 g_ptr_array_add(m->changes->added, g_strdup(r->path));
                 model_mark(m->changes->groups, g, PROP_BIT(GROUP_PROP_RULES));

@@ -344,7 +344,7 @@ ModelGroup *model_tenant_pass(Model *m, ModelGroup *from, const ModelTenantPass 
         if (!model_commit_or_rollback(m, ok, error))
                 return NULL;
 
-        ModelGroup *g = model_group_new(g_steal_pointer(&s));
+        ModelGroup *g = model_group_new(m, g_steal_pointer(&s));
         model_group_add(m, g);
         g_ptr_array_add(m->changes->added, g_strdup(g->path));
         for (guint i = 0; i < chosen->len; i++) {

@@ -10,6 +10,9 @@
 
 struct Model {
         Store *store;
+        char *group_prefix;        /* ModelPaths, copied */
+        char *rule_prefix;
+        char *attachment_prefix;
         Inventory *inventory;
         char *node;
         GHashTable *groups;        /* id -> ModelGroup* */
@@ -47,10 +50,10 @@ bool model_room_check(guint have, guint adding, guint max, const char *what, GEr
 void model_mark(GHashTable *table, gpointer object, guint bits);
 void model_mark_removed(Model *m, const char *path, ModelObjectKind kind);
 gint64 *model_id_new(int64_t id);
-ModelGroup *model_group_new(StoreGroup *settings);
+ModelGroup *model_group_new(Model *m, StoreGroup *settings);
 void model_group_free(ModelGroup *g);
 void model_group_add(Model *m, ModelGroup *g);
-ModelRule *model_rule_new(StoreRule *settings, GPtrArray *conditions, ModelGroup *g);
+ModelRule *model_rule_new(Model *m, StoreRule *settings, GPtrArray *conditions, ModelGroup *g);
 void model_rule_free(ModelRule *r);
 void model_rule_attach(ModelRule *r, ModelGroup *g);
 void model_rule_add(Model *m, ModelRule *r);

@@ -76,10 +76,10 @@ bool model_commit_or_rollback(Model *m, bool ok, GError **error) {
 
 /* ---- objects ---- */
 
-ModelGroup *model_group_new(StoreGroup *settings) {
+ModelGroup *model_group_new(Model *m, StoreGroup *settings) {
         ModelGroup *g = g_new0(ModelGroup, 1);
         g->id = settings->id;
-        g->path = g_strdup_printf(DP_GROUPS_PATH "/%" G_GINT64_FORMAT, g->id);
+        g->path = g_strdup_printf("%s/%" G_GINT64_FORMAT, m->group_prefix, g->id);
         g->settings = settings;
         g->rules = g_ptr_array_new();
         g->devices = g_ptr_array_new();
@@ -94,10 +94,10 @@ void model_group_free(ModelGroup *g) {
         g_free(g);
 }
 
-ModelRule *model_rule_new(StoreRule *settings, GPtrArray *conditions, ModelGroup *g) {
+ModelRule *model_rule_new(Model *m, StoreRule *settings, GPtrArray *conditions, ModelGroup *g) {
         ModelRule *r = g_new0(ModelRule, 1);
         r->id = settings->id;
-        r->path = g_strdup_printf(DP_RULES_PATH "/%" G_GINT64_FORMAT, r->id);
+        r->path = g_strdup_printf("%s/%" G_GINT64_FORMAT, m->rule_prefix, r->id);
         r->settings = settings;
         r->conditions = conditions;
         r->group = g;
@@ -177,7 +177,7 @@ static bool load(Model *m, GError **error) {
                 return false;
 
         for (guint i = 0; i < groups->len; i++)
-                model_group_add(m, model_group_new(g_steal_pointer(&groups->pdata[i])));
+                model_group_add(m, model_group_new(m, g_steal_pointer(&groups->pdata[i])));
         for (guint i = 0; i < rules->len; i++) {
                 StoreRule *s = g_steal_pointer(&rules->pdata[i]);
                 ModelGroup *g = g_hash_table_lookup(m->groups, &s->group_id);
@@ -187,7 +187,7 @@ static bool load(Model *m, GError **error) {
                         store_rule_free(s);
                         return false;
                 }
-                model_rule_add(m, model_rule_new(s, conditions, g));
+                model_rule_add(m, model_rule_new(m, s, conditions, g));
         }
         m->intents = g_steal_pointer(&intents);
         return true;
@@ -224,9 +224,12 @@ bool model_store_check(Store *store, GError **error) {
         return true;
 }
 
-Model *model_new(Store *store, Inventory *inventory, const char *node, GError **error) {
+Model *model_new(Store *store, Inventory *inventory, const char *node, const ModelPaths *paths, GError **error) {
         g_autoptr(Model) m = g_new0(Model, 1);
 
+        m->group_prefix = g_strdup(paths->groups);
+        m->rule_prefix = g_strdup(paths->rules);
+        m->attachment_prefix = g_strdup(paths->attachments);
         m->store = store;
         m->inventory = inventory;
         m->node = g_strdup(node);
@@ -266,6 +269,9 @@ void model_free(Model *m) {
         g_clear_pointer(&m->bind_errors, g_hash_table_unref);
         model_changes_free(m->changes);
         g_free(m->node);
+        g_free(m->group_prefix);
+        g_free(m->rule_prefix);
+        g_free(m->attachment_prefix);
         g_free(m);
 }
 

@@ -14,9 +14,13 @@
 #include "inventory.h"
 #include "store.h"
 
-#define DP_GROUPS_PATH "/org/devpass1/groups"
-#define DP_RULES_PATH "/org/devpass1/rules"
-#define DP_ATTACHMENTS_PATH "/org/devpass1/attachments"
+/* Where the model's objects are, as whoever shows them names them: a
+ * prefix for each kind, an object being "<prefix>/<id>". */
+typedef struct {
+        const char *groups;
+        const char *rules;
+        const char *attachments;
+} ModelPaths;
 
 typedef struct Model Model;
 typedef struct ModelRule ModelRule;
@@ -142,7 +146,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ModelChanges, model_changes_free);
 /* Loads the settings and lays them over the inventory (refreshed). A
  * stored rule whose conditions no longer validate matches nothing and is
  * logged. */
-Model *model_new(Store *store, Inventory *inventory, const char *node, GError **error);
+Model *model_new(Store *store, Inventory *inventory, const char *node, const ModelPaths *paths, GError **error);
 /* What the model knows of a store's rows before it is trusted (a
  * StoreCheck for store_open_checked()): every rule's conditions compile
  * as a call's would. */
