@@ -218,7 +218,7 @@ void harness_daemon_start(Harness *h, const char *const *extra_args) {
         }
 }
 
-void harness_daemon_stop(Harness *h) {
+int harness_daemon_terminate(Harness *h) {
         int status = -1;
 
         g_assert_cmpint(h->daemon_pid, >, 0);
@@ -227,15 +227,27 @@ void harness_daemon_stop(Harness *h) {
                 pid_t r = waitpid(h->daemon_pid, &status, WNOHANG);
                 if (r == h->daemon_pid)
                         break;
+                status = -1;
                 g_usleep(5000);
         }
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        if (status == -1) {
+                /* Hung: not left behind for the next test. */
+                (void) kill(h->daemon_pid, SIGKILL);
+                (void) waitpid(h->daemon_pid, NULL, 0);
+        }
+        h->daemon_pid = 0;
+        return status;
+}
+
+void harness_daemon_stop(Harness *h) {
+        int status = harness_daemon_terminate(h);
+
+        if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
                 /* A leak found by LeakSanitizer is an exit status too. */
                 g_autofree char *log = harness_daemon_log(h);
                 fprintf(stderr, "harness: devpassd did not exit cleanly (status 0x%x); its log:\n%s\n", status, log);
                 abort();
         }
-        h->daemon_pid = 0;
 }
 
 typedef struct {

@@ -50,6 +50,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Harness, harness_free);
 void harness_daemon_start(Harness *h, const char *const *extra_args);
 /* SIGTERM, and asserts a clean exit (status 0) within a few seconds. */
 void harness_daemon_stop(Harness *h);
+/* The same without the assertion: the wait status, or -1 when it still
+ * ran after 5 s (it is killed). For a test that reports rather than
+ * aborts. */
+int harness_daemon_terminate(Harness *h);
 /* Another devpassd on the same node and bus, with its state in state_dir
  * (NULL: the running one's), that should exit by itself: its exit status,
  * or -1 when it still ran after timeout_ms (it is killed); *log gets what
