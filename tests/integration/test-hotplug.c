@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Hotplug as a client sees it: the test plays the kernel (testbed), the
- * daemon's signals are what is asserted. */
+ * daemon's signals are what is asserted. And the resync after lost
+ * events, through the inventory's API. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "inventory.h"
 
 #define DEV(a) "/org/devpass1/devices/" a
 #define WAIT_MS 20000
@@ -206,6 +208,77 @@ static void test_add_back(void **state) {
         assert_int_equal(vf_count(h, "0000:3b:00.0"), 6);
 }
 
+/* ---- events lost: the resync ---- */
+
+/* What hotplug.c does when udev's receive buffer overflowed (ENOBUFS):
+ * every known or present function queued and read again. umockdev's
+ * stand-in for the uevent socket is a Unix datagram socket in the testbed
+ * (event<fd>): when full it holds the sender back, and its reader never
+ * sees ENOBUFS. So this drives the resync through the inventory's API, on
+ * a testbed whose events nobody listened to. */
+static InventoryChanges *resync(Inventory *inv) {
+        g_autoptr(Coalescer) queue = coalescer_new();
+
+        inventory_queue_all(inv, queue);
+        g_autoptr(GArray) entries = coalescer_take(queue);
+        return inventory_apply(inv, entries);
+}
+
+static bool changes_hold(GPtrArray *devices, const char *address) {
+        for (guint i = 0; i < devices->len; i++)
+                if (g_str_equal(((Device *) devices->pdata[i])->address_str, address))
+                        return true;
+        return false;
+}
+
+static DevicePropMask changed_of(InventoryChanges *c, Inventory *inv, const char *address) {
+        DpAddress a;
+
+        assert_true(address_parse(address, &a));
+        Device *d = inventory_lookup(inv, &a);
+        assert_non_null(d);
+        return GPOINTER_TO_UINT(g_hash_table_lookup(c->changed, d));
+}
+
+static void test_resync(void **state) {
+        g_autoptr(Testbed) tb = testbed_new();
+        g_autofree char *fixture = g_build_filename(harness_path("DEVPASS_FIXTURES"), "gpu-server.umockdev", NULL);
+        testbed_load(tb, fixture);
+        g_autoptr(Names) names = names_new(harness_path("DEVPASS_PCI_IDS"));
+        g_autoptr(Inventory) inv = inventory_new(testbed_sys_dir(tb), names);
+
+        g_autoptr(InventoryChanges) first = resync(inv);
+        assert_int_equal(first->added->len, 22);
+
+        /* Nothing happened: nothing to tell. */
+        g_autoptr(InventoryChanges) quiet = resync(inv);
+        assert_int_equal(quiet->added->len + quiet->removed->len + g_hash_table_size(quiet->changed), 0);
+
+        /* A card goes, a driver lets go, two VFs come: all events lost. */
+        testbed_remove(tb, "0000:5e:00.0");
+        testbed_unbind(tb, "0000:17:00.1");
+        testbed_sriov_set(tb, "0000:3b:00.1", 2);
+        g_autoptr(InventoryChanges) c = resync(inv);
+        assert_int_equal(c->removed->len, 1);
+        assert_true(changes_hold(c->removed, "0000:5e:00.0"));
+        assert_int_equal(c->added->len, 2);
+        assert_true(changes_hold(c->added, "0000:3b:0a.0") && changes_hold(c->added, "0000:3b:0a.1"));
+        assert_true(changed_of(c, inv, "0000:17:00.1") & DEVICE_PROP_BIT(DEVICE_PROP_DRIVER));
+        assert_true(changed_of(c, inv, "0000:3b:00.1") & DEVICE_PROP_BIT(DEVICE_PROP_SRIOV_NUM_VFS));
+
+        /* And the inventory is what a fresh scan reads. */
+        g_autoptr(Inventory) fresh = inventory_new(testbed_sys_dir(tb), names);
+        g_autoptr(InventoryChanges) scan = resync(fresh);
+        GPtrArray *got = inventory_sorted(inv), *want = inventory_sorted(fresh);
+        assert_int_equal(got->len, want->len);
+        for (guint i = 0; i < got->len; i++) {
+                const Device *g = got->pdata[i], *w = want->pdata[i];
+                assert_string_equal(g->address_str, w->address_str);
+                if (device_diff(g, w) != 0)
+                        fail_msg("%s differs from a fresh scan (mask %#x)", g->address_str, device_diff(g, w));
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_vf_burst, harness_setup_gpu_server, harness_teardown),
@@ -213,6 +286,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_bind_unbind, harness_setup_gpu_server, harness_teardown),
                 cmocka_unit_test_setup_teardown(test_change_attribute, harness_setup_gpu_server, harness_teardown),
                 cmocka_unit_test_setup_teardown(test_add_back, harness_setup_gpu_server, harness_teardown),
+                cmocka_unit_test(test_resync),
         };
         return cmocka_run_group_tests_name("hotplug", tests, NULL, NULL);
 }
