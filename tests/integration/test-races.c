@@ -88,17 +88,20 @@ static const Race races[] = {
           "org.devpass1.Error.Busy", "Tenant acme wants 1 device of group A, and 0 are free" },
 };
 
+/* The devices the calls name: $D and bus, slot, function. */
+static const char *const race_devices[] = { "0000:3b:00.0", "0000:3b:02.0", "0000:3b:02.3", "0000:5e:00.0" };
+
 typedef struct {
         Harness *h;
         FakeKernel *fk;
         char *a, *b, *e, *ra;
-        char *pairs[16];
+        /* $A, $B, $E, $RA and the devices, each with its value; NULL. */
+        char *pairs[2 * 4 + 2 * G_N_ELEMENTS(race_devices) + 1];
 } Fixture;
 
 static void fixture_start(Fixture *f) {
         const char *const a_vfs[] = { "0000:3b:02.0", NULL };
         const char *const b_vfs[] = { "0000:3b:02.1", NULL };
-        const char *const devices[] = { "0000:3b:00.0", "0000:3b:02.0", "0000:3b:02.3", "0000:5e:00.0" };
         size_t k = 0;
 
         f->h = calls_gpu_server(NULL, &f->fk);
@@ -113,12 +116,13 @@ static void fixture_start(Fixture *f) {
         const char *const named[] = { "$A", f->a, "$B", f->b, "$E", f->e, "$RA", f->ra };
         for (size_t i = 0; i < G_N_ELEMENTS(named); i++)
                 f->pairs[k++] = g_strdup(named[i]);
-        for (size_t i = 0; i < G_N_ELEMENTS(devices); i++) {
+        for (size_t i = 0; i < G_N_ELEMENTS(race_devices); i++) {
                 unsigned bus, slot, fn;
-                assert_int_equal(sscanf(devices[i], "0000:%2x:%2x.%1x", &bus, &slot, &fn), 3);
+                assert_int_equal(sscanf(race_devices[i], "0000:%2x:%2x.%1x", &bus, &slot, &fn), 3);
                 f->pairs[k++] = g_strdup_printf("$D%02x%02x%x", bus, slot, fn);
-                f->pairs[k++] = calls_path_of(devices[i]);
+                f->pairs[k++] = calls_path_of(race_devices[i]);
         }
+        g_assert_cmpuint(k, ==, G_N_ELEMENTS(f->pairs) - 1);
         f->pairs[k] = NULL;
 }
 
