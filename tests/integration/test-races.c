@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Changed while polkit was asked, for every mutating method test-scope.c
- * does not race: a first call changes what a second one touches after
- * the second asked polkit and before polkit answered it. The second is
+/* Changed while polkit was asked, for every mutating method but the
+ * attachment calls (test-scope.c): a first call changes what a second one
+ * touches after the second asked polkit and before polkit answered it
+ * (calls_race). The second is
  * refused, as stale (what polkit was asked about changed) or by the
  * model's check run again (a named error), and is never applied: the
  * objects afterwards are exactly those of the first call made alone on
@@ -46,6 +47,7 @@ typedef struct {
 #define MAKE_5E_INTO_E \
         { ROOT, MANAGER_IF, "MakePassthrough", "([objectpath '$D5e000'], {'Group': <objectpath '$E'>})" }
 #define RENAME_A { "$A", GROUP_IF, "Update", "({'Name': <'A2'>},)" }
+#define RENAME_E { "$E", GROUP_IF, "Update", "({'Name': <'E2'>},)" }
 #define RA_INTO_B { "$RA", RULE_IF, "Update", "({'Group': <objectpath '$B'>},)" }
 #define VM1_INTO_A { ROOT, MANAGER_IF, "CreateAttachment", "('vm1', {'Group': <objectpath '$A'>})" }
 
@@ -57,6 +59,10 @@ static const Race races[] = {
           { "$E", GROUP_IF, "Update", "({'Type': <'sriov-nic'>},)" }, "org.devpass1.Error.Busy",
           "Group E has devices: its type can only change while it has none",
           "0000:5e:00.0", "vfio-pci" },
+        { "Group.Update of A while A was renamed", {}, RENAME_A,
+          { "$A", GROUP_IF, "Update", "({'Description': <'mine'>},)" }, STALE },
+        { "Group.Delete of E while E was renamed", {}, RENAME_E, { "$E", GROUP_IF, "Delete", "(@a{sv} {},)" },
+          STALE },
         { "Group.Delete of E while it got a device", {}, MAKE_5E_INTO_E, { "$E", GROUP_IF, "Delete", "(@a{sv} {},)" },
           "org.devpass1.Error.Busy", "Group E still has 1 device passed through (0000:5e:00.0)", "0000:5e:00.0",
           "vfio-pci" },
@@ -71,6 +77,7 @@ static const Race races[] = {
         { "Rule.Delete of ra while it moved from A to B", {}, RA_INTO_B, { "$RA", RULE_IF, "Delete", NULL }, STALE },
         { "MakePassthrough into E while E was deleted", {}, { "$E", GROUP_IF, "Delete", "(@a{sv} {},)" },
           MAKE_5E_INTO_E, "org.devpass1.Error.NotFound", "No group at" },
+        { "MakePassthrough into E while E was renamed", {}, RENAME_E, MAKE_5E_INTO_E, STALE },
         { "RemovePassthrough of A's device while A was renamed", {}, RENAME_A,
           { ROOT, MANAGER_IF, "RemovePassthrough", "([objectpath '$D3b020'],)" }, STALE },
         { "SetVirtualFunctions(3) of 3b:00.0 while its VF 3 was passed through", {},
@@ -79,6 +86,9 @@ static const Race races[] = {
           "VF 0000:3b:02.3 of 0000:3b:00.0 is passed through", "0000:3b:02.3", "vfio-pci" },
         { "Claim of vm1 while it got an attachment in A", {}, VM1_INTO_A,
           { ROOT, MANAGER_IF, "Claim", "('vm1', @a{sv} {})" }, STALE },
+        { "Claim of vm1 while its attachment moved from B to A", {},
+          { "$VM1", "org.devpass1.Attachment", "Update", "({'Group': <objectpath '$A'>},)" },
+          { ROOT, MANAGER_IF, "Claim", "('vm1', @a{sv} {})" }, STALE },
         { "Release of vm1 while it got an attachment in A", { ROOT, MANAGER_IF, "Claim", "('vm1', @a{sv} {})" },
           VM1_INTO_A, { ROOT, MANAGER_IF, "Release", "('vm1',)" }, STALE },
         { "PassToTenant of A while its unit was claimed",
@@ -86,6 +96,8 @@ static const Race races[] = {
           { ROOT, MANAGER_IF, "Claim", "('vm2', @a{sv} {})" },
           { ROOT, MANAGER_IF, "PassToTenant", "('acme', 'acme-node1', {'Group': <objectpath '$A'>})" },
           "org.devpass1.Error.Busy", "Tenant acme wants 1 device of group A, and 0 are free" },
+        { "PassToTenant of A while A was renamed", {}, RENAME_A,
+          { ROOT, MANAGER_IF, "PassToTenant", "('acme', 'acme-node1', {'Group': <objectpath '$A'>})" }, STALE },
 };
 
 /* The devices the calls name: $D and bus, slot, function. */
@@ -94,9 +106,8 @@ static const char *const race_devices[] = { "0000:3b:00.0", "0000:3b:02.0", "000
 typedef struct {
         Harness *h;
         FakeKernel *fk;
-        char *a, *b, *e, *ra;
-        /* $A, $B, $E, $RA and the devices, each with its value; NULL. */
-        char *pairs[2 * 4 + 2 * G_N_ELEMENTS(race_devices) + 1];
+        /* $A, $B, $E, $RA, $VM1 and the devices, each with its value; NULL. */
+        char *pairs[2 * 5 + 2 * G_N_ELEMENTS(race_devices) + 1];
 } Fixture;
 
 static void fixture_start(Fixture *f) {
@@ -105,17 +116,20 @@ static void fixture_start(Fixture *f) {
         size_t k = 0;
 
         f->h = calls_gpu_server(NULL, &f->fk);
-        f->a = calls_passthrough_group(f->h, a_vfs, "A", "sriov-nic", "nic");
-        f->b = calls_passthrough_group(f->h, b_vfs, "B", "sriov-nic", "nic");
-        f->e = calls_ok_path(f->h, ROOT, MANAGER_IF, "CreateGroup", calls_parse(NULL, "({'Name': <'E'>},)"));
-        f->ra = calls_ok_path(f->h, ROOT, MANAGER_IF, "CreateRule",
-                              g_variant_new_parsed("(%o, {'Name': <'ra'>, 'Conditions': "
-                                                   "<[('vendor', 'eq', 'abcd')]>})", f->a));
-        g_free(calls_attach(f->h, "vm1", f->b, 1));
-        /* $RA before $A would not matter: no placeholder is another's prefix. */
-        const char *const named[] = { "$A", f->a, "$B", f->b, "$E", f->e, "$RA", f->ra };
-        for (size_t i = 0; i < G_N_ELEMENTS(named); i++)
+        char *a = calls_passthrough_group(f->h, a_vfs, "A", "sriov-nic", "nic");
+        char *b = calls_passthrough_group(f->h, b_vfs, "B", "sriov-nic", "nic");
+        char *e = calls_ok_path(f->h, ROOT, MANAGER_IF, "CreateGroup", calls_parse(NULL, "({'Name': <'E'>},)"));
+        char *ra = calls_ok_path(f->h, ROOT, MANAGER_IF, "CreateRule",
+                                 g_variant_new_parsed("(%o, {'Name': <'ra'>, 'Conditions': "
+                                                      "<[('vendor', 'eq', 'abcd')]>})", a));
+        char *vm1 = calls_attach(f->h, "vm1", b, 1);
+        /* The values go to pairs, which owns them. No placeholder is
+         * another's prefix: their order does not matter. */
+        char *const named[] = { "$A", a, "$B", b, "$E", e, "$RA", ra, "$VM1", vm1 };
+        for (size_t i = 0; i < G_N_ELEMENTS(named); i += 2) {
                 f->pairs[k++] = g_strdup(named[i]);
+                f->pairs[k++] = named[i + 1];
+        }
         for (size_t i = 0; i < G_N_ELEMENTS(race_devices); i++) {
                 unsigned bus, slot, fn;
                 assert_int_equal(sscanf(race_devices[i], "0000:%2x:%2x.%1x", &bus, &slot, &fn), 3);
@@ -128,10 +142,6 @@ static void fixture_start(Fixture *f) {
 
 static void fixture_stop(Fixture *f) {
         calls_stop(f->h, f->fk);
-        g_free(f->a);
-        g_free(f->b);
-        g_free(f->e);
-        g_free(f->ra);
         for (size_t i = 0; f->pairs[i]; i++)
                 g_free(f->pairs[i]);
 }
