@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Hotplug as a client sees it: the test plays the kernel (testbed), the
  * daemon's signals are what is asserted. And the resync after lost
- * events, through the inventory's API. */
+ * events: through devpassd with a read of the uevent socket made to fail
+ * (tests/preload/enobufs.c), and through the inventory's API. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -210,12 +211,53 @@ static void test_add_back(void **state) {
 
 /* ---- events lost: the resync ---- */
 
-/* What hotplug.c does when udev's receive buffer overflowed (ENOBUFS):
- * every known or present function queued and read again. umockdev's
- * stand-in for the uevent socket is a Unix datagram socket in the testbed
- * (event<fd>): when full it holds the sender back, and its reader never
- * sees ENOBUFS. So this drives the resync through the inventory's API, on
- * a testbed whose events nobody listened to. */
+/* devpassd with the ENOBUFS preload (tests/preload/enobufs.c) first in
+ * its LD_PRELOAD; the test's own environment is left as it was. */
+static Harness *harness_with_enobufs(const char *trigger) {
+        Harness *h = harness_prepare("gpu-server.umockdev");
+        g_autofree char *saved = g_strdup(g_getenv("LD_PRELOAD"));
+        g_autofree char *preload = g_strjoin(":", harness_path("DEVPASS_ENOBUFS_PRELOAD"), saved, NULL);
+
+        g_setenv("LD_PRELOAD", preload, TRUE);
+        g_setenv("DEVPASS_TEST_ENOBUFS", trigger, TRUE);
+        harness_daemon_start(h, NULL);
+        g_unsetenv("DEVPASS_TEST_ENOBUFS");
+        if (saved)
+                g_setenv("LD_PRELOAD", saved, TRUE);
+        else
+                g_unsetenv("LD_PRELOAD");
+        return h;
+}
+
+/* udev's receive buffer overflowed (ENOBUFS) while an event was lost:
+ * devpassd reads every device again and tells what changed. */
+static void test_overflow(void **state) {
+        g_autofree char *trigger = g_build_filename(g_get_tmp_dir(), "devpass-enobufs", NULL);
+        g_autoptr(Harness) h = harness_with_enobufs(trigger);
+
+        /* A change no event tells of: the file written behind udev's back. */
+        g_autofree char *dir = testbed_device_dir(h->testbed, "0000:3b:00.0");
+        g_autofree char *reset = g_build_filename(dir, "reset_method", NULL);
+        assert_true(g_file_set_contents(reset, "bus\n", -1, NULL));
+        harness_clear_signals(h);
+
+        /* The next read of the uevent socket overflows. */
+        assert_true(g_file_set_contents(trigger, "", -1, NULL));
+        testbed_uevent(h->testbed, "0000:00:14.0", "change");
+        wait_signal(h, "~", DEV("0000_3b_00_0"));
+        assert_changed_exactly(h, DEV("0000_3b_00_0"), (const char *const[]) { "ResetMethods", NULL });
+        assert_false(g_file_test(trigger, G_FILE_TEST_EXISTS));
+        g_autofree char *log = harness_daemon_log(h);
+        assert_non_null(strstr(log, "Hotplug events were lost (receive buffer full): reading every device again"));
+        harness_daemon_stop(h);
+}
+
+/* ---- the resync through the inventory ---- */
+
+/* What hotplug.c does on ENOBUFS (every known or present function queued
+ * and read again), through the inventory's API on a testbed whose events
+ * nobody read: what it finds besides a changed attribute (functions gone,
+ * come, unbound), and that it leaves what a fresh scan reads. */
 static InventoryChanges *resync(Inventory *inv) {
         g_autoptr(Coalescer) queue = coalescer_new();
 
@@ -286,6 +328,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_bind_unbind, harness_setup_gpu_server, harness_teardown),
                 cmocka_unit_test_setup_teardown(test_change_attribute, harness_setup_gpu_server, harness_teardown),
                 cmocka_unit_test_setup_teardown(test_add_back, harness_setup_gpu_server, harness_teardown),
+                cmocka_unit_test(test_overflow),
                 cmocka_unit_test(test_resync),
         };
         return cmocka_run_group_tests_name("hotplug", tests, NULL, NULL);
