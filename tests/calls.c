@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
@@ -504,4 +505,39 @@ void calls_wait_pending(guint *pending) {
 void calls_pending_clear(CallsPending *p) {
         g_clear_pointer(&p->reply, g_variant_unref);
         g_clear_error(&p->error);
+}
+
+/* ---- changed while polkit was asked ---- */
+
+/* Sends c on connection, then pings devpassd on the same connection:
+ * devpassd reads a connection's messages in order, so once the ping
+ * answers, c has asked polkit. */
+static void race_send(GDBusConnection *connection, const CallsCall *c, CallsPending *p) {
+        g_autoptr(GError) error = NULL;
+
+        calls_send_call(connection, c->path, c->iface, c->method, c->args, p);
+        g_autoptr(GVariant) pong = g_dbus_connection_call_sync(connection, "org.devpass1", "/org/devpass1",
+                                                               "org.freedesktop.DBus.Peer", "Ping", NULL, NULL,
+                                                               G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &error);
+        if (!pong)
+                fail_msg("%s.%s: devpassd did not answer a Ping after it: %s", c->iface, c->method, error->message);
+}
+
+void calls_race(Harness *h, const CallsCall *first, CallsPending *first_result, const CallsCall *second,
+                CallsPending *second_result) {
+        g_autoptr(GDBusConnection) c1 = harness_connect(h);
+        g_autoptr(GDBusConnection) c2 = harness_connect(h);
+
+        assert_int_equal(kill(h->polkit_pid, SIGSTOP), 0);
+        race_send(c1, first, first_result);
+        race_send(c2, second, second_result);
+        assert_int_equal(kill(h->polkit_pid, SIGCONT), 0);
+        calls_wait_pending(first_result->pending);
+        calls_wait_pending(second_result->pending);
+}
+
+void calls_assert_stale(const CallsPending *p, const char *what) {
+        if (!p->error)
+                fail_msg("%s was applied on an answer about objects that had changed", what);
+        calls_assert_remote_error(p->error, "org.devpass1.Error.Busy", "changed while authorization was asked", NULL);
 }

@@ -184,3 +184,21 @@ void calls_send_async(GDBusConnection *c, const char *method, const char *machin
 /* Runs the main context until every call of the batch is answered. */
 void calls_wait_pending(guint *pending);
 void calls_pending_clear(CallsPending *p);
+
+/* ---- changed while polkit was asked ---- */
+
+/* One call: where it goes, and its arguments (floating, or NULL). */
+typedef struct {
+        const char *path, *iface, *method;
+        GVariant *args;
+} CallsCall;
+
+/* first, then second, each sent on a connection of its own while polkitd
+ * is stopped, so that both are asked before either is answered; returns
+ * when both are answered. polkitd answers in the order it was asked, so
+ * first is applied before second is dispatched again. */
+void calls_race(Harness *h, const CallsCall *first, CallsPending *first_result, const CallsCall *second,
+                CallsPending *second_result);
+/* The call was refused as stale (Busy, "changed while authorization was
+ * asked"), never applied; what names it in failures. */
+void calls_assert_stale(const CallsPending *p, const char *what);

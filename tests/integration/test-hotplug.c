@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Hotplug as a client sees it: the test plays the kernel (testbed), the
- * daemon's signals are what is asserted. */
+ * daemon's signals are what is asserted. And the resync after lost
+ * events: through devpassd with a read of the uevent socket made to fail
+ * (tests/preload/enobufs.c), and through the inventory's API. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +10,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "inventory.h"
 
 #define DEV(a) "/org/devpass1/devices/" a
 #define WAIT_MS 20000
@@ -206,6 +209,118 @@ static void test_add_back(void **state) {
         assert_int_equal(vf_count(h, "0000:3b:00.0"), 6);
 }
 
+/* ---- events lost: the resync ---- */
+
+/* devpassd with the ENOBUFS preload (tests/preload/enobufs.c) first in
+ * its LD_PRELOAD; the test's own environment is left as it was. */
+static Harness *harness_with_enobufs(const char *trigger) {
+        Harness *h = harness_prepare("gpu-server.umockdev");
+        g_autofree char *saved = g_strdup(g_getenv("LD_PRELOAD"));
+        g_autofree char *preload = g_strjoin(":", harness_path("DEVPASS_ENOBUFS_PRELOAD"), saved, NULL);
+
+        g_setenv("LD_PRELOAD", preload, TRUE);
+        g_setenv("DEVPASS_TEST_ENOBUFS", trigger, TRUE);
+        harness_daemon_start(h, NULL);
+        g_unsetenv("DEVPASS_TEST_ENOBUFS");
+        if (saved)
+                g_setenv("LD_PRELOAD", saved, TRUE);
+        else
+                g_unsetenv("LD_PRELOAD");
+        return h;
+}
+
+/* udev's receive buffer overflowed (ENOBUFS) while an event was lost:
+ * devpassd reads every device again and tells what changed. */
+static void test_overflow(void **state) {
+        g_autofree char *trigger = g_build_filename(g_get_tmp_dir(), "devpass-enobufs", NULL);
+        g_autoptr(Harness) h = harness_with_enobufs(trigger);
+
+        /* A change no event tells of: the file written behind udev's back. */
+        g_autofree char *dir = testbed_device_dir(h->testbed, "0000:3b:00.0");
+        g_autofree char *reset = g_build_filename(dir, "reset_method", NULL);
+        assert_true(g_file_set_contents(reset, "bus\n", -1, NULL));
+        harness_clear_signals(h);
+
+        /* The next read of the uevent socket overflows. */
+        assert_true(g_file_set_contents(trigger, "", -1, NULL));
+        testbed_uevent(h->testbed, "0000:00:14.0", "change");
+        wait_signal(h, "~", DEV("0000_3b_00_0"));
+        assert_changed_exactly(h, DEV("0000_3b_00_0"), (const char *const[]) { "ResetMethods", NULL });
+        assert_false(g_file_test(trigger, G_FILE_TEST_EXISTS));
+        g_autofree char *log = harness_daemon_log(h);
+        assert_non_null(strstr(log, "Hotplug events were lost (receive buffer full): reading every device again"));
+        harness_daemon_stop(h);
+}
+
+/* ---- the resync through the inventory ---- */
+
+/* What hotplug.c does on ENOBUFS (every known or present function queued
+ * and read again), through the inventory's API on a testbed whose events
+ * nobody read: what it finds besides a changed attribute (functions gone,
+ * come, unbound), and that it leaves what a fresh scan reads. */
+static InventoryChanges *resync(Inventory *inv) {
+        g_autoptr(Coalescer) queue = coalescer_new();
+
+        inventory_queue_all(inv, queue);
+        g_autoptr(GArray) entries = coalescer_take(queue);
+        return inventory_apply(inv, entries);
+}
+
+static bool changes_hold(GPtrArray *devices, const char *address) {
+        for (guint i = 0; i < devices->len; i++)
+                if (g_str_equal(((Device *) devices->pdata[i])->address_str, address))
+                        return true;
+        return false;
+}
+
+static DevicePropMask changed_of(InventoryChanges *c, Inventory *inv, const char *address) {
+        DpAddress a;
+
+        assert_true(address_parse(address, &a));
+        Device *d = inventory_lookup(inv, &a);
+        assert_non_null(d);
+        return GPOINTER_TO_UINT(g_hash_table_lookup(c->changed, d));
+}
+
+static void test_resync(void **state) {
+        g_autoptr(Testbed) tb = testbed_new();
+        g_autofree char *fixture = g_build_filename(harness_path("DEVPASS_FIXTURES"), "gpu-server.umockdev", NULL);
+        testbed_load(tb, fixture);
+        g_autoptr(Names) names = names_new(harness_path("DEVPASS_PCI_IDS"));
+        g_autoptr(Inventory) inv = inventory_new(testbed_sys_dir(tb), names);
+
+        g_autoptr(InventoryChanges) first = resync(inv);
+        assert_int_equal(first->added->len, 22);
+
+        /* Nothing happened: nothing to tell. */
+        g_autoptr(InventoryChanges) quiet = resync(inv);
+        assert_int_equal(quiet->added->len + quiet->removed->len + g_hash_table_size(quiet->changed), 0);
+
+        /* A card goes, a driver lets go, two VFs come: all events lost. */
+        testbed_remove(tb, "0000:5e:00.0");
+        testbed_unbind(tb, "0000:17:00.1");
+        testbed_sriov_set(tb, "0000:3b:00.1", 2);
+        g_autoptr(InventoryChanges) c = resync(inv);
+        assert_int_equal(c->removed->len, 1);
+        assert_true(changes_hold(c->removed, "0000:5e:00.0"));
+        assert_int_equal(c->added->len, 2);
+        assert_true(changes_hold(c->added, "0000:3b:0a.0") && changes_hold(c->added, "0000:3b:0a.1"));
+        assert_true(changed_of(c, inv, "0000:17:00.1") & DEVICE_PROP_BIT(DEVICE_PROP_DRIVER));
+        assert_true(changed_of(c, inv, "0000:3b:00.1") & DEVICE_PROP_BIT(DEVICE_PROP_SRIOV_NUM_VFS));
+
+        /* And the inventory is what a fresh scan reads. */
+        g_autoptr(Inventory) fresh = inventory_new(testbed_sys_dir(tb), names);
+        g_autoptr(InventoryChanges) scan = resync(fresh);
+        GPtrArray *got = inventory_sorted(inv), *want = inventory_sorted(fresh);
+        assert_int_equal(got->len, want->len);
+        for (guint i = 0; i < got->len; i++) {
+                const Device *g = got->pdata[i], *w = want->pdata[i];
+                assert_string_equal(g->address_str, w->address_str);
+                if (device_diff(g, w) != 0)
+                        fail_msg("%s differs from a fresh scan (mask %#x)", g->address_str, device_diff(g, w));
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_vf_burst, harness_setup_gpu_server, harness_teardown),
@@ -213,6 +328,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_bind_unbind, harness_setup_gpu_server, harness_teardown),
                 cmocka_unit_test_setup_teardown(test_change_attribute, harness_setup_gpu_server, harness_teardown),
                 cmocka_unit_test_setup_teardown(test_add_back, harness_setup_gpu_server, harness_teardown),
+                cmocka_unit_test(test_overflow),
+                cmocka_unit_test(test_resync),
         };
         return cmocka_run_group_tests_name("hotplug", tests, NULL, NULL);
 }

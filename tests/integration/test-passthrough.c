@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -316,6 +317,88 @@ static void test_driver_refuses(void **state) {
         assert_false(g_variant_get_boolean(cleared));
 }
 
+/* ---- a driver change that fails ---- */
+
+static void vfio_unload(Fixture *f, const char *address) {
+        fakekernel_load_vfio(f->fk, false);
+}
+
+static void vfio_load(Fixture *f, const char *address) {
+        fakekernel_load_vfio(f->fk, true);
+}
+
+/* A directory where driver_override was: its write fails (EISDIR). */
+static void override_unwritable(Fixture *f, const char *address) {
+        fakekernel_lock(f->fk);
+        g_autofree char *dir = testbed_device_dir(f->h->testbed, address);
+        g_autofree char *path = g_build_filename(dir, "driver_override", NULL);
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(mkdir(path, 0755), 0);
+        fakekernel_unlock(f->fk);
+}
+
+static void override_writable(Fixture *f, const char *address) {
+        fakekernel_lock(f->fk);
+        g_autofree char *dir = testbed_device_dir(f->h->testbed, address);
+        g_autofree char *path = g_build_filename(dir, "driver_override", NULL);
+        assert_int_equal(rmdir(path), 0);
+        assert_true(g_file_set_contents(path, "(null)\n", -1, NULL));
+        fakekernel_unlock(f->fk);
+}
+
+static const struct {
+        const char *what;
+        const char *address, *driver; /* a device the guard passes, and its host driver */
+        void (*cause)(Fixture *f, const char *address), (*mend)(Fixture *f, const char *address);
+        const char *reason; /* in the error and on the device's Blockers */
+} bind_failures[] = {
+        /* The harness's config has Modprobe=/bin/false. */
+        { "vfio-pci missing, modprobe fails", "0000:5e:00.0", "nvme", vfio_unload, vfio_load,
+          "vfio-pci is not available: /bin/false vfio-pci failed" },
+        { "driver_override cannot be written", "0000:00:14.0", "xhci_hcd", override_unwritable, override_writable,
+          "cannot write driver_override: Is a directory" },
+};
+
+/* A write that fails (not a driver that will not let go): the caller gets
+ * Failed naming the device and what to do, the device's Blockers say
+ * why, and the intent stays: the next start, the fault mended, binds it. */
+static void test_bind_fails(void **state) {
+        Fixture *f = *state;
+
+        for (size_t i = 0; i < G_N_ELEMENTS(bind_failures); i++) {
+                const char *address = bind_failures[i].address;
+                const char *devices[] = { address, NULL };
+                g_autofree char *path = calls_path_of(address);
+                g_autoptr(GError) error = NULL;
+                g_autofree char *name = g_strdup_printf("group %zu", i);
+
+                bind_failures[i].cause(f, address);
+                g_autoptr(GVariant) r = calls_make_passthrough_new(f->h, devices, name, "pci", "other", false, &error);
+                if (r)
+                        fail_msg("%s: MakePassthrough succeeded", bind_failures[i].what);
+                calls_assert_remote_error(error, "org.devpass1.Error.Failed", address, bind_failures[i].reason,
+                                          "'devpassctl release' gives them back", NULL);
+                g_autoptr(GVariant) blockers = calls_prop(f->h, path, "org.devpass1.Device", "Blockers");
+                g_autofree char *text = g_variant_print(blockers, FALSE);
+                if (!strstr(text, bind_failures[i].reason))
+                        fail_msg("%s: Blockers %s do not say why", bind_failures[i].what, text);
+                g_autofree char *driver = calls_device_string(f->h, address, "Driver");
+                assert_string_equal(driver, bind_failures[i].driver);
+                g_autofree char *st = calls_device_string(f->h, address, "State");
+                assert_string_equal(st, "passthrough");
+                g_autofree char *group = calls_device_string(f->h, address, "Group");
+                g_autofree char *group_name = calls_prop_string(f->h, group, "org.devpass1.Group", "Name");
+                assert_string_equal(group_name, name);
+
+                /* Mended, the next start makes the change. */
+                bind_failures[i].mend(f, address);
+                harness_daemon_stop(f->h);
+                harness_daemon_start(f->h, NULL);
+                calls_wait_driver(f->h, address, "vfio-pci");
+                calls_wait_prop(f->h, path, "org.devpass1.Device", "Blockers", "[]");
+        }
+}
+
 static bool has_object(Fixture *f, const char *path) {
         g_autoptr(GVariant) objects = harness_managed_objects(f->h);
         g_autoptr(GVariant) v = g_variant_lookup_value(objects, path, NULL);
@@ -518,6 +601,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_guard_host_uses, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_check_reports, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_driver_refuses, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_bind_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_facts_unknown, setup, teardown),
         };

@@ -11,7 +11,6 @@
  * The node: the 4 X710 VFs of 3b:00.0 (one unit each); A holds
  * 3b:02.0, B 3b:02.1-3, of which it passed one to acme, one to globex. */
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
@@ -172,37 +171,14 @@ static void test_scope(void **state) {
 
 /* ---- changed while polkit was asked ---- */
 
-/* first, then second, each sent on a connection of its own while polkitd
- * is stopped, so that both are asked before either is answered. */
+/* first on path1, then second on path2 (the Manager's, or an
+ * attachment's), while polkit is asked. */
 static void race(Fixture *f, CallsPending *first, const char *path1, const char *method1, GVariant *args1,
                  CallsPending *second, const char *path2, const char *method2, GVariant *args2) {
-        g_autoptr(GDBusConnection) c1 = harness_connect(f->h);
-        g_autoptr(GDBusConnection) c2 = harness_connect(f->h);
-        const char *iface1 = g_str_equal(path1, ROOT) ? MANAGER_IF : ATTACHMENT_IF;
-        const char *iface2 = g_str_equal(path2, ROOT) ? MANAGER_IF : ATTACHMENT_IF;
-        GError *error = NULL;
+        const CallsCall c1 = { path1, g_str_equal(path1, ROOT) ? MANAGER_IF : ATTACHMENT_IF, method1, args1 };
+        const CallsCall c2 = { path2, g_str_equal(path2, ROOT) ? MANAGER_IF : ATTACHMENT_IF, method2, args2 };
 
-        assert_int_equal(kill(f->h->polkit_pid, SIGSTOP), 0);
-        calls_send_call(c1, path1, iface1, method1, args1, first);
-        /* devpassd reads a connection's messages in order: once this
-         * answers, the call before it has asked polkit. */
-        g_autoptr(GVariant) ping1 = g_dbus_connection_call_sync(c1, "org.devpass1", ROOT, "org.freedesktop.DBus.Peer",
-                                                                "Ping", NULL, NULL, G_DBUS_CALL_FLAGS_NONE, 10000,
-                                                                NULL, &error);
-        assert_null(error);
-        calls_send_call(c2, path2, iface2, method2, args2, second);
-        g_autoptr(GVariant) ping2 = g_dbus_connection_call_sync(c2, "org.devpass1", ROOT, "org.freedesktop.DBus.Peer",
-                                                                "Ping", NULL, NULL, G_DBUS_CALL_FLAGS_NONE, 10000,
-                                                                NULL, &error);
-        assert_null(error);
-        assert_int_equal(kill(f->h->polkit_pid, SIGCONT), 0);
-        calls_wait_pending(first->pending);
-}
-
-static void assert_stale(const CallsPending *p, const char *what) {
-        if (!p->error)
-                fail_msg("%s was applied on an answer about objects that had changed", what);
-        calls_assert_remote_error(p->error, "org.devpass1.Error.Busy", "changed while authorization was asked", NULL);
+        calls_race(f->h, &c1, first, &c2, second);
 }
 
 /* Update moves host-vm's attachment from B to A; a Delete asked while it
@@ -220,7 +196,7 @@ static void test_changed_attachment(void **state) {
                 g_autofree char *objects = calls_snapshot(f->h);
                 assert_null(strstr(objects, f->host_nic));
         } else {
-                assert_stale(&delete, "Attachment.Delete");
+                calls_assert_stale(&delete, "Attachment.Delete");
                 g_autofree char *group = calls_prop_string(f->h, f->host_nic, ATTACHMENT_IF, "Group");
                 assert_string_equal(group, f->a);
         }
@@ -239,7 +215,7 @@ static void test_changed_claim(void **state) {
              "Claim", g_variant_new_parsed("('host-vm', @a{sv} {})"));
         if (claim.error) {
                 assert_null(update.error);
-                assert_stale(&claim, "Claim");
+                calls_assert_stale(&claim, "Claim");
                 calls_assert_device_state(f->h, "0000:3b:02.0", "passthrough ");
         } else {
                 /* B's free one, as the attachment was when polkit was asked. */

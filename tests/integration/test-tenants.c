@@ -207,6 +207,86 @@ static void test_pass_to_tenant(void **state) {
         assert_string_equal(before, after);
 }
 
+/* Every MAC devpassd gave out (a host attachment's, its claim's, a
+ * tenant hold's, a tenant machine's claim's) is the same after a restart,
+ * and none is given again: asking for one by name is refused, naming its
+ * holder, as it was before the restart. */
+static void test_macs_restart(void **state) {
+        Fixture *f = *state;
+        g_autofree char *host = attach(f, "host-vm", f->vfs, "", 2);
+        g_autofree char *acme = pass(f, "acme", "acme-node1", 2);
+        g_autofree char *acme_nic = attach(f, "acme-vm", acme, "acme", 1);
+        g_autoptr(GVariant) host_claim = calls_ok(f->h, ROOT, MANAGER_IF, "Claim",
+                                                  calls_parse(NULL, "('host-vm', @a{sv} {})"));
+        g_autoptr(GVariant) acme_claim = calls_ok(f->h, ROOT, MANAGER_IF, "Claim",
+                                                  calls_parse(NULL, "('acme-vm', {'TenantNode': <'acme-node1'>})"));
+        const struct {
+                const char **path;
+                const char *name;
+        } props[] = { { (const char **) &host, "Macs" }, { (const char **) &host, "DeviceMacs" },
+                      { (const char **) &acme_nic, "DeviceMacs" } };
+        g_autoptr(GPtrArray) before = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+        for (size_t i = 0; i < G_N_ELEMENTS(props); i++) {
+                g_autoptr(GVariant) v = calls_prop(f->h, *props[i].path, ATTACHMENT_IF, props[i].name);
+                g_ptr_array_add(before, g_variant_print(v, FALSE));
+                if (!strchr(before->pdata[i], ':'))
+                        fail_msg("%s of %s holds no MAC: %s", props[i].name, *props[i].path, (char *) before->pdata[i]);
+        }
+        g_autoptr(GPtrArray) held = held_macs(f, "acme");
+        assert_int_equal(held->len, 2);
+        /* acme's machine got the MAC of the hold it claimed. */
+        g_autoptr(GVariant) acme_macs = calls_prop(f->h, acme_nic, ATTACHMENT_IF, "DeviceMacs");
+        g_autofree char *acme_mac = NULL;
+        g_variant_get_child(acme_macs, 0, "s", &acme_mac);
+        assert_true(g_ptr_array_find_with_equal_func(held, acme_mac, g_str_equal, NULL));
+        /* The host machine's two, and acme's two holds: four MACs. */
+        g_autoptr(GVariant) host_macs = calls_prop(f->h, host, ATTACHMENT_IF, "Macs");
+        assert_int_equal(g_variant_n_children(host_macs), 2);
+        for (gsize i = 0; i < 2; i++) {
+                g_autofree char *mac = NULL;
+                g_variant_get_child(host_macs, i, "s", &mac);
+                assert_mac_good(mac, seen);
+                assert_mac_good(held->pdata[i], seen);
+        }
+
+        harness_daemon_stop(f->h);
+        harness_daemon_start(f->h, NULL);
+
+        for (size_t i = 0; i < G_N_ELEMENTS(props); i++) {
+                g_autoptr(GVariant) v = calls_prop(f->h, *props[i].path, ATTACHMENT_IF, props[i].name);
+                g_autofree char *after = g_variant_print(v, FALSE);
+                if (!g_str_equal(before->pdata[i], after))
+                        fail_msg("%s of %s was %s, after the restart %s", props[i].name, *props[i].path,
+                                 (char *) before->pdata[i], after);
+        }
+        g_autoptr(GPtrArray) held_after = held_macs(f, "acme");
+        assert_int_equal(held_after->len, 2);
+        for (guint i = 0; i < 2; i++)
+                assert_string_equal(held_after->pdata[i], held->pdata[i]);
+        /* A claim made again hands out the same MACs. */
+        g_autoptr(GVariant) host_again = calls_ok(f->h, ROOT, MANAGER_IF, "Claim",
+                                                  calls_parse(NULL, "('host-vm', @a{sv} {})"));
+        g_autofree char *host_text = g_variant_print(host_claim, FALSE), *again_text = g_variant_print(host_again,
+                                                                                                      FALSE);
+        assert_string_equal(again_text, host_text);
+
+        /* None is given again, by name. */
+        for (gsize i = 0; i < 2; i++) {
+                const char *mac = held->pdata[i];
+                g_autofree char *host_mac = NULL;
+                g_variant_get_child(host_macs, i, "s", &host_mac);
+                calls_refused(f->h, "an attachment with host-vm's MAC", ROOT, MANAGER_IF, "CreateAttachment",
+                              g_variant_new_parsed("('other-vm', {'Group': <%o>, 'Mac': <%s>})", f->vfs, host_mac),
+                              BUSY, "of machine host-vm");
+                calls_refused(f->h, "a tenant pass with acme's MAC", ROOT, MANAGER_IF, "PassToTenant",
+                              g_variant_new_parsed("('globex', 'globex-node1', {'Group': <%o>, 'Mac': <%s>})",
+                                                   f->vfs, mac),
+                              BUSY, "tenant acme");
+        }
+}
+
 static void test_host_machine(void **state) {
         Fixture *f = *state;
         g_autofree char *acme = pass(f, "acme", "acme-node1", 4);
@@ -386,6 +466,7 @@ static void test_tenant_admin(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_pass_to_tenant, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_macs_restart, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_host_machine, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tenant_machine, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tenant_admin, setup, teardown),
