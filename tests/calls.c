@@ -541,3 +541,18 @@ void calls_assert_stale(const CallsPending *p, const char *what) {
                 fail_msg("%s was applied on an answer about objects that had changed", what);
         calls_assert_remote_error(p->error, "org.devpass1.Error.Busy", "changed while authorization was asked", NULL);
 }
+
+char *calls_store_digest(Harness *h) {
+        g_autofree char *dir = harness_state_dir(h);
+        g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+
+        for (const char *const *name = (const char *const[]) { "devpass.db", "devpass.db-wal", NULL }; *name; name++) {
+                g_autofree char *path = g_build_filename(dir, *name, NULL);
+                g_autofree char *contents = NULL;
+                gsize len = 0;
+                if (g_file_get_contents(path, &contents, &len, NULL))
+                        g_checksum_update(sum, (const guchar *) contents, (gssize) len);
+                g_checksum_update(sum, (const guchar *) "|", 1);
+        }
+        return g_strdup(g_checksum_get_string(sum));
+}

@@ -112,6 +112,10 @@ int calls_compare_strings(gconstpointer a, gconstpointer b);
 GPtrArray *calls_object_lines(Harness *h);
 /* Those lines joined by newlines. */
 char *calls_snapshot(Harness *h);
+/* A digest of devpassd's store as it is on disk (the database and its
+ * write-ahead log): a refused call must leave it byte for byte. */
+char *calls_store_digest(Harness *h);
+
 /* Fails, when before and after differ, showing where the first line that
  * differs starts to differ: "<what> changed <head of the line>: ...". */
 void calls_assert_unchanged(const char *before, const char *after, const char *what);

@@ -150,14 +150,21 @@ static void test_scope(void **state) {
 
         for (size_t i = 0; i < G_N_ELEMENTS(scope_calls); i++) {
                 const ScopeCall *c = &scope_calls[i];
+                fakekernel_sync(f->fk);
+                fakekernel_clear_writes(f->fk);
                 g_autofree char *before = calls_snapshot(f->h);
+                g_autofree char *store_before = calls_store_digest(f->h);
                 g_autofree char *err = NULL;
                 int status = calls_as(f->h, c->user, c->path, c->method, c->args, pairs, &err);
                 g_autofree char *after = calls_snapshot(f->h);
+                g_autofree char *store_after = calls_store_digest(f->h);
                 g_autofree char *refused = g_strdup_printf("%s as %s (refused)", c->what, c->user);
 
                 if (c->witness) {
                         calls_assert_allowed(c->what, c->user, status, err, c->witness, before, after);
+                        /* What the digest sees: an allowed change commits. */
+                        if (g_str_equal(store_before, store_after))
+                                fail_msg("%s as %s: allowed, and the store did not change", c->what, c->user);
                         continue;
                 }
                 if (c->action)
@@ -166,6 +173,13 @@ static void test_scope(void **state) {
                         fail_msg("%s as %s: '%s', want %s: %s", c->what, c->user, status == 0 ? "allowed" : err,
                                  c->error, c->message);
                 calls_assert_unchanged(before, after, refused);
+                /* Nor the store's bytes, nor sysfs. */
+                if (!g_str_equal(store_before, store_after))
+                        fail_msg("%s: the store changed", refused);
+                fakekernel_sync(f->fk);
+                g_auto(GStrv) writes = fakekernel_writes(f->fk);
+                if (writes[0])
+                        fail_msg("%s: wrote '%s'", refused, writes[0]);
         }
 }
 
