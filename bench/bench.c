@@ -486,5 +486,7 @@ int main(int argc, char *argv[]) {
                 bench_boot_storm();
         if (wanted(argc, argv, "flood"))
                 bench_flood();
+        if (wanted(argc, argv, "sizes"))
+                bench_sizes();
         return 0;
 }

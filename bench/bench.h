@@ -29,3 +29,5 @@ void bench_hostile_rules(void);
 void bench_boot_storm(void);
 /* A hotplug signal's latency while another client floods devpassd. */
 void bench_flood(void);
+/* GetManagedObjects of the largest state devpassd keeps, 16,384 functions. */
+void bench_sizes(void);
