@@ -473,6 +473,31 @@ char *calls_attach(Harness *h, const char *machine, const char *group, guint cou
                              g_variant_new("(s@a{sv})", machine, g_variant_builder_end(&s)));
 }
 
+/* ---- many clients ---- */
+
+int calls_clients_setup(void **state) {
+        CallsClients *f = g_new0(CallsClients, 1);
+
+        f->h = calls_gpu_server(NULL, &f->fk);
+        for (int i = 0; i < CALLS_CLIENTS; i++)
+                f->c[i] = harness_connect(f->h);
+        f->h->connection = g_object_ref(f->c[0]);
+        *state = f;
+        return 0;
+}
+
+int calls_clients_teardown(void **state) {
+        CallsClients *f = *state;
+
+        for (int i = 0; i < CALLS_CLIENTS; i++) {
+                g_dbus_connection_close_sync(f->c[i], NULL, NULL);
+                g_object_unref(f->c[i]);
+        }
+        calls_stop(f->h, f->fk);
+        g_free(f);
+        return 0;
+}
+
 /* ---- calls in flight ---- */
 
 static void on_pending_reply(GObject *source, GAsyncResult *res, gpointer data) {

@@ -170,6 +170,23 @@ char *calls_claimed(GVariant *reply, guint *attachments);
 /* CreateAttachment of count units of group for machine: its path. */
 char *calls_attach(Harness *h, const char *machine, const char *group, guint count);
 
+/* ---- many clients ---- */
+
+#define CALLS_CLIENTS 16
+
+/* The GPU server with a fake kernel, and CALLS_CLIENTS connections of
+ * its own; c[0] is h->connection too. */
+typedef struct {
+        Harness *h;
+        FakeKernel *fk;
+        GDBusConnection *c[CALLS_CLIENTS];
+} CallsClients;
+
+/* cmocka setup and teardown of a CallsClients in *state (the teardown
+ * stops devpassd as calls_stop() does). */
+int calls_clients_setup(void **state);
+int calls_clients_teardown(void **state);
+
 /* ---- calls in flight ---- */
 
 /* One call sent without waiting: its reply or error when *pending (shared

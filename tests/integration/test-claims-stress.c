@@ -19,44 +19,16 @@
 #define DEVICE "org.devpass1.Device"
 #define GROUP "org.devpass1.Group"
 #define ATTACHMENT "org.devpass1.Attachment"
-#define CLIENTS 16
+#define CLIENTS CALLS_CLIENTS
 /* 200 rounds take about 8 s here. */
 #define ROUNDS 200
 #define CRASHES 20
 
-typedef struct {
-        Harness *h;
-        FakeKernel *fk;
-        GDBusConnection *c[CLIENTS];  /* c[0] also for the test's own calls (h->connection) */
-} Fixture;
+typedef CallsClients Fixture;
 
 static const char *const gpu_functions[] = { "0000:17:00.0", "0000:17:00.1", "0000:b1:00.0", "0000:b1:00.1", NULL };
 /* The fixture's VFs of 0000:3b:00.0 but the last. */
 static const char *const trio[] = { "0000:3b:02.0", "0000:3b:02.1", "0000:3b:02.2", NULL };
-
-static int setup(void **state) {
-        Fixture *f = g_new0(Fixture, 1);
-
-        f->h = calls_gpu_server(NULL, &f->fk);
-        for (int i = 0; i < CLIENTS; i++)
-                f->c[i] = harness_connect(f->h);
-        f->h->connection = g_object_ref(f->c[0]);
-        *state = f;
-        return 0;
-}
-
-static int teardown(void **state) {
-        Fixture *f = *state;
-
-        for (int i = 0; i < CLIENTS; i++) {
-                g_dbus_connection_close_sync(f->c[i], NULL, NULL);
-                g_object_unref(f->c[i]);
-        }
-        fakekernel_free(f->fk);
-        harness_free(f->h);
-        g_free(f);
-        return 0;
-}
 
 /* ---- calls ---- */
 
@@ -217,8 +189,8 @@ static void test_crash(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_exclusive, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_crash, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_exclusive, calls_clients_setup, calls_clients_teardown),
+                cmocka_unit_test_setup_teardown(test_crash, calls_clients_setup, calls_clients_teardown),
         };
         return cmocka_run_group_tests_name("claims-stress", tests, NULL, NULL);
 }

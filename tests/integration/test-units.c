@@ -17,43 +17,16 @@
 #define GROUP "org.devpass1.Group"
 #define GPU "0000:17:00.0"
 #define GPU_AUDIO "0000:17:00.1"
-#define CLIENTS 16
+#define CLIENTS CALLS_CLIENTS
 #define ROUNDS 50
 
-typedef struct {
-        Harness *h;
-        FakeKernel *fk;
-        GDBusConnection *c[CLIENTS];  /* c[0] is h->connection too */
-} Fixture;
+typedef CallsClients Fixture;
 
 static const char *const gpu_pair[] = { GPU, GPU_AUDIO, NULL };
 /* Every function of the node that an IOMMU group of a unit can hold. */
 static const char *const unit_functions[] = {
         GPU, GPU_AUDIO, "0000:b1:00.0", "0000:b1:00.1", "0000:3b:02.0", "0000:3b:02.1", "0000:3b:02.2", NULL,
 };
-
-static int setup(void **state) {
-        Fixture *f = g_new0(Fixture, 1);
-
-        f->h = calls_gpu_server(NULL, &f->fk);
-        for (int i = 0; i < CLIENTS; i++)
-                f->c[i] = harness_connect(f->h);
-        f->h->connection = g_object_ref(f->c[0]);
-        *state = f;
-        return 0;
-}
-
-static int teardown(void **state) {
-        Fixture *f = *state;
-
-        for (int i = 0; i < CLIENTS; i++) {
-                g_dbus_connection_close_sync(f->c[i], NULL, NULL);
-                g_object_unref(f->c[i]);
-        }
-        calls_stop(f->h, f->fk);
-        g_free(f);
-        return 0;
-}
 
 static GVariant *claim(Fixture *f, const char *machine, GError **error) {
         return harness_call(f->h, "/org/devpass1", MANAGER, "Claim",
@@ -341,12 +314,12 @@ static void test_race_one_unit(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_unit_one_holder, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_split_across_groups, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_degraded_reclaim, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_passthrough_conflict, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_races, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_race_one_unit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unit_one_holder, calls_clients_setup, calls_clients_teardown),
+                cmocka_unit_test_setup_teardown(test_split_across_groups, calls_clients_setup, calls_clients_teardown),
+                cmocka_unit_test_setup_teardown(test_degraded_reclaim, calls_clients_setup, calls_clients_teardown),
+                cmocka_unit_test_setup_teardown(test_passthrough_conflict, calls_clients_setup, calls_clients_teardown),
+                cmocka_unit_test_setup_teardown(test_races, calls_clients_setup, calls_clients_teardown),
+                cmocka_unit_test_setup_teardown(test_race_one_unit, calls_clients_setup, calls_clients_teardown),
         };
         return cmocka_run_group_tests_name("units", tests, NULL, NULL);
 }
