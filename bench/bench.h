@@ -17,10 +17,19 @@ long status_kib(GPid pid, const char *key);
 /* CPU time of every thread of pid so far, ms. */
 double process_cpu_ms(GPid pid);
 /* The bare sd-bus service (bare-service.c) with n device-like objects,
- * as org.devpass1.Bare on the harness's bus. */
-GPid bench_bare_start(Harness *h, unsigned n);
+ * as org.devpass1.Bare on the harness's bus (org.devpass1.BareGlib with
+ * "--glib"); options: its others (--manager, --state-dir=, --claim-db=),
+ * NULL-terminated, or NULL. */
+GPid bench_bare_start(Harness *h, unsigned n, const char *const *options);
+void bench_bare_stop(GPid pid);
 /* rm -rf dir. */
 void remove_dir(const char *dir);
+
+/* devpassd on nodes of 1,000, 4,096 and 16,384 functions: start-up,
+ * GetManagedObjects, Get, the listing against lspci, memory. */
+void bench_nodes(void);
+/* devpass-bench --scan SYSDIR: the inventory's scan alone. */
+int bench_scan_main(const char *sys_dir);
 
 /* Re-evaluation of rules over generated nodes, in this process. */
 void bench_rules(void);
