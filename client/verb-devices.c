@@ -37,7 +37,8 @@ int verb_devices(sd_bus *bus, int argc, char **argv, bool json) {
 
         if (argc > 1)
                 return ctl_usage("devices takes no arguments");
-        if (ctl_get_objects(bus, &objects, &code) < 0)
+        /* The table needs a few of the properties; JSON has them all. */
+        if ((json ? ctl_get_objects(bus, &objects, &code) : ctl_get_devices(bus, &objects, &code)) < 0)
                 return code;
         if (json) {
                 ctl_print_json_array(objects->devices);
