@@ -49,7 +49,7 @@ typedef struct {
         Calls scan_calls, floor_calls;
         double gmo, gmo_floor, get, get_floor, ping;
         Run ctl, lspci, lspci_vmm;
-        long rss_kib;
+        long rss_start_kib, rss_kib, hwm_kib;
 } NodeFigures;
 
 static void report(const char *what, double value, double floor, const char *floor_name, double target) {
@@ -140,30 +140,42 @@ static Calls count_calls(Harness *h, const char *const *argv) {
         return c;
 }
 
-static double time_call(sd_bus *bus, const char *dest, const char *path, const char *iface, const char *method,
-                        unsigned repeat, const char *sig, ...) {
-        double v[RUNS];
+typedef struct {
+        const char *dest, *path, *interface, *method;
+        const char *sig, *arg0, *arg1;    /* sig NULL or "ss" */
+} Call;
 
-        for (int i = 0; i < RUNS; i++) {
-                double t0 = now_ms();
-                for (unsigned j = 0; j < repeat; j++) {
-                        sd_bus_message *m = NULL, *reply = NULL;
-                        sd_bus_error error = SD_BUS_ERROR_NULL;
-                        va_list ap;
-                        g_assert_cmpint(sd_bus_message_new_method_call(bus, &m, dest, path, iface, method), >=, 0);
-                        va_start(ap, sig);
-                        if (sig)
-                                g_assert_cmpint(sd_bus_message_appendv(m, sig, ap), >=, 0);
-                        va_end(ap);
-                        int r = sd_bus_call(bus, m, 0, &error, &reply);
-                        if (r < 0)
-                                g_error("%s.%s: %s", iface, method, error.message);
-                        sd_bus_message_unref(m);
-                        sd_bus_message_unref(reply);
+static void call_once(sd_bus *bus, const Call *c) {
+        sd_bus_message *m = NULL, *reply = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        g_assert_cmpint(sd_bus_message_new_method_call(bus, &m, c->dest, c->path, c->interface, c->method), >=, 0);
+        if (c->sig)
+                g_assert_cmpint(sd_bus_message_append(m, c->sig, c->arg0, c->arg1), >=, 0);
+        if (sd_bus_call(bus, m, 0, &error, &reply) < 0)
+                g_error("%s.%s: %s", c->interface, c->method, error.message);
+        sd_bus_message_unref(m);
+        sd_bus_message_unref(reply);
+}
+
+/* The calls in turn, each first in its turn: RUNS batches of repeat
+ * calls of each; the median time of a call in a batch, in ms. */
+static void time_calls(sd_bus *bus, const Call *calls, double *ret, size_t n, unsigned repeat) {
+        double v[4][RUNS];
+
+        g_assert_cmpuint(n, <=, G_N_ELEMENTS(v));
+        for (size_t k = 0; k < n; k++)
+                call_once(bus, &calls[k]);   /* warm */
+        for (int i = 0; i < RUNS; i++)
+                for (size_t j = 0; j < n; j++) {
+                        size_t k = (i + j) % n;
+                        double t0 = now_ms();
+                        for (unsigned r = 0; r < repeat; r++)
+                                call_once(bus, &calls[k]);
+                        v[k][i] = (now_ms() - t0) / repeat;
                 }
-                v[i] = (now_ms() - t0) / repeat;
-        }
-        return median(v, RUNS);
+        for (size_t k = 0; k < n; k++)
+                ret[k] = median(v[k], RUNS);
 }
 
 /* devpassd's start, wall to its name owned and its CPU time by then, in
@@ -246,6 +258,7 @@ static void bench_node(unsigned n, NodeFigures *f) {
         printf("\nnode of %u functions (generated in %.0f ms)\n", n, now_ms() - t0);
 
         time_start(h, f);
+        f->rss_start_kib = status_kib(h->daemon_pid, "VmRSS:");
         report("start to name owned (wall)", f->start.wall, f->floor_scan.wall, "libpci scan+fill", 1.0);
         report("start to name owned (CPU)", f->start.cpu, f->floor_scan.cpu, "libpci scan+fill", 1.0);
         g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
@@ -255,22 +268,28 @@ static void bench_node(unsigned n, NodeFigures *f) {
         f->floor_calls = count_calls(h, floor);
         print_calls("syscalls: devpassd's inventory scan", &f->scan_calls, n);
         print_calls("syscalls: libpci scan+fill", &f->floor_calls, n);
+        printf("  %-38s (umockdev's preload adds a readlink to each *at call and resolves /sys paths)\n", "");
 
         GPid bare = bench_bare_start(h, n, NULL);
-        /* warm both */
-        time_call(h->bus, "org.devpass1", "/org/devpass1", "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
-                  1, NULL);
-        f->gmo = time_call(h->bus, "org.devpass1", "/org/devpass1", "org.freedesktop.DBus.ObjectManager",
-                           "GetManagedObjects", 3, NULL);
-        f->gmo_floor = time_call(h->bus, "org.devpass1.Bare", "/", "org.freedesktop.DBus.ObjectManager",
-                                 "GetManagedObjects", 3, NULL);
+        const Call gmo[] = {
+                { "org.devpass1", "/org/devpass1", "org.freedesktop.DBus.ObjectManager", "GetManagedObjects" },
+                { "org.devpass1.Bare", "/", "org.freedesktop.DBus.ObjectManager", "GetManagedObjects" },
+        };
+        double gmo_ms[G_N_ELEMENTS(gmo)];
+        time_calls(h->bus, gmo, gmo_ms, G_N_ELEMENTS(gmo), 3);
+        f->gmo = gmo_ms[0], f->gmo_floor = gmo_ms[1];
         report("GetManagedObjects round trip", f->gmo, f->gmo_floor, "bare sd-bus service", 1.3);
 
-        f->get = time_call(h->bus, "org.devpass1", "/org/devpass1/devices/0000_00_00_0",
-                           "org.freedesktop.DBus.Properties", "Get", 2000, "ss", "org.devpass1.Device", "Driver");
-        f->get_floor = time_call(h->bus, "org.devpass1.Bare", "/bare/0", "org.freedesktop.DBus.Properties", "Get",
-                                 2000, "ss", "org.devpass1.Bare", "Driver");
-        f->ping = time_call(h->bus, "org.devpass1.Bare", "/bare/0", "org.devpass1.Bare", "Ping", 2000, NULL);
+        const Call get[] = {
+                { "org.devpass1", "/org/devpass1/devices/0000_00_00_0", "org.freedesktop.DBus.Properties", "Get",
+                  "ss", "org.devpass1.Device", "Driver" },
+                { "org.devpass1.Bare", "/bare/0", "org.freedesktop.DBus.Properties", "Get", "ss",
+                  "org.devpass1.Bare", "Driver" },
+                { "org.devpass1.Bare", "/bare/0", "org.devpass1.Bare", "Ping" },
+        };
+        double get_ms[G_N_ELEMENTS(get)];
+        time_calls(h->bus, get, get_ms, G_N_ELEMENTS(get), 500);
+        f->get = get_ms[0], f->get_floor = get_ms[1], f->ping = get_ms[2];
         report("Get of one device property", f->get, f->get_floor, "bare Properties.Get", 1.2);
         printf("  %-38s %9.3f ms   (a method of no arguments, unprivileged)\n", "  bare Ping", f->ping);
         bench_bare_stop(bare);
@@ -278,10 +297,16 @@ static void bench_node(unsigned n, NodeFigures *f) {
         listing(h, f);
         bench_libvirt_listing(h, n);
 
-        f->rss_kib = status_kib(h->daemon_pid, "VmHWM:");
+        /* What it keeps, and what it takes while it builds a reply of
+         * every object for GetManagedObjects (the sizes section has how
+         * big that gets). */
+        f->rss_kib = status_kib(h->daemon_pid, "VmRSS:");
+        f->hwm_kib = status_kib(h->daemon_pid, "VmHWM:");
         long target = n > 4096 ? 32 : 24;
-        printf("  %-38s %6ld KiB now, %ld KiB peak   target <= %ld MiB  %s\n", "devpassd resident memory",
-               status_kib(h->daemon_pid, "VmRSS:"), f->rss_kib, target, f->rss_kib <= target * 1024 ? "met" : "MISSED");
+        printf("  %-38s %6ld KiB after start, %ld KiB after the calls   target <= %ld MiB  %s\n",
+               "devpassd resident memory", f->rss_start_kib, f->rss_kib, target,
+               MAX(f->rss_start_kib, f->rss_kib) <= target * 1024 ? "met" : "MISSED");
+        printf("  %-38s %6ld KiB (building GetManagedObjects' reply)\n", "  peak", f->hwm_kib);
         harness_daemon_stop(h);
 }
 
@@ -326,7 +351,9 @@ void bench_nodes(void) {
         SLOPE("lspci -D (peak KiB)", lspci.rss_kib, "KiB", 1);
         SLOPE("lspci -D -vmm -k -nn (wall)", lspci_vmm.wall, "us", 1e3);
         SLOPE("lspci -D -vmm -k -nn (CPU)", lspci_vmm.cpu, "us", 1e3);
-        SLOPE("devpassd peak resident (KiB)", rss_kib, "KiB", 1);
+        SLOPE("devpassd resident after start (KiB)", rss_start_kib, "KiB", 1);
+        SLOPE("devpassd resident after calls (KiB)", rss_kib, "KiB", 1);
+        SLOPE("devpassd peak resident (KiB)", hwm_kib, "KiB", 1);
 }
 
 /* devpass-bench --scan SYSDIR: the inventory's scan of a node and nothing
