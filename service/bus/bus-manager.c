@@ -48,10 +48,29 @@ static int method_get_device(sd_bus_message *m, void *userdata, sd_bus_error *er
  * GetManagedObjects' bytes for the node's functions. */
 #define DEVICE_ROW "sqqssssiiouusoss"
 
+static gint device_compare(gconstpointer a, gconstpointer b) {
+        return address_compare(&(*(Device *const *) a)->address, &(*(Device *const *) b)->address);
+}
+
+/* The present functions and the missing ones the model keeps, by address. */
+static GPtrArray *devices_all(Service *d) {
+        GPtrArray *present = inventory_sorted(d->inventory);
+        g_auto(GStrv) missing = model_missing_paths(d->model);
+        GPtrArray *all = g_ptr_array_sized_new(present->len + g_strv_length(missing));
+
+        for (guint i = 0; i < present->len; i++)
+                g_ptr_array_add(all, present->pdata[i]);
+        for (char **p = missing; *p; p++)
+                g_ptr_array_add(all, model_missing_by_path(d->model, *p));
+        if (missing[0])
+                g_ptr_array_sort(all, device_compare);
+        return all;
+}
+
 static int method_list_devices(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Service *d = userdata;
         g_autoptr(sd_bus_message) reply = NULL;
-        GPtrArray *devices = inventory_sorted(d->inventory);
+        g_autoptr(GPtrArray) devices = devices_all(d);
         int r;
 
         if ((r = sd_bus_message_new_method_return(m, &reply)) < 0 ||
