@@ -114,6 +114,16 @@ static int daemon_on_name(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         const sd_bus_error *e = sd_bus_message_get_error(m);
         uint32_t reply = 0;
 
+        /* The bus's policy (org.devpass1.conf) names who may own the name:
+         * without it, or before dbus-daemon reloads it, the answer is
+         * AccessDenied, and the fix is the install, not another process. */
+        if (e && sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED)) {
+                g_warning("The system bus does not let devpassd own %s: its bus policy is missing, or dbus has not "
+                          "read it yet. Install it as %s (meson setup --prefix=/usr), then: systemctl reload dbus. "
+                          "(%s)", DP_BUS_NAME, DEVPASS_BUS_POLICY_PATH, e->message);
+                daemon_fail(d);
+                return 0;
+        }
         if (e) {
                 g_warning("Cannot own %s on the system bus: %s", DP_BUS_NAME, e->message);
                 daemon_fail(d);
