@@ -636,7 +636,6 @@ static void copy_file(const char *from_dir, const char *to_dir, const char *name
 static void copy_state(const char *from, const char *to) {
         g_assert_cmpint(g_mkdir_with_parents(to, 0700), ==, 0);
         copy_file(from, to, "devpass.db");
-        copy_file(from, to, "vfio-pci.list");
 }
 
 /* The group's 500 rules (one per device, as MakePassthrough made them)

@@ -22,8 +22,6 @@
 #define DP_ATTACHMENTS_PATH DP_ROOT_PATH "/attachments"
 /* The model's objects, where the faces show them. */
 #define DP_MODEL_PATHS ((const ModelPaths) { DP_GROUPS_PATH, DP_RULES_PATH, DP_ATTACHMENTS_PATH })
-/* In the state directory: the addresses the udev rule binds to vfio-pci at boot. */
-#define DP_BOOT_LIST "vfio-pci.list"
 
 typedef struct Service {
         Config config;
@@ -35,7 +33,7 @@ typedef struct Service {
         Binder *binder;
         GHashTable *binding;     /* addresses with a driver change under way */
         GHashTable *recheck;     /* of those, the ones a driver event was seen for meanwhile */
-        char *boot_list;         /* what DP_BOOT_LIST holds now */
+        char *boot_list;         /* the addresses config.boot_dir holds now, one a line */
 } Service;
 
 /* The service behind a method call on one of its objects (the registering
@@ -45,7 +43,7 @@ Service *service_of_call(sd_bus_message *m);
 /* Sends what the model says changed (objects removed, added, properties),
  * and keeps the boot-time vfio-pci list in step with the store. */
 void service_emit(Service *s);
-/* Writes the boot-time list when it is not what the store says. */
+/* Makes config.boot_dir hold what the store says boots on vfio-pci. */
 void service_boot_list_sync(Service *s);
 
 /* A driver change of addresses (NULL-terminated) begins: calls that would

@@ -409,9 +409,7 @@ static void kill_at(Fixture *f, const char *step) {
          * store's WAL, which the restart recovers, is checked below). */
         g_autofree char *wal = g_build_filename(f->state, "devpass.db-wal", NULL);
         assert_true(g_file_test(wal, G_FILE_TEST_EXISTS));
-        g_autofree char *list_path = g_build_filename(f->state, "vfio-pci.list", NULL);
-        g_autofree char *list = NULL;
-        assert_true(g_file_get_contents(list_path, &list, NULL, NULL));
+        g_autofree char *list = calls_boot_list(f->state);
         assert_non_null(strstr(list, "\n" GPU "\n" GPU_AUDIO "\n"));
 
         /* The restart binds what is not on vfio-pci yet, and only that. */
