@@ -326,6 +326,15 @@ char *calls_sysfs_attr(Harness *h, FakeKernel *fk, const char *address, const ch
         return v ?: g_strdup("");
 }
 
+char *calls_sysfs_driver(Harness *h, FakeKernel *fk, const char *address) {
+        fakekernel_lock(fk);
+        g_autofree char *dir = testbed_device_dir(h->testbed, address);
+        g_autofree char *link = g_build_filename(dir, "driver", NULL);
+        g_autofree char *target = g_file_read_link(link, NULL);
+        fakekernel_unlock(fk);
+        return target ? g_path_get_basename(target) : g_strdup("");
+}
+
 /* ---- nothing changed ---- */
 
 int calls_compare_strings(gconstpointer a, gconstpointer b) {

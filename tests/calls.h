@@ -102,6 +102,8 @@ void calls_reboot(Harness *h, FakeKernel *fk);
 char *calls_writes(FakeKernel *fk);
 /* An attribute of a device in the testbed, "" when it has none. */
 char *calls_sysfs_attr(Harness *h, FakeKernel *fk, const char *address, const char *name);
+/* The driver a device is bound to in the testbed, "" when none. */
+char *calls_sysfs_driver(Harness *h, FakeKernel *fk, const char *address);
 
 /* ---- nothing changed ---- */
 

@@ -293,7 +293,20 @@ static void service_sriov_restore(Service *s) {
         }
 }
 
-void service_start_reconcile(Service *s) {
+typedef struct {
+        void (*func)(void *userdata);
+        void *userdata;
+} StartDone;
+
+static void service_on_started(GPtrArray *results, void *userdata) {
+        g_autofree StartDone *done = userdata;
+
+        g_ptr_array_unref(results);
+        done->func(done->userdata);
+}
+
+void service_start_reconcile(Service *s, void (*done)(void *userdata), void *userdata) {
+        StartDone *d = g_new(StartDone, 1);
         g_autoptr(GPtrArray) intents = model_intent_addresses(s->model);
 
         for (guint i = 0; i < intents->len; i++) {
@@ -304,4 +317,8 @@ void service_start_reconcile(Service *s) {
         }
         service_sriov_restore(s);
         service_reconcile(s, inventory_sorted(s->inventory), true);
+        /* The binder runs jobs in order: this one, of no device, ends
+         * after every driver change the start asked for. */
+        *d = (StartDone) { done, userdata };
+        binder_bind(s->binder, (char *[]) { NULL }, BIND_TO_VFIO, service_on_started, d);
 }

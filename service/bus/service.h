@@ -66,5 +66,7 @@ bool service_bind_results(Service *s, GPtrArray *results, char **failed);
 /* The hotplug callback (userdata: the Service): signals, then each device
  * that came or whose driver changed is reconciled. */
 void service_on_changes(InventoryChanges *changes, void *userdata);
-/* At start: VF counts asked for set again, then every device reconciled. */
-void service_start_reconcile(Service *s);
+/* At start: VF counts asked for set again, then every device reconciled;
+ * done(userdata) once the binder has finished all of it (READY=1 waits
+ * for it: a VM manager ordered after devpassd finds its devices bound). */
+void service_start_reconcile(Service *s, void (*done)(void *userdata), void *userdata);

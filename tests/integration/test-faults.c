@@ -105,15 +105,6 @@ static GVariant *create_rule(Fixture *f, const char *group, const char *name, GE
 }
 
 /* The driver in the testbed (sysfs itself, not the daemon's view): "" for none. */
-static char *sysfs_driver(Fixture *f, const char *address) {
-        fakekernel_lock(f->fk);
-        g_autofree char *dir = testbed_device_dir(f->h->testbed, address);
-        g_autofree char *link = g_build_filename(dir, "driver", NULL);
-        g_autofree char *target = g_file_read_link(link, NULL);
-        fakekernel_unlock(f->fk);
-        return target ? g_path_get_basename(target) : g_strdup("");
-}
-
 static char *writes_text(Fixture *f) {
         fakekernel_sync(f->fk);
         g_auto(GStrv) writes = fakekernel_writes(f->fk);
@@ -415,7 +406,7 @@ static void kill_at(Fixture *f, const char *step) {
         /* The restart binds what is not on vfio-pci yet, and only that. */
         g_autoptr(GString) want = g_string_new(NULL);
         for (size_t i = 0; gpu_pair[i]; i++) {
-                g_autofree char *driver = sysfs_driver(f, gpu_pair[i]);
+                g_autofree char *driver = calls_sysfs_driver(f->h, f->fk, gpu_pair[i]);
                 expect_bind(want, gpu_pair[i], driver);
         }
         fakekernel_clear_writes(f->fk);
@@ -430,7 +421,7 @@ static void kill_at(Fixture *f, const char *step) {
         /* Fully passed through: sysfs, the daemon's view, its group. */
         const char *group = NULL;
         for (size_t i = 0; gpu_pair[i]; i++) {
-                g_autofree char *driver = sysfs_driver(f, gpu_pair[i]);
+                g_autofree char *driver = calls_sysfs_driver(f->h, f->fk, gpu_pair[i]);
                 assert_string_equal(driver, "vfio-pci");
                 fakekernel_lock(f->fk);
                 g_autofree char *ov = testbed_read_attr(f->h->testbed, gpu_pair[i], "driver_override");
