@@ -96,7 +96,7 @@ void calls_wait_driver(Harness *h, const char *address, const char *driver);
 /* ---- the node ---- */
 
 /* A reboot under devpassd: stopped, fakekernel_reboot() with the
- * boot-time vfio-pci list it wrote (harness_boot_list), started again. */
+ * boot-time vfio-pci list it wrote (calls_boot_list), started again. */
 void calls_reboot(Harness *h, FakeKernel *fk);
 /* The fake kernel's writes so far (every earlier one handled), one a line. */
 char *calls_writes(FakeKernel *fk);
