@@ -140,11 +140,18 @@ int verb_hostdev_xml(sd_bus *bus, int argc, char **argv, bool json) {
         if (ctl_get_objects(bus, &objects, &code) < 0)
                 return code;
         /* What the attachments hold now, not a new claim: reading needs no
-         * authorization, and a machine without devices prints nothing. */
+         * authorization. Nothing held fails, so that a script does not
+         * start the machine without its devices. */
         g_autoptr(GPtrArray) attachments = ctl_machine_attachments(objects->attachments, machine);
         if (!ctl_hostdev_xml(attachments, objects->devices, (unsigned) guest_bus, &xml, &error)) {
                 fprintf(stderr, "devpassctl: %s: %s\n", machine, error);
                 return CTL_EXIT_FAILURE;
+        }
+        if (!*xml) {   /* the name is checked: printable */
+                fprintf(stderr, "devpassctl: machine '%s' holds no devices: %s\n", machine,
+                        attachments->len ? "claim them first (devpassctl claim)"
+                                         : "it has no attachments (devpassctl attach), then claim them");
+                return CTL_EXIT_NOT_FOUND;
         }
         fputs(xml, stdout);
         return CTL_EXIT_OK;
