@@ -29,6 +29,18 @@
 #define UUID1 "4dea22b3-1d52-d8f3-2516-782e98ab3fa0"
 #define UUID2 "8f9c2a6e-0000-4c1e-9d7a-2b3c4d5e6f70"
 
+/* User daemon may claim for "win 11 gaming" exactly the unit of GPU2,
+ * of group "PCI GPUs": polkit's details name the machine as it is, the
+ * group and every function the call claims. */
+static const char rules[] =
+        "polkit.addRule(function(action, subject) {\n"
+        "    if (subject.user == 'daemon' && action.id == 'org.devpass1.claim' &&\n"
+        "        action.lookup('machine') == '" GAMING "' && action.lookup('group') == 'PCI GPUs' &&\n"
+        "        action.lookup('device') == '" GPU2 ", " GPU2_AUDIO "' && action.lookup('tenant') == undefined)\n"
+        "        return polkit.Result.YES;\n"
+        "    return polkit.Result.NOT_HANDLED;\n"
+        "});\n";
+
 typedef struct {
         Harness *h;
         FakeKernel *fk;
@@ -41,7 +53,7 @@ static int setup(void **state) {
         static const char *const gpus[] = { GPU1, GPU1_AUDIO, GPU2, GPU2_AUDIO, NULL };
         static const char *const disks[] = { NVME, NULL };
 
-        f->h = calls_gpu_server(NULL, &f->fk);
+        f->h = calls_gpu_server(rules, &f->fk);
         f->gpus = calls_passthrough_group(f->h, gpus, "PCI GPUs", "pci", "gpu");
         f->disks = calls_passthrough_group(f->h, disks, "Disks", "pci", "storage");
         *state = f;
@@ -205,12 +217,36 @@ static void test_changed(void **state) {
         calls_pending_clear(&second);
 }
 
+static void test_polkit_details(void **state) {
+        Fixture *f = *state;
+        const char *const method = MANAGER_IF ".ClaimDevices";
+        g_autofree char *err = NULL;
+
+        g_free(calls_attach(f->h, GAMING, f->gpus, 1));
+        g_free(calls_attach(f->h, "vm2", f->gpus, 1));
+        /* Another machine, or another unit: not what the rule allows. */
+        int status = calls_as(f->h, "daemon", ROOT, method,
+                              (const char *const[]) { "'vm2'", "['" GPU2 "']", "@a{sv} {}" }, NULL, &err);
+        calls_assert_not_authorized("ClaimDevices of vm2", "daemon", status, err, "org.devpass1.claim", NULL);
+        g_clear_pointer(&err, g_free);
+        status = calls_as(f->h, "daemon", ROOT, method,
+                          (const char *const[]) { "'" GAMING "'", "['" GPU1 "']", "@a{sv} {}" }, NULL, &err);
+        calls_assert_not_authorized("ClaimDevices of GPU1", "daemon", status, err, "org.devpass1.claim", NULL);
+        g_clear_pointer(&err, g_free);
+        status = calls_as(f->h, "daemon", ROOT, method,
+                          (const char *const[]) { "'" GAMING "'", "['" GPU2_AUDIO "']", "@a{sv} {}" }, NULL, &err);
+        if (status != 0)
+                fail_msg("ClaimDevices of " GPU2_AUDIO " as daemon: %s", err);
+        calls_assert_device_state(f->h, GPU2, "claimed " GAMING);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_whole_units, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_names, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_changed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_polkit_details, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
