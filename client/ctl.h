@@ -72,6 +72,7 @@ typedef struct {
 typedef struct {
         char *path;
         char *name;
+        char *type;           /* the attachment's Type; NULL when not read */
         GPtrArray *devices;   /* of CtlClaimDevice */
 } CtlClaim;
 
@@ -164,14 +165,25 @@ void ctl_claim_free(CtlClaim *c);
  * an attachment that got no device has a row of "-". */
 GPtrArray *ctl_claim_rows(const GPtrArray *claims);
 char *ctl_claim_to_json(const GPtrArray *claims);
+/* Claim's reply, a(osa(siss)), as CtlClaim (types not set). */
+int ctl_claims_read(sd_bus_message *m, GPtrArray **ret);
+/* Where in the guest a unit of several functions goes: slot slot of bus
+ * bus, the next unit on the next bus. A PCIe root port takes slot 0 (and
+ * libvirt adds the root ports a bus needs, up to its index); a PCI bridge
+ * of an i440fx machine needs slot 1 or more. */
+typedef struct {
+        unsigned bus, slot;
+} CtlGuestSlot;
 /* The libvirt <hostdev> (pci) or <interface type='hostdev'> (sriov-nic)
- * element of each device the attachments hold, a line each, indented two
- * spaces. A unit of several functions (one IOMMU group, as devices, the
- * node's device objects, say) stays together in the guest: one slot of a
- * bus of its own, from guest_bus on (libvirt adds the controllers a bus
- * needs), function 0 with multifunction='on'. False, with the reason, for
- * a type other than these or a device that is no device path: nothing
- * half-written. */
+ * element of each device of claims (CtlClaim, with their types), a line
+ * each, indented two spaces. A unit of several functions (one IOMMU
+ * group) stays together in the guest: one slot of a bus of its own,
+ * function 0 with multifunction='on'. False, with the reason, for a type
+ * other than these or an address that is none: nothing half-written. */
+bool ctl_claims_hostdev_xml(const GPtrArray *claims, CtlGuestSlot guest, char **ret, char **ret_error);
+/* The same for what the attachments (the node's attachment objects) hold
+ * now, with the IOMMU groups of devices (the node's device objects),
+ * units in slot 0 from guest_bus on. */
 #define CTL_GUEST_BUS_DEFAULT 0x10
 bool ctl_hostdev_xml(const GPtrArray *attachments, const GPtrArray *devices, unsigned guest_bus, char **ret,
                      char **ret_error);

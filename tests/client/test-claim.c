@@ -189,7 +189,8 @@ static void test_hostdev_xml_refused(void **state) {
         /* Nothing half-written: the good attachment before is not printed either. */
         held(attachments, "gpu 1", "pci", DEVICES "0000_17_00_0", "");
         held(attachments, "vgpu", "mdev", DEVICES "0000_18_00_0", "");
-        assert_xml_refused(attachments, "attachment 'vgpu' is of type 'mdev': hostdev-xml knows pci and sriov-nic");
+        assert_xml_refused(attachments,
+                           "attachment 'vgpu' is of type 'mdev': libvirt XML is written for pci and sriov-nic only");
 
         g_ptr_array_set_size(attachments, 1);
         held(attachments, "odd", "pci", "/org/devpass1/devices/nonsense", "");
