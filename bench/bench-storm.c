@@ -668,7 +668,7 @@ static void in_process(Harness *h, Names *names, const char *state_copy) {
         for (int i = -2; i < N; i++) {
                 g_autofree char *machine = machine_name((unsigned) (i + 2));
                 double t0 = now_ms();
-                GPtrArray *claimed = model_claim(m, machine, -1, "", &error);
+                GPtrArray *claimed = model_claim(m, machine, NULL, -1, "", &error);
                 double c = now_ms() - t0;
                 g_assert_no_error(error);
                 g_assert_nonnull(claimed);

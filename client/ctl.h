@@ -140,7 +140,7 @@ char *ctl_reboot_text(const char *node, const GPtrArray *reasons, char *const *a
 char *ctl_object_details(const CtlObject *o, const CtlObjects *all);
 
 /* format-attachments.c: pure, no I/O. Machines, attachments, tenants. */
-/* A machine's or tenant's name: 1-64 of A-Z a-z 0-9 . _ - */
+/* A tenant's name: 1-64 of A-Z a-z 0-9 . _ - (machines: machine_name_valid()). */
 bool ctl_name_valid(const char *name);
 /* The attachments of machine, in the order of attachments (not owned). */
 GPtrArray *ctl_machine_attachments(const GPtrArray *attachments, const char *machine);
