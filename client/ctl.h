@@ -161,6 +161,11 @@ GPtrArray *ctl_tenant_row(const CtlObject *group);
 /* format-claim.c: pure, no I/O. Claims and the libvirt XML of devices. */
 void ctl_claim_device_free(CtlClaimDevice *d);
 void ctl_claim_free(CtlClaim *c);
+/* A new attachment of a claim, added to claims; type may be NULL. */
+CtlClaim *ctl_claim_new(GPtrArray *claims, const char *path, const char *name, const char *type);
+/* A new device, added to devices (a CtlClaim's), its VFIO device made up
+ * from its IOMMU group. */
+CtlClaimDevice *ctl_claim_add(GPtrArray *devices, const char *address, int32_t iommu_group, const char *mac);
 /* The rows of claim's table, header first: ATTACHMENT ADDRESS IOMMU VFIO MAC;
  * an attachment that got no device has a row of "-". */
 GPtrArray *ctl_claim_rows(const GPtrArray *claims);

@@ -26,6 +26,28 @@ void ctl_claim_free(CtlClaim *c) {
         g_free(c);
 }
 
+CtlClaim *ctl_claim_new(GPtrArray *claims, const char *path, const char *name, const char *type) {
+        CtlClaim *c = g_new0(CtlClaim, 1);
+
+        c->path = g_strdup(path);
+        c->name = g_strdup(name);
+        c->type = g_strdup(type);
+        c->devices = g_ptr_array_new_with_free_func((GDestroyNotify) ctl_claim_device_free);
+        g_ptr_array_add(claims, c);
+        return c;
+}
+
+CtlClaimDevice *ctl_claim_add(GPtrArray *devices, const char *address, int32_t iommu_group, const char *mac) {
+        CtlClaimDevice *d = g_new0(CtlClaimDevice, 1);
+
+        d->address = g_strdup(address);
+        d->iommu_group = iommu_group;
+        d->vfio = g_strdup_printf("/dev/vfio/%d", iommu_group);
+        d->mac = g_strdup(mac);
+        g_ptr_array_add(devices, d);
+        return d;
+}
+
 GPtrArray *ctl_claim_rows(const GPtrArray *claims) {
         static const char *const titles[] = { "ATTACHMENT", "ADDRESS", "IOMMU", "VFIO", "MAC" };
         GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
@@ -61,12 +83,9 @@ static int read_claim_devices(sd_bus_message *m, GPtrArray *devices) {
         if ((r = sd_bus_message_enter_container(m, 'a', "(siss)")) < 0)
                 return r;
         while ((r = sd_bus_message_read(m, "(siss)", &address, &group, &vfio, &mac)) > 0) {
-                CtlClaimDevice *d = g_new0(CtlClaimDevice, 1);
-                d->address = g_strdup(address);
-                d->iommu_group = group;
+                CtlClaimDevice *d = ctl_claim_add(devices, address, group, mac);
+                g_free(d->vfio);
                 d->vfio = g_strdup(vfio);
-                d->mac = g_strdup(mac);
-                g_ptr_array_add(devices, d);
         }
         if (r < 0)
                 return r;
@@ -81,13 +100,9 @@ int ctl_claims_read(sd_bus_message *m, GPtrArray **ret) {
         if ((r = sd_bus_message_enter_container(m, 'a', "(osa(siss))")) < 0)
                 return r;
         while ((r = sd_bus_message_enter_container(m, 'r', "osa(siss)")) > 0) {
-                CtlClaim *c = g_new0(CtlClaim, 1);
-                c->devices = g_ptr_array_new_with_free_func((GDestroyNotify) ctl_claim_device_free);
-                g_ptr_array_add(claims, c);
                 if ((r = sd_bus_message_read(m, "os", &path, &name)) < 0)
                         return r;
-                c->path = g_strdup(path);
-                c->name = g_strdup(name);
+                CtlClaim *c = ctl_claim_new(claims, path, name, NULL);
                 if ((r = read_claim_devices(m, c->devices)) < 0 || (r = sd_bus_message_exit_container(m)) < 0)
                         return r;
         }
@@ -264,25 +279,20 @@ bool ctl_hostdev_xml(const GPtrArray *attachments, const GPtrArray *all_devices,
         for (guint i = 0; i < attachments->len; i++) {
                 const CtlObject *o = attachments->pdata[i];
                 char **devices = ctl_props_strv(o->props, "Devices"), **macs = ctl_props_strv(o->props, "DeviceMacs");
-                CtlClaim *c = g_new0(CtlClaim, 1);
-                g_ptr_array_add(claims, c);
-                c->path = g_strdup(o->path);
-                c->name = g_strdup(ctl_props_str(o->props, "Name"));
-                c->type = g_strdup(ctl_props_str(o->props, "Type"));
-                c->devices = g_ptr_array_new_with_free_func((GDestroyNotify) ctl_claim_device_free);
+                CtlClaim *c = ctl_claim_new(claims, o->path, ctl_props_str(o->props, "Name"),
+                                            ctl_props_str(o->props, "Type"));
                 for (size_t j = 0; devices && devices[j]; j++) {
-                        CtlClaimDevice *d = g_new0(CtlClaimDevice, 1);
-                        g_ptr_array_add(c->devices, d);
                         DpAddress a;
                         char text[DP_ADDRESS_MAX];
                         /* A path that is no device stays as it is: the writer refuses it. */
-                        if (address_from_path(devices[j], &a))
+                        bool device = address_from_path(devices[j], &a);
+                        if (device)
                                 address_format(&a, text);
-                        d->address = g_strdup(address_from_path(devices[j], &a) ? text : devices[j]);
-                        /* DeviceMacs pairs with Devices. */
-                        d->mac = g_strdup(macs && j < g_strv_length(macs) ? macs[j] : "");
                         const CtlObject *dev = ctl_object_by_path(all_devices, devices[j]);
-                        d->iommu_group = dev ? (int32_t) ctl_props_num(dev->props, "IommuGroup") : -1;
+                        /* DeviceMacs pairs with Devices. */
+                        ctl_claim_add(c->devices, device ? text : devices[j],
+                                      dev ? (int32_t) ctl_props_num(dev->props, "IommuGroup") : -1,
+                                      macs && j < g_strv_length(macs) ? macs[j] : "");
                 }
         }
         return ctl_claims_hostdev_xml(claims, (CtlGuestSlot) { .bus = guest_bus, .slot = 0 }, ret, ret_error);
