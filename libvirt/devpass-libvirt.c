@@ -10,7 +10,6 @@
 #include "ctl.h"
 #include "domains.h"
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, virConnectClose)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus, sd_bus_flush_close_unref)
 
 static void help(void) {

@@ -9,7 +9,6 @@
 #include "domain-xml.h"
 #include "domains.h"
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
 
 /* The last libvirt error, or what failed when libvirt said nothing. */
 static int fail_libvirt(const char *name, const char *what) {

@@ -8,9 +8,13 @@
  * and reports a failure in one line on stderr. */
 
 #include <stdbool.h>
+#include <glib.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <systemd/sd-bus.h>
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, virConnectClose)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
 
 /* Claim, the domain's persistent definition with the claimed devices in
  * place of devpass's old ones, define, start. Anything failing after the
