@@ -20,6 +20,7 @@ enum {
         CTL_EXIT_UNSAFE = 6,         /* check has findings; passthrough refused as unsafe */
 };
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus, sd_bus_flush_close_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus_message, sd_bus_message_unref)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(sd_bus_error, sd_bus_error_free)
 

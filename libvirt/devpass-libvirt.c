@@ -10,7 +10,6 @@
 #include "ctl.h"
 #include "domains.h"
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus, sd_bus_flush_close_unref)
 
 static void help(void) {
         printf("devpass-libvirt [--connect URI] COMMAND ...\n\n"
@@ -35,11 +34,6 @@ static void help(void) {
 static int usage(const char *message) {
         fprintf(stderr, "devpass-libvirt: %s; see devpass-libvirt --help\n", message);
         return CTL_EXIT_USAGE;
-}
-
-/* libvirt prints every error by itself unless told not to: the verbs
- * report theirs in one line. */
-static void quiet(void *data, virErrorPtr error) {
 }
 
 int main(int argc, char **argv) {
@@ -95,7 +89,7 @@ int main(int argc, char **argv) {
         int code = ctl_bus_open(&bus);
         if (code != CTL_EXIT_OK)
                 return code;
-        virSetErrorFunc(NULL, quiet);
+        dpl_quiet_libvirt();
         g_autoptr(virConnect) conn = virConnectOpen(uri);
         if (!conn) {
                 fprintf(stderr, "devpass-libvirt: cannot connect to libvirt%s%s: %s\n", uri ? " at " : "", uri ?: "",

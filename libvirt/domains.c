@@ -10,6 +10,13 @@
 #include "domains.h"
 
 
+static void quiet(void *data, virErrorPtr error) {
+}
+
+void dpl_quiet_libvirt(void) {
+        virSetErrorFunc(NULL, quiet);
+}
+
 /* The last libvirt error, or what failed when libvirt said nothing. */
 static int fail_libvirt(const char *name, const char *what) {
         const char *message = virGetLastErrorMessage();

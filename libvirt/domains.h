@@ -16,6 +16,9 @@
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, virConnectClose)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
 
+/* libvirt prints every error itself unless told not to: the verbs
+ * report theirs in one line. For this process, before any connection. */
+void dpl_quiet_libvirt(void);
 /* Claim, the domain's persistent definition with the claimed devices in
  * place of devpass's old ones, define, start. Anything failing after the
  * claim releases it and leaves the definition as it was. */

@@ -14,7 +14,6 @@
 
 #include "domain-xml.h"
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus, sd_bus_flush_close_unref)
 
 /* One line for libvirt's error: "devpass: <text>". */
 static int G_GNUC_PRINTF(1, 2) refuse(const char *format, ...) {

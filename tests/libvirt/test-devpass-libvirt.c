@@ -56,6 +56,7 @@ static int setup(void **state) {
         Fixture *f = g_new0(Fixture, 1);
 
         ctl_setup((void **) &f->ctl);
+        dpl_quiet_libvirt();
         f->conn = virConnectOpen("test:///default");
         assert_non_null(f->conn);
         /* The harness exported the private bus's address. */

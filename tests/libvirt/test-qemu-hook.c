@@ -3,8 +3,9 @@
  * naming a device another machine holds does not start and says who holds
  * it; one naming a free device of its group gets it claimed, and when the
  * start then fails (no such device on this host) the release hook frees
- * it; managed='yes' on a devpass device fails the start; a domain without
- * devpass devices starts and stops without devpassd hearing of it.
+ * it; managed='yes' on a devpass device fails the start; devpass-libvirt
+ * start defines and starts a domain through it; a domain without devpass
+ * devices starts and stops without devpassd hearing of it.
  *
  * libvirtd runs in this test's mount namespace (tests/isolated) with
  * tmpfs over its run, state, cache, log and config directories, the
@@ -28,6 +29,7 @@
 #include <cmocka.h>
 
 #include "ctl-helpers.h"
+#include "ctl.h"
 #include "domains.h"
 
 #define LIBVIRTD "/usr/sbin/libvirtd"
@@ -115,6 +117,7 @@ static int setup(void **state) {
         f->libvirtd = (pid_t) atoi(pid);
         f->libvirtd_fd = (int) syscall(SYS_pidfd_open, f->libvirtd, 0);
         g_assert_cmpint(f->libvirtd_fd, >=, 0);
+        dpl_quiet_libvirt();
         f->conn = virConnectOpen("qemu:///system");
         assert_non_null(f->conn);
         *state = f;
@@ -243,6 +246,42 @@ static void test_managed(void **state) {
         assert_state(f, "0000:b1:00.0", "passthrough", "-");
 }
 
+/* devpass-libvirt start against libvirtd: the definition with two units
+ * on guest buses of their own is accepted (libvirt adds their root
+ * ports), the hook lets the domain's own claim pass, and when the start
+ * fails here (no IOMMU) the definition is as it was and the claim gone. */
+static void test_devpass_libvirt(void **state) {
+        Fixture *f = *state;
+        const char *name = "win 11 gämïng";
+        g_autoptr(sd_bus) bus = NULL;
+
+        setup_group(f);
+        g_autofree char *a = ctl_ok(f->ctl, ARGS("attach", name, "--group", "PCI GPUs", "--count", "2"));
+        g_autoptr(virDomain) dom = define(f, name, "");
+        g_autofree char *before = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+        assert_int_equal(ctl_bus_open(&bus), CTL_EXIT_OK);
+
+        /* What it says goes to stderr: into a file for the test. */
+        g_autofree char *err_path = g_build_filename(f->dir, "stderr", NULL);
+        int saved = dup(STDERR_FILENO), fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        assert_true(saved >= 0 && fd >= 0 && dup2(fd, STDERR_FILENO) == STDERR_FILENO);
+        int code = dpl_start(f->conn, bus, name);
+        assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+        close(fd);
+        close(saved);
+        g_autofree char *err = NULL;
+        g_assert_true(g_file_get_contents(err_path, &err, NULL, NULL));
+
+        assert_int_equal(code, CTL_EXIT_FAILURE);
+        if (!g_str_has_prefix(err, "test-qemu-hook: win 11 gämïng: cannot start the domain: unsupported "
+                                   "configuration: host doesn't support passthrough of host PCI devices\n"))
+                fail_msg("devpass-libvirt start: %s", err);
+        g_autofree char *after = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+        assert_string_equal(after, before);
+        assert_state(f, "0000:17:00.0", "passthrough", "-");
+        assert_state(f, "0000:b1:00.1", "passthrough", "-");
+}
+
 static void test_untouched(void **state) {
         Fixture *f = *state;
         g_autoptr(virDomain) dom = define(f, "plain", "");
@@ -262,6 +301,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_held_elsewhere, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_claimed_then_released, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_managed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_devpass_libvirt, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_untouched, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
