@@ -6,16 +6,18 @@
 #include "ctl.h"
 
 int verb_claim(sd_bus *bus, int argc, char **argv, bool json) {
-        enum { OPT_NUMA_NODE = CTL_OPT_PRIVATE, OPT_TENANT_NODE };
+        enum { OPT_NUMA_NODE = CTL_OPT_PRIVATE, OPT_TENANT_NODE, OPT_QEMU };
         static const struct option options[] = {
                 { "numa-node", required_argument, NULL, OPT_NUMA_NODE },
                 { "tenant-node", required_argument, NULL, OPT_TENANT_NODE },
+                { "qemu", no_argument, NULL, OPT_QEMU },
                 {}
         };
         g_autoptr(sd_bus_message) m = NULL, reply = NULL;
         g_autoptr(GPtrArray) claims = NULL;
         const char *tenant_node = NULL;
         int64_t numa_node = -1;
+        bool qemu = false;
         int c, r, code;
 
         while ((c = ctl_getopt(argc, argv, options)) >= 0) {
@@ -25,11 +27,15 @@ int verb_claim(sd_bus *bus, int argc, char **argv, bool json) {
                                 return code;
                 } else if (c == OPT_TENANT_NODE)
                         tenant_node = optarg;
+                else if (c == OPT_QEMU)
+                        qemu = true;
                 else
                         return CTL_EXIT_USAGE;
         }
         if (argc - optind != 1)
                 return ctl_usage("claim takes one MACHINE");
+        if (qemu && json)
+                return ctl_usage("claim: --qemu and --json exclude each other");
         const char *machine = argv[optind];
         if ((code = ctl_check_name("machine", machine)) != CTL_EXIT_OK ||
             (code = ctl_new_call(bus, "/org/devpass1", "org.devpass1.Manager", "Claim", &m)) != CTL_EXIT_OK)
@@ -45,6 +51,15 @@ int verb_claim(sd_bus *bus, int argc, char **argv, bool json) {
         if ((r = ctl_claims_read(reply, &claims)) < 0)
                 return ctl_fail("Claim", NULL, r);
 
+        if (qemu) {
+                g_autofree char *args = NULL, *error = NULL;
+                if (!ctl_claim_qemu(claims, CTL_GUEST_BUS_DEFAULT, &args, &error)) {
+                        fprintf(stderr, "devpassctl: %s: %s\n", machine, error);
+                        return CTL_EXIT_FAILURE;
+                }
+                fputs(args, stdout);
+                return CTL_EXIT_OK;
+        }
         if (json) {
                 g_autofree char *text = ctl_claim_to_json(claims);
                 printf("%s\n", text);
@@ -94,11 +109,18 @@ int verb_hostdev_xml(sd_bus *bus, int argc, char **argv, bool json) {
         if (ctl_get_objects(bus, &objects, &code) < 0)
                 return code;
         /* What the attachments hold now, not a new claim: reading needs no
-         * authorization, and a machine without devices prints nothing. */
+         * authorization. Nothing held fails, so that a script does not
+         * start the machine without its devices. */
         g_autoptr(GPtrArray) attachments = ctl_machine_attachments(objects->attachments, machine);
         if (!ctl_hostdev_xml(attachments, objects->devices, (unsigned) guest_bus, &xml, &error)) {
                 fprintf(stderr, "devpassctl: %s: %s\n", machine, error);
                 return CTL_EXIT_FAILURE;
+        }
+        if (!*xml) {   /* the name is checked: printable */
+                fprintf(stderr, "devpassctl: machine '%s' holds no devices: %s\n", machine,
+                        attachments->len ? "claim them first (devpassctl claim)"
+                                         : "it has no attachments (devpassctl attach), then claim them");
+                return CTL_EXIT_NOT_FOUND;
         }
         fputs(xml, stdout);
         return CTL_EXIT_OK;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The VM manager's and the tenant administrator's calls on the Manager:
- * CreateAttachment(s), Claim, ClaimDevices, Release, PassToTenant, each a table entry
- * of the mutation runner. Here only the syntax; the model judges. */
+ * CreateAttachment(s), Claim, ClaimDevices, Release, PassToTenant, each a
+ * table entry of the mutation runner. Here only the syntax; the model
+ * judges. */
 #include "bus-claim.h"
 
 #include <gio/gio.h>

@@ -381,15 +381,16 @@ static Draw *draw_for(Model *m, const char *machine, const char *tenant_node, GA
         return last;
 }
 
-static void draws_clear(GArray *draws) {
-        for (guint i = 0; i < draws->len; i++)
-                g_ptr_array_unref(g_array_index(draws, Draw, i).units);
+static void draw_clear(Draw *w) {
+        g_ptr_array_unref(w->units);
 }
 
 /* The machine's attachments that have a group, with what they hold. */
 static GArray *draws_new(Model *m, const char *machine) {
         g_autoptr(GPtrArray) attachments = model_machine_attachments(m, machine);
         GArray *draws = g_array_new(FALSE, TRUE, sizeof(Draw));
+
+        g_array_set_clear_func(draws, (GDestroyNotify) draw_clear);
 
         for (guint i = 0; i < attachments->len; i++) {
                 ModelAttachment *a = attachments->pdata[i];
@@ -480,7 +481,6 @@ static bool devices_plan(Model *m, const char *machine, const char *tenant_node,
                 }
                 w->adding++;
         }
-        draws_clear(draws);
         return ok;
 }
 

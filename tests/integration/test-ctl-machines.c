@@ -135,8 +135,8 @@ static void test_vm_path(void **state) {
                 "OPTIONAL\n"
                 "vm1      PCI GPUs 1  pci        PCI GPUs  1      restart-required  -        -                  no\n"
                 "vm1      VFs 1       sriov-nic  VFs       1      restart-required  -        " MAC "  no\n");
-        g_autofree char *no_xml = ctl_ok(f, ARGS("hostdev-xml", "vm1"));
-        assert_string_equal(no_xml, "");
+        ctl_fails(f, 3, "devpassctl: machine 'vm1' holds no devices: claim them first (devpassctl claim)\n",
+                  ARGS("hostdev-xml", "vm1"));
 
         /* The claim: the first GPU unit (a GPU and its audio, IOMMU group 8), the first VF. */
         g_autofree char *claimed = ctl_ok(f, ARGS("claim", "vm1"));
@@ -154,6 +154,14 @@ static void test_vm_path(void **state) {
                 "  no\n");
         g_autofree char *xml = ctl_ok(f, ARGS("hostdev-xml", "vm1"));
         assert_string_equal(xml, XML_VM1);
+        /* The same claim as QEMU's arguments: the GPU's unit on a root port of its own. */
+        g_autofree char *qemu = ctl_ok(f, ARGS("claim", "vm1", "--qemu"));
+        assert_string_equal(qemu, "-device\npcie-root-port,id=devpass16,chassis=16\n"
+                                  "-device\nvfio-pci,host=0000:17:00.0,bus=devpass16,addr=0x0.0,multifunction=on\n"
+                                  "-device\nvfio-pci,host=0000:17:00.1,bus=devpass16,addr=0x0.1\n"
+                                  "-device\nvfio-pci,host=0000:3b:0a.0\n");
+        ctl_fails(f, 2, "devpassctl: claim: --qemu and --json exclude each other; see devpassctl --help\n",
+                  ARGS("claim", "vm1", "--qemu", "--json"));
         assert_holder(f, "0000:17:00.0", "claimed", "vm1");
         assert_holder(f, "17:00.1", "claimed", "vm1");
         assert_holder(f, "3b:0a.0", "claimed", "vm1");
@@ -163,16 +171,16 @@ static void test_vm_path(void **state) {
         assert_string_equal(groups, "NAME      TYPE       CLASS  TOTAL  FREE  RULES  DESCRIPTION\n"
                                     "PCI GPUs  pci        gpu    2      1     4      -\n"
                                     "VFs       sriov-nic  nic    4      3     4      -\n");
-        g_autofree char *other = ctl_ok(f, ARGS("hostdev-xml", "vm2"));
-        assert_string_equal(other, "");
+        ctl_fails(f, 3, "devpassctl: machine 'vm2' holds no devices: it has no attachments (devpassctl attach), "
+                        "then claim them\n", ARGS("hostdev-xml", "vm2"));
 
         /* The machine stops: its devices are free, passed through still. */
         ctl_quiet(f, ARGS("unclaim", "vm1"));
         for (size_t i = 0; gpu_functions[i]; i++)
                 assert_holder(f, gpu_functions[i], "passthrough", "-");
         assert_holder(f, "0000:3b:0a.0", "passthrough", "-");
-        g_autofree char *released = ctl_ok(f, ARGS("hostdev-xml", "vm1"));
-        assert_string_equal(released, "");
+        ctl_fails(f, 3, "devpassctl: machine 'vm1' holds no devices: claim them first (devpassctl claim)\n",
+                  ARGS("hostdev-xml", "vm1"));
         g_autofree char *free_again = ctl_ok(f, ARGS("groups"));
         assert_string_equal(free_again, "NAME      TYPE       CLASS  TOTAL  FREE  RULES  DESCRIPTION\n"
                                         "PCI GPUs  pci        gpu    2      2     4      -\n"
@@ -283,6 +291,33 @@ static void test_tenant(void **state) {
                 fail_msg("hostdev-xml acme-vm: '%s'", xml);
 }
 
+/* libvirt's domain names, spaces and all, through every verb that takes a machine. */
+static void test_libvirt_names(void **state) {
+        Fixture *f = *state;
+        const char *const names[] = { "win 11 gaming", "B\xc3\xbcro-VM" };
+
+        setup_groups(f);
+        for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+                const char *n = names[i];
+                g_free(ctl_ok(f, ARGS("attach", n, "--group", "PCI GPUs", "--name", "gpu")));
+                g_autofree char *listed = ctl_ok(f, ARGS("--json", "attachments", n));
+                g_autofree char *quoted = g_strdup_printf("\"Machine\": \"%s\"", n);
+                if (!strstr(listed, quoted))
+                        fail_msg("attachments '%s': %s", n, listed);
+                g_autofree char *claimed = ctl_ok(f, ARGS("claim", n));
+                if (!strstr(claimed, "gpu         0000:17:00.0") && !strstr(claimed, "gpu         0000:b1:00.0"))
+                        fail_msg("claim '%s': %s", n, claimed);
+                g_autofree char *xml = ctl_ok(f, ARGS("hostdev-xml", n));
+                assert_non_null(strstr(xml, "multifunction='on'"));
+                ctl_quiet(f, ARGS("update-attachment", n, "gpu", "--count", "1"));
+                ctl_quiet(f, ARGS("unclaim", n));
+                ctl_quiet(f, ARGS("detach", n, "gpu"));
+        }
+        g_free(ctl_ok(f, ARGS("attach", names[0], "--group", "PCI GPUs")));
+        g_autofree char *claimed = ctl_ok(f, ARGS("claim", names[0]));
+        assert_holder(f, "0000:17:00.0", "claimed", names[0]);
+}
+
 /* Names (2), groups and attachments (3), a claim that cannot be met (1),
  * a bad MAC (2), and without polkit every change (5), changing nothing. */
 static void test_errors(void **state) {
@@ -368,6 +403,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_vm_path, ctl_setup, ctl_teardown),
                 cmocka_unit_test_setup_teardown(test_tenant, ctl_setup, ctl_teardown),
+                cmocka_unit_test_setup_teardown(test_libvirt_names, ctl_setup, ctl_teardown),
                 cmocka_unit_test_setup_teardown(test_errors, ctl_setup, ctl_teardown),
         };
         return cmocka_run_group_tests_name("ctl-machines", tests, NULL, NULL);

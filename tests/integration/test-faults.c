@@ -198,6 +198,7 @@ static const CallsBad writes[] = {
         { "$A2", "org.devpass1.Attachment", "Update", "({'Description': <'Lost'>},)" },
         { "$A2", "org.devpass1.Attachment", "Delete", NULL },
         { "/org/devpass1", MANAGER, "Claim", "('vm2', @a{sv} {})" },
+        { "/org/devpass1", MANAGER, "ClaimDevices", "('vm2', ['" GPU2 "'], @a{sv} {})" },
         { "/org/devpass1", MANAGER, "Release", "('vm1',)" },
         { "/org/devpass1", MANAGER, "PassToTenant", "('acme', 'acme-1', {'Group': <objectpath '$P2'>, "
           "'Name': <'Lost tenant GPUs'>})" },
