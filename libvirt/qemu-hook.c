@@ -22,22 +22,28 @@ static bool is_step(char **argv, const char *operation, const char *sub_operatio
         return strcmp(argv[2], operation) == 0 && strcmp(argv[3], sub_operation) == 0;
 }
 
+static void freep(char **p) {
+        free(*p);
+}
+
 static int fail(const char *what) {
         fprintf(stderr, "devpass: the qemu hook %s: %s\n", what, strerror(errno));
         return 1;
 }
 
 int main(int argc, char **argv) {
+        __attribute__((cleanup(freep))) char *xml = NULL;
         size_t size = 0, allocated = 0;
-        char *xml = NULL;
         ssize_t n;
 
         /* All of it, whatever follows: libvirt writes the XML whole. */
         do {
                 if (allocated - size < 65536) {
                         allocated = allocated ? 2 * allocated : 65536;
-                        if (!(xml = realloc(xml, allocated)))
+                        char *bigger = realloc(xml, allocated);
+                        if (!bigger)
                                 return fail("cannot read the domain's XML");
+                        xml = bigger;
                 }
                 n = read(STDIN_FILENO, xml + size, allocated - size);
                 if (n < 0 && errno != EINTR)
