@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 
 #include "ctl-helpers.h"
@@ -278,12 +279,56 @@ static void test_sync(void **state) {
         assert_state(f, "0000:b1:00.0", "claimed", "plain qemu");
 }
 
+/* devpass-libvirt itself, its command line and exit codes, against the
+ * test driver's own default node (a fresh one per run). */
+static int run_cli(char **err, const char *const *args) {
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *out = NULL;
+        int status;
+
+        g_ptr_array_add(argv, (char *) harness_path("DEVPASS_LIBVIRT"));
+        for (size_t i = 0; args[i]; i++)
+                g_ptr_array_add(argv, (char *) args[i]);
+        g_ptr_array_add(argv, NULL);
+        g_assert_true(g_spawn_sync(NULL, (char **) argv->pdata, NULL, HARNESS_SPAWN, NULL, NULL, &out, err,
+                                   &status, &error));
+        assert_string_equal(out, "");
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_cli(void **state) {
+        Fixture *f = *state;
+        g_autofree char *err = NULL;
+
+        assert_int_equal(run_cli(&err, ARGS("--connect", "test:///default", "start", "no such")), CTL_EXIT_NOT_FOUND);
+        assert_string_equal(err, "devpass-libvirt: no such: no such domain (virsh list --all lists them)\n");
+        g_clear_pointer(&err, g_free);
+        assert_int_equal(run_cli(&err, ARGS("start")), CTL_EXIT_USAGE);
+        assert_string_equal(err, "devpass-libvirt: start and stop take one DOMAIN; see devpass-libvirt --help\n");
+        g_clear_pointer(&err, g_free);
+        assert_int_equal(run_cli(&err, ARGS("--force", "sync")), CTL_EXIT_USAGE);
+        assert_string_equal(err, "devpass-libvirt: --force and --timeout are stop's; see devpass-libvirt --help\n");
+        g_clear_pointer(&err, g_free);
+        /* The test driver's running domain "test", held by nothing. */
+        assert_int_equal(run_cli(&err, ARGS("--connect", "test:///default", "stop", "test", "--force")), CTL_EXIT_OK);
+        assert_string_equal(err, "");
+        g_clear_pointer(&err, g_free);
+        assert_int_equal(run_cli(&err, ARGS("-c", "test:///default", "sync")), CTL_EXIT_OK);
+        assert_string_equal(err, "");
+        g_clear_pointer(&err, g_free);
+        assert_int_equal(run_cli(&err, ARGS("--connect", "nosuch:///", "sync")), CTL_EXIT_NOT_RUNNING);
+        assert_true(g_str_has_prefix(err, "devpass-libvirt: cannot connect to libvirt at nosuch:///: "));
+        (void) f;
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_start_stop, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restart_changed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_sync, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_cli, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
