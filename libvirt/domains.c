@@ -1,14 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* devpass-libvirt's verbs, between libvirt and devpassd. */
-#include <errno.h>
+#include <errno.h>      /* program_invocation_short_name */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "ctl.h"
 #include "domain-xml.h"
 #include "domains.h"
-
 
 static void quiet(void *data, virErrorPtr error) {
 }

@@ -14,7 +14,6 @@
 
 #include "domain-xml.h"
 
-
 /* One line for libvirt's error: "devpass: <text>". */
 static int G_GNUC_PRINTF(1, 2) refuse(const char *format, ...) {
         va_list ap;
