@@ -57,6 +57,12 @@ int verb_claim(sd_bus *bus, int argc, char **argv, bool json) {
                         fprintf(stderr, "devpassctl: %s: %s\n", machine, error);
                         return CTL_EXIT_FAILURE;
                 }
+                /* As hostdev-xml: a wrapper must not start QEMU without devices. */
+                if (!*args) {
+                        fprintf(stderr, "devpassctl: machine '%s' got no devices: it has no attachments, or only "
+                                "Optional ones that could not be met (devpassctl attachments)\n", machine);
+                        return CTL_EXIT_NOT_FOUND;
+                }
                 fputs(args, stdout);
                 return CTL_EXIT_OK;
         }

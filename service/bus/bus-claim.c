@@ -227,6 +227,15 @@ static bool machine_check(MutationCall *c, MutationAsk *ask, GError **error) {
         return true;
 }
 
+/* As any machine call's; a claim for another domain of the same name is
+ * refused before polkit is asked. */
+static bool claim_check(MutationCall *c, MutationAsk *ask, GError **error) {
+        MachineArgs *a = c->args;
+
+        return machine_check(c, ask, error) &&
+               model_machine_uuid_check(c->d->model, a->machine, a->settings.uuid, error);
+}
+
 static int claimed_append(sd_bus_message *reply, GPtrArray *claimed) {
         int r = sd_bus_message_open_container(reply, 'a', "(osa(siss))");
 
@@ -270,7 +279,7 @@ static const MutationSpec claim_spec = {
         .args_size = sizeof(MachineArgs),
         .args_clear = (void (*)(void *)) machine_args_clear,
         .parse = claim_parse,
-        .check = machine_check,
+        .check = claim_check,
         .apply = claim_apply,
 };
 

@@ -207,7 +207,7 @@ const char *model_machine_uuid(Model *m, const char *machine) {
 
 /* A claim is one domain's: a machine's name reused by another domain
  * while the first holds the devices is refused. */
-static bool uuid_check(Model *m, const char *machine, const char *uuid, GError **error) {
+bool model_machine_uuid_check(Model *m, const char *machine, const char *uuid, GError **error) {
         const char *held = model_machine_uuid(m, machine);
 
         if (!uuid || !*uuid || !held || !*held || g_str_equal(held, uuid))
@@ -225,7 +225,7 @@ GPtrArray *model_claim(Model *m, const char *machine, const char *uuid, int numa
         g_autoptr(GHashTable) use = pf_use(m);
         g_autoptr(GHashTable) left_out = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 
-        if (!uuid_check(m, machine, uuid, error))
+        if (!model_machine_uuid_check(m, machine, uuid, error))
                 return NULL;
         uuid = uuid ?: "";
         if (machine_claims(m, machine) > 0)
@@ -488,7 +488,8 @@ bool model_claim_devices_check(Model *m, const char *machine, const char *uuid, 
                                char **addresses, GPtrArray **groups, GPtrArray **devices, GError **error) {
         g_auto(DevicesPlan) p = {};
 
-        if (!uuid_check(m, machine, uuid, error) || !devices_plan(m, machine, tenant_node, addresses, &p, error))
+        if (!model_machine_uuid_check(m, machine, uuid, error) ||
+            !devices_plan(m, machine, tenant_node, addresses, &p, error))
                 return false;
         *groups = g_steal_pointer(&p.groups);
         *devices = g_steal_pointer(&p.devices);
@@ -499,7 +500,8 @@ GPtrArray *model_claim_devices(Model *m, const char *machine, const char *uuid, 
                                char **addresses, GError **error) {
         g_auto(DevicesPlan) p = {};
 
-        if (!uuid_check(m, machine, uuid, error) || !devices_plan(m, machine, tenant_node, addresses, &p, error))
+        if (!model_machine_uuid_check(m, machine, uuid, error) ||
+            !devices_plan(m, machine, tenant_node, addresses, &p, error))
                 return NULL;
         const char *held = model_machine_uuid(m, machine);
         /* Nothing new: what it holds passes, and nothing is written. */

@@ -334,6 +334,7 @@ bool model_attachment_delete(Model *m, ModelAttachment *a, GError **error);
  * anything: another domain of the same name. uuid below: NULL or "" for
  * none, else lower case. */
 const char *model_machine_uuid(Model *m, const char *machine);
+bool model_machine_uuid_check(Model *m, const char *machine, const char *uuid, GError **error);
 /* Claims free devices for every attachment of the machine, all or nothing
  * (an Optional one that cannot be met is left out, with its reason). A
  * machine that holds devices of its current attachments gets them again.

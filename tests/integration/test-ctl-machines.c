@@ -162,6 +162,8 @@ static void test_vm_path(void **state) {
                                   "-device\nvfio-pci,host=0000:3b:0a.0\n");
         ctl_fails(f, 2, "devpassctl: claim: --qemu and --json exclude each other; see devpassctl --help\n",
                   ARGS("claim", "vm1", "--qemu", "--json"));
+        ctl_fails(f, 3, "devpassctl: machine 'vm2' got no devices: it has no attachments, or only Optional ones "
+                        "that could not be met (devpassctl attachments)\n", ARGS("claim", "vm2", "--qemu"));
         assert_holder(f, "0000:17:00.0", "claimed", "vm1");
         assert_holder(f, "17:00.1", "claimed", "vm1");
         assert_holder(f, "3b:0a.0", "claimed", "vm1");

@@ -280,6 +280,8 @@ static const Damage damages[] = {
         { "PRAGMA ignore_check_constraints = ON; UPDATE sriov SET numvfs = -1", "table sriov, row address 0000:3b:00.0", "numvfs is -1" },
         { "UPDATE overrides SET address = NULL", "table overrides, row rowid 1", "address is NULL" },
         { "UPDATE claims SET boot_id = 'yesterday'", "table claims, row address 0000:17:00.0", "boot id" },
+        { "INSERT INTO claims (address, holder, attachment_id, uuid) VALUES ('0000:17:00.1', 'vm1', 1, "
+          "'4dea22b3-1d52-d8f3-2516-782e98ab3fa0')", "table claims, row holder vm1", "two domain UUIDs" },
         { "UPDATE claims SET uuid = 'tomorrow'", "table claims, row address 0000:17:00.0", "not a UUID" },
         { "UPDATE claims SET uuid = '4DEA22B3-1D52-D8F3-2516-782E98AB3FA0'", "table claims, row address "
           "0000:17:00.0", "lower case" },
