@@ -262,6 +262,15 @@ int ctl_append_conditions(sd_bus_message *m, const GPtrArray *conditions);  /* C
 int ctl_append_group_settings(sd_bus_message *m, const CtlGroupSettings *s);
 /* The whole a{sv} of s, with group the path s->group resolved to (or NULL). */
 int ctl_append_attach_settings(sd_bus_message *m, const CtlAttachSettings *s, const char *group);
+/* Manager.Claim's options; NULL or -1 for those not given. */
+typedef struct {
+        int64_t numa_node;
+        const char *tenant_node, *uuid;
+} CtlClaimOptions;
+#define CTL_CLAIM_OPTIONS_INIT { .numa_node = -1 }
+/* Manager.Claim for machine: an exit code, a failure reported; the
+ * claims (CtlClaim, types not set) in *ret. */
+int ctl_claim(sd_bus *bus, const char *machine, const CtlClaimOptions *options, GPtrArray **ret);
 /* Prints "Reboot required: ..." after a change to addresses (NULL-terminated)
  * that waits for a reboot. */
 void ctl_print_reboot(sd_bus *bus, char *const *addresses);

@@ -13,20 +13,18 @@ int verb_claim(sd_bus *bus, int argc, char **argv, bool json) {
                 { "qemu", no_argument, NULL, OPT_QEMU },
                 {}
         };
-        g_autoptr(sd_bus_message) m = NULL, reply = NULL;
+        CtlClaimOptions claim = CTL_CLAIM_OPTIONS_INIT;
         g_autoptr(GPtrArray) claims = NULL;
-        const char *tenant_node = NULL;
-        int64_t numa_node = -1;
         bool qemu = false;
-        int c, r, code;
+        int c, code;
 
         while ((c = ctl_getopt(argc, argv, options)) >= 0) {
                 if (c == OPT_NUMA_NODE) {
-                        if ((code = ctl_parse_int(argv[0], "--numa-node", optarg, 0, G_MAXINT32, &numa_node)) !=
+                        if ((code = ctl_parse_int(argv[0], "--numa-node", optarg, 0, G_MAXINT32, &claim.numa_node)) !=
                             CTL_EXIT_OK)
                                 return code;
                 } else if (c == OPT_TENANT_NODE)
-                        tenant_node = optarg;
+                        claim.tenant_node = optarg;
                 else if (c == OPT_QEMU)
                         qemu = true;
                 else
@@ -38,18 +36,8 @@ int verb_claim(sd_bus *bus, int argc, char **argv, bool json) {
                 return ctl_usage("claim: --qemu and --json exclude each other");
         const char *machine = argv[optind];
         if ((code = ctl_check_name("machine", machine)) != CTL_EXIT_OK ||
-            (code = ctl_new_call(bus, "/org/devpass1", "org.devpass1.Manager", "Claim", &m)) != CTL_EXIT_OK)
+            (code = ctl_claim(bus, machine, &claim, &claims)) != CTL_EXIT_OK)
                 return code;
-        if ((r = sd_bus_message_append_basic(m, 's', machine)) < 0 ||
-            (r = sd_bus_message_open_container(m, 'a', "{sv}")) < 0 ||
-            (r = ctl_append_int32(m, "NumaNode", numa_node)) < 0 ||
-            (r = ctl_append_string(m, "TenantNode", tenant_node)) < 0 ||
-            (r = sd_bus_message_close_container(m)) < 0)
-                return ctl_fail("Claim", NULL, r);
-        if ((code = ctl_call(bus, m, &reply)) != CTL_EXIT_OK)
-                return code;
-        if ((r = ctl_claims_read(reply, &claims)) < 0)
-                return ctl_fail("Claim", NULL, r);
 
         if (qemu) {
                 g_autofree char *args = NULL, *error = NULL;

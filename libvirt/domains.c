@@ -52,21 +52,12 @@ static int release(sd_bus *bus, const char *name) {
 /* Claim for the domain (by name, with its UUID), each attachment's Type
  * read too: the XML of sriov-nic is an interface. */
 static int claim(sd_bus *bus, const char *name, const char *uuid, GPtrArray **ret) {
-        g_autoptr(sd_bus_message) m = NULL, reply = NULL;
+        const CtlClaimOptions options = { .numa_node = -1, .uuid = uuid };
         g_autoptr(GPtrArray) claims = NULL;
         int r, code;
 
-        if ((code = ctl_new_call(bus, "/org/devpass1", "org.devpass1.Manager", "Claim", &m)) != CTL_EXIT_OK)
+        if ((code = ctl_claim(bus, name, &options, &claims)) != CTL_EXIT_OK)
                 return code;
-        if ((r = sd_bus_message_append_basic(m, 's', name)) < 0 ||
-            (r = sd_bus_message_open_container(m, 'a', "{sv}")) < 0 ||
-            (r = ctl_append_string(m, "Uuid", uuid)) < 0 ||
-            (r = sd_bus_message_close_container(m)) < 0)
-                return ctl_fail("Claim", NULL, r);
-        if ((code = ctl_call(bus, m, &reply)) != CTL_EXIT_OK)
-                return code;
-        if ((r = ctl_claims_read(reply, &claims)) < 0)
-                return ctl_fail("Claim", NULL, r);
         for (guint i = 0; i < claims->len; i++) {
                 CtlClaim *c = claims->pdata[i];
                 g_auto(sd_bus_error) error = SD_BUS_ERROR_NULL;

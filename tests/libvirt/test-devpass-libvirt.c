@@ -143,15 +143,6 @@ static void assert_hostdevs(virDomainPtr dom, const char *want, const char *want
         assert_string_equal(managed, want_managed);
 }
 
-static void assert_state(Fixture *f, const char *address, const char *state, const char *holder) {
-        g_autofree char *out = ctl_ok(f->ctl, ARGS("device", address));
-        g_autofree char *state_line = g_strdup_printf("State: %s", state);
-        g_autofree char *holder_line = g_strdup_printf("Holder: %s", holder);
-
-        assert_line(out, state_line);
-        assert_line(out, holder_line);
-}
-
 static void test_start_stop(void **state) {
         Fixture *f = *state;
         g_autoptr(virDomain) dom = setup_domain(f);
@@ -172,9 +163,9 @@ static void test_start_stop(void **state) {
                                     "bus='0x01' slot='0x00' function='0x0' multifunction='on'/>"));
         assert_non_null(strstr(xml, "function='0x1'/>\n      </source>\n      <address type='pci' domain='0x0000' "
                                     "bus='0x01' slot='0x00' function='0x1'/>"));
-        assert_state(f, "0000:17:00.1", "claimed", NAME);
-        assert_state(f, "0000:3b:0a.0", "claimed", NAME);
-        assert_state(f, "0000:b1:00.0", "passthrough", "-");
+        assert_holder(f->ctl, "0000:17:00.1", "claimed", NAME);
+        assert_holder(f->ctl, "0000:3b:0a.0", "claimed", NAME);
+        assert_holder(f->ctl, "0000:b1:00.0", "passthrough", "-");
         assert_int_equal(virDomainGetUUIDString(dom, uuid), 0);
         g_autofree char *json = ctl_ok(f->ctl, ARGS("--json", "attachments", NAME));
         g_autofree char *uuid_json = g_strdup_printf("\"MachineUuid\": \"%s\"", uuid);
@@ -182,12 +173,12 @@ static void test_start_stop(void **state) {
 
         /* Running: start refuses, and claims nothing more. */
         assert_int_equal(dpl_start(f->conn, f->bus, NAME), CTL_EXIT_FAILURE);
-        assert_state(f, "0000:17:00.0", "claimed", NAME);
+        assert_holder(f->ctl, "0000:17:00.0", "claimed", NAME);
 
         assert_int_equal(dpl_stop(f->conn, f->bus, NAME, false, 5), CTL_EXIT_OK);
         assert_int_equal(virDomainIsActive(dom), 0);
-        assert_state(f, "0000:17:00.0", "passthrough", "-");
-        assert_state(f, "0000:3b:0a.0", "passthrough", "-");
+        assert_holder(f->ctl, "0000:17:00.0", "passthrough", "-");
+        assert_holder(f->ctl, "0000:3b:0a.0", "passthrough", "-");
         /* The definition keeps its devices for the next start (the hook's). */
         assert_hostdevs(dom, "0000:3b:0a.0 0000:65:00.0(managed) 0000:17:00.0 0000:17:00.1",
                         "0000:17:00.0 0000:17:00.1 0000:3b:0a.0");
@@ -215,8 +206,8 @@ static void test_restart_changed(void **state) {
                                     "type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0' "
                                     "multifunction='on'/>"));
         assert_null(strstr(xml, "bus='0x3b'"));
-        assert_state(f, "0000:b1:00.1", "claimed", NAME);
-        assert_state(f, "0000:3b:0a.0", "passthrough", "-");
+        assert_holder(f->ctl, "0000:b1:00.1", "claimed", NAME);
+        assert_holder(f->ctl, "0000:3b:0a.0", "passthrough", "-");
 }
 
 /* A define or a start that fails releases the claim; the definition stays. */
@@ -231,15 +222,15 @@ static void test_failures(void **state) {
         g_autofree char *after_define = definition(dom);
         assert_string_equal(after_define, before);
         assert_int_equal(virDomainIsActive(dom), 0);
-        assert_state(f, "0000:17:00.0", "passthrough", "-");
-        assert_state(f, "0000:3b:0a.0", "passthrough", "-");
+        assert_holder(f->ctl, "0000:17:00.0", "passthrough", "-");
+        assert_holder(f->ctl, "0000:3b:0a.0", "passthrough", "-");
 
         fail_create = true;
         assert_int_equal(dpl_start(f->conn, f->bus, NAME), CTL_EXIT_FAILURE);
         fail_create = false;
         g_autofree char *after_create = definition(dom);
         assert_string_equal(after_create, before);
-        assert_state(f, "0000:17:00.0", "passthrough", "-");
+        assert_holder(f->ctl, "0000:17:00.0", "passthrough", "-");
 
         /* The administrator added a device devpass gives: refused, released. */
         char uuid[VIR_UUID_STRING_BUFLEN];
@@ -255,7 +246,7 @@ static void test_failures(void **state) {
         assert_int_equal(dpl_start(f->conn, f->bus, NAME), CTL_EXIT_FAILURE);
         g_autofree char *after_own = definition(dom);
         assert_string_equal(after_own, before_own);
-        assert_state(f, "0000:17:00.1", "passthrough", "-");
+        assert_holder(f->ctl, "0000:17:00.1", "passthrough", "-");
         assert_int_equal(dpl_start(f->conn, f->bus, "no such domain"), CTL_EXIT_NOT_FOUND);
 }
 
@@ -269,14 +260,14 @@ static void test_sync(void **state) {
         g_autofree char *other = ctl_ok(f->ctl, ARGS("attach", "plain qemu", "--group", "PCI GPUs"));
         g_autofree char *claimed = ctl_ok(f->ctl, ARGS("claim", "plain qemu"));
         assert_int_equal(dpl_sync(f->conn, f->bus), CTL_EXIT_OK);
-        assert_state(f, "0000:17:00.0", "claimed", NAME);
+        assert_holder(f->ctl, "0000:17:00.0", "claimed", NAME);
 
         assert_int_equal(virDomainDestroy(dom), 0);
-        assert_state(f, "0000:17:00.0", "claimed", NAME);
+        assert_holder(f->ctl, "0000:17:00.0", "claimed", NAME);
         assert_int_equal(dpl_sync(f->conn, f->bus), CTL_EXIT_OK);
-        assert_state(f, "0000:17:00.0", "passthrough", "-");
-        assert_state(f, "0000:3b:0a.0", "passthrough", "-");
-        assert_state(f, "0000:b1:00.0", "claimed", "plain qemu");
+        assert_holder(f->ctl, "0000:17:00.0", "passthrough", "-");
+        assert_holder(f->ctl, "0000:3b:0a.0", "passthrough", "-");
+        assert_holder(f->ctl, "0000:b1:00.0", "claimed", "plain qemu");
 }
 
 /* devpass-libvirt itself, its command line and exit codes, against the

@@ -164,25 +164,21 @@ static virDomainPtr define(Fixture *f, const char *name, const char *devices) {
         return dom;
 }
 
-static char *hostdev(const char *bus, const char *managed) {
-        return g_strdup_printf("<hostdev mode='subsystem' type='pci' managed='%s'><source><address domain='0x0000' "
-                               "bus='%s' slot='0x00' function='0x0'/></source></hostdev>", managed, bus);
-}
-
-static void assert_state(Fixture *f, const char *address, const char *state, const char *holder) {
-        g_autofree char *out = ctl_ok(f->ctl, ARGS("device", address));
-        g_autofree char *state_line = g_strdup_printf("State: %s", state);
-        g_autofree char *holder_line = g_strdup_printf("Holder: %s", holder);
-
-        assert_line(out, state_line);
-        assert_line(out, holder_line);
-}
-
 /* Both GPU pairs passed through as "PCI GPUs". */
 static void setup_group(Fixture *f) {
         g_autofree char *gpus = ctl_ok(f->ctl, ARGS("passthrough", "17:00.0", "17:00.1", "b1:00.0", "b1:00.1",
                                                     "--new-group", "PCI GPUs"));
         wait_device(f->ctl, "0000:b1:00.1", "Driver: vfio-pci");
+}
+
+/* A domain attached to "PCI GPUs" whose definition names function 0 of
+ * the GPU on bus, with managed as given. */
+static virDomainPtr define_attached(Fixture *f, const char *name, const char *bus, const char *managed) {
+        g_autofree char *attached = ctl_ok(f->ctl, ARGS("attach", name, "--group", "PCI GPUs"));
+        g_autofree char *dev = g_strdup_printf("<hostdev mode='subsystem' type='pci' managed='%s'><source><address "
+                                               "domain='0x0000' bus='%s' slot='0x00' function='0x0'/></source>"
+                                               "</hostdev>", managed, bus);
+        return define(f, name, dev);
 }
 
 /* virDomainCreate fails; libvirt's message, which carries the hook's line. */
@@ -199,24 +195,20 @@ static void test_held_elsewhere(void **state) {
         setup_group(f);
         g_autofree char *a1 = ctl_ok(f->ctl, ARGS("attach", "other vm", "--group", "PCI GPUs"));
         g_autofree char *claimed = ctl_ok(f->ctl, ARGS("claim", "other vm"));
-        g_autofree char *a2 = ctl_ok(f->ctl, ARGS("attach", "intruder", "--group", "PCI GPUs"));
-        g_autofree char *dev = hostdev("0x17", "no");
-        g_autoptr(virDomain) dom = define(f, "intruder", dev);
+        g_autoptr(virDomain) dom = define_attached(f, "intruder", "0x17", "no");
 
         g_autofree char *message = start_fails(dom);
         if (!strstr(message, "devpass: ") || !strstr(message, "'other vm'"))
                 fail_msg("libvirt's error does not name the holder: %s", message);
-        assert_state(f, "0000:17:00.0", "claimed", "other vm");
-        assert_state(f, "0000:b1:00.0", "passthrough", "-");
+        assert_holder(f->ctl, "0000:17:00.0", "claimed", "other vm");
+        assert_holder(f->ctl, "0000:b1:00.0", "passthrough", "-");
 }
 
 static void test_claimed_then_released(void **state) {
         Fixture *f = *state;
 
         setup_group(f);
-        g_autofree char *a = ctl_ok(f->ctl, ARGS("attach", "gamer", "--group", "PCI GPUs"));
-        g_autofree char *dev = hostdev("0xb1", "no");
-        g_autoptr(virDomain) dom = define(f, "gamer", dev);
+        g_autoptr(virDomain) dom = define_attached(f, "gamer", "0xb1", "no");
         g_autofree char *before = harness_daemon_log(f->ctl->h);
 
         /* Past the hook, libvirt finds no 0000:b1:00.0 on this host. */
@@ -227,23 +219,21 @@ static void test_claimed_then_released(void **state) {
         const char *since = log + strlen(before);
         if (!strstr(since, "ClaimDevices") || !strstr(since, "gamer") || !strstr(since, "Release"))
                 fail_msg("devpassd did not claim and release for gamer:\n%s", since);
-        assert_state(f, "0000:b1:00.0", "passthrough", "-");
-        assert_state(f, "0000:b1:00.1", "passthrough", "-");
+        assert_holder(f->ctl, "0000:b1:00.0", "passthrough", "-");
+        assert_holder(f->ctl, "0000:b1:00.1", "passthrough", "-");
 }
 
 static void test_managed(void **state) {
         Fixture *f = *state;
 
         setup_group(f);
-        g_autofree char *a = ctl_ok(f->ctl, ARGS("attach", "managed", "--group", "PCI GPUs"));
-        g_autofree char *dev = hostdev("0xb1", "yes");
-        g_autoptr(virDomain) dom = define(f, "managed", dev);
+        g_autoptr(virDomain) dom = define_attached(f, "managed", "0xb1", "yes");
 
         g_autofree char *message = start_fails(dom);
         if (!strstr(message, "devpass: 0000:b1:00.0 is passed through by devpass, and domain 'managed' has it with "
                              "managed='yes'"))
                 fail_msg("libvirt's error: %s", message);
-        assert_state(f, "0000:b1:00.0", "passthrough", "-");
+        assert_holder(f->ctl, "0000:b1:00.0", "passthrough", "-");
 }
 
 /* devpass-libvirt start against libvirtd: the definition with two units
@@ -278,8 +268,8 @@ static void test_devpass_libvirt(void **state) {
                 fail_msg("devpass-libvirt start: %s", err);
         g_autofree char *after = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
         assert_string_equal(after, before);
-        assert_state(f, "0000:17:00.0", "passthrough", "-");
-        assert_state(f, "0000:b1:00.1", "passthrough", "-");
+        assert_holder(f->ctl, "0000:17:00.0", "passthrough", "-");
+        assert_holder(f->ctl, "0000:b1:00.1", "passthrough", "-");
 }
 
 static void test_untouched(void **state) {
