@@ -174,8 +174,10 @@ CtlGuestSlot dpl_domain_guest_slot(xmlDoc *doc) {
 
 static void set_managed(xmlDoc *doc, const GPtrArray *claims) {
         xmlNode *root = xmlDocGetRootElement(doc), *old = managed_element(doc);
-        xmlNode *metadata = child_element(root, "metadata") ?: xmlNewChild(root, NULL, (const xmlChar *) "metadata", NULL);
+        xmlNode *metadata = child_element(root, "metadata");
 
+        if (!metadata)
+                metadata = xmlNewChild(root, NULL, (const xmlChar *) "metadata", NULL);
         if (old) {
                 xmlUnlinkNode(old);
                 xmlFreeNode(old);

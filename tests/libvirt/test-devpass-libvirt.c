@@ -236,7 +236,8 @@ static void test_failures(void **state) {
         char uuid[VIR_UUID_STRING_BUFLEN];
         assert_int_equal(virDomainGetUUIDString(dom, uuid), 0);
         g_autofree char *own = g_markup_printf_escaped(
-                "<domain type='test'><name>%s</name><uuid>%s</uuid><memory>1048576</memory><os><type>hvm</type></os><devices>"
+                "<domain type='test'><name>%s</name><uuid>%s</uuid><memory>1048576</memory><os><type>hvm</type></os>"
+                "<devices>"
                 "<hostdev mode='subsystem' "
                 "type='pci'><source><address domain='0' bus='0x17' slot='0' function='1'/></source></hostdev>"
                 "</devices></domain>", NAME, uuid);

@@ -27,7 +27,8 @@
 #define Q35 "<os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type></os>"
 #define ROOT_PORTS \
         "<controller type='pci' index='0' model='pcie-root'/>" \
-        "<controller type='pci' index='1' model='pcie-root-port'><address type='pci' bus='0x00' slot='0x02'/></controller>" \
+        "<controller type='pci' index='1' model='pcie-root-port'><address type='pci' bus='0x00' slot='0x02'/>" \
+        "</controller>" \
         "<controller type='pci' index='5' model='pcie-root-port'><address type='pci' bus='0x00' slot='0x02' " \
         "function='0x4'/></controller>"
 
@@ -49,7 +50,8 @@ static void assert_address(const DpAddress *a, const char *want) {
 
 static void test_hostdevs(void **state) {
         g_autoptr(xmlDoc) doc = parse(HEAD Q35 "<devices>" OWN_HOSTDEV
-                "<hostdev mode='subsystem' type='usb'><source><vendor id='0x1234'/><product id='0x5678'/></source></hostdev>"
+                "<hostdev mode='subsystem' type='usb'><source><vendor id='0x1234'/><product id='0x5678'/></source>"
+                "</hostdev>"
                 "<interface type='hostdev'><mac address='02:00:5e:10:00:01'/><source><address type='pci' "
                 "domain='0x0000' bus='0x3b' slot='0x0a' function='0x2'/></source></interface>"
                 "<interface type='network'><source network='default'/></interface>"
