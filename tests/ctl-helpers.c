@@ -37,6 +37,10 @@ char *ctl_ok(CtlFixture *f, const char *const *args) {
         return out;
 }
 
+void ctl_succeeds(CtlFixture *f, const char *const *args) {
+        g_free(ctl_ok(f, args));
+}
+
 void ctl_quiet(CtlFixture *f, const char *const *args) {
         g_autofree char *out = ctl_ok(f, args);
 

@@ -25,6 +25,8 @@ int ctl_teardown(void **state);
 
 /* Exit 0, nothing on stderr; returns stdout. */
 char *ctl_ok(CtlFixture *f, const char *const *args);
+/* Exit 0, nothing on stderr; what it printed is not looked at. */
+void ctl_succeeds(CtlFixture *f, const char *const *args);
 /* Exit 0 and no output at all, as the changing verbs do. */
 void ctl_quiet(CtlFixture *f, const char *const *args);
 /* Exit code, nothing on stdout, one line on stderr beginning with want

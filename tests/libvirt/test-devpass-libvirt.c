@@ -89,16 +89,14 @@ static int teardown(void **state) {
 static virDomainPtr setup_domain(Fixture *f) {
         CtlFixture *c = f->ctl;
 
-        g_autofree char *gpus = ctl_ok(c, ARGS("passthrough", "17:00.0", "17:00.1", "b1:00.0", "b1:00.1",
-                                               "--new-group", "PCI GPUs"));
+        ctl_succeeds(c, ARGS("passthrough", "17:00.0", "17:00.1", "b1:00.0", "b1:00.1", "--new-group", "PCI GPUs"));
         ctl_quiet(c, ARGS("sriov", "0000:3b:00.1", "2"));
         wait_device(c, "0000:3b:0a.1", "PhysicalFunction: 0000:3b:00.1");
-        g_autofree char *vfs = ctl_ok(c, ARGS("passthrough", "3b:0a.0", "3b:0a.1", "--new-group", "VFs",
-                                              "--type", "sriov-nic"));
+        ctl_succeeds(c, ARGS("passthrough", "3b:0a.0", "3b:0a.1", "--new-group", "VFs", "--type", "sriov-nic"));
         wait_device(c, "0000:b1:00.1", "Driver: vfio-pci");
         wait_device(c, "0000:3b:0a.1", "Driver: vfio-pci");
-        g_autofree char *a1 = ctl_ok(c, ARGS("attach", NAME, "--group", "PCI GPUs"));
-        g_autofree char *a2 = ctl_ok(c, ARGS("attach", NAME, "--group", "VFs", "--mac", MAC));
+        ctl_succeeds(c, ARGS("attach", NAME, "--group", "PCI GPUs"));
+        ctl_succeeds(c, ARGS("attach", NAME, "--group", "VFs", "--mac", MAC));
 
         g_autofree char *xml = g_markup_printf_escaped(
                 "<domain type='test'><name>%s</name><memory>1048576</memory><os><type arch='x86_64' "
@@ -258,8 +256,8 @@ static void test_sync(void **state) {
         g_autoptr(virDomain) dom = setup_domain(f);
 
         assert_int_equal(dpl_start(f->conn, f->bus, NAME), CTL_EXIT_OK);
-        g_autofree char *other = ctl_ok(f->ctl, ARGS("attach", "plain qemu", "--group", "PCI GPUs"));
-        g_autofree char *claimed = ctl_ok(f->ctl, ARGS("claim", "plain qemu"));
+        ctl_succeeds(f->ctl, ARGS("attach", "plain qemu", "--group", "PCI GPUs"));
+        ctl_succeeds(f->ctl, ARGS("claim", "plain qemu"));
         assert_int_equal(dpl_sync(f->conn, f->bus), CTL_EXIT_OK);
         assert_holder(f->ctl, "0000:17:00.0", "claimed", NAME);
 

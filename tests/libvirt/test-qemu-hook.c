@@ -81,7 +81,7 @@ static void mount_libvirt(Fixture *f) {
         mount_or_fail(hooks, "/etc/libvirt/hooks", NULL, MS_BIND);
         mount_or_fail(qemu_conf, "/etc/libvirt/qemu.conf", NULL, MS_BIND);
         g_autofree char *target = write_file("/run/dbus", "system_bus_socket", "");
-        mount_or_fail(socket, SYSTEM_BUS_SOCKET, NULL, MS_BIND);
+        mount_or_fail(socket, target, NULL, MS_BIND);
 }
 
 static void unmount_libvirt(void) {
@@ -166,15 +166,15 @@ static virDomainPtr define(Fixture *f, const char *name, const char *devices) {
 
 /* Both GPU pairs passed through as "PCI GPUs". */
 static void setup_group(Fixture *f) {
-        g_autofree char *gpus = ctl_ok(f->ctl, ARGS("passthrough", "17:00.0", "17:00.1", "b1:00.0", "b1:00.1",
-                                                    "--new-group", "PCI GPUs"));
+        ctl_succeeds(f->ctl, ARGS("passthrough", "17:00.0", "17:00.1", "b1:00.0", "b1:00.1", "--new-group",
+                                  "PCI GPUs"));
         wait_device(f->ctl, "0000:b1:00.1", "Driver: vfio-pci");
 }
 
 /* A domain attached to "PCI GPUs" whose definition names function 0 of
  * the GPU on bus, with managed as given. */
 static virDomainPtr define_attached(Fixture *f, const char *name, const char *bus, const char *managed) {
-        g_autofree char *attached = ctl_ok(f->ctl, ARGS("attach", name, "--group", "PCI GPUs"));
+        ctl_succeeds(f->ctl, ARGS("attach", name, "--group", "PCI GPUs"));
         g_autofree char *dev = g_strdup_printf("<hostdev mode='subsystem' type='pci' managed='%s'><source><address "
                                                "domain='0x0000' bus='%s' slot='0x00' function='0x0'/></source>"
                                                "</hostdev>", managed, bus);
@@ -193,8 +193,8 @@ static void test_held_elsewhere(void **state) {
         Fixture *f = *state;
 
         setup_group(f);
-        g_autofree char *a1 = ctl_ok(f->ctl, ARGS("attach", "other vm", "--group", "PCI GPUs"));
-        g_autofree char *claimed = ctl_ok(f->ctl, ARGS("claim", "other vm"));
+        ctl_succeeds(f->ctl, ARGS("attach", "other vm", "--group", "PCI GPUs"));
+        ctl_succeeds(f->ctl, ARGS("claim", "other vm"));
         g_autoptr(virDomain) dom = define_attached(f, "intruder", "0x17", "no");
 
         g_autofree char *message = start_fails(dom);
@@ -246,7 +246,7 @@ static void test_devpass_libvirt(void **state) {
         g_autoptr(sd_bus) bus = NULL;
 
         setup_group(f);
-        g_autofree char *a = ctl_ok(f->ctl, ARGS("attach", name, "--group", "PCI GPUs", "--count", "2"));
+        ctl_succeeds(f->ctl, ARGS("attach", name, "--group", "PCI GPUs", "--count", "2"));
         g_autoptr(virDomain) dom = define(f, name, "");
         g_autofree char *before = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
         assert_int_equal(ctl_bus_open(&bus), CTL_EXIT_OK);
