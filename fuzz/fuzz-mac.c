@@ -40,12 +40,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         g_autoptr(GError) error = NULL;
         bool ok;
 
-        switch (data[0] % 6) {
+        switch (data[0] % 8) {
         case 0: mac(s); return 0;
         case 1: ok = settings_name_valid("group", s, &error); break;
         case 2: ok = settings_description_valid(s, &error); break;
         case 3: ok = settings_node_valid(s, &error); break;
-        case 4: ok = settings_machine_valid("machine", s, &error); break;
+        case 4: ok = settings_machine_valid(s, &error); break;
+        case 5: ok = settings_tenant_valid("tenant", s, &error); break;
+        case 6: ok = settings_uuid_valid(s, &error); break;
         default: ok = settings_group_type_valid(s, &error) && settings_group_class_valid(s, &error); break;
         }
         if (!ok)
