@@ -15,8 +15,10 @@ int ctl_bus_open(sd_bus **ret) {
                 fprintf(stderr, "devpassctl: cannot reach the system bus: %s\n", strerror(-r));
                 return ctl_exit_code_for_error(NULL, r);
         }
-        /* Every call may then wait for a polkit agent to ask for a password. */
-        r = sd_bus_set_allow_interactive_authorization(*ret, true);
+        /* Reads answer at once from a daemon that is well: a short wait
+         * before saying it does not (changes wait longer, ctl_call);
+         * $SYSTEMD_BUS_TIMEOUT, as sd-bus reads it, wins. */
+        r = getenv("SYSTEMD_BUS_TIMEOUT") ? 0 : sd_bus_set_method_call_timeout(*ret, CTL_READ_TIMEOUT_USEC);
         if (r < 0) {
                 *ret = sd_bus_flush_close_unref(*ret);
                 return ctl_fail("cannot set up the bus", NULL, r);
@@ -59,14 +61,24 @@ int ctl_fail(const char *what, const sd_bus_error *error, int r) {
         const char *name = error && sd_bus_error_is_set(error) ? error->name : NULL;
         int code = ctl_exit_code_for_error(name, r);
 
-        if (code == CTL_EXIT_NOT_RUNNING)
+        if (r == -ETIMEDOUT || g_strcmp0(name, SD_BUS_ERROR_NO_REPLY) == 0 || g_strcmp0(name, SD_BUS_ERROR_TIMEOUT) == 0)
+                fprintf(stderr, "devpassctl: devpassd does not answer: is it hung? systemctl status devpassd\n");
+        else if (code == CTL_EXIT_NOT_RUNNING)
                 fprintf(stderr, "devpassctl: devpassd is not running on the system bus "
                                 "(start it: systemctl start devpassd)\n");
+        else if (g_strcmp0(name, SD_BUS_ERROR_ACCESS_DENIED) == 0 && error->message &&
+                 g_str_has_prefix(error->message, "Rejected send message"))
+                /* The bus daemon's words: no policy lets anyone call devpassd. */
+                fprintf(stderr, "devpassctl: the system bus refuses calls to devpassd: its bus policy "
+                                "(dbus-1/system.d/org.devpass1.conf) is not installed where dbus-daemon reads it "
+                                "(/usr/share or /etc, not /usr/local): install with meson setup --prefix=/usr, "
+                                "then reload dbus\n");
         else if (name && error->message) {
-                /* One line, whatever the daemon wrote. */
-                g_autofree char *line = ctl_unknown_object(name, error->message) ?: g_strdup(error->message);
+                /* One line, whatever the daemon wrote, in the CLI's words. */
+                g_autofree char *line = ctl_unknown_object(name, error->message) ?: ctl_error_words(error->message);
                 g_strdelimit(line, "\n\r", ' ');
-                fprintf(stderr, "devpassctl: %s\n", g_strstrip(line));
+                g_autofree char *shown = ctl_escape(g_strstrip(line));
+                fprintf(stderr, "devpassctl: %s\n", shown);
         } else
                 fprintf(stderr, "devpassctl: %s: %s\n", what, strerror(-r));
         return code;

@@ -91,13 +91,10 @@ int verb_claim(sd_bus *bus, int argc, char **argv, bool json) {
         if ((r = read_claims(reply, &claims)) < 0)
                 return ctl_fail("Claim", NULL, r);
 
-        if (json) {
-                g_autofree char *text = ctl_claim_to_json(claims);
-                printf("%s\n", text);
-                return CTL_EXIT_OK;
-        }
-        g_autoptr(GPtrArray) rows = ctl_claim_rows(claims);
-        ctl_print_table(rows, 0);
+        g_autoptr(CtlTable) table = ctl_claims_table(claims);
+        if ((code = ctl_table_setup(table)) != CTL_EXIT_OK)
+                return code;
+        ctl_table_print(table);
         return CTL_EXIT_OK;
 }
 
@@ -106,13 +103,13 @@ int verb_unclaim(sd_bus *bus, int argc, char **argv, bool json) {
         int r, code;
 
         if (argc != 2)
-                return ctl_usage("unclaim takes one MACHINE");
+                return ctl_usage("%s takes one MACHINE", argv[0]);
         if ((code = ctl_check_name("machine", argv[1])) != CTL_EXIT_OK ||
             (code = ctl_new_call(bus, "/org/devpass1", "org.devpass1.Manager", "Release", &m)) != CTL_EXIT_OK)
                 return code;
         if ((r = sd_bus_message_append_basic(m, 's', argv[1])) < 0)
                 return ctl_fail("Release", NULL, r);
-        return ctl_call(bus, m, NULL);
+        return ctl_call_done(bus, m, "Machine %s released: the devices it held are free", argv[1]);
 }
 
 int verb_hostdev_xml(sd_bus *bus, int argc, char **argv, bool json) {
