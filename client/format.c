@@ -67,9 +67,9 @@ char *ctl_json_escape(const char *s) {
 }
 
 /* A path as JSON: a device's as its address, "/" (none) as null; any
- * other string as it is. */
+ * other string as it is, "" (none) as null. */
 static void json_append_path(GString *out, const char *path) {
-        if (g_str_equal(path, "/")) {
+        if (g_str_equal(path, "/") || !path[0]) {
                 g_string_append(out, "null");
                 return;
         }
