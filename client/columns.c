@@ -8,7 +8,7 @@
 static const CtlColumn device_columns[] = {
         { "address", "ADDRESS", "Address", .shown = true },
         { "name", "NAME", NULL, .shown = true, .cut = true },
-        { "driver", "DRIVER", "Driver", .shown = true, .cut = true },
+        { "driver", "DRIVER", "Driver", .shown = true },
         { "iommu_group", "IOMMU", "IommuGroup", .shown = true },
         { "numa_node", "NUMA", "NumaNode", .shown = true },
         { "state", "STATE", "State", .shown = true },

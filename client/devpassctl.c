@@ -183,6 +183,13 @@ static void help_verb(GString *out, const char *text) {
         bool usage = true;
 
         for (size_t i = 0; lines[i]; i++) {
+                /* A short usage alone has its description beside it. */
+                if (i == 0 && lines[1] && lines[1][0] != ' ' && strlen(lines[0]) < 16) {
+                        g_string_append_printf(out, "  %-16s  %s\n", lines[0], lines[1]);
+                        i++;
+                        usage = false;
+                        continue;
+                }
                 usage = usage && (i == 0 || lines[i][0] == ' ');
                 g_string_append_printf(out, usage ? "  %s\n" : "                    %s\n", lines[i]);
         }
@@ -260,11 +267,10 @@ static bool take_common_options(GPtrArray *args, bool *ret_help) {
         return true;
 }
 
-int main(int argc, char *argv[]) {
+static int run(int argc, char *argv[]) {
         g_autoptr(GPtrArray) args = g_ptr_array_new();
         bool want_help = false;
 
-        setlocale(LC_ALL, "");
         for (int i = 0; i < argc; i++)
                 g_ptr_array_add(args, argv[i]);
         if (argc == 2 && g_str_equal(argv[1], "--version")) {
@@ -308,11 +314,18 @@ int main(int argc, char *argv[]) {
                 opterr = 0;
                 code = verbs[i].run(bus, verb_argc, verb_argv, ctl_args.json);
                 sd_bus_flush_close_unref(bus);
-                ctl_agent_close();
-                ctl_pager_close();
                 return code;
         }
         g_autofree char *shown = ctl_escape(verb_argv[0]);
         fprintf(stderr, "devpassctl: unknown command '%s'; see devpassctl --help\n", shown);
         return CTL_EXIT_USAGE;
+}
+
+int main(int argc, char *argv[]) {
+        setlocale(LC_ALL, "");
+        int code = run(argc, argv);
+        /* The agent is done; the pager has the last of stdout to show. */
+        ctl_agent_close();
+        ctl_pager_close();
+        return code;
 }
