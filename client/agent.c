@@ -24,14 +24,9 @@ void ctl_agent_open(sd_bus *bus) {
         if (ctl_args.no_ask_password || agent_pid > 0 || geteuid() == 0 || !isatty(STDIN_FILENO) ||
             !isatty(STDERR_FILENO))
                 return;
-        if (pipe2(fds, O_CLOEXEC) < 0)
+        pid_t pid = ctl_fork_piped(fds);
+        if (pid < 0)
                 return;
-        pid_t pid = fork();
-        if (pid < 0) {
-                close(fds[0]);
-                close(fds[1]);
-                return;
-        }
         if (pid == 0) {
                 /* The notify fd stays open across exec; stdout is ours. */
                 int notify = fcntl(fds[1], F_DUPFD, 3);

@@ -102,7 +102,8 @@ void ctl_print_reboot(sd_bus *bus, char *const *addresses) {
         (void) ctl_get_all(bus, "/org/devpass1", "org.devpass1.Manager", &manager, &code);
         g_autofree char *text = ctl_reboot_text(ctl_props_str(manager, "Node"),
                                                 ctl_props_tuples(manager, "RebootReasons"), addresses);
-        printf("%s\n", text);
+        g_autofree char *shown = ctl_escape(text);
+        printf("%s\n", shown);
 }
 
 int ctl_append_attach_settings(sd_bus_message *m, const CtlAttachSettings *s, const char *group) {

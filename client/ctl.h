@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <glib.h>
 #include <systemd/sd-bus.h>
 
@@ -372,6 +373,9 @@ typedef struct {
         guint width;              /* the terminal's, once the pager took stdout */
 } CtlArgs;
 extern CtlArgs ctl_args;
+/* A pipe (fds, close-on-exec) and a fork, stdout flushed first: fork()'s
+ * value, -1 with nothing left open when either fails. */
+pid_t ctl_fork_piped(int fds[2]);
 /* $COLUMNS, else the width of the terminal on stdout; 0 when none. */
 guint ctl_terminal_width(void);
 /* Pipes stdout through $DEVPASS_PAGER, $PAGER or less, on a terminal
@@ -380,11 +384,13 @@ void ctl_pager_open(void);
 void ctl_pager_close(void);
 /* --output applied to t; CTL_EXIT_USAGE, reported, for a bad key. */
 int ctl_table_setup(CtlTable *t);
-/* t as the options say: a table (through the pager) or JSON. */
-void ctl_table_print(const CtlTable *t);
-/* The view of one object o, the one row of t: its details, or its
- * columns with --output, or its JSON object with --json. */
-int ctl_print_one(CtlTable *t, const CtlObject *o, const CtlObjects *all);
+/* t as the options say (--output applied, CTL_EXIT_USAGE when it is
+ * bad): a table, through the pager, or JSON. */
+int ctl_table_show(CtlTable *t);
+/* The view of one object o: its details, or its row of the table
+ * table_of makes with --output, or that row's JSON object with --json. */
+typedef CtlTable *(*CtlTableOf)(const GPtrArray *objects, const CtlObjects *all);
+int ctl_print_one(const CtlObject *o, const CtlObjects *all, CtlTableOf table_of);
 
 /* The verbs: argv[0] is the verb. Each returns an exit code. */
 int verb_status(sd_bus *bus, int argc, char **argv, bool json);

@@ -27,6 +27,18 @@ guint ctl_terminal_width(void) {
         return isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 0;
 }
 
+pid_t ctl_fork_piped(int fds[2]) {
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return -1;
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid < 0) {
+                close(fds[0]);
+                close(fds[1]);
+        }
+        return pid;
+}
+
 void ctl_pager_open(void) {
         int fds[2];
 
@@ -38,15 +50,9 @@ void ctl_pager_open(void) {
                 return;
         /* The width is the terminal's, not the pipe's. */
         ctl_args.width = ctl_terminal_width();
-        if (pipe2(fds, O_CLOEXEC) < 0)
+        pid_t pid = ctl_fork_piped(fds);
+        if (pid < 0)
                 return;
-        fflush(stdout);
-        pid_t pid = fork();
-        if (pid < 0) {
-                close(fds[0]);
-                close(fds[1]);
-                return;
-        }
         if (pid == 0) {
                 dup2(fds[0], STDIN_FILENO);
                 /* systemd's flags: quit when one screen holds it (F), raw colours (R),
@@ -92,9 +98,12 @@ int ctl_table_setup(CtlTable *t) {
         return CTL_EXIT_OK;
 }
 
-void ctl_table_print(const CtlTable *t) {
+int ctl_table_show(CtlTable *t) {
         g_autofree char *text = NULL;
+        int code = ctl_table_setup(t);
 
+        if (code != CTL_EXIT_OK)
+                return code;
         if (ctl_args.json)
                 text = ctl_table_json(t);
         else {
@@ -107,24 +116,23 @@ void ctl_table_print(const CtlTable *t) {
                 text = ctl_table_text(t, &o);
         }
         fputs(text, stdout);
+        return CTL_EXIT_OK;
 }
 
-int ctl_print_one(CtlTable *t, const CtlObject *o, const CtlObjects *all) {
-        int code = ctl_table_setup(t);
+int ctl_print_one(const CtlObject *o, const CtlObjects *all, CtlTableOf table_of) {
+        g_autoptr(GPtrArray) one = g_ptr_array_new();
+        g_ptr_array_add(one, (gpointer) o);
+        g_autoptr(CtlTable) t = table_of(one, all);
 
+        /* --output asks for columns: the table of one row. */
+        if (!ctl_args.json && ctl_args.output)
+                return ctl_table_show(t);
+        int code = ctl_table_setup(t);
         if (code != CTL_EXIT_OK)
                 return code;
-        /* --output asks for columns: the table of one row. */
-        if (ctl_args.json || ctl_args.output) {
-                g_autofree char *text = ctl_args.json ? ctl_table_row_json(t, 0) : NULL;
-                if (text)
-                        printf("%s\n", text);
-                else
-                        ctl_table_print(t);
-                return CTL_EXIT_OK;
-        }
-        g_autofree char *text = ctl_object_details(o, all);
-        ctl_pager_open();
-        fputs(text, stdout);
+        g_autofree char *text = ctl_args.json ? ctl_table_row_json(t, 0) : ctl_object_details(o, all);
+        if (!ctl_args.json)
+                ctl_pager_open();
+        printf(ctl_args.json ? "%s\n" : "%s", text);
         return CTL_EXIT_OK;
 }

@@ -19,9 +19,8 @@ int verb_attachments(sd_bus *bus, int argc, char **argv, bool json) {
         g_autoptr(GPtrArray) attachments = argc == 2 ? ctl_machine_attachments(objects->attachments, argv[1])
                                                      : g_ptr_array_ref(objects->attachments);
         g_autoptr(CtlTable) table = ctl_attachments_table(attachments, objects);
-        if ((code = ctl_table_setup(table)) != CTL_EXIT_OK)
+        if ((code = ctl_table_show(table)) != CTL_EXIT_OK)
                 return code;
-        ctl_table_print(table);
         g_autofree char *reasons = ctl_attachment_reasons_text(attachments);
         if (reasons[0] && !ctl_args.json) {
                 g_autofree char *shown = ctl_escape_lines(reasons);
@@ -40,10 +39,7 @@ int verb_attachment(sd_bus *bus, int argc, char **argv, bool json) {
         if ((code = ctl_check_name("machine", argv[1])) != CTL_EXIT_OK ||
             (code = ctl_resolve_attachment(bus, &objects, argv[1], argv[2], &attachment)) != CTL_EXIT_OK)
                 return code;
-        g_autoptr(GPtrArray) one = g_ptr_array_new();
-        g_ptr_array_add(one, (gpointer) attachment);
-        g_autoptr(CtlTable) table = ctl_attachments_table(one, objects);
-        return ctl_print_one(table, attachment, objects);
+        return ctl_print_one(attachment, objects, ctl_attachments_table);
 }
 
 int verb_attach(sd_bus *bus, int argc, char **argv, bool json) {

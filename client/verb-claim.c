@@ -77,7 +77,11 @@ int verb_claim(sd_bus *bus, int argc, char **argv, bool json) {
         if (argc - optind != 1)
                 return ctl_usage("claim takes one MACHINE");
         const char *machine = argv[optind];
+        /* A bad --output is said before anything is claimed. */
+        g_autoptr(GPtrArray) none = g_ptr_array_new();
+        g_autoptr(CtlTable) empty = ctl_claims_table(none);
         if ((code = ctl_check_name("machine", machine)) != CTL_EXIT_OK ||
+            (code = ctl_table_setup(empty)) != CTL_EXIT_OK ||
             (code = ctl_new_call(bus, "/org/devpass1", "org.devpass1.Manager", "Claim", &m)) != CTL_EXIT_OK)
                 return code;
         if ((r = sd_bus_message_append_basic(m, 's', machine)) < 0 ||
@@ -92,10 +96,7 @@ int verb_claim(sd_bus *bus, int argc, char **argv, bool json) {
                 return ctl_fail("Claim", NULL, r);
 
         g_autoptr(CtlTable) table = ctl_claims_table(claims);
-        if ((code = ctl_table_setup(table)) != CTL_EXIT_OK)
-                return code;
-        ctl_table_print(table);
-        return CTL_EXIT_OK;
+        return ctl_table_show(table);
 }
 
 int verb_unclaim(sd_bus *bus, int argc, char **argv, bool json) {
@@ -140,7 +141,8 @@ int verb_hostdev_xml(sd_bus *bus, int argc, char **argv, bool json) {
          * authorization, and a machine without devices prints nothing. */
         g_autoptr(GPtrArray) attachments = ctl_machine_attachments(objects->attachments, machine);
         if (!ctl_hostdev_xml(attachments, objects->devices, (unsigned) guest_bus, &xml, &error)) {
-                fprintf(stderr, "devpassctl: %s: %s\n", machine, error);
+                g_autofree char *shown = ctl_escape(error);
+                fprintf(stderr, "devpassctl: %s: %s\n", machine, shown);
                 return CTL_EXIT_FAILURE;
         }
         fputs(xml, stdout);

@@ -43,8 +43,5 @@ int verb_device(sd_bus *bus, int argc, char **argv, bool json) {
                 add_named(bus, objects->groups, ctl_props_str(props, "Group"), CTL_KIND_GROUP);
                 add_named(bus, objects->rules, ctl_props_str(props, "Rule"), CTL_KIND_RULE);
         }
-        g_autoptr(GPtrArray) one = g_ptr_array_new();
-        g_ptr_array_add(one, &device);
-        g_autoptr(CtlTable) table = ctl_devices_table(one, objects);
-        return ctl_print_one(table, &device, objects);
+        return ctl_print_one(&device, objects, ctl_devices_table);
 }

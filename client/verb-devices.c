@@ -68,8 +68,5 @@ int verb_devices(sd_bus *bus, int argc, char **argv, bool json) {
                 if (device_matches(objects->devices->pdata[i], &f))
                         g_ptr_array_add(devices, objects->devices->pdata[i]);
         g_autoptr(CtlTable) table = ctl_devices_table(devices, objects);
-        if ((code = ctl_table_setup(table)) != CTL_EXIT_OK)
-                return code;
-        ctl_table_print(table);
-        return CTL_EXIT_OK;
+        return ctl_table_show(table);
 }

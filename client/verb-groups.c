@@ -13,10 +13,7 @@ int verb_groups(sd_bus *bus, int argc, char **argv, bool json) {
         if (ctl_get_objects(bus, &objects, &code) < 0)
                 return code;
         g_autoptr(CtlTable) table = ctl_groups_table(objects->groups, objects);
-        if ((code = ctl_table_setup(table)) != CTL_EXIT_OK)
-                return code;
-        ctl_table_print(table);
-        return CTL_EXIT_OK;
+        return ctl_table_show(table);
 }
 
 int verb_group(sd_bus *bus, int argc, char **argv, bool json) {
@@ -29,10 +26,7 @@ int verb_group(sd_bus *bus, int argc, char **argv, bool json) {
         /* All objects at once: the group, and the names of its rules. */
         if ((code = ctl_resolve_object(bus, &objects, CTL_KIND_GROUP, argv[1], &group)) != CTL_EXIT_OK)
                 return code;
-        g_autoptr(GPtrArray) one = g_ptr_array_new();
-        g_ptr_array_add(one, (gpointer) group);
-        g_autoptr(CtlTable) table = ctl_groups_table(one, objects);
-        return ctl_print_one(table, group, objects);
+        return ctl_print_one(group, objects, ctl_groups_table);
 }
 
 int verb_create_group(sd_bus *bus, int argc, char **argv, bool json) {

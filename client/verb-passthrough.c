@@ -38,14 +38,11 @@ int verb_check(sd_bus *bus, int argc, char **argv, bool json) {
                 return ctl_fail("CheckPassthrough", NULL, r);
 
         g_autoptr(CtlTable) table = ctl_findings_table(findings);
-        if ((code = ctl_table_setup(table)) != CTL_EXIT_OK)
-                return code;
-        if (json || findings->len)
-                ctl_table_print(table);
-        else {
+        if (!json && !findings->len) {
                 g_autofree char *list = g_strjoinv(" ", argv + 1);
                 printf("Safe: passing %s through takes nothing from the host\n", list);
-        }
+        } else if ((code = ctl_table_show(table)) != CTL_EXIT_OK)
+                return code;
         return findings->len ? CTL_EXIT_UNSAFE : CTL_EXIT_OK;
 }
 

@@ -83,9 +83,8 @@ int verb_rules(sd_bus *bus, int argc, char **argv, bool json) {
                         g_ptr_array_add(rules, (gpointer) rule);
         }
         g_autoptr(CtlTable) table = ctl_rules_table(rules, objects);
-        if ((code = ctl_table_setup(table)) != CTL_EXIT_OK)
+        if ((code = ctl_table_show(table)) != CTL_EXIT_OK)
                 return code;
-        ctl_table_print(table);
         /* A conflict keeps devices out of both groups: spell it out. */
         g_autofree char *conflicts = ctl_conflicts_text(rules, objects);
         if (conflicts[0] && !ctl_args.json) {
@@ -104,10 +103,7 @@ int verb_rule(sd_bus *bus, int argc, char **argv, bool json) {
                 return ctl_usage("rule takes one NAME or PATH");
         if ((code = ctl_resolve_object(bus, &objects, CTL_KIND_RULE, argv[1], &rule)) != CTL_EXIT_OK)
                 return code;
-        g_autoptr(GPtrArray) one = g_ptr_array_new();
-        g_ptr_array_add(one, (gpointer) rule);
-        g_autoptr(CtlTable) table = ctl_rules_table(one, objects);
-        return ctl_print_one(table, rule, objects);
+        return ctl_print_one(rule, objects, ctl_rules_table);
 }
 
 int verb_create_rule(sd_bus *bus, int argc, char **argv, bool json) {

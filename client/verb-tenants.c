@@ -52,8 +52,5 @@ int verb_tenants(sd_bus *bus, int argc, char **argv, bool json) {
                 return code;
         g_autoptr(GPtrArray) groups = ctl_tenant_groups(objects->groups, argc == 2 ? argv[1] : NULL);
         g_autoptr(CtlTable) table = ctl_tenants_table(groups);
-        if ((code = ctl_table_setup(table)) != CTL_EXIT_OK)
-                return code;
-        ctl_table_print(table);
-        return CTL_EXIT_OK;
+        return ctl_table_show(table);
 }
