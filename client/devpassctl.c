@@ -76,11 +76,11 @@ static const struct {
           "passes them even when check has findings, but never a bridge or a PF whose\n"
           "VFs are in use. Prints the group's name and path, and \"Reboot required: ...\"\n"
           "when the node must be rebooted to finish" },
-        { "give-back", verb_release, NULL,
+        { "give-back", verb_give_back, NULL,
           "give-back ADDRESS...\n"
           "Give the devices back to their host drivers (their rules stay);\n"
           "\"release\" is its old name" },
-        { "release", verb_release, NULL, NULL, "give-back" },
+        { "release", verb_give_back, NULL, NULL, "give-back" },
         { "sriov", verb_sriov, NULL,
           "sriov ADDRESS COUNT\n"
           "Enable COUNT SR-IOV virtual functions on a physical function (0: none)" },
@@ -110,11 +110,11 @@ static const struct {
           "(NUMA node N first; --tenant-node: where a tenant's machine runs); prints\n"
           "each device's address, IOMMU group, /dev/vfio node and MAC. Count is in\n"
           "units: a GPU with its audio function is one" },
-        { "release-machine", verb_unclaim, NULL,
+        { "release-machine", verb_release_machine, NULL,
           "release-machine MACHINE\n"
           "As the machine stops: the devices it holds are free again (give-back is\n"
           "another thing: devices back to the host); \"unclaim\" is its old name" },
-        { "unclaim", verb_unclaim, NULL, NULL, "release-machine" },
+        { "unclaim", verb_release_machine, NULL, NULL, "release-machine" },
         { "hostdev-xml", verb_hostdev_xml, NULL,
           "hostdev-xml MACHINE [--guest-bus N]\n"
           "The libvirt <hostdev> and <interface type='hostdev'> elements of the devices\n"

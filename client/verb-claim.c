@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* devpassctl claim, unclaim, hostdev-xml: what a VM manager does as a
+/* devpassctl claim, release-machine, hostdev-xml: what a VM manager does as a
  * machine starts and stops. */
 #include <stdio.h>
 
@@ -99,7 +99,7 @@ int verb_claim(sd_bus *bus, int argc, char **argv, bool json) {
         return ctl_table_show(table);
 }
 
-int verb_unclaim(sd_bus *bus, int argc, char **argv, bool json) {
+int verb_release_machine(sd_bus *bus, int argc, char **argv, bool json) {
         g_autoptr(sd_bus_message) m = NULL;
         int r, code;
 

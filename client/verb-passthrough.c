@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* devpassctl check, passthrough, release, sriov: the verbs that move
+/* devpassctl check, passthrough, give-back, sriov: the verbs that move
  * devices between the host and vfio-pci. */
 #include <stdio.h>
 
@@ -106,7 +106,7 @@ int verb_passthrough(sd_bus *bus, int argc, char **argv, bool json) {
         return CTL_EXIT_OK;
 }
 
-int verb_release(sd_bus *bus, int argc, char **argv, bool json) {
+int verb_give_back(sd_bus *bus, int argc, char **argv, bool json) {
         g_autoptr(sd_bus_message) m = NULL, reply = NULL;
         int r, code, reboot;
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* devpassctl tenant-pass, tenants: devices held for tenants' nodes, as
+/* devpassctl tenant-pass, tenants, tenant: devices held for tenants' nodes, as
  * groups the tenants own. */
 #include <stdio.h>
 
@@ -44,6 +44,9 @@ int verb_tenants(sd_bus *bus, int argc, char **argv, bool json) {
         g_autoptr(CtlObjects) objects = NULL;
         int code = CTL_EXIT_OK;
 
+        /* tenant TENANT is tenants TENANT. */
+        if (g_str_equal(argv[0], "tenant") && argc != 2)
+                return ctl_usage("tenant takes one TENANT");
         if (argc > 2)
                 return ctl_usage("tenants takes at most one TENANT");
         if (argc == 2 && (code = ctl_check_name("tenant", argv[1])) != CTL_EXIT_OK)
