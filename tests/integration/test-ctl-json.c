@@ -192,7 +192,8 @@ static void test_views(void **state) {
         assert_line(att, "Count: 1");
         ctl_fails(f, 3, "devpassctl: vm2 has no attachment named 'gpu'", ARGS("attachment", "vm2", "gpu"));
 
-        ctl_ok(f, ARGS("tenant-pass", "acme", "node-a", "--group", "GPUs"));
+        g_autofree char *held = ctl_ok(f, ARGS("tenant-pass", "acme", "node-a", "--group", "GPUs"));
+        assert_true(g_str_has_prefix(held, "acme GPUs /org/devpass1/groups/"));
         g_autofree char *acme = ctl_ok(f, ARGS("tenant", "acme", "--output", "tenant,tenant_node", "--no-headings"));
         assert_string_equal(acme, "acme    node-a\n");
         g_autofree char *beta = ctl_ok(f, ARGS("tenant", "beta"));
