@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* devpassctl's bus access: connect, read properties, report failures. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
 #include "ctl.h"
 
 int ctl_bus_open(sd_bus **ret) {
@@ -26,62 +24,12 @@ int ctl_bus_open(sd_bus **ret) {
         return CTL_EXIT_OK;
 }
 
-/* An object that is not there, as a person reads it: sd-bus names only
- * the path. NULL for any other error. */
-static char *ctl_unknown_object(const char *name, const char *message) {
-        static const struct {
-                const char *prefix;
-                const char *kind;
-                const char *verb;
-        } kinds[] = {
-                { "/org/devpass1/devices/", "device", "devices" },
-                { "/org/devpass1/groups/", "group", "groups" },
-                { "/org/devpass1/rules/", "rule", "rules" },
-                { "/org/devpass1/attachments/", "attachment", "attachments" },
-        };
-        const char *open = strchr(message, '\''), *close = open ? strchr(open + 1, '\'') : NULL;
-
-        if (!g_str_equal(name, "org.freedesktop.DBus.Error.UnknownObject") || !close)
-                return NULL;
-        g_autofree char *path = g_strndup(open + 1, (gsize) (close - open - 1));
-        DpAddress a;
-        char address[DP_ADDRESS_MAX];
-        if (g_str_has_prefix(path, kinds[0].prefix) && address_from_path(path, &a)) {
-                address_format(&a, address);
-                return g_strdup_printf("No PCI function %s on this node ('devpassctl devices' lists them)", address);
-        }
-        for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++)
-                if (g_str_has_prefix(path, kinds[i].prefix))
-                        return g_strdup_printf("No %s at '%s' ('devpassctl %s' lists them)", kinds[i].kind, path,
-                                               kinds[i].verb);
-        return NULL;
-}
-
 int ctl_fail(const char *what, const sd_bus_error *error, int r) {
         const char *name = error && sd_bus_error_is_set(error) ? error->name : NULL;
-        int code = ctl_exit_code_for_error(name, r);
+        g_autofree char *line = ctl_error_text(what, name, name ? error->message : NULL, r);
 
-        if (r == -ETIMEDOUT || g_strcmp0(name, SD_BUS_ERROR_NO_REPLY) == 0 || g_strcmp0(name, SD_BUS_ERROR_TIMEOUT) == 0)
-                fprintf(stderr, "devpassctl: devpassd does not answer: is it hung? systemctl status devpassd\n");
-        else if (code == CTL_EXIT_NOT_RUNNING)
-                fprintf(stderr, "devpassctl: devpassd is not running on the system bus "
-                                "(start it: systemctl start devpassd)\n");
-        else if (g_strcmp0(name, SD_BUS_ERROR_ACCESS_DENIED) == 0 && error->message &&
-                 g_str_has_prefix(error->message, "Rejected send message"))
-                /* The bus daemon's words: no policy lets anyone call devpassd. */
-                fprintf(stderr, "devpassctl: the system bus refuses calls to devpassd: its bus policy "
-                                "(dbus-1/system.d/org.devpass1.conf) is not installed where dbus-daemon reads it "
-                                "(/usr/share or /etc, not /usr/local): install with meson setup --prefix=/usr, "
-                                "then reload dbus\n");
-        else if (name && error->message) {
-                /* One line, whatever the daemon wrote, in the CLI's words. */
-                g_autofree char *line = ctl_unknown_object(name, error->message) ?: ctl_error_words(error->message);
-                g_strdelimit(line, "\n\r", ' ');
-                g_autofree char *shown = ctl_escape(g_strstrip(line));
-                fprintf(stderr, "devpassctl: %s\n", shown);
-        } else
-                fprintf(stderr, "devpassctl: %s: %s\n", what, strerror(-r));
-        return code;
+        fprintf(stderr, "devpassctl: %s\n", line);
+        return ctl_exit_code_for_error(name, r);
 }
 
 /* "a(sss)" and the like: structs of strings and paths only. */

@@ -12,12 +12,16 @@ int ctl_new_call(sd_bus *bus, const char *path, const char *interface, const cha
 }
 
 int ctl_call(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply) {
-        g_auto(sd_bus_error) error = SD_BUS_ERROR_NULL;
-
         ctl_agent_open(bus);
         /* Long: a polkit agent may be asking for a password, and a driver
          * may take its time to let go of a device. */
-        int r = sd_bus_call(bus, m, CTL_CHANGE_TIMEOUT_USEC, &error, ret_reply);
+        return ctl_call_timeout(bus, m, CTL_CHANGE_TIMEOUT_USEC, ret_reply);
+}
+
+int ctl_call_timeout(sd_bus *bus, sd_bus_message *m, uint64_t usec, sd_bus_message **ret_reply) {
+        g_auto(sd_bus_error) error = SD_BUS_ERROR_NULL;
+
+        int r = sd_bus_call(bus, m, usec, &error, ret_reply);
         return r < 0 ? ctl_fail(sd_bus_message_get_member(m), &error, r) : CTL_EXIT_OK;
 }
 

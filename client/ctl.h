@@ -136,6 +136,11 @@ char *ctl_device_name(const CtlProps *p);               /* "Intel Corporation X7
  * text by turns, and text with several lines continues under the first. */
 char *ctl_details_format(GPtrArray *rows);
 int ctl_exit_code_for_error(const char *error_name, int err);
+/* The line that reports a failed call of what (a method, or what was
+ * being done): a daemon not answering or not there, a bus policy
+ * missing, an object not there, or the error's message in the CLI's
+ * words, escaped; err the negative errno. */
+char *ctl_error_text(const char *what, const char *name, const char *message, int err);
 /* devpassd's message in devpassctl's words: --release, --force, --mac,
  * --count; give-back and release-machine. */
 char *ctl_error_words(const char *message);
@@ -295,8 +300,11 @@ void ctl_agent_close(void);
 /* call.c: method calls on devpassd. */
 int ctl_new_call(sd_bus *bus, const char *path, const char *interface, const char *member,
                  sd_bus_message **ret);
-/* Sends m; returns an exit code, and reports a failure in one line. */
+/* Sends a change m (the polkit agent started first); returns an exit
+ * code, and reports a failure in one line. */
 int ctl_call(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply);
+/* The same for any call, without an agent; 0: the read timeout. */
+int ctl_call_timeout(sd_bus *bus, sd_bus_message *m, uint64_t usec, sd_bus_message **ret_reply);
 /* The same without a reply, and then the line saying what was done
  * (not with --json). */
 int ctl_call_done(sd_bus *bus, sd_bus_message *m, const char *format, ...) G_GNUC_PRINTF(3, 4);

@@ -317,6 +317,56 @@ char *ctl_details_format(GPtrArray *rows) {
         return g_string_free(out, FALSE);
 }
 
+/* An object that is not there, as a person reads it: sd-bus names only
+ * the path. NULL for any other error. */
+static char *unknown_object(const char *name, const char *message) {
+        static const struct {
+                const char *prefix;
+                const char *kind;
+                const char *verb;
+        } kinds[] = {
+                { "/org/devpass1/devices/", "device", "devices" },
+                { "/org/devpass1/groups/", "group", "groups" },
+                { "/org/devpass1/rules/", "rule", "rules" },
+                { "/org/devpass1/attachments/", "attachment", "attachments" },
+        };
+        const char *open = strchr(message, '\''), *close = open ? strchr(open + 1, '\'') : NULL;
+
+        if (!g_str_equal(name, "org.freedesktop.DBus.Error.UnknownObject") || !close)
+                return NULL;
+        g_autofree char *path = g_strndup(open + 1, (gsize) (close - open - 1));
+        DpAddress a;
+        char address[DP_ADDRESS_MAX];
+        if (g_str_has_prefix(path, kinds[0].prefix) && address_from_path(path, &a)) {
+                address_format(&a, address);
+                return g_strdup_printf("No PCI function %s on this node ('devpassctl devices' lists them)", address);
+        }
+        for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++)
+                if (g_str_has_prefix(path, kinds[i].prefix))
+                        return g_strdup_printf("No %s at '%s' ('devpassctl %s' lists them)", kinds[i].kind, path,
+                                               kinds[i].verb);
+        return NULL;
+}
+
+char *ctl_error_text(const char *what, const char *name, const char *message, int err) {
+        if (err == -ETIMEDOUT || g_strcmp0(name, SD_BUS_ERROR_NO_REPLY) == 0 || g_strcmp0(name, SD_BUS_ERROR_TIMEOUT) == 0)
+                return g_strdup("devpassd does not answer: is it hung? systemctl status devpassd");
+        if (ctl_exit_code_for_error(name, err) == CTL_EXIT_NOT_RUNNING)
+                return g_strdup("devpassd is not running on the system bus (start it: systemctl start devpassd)");
+        /* The bus daemon's words when no policy lets anyone call devpassd. */
+        if (g_strcmp0(name, SD_BUS_ERROR_ACCESS_DENIED) == 0 && message &&
+            g_str_has_prefix(message, "Rejected send message"))
+                return g_strdup("the system bus refuses calls to devpassd: its bus policy (dbus-1/system.d/"
+                                "org.devpass1.conf) is not installed where dbus-daemon reads it (/usr/share or "
+                                "/etc, not /usr/local): install with meson setup --prefix=/usr, then reload dbus");
+        if (!name || !message)
+                return g_strdup_printf("%s: %s", what, g_strerror(-err));
+        /* One line, whatever the daemon wrote, in the CLI's words. */
+        g_autofree char *line = unknown_object(name, message) ?: ctl_error_words(message);
+        g_strdelimit(line, "\n\r", ' ');
+        return ctl_escape(g_strstrip(line));
+}
+
 char *ctl_error_words(const char *message) {
         /* devpassd speaks D-Bus (its keys, Manager.Release); the user typed
          * devpassctl's options and verbs. */

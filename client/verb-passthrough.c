@@ -31,8 +31,9 @@ int verb_check(sd_bus *bus, int argc, char **argv, bool json) {
         g_autoptr(GPtrArray) findings = NULL;
         int r, code;
 
+        /* A read: no password to ask for. */
         if ((code = device_call(bus, argv[0], "CheckPassthrough", argv + 1, argc - 1, &m)) != CTL_EXIT_OK ||
-            (code = ctl_call(bus, m, &reply)) != CTL_EXIT_OK)
+            (code = ctl_call_timeout(bus, m, 0, &reply)) != CTL_EXIT_OK)
                 return code;
         if ((r = ctl_read_tuples(reply, "ssss", &findings)) < 0)
                 return ctl_fail("CheckPassthrough", NULL, r);

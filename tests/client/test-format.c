@@ -60,6 +60,29 @@ static void test_error_words(void **state) {
         assert_string_equal(d, "Mac and Force are words too");
 }
 
+static void test_error_text(void **state) {
+        g_autofree char *hung = ctl_error_text("GetManagedObjects", "org.freedesktop.DBus.Error.Timeout",
+                                               "Connection timed out", -ETIMEDOUT);
+        assert_string_equal(hung, "devpassd does not answer: is it hung? systemctl status devpassd");
+        g_autofree char *gone = ctl_error_text("GetAll", "org.freedesktop.DBus.Error.ServiceUnknown", "x", -EHOSTDOWN);
+        assert_true(g_str_has_prefix(gone, "devpassd is not running on the system bus"));
+        g_autofree char *policy = ctl_error_text("GetAll", "org.freedesktop.DBus.Error.AccessDenied",
+                                                 "Rejected send message, 1 matched rules; type=\"method_call\"",
+                                                 -EACCES);
+        assert_true(g_str_has_prefix(policy, "the system bus refuses calls to devpassd: its bus policy"));
+        g_autofree char *object = ctl_error_text("GetAll", "org.freedesktop.DBus.Error.UnknownObject",
+                                                 "Unknown object '/org/devpass1/devices/0000_99_00_0'.", -ENXIO);
+        assert_string_equal(object, "No PCI function 0000:99:00.0 on this node ('devpassctl devices' lists them)");
+        /* The daemon's message: one line, escaped, in the CLI's words. */
+        g_autofree char *words = ctl_error_text("Delete", "org.devpass1.Error.Busy",
+                                                "Group \x1b[2Jx still has 1 device passed through (a):\n release "
+                                                "them first, or delete it with Release", -EBUSY);
+        assert_string_equal(words, "Group \\x1b[2Jx still has 1 device passed through (a):  give them back first "
+                                   "(devpassctl give-back), or delete it with --release");
+        g_autofree char *local = ctl_error_text("CreateGroup", NULL, NULL, -ENOMEM);
+        assert_string_equal(local, "CreateGroup: Cannot allocate memory");
+}
+
 static void test_escape(void **state) {
         g_autofree char *a = ctl_escape("plain Gerät");
         assert_string_equal(a, "plain Gerät");
@@ -259,6 +282,7 @@ int main(void) {
                 cmocka_unit_test(test_props_json),
                 cmocka_unit_test(test_escape),
                 cmocka_unit_test(test_error_words),
+                cmocka_unit_test(test_error_text),
                 cmocka_unit_test(test_text),
                 cmocka_unit_test(test_sriov_and_name),
                 cmocka_unit_test(test_table),
