@@ -202,7 +202,7 @@ char *ctl_reboot_text(const char *node, const GPtrArray *reasons, char *const *a
 char *ctl_object_details(const CtlObject *o, const CtlObjects *all);
 
 /* format-attachments.c: pure, no I/O. Machines, attachments, tenants. */
-/* A machine's or tenant's name: 1-64 of A-Z a-z 0-9 . _ - */
+/* A tenant's name: 1-64 of A-Z a-z 0-9 . _ - (machines: machine_name_valid()). */
 bool ctl_name_valid(const char *name);
 /* The attachments of machine, in the order of attachments (not owned). */
 GPtrArray *ctl_machine_attachments(const GPtrArray *attachments, const char *machine);
@@ -245,6 +245,15 @@ CtlTable *ctl_claims_table(const GPtrArray *claims);
 #define CTL_GUEST_BUS_DEFAULT 0x10
 bool ctl_hostdev_xml(const GPtrArray *attachments, const GPtrArray *devices, unsigned guest_bus, char **ret,
                      char **ret_error);
+/* QEMU's arguments for a claim (q35, PCIe), one a line: "-device", then
+ * "vfio-pci,host=DDDD:BB:SS.F" for a unit of one function (QEMU places
+ * it); a unit of several functions in slot 0 of a pcie-root-port of its
+ * own (id devpass<N>, chassis N, N from guest_bus on, as hostdev-xml's
+ * buses), each function's "vfio-pci,host=...,bus=devpass<N>,addr=0x0.F",
+ * function 0 with multifunction=on. romfile=, x-vga= and a VF's MAC (set
+ * on the host's PF) are the caller's. False, with the reason, as
+ * ctl_hostdev_xml(). */
+bool ctl_claim_qemu(const GPtrArray *claims, unsigned guest_bus, char **ret, char **ret_error);
 
 /* bus.c */
 int ctl_bus_open(sd_bus **ret);

@@ -105,11 +105,12 @@ static const struct {
           "detach MACHINE ATTACHMENT\n"
           "Delete one of the machine's attachments" },
         { "claim", verb_claim, NULL,
-          "claim MACHINE [--numa-node N] [--tenant-node NODE]\n"
+          "claim MACHINE [--numa-node N] [--tenant-node NODE] [--qemu]\n"
           "As the machine starts: take free devices for all its attachments, or none\n"
           "(NUMA node N first; --tenant-node: where a tenant's machine runs); prints\n"
           "each device's address, IOMMU group, /dev/vfio node and MAC. Count is in\n"
-          "units: a GPU with its audio function is one" },
+          "units: a GPU with its audio function is one. --qemu: QEMU's -device\n"
+          "arguments instead, one a line" },
         { "release-machine", verb_release_machine, NULL,
           "release-machine MACHINE\n"
           "As the machine stops: the devices it holds are free again (give-back is\n"
@@ -142,7 +143,9 @@ static const char help_arguments[] =
         "Arguments:\n"
         "  ADDRESS           A PCI function, dddd:bb:ss.f or bb:ss.f (domain 0000)\n"
         "  GROUP, RULE       A name, or an object path (/org/devpass1/groups/ID, /org/devpass1/rules/ID)\n"
-        "  MACHINE, TENANT   A name: 1 to 64 of A-Z a-z 0-9 . _ -\n"
+        "  MACHINE           Its name as its VM manager has it: 1-255 bytes of UTF-8 without\n"
+        "                    control characters (quote one with spaces)\n"
+        "  TENANT            A name: 1 to 64 of A-Z a-z 0-9 . _ -\n"
         "  ATTACHMENT        Its name among the machine's, or its path (/org/devpass1/attachments/ID)\n"
         "  NODE              The one node a rule applies to, \"\" (the default) for every node;\n"
         "                    the node of a tenant that devices are held for\n"

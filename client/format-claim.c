@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The pure parts of devpassctl about claims: the devices a machine got,
- * for people, for scripts, and as libvirt domain XML. */
+ * for people, for scripts, as libvirt domain XML and as QEMU arguments. */
 #include <string.h>
 
 #include "address.h"
@@ -122,29 +122,43 @@ static void unit_functions(const XmlDevice *const *unit, guint n, unsigned *func
                 functions[i] = own ? unit[i]->address.function : i;
 }
 
-/* Writes one attachment's devices (XmlDevice*, in address order), a unit
- * of several functions together in one guest slot of bus *guest_bus (then
- * the next bus). */
-static bool append_attachment(GString *out, const char *name, const char *type, GPtrArray *devices,
-                              unsigned *guest_bus, char **ret_error) {
-        g_autofree bool *written = g_new0(bool, devices->len);
+/* devices (XmlDevice*, in address order) as units: the functions that
+ * share an IOMMU group together (GPtrArray of XmlDevice*), in the order
+ * their first comes; NULL with why for one that no guest slot takes. */
+static GPtrArray *units_split(GPtrArray *devices, const char *name, char **ret_error) {
+        g_autoptr(GPtrArray) units = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
+        g_autofree bool *taken = g_new0(bool, devices->len);
 
         for (guint i = 0; i < devices->len; i++) {
                 const XmlDevice *d = devices->pdata[i];
-                if (written[i])
+                if (taken[i])
                         continue;
-                g_autoptr(GPtrArray) unit = g_ptr_array_new();
+                GPtrArray *unit = g_ptr_array_new();
+                g_ptr_array_add(units, unit);
                 for (guint j = i; j < devices->len; j++) {
                         const XmlDevice *e = devices->pdata[j];
-                        if (j == i || (!written[j] && d->iommu_group >= 0 && e->iommu_group == d->iommu_group)) {
+                        if (j == i || (!taken[j] && d->iommu_group >= 0 && e->iommu_group == d->iommu_group)) {
                                 g_ptr_array_add(unit, (gpointer) e);
-                                written[j] = true;
+                                taken[j] = true;
                         }
                 }
                 if (unit->len > 8)
                         return (*ret_error = g_strdup_printf("attachment '%s' holds a unit of %u functions (IOMMU "
                                                              "group %" G_GINT64_FORMAT "): more than one guest slot "
-                                                             "takes", name, unit->len, d->iommu_group)), false;
+                                                             "takes", name, unit->len, d->iommu_group)), NULL;
+        }
+        return g_steal_pointer(&units);
+}
+
+/* Writes one attachment's devices (XmlDevice*, in address order), a unit
+ * of several functions together in one guest slot of bus *guest_bus (then
+ * the next bus). */
+static bool append_attachment(GString *out, const char *name, const char *type, GPtrArray *devices,
+                              unsigned *guest_bus, char **ret_error) {
+        g_autoptr(GPtrArray) units = units_split(devices, name, ret_error);
+
+        for (guint i = 0; units && i < units->len; i++) {
+                GPtrArray *unit = units->pdata[i];
                 unsigned functions[8];
                 unit_functions((const XmlDevice *const *) unit->pdata, unit->len, functions);
                 for (guint k = 0; k < unit->len; k++) {
@@ -158,6 +172,57 @@ static bool append_attachment(GString *out, const char *name, const char *type, 
                 if (unit->len > 1)
                         (*guest_bus)++;
         }
+        return units != NULL;
+}
+
+/* QEMU's arguments for one attachment's units: a unit of one function
+ * where QEMU puts it; a unit of several in slot 0 of a pcie-root-port of
+ * its own (chassis *guest_bus, then the next), functions kept. */
+static bool append_qemu(GString *out, const char *name, GPtrArray *devices, unsigned *guest_bus,
+                        char **ret_error) {
+        g_autoptr(GPtrArray) units = units_split(devices, name, ret_error);
+
+        for (guint i = 0; units && i < units->len; i++) {
+                GPtrArray *unit = units->pdata[i];
+                char host[DP_ADDRESS_MAX];
+                if (unit->len == 1) {
+                        address_format(&((const XmlDevice *) unit->pdata[0])->address, host);
+                        g_string_append_printf(out, "-device\nvfio-pci,host=%s\n", host);
+                        continue;
+                }
+                unsigned functions[8];
+                unit_functions((const XmlDevice *const *) unit->pdata, unit->len, functions);
+                g_string_append_printf(out, "-device\npcie-root-port,id=devpass%u,chassis=%u\n", *guest_bus,
+                                       *guest_bus);
+                for (guint k = 0; k < unit->len; k++) {
+                        address_format(&((const XmlDevice *) unit->pdata[k])->address, host);
+                        g_string_append_printf(out, "-device\nvfio-pci,host=%s,bus=devpass%u,addr=0x0.%x%s\n", host,
+                                               *guest_bus, functions[k], functions[k] == 0 ? ",multifunction=on" : "");
+                }
+                (*guest_bus)++;
+        }
+        return units != NULL;
+}
+
+bool ctl_claim_qemu(const GPtrArray *claims, unsigned guest_bus, char **ret, char **ret_error) {
+        g_autoptr(GString) out = g_string_new(NULL);
+
+        for (guint i = 0; i < claims->len; i++) {
+                const CtlClaim *c = claims->pdata[i];
+                g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(g_free);
+                for (guint j = 0; j < c->devices->len; j++) {
+                        const CtlClaimDevice *cd = c->devices->pdata[j];
+                        XmlDevice *d = g_new0(XmlDevice, 1);
+                        g_ptr_array_add(list, d);
+                        if (!address_parse(cd->address, &d->address))
+                                return (*ret_error = g_strdup_printf("attachment '%s' holds '%s', which is no "
+                                                                     "device", c->name, cd->address)), false;
+                        d->iommu_group = cd->iommu_group;
+                }
+                if (!append_qemu(out, c->name, list, &guest_bus, ret_error))
+                        return false;
+        }
+        *ret = g_string_free(g_steal_pointer(&out), FALSE);
         return true;
 }
 

@@ -98,7 +98,7 @@ int verb_detach(sd_bus *bus, int argc, char **argv, bool json) {
             (code = ctl_resolve_attachment(bus, &objects, argv[1], argv[2], &attachment)) != CTL_EXIT_OK ||
             (code = ctl_new_call(bus, attachment->path, "org.devpass1.Attachment", "Delete", &m)) != CTL_EXIT_OK)
                 return code;
-        return ctl_call_done(bus, m, "Attachment '%s' of %s deleted", ctl_props_str(attachment->props, "Name"),
+        return ctl_call_done(bus, m, "Attachment '%s' of machine '%s' deleted", ctl_props_str(attachment->props, "Name"),
                              argv[1]);
 }
 
@@ -135,6 +135,6 @@ int verb_update_attachment(sd_bus *bus, int argc, char **argv, bool json) {
                 return code;
         if ((r = ctl_append_attach_settings(m, &s, group)) < 0)
                 return ctl_fail("Update", NULL, r);
-        return ctl_call_done(bus, m, "Attachment '%s' of %s updated; the machine gets it at its next start",
+        return ctl_call_done(bus, m, "Attachment '%s' of machine '%s' updated; the machine gets it at its next start",
                              s.name ? s.name : ctl_props_str(attachment->props, "Name"), argv[optind]);
 }

@@ -52,16 +52,18 @@ static int read_claims(sd_bus_message *m, GPtrArray **ret) {
 }
 
 int verb_claim(sd_bus *bus, int argc, char **argv, bool json) {
-        enum { OPT_NUMA_NODE = CTL_OPT_PRIVATE, OPT_TENANT_NODE };
+        enum { OPT_NUMA_NODE = CTL_OPT_PRIVATE, OPT_TENANT_NODE, OPT_QEMU };
         static const struct option options[] = {
                 { "numa-node", required_argument, NULL, OPT_NUMA_NODE },
                 { "tenant-node", required_argument, NULL, OPT_TENANT_NODE },
+                { "qemu", no_argument, NULL, OPT_QEMU },
                 {}
         };
         g_autoptr(sd_bus_message) m = NULL, reply = NULL;
         g_autoptr(GPtrArray) claims = NULL;
         const char *tenant_node = NULL;
         int64_t numa_node = -1;
+        bool qemu = false;
         int c, r, code;
 
         while ((c = ctl_getopt(argc, argv, options)) >= 0) {
@@ -71,11 +73,15 @@ int verb_claim(sd_bus *bus, int argc, char **argv, bool json) {
                                 return code;
                 } else if (c == OPT_TENANT_NODE)
                         tenant_node = optarg;
+                else if (c == OPT_QEMU)
+                        qemu = true;
                 else
                         return CTL_EXIT_USAGE;
         }
         if (argc - optind != 1)
                 return ctl_usage("claim takes one MACHINE");
+        if (qemu && json)
+                return ctl_usage("claim: --qemu and --json exclude each other");
         const char *machine = argv[optind];
         /* A bad --output is said before anything is claimed. */
         g_autoptr(GPtrArray) none = g_ptr_array_new();
@@ -95,6 +101,22 @@ int verb_claim(sd_bus *bus, int argc, char **argv, bool json) {
         if ((r = read_claims(reply, &claims)) < 0)
                 return ctl_fail("Claim", NULL, r);
 
+        if (qemu) {
+                g_autofree char *args = NULL, *error = NULL;
+                if (!ctl_claim_qemu(claims, CTL_GUEST_BUS_DEFAULT, &args, &error)) {
+                        g_autofree char *shown = ctl_escape(error);
+                        fprintf(stderr, "devpassctl: %s: %s\n", machine, shown);
+                        return CTL_EXIT_FAILURE;
+                }
+                /* As hostdev-xml: a wrapper must not start QEMU without devices. */
+                if (!*args) {
+                        fprintf(stderr, "devpassctl: machine '%s' got no devices: it has no attachments, or only "
+                                "Optional ones that could not be met (devpassctl attachments)\n", machine);
+                        return CTL_EXIT_NOT_FOUND;
+                }
+                fputs(args, stdout);
+                return CTL_EXIT_OK;
+        }
         g_autoptr(CtlTable) table = ctl_claims_table(claims);
         return ctl_table_show(table);
 }
@@ -110,7 +132,7 @@ int verb_release_machine(sd_bus *bus, int argc, char **argv, bool json) {
                 return code;
         if ((r = sd_bus_message_append_basic(m, 's', argv[1])) < 0)
                 return ctl_fail("Release", NULL, r);
-        return ctl_call_done(bus, m, "Machine %s released: the devices it held are free", argv[1]);
+        return ctl_call_done(bus, m, "Machine '%s' released: the devices it held are free", argv[1]);
 }
 
 int verb_hostdev_xml(sd_bus *bus, int argc, char **argv, bool json) {
@@ -138,12 +160,19 @@ int verb_hostdev_xml(sd_bus *bus, int argc, char **argv, bool json) {
         if (ctl_get_objects(bus, &objects, &code) < 0)
                 return code;
         /* What the attachments hold now, not a new claim: reading needs no
-         * authorization, and a machine without devices prints nothing. */
+         * authorization. Nothing held fails, so that a script does not
+         * start the machine without its devices. */
         g_autoptr(GPtrArray) attachments = ctl_machine_attachments(objects->attachments, machine);
         if (!ctl_hostdev_xml(attachments, objects->devices, (unsigned) guest_bus, &xml, &error)) {
                 g_autofree char *shown = ctl_escape(error);
                 fprintf(stderr, "devpassctl: %s: %s\n", machine, shown);
                 return CTL_EXIT_FAILURE;
+        }
+        if (!*xml) {   /* the name is checked: printable */
+                fprintf(stderr, "devpassctl: machine '%s' holds no devices: %s\n", machine,
+                        attachments->len ? "claim them first (devpassctl claim)"
+                                         : "it has no attachments (devpassctl attach), then claim them");
+                return CTL_EXIT_NOT_FOUND;
         }
         fputs(xml, stdout);
         return CTL_EXIT_OK;

@@ -13,8 +13,9 @@ devpassctl() {
         case "$*" in
         "devices --output address "*) printf '0000:17:00.0\n0000:17:00.1\n0000:b1:00.0\n' ;;
         "groups --output name "*) printf 'GPUs  \nPCI GPUs\n$(touch %s)\n' "$canary" ;;
-        "attachments --output machine "*) printf 'vm1\nvm1\nvm2\n' ;;
+        "attachments --output machine "*) printf 'vm1\nvm1\nvm2\nwin 11\n' ;;
         "attachments vm1 --output name "*) printf 'gpu 1\nnic\n' ;;
+        "attachments win 11 --output name "*) [[ $2 == "win 11" ]] && printf 'gpu\n' ;;
         *) return 1 ;;
         esac
 }
@@ -26,7 +27,15 @@ complete_line() {
         local line=$1; shift
         COMP_LINE=$line
         COMP_POINT=${#line}
-        read -ra COMP_WORDS <<< "$line"
+        # As bash gives them: "win\ 11" one word, its backslash kept.
+        local -a split
+        read -ra split <<< "$line"
+        COMP_WORDS=()
+        local w joined=''
+        for w in "${split[@]}"; do
+                joined+=$w
+                if [[ $w == *\\ ]]; then joined+=' '; else COMP_WORDS+=("$joined"); joined=''; fi
+        done
         [[ $line == *' ' ]] && COMP_WORDS+=('')
         COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
         COMPREPLY=()
@@ -46,6 +55,8 @@ complete_line 'devpassctl passthrough 17:00.0 --group P' 'PCI\ GPUs'
 # A name is offered quoted, and never run.
 complete_line 'devpassctl group ' GPUs 'PCI\ GPUs' "$(printf '%q' "\$(touch $canary)")"
 complete_line 'devpassctl claim v' vm1 vm2
+complete_line 'devpassctl claim w' 'win\ 11'
+complete_line 'devpassctl detach win\ 11 ' gpu
 complete_line 'devpassctl detach vm1 ' 'gpu\ 1' nic
 complete_line 'devpassctl delete-group --r' --raw --release
 complete_line 'devpassctl --json dev' devices device

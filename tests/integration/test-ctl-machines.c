@@ -140,8 +140,8 @@ static void test_vm_path(void **state) {
                 "OPTIONAL\n"
                 "vm1      PCI GPUs 1  pci        PCI GPUs  1      restart-required  -        -                  no\n"
                 "vm1      VFs 1       sriov-nic  VFs       1      restart-required  -        " MAC "  no\n");
-        g_autofree char *no_xml = ctl_ok(f, ARGS("hostdev-xml", "vm1"));
-        assert_string_equal(no_xml, "");
+        ctl_fails(f, 3, "devpassctl: machine 'vm1' holds no devices: claim them first (devpassctl claim)\n",
+                  ARGS("hostdev-xml", "vm1"));
 
         /* The claim: the first GPU unit (a GPU and its audio, IOMMU group 8), the first VF. */
         g_autofree char *claimed = ctl_ok(f, ARGS("claim", "vm1"));
@@ -159,6 +159,16 @@ static void test_vm_path(void **state) {
                 "  no\n");
         g_autofree char *xml = ctl_ok(f, ARGS("hostdev-xml", "vm1"));
         assert_string_equal(xml, XML_VM1);
+        /* The same claim as QEMU's arguments: the GPU's unit on a root port of its own. */
+        g_autofree char *qemu = ctl_ok(f, ARGS("claim", "vm1", "--qemu"));
+        assert_string_equal(qemu, "-device\npcie-root-port,id=devpass16,chassis=16\n"
+                                  "-device\nvfio-pci,host=0000:17:00.0,bus=devpass16,addr=0x0.0,multifunction=on\n"
+                                  "-device\nvfio-pci,host=0000:17:00.1,bus=devpass16,addr=0x0.1\n"
+                                  "-device\nvfio-pci,host=0000:3b:0a.0\n");
+        ctl_fails(f, 2, "devpassctl: claim: --qemu and --json exclude each other; see devpassctl --help\n",
+                  ARGS("claim", "vm1", "--qemu", "--json"));
+        ctl_fails(f, 3, "devpassctl: machine 'vm2' got no devices: it has no attachments, or only Optional ones "
+                        "that could not be met (devpassctl attachments)\n", ARGS("claim", "vm2", "--qemu"));
         assert_holder(f, "0000:17:00.0", "claimed", "vm1");
         assert_holder(f, "17:00.1", "claimed", "vm1");
         assert_holder(f, "3b:0a.0", "claimed", "vm1");
@@ -168,25 +178,25 @@ static void test_vm_path(void **state) {
         assert_string_equal(groups, "NAME      TYPE       CLASS  TOTAL  FREE  RULES  DESCRIPTION\n"
                                     "PCI GPUs  pci        gpu    2      1     4      -\n"
                                     "VFs       sriov-nic  nic    4      3     4      -\n");
-        g_autofree char *other = ctl_ok(f, ARGS("hostdev-xml", "vm2"));
-        assert_string_equal(other, "");
+        ctl_fails(f, 3, "devpassctl: machine 'vm2' holds no devices: it has no attachments (devpassctl attach), "
+                        "then claim them\n", ARGS("hostdev-xml", "vm2"));
 
         /* The machine stops: its devices are free, passed through still. */
-        ctl_says(f, "Machine vm1 released: the devices it held are free", ARGS("release-machine", "vm1"));
+        ctl_says(f, "Machine 'vm1' released: the devices it held are free", ARGS("release-machine", "vm1"));
         for (size_t i = 0; gpu_functions[i]; i++)
                 assert_holder(f, gpu_functions[i], "passthrough", "-");
         assert_holder(f, "0000:3b:0a.0", "passthrough", "-");
-        g_autofree char *released = ctl_ok(f, ARGS("hostdev-xml", "vm1"));
-        assert_string_equal(released, "");
+        ctl_fails(f, 3, "devpassctl: machine 'vm1' holds no devices: claim them first (devpassctl claim)\n",
+                  ARGS("hostdev-xml", "vm1"));
         g_autofree char *free_again = ctl_ok(f, ARGS("groups"));
         assert_string_equal(free_again, "NAME      TYPE       CLASS  TOTAL  FREE  RULES  DESCRIPTION\n"
                                         "PCI GPUs  pci        gpu    2      2     4      -\n"
                                         "VFs       sriov-nic  nic    4      4     4      -\n");
         /* The old name still works. */
-        ctl_says(f, "Machine vm1 released: the devices it held are free", ARGS("unclaim", "vm1"));
+        ctl_says(f, "Machine 'vm1' released: the devices it held are free", ARGS("unclaim", "vm1"));
 
         /* Both GPUs from now on: the next claim gets both units. */
-        ctl_says(f, "Attachment 'PCI GPUs 1' of vm1 updated; the machine gets it at its next start",
+        ctl_says(f, "Attachment 'PCI GPUs 1' of machine 'vm1' updated; the machine gets it at its next start",
                  ARGS("update-attachment", "vm1", "PCI GPUs 1", "--count", "2"));
         g_autofree char *updated = ctl_ok(f, ARGS("attachments", "vm1"));
         assert_string_equal(updated,
@@ -207,11 +217,11 @@ static void test_vm_path(void **state) {
                                      "domain='0x0000' bus='0x20' slot='0x00' function='0x1'/>"));
         assert_non_null(strstr(both, "bus='0xb1' slot='0x00' function='0x0'/></source><address type='pci' "
                                      "domain='0x0000' bus='0x21' slot='0x00' function='0x0' multifunction='on'/>"));
-        ctl_says(f, "Machine vm1 released: the devices it held are free", ARGS("release-machine", "vm1"));
+        ctl_says(f, "Machine 'vm1' released: the devices it held are free", ARGS("release-machine", "vm1"));
 
         /* Detach by name and by path; then neither is there. */
-        ctl_says(f, "Attachment 'VFs 1' of vm1 deleted", ARGS("detach", "vm1", "VFs 1"));
-        ctl_says(f, "Attachment 'PCI GPUs 1' of vm1 deleted", ARGS("detach", "vm1", gpu_att));
+        ctl_says(f, "Attachment 'VFs 1' of machine 'vm1' deleted", ARGS("detach", "vm1", "VFs 1"));
+        ctl_says(f, "Attachment 'PCI GPUs 1' of machine 'vm1' deleted", ARGS("detach", "vm1", gpu_att));
         g_autofree char *none = ctl_ok(f, ARGS("attachments", "vm1"));
         assert_string_equal(none, "");
         g_autofree char *json_none = ctl_ok(f, ARGS("--json", "attachments"));
@@ -289,26 +299,59 @@ static void test_tenant(void **state) {
                 fail_msg("hostdev-xml acme-vm: '%s'", xml);
 }
 
+/* libvirt's domain names, spaces and all, through every verb that takes a machine. */
+static void test_libvirt_names(void **state) {
+        Fixture *f = *state;
+        const char *const names[] = { "win 11 gaming", "B\xc3\xbcro-VM" };
+
+        setup_groups(f);
+        for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+                const char *n = names[i];
+                g_free(ctl_ok(f, ARGS("attach", n, "--group", "PCI GPUs", "--name", "gpu")));
+                g_autofree char *listed = ctl_ok(f, ARGS("--json", "attachments", n));
+                g_autofree char *quoted = g_strdup_printf("\"machine\": \"%s\"", n);
+                if (!strstr(listed, quoted))
+                        fail_msg("attachments '%s': %s", n, listed);
+                g_autofree char *claimed = ctl_ok(f, ARGS("claim", n));
+                if (!strstr(claimed, "gpu         0000:17:00.0") && !strstr(claimed, "gpu         0000:b1:00.0"))
+                        fail_msg("claim '%s': %s", n, claimed);
+                g_autofree char *xml = ctl_ok(f, ARGS("hostdev-xml", n));
+                assert_non_null(strstr(xml, "multifunction='on'"));
+                g_autofree char *updated = g_strdup_printf("Attachment 'gpu' of machine '%s' updated; the machine "
+                                                           "gets it at its next start", n);
+                ctl_says(f, updated, ARGS("update-attachment", n, "gpu", "--count", "1"));
+                g_autofree char *released = g_strdup_printf("Machine '%s' released: the devices it held are free", n);
+                ctl_says(f, released, ARGS("release-machine", n));
+                g_autofree char *deleted = g_strdup_printf("Attachment 'gpu' of machine '%s' deleted", n);
+                ctl_says(f, deleted, ARGS("detach", n, "gpu"));
+        }
+        g_free(ctl_ok(f, ARGS("attach", names[0], "--group", "PCI GPUs")));
+        g_autofree char *claimed = ctl_ok(f, ARGS("claim", names[0]));
+        assert_holder(f, "0000:17:00.0", "claimed", names[0]);
+}
+
 /* Names (2), groups and attachments (3), a claim that cannot be met (1),
  * a bad MAC (2), and without polkit every change (5), changing nothing. */
 static void test_errors(void **state) {
         Fixture *f = *state;
-        const char *bad_machine = "devpassctl: 'vm 1' is no machine name: use 1-64 of A-Z a-z 0-9 . _ -\n";
+        const char *bad_machine = "devpassctl: 'vm\\t1' is no machine name: use 1-255 bytes of UTF-8 without "
+                                  "control characters\n";
         const char *no_group = "devpassctl: no group is named 'Nope' (see devpassctl groups)\n";
-        g_autofree char *long_name = g_strnfill(65, 'm');
-        g_autofree char *too_long = g_strdup_printf("devpassctl: '%s' is no machine name: use 1-64 of A-Z a-z "
-                                                    "0-9 . _ -\n", long_name);
+        g_autofree char *long_name = g_strnfill(256, 'm');
+        g_autofree char *too_long = g_strdup_printf("devpassctl: '%s' is no machine name: use 1-255 bytes of UTF-8 "
+                                                    "without control characters\n", long_name);
 
         setup_groups(f);
-        ctl_fails(f, 2, bad_machine, ARGS("attach", "vm 1", "--group", "PCI GPUs"));
-        ctl_fails(f, 2, bad_machine, ARGS("attachments", "vm 1"));
-        ctl_fails(f, 2, bad_machine, ARGS("update-attachment", "vm 1", "x", "--count", "1"));
-        ctl_fails(f, 2, bad_machine, ARGS("detach", "vm 1", "x"));
-        ctl_fails(f, 2, bad_machine, ARGS("claim", "vm 1"));
-        ctl_fails(f, 2, bad_machine, ARGS("unclaim", "vm 1"));
-        ctl_fails(f, 2, bad_machine, ARGS("hostdev-xml", "vm 1"));
+        ctl_fails(f, 2, bad_machine, ARGS("attach", "vm\t1", "--group", "PCI GPUs"));
+        ctl_fails(f, 2, bad_machine, ARGS("attachments", "vm\t1"));
+        ctl_fails(f, 2, bad_machine, ARGS("update-attachment", "vm\t1", "x", "--count", "1"));
+        ctl_fails(f, 2, bad_machine, ARGS("detach", "vm\t1", "x"));
+        ctl_fails(f, 2, bad_machine, ARGS("claim", "vm\t1"));
+        ctl_fails(f, 2, bad_machine, ARGS("unclaim", "vm\t1"));
+        ctl_fails(f, 2, bad_machine, ARGS("hostdev-xml", "vm\t1"));
         ctl_fails(f, 2, too_long, ARGS("claim", long_name));
-        ctl_fails(f, 2, "devpassctl: '' is no machine name: use 1-64 of A-Z a-z 0-9 . _ -\n", ARGS("claim", ""));
+        ctl_fails(f, 2, "devpassctl: '' is no machine name: use 1-255 bytes of UTF-8 without control characters\n",
+                  ARGS("claim", ""));
         ctl_fails(f, 2, "devpassctl: 'ac/me' is no tenant name: use 1-64 of A-Z a-z 0-9 . _ -\n",
                   ARGS("tenant-pass", "ac/me", "n1", "--group", "VFs"));
         ctl_fails(f, 2, "devpassctl: 'ac/me' is no tenant name: use 1-64 of A-Z a-z 0-9 . _ -\n",
@@ -372,6 +415,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_vm_path, ctl_setup, ctl_teardown),
                 cmocka_unit_test_setup_teardown(test_tenant, ctl_setup, ctl_teardown),
+                cmocka_unit_test_setup_teardown(test_libvirt_names, ctl_setup, ctl_teardown),
                 cmocka_unit_test_setup_teardown(test_errors, ctl_setup, ctl_teardown),
         };
         return cmocka_run_group_tests_name("ctl-machines", tests, NULL, NULL);

@@ -226,7 +226,7 @@ static void test_help(void **state) {
         g_autofree char *dash = ctl_ok(h, (const char *const[]) { "--help", NULL });
         assert_string_equal(all, dash);
         g_autofree char *claim = ctl_ok(h, (const char *const[]) { "claim", "--help", NULL });
-        assert_true(g_str_has_prefix(claim, "  claim MACHINE [--numa-node N] [--tenant-node NODE]\n"));
+        assert_true(g_str_has_prefix(claim, "  claim MACHINE [--numa-node N] [--tenant-node NODE] [--qemu]\n"));
         assert_null(strstr(claim, "hostdev-xml"));
         g_autofree char *also = ctl_ok(h, (const char *const[]) { "help", "claim", NULL });
         assert_string_equal(claim, also);
