@@ -177,9 +177,10 @@ char *ctl_escape(const char *s) {
 
         while (p < end) {
                 gunichar c = g_utf8_get_char_validated(p, end - p);
-                /* A byte that is no UTF-8, or a character that moves the
-                 * cursor or talks to the terminal: its bytes as \xNN. */
-                if (c == (gunichar) -1 || c == (gunichar) -2 || g_unichar_iscntrl(c)) {
+                /* A byte that is no UTF-8, or a character that is not
+                 * printable (one that moves the cursor or talks to the
+                 * terminal, a bidi override): its bytes as \xNN. */
+                if (c == (gunichar) -1 || c == (gunichar) -2 || !g_unichar_isprint(c)) {
                         const char *next = c >= 0x80 && c < (gunichar) -2 ? g_utf8_next_char(p) : p + 1;
                         for (; p < next; p++)
                                 g_string_append_printf(out, "\\x%02x", (unsigned char) *p);

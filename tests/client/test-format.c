@@ -89,6 +89,9 @@ static void test_escape(void **state) {
         /* A title, a clear screen, a carriage return, a bell, a C1 CSI, a bad byte. */
         g_autofree char *b = ctl_escape("x\x1b]0;t\x07y\x1b[2J\rz\xc2\x9b\xff");
         assert_string_equal(b, "x\\x1b]0;t\\x07y\\x1b[2J\\x0dz\\xc2\\x9b\\xff");
+        /* A right-to-left override turns what follows around. */
+        g_autofree char *rlo = ctl_escape("vm\xe2\x80\xae" "1 Büro");
+        assert_string_equal(rlo, "vm\\xe2\\x80\\xae1 Büro");
         g_autofree char *c = ctl_escape_lines("a\tb\nc\x1b");
         assert_string_equal(c, "a\\x09b\nc\\x1b");
         g_autofree char *k = ctl_json_key("IommuGroupMembers");
