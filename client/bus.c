@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* devpassctl's bus access: connect, read properties, report failures. */
+/* devpassctl's bus access: connect, read properties, report failures (as
+ * the program that runs: devpass-libvirt shares it). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +12,7 @@ int ctl_bus_open(sd_bus **ret) {
         /* Honours DBUS_SYSTEM_BUS_ADDRESS. */
         int r = sd_bus_open_system(ret);
         if (r < 0) {
-                fprintf(stderr, "devpassctl: cannot reach the system bus: %s\n", strerror(-r));
+                fprintf(stderr, "%s: cannot reach the system bus: %s\n", program_invocation_short_name, strerror(-r));
                 return ctl_exit_code_for_error(NULL, r);
         }
         /* Reads answer at once from a daemon that is well: a short wait
@@ -28,7 +30,7 @@ int ctl_fail(const char *what, const sd_bus_error *error, int r) {
         const char *name = error && sd_bus_error_is_set(error) ? error->name : NULL;
         g_autofree char *line = ctl_error_text(what, name, name ? error->message : NULL, r);
 
-        fprintf(stderr, "devpassctl: %s\n", line);
+        fprintf(stderr, "%s: %s\n", program_invocation_short_name, line);
         return ctl_exit_code_for_error(name, r);
 }
 

@@ -75,6 +75,7 @@ static const CtlColumn attachment_columns[] = {
         { "macs", "MACS", "Macs", .shown = true, .cut = true },
         { "optional", "OPTIONAL", "Optional", .shown = true },
         { "tenant", "TENANT", "Tenant" },
+        { "machine_uuid", "MACHINE_UUID", "MachineUuid" },
         { "description", "DESCRIPTION", "Description" },
         { "state_reason", "STATE_REASON", "StateReason" },
         { "device_macs", "DEVICE_MACS", "DeviceMacs" },

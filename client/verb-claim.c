@@ -5,52 +5,6 @@
 
 #include "ctl.h"
 
-/* One attachment's devices: a(siss). */
-static int read_claim_devices(sd_bus_message *m, GPtrArray *devices) {
-        const char *address, *vfio, *mac;
-        int32_t group;
-        int r;
-
-        if ((r = sd_bus_message_enter_container(m, 'a', "(siss)")) < 0)
-                return r;
-        while ((r = sd_bus_message_read(m, "(siss)", &address, &group, &vfio, &mac)) > 0) {
-                CtlClaimDevice *d = g_new0(CtlClaimDevice, 1);
-                d->address = g_strdup(address);
-                d->iommu_group = group;
-                d->vfio = g_strdup(vfio);
-                d->mac = g_strdup(mac);
-                g_ptr_array_add(devices, d);
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
-}
-
-/* Claim's reply: a(osa(siss)). */
-static int read_claims(sd_bus_message *m, GPtrArray **ret) {
-        g_autoptr(GPtrArray) claims = g_ptr_array_new_with_free_func((GDestroyNotify) ctl_claim_free);
-        const char *path, *name;
-        int r;
-
-        if ((r = sd_bus_message_enter_container(m, 'a', "(osa(siss))")) < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'r', "osa(siss)")) > 0) {
-                CtlClaim *c = g_new0(CtlClaim, 1);
-                c->devices = g_ptr_array_new_with_free_func((GDestroyNotify) ctl_claim_device_free);
-                g_ptr_array_add(claims, c);
-                if ((r = sd_bus_message_read(m, "os", &path, &name)) < 0)
-                        return r;
-                c->path = g_strdup(path);
-                c->name = g_strdup(name);
-                if ((r = read_claim_devices(m, c->devices)) < 0 || (r = sd_bus_message_exit_container(m)) < 0)
-                        return r;
-        }
-        if (r < 0 || (r = sd_bus_message_exit_container(m)) < 0)
-                return r;
-        *ret = g_steal_pointer(&claims);
-        return 0;
-}
-
 int verb_claim(sd_bus *bus, int argc, char **argv, bool json) {
         enum { OPT_NUMA_NODE = CTL_OPT_PRIVATE, OPT_TENANT_NODE, OPT_QEMU };
         static const struct option options[] = {
@@ -59,20 +13,18 @@ int verb_claim(sd_bus *bus, int argc, char **argv, bool json) {
                 { "qemu", no_argument, NULL, OPT_QEMU },
                 {}
         };
-        g_autoptr(sd_bus_message) m = NULL, reply = NULL;
+        CtlClaimOptions claim = CTL_CLAIM_OPTIONS_INIT;
         g_autoptr(GPtrArray) claims = NULL;
-        const char *tenant_node = NULL;
-        int64_t numa_node = -1;
         bool qemu = false;
-        int c, r, code;
+        int c, code;
 
         while ((c = ctl_getopt(argc, argv, options)) >= 0) {
                 if (c == OPT_NUMA_NODE) {
-                        if ((code = ctl_parse_int(argv[0], "--numa-node", optarg, 0, G_MAXINT32, &numa_node)) !=
+                        if ((code = ctl_parse_int(argv[0], "--numa-node", optarg, 0, G_MAXINT32, &claim.numa_node)) !=
                             CTL_EXIT_OK)
                                 return code;
                 } else if (c == OPT_TENANT_NODE)
-                        tenant_node = optarg;
+                        claim.tenant_node = optarg;
                 else if (c == OPT_QEMU)
                         qemu = true;
                 else
@@ -88,18 +40,8 @@ int verb_claim(sd_bus *bus, int argc, char **argv, bool json) {
         g_autoptr(CtlTable) empty = ctl_claims_table(none);
         if ((code = ctl_check_name("machine", machine)) != CTL_EXIT_OK ||
             (code = ctl_table_setup(empty)) != CTL_EXIT_OK ||
-            (code = ctl_new_call(bus, "/org/devpass1", "org.devpass1.Manager", "Claim", &m)) != CTL_EXIT_OK)
+            (code = ctl_claim(bus, machine, &claim, &claims)) != CTL_EXIT_OK)
                 return code;
-        if ((r = sd_bus_message_append_basic(m, 's', machine)) < 0 ||
-            (r = sd_bus_message_open_container(m, 'a', "{sv}")) < 0 ||
-            (r = ctl_append_int32(m, "NumaNode", numa_node)) < 0 ||
-            (r = ctl_append_string(m, "TenantNode", tenant_node)) < 0 ||
-            (r = sd_bus_message_close_container(m)) < 0)
-                return ctl_fail("Claim", NULL, r);
-        if ((code = ctl_call(bus, m, &reply)) != CTL_EXIT_OK)
-                return code;
-        if ((r = read_claims(reply, &claims)) < 0)
-                return ctl_fail("Claim", NULL, r);
 
         if (qemu) {
                 g_autofree char *args = NULL, *error = NULL;

@@ -126,7 +126,7 @@ static void test_rows(void **state) {
         assert_string_equal(json, "{\"machine\": \"vm2\", \"name\": null, \"type\": null, "
                                   "\"group\": \"/org/devpass1/groups/9\", \"count\": null, \"state\": null, "
                                   "\"devices\": null, \"macs\": null, \"optional\": null, \"tenant\": null, "
-                                  "\"description\": null, \"state_reason\": null, \"device_macs\": null, "
+                                  "\"machine_uuid\": null, \"description\": null, \"state_reason\": null, \"device_macs\": null, "
                                   "\"path\": \"/org/devpass1/attachments/3\"}");
 }
 

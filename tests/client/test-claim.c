@@ -11,21 +11,11 @@
 #define DEVICES "/org/devpass1/devices/"
 
 static CtlClaim *claim(GPtrArray *into, const char *path, const char *name) {
-        CtlClaim *c = g_new0(CtlClaim, 1);
-        c->path = g_strdup(path);
-        c->name = g_strdup(name);
-        c->devices = g_ptr_array_new_with_free_func((GDestroyNotify) ctl_claim_device_free);
-        g_ptr_array_add(into, c);
-        return c;
+        return ctl_claim_new(into, path, name, NULL);
 }
 
 static void claim_device(CtlClaim *c, const char *address, int32_t group, const char *mac) {
-        CtlClaimDevice *d = g_new0(CtlClaimDevice, 1);
-        d->address = g_strdup(address);
-        d->iommu_group = group;
-        d->vfio = g_strdup_printf("/dev/vfio/%d", group);
-        d->mac = g_strdup(mac);
-        g_ptr_array_add(c->devices, d);
+        ctl_claim_add(c->devices, address, group, mac);
 }
 
 static GPtrArray *claims_new(void) {
@@ -195,7 +185,8 @@ static void test_hostdev_xml_refused(void **state) {
         /* Nothing half-written: the good attachment before is not printed either. */
         held(attachments, "gpu 1", "pci", DEVICES "0000_17_00_0", "");
         held(attachments, "vgpu", "mdev", DEVICES "0000_18_00_0", "");
-        assert_xml_refused(attachments, "attachment 'vgpu' is of type 'mdev': hostdev-xml knows pci and sriov-nic");
+        assert_xml_refused(attachments,
+                           "attachment 'vgpu' is of type 'mdev': libvirt XML is written for pci and sriov-nic only");
 
         g_ptr_array_set_size(attachments, 1);
         held(attachments, "odd", "pci", "/org/devpass1/devices/nonsense", "");

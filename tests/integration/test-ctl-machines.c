@@ -64,14 +64,6 @@ static void setup_groups(Fixture *f) {
                                     "VFs       sriov-nic  nic    4      4     4      -\n");
 }
 
-static void assert_holder(Fixture *f, const char *address, const char *state, const char *holder) {
-        g_autofree char *out = ctl_ok(f, ARGS("device", address));
-        g_autofree char *state_line = g_strdup_printf("State: %s", state);
-        g_autofree char *holder_line = g_strdup_printf("Holder: %s", holder);
-        assert_line(out, state_line);
-        assert_line(out, holder_line);
-}
-
 static JsonNode *parse_json(const char *text) {
         g_autoptr(JsonParser) parser = json_parser_new();
         g_autoptr(GError) error = NULL;
