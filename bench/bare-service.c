@@ -17,7 +17,16 @@
  * does, asynchronously through polkit-gobject (GDBus, its own connection
  * and I/O thread): not a floor, a breakdown of where devpassd's time goes.
  *
- * Usage: bench-bare-service N [--manager] [--state-dir=DIR] [--glib]
+ * And the floor for Manager.Claim, with --claim-db=FILE (a copy of
+ * devpassd's database): /manager's Claim asks polkit CheckAuthorization
+ * of org.devpass1.claim with the details devpassd passes (group, machine,
+ * node), commits the rows a claim of one device writes in one durable
+ * SQLite transaction (WAL, synchronous=FULL, as the store: the claims row,
+ * the attachment's claimed generation) and replies as devpassd does;
+ * Release deletes the machine's claims. What the caller says (the group,
+ * the device, the attachment) is taken on trust: no model, no choice.
+ *
+ * Usage: bench-bare-service N [--manager] [--state-dir=DIR] [--glib] [--claim-db=FILE]
  * (/manager is there only with --manager, so that the other floors'
  * GetManagedObjects stay as they were.) */
 #include <errno.h>
@@ -31,6 +40,7 @@
 #include <unistd.h>
 #include <glib-unix.h>
 #include <polkit/polkit.h>
+#include <sqlite3.h>
 #include <systemd/sd-bus.h>
 
 typedef struct {
@@ -83,15 +93,24 @@ static int read_name(sd_bus_message *m, const char **name) {
         return sd_bus_message_exit_container(m);
 }
 
-static int polkit_check(sd_bus_message *m, const char *name, sd_bus_error *error) {
+/* A synchronous CheckAuthorization of action for the caller; machine:
+ * NULL for none, else a detail as devpassd gives it. */
+static int polkit_check(sd_bus_message *m, const char *action, const char *group, const char *machine,
+                        sd_bus_error *error) {
         sd_bus_message *reply = NULL;
         int authorized = 0, challenge = 0;
-        int r = sd_bus_call_method(sd_bus_message_get_bus(m), "org.freedesktop.PolicyKit1",
-                                   "/org/freedesktop/PolicyKit1/Authority", "org.freedesktop.PolicyKit1.Authority",
-                                   "CheckAuthorization", error, &reply, "(sa{sv})sa{ss}us",
-                                   "system-bus-name", 1, "name", "s", sd_bus_message_get_sender(m),
-                                   "org.devpass1.manage-groups", 2, "group", name, "node", "testnode",
-                                   0u, "");
+        int r = machine ? sd_bus_call_method(sd_bus_message_get_bus(m), "org.freedesktop.PolicyKit1",
+                                             "/org/freedesktop/PolicyKit1/Authority",
+                                             "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization", error,
+                                             &reply, "(sa{sv})sa{ss}us", "system-bus-name", 1, "name", "s",
+                                             sd_bus_message_get_sender(m), action, 3, "group", group, "machine",
+                                             machine, "node", "testnode", 0u, "")
+                        : sd_bus_call_method(sd_bus_message_get_bus(m), "org.freedesktop.PolicyKit1",
+                                             "/org/freedesktop/PolicyKit1/Authority",
+                                             "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization", error,
+                                             &reply, "(sa{sv})sa{ss}us", "system-bus-name", 1, "name", "s",
+                                             sd_bus_message_get_sender(m), action, 2, "group", group, "node",
+                                             "testnode", 0u, "");
         if (r >= 0 && (r = sd_bus_message_enter_container(reply, 'r', "bba{ss}")) >= 0 &&
             (r = sd_bus_message_read(reply, "bb", &authorized, &challenge)) >= 0)
                 r = sd_bus_message_skip(reply, "a{ss}");
@@ -109,7 +128,7 @@ static int create_group(sd_bus_message *m, bool durable, sd_bus_error *error) {
         const char *name;
         int r;
 
-        if ((r = read_name(m, &name)) < 0 || (r = polkit_check(m, name, error)) < 0)
+        if ((r = read_name(m, &name)) < 0 || (r = polkit_check(m, "org.devpass1.manage-groups", name, NULL, error)) < 0)
                 return r;
         if (durable) {
                 if (wal_fd < 0)
@@ -127,6 +146,85 @@ static int method_create_group(sd_bus_message *m, void *userdata, sd_bus_error *
 
 static int method_create_group_durable(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return create_group(m, true, error);
+}
+
+/* --claim-db: the claim's statements, prepared once as the store keeps its own. */
+static sqlite3 *claim_db;
+static sqlite3_stmt *claim_begin, *claim_insert, *claim_update, *claim_commit, *claim_rollback, *claim_release;
+
+static int sql_step(sqlite3_stmt *st) {
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int sql_prepare(const char *sql, sqlite3_stmt **st) {
+        return sqlite3_prepare_v3(claim_db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+static int claim_db_open(const char *path) {
+        if (sqlite3_open_v2(path, &claim_db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+            sqlite3_exec(claim_db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON",
+                         NULL, NULL, NULL) != SQLITE_OK ||
+            sql_prepare("BEGIN IMMEDIATE", &claim_begin) < 0 ||
+            sql_prepare("INSERT INTO claims (address, holder, attachment_id, mac) VALUES (?, ?, ?, ?)",
+                        &claim_insert) < 0 ||
+            sql_prepare("UPDATE attachments SET claimed_generation = generation WHERE id = ?", &claim_update) < 0 ||
+            sql_prepare("COMMIT", &claim_commit) < 0 || sql_prepare("ROLLBACK", &claim_rollback) < 0 ||
+            sql_prepare("DELETE FROM claims WHERE holder = ?", &claim_release) < 0) {
+                fprintf(stderr, "bare-service: %s: %s\n", path, sqlite3_errmsg(claim_db));
+                return -EIO;
+        }
+        return 0;
+}
+
+/* Claim(machine, group name, attachment path, name and id, device address, its
+ * IOMMU group, MAC): the round trip, polkit, one durable transaction, and
+ * devpassd's reply a(osa(siss)) of one attachment of one device. */
+static int method_claim(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *machine, *group, *attachment, *name, *address, *mac;
+        int64_t attachment_id;
+        int32_t iommu_group;
+        char vfio[32];
+        int r;
+
+        if (!claim_db)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "started without --claim-db");
+        if ((r = sd_bus_message_read(m, "ssosxsis", &machine, &group, &attachment, &name, &attachment_id, &address,
+                                     &iommu_group, &mac)) < 0 ||
+            (r = polkit_check(m, "org.devpass1.claim", group, machine, error)) < 0)
+                return r;
+        if ((r = sql_step(claim_begin)) < 0)
+                return r;
+        sqlite3_bind_text(claim_insert, 1, address, -1, SQLITE_STATIC);
+        sqlite3_bind_text(claim_insert, 2, machine, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(claim_insert, 3, attachment_id);
+        sqlite3_bind_text(claim_insert, 4, mac, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(claim_update, 1, attachment_id);
+        if ((r = sql_step(claim_insert)) < 0 || (r = sql_step(claim_update)) < 0 || (r = sql_step(claim_commit)) < 0) {
+                sql_step(claim_rollback);
+                return sd_bus_error_set(error, "org.devpass1.Error.Failed", sqlite3_errmsg(claim_db));
+        }
+        snprintf(vfio, sizeof(vfio), "/dev/vfio/%d", iommu_group);
+        return sd_bus_reply_method_return(m, "a(osa(siss))", 1, attachment, name, 1, address, iommu_group,
+                                          vfio, mac);
+}
+
+static int method_release(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *machine;
+        int r;
+
+        if (!claim_db)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "started without --claim-db");
+        if ((r = sd_bus_message_read(m, "s", &machine)) < 0 || (r = sql_step(claim_begin)) < 0)
+                return r;
+        sqlite3_bind_text(claim_release, 1, machine, -1, SQLITE_STATIC);
+        if ((r = sql_step(claim_release)) < 0 || (r = sql_step(claim_commit)) < 0) {
+                sql_step(claim_rollback);
+                return r;
+        }
+        return sd_bus_reply_method_return(m, NULL);
 }
 
 static PolkitAuthority *authority;   /* --glib */
@@ -185,6 +283,8 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD("CreateGroup", "a{sv}", "o", method_create_group, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("CreateGroupDurable", "a{sv}", "o", method_create_group_durable, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("CreateGroupGio", "a{sv}", "o", method_create_group_gio, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Claim", "ssosxsis", "a(osa(siss))", method_claim, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Release", "s", "", method_release, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 
@@ -204,7 +304,9 @@ static const sd_bus_vtable vtable[] = {
         P("ResetMethods", "as", as), P("State", "s", s),
         /* The model's view, as devpassd exports it since groups and claims. */
         P("Group", "o", o), P("Rule", "o", o), P("Blockers", "as", as), P("Holder", "s", s),
-        SD_BUS_METHOD("Ping", "", "", method_ping, 0),
+        /* Unprivileged, as devpassd's methods are: otherwise sd-bus asks the
+         * bus for the caller's credentials on every call. */
+        SD_BUS_METHOD("Ping", "", "", method_ping, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 
@@ -240,6 +342,9 @@ int main(int argc, char *argv[]) {
                                 fprintf(stderr, "bare-service: cannot open %s: %s\n", wal, strerror(errno));
                                 return 1;
                         }
+                } else if (strncmp(argv[i], "--claim-db=", 11) == 0) {
+                        if (claim_db_open(argv[i] + 11) < 0)
+                                return 1;
                 } else if (strcmp(argv[i], "--glib") == 0)
                         glib = true;
                 else if (strcmp(argv[i], "--manager") == 0)

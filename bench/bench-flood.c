@@ -143,10 +143,9 @@ void bench_flood(void) {
         g_strdelimit(object + strlen("/org/devpass1/devices/"), ":.", '_');
 
         double quiet = latency_ms(h, address, object, driver);
-        GPid bare = bench_bare_start(h, FLOOD_DEVICES);
+        GPid bare = bench_bare_start(h, FLOOD_DEVICES, NULL);
         double floor = flooded_ms(h, "org.devpass1.Bare", address, object, driver, NULL);
-        kill(bare, SIGTERM);
-        waitpid(bare, NULL, 0);
+        bench_bare_stop(bare);
         double rate;
         double flooded = flooded_ms(h, "org.devpass1", address, object, driver, &rate);
 

@@ -5,8 +5,17 @@
  * generated node of 16,384 functions, read by the real inventory and
  * model in this process. It prints model_bus_size(), the estimate
  * devpassd checks before a reply (never below the real size, at most
- * 1.75x it: test-object-manager), against the bus's 32 MiB. */
+ * 1.75x it: test-object-manager), against the bus's 32 MiB.
+ *
+ * And the real reply: devpassd on that node and that store, its limit
+ * and the bus's raised to 128 MiB for this once, and GetManagedObjects'
+ * bytes as the bus carries them, those of each kind of object (a GDBus
+ * message of that kind's entries alone), what the standard interfaces
+ * sd-bus lists with every object take, and the bytes of each device
+ * property, largest first: where a smaller reply would come from. */
 #include <stdio.h>
+#include <string.h>
+#include <gio/gio.h>
 
 #include "bench.h"
 #include "inventory.h"
@@ -16,6 +25,8 @@
 #include "store.h"
 
 #define SIZES_FUNCTIONS 16384
+/* The harness names devpassd's node so. */
+#define SIZES_NODE "testnode"
 
 static void sizes_store(Store *s, Inventory *inv) {
         GPtrArray *devices = inventory_sorted(inv);
@@ -36,7 +47,7 @@ static void sizes_store(Store *s, Inventory *inv) {
                 g_snprintf(vendor, sizeof(vendor), "%04x", d->vendor_id);
                 g_snprintf(device, sizeof(device), "%04x", d->device_id);
                 r->name = g_strdup_printf("%s %s:%s", d->address_str, vendor, device);
-                r->node = g_strdup("node");
+                r->node = g_strdup(SIZES_NODE);
                 r->enabled = true;
                 r->group_id = g_array_index(groups, int64_t, k % MODEL_MAX_GROUPS);
                 g_ptr_array_add(r->conditions, store_condition_new("vendor", "eq", vendor));
@@ -54,11 +65,199 @@ static void sizes_store(Store *s, Inventory *inv) {
         g_assert_true(store_commit(s, &error));
 }
 
+#define RAISED_LIMIT (128u << 20)
+
+/* The bytes a D-Bus message of this body takes, header and all. */
+static gsize message_bytes(GVariant *body) {
+        g_autoptr(GDBusMessage) m = g_dbus_message_new_method_call("org.devpass1", "/org/devpass1",
+                                                                   "org.freedesktop.DBus.ObjectManager",
+                                                                   "GetManagedObjects");
+        g_autoptr(GError) error = NULL;
+        gsize size = 0;
+
+        g_dbus_message_set_body(m, body);
+        g_autofree guchar *blob = g_dbus_message_to_blob(m, &size, G_DBUS_CAPABILITY_FLAGS_NONE, &error);
+        g_assert_no_error(error);
+        return size;
+}
+
+/* The bytes of entries (of a{oa{sa{sv}}}) alone in a reply. */
+static gsize entries_bytes(GPtrArray *entries) {
+        static gsize empty;
+
+        if (!empty)
+                empty = message_bytes(g_variant_new("(@a{oa{sa{sv}}})",
+                                                    g_variant_new_array(G_VARIANT_TYPE("{oa{sa{sv}}}"), NULL, 0)));
+        return message_bytes(g_variant_new("(@a{oa{sa{sv}}})",
+                                           g_variant_new_array(G_VARIANT_TYPE("{oa{sa{sv}}}"),
+                                                               (GVariant **) entries->pdata, entries->len))) - empty;
+}
+
+/* The same entry without sd-bus's standard interfaces (org.freedesktop.DBus.*). */
+static GVariant *entry_own(GVariant *entry) {
+        g_autoptr(GVariant) ifaces = g_variant_get_child_value(entry, 1);
+        g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func((GDestroyNotify) g_variant_unref);
+        const char *path;
+
+        g_variant_get_child(entry, 0, "&o", &path);
+        for (gsize i = 0; i < g_variant_n_children(ifaces); i++) {
+                GVariant *iface = g_variant_get_child_value(ifaces, i);
+                const char *name;
+                g_variant_get_child(iface, 0, "&s", &name);
+                if (g_str_has_prefix(name, "org.freedesktop.DBus."))
+                        g_variant_unref(iface);
+                else
+                        g_ptr_array_add(kept, iface);
+        }
+        return g_variant_ref_sink(g_variant_new("{o@a{sa{sv}}}", path,
+                                                g_variant_new_array(G_VARIANT_TYPE("{sa{sv}}"),
+                                                                    (GVariant **) kept->pdata, kept->len)));
+}
+
+typedef struct {
+        const char *prefix, *what;
+        GPtrArray *entries;
+} Kind;
+
+/* Each device property's bytes in the reply (its {sv} entry), largest first. */
+static void print_device_properties(GPtrArray *devices, gsize total) {
+        g_autoptr(GHashTable) bytes = g_hash_table_new(g_str_hash, g_str_equal);
+        g_autoptr(GVariant) first_ifaces = g_variant_get_child_value(devices->pdata[0], 1);
+        g_autoptr(GVariant) first = g_variant_lookup_value(first_ifaces, "org.devpass1.Device", NULL);
+        g_autoptr(GPtrArray) names = g_ptr_array_new();
+        GVariantIter it;
+        const char *name;
+
+        g_variant_iter_init(&it, first);
+        while (g_variant_iter_next(&it, "{&sv}", &name, NULL))
+                g_ptr_array_add(names, (char *) name);
+        gsize empty = message_bytes(g_variant_new("(@a{sv})", g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)));
+        g_autoptr(GArray) sizes = g_array_new(FALSE, FALSE, sizeof(gsize));
+        for (guint k = 0; k < names->len; k++) {
+                g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func((GDestroyNotify) g_variant_unref);
+                for (guint i = 0; i < devices->len; i++) {
+                        g_autoptr(GVariant) ifaces = g_variant_get_child_value(devices->pdata[i], 1);
+                        g_autoptr(GVariant) props = g_variant_lookup_value(ifaces, "org.devpass1.Device", NULL);
+                        g_autoptr(GVariant) v = g_variant_lookup_value(props, names->pdata[k], NULL);
+                        if (v)
+                                g_ptr_array_add(values, g_variant_ref_sink(g_variant_new("{sv}", names->pdata[k], v)));
+                }
+                gsize b = message_bytes(g_variant_new("(@a{sv})", g_variant_new_array(G_VARIANT_TYPE("{sv}"),
+                                                      (GVariant **) values->pdata, values->len))) - empty;
+                g_array_append_val(sizes, b);
+        }
+        printf("  device properties, bytes per device (name, signature and value, aligned), largest first:\n   ");
+        for (guint shown = 0; shown < names->len; shown++) {
+                guint best = 0;
+                for (guint k = 1; k < names->len; k++)
+                        if (g_array_index(sizes, gsize, k) > g_array_index(sizes, gsize, best))
+                                best = k;
+                gsize b = g_array_index(sizes, gsize, best);
+                printf(" %s %.0f%s", (char *) names->pdata[best], (double) b / devices->len,
+                       shown + 1 < names->len ? "," : "\n");
+                if (shown % 8 == 7)
+                        printf("\n   ");
+                g_array_index(sizes, gsize, best) = 0;
+        }
+        printf("  (of %.0f bytes per device in all)\n", (double) total / devices->len);
+}
+
+/* devpassd on the node and the store, GetManagedObjects' real bytes. */
+static void sizes_real(Harness *h) {
+        g_autoptr(GError) error = NULL;
+        g_autofree char *config = g_build_filename(h->tmpdir, "devpassd.conf", NULL);
+        g_autofree char *text = g_strdup_printf("[Daemon]\nModprobe=/bin/false\nMaxMessageSize=%u\n", RAISED_LIMIT);
+
+        g_assert_true(g_file_set_contents(config, text, -1, &error));
+        harness_daemon_start(h, NULL);
+        g_autoptr(GDBusConnection) c = harness_connect(h);
+        g_autoptr(GDBusMessage) call = g_dbus_message_new_method_call("org.devpass1", "/org/devpass1",
+                                                                      "org.freedesktop.DBus.ObjectManager",
+                                                                      "GetManagedObjects");
+        double t0 = now_ms();
+        g_autoptr(GDBusMessage) reply = g_dbus_connection_send_message_with_reply_sync(
+                c, call, G_DBUS_SEND_MESSAGE_FLAGS_NONE, 600000, NULL, NULL, &error);
+        double ms = now_ms() - t0;
+        g_assert_no_error(error);
+        g_assert_false(g_dbus_message_to_gerror(reply, &error));
+        gsize size = 0;
+        g_autofree guchar *blob = g_dbus_message_to_blob(reply, &size, G_DBUS_CAPABILITY_FLAGS_NONE, &error);
+        g_assert_no_error(error);
+        printf("  %-46s %7.1f MiB   %3.0f%% of the bus's 32 MiB  (limits raised to 128 MiB for this; %.0f ms)\n",
+               "the real reply, everything", (double) size / (1 << 20), 100.0 * (double) size / (32 << 20), ms);
+
+        Kind kinds[] = {
+                { "/org/devpass1/devices/", "devices" },
+                { "/org/devpass1/groups/", "groups" },
+                { "/org/devpass1/rules/", "rules" },
+                { "/org/devpass1/attachments/", "attachments" },
+        };
+        g_autoptr(GPtrArray) own = g_ptr_array_new_with_free_func((GDestroyNotify) g_variant_unref);
+        for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++)
+                kinds[k].entries = g_ptr_array_new_with_free_func((GDestroyNotify) g_variant_unref);
+        GVariant *body = g_dbus_message_get_body(reply);
+        g_autoptr(GVariant) objects = g_variant_get_child_value(body, 0);
+        for (gsize i = 0; i < g_variant_n_children(objects); i++) {
+                GVariant *entry = g_variant_get_child_value(objects, i);
+                const char *path;
+                g_variant_get_child(entry, 0, "&o", &path);
+                size_t k = 0;
+                while (k < G_N_ELEMENTS(kinds) && !g_str_has_prefix(path, kinds[k].prefix))
+                        k++;
+                if (k < G_N_ELEMENTS(kinds))
+                        g_ptr_array_add(kinds[k].entries, entry);
+                else
+                        g_variant_unref(entry);
+        }
+        gsize device_bytes = 0;
+        for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
+                GPtrArray *e = kinds[k].entries;
+                if (e->len == 0)
+                        continue;
+                gsize b = entries_bytes(e);
+                g_ptr_array_set_size(own, 0);
+                for (guint i = 0; i < e->len; i++)
+                        g_ptr_array_add(own, entry_own(e->pdata[i]));
+                gsize standard = b - entries_bytes(own);
+                printf("  %-12s %6u objects %7.1f MiB (%2.0f%%)  %5.0f bytes each, %3.0f of them sd-bus's standard "
+                       "interfaces\n", kinds[k].what, e->len, (double) b / (1 << 20), 100.0 * (double) b / (double) size,
+                       (double) b / e->len, (double) standard / e->len);
+                if (k == 0)
+                        device_bytes = b;
+        }
+        print_device_properties(kinds[0].entries, device_bytes);
+        for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++)
+                g_ptr_array_unref(kinds[k].entries);
+        harness_daemon_stop(h);
+}
+
+/* A bus like the harness's, whose messages may be as big as limit. */
+static char *bus_config_raised(const char *dir, unsigned limit) {
+        g_autofree char *template = NULL;
+        g_autoptr(GError) error = NULL;
+
+        g_assert_true(g_file_get_contents(harness_path("DEVPASS_TEST_BUS_CONFIG"), &template, NULL, &error));
+        g_autofree char *limits = g_strdup_printf("  <limit name=\"max_message_size\">%u</limit>\n</busconfig>", limit);
+        g_auto(GStrv) parts = g_strsplit(template, "</busconfig>", 2);
+        g_autofree char *config = g_strjoinv(limits, parts);
+        char *path = g_build_filename(dir, "system-bus-raised.conf.in", NULL);
+        g_assert_true(g_file_set_contents(path, config, -1, &error));
+        return path;
+}
+
 void bench_sizes(void) {
         g_autoptr(Names) names = names_new(harness_path("DEVPASS_PCI_IDS"));
-        g_autofree char *sys_dir = g_dir_make_tmp("devpass-sizes-XXXXXX", NULL);
-        g_autofree char *state_dir = g_dir_make_tmp("devpass-sizes-XXXXXX", NULL);
+        g_autofree char *conf_dir = g_dir_make_tmp("devpass-sizes-XXXXXX", NULL);
+        g_autofree char *bus_template = g_strdup(harness_path("DEVPASS_TEST_BUS_CONFIG"));
+        g_autofree char *raised = bus_config_raised(conf_dir, RAISED_LIMIT);
         g_autoptr(GError) error = NULL;
+
+        g_setenv("DEVPASS_TEST_BUS_CONFIG", raised, TRUE);
+        g_autoptr(Harness) h = harness_prepare(NULL);
+        g_setenv("DEVPASS_TEST_BUS_CONFIG", bus_template, TRUE);
+        const char *sys_dir = testbed_sys_dir(h->testbed);
+        g_autofree char *state_dir = harness_state_dir(h);
+        g_assert_cmpint(g_mkdir_with_parents(state_dir, 0700), ==, 0);
 
         nodegen_write(sys_dir, SIZES_FUNCTIONS);
         g_autoptr(Inventory) inv = inventory_new(sys_dir, names);
@@ -69,16 +268,18 @@ void bench_sizes(void) {
 
         g_autoptr(Store) store = store_open(state_dir, &error);
         g_assert_no_error(error);
-        g_autoptr(Model) empty = model_new(store, inv, "node", &DP_MODEL_PATHS, &error);
+        g_autoptr(Model) empty = model_new(store, inv, SIZES_NODE, &DP_MODEL_PATHS, &error);
         g_assert_no_error(error);
         size_t devices = model_bus_size(empty);
         g_clear_pointer(&empty, model_free);
         double t0 = now_ms();
         sizes_store(store, inv);
-        g_autoptr(Model) full = model_new(store, inv, "node", &DP_MODEL_PATHS, &error);
+        g_autoptr(Model) full = model_new(store, inv, SIZES_NODE, &DP_MODEL_PATHS, &error);
         g_assert_no_error(error);
         size_t all = model_bus_size(full);
         double limit = 32.0 * 1024 * 1024;
+        g_clear_pointer(&full, model_free);
+        g_clear_pointer(&store, store_close);
 
         printf("\nGetManagedObjects of the largest state devpassd keeps, %u functions (set up in %.0f ms)\n",
                SIZES_FUNCTIONS, now_ms() - t0);
@@ -87,6 +288,6 @@ void bench_sizes(void) {
         printf("  %-46s %7.1f MiB   %3.0f%% of the bus's 32 MiB  %s\n",
                "+ 1,024 groups, 16,384 rules, 16,384 attachments", (double) all / (1 << 20),
                100.0 * (double) all / limit, all <= limit / 8 * 7 ? "sent" : "refused (LimitsExceeded)");
-        remove_dir(sys_dir);
-        remove_dir(state_dir);
+        sizes_real(h);
+        remove_dir(conf_dir);
 }

@@ -46,84 +46,19 @@ double percentile(double *v, size_t n, double p) {
         return v[MIN(MAX(rank, 1u), n) - 1];
 }
 
-static void report(const char *what, double value, double floor, const char *floor_name, double target) {
-        double ratio = value / floor;
-        printf("  %-34s %9.3f ms   floor %9.3f ms (%s)   ratio %5.2f   target <= %.1f  %s\n",
-               what, value, floor, floor_name, ratio, target, ratio <= target ? "met" : "MISSED");
-}
-
-static double time_libpci_floor(void) {
-        const char *argv[] = { harness_path("DEVPASS_BENCH_FLOOR"), harness_path("DEVPASS_PCI_IDS"), NULL };
-        double v[RUNS];
-
-        for (int i = 0; i < RUNS; i++) {
-                g_autoptr(GError) error = NULL;
-                int status;
-                double t0 = now_ms();
-                g_assert_true(g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
-                                           NULL, NULL, &status, &error));
-                v[i] = now_ms() - t0;
-                g_assert_cmpint(status, ==, 0);
-        }
-        return median(v, RUNS);
-}
-
-static double time_daemon_start(Harness *h) {
-        double v[RUNS];
-
-        for (int i = 0; i < RUNS; i++) {
-                double t0 = now_ms();
-                harness_daemon_start(h, NULL);
-                v[i] = now_ms() - t0;
-                if (i < RUNS - 1)
-                        harness_daemon_stop(h);
-        }
-        return median(v, RUNS);
-}
-
-static double time_call(sd_bus *bus, const char *dest, const char *path, const char *iface,
-                        const char *method, unsigned repeat, const char *sig, ...) {
-        double v[RUNS];
-
-        for (int i = 0; i < RUNS; i++) {
-                double t0 = now_ms();
-                for (unsigned j = 0; j < repeat; j++) {
-                        sd_bus_message *m = NULL, *reply = NULL;
-                        sd_bus_error error = SD_BUS_ERROR_NULL;
-                        va_list ap;
-                        g_assert_cmpint(sd_bus_message_new_method_call(bus, &m, dest, path, iface, method), >=, 0);
-                        va_start(ap, sig);
-                        if (sig)
-                                g_assert_cmpint(sd_bus_message_appendv(m, sig, ap), >=, 0);
-                        va_end(ap);
-                        int r = sd_bus_call(bus, m, 0, &error, &reply);
-                        if (r < 0)
-                                g_error("%s.%s: %s", iface, method, error.message);
-                        sd_bus_message_unref(m);
-                        sd_bus_message_unref(reply);
-                }
-                v[i] = (now_ms() - t0) / repeat;
-        }
-        return median(v, RUNS);
-}
-
-/* The bare service with n objects; manager: with /manager (CreateGroup);
- * state_dir: where CreateGroupDurable writes (may be NULL); glib: on a
- * GLib main loop, as org.devpass1.BareGlib. */
-static GPid start_bare_full(Harness *h, unsigned n, bool manager, const char *state_dir, bool glib) {
+GPid bench_bare_start(Harness *h, unsigned n, const char *const *options) {
         g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
-        const char *name = glib ? "org.devpass1.BareGlib" : "org.devpass1.Bare";
+        const char *name = "org.devpass1.Bare";
         g_autoptr(GError) error = NULL;
         GPid pid;
 
         g_ptr_array_add(argv, g_strdup(harness_path("DEVPASS_BENCH_BARE")));
         g_ptr_array_add(argv, g_strdup_printf("%u", n));
-        if (manager)
-                g_ptr_array_add(argv, g_strdup("--manager"));
-        if (state_dir)
-                g_ptr_array_add(argv, g_strdup_printf("--state-dir=%s", state_dir));
-        if (glib)
-                g_ptr_array_add(argv, g_strdup("--glib"));
+        for (size_t i = 0; options && options[i]; i++) {
+                g_ptr_array_add(argv, g_strdup(options[i]));
+                if (g_str_equal(options[i], "--glib"))
+                        name = "org.devpass1.BareGlib";
+        }
         g_ptr_array_add(argv, NULL);
         g_assert_true(g_spawn_async(NULL, (char **) argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
                                     &pid, &error));
@@ -137,8 +72,9 @@ static GPid start_bare_full(Harness *h, unsigned n, bool manager, const char *st
         g_error("bare-service did not start");
 }
 
-GPid bench_bare_start(Harness *h, unsigned n) {
-        return start_bare_full(h, n, false, NULL, false);
+void bench_bare_stop(GPid pid) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
 }
 
 long status_kib(GPid pid, const char *key) {
@@ -148,40 +84,6 @@ long status_kib(GPid pid, const char *key) {
         const char *p = strstr(s, key);
         g_assert_nonnull(p);
         return strtol(p + strlen(key) + 1, NULL, 10);
-}
-
-static void bench_node(unsigned n) {
-        g_autoptr(Harness) h = harness_prepare(NULL);
-        double t0 = now_ms();
-        nodegen_write(testbed_sys_dir(h->testbed), n);
-        printf("\nnode of %u functions (generated in %.0f ms)\n", n, now_ms() - t0);
-
-        double floor_scan = time_libpci_floor();
-        double start = time_daemon_start(h);
-        report("start to name owned, all exported", start, floor_scan, "libpci scan+fill", 2.0);
-
-        GPid bare = bench_bare_start(h, n);
-        /* warm both */
-        time_call(h->bus, "org.devpass1", "/org/devpass1", "org.freedesktop.DBus.ObjectManager",
-                  "GetManagedObjects", 1, NULL);
-        double gmo = time_call(h->bus, "org.devpass1", "/org/devpass1", "org.freedesktop.DBus.ObjectManager",
-                               "GetManagedObjects", 3, NULL);
-        double gmo_floor = time_call(h->bus, "org.devpass1.Bare", "/", "org.freedesktop.DBus.ObjectManager",
-                                     "GetManagedObjects", 3, NULL);
-        report("GetManagedObjects round trip", gmo, gmo_floor, "bare sd-bus service", 1.3);
-
-        double get = time_call(h->bus, "org.devpass1", "/org/devpass1/devices/0000_00_00_0",
-                               "org.freedesktop.DBus.Properties", "Get", 2000, "ss",
-                               "org.devpass1.Device", "Driver");
-        double ping = time_call(h->bus, "org.devpass1.Bare", "/bare/0", "org.devpass1.Bare", "Ping", 2000, NULL);
-        report("Get of one device property", get, ping, "bare sd-bus method", 1.2);
-
-        printf("  %-34s %6ld KiB now, %ld KiB peak   target <= 24 MiB  %s\n", "devpassd resident memory",
-               status_kib(h->daemon_pid, "VmRSS:"), status_kib(h->daemon_pid, "VmHWM:"),
-               status_kib(h->daemon_pid, "VmHWM:") <= 24 * 1024 ? "met" : "MISSED");
-        kill(bare, SIGTERM);
-        waitpid(bare, NULL, 0);
-        harness_daemon_stop(h);
 }
 
 /* From the first uevent to the last InterfacesAdded at a client. */
@@ -405,7 +307,9 @@ static void bench_create_group(void) {
 
         g_assert_nonnull(disk);
         harness_polkit_start(h, NULL);
-        GPid bare_pid = start_bare_full(h, 1, true, disk, false), gio_pid = start_bare_full(h, 1, true, NULL, true);
+        g_autofree char *disk_option = g_strdup_printf("--state-dir=%s", disk);
+        GPid bare_pid = bench_bare_start(h, 1, (const char *const[]) { "--manager", disk_option, NULL });
+        GPid gio_pid = bench_bare_start(h, 1, (const char *const[]) { "--manager", "--glib", NULL });
         printf("\nmutating call: Manager.CreateGroup on the GPU server, caller root, the real polkitd;\n"
                "%d calls each after %d warm-up, devpassd and the floors in turn\n", CALLS, WARMUP);
 
@@ -446,10 +350,8 @@ static void bench_create_group(void) {
                  fm > dm / 2 ? ": the fsync dominates" : ": the fsync does not dominate");
         print_alone("8 KiB write + fdatasync on disk: median", fsync_alone, note);
 
-        kill(bare_pid, SIGTERM);
-        kill(gio_pid, SIGTERM);
-        waitpid(bare_pid, NULL, 0);
-        waitpid(gio_pid, NULL, 0);
+        bench_bare_stop(bare_pid);
+        bench_bare_stop(gio_pid);
         remove_dir(disk);
 }
 
@@ -465,10 +367,10 @@ static bool wanted(int argc, char *argv[], const char *section) {
 int main(int argc, char *argv[]) {
         if (!g_getenv("DEVPASS_BENCH_QUIET"))
                 printf("devpass benchmark: medians of %d runs unless said; floors measured in this run\n", RUNS);
-        if (wanted(argc, argv, "node")) {
-                bench_node(1000);
-                bench_node(4096);
-        }
+        if (argc == 3 && g_str_equal(argv[1], "--scan"))
+                return bench_scan_main(argv[2]);
+        if (wanted(argc, argv, "node"))
+                bench_nodes();
         if (wanted(argc, argv, "burst")) {
                 double b64 = burst_ms(64), b256 = burst_ms(256);
                 printf("\nhotplug burst (SR-IOV VFs appearing; includes the test's own kernel part)\n");

@@ -17,10 +17,40 @@ long status_kib(GPid pid, const char *key);
 /* CPU time of every thread of pid so far, ms. */
 double process_cpu_ms(GPid pid);
 /* The bare sd-bus service (bare-service.c) with n device-like objects,
- * as org.devpass1.Bare on the harness's bus. */
-GPid bench_bare_start(Harness *h, unsigned n);
+ * as org.devpass1.Bare on the harness's bus (org.devpass1.BareGlib with
+ * "--glib"); options: its others (--manager, --state-dir=, --claim-db=),
+ * NULL-terminated, or NULL. */
+GPid bench_bare_start(Harness *h, unsigned n, const char *const *options);
+void bench_bare_stop(GPid pid);
 /* rm -rf dir. */
 void remove_dir(const char *dir);
+
+/* What a child process took: medians of wall and CPU time (ms), the
+ * largest peak resident memory. */
+typedef struct {
+        double wall, cpu;
+        long rss_kib;
+} Run;
+/* Runs argv (argv[0] a path) with its output to /dev/null, through
+ * bench-rusage, and waits. */
+Run bench_run(const char *const *argv);
+/* The commands in turn, 5 times each after one to warm, each first in its turn. */
+void bench_run_turns(const char *const *const *argvs, Run *runs, size_t n);
+
+/* libvirt's node-device driver on a node of n functions (bench-libvirt.c). */
+typedef struct {
+        bool ran;
+        double start_ms;          /* libvirtd's start to every PCI function listed */
+        Run list, xml;            /* virsh nodedev-list --cap pci; nodedev-dumpxml of each */
+        long rss_kib;
+} LibvirtFigures;
+void bench_libvirt(Harness *h, unsigned n, LibvirtFigures *ret);
+
+/* devpassd on nodes of 1,000, 4,096 and 16,384 functions: start-up,
+ * GetManagedObjects, Get, the listing against lspci, memory. */
+void bench_nodes(void);
+/* devpass-bench --scan SYSDIR: the inventory's scan alone. */
+int bench_scan_main(const char *sys_dir);
 
 /* Re-evaluation of rules over generated nodes, in this process. */
 void bench_rules(void);

@@ -69,6 +69,32 @@ int ctl_read_tuples(sd_bus_message *m, const char *types, GPtrArray **ret) {
         return 0;
 }
 
+int ctl_read_number(sd_bus_message *m, char t, int64_t *ret) {
+        union {
+                int b;
+                uint8_t y;
+                uint16_t q;
+                uint32_t u;
+                int32_t i;
+        } x;
+        int r = sd_bus_message_read_basic(m, t, &x);
+
+        if (r < 0)
+                return r;
+        switch (t) {
+        case 'b': *ret = x.b; break;
+        case 'y': *ret = x.y; break;
+        case 'q': *ret = x.q; break;
+        case 'u': *ret = x.u; break;
+        default: *ret = x.i; break;
+        }
+        return r;
+}
+
+static bool is_number(const char *contents) {
+        return contents[0] && contents[1] == '\0' && strchr("byqui", contents[0]);
+}
+
 static int read_value(sd_bus_message *m, CtlValue *v) {
         const char *contents;
         char type;
@@ -79,45 +105,24 @@ static int read_value(sd_bus_message *m, CtlValue *v) {
         if ((r = sd_bus_message_enter_container(m, 'v', contents)) < 0)
                 return r;
         v->type = contents[0];
-        switch (contents[0]) {
-        case 's':
-        case 'o': {
+        if (is_number(contents)) {
+                if ((r = ctl_read_number(m, contents[0], &v->num)) < 0)
+                        return r;
+        } else if (g_str_equal(contents, "s") || g_str_equal(contents, "o")) {
                 const char *s;
                 if ((r = sd_bus_message_read_basic(m, contents[0], &s)) < 0)
                         return r;
                 v->str = g_strdup(s);
-                break;
-        }
-        case 'a':
-                if (g_str_equal(contents, "as") || g_str_equal(contents, "ao")) {
-                        if ((r = sd_bus_message_read_strv(m, &v->strv)) < 0)
-                                return r;
-                        break;
-                }
-                if (is_string_tuples(contents)) {
-                        v->type = 'r';
-                        v->tuple_types = g_strndup(contents + 2, strlen(contents) - 3);
-                        if ((r = ctl_read_tuples(m, v->tuple_types, &v->tuples)) < 0)
-                                return r;
-                        break;
-                }
+        } else if (g_str_equal(contents, "as") || g_str_equal(contents, "ao")) {
+                if ((r = sd_bus_message_read_strv(m, &v->strv)) < 0)
+                        return r;
+        } else if (is_string_tuples(contents)) {
+                v->type = 'r';
+                v->tuple_types = g_strndup(contents + 2, strlen(contents) - 3);
+                if ((r = ctl_read_tuples(m, v->tuple_types, &v->tuples)) < 0)
+                        return r;
+        } else {
                 /* A type this client does not know: "?", and null in JSON. */
-                v->type = '?';
-                if ((r = sd_bus_message_skip(m, contents)) < 0)
-                        return r;
-                break;
-        case 'b': {
-                int b;
-                if ((r = sd_bus_message_read_basic(m, 'b', &b)) < 0)
-                        return r;
-                v->num = b;
-                break;
-        }
-        case 'y': { uint8_t x; if ((r = sd_bus_message_read_basic(m, 'y', &x)) < 0) return r; v->num = x; break; }
-        case 'q': { uint16_t x; if ((r = sd_bus_message_read_basic(m, 'q', &x)) < 0) return r; v->num = x; break; }
-        case 'u': { uint32_t x; if ((r = sd_bus_message_read_basic(m, 'u', &x)) < 0) return r; v->num = x; break; }
-        case 'i': { int32_t x; if ((r = sd_bus_message_read_basic(m, 'i', &x)) < 0) return r; v->num = x; break; }
-        default:
                 v->type = '?';
                 if ((r = sd_bus_message_skip(m, contents)) < 0)
                         return r;
@@ -140,6 +145,80 @@ int ctl_read_props(sd_bus_message *m, CtlProps **ret) {
                 v->name = g_strdup(name);
                 if ((r = read_value(m, v)) < 0 || (r = sd_bus_message_exit_container(m)) < 0)
                         return r;
+        }
+        if (r < 0 || (r = sd_bus_message_exit_container(m)) < 0)
+                return r;
+        *ret = g_steal_pointer(&props);
+        return 0;
+}
+
+/* The items of an as or ao in the message, NULL-terminated in items. */
+static int read_items(sd_bus_message *m, char type, GPtrArray *items) {
+        const char *s;
+        int r;
+
+        g_ptr_array_set_size(items, 0);
+        if ((r = sd_bus_message_enter_container(m, 'a', type == 's' ? "s" : "o")) < 0)
+                return r;
+        while ((r = sd_bus_message_read_basic(m, type, &s)) > 0)
+                g_ptr_array_add(items, (char *) s);
+        g_ptr_array_add(items, NULL);
+        return r < 0 ? r : sd_bus_message_exit_container(m);
+}
+
+/* A value as read_value() reads it, as one of values': strings, numbers
+ * and arrays of them are read in place and looked up; anything else is
+ * read as it is and kept. */
+static int read_value_shared(sd_bus_message *m, const char *name, CtlValues *values, GPtrArray *items,
+                             const CtlValue **ret) {
+        const char *contents, *s;
+        int64_t num;
+        char type;
+        int r;
+
+        if ((r = sd_bus_message_peek_type(m, &type, &contents)) < 0)
+                return r;
+        bool str = g_str_equal(contents, "s") || g_str_equal(contents, "o");
+        bool strv = g_str_equal(contents, "as") || g_str_equal(contents, "ao");
+        if (!str && !strv && !is_number(contents)) {
+                CtlValue *v = g_new0(CtlValue, 1);
+                v->name = g_strdup(name);
+                *ret = ctl_values_own(values, v);
+                return read_value(m, v);
+        }
+        if ((r = sd_bus_message_enter_container(m, 'v', contents)) < 0)
+                return r;
+        if (str) {
+                if ((r = sd_bus_message_read_basic(m, contents[0], &s)) < 0)
+                        return r;
+                *ret = ctl_values_str(values, name, contents[0], s);
+        } else if (strv) {
+                if ((r = read_items(m, contents[1], items)) < 0)
+                        return r;
+                *ret = ctl_values_strv(values, name, (char *const *) items->pdata);
+        } else {
+                if ((r = ctl_read_number(m, contents[0], &num)) < 0)
+                        return r;
+                *ret = ctl_values_num(values, name, contents[0], num);
+        }
+        return sd_bus_message_exit_container(m);
+}
+
+int ctl_read_props_shared(sd_bus_message *m, CtlValues *values, CtlProps **ret) {
+        g_autoptr(GPtrArray) props = g_ptr_array_new();
+        g_autoptr(GPtrArray) items = g_ptr_array_new();
+        const char *name;
+        int r;
+
+        if ((r = sd_bus_message_enter_container(m, 'a', "{sv}")) < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const CtlValue *v;
+                if ((r = sd_bus_message_read_basic(m, 's', &name)) < 0 ||
+                    (r = read_value_shared(m, name, values, items, &v)) < 0 ||
+                    (r = sd_bus_message_exit_container(m)) < 0)
+                        return r;
+                g_ptr_array_add(props, (CtlValue *) v);
         }
         if (r < 0 || (r = sd_bus_message_exit_container(m)) < 0)
                 return r;

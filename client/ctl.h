@@ -51,6 +51,20 @@ typedef struct {
         CtlProps *props;
 } CtlObject;
 
+/* values.c: the values of many objects, each distinct value kept once
+ * (the props arrays that hold them own none). Pure, no I/O. */
+typedef struct CtlValues CtlValues;
+CtlValues *ctl_values_new(void);
+void ctl_values_free(CtlValues *v);
+/* The one value of name and s (type 's' or 'o'), of name and a number
+ * (type b y q u i), of name and items (an as or ao, type 'a'); what they
+ * point to is copied when the value is new. Valid until ctl_values_free. */
+const CtlValue *ctl_values_str(CtlValues *v, const char *name, char type, const char *s);
+const CtlValue *ctl_values_num(CtlValues *v, const char *name, char type, int64_t num);
+const CtlValue *ctl_values_strv(CtlValues *v, const char *name, char *const *items);
+/* Keeps a value of its own (tuples, a type this client does not know) until then. */
+const CtlValue *ctl_values_own(CtlValues *v, CtlValue *value);
+
 /* Everything GetManagedObjects returns, each array of CtlObject sorted:
  * devices by address, groups by name, rules by group name then name,
  * attachments by machine then name. */
@@ -59,6 +73,7 @@ typedef struct {
         GPtrArray *groups;
         GPtrArray *rules;
         GPtrArray *attachments;
+        CtlValues *values;    /* the objects' values, when read from the bus; else NULL */
 } CtlObjects;
 
 typedef enum {
@@ -278,6 +293,10 @@ int ctl_bus_open(sd_bus **ret);
 /* Reports a failed call in one line and returns its exit code. */
 int ctl_fail(const char *what, const sd_bus_error *error, int r);
 int ctl_read_props(sd_bus_message *m, CtlProps **ret);     /* reads a{sv} */
+/* A number of D-Bus type (b y q u i), widened. */
+int ctl_read_number(sd_bus_message *m, char type, int64_t *ret);
+/* The same, each value one of values' (the props own none). */
+int ctl_read_props_shared(sd_bus_message *m, CtlValues *values, CtlProps **ret);
 /* Reads an array of structs of strings or paths (types: e.g. "sss"). */
 int ctl_read_tuples(sd_bus_message *m, const char *types, GPtrArray **ret);
 int ctl_get_all(sd_bus *bus, const char *path, const char *interface, CtlProps **ret, int *exit_code);
@@ -287,6 +306,12 @@ char *ctl_get_name(sd_bus *bus, const char *path, CtlKind kind);
 /* objects.c */
 const char *ctl_kind_interface(CtlKind kind);
 int ctl_get_objects(sd_bus *bus, CtlObjects **ret, int *exit_code);
+/* Only what the devices table shows (Manager.ListDevices): the devices
+ * with Address, VendorId, DeviceId, VendorName, DeviceName, ClassName,
+ * Driver, IommuGroup, NumaNode, PhysicalFunction, SriovNumVfs,
+ * SriovTotalVfs, State, Group and Holder, and the groups they are in
+ * with their Name; nothing else. */
+int ctl_get_devices(sd_bus *bus, CtlObjects **ret, int *exit_code);
 /* The path of the group or rule arg names (a Name or a path), getting
  * *objects once when a name needs looking up. Returns an exit code, and
  * reports a failure in one line. *ret_path lives as long as arg and *objects. */

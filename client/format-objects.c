@@ -31,6 +31,7 @@ void ctl_objects_free(CtlObjects *o) {
         g_ptr_array_unref(o->groups);
         g_ptr_array_unref(o->rules);
         g_ptr_array_unref(o->attachments);
+        ctl_values_free(o->values);
         g_free(o);
 }
 
@@ -43,6 +44,10 @@ static gint compare_devices(gconstpointer a, gconstpointer b) {
         const char *s = ctl_props_str(x->props, "Address"), *t = ctl_props_str(y->props, "Address");
         DpAddress p, q;
 
+        /* devpassd's addresses are canonical: of one length, their text
+         * sorts as their numbers; only a longer domain needs parsing. */
+        if (strlen(s) == strlen(t))
+                return strcmp(s, t);
         if (!address_parse(s, &p) || !address_parse(t, &q))
                 return strcmp(s, t);
         return address_compare(&p, &q);

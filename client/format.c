@@ -19,9 +19,26 @@ void ctl_value_free(CtlValue *v) {
 }
 
 const CtlValue *ctl_props_get(const CtlProps *p, const char *name) {
-        for (guint i = 0; p && i < p->len; i++)
-                if (g_str_equal(((CtlValue *) p->pdata[i])->name, name))
+        /* Objects of a kind list their properties in one order: where a
+         * name was found last (by the caller's string, a literal as a
+         * rule) is where it is, nearly always; a table row asks for ten. */
+        static struct {
+                const char *name;
+                guint index;
+        } seen[64];
+        guint slot = (guint) (((uintptr_t) name >> 3) % G_N_ELEMENTS(seen));
+
+        if (!p)
+                return NULL;
+        if (seen[slot].name == name && seen[slot].index < p->len &&
+            g_str_equal(((CtlValue *) p->pdata[seen[slot].index])->name, name))
+                return p->pdata[seen[slot].index];
+        for (guint i = 0; i < p->len; i++)
+                if (g_str_equal(((CtlValue *) p->pdata[i])->name, name)) {
+                        seen[slot].name = name;
+                        seen[slot].index = i;
                         return p->pdata[i];
+                }
         return NULL;
 }
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* devpassctl's view of devpassd's objects: one GetManagedObjects, and
  * groups, rules and attachments found by name or path. */
+#include <errno.h>
 #include <stdio.h>
 
+#include "address.h"
 #include "ctl.h"
 
 static const struct {
@@ -58,7 +60,7 @@ static int read_objects(sd_bus_message *reply, CtlObjects *o) {
                                 CtlObject *object = g_new0(CtlObject, 1);
                                 g_ptr_array_add(into, object);
                                 object->path = g_strdup(path);
-                                if ((r = ctl_read_props(reply, &object->props)) < 0)
+                                if ((r = ctl_read_props_shared(reply, o->values, &object->props)) < 0)
                                         return r;
                         } else if ((r = sd_bus_message_skip(reply, "a{sv}")) < 0)
                                 return r;
@@ -79,6 +81,7 @@ int ctl_get_objects(sd_bus *bus, CtlObjects **ret, int *exit_code) {
         g_autoptr(sd_bus_message) reply = NULL;
         g_autoptr(CtlObjects) objects = ctl_objects_new();
 
+        objects->values = ctl_values_new();
         int r = sd_bus_call_method(bus, "org.devpass1", "/org/devpass1", "org.freedesktop.DBus.ObjectManager",
                                    "GetManagedObjects", &error, &reply, NULL);
         if (r < 0) {
@@ -87,6 +90,96 @@ int ctl_get_objects(sd_bus *bus, CtlObjects **ret, int *exit_code) {
         }
         if ((r = read_objects(reply, objects)) < 0) {
                 *exit_code = ctl_fail("cannot read devpassd's objects", NULL, r);
+                return r;
+        }
+        ctl_objects_sort(objects);
+        *ret = g_steal_pointer(&objects);
+        return 0;
+}
+
+/* ListDevices' columns: the properties they are, but the group's name. */
+#define DEVICE_ROW "sqqssssiiouusoss"
+static const char *const device_columns[] = {
+        "Address", "VendorId", "DeviceId", "VendorName", "DeviceName", "ClassName", "Driver", "IommuGroup",
+        "NumaNode", "PhysicalFunction", "SriovNumVfs", "SriovTotalVfs", "State", "Group", NULL, "Holder",
+};
+G_STATIC_ASSERT(sizeof(DEVICE_ROW) - 1 == G_N_ELEMENTS(device_columns));
+#define DEVICE_COLUMN_GROUP 13
+#define DEVICE_COLUMN_GROUP_NAME 14
+
+/* A group as ListDevices names it: its path and Name, once. */
+static void device_group_add(CtlObjects *o, GHashTable *seen, const char *path, const char *name) {
+        if (g_str_equal(path, "/") || g_hash_table_contains(seen, path))
+                return;
+        CtlObject *group = g_new0(CtlObject, 1);
+        group->path = g_strdup(path);
+        group->props = g_ptr_array_new();
+        g_ptr_array_add(group->props, (CtlValue *) ctl_values_str(o->values, "Name", 's', name));
+        g_ptr_array_add(o->groups, group);
+        g_hash_table_add(seen, group->path);
+}
+
+/* One struct of ListDevices as a device object, its values read in place
+ * and shared. */
+static int read_device_row(sd_bus_message *m, CtlObjects *o, GHashTable *groups) {
+        CtlObject *device = g_new0(CtlObject, 1);
+        const char *group = "/";
+        int r;
+
+        device->props = g_ptr_array_sized_new(G_N_ELEMENTS(device_columns) - 1);
+        g_ptr_array_add(o->devices, device);
+        for (size_t i = 0; i < G_N_ELEMENTS(device_columns); i++) {
+                char type = DEVICE_ROW[i];
+                const CtlValue *v;
+                const char *s;
+                int64_t num;
+                if (type == 's' || type == 'o') {
+                        if ((r = sd_bus_message_read_basic(m, type, &s)) < 0)
+                                return r;
+                        if (i == DEVICE_COLUMN_GROUP)
+                                group = s;
+                        if (i == DEVICE_COLUMN_GROUP_NAME) {
+                                device_group_add(o, groups, group, s);
+                                continue;
+                        }
+                        v = ctl_values_str(o->values, device_columns[i], type, s);
+                } else {
+                        if ((r = ctl_read_number(m, type, &num)) < 0)
+                                return r;
+                        v = ctl_values_num(o->values, device_columns[i], type, num);
+                }
+                g_ptr_array_add(device->props, (CtlValue *) v);
+        }
+        DpAddress a;
+        char path[DP_DEVICE_PATH_MAX];
+        if (!address_parse(ctl_props_str(device->props, "Address"), &a))
+                return -EBADMSG;
+        address_to_path(&a, path);
+        device->path = g_strdup(path);
+        return 0;
+}
+
+int ctl_get_devices(sd_bus *bus, CtlObjects **ret, int *exit_code) {
+        g_auto(sd_bus_error) error = SD_BUS_ERROR_NULL;
+        g_autoptr(sd_bus_message) reply = NULL;
+        g_autoptr(CtlObjects) objects = ctl_objects_new();
+        g_autoptr(GHashTable) groups = g_hash_table_new(g_str_hash, g_str_equal);
+        int r;
+
+        objects->values = ctl_values_new();
+        r = sd_bus_call_method(bus, "org.devpass1", "/org/devpass1", "org.devpass1.Manager", "ListDevices", &error,
+                               &reply, NULL);
+        if (r < 0) {
+                *exit_code = ctl_fail("ListDevices", &error, r);
+                return r;
+        }
+        if ((r = sd_bus_message_enter_container(reply, 'a', "(" DEVICE_ROW ")")) >= 0)
+                while ((r = sd_bus_message_enter_container(reply, 'r', DEVICE_ROW)) > 0)
+                        if ((r = read_device_row(reply, objects, groups)) < 0 ||
+                            (r = sd_bus_message_exit_container(reply)) < 0)
+                                break;
+        if (r < 0 || (r = sd_bus_message_exit_container(reply)) < 0) {
+                *exit_code = ctl_fail("cannot read devpassd's devices", NULL, r);
                 return r;
         }
         ctl_objects_sort(objects);

@@ -59,7 +59,10 @@ int verb_devices(sd_bus *bus, int argc, char **argv, bool json) {
         }
         if (optind < argc)
                 return ctl_usage("devices takes no arguments but --class, --group, --state and --numa");
-        if (ctl_get_objects(bus, &objects, &code) < 0 ||
+        /* The default table needs a few properties (ListDevices); JSON,
+         * --output, a class code and a group's name need them all. */
+        bool all = ctl_args.json || ctl_args.output || f.klass || group;
+        if ((all ? ctl_get_objects(bus, &objects, &code) : ctl_get_devices(bus, &objects, &code)) < 0 ||
             (group && (code = ctl_resolve_object(bus, &objects, CTL_KIND_GROUP, group, &f.group)) != CTL_EXIT_OK))
                 return code;
 

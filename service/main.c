@@ -2,6 +2,7 @@
 /* devpassd: the devpass system service. All of it lives in libdevpassd. */
 
 #include <locale.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -35,6 +36,11 @@ int main(int argc, char *argv[]) {
                 {}
         };
 
+        /* A big reply (GetManagedObjects of a large node: megabytes) goes
+         * back to the system once sent: with the threshold left to adjust
+         * itself, glibc serves the next ones from the heap, which keeps
+         * the largest ever resident. */
+        mallopt(M_MMAP_THRESHOLD, 256 * 1024);
         setlocale(LC_ALL, "");
         context = g_option_context_new("- the devpass PCI passthrough service");
         g_option_context_add_main_entries(context, options, NULL);

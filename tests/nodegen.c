@@ -190,18 +190,27 @@ void nodegen_iommu_group_link(const char *sys_dir, int group, const char *addres
                 g_error("nodegen: %s vanished", dir);
 }
 
-/* 64 bytes of config space, consistent with the attributes. */
-static void config_build(const NodegenFunction *f, uint8_t cfg[static 64]) {
+static void config_put(uint8_t *cfg, size_t offset, uint32_t v, size_t size) {
+        for (size_t i = 0; i < size; i++)
+                cfg[offset + i] = (uint8_t) (v >> (8 * i));
+}
+
+/* A PCIe function's config space as root reads it (4 KiB), consistent
+ * with the attributes: the header, a PCI Express capability, and the
+ * extended capabilities AER and, for an SR-IOV PF, SR-IOV. */
+#define CONFIG_SIZE 4096
+static void config_build(const NodegenFunction *f, uint8_t cfg[static CONFIG_SIZE]) {
         uint16_t command = is_bridge(f) || f->boot_vga == 1 ? 0x0407 : f->driver ? 0x0406 : 0;
 
-        memset(cfg, 0, 64);
-        cfg[0x00] = f->vendor & 0xff;
-        cfg[0x01] = f->vendor >> 8;
-        cfg[0x02] = f->device & 0xff;
-        cfg[0x03] = f->device >> 8;
+        memset(cfg, 0, CONFIG_SIZE);
+        /* A real VF's ids read all ones here (the kernel knows them from
+         * its PF); lspci's output, which tests compare, then names its
+         * subsystem differently: these keep the ids. */
+        config_put(cfg, 0x00, f->vendor, 2);
+        config_put(cfg, 0x02, f->device, 2);
         cfg[0x04] = command & 0xff;
         cfg[0x05] = command >> 8;
-        cfg[0x06] = 0x10;               /* capability list (beyond these 64 bytes) */
+        cfg[0x06] = 0x10;               /* a capability list */
         cfg[0x08] = f->revision;
         cfg[0x09] = f->class_code & 0xff;
         cfg[0x0a] = (f->class_code >> 8) & 0xff;
@@ -224,11 +233,24 @@ static void config_build(const NodegenFunction *f, uint8_t cfg[static 64]) {
                 cfg[0x2e] = f->subsystem_device & 0xff;
                 cfg[0x2f] = f->subsystem_device >> 8;
         }
+        /* PCI Express, version 2: a root port, or an endpoint. */
+        config_put(cfg, 0x40, 0x10 | (0x2u | (is_bridge(f) ? 0x4u << 4 : 0)) << 16, 4);
+        /* Extended capabilities: id, version 1, next. */
+        config_put(cfg, 0x100, 0x0001 | 1 << 16 | (f->sriov_total_vfs > 0 ? 0x140u << 20 : 0), 4);
+        if (f->sriov_total_vfs > 0) {
+                config_put(cfg, 0x140, 0x0010 | 1 << 16, 4);
+                config_put(cfg, 0x140 + 0x0c, f->sriov_total_vfs, 2);   /* InitialVFs */
+                config_put(cfg, 0x140 + 0x0e, f->sriov_total_vfs, 2);
+                config_put(cfg, 0x140 + 0x10, f->sriov_num_vfs, 2);
+                config_put(cfg, 0x140 + 0x14, f->sriov_offset, 2);
+                config_put(cfg, 0x140 + 0x16, f->sriov_stride, 2);
+                config_put(cfg, 0x140 + 0x1a, f->sriov_vf_device, 2);
+        }
 }
 
 void nodegen_function_write(const char *sys_dir, const NodegenFunction *f) {
         char devpath[PATH_MAX], path[PATH_MAX], up[PATH_MAX], target[PATH_MAX], text[512];
-        uint8_t cfg[64];
+        uint8_t cfg[CONFIG_SIZE];
 
         path_format(devpath, "devices/%s/%s", f->parent, f->address);
         dotdots(up, devpath);

@@ -76,6 +76,12 @@ static gboolean bus_source_dispatch(GSource *source, GSourceFunc callback, gpoin
                 s->more = true;
         if (r == 0)
                 s->more = false;
+        /* Work left is a message read and queued (a timeout of 0), or
+         * bytes the socket still holds or can take (poll says so): no
+         * turn of the loop just to hear sd_bus_process() say it is done. */
+        uint64_t until;
+        if (s->more && sd_bus_get_timeout(s->bus, &until) >= 0 && until != 0)
+                s->more = false;
         if (r < 0) {
                 g_warning("Lost the bus connection: %s", g_strerror(-r));
                 if (s->lost)

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <unistd.h>
 
 #include "pci-read.h"
 
@@ -189,11 +190,13 @@ static void queue_physfn(GHashTable *pfs, const Device *d) {
                 g_hash_table_add(pfs, key_new(&pf));
 }
 
-static void apply_one(Inventory *inv, InventoryChanges *c, const DpAddress *address,
+/* devices_fd: <sysfs_root>/bus/pci/devices, or -1 when it cannot be
+ * opened (every function is then gone). */
+static void apply_one(Inventory *inv, InventoryChanges *c, int devices_fd, const DpAddress *address,
                       CoalesceAction action, GHashTable *pfs) {
         Device *old = inventory_lookup(inv, address);
-        g_autoptr(Device) new = action == COALESCE_REMOVE ? NULL :
-                pci_read_device(inv->sysfs_root, address, inv->names);
+        g_autoptr(Device) new = action == COALESCE_REMOVE || devices_fd < 0 ? NULL :
+                pci_read_device_at(devices_fd, address, inv->names);
 
         if (old && !new) {
                 queue_physfn(pfs, old);
@@ -252,13 +255,17 @@ InventoryChanges *inventory_apply(Inventory *inv, GArray *entries) {
         c->removed = g_ptr_array_new_with_free_func((GDestroyNotify) device_free);
         c->changed = g_hash_table_new(NULL, NULL);
 
+        /* Each function found from here: no walk of the whole path each time. */
+        int devices_fd = pci_devices_open(inv->sysfs_root);
+        if (devices_fd < 0 && errno != ENOENT)
+                g_warning("Cannot list PCI functions in %s: %s", inv->sysfs_root, g_strerror(errno));
         for (guint i = 0; i < entries->len; i++) {
                 const CoalesceEntry *e = &g_array_index(entries, CoalesceEntry, i);
                 if (e->action == COALESCE_REPLACE) {
-                        apply_one(inv, c, &e->address, COALESCE_REMOVE, pfs);
-                        apply_one(inv, c, &e->address, COALESCE_REREAD, pfs);
+                        apply_one(inv, c, devices_fd, &e->address, COALESCE_REMOVE, pfs);
+                        apply_one(inv, c, devices_fd, &e->address, COALESCE_REREAD, pfs);
                 } else
-                        apply_one(inv, c, &e->address, e->action, pfs);
+                        apply_one(inv, c, devices_fd, &e->address, e->action, pfs);
                 g_hash_table_add(seen, key_new(&e->address));
         }
 
@@ -270,8 +277,10 @@ InventoryChanges *inventory_apply(Inventory *inv, GArray *entries) {
                 if (g_hash_table_contains(seen, key))
                         continue;
                 DpAddress a = address_from_key((uint64_t) *(gint64 *) key);
-                apply_one(inv, c, &a, COALESCE_REREAD, NULL);
+                apply_one(inv, c, devices_fd, &a, COALESCE_REREAD, NULL);
         }
+        if (devices_fd >= 0)
+                close(devices_fd);
 
         bool enabled = iommu_read_enabled(inv->sysfs_root);
         c->iommu_changed = enabled != inv->iommu_enabled;

@@ -19,7 +19,8 @@ ssize_t sysfs_read_bin(int dirfd, const char *name, void *buf, size_t size) {
 
         size_t got = 0;
         while (got < size) {
-                ssize_t n = read(fd, (char *) buf + got, size - got);
+                size_t want = size - got;
+                ssize_t n = read(fd, (char *) buf + got, want);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0) {
@@ -27,9 +28,11 @@ ssize_t sysfs_read_bin(int dirfd, const char *name, void *buf, size_t size) {
                         close(fd);
                         return r;
                 }
-                if (n == 0)
-                        break;
                 got += (size_t) n;
+                /* A sysfs attribute comes whole in one read, and a file
+                 * reads short only at its end: no read to see the end. */
+                if ((size_t) n < want)
+                        break;
         }
         close(fd);
         return (ssize_t) got;

@@ -66,7 +66,7 @@ static const char *const contract_errors[] = {
 
 /* Methods anyone may call: for every other one, a success as nobody is an
  * authorization bypass. */
-static const char *const open_methods[] = { "GetDevice", "CheckPassthrough" };
+static const char *const open_methods[] = { "GetDevice", "ListDevices", "CheckPassthrough" };
 
 typedef struct {
         FuzzGen *gen;

@@ -333,6 +333,63 @@ static void test_vf_gap(void **state) {
         assert_paths(pf_again, "VirtualFunctions", want);
 }
 
+/* A function's config space as root reads it on a host (4 KiB) in place
+ * of the fixture's 64 bytes: its header (vendor and device ids all ones
+ * when vf), and an extended capability list of AER and, when sriov,
+ * SR-IOV. */
+static void config_write(Harness *h, const char *address, bool vf, bool sriov) {
+        g_autofree char *dir = testbed_device_dir(h->testbed, address);
+        g_autofree char *path = g_build_filename(dir, "config", NULL);
+        g_autofree char *header = NULL;
+        g_autoptr(GError) error = NULL;
+        uint8_t cfg[4096] = { 0 };
+        gsize len;
+
+        assert_true(g_file_get_contents(path, &header, &len, &error));
+        assert_int_equal(len, 64);
+        memcpy(cfg, header, len);
+        if (vf)
+                memset(cfg, 0xff, 4);
+        const uint32_t aer = 0x0001 | 1u << 16 | (sriov ? 0x140u << 20 : 0), sriov_cap = 0x0010 | 1u << 16;
+        memcpy(cfg + 0x100, &aer, 4);
+        if (sriov)
+                memcpy(cfg + 0x140, &sriov_cap, 4);
+        assert_true(g_file_set_contents(path, (const char *) cfg, sizeof(cfg), &error));
+}
+
+static guint32 prop_uint(GVariant *props, const char *name) {
+        g_autoptr(GVariant) v = g_variant_lookup_value(props, name, NULL);
+        assert_non_null(v);
+        return g_variant_is_of_type(v, G_VARIANT_TYPE_UINT16) ? g_variant_get_uint16(v) : g_variant_get_uint32(v);
+}
+
+/* Ids, class and revision come from config space, and the files the
+ * kernel has only for SR-IOV PFs are read only where the extended
+ * capabilities have SR-IOV: a stray sriov_totalvfs on a function without
+ * it means nothing. A VF's ids, all ones in config space, come from its
+ * attributes. Every other property is as with the fixture's short config. */
+static void test_config_space(void **state) {
+        g_autoptr(Harness) h = harness_new("gpu-server.umockdev", NULL);
+        g_autoptr(GVariant) before = harness_managed_objects(h);
+
+        harness_daemon_stop(h);
+        config_write(h, "0000:3b:00.0", false, true);
+        config_write(h, "0000:3b:02.0", true, false);
+        config_write(h, "0000:17:00.0", false, false);
+        testbed_set_attr(h->testbed, "0000:17:00.0", "sriov_totalvfs", "8");
+        harness_daemon_start(h, NULL);
+        g_autoptr(GVariant) after = harness_managed_objects(h);
+        assert_true(g_variant_equal(before, after));
+
+        g_autoptr(GVariant) pf = harness_device_props(after, "0000:3b:00.0");
+        g_autoptr(GVariant) vf = harness_device_props(after, "0000:3b:02.0");
+        g_autoptr(GVariant) gpu = harness_device_props(after, "0000:17:00.0");
+        assert_true(prop_uint(pf, "SriovTotalVfs") > 0);
+        assert_int_equal(prop_uint(vf, "VendorId"), 0x8086);
+        assert_int_equal(prop_uint(vf, "DeviceId"), 0x154c);
+        assert_int_equal(prop_uint(gpu, "SriovTotalVfs"), 0);
+}
+
 /* Start, stop, start again: a clean exit each time and the same answer. */
 static void test_restart(void **state) {
         g_autoptr(Harness) h = harness_new("gpu-server.umockdev", NULL);
@@ -353,6 +410,7 @@ int main(void) {
                 cmocka_unit_test(test_workstation_no_iommu),
                 cmocka_unit_test(test_restart),
                 cmocka_unit_test(test_vf_gap),
+                cmocka_unit_test(test_config_space),
         };
         return cmocka_run_group_tests_name("inventory", tests, NULL, NULL);
 }

@@ -90,6 +90,63 @@ static void test_no_ghosts(void **state) {
         wait_object(f, vf, false);
 }
 
+/* ListDevices gives every device, in address order, with the values of
+ * the properties its columns are named after, the group's name with its
+ * path; to anyone. */
+static void test_list_devices(void **state) {
+        static const char *const columns[] = { "Address", "VendorId", "DeviceId", "VendorName", "DeviceName",
+                                               "ClassName", "Driver", "IommuGroup", "NumaNode", "PhysicalFunction",
+                                               "SriovNumVfs", "SriovTotalVfs", "State", "Group", NULL, "Holder" };
+        Fixture *f = *state;
+
+        g_autofree char *group = calls_passthrough_group(f->h, (const char *const[]) { "0000:3b:02.3", NULL },
+                                                         "vfs", "sriov-nic", "nic");
+        g_autoptr(GVariant) objects = harness_managed_objects(f->h);
+        g_autoptr(GVariant) reply = calls_ok(f->h, "/org/devpass1", MANAGER, "ListDevices", NULL);
+        g_autoptr(GVariant) rows = g_variant_get_child_value(reply, 0);
+        assert_string_equal(g_variant_get_type_string(rows), "a(sqqssssiiouusoss)");
+        g_autoptr(GPtrArray) addresses = g_ptr_array_new_with_free_func(g_free);
+        guint grouped = 0;
+
+        for (gsize i = 0; i < g_variant_n_children(rows); i++) {
+                g_autoptr(GVariant) row = g_variant_get_child_value(rows, i);
+                g_autoptr(GVariant) address = g_variant_get_child_value(row, 0);
+                g_autoptr(GVariant) props = harness_device_props(objects, g_variant_get_string(address, NULL));
+                assert_non_null(props);
+                g_ptr_array_add(addresses, g_variant_dup_string(address, NULL));
+                for (gsize k = 0; k < G_N_ELEMENTS(columns); k++) {
+                        g_autoptr(GVariant) cell = g_variant_get_child_value(row, k);
+                        g_autoptr(GVariant) want = columns[k] ? g_variant_lookup_value(props, columns[k], NULL) : NULL;
+                        if (columns[k]) {
+                                if (!g_variant_equal(cell, want))
+                                        fail_msg("%s: ListDevices says %s %s, GetManagedObjects %s",
+                                                 (char *) addresses->pdata[i], columns[k], g_variant_print(cell, TRUE),
+                                                 g_variant_print(want, TRUE));
+                                continue;
+                        }
+                        g_autoptr(GVariant) in = g_variant_lookup_value(props, "Group", NULL);
+                        bool mine = g_str_equal(g_variant_get_string(in, NULL), group);
+                        assert_string_equal(g_variant_get_string(cell, NULL), mine ? "vfs" : "");
+                        grouped += mine;
+                }
+        }
+        assert_int_equal(grouped, 1);
+        /* The fixture's addresses are all of one width. */
+        for (guint i = 1; i < addresses->len; i++)
+                assert_true(strcmp(addresses->pdata[i - 1], addresses->pdata[i]) < 0);
+        guint devices = 0;
+        for (gsize i = 0; i < g_variant_n_children(objects); i++) {
+                const char *path;
+                g_variant_get_child(objects, i, "{&o@a{sa{sv}}}", &path, NULL);
+                devices += g_str_has_prefix(path, "/org/devpass1/devices/");
+        }
+        assert_int_equal(addresses->len, devices);
+
+        const char *const args[] = { NULL };
+        g_autofree char *err = NULL;
+        assert_int_equal(calls_as(f->h, "nobody", "/org/devpass1", MANAGER ".ListDevices", args, NULL, &err), 0);
+}
+
 /* The bytes of GetManagedObjects's reply, as the bus carries it. */
 static gsize objects_reply_size(Fixture *f, GError **error) {
         g_autoptr(GDBusMessage) call = g_dbus_message_new_method_call("org.devpass1", "/org/devpass1",
@@ -160,6 +217,7 @@ static void test_groups_bounded(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_no_ghosts, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_list_devices, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reply_too_big, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_groups_bounded, setup, teardown),
         };

@@ -519,10 +519,25 @@ static bool device_prop_is(Harness *h, void *data) {
         return text && g_str_equal(text, w->want);
 }
 
-/* The sysfs attribute changes, the kernel says so, devpassd shows it. */
-static void device_change(Fixture *f, const char *address, const char *attr, const char *value, PropWant *shown) {
+/* The sysfs attribute changes, and its bytes in config space (offset,
+ * little-endian, the value's width: bytes), the kernel says so, devpassd
+ * shows it. */
+static void device_change(Fixture *f, const char *address, const char *attr, const char *value, size_t offset,
+                          size_t bytes, PropWant *shown) {
+        g_autofree char *dir = testbed_device_dir(f->h->testbed, address);
+        g_autofree char *path = g_build_filename(dir, "config", NULL);
+        g_autofree char *config = NULL;
+        g_autoptr(GError) error = NULL;
+        guint64 v = g_ascii_strtoull(value, NULL, 16);
+        gsize len;
+
         fakekernel_lock(f->fk);
         testbed_set_attr(f->h->testbed, address, attr, value);
+        assert_true(g_file_get_contents(path, &config, &len, &error));
+        assert_true(offset + bytes <= len);
+        for (size_t i = 0; i < bytes; i++)
+                config[offset + i] = (char) (v >> (8 * i));
+        assert_true(g_file_set_contents(path, config, (gssize) len, &error));
         testbed_uevent(f->h->testbed, address, "change");
         fakekernel_unlock(f->fk);
         assert_true(harness_wait(f->h, device_prop_is, shown, 5000));
@@ -572,8 +587,10 @@ static void test_facts_unknown(void **state) {
         /* A present one that changes (new firmware) is written again
          * while the daemon runs; one that reads as all ones (falling off
          * the bus) is not. */
-        device_change(f, "0000:b1:00.0", "revision", "0xa2", &(PropWant) { "0000:b1:00.0", "Revision", "0xa2" });
-        device_change(f, "0000:b1:00.0", "vendor", "0xffff", &(PropWant) { "0000:b1:00.0", "VendorId", "65535" });
+        device_change(f, "0000:b1:00.0", "revision", "0xa2", 0x08, 1,
+                      &(PropWant) { "0000:b1:00.0", "Revision", "0xa2" });
+        device_change(f, "0000:b1:00.0", "vendor", "0xffff", 0x00, 2,
+                      &(PropWant) { "0000:b1:00.0", "VendorId", "65535" });
         harness_daemon_stop(f->h);
         g_autoptr(GHashTable) after = stored_intents(f);
         const StorePassthrough *present = g_hash_table_lookup(after, "0000:b1:00.0");
