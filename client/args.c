@@ -3,7 +3,6 @@
  * group and attachment settings, tables and JSON arrays. */
 #include <stdarg.h>
 #include <stdio.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "address.h"
@@ -104,38 +103,12 @@ int ctl_device_paths(char *const *addresses, int n, GPtrArray **ret) {
         return CTL_EXIT_OK;
 }
 
-guint ctl_terminal_width(void) {
-        struct winsize ws = {};
-        return isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 0;
-}
-
-void ctl_print_table(GPtrArray *rows, guint cut_col) {
-        /* Cut a column only for a terminal that is too narrow. */
-        g_autofree char *table = ctl_table_format(rows, cut_col, ctl_terminal_width());
-        fputs(table, stdout);
-}
-
-GPtrArray *ctl_row_new(const char *const *cells) {
-        GPtrArray *row = g_ptr_array_new_with_free_func(g_free);
-
-        for (size_t i = 0; cells && cells[i]; i++)
-                g_ptr_array_add(row, g_strdup(cells[i]));
-        return row;
-}
-
-void ctl_print_json_array(const GPtrArray *objects) {
-        printf("[");
-        for (guint i = 0; i < objects->len; i++) {
-                g_autofree char *o = ctl_object_to_json(objects->pdata[i]);
-                printf("%s\n  %s", i ? "," : "", o);
-        }
-        printf("%s]\n", objects->len ? "\n" : "");
-}
-
 void ctl_print_created(const char *name, const char *path, bool json) {
         if (json) {
                 g_autofree char *n = ctl_json_escape(name), *p = ctl_json_escape(path);
-                printf("{\"Name\": %s, \"Path\": %s}\n", n, p);
-        } else
-                printf("%s %s\n", name, path);
+                printf("{\"name\": %s, \"path\": %s}\n", n, p);
+        } else {
+                g_autofree char *shown = ctl_escape(name);
+                printf("%s %s\n", shown, path);
+        }
 }

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
 #include "ctl.h"
 
 int ctl_bus_open(sd_bus **ret) {
@@ -16,8 +15,10 @@ int ctl_bus_open(sd_bus **ret) {
                 fprintf(stderr, "%s: cannot reach the system bus: %s\n", program_invocation_short_name, strerror(-r));
                 return ctl_exit_code_for_error(NULL, r);
         }
-        /* Every call may then wait for a polkit agent to ask for a password. */
-        r = sd_bus_set_allow_interactive_authorization(*ret, true);
+        /* Reads answer at once from a daemon that is well: a short wait
+         * before saying it does not (changes wait longer, ctl_call);
+         * $SYSTEMD_BUS_TIMEOUT, as sd-bus reads it, wins. */
+        r = getenv("SYSTEMD_BUS_TIMEOUT") ? 0 : sd_bus_set_method_call_timeout(*ret, CTL_READ_TIMEOUT_USEC);
         if (r < 0) {
                 *ret = sd_bus_flush_close_unref(*ret);
                 return ctl_fail("cannot set up the bus", NULL, r);
@@ -25,52 +26,12 @@ int ctl_bus_open(sd_bus **ret) {
         return CTL_EXIT_OK;
 }
 
-/* An object that is not there, as a person reads it: sd-bus names only
- * the path. NULL for any other error. */
-static char *ctl_unknown_object(const char *name, const char *message) {
-        static const struct {
-                const char *prefix;
-                const char *kind;
-                const char *verb;
-        } kinds[] = {
-                { "/org/devpass1/devices/", "device", "devices" },
-                { "/org/devpass1/groups/", "group", "groups" },
-                { "/org/devpass1/rules/", "rule", "rules" },
-                { "/org/devpass1/attachments/", "attachment", "attachments" },
-        };
-        const char *open = strchr(message, '\''), *close = open ? strchr(open + 1, '\'') : NULL;
-
-        if (!g_str_equal(name, "org.freedesktop.DBus.Error.UnknownObject") || !close)
-                return NULL;
-        g_autofree char *path = g_strndup(open + 1, (gsize) (close - open - 1));
-        DpAddress a;
-        char address[DP_ADDRESS_MAX];
-        if (g_str_has_prefix(path, kinds[0].prefix) && address_from_path(path, &a)) {
-                address_format(&a, address);
-                return g_strdup_printf("No PCI function %s on this node ('devpassctl devices' lists them)", address);
-        }
-        for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++)
-                if (g_str_has_prefix(path, kinds[i].prefix))
-                        return g_strdup_printf("No %s at '%s' ('devpassctl %s' lists them)", kinds[i].kind, path,
-                                               kinds[i].verb);
-        return NULL;
-}
-
 int ctl_fail(const char *what, const sd_bus_error *error, int r) {
         const char *name = error && sd_bus_error_is_set(error) ? error->name : NULL;
-        int code = ctl_exit_code_for_error(name, r);
+        g_autofree char *line = ctl_error_text(what, name, name ? error->message : NULL, r);
 
-        if (code == CTL_EXIT_NOT_RUNNING)
-                fprintf(stderr, "%s: devpassd is not running on the system bus (start it: systemctl start "
-                                "devpassd)\n", program_invocation_short_name);
-        else if (name && error->message) {
-                /* One line, whatever the daemon wrote. */
-                g_autofree char *line = ctl_unknown_object(name, error->message) ?: g_strdup(error->message);
-                g_strdelimit(line, "\n\r", ' ');
-                fprintf(stderr, "%s: %s\n", program_invocation_short_name, g_strstrip(line));
-        } else
-                fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, what, strerror(-r));
-        return code;
+        fprintf(stderr, "%s: %s\n", program_invocation_short_name, line);
+        return ctl_exit_code_for_error(name, r);
 }
 
 /* "a(sss)" and the like: structs of strings and paths only. */

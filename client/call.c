@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* devpassctl's method calls: build, send, report; a{sv} settings. */
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "ctl.h"
@@ -11,12 +12,32 @@ int ctl_new_call(sd_bus *bus, const char *path, const char *interface, const cha
 }
 
 int ctl_call(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply) {
+        ctl_agent_open(bus);
+        /* Long: a polkit agent may be asking for a password, and a driver
+         * may take its time to let go of a device. */
+        return ctl_call_timeout(bus, m, CTL_CHANGE_TIMEOUT_USEC, ret_reply);
+}
+
+int ctl_call_timeout(sd_bus *bus, sd_bus_message *m, uint64_t usec, sd_bus_message **ret_reply) {
         g_auto(sd_bus_error) error = SD_BUS_ERROR_NULL;
 
-        /* Longer than sd-bus's 25 s: a polkit agent may be asking for a
-         * password, and a driver may take its time to let go of a device. */
-        int r = sd_bus_call(bus, m, 5 * 60 * G_USEC_PER_SEC, &error, ret_reply);
+        int r = sd_bus_call(bus, m, usec, &error, ret_reply);
         return r < 0 ? ctl_fail(sd_bus_message_get_member(m), &error, r) : CTL_EXIT_OK;
+}
+
+int ctl_call_done(sd_bus *bus, sd_bus_message *m, const char *format, ...) {
+        int code = ctl_call(bus, m, NULL);
+
+        if (code != CTL_EXIT_OK || ctl_args.json)
+                return code;
+        va_list ap;
+        va_start(ap, format);
+        g_autofree char *line = g_strdup_vprintf(format, ap);
+        va_end(ap);
+        /* Names in it may be the daemon's or the caller's: escaped. */
+        g_autofree char *shown = ctl_escape(line);
+        printf("%s\n", shown);
+        return CTL_EXIT_OK;
 }
 
 int ctl_append_paths(sd_bus_message *m, const GPtrArray *paths) {
@@ -85,7 +106,8 @@ void ctl_print_reboot(sd_bus *bus, char *const *addresses) {
         (void) ctl_get_all(bus, "/org/devpass1", "org.devpass1.Manager", &manager, &code);
         g_autofree char *text = ctl_reboot_text(ctl_props_str(manager, "Node"),
                                                 ctl_props_tuples(manager, "RebootReasons"), addresses);
-        printf("%s\n", text);
+        g_autofree char *shown = ctl_escape(text);
+        printf("%s\n", shown);
 }
 
 int ctl_append_attach_settings(sd_bus_message *m, const CtlAttachSettings *s, const char *group) {

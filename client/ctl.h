@@ -6,8 +6,14 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <glib.h>
 #include <systemd/sd-bus.h>
+
+/* How long a read waits for devpassd, and a change (which may wait for a
+ * password and for drivers). */
+#define CTL_READ_TIMEOUT_USEC (10 * G_USEC_PER_SEC)
+#define CTL_CHANGE_TIMEOUT_USEC (5 * 60 * G_USEC_PER_SEC)
 
 /* Exit codes, documented in --help. */
 enum {
@@ -99,25 +105,89 @@ int64_t ctl_props_num(const CtlProps *p, const char *name);      /* -1 when abse
 char **ctl_props_strv(const CtlProps *p, const char *name);      /* NULL when absent or empty */
 GPtrArray *ctl_props_tuples(const CtlProps *p, const char *name); /* NULL when absent */
 
+/* One cell of a table: its text for people, its JSON value. */
+typedef struct {
+        char *text;       /* NULL: "-" */
+        char *json;       /* NULL: null */
+} CtlCell;
+
+/* One column: key is the JSON key and --output's word; property the
+ * D-Bus property it shows (text and JSON from the value, "@path" for the
+ * object's path), NULL for one the verb fills. */
+typedef struct {
+        const char *key;
+        const char *heading;
+        const char *property;
+        bool shown;       /* in the table without --output */
+        bool cut;         /* truncated first when the terminal is narrow */
+        bool right;
+} CtlColumn;
+
+typedef struct CtlTable CtlTable;
+
+typedef struct {
+        guint width;      /* 0: no limit */
+        bool no_headings, raw;
+} CtlTextOptions;
+
 /* format.c: pure, no I/O. */
 char *ctl_json_escape(const char *s);                   /* with the quotes */
-char *ctl_props_to_json(const CtlProps *p);             /* one object */
-char *ctl_object_to_json(const CtlObject *o);           /* the same, "Path" first */
+/* s for a terminal: control characters and bytes that are no UTF-8 as \x1b. */
+char *ctl_escape(const char *s);
+/* The same for each line of text, keeping its newlines. */
+char *ctl_escape_lines(const char *text);
+/* The JSON key of a D-Bus property: "IommuGroup" -> "iommu_group". */
+char *ctl_json_key(const char *property);
+/* One object: its properties under their JSON keys, with devpassctl's
+ * JSON values (see ctl_prop_cell). */
+char *ctl_props_to_json(const CtlProps *p);
+/* A property as a cell: its text, and as JSON null for "", "/" and a -1
+ * number (none), devices as addresses, structs as arrays. */
+CtlCell ctl_prop_cell(const CtlProps *p, const char *name);
 char *ctl_value_to_text(const CtlValue *v);             /* for people */
 char *ctl_text_or_dash(const char *s);                  /* a copy; "-" for NULL or "" */
 char *ctl_short_address(const char *path_or_address);   /* "/org/.../0000_3b_00_0" -> "0000:3b:00.0" */
 char *ctl_sriov_text(const CtlProps *p);                /* "PF 4/64", "VF of 0000:3b:00.0", "-" */
 char *ctl_device_name(const CtlProps *p);               /* "Intel Corporation X710 [8086:1572]" */
-/* Lays rows (arrays of cells) out in columns two spaces apart; the
- * widest_col column is cut to fit max_width when max_width > 0. */
-char *ctl_table_format(GPtrArray *rows, guint widest_col, guint max_width);
-/* Whether rows fit max_width (0: any) with the widest_col column cut to no
- * less than min_width. */
-bool ctl_table_fits(GPtrArray *rows, guint widest_col, guint min_width, guint max_width);
 /* "label: text" lines with the labels right-aligned; rows hold label and
  * text by turns, and text with several lines continues under the first. */
 char *ctl_details_format(GPtrArray *rows);
 int ctl_exit_code_for_error(const char *error_name, int err);
+/* The line that reports a failed call of what (a method, or what was
+ * being done): a daemon not answering or not there, a bus policy
+ * missing, an object not there, or the error's message in the CLI's
+ * words, escaped; err the negative errno. */
+char *ctl_error_text(const char *what, const char *name, const char *message, int err);
+/* devpassd's message in devpassctl's words: --release, --force, --mac,
+ * --count; give-back and release-machine. */
+char *ctl_error_words(const char *message);
+
+/* table.c: pure; libsmartcols lays tables out. */
+void ctl_cell_clear(CtlCell *c);
+CtlCell ctl_cell_str(const char *s);                    /* "" and NULL: "-", null */
+CtlCell ctl_cell_take(char *text);                      /* the same, freeing text */
+CtlCell ctl_cell_num(int64_t v);                        /* negative: "-", null */
+CtlCell ctl_cell_bool(bool b);                          /* "yes"/"no", true/false */
+CtlCell ctl_cell_list(char *const *items, const char *separator);  /* "-" and [] for none */
+/* A table whose JSON is {"name": [rows]}; columns must outlive it. */
+CtlTable *ctl_table_new(const char *name, const CtlColumn *columns, guint n_columns);
+void ctl_table_free(CtlTable *t);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CtlTable, ctl_table_free)
+CtlCell *ctl_table_add_row(CtlTable *t);               /* n_columns empty cells */
+/* A row with the cells of o's properties and path filled. */
+CtlCell *ctl_table_add_object(CtlTable *t, const CtlObject *o);
+guint ctl_table_rows(const CtlTable *t);
+guint ctl_table_column(const CtlTable *t, const char *key);   /* G_MAXUINT: none */
+void ctl_cell_set(CtlTable *t, CtlCell *row, const char *key, CtlCell value);
+char *ctl_table_column_names(const CtlTable *t);
+/* --output: the columns of keys (comma-separated), in that order, for the
+ * text and the JSON; false with the reason for a key of no column. */
+bool ctl_table_select(CtlTable *t, const char *output, char **ret_error);
+/* Leaves a default column out of the text (not after --output). */
+void ctl_table_hide(CtlTable *t, const char *key);
+char *ctl_table_text(const CtlTable *t, const CtlTextOptions *o);
+char *ctl_table_json(const CtlTable *t);               /* {"name": [...]} and a newline */
+char *ctl_table_row_json(const CtlTable *t, guint row); /* one object */
 
 /* format-objects.c: pure, no I/O. Groups, rules, conditions, findings. */
 void ctl_object_free(CtlObject *o);
@@ -139,15 +209,8 @@ char *ctl_conditions_text(const GPtrArray *conditions);  /* joined by ", "; "-" 
  * all that follows OP. The condition (a GStrv of 3) goes to ret. */
 bool ctl_condition_parse(const char *arg, char *const *next, int n_next, char ***ret,
                          int *ret_consumed, char **ret_error);
-/* The cells of a row of groups: NAME TYPE CLASS TOTAL FREE RULES DESCRIPTION. */
-GPtrArray *ctl_group_row(const CtlObject *group);
-/* ... of rules: NAME GROUP NODE ENABLED DEVICES CONFLICTS CONDITIONS. */
-GPtrArray *ctl_rule_row(const CtlObject *rule, const CtlObjects *all);
 /* A line for each device two of the rules' groups want, each pair once. */
 char *ctl_conflicts_text(const GPtrArray *rules, const CtlObjects *all);
-/* findings: (address, kind, subject, message) as CheckPassthrough gives them. */
-char *ctl_findings_text(const GPtrArray *findings);      /* aligned "address  kind  message" lines */
-char *ctl_findings_to_json(const GPtrArray *findings);
 /* "Reboot required: reboot node N to finish 0000:17:00.0 (reason), ..."
  * naming the reasons of addresses (all when NULL or none of them has one). */
 char *ctl_reboot_text(const char *node, const GPtrArray *reasons, char *const *addresses);
@@ -165,14 +228,21 @@ GPtrArray *ctl_machine_attachments(const GPtrArray *attachments, const char *mac
  * *ret_count says how many match. */
 const CtlObject *ctl_attachment_lookup(const GPtrArray *attachments, const char *machine, const char *arg,
                                        guint *ret_count);
-/* ... of attachments: MACHINE NAME TYPE GROUP COUNT STATE DEVICES MACS OPTIONAL. */
-GPtrArray *ctl_attachment_row(const CtlObject *attachment, const CtlObjects *all);
 /* A line for each attachment with a StateReason. */
 char *ctl_attachment_reasons_text(const GPtrArray *attachments);
-/* The groups owned by a tenant, by tenant, tenant node and name (not owned). */
-GPtrArray *ctl_tenant_groups(const GPtrArray *groups);
-/* ... of tenants: TENANT NODE GROUP TYPE TOTAL FREE DEVICES. */
-GPtrArray *ctl_tenant_row(const CtlObject *group);
+/* The groups owned by a tenant (tenant's only, unless NULL), by tenant,
+ * tenant node and name (not owned). */
+GPtrArray *ctl_tenant_groups(const GPtrArray *groups, const char *tenant);
+
+/* columns.c: pure. The tables of each kind, a row per object; references
+ * to groups and rules by name for people, by path in JSON. */
+CtlTable *ctl_devices_table(const GPtrArray *devices, const CtlObjects *all);
+CtlTable *ctl_groups_table(const GPtrArray *groups, const CtlObjects *all);
+CtlTable *ctl_rules_table(const GPtrArray *rules, const CtlObjects *all);
+CtlTable *ctl_attachments_table(const GPtrArray *attachments, const CtlObjects *all);
+CtlTable *ctl_tenants_table(const GPtrArray *groups);
+/* check's findings: (address, kind, subject, message) as CheckPassthrough gives them. */
+CtlTable *ctl_findings_table(const GPtrArray *findings);
 
 /* format-claim.c: pure, no I/O. Claims and the libvirt XML of devices. */
 void ctl_claim_device_free(CtlClaimDevice *d);
@@ -182,10 +252,10 @@ CtlClaim *ctl_claim_new(GPtrArray *claims, const char *path, const char *name, c
 /* A new device, added to devices (a CtlClaim's), its VFIO device made up
  * from its IOMMU group. */
 CtlClaimDevice *ctl_claim_add(GPtrArray *devices, const char *address, int32_t iommu_group, const char *mac);
-/* The rows of claim's table, header first: ATTACHMENT ADDRESS IOMMU VFIO MAC;
- * an attachment that got no device has a row of "-". */
-GPtrArray *ctl_claim_rows(const GPtrArray *claims);
-char *ctl_claim_to_json(const GPtrArray *claims);
+/* claim's table: a row per device, with its unit (the functions of one
+ * IOMMU group) and whether that unit has several; an attachment that got
+ * no device has a row of none. */
+CtlTable *ctl_claims_table(const GPtrArray *claims);
 /* Claim's reply, a(osa(siss)), as CtlClaim (types not set). */
 int ctl_claims_read(sd_bus_message *m, GPtrArray **ret);
 /* Where in the guest a unit of several functions goes: slot slot of bus
@@ -246,6 +316,9 @@ int ctl_get_devices(sd_bus *bus, CtlObjects **ret, int *exit_code);
  * *objects once when a name needs looking up. Returns an exit code, and
  * reports a failure in one line. *ret_path lives as long as arg and *objects. */
 int ctl_resolve(sd_bus *bus, CtlObjects **objects, CtlKind kind, const char *arg, const char **ret_path);
+/* What to call the group, rule or attachment arg names in a message: arg,
+ * or for a path its Name when it can be read. */
+char *ctl_label(sd_bus *bus, CtlKind kind, const char *arg);
 /* The same, for a group or rule that must be among *objects (got here when
  * NULL): a path of none gives CTL_EXIT_NOT_FOUND too. */
 int ctl_resolve_object(sd_bus *bus, CtlObjects **objects, CtlKind kind, const char *arg, const CtlObject **ret);
@@ -270,11 +343,23 @@ typedef struct {
 } CtlAttachSettings;
 #define CTL_ATTACH_SETTINGS_INIT { .count = -1, .optional = -1 }
 
+/* agent.c: on a terminal, for a user who is not root and did not say
+ * --no-ask-password, pkttyagent for the password polkit may ask; the
+ * calls then allow interactive authorization. */
+void ctl_agent_open(sd_bus *bus);
+void ctl_agent_close(void);
+
 /* call.c: method calls on devpassd. */
 int ctl_new_call(sd_bus *bus, const char *path, const char *interface, const char *member,
                  sd_bus_message **ret);
-/* Sends m; returns an exit code, and reports a failure in one line. */
+/* Sends a change m (the polkit agent started first); returns an exit
+ * code, and reports a failure in one line. */
 int ctl_call(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret_reply);
+/* The same for any call, without an agent; 0: the read timeout. */
+int ctl_call_timeout(sd_bus *bus, sd_bus_message *m, uint64_t usec, sd_bus_message **ret_reply);
+/* The same without a reply, and then the line saying what was done
+ * (not with --json). */
+int ctl_call_done(sd_bus *bus, sd_bus_message *m, const char *format, ...) G_GNUC_PRINTF(3, 4);
 int ctl_append_paths(sd_bus_message *m, const GPtrArray *paths);          /* ao */
 /* a{sv} entries, with the keys of the XML; nothing for a NULL string or path
  * or a negative bool. */
@@ -347,14 +432,36 @@ int ctl_usage(const char *format, ...) G_GNUC_PRINTF(1, 2);
 /* The device paths of PCI addresses, checked here: a malformed one is
  * reported and gives CTL_EXIT_USAGE before any call. */
 int ctl_device_paths(char *const *addresses, int n, GPtrArray **ret);
-/* The width of the terminal on stdout, 0 when it is none. */
-guint ctl_terminal_width(void);
-/* Prints rows (header first) as a table, cutting cut_col to the terminal. */
-void ctl_print_table(GPtrArray *rows, guint cut_col);
-GPtrArray *ctl_row_new(const char *const *cells);          /* a row of copies; NULL: empty */
-void ctl_print_json_array(const GPtrArray *objects);         /* of CtlObject: path and properties */
 /* What create-group and create-rule print: "NAME PATH", or JSON. */
 void ctl_print_created(const char *name, const char *path, bool json);
+
+/* output.c: the options that shape output, the terminal, the pager. */
+typedef struct {
+        bool json, no_headings, raw, no_pager, no_ask_password;
+        const char *output;       /* --output's keys */
+        guint width;              /* the terminal's, once the pager took stdout */
+} CtlArgs;
+extern CtlArgs ctl_args;
+/* A pipe (fds, close-on-exec) and a fork, stdout flushed first: fork()'s
+ * value, -1 with nothing left open when either fails. */
+pid_t ctl_fork_piped(int fds[2]);
+/* $COLUMNS, else the width of the terminal on stdout; 0 when none. */
+guint ctl_terminal_width(void);
+/* Pipes stdout through $DEVPASS_PAGER, $PAGER or less, on a terminal
+ * without --no-pager or --json; ctl_pager_close() waits for it. */
+void ctl_pager_open(void);
+void ctl_pager_close(void);
+
+/* show.c: tables and views. */
+/* --output applied to t; CTL_EXIT_USAGE, reported, for a bad key. */
+int ctl_table_setup(CtlTable *t);
+/* t as the options say (--output applied, CTL_EXIT_USAGE when it is
+ * bad): a table, through the pager, or JSON. */
+int ctl_table_show(CtlTable *t);
+/* The view of one object o: its details, or its row of the table
+ * table_of makes with --output, or that row's JSON object with --json. */
+typedef CtlTable *(*CtlTableOf)(const GPtrArray *objects, const CtlObjects *all);
+int ctl_print_one(const CtlObject *o, const CtlObjects *all, CtlTableOf table_of);
 
 /* The verbs: argv[0] is the verb. Each returns an exit code. */
 int verb_status(sd_bus *bus, int argc, char **argv, bool json);
@@ -372,14 +479,16 @@ int verb_update_rule(sd_bus *bus, int argc, char **argv, bool json);
 int verb_delete_rule(sd_bus *bus, int argc, char **argv, bool json);
 int verb_check(sd_bus *bus, int argc, char **argv, bool json);
 int verb_passthrough(sd_bus *bus, int argc, char **argv, bool json);
-int verb_release(sd_bus *bus, int argc, char **argv, bool json);
+int verb_give_back(sd_bus *bus, int argc, char **argv, bool json);
 int verb_sriov(sd_bus *bus, int argc, char **argv, bool json);
 int verb_attachments(sd_bus *bus, int argc, char **argv, bool json);
 int verb_attach(sd_bus *bus, int argc, char **argv, bool json);
 int verb_detach(sd_bus *bus, int argc, char **argv, bool json);
 int verb_update_attachment(sd_bus *bus, int argc, char **argv, bool json);
 int verb_claim(sd_bus *bus, int argc, char **argv, bool json);
-int verb_unclaim(sd_bus *bus, int argc, char **argv, bool json);
+int verb_release_machine(sd_bus *bus, int argc, char **argv, bool json);
 int verb_hostdev_xml(sd_bus *bus, int argc, char **argv, bool json);
 int verb_tenant_pass(sd_bus *bus, int argc, char **argv, bool json);
 int verb_tenants(sd_bus *bus, int argc, char **argv, bool json);
+int verb_rule(sd_bus *bus, int argc, char **argv, bool json);
+int verb_attachment(sd_bus *bus, int argc, char **argv, bool json);

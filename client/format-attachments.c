@@ -51,40 +51,6 @@ const CtlObject *ctl_attachment_lookup(const GPtrArray *attachments, const char 
         return found;
 }
 
-/* The items of an as/ao joined by ",", device paths as addresses; "-" for none. */
-static char *list_text(const CtlProps *p, const char *name) {
-        char **items = ctl_props_strv(p, name);
-
-        if (!items)
-                return g_strdup("-");
-        GString *out = g_string_new(NULL);
-        for (size_t i = 0; items[i]; i++) {
-                g_autofree char *item = ctl_short_address(items[i]);
-                g_string_append_printf(out, "%s%s", i ? "," : "", item);
-        }
-        return g_string_free(out, FALSE);
-}
-
-static char *count_text(const CtlProps *p, const char *name) {
-        return g_strdup_printf("%" G_GINT64_FORMAT, MAX(ctl_props_num(p, name), 0));
-}
-
-GPtrArray *ctl_attachment_row(const CtlObject *attachment, const CtlObjects *all) {
-        const CtlProps *p = attachment->props;
-        GPtrArray *row = g_ptr_array_new_with_free_func(g_free);
-
-        g_ptr_array_add(row, ctl_text_or_dash(ctl_props_str(p, "Machine")));
-        g_ptr_array_add(row, ctl_text_or_dash(ctl_props_str(p, "Name")));
-        g_ptr_array_add(row, ctl_text_or_dash(ctl_props_str(p, "Type")));
-        g_ptr_array_add(row, ctl_object_label(all->groups, ctl_props_str(p, "Group")));
-        g_ptr_array_add(row, count_text(p, "Count"));
-        g_ptr_array_add(row, ctl_text_or_dash(ctl_props_str(p, "State")));
-        g_ptr_array_add(row, list_text(p, "Devices"));
-        g_ptr_array_add(row, list_text(p, "Macs"));
-        g_ptr_array_add(row, g_strdup(ctl_props_num(p, "Optional") > 0 ? "yes" : "no"));
-        return row;
-}
-
 char *ctl_attachment_reasons_text(const GPtrArray *attachments) {
         GString *out = g_string_new(NULL);
 
@@ -114,26 +80,14 @@ static gint compare_tenant_groups(gconstpointer a, gconstpointer b) {
         return strcmp((*(CtlObject *const *) a)->path, (*(CtlObject *const *) b)->path);
 }
 
-GPtrArray *ctl_tenant_groups(const GPtrArray *groups) {
+GPtrArray *ctl_tenant_groups(const GPtrArray *groups, const char *tenant) {
         GPtrArray *tenants = g_ptr_array_new();
 
-        for (guint i = 0; i < groups->len; i++)
-                if (ctl_props_str(((CtlObject *) groups->pdata[i])->props, "Tenant")[0])
+        for (guint i = 0; i < groups->len; i++) {
+                const char *owner = ctl_props_str(((CtlObject *) groups->pdata[i])->props, "Tenant");
+                if (owner[0] && (!tenant || g_str_equal(owner, tenant)))
                         g_ptr_array_add(tenants, groups->pdata[i]);
+        }
         g_ptr_array_sort(tenants, compare_tenant_groups);
         return tenants;
-}
-
-GPtrArray *ctl_tenant_row(const CtlObject *group) {
-        const CtlProps *p = group->props;
-        GPtrArray *row = g_ptr_array_new_with_free_func(g_free);
-
-        g_ptr_array_add(row, ctl_text_or_dash(ctl_props_str(p, "Tenant")));
-        g_ptr_array_add(row, ctl_text_or_dash(ctl_props_str(p, "TenantNode")));
-        g_ptr_array_add(row, ctl_text_or_dash(ctl_props_str(p, "Name")));
-        g_ptr_array_add(row, ctl_text_or_dash(ctl_props_str(p, "Type")));
-        g_ptr_array_add(row, count_text(p, "Total"));
-        g_ptr_array_add(row, count_text(p, "Free"));
-        g_ptr_array_add(row, list_text(p, "Devices"));
-        return row;
 }

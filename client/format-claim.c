@@ -48,32 +48,6 @@ CtlClaimDevice *ctl_claim_add(GPtrArray *devices, const char *address, int32_t i
         return d;
 }
 
-GPtrArray *ctl_claim_rows(const GPtrArray *claims) {
-        static const char *const titles[] = { "ATTACHMENT", "ADDRESS", "IOMMU", "VFIO", "MAC" };
-        GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
-        GPtrArray *row = g_ptr_array_new_with_free_func(g_free);
-
-        for (size_t i = 0; i < G_N_ELEMENTS(titles); i++)
-                g_ptr_array_add(row, g_strdup(titles[i]));
-        g_ptr_array_add(rows, row);
-        for (guint i = 0; i < claims->len; i++) {
-                const CtlClaim *c = claims->pdata[i];
-                /* An Optional attachment may get nothing: say so on its row. */
-                for (guint j = 0; j < MAX(c->devices->len, 1u); j++) {
-                        const CtlClaimDevice *d = j < c->devices->len ? c->devices->pdata[j] : NULL;
-                        row = g_ptr_array_new_with_free_func(g_free);
-                        g_ptr_array_add(row, ctl_text_or_dash(c->name));
-                        g_ptr_array_add(row, d ? ctl_short_address(d->address) : g_strdup("-"));
-                        g_ptr_array_add(row, d && d->iommu_group >= 0 ? g_strdup_printf("%d", d->iommu_group)
-                                                                      : g_strdup("-"));
-                        g_ptr_array_add(row, ctl_text_or_dash(d ? d->vfio : NULL));
-                        g_ptr_array_add(row, ctl_text_or_dash(d ? d->mac : NULL));
-                        g_ptr_array_add(rows, row);
-                }
-        }
-        return rows;
-}
-
 /* One attachment's devices: a(siss). */
 static int read_claim_devices(sd_bus_message *m, GPtrArray *devices) {
         const char *address, *vfio, *mac;
@@ -138,28 +112,41 @@ static guint claim_unit(const GPtrArray *devices, guint j, guint *size) {
         return unit;
 }
 
-char *ctl_claim_to_json(const GPtrArray *claims) {
-        GString *out = g_string_new("[");
+static const CtlColumn claim_columns[] = {
+        { "attachment", "ATTACHMENT", NULL, .shown = true },
+        { "address", "ADDRESS", NULL, .shown = true },
+        { "iommu_group", "IOMMU", NULL, .shown = true },
+        { "vfio_device", "VFIO", NULL, .shown = true },
+        { "mac", "MAC", NULL, .shown = true },
+        { "unit", "UNIT", NULL },
+        { "multifunction", "MULTIFUNCTION", NULL },
+        { "path", "PATH", NULL },
+};
+
+CtlTable *ctl_claims_table(const GPtrArray *claims) {
+        CtlTable *t = ctl_table_new("claims", claim_columns, G_N_ELEMENTS(claim_columns));
 
         for (guint i = 0; i < claims->len; i++) {
                 const CtlClaim *c = claims->pdata[i];
-                g_autofree char *path = ctl_json_escape(c->path), *name = ctl_json_escape(c->name);
-                g_string_append_printf(out, "%s{\"Path\": %s, \"Name\": %s, \"Devices\": [", i ? ",\n  " : "\n  ",
-                                       path, name);
-                for (guint j = 0; j < c->devices->len; j++) {
-                        const CtlClaimDevice *d = c->devices->pdata[j];
-                        g_autofree char *address = ctl_json_escape(d->address), *vfio = ctl_json_escape(d->vfio),
-                                        *mac = ctl_json_escape(d->mac);
+                /* An Optional attachment may get nothing: say so on its row. */
+                for (guint j = 0; j < MAX(c->devices->len, 1u); j++) {
+                        const CtlClaimDevice *d = j < c->devices->len ? c->devices->pdata[j] : NULL;
+                        CtlCell *row = ctl_table_add_row(t);
+                        ctl_cell_set(t, row, "attachment", ctl_cell_str(c->name));
+                        ctl_cell_set(t, row, "path", ctl_cell_str(c->path));
+                        if (!d)
+                                continue;
                         guint size;
                         guint unit = claim_unit(c->devices, j, &size);
-                        g_string_append_printf(out, "%s{\"Address\": %s, \"IommuGroup\": %d, \"VfioDevice\": %s, "
-                                               "\"Mac\": %s, \"Unit\": %u, \"Multifunction\": %s}", j ? ", " : "",
-                                               address, d->iommu_group, vfio, mac, unit, size > 1 ? "true" : "false");
+                        ctl_cell_set(t, row, "address", ctl_cell_take(ctl_short_address(d->address)));
+                        ctl_cell_set(t, row, "iommu_group", ctl_cell_num(d->iommu_group));
+                        ctl_cell_set(t, row, "vfio_device", ctl_cell_str(d->vfio));
+                        ctl_cell_set(t, row, "mac", ctl_cell_str(d->mac));
+                        ctl_cell_set(t, row, "unit", ctl_cell_num(unit));
+                        ctl_cell_set(t, row, "multifunction", ctl_cell_bool(size > 1));
                 }
-                g_string_append(out, "]}");
         }
-        g_string_append(out, claims->len ? "\n]" : "]");
-        return g_string_free(out, FALSE);
+        return t;
 }
 
 /* One element; managed='no': devpassd, not libvirt, binds vfio-pci.

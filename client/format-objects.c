@@ -190,45 +190,6 @@ bool ctl_condition_parse(const char *arg, char *const *next, int n_next, char **
         return true;
 }
 
-static GPtrArray *cells_new(void) {
-        return g_ptr_array_new_with_free_func(g_free);
-}
-
-static char *count_text(const CtlProps *p, const char *name) {
-        char **v = ctl_props_strv(p, name);
-        return g_strdup_printf("%u", v ? g_strv_length(v) : 0);
-}
-
-GPtrArray *ctl_group_row(const CtlObject *group) {
-        const CtlProps *p = group->props;
-        GPtrArray *row = cells_new();
-
-        g_ptr_array_add(row, ctl_text_or_dash(ctl_props_str(p, "Name")));
-        g_ptr_array_add(row, ctl_text_or_dash(ctl_props_str(p, "Type")));
-        g_ptr_array_add(row, ctl_text_or_dash(ctl_props_str(p, "Class")));
-        g_ptr_array_add(row, g_strdup_printf("%" G_GINT64_FORMAT, MAX(ctl_props_num(p, "Total"), 0)));
-        g_ptr_array_add(row, g_strdup_printf("%" G_GINT64_FORMAT, MAX(ctl_props_num(p, "Free"), 0)));
-        g_ptr_array_add(row, count_text(p, "Rules"));
-        g_ptr_array_add(row, ctl_text_or_dash(ctl_props_str(p, "Description")));
-        return row;
-}
-
-GPtrArray *ctl_rule_row(const CtlObject *rule, const CtlObjects *all) {
-        const CtlProps *p = rule->props;
-        GPtrArray *conflicts = ctl_props_tuples(p, "Conflicts");
-        GPtrArray *row = cells_new();
-
-        g_ptr_array_add(row, ctl_text_or_dash(ctl_props_str(p, "Name")));
-        g_ptr_array_add(row, ctl_object_label(all->groups, ctl_props_str(p, "Group")));
-        /* "" is every node. */
-        g_ptr_array_add(row, g_strdup(ctl_props_str(p, "Node")[0] ? ctl_props_str(p, "Node") : "*"));
-        g_ptr_array_add(row, g_strdup(ctl_props_num(p, "Enabled") > 0 ? "yes" : "no"));
-        g_ptr_array_add(row, count_text(p, "Devices"));
-        g_ptr_array_add(row, conflicts && conflicts->len ? g_strdup_printf("%u", conflicts->len) : g_strdup("-"));
-        g_ptr_array_add(row, ctl_conditions_text(ctl_props_tuples(p, "Conditions")));
-        return row;
-}
-
 /* "rule 'a' of group 'g'" */
 static char *rule_text(const CtlObjects *all, const char *path) {
         const CtlObject *rule = ctl_object_by_path(all->rules, path);
@@ -259,37 +220,6 @@ char *ctl_conflicts_text(const GPtrArray *rules, const CtlObjects *all) {
                                                mine, theirs, address);
                 }
         }
-        return g_string_free(out, FALSE);
-}
-
-char *ctl_findings_text(const GPtrArray *findings) {
-        g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
-
-        for (guint i = 0; i < findings->len; i++) {
-                char **f = findings->pdata[i];
-                GPtrArray *row = cells_new();
-                g_ptr_array_add(row, ctl_short_address(f[0]));
-                g_ptr_array_add(row, g_strdup(f[1]));
-                g_ptr_array_add(row, g_strdup(f[3]));
-                g_ptr_array_add(rows, row);
-        }
-        return ctl_table_format(rows, 2, 0);
-}
-
-char *ctl_findings_to_json(const GPtrArray *findings) {
-        static const char *const keys[] = { "address", "kind", "subject", "message" };
-        GString *out = g_string_new("[");
-
-        for (guint i = 0; i < findings->len; i++) {
-                char **f = findings->pdata[i];
-                g_string_append(out, i ? ",\n  {" : "\n  {");
-                for (size_t k = 0; k < G_N_ELEMENTS(keys) && f[k]; k++) {
-                        g_autofree char *v = ctl_json_escape(f[k]);
-                        g_string_append_printf(out, "%s\"%s\": %s", k ? ", " : "", keys[k], v);
-                }
-                g_string_append_c(out, '}');
-        }
-        g_string_append(out, findings->len ? "\n]" : "]");
         return g_string_free(out, FALSE);
 }
 

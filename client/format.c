@@ -83,14 +83,28 @@ char *ctl_json_escape(const char *s) {
         return g_string_free(out, FALSE);
 }
 
+/* A path as JSON: a device's as its address, "/" (none) as null; any
+ * other string as it is, "" (none) as null. */
+static void json_append_path(GString *out, const char *path) {
+        if (g_str_equal(path, "/") || !path[0]) {
+                g_string_append(out, "null");
+                return;
+        }
+        g_autofree char *short_path = path[0] == '/' ? ctl_short_address(path) : g_strdup(path);
+        g_autofree char *e = ctl_json_escape(short_path);
+        g_string_append(out, e);
+}
+
 static void json_append_value(GString *out, const CtlValue *v) {
         g_autofree char *s = NULL;
 
         switch (v->type) {
         case 's':
-        case 'o':
-                s = ctl_json_escape(v->str);
+                s = v->str[0] ? ctl_json_escape(v->str) : g_strdup("null");
                 g_string_append(out, s);
+                break;
+        case 'o':
+                json_append_path(out, v->str);
                 break;
         case 'b':
                 g_string_append(out, v->num ? "true" : "false");
@@ -98,8 +112,8 @@ static void json_append_value(GString *out, const CtlValue *v) {
         case 'a':
                 g_string_append_c(out, '[');
                 for (size_t i = 0; v->strv && v->strv[i]; i++) {
-                        g_autofree char *e = ctl_json_escape(v->strv[i]);
-                        g_string_append_printf(out, "%s%s", i ? ", " : "", e);
+                        g_string_append(out, i ? ", " : "");
+                        json_append_path(out, v->strv[i]);
                 }
                 g_string_append_c(out, ']');
                 break;
@@ -110,42 +124,101 @@ static void json_append_value(GString *out, const CtlValue *v) {
                         char **t = v->tuples->pdata[i];
                         g_string_append(out, i ? ", [" : "[");
                         for (size_t j = 0; t[j]; j++) {
-                                g_autofree char *e = ctl_json_escape(t[j]);
-                                g_string_append_printf(out, "%s%s", j ? ", " : "", e);
+                                g_autofree char *e = v->tuple_types[j] == 'o' ? NULL : ctl_json_escape(t[j]);
+                                g_string_append(out, j ? ", " : "");
+                                if (e)
+                                        g_string_append(out, e);
+                                else
+                                        json_append_path(out, t[j]);
                         }
                         g_string_append_c(out, ']');
                 }
                 g_string_append_c(out, ']');
                 break;
-        case '?':
-                g_string_append(out, "null");
+        case 'i':
+                /* -1 is none: no NUMA node, no IOMMU group. */
+                if (v->num < 0) {
+                        g_string_append(out, "null");
+                        break;
+                }
+                /* fall through */
+        case 'y':
+        case 'q':
+        case 'u':
+                g_string_append_printf(out, "%" G_GINT64_FORMAT, v->num);
                 break;
         default:
-                g_string_append_printf(out, "%" G_GINT64_FORMAT, v->num);
+                g_string_append(out, "null");
         }
 }
 
-/* "{" and the members of p, after a first member when out has one. */
-static char *props_to_json(GString *out, const CtlProps *p) {
-        bool first = out->len == 1;
+char *ctl_json_key(const char *property) {
+        GString *out = g_string_new(NULL);
+
+        /* "IommuGroupMembers" -> "iommu_group_members" */
+        for (const char *p = property; *p; p++) {
+                if (g_ascii_isupper(*p) && p != property)
+                        g_string_append_c(out, '_');
+                g_string_append_c(out, g_ascii_tolower(*p));
+        }
+        return g_string_free(out, FALSE);
+}
+
+char *ctl_props_to_json(const CtlProps *p) {
+        GString *out = g_string_new("{");
 
         for (guint i = 0; p && i < p->len; i++) {
                 const CtlValue *v = p->pdata[i];
-                g_autofree char *name = ctl_json_escape(v->name);
-                g_string_append_printf(out, "%s%s: ", first && i == 0 ? "" : ", ", name);
+                g_autofree char *key = ctl_json_key(v->name);
+                g_autofree char *name = ctl_json_escape(key);
+                g_string_append_printf(out, "%s%s: ", i ? ", " : "", name);
                 json_append_value(out, v);
         }
         g_string_append_c(out, '}');
         return g_string_free(out, FALSE);
 }
 
-char *ctl_props_to_json(const CtlProps *p) {
-        return props_to_json(g_string_new("{"), p);
+CtlCell ctl_prop_cell(const CtlProps *p, const char *name) {
+        const CtlValue *v = ctl_props_get(p, name);
+
+        if (!v)
+                return (CtlCell) { g_strdup("-"), g_strdup("null") };
+        GString *json = g_string_new(NULL);
+        json_append_value(json, v);
+        return (CtlCell) { ctl_value_to_text(v), g_string_free(json, FALSE) };
 }
 
-char *ctl_object_to_json(const CtlObject *o) {
-        g_autofree char *path = ctl_json_escape(o->path);
-        return props_to_json(g_string_append(g_string_new("{\"Path\": "), path), o->props);
+char *ctl_escape(const char *s) {
+        GString *out = g_string_new(NULL);
+        const char *p = s, *end = s + strlen(s);
+
+        while (p < end) {
+                gunichar c = g_utf8_get_char_validated(p, end - p);
+                /* A byte that is no UTF-8, or a character that is not
+                 * printable (one that moves the cursor or talks to the
+                 * terminal, a bidi override): its bytes as \xNN. */
+                if (c == (gunichar) -1 || c == (gunichar) -2 || !g_unichar_isprint(c)) {
+                        const char *next = c >= 0x80 && c < (gunichar) -2 ? g_utf8_next_char(p) : p + 1;
+                        for (; p < next; p++)
+                                g_string_append_printf(out, "\\x%02x", (unsigned char) *p);
+                        continue;
+                }
+                const char *next = g_utf8_next_char(p);
+                g_string_append_len(out, p, next - p);
+                p = next;
+        }
+        return g_string_free(out, FALSE);
+}
+
+char *ctl_escape_lines(const char *text) {
+        g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+
+        for (size_t i = 0; lines[i]; i++) {
+                char *e = ctl_escape(lines[i]);
+                g_free(lines[i]);
+                lines[i] = e;
+        }
+        return g_strjoinv("\n", lines);
 }
 
 char *ctl_text_or_dash(const char *s) {
@@ -204,6 +277,11 @@ char *ctl_value_to_text(const CtlValue *v) {
         }
         case '?':
                 return g_strdup("?");
+        case 'i':
+                /* -1 is none: no NUMA node, no IOMMU group. */
+                if (v->num < 0)
+                        return g_strdup("-");
+                /* fall through */
         default:
                 if (g_str_equal(v->name, "Class"))
                         return g_strdup_printf("0x%06" G_GINT64_MODIFIER "x", v->num);
@@ -236,73 +314,6 @@ char *ctl_device_name(const CtlProps *p) {
         return g_string_free(out, FALSE);
 }
 
-/* The width of each column of rows. */
-static GArray *column_widths(GPtrArray *rows) {
-        GArray *widths = g_array_new(FALSE, TRUE, sizeof(guint));
-
-        for (guint r = 0; r < rows->len; r++) {
-                GPtrArray *cells = rows->pdata[r];
-                if (widths->len < cells->len)
-                        g_array_set_size(widths, cells->len);
-                for (guint c = 0; c < cells->len; c++) {
-                        guint w = (guint) g_utf8_strlen(cells->pdata[c], -1);
-                        g_array_index(widths, guint, c) = MAX(g_array_index(widths, guint, c), w);
-                }
-        }
-        return widths;
-}
-
-bool ctl_table_fits(GPtrArray *rows, guint widest_col, guint min_width, guint max_width) {
-        g_autoptr(GArray) widths = column_widths(rows);
-        guint total = 0;
-
-        if (max_width == 0)
-                return true;
-        for (guint c = 0; c < widths->len; c++) {
-                guint w = g_array_index(widths, guint, c);
-                total += (c == widest_col ? MIN(w, min_width) : w) + (c ? 2 : 0);
-        }
-        return total <= max_width;
-}
-
-char *ctl_table_format(GPtrArray *rows, guint widest_col, guint max_width) {
-        g_autoptr(GArray) widths = column_widths(rows);
-        GString *out = g_string_new(NULL);
-
-        if (max_width > 0 && widest_col < widths->len) {
-                guint total = 0;
-                for (guint c = 0; c < widths->len; c++)
-                        total += g_array_index(widths, guint, c) + (c ? 2 : 0);
-                guint *w = &g_array_index(widths, guint, widest_col);
-                if (total > max_width)
-                        *w = MAX(*w > total - max_width ? *w - (total - max_width) : 0, 8u);
-        }
-
-        for (guint r = 0; r < rows->len; r++) {
-                GPtrArray *cells = rows->pdata[r];
-                GString *line = g_string_new(NULL);
-                for (guint c = 0; c < cells->len; c++) {
-                        const char *cell = cells->pdata[c];
-                        guint w = g_array_index(widths, guint, c), len = (guint) g_utf8_strlen(cell, -1);
-                        if (c)
-                                g_string_append(line, "  ");
-                        if (len > w) {
-                                const char *cut = g_utf8_offset_to_pointer(cell, w - 1);
-                                g_string_append_len(line, cell, cut - cell);
-                                g_string_append(line, "…");
-                                len = w;
-                        } else
-                                g_string_append(line, cell);
-                        if (c + 1 < cells->len)
-                                for (guint i = len; i < w; i++)
-                                        g_string_append_c(line, ' ');
-                }
-                g_string_append_printf(out, "%s\n", line->str);
-                g_string_free(line, TRUE);
-        }
-        return g_string_free(out, FALSE);
-}
-
 char *ctl_details_format(GPtrArray *rows) {
         GString *out = g_string_new(NULL);
         int width = 0;
@@ -312,11 +323,96 @@ char *ctl_details_format(GPtrArray *rows) {
         for (guint i = 0; i + 1 < rows->len; i += 2) {
                 g_auto(GStrv) lines = g_strsplit(rows->pdata[i + 1], "\n", -1);
                 int pad = width - (int) g_utf8_strlen(rows->pdata[i], -1);
-                g_string_append_printf(out, "%*s%s: %s\n", pad, "", (char *) rows->pdata[i], lines[0]);
-                for (size_t j = 1; lines[j]; j++)
-                        g_string_append_printf(out, "%*s  %s\n", width, "", lines[j]);
+                /* The text is the daemon's: escaped, a line at a time. */
+                for (size_t j = 0; lines[j]; j++) {
+                        g_autofree char *line = ctl_escape(lines[j]);
+                        if (j == 0)
+                                g_string_append_printf(out, "%*s%s: %s\n", pad, "", (char *) rows->pdata[i], line);
+                        else
+                                g_string_append_printf(out, "%*s  %s\n", width, "", line);
+                }
         }
         return g_string_free(out, FALSE);
+}
+
+/* An object that is not there, as a person reads it: sd-bus names only
+ * the path. NULL for any other error. */
+static char *unknown_object(const char *name, const char *message) {
+        static const struct {
+                const char *prefix;
+                const char *kind;
+                const char *verb;
+        } kinds[] = {
+                { "/org/devpass1/devices/", "device", "devices" },
+                { "/org/devpass1/groups/", "group", "groups" },
+                { "/org/devpass1/rules/", "rule", "rules" },
+                { "/org/devpass1/attachments/", "attachment", "attachments" },
+        };
+        const char *open = strchr(message, '\''), *close = open ? strchr(open + 1, '\'') : NULL;
+
+        if (!g_str_equal(name, "org.freedesktop.DBus.Error.UnknownObject") || !close)
+                return NULL;
+        g_autofree char *path = g_strndup(open + 1, (gsize) (close - open - 1));
+        DpAddress a;
+        char address[DP_ADDRESS_MAX];
+        if (g_str_has_prefix(path, kinds[0].prefix) && address_from_path(path, &a)) {
+                address_format(&a, address);
+                return g_strdup_printf("No PCI function %s on this node ('devpassctl devices' lists them)", address);
+        }
+        for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++)
+                if (g_str_has_prefix(path, kinds[i].prefix))
+                        return g_strdup_printf("No %s at '%s' ('devpassctl %s' lists them)", kinds[i].kind, path,
+                                               kinds[i].verb);
+        return NULL;
+}
+
+char *ctl_error_text(const char *what, const char *name, const char *message, int err) {
+        if (err == -ETIMEDOUT || g_strcmp0(name, SD_BUS_ERROR_NO_REPLY) == 0 || g_strcmp0(name, SD_BUS_ERROR_TIMEOUT) == 0)
+                return g_strdup("devpassd does not answer: is it hung? systemctl status devpassd");
+        if (ctl_exit_code_for_error(name, err) == CTL_EXIT_NOT_RUNNING)
+                return g_strdup("devpassd is not running on the system bus (start it: systemctl start devpassd)");
+        /* The bus daemon's words when no policy lets anyone call devpassd. */
+        if (g_strcmp0(name, SD_BUS_ERROR_ACCESS_DENIED) == 0 && message &&
+            g_str_has_prefix(message, "Rejected send message"))
+                return g_strdup("the system bus refuses calls to devpassd: its bus policy (dbus-1/system.d/"
+                                "org.devpass1.conf) is not installed where dbus-daemon reads it (/usr/share or "
+                                "/etc, not /usr/local): install with meson setup --prefix=/usr, then reload dbus");
+        if (!name || !message)
+                return g_strdup_printf("%s: %s", what, g_strerror(-err));
+        /* One line, whatever the daemon wrote, in the CLI's words. */
+        g_autofree char *line = unknown_object(name, message) ?: ctl_error_words(message);
+        g_strdelimit(line, "\n\r", ' ');
+        return ctl_escape(g_strstrip(line));
+}
+
+char *ctl_error_words(const char *message) {
+        /* devpassd speaks D-Bus (its keys, Manager.Release); the user typed
+         * devpassctl's options and verbs. */
+        static const struct {
+                const char *dbus, *cli;
+        } words[] = {
+                { "or delete it with Release", "or delete it with --release" },
+                { "Refused even with Force", "Refused even with --force" },
+                { "or Force (needs", "or --force (needs" },
+                { "A Mac is for", "--mac is for" },
+                { "A Mac can be given for Count 1 only: leave it blank", "--mac can be given for --count 1 only: leave "
+                                                                       "it out" },
+                { "of Count 1 only", "of --count 1 only" },
+                { "leave Mac blank", "leave --mac out" },
+                { "release them first", "give them back first (devpassctl give-back)" },
+                { "already: release it first", "already: give it back first (devpassctl give-back)" },
+                { "would leave it out: release it first", "would leave it out: give it back first (devpassctl give-back)" },
+                { "for a moment: release it first", "for a moment: release its machine first (devpassctl release-machine)" },
+                { "or release this one", "or give this one back (devpassctl give-back)" },
+                { "nothing to release", "nothing to give back" },
+                { "until released", "until its machine is released (devpassctl release-machine)" },
+                { "release the machine", "release the machine (devpassctl release-machine)" },
+        };
+        g_autoptr(GString) out = g_string_new(message);
+
+        for (size_t i = 0; i < G_N_ELEMENTS(words); i++)
+                g_string_replace(out, words[i].dbus, words[i].cli, 1);
+        return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
 int ctl_exit_code_for_error(const char *name, int err) {
@@ -334,12 +430,15 @@ int ctl_exit_code_for_error(const char *name, int err) {
                 { "org.freedesktop.DBus.Error.AccessDenied", CTL_EXIT_NOT_AUTHORIZED },
                 { "org.freedesktop.DBus.Error.ServiceUnknown", CTL_EXIT_NOT_RUNNING },
                 { "org.freedesktop.DBus.Error.NameHasNoOwner", CTL_EXIT_NOT_RUNNING },
+                /* Running, but not answering. */
+                { "org.freedesktop.DBus.Error.NoReply", CTL_EXIT_NOT_RUNNING },
+                { "org.freedesktop.DBus.Error.Timeout", CTL_EXIT_NOT_RUNNING },
         };
 
         for (size_t i = 0; name && i < G_N_ELEMENTS(map); i++)
                 if (g_str_equal(map[i].name, name))
                         return map[i].code;
-        if (!name && (err == -ENOENT || err == -ECONNREFUSED))
+        if (!name && (err == -ENOENT || err == -ECONNREFUSED || err == -ETIMEDOUT))
                 return CTL_EXIT_NOT_RUNNING;
         return CTL_EXIT_FAILURE;
 }

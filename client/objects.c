@@ -187,6 +187,11 @@ int ctl_get_devices(sd_bus *bus, CtlObjects **ret, int *exit_code) {
         return 0;
 }
 
+char *ctl_label(sd_bus *bus, CtlKind kind, const char *arg) {
+        g_autofree char *name = arg[0] == '/' ? ctl_get_name(bus, arg, kind) : NULL;
+        return g_strdup(name && name[0] ? name : arg);
+}
+
 /* A path of the kind's, else reported. */
 static int check_path(CtlKind kind, const char *arg) {
         if (g_str_has_prefix(arg, kinds[kind].prefix) && g_variant_is_object_path(arg))

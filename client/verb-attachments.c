@@ -6,8 +6,6 @@
 #include "ctl.h"
 
 int verb_attachments(sd_bus *bus, int argc, char **argv, bool json) {
-        static const char *const titles[] = { "MACHINE", "NAME", "TYPE", "GROUP", "COUNT", "STATE", "DEVICES",
-                                              "MACS", "OPTIONAL", NULL };
         g_autoptr(CtlObjects) objects = NULL;
         int code = CTL_EXIT_OK;
 
@@ -20,20 +18,28 @@ int verb_attachments(sd_bus *bus, int argc, char **argv, bool json) {
         /* A machine is no object: one without attachments lists none. */
         g_autoptr(GPtrArray) attachments = argc == 2 ? ctl_machine_attachments(objects->attachments, argv[1])
                                                      : g_ptr_array_ref(objects->attachments);
-        if (json) {
-                ctl_print_json_array(attachments);
-                return CTL_EXIT_OK;
-        }
-
-        g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
-        g_ptr_array_add(rows, ctl_row_new(titles));
-        for (guint i = 0; i < attachments->len; i++)
-                g_ptr_array_add(rows, ctl_attachment_row(attachments->pdata[i], objects));
-        ctl_print_table(rows, 6);
+        g_autoptr(CtlTable) table = ctl_attachments_table(attachments, objects);
+        if ((code = ctl_table_show(table)) != CTL_EXIT_OK)
+                return code;
         g_autofree char *reasons = ctl_attachment_reasons_text(attachments);
-        if (reasons[0])
-                printf("\n%s", reasons);
+        if (reasons[0] && !ctl_args.json) {
+                g_autofree char *shown = ctl_escape_lines(reasons);
+                printf("\n%s", shown);
+        }
         return CTL_EXIT_OK;
+}
+
+int verb_attachment(sd_bus *bus, int argc, char **argv, bool json) {
+        g_autoptr(CtlObjects) objects = NULL;
+        const CtlObject *attachment;
+        int code;
+
+        if (argc != 3)
+                return ctl_usage("attachment takes MACHINE and the NAME or PATH of one of its attachments");
+        if ((code = ctl_check_name("machine", argv[1])) != CTL_EXIT_OK ||
+            (code = ctl_resolve_attachment(bus, &objects, argv[1], argv[2], &attachment)) != CTL_EXIT_OK)
+                return code;
+        return ctl_print_one(attachment, objects, ctl_attachments_table);
 }
 
 int verb_attach(sd_bus *bus, int argc, char **argv, bool json) {
@@ -92,7 +98,8 @@ int verb_detach(sd_bus *bus, int argc, char **argv, bool json) {
             (code = ctl_resolve_attachment(bus, &objects, argv[1], argv[2], &attachment)) != CTL_EXIT_OK ||
             (code = ctl_new_call(bus, attachment->path, "org.devpass1.Attachment", "Delete", &m)) != CTL_EXIT_OK)
                 return code;
-        return ctl_call(bus, m, NULL);
+        return ctl_call_done(bus, m, "Attachment '%s' of machine '%s' deleted", ctl_props_str(attachment->props, "Name"),
+                             argv[1]);
 }
 
 int verb_update_attachment(sd_bus *bus, int argc, char **argv, bool json) {
@@ -128,5 +135,6 @@ int verb_update_attachment(sd_bus *bus, int argc, char **argv, bool json) {
                 return code;
         if ((r = ctl_append_attach_settings(m, &s, group)) < 0)
                 return ctl_fail("Update", NULL, r);
-        return ctl_call(bus, m, NULL);
+        return ctl_call_done(bus, m, "Attachment '%s' of machine '%s' updated; the machine gets it at its next start",
+                             s.name ? s.name : ctl_props_str(attachment->props, "Name"), argv[optind]);
 }

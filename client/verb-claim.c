@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* devpassctl claim, unclaim, hostdev-xml: what a VM manager does as a
+/* devpassctl claim, release-machine, hostdev-xml: what a VM manager does as a
  * machine starts and stops. */
 #include <stdio.h>
 
@@ -35,14 +35,19 @@ int verb_claim(sd_bus *bus, int argc, char **argv, bool json) {
         if (qemu && json)
                 return ctl_usage("claim: --qemu and --json exclude each other");
         const char *machine = argv[optind];
+        /* A bad --output is said before anything is claimed. */
+        g_autoptr(GPtrArray) none = g_ptr_array_new();
+        g_autoptr(CtlTable) empty = ctl_claims_table(none);
         if ((code = ctl_check_name("machine", machine)) != CTL_EXIT_OK ||
+            (code = ctl_table_setup(empty)) != CTL_EXIT_OK ||
             (code = ctl_claim(bus, machine, &claim, &claims)) != CTL_EXIT_OK)
                 return code;
 
         if (qemu) {
                 g_autofree char *args = NULL, *error = NULL;
                 if (!ctl_claim_qemu(claims, CTL_GUEST_BUS_DEFAULT, &args, &error)) {
-                        fprintf(stderr, "devpassctl: %s: %s\n", machine, error);
+                        g_autofree char *shown = ctl_escape(error);
+                        fprintf(stderr, "devpassctl: %s: %s\n", machine, shown);
                         return CTL_EXIT_FAILURE;
                 }
                 /* As hostdev-xml: a wrapper must not start QEMU without devices. */
@@ -54,28 +59,22 @@ int verb_claim(sd_bus *bus, int argc, char **argv, bool json) {
                 fputs(args, stdout);
                 return CTL_EXIT_OK;
         }
-        if (json) {
-                g_autofree char *text = ctl_claim_to_json(claims);
-                printf("%s\n", text);
-                return CTL_EXIT_OK;
-        }
-        g_autoptr(GPtrArray) rows = ctl_claim_rows(claims);
-        ctl_print_table(rows, 0);
-        return CTL_EXIT_OK;
+        g_autoptr(CtlTable) table = ctl_claims_table(claims);
+        return ctl_table_show(table);
 }
 
-int verb_unclaim(sd_bus *bus, int argc, char **argv, bool json) {
+int verb_release_machine(sd_bus *bus, int argc, char **argv, bool json) {
         g_autoptr(sd_bus_message) m = NULL;
         int r, code;
 
         if (argc != 2)
-                return ctl_usage("unclaim takes one MACHINE");
+                return ctl_usage("%s takes one MACHINE", argv[0]);
         if ((code = ctl_check_name("machine", argv[1])) != CTL_EXIT_OK ||
             (code = ctl_new_call(bus, "/org/devpass1", "org.devpass1.Manager", "Release", &m)) != CTL_EXIT_OK)
                 return code;
         if ((r = sd_bus_message_append_basic(m, 's', argv[1])) < 0)
                 return ctl_fail("Release", NULL, r);
-        return ctl_call(bus, m, NULL);
+        return ctl_call_done(bus, m, "Machine '%s' released: the devices it held are free", argv[1]);
 }
 
 int verb_hostdev_xml(sd_bus *bus, int argc, char **argv, bool json) {
@@ -107,7 +106,8 @@ int verb_hostdev_xml(sd_bus *bus, int argc, char **argv, bool json) {
          * start the machine without its devices. */
         g_autoptr(GPtrArray) attachments = ctl_machine_attachments(objects->attachments, machine);
         if (!ctl_hostdev_xml(attachments, objects->devices, (unsigned) guest_bus, &xml, &error)) {
-                fprintf(stderr, "devpassctl: %s: %s\n", machine, error);
+                g_autofree char *shown = ctl_escape(error);
+                fprintf(stderr, "devpassctl: %s: %s\n", machine, shown);
                 return CTL_EXIT_FAILURE;
         }
         if (!*xml) {   /* the name is checked: printable */

@@ -38,15 +38,10 @@ int verb_device(sd_bus *bus, int argc, char **argv, bool json) {
                 return code;
         g_autoptr(GPtrArray) props = device.props;
 
-        if (json) {
-                g_autofree char *o = ctl_object_to_json(&device);
-                printf("%s\n", o);
-                return CTL_EXIT_OK;
-        }
         /* Names say more than paths: two more calls, when it has them. */
-        add_named(bus, objects->groups, ctl_props_str(props, "Group"), CTL_KIND_GROUP);
-        add_named(bus, objects->rules, ctl_props_str(props, "Rule"), CTL_KIND_RULE);
-        g_autofree char *text = ctl_object_details(&device, objects);
-        fputs(text, stdout);
-        return CTL_EXIT_OK;
+        if (!json) {
+                add_named(bus, objects->groups, ctl_props_str(props, "Group"), CTL_KIND_GROUP);
+                add_named(bus, objects->rules, ctl_props_str(props, "Rule"), CTL_KIND_RULE);
+        }
+        return ctl_print_one(&device, objects, ctl_devices_table);
 }

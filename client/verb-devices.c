@@ -1,71 +1,75 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* devpassctl devices: every PCI function of the node, a row each. */
+/* devpassctl devices: every PCI function of the node, a row each, or those
+ * of a class, group, state or NUMA node. */
 #include <stdio.h>
+#include <string.h>
 
 #include "ctl.h"
 
-/* NAME is cut to fit the terminal, down to this, before HOLDER is left out. */
-#define NAME_MIN_WIDTH 24
+typedef struct {
+        const char *klass, *state;
+        const CtlObject *group;
+        int64_t numa;
+} DeviceFilter;
 
-static char *num_or_dash(int64_t v) {
-        return v < 0 ? g_strdup("-") : g_strdup_printf("%" G_GINT64_FORMAT, v);
+/* --class: a class name containing the text (any case), or a class code
+ * beginning with the hex digits ("03", "0300"). */
+static bool class_matches(const CtlProps *p, const char *klass) {
+        g_autofree char *code = g_strdup_printf("%06" G_GINT64_MODIFIER "x", MAX(ctl_props_num(p, "Class"), 0));
+        g_autofree char *name = g_utf8_casefold(ctl_props_str(p, "ClassName"), -1);
+        g_autofree char *want = g_utf8_casefold(klass, -1);
+
+        return strstr(name, want) || (klass[0] && g_str_has_prefix(code, want));
 }
 
-/* HOLDER, last, when a device is held and the terminal has room for it. */
-static void add_holders(GPtrArray *rows, const GPtrArray *devices, guint width) {
-        bool any = false;
+static bool device_matches(const CtlObject *device, const DeviceFilter *f) {
+        const CtlProps *p = device->props;
 
-        for (guint i = 0; i < devices->len && !any; i++)
-                any = ctl_props_str(((CtlObject *) devices->pdata[i])->props, "Holder")[0] != '\0';
-        if (!any)
-                return;
-        g_ptr_array_add(rows->pdata[0], g_strdup("HOLDER"));
-        for (guint i = 0; i < devices->len; i++)
-                g_ptr_array_add(rows->pdata[i + 1],
-                                ctl_text_or_dash(ctl_props_str(((CtlObject *) devices->pdata[i])->props, "Holder")));
-        if (ctl_table_fits(rows, 1, NAME_MIN_WIDTH, width))
-                return;
-        for (guint i = 0; i < rows->len; i++)
-                g_ptr_array_remove_index(rows->pdata[i], ((GPtrArray *) rows->pdata[i])->len - 1);
+        return (!f->klass || class_matches(p, f->klass)) &&
+               (!f->state || g_str_equal(ctl_props_str(p, "State"), f->state)) &&
+               (!f->group || g_str_equal(ctl_props_str(p, "Group"), f->group->path)) &&
+               (f->numa < 0 || ctl_props_num(p, "NumaNode") == f->numa);
 }
 
 int verb_devices(sd_bus *bus, int argc, char **argv, bool json) {
-        static const char *const titles[] = { "ADDRESS", "NAME", "CLASS", "DRIVER", "IOMMU", "NUMA", "SR-IOV",
-                                              "STATE", "GROUP", NULL };
+        enum { OPT_STATE = CTL_OPT_PRIVATE, OPT_NUMA };
+        static const struct option options[] = {
+                { "class", required_argument, NULL, CTL_OPT_CLASS },
+                { "group", required_argument, NULL, CTL_OPT_GROUP },
+                { "state", required_argument, NULL, OPT_STATE },
+                { "numa", required_argument, NULL, OPT_NUMA },
+                {}
+        };
         g_autoptr(CtlObjects) objects = NULL;
-        int code = CTL_EXIT_OK;
+        DeviceFilter f = { .numa = -1 };
+        const char *group = NULL;
+        int c, code = CTL_EXIT_OK;
 
-        if (argc > 1)
-                return ctl_usage("devices takes no arguments");
-        /* The table needs a few of the properties; JSON has them all. */
-        if ((json ? ctl_get_objects(bus, &objects, &code) : ctl_get_devices(bus, &objects, &code)) < 0)
+        while ((c = ctl_getopt(argc, argv, options)) >= 0) {
+                switch (c) {
+                case CTL_OPT_CLASS: f.klass = optarg; break;
+                case CTL_OPT_GROUP: group = optarg; break;
+                case OPT_STATE: f.state = optarg; break;
+                case OPT_NUMA:
+                        if ((code = ctl_parse_int(argv[0], "--numa", optarg, 0, G_MAXINT32, &f.numa)) != CTL_EXIT_OK)
+                                return code;
+                        break;
+                default: return CTL_EXIT_USAGE;
+                }
+        }
+        if (optind < argc)
+                return ctl_usage("devices takes no arguments but --class, --group, --state and --numa");
+        /* The default table needs a few properties (ListDevices); JSON,
+         * --output, a class code and a group's name need them all. */
+        bool all = ctl_args.json || ctl_args.output || f.klass || group;
+        if ((all ? ctl_get_objects(bus, &objects, &code) : ctl_get_devices(bus, &objects, &code)) < 0 ||
+            (group && (code = ctl_resolve_object(bus, &objects, CTL_KIND_GROUP, group, &f.group)) != CTL_EXIT_OK))
                 return code;
-        if (json) {
-                ctl_print_json_array(objects->devices);
-                return CTL_EXIT_OK;
-        }
 
-        g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
-        g_ptr_array_add(rows, ctl_row_new(titles));
-        for (guint i = 0; i < objects->devices->len; i++) {
-                const CtlProps *p = ((CtlObject *) objects->devices->pdata[i])->props;
-                const char *driver = ctl_props_str(p, "Driver"), *klass = ctl_props_str(p, "ClassName");
-                GPtrArray *row = ctl_row_new(NULL);
-                g_ptr_array_add(row, g_strdup(ctl_props_str(p, "Address")));
-                g_ptr_array_add(row, ctl_device_name(p));
-                g_ptr_array_add(row, g_strdup(klass[0] ? klass : "-"));
-                g_ptr_array_add(row, g_strdup(driver[0] ? driver : "-"));
-                g_ptr_array_add(row, num_or_dash(ctl_props_num(p, "IommuGroup")));
-                g_ptr_array_add(row, num_or_dash(ctl_props_num(p, "NumaNode")));
-                g_ptr_array_add(row, ctl_sriov_text(p));
-                g_ptr_array_add(row, g_strdup(ctl_props_str(p, "State")));
-                g_ptr_array_add(row, ctl_object_label(objects->groups, ctl_props_str(p, "Group")));
-                g_ptr_array_add(rows, row);
-        }
-        guint width = ctl_terminal_width();
-        add_holders(rows, objects->devices, width);
-        /* The name is the column to give up when the terminal is narrow. */
-        g_autofree char *table = ctl_table_format(rows, 1, width);
-        fputs(table, stdout);
-        return CTL_EXIT_OK;
+        g_autoptr(GPtrArray) devices = g_ptr_array_new();
+        for (guint i = 0; i < objects->devices->len; i++)
+                if (device_matches(objects->devices->pdata[i], &f))
+                        g_ptr_array_add(devices, objects->devices->pdata[i]);
+        g_autoptr(CtlTable) table = ctl_devices_table(devices, objects);
+        return ctl_table_show(table);
 }

@@ -5,7 +5,6 @@
 #include "ctl.h"
 
 int verb_groups(sd_bus *bus, int argc, char **argv, bool json) {
-        static const char *const titles[] = { "NAME", "TYPE", "CLASS", "TOTAL", "FREE", "RULES", "DESCRIPTION", NULL };
         g_autoptr(CtlObjects) objects = NULL;
         int code = CTL_EXIT_OK;
 
@@ -13,16 +12,8 @@ int verb_groups(sd_bus *bus, int argc, char **argv, bool json) {
                 return ctl_usage("groups takes no arguments");
         if (ctl_get_objects(bus, &objects, &code) < 0)
                 return code;
-        if (json) {
-                ctl_print_json_array(objects->groups);
-                return CTL_EXIT_OK;
-        }
-        g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
-        g_ptr_array_add(rows, ctl_row_new(titles));
-        for (guint i = 0; i < objects->groups->len; i++)
-                g_ptr_array_add(rows, ctl_group_row(objects->groups->pdata[i]));
-        ctl_print_table(rows, 6);
-        return CTL_EXIT_OK;
+        g_autoptr(CtlTable) table = ctl_groups_table(objects->groups, objects);
+        return ctl_table_show(table);
 }
 
 int verb_group(sd_bus *bus, int argc, char **argv, bool json) {
@@ -35,9 +26,7 @@ int verb_group(sd_bus *bus, int argc, char **argv, bool json) {
         /* All objects at once: the group, and the names of its rules. */
         if ((code = ctl_resolve_object(bus, &objects, CTL_KIND_GROUP, argv[1], &group)) != CTL_EXIT_OK)
                 return code;
-        g_autofree char *text = json ? ctl_object_to_json(group) : ctl_object_details(group, objects);
-        printf(json ? "%s\n" : "%s", text);
-        return CTL_EXIT_OK;
+        return ctl_print_one(group, objects, ctl_groups_table);
 }
 
 int verb_create_group(sd_bus *bus, int argc, char **argv, bool json) {
@@ -95,7 +84,8 @@ int verb_update_group(sd_bus *bus, int argc, char **argv, bool json) {
             (r = ctl_append_group_settings(m, &s)) < 0 ||
             (r = sd_bus_message_close_container(m)) < 0)
                 return ctl_fail("Update", NULL, r);
-        return ctl_call(bus, m, NULL);
+        g_autofree char *label = s.name ? g_strdup(s.name) : ctl_label(bus, CTL_KIND_GROUP, argv[optind]);
+        return ctl_call_done(bus, m, "Group '%s' updated", label);
 }
 
 int verb_delete_group(sd_bus *bus, int argc, char **argv, bool json) {
@@ -124,5 +114,7 @@ int verb_delete_group(sd_bus *bus, int argc, char **argv, bool json) {
             (r = ctl_append_bool(m, "Release", release)) < 0 ||
             (r = sd_bus_message_close_container(m)) < 0)
                 return ctl_fail("Delete", NULL, r);
-        return ctl_call(bus, m, NULL);
+        g_autofree char *label = ctl_label(bus, CTL_KIND_GROUP, argv[optind]);
+        return ctl_call_done(bus, m, "Group '%s' deleted, with its rules%s", label,
+                             release > 0 ? "; its devices went back to the host" : "");
 }

@@ -14,27 +14,34 @@ typedef struct {
 
 static void print_line(Monitor *mon, const char *event, const char *kind, const char *path, CtlProps *props) {
         g_autofree char *address = ctl_short_address(path);
+        g_autofree char *line = NULL;
 
         if (mon->json) {
                 g_autofree char *a = ctl_json_escape(address);
                 g_autofree char *p = props ? ctl_props_to_json(props) : g_strdup("{}");
                 printf("{\"event\": \"%s\", \"address\": %s, \"properties\": %s}\n", event, a, p);
-        } else if (g_str_equal(kind, "+")) {
+                fflush(stdout);
+                return;
+        }
+        if (g_str_equal(kind, "+")) {
                 g_autofree char *name = ctl_device_name(props);
                 const char *driver = ctl_props_str(props, "Driver");
-                printf("+ %s %s %s\n", address, name, driver[0] ? driver : "-");
+                line = g_strdup_printf("+ %s %s %s", address, name, driver[0] ? driver : "-");
         } else if (g_str_equal(kind, "-")) {
-                printf("- %s\n", address);
+                line = g_strdup_printf("- %s", address);
         } else {
-                GString *line = g_string_new(NULL);
+                GString *l = g_string_new(NULL);
+                g_string_append_printf(l, "~ %s", address);
                 for (guint i = 0; props && i < props->len; i++) {
                         const CtlValue *v = props->pdata[i];
                         g_autofree char *text = ctl_value_to_text(v);
-                        g_string_append_printf(line, " %s=%s", v->name, text);
+                        g_string_append_printf(l, " %s=%s", v->name, text);
                 }
-                printf("~ %s%s\n", address, line->str);
-                g_string_free(line, TRUE);
+                line = g_string_free(l, FALSE);
         }
+        /* The names are the daemon's, from sysfs and pci.ids: escaped. */
+        g_autofree char *shown = ctl_escape(line);
+        printf("%s\n", shown);
         fflush(stdout);
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* devpassctl check, passthrough, release, sriov: the verbs that move
+/* devpassctl check, passthrough, give-back, sriov: the verbs that move
  * devices between the host and vfio-pci. */
 #include <stdio.h>
 
@@ -23,7 +23,7 @@ static int device_call(sd_bus *bus, const char *verb, const char *member, char *
 }
 
 static void print_reboot_json(int reboot) {
-        printf("\"RebootRequired\": %s}\n", reboot ? "true" : "false");
+        printf("\"reboot_required\": %s}\n", reboot ? "true" : "false");
 }
 
 int verb_check(sd_bus *bus, int argc, char **argv, bool json) {
@@ -31,22 +31,19 @@ int verb_check(sd_bus *bus, int argc, char **argv, bool json) {
         g_autoptr(GPtrArray) findings = NULL;
         int r, code;
 
+        /* A read: no password to ask for. */
         if ((code = device_call(bus, argv[0], "CheckPassthrough", argv + 1, argc - 1, &m)) != CTL_EXIT_OK ||
-            (code = ctl_call(bus, m, &reply)) != CTL_EXIT_OK)
+            (code = ctl_call_timeout(bus, m, 0, &reply)) != CTL_EXIT_OK)
                 return code;
         if ((r = ctl_read_tuples(reply, "ssss", &findings)) < 0)
                 return ctl_fail("CheckPassthrough", NULL, r);
 
-        if (json) {
-                g_autofree char *text = ctl_findings_to_json(findings);
-                printf("%s\n", text);
-        } else if (findings->len) {
-                g_autofree char *text = ctl_findings_text(findings);
-                fputs(text, stdout);
-        } else {
+        g_autoptr(CtlTable) table = ctl_findings_table(findings);
+        if (!json && !findings->len) {
                 g_autofree char *list = g_strjoinv(" ", argv + 1);
                 printf("Safe: passing %s through takes nothing from the host\n", list);
-        }
+        } else if ((code = ctl_table_show(table)) != CTL_EXIT_OK)
+                return code;
         return findings->len ? CTL_EXIT_UNSAFE : CTL_EXIT_OK;
 }
 
@@ -100,7 +97,7 @@ int verb_passthrough(sd_bus *bus, int argc, char **argv, bool json) {
                                 group_arg[0] != '/' ? g_strdup(group_arg) : ctl_get_name(bus, path, CTL_KIND_GROUP);
         if (json) {
                 g_autofree char *n = ctl_json_escape(name ? name : ""), *p = ctl_json_escape(path);
-                printf("{\"Name\": %s, \"Path\": %s, ", n, p);
+                printf("{\"name\": %s, \"path\": %s, ", n, p);
                 print_reboot_json(reboot);
                 return CTL_EXIT_OK;
         }
@@ -110,7 +107,7 @@ int verb_passthrough(sd_bus *bus, int argc, char **argv, bool json) {
         return CTL_EXIT_OK;
 }
 
-int verb_release(sd_bus *bus, int argc, char **argv, bool json) {
+int verb_give_back(sd_bus *bus, int argc, char **argv, bool json) {
         g_autoptr(sd_bus_message) m = NULL, reply = NULL;
         int r, code, reboot;
 
@@ -122,7 +119,15 @@ int verb_release(sd_bus *bus, int argc, char **argv, bool json) {
         if (json) {
                 printf("{");
                 print_reboot_json(reboot);
-        } else if (reboot)
+                return CTL_EXIT_OK;
+        }
+        printf("Given back to the host:");
+        for (int i = 1; i < argc; i++) {
+                g_autofree char *address = ctl_short_address(argv[i]);
+                printf(" %s", address);
+        }
+        printf("\n");
+        if (reboot)
                 ctl_print_reboot(bus, argv + 1);
         return CTL_EXIT_OK;
 }
@@ -146,5 +151,7 @@ int verb_sriov(sd_bus *bus, int argc, char **argv, bool json) {
                 return code;
         if ((r = sd_bus_message_append_basic(m, 'u', &(uint32_t) { (uint32_t) count })) < 0)
                 return ctl_fail("SetVirtualFunctions", NULL, r);
-        return ctl_call(bus, m, NULL);
+        g_autofree char *address = ctl_short_address(paths->pdata[0]);
+        return ctl_call_done(bus, m, "%s has %" G_GUINT64_FORMAT " virtual function%s", address, count,
+                             count == 1 ? "" : "s");
 }

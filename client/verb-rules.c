@@ -66,8 +66,6 @@ static int append_rule_settings(sd_bus_message *m, const RuleSettings *s, const 
 }
 
 int verb_rules(sd_bus *bus, int argc, char **argv, bool json) {
-        static const char *const titles[] = { "NAME", "GROUP", "NODE", "ENABLED", "DEVICES", "CONFLICTS",
-                                              "CONDITIONS", NULL };
         g_autoptr(CtlObjects) objects = NULL;
         g_autoptr(GPtrArray) rules = g_ptr_array_new();
         const CtlObject *group = NULL;
@@ -84,21 +82,28 @@ int verb_rules(sd_bus *bus, int argc, char **argv, bool json) {
                 if (!group || g_str_equal(ctl_props_str(rule->props, "Group"), group->path))
                         g_ptr_array_add(rules, (gpointer) rule);
         }
-        if (json) {
-                ctl_print_json_array(rules);
-                return CTL_EXIT_OK;
-        }
-
-        g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
-        g_ptr_array_add(rows, ctl_row_new(titles));
-        for (guint i = 0; i < rules->len; i++)
-                g_ptr_array_add(rows, ctl_rule_row(rules->pdata[i], objects));
-        ctl_print_table(rows, 6);
+        g_autoptr(CtlTable) table = ctl_rules_table(rules, objects);
+        if ((code = ctl_table_show(table)) != CTL_EXIT_OK)
+                return code;
         /* A conflict keeps devices out of both groups: spell it out. */
         g_autofree char *conflicts = ctl_conflicts_text(rules, objects);
-        if (conflicts[0])
-                printf("\n%s", conflicts);
+        if (conflicts[0] && !ctl_args.json) {
+                g_autofree char *shown = ctl_escape_lines(conflicts);
+                printf("\n%s", shown);
+        }
         return CTL_EXIT_OK;
+}
+
+int verb_rule(sd_bus *bus, int argc, char **argv, bool json) {
+        g_autoptr(CtlObjects) objects = NULL;
+        const CtlObject *rule;
+        int code;
+
+        if (argc != 2)
+                return ctl_usage("rule takes one NAME or PATH");
+        if ((code = ctl_resolve_object(bus, &objects, CTL_KIND_RULE, argv[1], &rule)) != CTL_EXIT_OK)
+                return code;
+        return ctl_print_one(rule, objects, ctl_rules_table);
 }
 
 int verb_create_rule(sd_bus *bus, int argc, char **argv, bool json) {
@@ -169,7 +174,8 @@ int verb_update_rule(sd_bus *bus, int argc, char **argv, bool json) {
                 return code;
         if ((r = append_rule_settings(m, &s, group)) < 0)
                 return ctl_fail("Update", NULL, r);
-        return ctl_call(bus, m, NULL);
+        g_autofree char *label = s.name ? g_strdup(s.name) : ctl_label(bus, CTL_KIND_RULE, argv[optind]);
+        return ctl_call_done(bus, m, "Rule '%s' updated", label);
 }
 
 int verb_delete_rule(sd_bus *bus, int argc, char **argv, bool json) {
@@ -183,5 +189,6 @@ int verb_delete_rule(sd_bus *bus, int argc, char **argv, bool json) {
         if ((code = ctl_resolve(bus, &objects, CTL_KIND_RULE, argv[1], &rule)) != CTL_EXIT_OK ||
             (code = ctl_new_call(bus, rule, "org.devpass1.Rule", "Delete", &m)) != CTL_EXIT_OK)
                 return code;
-        return ctl_call(bus, m, NULL);
+        g_autofree char *label = ctl_label(bus, CTL_KIND_RULE, argv[1]);
+        return ctl_call_done(bus, m, "Rule '%s' deleted", label);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* devpassctl status: the daemon, the node, and how its devices stand. */
 #include <stdio.h>
+#include <string.h>
 
 #include "ctl.h"
 
@@ -54,6 +55,7 @@ int verb_status(sd_bus *bus, int argc, char **argv, bool json) {
         }
 
         if (json) {
+                /* The manager's properties, and the counts. */
                 g_autofree char *m = ctl_props_to_json(manager);
                 GString *c = g_string_new("{");
                 for (guint i = 0; i < states->len; i++) {
@@ -62,8 +64,9 @@ int verb_status(sd_bus *bus, int argc, char **argv, bool json) {
                                                GPOINTER_TO_UINT(g_hash_table_lookup(counts, states->pdata[i])));
                 }
                 g_string_append_c(c, '}');
-                printf("{\"Manager\": %s, \"Devices\": %u, \"States\": %s, \"Groups\": %u, \"Rules\": %u}\n", m,
-                       devices->len, c->str, objects->groups->len, objects->rules->len);
+                m[strlen(m) - 1] = '\0';
+                printf("%s%s\"devices\": %u, \"states\": %s, \"groups\": %u, \"rules\": %u}\n", m,
+                       manager->len ? ", " : "", devices->len, c->str, objects->groups->len, objects->rules->len);
                 g_string_free(c, TRUE);
                 return CTL_EXIT_OK;
         }

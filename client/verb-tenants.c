@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* devpassctl tenant-pass, tenants: devices held for tenants' nodes, as
+/* devpassctl tenant-pass, tenants, tenant: devices held for tenants' nodes, as
  * groups the tenants own. */
 #include <stdio.h>
 
@@ -41,23 +41,19 @@ int verb_tenant_pass(sd_bus *bus, int argc, char **argv, bool json) {
 }
 
 int verb_tenants(sd_bus *bus, int argc, char **argv, bool json) {
-        static const char *const titles[] = { "TENANT", "NODE", "GROUP", "TYPE", "TOTAL", "FREE", "DEVICES", NULL };
         g_autoptr(CtlObjects) objects = NULL;
         int code = CTL_EXIT_OK;
 
-        if (argc > 1)
-                return ctl_usage("tenants takes no arguments");
+        /* tenant TENANT is tenants TENANT. */
+        if (g_str_equal(argv[0], "tenant") && argc != 2)
+                return ctl_usage("tenant takes one TENANT");
+        if (argc > 2)
+                return ctl_usage("tenants takes at most one TENANT");
+        if (argc == 2 && (code = ctl_check_name("tenant", argv[1])) != CTL_EXIT_OK)
+                return code;
         if (ctl_get_objects(bus, &objects, &code) < 0)
                 return code;
-        g_autoptr(GPtrArray) groups = ctl_tenant_groups(objects->groups);
-        if (json) {
-                ctl_print_json_array(groups);
-                return CTL_EXIT_OK;
-        }
-        g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
-        g_ptr_array_add(rows, ctl_row_new(titles));
-        for (guint i = 0; i < groups->len; i++)
-                g_ptr_array_add(rows, ctl_tenant_row(groups->pdata[i]));
-        ctl_print_table(rows, 6);
-        return CTL_EXIT_OK;
+        g_autoptr(GPtrArray) groups = ctl_tenant_groups(objects->groups, argc == 2 ? argv[1] : NULL);
+        g_autoptr(CtlTable) table = ctl_tenants_table(groups);
+        return ctl_table_show(table);
 }

@@ -41,11 +41,12 @@ void ctl_succeeds(CtlFixture *f, const char *const *args) {
         g_free(ctl_ok(f, args));
 }
 
-void ctl_quiet(CtlFixture *f, const char *const *args) {
+void ctl_says(CtlFixture *f, const char *want, const char *const *args) {
         g_autofree char *out = ctl_ok(f, args);
+        g_autofree char *line = g_strconcat(want, "\n", NULL);
 
-        if (out[0])
-                fail_msg("devpassctl %s printed '%s'", args[0], out);
+        if (!g_str_equal(out, line))
+                fail_msg("devpassctl %s printed '%s', want '%s'", args[0], out, line);
 }
 
 void ctl_fails(CtlFixture *f, int code, const char *want, const char *const *args) {

@@ -27,8 +27,9 @@ int ctl_teardown(void **state);
 char *ctl_ok(CtlFixture *f, const char *const *args);
 /* Exit 0, nothing on stderr; what it printed is not looked at. */
 void ctl_succeeds(CtlFixture *f, const char *const *args);
-/* Exit 0 and no output at all, as the changing verbs do. */
-void ctl_quiet(CtlFixture *f, const char *const *args);
+/* Exit 0, nothing on stderr, and stdout the one line want (without its
+ * newline): what a changing verb says it did. */
+void ctl_says(CtlFixture *f, const char *want, const char *const *args);
 /* Exit code, nothing on stdout, one line on stderr beginning with want
  * (all of it when want ends with a newline). */
 void ctl_fails(CtlFixture *f, int code, const char *want, const char *const *args);

@@ -86,8 +86,6 @@ static void test_sort_and_lookup(void **state) {
 
 /* The table as attachments prints it: the rows, laid out. */
 static void test_rows(void **state) {
-        static const char *const titles[] = { "MACHINE", "NAME", "TYPE", "GROUP", "COUNT", "STATE", "DEVICES",
-                                              "MACS", "OPTIONAL" };
         g_autoptr(CtlObjects) all = ctl_objects_new();
         group(all, "1", "PCI GPUs", "", "");
         group(all, "2", "X710 VFs", "", "");
@@ -112,26 +110,24 @@ static void test_rows(void **state) {
         CtlObject *gone = attachment(all, "3", "vm2", "");
         add(gone, val("Group", 'o', "/org/devpass1/groups/9", 0));
 
-        g_autofree char *g = joined(ctl_attachment_row(gpu, all));
-        assert_string_equal(g, "vm1|gpu 1|pci|PCI GPUs|2|attached|0000:17:00.0,0000:65:00.0|-|no");
-
-        g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
-        GPtrArray *header = g_ptr_array_new_with_free_func(g_free);
-        for (size_t i = 0; i < G_N_ELEMENTS(titles); i++)
-                g_ptr_array_add(header, g_strdup(titles[i]));
-        g_ptr_array_add(rows, header);
-        for (guint i = 0; i < all->attachments->len; i++)
-                g_ptr_array_add(rows, ctl_attachment_row(all->attachments->pdata[i], all));
-        g_autofree char *table = ctl_table_format(rows, 6, 0);
+        g_autoptr(CtlTable) t = ctl_attachments_table(all->attachments, all);
+        CtlTextOptions o = {};
+        g_autofree char *table = ctl_table_text(t, &o);
         assert_string_equal(table,
                 "MACHINE  NAME   TYPE       GROUP                   COUNT  STATE             "
                 "DEVICES                    MACS               OPTIONAL\n"
                 "vm1      gpu 1  pci        PCI GPUs                2      attached          "
-                "0000:17:00.0,0000:65:00.0  -                  no\n"
+                "0000:17:00.0 0000:65:00.0  -                  no\n"
                 "vm1      nic    sriov-nic  X710 VFs                1      restart-required  "
                 "-                          02:5e:00:00:00:01  yes\n"
-                "vm2      -      -          /org/devpass1/groups/9  0      -                 "
-                "-                          -                  no\n");
+                "vm2      -      -          /org/devpass1/groups/9  -      -                 "
+                "-                          -                  -\n");
+        g_autofree char *json = ctl_table_row_json(t, 2);
+        assert_string_equal(json, "{\"machine\": \"vm2\", \"name\": null, \"type\": null, "
+                                  "\"group\": \"/org/devpass1/groups/9\", \"count\": null, \"state\": null, "
+                                  "\"devices\": null, \"macs\": null, \"optional\": null, \"tenant\": null, "
+                                  "\"machine_uuid\": null, \"description\": null, \"state_reason\": null, \"device_macs\": null, "
+                                  "\"path\": \"/org/devpass1/attachments/3\"}");
 }
 
 static void test_reasons(void **state) {
@@ -168,7 +164,7 @@ static void test_tenants(void **state) {
         add(a, val_strv("Devices", ""));
 
         /* Host groups are left out; by tenant, its node, then name. */
-        g_autoptr(GPtrArray) tenants = ctl_tenant_groups(all->groups);
+        g_autoptr(GPtrArray) tenants = ctl_tenant_groups(all->groups, NULL);
         const char *order[] = { "3", "5", "2", "4" };
         assert_int_equal(tenants->len, G_N_ELEMENTS(order));
         for (size_t i = 0; i < G_N_ELEMENTS(order); i++) {
@@ -176,10 +172,16 @@ static void test_tenants(void **state) {
                 assert_string_equal(((CtlObject *) tenants->pdata[i])->path, path);
         }
 
-        g_autofree char *row = joined(ctl_tenant_row(b));
-        assert_string_equal(row, "acme|node-b|acme PCI GPUs|pci|2|1|0000:17:00.0,0000:65:00.0");
-        g_autofree char *bare = joined(ctl_tenant_row(a));
-        assert_string_equal(bare, "acme|node-a|acme X710|-|0|0|-");
+        g_autoptr(GPtrArray) rows = g_ptr_array_new();
+        g_ptr_array_add(rows, b);
+        g_ptr_array_add(rows, a);
+        g_autoptr(CtlTable) t = ctl_tenants_table(rows);
+        g_autofree char *text = table_text(t);
+        assert_string_equal(text, "acme node-b acme\\x20PCI\\x20GPUs pci 2 1 0000:17:00.0\\x200000:65:00.0\n"
+                                  "acme node-a acme\\x20X710 - - - -\n");
+        /* One tenant's groups only. */
+        g_autoptr(GPtrArray) beta = ctl_tenant_groups(all->groups, "beta");
+        assert_int_equal(beta->len, 1);
 }
 
 int main(void) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* devpassctl's pure parts: JSON, text, tables, exit codes. */
 #include <errno.h>
+#include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,25 +31,71 @@ static void test_props_json(void **state) {
         CtlValue *e = val("ResetMethods", 'a', NULL, 0);
         g_ptr_array_add(p, e);
 
+        g_ptr_array_add(p, val("Driver", 's', "", 0));
+        g_ptr_array_add(p, val("PhysicalFunction", 'o', "/", 0));
+
+        /* Lower-case keys, devices as addresses, null for none. */
         g_autofree char *json = ctl_props_to_json(p);
-        assert_string_equal(json, "{\"Address\": \"0000:17:00.0\", \"VendorId\": 4318, \"NumaNode\": -1, "
-                                  "\"BootVga\": true, \"VirtualFunctions\": "
-                                  "[\"/org/devpass1/devices/0000_3b_02_0\", \"/x\\\"y\"], \"ResetMethods\": []}");
+        assert_string_equal(json, "{\"address\": \"0000:17:00.0\", \"vendor_id\": 4318, \"numa_node\": null, "
+                                  "\"boot_vga\": true, \"virtual_functions\": "
+                                  "[\"0000:3b:02.0\", \"/x\\\"y\"], \"reset_methods\": [], \"driver\": null, "
+                                  "\"physical_function\": null}");
+        g_autoptr(GPtrArray) none = props_new();
+        g_autofree char *empty = ctl_props_to_json(none);
+        assert_string_equal(empty, "{}");
 }
 
-static void test_object_json(void **state) {
-        CtlObject o = { .path = "/org/devpass1/attachments/1", .props = props_new() };
-        g_ptr_array_add(o.props, val("Name", 's', "gpu 1", 0));
-        g_ptr_array_add(o.props, val("Count", 'u', NULL, 2));
-        g_autofree char *json = ctl_object_to_json(&o);
-        assert_string_equal(json, "{\"Path\": \"/org/devpass1/attachments/1\", \"Name\": \"gpu 1\", \"Count\": 2}");
+static void test_error_words(void **state) {
+        g_autofree char *a = ctl_error_words("Group g still has 2 devices passed through (a, b): release them first, "
+                                             "or delete it with Release");
+        assert_string_equal(a, "Group g still has 2 devices passed through (a, b): give them back first (devpassctl "
+                               "give-back), or delete it with --release");
+        g_autofree char *b = ctl_error_words("x is held by vm1: release the machine (or take it back from the tenant) "
+                                             "first");
+        assert_string_equal(b, "x is held by vm1: release the machine (devpassctl release-machine) (or take it back "
+                               "from the tenant) first");
+        g_autofree char *c = ctl_error_words("MAC m is taken by vm2: leave Mac blank for a new one");
+        assert_string_equal(c, "MAC m is taken by vm2: leave --mac out for a new one");
+        g_autofree char *d = ctl_error_words("Mac and Force are words too");
+        assert_string_equal(d, "Mac and Force are words too");
+}
 
-        g_ptr_array_set_size(o.props, 0);
-        g_autofree char *bare = ctl_object_to_json(&o);
-        assert_string_equal(bare, "{\"Path\": \"/org/devpass1/attachments/1\"}");
-        g_autofree char *none = ctl_props_to_json(o.props);
-        assert_string_equal(none, "{}");
-        g_ptr_array_unref(o.props);
+static void test_error_text(void **state) {
+        g_autofree char *hung = ctl_error_text("GetManagedObjects", "org.freedesktop.DBus.Error.Timeout",
+                                               "Connection timed out", -ETIMEDOUT);
+        assert_string_equal(hung, "devpassd does not answer: is it hung? systemctl status devpassd");
+        g_autofree char *gone = ctl_error_text("GetAll", "org.freedesktop.DBus.Error.ServiceUnknown", "x", -EHOSTDOWN);
+        assert_true(g_str_has_prefix(gone, "devpassd is not running on the system bus"));
+        g_autofree char *policy = ctl_error_text("GetAll", "org.freedesktop.DBus.Error.AccessDenied",
+                                                 "Rejected send message, 1 matched rules; type=\"method_call\"",
+                                                 -EACCES);
+        assert_true(g_str_has_prefix(policy, "the system bus refuses calls to devpassd: its bus policy"));
+        g_autofree char *object = ctl_error_text("GetAll", "org.freedesktop.DBus.Error.UnknownObject",
+                                                 "Unknown object '/org/devpass1/devices/0000_99_00_0'.", -ENXIO);
+        assert_string_equal(object, "No PCI function 0000:99:00.0 on this node ('devpassctl devices' lists them)");
+        /* The daemon's message: one line, escaped, in the CLI's words. */
+        g_autofree char *words = ctl_error_text("Delete", "org.devpass1.Error.Busy",
+                                                "Group \x1b[2Jx still has 1 device passed through (a):\n release "
+                                                "them first, or delete it with Release", -EBUSY);
+        assert_string_equal(words, "Group \\x1b[2Jx still has 1 device passed through (a):  give them back first "
+                                   "(devpassctl give-back), or delete it with --release");
+        g_autofree char *local = ctl_error_text("CreateGroup", NULL, NULL, -ENOMEM);
+        assert_string_equal(local, "CreateGroup: Cannot allocate memory");
+}
+
+static void test_escape(void **state) {
+        g_autofree char *a = ctl_escape("plain Gerät");
+        assert_string_equal(a, "plain Gerät");
+        /* A title, a clear screen, a carriage return, a bell, a C1 CSI, a bad byte. */
+        g_autofree char *b = ctl_escape("x\x1b]0;t\x07y\x1b[2J\rz\xc2\x9b\xff");
+        assert_string_equal(b, "x\\x1b]0;t\\x07y\\x1b[2J\\x0dz\\xc2\\x9b\\xff");
+        /* A right-to-left override turns what follows around. */
+        g_autofree char *rlo = ctl_escape("vm\xe2\x80\xae" "1 Büro");
+        assert_string_equal(rlo, "vm\\xe2\\x80\\xae1 Büro");
+        g_autofree char *c = ctl_escape_lines("a\tb\nc\x1b");
+        assert_string_equal(c, "a\\x09b\nc\\x1b");
+        g_autofree char *k = ctl_json_key("IommuGroupMembers");
+        assert_string_equal(k, "iommu_group_members");
 }
 
 static void test_text(void **state) {
@@ -98,47 +145,79 @@ static void test_sriov_and_name(void **state) {
         assert_string_equal(pn, "[1234:5678]");
 }
 
-static GPtrArray *row(const char *a, const char *b, const char *c) {
-        GPtrArray *r = g_ptr_array_new_with_free_func(g_free);
-        g_ptr_array_add(r, g_strdup(a));
-        g_ptr_array_add(r, g_strdup(b));
-        g_ptr_array_add(r, g_strdup(c));
-        return r;
+static const CtlColumn columns[] = {
+        { "address", "ADDRESS", "Address", .shown = true },
+        { "name", "NAME", NULL, .shown = true, .cut = true },
+        { "driver", "DRIVER", "Driver", .shown = true },
+        { "numa_node", "NUMA", "NumaNode", .right = true },
+        { "path", "PATH", "@path" },
+};
+
+static CtlTable *table_new(void) {
+        CtlTable *t = ctl_table_new("devices", columns, G_N_ELEMENTS(columns));
+        const char *const rows[][3] = { { "0000:17:00.0", "NVIDIA Gerät", "nvidia" },
+                                        { "0000:00:14.0", "x\x1b[2J", "" } };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+                CtlObject o = { .path = "/org/devpass1/devices/0", .props = props_new() };
+                g_ptr_array_add(o.props, val("Address", 's', rows[i][0], 0));
+                g_ptr_array_add(o.props, val("Driver", 's', rows[i][2], 0));
+                g_ptr_array_add(o.props, val("NumaNode", 'i', NULL, i ? -1 : 1));
+                CtlCell *row = ctl_table_add_object(t, &o);
+                ctl_cell_set(t, row, "name", ctl_cell_str(rows[i][1]));
+                g_ptr_array_unref(o.props);
+        }
+        return t;
 }
 
 static void test_table(void **state) {
-        g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
-        g_ptr_array_add(rows, row("ADDRESS", "NAME", "DRIVER"));
-        g_ptr_array_add(rows, row("0000:17:00.0", "NVIDIA Gerät", "nvidia"));
-        g_ptr_array_add(rows, row("0000:00:14.0", "x", "-"));
+        g_autoptr(CtlTable) t = table_new();
+        CtlTextOptions o = {};
 
-        g_autofree char *t = ctl_table_format(rows, 1, 0);
-        assert_string_equal(t, "ADDRESS       NAME          DRIVER\n"
-                               "0000:17:00.0  NVIDIA Gerät  nvidia\n"
-                               "0000:00:14.0  x             -\n");
+        g_autofree char *text = ctl_table_text(t, &o);
+        assert_string_equal(text, "ADDRESS       NAME          DRIVER\n"
+                                  "0000:17:00.0  NVIDIA Gerät  nvidia\n"
+                                  "0000:00:14.0  x\\x1b[2J      -\n");
 
         /* Too narrow: the name column is cut, the others stay whole. */
-        g_autofree char *n = ctl_table_format(rows, 1, 30);
-        g_auto(GStrv) lines = g_strsplit(n, "\n", -1);
-        assert_int_equal(g_utf8_strlen(lines[1], -1), 30);
-        assert_non_null(strstr(lines[1], "…"));
+        o.width = 30;
+        g_autofree char *narrow = ctl_table_text(t, &o);
+        g_auto(GStrv) lines = g_strsplit(narrow, "\n", -1);
+        for (size_t i = 0; lines[i]; i++)
+                assert_true(g_utf8_strlen(lines[i], -1) <= 30);
         assert_non_null(strstr(lines[1], "nvidia"));
+
+        o = (CtlTextOptions) { .no_headings = true, .raw = true };
+        g_autofree char *raw = ctl_table_text(t, &o);
+        assert_string_equal(raw, "0000:17:00.0 NVIDIA\\x20Ger\\xc3\\xa4t nvidia\n0000:00:14.0 x\\x1b[2J -\n");
 }
 
-static void test_table_fits(void **state) {
-        g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
-        g_ptr_array_add(rows, row("ADDRESS", "NAME", "HOLDER"));
-        g_ptr_array_add(rows, row("0000:17:00.0", "NVIDIA Corporation GA100 [A100]", "vm1"));
+static void test_table_select(void **state) {
+        g_autoptr(CtlTable) t = table_new();
+        g_autofree char *error = NULL;
+        CtlTextOptions o = {};
 
-        /* 12 + 2 + 31 + 2 + 6 = 53 whole; the name down to 10: 32. */
-        assert_true(ctl_table_fits(rows, 1, 40, 0));
-        assert_true(ctl_table_fits(rows, 1, 40, 53));
-        assert_true(ctl_table_fits(rows, 1, 10, 32));
-        assert_false(ctl_table_fits(rows, 1, 10, 31));
-        assert_false(ctl_table_fits(rows, 1, 40, 52));
-        /* Another column to cut: the name stays whole. */
-        assert_false(ctl_table_fits(rows, 2, 0, 46));
-        assert_true(ctl_table_fits(rows, 2, 0, 47));
+        assert_false(ctl_table_select(t, "address,colour", &error));
+        assert_string_equal(error, "--output: 'colour' is no column of devices: use address name driver "
+                                   "numa_node path");
+        assert_true(ctl_table_select(t, "NUMA_node,address", &error));
+        g_autofree char *text = ctl_table_text(t, &o);
+        assert_string_equal(text, "NUMA  ADDRESS\n   1  0000:17:00.0\n   -  0000:00:14.0\n");
+        g_autofree char *json = ctl_table_json(t);
+        assert_string_equal(json, "{\"devices\": [\n  {\"numa_node\": 1, \"address\": \"0000:17:00.0\"},\n"
+                                  "  {\"numa_node\": null, \"address\": \"0000:00:14.0\"}\n]}\n");
+}
+
+static void test_table_json(void **state) {
+        g_autoptr(CtlTable) t = table_new();
+
+        /* Every column, the hidden ones too; none is null. */
+        g_autofree char *row = ctl_table_row_json(t, 1);
+        assert_string_equal(row, "{\"address\": \"0000:00:14.0\", \"name\": \"x\\u001b[2J\", \"driver\": null, "
+                                 "\"numa_node\": null, \"path\": \"/org/devpass1/devices/0\"}");
+        g_autoptr(CtlTable) empty = ctl_table_new("groups", columns, G_N_ELEMENTS(columns));
+        g_autofree char *none = ctl_table_json(empty);
+        assert_string_equal(none, "{\"groups\": []}\n");
 }
 
 static void test_exit_codes(void **state) {
@@ -163,9 +242,9 @@ static void test_tuples(void **state) {
         g_ptr_array_add(p, val_tuples("Conflicts", "oo", ""));
         g_ptr_array_add(p, val("Weird", '?', NULL, 0));
         g_autofree char *json = ctl_props_to_json(p);
-        assert_string_equal(json, "{\"Conditions\": [[\"vendor\", \"eq\", \"10de\"], "
-                                  "[\"device-name\", \"contains\", \"RTX 4090\"]], \"Conflicts\": [], "
-                                  "\"Weird\": null}");
+        assert_string_equal(json, "{\"conditions\": [[\"vendor\", \"eq\", \"10de\"], "
+                                  "[\"device-name\", \"contains\", \"RTX 4090\"]], \"conflicts\": [], "
+                                  "\"weird\": null}");
 
         g_autofree char *conditions = ctl_value_to_text(p->pdata[0]);
         assert_string_equal(conditions, "vendor eq 10de, device-name contains 'RTX 4090'");
@@ -199,14 +278,19 @@ static void test_details(void **state) {
 }
 
 int main(void) {
+        /* smartcols shows UTF-8 as it is only in a UTF-8 locale. */
+        setlocale(LC_ALL, "C.UTF-8");
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_json_escape),
                 cmocka_unit_test(test_props_json),
-                cmocka_unit_test(test_object_json),
+                cmocka_unit_test(test_escape),
+                cmocka_unit_test(test_error_words),
+                cmocka_unit_test(test_error_text),
                 cmocka_unit_test(test_text),
                 cmocka_unit_test(test_sriov_and_name),
                 cmocka_unit_test(test_table),
-                cmocka_unit_test(test_table_fits),
+                cmocka_unit_test(test_table_select),
+                cmocka_unit_test(test_table_json),
                 cmocka_unit_test(test_exit_codes),
                 cmocka_unit_test(test_tuples),
                 cmocka_unit_test(test_details),

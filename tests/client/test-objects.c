@@ -154,8 +154,17 @@ static void test_rows(void **state) {
         add(g, val("Total", 'u', NULL, 4));
         add(g, val("Free", 'u', NULL, 3));
         add(g, val_strv("Rules", "/org/devpass1/rules/1 /org/devpass1/rules/2"));
-        g_autofree char *grow = joined(ctl_group_row(g));
-        assert_string_equal(grow, "gpu|pci|gpu|4|3|2|-");
+        g_autoptr(GPtrArray) groups = g_ptr_array_new();
+        g_ptr_array_add(groups, g);
+        g_autoptr(CtlTable) gt = ctl_groups_table(groups, all);
+        g_autofree char *grow = ctl_table_row_json(gt, 0);
+        assert_string_equal(grow, "{\"name\": \"gpu\", \"type\": \"pci\", \"class\": \"gpu\", \"total\": 4, "
+                                  "\"free\": 3, \"rules\": [\"/org/devpass1/rules/1\", \"/org/devpass1/rules/2\"], "
+                                  "\"description\": null, \"tenant\": null, \"tenant_node\": null, \"devices\": null, "
+                                  "\"path\": \"/org/devpass1/groups/1\"}");
+        /* People see how many rules, and "-" for none. */
+        g_autofree char *gtext = table_text(gt);
+        assert_string_equal(gtext, "gpu pci gpu 4 3 2 -\n");
 
         CtlObject *r = rule(all, "1", "a100", "1");
         add(r, val("Node", 's', "", 0));
@@ -163,8 +172,17 @@ static void test_rows(void **state) {
         add(r, val_strv("Devices", "/org/devpass1/devices/0000_17_00_0"));
         add(r, val_tuples("Conflicts", "oo", "/org/devpass1/devices/0000_17_00_0|/org/devpass1/rules/9"));
         add(r, val_tuples("Conditions", "sss", "vendor|eq|10de;device|eq|20b5"));
-        g_autofree char *rrow = joined(ctl_rule_row(r, all));
-        assert_string_equal(rrow, "a100|gpu|*|no|1|1|vendor eq 10de, device eq 20b5");
+        g_autoptr(GPtrArray) rules = g_ptr_array_new();
+        g_ptr_array_add(rules, r);
+        g_autoptr(CtlTable) rt = ctl_rules_table(rules, all);
+        g_autofree char *rtext = table_text(rt);
+        assert_string_equal(rtext, "a100 gpu * no 1 1 vendor\\x20eq\\x2010de,\\x20device\\x20eq\\x2020b5\n");
+        g_autofree char *rrow = ctl_table_row_json(rt, 0);
+        assert_string_equal(rrow, "{\"name\": \"a100\", \"group\": \"/org/devpass1/groups/1\", \"node\": null, "
+                                  "\"enabled\": false, \"devices\": [\"0000:17:00.0\"], \"conflicts\": "
+                                  "[[\"0000:17:00.0\", \"/org/devpass1/rules/9\"]], \"conditions\": "
+                                  "[[\"vendor\", \"eq\", \"10de\"], [\"device\", \"eq\", \"20b5\"]], "
+                                  "\"path\": \"/org/devpass1/rules/1\"}");
 
         /* A rule of a group that is gone, on one node, without conflicts. */
         CtlObject *lone = rule(all, "2", "", "7");
@@ -173,8 +191,11 @@ static void test_rows(void **state) {
         add(lone, val_strv("Devices", ""));
         add(lone, val_tuples("Conflicts", "oo", ""));
         add(lone, val_tuples("Conditions", "sss", ""));
-        g_autofree char *lrow = joined(ctl_rule_row(lone, all));
-        assert_string_equal(lrow, "-|/org/devpass1/groups/7|node-b|yes|0|-|-");
+        g_ptr_array_set_size(rules, 0);
+        g_ptr_array_add(rules, lone);
+        g_autoptr(CtlTable) lt = ctl_rules_table(rules, all);
+        g_autofree char *ltext = table_text(lt);
+        assert_string_equal(ltext, "- /org/devpass1/groups/7 node-b yes 0 - -\n");
 }
 
 static void test_conflicts(void **state) {
@@ -205,21 +226,18 @@ static void test_findings(void **state) {
         g_autoptr(CtlValue) f = val_tuples("findings", "ssss",
                 "0000:17:00.0|iommu-group|0000:17:00.1|0000:17:00.1 shares its IOMMU group and stays with the host;"
                 "0000:00:02.0|boot-vga||the console is on it");
-        g_autofree char *text = ctl_findings_text(f->tuples);
-        assert_string_equal(text, "0000:17:00.0  iommu-group  0000:17:00.1 shares its IOMMU group and stays with the host\n"
-                                  "0000:00:02.0  boot-vga     the console is on it\n");
-        g_autofree char *json = ctl_findings_to_json(f->tuples);
-        assert_string_equal(json, "[\n"
+        g_autoptr(CtlTable) t = ctl_findings_table(f->tuples);
+        g_autofree char *json = ctl_table_json(t);
+        assert_string_equal(json, "{\"findings\": [\n"
                 "  {\"address\": \"0000:17:00.0\", \"kind\": \"iommu-group\", \"subject\": \"0000:17:00.1\", "
                 "\"message\": \"0000:17:00.1 shares its IOMMU group and stays with the host\"},\n"
-                "  {\"address\": \"0000:00:02.0\", \"kind\": \"boot-vga\", \"subject\": \"\", "
-                "\"message\": \"the console is on it\"}\n]");
-
-        g_ptr_array_set_size(f->tuples, 0);
-        g_autofree char *empty = ctl_findings_to_json(f->tuples);
-        assert_string_equal(empty, "[]");
-        g_autofree char *no_text = ctl_findings_text(f->tuples);
-        assert_string_equal(no_text, "");
+                "  {\"address\": \"0000:00:02.0\", \"kind\": \"boot-vga\", \"subject\": null, "
+                "\"message\": \"the console is on it\"}\n]}\n");
+        CtlTextOptions o = {};
+        g_autofree char *text = ctl_table_text(t, &o);
+        assert_string_equal(text, "ADDRESS       KIND         MESSAGE\n"
+                                  "0000:17:00.0  iommu-group  0000:17:00.1 shares its IOMMU group and stays with the host\n"
+                                  "0000:00:02.0  boot-vga     the console is on it\n");
 }
 
 static void test_reboot(void **state) {

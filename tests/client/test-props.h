@@ -51,10 +51,9 @@ static inline void add(CtlObject *o, CtlValue *v) {
         g_ptr_array_add(o->props, v);
 }
 
-/* Cells joined by '|', to compare a row in one go; takes the row. */
-static inline char *joined(GPtrArray *row) {
-        g_ptr_array_add(row, NULL);
-        char *s = g_strjoinv("|", (char **) row->pdata);
-        g_ptr_array_unref(row);
-        return s;
+/* A table's shown cells, a line per row, one space apart (spaces in
+ * cells as \x20): to compare rows in one go. */
+static inline char *table_text(const CtlTable *t) {
+        CtlTextOptions o = { .no_headings = true, .raw = true };
+        return ctl_table_text(t, &o);
 }

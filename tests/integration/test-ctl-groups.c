@@ -43,7 +43,8 @@ static void test_admin_path(void **state) {
         /* The audio function shares the IOMMU group: exit 6, naming it. */
         g_autofree char *out = NULL, *err = NULL;
         assert_int_equal(harness_ctl(f->h, &out, &err, ARGS("check", "17:00.0")), 6);
-        assert_string_equal(out, "0000:17:00.0  iommu-group  0000:17:00.0 shares IOMMU group 8 with 0000:17:00.1 "
+        assert_string_equal(out, "ADDRESS       KIND         MESSAGE\n"
+                                 "0000:17:00.0  iommu-group  0000:17:00.0 shares IOMMU group 8 with 0000:17:00.1 "
                                  "(snd_hda_intel), which stays with the host: pass them through together\n");
         assert_string_equal(err, "");
         g_autofree char *safe = ctl_ok(f, ARGS("check", "0000:17:00.0", "0000:17:00.1"));
@@ -63,21 +64,26 @@ static void test_admin_path(void **state) {
         g_autoptr(GError) error = NULL;
         if (!json_parser_load_from_data(parser, json, -1, &error))
                 fail_msg("not JSON: %s\n%s", error->message, json);
-        JsonArray *a = json_node_get_array(json_parser_get_root(parser));
+        JsonObject *root = json_node_get_object(json_parser_get_root(parser));
+        assert_non_null(root);
+        assert_int_equal(json_object_get_size(root), 1);
+        JsonArray *a = json_object_get_array_member(root, "groups");
         assert_non_null(a);
         assert_int_equal(json_array_get_length(a), 1);
         JsonObject *o = json_array_get_object_element(a, 0);
-        assert_string_equal(json_object_get_string_member(o, "Name"), "PCI GPUs");
-        assert_string_equal(json_object_get_string_member(o, "Type"), "pci");
-        assert_string_equal(json_object_get_string_member(o, "Class"), "gpu");
-        assert_string_equal(json_object_get_string_member(o, "Description"), "");
-        assert_int_equal(json_object_get_int_member(o, "Total"), 1);
-        assert_int_equal(json_object_get_int_member(o, "Free"), 1);
-        assert_int_equal(json_array_get_length(json_object_get_array_member(o, "Rules")), 2);
-        JsonArray *devices = json_object_get_array_member(o, "Devices");
+        /* Lower-case keys, null for none, devices by address. */
+        assert_string_equal(json_object_get_string_member(o, "name"), "PCI GPUs");
+        assert_string_equal(json_object_get_string_member(o, "type"), "pci");
+        assert_string_equal(json_object_get_string_member(o, "class"), "gpu");
+        assert_true(json_object_get_null_member(o, "description"));
+        assert_int_equal(json_object_get_int_member(o, "total"), 1);
+        assert_int_equal(json_object_get_int_member(o, "free"), 1);
+        assert_int_equal(json_array_get_length(json_object_get_array_member(o, "rules")), 2);
+        JsonArray *devices = json_object_get_array_member(o, "devices");
         assert_int_equal(json_array_get_length(devices), 2);
-        assert_string_equal(json_array_get_string_element(devices, 0), "/org/devpass1/devices/0000_17_00_0");
-        assert_string_equal(json_array_get_string_element(devices, 1), "/org/devpass1/devices/0000_17_00_1");
+        assert_string_equal(json_array_get_string_element(devices, 0), "0000:17:00.0");
+        assert_string_equal(json_array_get_string_element(devices, 1), "0000:17:00.1");
+        assert_string_equal(json_object_get_string_member(o, "path"), group);
 
         /* Rules by name, devices by address. */
         g_autofree char *details = ctl_ok(f, ARGS("group", "PCI GPUs"));
@@ -128,8 +134,7 @@ static void test_admin_path(void **state) {
         assert_string_equal(status, status_want);
 
         /* Back to the host drivers; the rules (and so the group) stay. */
-        g_autofree char *released = ctl_ok(f, ARGS("release", "0000:17:00.0", "0000:17:00.1"));
-        assert_string_equal(released, "");
+        ctl_says(f, "Given back to the host: 0000:17:00.0 0000:17:00.1", ARGS("give-back", "0000:17:00.0", "17:00.1"));
         wait_device(f, "0000:17:00.0", "Driver: nvidia");
         wait_device(f, "0000:17:00.1", "Driver: snd_hda_intel");
         g_autofree char *host = ctl_ok(f, ARGS("device", "17:00.0"));
@@ -178,8 +183,8 @@ static void test_reboot_required(void **state) {
         assert_ptr_equal(strchr(rest, '\n'), rest + strlen(rest) - 1);
 
         /* Released while the override waits: nothing waits any more. */
-        g_autofree char *released = ctl_ok(f, ARGS("release", "b1:00.0", "b1:00.1"));
-        assert_string_equal(released, "");
+        /* The old name of give-back still works. */
+        ctl_says(f, "Given back to the host: 0000:b1:00.0 0000:b1:00.1", ARGS("release", "b1:00.0", "b1:00.1"));
         g_autofree char *status_after = ctl_ok(f, ARGS("status"));
         g_autofree char *after_want = status_text("22 (22 host)", "1 (2 rules)", "no");
         assert_string_equal(status_after, after_want);
@@ -243,9 +248,9 @@ static void test_rules_edit(void **state) {
         g_auto(GStrv) words = NULL;
         assert_true(g_shell_parse_argv("device-name contains 'Virtual Function'", NULL, &words, NULL));
         assert_int_equal(g_strv_length(words), 3);
-        ctl_quiet(f, ARGS("update-rule", "vfs", "--match", words[0], words[1], words[2], "--disable", "--name",
+        ctl_says(f, "Rule 'vf-rule' updated", ARGS("update-rule", "vfs", "--match", words[0], words[1], words[2], "--disable", "--name",
                        "vf-rule", "--node", "testnode"));
-        ctl_quiet(f, ARGS("update-rule", grab, "--group", "GPUs"));
+        ctl_says(f, "Rule 'grab' updated", ARGS("update-rule", grab, "--group", "GPUs"));
         g_autofree char *edited = ctl_ok(f, ARGS("rules", nics));
         assert_string_equal(edited,
                 "NAME       GROUP  NODE      ENABLED  DEVICES  CONFLICTS  CONDITIONS\n"
@@ -262,7 +267,7 @@ static void test_rules_edit(void **state) {
         ctl_fails(f, 2, "devpassctl: Unknown field 'colour': use one of address, ",
                   ARGS("create-rule", "nics", "--match", "colour eq red"));
 
-        ctl_quiet(f, ARGS("update-group", "nics", "--name", "Intel NICs", "--description", "The VFs", "--class",
+        ctl_says(f, "Group 'Intel NICs' updated", ARGS("update-group", "nics", "--name", "Intel NICs", "--description", "The VFs", "--class",
                           "other"));
         g_autofree char *groups = ctl_ok(f, ARGS("groups"));
         assert_string_equal(groups,
@@ -274,9 +279,11 @@ static void test_rules_edit(void **state) {
         ctl_fails(f, 3, "devpassctl: no group is named 'nics' (see devpassctl groups)\n",
                   ARGS("update-group", "nics", "--class", "nic"));
 
-        ctl_quiet(f, ARGS("delete-rule", "vf-rule"));
-        ctl_quiet(f, ARGS("delete-rule", gen));
-        ctl_quiet(f, ARGS("delete-rule", vga));
+        ctl_says(f, "Rule 'vf-rule' deleted", ARGS("delete-rule", "vf-rule"));
+        g_autofree char *gen_name = ctl_ok(f, ARGS("rule", gen, "--output", "name", "--no-headings"));
+        g_autofree char *gen_done = g_strdup_printf("Rule '%s' deleted", g_strstrip(gen_name));
+        ctl_says(f, gen_done, ARGS("delete-rule", gen));
+        ctl_says(f, "Rule 'nvidia-vga' deleted", ARGS("delete-rule", vga));
         g_autofree char *left = ctl_ok(f, ARGS("rules"));
         assert_string_equal(left,
                 "NAME  GROUP  NODE      ENABLED  DEVICES  CONFLICTS  CONDITIONS\n"
@@ -285,7 +292,7 @@ static void test_rules_edit(void **state) {
                   ARGS("delete-rule", "vf-rule"));
         g_autofree char *gone = g_strdup_printf("devpassctl: No rule at '%s' ('devpassctl rules' lists them)\n", vfs);
         ctl_fails(f, 3, gone, ARGS("delete-rule", vfs));
-        ctl_quiet(f, ARGS("delete-group", "Intel NICs"));
+        ctl_says(f, "Group 'Intel NICs' deleted, with its rules", ARGS("delete-group", "Intel NICs"));
         g_autofree char *one = ctl_ok(f, ARGS("groups"));
         assert_string_equal(one, "NAME  TYPE  CLASS  TOTAL  FREE  RULES  DESCRIPTION\n"
                                  "GPUs  pci   other  1      0     1      -\n");
@@ -302,20 +309,21 @@ static void test_delete_group(void **state) {
         wait_device(f, "0000:17:00.1", "Driver: vfio-pci");
 
         ctl_fails(f, 1, "devpassctl: Group PCI GPUs still has 2 devices passed through (0000:17:00.0, 0000:17:00.1): "
-                        "release them first, or delete it with Release\n", ARGS("delete-group", "PCI GPUs"));
+                        "give them back first (devpassctl give-back), or delete it with --release\n",
+                  ARGS("delete-group", "PCI GPUs"));
         g_autofree char *still = ctl_ok(f, ARGS("groups"));
         assert_string_equal(still, GROUPS_HEADER "PCI GPUs  pci   gpu    1      1     2      -\n");
         g_autofree char *bound = ctl_ok(f, ARGS("device", "17:00.0"));
         assert_line(bound, "Driver: vfio-pci");
 
-        g_autofree char *deleted = ctl_ok(f, ARGS("delete-group", "PCI GPUs", "--release"));
-        assert_string_equal(deleted, "");
+        ctl_says(f, "Group 'PCI GPUs' deleted, with its rules; its devices went back to the host",
+                 ARGS("delete-group", "PCI GPUs", "--release"));
         g_autofree char *none = ctl_ok(f, ARGS("groups"));
-        assert_string_equal(none, "NAME  TYPE  CLASS  TOTAL  FREE  RULES  DESCRIPTION\n");
+        assert_string_equal(none, "");
         g_autofree char *no_rules = ctl_ok(f, ARGS("rules"));
-        assert_string_equal(no_rules, "NAME  GROUP  NODE  ENABLED  DEVICES  CONFLICTS  CONDITIONS\n");
+        assert_string_equal(no_rules, "");
         g_autofree char *json = ctl_ok(f, ARGS("--json", "groups"));
-        assert_string_equal(json, "[]\n");
+        assert_string_equal(json, "{\"groups\": []}\n");
         wait_device(f, "0000:17:00.0", "Driver: nvidia");
         wait_device(f, "0000:17:00.1", "Driver: snd_hda_intel");
         g_autofree char *host = ctl_ok(f, ARGS("device", "0000:17:00.1"));
@@ -329,12 +337,11 @@ static void test_delete_group(void **state) {
 static void test_sriov(void **state) {
         Fixture *f = *state;
 
-        g_autofree char *out = ctl_ok(f, ARGS("sriov", "0000:3b:00.1", "2"));
-        assert_string_equal(out, "");
+        ctl_says(f, "0000:3b:00.1 has 2 virtual functions", ARGS("sriov", "0000:3b:00.1", "2"));
         wait_device(f, "0000:3b:00.1", "VirtualFunctions: 0000:3b:0a.0 0000:3b:0a.1");
         g_autofree char *pf = ctl_ok(f, ARGS("device", "0000:3b:00.1"));
         assert_line(pf, "SriovNumVfs: 2");
-        g_autofree char *table = ctl_ok(f, ARGS("devices"));
+        g_autofree char *table = ctl_ok(f, ARGS("devices", "--output", "address,sriov,driver"));
         const char *vfs[] = { "0000:3b:0a.0", "0000:3b:0a.1" };
         for (size_t i = 0; i < G_N_ELEMENTS(vfs); i++) {
                 g_autofree char *sriov = devices_cell(table, vfs[i], "SR-IOV");
@@ -381,10 +388,10 @@ static void test_errors(void **state) {
         ctl_fails(f, 2, bad, ARGS("device", "17:00"));
         ctl_fails(f, 2, "devpassctl: passthrough needs either --group NAME|PATH or --new-group NAME; "
                         "see devpassctl --help\n", ARGS("passthrough", "17:00.0", "17:00.1"));
-        ctl_fails(f, 2, "devpassctl: 0000:b1:00.0 is not passed through: nothing to release\n",
+        ctl_fails(f, 2, "devpassctl: 0000:b1:00.0 is not passed through: nothing to give back\n",
                   ARGS("release", "b1:00.0"));
         g_autofree char *none = ctl_ok(f, ARGS("groups"));
-        assert_string_equal(none, "NAME  TYPE  CLASS  TOTAL  FREE  RULES  DESCRIPTION\n");
+        assert_string_equal(none, "");
 
         /* Something to change: groups, rules, two devices passed through. */
         g_autofree char *made = ctl_ok(f, ARGS("passthrough", "17:00.0", "17:00.1", "--new-group", "PCI GPUs",

@@ -46,7 +46,7 @@ static void setup_groups(Fixture *f) {
                                                "--new-group", "PCI GPUs", "--class", "gpu"));
         g_autofree char *gpus_path = created_path(gpus, "PCI GPUs", "groups");
 
-        ctl_quiet(f, ARGS("sriov", "0000:3b:00.1", "4"));
+        ctl_says(f, "0000:3b:00.1 has 4 virtual functions", ARGS("sriov", "0000:3b:00.1", "4"));
         wait_device(f, "0000:3b:00.1", "VirtualFunctions: 0000:3b:0a.0 0000:3b:0a.1 0000:3b:0a.2 0000:3b:0a.3");
         for (size_t i = 0; vf_functions[i]; i++)
                 wait_device(f, vf_functions[i], "PhysicalFunction: 0000:3b:00.1");
@@ -73,45 +73,50 @@ static JsonNode *parse_json(const char *text) {
         return json_node_copy(json_parser_get_root(parser));
 }
 
-/* One device of claim --json: its Address, IommuGroup, VfioDevice, Mac,
- * and its unit: which of the attachment's, and whether it has more
- * functions. */
-static void assert_json_device(JsonArray *devices, guint i, const char *address, gint64 group, const char *mac,
-                               gint64 unit, gboolean multifunction) {
-        JsonObject *d = json_array_get_object_element(devices, i);
+/* One row of claim --json: a device of an attachment, with its unit:
+ * which of the attachment's, and whether it has more functions. */
+static void assert_json_device(JsonArray *rows, guint i, const char *attachment, const char *path,
+                               const char *address, gint64 group, const char *mac, gint64 unit,
+                               gboolean multifunction) {
+        JsonObject *d = json_array_get_object_element(rows, i);
         g_autofree char *vfio = g_strdup_printf("/dev/vfio/%" G_GINT64_FORMAT, group);
 
-        assert_int_equal(json_object_get_size(d), 6);
-        assert_int_equal(json_object_get_int_member(d, "Unit"), unit);
-        assert_int_equal(json_object_get_boolean_member(d, "Multifunction"), multifunction);
-        assert_string_equal(json_object_get_string_member(d, "Address"), address);
-        assert_int_equal(json_object_get_int_member(d, "IommuGroup"), group);
-        assert_string_equal(json_object_get_string_member(d, "VfioDevice"), vfio);
-        assert_string_equal(json_object_get_string_member(d, "Mac"), mac);
+        assert_int_equal(json_object_get_size(d), 8);
+        assert_string_equal(json_object_get_string_member(d, "attachment"), attachment);
+        assert_string_equal(json_object_get_string_member(d, "path"), path);
+        assert_int_equal(json_object_get_int_member(d, "unit"), unit);
+        assert_int_equal(json_object_get_boolean_member(d, "multifunction"), multifunction);
+        assert_string_equal(json_object_get_string_member(d, "address"), address);
+        assert_int_equal(json_object_get_int_member(d, "iommu_group"), group);
+        assert_string_equal(json_object_get_string_member(d, "vfio_device"), vfio);
+        if (mac)
+                assert_string_equal(json_object_get_string_member(d, "mac"), mac);
+        else
+                assert_true(json_object_get_null_member(d, "mac"));
 }
 
-/* claim --json: each attachment's Path, Name and Devices. */
+/* The array of a JSON list, {"name": [...]}. */
+static JsonArray *json_list(JsonNode *root, const char *name) {
+        assert_true(JSON_NODE_HOLDS_OBJECT(root));
+        JsonObject *o = json_node_get_object(root);
+        assert_int_equal(json_object_get_size(o), 1);
+        JsonArray *a = json_object_get_array_member(o, name);
+        assert_non_null(a);
+        return a;
+}
+
+/* claim --json: a row per device. */
 static void assert_json_claim(const char *text, const char *gpu_att, const char *vf_att) {
         g_autoptr(JsonNode) root = parse_json(text);
+        JsonArray *rows = json_list(root, "claims");
 
-        assert_true(JSON_NODE_HOLDS_ARRAY(root));
-        JsonArray *claims = json_node_get_array(root);
-        assert_int_equal(json_array_get_length(claims), 2);
-        JsonObject *gpu = json_array_get_object_element(claims, 0), *vf = json_array_get_object_element(claims, 1);
-        assert_string_equal(json_object_get_string_member(gpu, "Path"), gpu_att);
-        assert_string_equal(json_object_get_string_member(gpu, "Name"), "PCI GPUs 1");
-        JsonArray *gpu_devices = json_object_get_array_member(gpu, "Devices");
-        assert_int_equal(json_array_get_length(gpu_devices), 2);
-        assert_json_device(gpu_devices, 0, "0000:17:00.0", 8, "", 0, TRUE);
-        assert_json_device(gpu_devices, 1, "0000:17:00.1", 8, "", 0, TRUE);
-        assert_string_equal(json_object_get_string_member(vf, "Path"), vf_att);
-        assert_string_equal(json_object_get_string_member(vf, "Name"), "VFs 1");
-        JsonArray *vf_devices = json_object_get_array_member(vf, "Devices");
-        assert_int_equal(json_array_get_length(vf_devices), 1);
-        assert_json_device(vf_devices, 0, "0000:3b:0a.0", 19, MAC, 0, FALSE);
+        assert_int_equal(json_array_get_length(rows), 3);
+        assert_json_device(rows, 0, "PCI GPUs 1", gpu_att, "0000:17:00.0", 8, NULL, 0, TRUE);
+        assert_json_device(rows, 1, "PCI GPUs 1", gpu_att, "0000:17:00.1", 8, NULL, 0, TRUE);
+        assert_json_device(rows, 2, "VFs 1", vf_att, "0000:3b:0a.0", 19, MAC, 0, FALSE);
 }
 
-/* Attach, claim (table, JSON, XML), the devices' view, unclaim, update,
+/* Attach, claim (table, JSON, XML), the devices' view, release-machine, update,
  * detach. */
 static void test_vm_path(void **state) {
         Fixture *f = *state;
@@ -140,7 +145,7 @@ static void test_vm_path(void **state) {
         assert_string_equal(all,
                 "MACHINE  NAME        TYPE       GROUP     COUNT  STATE     DEVICES                    MACS"
                 "               OPTIONAL\n"
-                "vm1      PCI GPUs 1  pci        PCI GPUs  1      attached  0000:17:00.0,0000:17:00.1  -"
+                "vm1      PCI GPUs 1  pci        PCI GPUs  1      attached  0000:17:00.0 0000:17:00.1  -"
                 "                  no\n"
                 "vm1      VFs 1       sriov-nic  VFs       1      attached  0000:3b:0a.0               " MAC
                 "  no\n");
@@ -169,7 +174,7 @@ static void test_vm_path(void **state) {
                         "then claim them\n", ARGS("hostdev-xml", "vm2"));
 
         /* The machine stops: its devices are free, passed through still. */
-        ctl_quiet(f, ARGS("unclaim", "vm1"));
+        ctl_says(f, "Machine 'vm1' released: the devices it held are free", ARGS("release-machine", "vm1"));
         for (size_t i = 0; gpu_functions[i]; i++)
                 assert_holder(f, gpu_functions[i], "passthrough", "-");
         assert_holder(f, "0000:3b:0a.0", "passthrough", "-");
@@ -179,10 +184,12 @@ static void test_vm_path(void **state) {
         assert_string_equal(free_again, "NAME      TYPE       CLASS  TOTAL  FREE  RULES  DESCRIPTION\n"
                                         "PCI GPUs  pci        gpu    2      2     4      -\n"
                                         "VFs       sriov-nic  nic    4      4     4      -\n");
-        ctl_quiet(f, ARGS("unclaim", "vm1"));
+        /* The old name still works. */
+        ctl_says(f, "Machine 'vm1' released: the devices it held are free", ARGS("unclaim", "vm1"));
 
         /* Both GPUs from now on: the next claim gets both units. */
-        ctl_quiet(f, ARGS("update-attachment", "vm1", "PCI GPUs 1", "--count", "2"));
+        ctl_says(f, "Attachment 'PCI GPUs 1' of machine 'vm1' updated; the machine gets it at its next start",
+                 ARGS("update-attachment", "vm1", "PCI GPUs 1", "--count", "2"));
         g_autofree char *updated = ctl_ok(f, ARGS("attachments", "vm1"));
         assert_string_equal(updated,
                 "MACHINE  NAME        TYPE       GROUP     COUNT  STATE             DEVICES  MACS               "
@@ -202,22 +209,22 @@ static void test_vm_path(void **state) {
                                      "domain='0x0000' bus='0x20' slot='0x00' function='0x1'/>"));
         assert_non_null(strstr(both, "bus='0xb1' slot='0x00' function='0x0'/></source><address type='pci' "
                                      "domain='0x0000' bus='0x21' slot='0x00' function='0x0' multifunction='on'/>"));
-        ctl_quiet(f, ARGS("unclaim", "vm1"));
+        ctl_says(f, "Machine 'vm1' released: the devices it held are free", ARGS("release-machine", "vm1"));
 
         /* Detach by name and by path; then neither is there. */
-        ctl_quiet(f, ARGS("detach", "vm1", "VFs 1"));
-        ctl_quiet(f, ARGS("detach", "vm1", gpu_att));
+        ctl_says(f, "Attachment 'VFs 1' of machine 'vm1' deleted", ARGS("detach", "vm1", "VFs 1"));
+        ctl_says(f, "Attachment 'PCI GPUs 1' of machine 'vm1' deleted", ARGS("detach", "vm1", gpu_att));
         g_autofree char *none = ctl_ok(f, ARGS("attachments", "vm1"));
-        assert_string_equal(none, "MACHINE  NAME  TYPE  GROUP  COUNT  STATE  DEVICES  MACS  OPTIONAL\n");
+        assert_string_equal(none, "");
         g_autofree char *json_none = ctl_ok(f, ARGS("--json", "attachments"));
-        assert_string_equal(json_none, "[]\n");
+        assert_string_equal(json_none, "{\"attachments\": []}\n");
         ctl_fails(f, 3, "devpassctl: vm1 has no attachment named 'VFs 1' (see devpassctl attachments vm1)\n",
                   ARGS("detach", "vm1", "VFs 1"));
         g_autofree char *gone = g_strdup_printf("devpassctl: vm1 has no attachment %s (see devpassctl "
                                                 "attachments vm1)\n", gpu_att);
         ctl_fails(f, 3, gone, ARGS("update-attachment", "vm1", gpu_att, "--count", "2"));
         g_autofree char *nothing = ctl_ok(f, ARGS("claim", "vm1"));
-        assert_string_equal(nothing, "ATTACHMENT  ADDRESS  IOMMU  VFIO  MAC\n");
+        assert_string_equal(nothing, "");
 }
 
 /* Two VFs held for acme's node, and acme's machine claiming one there. */
@@ -229,7 +236,7 @@ static void test_tenant(void **state) {
         g_autofree char *group = created_path(made, "acme VFs", "groups");
         g_autofree char *tenants = ctl_ok(f, ARGS("tenants"));
         assert_string_equal(tenants, "TENANT  NODE        GROUP     TYPE       TOTAL  FREE  DEVICES\n"
-                                     "acme    acme-node1  acme VFs  sriov-nic  2      2     0000:3b:0a.0,0000:3b:0a.1\n");
+                                     "acme    acme-node1  acme VFs  sriov-nic  2      2     0000:3b:0a.0 0000:3b:0a.1\n");
         assert_holder(f, "0000:3b:0a.0", "tenant", "acme");
         assert_holder(f, "0000:3b:0a.2", "passthrough", "-");
 
@@ -240,12 +247,12 @@ static void test_tenant(void **state) {
         /* Its VF keeps the MAC it was passed with; read it from the JSON. */
         g_autofree char *json = ctl_ok(f, ARGS("--json", "attachments", "acme-vm"));
         g_autoptr(JsonNode) root = parse_json(json);
-        JsonArray *list = json_node_get_array(root);
+        JsonArray *list = json_list(root, "attachments");
         assert_int_equal(json_array_get_length(list), 1);
         JsonObject *a = json_array_get_object_element(list, 0);
-        assert_string_equal(json_object_get_string_member(a, "Path"), att);
-        assert_string_equal(json_object_get_string_member(a, "Tenant"), "acme");
-        assert_string_equal(json_object_get_string_member(a, "Group"), group);
+        assert_string_equal(json_object_get_string_member(a, "path"), att);
+        assert_string_equal(json_object_get_string_member(a, "tenant"), "acme");
+        assert_string_equal(json_object_get_string_member(a, "group"), group);
 
         /* Elsewhere than acme's node it cannot start; there it can. */
         ctl_fails(f, 1, "devpassctl: Cannot start: attachment acme VFs 1 of machine acme-vm: group acme VFs holds "
@@ -253,16 +260,15 @@ static void test_tenant(void **state) {
                   ARGS("claim", "acme-vm", "--tenant-node", "other-node"));
         g_autofree char *claimed = ctl_ok(f, ARGS("--json", "claim", "acme-vm", "--tenant-node", "acme-node1"));
         g_autoptr(JsonNode) claim_root = parse_json(claimed);
-        JsonObject *entry = json_array_get_object_element(json_node_get_array(claim_root), 0);
-        JsonArray *devices = json_object_get_array_member(entry, "Devices");
+        JsonArray *devices = json_list(claim_root, "claims");
         assert_int_equal(json_array_get_length(devices), 1);
         JsonObject *d = json_array_get_object_element(devices, 0);
-        const char *mac = json_object_get_string_member(d, "Mac");
+        const char *mac = json_object_get_string_member(d, "mac");
         assert_int_equal(strlen(mac), 17);
         assert_true(g_ascii_xdigit_value(mac[1]) & 2);   /* locally administered */
         assert_false(g_ascii_xdigit_value(mac[1]) & 1);  /* unicast */
-        assert_string_equal(json_object_get_string_member(d, "Address"), "0000:3b:0a.0");
-        assert_int_equal(json_object_get_int_member(d, "IommuGroup"), 19);
+        assert_string_equal(json_object_get_string_member(d, "address"), "0000:3b:0a.0");
+        assert_int_equal(json_object_get_int_member(d, "iommu_group"), 19);
 
         g_autofree char *table = ctl_ok(f, ARGS("claim", "acme-vm", "--tenant-node", "acme-node1"));
         g_autofree char *want = g_strdup_printf("ATTACHMENT  ADDRESS       IOMMU  VFIO          MAC\n"
@@ -271,7 +277,7 @@ static void test_tenant(void **state) {
         assert_holder(f, "0000:3b:0a.0", "claimed", "acme-vm");
         g_autofree char *after = ctl_ok(f, ARGS("tenants"));
         assert_string_equal(after, "TENANT  NODE        GROUP     TYPE       TOTAL  FREE  DEVICES\n"
-                                   "acme    acme-node1  acme VFs  sriov-nic  2      1     0000:3b:0a.0,0000:3b:0a.1\n");
+                                   "acme    acme-node1  acme VFs  sriov-nic  2      1     0000:3b:0a.0 0000:3b:0a.1\n");
         /* The VF's element. Its MAC should be the one Claim gave (mac), but
          * devpassd's Attachment.Macs, which hostdev-xml writes, is the MAC
          * made for the attachment, not the tenant's (a daemon bug, reported):
@@ -295,7 +301,7 @@ static void test_libvirt_names(void **state) {
                 const char *n = names[i];
                 g_free(ctl_ok(f, ARGS("attach", n, "--group", "PCI GPUs", "--name", "gpu")));
                 g_autofree char *listed = ctl_ok(f, ARGS("--json", "attachments", n));
-                g_autofree char *quoted = g_strdup_printf("\"Machine\": \"%s\"", n);
+                g_autofree char *quoted = g_strdup_printf("\"machine\": \"%s\"", n);
                 if (!strstr(listed, quoted))
                         fail_msg("attachments '%s': %s", n, listed);
                 g_autofree char *claimed = ctl_ok(f, ARGS("claim", n));
@@ -303,9 +309,13 @@ static void test_libvirt_names(void **state) {
                         fail_msg("claim '%s': %s", n, claimed);
                 g_autofree char *xml = ctl_ok(f, ARGS("hostdev-xml", n));
                 assert_non_null(strstr(xml, "multifunction='on'"));
-                ctl_quiet(f, ARGS("update-attachment", n, "gpu", "--count", "1"));
-                ctl_quiet(f, ARGS("unclaim", n));
-                ctl_quiet(f, ARGS("detach", n, "gpu"));
+                g_autofree char *updated = g_strdup_printf("Attachment 'gpu' of machine '%s' updated; the machine "
+                                                           "gets it at its next start", n);
+                ctl_says(f, updated, ARGS("update-attachment", n, "gpu", "--count", "1"));
+                g_autofree char *released = g_strdup_printf("Machine '%s' released: the devices it held are free", n);
+                ctl_says(f, released, ARGS("release-machine", n));
+                g_autofree char *deleted = g_strdup_printf("Attachment 'gpu' of machine '%s' deleted", n);
+                ctl_says(f, deleted, ARGS("detach", n, "gpu"));
         }
         g_free(ctl_ok(f, ARGS("attach", names[0], "--group", "PCI GPUs")));
         g_autofree char *claimed = ctl_ok(f, ARGS("claim", names[0]));
@@ -373,7 +383,7 @@ static void test_errors(void **state) {
         assert_string_equal(before,
                 "MACHINE  NAME        TYPE  GROUP     COUNT  STATE             DEVICES                    MACS"
                 "  OPTIONAL\n"
-                "vm1      PCI GPUs 1  pci   PCI GPUs  1      attached          0000:17:00.0,0000:17:00.1  -     no\n"
+                "vm1      PCI GPUs 1  pci   PCI GPUs  1      attached          0000:17:00.0 0000:17:00.1  -     no\n"
                 "vm2      gpus        pci   PCI GPUs  2      restart-required  -                          -     no\n");
 
         harness_polkit_stop(f->h);
@@ -387,7 +397,7 @@ static void test_errors(void **state) {
         g_autofree char *after = ctl_ok(f, ARGS("attachments"));
         assert_string_equal(after, before);
         g_autofree char *tenants = ctl_ok(f, ARGS("tenants"));
-        assert_string_equal(tenants, "TENANT  NODE  GROUP  TYPE  TOTAL  FREE  DEVICES\n");
+        assert_string_equal(tenants, "");
         g_autofree char *xml = ctl_ok(f, ARGS("hostdev-xml", "vm1"));
         assert_string_equal(xml, XML_GPUS);
         assert_holder(f, "0000:17:00.0", "claimed", "vm1");

@@ -13,6 +13,8 @@
 
 #include "harness.h"
 
+static void assert_ctl_fails(Harness *h, const char *const *args, int want_status, const char *in_err);
+
 static char *ctl_ok(Harness *h, const char *const *args) {
         char *out = NULL;
         g_autofree char *err = NULL;
@@ -32,7 +34,7 @@ static void test_devices_table(void **state) {
         guint rows = g_strv_length(lines) - (out[strlen(out) - 1] == '\n');
         assert_int_equal(rows, g_variant_n_children(objects) + 1);
         const char *header = lines[0];
-        const char *columns[] = { "ADDRESS", "CLASS", "DRIVER", "IOMMU", "NUMA", "SR-IOV", "STATE" };
+        const char *columns[] = { "ADDRESS", "NAME", "DRIVER", "IOMMU", "NUMA", "STATE", "GROUP" };
         for (size_t i = 0; i < G_N_ELEMENTS(columns); i++)
                 if (!strstr(header, columns[i]))
                         fail_msg("header '%s' has no %s", header, columns[i]);
@@ -60,7 +62,27 @@ static void test_devices_table(void **state) {
         assert_non_null(strstr(out, "[10de:2230]"));
 }
 
-/* JSON carries every property with its D-Bus type. */
+/* A device path as devpassctl's JSON gives it: the address. */
+static void assert_json_path(JsonNode *n, const char *path) {
+        if (g_str_equal(path, "/")) {
+                assert_true(JSON_NODE_HOLDS_NULL(n));
+                return;
+        }
+        const char *want = path;
+        g_autofree char *address = NULL;
+        if (g_str_has_prefix(path, "/org/devpass1/devices/")) {
+                /* /org/devpass1/devices/0000_17_00_0 -> 0000:17:00.0 */
+                address = g_strdup(path + strlen("/org/devpass1/devices/"));
+                address[4] = ':';
+                address[7] = ':';
+                address[10] = '.';
+                want = address;
+        }
+        assert_string_equal(json_node_get_string(n), want);
+}
+
+/* JSON carries every property under its lower-case key, with null for
+ * none ("", "/", a -1 number). */
 static void assert_json_matches(JsonObject *o, GVariant *props) {
         GVariantIter it;
         const char *name;
@@ -69,21 +91,34 @@ static void assert_json_matches(JsonObject *o, GVariant *props) {
         g_variant_iter_init(&it, props);
         while (g_variant_iter_next(&it, "{&sv}", &name, &value)) {
                 g_autoptr(GVariant) v = value;
-                if (!json_object_has_member(o, name))
-                        fail_msg("JSON has no %s", name);
-                JsonNode *n = json_object_get_member(o, name);
-                if (g_variant_is_of_type(v, G_VARIANT_TYPE_STRING) ||
-                    g_variant_is_of_type(v, G_VARIANT_TYPE_OBJECT_PATH))
-                        assert_string_equal(json_node_get_string(n), g_variant_get_string(v, NULL));
+                /* IommuGroupMembers -> iommu_group_members */
+                g_autoptr(GString) key = g_string_new(NULL);
+                for (const char *p = name; *p; p++)
+                        g_string_append_printf(key, "%s%c", g_ascii_isupper(*p) && p != name ? "_" : "",
+                                               g_ascii_tolower(*p));
+                if (!json_object_has_member(o, key->str))
+                        fail_msg("JSON has no %s", key->str);
+                JsonNode *n = json_object_get_member(o, key->str);
+                if (g_variant_is_of_type(v, G_VARIANT_TYPE_STRING)) {
+                        const char *s = g_variant_get_string(v, NULL);
+                        if (s[0])
+                                assert_string_equal(json_node_get_string(n), s);
+                        else
+                                assert_true(JSON_NODE_HOLDS_NULL(n));
+                } else if (g_variant_is_of_type(v, G_VARIANT_TYPE_OBJECT_PATH))
+                        assert_json_path(n, g_variant_get_string(v, NULL));
                 else if (g_variant_is_of_type(v, G_VARIANT_TYPE_BOOLEAN))
                         assert_int_equal(json_node_get_boolean(n), g_variant_get_boolean(v));
                 else if (g_variant_is_of_type(v, G_VARIANT_TYPE_UINT16))
                         assert_int_equal(json_node_get_int(n), g_variant_get_uint16(v));
                 else if (g_variant_is_of_type(v, G_VARIANT_TYPE_UINT32))
                         assert_int_equal(json_node_get_int(n), g_variant_get_uint32(v));
-                else if (g_variant_is_of_type(v, G_VARIANT_TYPE_INT32))
-                        assert_int_equal(json_node_get_int(n), g_variant_get_int32(v));
-                else if (g_variant_is_of_type(v, G_VARIANT_TYPE_BYTE))
+                else if (g_variant_is_of_type(v, G_VARIANT_TYPE_INT32)) {
+                        if (g_variant_get_int32(v) < 0)
+                                assert_true(JSON_NODE_HOLDS_NULL(n));
+                        else
+                                assert_int_equal(json_node_get_int(n), g_variant_get_int32(v));
+                } else if (g_variant_is_of_type(v, G_VARIANT_TYPE_BYTE))
                         assert_int_equal(json_node_get_int(n), g_variant_get_byte(v));
                 else if (g_variant_is_container(v)) {
                         JsonArray *a = json_node_get_array(n);
@@ -91,8 +126,7 @@ static void assert_json_matches(JsonObject *o, GVariant *props) {
                         assert_int_equal(json_array_get_length(a), g_variant_n_children(v));
                         for (guint i = 0; i < json_array_get_length(a); i++) {
                                 g_autoptr(GVariant) child = g_variant_get_child_value(v, i);
-                                assert_string_equal(json_array_get_string_element(a, i),
-                                                    g_variant_get_string(child, NULL));
+                                assert_json_path(json_array_get_element(a, i), g_variant_get_string(child, NULL));
                         }
                 } else
                         fail_msg("property %s has an unexpected type", name);
@@ -108,16 +142,112 @@ static void test_devices_json(void **state) {
 
         if (!json_parser_load_from_data(parser, out, -1, &error))
                 fail_msg("not JSON: %s", error->message);
-        JsonArray *a = json_node_get_array(json_parser_get_root(parser));
+        JsonArray *a = json_object_get_array_member(json_node_get_object(json_parser_get_root(parser)), "devices");
         assert_non_null(a);
         assert_int_equal(json_array_get_length(a), g_variant_n_children(objects));
         for (guint i = 0; i < json_array_get_length(a); i++) {
                 JsonObject *o = json_array_get_object_element(a, i);
-                const char *address = json_object_get_string_member(o, "Address");
+                const char *address = json_object_get_string_member(o, "address");
                 g_autoptr(GVariant) props = harness_device_props(objects, address);
                 assert_non_null(props);
                 assert_json_matches(o, props);
         }
+
+        /* One device: the same object alone. */
+        g_autofree char *one = ctl_ok(h, (const char *const[]) { "device", "0000:17:00.0", "--json", NULL });
+        g_autoptr(JsonParser) p1 = json_parser_new();
+        assert_true(json_parser_load_from_data(p1, one, -1, NULL));
+        g_autoptr(GVariant) props = harness_device_props(objects, "0000:17:00.0");
+        assert_json_matches(json_node_get_object(json_parser_get_root(p1)), props);
+}
+
+/* Every line of out at most width characters. */
+static void assert_fits(const char *out, guint width) {
+        g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+
+        for (size_t i = 0; lines[i]; i++)
+                if ((guint) g_utf8_strlen(lines[i], -1) > width)
+                        fail_msg("line %zu is wider than %u:\n%s", i, width, out);
+}
+
+/* The table fits the terminal ($COLUMNS stands for it), every row there. */
+static void test_devices_fit(void **state) {
+        Harness *h = *state;
+        g_autofree char *whole = ctl_ok(h, (const char *const[]) { "devices", NULL });
+        g_auto(GStrv) whole_lines = g_strsplit(whole, "\n", -1);
+
+        const guint widths[] = { 80, 100 };
+        for (size_t i = 0; i < G_N_ELEMENTS(widths); i++) {
+                g_autofree char *columns = g_strdup_printf("%u", widths[i]);
+                g_setenv("COLUMNS", columns, TRUE);
+                g_autofree char *out = ctl_ok(h, (const char *const[]) { "devices", NULL });
+                g_unsetenv("COLUMNS");
+                assert_fits(out, widths[i]);
+                g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+                assert_int_equal(g_strv_length(lines), g_strv_length(whole_lines));
+                assert_non_null(strstr(out, "0000:17:00.0"));
+                assert_non_null(strstr(out, "nvidia"));
+        }
+}
+
+/* --output, --no-headings, --raw and the filters. */
+static void test_devices_output(void **state) {
+        Harness *h = *state;
+
+        g_autofree char *two = ctl_ok(h, (const char *const[]) { "devices", "--output", "address,driver",
+                                                                 "--no-headings", "--class", "VGA", NULL });
+        assert_string_equal(two, "0000:04:00.0  ast\n0000:17:00.0  nvidia\n0000:b1:00.0  nvidia\n");
+        g_autofree char *raw = ctl_ok(h, (const char *const[]) { "devices", "-o", "ADDRESS,vendor_id", "--raw",
+                                                                 "--class", "0300", NULL });
+        assert_string_equal(raw, "ADDRESS VENDOR_ID\n0000:04:00.0 0x1a03\n0000:17:00.0 0x10de\n0000:b1:00.0 0x10de\n");
+        g_autofree char *numa = ctl_ok(h, (const char *const[]) { "devices", "--numa", "1", "--state", "host",
+                                                                  "--output=address", "--no-headings", NULL });
+        assert_non_null(strstr(numa, "0000:b1:00.0\n"));
+        assert_null(strstr(numa, "0000:17:00.0"));
+        g_autofree char *json = ctl_ok(h, (const char *const[]) { "devices", "--json", "--output", "address,numa_node",
+                                                                  "--class", "VGA", NULL });
+        assert_string_equal(json, "{\"devices\": [\n  {\"address\": \"0000:04:00.0\", \"numa_node\": 0},\n"
+                                  "  {\"address\": \"0000:17:00.0\", \"numa_node\": 0},\n"
+                                  "  {\"address\": \"0000:b1:00.0\", \"numa_node\": 1}\n]}\n");
+        assert_ctl_fails(h, (const char *const[]) { "devices", "--output", "address,colour", NULL }, 2,
+                         "'colour' is no column of devices: use address name driver iommu_group");
+        assert_ctl_fails(h, (const char *const[]) { "devices", "--group", "nope", NULL }, 3, "nope");
+        assert_ctl_fails(h, (const char *const[]) { "devices", "--numa", "x", NULL }, 2, "--numa");
+}
+
+/* help, help VERB and VERB --help need no daemon. */
+static void test_help(void **state) {
+        Harness *h = *state;
+
+        harness_daemon_stop(h);
+        g_autofree char *all = ctl_ok(h, (const char *const[]) { "help", NULL });
+        assert_non_null(strstr(all, "\n  give-back ADDRESS...\n"));
+        assert_non_null(strstr(all, "--no-ask-password"));
+        g_autofree char *dash = ctl_ok(h, (const char *const[]) { "--help", NULL });
+        assert_string_equal(all, dash);
+        g_autofree char *claim = ctl_ok(h, (const char *const[]) { "claim", "--help", NULL });
+        assert_true(g_str_has_prefix(claim, "  claim MACHINE [--numa-node N] [--tenant-node NODE] [--qemu]\n"));
+        assert_null(strstr(claim, "hostdev-xml"));
+        g_autofree char *also = ctl_ok(h, (const char *const[]) { "help", "claim", NULL });
+        assert_string_equal(claim, also);
+        /* An old name shows the new one's help. */
+        g_autofree char *old = ctl_ok(h, (const char *const[]) { "help", "unclaim", NULL });
+        assert_true(g_str_has_prefix(old, "  release-machine MACHINE\n"));
+        assert_ctl_fails(h, (const char *const[]) { "help", "frob", NULL }, 2, "no command 'frob'");
+}
+
+/* A devpassd that does not answer is named as such, not "timed out". */
+static void test_hung(void **state) {
+        Harness *h = *state;
+
+        g_setenv("SYSTEMD_BUS_TIMEOUT", "0.3", TRUE);
+        kill(h->daemon_pid, SIGSTOP);
+        assert_ctl_fails(h, (const char *const[]) { "devices", NULL }, 4,
+                         "devpassd does not answer: is it hung? systemctl status devpassd");
+        kill(h->daemon_pid, SIGCONT);
+        g_unsetenv("SYSTEMD_BUS_TIMEOUT");
+        g_autofree char *out = ctl_ok(h, (const char *const[]) { "status", NULL });
+        assert_non_null(strstr(out, "testnode"));
 }
 
 static void test_device(void **state) {
@@ -223,6 +353,10 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_devices_table, harness_setup_gpu_server, harness_teardown),
                 cmocka_unit_test_setup_teardown(test_devices_json, harness_setup_gpu_server, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_devices_fit, harness_setup_gpu_server, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_devices_output, harness_setup_gpu_server, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_help, harness_setup_gpu_server, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_hung, harness_setup_gpu_server, harness_teardown),
                 cmocka_unit_test_setup_teardown(test_device, harness_setup_gpu_server, harness_teardown),
                 cmocka_unit_test_setup_teardown(test_status, harness_setup_gpu_server, harness_teardown),
                 cmocka_unit_test_setup_teardown(test_monitor, harness_setup_gpu_server, harness_teardown),

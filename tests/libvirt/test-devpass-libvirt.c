@@ -90,7 +90,7 @@ static virDomainPtr setup_domain(Fixture *f) {
         CtlFixture *c = f->ctl;
 
         ctl_succeeds(c, ARGS("passthrough", "17:00.0", "17:00.1", "b1:00.0", "b1:00.1", "--new-group", "PCI GPUs"));
-        ctl_quiet(c, ARGS("sriov", "0000:3b:00.1", "2"));
+        ctl_says(c, "0000:3b:00.1 has 2 virtual functions", ARGS("sriov", "0000:3b:00.1", "2"));
         wait_device(c, "0000:3b:0a.1", "PhysicalFunction: 0000:3b:00.1");
         ctl_succeeds(c, ARGS("passthrough", "3b:0a.0", "3b:0a.1", "--new-group", "VFs", "--type", "sriov-nic"));
         wait_device(c, "0000:b1:00.1", "Driver: vfio-pci");
@@ -166,7 +166,7 @@ static void test_start_stop(void **state) {
         assert_holder(f->ctl, "0000:b1:00.0", "passthrough", "-");
         assert_int_equal(virDomainGetUUIDString(dom, uuid), 0);
         g_autofree char *json = ctl_ok(f->ctl, ARGS("--json", "attachments", NAME));
-        g_autofree char *uuid_json = g_strdup_printf("\"MachineUuid\": \"%s\"", uuid);
+        g_autofree char *uuid_json = g_strdup_printf("\"machine_uuid\": \"%s\"", uuid);
         assert_non_null(strstr(json, uuid_json));
 
         /* Running: start refuses, and claims nothing more. */
@@ -190,8 +190,9 @@ static void test_restart_changed(void **state) {
 
         assert_int_equal(dpl_start(f->conn, f->bus, NAME), CTL_EXIT_OK);
         assert_int_equal(dpl_stop(f->conn, f->bus, NAME, true, 5), CTL_EXIT_OK);
-        ctl_quiet(f->ctl, ARGS("update-attachment", NAME, "PCI GPUs 1", "--count", "2"));
-        ctl_quiet(f->ctl, ARGS("detach", NAME, "VFs 1"));
+        ctl_says(f->ctl, "Attachment 'PCI GPUs 1' of machine '" NAME "' updated; the machine gets it at its next start",
+                 ARGS("update-attachment", NAME, "PCI GPUs 1", "--count", "2"));
+        ctl_says(f->ctl, "Attachment 'VFs 1' of machine '" NAME "' deleted", ARGS("detach", NAME, "VFs 1"));
 
         assert_int_equal(dpl_start(f->conn, f->bus, NAME), CTL_EXIT_OK);
         assert_hostdevs(dom, "0000:65:00.0(managed) 0000:17:00.0 0000:17:00.1 0000:b1:00.0 0000:b1:00.1",

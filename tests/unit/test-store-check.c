@@ -253,6 +253,9 @@ typedef struct {
 static const Damage damages[] = {
         { "UPDATE conditions SET value = '' WHERE rule_id = 1", "table conditions, row rule_id 1", "vendor" },
         { "UPDATE conditions SET field = 'colour' WHERE rule_id = 2", "table conditions, row rule_id 2", "colour" },
+        /* A terminal escape (clear screen) in a value, written by hand. */
+        { "UPDATE conditions SET field = 'device-name', op = 'contains', value = 'x' || char(27) || '[2J' "
+          "WHERE rule_id = 2", "table conditions, row rule_id 2", "control character (byte 1)" },
         { "DELETE FROM groups WHERE id = 3", "table rules, row id 2", "table groups that is not there" },
         /* Out of WAL mode: switching back would write the header. */
         { "PRAGMA journal_mode = DELETE; DELETE FROM groups WHERE id = 3", "table rules, row id 2", "groups" },
