@@ -268,7 +268,7 @@ static bool make_bound(MutationCall *c, GPtrArray *results, GError **error) {
 
         if (failed)
                 return g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s (the devices stay marked for "
-                                   "passthrough; 'devpassctl release' gives them back)", failed), false;
+                                   "passthrough; 'devpassctl give-back' returns them)", failed), false;
         return sd_bus_message_append(c->reply, "ob", a->group, reboot) >= 0;
 }
 

@@ -427,7 +427,7 @@ static ModelGroup *address_group(Model *m, const char *machine, const char *addr
         *mine = claim && g_str_equal(claim->holder, machine);
         if (claim && !*mine)
                 return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Device %s is held by machine '%s': stop that "
-                                   "machine (or devpassctl release it) first, or take the device out of this "
+                                   "machine (or devpassctl release-machine it) first, or take the device out of this "
                                    "domain", address, claim->holder), NULL;
         if (hold && g_strcmp0(model_machine_tenant(m, machine), hold->holder) != 0)
                 return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Device %s is held by tenant '%s', and machine "

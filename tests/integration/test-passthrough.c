@@ -373,7 +373,7 @@ static void test_bind_fails(void **state) {
                 if (r)
                         fail_msg("%s: MakePassthrough succeeded", bind_failures[i].what);
                 calls_assert_remote_error(error, "org.devpass1.Error.Failed", address, bind_failures[i].reason,
-                                          "'devpassctl release' gives them back", NULL);
+                                          "'devpassctl give-back' returns them", NULL);
                 g_autoptr(GVariant) blockers = calls_prop(f->h, path, "org.devpass1.Device", "Blockers");
                 g_autofree char *text = g_variant_print(blockers, FALSE);
                 if (!strstr(text, bind_failures[i].reason))
