@@ -38,6 +38,7 @@
 #include <systemd/sd-event.h>
 
 #include "bench.h"
+#include "claim-floor.h"
 #include "coalesce.h"
 #include "fakekernel.h"
 #include "harness.h"
@@ -49,7 +50,7 @@
 #include "store.h"
 
 #define STORM_FUNCTIONS 4096
-#define MACHINES 500
+#define MACHINES FLOOR_MACHINES
 #define BATCH 100
 #define CONNECTIONS 10
 /* The quiet claims: each takes a claim and a release of devpassd. */
@@ -180,16 +181,12 @@ static char *pass_through(Harness *h, sd_bus *bus, GPtrArray *vfs) {
         return group;
 }
 
-static char *machine_name(unsigned i) {
-        return g_strdup_printf("storm-%03u", i);
-}
-
 static void create_attachments(Harness *h, sd_bus *bus, const char *group) {
         sd_bus_message *m = new_call(bus, "CreateAttachments");
 
         g_assert_cmpint(sd_bus_message_open_container(m, 'a', "(sa{sv})"), >=, 0);
         for (unsigned i = 0; i < MACHINES; i++) {
-                g_autofree char *machine = machine_name(i);
+                g_autofree char *machine = floor_machine_name(i);
                 g_assert_cmpint(sd_bus_message_append(m, "(sa{sv})", machine, 2, "Group", "o", group, "Count", "u",
                                                       1u), >=, 0);
         }
@@ -278,7 +275,7 @@ static double storm_run(Storm *s, const char *method, const bool *want) {
                 g_clear_pointer(&s->replies[i].address, g_free);
                 s->replies[i] = (Reply) { .storm = s, .machine = i };
                 sd_bus *bus = s->c[sent++ % CONNECTIONS];
-                g_autofree char *machine = machine_name(i);
+                g_autofree char *machine = floor_machine_name(i);
                 sd_bus_message *m = NULL;
                 g_assert_cmpint(sd_bus_message_new_method_call(bus, &m, "org.devpass1", "/org/devpass1", MANAGER,
                                                                method), >=, 0);
@@ -395,122 +392,6 @@ static double storm_rounds(Harness *h, Storm *s, const char *method, const char 
         (*rounds)--;
         return total;
 }
-/* ---- the floor: one durable SQLite transaction of a claim's rows ---- */
-
-typedef struct {
-        sqlite3 *db;
-        char *path;
-        sqlite3_stmt *begin, *insert, *update, *commit, *release;
-        int64_t attachment[MACHINES];
-        char *mac[MACHINES];
-        char *name[MACHINES];     /* the attachment's */
-} Floor;
-
-static void sql_ok(sqlite3 *db, int rc, const char *what) {
-        if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
-                g_error("floor: %s: %s", what, sqlite3_errmsg(db));
-}
-
-static void sql_exec(sqlite3 *db, const char *sql) {
-        sql_ok(db, sqlite3_exec(db, sql, NULL, NULL, NULL), sql);
-}
-
-static sqlite3_stmt *sql_prepare(sqlite3 *db, const char *sql) {
-        sqlite3_stmt *st = NULL;
-        sql_ok(db, sqlite3_prepare_v2(db, sql, -1, &st, NULL), sql);
-        return st;
-}
-
-static void sql_run(sqlite3 *db, sqlite3_stmt *st) {
-        int rc = sqlite3_step(st);
-        sql_ok(db, rc == SQLITE_DONE ? SQLITE_OK : rc, sqlite3_sql(st));
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-}
-
-/* A copy of devpassd's database (state_dir/devpass.db, read as it is now,
- * through SQLite's backup) in dir, claims cleared, opened as the store
- * opens its own: WAL, synchronous=FULL, foreign keys. */
-static Floor *floor_new(const char *state_dir, const char *dir) {
-        g_autofree char *src_path = g_build_filename(state_dir, "devpass.db", NULL);
-        g_autofree char *path = g_build_filename(dir, "floor.db", NULL);
-        Floor *f = g_new0(Floor, 1);
-        sqlite3 *src = NULL;
-
-        g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
-        sql_ok(NULL, sqlite3_open_v2(src_path, &src, SQLITE_OPEN_READONLY, NULL), src_path);
-        sql_ok(NULL, sqlite3_open_v2(path, &f->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL), path);
-        sqlite3_backup *b = sqlite3_backup_init(f->db, "main", src, "main");
-        g_assert_nonnull(b);
-        g_assert_cmpint(sqlite3_backup_step(b, -1), ==, SQLITE_DONE);
-        g_assert_cmpint(sqlite3_backup_finish(b), ==, SQLITE_OK);
-        sqlite3_close(src);
-        sql_exec(f->db, "PRAGMA journal_mode = WAL");
-        sql_exec(f->db, "PRAGMA synchronous = FULL");
-        sql_exec(f->db, "PRAGMA foreign_keys = ON");
-        sql_exec(f->db, "DELETE FROM claims");
-
-        sqlite3_stmt *st = sql_prepare(f->db, "SELECT a.id, a.machine, m.mac, a.name FROM attachments a "
-                                              "LEFT JOIN macs m ON m.attachment_id = a.id AND m.position = 0");
-        unsigned n = 0;
-        while (sqlite3_step(st) == SQLITE_ROW) {
-                unsigned i;
-                if (sscanf((const char *) sqlite3_column_text(st, 1), "storm-%u", &i) != 1 || i >= MACHINES)
-                        continue;
-                f->attachment[i] = sqlite3_column_int64(st, 0);
-                f->mac[i] = g_strdup((const char *) sqlite3_column_text(st, 2) ?: "");
-                f->name[i] = g_strdup((const char *) sqlite3_column_text(st, 3));
-                n++;
-        }
-        sqlite3_finalize(st);
-        g_assert_cmpuint(n, ==, MACHINES);
-        f->begin = sql_prepare(f->db, "BEGIN IMMEDIATE");
-        f->insert = sql_prepare(f->db, "INSERT INTO claims (address, holder, attachment_id, mac) VALUES (?, ?, ?, ?)");
-        f->update = sql_prepare(f->db, "UPDATE attachments SET claimed_generation = generation WHERE id = ?");
-        f->commit = sql_prepare(f->db, "COMMIT");
-        f->release = sql_prepare(f->db, "DELETE FROM claims WHERE holder = ?");
-        f->path = g_steal_pointer(&path);
-        return f;
-}
-
-static void floor_free(Floor *f) {
-        sqlite3_finalize(f->begin);
-        sqlite3_finalize(f->insert);
-        sqlite3_finalize(f->update);
-        sqlite3_finalize(f->commit);
-        sqlite3_finalize(f->release);
-        sqlite3_close(f->db);
-        for (unsigned i = 0; i < MACHINES; i++) {
-                g_free(f->mac[i]);
-                g_free(f->name[i]);
-        }
-        g_free(f->path);
-        g_free(f);
-}
-
-/* Machine i claims address: the timed transaction; then its release (untimed). */
-static double floor_claim(Floor *f, unsigned i, const char *address) {
-        g_autofree char *machine = machine_name(i);
-
-        double t0 = now_ms();
-        sql_run(f->db, f->begin);
-        sqlite3_bind_text(f->insert, 1, address, -1, SQLITE_STATIC);
-        sqlite3_bind_text(f->insert, 2, machine, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(f->insert, 3, f->attachment[i]);
-        sqlite3_bind_text(f->insert, 4, f->mac[i], -1, SQLITE_STATIC);
-        sql_run(f->db, f->insert);
-        sqlite3_bind_int64(f->update, 1, f->attachment[i]);
-        sql_run(f->db, f->update);
-        sql_run(f->db, f->commit);
-        double ms = now_ms() - t0;
-
-        sql_run(f->db, f->begin);
-        sqlite3_bind_text(f->release, 1, machine, -1, SQLITE_STATIC);
-        sql_run(f->db, f->release);
-        sql_run(f->db, f->commit);
-        return ms;
-}
-
 /* ---- one claim at a time ---- */
 
 typedef struct {
@@ -518,7 +399,7 @@ typedef struct {
 } Quiet;
 
 static double claim_once(sd_bus *bus, unsigned i, char **address) {
-        g_autofree char *machine = machine_name(i);
+        g_autofree char *machine = floor_machine_name(i);
         sd_bus_message *m = new_call(bus, "Claim");
         sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
@@ -542,7 +423,7 @@ static double claim_once(sd_bus *bus, unsigned i, char **address) {
 }
 
 static double release_once(sd_bus *bus, unsigned i) {
-        g_autofree char *machine = machine_name(i);
+        g_autofree char *machine = floor_machine_name(i);
         sd_bus_message *m = new_call(bus, "Release");
         g_assert_cmpint(sd_bus_message_append(m, "s", machine), >=, 0);
         double t0 = now_ms();
@@ -553,7 +434,7 @@ static double release_once(sd_bus *bus, unsigned i) {
 /* The floor: the bare service's Claim of address for machine i (on the
  * floor's database), then its Release, untimed. */
 static double bare_claim_once(sd_bus *bus, Floor *f, unsigned i, const char *address, int32_t iommu_group) {
-        g_autofree char *machine = machine_name(i);
+        g_autofree char *machine = floor_machine_name(i);
         g_autofree char *attachment = g_strdup_printf("/org/devpass1/attachments/%" G_GINT64_FORMAT,
                                                       f->attachment[i]);
         sd_bus_message *m = NULL;
@@ -575,7 +456,7 @@ static double bare_claim_once(sd_bus *bus, Floor *f, unsigned i, const char *add
 
 /* A CheckAuthorization of org.devpass1.claim from this connection for itself. */
 static double polkit_once(sd_bus *bus, unsigned i) {
-        g_autofree char *machine = machine_name(i);
+        g_autofree char *machine = floor_machine_name(i);
         sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         const char *me;
@@ -714,7 +595,7 @@ static void in_process(Harness *h, Names *names, const char *state_copy) {
         double claim[N], release[N], refresh[N];
 
         for (int i = -2; i < N; i++) {
-                g_autofree char *machine = machine_name((unsigned) (i + 2));
+                g_autofree char *machine = floor_machine_name((unsigned) (i + 2));
                 double t0 = now_ms();
                 GPtrArray *claimed = model_claim(m, machine, NULL, -1, "", &error);
                 double c = now_ms() - t0;
