@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The Cockpit page on a node: devpassd on the GPU server (a umockdev
+ * testbed with a fake kernel that has vfio-pci), the real polkitd, and two
+ * real cockpit-ws sessions on loopback ports whose bridge takes the
+ * private bus for the system bus: one as root (administrative access) and
+ * one as nobody (none). Runs under tests/isolated and umockdev-wrapper.
+ *
+ *   cockpit-node                  the demo: prints the page's URL, runs
+ *                                 until Ctrl-C
+ *   cockpit-node COMMAND ARGS...  runs COMMAND (the browser suite) with
+ *                                 DEVPASS_COCKPIT_URL, DEVPASS_COCKPIT_URL_NOBODY
+ *                                 and, on fd 3, a socket that takes the
+ *                                 kernel's part ("remove ADDRESS" -> "ok");
+ *                                 exits with its status
+ *
+ * cockpit-ws, its bridge and COMMAND run without the umockdev preload:
+ * none of them reads /sys for devpass, and Chromium must not see a fake
+ * /dev. */
+#include <errno.h>
+#include <glib-unix.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "calls.h"
+
+#define COCKPIT_WS "/usr/lib/cockpit/cockpit-ws"
+
+typedef struct {
+        Harness *h;
+        FakeKernel *fk;
+        GMainLoop *loop;
+        int status;
+} Node;
+
+/* A loopback port nobody listens on now. */
+static unsigned free_port(void) {
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof(a);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_cmpint(bind(fd, (struct sockaddr *) &a, sizeof(a)), ==, 0);
+        g_assert_cmpint(getsockname(fd, (struct sockaddr *) &a, &len), ==, 0);
+        close(fd);
+        return ntohs(a.sin_port);
+}
+
+static bool port_open(unsigned port) {
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        bool ok = fd >= 0 && connect(fd, (struct sockaddr *) &a, sizeof(a)) == 0;
+
+        if (fd >= 0)
+                close(fd);
+        return ok;
+}
+
+/* The environment of everything started here: the private bus as the
+ * system bus, the page found through XDG_DATA_DIRS, no preload. */
+static char **child_env(const char *share) {
+        char **env = g_get_environ();
+
+        env = g_environ_unsetenv(env, "LD_PRELOAD");
+        env = g_environ_unsetenv(env, "UMOCKDEV_DIR");
+        env = g_environ_setenv(env, "XDG_DATA_DIRS", share, TRUE);
+        return env;
+}
+
+static void ws_stop(GPid pid) {
+        if (pid <= 0)
+                return;
+        kill(pid, SIGTERM);
+        g_spawn_close_pid(pid);
+}
+
+/* cockpit-ws on port as user:group (NULL: this one), its bridge for a
+ * session without login; returns once the port answers, or 0 when it
+ * does not within 10 s. */
+static GPid ws_start(const char *share, const char *user, const char *group, unsigned port) {
+        g_autofree char *port_s = g_strdup_printf("%u", port);
+        g_autofree char *reuid = user ? g_strdup_printf("--reuid=%s", user) : NULL;
+        g_autofree char *regid = user ? g_strdup_printf("--regid=%s", group) : NULL;
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        g_auto(GStrv) env = child_env(share);
+        g_autoptr(GError) error = NULL;
+        GPid pid;
+
+        if (user) {
+                const char *setpriv[] = { "setpriv", reuid, regid, "--clear-groups", NULL };
+                for (size_t i = 0; setpriv[i]; i++)
+                        g_ptr_array_add(argv, (char *) setpriv[i]);
+                env = g_environ_setenv(env, "HOME", "/nonexistent", TRUE);
+        }
+        const char *ws[] = { COCKPIT_WS, "--no-tls", "--address", "127.0.0.1", "--port", port_s,
+                             "--local-session=/usr/bin/cockpit-bridge", NULL };
+        for (size_t i = 0; ws[i]; i++)
+                g_ptr_array_add(argv, (char *) ws[i]);
+        g_ptr_array_add(argv, NULL);
+        if (!g_spawn_async(NULL, (char **) argv->pdata, env, G_SPAWN_SEARCH_PATH | HARNESS_SPAWN, NULL, NULL,
+                           &pid, &error)) {
+                fprintf(stderr, "cockpit-node: cannot start %s: %s (install cockpit-ws: .ci/deps)\n", COCKPIT_WS,
+                        error->message);
+                return 0;
+        }
+        for (int i = 0; i < 1000 && !port_open(port); i++)
+                g_usleep(10 * 1000);
+        if (!port_open(port)) {
+                fprintf(stderr, "cockpit-node: %s did not listen on port %u within 10 s\n", COCKPIT_WS, port);
+                ws_stop(pid);
+                return 0;
+        }
+        return pid;
+}
+
+/* share/cockpit/devpass: the page from the source tree, as installed. */
+static char *share_make(Harness *h) {
+        g_autofree char *cockpit = g_build_filename(h->tmpdir, "share", "cockpit", NULL);
+        g_autofree char *link = g_build_filename(cockpit, "devpass", NULL);
+
+        g_assert_cmpint(g_mkdir_with_parents(cockpit, 0755), ==, 0);
+        g_assert_cmpint(symlink(harness_path("DEVPASS_COCKPIT_PAGE"), link), ==, 0);
+        return g_strdup_printf("%s/share:/usr/local/share:/usr/share", h->tmpdir);
+}
+
+/* One command of the suite, one line: the kernel's part. */
+static const char *command_run(Node *n, const char *line) {
+        if (g_str_has_prefix(line, "remove ")) {
+                fakekernel_lock(n->fk);
+                g_autofree char *dir = testbed_device_dir(n->h->testbed, line + 7);
+                if (dir)
+                        testbed_remove(n->h->testbed, line + 7);
+                fakekernel_unlock(n->fk);
+                return dir ? "ok\n" : "error no such device\n";
+        }
+        return "error unknown command\n";
+}
+
+static gboolean on_command(GIOChannel *channel, GIOCondition cond, gpointer data) {
+        Node *n = data;
+        g_autofree char *line = NULL;
+        gsize len, written;
+
+        if (g_io_channel_read_line(channel, &line, &len, NULL, NULL) != G_IO_STATUS_NORMAL)
+                return G_SOURCE_REMOVE;
+        g_strchomp(line);
+        const char *answer = command_run(n, line);
+        g_io_channel_write_chars(channel, answer, -1, &written, NULL);
+        g_io_channel_flush(channel, NULL);
+        return G_SOURCE_CONTINUE;
+}
+
+static void on_suite_exit(GPid pid, int wait_status, gpointer data) {
+        Node *n = data;
+
+        n->status = g_spawn_check_wait_status(wait_status, NULL) ? EXIT_SUCCESS : EXIT_FAILURE;
+        g_spawn_close_pid(pid);
+        g_main_loop_quit(n->loop);
+}
+
+static gboolean on_stop(gpointer data) {
+        g_main_loop_quit(((Node *) data)->loop);
+        return G_SOURCE_REMOVE;
+}
+
+static bool suite_start(Node *n, char **argv, char **env) {
+        int pair[2];
+        g_autoptr(GError) error = NULL;
+        GPid pid;
+
+        g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), ==, 0);
+        int source_fds[] = { pair[1] }, target_fds[] = { 3 };
+        if (!g_spawn_async_with_pipes_and_fds(NULL, (const char *const *) argv, (const char *const *) env,
+                                              G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD | HARNESS_SPAWN, NULL,
+                                              NULL, -1, -1, -1, source_fds, target_fds, 1, &pid, NULL, NULL, NULL,
+                                              &error)) {
+                fprintf(stderr, "cockpit-node: cannot run %s: %s (install nodejs: .ci/deps)\n", argv[0],
+                        error->message);
+                close(pair[0]);
+                close(pair[1]);
+                return false;
+        }
+        close(pair[1]);
+        GIOChannel *channel = g_io_channel_unix_new(pair[0]);
+        g_io_channel_set_close_on_unref(channel, TRUE);
+        g_io_add_watch(channel, G_IO_IN | G_IO_HUP, on_command, n);
+        g_io_channel_unref(channel);
+        g_child_watch_add(pid, on_suite_exit, n);
+        return true;
+}
+
+int main(int argc, char *argv[]) {
+        Node n = { .status = EXIT_FAILURE };
+
+        n.h = calls_gpu_server(NULL, &n.fk);
+        n.loop = g_main_loop_new(NULL, FALSE);
+        g_autofree char *share = share_make(n.h);
+        unsigned port = free_port();
+        GPid ws = ws_start(share, NULL, NULL, port);
+        unsigned port_nobody = free_port();
+        GPid ws_nobody = ws ? ws_start(share, "nobody", "nogroup", port_nobody) : 0;
+        g_autofree char *url = g_strdup_printf("http://127.0.0.1:%u/cockpit/@localhost/devpass/index.html", port);
+        g_autofree char *url_nobody =
+                g_strdup_printf("http://127.0.0.1:%u/cockpit/@localhost/devpass/index.html", port_nobody);
+
+        bool run = ws_nobody != 0;
+        if (run && argc > 1) {
+                g_auto(GStrv) env = child_env(share);
+                env = g_environ_setenv(env, "DEVPASS_COCKPIT_URL", url, TRUE);
+                env = g_environ_setenv(env, "DEVPASS_COCKPIT_URL_NOBODY", url_nobody, TRUE);
+                run = suite_start(&n, argv + 1, env);
+        } else if (run) {
+                printf("devpassd runs on the GPU-server node, Cockpit serves its page:\n\n"
+                       "  %s   (administrative access: root)\n"
+                       "  %s   (no administrative access: nobody)\n\n"
+                       "devpassctl reaches it with DBUS_SYSTEM_BUS_ADDRESS=%s\n"
+                       "Ctrl-C stops everything.\n",
+                       url, url_nobody, n.h->bus_address);
+                fflush(stdout);
+                n.status = EXIT_SUCCESS;
+                g_unix_signal_add(SIGINT, on_stop, &n);
+                g_unix_signal_add(SIGTERM, on_stop, &n);
+        }
+        if (run)
+                g_main_loop_run(n.loop);
+
+        ws_stop(ws);
+        ws_stop(ws_nobody);
+        g_main_loop_unref(n.loop);
+        calls_stop(n.h, n.fk);
+        return n.status;
+}
