@@ -83,9 +83,11 @@ export function connect(changed) {
     });
 }
 
-/* A method call; rejects with the D-Bus error (name, message). */
+/* A method call: a native promise of the reply's values, rejected with
+ * the D-Bus error (name, message). cockpit's own promises do not turn an
+ * exception in a handler into a rejection. */
 export function call(path, iface, method, args) {
-    return client.call(path, IFACE + iface, method, args);
+    return new Promise((resolve, reject) => client.call(path, IFACE + iface, method, args).then(resolve, reject));
 }
 
 /* a{sv} from a plain object of [type, value] pairs; undefined values are

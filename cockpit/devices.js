@@ -4,7 +4,7 @@
  * for Make passthrough. */
 
 import { store, call } from "./dbus.js";
-import { _, format, h, writeButton, shortAddress, dialog, field } from "./dom.js";
+import { _, format, h, isAdmin, writeButton, shortAddress, dialog, field } from "./dom.js";
 import { makePassthroughDialog, releaseDialog } from "./forms.js";
 
 const selected = new Set();
@@ -86,7 +86,7 @@ function toolbar(rerender) {
     const text = h("input", { type: "search", id: "dp-filter-text", class: "pf-c-form-control", value: filters.text,
                               placeholder: _("Address, name, driver, holder") });
     text.addEventListener("input", () => { filters.text = text.value; rerender() });
-    const picked = [...selected].filter(p => store.devices.has(p));
+    const picked = () => [...selected].filter(p => store.devices.has(p));
     return h("div", { class: "pf-c-toolbar", role: "search" },
              h("div", { class: "dp-filter" }, h("label", { class: "pf-c-form__label", for: "dp-filter-text" }, _("Filter")), text),
              filterSelect(_("Class"), "cls", uniq(d => d.ClassName).map(c => [c, c]), rerender),
@@ -95,13 +95,15 @@ function toolbar(rerender) {
              filterSelect(_("NUMA node"), "numa", uniq(d => String(d.NumaNode)).map(n => [n, n === "-1" ? _("None") : n]), rerender),
              h("div", { class: "dp-toolbar-actions" },
                writeButton(_("Make passthrough"), {
+                   id: "dp-make-passthrough",
                    class: "pf-c-button pf-m-primary",
-                   disabled: picked.length === 0,
-                   onclick: () => makePassthroughDialog(picked, () => { selected.clear(); rerender() }),
+                   disabled: picked().length === 0,
+                   onclick: () => makePassthroughDialog(picked(), () => { selected.clear(); rerender() }),
                }),
                writeButton(_("Give back to host"), {
-                   disabled: picked.length === 0,
-                   onclick: () => releaseDialog(picked, () => { selected.clear(); rerender() }),
+                   id: "dp-give-back",
+                   disabled: picked().length === 0,
+                   onclick: () => releaseDialog(picked(), () => { selected.clear(); rerender() }),
                })));
 }
 
@@ -120,14 +122,24 @@ function vfDialog(path, d) {
            [{ label: _("Set"), primary: true, run: () => call(path, "Device", "SetVirtualFunctions", [Number(count.value)]) }]);
 }
 
-function row(path, d, unit, first, rerender) {
+/* The selection's buttons follow it; the rows stay as they are. */
+function selectionChanged() {
+    const none = ![...selected].some(p => store.devices.has(p));
+    for (const id of ["dp-make-passthrough", "dp-give-back"]) {
+        const b = document.getElementById(id);
+        if (b && isAdmin())
+            b.disabled = none;
+    }
+}
+
+function row(path, d, unit, first) {
     const check = h("input", { type: "checkbox", id: "dp-select-" + d.Address, checked: selected.has(path), "aria-label": format(_("Select $0"), d.Address) });
     check.addEventListener("change", () => {
         if (check.checked)
             selected.add(path);
         else
             selected.delete(path);
-        rerender();
+        selectionChanged();
     });
     const blockers = d.Blockers.length ? h("ul", { class: "dp-blockers" }, d.Blockers.map(b => h("li", {}, b))) : null;
     const group = d.Group !== "/" ? h("a", { href: "#/groups/" + d.Group.split("/").pop() }, groupName(d.Group)) : "";
@@ -155,7 +167,7 @@ export function renderDevices(root, rerender) {
                                              .map((t, i) => h("th", { scope: "col", class: i === 0 ? "dp-visually-hidden-label" : null }, t)))));
     for (const unit of units(shown)) {
         const body = h("tbody", { class: "dp-unit" });
-        unit.members.forEach((d, i) => body.append(row(byPath.get(d), d, unit, i === 0, rerender)));
+        unit.members.forEach((d, i) => body.append(row(byPath.get(d), d, unit, i === 0)));
         table.append(body);
     }
     const count = h("p", { class: "dp-count", "aria-live": "polite" },

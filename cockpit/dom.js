@@ -104,7 +104,12 @@ export function dialog(title, body, actions) {
                   h("form", { class: "pf-c-form pf-c-modal-box__body", novalidate: true }, body, errorBox),
                   footer);
     const backdrop = h("div", { class: "pf-c-backdrop" }, box);
+    const onKey = ev => {
+        if (ev.key === "Escape")
+            close();
+    };
     const close = () => {
+        document.removeEventListener("keydown", onKey);
         backdrop.remove();
         if (opener && opener.focus)
             opener.focus();
@@ -135,10 +140,7 @@ export function dialog(title, body, actions) {
     const cancel = h("button", { type: "button", class: "pf-c-button pf-m-link", onclick: close }, _("Cancel"));
     footer.append(cancel);
     box.querySelector("form").addEventListener("submit", ev => ev.preventDefault());
-    backdrop.addEventListener("keydown", ev => {
-        if (ev.key === "Escape")
-            close();
-    });
+    document.addEventListener("keydown", onKey);
     document.body.append(backdrop);
     const first = box.querySelector("input, select, textarea, button");
     (first || cancel).focus();

@@ -10,7 +10,8 @@
  *   cockpit-node COMMAND ARGS...  runs COMMAND (the browser suite) with
  *                                 DEVPASS_COCKPIT_URL, DEVPASS_COCKPIT_URL_NOBODY
  *                                 and, on fd 3, a socket that takes the
- *                                 kernel's part ("remove ADDRESS" -> "ok");
+ *                                 kernel's part ("remove ADDRESS",
+ *                                 "refuse-unbind DRIVER" -> "ok");
  *                                 exits with its status
  *
  * cockpit-ws, its bridge and COMMAND run without the umockdev preload:
@@ -19,6 +20,7 @@
 #include <errno.h>
 #include <glib-unix.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,7 +83,7 @@ static void ws_stop(GPid pid) {
 /* cockpit-ws on port as user:group (NULL: this one), its bridge for a
  * session without login; returns once the port answers, or 0 when it
  * does not within 10 s. */
-static GPid ws_start(const char *share, const char *user, const char *group, unsigned port) {
+static GPid ws_start(const char *share, const char *home, const char *user, const char *group, unsigned port) {
         g_autofree char *port_s = g_strdup_printf("%u", port);
         g_autofree char *reuid = user ? g_strdup_printf("--reuid=%s", user) : NULL;
         g_autofree char *regid = user ? g_strdup_printf("--regid=%s", group) : NULL;
@@ -94,7 +96,7 @@ static GPid ws_start(const char *share, const char *user, const char *group, uns
                 const char *setpriv[] = { "setpriv", reuid, regid, "--clear-groups", NULL };
                 for (size_t i = 0; setpriv[i]; i++)
                         g_ptr_array_add(argv, (char *) setpriv[i]);
-                env = g_environ_setenv(env, "HOME", "/nonexistent", TRUE);
+                env = g_environ_setenv(env, "HOME", home, TRUE);
         }
         const char *ws[] = { COCKPIT_WS, "--no-tls", "--address", "127.0.0.1", "--port", port_s,
                              "--local-session=/usr/bin/cockpit-bridge", NULL };
@@ -127,6 +129,17 @@ static char *share_make(Harness *h) {
         return g_strdup_printf("%s/share:/usr/local/share:/usr/share", h->tmpdir);
 }
 
+/* A home of the user's own for its bridge (its runtime directory). */
+static char *home_make(Harness *h, const char *user) {
+        char *home = g_build_filename(h->tmpdir, "home", NULL);
+        struct passwd *pw = getpwnam(user);
+
+        g_assert_nonnull(pw);
+        g_assert_cmpint(g_mkdir_with_parents(home, 0700), ==, 0);
+        g_assert_cmpint(chown(home, pw->pw_uid, pw->pw_gid), ==, 0);
+        return home;
+}
+
 /* One command of the suite, one line: the kernel's part. */
 static const char *command_run(Node *n, const char *line) {
         if (g_str_has_prefix(line, "remove ")) {
@@ -136,6 +149,10 @@ static const char *command_run(Node *n, const char *line) {
                         testbed_remove(n->h->testbed, line + 7);
                 fakekernel_unlock(n->fk);
                 return dir ? "ok\n" : "error no such device\n";
+        }
+        if (g_str_has_prefix(line, "refuse-unbind ")) {
+                fakekernel_refuse_unbind(n->fk, line + 14);
+                return "ok\n";
         }
         return "error unknown command\n";
 }
@@ -200,9 +217,10 @@ int main(int argc, char *argv[]) {
         n.loop = g_main_loop_new(NULL, FALSE);
         g_autofree char *share = share_make(n.h);
         unsigned port = free_port();
-        GPid ws = ws_start(share, NULL, NULL, port);
+        GPid ws = ws_start(share, NULL, NULL, NULL, port);
         unsigned port_nobody = free_port();
-        GPid ws_nobody = ws ? ws_start(share, "nobody", "nogroup", port_nobody) : 0;
+        g_autofree char *home = home_make(n.h, "nobody");
+        GPid ws_nobody = ws ? ws_start(share, home, "nobody", "nogroup", port_nobody) : 0;
         g_autofree char *url = g_strdup_printf("http://127.0.0.1:%u/cockpit/@localhost/devpass/index.html", port);
         g_autofree char *url_nobody =
                 g_strdup_printf("http://127.0.0.1:%u/cockpit/@localhost/devpass/index.html", port_nobody);
