@@ -5,7 +5,7 @@
 // workflow is asserted on the page and on the D-Bus state (devpassctl
 // --json). Prints "N passed, N failed"; a missing browser fails.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import { createRequire } from "node:module";
 
@@ -34,6 +34,7 @@ if (!existsSync(CHROMIUM))
     fatal(CHROMIUM + " missing: install chromium (.ci/deps)");
 if (!URL || !URL_NOBODY || !DEVPASSCTL)
     fatal("run through cockpit-node (meson test browser-cockpit)");
+rmSync(ARTIFACTS, { recursive: true, force: true });
 mkdirSync(ARTIFACTS, { recursive: true });
 
 // ---- the node: devpassctl for the D-Bus state, fd 3 for the kernel ----
@@ -356,6 +357,23 @@ test("delete with release gives the devices back", async () => {
     await waitText(row(p, "0000:17:00.0"), "nvidia");
     const d = device("0000:17:00.0");
     assertEqual([d.State, d.Driver], ["host", "nvidia"], "17:00.0 after the release");
+});
+
+test("a PF's VF count edited: the new VFs appear", async () => {
+    const p = page();
+    await go(p, "#/");
+    await p.getByRole("button", { name: "Edit VF count of 0000:3b:00.1" }).click();
+    const dlg = p.getByRole("dialog", { name: "Virtual functions of 0000:3b:00.1" });
+    await dlg.getByLabel("Count (0-64)").fill("2");
+    await dlg.getByRole("button", { name: "Set" }).click();
+    await dlg.waitFor({ state: "detached" });
+    await waitText(row(p, "0000:3b:00.1"), "2 of 64 VFs");
+    for (const vf of ["0000:3b:0a.0", "0000:3b:0a.1"])
+        await waitText(row(p, vf), "VF of 3b:00.1");
+    assertEqual(device("0000:3b:00.1").SriovNumVfs, 2, "3b:00.1's SriovNumVfs");
+    await p.getByLabel("Filter", { exact: true }).fill("3b:0a");
+    await waitText(p.locator(".dp-count"), "2 of ");
+    await p.getByLabel("Filter", { exact: true }).fill("");
 });
 
 test("a session without administrative access sees everything and can change nothing", async () => {
