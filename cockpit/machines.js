@@ -34,11 +34,15 @@ export function renderMachines(root) {
                 units.set(key, []);
             units.get(key).push(shortAddress(d.Address));
         }
+        const running = m.attachments.some(([, a]) => a.State === "attached" || a.State === "degraded");
+        let held;
+        if (m.held.length)
+            held = format(_("Holds: $0"), [...units].map(([g, list]) => format(_("IOMMU group $0 ($1)"), g, list.join(", "))).join("; "));
+        else
+            held = running ? _("Holds no device that is on the node now.") : _("Holds nothing (not running).");
         return h("section", { class: "dp-section", "aria-labelledby": id, "data-machine": name },
                  h("h2", { id }, name),
-                 m.held.length
-                     ? h("p", { class: "dp-held" }, format(_("Holds: $0"), [...units].map(([g, list]) => format(_("IOMMU group $0 ($1)"), g, list.join(", "))).join("; ")))
-                     : h("p", { class: "dp-held" }, _("Holds nothing (not running).")),
+                 h("p", { class: "dp-held" }, held),
                  attachmentsTable(m.attachments, true));
     }));
 }

@@ -96,7 +96,9 @@ static GPid ws_start(const char *share, const char *home, const char *user, cons
                 const char *setpriv[] = { "setpriv", reuid, regid, "--clear-groups", NULL };
                 for (size_t i = 0; setpriv[i]; i++)
                         g_ptr_array_add(argv, (char *) setpriv[i]);
+                g_autofree char *cache = g_build_filename(home, ".cache", NULL);
                 env = g_environ_setenv(env, "HOME", home, TRUE);
+                env = g_environ_setenv(env, "XDG_CACHE_HOME", cache, TRUE);
         }
         const char *ws[] = { COCKPIT_WS, "--no-tls", "--address", "127.0.0.1", "--port", port_s,
                              "--local-session=/usr/bin/cockpit-bridge", NULL };
@@ -235,7 +237,8 @@ int main(int argc, char *argv[]) {
                 printf("devpassd runs on the GPU-server node, Cockpit serves its page:\n\n"
                        "  %s   (administrative access: root)\n"
                        "  %s   (no administrative access: nobody)\n\n"
-                       "devpassctl reaches it with DBUS_SYSTEM_BUS_ADDRESS=%s\n"
+                       "From another terminal, change it and watch the page follow:\n"
+                       "  DBUS_SYSTEM_BUS_ADDRESS=%s build/client/devpassctl status\n"
                        "Ctrl-C stops everything.\n",
                        url, url_nobody, n.h->bus_address);
                 fflush(stdout);
@@ -250,5 +253,7 @@ int main(int argc, char *argv[]) {
         ws_stop(ws_nobody);
         g_main_loop_unref(n.loop);
         calls_stop(n.h, n.fk);
+        if (argc == 1)
+                printf("Stopped.\n");
         return n.status;
 }
