@@ -50,8 +50,11 @@ export function connect(changed) {
         schedule();
     });
 
+    /* One watch of everything below the root (one GetManagedObjects in
+     * the bridge); the proxies read its cache. */
+    const watch = client.watch({ path_namespace: ROOT });
     const follow = (kind, iface) => {
-        const proxies = client.proxies(IFACE + iface, ROOT);
+        const proxies = client.proxies(IFACE + iface, ROOT, { watch: false });
         const update = (event, proxy) => {
             if (event.type === "removed")
                 store[kind].delete(proxy.path);
@@ -66,6 +69,7 @@ export function connect(changed) {
     };
 
     return Promise.all([
+        watch,
         manager.wait(),
         follow("devices", "Device"),
         follow("groups", "Group"),

@@ -11,8 +11,13 @@
  *                                 DEVPASS_COCKPIT_URL, DEVPASS_COCKPIT_URL_NOBODY
  *                                 and, on fd 3, a socket that takes the
  *                                 kernel's part ("remove ADDRESS",
- *                                 "refuse-unbind DRIVER" -> "ok");
+ *                                 "refuse-unbind DRIVER",
+ *                                 "sriov PF TOTAL N" -> "ok") and times
+ *                                 GetManagedObjects ("gmo" -> "ok MS");
  *                                 exits with its status
+ *
+ * DEVPASS_COCKPIT_NODE=nodegen:N runs a generated node of N functions
+ * instead of the GPU server (bench/cockpit).
  *
  * cockpit-ws, its bridge and COMMAND run without the umockdev preload:
  * none of them reads /sys for devpass, and Chromium must not see a fake
@@ -28,6 +33,7 @@
 #include <unistd.h>
 
 #include "calls.h"
+#include "nodegen.h"
 
 #define COCKPIT_WS "/usr/lib/cockpit/cockpit-ws"
 
@@ -142,8 +148,51 @@ static char *home_make(Harness *h, const char *user) {
         return home;
 }
 
+/* The median of 5 GetManagedObjects round trips, ms. */
+static double gmo_ms(Harness *h) {
+        double v[5];
+
+        g_autoptr(GVariant) warm = harness_managed_objects(h);
+        for (int i = 0; i < 5; i++) {
+                gint64 t0 = g_get_monotonic_time();
+                g_autoptr(GVariant) objects = harness_managed_objects(h);
+                v[i] = (g_get_monotonic_time() - t0) / 1000.0;
+        }
+        for (int i = 1; i < 5; i++)
+                for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+                        double t = v[j];
+                        v[j] = v[j - 1];
+                        v[j - 1] = t;
+                }
+        return v[2];
+}
+
+/* "sriov PF TOTAL N": the PF's sriov_totalvfs raised to TOTAL, then N VFs
+ * enabled as the kernel would. */
+static bool sriov_run(Node *n, const char *args) {
+        char pf[32];
+        unsigned total, count;
+
+        if (sscanf(args, "%31s %u %u", pf, &total, &count) != 3)
+                return false;
+        g_autofree char *total_s = g_strdup_printf("%u", total);
+        fakekernel_lock(n->fk);
+        testbed_set_attr(n->h->testbed, pf, "sriov_totalvfs", total_s);
+        testbed_sriov_set(n->h->testbed, pf, count);
+        fakekernel_unlock(n->fk);
+        return true;
+}
+
 /* One command of the suite, one line: the kernel's part. */
 static const char *command_run(Node *n, const char *line) {
+        static char answer[64];
+
+        if (g_str_equal(line, "gmo")) {
+                g_snprintf(answer, sizeof(answer), "ok %.3f\n", gmo_ms(n->h));
+                return answer;
+        }
+        if (g_str_has_prefix(line, "sriov "))
+                return sriov_run(n, line + 6) ? "ok\n" : "error usage: sriov PF TOTAL N\n";
         if (g_str_has_prefix(line, "remove ")) {
                 fakekernel_lock(n->fk);
                 g_autofree char *dir = testbed_device_dir(n->h->testbed, line + 7);
@@ -212,10 +261,27 @@ static bool suite_start(Node *n, char **argv, char **env) {
         return true;
 }
 
+/* The GPU server, or a generated node (nodegen:N), with polkitd and a
+ * fake kernel that has vfio-pci. */
+static void node_start(Node *n) {
+        const char *name = g_getenv("DEVPASS_COCKPIT_NODE");
+
+        if (!name || !g_str_has_prefix(name, "nodegen:")) {
+                n->h = calls_gpu_server(NULL, &n->fk);
+                return;
+        }
+        n->h = harness_prepare(NULL);
+        nodegen_write(testbed_sys_dir(n->h->testbed), (unsigned) strtoul(name + 8, NULL, 10));
+        harness_daemon_start(n->h, NULL);
+        harness_polkit_start(n->h, NULL);
+        n->fk = fakekernel_new(n->h->testbed);
+        fakekernel_load_vfio(n->fk, true);
+}
+
 int main(int argc, char *argv[]) {
         Node n = { .status = EXIT_FAILURE };
 
-        n.h = calls_gpu_server(NULL, &n.fk);
+        node_start(&n);
         n.loop = g_main_loop_new(NULL, FALSE);
         g_autofree char *share = share_make(n.h);
         unsigned port = free_port();

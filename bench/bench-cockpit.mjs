@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The Cockpit page's two figures (bench/cockpit runs this through
+// tests/browser/cockpit-node, once per node), each against the
+// GetManagedObjects round trip of the same node, timed by cockpit-node
+// over sd-bus in the same run:
+//   render  DEVPASS_COCKPIT_NODE=nodegen:4096: from navigation to the
+//           devices view showing every function
+//   burst   the GPU server: from the kernel's part of a 256-VF burst
+//           (cockpit-node writes the VFs and sends their uevents) to the
+//           page showing them all
+import { readFileSync } from "node:fs";
+import net from "node:net";
+import { createRequire } from "node:module";
+
+const require = createRequire(new URL("../tests/browser/", import.meta.url));
+const { chromium } = require("playwright-core");
+const RUNS = 5;
+const what = process.argv[2];
+
+const kernel = new net.Socket({ fd: 3, readable: true, writable: true });
+const waiters = [];
+let buffer = "";
+kernel.on("data", chunk => {
+    buffer += chunk;
+    for (let i; (i = buffer.indexOf("\n")) >= 0; buffer = buffer.substring(i + 1))
+        waiters.shift()(buffer.substring(0, i));
+});
+function kernelDo(command) {
+    return new Promise((resolve, reject) => {
+        waiters.push(line => line.startsWith("ok") ? resolve(line.substring(3)) : reject(new Error(command + ": " + line)));
+        kernel.write(command + "\n");
+    });
+}
+
+function median(v) {
+    const s = [...v].sort((a, b) => a - b);
+    return s[s.length >> 1];
+}
+
+async function counted(page, text) {
+    await page.locator(".dp-count").filter({ hasText: text }).waitFor({ timeout: 120000 });
+}
+
+const browser = await chromium.launch({ executablePath: process.env.DEVPASS_CHROMIUM || "/usr/bin/chromium",
+                                        args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+const times = [];
+const marks = [];
+let label, floor;
+
+if (what === "render") {
+    for (let i = 0; i < RUNS; i++) {
+        const page = await context.newPage();
+        const t0 = performance.now();
+        await page.goto(process.env.DEVPASS_COCKPIT_URL);
+        await counted(page, /^(\d+) of \1 functions$/);
+        times.push(performance.now() - t0);
+        marks.push(await page.evaluate(() => ["devpass-objects", "devpass-first-render"]
+                .map(name => performance.getEntriesByName(name)[0]?.startTime.toFixed(0)).join(" / ")));
+        const text = await page.locator(".dp-count").textContent();
+        label = `first full render of ${text.split(" ")[0]} functions`;
+        await page.close();
+    }
+    floor = Number(await kernelDo("gmo"));
+} else {
+    const page = await context.newPage();
+    await page.goto(process.env.DEVPASS_COCKPIT_URL);
+    await counted(page, /^22 of 22 functions$/);
+    for (let i = 0; i < RUNS; i++) {
+        const t0 = performance.now();
+        await kernelDo("sriov 0000:3b:00.1 256 256");
+        await counted(page, /^278 of 278 functions$/);
+        times.push(performance.now() - t0);
+        if (i === RUNS - 1)
+            floor = Number(await kernelDo("gmo"));
+        await kernelDo("sriov 0000:3b:00.1 256 0");
+        await counted(page, /^22 of 22 functions$/);
+    }
+    label = "256-VF burst on the page";
+}
+await browser.close();
+kernel.destroy();
+if (marks.length)
+    console.log(`  objects in / rendered, ms after navigation: ${marks.join(", ")}`);
+const m = median(times);
+console.log(`  ${label}: ${m.toFixed(1)} ms (median of ${RUNS}: ${times.map(t => t.toFixed(0)).join(", ")}) / ` +
+            `GetManagedObjects round trip ${floor.toFixed(1)} ms = ${(m / floor).toFixed(1)}x`);
