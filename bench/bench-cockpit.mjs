@@ -8,29 +8,13 @@
 //   burst   the GPU server: from the kernel's part of a 256-VF burst
 //           (cockpit-node writes the VFs and sends their uevents) to the
 //           page showing them all
-import { readFileSync } from "node:fs";
-import net from "node:net";
 import { createRequire } from "node:module";
+import { kernelDo, kernelClose } from "../tests/browser/kernel.mjs";
 
 const require = createRequire(new URL("../tests/browser/", import.meta.url));
 const { chromium } = require("playwright-core");
 const RUNS = 5;
 const what = process.argv[2];
-
-const kernel = new net.Socket({ fd: 3, readable: true, writable: true });
-const waiters = [];
-let buffer = "";
-kernel.on("data", chunk => {
-    buffer += chunk;
-    for (let i; (i = buffer.indexOf("\n")) >= 0; buffer = buffer.substring(i + 1))
-        waiters.shift()(buffer.substring(0, i));
-});
-function kernelDo(command) {
-    return new Promise((resolve, reject) => {
-        waiters.push(line => line.startsWith("ok") ? resolve(line.substring(3)) : reject(new Error(command + ": " + line)));
-        kernel.write(command + "\n");
-    });
-}
 
 function median(v) {
     const s = [...v].sort((a, b) => a - b);
@@ -79,7 +63,7 @@ if (what === "render") {
     label = "256-VF burst on the page";
 }
 await browser.close();
-kernel.destroy();
+kernelClose();
 if (marks.length)
     console.log(`  objects in / rendered, ms after navigation: ${marks.join(", ")}`);
 const m = median(times);

@@ -6,8 +6,8 @@
 // --json). Prints "N passed, N failed"; a missing browser fails.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import net from "node:net";
 import { createRequire } from "node:module";
+import { kernelDo, kernelClose } from "./kernel.mjs";
 
 const require = createRequire(import.meta.url);
 const CHROMIUM = process.env.DEVPASS_CHROMIUM || "/usr/bin/chromium";
@@ -49,26 +49,6 @@ function ctlJson(...args) {
 
 function device(address) {
     return ctlJson("devices").find(d => d.Address === address);
-}
-
-const kernel = new net.Socket({ fd: 3, readable: true, writable: true });
-let kernelWaiters = [];
-let kernelBuffer = "";
-kernel.on("data", chunk => {
-    kernelBuffer += chunk;
-    let i;
-    while ((i = kernelBuffer.indexOf("\n")) >= 0) {
-        const line = kernelBuffer.substring(0, i);
-        kernelBuffer = kernelBuffer.substring(i + 1);
-        kernelWaiters.shift()(line);
-    }
-});
-
-function kernelDo(command) {
-    return new Promise((resolve, reject) => {
-        kernelWaiters.push(line => line === "ok" ? resolve() : reject(new Error(command + ": " + line)));
-        kernel.write(command + "\n");
-    });
 }
 
 // ---- checks ----
@@ -267,6 +247,40 @@ test("a rule's node set to all nodes", async () => {
     await axe(p, "group page");
 });
 
+test("a new group's rule conflicts with another group's: shown on both sides, gone when disabled", async () => {
+    const p = page();
+    await go(p, "#/groups");
+    await p.getByRole("button", { name: "New group" }).click();
+    const form = p.getByRole("dialog", { name: "New resource group" });
+    await form.getByLabel("Name", { exact: true }).fill("Render");
+    await form.getByLabel("Class").selectOption("accelerator");
+    await form.getByRole("button", { name: "Create" }).click();
+    await form.waitFor({ state: "detached" });
+    await openGroup(p, "Render");
+    await p.getByRole("button", { name: "New rule" }).click();
+    const dlg = p.getByRole("dialog", { name: "New rule" });
+    await dlg.getByLabel("Name", { exact: true }).fill("audio");
+    await dlg.getByLabel("Field").selectOption("address");
+    await dlg.getByLabel("Operator").selectOption("eq");
+    await dlg.getByLabel("Value").fill("0000:17:00.1");
+    await axe(p, "rule form");
+    await dlg.getByRole("button", { name: "Create" }).click();
+    await dlg.waitFor({ state: "detached" });
+    const mine = p.locator('tr[data-rule="audio"] .dp-conflicts');
+    await waitText(mine, "17:00.1 also matched by rule 0000:17:00.1 10de:1aef of PCI GPUs");
+    const theirs = ctlJson("rules", "PCI GPUs").find(r => r.Name.startsWith("0000:17:00.1"));
+    assertEqual(theirs.Conflicts.length, 1, "the PCI GPUs rule's conflicts on the bus");
+    await openGroup(p, "PCI GPUs");
+    await waitText(p.locator(`tr[data-rule="${theirs.Name}"] .dp-conflicts`), "also matched by rule audio of Render");
+    await openGroup(p, "Render");
+    await p.getByRole("button", { name: "Disable rule audio" }).click();
+    await p.getByRole("button", { name: "Enable rule audio" }).waitFor();
+    assertEqual(ctlJson("rules", "Render")[0].Enabled, false, "the rule's Enabled");
+    await waitText(p.locator('tr[data-rule="audio"]'), "No");
+    assertEqual(await mine.textContent(), "", "the conflict after disabling");
+    assertEqual(ctlJson("rules", "PCI GPUs").find(r => r.Name === theirs.Name).Conflicts.length, 0, "PCI GPUs rule's conflicts");
+});
+
 test("three machines attached at once", async () => {
     const p = page();
     const dlg = await makePassthrough(p, ["0000:3b:02.0", "0000:3b:02.1", "0000:3b:02.2", "0000:3b:02.3"], async dlg => {
@@ -431,7 +445,7 @@ if (consoleErrors.length) {
     console.log("ok - no console errors");
 }
 await browser.close();
-kernel.destroy();
+kernelClose();
 console.log(`screenshots: ${ARTIFACTS}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
