@@ -85,6 +85,8 @@ export function fieldError(control, message) {
     const help = document.getElementById(control.id + "-help");
     control.setAttribute("aria-invalid", "true");
     if (help) {
+        if (help.dataset.help === undefined)
+            help.dataset.help = help.textContent;
         help.textContent = message;
         help.classList.add("pf-m-error");
     }
@@ -122,6 +124,12 @@ export function dialog(title, body, actions) {
         },
         clearError() {
             errorBox.replaceChildren();
+            for (const control of box.querySelectorAll("[aria-invalid]"))
+                control.removeAttribute("aria-invalid");
+            for (const help of box.querySelectorAll(".pf-m-error")) {
+                help.textContent = help.dataset.help;
+                help.classList.remove("pf-m-error");
+            }
         },
     };
     for (const action of actions) {

@@ -39,12 +39,22 @@ function input(value, attrs) {
     return h("input", { type: "text", class: "pf-c-form-control", value: value || "", ...attrs });
 }
 
-/* Rejects with the error after marking the field the message names. */
+/* What an error message says about each field: its words. */
+const FIELD_WORDS = {
+    Name: /\bnamed?\b/i,
+    machine: /\bmachines?\b/i,
+    tenant: /\btenant\b/i,
+    node: /\bnode\b/i,
+    Count: /\bcount\b/i,
+    Mac: /\bMAC\b/,
+};
+
+/* Rejects with the error after marking the fields its message names. */
 function showOn(fields) {
     return ex => {
         const message = ex.message || String(ex);
         for (const [name, control] of Object.entries(fields)) {
-            if (control && message.includes(name))
+            if (control && FIELD_WORDS[name].test(message))
                 fieldError(control, message);
         }
         throw ex;

@@ -256,6 +256,13 @@ test("a new group's rule conflicts with another group's: shown on both sides, go
     await form.getByLabel("Class").selectOption("accelerator");
     await form.getByRole("button", { name: "Create" }).click();
     await form.waitFor({ state: "detached" });
+    // A D-Bus error, as its message, next to the field it names.
+    await p.getByRole("button", { name: "New group" }).click();
+    await form.getByLabel("Name", { exact: true }).fill("Render");
+    await form.getByRole("button", { name: "Create" }).click();
+    await waitText(form.locator(".pf-c-form__helper-text.pf-m-error"), "A group named 'Render' exists already");
+    assertEqual(await form.getByLabel("Name", { exact: true }).getAttribute("aria-invalid"), "true", "the Name field's aria-invalid");
+    await form.getByRole("button", { name: "Cancel" }).click();
     await openGroup(p, "Render");
     await p.getByRole("button", { name: "New rule" }).click();
     const dlg = p.getByRole("dialog", { name: "New rule" });
