@@ -106,9 +106,19 @@ export function dialog(title, body, actions) {
                   h("form", { class: "pf-c-form pf-c-modal-box__body", novalidate: true }, body, errorBox),
                   footer);
     const backdrop = h("div", { class: "pf-c-backdrop" }, box);
+    /* Escape closes; Tab stays within the dialog. */
     const onKey = ev => {
-        if (ev.key === "Escape")
+        if (ev.key === "Escape") {
             close();
+        } else if (ev.key === "Tab") {
+            const stops = [...box.querySelectorAll("input, select, textarea, button, a[href]")]
+                    .filter(el => !el.disabled && el.offsetParent !== null);
+            const first = stops[0], last = stops[stops.length - 1];
+            if (!box.contains(document.activeElement) || (ev.shiftKey ? document.activeElement === first : document.activeElement === last)) {
+                ev.preventDefault();
+                (ev.shiftKey ? last : first).focus();
+            }
+        }
     };
     const close = () => {
         document.removeEventListener("keydown", onKey);

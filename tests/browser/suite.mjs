@@ -139,6 +139,25 @@ test("the devices view lists every function, grouped by IOMMU group", async () =
     await axe(page(), "devices");
 });
 
+test("the keyboard: select, open a dialog, Tab stays in it, Escape returns", async () => {
+    const p = page();
+    await p.getByLabel("Select 0000:5e:00.0", { exact: true }).focus();
+    await p.keyboard.press("Space");
+    const button = p.getByRole("button", { name: "Make passthrough" });
+    await button.focus();
+    await p.keyboard.press("Enter");
+    const dlg = p.getByRole("dialog", { name: "Make passthrough" });
+    await dlg.waitFor();
+    for (let i = 0; i < 12; i++) {
+        await p.keyboard.press("Tab");
+        assert(await dlg.evaluate(d => d.contains(document.activeElement)), `Tab ${i + 1} left the dialog`);
+    }
+    await p.keyboard.press("Escape");
+    await dlg.waitFor({ state: "detached" });
+    assert(await button.evaluate(b => b === document.activeElement), "focus did not return to Make passthrough");
+    await p.getByLabel("Select 0000:5e:00.0", { exact: true }).uncheck();
+});
+
 test("make passthrough of a GPU and its audio function into a new group", async () => {
     const p = page();
     await select(p, ["0000:17:00.0", "0000:17:00.1"]);
