@@ -3,11 +3,33 @@
  * to one machine), a PF's VFs right after it, with filters and selection
  * for Make passthrough. */
 
-import { store, call } from "./dbus.js";
+import { store, call, ROOT } from "./dbus.js";
 import { _, format, h, isAdmin, writeButton, shortAddress, dialog, field } from "./dom.js";
-import { makePassthroughDialog, releaseDialog } from "./forms.js";
+import { makePassthroughDialog, releaseDialog, failed } from "./forms.js";
 
 const selected = new Set();
+/* The guard's findings for the host's devices, by address: one
+ * CheckPassthrough of them all, again when that set changes. */
+const guard = { key: null, findings: new Map() };
+
+function guardRefresh(rerender) {
+    const paths = [...store.devices].filter(([, d]) => d.State === "host").map(([p]) => p).sort();
+    const key = paths.join(" ");
+    if (key === guard.key)
+        return;
+    guard.key = key;
+    call(ROOT, "Manager", "CheckPassthrough", [paths]).then(([list]) => {
+        if (guard.key !== key)
+            return;
+        guard.findings = new Map();
+        for (const [address, , , message] of list) {
+            if (!guard.findings.has(address))
+                guard.findings.set(address, []);
+            guard.findings.get(address).push(message);
+        }
+        rerender();
+    }, failed);
+}
 const filters = { text: "", cls: "", state: "", group: "", numa: "" };
 
 export function deviceLabel(d) {
@@ -141,7 +163,11 @@ function row(path, d, unit, first) {
             selected.delete(path);
         selectionChanged();
     });
-    const blockers = d.Blockers.length ? h("ul", { class: "dp-blockers" }, d.Blockers.map(b => h("li", {}, b))) : null;
+    const found = d.State === "host" ? guard.findings.get(d.Address) || [] : [];
+    const blockers = d.Blockers.length || found.length
+        ? h("ul", { class: "dp-blockers" }, d.Blockers.map(b => h("li", {}, b)),
+            found.map(f => h("li", { class: "dp-guard" }, format(_("Guard: $0"), f))))
+        : null;
     const group = d.Group !== "/" ? h("a", { href: "#/groups/" + d.Group.split("/").pop() }, groupName(d.Group)) : "";
     return h("tr", { class: (unit.vf ? "dp-vf " : "") + (first ? "dp-unit-first" : ""), "data-address": d.Address },
              h("td", {}, check),
@@ -158,12 +184,13 @@ function row(path, d, unit, first) {
 
 /* The view; rerender() redraws it. */
 export function renderDevices(root, rerender) {
+    guardRefresh(rerender);
     const byPath = new Map([...store.devices].map(([p, d]) => [d, p]));
     const shown = [...store.devices.values()].filter(matches);
     const table = h("table", { class: "pf-c-table pf-m-compact", "aria-label": _("PCI devices") },
                     h("thead", {}, h("tr", {},
                                      [_("Select"), _("Address"), _("Device"), _("Class"), _("Driver"), _("IOMMU group"),
-                                      _("NUMA"), _("State"), _("Group"), _("SR-IOV and blockers")]
+                                      _("NUMA"), _("State"), _("Group"), _("SR-IOV, blockers, guard")]
                                              .map((t, i) => h("th", { scope: "col", class: i === 0 ? "dp-visually-hidden-label" : null }, t)))));
     for (const unit of units(shown)) {
         const body = h("tbody", { class: "dp-unit" });

@@ -12,8 +12,9 @@
  *                                 and, on fd 3, a socket that takes the
  *                                 kernel's part ("remove ADDRESS",
  *                                 "refuse-unbind DRIVER",
- *                                 "sriov PF TOTAL N" -> "ok") and times
- *                                 GetManagedObjects ("gmo" -> "ok MS");
+ *                                 "sriov PF TOTAL N" -> "ok", with the
+ *                                 burst's time to a D-Bus client) and
+ *                                 times GetManagedObjects ("gmo" -> "ok MS");
  *                                 exits with its status
  *
  * DEVPASS_COCKPIT_NODE=nodegen:N runs a generated node of N functions
@@ -168,18 +169,26 @@ static double gmo_ms(Harness *h) {
 }
 
 /* "sriov PF TOTAL N": the PF's sriov_totalvfs raised to TOTAL, then N VFs
- * enabled as the kernel would. */
-static bool sriov_run(Node *n, const char *args) {
+ * enabled as the kernel would; *ms: from the kernel's part to the last of
+ * the N InterfacesAdded at this process's own client (the floor of the
+ * same burst), 0 for N = 0. */
+static bool sriov_run(Node *n, const char *args, double *ms) {
         char pf[32];
         unsigned total, count;
 
         if (sscanf(args, "%31s %u %u", pf, &total, &count) != 3)
                 return false;
         g_autofree char *total_s = g_strdup_printf("%u", total);
+        harness_wait_signals(n->h, "+", 0, 0);  /* what came before, read */
+        harness_clear_signals(n->h);
+        gint64 t0 = g_get_monotonic_time();
         fakekernel_lock(n->fk);
         testbed_set_attr(n->h->testbed, pf, "sriov_totalvfs", total_s);
         testbed_sriov_set(n->h->testbed, pf, count);
         fakekernel_unlock(n->fk);
+        if (count > 0 && !harness_wait_signals(n->h, "+", count, 60000))
+                return false;
+        *ms = count > 0 ? (g_get_monotonic_time() - t0) / 1000.0 : 0;
         return true;
 }
 
@@ -191,8 +200,13 @@ static const char *command_run(Node *n, const char *line) {
                 g_snprintf(answer, sizeof(answer), "ok %.3f\n", gmo_ms(n->h));
                 return answer;
         }
-        if (g_str_has_prefix(line, "sriov "))
-                return sriov_run(n, line + 6) ? "ok\n" : "error usage: sriov PF TOTAL N\n";
+        double ms;
+        if (g_str_has_prefix(line, "sriov ")) {
+                if (!sriov_run(n, line + 6, &ms))
+                        return "error usage: sriov PF TOTAL N, or the VFs did not come\n";
+                g_snprintf(answer, sizeof(answer), "ok %.3f\n", ms);
+                return answer;
+        }
         if (g_str_has_prefix(line, "remove ")) {
                 fakekernel_lock(n->fk);
                 g_autofree char *dir = testbed_device_dir(n->h->testbed, line + 7);

@@ -135,6 +135,8 @@ test("the devices view lists every function, grouped by IOMMU group", async () =
     await waitText(page().locator(".dp-count"), `${devices.length} of ${devices.length} functions`);
     await waitText(row(page(), "0000:3b:02.0"), "VF of 3b:00.0");
     await waitText(row(page(), "0000:3b:00.0"), "4 of 64 VFs");
+    await waitText(row(page(), "0000:04:00.0"), "Guard: 0000:04:00.0 is the boot VGA device");
+    await waitText(row(page(), "0000:00:01.0"), "Guard: ");
     await shot(page(), "devices");
     await axe(page(), "devices");
 });
