@@ -154,7 +154,7 @@ function selectionChanged() {
     }
 }
 
-function row(path, d, unit, first) {
+function row(path, d, unit, first, found) {
     const check = h("input", { type: "checkbox", id: "dp-select-" + d.Address, checked: selected.has(path), "aria-label": format(_("Select $0"), d.Address) });
     check.addEventListener("change", () => {
         if (check.checked)
@@ -163,7 +163,6 @@ function row(path, d, unit, first) {
             selected.delete(path);
         selectionChanged();
     });
-    const found = d.State === "host" ? guard.findings.get(d.Address) || [] : [];
     const blockers = d.Blockers.length || found.length
         ? h("ul", { class: "dp-blockers" }, d.Blockers.map(b => h("li", {}, b)),
             found.map(f => h("li", { class: "dp-guard" }, format(_("Guard: $0"), f))))
@@ -182,6 +181,22 @@ function row(path, d, unit, first) {
              h("td", {}, vfCell(path, d), blockers));
 }
 
+/* Rows by path, with what they were drawn from: a change redraws only
+ * the rows it touches (a burst of VFs, the guard's answer). */
+const rows = new Map();
+
+function cachedRow(path, d, unit, first) {
+    const found = d.State === "host" ? guard.findings.get(d.Address) || [] : [];
+    const pf = d.PhysicalFunction !== "/" ? store.devices.get(d.PhysicalFunction)?.Address : "";
+    const sig = JSON.stringify([d, selected.has(path), found, groupName(d.Group), pf, unit.vf, first, isAdmin()]);
+    const cached = rows.get(path);
+    if (cached && cached.sig === sig)
+        return cached.tr;
+    const tr = row(path, d, unit, first, found);
+    rows.set(path, { sig, tr });
+    return tr;
+}
+
 /* The view; rerender() redraws it. */
 export function renderDevices(root, rerender) {
     guardRefresh(rerender);
@@ -194,10 +209,14 @@ export function renderDevices(root, rerender) {
                                              .map((t, i) => h("th", { scope: "col", class: i === 0 ? "dp-visually-hidden-label" : null }, t)))));
     for (const unit of units(shown)) {
         const body = h("tbody", { class: "dp-unit" });
-        unit.members.forEach((d, i) => body.append(row(byPath.get(d), d, unit, i === 0)));
+        unit.members.forEach((d, i) => body.append(cachedRow(byPath.get(d), d, unit, i === 0)));
         table.append(body);
     }
     const count = h("p", { class: "dp-count", "aria-live": "polite" },
                     format(_("$0 of $1 functions"), shown.length, store.devices.size));
     root.replaceChildren(toolbar(rerender), count, table);
+    for (const path of rows.keys()) {
+        if (!store.devices.has(path))
+            rows.delete(path);
+    }
 }
