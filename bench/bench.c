@@ -454,7 +454,7 @@ static void bench_create_group(void) {
 }
 
 /* Sections by name on the command line (node, burst, create-group,
- * rules, hostile-rules, boot-storm, flood); none: all of them. */
+ * rules, hostile-rules, boot-storm, flood, sizes, hook); none: all of them. */
 static bool wanted(int argc, char *argv[], const char *section) {
         for (int i = 1; i < argc; i++)
                 if (strcmp(argv[i], section) == 0)
@@ -488,5 +488,7 @@ int main(int argc, char *argv[]) {
                 bench_flood();
         if (wanted(argc, argv, "sizes"))
                 bench_sizes();
+        if (wanted(argc, argv, "hook"))
+                bench_hook();
         return 0;
 }

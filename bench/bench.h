@@ -31,3 +31,5 @@ void bench_boot_storm(void);
 void bench_flood(void);
 /* GetManagedObjects of the largest state devpassd keeps, 16,384 functions. */
 void bench_sizes(void);
+/* The libvirt qemu hook on a domain without devpass devices. */
+void bench_hook(void);

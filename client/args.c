@@ -8,6 +8,7 @@
 
 #include "address.h"
 #include "ctl.h"
+#include "machine-name.h"
 
 int ctl_usage(const char *format, ...) {
         va_list ap;
@@ -61,10 +62,13 @@ bool ctl_attach_option(int c, const char *verb, const char *arg, CtlAttachSettin
 }
 
 int ctl_check_name(const char *what, const char *name) {
-        if (ctl_name_valid(name))
+        bool machine = g_str_equal(what, "machine");
+
+        if (machine ? machine_name_valid(name) : ctl_name_valid(name))
                 return CTL_EXIT_OK;
         g_autofree char *shown = g_strescape(name, NULL);
-        fprintf(stderr, "devpassctl: '%s' is no %s name: use 1-64 of A-Z a-z 0-9 . _ -\n", shown, what);
+        fprintf(stderr, "devpassctl: '%s' is no %s name: use %s\n", shown, what,
+                machine ? "1-255 bytes of UTF-8 without control characters" : "1-64 of A-Z a-z 0-9 . _ -");
         return CTL_EXIT_USAGE;
 }
 

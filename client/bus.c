@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* devpassctl's bus access: connect, read properties, report failures. */
+/* devpassctl's bus access: connect, read properties, report failures (as
+ * the program that runs: devpass-libvirt shares it). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,7 @@ int ctl_bus_open(sd_bus **ret) {
         /* Honours DBUS_SYSTEM_BUS_ADDRESS. */
         int r = sd_bus_open_system(ret);
         if (r < 0) {
-                fprintf(stderr, "devpassctl: cannot reach the system bus: %s\n", strerror(-r));
+                fprintf(stderr, "%s: cannot reach the system bus: %s\n", program_invocation_short_name, strerror(-r));
                 return ctl_exit_code_for_error(NULL, r);
         }
         /* Every call may then wait for a polkit agent to ask for a password. */
@@ -60,15 +61,15 @@ int ctl_fail(const char *what, const sd_bus_error *error, int r) {
         int code = ctl_exit_code_for_error(name, r);
 
         if (code == CTL_EXIT_NOT_RUNNING)
-                fprintf(stderr, "devpassctl: devpassd is not running on the system bus "
-                                "(start it: systemctl start devpassd)\n");
+                fprintf(stderr, "%s: devpassd is not running on the system bus (start it: systemctl start "
+                                "devpassd)\n", program_invocation_short_name);
         else if (name && error->message) {
                 /* One line, whatever the daemon wrote. */
                 g_autofree char *line = ctl_unknown_object(name, error->message) ?: g_strdup(error->message);
                 g_strdelimit(line, "\n\r", ' ');
-                fprintf(stderr, "devpassctl: %s\n", g_strstrip(line));
+                fprintf(stderr, "%s: %s\n", program_invocation_short_name, g_strstrip(line));
         } else
-                fprintf(stderr, "devpassctl: %s: %s\n", what, strerror(-r));
+                fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, what, strerror(-r));
         return code;
 }
 

@@ -102,3 +102,23 @@ int ctl_append_attach_settings(sd_bus_message *m, const CtlAttachSettings *s, co
                 return r;
         return sd_bus_message_close_container(m);
 }
+
+int ctl_claim(sd_bus *bus, const char *machine, const CtlClaimOptions *options, GPtrArray **ret) {
+        g_autoptr(sd_bus_message) m = NULL, reply = NULL;
+        int r, code;
+
+        if ((code = ctl_new_call(bus, "/org/devpass1", "org.devpass1.Manager", "Claim", &m)) != CTL_EXIT_OK)
+                return code;
+        if ((r = sd_bus_message_append_basic(m, 's', machine)) < 0 ||
+            (r = sd_bus_message_open_container(m, 'a', "{sv}")) < 0 ||
+            (r = ctl_append_int32(m, "NumaNode", options->numa_node)) < 0 ||
+            (r = ctl_append_string(m, "TenantNode", options->tenant_node)) < 0 ||
+            (r = ctl_append_string(m, "Uuid", options->uuid)) < 0 ||
+            (r = sd_bus_message_close_container(m)) < 0)
+                return ctl_fail("Claim", NULL, r);
+        if ((code = ctl_call(bus, m, &reply)) != CTL_EXIT_OK)
+                return code;
+        if ((r = ctl_claims_read(reply, ret)) < 0)
+                return ctl_fail("Claim", NULL, r);
+        return CTL_EXIT_OK;
+}

@@ -20,6 +20,7 @@ enum {
         CTL_EXIT_UNSAFE = 6,         /* check has findings; passthrough refused as unsafe */
 };
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus, sd_bus_flush_close_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus_message, sd_bus_message_unref)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(sd_bus_error, sd_bus_error_free)
 
@@ -72,6 +73,7 @@ typedef struct {
 typedef struct {
         char *path;
         char *name;
+        char *type;           /* the attachment's Type; NULL when not read */
         GPtrArray *devices;   /* of CtlClaimDevice */
 } CtlClaim;
 
@@ -139,7 +141,7 @@ char *ctl_reboot_text(const char *node, const GPtrArray *reasons, char *const *a
 char *ctl_object_details(const CtlObject *o, const CtlObjects *all);
 
 /* format-attachments.c: pure, no I/O. Machines, attachments, tenants. */
-/* A machine's or tenant's name: 1-64 of A-Z a-z 0-9 . _ - */
+/* A tenant's name: 1-64 of A-Z a-z 0-9 . _ - (machines: machine_name_valid()). */
 bool ctl_name_valid(const char *name);
 /* The attachments of machine, in the order of attachments (not owned). */
 GPtrArray *ctl_machine_attachments(const GPtrArray *attachments, const char *machine);
@@ -160,21 +162,46 @@ GPtrArray *ctl_tenant_row(const CtlObject *group);
 /* format-claim.c: pure, no I/O. Claims and the libvirt XML of devices. */
 void ctl_claim_device_free(CtlClaimDevice *d);
 void ctl_claim_free(CtlClaim *c);
+/* A new attachment of a claim, added to claims; type may be NULL. */
+CtlClaim *ctl_claim_new(GPtrArray *claims, const char *path, const char *name, const char *type);
+/* A new device, added to devices (a CtlClaim's), its VFIO device made up
+ * from its IOMMU group. */
+CtlClaimDevice *ctl_claim_add(GPtrArray *devices, const char *address, int32_t iommu_group, const char *mac);
 /* The rows of claim's table, header first: ATTACHMENT ADDRESS IOMMU VFIO MAC;
  * an attachment that got no device has a row of "-". */
 GPtrArray *ctl_claim_rows(const GPtrArray *claims);
 char *ctl_claim_to_json(const GPtrArray *claims);
+/* Claim's reply, a(osa(siss)), as CtlClaim (types not set). */
+int ctl_claims_read(sd_bus_message *m, GPtrArray **ret);
+/* Where in the guest a unit of several functions goes: slot slot of bus
+ * bus, the next unit on the next bus. A PCIe root port takes slot 0 (and
+ * libvirt adds the root ports a bus needs, up to its index); a PCI bridge
+ * of an i440fx machine needs slot 1 or more. */
+typedef struct {
+        unsigned bus, slot;
+} CtlGuestSlot;
 /* The libvirt <hostdev> (pci) or <interface type='hostdev'> (sriov-nic)
- * element of each device the attachments hold, a line each, indented two
- * spaces. A unit of several functions (one IOMMU group, as devices, the
- * node's device objects, say) stays together in the guest: one slot of a
- * bus of its own, from guest_bus on (libvirt adds the controllers a bus
- * needs), function 0 with multifunction='on'. False, with the reason, for
- * a type other than these or a device that is no device path: nothing
- * half-written. */
+ * element of each device of claims (CtlClaim, with their types), a line
+ * each, indented two spaces. A unit of several functions (one IOMMU
+ * group) stays together in the guest: one slot of a bus of its own,
+ * function 0 with multifunction='on'. False, with the reason, for a type
+ * other than these or an address that is none: nothing half-written. */
+bool ctl_claims_hostdev_xml(const GPtrArray *claims, CtlGuestSlot guest, char **ret, char **ret_error);
+/* The same for what the attachments (the node's attachment objects) hold
+ * now, with the IOMMU groups of devices (the node's device objects),
+ * units in slot 0 from guest_bus on. */
 #define CTL_GUEST_BUS_DEFAULT 0x10
 bool ctl_hostdev_xml(const GPtrArray *attachments, const GPtrArray *devices, unsigned guest_bus, char **ret,
                      char **ret_error);
+/* QEMU's arguments for a claim (q35, PCIe), one a line: "-device", then
+ * "vfio-pci,host=DDDD:BB:SS.F" for a unit of one function (QEMU places
+ * it); a unit of several functions in slot 0 of a pcie-root-port of its
+ * own (id devpass<N>, chassis N, N from guest_bus on, as hostdev-xml's
+ * buses), each function's "vfio-pci,host=...,bus=devpass<N>,addr=0x0.F",
+ * function 0 with multifunction=on. romfile=, x-vga= and a VF's MAC (set
+ * on the host's PF) are the caller's. False, with the reason, as
+ * ctl_hostdev_xml(). */
+bool ctl_claim_qemu(const GPtrArray *claims, unsigned guest_bus, char **ret, char **ret_error);
 
 /* bus.c */
 int ctl_bus_open(sd_bus **ret);
@@ -235,6 +262,15 @@ int ctl_append_conditions(sd_bus_message *m, const GPtrArray *conditions);  /* C
 int ctl_append_group_settings(sd_bus_message *m, const CtlGroupSettings *s);
 /* The whole a{sv} of s, with group the path s->group resolved to (or NULL). */
 int ctl_append_attach_settings(sd_bus_message *m, const CtlAttachSettings *s, const char *group);
+/* Manager.Claim's options; NULL or -1 for those not given. */
+typedef struct {
+        int64_t numa_node;
+        const char *tenant_node, *uuid;
+} CtlClaimOptions;
+#define CTL_CLAIM_OPTIONS_INIT { .numa_node = -1 }
+/* Manager.Claim for machine: an exit code, a failure reported; the
+ * claims (CtlClaim, types not set) in *ret. */
+int ctl_claim(sd_bus *bus, const char *machine, const CtlClaimOptions *options, GPtrArray **ret);
 /* Prints "Reboot required: ..." after a change to addresses (NULL-terminated)
  * that waits for a reboot. */
 void ctl_print_reboot(sd_bus *bus, char *const *addresses);

@@ -13,6 +13,7 @@ void config_clear(Config *c) {
         g_clear_pointer(&c->sysfs_root, g_free);
         g_clear_pointer(&c->root, g_free);
         g_clear_pointer(&c->state_dir, g_free);
+        g_clear_pointer(&c->boot_dir, g_free);
         g_clear_pointer(&c->modprobe, g_free);
 }
 
@@ -33,7 +34,9 @@ static bool config_fill(Config *c, GKeyFile *kf, GError **error) {
         if (kf) {
                 if (!c->node)
                         c->node = g_key_file_get_string(kf, "Daemon", "Node", NULL);
-                if (!c->modprobe)
+                if (!c->boot_dir)
+                c->boot_dir = g_strdup(DEVPASS_BOOT_DIR);
+        if (!c->modprobe)
                         c->modprobe = g_key_file_get_string(kf, "Daemon", "Modprobe", NULL);
                 if (g_key_file_has_key(kf, "Daemon", "MaxMessageSize", NULL)) {
                         g_autoptr(GError) local = NULL;

@@ -13,6 +13,7 @@ typedef struct {
         char *sysfs_root;    /* "/sys"; tests relocate it with umockdev */
         char *root;          /* where the safety guard reads proc/, sys/ and dev/: "/" */
         char *state_dir;     /* --state-dir, else $STATE_DIRECTORY, else /var/lib/devpass */
+        char *boot_dir;      /* where the udev rule learns what boots on vfio-pci: /etc/devpass/vfio-pci.d */
         char *modprobe;      /* Modprobe=, run as "<modprobe> vfio-pci" */
         int settle_ms;       /* how long a driver change may take to show in sysfs */
         guint64 max_message_size;  /* MaxMessageSize=: the bus's limit, dbus-daemon's 32 MiB */

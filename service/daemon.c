@@ -27,6 +27,11 @@
  * (TimeoutStopSec, 90 s by default): the change is committed before any
  * write, and the next start's reconcile finishes it. */
 #define DAEMON_STOP_BINDER_MS 5000
+/* How long READY=1 waits for the start-up reconcile. A driver whose
+ * unbind hangs must not keep devpassd from starting (systemd would kill
+ * it at TimeoutStartSec= and start it again, into the same hang): past
+ * this, devpassd is ready with the bind still under way. */
+#define DAEMON_READY_MAX_S 60
 
 static const BusInterface bus_interfaces[] = {
         { DP_MANAGER_INTERFACE, bus_manager_vtable },
@@ -89,7 +94,7 @@ static gboolean daemon_on_signal(gpointer userdata) {
         Daemon *d = userdata;
 
         g_message("Stopping on signal");
-        (void) sd_notify(0, "STOPPING=1");
+        (void) sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
         g_main_loop_quit(d->loop);
         return G_SOURCE_CONTINUE;
 }
@@ -109,11 +114,58 @@ static uint32_t daemon_name_owner_pid(Daemon *d) {
         return pid;
 }
 
+/* READY=1 once both the name is owned and the start-up reconcile is
+ * over: units ordered after devpassd (libvirtd, virtqemud) start with
+ * the passthrough devices on vfio-pci. */
+static void daemon_ready(Daemon *d) {
+        if (!d->name_owned || !d->reconciled || !g_main_loop_is_running(d->loop))
+                return;
+        g_autoptr(GPtrArray) intents = model_intent_addresses(d->service.model);
+        (void) sd_notifyf(0, "READY=1\nSTATUS=Serving %u PCI functions, %u passed through",
+                          inventory_size(d->service.inventory), intents->len);
+}
+
+static void daemon_on_reconciled(void *userdata) {
+        Daemon *d = userdata;
+
+        g_clear_handle_id(&d->ready_source, g_source_remove);
+        d->reconciled = true;
+        daemon_ready(d);
+}
+
+static gboolean daemon_on_ready_late(gpointer userdata) {
+        Daemon *d = userdata;
+
+        g_warning("The drivers of passthrough devices are still changing after %d s: ready before they are",
+                  DAEMON_READY_MAX_S);
+        d->ready_source = 0;
+        d->reconciled = true;
+        daemon_ready(d);
+        return G_SOURCE_REMOVE;
+}
+
+/* systemd's WatchdogSec=: a ping from the main loop, so that a loop that
+ * stopped turning (a blocking call where none must be) is restarted. */
+static gboolean daemon_on_watchdog(gpointer userdata) {
+        (void) sd_notify(0, "WATCHDOG=1");
+        return G_SOURCE_CONTINUE;
+}
+
 static int daemon_on_name(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Daemon *d = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(m);
         uint32_t reply = 0;
 
+        /* The bus's policy (org.devpass1.conf) names who may own the name:
+         * without it, or before dbus-daemon reloads it, the answer is
+         * AccessDenied, and the fix is the install, not another process. */
+        if (e && sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED)) {
+                g_warning("The system bus does not let devpassd own %s: its bus policy is missing, or dbus has not "
+                          "read it yet. Install it as %s (meson setup --prefix=/usr), then: systemctl reload dbus. "
+                          "(%s)", DP_BUS_NAME, DEVPASS_BUS_POLICY_PATH, e->message);
+                daemon_fail(d);
+                return 0;
+        }
         if (e) {
                 g_warning("Cannot own %s on the system bus: %s", DP_BUS_NAME, e->message);
                 daemon_fail(d);
@@ -132,7 +184,8 @@ static int daemon_on_name(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         }
         g_message("Serving %u PCI functions of node %s as %s", inventory_size(d->service.inventory),
                   d->service.config.node, DP_BUS_NAME);
-        (void) sd_notifyf(0, "READY=1\nSTATUS=Serving %u PCI functions", inventory_size(d->service.inventory));
+        d->name_owned = true;
+        daemon_ready(d);
         return 0;
 }
 
@@ -240,7 +293,12 @@ Daemon *daemon_new(Config *config, GError **error) {
         if (!daemon_connect(d, error))
                 return NULL;
         d->service.auth = auth_new(d->service.bus);
-        service_start_reconcile(&d->service);
+        (void) sd_notify(0, "STATUS=Binding passthrough devices to vfio-pci");
+        d->ready_source = g_timeout_add_seconds(DAEMON_READY_MAX_S, daemon_on_ready_late, d);
+        service_start_reconcile(&d->service, daemon_on_reconciled, d);
+        uint64_t watchdog_usec;
+        if (sd_watchdog_enabled(false, &watchdog_usec) > 0)
+                d->watchdog_source = g_timeout_add(MAX(watchdog_usec / 2000, 1), daemon_on_watchdog, d);
         d->signal_sources[0] = g_unix_signal_add(SIGTERM, daemon_on_signal, d);
         d->signal_sources[1] = g_unix_signal_add(SIGINT, daemon_on_signal, d);
         return g_steal_pointer(&d);
@@ -252,6 +310,9 @@ void daemon_free(Daemon *d) {
         for (size_t i = 0; i < G_N_ELEMENTS(d->signal_sources); i++)
                 if (d->signal_sources[i])
                         g_source_remove(d->signal_sources[i]);
+        g_clear_handle_id(&d->watchdog_source, g_source_remove);
+        /* Cleared: the reconcile's end may still be delivered below. */
+        g_clear_handle_id(&d->ready_source, g_source_remove);
         if (d->bus_source) {
                 g_source_destroy(d->bus_source);
                 g_source_unref(d->bus_source);

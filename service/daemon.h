@@ -22,6 +22,10 @@ typedef struct Daemon {
         Hotplug *hotplug;
         Store *store;
         guint signal_sources[2];
+        guint watchdog_source;   /* WATCHDOG=1 at half systemd's WatchdogSec=; 0 */
+        guint ready_source;      /* READY=1 at DAEMON_READY_MAX_S if the reconcile is not over; 0 */
+        bool name_owned;         /* READY=1 needs both */
+        bool reconciled;
         int lock_fd;             /* DP_LOCK_FILE, locked for the daemon's life; -1 */
         int exit_status;
 } Daemon;

@@ -24,6 +24,8 @@ int main(int argc, char *argv[]) {
                   "The pci.ids file device names come from (default " PCI_IDS_PATH ")", "FILE" },
                 { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &config.state_dir,
                   "Where devpass.db lives (default $STATE_DIRECTORY, else " DEVPASS_STATE_DIR ")", "DIR" },
+                { "boot-dir", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &config.boot_dir,
+                  "Where the udev rule learns which functions boot on vfio-pci (default " DEVPASS_BOOT_DIR ")", "DIR" },
                 { "root", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &config.root,
                   "Read proc/, sys/ and dev/ for the safety guard under DIR (tests)", "DIR" },
                 { "settle-ms", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &config.settle_ms,

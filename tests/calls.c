@@ -281,14 +281,28 @@ void calls_wait_driver(Harness *h, const char *address, const char *driver) {
 
 /* ---- the node ---- */
 
+char *calls_boot_list(const char *state_dir) {
+        g_autofree char *path = g_build_filename(state_dir, HARNESS_BOOT_DIR, NULL);
+        g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+        const char *name;
+
+        while (dir && (name = g_dir_read_name(dir)))
+                g_ptr_array_add(names, g_strdup(name));
+        if (names->len == 0)
+                return g_strdup("");
+        g_ptr_array_sort(names, calls_compare_strings);
+        g_autoptr(GString) list = g_string_new("\n");
+        for (guint i = 0; i < names->len; i++)
+                g_string_append_printf(list, "%s\n", (char *) names->pdata[i]);
+        return g_string_free(g_steal_pointer(&list), FALSE);
+}
+
 void calls_reboot(Harness *h, FakeKernel *fk) {
         g_autofree char *dir = harness_state_dir(h);
-        g_autofree char *path = g_build_filename(dir, "vfio-pci.list", NULL);
-        g_autofree char *list = NULL;
 
         harness_daemon_stop(h);
-        if (!g_file_get_contents(path, &list, NULL, NULL))
-                list = g_strdup("");
+        g_autofree char *list = calls_boot_list(dir);
         g_auto(GStrv) lines = g_strsplit(list, "\n", -1);
         g_autoptr(GPtrArray) addresses = g_ptr_array_new();
         for (size_t i = 0; lines[i]; i++)
@@ -310,6 +324,15 @@ char *calls_sysfs_attr(Harness *h, FakeKernel *fk, const char *address, const ch
         char *v = testbed_read_attr(h->testbed, address, name);
         fakekernel_unlock(fk);
         return v ?: g_strdup("");
+}
+
+char *calls_sysfs_driver(Harness *h, FakeKernel *fk, const char *address) {
+        fakekernel_lock(fk);
+        g_autofree char *dir = testbed_device_dir(h->testbed, address);
+        g_autofree char *link = g_build_filename(dir, "driver", NULL);
+        g_autofree char *target = g_file_read_link(link, NULL);
+        fakekernel_unlock(fk);
+        return target ? g_path_get_basename(target) : g_strdup("");
 }
 
 /* ---- nothing changed ---- */

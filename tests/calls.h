@@ -96,17 +96,23 @@ void calls_wait_driver(Harness *h, const char *address, const char *driver);
 /* ---- the node ---- */
 
 /* A reboot under devpassd: stopped, fakekernel_reboot() with the
- * boot-time vfio-pci list it wrote, started again. */
+ * boot-time vfio-pci list it wrote (calls_boot_list), started again. */
 void calls_reboot(Harness *h, FakeKernel *fk);
 /* The fake kernel's writes so far (every earlier one handled), one a line. */
 char *calls_writes(FakeKernel *fk);
 /* An attribute of a device in the testbed, "" when it has none. */
 char *calls_sysfs_attr(Harness *h, FakeKernel *fk, const char *address, const char *name);
+/* The driver a device is bound to in the testbed, "" when none. */
+char *calls_sysfs_driver(Harness *h, FakeKernel *fk, const char *address);
 
 /* ---- nothing changed ---- */
 
 /* strcmp() for g_ptr_array_sort() of strings. */
 int calls_compare_strings(gconstpointer a, gconstpointer b);
+/* The boot-time list in a state directory (HARNESS_BOOT_DIR): "\n" then
+ * each address devpassd wrote, sorted, with a "\n" after each ("" when
+ * there is none). */
+char *calls_boot_list(const char *state_dir);
 /* Every bus object, one line each ("PATH {interfaces...}"), sorted: the
  * order of GetManagedObjects is not the point. */
 GPtrArray *calls_object_lines(Harness *h);

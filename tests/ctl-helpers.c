@@ -37,6 +37,10 @@ char *ctl_ok(CtlFixture *f, const char *const *args) {
         return out;
 }
 
+void ctl_succeeds(CtlFixture *f, const char *const *args) {
+        g_free(ctl_ok(f, args));
+}
+
 void ctl_quiet(CtlFixture *f, const char *const *args) {
         g_autofree char *out = ctl_ok(f, args);
 
@@ -84,6 +88,15 @@ void wait_device(CtlFixture *f, const char *address, const char *line) {
                 g_usleep(50000);
         }
         fail_msg("devpassctl device %s never showed '%s':\n%s%s", address, line, out, err);
+}
+
+void assert_holder(CtlFixture *f, const char *address, const char *state, const char *holder) {
+        g_autofree char *out = ctl_ok(f, ARGS("device", address));
+        g_autofree char *state_line = g_strdup_printf("State: %s", state);
+        g_autofree char *holder_line = g_strdup_printf("Holder: %s", holder);
+
+        assert_line(out, state_line);
+        assert_line(out, holder_line);
 }
 
 char *devices_cell(const char *table, const char *first, const char *title) {

@@ -25,6 +25,8 @@ int ctl_teardown(void **state);
 
 /* Exit 0, nothing on stderr; returns stdout. */
 char *ctl_ok(CtlFixture *f, const char *const *args);
+/* Exit 0, nothing on stderr; what it printed is not looked at. */
+void ctl_succeeds(CtlFixture *f, const char *const *args);
 /* Exit 0 and no output at all, as the changing verbs do. */
 void ctl_quiet(CtlFixture *f, const char *const *args);
 /* Exit code, nothing on stdout, one line on stderr beginning with want
@@ -38,6 +40,8 @@ void assert_line(const char *text, const char *line);
  * daemon learns a driver change from the kernel's uevent, a moment after
  * the binder, and a new VF a moment after sriov_numvfs. */
 void wait_device(CtlFixture *f, const char *address, const char *line);
+/* devpassctl device ADDRESS shows that State and Holder ("-": none). */
+void assert_holder(CtlFixture *f, const char *address, const char *state, const char *holder);
 /* The cell of column title in the row of a table that begins with first. */
 char *devices_cell(const char *table, const char *first, const char *title);
 /* "NAME /org/devpass1/KIND/ID\n", all of out: returns the path. */

@@ -158,7 +158,7 @@ static bool name_owned(Harness *h, void *data) {
 
 /* devpassd's command line on the harness's node and bus (argv borrows
  * the strings). */
-static GPtrArray *daemon_argv(const char *config, const char *state, const char *root,
+static GPtrArray *daemon_argv(const char *config, const char *state, const char *boot, const char *root,
                               const char *const *extra_args) {
         GPtrArray *argv = g_ptr_array_new();
 
@@ -167,11 +167,13 @@ static GPtrArray *daemon_argv(const char *config, const char *state, const char 
         g_ptr_array_add(argv, (char *) config);
         g_ptr_array_add(argv, "--node");
         g_ptr_array_add(argv, "testnode");
-        /* The store in the test's directory, the safety guard's proc/ and
+        /* The store and the boot-time list in the test's directory, the safety guard's proc/ and
          * dev/ beside the testbed's sys/, and a fake kernel that answers
          * in milliseconds. */
         g_ptr_array_add(argv, "--state-dir");
         g_ptr_array_add(argv, (char *) state);
+        g_ptr_array_add(argv, "--boot-dir");
+        g_ptr_array_add(argv, (char *) boot);
         g_ptr_array_add(argv, "--root");
         g_ptr_array_add(argv, (char *) root);
         g_ptr_array_add(argv, "--settle-ms");
@@ -193,7 +195,8 @@ void harness_daemon_start(Harness *h, const char *const *extra_args) {
         testbed_host_skeleton(h->testbed);
 
         g_assert_cmpint(h->daemon_pid, ==, 0);
-        g_autoptr(GPtrArray) argv = daemon_argv(config, state, root, extra_args);
+        g_autofree char *boot = g_build_filename(state, HARNESS_BOOT_DIR, NULL);
+        g_autoptr(GPtrArray) argv = daemon_argv(config, state, boot, root, extra_args);
 
         /* Its log goes to a file the test can read (harness_daemon_log). */
         g_autofree char *log_path = g_build_filename(h->tmpdir, "devpassd.log", NULL);
@@ -266,7 +269,8 @@ int harness_daemon_run_other(Harness *h, const char *state_dir, char **log, unsi
         g_autofree char *state = state_dir ? g_strdup(state_dir) : harness_state_dir(h);
         g_autofree char *root = g_path_get_dirname(testbed_sys_dir(h->testbed));
         g_autofree char *log_path = g_build_filename(h->tmpdir, "devpassd-other.log", NULL);
-        g_autoptr(GPtrArray) argv = daemon_argv(config, state, root, NULL);
+        g_autofree char *boot = g_build_filename(state, HARNESS_BOOT_DIR, NULL);
+        g_autoptr(GPtrArray) argv = daemon_argv(config, state, boot, root, NULL);
         OtherDaemon o = { 0, -1 };
 
         int log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

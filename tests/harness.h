@@ -65,7 +65,11 @@ int harness_daemon_run_other(Harness *h, const char *state_dir, char **log, unsi
 void harness_polkit_start(Harness *h, const char *rules);
 void harness_polkit_stop(Harness *h);
 
-/* devpassd's state directory (devpass.db, vfio-pci.list); it outlives
+/* In the state directory: devpassd's --boot-dir (the udev rule's
+ * /etc/devpass/vfio-pci.d, never the host's in a test). */
+#define HARNESS_BOOT_DIR "vfio-pci.d"
+
+/* devpassd's state directory (devpass.db, HARNESS_BOOT_DIR); it outlives
  * restarts of the daemon within one harness. */
 char *harness_state_dir(Harness *h);
 

@@ -37,6 +37,8 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "s", a->state);
         if (g_str_equal(property, "StateReason"))
                 return sd_bus_message_append(reply, "s", a->state_reason);
+        if (g_str_equal(property, "MachineUuid"))
+                return sd_bus_message_append(reply, "s", a->machine_uuid);
         if (g_str_equal(property, "DeviceMacs"))
                 return sd_bus_message_append_strv(reply, a->device_macs ?: (char *[]) { NULL });
         return bus_append_object_paths(reply, a->devices, offsetof(Device, path));
@@ -45,8 +47,8 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
 int bus_attachment_settings_check(const char *machine, BusSettings *s, bool creating, sd_bus_error *error) {
         g_autoptr(GError) e = NULL;
 
-        if ((machine && !settings_machine_valid("machine", machine, &e)) ||
-            ((s->present & BUS_SETTING_TENANT) && *s->tenant && !settings_machine_valid("tenant", s->tenant, &e)) ||
+        if ((machine && !settings_machine_valid(machine, &e)) ||
+            ((s->present & BUS_SETTING_TENANT) && *s->tenant && !settings_tenant_valid("tenant", s->tenant, &e)) ||
             ((s->present & BUS_SETTING_NAME) && (*s->name || !creating) &&
              !settings_name_valid("attachment", s->name, &e)) ||
             ((s->present & BUS_SETTING_TYPE) && !settings_name_valid("type", s->type, &e)) ||
@@ -198,6 +200,7 @@ const sd_bus_vtable bus_attachment_vtable[] = {
         SD_BUS_PROPERTY("StateReason", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Devices", "ao", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("DeviceMacs", "as", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MachineUuid", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_update,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Delete", "", "", method_delete, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -207,7 +210,7 @@ const sd_bus_vtable bus_attachment_vtable[] = {
 const char **bus_attachment_prop_names(unsigned bits) {
         static const char *const names[_ATTACHMENT_PROP_MAX] = {
                 "Name", "Machine", "Tenant", "Type", "Description", "Group", "Count", "Macs", "Optional",
-                "State", "StateReason", "Devices", "DeviceMacs",
+                "State", "StateReason", "Devices", "DeviceMacs", "MachineUuid",
         };
         return bus_prop_names(names, _ATTACHMENT_PROP_MAX, bits);
 }

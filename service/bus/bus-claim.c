@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The VM manager's and the tenant administrator's calls on the Manager:
- * CreateAttachment(s), Claim, Release, PassToTenant, each a table entry
- * of the mutation runner. Here only the syntax; the model judges. */
+ * CreateAttachment(s), Claim, ClaimDevices, Release, PassToTenant, each a
+ * table entry of the mutation runner. Here only the syntax; the model
+ * judges. */
 #include "bus-claim.h"
 
 #include <gio/gio.h>
 
+#include "address.h"
 #include "bus-attachment.h"
 #include "bus-errors.h"
 #include "mutation.h"
@@ -175,25 +177,38 @@ static int machine_parse(MutationCall *c, sd_bus_error *error) {
 
         if ((r = sd_bus_message_read(c->m, "s", &machine)) < 0)
                 return r;
-        if (!settings_machine_valid("machine", machine, &e))
+        if (!settings_machine_valid(machine, &e))
                 return sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT, e->message);
         a->machine = g_strdup(machine);
         return 0;
 }
 
-static int claim_parse(MutationCall *c, sd_bus_error *error) {
-        MachineArgs *a = c->args;
+/* Claim's options: NumaNode, TenantNode, Uuid ("" as not given; kept in lower case). */
+static int claim_options_read(MutationCall *c, BusSettings *s, sd_bus_error *error) {
         g_autoptr(GError) e = NULL;
         int r;
 
-        a->settings.numa_node = -1;
-        if ((r = machine_parse(c, error)) < 0 ||
-            (r = bus_settings_read(c->m, BUS_SETTING_NUMA_NODE | BUS_SETTING_TENANT_NODE, &a->settings, error)) < 0)
+        s->numa_node = -1;
+        if ((r = bus_settings_read(c->m, BUS_SETTING_NUMA_NODE | BUS_SETTING_TENANT_NODE | BUS_SETTING_UUID, s,
+                                   error)) < 0)
                 return r;
-        if ((a->settings.present & BUS_SETTING_TENANT_NODE) &&
-            !settings_machine_valid("tenant node", a->settings.tenant_node, &e))
+        if (((s->present & BUS_SETTING_TENANT_NODE) && !settings_tenant_valid("tenant node", s->tenant_node, &e)) ||
+            ((s->present & BUS_SETTING_UUID) && *s->uuid && !settings_uuid_valid(s->uuid, &e)))
                 return sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT, e->message);
+        if (s->uuid) {
+                g_autofree char *uuid = s->uuid;
+                s->uuid = g_ascii_strdown(uuid, -1);
+        }
         return 0;
+}
+
+static int claim_parse(MutationCall *c, sd_bus_error *error) {
+        MachineArgs *a = c->args;
+        int r;
+
+        if ((r = machine_parse(c, error)) < 0)
+                return r;
+        return claim_options_read(c, &a->settings, error);
 }
 
 /* The machine, whose it is, and the groups it draws from or holds. */
@@ -210,6 +225,15 @@ static bool machine_check(MutationCall *c, MutationAsk *ask, GError **error) {
                 mutation_ask_tenant(ask, g->settings->tenant);
         }
         return true;
+}
+
+/* As any machine call's; a claim for another domain of the same name is
+ * refused before polkit is asked. */
+static bool claim_check(MutationCall *c, MutationAsk *ask, GError **error) {
+        MachineArgs *a = c->args;
+
+        return machine_check(c, ask, error) &&
+               model_machine_uuid_check(c->d->model, a->machine, a->settings.uuid, error);
 }
 
 static int claimed_append(sd_bus_message *reply, GPtrArray *claimed) {
@@ -238,7 +262,7 @@ static bool claim_apply(MutationCall *c, GError **error) {
         MachineArgs *a = c->args;
 
         mutation_log(c, "Claimed devices for machine %s", a->machine);
-        g_autoptr(GPtrArray) claimed = model_claim(c->d->model, a->machine, a->settings.numa_node,
+        g_autoptr(GPtrArray) claimed = model_claim(c->d->model, a->machine, a->settings.uuid, a->settings.numa_node,
                                                    a->settings.tenant_node ?: "", error);
         return claimed && reply_built(claimed_append(c->reply, claimed), error);
 }
@@ -255,7 +279,7 @@ static const MutationSpec claim_spec = {
         .args_size = sizeof(MachineArgs),
         .args_clear = (void (*)(void *)) machine_args_clear,
         .parse = claim_parse,
-        .check = machine_check,
+        .check = claim_check,
         .apply = claim_apply,
 };
 
@@ -274,6 +298,96 @@ int bus_claim_method_claim(sd_bus_message *m, void *userdata, sd_bus_error *erro
 
 int bus_claim_method_release(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return mutation_run(&release_spec, m, userdata, error);
+}
+
+/* ---- ClaimDevices ---- */
+
+/* The addresses one call names at most. */
+#define BUS_CLAIM_ADDRESSES_MAX 4096
+
+typedef struct {
+        MachineArgs machine;      /* first: machine_parse() reads into it */
+        GPtrArray *addresses;     /* canonical, NULL-terminated */
+} DevicesArgs;
+
+static void devices_args_clear(DevicesArgs *a) {
+        machine_args_clear(&a->machine);
+        g_clear_pointer(&a->addresses, g_ptr_array_unref);
+}
+
+static int devices_parse(MutationCall *c, sd_bus_error *error) {
+        DevicesArgs *a = c->args;
+        const char *s;
+        int r;
+
+        if ((r = machine_parse(c, error)) < 0 || (r = sd_bus_message_enter_container(c->m, 'a', "s")) < 0)
+                return r;
+        a->addresses = g_ptr_array_new_with_free_func(g_free);
+        while ((r = sd_bus_message_read_basic(c->m, 's', &s)) > 0) {
+                char quoted[80], address[DP_ADDRESS_MAX];
+                DpAddress addr;
+                if (a->addresses->len == BUS_CLAIM_ADDRESSES_MAX)
+                        return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT, "At most %d addresses in one "
+                                                 "call", BUS_CLAIM_ADDRESSES_MAX);
+                if (!address_parse(s, &addr))
+                        return sd_bus_error_setf(error, DP_ERROR_INVALID_ARGUMENT, "%s is not a PCI address: use "
+                                                 "dddd:bb:ss.f, e.g. 0000:17:00.0", bus_quote(s, quoted));
+                address_format(&addr, address);
+                g_ptr_array_add(a->addresses, g_strdup(address));
+        }
+        if (r < 0 || (r = sd_bus_message_exit_container(c->m)) < 0)
+                return r;
+        if (a->addresses->len == 0)
+                return sd_bus_error_set(error, DP_ERROR_INVALID_ARGUMENT, "Name at least one PCI address, e.g. "
+                                        "0000:17:00.0");
+        g_ptr_array_add(a->addresses, NULL);
+        return claim_options_read(c, &a->machine.settings, error);
+}
+
+/* As Claim's, and every group the addresses are of and every device the
+ * call would claim, the addresses' units' functions with them. */
+static bool devices_check(MutationCall *c, MutationAsk *ask, GError **error) {
+        DevicesArgs *a = c->args;
+        g_autoptr(GPtrArray) groups = NULL;
+        g_autoptr(GPtrArray) devices = NULL;
+
+        if (!machine_check(c, ask, error) ||
+            !model_claim_devices_check(c->d->model, a->machine.machine, a->machine.settings.uuid,
+                                       a->machine.settings.tenant_node ?: "", (char **) a->addresses->pdata, &groups,
+                                       &devices, error))
+                return false;
+        for (guint i = 0; i < groups->len; i++) {
+                const ModelGroup *g = groups->pdata[i];
+                mutation_ask_group(ask, g->settings->name);
+                mutation_ask_tenant(ask, g->settings->tenant);
+        }
+        for (guint i = 0; i < devices->len; i++)
+                mutation_ask_device(ask, ((const Device *) devices->pdata[i])->address_str);
+        return true;
+}
+
+static bool devices_apply(MutationCall *c, GError **error) {
+        DevicesArgs *a = c->args;
+
+        mutation_log(c, "Claimed %u device%s by address for machine %s", a->addresses->len - 1,
+                     a->addresses->len == 2 ? "" : "s", a->machine.machine);
+        g_autoptr(GPtrArray) claimed = model_claim_devices(c->d->model, a->machine.machine, a->machine.settings.uuid,
+                                                           a->machine.settings.tenant_node ?: "",
+                                                           (char **) a->addresses->pdata, error);
+        return claimed && reply_built(claimed_append(c->reply, claimed), error);
+}
+
+static const MutationSpec devices_spec = {
+        .member = "ClaimDevices",
+        .args_size = sizeof(DevicesArgs),
+        .args_clear = (void (*)(void *)) devices_args_clear,
+        .parse = devices_parse,
+        .check = devices_check,
+        .apply = devices_apply,
+};
+
+int bus_claim_method_claim_devices(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return mutation_run(&devices_spec, m, userdata, error);
 }
 
 /* ---- PassToTenant ---- */
@@ -303,7 +417,7 @@ static int pass_parse(MutationCall *c, sd_bus_error *error) {
                 return r;
         a->tenant = g_strdup(tenant);
         a->tenant_node = g_strdup(node);
-        if (!settings_machine_valid("tenant", tenant, &e) || !settings_machine_valid("tenant node", node, &e) ||
+        if (!settings_tenant_valid("tenant", tenant, &e) || !settings_tenant_valid("tenant node", node, &e) ||
             ((s->present & BUS_SETTING_NAME) && *s->name && !settings_name_valid("group", s->name, &e)) ||
             ((s->present & BUS_SETTING_TYPE) && !settings_name_valid("type", s->type, &e)) ||
             ((s->present & BUS_SETTING_DESCRIPTION) && !settings_description_valid(s->description, &e)))

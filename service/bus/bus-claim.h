@@ -9,5 +9,6 @@
 int bus_claim_method_create_attachment(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_claim_method_create_attachments(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_claim_method_claim(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int bus_claim_method_claim_devices(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_claim_method_release(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int bus_claim_method_pass_to_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error);

@@ -27,6 +27,7 @@ static const Key keys[] = {
         { "Tenant", BUS_SETTING_TENANT, "s" },
         { "NumaNode", BUS_SETTING_NUMA_NODE, "i" },
         { "TenantNode", BUS_SETTING_TENANT_NODE, "s" },
+        { "Uuid", BUS_SETTING_UUID, "s" },
 };
 
 void bus_settings_clear(BusSettings *s) {
@@ -39,6 +40,7 @@ void bus_settings_clear(BusSettings *s) {
         g_free(s->mac);
         g_free(s->tenant);
         g_free(s->tenant_node);
+        g_free(s->uuid);
         if (s->conditions)
                 g_ptr_array_unref(s->conditions);
         *s = (BusSettings) {};
@@ -55,6 +57,7 @@ static char **string_slot(BusSettings *s, BusSettingKey bit) {
         case BUS_SETTING_MAC: return &s->mac;
         case BUS_SETTING_TENANT: return &s->tenant;
         case BUS_SETTING_TENANT_NODE: return &s->tenant_node;
+        case BUS_SETTING_UUID: return &s->uuid;
         default: return NULL;
         }
 }

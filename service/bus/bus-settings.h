@@ -27,6 +27,7 @@ typedef enum {
         BUS_SETTING_TENANT = 1u << 13,      /* s */
         BUS_SETTING_NUMA_NODE = 1u << 14,   /* i */
         BUS_SETTING_TENANT_NODE = 1u << 15, /* s */
+        BUS_SETTING_UUID = 1u << 16,        /* s */
 } BusSettingKey;
 
 #define BUS_SETTINGS_GROUP (BUS_SETTING_NAME | BUS_SETTING_TYPE | BUS_SETTING_DESCRIPTION | BUS_SETTING_CLASS)
@@ -52,6 +53,7 @@ typedef struct {
         char *tenant;
         int32_t numa_node;
         char *tenant_node;
+        char *uuid;
 } BusSettings;
 
 void bus_settings_clear(BusSettings *s);

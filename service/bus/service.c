@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "boot-dir.h"
 #include "bus-attachment.h"
 #include "bus-device.h"
 #include "bus-group.h"
@@ -18,22 +19,21 @@ Service *service_of_call(sd_bus_message *m) {
         return sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(m)));
 }
 
-/* The boot-time list the udev rule reads: passthrough devices come up on
- * vfio-pci after a reboot, before a host driver can take them. Written
- * whole (temporary file, fsync, rename) whenever it changes. */
+/* The boot-time list the udev rule reads (boot-dir.h): passthrough
+ * devices come up on vfio-pci after a reboot, before a host driver can
+ * take them. Written whenever what the store says changes; a failure is
+ * tried again at the next change. */
 void service_boot_list_sync(Service *s) {
         g_autoptr(GPtrArray) addresses = model_intent_addresses(s->model);
-        g_autoptr(GString) list = g_string_new("# Written by devpassd: devices that boot on vfio-pci.\n");
         g_autoptr(GError) error = NULL;
+        g_autoptr(GString) list = g_string_new(NULL);
 
         for (guint i = 0; i < addresses->len; i++)
                 g_string_append_printf(list, "%s\n", (char *) addresses->pdata[i]);
         if (g_strcmp0(s->boot_list, list->str) == 0)
                 return;
-        g_autofree char *path = g_build_filename(s->config.state_dir, DP_BOOT_LIST, NULL);
-        if (!g_file_set_contents_full(path, list->str, list->len,
-                                      G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, &error)) {
-                g_warning("Cannot write %s (devices may boot on their host drivers): %s", path, error->message);
+        if (!boot_dir_sync(s->config.boot_dir, addresses, &error)) {
+                g_warning("%s (devices may boot on their host drivers)", error->message);
                 return;
         }
         g_free(s->boot_list);
@@ -293,7 +293,20 @@ static void service_sriov_restore(Service *s) {
         }
 }
 
-void service_start_reconcile(Service *s) {
+typedef struct {
+        void (*func)(void *userdata);
+        void *userdata;
+} StartDone;
+
+static void service_on_started(GPtrArray *results, void *userdata) {
+        g_autofree StartDone *done = userdata;
+
+        g_ptr_array_unref(results);
+        done->func(done->userdata);
+}
+
+void service_start_reconcile(Service *s, void (*done)(void *userdata), void *userdata) {
+        StartDone *d = g_new(StartDone, 1);
         g_autoptr(GPtrArray) intents = model_intent_addresses(s->model);
 
         for (guint i = 0; i < intents->len; i++) {
@@ -304,4 +317,8 @@ void service_start_reconcile(Service *s) {
         }
         service_sriov_restore(s);
         service_reconcile(s, inventory_sorted(s->inventory), true);
+        /* The binder runs jobs in order: this one, of no device, ends
+         * after every driver change the start asked for. */
+        *d = (StartDone) { done, userdata };
+        binder_bind(s->binder, (char *[]) { NULL }, BIND_TO_VFIO, service_on_started, d);
 }

@@ -22,8 +22,6 @@
 #define DP_ATTACHMENTS_PATH DP_ROOT_PATH "/attachments"
 /* The model's objects, where the faces show them. */
 #define DP_MODEL_PATHS ((const ModelPaths) { DP_GROUPS_PATH, DP_RULES_PATH, DP_ATTACHMENTS_PATH })
-/* In the state directory: the addresses the udev rule binds to vfio-pci at boot. */
-#define DP_BOOT_LIST "vfio-pci.list"
 
 typedef struct Service {
         Config config;
@@ -35,7 +33,7 @@ typedef struct Service {
         Binder *binder;
         GHashTable *binding;     /* addresses with a driver change under way */
         GHashTable *recheck;     /* of those, the ones a driver event was seen for meanwhile */
-        char *boot_list;         /* what DP_BOOT_LIST holds now */
+        char *boot_list;         /* the addresses config.boot_dir holds now, one a line */
 } Service;
 
 /* The service behind a method call on one of its objects (the registering
@@ -45,7 +43,7 @@ Service *service_of_call(sd_bus_message *m);
 /* Sends what the model says changed (objects removed, added, properties),
  * and keeps the boot-time vfio-pci list in step with the store. */
 void service_emit(Service *s);
-/* Writes the boot-time list when it is not what the store says. */
+/* Makes config.boot_dir hold what the store says boots on vfio-pci. */
 void service_boot_list_sync(Service *s);
 
 /* A driver change of addresses (NULL-terminated) begins: calls that would
@@ -68,5 +66,7 @@ bool service_bind_results(Service *s, GPtrArray *results, char **failed);
 /* The hotplug callback (userdata: the Service): signals, then each device
  * that came or whose driver changed is reconciled. */
 void service_on_changes(InventoryChanges *changes, void *userdata);
-/* At start: VF counts asked for set again, then every device reconciled. */
-void service_start_reconcile(Service *s);
+/* At start: VF counts asked for set again, then every device reconciled;
+ * done(userdata) once the binder has finished all of it (READY=1 waits
+ * for it: a VM manager ordered after devpassd finds its devices bound). */
+void service_start_reconcile(Service *s, void (*done)(void *userdata), void *userdata);

@@ -19,6 +19,7 @@ ModelAttachment *model_attachment_new(Model *m, StoreAttachment *settings) {
         a->devices = g_ptr_array_new();
         a->state = "restart-required";
         a->state_reason = g_strdup("");
+        a->machine_uuid = g_strdup("");
         return a;
 }
 
@@ -29,6 +30,7 @@ void model_attachment_free(ModelAttachment *a) {
         g_strfreev(a->device_macs);
         g_free(a->state_reason);
         g_free(a->claim_error);
+        g_free(a->machine_uuid);
         g_free(a);
 }
 
@@ -285,7 +287,7 @@ GPtrArray *model_group_units(ModelGroup *g) {
  * host group's: passed through for it, held by no tenant; a tenant's:
  * held by the tenant for it), on vfio-pci, and nobody else holds any
  * function of its IOMMU group, whatever the group. */
-static bool unit_free(Model *m, ModelGroup *g, GPtrArray *unit) {
+bool model_unit_free(Model *m, ModelGroup *g, GPtrArray *unit) {
         bool tenant = *g->settings->tenant;
 
         for (guint i = 0; i < unit->len; i++) {
@@ -313,7 +315,7 @@ GPtrArray *model_group_free_units(Model *m, ModelGroup *g, guint *total) {
         GPtrArray *free = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
 
         for (guint i = 0; i < units->len; i++)
-                if (unit_free(m, g, units->pdata[i]))
+                if (model_unit_free(m, g, units->pdata[i]))
                         g_ptr_array_add(free, g_ptr_array_ref(units->pdata[i]));
         if (total)
                 *total = units->len;
@@ -322,8 +324,9 @@ GPtrArray *model_group_free_units(Model *m, ModelGroup *g, guint *total) {
 
 /* ---- the attachments' view ---- */
 
-static void attachment_refresh(Model *m, ModelAttachment *a, GHashTable *claimed_by) {
+static void attachment_refresh(Model *m, ModelAttachment *a, GHashTable *claimed_by, GHashTable *uuids) {
         GPtrArray *held = g_hash_table_lookup(claimed_by, &a->id);
+        const char *uuid = g_hash_table_lookup(uuids, a->settings->machine) ?: "";
         g_autoptr(GPtrArray) devices = g_ptr_array_new();
         guint missing = 0;
         guint bits = 0;
@@ -357,6 +360,12 @@ static void attachment_refresh(Model *m, ModelAttachment *a, GHashTable *claimed
                 bits |= PROP_BIT(ATTACHMENT_PROP_DEVICE_MACS);
         }
 
+        if (!g_str_equal(uuid, a->machine_uuid)) {
+                g_free(a->machine_uuid);
+                a->machine_uuid = g_strdup(uuid);
+                bits |= PROP_BIT(ATTACHMENT_PROP_MACHINE_UUID);
+        }
+
         g_autofree char *reason = NULL;
         const char *state;
         if (a->claim_error) {
@@ -385,13 +394,17 @@ static void attachment_refresh(Model *m, ModelAttachment *a, GHashTable *claimed
 void model_attachments_refresh(Model *m, const char *machine) {
         g_autoptr(GHashTable) claimed_by = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL,
                                                                  (GDestroyNotify) g_ptr_array_unref);
+        g_autoptr(GHashTable) uuids = g_hash_table_new(g_str_hash, g_str_equal);   /* machine -> its claim's */
         GHashTableIter it;
         gpointer value;
 
         g_hash_table_iter_init(&it, m->claims);
         while (g_hash_table_iter_next(&it, NULL, &value)) {
                 StoreClaim *c = value;
-                if (!c->attachment_id || (machine && !g_str_equal(c->holder, machine)))
+                if (machine && !g_str_equal(c->holder, machine))
+                        continue;
+                g_hash_table_insert(uuids, c->holder, c->uuid);
+                if (!c->attachment_id)
                         continue;
                 GPtrArray *list = g_hash_table_lookup(claimed_by, &c->attachment_id);
                 if (!list) {
@@ -403,5 +416,5 @@ void model_attachments_refresh(Model *m, const char *machine) {
         g_hash_table_iter_init(&it, m->attachments);
         while (g_hash_table_iter_next(&it, NULL, &value))
                 if (!machine || g_str_equal(((ModelAttachment *) value)->settings->machine, machine))
-                        attachment_refresh(m, value, claimed_by);
+                        attachment_refresh(m, value, claimed_by, uuids);
 }

@@ -145,13 +145,89 @@ static const char *claim_mac(Model *m, ModelAttachment *a, const Device *d, guin
         return k == 0 && a->settings->macs && j < g_strv_length(a->settings->macs) ? a->settings->macs[j] : "";
 }
 
-GPtrArray *model_claim(Model *m, const char *machine, int numa_node, const char *tenant_node, GError **error) {
+/* Records given (ModelClaimed*) as the machine's, with uuid, and marks
+ * attachments as claimed at their generation, their claim_error from
+ * left_out (a -> why; NULL: none): one transaction, then memory. */
+static bool claims_commit(Model *m, const char *machine, const char *uuid, GPtrArray *given, GPtrArray *attachments,
+                          GHashTable *left_out, GError **error) {
+        bool ok = store_begin(m->store, error);
+        if (!ok)
+                return false;
+        for (guint i = 0; ok && i < given->len; i++) {
+                ModelClaimed *c = given->pdata[i];
+                for (guint j = 0; ok && j < c->devices->len; j++) {
+                        StoreClaim claim = { .address = ((Device *) c->devices->pdata[j])->address_str,
+                                             .holder = (char *) machine, .attachment_id = c->attachment->id,
+                                             .mac = c->macs->pdata[j], .uuid = (char *) uuid };
+                        ok = store_claim_insert(m->store, &claim, error);
+                }
+        }
+        for (guint i = 0; ok && i < attachments->len; i++) {
+                ModelAttachment *a = attachments->pdata[i];
+                ok = store_attachment_set_claimed(m->store, a->id, a->settings->generation, error);
+        }
+        if (!model_commit_or_rollback(m, ok, error))
+                return false;
+
+        g_autoptr(GPtrArray) changed = g_ptr_array_new();
+        for (guint i = 0; i < given->len; i++) {
+                ModelClaimed *c = given->pdata[i];
+                for (guint j = 0; j < c->devices->len; j++) {
+                        g_ptr_array_add(changed, ((Device *) c->devices->pdata[j])->address_str);
+                        StoreClaim *claim = g_new0(StoreClaim, 1);
+                        claim->address = g_strdup(((Device *) c->devices->pdata[j])->address_str);
+                        claim->holder = g_strdup(machine);
+                        claim->attachment_id = c->attachment->id;
+                        claim->mac = g_strdup(c->macs->pdata[j]);
+                        claim->uuid = g_strdup(uuid);
+                        g_hash_table_insert(m->claims, claim->address, claim);
+                }
+        }
+        for (guint i = 0; i < attachments->len; i++) {
+                ModelAttachment *a = attachments->pdata[i];
+                a->settings->claimed_generation = a->settings->generation;
+                g_free(a->claim_error);
+                a->claim_error = left_out ? g_strdup(g_hash_table_lookup(left_out, a)) : NULL;
+        }
+        model_refresh_holders(m, changed, machine);
+        return true;
+}
+
+const char *model_machine_uuid(Model *m, const char *machine) {
+        GHashTableIter it;
+        gpointer value;
+
+        /* Its claims all agree: new ones take its UUID (model_claim_devices()). */
+        g_hash_table_iter_init(&it, m->claims);
+        while (g_hash_table_iter_next(&it, NULL, &value))
+                if (g_str_equal(((StoreClaim *) value)->holder, machine))
+                        return ((StoreClaim *) value)->uuid;
+        return NULL;
+}
+
+/* A claim is one domain's: a machine's name reused by another domain
+ * while the first holds the devices is refused. */
+bool model_machine_uuid_check(Model *m, const char *machine, const char *uuid, GError **error) {
+        const char *held = model_machine_uuid(m, machine);
+
+        if (!uuid || !*uuid || !held || !*held || g_str_equal(held, uuid))
+                return true;
+        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Machine '%s' holds devices claimed for the domain "
+                           "of UUID %s, and this call is for UUID %s: another domain of that name holds them; stop "
+                           "it, or release machine '%s'", machine, held, uuid, machine), false;
+}
+
+GPtrArray *model_claim(Model *m, const char *machine, const char *uuid, int numa_node, const char *tenant_node,
+                       GError **error) {
         g_autoptr(GPtrArray) attachments = model_machine_attachments(m, machine);
         g_autoptr(GPtrArray) result = g_ptr_array_new_with_free_func((GDestroyNotify) model_claimed_free);
         g_autoptr(GHashTable) taken = g_hash_table_new(g_str_hash, g_str_equal);
         g_autoptr(GHashTable) use = pf_use(m);
         g_autoptr(GHashTable) left_out = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 
+        if (!model_machine_uuid_check(m, machine, uuid, error))
+                return NULL;
+        uuid = uuid ?: "";
         if (machine_claims(m, machine) > 0)
                 return claim_current_check(m, machine, attachments, error) ? claim_current(m, attachments) : NULL;
         for (guint i = 0; i < attachments->len; i++) {
@@ -189,48 +265,253 @@ GPtrArray *model_claim(Model *m, const char *machine, int numa_node, const char 
                 g_ptr_array_add(result, c);
         }
 
-        /* One transaction: the machine holds all of it, or nothing. */
-        bool ok = store_begin(m->store, error);
-        if (!ok)
-                return NULL;
-        for (guint i = 0; ok && i < result->len; i++) {
-                ModelClaimed *c = result->pdata[i];
-                for (guint j = 0; ok && j < c->devices->len; j++) {
-                        StoreClaim claim = { .address = ((Device *) c->devices->pdata[j])->address_str,
-                                             .holder = (char *) machine, .attachment_id = c->attachment->id,
-                                             .mac = c->macs->pdata[j] };
-                        ok = store_claim_insert(m->store, &claim, error);
-                }
-        }
-        for (guint i = 0; ok && i < attachments->len; i++) {
-                ModelAttachment *a = attachments->pdata[i];
-                ok = store_attachment_set_claimed(m->store, a->id, a->settings->generation, error);
-        }
-        if (!model_commit_or_rollback(m, ok, error))
-                return NULL;
+        return claims_commit(m, machine, uuid, result, attachments, left_out, error) ? g_steal_pointer(&result)
+                                                                                     : NULL;
+}
 
-        g_autoptr(GPtrArray) changed = g_ptr_array_new();
-        for (guint i = 0; i < result->len; i++) {
-                ModelClaimed *c = result->pdata[i];
-                for (guint j = 0; j < c->devices->len; j++) {
-                        g_ptr_array_add(changed, ((Device *) c->devices->pdata[j])->address_str);
-                        StoreClaim *claim = g_new0(StoreClaim, 1);
-                        claim->address = g_strdup(((Device *) c->devices->pdata[j])->address_str);
-                        claim->holder = g_strdup(machine);
-                        claim->attachment_id = c->attachment->id;
-                        claim->mac = g_strdup(c->macs->pdata[j]);
-                        g_hash_table_insert(m->claims, claim->address, claim);
+/* ---- claims by address: a VM manager's hook ---- */
+
+/* What one attachment of the machine may still get from its group. */
+typedef struct {
+        ModelAttachment *attachment;
+        GPtrArray *units;         /* its group's units */
+        guint held;               /* units its claim holds */
+        guint adding;             /* units this call adds */
+        ModelClaimed *given;      /* what this call adds (in the plan's list), NULL while none */
+} Draw;
+
+/* What ClaimDevices adds: ModelClaimed* (new devices only), and every
+ * group and device it touches, for polkit. */
+typedef struct {
+        GPtrArray *given;
+        GPtrArray *groups;        /* ModelGroup*, distinct */
+        GPtrArray *devices;       /* Device*, distinct: the addresses, and the units' functions */
+        GPtrArray *marked;        /* ModelAttachment* that held nothing before: now claimed */
+} DevicesPlan;
+
+static void devices_plan_clear(DevicesPlan *p) {
+        g_clear_pointer(&p->given, g_ptr_array_unref);
+        g_clear_pointer(&p->groups, g_ptr_array_unref);
+        g_clear_pointer(&p->devices, g_ptr_array_unref);
+        g_clear_pointer(&p->marked, g_ptr_array_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(DevicesPlan, devices_plan_clear);
+
+static void add_distinct(GPtrArray *list, gpointer item) {
+        if (!g_ptr_array_find(list, item, NULL))
+                g_ptr_array_add(list, item);
+}
+
+static GPtrArray *unit_of(GPtrArray *units, const Device *d) {
+        for (guint i = 0; i < units->len; i++)
+                if (g_ptr_array_find(units->pdata[i], d, NULL))
+                        return units->pdata[i];
+        return NULL;
+}
+
+/* How many of units the attachment's claim holds. */
+static guint units_held(Model *m, const ModelAttachment *a, GPtrArray *units) {
+        guint n = 0;
+
+        for (guint i = 0; i < units->len; i++) {
+                GPtrArray *unit = units->pdata[i];
+                for (guint k = 0; k < unit->len; k++) {
+                        const StoreClaim *c = g_hash_table_lookup(m->claims, ((Device *) unit->pdata[k])->address_str);
+                        if (c && c->attachment_id == a->id) {
+                                n++;
+                                break;
+                        }
                 }
         }
+        return n;
+}
+
+/* Why a unit of d that is not free cannot be had, as a GError. */
+static void unit_refusal(Model *m, const Device *d, GError **error) {
+        g_autofree char *blocker = model_unit_blocker(d);
+        guint n = d->iommu_peers ? d->iommu_peers->len : 0;
+
+        for (guint i = 0; i < n; i++) {
+                const Device *p = d->iommu_peers->pdata[i];
+                const char *holder = model_holder(m, p->address_str);
+                if (holder && p != d) {
+                        g_autofree char *use = model_device_use(m, p->address_str);
+                        g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Device %s shares IOMMU group %d with %s, "
+                                    "%s, and VFIO gives a group to one holder whole: stop that machine or take "
+                                    "device %s out of the domain", d->address_str, d->iommu_group, p->address_str,
+                                    use, d->address_str);
+                        return;
+                }
+        }
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Device %s cannot be claimed now: %s", d->address_str,
+                    blocker ?: "it is not on vfio-pci yet (see devpassctl device)");
+}
+
+/* The first of the machine's attachments to g with a unit left, NULL
+ * with why. */
+static Draw *draw_for(Model *m, const char *machine, const char *tenant_node, GArray *draws, ModelGroup *g,
+                      const Device *d, GError **error) {
+        Draw *last = NULL;
+
+        for (guint i = 0; i < draws->len; i++) {
+                Draw *w = &g_array_index(draws, Draw, i);
+                if (w->attachment->group != g)
+                        continue;
+                last = w;
+                if (w->held + w->adding < w->attachment->settings->count)
+                        break;
+        }
+        if (!last)
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "Machine '%s' has no attachment "
+                                   "to group %s, which device %s is passed through for: attach the group to the "
+                                   "machine first (devpassctl attach)", machine, g->settings->name, d->address_str),
+                       NULL;
+        if (*g->settings->tenant && g_strcmp0(g->settings->tenant_node, tenant_node) != 0)
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "Group %s holds devices for "
+                                   "tenant node %s, and machine '%s' runs on %s", g->settings->name,
+                                   g->settings->tenant_node, machine,
+                                   tenant_node && *tenant_node ? tenant_node : "no tenant node"), NULL;
+        if (last->held + last->adding >= last->attachment->settings->count)
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Attachment '%s' of machine '%s' has all "
+                                   "the %u unit%s of group %s its Count gives, and device %s would be one more: "
+                                   "raise its Count (devpassctl update-attachment --count), or take the device out "
+                                   "of the domain", last->attachment->settings->name, machine,
+                                   last->attachment->settings->count, last->attachment->settings->count == 1 ? "" : "s",
+                                   g->settings->name, d->address_str), NULL;
+        return last;
+}
+
+static void draw_clear(Draw *w) {
+        g_ptr_array_unref(w->units);
+}
+
+/* The machine's attachments that have a group, with what they hold. */
+static GArray *draws_new(Model *m, const char *machine) {
+        g_autoptr(GPtrArray) attachments = model_machine_attachments(m, machine);
+        GArray *draws = g_array_new(FALSE, TRUE, sizeof(Draw));
+
+        g_array_set_clear_func(draws, (GDestroyNotify) draw_clear);
+
         for (guint i = 0; i < attachments->len; i++) {
                 ModelAttachment *a = attachments->pdata[i];
-                a->settings->claimed_generation = a->settings->generation;
-                g_free(a->claim_error);
-                a->claim_error = g_strdup(g_hash_table_lookup(left_out, a));
+                if (!a->group)
+                        continue;
+                Draw w = { .attachment = a, .units = model_group_units(a->group) };
+                w.held = units_held(m, a, w.units);
+                g_array_append_val(draws, w);
         }
-        model_refresh_holders(m, changed, machine);
-        return g_steal_pointer(&result);
+        return draws;
 }
+
+/* The group one address names, or NULL with why: it must be a devpass
+ * passthrough device on this node, held by nobody else (*mine: by the
+ * machine already). */
+static ModelGroup *address_group(Model *m, const char *machine, const char *address, Device **ret, bool *mine,
+                                 GError **error) {
+        DpAddress addr;
+        Device *d = address_parse(address, &addr) ? inventory_lookup(m->inventory, &addr) : NULL;
+        const StoreClaim *hold = g_hash_table_lookup(m->holds, address);
+        const StoreClaim *claim = g_hash_table_lookup(m->claims, address);
+        ModelGroup *g = hold ? g_hash_table_lookup(m->groups, &hold->group_id) : model_intent(m, address);
+
+        *ret = d;
+        if (!g)
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "Device %s is not passed through "
+                                   "by devpass: pass it through and attach its group to machine '%s' "
+                                   "(devpassctl passthrough, attach), or take it out of the domain", address,
+                                   machine), NULL;
+        if (!d)
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "Device %s, passed through for group %s, "
+                                   "is not on this node: put it back, or take it out of the domain", address,
+                                   g->settings->name), NULL;
+        *mine = claim && g_str_equal(claim->holder, machine);
+        if (claim && !*mine)
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Device %s is held by machine '%s': stop that "
+                                   "machine (or devpassctl release it) first, or take the device out of this "
+                                   "domain", address, claim->holder), NULL;
+        if (hold && g_strcmp0(model_machine_tenant(m, machine), hold->holder) != 0)
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Device %s is held by tenant '%s', and machine "
+                                   "'%s' is not the tenant's: take the device out of the domain", address,
+                                   hold->holder, machine), NULL;
+        return g;
+}
+
+/* All or nothing: every address judged before anything is planned to change. */
+static bool devices_plan(Model *m, const char *machine, const char *tenant_node, char **addresses, DevicesPlan *p,
+                         GError **error) {
+        g_autoptr(GArray) draws = draws_new(m, machine);
+        g_autoptr(GHashTable) taken = g_hash_table_new(g_str_hash, g_str_equal);
+        bool ok = true;
+
+        p->given = g_ptr_array_new_with_free_func((GDestroyNotify) model_claimed_free);
+        p->groups = g_ptr_array_new();
+        p->devices = g_ptr_array_new();
+        p->marked = g_ptr_array_new();
+        for (size_t i = 0; ok && addresses[i]; i++) {
+                Device *d;
+                bool mine;
+                ModelGroup *g = address_group(m, machine, addresses[i], &d, &mine, error);
+                if (!(ok = g != NULL))
+                        continue;
+                add_distinct(p->groups, g);
+                add_distinct(p->devices, d);
+                if (mine || g_hash_table_contains(taken, d->address_str))
+                        continue;
+                Draw *w = draw_for(m, machine, tenant_node, draws, g, d, error);
+                GPtrArray *unit = w ? unit_of(w->units, d) : NULL;
+                if (w && (!unit || !model_unit_free(m, g, unit))) {
+                        unit_refusal(m, d, error);
+                        w = NULL;
+                }
+                if (!(ok = w != NULL))
+                        continue;
+                if (!w->given) {
+                        w->given = claimed_new(w->attachment);
+                        g_ptr_array_add(p->given, w->given);
+                        if (w->held == 0)
+                                g_ptr_array_add(p->marked, w->attachment);
+                }
+                for (guint k = 0; k < unit->len; k++) {
+                        Device *f = unit->pdata[k];
+                        g_hash_table_add(taken, f->address_str);
+                        add_distinct(p->devices, f);
+                        g_ptr_array_add(w->given->devices, f);
+                        g_ptr_array_add(w->given->macs, g_strdup(claim_mac(m, w->attachment, f, w->held + w->adding,
+                                                                           k)));
+                }
+                w->adding++;
+        }
+        return ok;
+}
+
+bool model_claim_devices_check(Model *m, const char *machine, const char *uuid, const char *tenant_node,
+                               char **addresses, GPtrArray **groups, GPtrArray **devices, GError **error) {
+        g_auto(DevicesPlan) p = {};
+
+        if (!model_machine_uuid_check(m, machine, uuid, error) ||
+            !devices_plan(m, machine, tenant_node, addresses, &p, error))
+                return false;
+        *groups = g_steal_pointer(&p.groups);
+        *devices = g_steal_pointer(&p.devices);
+        return true;
+}
+
+GPtrArray *model_claim_devices(Model *m, const char *machine, const char *uuid, const char *tenant_node,
+                               char **addresses, GError **error) {
+        g_auto(DevicesPlan) p = {};
+
+        if (!model_machine_uuid_check(m, machine, uuid, error) ||
+            !devices_plan(m, machine, tenant_node, addresses, &p, error))
+                return NULL;
+        const char *held = model_machine_uuid(m, machine);
+        /* Nothing new: what it holds passes, and nothing is written. */
+        if (p.given->len > 0 &&
+            !claims_commit(m, machine, held ?: uuid ?: "", p.given, p.marked, NULL, error))
+                return NULL;
+        g_autoptr(GPtrArray) attachments = model_machine_attachments(m, machine);
+        return claim_current(m, attachments);
+}
+
 
 bool model_release(Model *m, const char *machine, GError **error) {
         if (machine_claims(m, machine) == 0)

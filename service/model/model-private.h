@@ -90,6 +90,8 @@ GPtrArray *model_group_units(ModelGroup *g);
 /* The units a machine or tenant may get from g now; *total, when not
  * NULL, gets how many units g has. */
 GPtrArray *model_group_free_units(Model *m, ModelGroup *g, guint *total);
+/* Whether a machine or tenant may get unit (of g) now. */
+bool model_unit_free(Model *m, ModelGroup *g, GPtrArray *unit);
 /* Why d's IOMMU group cannot go to a machine (a function of it is not on
  * vfio-pci), NULL when it can. Pure. */
 char *model_unit_blocker(const Device *d);

@@ -427,7 +427,7 @@ size_t model_bus_size(Model *m) {
                 const StoreAttachment *s = a->settings;
                 n += OBJECT_BYTES + _ATTACHMENT_PROP_MAX * PROPERTY_BYTES +
                      strings_bytes((const char *const[]) { s->name, s->machine, s->tenant, s->type, s->description,
-                                                           a->state, a->state_reason, NULL }) +
+                                                           a->state, a->state_reason, a->machine_uuid, NULL }) +
                      (1 + a->devices->len) * PATH_BYTES + strings_bytes((const char *const *) (s->macs ?: (char *[]) { NULL })) +
                      strings_bytes((const char *const *) (a->device_macs ?: (char *[]) { NULL }));
         }

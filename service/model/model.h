@@ -64,6 +64,7 @@ typedef enum {
         ATTACHMENT_PROP_STATE_REASON,
         ATTACHMENT_PROP_DEVICES,
         ATTACHMENT_PROP_DEVICE_MACS,
+        ATTACHMENT_PROP_MACHINE_UUID,
         _ATTACHMENT_PROP_MAX,
 } AttachmentProp;
 
@@ -94,6 +95,7 @@ typedef struct {
         const char *state;        /* "restart-required", "attached", "degraded", "error" */
         char *state_reason;       /* "" unless error or degraded */
         char *claim_error;        /* why the last claim left it out (Optional), NULL */
+        char *machine_uuid;       /* the UUID its machine's claim was made for, "" for none */
 } ModelAttachment;
 
 /* What a claim gave one attachment. */
@@ -325,12 +327,38 @@ bool model_attachment_update(Model *m, ModelAttachment *a, StoreAttachment *sett
 /* The machine keeps what it holds until it is released. */
 bool model_attachment_delete(Model *m, ModelAttachment *a, GError **error);
 
+/* The UUID (of a libvirt domain) the machine's claim was made for: ""
+ * when the claim named none, NULL when the machine holds nothing. Every
+ * claim of the machine carries its first claim's UUID; a call naming
+ * another UUID is refused (G_IO_ERROR_BUSY, naming both) while it holds
+ * anything: another domain of the same name. uuid below: NULL or "" for
+ * none, else lower case. */
+const char *model_machine_uuid(Model *m, const char *machine);
+bool model_machine_uuid_check(Model *m, const char *machine, const char *uuid, GError **error);
 /* Claims free devices for every attachment of the machine, all or nothing
  * (an Optional one that cannot be met is left out, with its reason). A
  * machine that holds devices of its current attachments gets them again.
  * Returns ModelClaimed*; G_IO_ERROR_BUSY names the attachment, the group,
  * how many were wanted and how many are free. */
-GPtrArray *model_claim(Model *m, const char *machine, int numa_node, const char *tenant_node, GError **error);
+GPtrArray *model_claim(Model *m, const char *machine, const char *uuid, int numa_node, const char *tenant_node,
+                       GError **error);
+/* Claims the devices at addresses (canonical, NULL-terminated) for the
+ * machine, all or nothing: what a VM manager's hook found in a starting
+ * domain. Each must be a passthrough device on this node: one the machine
+ * holds passes; a free one of a group the machine has an attachment to is
+ * claimed with its whole unit, for the first such attachment whose Count
+ * has a unit left. Refused: not passed through (INVALID_ARGUMENT), not on
+ * the node (NOT_FOUND), held by another machine or tenant or sharing its
+ * IOMMU group with one (BUSY, naming the holder), a group the machine is
+ * not attached to (INVALID_ARGUMENT, naming the group), no unit left in
+ * the attachments' Count (BUSY). Returns the machine's whole claim
+ * afterwards (ModelClaimed*, as model_claim()). The check gives the groups
+ * (ModelGroup*) and devices (Device*: the addresses and their units'
+ * functions) the call touches. */
+bool model_claim_devices_check(Model *m, const char *machine, const char *uuid, const char *tenant_node,
+                               char **addresses, GPtrArray **groups, GPtrArray **devices, GError **error);
+GPtrArray *model_claim_devices(Model *m, const char *machine, const char *uuid, const char *tenant_node,
+                               char **addresses, GError **error);
 /* Frees every device the machine holds; nothing held is fine. */
 bool model_release(Model *m, const char *machine, GError **error);
 

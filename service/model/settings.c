@@ -6,6 +6,7 @@
 #include <gio/gio.h>
 
 #include "config.h"
+#include "machine-name.h"
 #include "text.h"
 
 static const char *const group_types[] = { "pci", "sriov-nic", NULL };
@@ -77,7 +78,7 @@ bool settings_node_valid(const char *node, GError **error) {
         return invalid(error, "%s is not a node name: use \"\" for every node, or 1-64 of A-Z a-z 0-9 . _ -", q);
 }
 
-bool settings_machine_valid(const char *what, const char *name, GError **error) {
+bool settings_tenant_valid(const char *what, const char *name, GError **error) {
         size_t n = strlen(name);
         g_autofree char *q = NULL;   /* quoted only for a refusal: names are checked on every call */
 
@@ -88,6 +89,25 @@ bool settings_machine_valid(const char *what, const char *name, GError **error) 
                         return invalid(error, "The %s name %s may hold only A-Z a-z 0-9 . _ -", what,
                                        (q = text_quote(name)));
         return true;
+}
+
+bool settings_machine_valid(const char *name, GError **error) {
+        if (machine_name_valid(name))
+                return true;
+        g_autofree char *q = text_quote(name);
+        size_t n = strlen(name);
+        if (n == 0 || n > MACHINE_NAME_MAX)
+                return invalid(error, "The machine name %s must be 1 to %d bytes long", q, MACHINE_NAME_MAX);
+        return invalid(error, "The machine name %s is not UTF-8 or holds control characters: use the domain's "
+                       "name as the VM manager shows it", q);
+}
+
+bool settings_uuid_valid(const char *uuid, GError **error) {
+        if (g_uuid_string_is_valid(uuid))
+                return true;
+        g_autofree char *q = text_quote(uuid);
+        return invalid(error, "%s is not a UUID: give the domain's as libvirt shows it "
+                       "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", q);
 }
 
 char *settings_mac_parse(const char *mac, GError **error) {

@@ -22,9 +22,13 @@ bool settings_group_class_valid(const char *class_name, GError **error);
 /* "" (every node) or a node name as in devpassd.conf. */
 bool settings_node_valid(const char *node, GError **error);
 
-/* Machine and tenant names: 1-64 of A-Z a-z 0-9 . _ -. what: "machine",
- * "tenant" (for the message). */
-bool settings_machine_valid(const char *what, const char *name, GError **error);
+/* Tenant names (and tenant nodes): 1-64 of A-Z a-z 0-9 . _ -. what:
+ * "tenant", "tenant node" (for the message). */
+bool settings_tenant_valid(const char *what, const char *name, GError **error);
+/* Machine names: machine_name_valid() (machine-name.h), with a message. */
+bool settings_machine_valid(const char *name, GError **error);
+/* A domain's UUID beside its name: 8-4-4-4-12 hex digits. */
+bool settings_uuid_valid(const char *uuid, GError **error);
 /* A MAC address for a VF: six hex octets with ':', unicast, not all
  * zero. Returns it in lower case, or NULL. */
 char *settings_mac_parse(const char *mac, GError **error);

@@ -71,7 +71,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Binder, binder_free);
 
 /* Binds each address (strings "dddd:bb:ss.f") in order; done gets a
  * GPtrArray of BindResult* (owned by the callee's caller: unref it), on
- * the thread-default main context of the caller. */
+ * the thread-default main context of the caller. Jobs run and their
+ * results arrive in the order asked: with no address, done says that
+ * every job asked for before is over. */
 typedef void (*BinderFunc)(GPtrArray *results, void *userdata);
 void binder_bind(Binder *b, char **addresses, BindTarget target, BinderFunc done, void *userdata);
 

@@ -26,11 +26,11 @@ static bool attachment_name(const char *v, GError **error) {
 }
 
 static bool machine_name(const char *v, GError **error) {
-        return settings_machine_valid("machine", v, error);
+        return settings_machine_valid(v, error);
 }
 
 static bool tenant_name(const char *v, GError **error) {
-        return settings_machine_valid("tenant", v, error);
+        return settings_tenant_valid("tenant", v, error);
 }
 
 /* "" for the host's own. */
@@ -39,7 +39,7 @@ static bool tenant_or_host(const char *v, GError **error) {
 }
 
 static bool tenant_node(const char *v, GError **error) {
-        return !*v || settings_machine_valid("tenant node", v, error);
+        return !*v || settings_tenant_valid("tenant node", v, error);
 }
 
 /* As devpassd writes it: canonical, so that one function has one key. */
@@ -73,6 +73,17 @@ static bool boot_id(const char *v, GError **error) {
         if (!*v || g_uuid_string_is_valid(v))
                 return true;
         g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not a boot id");
+        return false;
+}
+
+/* As devpassd writes it: lower case, or "" for none. */
+static bool uuid_or_none(const char *v, GError **error) {
+        g_autofree char *lower = g_ascii_strdown(v, -1);
+
+        if (!*v || (settings_uuid_valid(v, error) && g_str_equal(lower, v)))
+                return true;
+        if (error && !*error)
+                g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not in lower case");
         return false;
 }
 
@@ -140,9 +151,11 @@ static const Table tables[] = {
               "HAVING count(*) > 1", "the machine has two attachments of this name" } } },
         { "claims", "'address ' || address",
           { TEXT("address", address_stored), TEXT("holder", machine_name), ID_OR_NULL("attachment_id"),
-            TEXT("mac", mac_or_none), TEXT("boot_id", boot_id) },
+            TEXT("mac", mac_or_none), TEXT("boot_id", boot_id), TEXT("uuid", uuid_or_none) },
           { { "SELECT 'address ' || address FROM claims GROUP BY address HAVING count(*) > 1",
-              "the function is claimed twice, and one machine at a time may hold it" } } },
+              "the function is claimed twice, and one machine at a time may hold it" },
+            { "SELECT 'holder ' || holder FROM claims GROUP BY holder HAVING count(DISTINCT uuid) > 1",
+              "the machine's claims name two domain UUIDs, and a claim is one domain's" } } },
         { "tenant_holds", "'address ' || address",
           { TEXT("address", address_stored), TEXT("tenant", tenant_name), ID("group_id"),
             TEXT("mac", mac_or_none) },

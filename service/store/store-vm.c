@@ -22,6 +22,7 @@ void store_claim_free(StoreClaim *c) {
         g_free(c->address);
         g_free(c->holder);
         g_free(c->mac);
+        g_free(c->uuid);
         g_free(c);
 }
 
@@ -105,15 +106,16 @@ bool store_claim_insert(Store *s, const StoreClaim *c, GError **error) {
         sqlite3_stmt *st = c->tenant ?
                 store_prepare(s, "INSERT INTO tenant_holds (address, tenant, group_id, mac) VALUES (?, ?, ?, ?)",
                               error) :
-                store_prepare(s, "INSERT INTO claims (address, holder, attachment_id, mac, boot_id) "
-                                 "VALUES (?, ?, ?, ?, ?)", error);
+                store_prepare(s, "INSERT INTO claims (address, holder, attachment_id, mac, boot_id, uuid) "
+                                 "VALUES (?, ?, ?, ?, ?, ?)", error);
         if (!st)
                 return false;
         int bound = store_bind_text(st, 1, c->address) ?:
                     store_bind_text(st, 2, c->holder) ?:
                     bind_id_or_null(st, 3, c->tenant ? c->group_id : c->attachment_id) ?:
                     store_bind_text(st, 4, c->mac) ?:
-                    (c->tenant ? SQLITE_OK : store_bind_text(st, 5, s->boot_id));
+                    (c->tenant ? SQLITE_OK : store_bind_text(st, 5, s->boot_id) ?:
+                                             store_bind_text(st, 6, c->uuid ?: ""));
         return store_step_done(s, st, bound, error);
 }
 
@@ -204,13 +206,15 @@ static void claim_row(sqlite3_stmt *st, void *data) {
         else
                 c->attachment_id = id;
         c->mac = store_column_text(st, 4);
+        c->uuid = store_column_text(st, 5);
         g_ptr_array_add(data, c);
 }
 
 GPtrArray *store_claims_load(Store *s, GError **error) {
         g_autoptr(GPtrArray) claims = g_ptr_array_new_with_free_func((GDestroyNotify) store_claim_free);
-        sqlite3_stmt *st = store_prepare(s, "SELECT address, holder, 0, attachment_id, mac FROM claims "
-                                            "UNION ALL SELECT address, tenant, 1, group_id, mac FROM tenant_holds "
+        sqlite3_stmt *st = store_prepare(s, "SELECT address, holder, 0, attachment_id, mac, uuid FROM claims "
+                                            "UNION ALL SELECT address, tenant, 1, group_id, mac, '' "
+                                            "FROM tenant_holds "
                                             "ORDER BY 1, 3", error);
         if (!st || !store_step_rows(s, st, claim_row, claims, error))
                 return NULL;

@@ -132,6 +132,9 @@ const char *const store_migrations[] = {
         "  generation, claimed_generation FROM attachments;"
         "DROP TABLE attachments;"
         "ALTER TABLE attachments_new RENAME TO attachments;",
+        /* 4: the UUID of the domain a claim was made for, beside its name
+         * ('' when the caller gave none). */
+        "ALTER TABLE claims ADD COLUMN uuid TEXT NOT NULL DEFAULT '';",
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(store_migrations) == STORE_SCHEMA_VERSION);
 

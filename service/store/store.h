@@ -23,7 +23,7 @@ typedef enum {
         STORE_ERROR_DAMAGED,    /* not a database, or a row no call could have written */
 } StoreError;
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 typedef struct {
         int64_t id;
@@ -145,6 +145,7 @@ typedef struct {
         int64_t attachment_id;    /* a machine's claim; 0 once its attachment is deleted */
         int64_t group_id;         /* a tenant's hold: the tenant's group */
         char *mac;
+        char *uuid;               /* a machine's claim: its domain's UUID, "" when not given */
 } StoreClaim;
 
 void store_attachment_free(StoreAttachment *a);

@@ -11,21 +11,11 @@
 #define DEVICES "/org/devpass1/devices/"
 
 static CtlClaim *claim(GPtrArray *into, const char *path, const char *name) {
-        CtlClaim *c = g_new0(CtlClaim, 1);
-        c->path = g_strdup(path);
-        c->name = g_strdup(name);
-        c->devices = g_ptr_array_new_with_free_func((GDestroyNotify) ctl_claim_device_free);
-        g_ptr_array_add(into, c);
-        return c;
+        return ctl_claim_new(into, path, name, NULL);
 }
 
 static void claim_device(CtlClaim *c, const char *address, int32_t group, const char *mac) {
-        CtlClaimDevice *d = g_new0(CtlClaimDevice, 1);
-        d->address = g_strdup(address);
-        d->iommu_group = group;
-        d->vfio = g_strdup_printf("/dev/vfio/%d", group);
-        d->mac = g_strdup(mac);
-        g_ptr_array_add(c->devices, d);
+        ctl_claim_add(c->devices, address, group, mac);
 }
 
 static GPtrArray *claims_new(void) {
@@ -189,11 +179,56 @@ static void test_hostdev_xml_refused(void **state) {
         /* Nothing half-written: the good attachment before is not printed either. */
         held(attachments, "gpu 1", "pci", DEVICES "0000_17_00_0", "");
         held(attachments, "vgpu", "mdev", DEVICES "0000_18_00_0", "");
-        assert_xml_refused(attachments, "attachment 'vgpu' is of type 'mdev': hostdev-xml knows pci and sriov-nic");
+        assert_xml_refused(attachments,
+                           "attachment 'vgpu' is of type 'mdev': libvirt XML is written for pci and sriov-nic only");
 
         g_ptr_array_set_size(attachments, 1);
         held(attachments, "odd", "pci", "/org/devpass1/devices/nonsense", "");
         assert_xml_refused(attachments, "attachment 'odd' holds '/org/devpass1/devices/nonsense', which is no device");
+}
+
+/* A unit of one function where QEMU puts it; a GPU and its audio in slot
+ * 0 of a root port of their own, functions kept; an attachment that got
+ * nothing adds nothing. */
+static void test_qemu(void **state) {
+        g_autoptr(GPtrArray) claims = claims_new();
+        g_autofree char *args = NULL, *error = NULL;
+
+        /* Two more units of several functions: the next root port each;
+         * functions that do not include 0 are renumbered from 0. */
+        CtlClaim *more = claims->pdata[1];
+        claim_device(more, "0000:65:00.1", 50, "");
+        claim_device(more, "0000:65:00.2", 50, "");
+        claim_device(more, "0000:66:00.0", 51, "");
+        claim_device(more, "0000:66:00.3", 51, "");
+        assert_true(ctl_claim_qemu(claims, CTL_GUEST_BUS_DEFAULT, &args, &error));
+        assert_null(error);
+        assert_string_equal(args,
+                "-device\nvfio-pci,host=0000:17:00.0\n"
+                "-device\nvfio-pci,host=0000:65:00.0\n"
+                "-device\npcie-root-port,id=devpass16,chassis=16\n"
+                "-device\nvfio-pci,host=0000:b1:00.0,bus=devpass16,addr=0x0.0,multifunction=on\n"
+                "-device\nvfio-pci,host=0000:b1:00.1,bus=devpass16,addr=0x0.1\n"
+                "-device\nvfio-pci,host=0000:3b:02.1\n"
+                "-device\npcie-root-port,id=devpass17,chassis=17\n"
+                "-device\nvfio-pci,host=0000:65:00.1,bus=devpass17,addr=0x0.0,multifunction=on\n"
+                "-device\nvfio-pci,host=0000:65:00.2,bus=devpass17,addr=0x0.1\n"
+                "-device\npcie-root-port,id=devpass18,chassis=18\n"
+                "-device\nvfio-pci,host=0000:66:00.0,bus=devpass18,addr=0x0.0,multifunction=on\n"
+                "-device\nvfio-pci,host=0000:66:00.3,bus=devpass18,addr=0x0.3\n");
+
+        /* Nothing claimed: nothing to print. */
+        g_autoptr(GPtrArray) none = g_ptr_array_new_with_free_func((GDestroyNotify) ctl_claim_free);
+        g_autofree char *empty = NULL;
+        assert_true(ctl_claim_qemu(none, CTL_GUEST_BUS_DEFAULT, &empty, &error));
+        assert_string_equal(empty, "");
+
+        /* Half a command line is worse than none. */
+        claim_device(claims->pdata[0], "0000:17:00", 12, "");
+        g_autofree char *half = NULL;
+        assert_false(ctl_claim_qemu(claims, CTL_GUEST_BUS_DEFAULT, &half, &error));
+        assert_null(half);
+        assert_string_equal(error, "attachment 'gpu 1' holds '0000:17:00', which is no device");
 }
 
 int main(void) {
@@ -202,6 +237,7 @@ int main(void) {
                 cmocka_unit_test(test_claim_json),
                 cmocka_unit_test(test_hostdev_xml),
                 cmocka_unit_test(test_hostdev_xml_refused),
+                cmocka_unit_test(test_qemu),
         };
         return cmocka_run_group_tests_name("client-claim", tests, NULL, NULL);
 }

@@ -55,6 +55,7 @@ static const char *const known_keys[][2] = {
         { "Conditions", "a(sss)" }, { "Node", "s" }, { "Enabled", "b" }, { "Group", "o" },
         { "Count", "u" },   { "Mac", "s" },      { "Optional", "b" },    { "Tenant", "s" },
         { "Force", "b" },   { "Release", "b" },  { "NumaNode", "i" },    { "TenantNode", "s" },
+        { "Uuid", "s" },
 };
 
 /* The keys each method's a{sv} takes, as the contract says: a call has
@@ -64,7 +65,8 @@ static const char *const method_keys[][2] = {
         { "Manager.CreateRule", "Conditions Name Node Enabled" },
         { "Manager.CreateAttachment", "Group Count Name Type Description Mac Optional Tenant" },
         { "Manager.CreateAttachments", "Group Count Name Type Description Mac Optional Tenant" },
-        { "Manager.Claim", "NumaNode TenantNode" },
+        { "Manager.Claim", "NumaNode TenantNode Uuid" },
+        { "Manager.ClaimDevices", "NumaNode TenantNode Uuid" },
         { "Manager.PassToTenant", "Group Count Name Type Description Mac" },
         { "Manager.MakePassthrough", "Group Name Type Description Class Force" },
         { "Group.Update", "Name Description Class Type" },
@@ -106,7 +108,8 @@ static const char *const tokens[] = {
         "00:00:00:00:00:00", "03:00:00:00:00:00", "*", "0000:*", "??:??.?", "[", "nvidia", "vfio-pci", "-1", "0",
         "4294967296", "0000:17:00.0 ", " 0000:17:00.0", "NVIDIA Corporation", "eq", "class", "vm3", "tnode",
         "0x0200", "0000:3b:02.*", "0000:b1:00.?", "1", "2", "0000:3b:00.1", "i40e", "iavf", "Intel",
-        "Ethernet", "0000:5e:00.0", "0108", "",
+        "Ethernet", "0000:5e:00.0", "0108", "4dea22b3-1d52-d8f3-2516-782e98ab3fa0", "win 11 gaming",
+        "B\xc3\xbcro-VM", "",
 };
 
 static const char *const format_strings[] = {

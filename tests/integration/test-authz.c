@@ -152,7 +152,7 @@ static char *snapshot(Fixture *f) {
         g_autoptr(GPtrArray) lines = calls_object_lines(f->h);
 
         g_autofree char *state_dir = harness_state_dir(f->h);
-        const char *files[] = { "devpass.db", "devpass.db-wal", "vfio-pci.list", NULL };
+        const char *files[] = { "devpass.db", "devpass.db-wal", NULL };
         for (size_t i = 0; files[i]; i++) {
                 g_autofree char *file = g_build_filename(state_dir, files[i], NULL);
                 g_autofree char *bytes = NULL;
@@ -165,6 +165,8 @@ static char *snapshot(Fixture *f) {
                 g_autofree char *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (guchar *) bytes, len);
                 g_ptr_array_add(lines, g_strdup_printf("%s %zu bytes sha256 %s", files[i], len, sum));
         }
+        g_autofree char *boot_list = calls_boot_list(state_dir);
+        g_ptr_array_add(lines, g_strdup_printf("boot list:%s", boot_list));
 
         /* The devices the kernel has now (new VFs would show). */
         fakekernel_lock(f->fk);

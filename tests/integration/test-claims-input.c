@@ -86,37 +86,50 @@ static void test_names(void **state) {
         Fixture *f = *state;
         g_autofree char *long65 = g_strnfill(65, 'a');
         g_autofree char *quoted65 = g_strdup_printf("'%.40s...'", long65);
+        g_autofree char *long256 = g_strnfill(256, 'a');
+        g_autofree char *quoted256 = g_strdup_printf("'%.40s...'", long256);
+        /* Machines are the VM manager's names: NULL where a machine may
+         * have the name and only a tenant may not. */
         const struct {
-                const char *name, *quoted, *problem;
+                const char *name, *quoted, *machine, *tenant;
         } names[] = {
-                { "", "''", "must be 1 to 64 characters long" },
-                { long65, quoted65, "must be 1 to 64 characters long" },
-                { "vm one", "'vm one'", "may hold only A-Z a-z 0-9 . _ -" },
-                { "vm/one", "'vm/one'", "may hold only" },
-                { "vm\none", "'vm\\none'", "may hold only" },
-                { "vm\xc3\xa9", "'vm\\303\\251'", "may hold only" },
-                { "%n", "'%n'", "may hold only" },
+                { "", "''", "must be 1 to 255 bytes long", "must be 1 to 64 characters long" },
+                { long65, quoted65, NULL, "must be 1 to 64 characters long" },
+                { long256, quoted256, "must be 1 to 255 bytes long", "must be 1 to 64 characters long" },
+                { "vm one", "'vm one'", NULL, "may hold only A-Z a-z 0-9 . _ -" },
+                { "vm/one", "'vm/one'", NULL, "may hold only" },
+                { "vm\none", "'vm\\none'", "is not UTF-8 or holds control characters", "may hold only" },
+                { "vm\x7f", "'vm\\177'", "is not UTF-8 or holds control characters", "may hold only" },
+                { "vm\xc2\x9b", "'vm\\302\\233'", "is not UTF-8 or holds control characters", "may hold only" },
+                { "vm\xc3\xa9", "'vm\\303\\251'", NULL, "may hold only" },
+                { "%n", "'%n'", NULL, "may hold only" },
         };
 
         for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
                 const char *n = names[i].name;
                 g_autofree char *what = g_strescape(n, NULL);
-                g_autofree char *machine = g_strdup_printf("The machine name %s %s", names[i].quoted, names[i].problem);
-                g_autofree char *tenant = g_strdup_printf("The tenant name %s %s", names[i].quoted, names[i].problem);
+                g_autofree char *machine = g_strdup_printf("The machine name %s %s", names[i].quoted,
+                                                           names[i].machine ?: "");
+                g_autofree char *tenant = g_strdup_printf("The tenant name %s %s", names[i].quoted, names[i].tenant);
                 g_autofree char *node = g_strdup_printf("The tenant node name %s %s", names[i].quoted,
-                                                        names[i].problem);
+                                                        names[i].tenant);
 
                 Harness *h = f->h;
 
-                calls_refused(h, what, ROOT, MANAGER_IF, "CreateAttachment",
-                              g_variant_new_parsed("(%s, {'Group': <%o>})", n, f->vfs), INVALID, machine);
-                calls_refused(h, what, ROOT, MANAGER_IF, "CreateAttachments",
-                              g_variant_new_parsed("([('vm2', {'Group': <%o>}), (%s, {'Group': <%o>})],)", f->vfs, n,
-                                                   f->vfs),
-                              INVALID, machine);
-                calls_refused(h, what, ROOT, MANAGER_IF, "Claim", g_variant_new_parsed("(%s, @a{sv} {})", n), INVALID,
-                              machine);
-                calls_refused(h, what, ROOT, MANAGER_IF, "Release", g_variant_new("(s)", n), INVALID, machine);
+                if (names[i].machine) {
+                        calls_refused(h, what, ROOT, MANAGER_IF, "CreateAttachment",
+                                      g_variant_new_parsed("(%s, {'Group': <%o>})", n, f->vfs), INVALID, machine);
+                        calls_refused(h, what, ROOT, MANAGER_IF, "CreateAttachments",
+                                      g_variant_new_parsed("([('vm2', {'Group': <%o>}), (%s, {'Group': <%o>})],)",
+                                                           f->vfs, n, f->vfs),
+                                      INVALID, machine);
+                        calls_refused(h, what, ROOT, MANAGER_IF, "Claim", g_variant_new_parsed("(%s, @a{sv} {})", n),
+                                      INVALID, machine);
+                        calls_refused(h, what, ROOT, MANAGER_IF, "ClaimDevices",
+                                      g_variant_new_parsed("(%s, ['0000:17:00.0'], @a{sv} {})", n), INVALID, machine);
+                        calls_refused(h, what, ROOT, MANAGER_IF, "Release", g_variant_new("(s)", n), INVALID,
+                                      machine);
+                }
                 calls_refused(h, what, ROOT, MANAGER_IF, "Claim",
                               g_variant_new_parsed("('vm1', {'TenantNode': <%s>})", n), INVALID, node);
                 calls_refused(h, what, ROOT, MANAGER_IF, "PassToTenant",
@@ -129,6 +142,30 @@ static void test_names(void **state) {
                                       g_variant_new_parsed("('vm2', {'Group': <%o>, 'Tenant': <%s>})", f->acme, n),
                                       INVALID, tenant);
         }
+}
+
+/* Claim's and ClaimDevices' Uuid, and ClaimDevices' addresses. */
+static void test_claim_options(void **state) {
+        Fixture *f = *state;
+        Harness *h = f->h;
+        const char *bad_uuids[] = { "nope", "4dea22b31d52d8f32516782e98ab3fa0", "4dea22b3-1d52-d8f3-2516-782e98ab3fa",
+                                    "4dea22b3-1d52-d8f3-2516-782e98ab3fa0\n" };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(bad_uuids); i++) {
+                g_autofree char *what = g_strescape(bad_uuids[i], NULL);
+                calls_refused(h, what, ROOT, MANAGER_IF, "Claim",
+                              g_variant_new_parsed("('vm1', {'Uuid': <%s>})", bad_uuids[i]), INVALID, "is not a UUID");
+                calls_refused(h, what, ROOT, MANAGER_IF, "ClaimDevices",
+                              g_variant_new_parsed("('vm1', ['0000:17:00.0'], {'Uuid': <%s>})", bad_uuids[i]),
+                              INVALID, "is not a UUID");
+        }
+        calls_refused(h, "no address", ROOT, MANAGER_IF, "ClaimDevices",
+                      g_variant_new_parsed("('vm1', @as [], @a{sv} {})"), INVALID, "Name at least one PCI address");
+        calls_refused(h, "bad address", ROOT, MANAGER_IF, "ClaimDevices",
+                      g_variant_new_parsed("('vm1', ['0000:17:00.0', '17:00'], @a{sv} {})"), INVALID,
+                      "'17:00' is not a PCI address");
+        calls_refused(h, "Uuid as a number", ROOT, MANAGER_IF, "ClaimDevices",
+                      g_variant_new_parsed("('vm1', ['0000:17:00.0'], {'Uuid': <1>})"), INVALID, "Uuid");
 }
 
 /* ---- MACs ---- */
@@ -357,6 +394,7 @@ static void test_nothing_to_do(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_names, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_claim_options, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_macs, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_create, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bulk, setup, teardown),

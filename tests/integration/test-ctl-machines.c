@@ -64,14 +64,6 @@ static void setup_groups(Fixture *f) {
                                     "VFs       sriov-nic  nic    4      4     4      -\n");
 }
 
-static void assert_holder(Fixture *f, const char *address, const char *state, const char *holder) {
-        g_autofree char *out = ctl_ok(f, ARGS("device", address));
-        g_autofree char *state_line = g_strdup_printf("State: %s", state);
-        g_autofree char *holder_line = g_strdup_printf("Holder: %s", holder);
-        assert_line(out, state_line);
-        assert_line(out, holder_line);
-}
-
 static JsonNode *parse_json(const char *text) {
         g_autoptr(JsonParser) parser = json_parser_new();
         g_autoptr(GError) error = NULL;
@@ -135,8 +127,8 @@ static void test_vm_path(void **state) {
                 "OPTIONAL\n"
                 "vm1      PCI GPUs 1  pci        PCI GPUs  1      restart-required  -        -                  no\n"
                 "vm1      VFs 1       sriov-nic  VFs       1      restart-required  -        " MAC "  no\n");
-        g_autofree char *no_xml = ctl_ok(f, ARGS("hostdev-xml", "vm1"));
-        assert_string_equal(no_xml, "");
+        ctl_fails(f, 3, "devpassctl: machine 'vm1' holds no devices: claim them first (devpassctl claim)\n",
+                  ARGS("hostdev-xml", "vm1"));
 
         /* The claim: the first GPU unit (a GPU and its audio, IOMMU group 8), the first VF. */
         g_autofree char *claimed = ctl_ok(f, ARGS("claim", "vm1"));
@@ -154,6 +146,16 @@ static void test_vm_path(void **state) {
                 "  no\n");
         g_autofree char *xml = ctl_ok(f, ARGS("hostdev-xml", "vm1"));
         assert_string_equal(xml, XML_VM1);
+        /* The same claim as QEMU's arguments: the GPU's unit on a root port of its own. */
+        g_autofree char *qemu = ctl_ok(f, ARGS("claim", "vm1", "--qemu"));
+        assert_string_equal(qemu, "-device\npcie-root-port,id=devpass16,chassis=16\n"
+                                  "-device\nvfio-pci,host=0000:17:00.0,bus=devpass16,addr=0x0.0,multifunction=on\n"
+                                  "-device\nvfio-pci,host=0000:17:00.1,bus=devpass16,addr=0x0.1\n"
+                                  "-device\nvfio-pci,host=0000:3b:0a.0\n");
+        ctl_fails(f, 2, "devpassctl: claim: --qemu and --json exclude each other; see devpassctl --help\n",
+                  ARGS("claim", "vm1", "--qemu", "--json"));
+        ctl_fails(f, 3, "devpassctl: machine 'vm2' got no devices: it has no attachments, or only Optional ones "
+                        "that could not be met (devpassctl attachments)\n", ARGS("claim", "vm2", "--qemu"));
         assert_holder(f, "0000:17:00.0", "claimed", "vm1");
         assert_holder(f, "17:00.1", "claimed", "vm1");
         assert_holder(f, "3b:0a.0", "claimed", "vm1");
@@ -163,16 +165,16 @@ static void test_vm_path(void **state) {
         assert_string_equal(groups, "NAME      TYPE       CLASS  TOTAL  FREE  RULES  DESCRIPTION\n"
                                     "PCI GPUs  pci        gpu    2      1     4      -\n"
                                     "VFs       sriov-nic  nic    4      3     4      -\n");
-        g_autofree char *other = ctl_ok(f, ARGS("hostdev-xml", "vm2"));
-        assert_string_equal(other, "");
+        ctl_fails(f, 3, "devpassctl: machine 'vm2' holds no devices: it has no attachments (devpassctl attach), "
+                        "then claim them\n", ARGS("hostdev-xml", "vm2"));
 
         /* The machine stops: its devices are free, passed through still. */
         ctl_quiet(f, ARGS("unclaim", "vm1"));
         for (size_t i = 0; gpu_functions[i]; i++)
                 assert_holder(f, gpu_functions[i], "passthrough", "-");
         assert_holder(f, "0000:3b:0a.0", "passthrough", "-");
-        g_autofree char *released = ctl_ok(f, ARGS("hostdev-xml", "vm1"));
-        assert_string_equal(released, "");
+        ctl_fails(f, 3, "devpassctl: machine 'vm1' holds no devices: claim them first (devpassctl claim)\n",
+                  ARGS("hostdev-xml", "vm1"));
         g_autofree char *free_again = ctl_ok(f, ARGS("groups"));
         assert_string_equal(free_again, "NAME      TYPE       CLASS  TOTAL  FREE  RULES  DESCRIPTION\n"
                                         "PCI GPUs  pci        gpu    2      2     4      -\n"
@@ -283,26 +285,55 @@ static void test_tenant(void **state) {
                 fail_msg("hostdev-xml acme-vm: '%s'", xml);
 }
 
+/* libvirt's domain names, spaces and all, through every verb that takes a machine. */
+static void test_libvirt_names(void **state) {
+        Fixture *f = *state;
+        const char *const names[] = { "win 11 gaming", "B\xc3\xbcro-VM" };
+
+        setup_groups(f);
+        for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+                const char *n = names[i];
+                g_free(ctl_ok(f, ARGS("attach", n, "--group", "PCI GPUs", "--name", "gpu")));
+                g_autofree char *listed = ctl_ok(f, ARGS("--json", "attachments", n));
+                g_autofree char *quoted = g_strdup_printf("\"Machine\": \"%s\"", n);
+                if (!strstr(listed, quoted))
+                        fail_msg("attachments '%s': %s", n, listed);
+                g_autofree char *claimed = ctl_ok(f, ARGS("claim", n));
+                if (!strstr(claimed, "gpu         0000:17:00.0") && !strstr(claimed, "gpu         0000:b1:00.0"))
+                        fail_msg("claim '%s': %s", n, claimed);
+                g_autofree char *xml = ctl_ok(f, ARGS("hostdev-xml", n));
+                assert_non_null(strstr(xml, "multifunction='on'"));
+                ctl_quiet(f, ARGS("update-attachment", n, "gpu", "--count", "1"));
+                ctl_quiet(f, ARGS("unclaim", n));
+                ctl_quiet(f, ARGS("detach", n, "gpu"));
+        }
+        g_free(ctl_ok(f, ARGS("attach", names[0], "--group", "PCI GPUs")));
+        g_autofree char *claimed = ctl_ok(f, ARGS("claim", names[0]));
+        assert_holder(f, "0000:17:00.0", "claimed", names[0]);
+}
+
 /* Names (2), groups and attachments (3), a claim that cannot be met (1),
  * a bad MAC (2), and without polkit every change (5), changing nothing. */
 static void test_errors(void **state) {
         Fixture *f = *state;
-        const char *bad_machine = "devpassctl: 'vm 1' is no machine name: use 1-64 of A-Z a-z 0-9 . _ -\n";
+        const char *bad_machine = "devpassctl: 'vm\\t1' is no machine name: use 1-255 bytes of UTF-8 without "
+                                  "control characters\n";
         const char *no_group = "devpassctl: no group is named 'Nope' (see devpassctl groups)\n";
-        g_autofree char *long_name = g_strnfill(65, 'm');
-        g_autofree char *too_long = g_strdup_printf("devpassctl: '%s' is no machine name: use 1-64 of A-Z a-z "
-                                                    "0-9 . _ -\n", long_name);
+        g_autofree char *long_name = g_strnfill(256, 'm');
+        g_autofree char *too_long = g_strdup_printf("devpassctl: '%s' is no machine name: use 1-255 bytes of UTF-8 "
+                                                    "without control characters\n", long_name);
 
         setup_groups(f);
-        ctl_fails(f, 2, bad_machine, ARGS("attach", "vm 1", "--group", "PCI GPUs"));
-        ctl_fails(f, 2, bad_machine, ARGS("attachments", "vm 1"));
-        ctl_fails(f, 2, bad_machine, ARGS("update-attachment", "vm 1", "x", "--count", "1"));
-        ctl_fails(f, 2, bad_machine, ARGS("detach", "vm 1", "x"));
-        ctl_fails(f, 2, bad_machine, ARGS("claim", "vm 1"));
-        ctl_fails(f, 2, bad_machine, ARGS("unclaim", "vm 1"));
-        ctl_fails(f, 2, bad_machine, ARGS("hostdev-xml", "vm 1"));
+        ctl_fails(f, 2, bad_machine, ARGS("attach", "vm\t1", "--group", "PCI GPUs"));
+        ctl_fails(f, 2, bad_machine, ARGS("attachments", "vm\t1"));
+        ctl_fails(f, 2, bad_machine, ARGS("update-attachment", "vm\t1", "x", "--count", "1"));
+        ctl_fails(f, 2, bad_machine, ARGS("detach", "vm\t1", "x"));
+        ctl_fails(f, 2, bad_machine, ARGS("claim", "vm\t1"));
+        ctl_fails(f, 2, bad_machine, ARGS("unclaim", "vm\t1"));
+        ctl_fails(f, 2, bad_machine, ARGS("hostdev-xml", "vm\t1"));
         ctl_fails(f, 2, too_long, ARGS("claim", long_name));
-        ctl_fails(f, 2, "devpassctl: '' is no machine name: use 1-64 of A-Z a-z 0-9 . _ -\n", ARGS("claim", ""));
+        ctl_fails(f, 2, "devpassctl: '' is no machine name: use 1-255 bytes of UTF-8 without control characters\n",
+                  ARGS("claim", ""));
         ctl_fails(f, 2, "devpassctl: 'ac/me' is no tenant name: use 1-64 of A-Z a-z 0-9 . _ -\n",
                   ARGS("tenant-pass", "ac/me", "n1", "--group", "VFs"));
         ctl_fails(f, 2, "devpassctl: 'ac/me' is no tenant name: use 1-64 of A-Z a-z 0-9 . _ -\n",
@@ -366,6 +397,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_vm_path, ctl_setup, ctl_teardown),
                 cmocka_unit_test_setup_teardown(test_tenant, ctl_setup, ctl_teardown),
+                cmocka_unit_test_setup_teardown(test_libvirt_names, ctl_setup, ctl_teardown),
                 cmocka_unit_test_setup_teardown(test_errors, ctl_setup, ctl_teardown),
         };
         return cmocka_run_group_tests_name("ctl-machines", tests, NULL, NULL);

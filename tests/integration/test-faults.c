@@ -105,15 +105,6 @@ static GVariant *create_rule(Fixture *f, const char *group, const char *name, GE
 }
 
 /* The driver in the testbed (sysfs itself, not the daemon's view): "" for none. */
-static char *sysfs_driver(Fixture *f, const char *address) {
-        fakekernel_lock(f->fk);
-        g_autofree char *dir = testbed_device_dir(f->h->testbed, address);
-        g_autofree char *link = g_build_filename(dir, "driver", NULL);
-        g_autofree char *target = g_file_read_link(link, NULL);
-        fakekernel_unlock(f->fk);
-        return target ? g_path_get_basename(target) : g_strdup("");
-}
-
 static char *writes_text(Fixture *f) {
         fakekernel_sync(f->fk);
         g_auto(GStrv) writes = fakekernel_writes(f->fk);
@@ -198,6 +189,7 @@ static const CallsBad writes[] = {
         { "$A2", "org.devpass1.Attachment", "Update", "({'Description': <'Lost'>},)" },
         { "$A2", "org.devpass1.Attachment", "Delete", NULL },
         { "/org/devpass1", MANAGER, "Claim", "('vm2', @a{sv} {})" },
+        { "/org/devpass1", MANAGER, "ClaimDevices", "('vm2', ['" GPU2 "'], @a{sv} {})" },
         { "/org/devpass1", MANAGER, "Release", "('vm1',)" },
         { "/org/devpass1", MANAGER, "PassToTenant", "('acme', 'acme-1', {'Group': <objectpath '$P2'>, "
           "'Name': <'Lost tenant GPUs'>})" },
@@ -409,15 +401,13 @@ static void kill_at(Fixture *f, const char *step) {
          * store's WAL, which the restart recovers, is checked below). */
         g_autofree char *wal = g_build_filename(f->state, "devpass.db-wal", NULL);
         assert_true(g_file_test(wal, G_FILE_TEST_EXISTS));
-        g_autofree char *list_path = g_build_filename(f->state, "vfio-pci.list", NULL);
-        g_autofree char *list = NULL;
-        assert_true(g_file_get_contents(list_path, &list, NULL, NULL));
+        g_autofree char *list = calls_boot_list(f->state);
         assert_non_null(strstr(list, "\n" GPU "\n" GPU_AUDIO "\n"));
 
         /* The restart binds what is not on vfio-pci yet, and only that. */
         g_autoptr(GString) want = g_string_new(NULL);
         for (size_t i = 0; gpu_pair[i]; i++) {
-                g_autofree char *driver = sysfs_driver(f, gpu_pair[i]);
+                g_autofree char *driver = calls_sysfs_driver(f->h, f->fk, gpu_pair[i]);
                 expect_bind(want, gpu_pair[i], driver);
         }
         fakekernel_clear_writes(f->fk);
@@ -432,7 +422,7 @@ static void kill_at(Fixture *f, const char *step) {
         /* Fully passed through: sysfs, the daemon's view, its group. */
         const char *group = NULL;
         for (size_t i = 0; gpu_pair[i]; i++) {
-                g_autofree char *driver = sysfs_driver(f, gpu_pair[i]);
+                g_autofree char *driver = calls_sysfs_driver(f->h, f->fk, gpu_pair[i]);
                 assert_string_equal(driver, "vfio-pci");
                 fakekernel_lock(f->fk);
                 g_autofree char *ov = testbed_read_attr(f->h->testbed, gpu_pair[i], "driver_override");

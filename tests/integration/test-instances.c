@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "calls.h"
@@ -75,10 +76,42 @@ static void test_same_bus(void **state) {
         harness_daemon_stop(h);
 }
 
+/* A bus whose policy does not let devpassd own its name (org.devpass1.conf
+ * not installed where dbus-daemon reads it): the message says so and what
+ * to do, not that another devpassd is in the way. */
+static void test_no_bus_policy(void **state) {
+        g_autofree char *template = NULL, *log = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autofree char *orig = g_strdup(harness_path("DEVPASS_TEST_BUS_CONFIG"));
+
+        assert_true(g_file_get_contents(orig, &template, NULL, &error));
+        g_auto(GStrv) parts = g_strsplit(template, "<allow own=\"*\"/>", -1);
+        assert_int_equal(g_strv_length(parts), 2);
+        g_autofree char *denying = g_strjoinv("<allow own=\"*\"/><deny own=\"org.devpass1\"/>", parts);
+        g_autofree char *dir = g_dir_make_tmp("devpass-policy-XXXXXX", &error);
+        g_assert_no_error(error);
+        g_autofree char *path = g_build_filename(dir, "system-bus.conf.in", NULL);
+        assert_true(g_file_set_contents(path, denying, -1, &error));
+        g_setenv("DEVPASS_TEST_BUS_CONFIG", path, TRUE);
+        g_autoptr(Harness) h = harness_prepare("gpu-server.umockdev");
+        g_setenv("DEVPASS_TEST_BUS_CONFIG", orig, TRUE);
+
+        int status = harness_daemon_run_other(h, NULL, &log, 10000);
+        assert_int_equal(status, 1);
+        if (!strstr(log, "The system bus does not let devpassd own org.devpass1: its bus policy is missing") ||
+            !strstr(log, "systemctl reload dbus"))
+                fail_msg("no missing-policy message in devpassd's log:\n%s", log);
+        assert_null(strstr(log, "another"));
+        assert_null(strstr(log, "Serving"));
+        (void) unlink(path);
+        (void) rmdir(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_same_state),
                 cmocka_unit_test(test_same_bus),
+                cmocka_unit_test(test_no_bus_policy),
         };
         return cmocka_run_group_tests_name("instances", tests, NULL, NULL);
 }

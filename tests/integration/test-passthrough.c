@@ -122,9 +122,7 @@ static void test_flow(void **state) {
 
         /* The boot-time list names both. */
         g_autofree char *dir = harness_state_dir(f->h);
-        g_autofree char *list_path = g_build_filename(dir, "vfio-pci.list", NULL);
-        g_autofree char *list = NULL;
-        assert_true(g_file_get_contents(list_path, &list, NULL, NULL));
+        g_autofree char *list = calls_boot_list(dir);
         assert_non_null(strstr(list, "\n" GPU "\n" GPU_AUDIO "\n"));
 
         /* Back to the host: override cleared, host drivers back, rules stay. */
@@ -300,9 +298,7 @@ static void test_driver_refuses(void **state) {
         /* A reboot with the boot-time list: it comes up on vfio-pci. */
         harness_daemon_stop(f->h);
         g_autofree char *dir = harness_state_dir(f->h);
-        g_autofree char *list_path = g_build_filename(dir, "vfio-pci.list", NULL);
-        g_autofree char *list = NULL;
-        assert_true(g_file_get_contents(list_path, &list, NULL, NULL));
+        g_autofree char *list = calls_boot_list(dir);
         g_auto(GStrv) lines = g_strsplit(list, "\n", -1);
         g_autoptr(GPtrArray) addresses = g_ptr_array_new();
         for (size_t i = 0; lines[i]; i++)

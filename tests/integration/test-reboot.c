@@ -8,7 +8,11 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "calls.h"
@@ -23,6 +27,8 @@
 #define VF1 "0000:3b:0a.1"
 #define VF2 "0000:3b:0a.2"
 #define VF3 "0000:3b:0a.3"
+#define GPU "0000:17:00.0"
+#define GPU_AUDIO "0000:17:00.1"
 
 typedef struct {
         Harness *h;
@@ -263,6 +269,69 @@ static void test_vfs_recreated(void **state) {
         assert_string_equal(override, "vfio-pci");
 }
 
+/* The next sd_notify message devpassd sends to sock, within 10 s. */
+static char *notify_next(int sock) {
+        struct pollfd p = { .fd = sock, .events = POLLIN };
+        char buf[4096];
+
+        if (poll(&p, 1, 10000) != 1)
+                fail_msg("no sd_notify message from devpassd within 10 s");
+        ssize_t n = recv(sock, buf, sizeof(buf) - 1, 0);
+        assert_true(n > 0);
+        buf[n] = '\0';
+        return g_strdup(buf);
+}
+
+/* What systemd sees of a start after a reboot where the boot-time list
+ * did not help (a host driver built in): READY=1 only once the start-up
+ * reconcile has bound the passthrough devices, so that libvirtd, ordered
+ * after devpassd, never finds them on their host drivers; STATUS= before
+ * and with it; then watchdog pings from the main loop. */
+static void test_ready_after_reconcile(void **state) {
+        Fixture *f = *state;
+        const char *const gpu[] = { GPU, GPU_AUDIO, NULL };
+
+        g_autofree char *group = calls_passthrough_group(f->h, gpu, "GPUs", "pci", "gpu");
+        harness_daemon_stop(f->h);
+        fakekernel_reboot(f->fk, NULL);
+        g_autofree char *before = calls_sysfs_driver(f->h, f->fk, GPU);
+        assert_string_equal(before, "nvidia");
+
+        int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        assert_true(sock >= 0);
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        g_autofree char *path = g_build_filename(f->h->tmpdir, "notify", NULL);
+        g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+        assert_int_equal(bind(sock, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        g_setenv("NOTIFY_SOCKET", path, TRUE);
+        g_setenv("WATCHDOG_USEC", "200000", TRUE);
+        harness_daemon_start(f->h, NULL);
+        g_unsetenv("NOTIFY_SOCKET");
+        g_unsetenv("WATCHDOG_USEC");
+
+        g_autofree char *first = notify_next(sock);
+        assert_string_equal(first, "STATUS=Binding passthrough devices to vfio-pci");
+        g_autofree char *ready = NULL;
+        while (!ready) {
+                g_autofree char *m = notify_next(sock);
+                if (g_str_has_prefix(m, "READY=1"))
+                        ready = g_steal_pointer(&m);
+        }
+        /* Read before anything else turns: the binds are done by now. */
+        for (size_t i = 0; gpu[i]; i++) {
+                g_autofree char *driver = calls_sysfs_driver(f->h, f->fk, gpu[i]);
+                if (!g_str_equal(driver, "vfio-pci"))
+                        fail_msg("READY=1 came while %s was on %s", gpu[i], driver);
+        }
+        assert_true(g_str_has_prefix(ready, "READY=1\nSTATUS=Serving "));
+        assert_true(g_str_has_suffix(ready, " PCI functions, 2 passed through"));
+        for (int pings = 0; pings < 2;) {
+                g_autofree char *m = notify_next(sock);
+                pings += g_str_equal(m, "WATCHDOG=1");
+        }
+        close(sock);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_count_restored, setup, teardown),
@@ -270,6 +339,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_claims_boot, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_count_change, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_vfs_recreated, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_ready_after_reconcile, setup, teardown),
         };
         return cmocka_run_group_tests_name("reboot", tests, NULL, NULL);
 }

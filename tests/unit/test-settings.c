@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <gio/gio.h>
 
+#include "machine-name.h"
 #include "settings.h"
 
 /* error by reference: read after the call, whatever the argument order. */
@@ -46,6 +47,49 @@ static void test_names(void **state) {
         assert_refused(settings_name_valid("group", "\xff\xfe", &error), &error, "not UTF-8");
 }
 
+/* Machines are named as their VM manager names them; tenants keep the narrow rule. */
+static void test_machines(void **state) {
+        g_autoptr(GError) error = NULL;
+        g_autofree char *longest = g_strnfill(MACHINE_NAME_MAX, 'm');
+        g_autofree char *too_long = g_strnfill(MACHINE_NAME_MAX + 1, 'm');
+        g_autoptr(GString) wide = g_string_new(NULL);
+
+        assert_true(settings_machine_valid("vm1", NULL));
+        assert_true(settings_machine_valid("win 11 gaming", NULL));
+        assert_true(settings_machine_valid("B\xc3\xbcro-VM", NULL));
+        assert_true(settings_machine_valid(" spaced ", NULL));
+        assert_true(settings_machine_valid("a/b'c\"d%s", NULL));
+        assert_true(settings_machine_valid(longest, NULL));
+        /* Bytes, not characters: what libvirt and the store count. */
+        for (int i = 0; i < MACHINE_NAME_MAX / 2; i++)
+                g_string_append(wide, "\xc3\xa9");
+        assert_true(settings_machine_valid(wide->str, NULL));
+        g_string_append(wide, "\xc3\xa9");
+        assert_refused(settings_machine_valid(wide->str, &error), &error, "1 to 255 bytes");
+
+        assert_refused(settings_machine_valid("", &error), &error, "1 to 255 bytes");
+        assert_refused(settings_machine_valid(too_long, &error), &error, "1 to 255 bytes");
+        assert_refused(settings_machine_valid("a\nb", &error), &error, "'a\\nb'");
+        assert_refused(settings_machine_valid("tab\there", &error), &error, "control characters");
+        assert_refused(settings_machine_valid("del\x7f", &error), &error, "control characters");
+        assert_refused(settings_machine_valid("c1\xc2\x85", &error), &error, "control characters");
+        assert_refused(settings_machine_valid("\xff\xfe", &error), &error, "not UTF-8");
+
+        assert_true(settings_tenant_valid("tenant", "acme-1.x_y", NULL));
+        assert_refused(settings_tenant_valid("tenant", "ac me", &error), &error, "A-Z a-z 0-9 . _ -");
+        assert_refused(settings_tenant_valid("tenant node", "", &error), &error, "tenant node name");
+}
+
+static void test_uuid(void **state) {
+        g_autoptr(GError) error = NULL;
+
+        assert_true(settings_uuid_valid("4dea22b3-1d52-d8f3-2516-782e98ab3fa0", NULL));
+        assert_true(settings_uuid_valid("4DEA22B3-1D52-D8F3-2516-782E98AB3FA0", NULL));
+        assert_refused(settings_uuid_valid("", &error), &error, "not a UUID");
+        assert_refused(settings_uuid_valid("4dea22b31d52d8f32516782e98ab3fa0", &error), &error, "not a UUID");
+        assert_refused(settings_uuid_valid("4dea22b3-1d52-d8f3-2516-782e98ab3fa0 ", &error), &error, "not a UUID");
+}
+
 static void test_description(void **state) {
         g_autoptr(GError) error = NULL;
         g_autofree char *longest = g_strnfill(SETTINGS_DESCRIPTION_MAX, 'd');
@@ -81,6 +125,8 @@ static void test_node(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_names),
+                cmocka_unit_test(test_machines),
+                cmocka_unit_test(test_uuid),
                 cmocka_unit_test(test_description),
                 cmocka_unit_test(test_type_class),
                 cmocka_unit_test(test_node),

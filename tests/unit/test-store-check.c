@@ -258,7 +258,7 @@ static const Damage damages[] = {
         { "PRAGMA journal_mode = DELETE; DELETE FROM groups WHERE id = 3", "table rules, row id 2", "groups" },
         { "DELETE FROM attachments", "table claims, row address 0000:17:00.0", "attachments that is not there" },
         { "CREATE TABLE c AS SELECT * FROM claims; DROP TABLE claims; ALTER TABLE c RENAME TO claims;"
-          "INSERT INTO claims VALUES ('0000:17:00.0', 'vm2', NULL, '', '')",
+          "INSERT INTO claims VALUES ('0000:17:00.0', 'vm2', NULL, '', '', '')",
           "table claims, row address 0000:17:00.0", "claimed twice" },
         { "UPDATE groups SET name = '' WHERE id = 1", "table groups, row id 1", "1 to 64 characters" },
         { "PRAGMA ignore_check_constraints = ON; UPDATE groups SET type = 'usb' WHERE id = 3",
@@ -268,7 +268,9 @@ static const Damage damages[] = {
         { "UPDATE rules SET node = 'no/de' WHERE id = 2", "table rules, row id 2", "not a node name" },
         { "UPDATE passthrough SET address = '17:00.0'", "table passthrough, row address 17:00.0", "PCI address" },
         { "UPDATE passthrough SET vendor_id = 65536", "table passthrough, row address 0000:17:00.0", "65536" },
-        { "UPDATE attachments SET machine = 'vm 1'", "table attachments, row id 1", "A-Z a-z 0-9" },
+        { "UPDATE attachments SET machine = 'vm' || char(9) || '1'", "table attachments, row id 1",
+          "control characters" },
+        { "UPDATE attachments SET tenant = 'ac me'", "table attachments, row id 1", "A-Z a-z 0-9" },
         { "PRAGMA ignore_check_constraints = ON; UPDATE attachments SET count = 0", "table attachments, row id 1", "count is 0" },
         { "UPDATE claims SET holder = X'00ff'", "table claims, row address 0000:17:00.0", "holder is not text" },
         { "UPDATE tenant_holds SET mac = '01:00:5e:10:00:01'; UPDATE macs SET mac = '01:00:5e:10:00:01'",
@@ -278,6 +280,11 @@ static const Damage damages[] = {
         { "PRAGMA ignore_check_constraints = ON; UPDATE sriov SET numvfs = -1", "table sriov, row address 0000:3b:00.0", "numvfs is -1" },
         { "UPDATE overrides SET address = NULL", "table overrides, row rowid 1", "address is NULL" },
         { "UPDATE claims SET boot_id = 'yesterday'", "table claims, row address 0000:17:00.0", "boot id" },
+        { "INSERT INTO claims (address, holder, attachment_id, uuid) VALUES ('0000:17:00.1', 'vm1', 1, "
+          "'4dea22b3-1d52-d8f3-2516-782e98ab3fa0')", "table claims, row holder vm1", "two domain UUIDs" },
+        { "UPDATE claims SET uuid = 'tomorrow'", "table claims, row address 0000:17:00.0", "not a UUID" },
+        { "UPDATE claims SET uuid = '4DEA22B3-1D52-D8F3-2516-782E98AB3FA0'", "table claims, row address "
+          "0000:17:00.0", "lower case" },
         /* More than devpassd keeps (1,024 groups). */
         { "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1030) "
           "INSERT INTO groups (name, type) SELECT 'g' || i, 'pci' FROM n", "table groups, row (all)",
