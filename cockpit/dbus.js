@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* devpassd's objects, followed live: one watch per interface through the
- * bridge's ObjectManager support (InterfacesAdded/Removed and
- * PropertiesChanged), never a poll. Every change schedules one render. */
+/* devpassd's objects, followed live: GetManagedObjects once, then
+ * InterfacesAdded/Removed and PropertiesChanged; never a poll. Every
+ * change schedules one render. */
 
 const cockpit = window.cockpit;
 
@@ -9,7 +9,7 @@ export const BUS_NAME = "org.devpass1";
 export const ROOT = "/org/devpass1";
 const IFACE = "org.devpass1.";
 
-/* The objects by kind, each a map path -> properties (proxy.data). */
+/* The objects by kind, each a map path -> properties. */
 export const store = {
     manager: null,
     devices: new Map(),
@@ -20,11 +20,45 @@ export const store = {
     error: null,
 };
 
+const OBJECT_MANAGER = "org.freedesktop.DBus.ObjectManager";
+const PROPERTIES = "org.freedesktop.DBus.Properties";
+const KINDS = { Device: "devices", Group: "groups", Rule: "rules", Attachment: "attachments" };
+
 let client = null;
+
+function unwrap(props) {
+    const out = {};
+    for (const name in props)
+        out[name] = props[name].v;
+    return out;
+}
+
+/* The properties of one interface of path change (or come). */
+function update(path, iface, props) {
+    if (!iface.startsWith(IFACE))
+        return;
+    const name = iface.substring(IFACE.length);
+    if (name === "Manager") {
+        store.manager = { ...store.manager, ...unwrap(props) };
+        return;
+    }
+    const kind = store[KINDS[name]];
+    if (kind)
+        kind.set(path, Object.assign(kind.get(path) || {}, unwrap(props)));
+}
+
+function remove(path, ifaces) {
+    for (const iface of ifaces) {
+        const kind = store[KINDS[iface.substring(IFACE.length)]];
+        if (iface.startsWith(IFACE) && kind)
+            kind.delete(path);
+    }
+}
 
 /* Opens the connection ("superuser: try": as root when the session has
  * administrative access, else as the user) and calls changed() after
- * every change, at most once a frame. */
+ * every change, at most once a frame. The signals are subscribed to
+ * before the state is asked. */
 export function connect(changed) {
     client = cockpit.dbus(BUS_NAME, { bus: "system", superuser: "try" });
 
@@ -44,46 +78,51 @@ export function connect(changed) {
         schedule();
     });
 
-    const manager = client.proxy(IFACE + "Manager", ROOT);
-    manager.addEventListener("changed", () => {
-        store.manager = manager.data;
+    /* Replies and signals reach the page in the order devpassd sent them:
+     * a signal before a reply is in that reply already; one after it is
+     * applied. Handled in cockpit's own callbacks, which keep that order
+     * (a native promise would run after the signals of the same batch). */
+    let managerIn = false, objectsIn = false;
+    const signal = (path, iface, member, args) => {
+        const manager = path === ROOT && member === "PropertiesChanged" && args[0] === IFACE + "Manager";
+        if (!(manager ? managerIn : objectsIn))
+            return;
+        if (member === "PropertiesChanged")
+            update(path, args[0], args[1]);
+        else if (member === "InterfacesAdded")
+            Object.entries(args[1]).forEach(([i, props]) => update(args[0], i, props));
+        else if (member === "InterfacesRemoved")
+            remove(args[0], args[1]);
         schedule();
-    });
-
-    /* One watch of everything below the root (one GetManagedObjects in
-     * the bridge); the proxies read its cache. */
-    const watch = client.watch({ path_namespace: ROOT });
-    const follow = (kind, iface) => {
-        const proxies = client.proxies(IFACE + iface, ROOT, { watch: false });
-        const update = (event, proxy) => {
-            if (event.type === "removed")
-                store[kind].delete(proxy.path);
-            else
-                store[kind].set(proxy.path, proxy.data);
-            schedule();
-        };
-        proxies.addEventListener("added", update);
-        proxies.addEventListener("changed", update);
-        proxies.addEventListener("removed", update);
-        return proxies.wait();
     };
+    client.subscribe({ path_namespace: ROOT, interface: PROPERTIES, member: "PropertiesChanged" }, signal);
+    client.subscribe({ path: ROOT, interface: OBJECT_MANAGER }, signal);
 
-    return Promise.all([
-        watch,
-        manager.wait(),
-        follow("devices", "Device"),
-        follow("groups", "Group"),
-        follow("rules", "Rule"),
-        follow("attachments", "Attachment"),
-    ]).then(() => {
-        if (!manager.valid)
-            throw new Error(cockpit.format(cockpit.gettext("devpassd is not running on this node ($0 is not on the system bus)."), BUS_NAME));
-        store.manager = manager.data;
-        store.ready = true;
-        schedule();
-    }).catch(ex => {
-        store.error = ex.message || String(ex);
-        schedule();
+    return new Promise(resolve => {
+        const failed = ex => {
+            store.error = ex.message || String(ex);
+            schedule();
+            resolve();
+        };
+        const arrived = () => {
+            if (!managerIn || !objectsIn)
+                return;
+            store.ready = true;
+            schedule();
+            resolve();
+        };
+        /* The root's own properties are not in its GetManagedObjects. */
+        client.call(ROOT, PROPERTIES, "GetAll", [IFACE + "Manager"]).then(([props]) => {
+            update(ROOT, IFACE + "Manager", props);
+            managerIn = true;
+            arrived();
+        }, failed);
+        client.call(ROOT, OBJECT_MANAGER, "GetManagedObjects", []).then(([objects]) => {
+            for (const [path, ifaces] of Object.entries(objects))
+                Object.entries(ifaces).forEach(([iface, props]) => update(path, iface, props));
+            objectsIn = true;
+            arrived();
+        }, failed);
     });
 }
 

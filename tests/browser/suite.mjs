@@ -450,7 +450,7 @@ test("a session without administrative access sees everything and can change not
 
 // ---- run ----
 
-admin = await openPage(URL, "admin");
+admin = await openPage(URL, "admin").catch(ex => fatal("the page did not load: " + ex.message + "\n" + consoleErrors.join("\n")));
 let passed = 0, failed = 0;
 for (const t of tests) {
     try {
