@@ -47,6 +47,11 @@ function ctlJson(...args) {
     return JSON.parse(ctl(...args, "--json"));
 }
 
+// "/org/devpass1/devices/0000_3b_02_0" -> "0000:3b:02.0"
+function addressOf(path) {
+    return path.split("/").pop().replace(/^(\w{4})_(\w{2})_(\w{2})_(\w)$/, "$1:$2:$3.$4");
+}
+
 function device(address) {
     return ctlJson("devices").find(d => d.Address === address);
 }
@@ -348,7 +353,7 @@ test("a claim made from the command line appears live", async () => {
     assertEqual(held.length, 1, "vm1's devices");
     console.log(`  # the claim appeared on the page ${ms} ms after devpassctl returned`);
     await go(p, "#/");
-    const address = device(held[0].split("/").pop().replace(/^(\w{4})_(\w{2})_(\w{2})_(\w)$/, "$1:$2:$3.$4")).Address;
+    const address = addressOf(held[0]);
     await waitText(row(p, address), "Claimed: vm1");
 });
 
@@ -374,7 +379,7 @@ test("a hotplug removal turns an attachment degraded on screen", async () => {
     const p = page();
     await go(p, "#/machines");
     const path = ctlJson("attachments", "vm1")[0].Devices[0];
-    const address = path.split("/").pop().replace(/^(\w{4})_(\w{2})_(\w{2})_(\w)$/, "$1:$2:$3.$4");
+    const address = addressOf(path);
     const section = p.locator('section[data-machine="vm1"]');
     const ms = await live(section.locator("tr"), "Degraded", () => kernelDo("remove " + address));
     console.log(`  # ${address} removed: degraded on the page after ${ms} ms`);
