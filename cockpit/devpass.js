@@ -44,8 +44,26 @@ function renderNav(current) {
     }
 }
 
+/* What has the focus, so that a redraw can give it back: its id, or a
+ * button's or link's name. */
+function focusKey() {
+    const el = document.activeElement;
+    if (!el || !main.contains(el))
+        return null;
+    return { id: el.id, tag: el.tagName, name: el.getAttribute("aria-label") || el.textContent };
+}
+
+function focusRestore(key) {
+    if (!key || main.contains(document.activeElement))
+        return;
+    const same = key.id
+        ? document.getElementById(key.id)
+        : [...main.querySelectorAll(key.tag)].find(el => (el.getAttribute("aria-label") || el.textContent) === key.name);
+    same?.focus();
+}
+
 function render() {
-    const focused = document.activeElement?.id;
+    const focused = focusKey();
     renderBanner();
     if (store.error) {
         main.replaceChildren(alert("danger", store.error));
@@ -68,8 +86,7 @@ function render() {
         window.requestAnimationFrame(() => window.setTimeout(() => performance.mark("devpass-first-paint")));
     }
     main.setAttribute("aria-busy", "false");
-    if (focused && document.activeElement?.id !== focused)
-        document.getElementById(focused)?.focus();
+    focusRestore(focused);
 }
 
 setNotify((variant, title, body) => {

@@ -45,6 +45,7 @@ function rulesTable(groupPath, g) {
                      .map(t => h("th", { scope: "col" }, t)))),
              h("tbody", {}, rows.map(([p, r]) => {
                  const toggle = writeButton(r.Enabled ? _("Disable") : _("Enable"), {
+                     id: "dp-rule-toggle-" + pathId(p),
                      "aria-label": format(r.Enabled ? _("Disable rule $0") : _("Enable rule $0"), r.Name),
                      onclick: () => call(p, "Rule", "Update", [settings({ Enabled: ["b", !r.Enabled] })]).catch(failed),
                  });

@@ -306,8 +306,11 @@ test("a new group's rule conflicts with another group's: shown on both sides, go
     await openGroup(p, "PCI GPUs");
     await waitText(p.locator(`tr[data-rule="${theirs.Name}"] .dp-conflicts`), "also matched by rule audio of Render");
     await openGroup(p, "Render");
-    await p.getByRole("button", { name: "Disable rule audio" }).click();
+    await p.getByRole("button", { name: "Disable rule audio" }).focus();
+    await p.keyboard.press("Enter");
     await p.getByRole("button", { name: "Enable rule audio" }).waitFor();
+    // The redraw kept the focus where it was: the same row's toggle.
+    assertEqual(await p.evaluate(() => document.activeElement.getAttribute("aria-label")), "Enable rule audio", "the focus after the redraw");
     assertEqual(ctlJson("rules", "Render")[0].Enabled, false, "the rule's Enabled");
     await waitText(p.locator('tr[data-rule="audio"]'), "No");
     assertEqual(await mine.textContent(), "", "the conflict after disabling");
