@@ -116,7 +116,7 @@ export function renderGroup(root, id) {
     }
     const attachments = [...store.attachments].filter(([, a]) => a.Group === path);
     const passes = tenantPasses(g);
-    root.replaceChildren(
+    root.replaceChildren(...[
         h("nav", { class: "pf-c-breadcrumb", "aria-label": _("Breadcrumb") }, h("a", { href: "#/groups" }, _("Groups")), " › ", g.Name),
         h("header", { class: "dp-group-head" }, icon(g.Class), h("h1", {}, g.Name),
           h("span", { class: "dp-totals-inline" }, format(_("$0 · Total $1 · Free $2"), TYPES[g.Type] || g.Type, g.Total, g.Free)),
@@ -131,5 +131,6 @@ export function renderGroup(root, id) {
                                   passes.length
                                       ? h("ul", {}, passes.map(([p, t]) => h("li", {}, h("a", { href: "#/groups/" + pathId(p) }, t.Name), " ",
                                                                              format(_("$0 on $1, $2 devices"), t.Tenant, t.TenantNode, t.Total))))
-                                      : h("p", { class: "dp-empty" }, _("No devices passed to a tenant."))));
+                                      : h("p", { class: "dp-empty" }, _("No devices passed to a tenant.")))
+    ].filter(Boolean));
 }

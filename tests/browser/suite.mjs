@@ -96,6 +96,9 @@ async function openPage(url, name) {
 }
 
 async function shot(page, name) {
+    const text = await page.locator("body").innerText();
+    assert(!/\b(null|undefined|NaN|\[object Object\])\b/.test(text), `${name}: the page shows a JavaScript value: ` +
+           text.match(/.{0,40}\b(null|undefined|NaN|\[object Object\])\b.{0,40}/)?.[0]);
     const path = `${ARTIFACTS}/${name}.png`;
     await page.screenshot({ path, fullPage: true });
     return path;
