@@ -45,28 +45,20 @@ typedef struct {
         int status;
 } Node;
 
-/* A loopback port nobody listens on now. */
-static unsigned free_port(void) {
+/* A socket listening on a free loopback port, for cockpit-ws to take
+ * (socket activation): it accepts from the start, nothing waits for the
+ * server to come up. */
+static int listener_new(unsigned *port) {
         struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         socklen_t len = sizeof(a);
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
         g_assert_cmpint(fd, >=, 0);
         g_assert_cmpint(bind(fd, (struct sockaddr *) &a, sizeof(a)), ==, 0);
+        g_assert_cmpint(listen(fd, SOMAXCONN), ==, 0);
         g_assert_cmpint(getsockname(fd, (struct sockaddr *) &a, &len), ==, 0);
-        close(fd);
-        return ntohs(a.sin_port);
-}
-
-static bool port_open(unsigned port) {
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
-                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        bool ok = fd >= 0 && connect(fd, (struct sockaddr *) &a, sizeof(a)) == 0;
-
-        if (fd >= 0)
-                close(fd);
-        return ok;
+        *port = ntohs(a.sin_port);
+        return fd;
 }
 
 /* The environment of everything started here: the private bus as the
@@ -87,42 +79,44 @@ static void ws_stop(GPid pid) {
         g_spawn_close_pid(pid);
 }
 
-/* cockpit-ws on port as user:group (NULL: this one), its bridge for a
- * session without login; returns once the port answers, or 0 when it
- * does not within 10 s. */
-static GPid ws_start(const char *share, const char *home, const char *user, const char *group, unsigned port) {
-        g_autofree char *port_s = g_strdup_printf("%u", port);
+/* cockpit-ws as user:group (NULL: this one) on a loopback port of its
+ * own (*port), with its bridge for a session without login; 0 when it
+ * cannot be started. */
+static GPid ws_start(const char *share, const char *home, const char *user, const char *group, unsigned *port) {
         g_autofree char *reuid = user ? g_strdup_printf("--reuid=%s", user) : NULL;
         g_autofree char *regid = user ? g_strdup_printf("--regid=%s", group) : NULL;
+        g_autofree char *cache = home ? g_build_filename(home, ".cache", NULL) : NULL;
         g_autoptr(GPtrArray) argv = g_ptr_array_new();
         g_auto(GStrv) env = child_env(share);
         g_autoptr(GError) error = NULL;
         GPid pid;
 
+        /* sd_listen_fds() wants LISTEN_PID: the shell's pid is cockpit-ws's
+         * once it execs (setpriv execs too). */
+        const char *sh[] = { "/bin/sh", "-c", "export LISTEN_PID=$$ LISTEN_FDS=1; exec \"$@\"", "sh", NULL };
+        for (size_t i = 0; sh[i]; i++)
+                g_ptr_array_add(argv, (char *) sh[i]);
         if (user) {
                 const char *setpriv[] = { "setpriv", reuid, regid, "--clear-groups", NULL };
                 for (size_t i = 0; setpriv[i]; i++)
                         g_ptr_array_add(argv, (char *) setpriv[i]);
-                g_autofree char *cache = g_build_filename(home, ".cache", NULL);
                 env = g_environ_setenv(env, "HOME", home, TRUE);
                 env = g_environ_setenv(env, "XDG_CACHE_HOME", cache, TRUE);
         }
-        const char *ws[] = { COCKPIT_WS, "--no-tls", "--address", "127.0.0.1", "--port", port_s,
-                             "--local-session=/usr/bin/cockpit-bridge", NULL };
+        const char *ws[] = { COCKPIT_WS, "--no-tls", "--local-session=/usr/bin/cockpit-bridge", NULL };
         for (size_t i = 0; ws[i]; i++)
                 g_ptr_array_add(argv, (char *) ws[i]);
         g_ptr_array_add(argv, NULL);
-        if (!g_spawn_async(NULL, (char **) argv->pdata, env, G_SPAWN_SEARCH_PATH | HARNESS_SPAWN, NULL, NULL,
-                           &pid, &error)) {
+
+        int fd = listener_new(port);
+        int source_fds[] = { fd }, target_fds[] = { 3 };
+        bool ok = g_spawn_async_with_pipes_and_fds(NULL, (const char *const *) argv->pdata, (const char *const *) env,
+                                                   G_SPAWN_SEARCH_PATH | HARNESS_SPAWN, NULL, NULL, -1, -1, -1,
+                                                   source_fds, target_fds, 1, &pid, NULL, NULL, NULL, &error);
+        close(fd);
+        if (!ok) {
                 fprintf(stderr, "cockpit-node: cannot start %s: %s (install cockpit-ws: .ci/deps)\n", COCKPIT_WS,
                         error->message);
-                return 0;
-        }
-        for (int i = 0; i < 1000 && !port_open(port); i++)
-                g_usleep(10 * 1000);
-        if (!port_open(port)) {
-                fprintf(stderr, "cockpit-node: %s did not listen on port %u within 10 s\n", COCKPIT_WS, port);
-                ws_stop(pid);
                 return 0;
         }
         return pid;
@@ -298,11 +292,10 @@ int main(int argc, char *argv[]) {
         node_start(&n);
         n.loop = g_main_loop_new(NULL, FALSE);
         g_autofree char *share = share_make(n.h);
-        unsigned port = free_port();
-        GPid ws = ws_start(share, NULL, NULL, NULL, port);
-        unsigned port_nobody = free_port();
+        unsigned port = 0, port_nobody = 0;
+        GPid ws = ws_start(share, NULL, NULL, NULL, &port);
         g_autofree char *home = home_make(n.h, "nobody");
-        GPid ws_nobody = ws ? ws_start(share, home, "nobody", "nogroup", port_nobody) : 0;
+        GPid ws_nobody = ws ? ws_start(share, home, "nobody", "nogroup", &port_nobody) : 0;
         g_autofree char *url = g_strdup_printf("http://127.0.0.1:%u/cockpit/@localhost/devpass/index.html", port);
         g_autofree char *url_nobody =
                 g_strdup_printf("http://127.0.0.1:%u/cockpit/@localhost/devpass/index.html", port_nobody);
