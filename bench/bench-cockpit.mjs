@@ -38,28 +38,28 @@ if (what === "render") {
         const page = await context.newPage();
         const t0 = performance.now();
         await page.goto(process.env.DEVPASS_COCKPIT_URL);
-        await counted(page, /^(\d+) of \1 functions$/);
+        await counted(page, /^(\d+) of \1 functions\b/);
         times.push(performance.now() - t0);
         marks.push(await page.evaluate(() => ["devpass-objects", "devpass-first-render", "devpass-first-paint"]
                 .map(name => performance.getEntriesByName(name)[0]?.startTime.toFixed(0)).join(" / ")));
         const text = await page.locator(".dp-count").textContent();
-        label = `first full render of ${text.split(" ")[0]} functions`;
+        label = `first full render of ${text.split(" ")[0]} functions (${text.split("· ")[1] || "none folded"})`;
         await page.close();
     }
     floor = Number(await kernelDo("gmo"));
 } else {
     const page = await context.newPage();
     await page.goto(process.env.DEVPASS_COCKPIT_URL);
-    await counted(page, /^22 of 22 functions$/);
+    await counted(page, /^22 of 22 functions\b/);
     for (let i = 0; i < RUNS; i++) {
         const t0 = performance.now();
         client.push(Number(await kernelDo("sriov 0000:3b:00.1 256 256")));
-        await counted(page, /^278 of 278 functions$/);
+        await counted(page, /^278 of 278 functions\b/);
         times.push(performance.now() - t0);
         if (i === RUNS - 1)
             floor = Number(await kernelDo("gmo"));
         await kernelDo("sriov 0000:3b:00.1 256 0");
-        await counted(page, /^22 of 22 functions$/);
+        await counted(page, /^22 of 22 functions\b/);
     }
     label = "256-VF burst on the page";
 }

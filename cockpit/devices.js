@@ -31,6 +31,16 @@ function guardRefresh(rerender) {
     }, failed);
 }
 const filters = { text: "", cls: "", state: "", group: "", numa: "" };
+/* A PF with more VFs than this shows them folded under it until asked
+ * (or while a text filter is set): a node of 64-VF ports stays a list of
+ * its devices. */
+const FOLD_VFS = 8;
+const unfolded = new Set();
+let redraw = () => {};
+
+function folded(pfPath, pf) {
+    return !!pf && pf.VirtualFunctions.length > FOLD_VFS && !unfolded.has(pfPath) && !filters.text;
+}
 
 export function deviceLabel(d) {
     return [d.VendorName, d.DeviceName].filter(Boolean).join(" ") ||
@@ -132,9 +142,14 @@ function toolbar(rerender) {
 function vfCell(path, d) {
     if (d.SriovTotalVfs === 0)
         return d.PhysicalFunction !== "/" ? format(_("VF of $0"), shortAddress(store.devices.get(d.PhysicalFunction)?.Address || "")) : "";
+    const fold = d.VirtualFunctions.length > FOLD_VFS && !filters.text
+        ? h("button", { type: "button", id: "dp-fold-" + d.Address, class: "pf-c-button pf-m-link pf-m-inline", "aria-expanded": String(!folded(path, d)),
+                        onclick: () => { unfolded.has(path) ? unfolded.delete(path) : unfolded.add(path); redraw() } },
+            folded(path, d) ? format(_("Show $0 VFs"), d.VirtualFunctions.length) : _("Hide VFs"))
+        : null;
     return h("span", {}, format(_("$0 of $1 VFs"), d.SriovNumVfs, d.SriovTotalVfs), " ",
              writeButton(_("Edit"), { class: "pf-c-button pf-m-link pf-m-inline", "aria-label": format(_("Edit VF count of $0"), d.Address),
-                                      onclick: () => vfDialog(path, d) }));
+                                      onclick: () => vfDialog(path, d) }), " ", fold);
 }
 
 function vfDialog(path, d) {
@@ -188,7 +203,8 @@ const rows = new Map();
 function cachedRow(path, d, unit, first) {
     const found = d.State === "host" ? guard.findings.get(d.Address) || [] : [];
     const pf = d.PhysicalFunction !== "/" ? store.devices.get(d.PhysicalFunction)?.Address : "";
-    const sig = JSON.stringify([d, selected.has(path), found, groupName(d.Group), pf, unit.vf, first, isAdmin()]);
+    const sig = JSON.stringify([d, selected.has(path), found, groupName(d.Group), pf, unit.vf, first, isAdmin(),
+                                folded(path, d), filters.text === ""]);
     const cached = rows.get(path);
     if (cached && cached.sig === sig)
         return cached.tr;
@@ -199,6 +215,7 @@ function cachedRow(path, d, unit, first) {
 
 /* The view; rerender() redraws it. */
 export function renderDevices(root, rerender) {
+    redraw = rerender;
     guardRefresh(rerender);
     const byPath = new Map([...store.devices].map(([p, d]) => [d, p]));
     const shown = [...store.devices.values()].filter(matches);
@@ -207,13 +224,21 @@ export function renderDevices(root, rerender) {
                                      [_("Select"), _("Address"), _("Device"), _("Class"), _("Driver"), _("IOMMU group"),
                                       _("NUMA"), _("State"), _("Group"), _("SR-IOV, blockers, guard")]
                                              .map((t, i) => h("th", { scope: "col", class: i === 0 ? "dp-visually-hidden-label" : null }, t)))));
+    let hidden = 0;
     for (const unit of units(shown)) {
+        const pfPath = unit.members[0].PhysicalFunction;
+        if (unit.vf && folded(pfPath, store.devices.get(pfPath))) {
+            hidden += unit.members.length;
+            continue;
+        }
         const body = h("tbody", { class: "dp-unit" });
         unit.members.forEach((d, i) => body.append(cachedRow(byPath.get(d), d, unit, i === 0)));
         table.append(body);
     }
     const count = h("p", { class: "dp-count", "aria-live": "polite" },
                     format(_("$0 of $1 functions"), shown.length, store.devices.size));
+    if (hidden)
+        count.append(" · ", format(_("$0 VFs folded under their PF"), hidden));
     root.replaceChildren(toolbar(rerender), count, table);
     for (const path of rows.keys()) {
         if (!store.devices.has(path))

@@ -412,28 +412,36 @@ test("delete with release gives the devices back", async () => {
     assertEqual([d.State, d.Driver], ["host", "nvidia"], "17:00.0 after the release");
 });
 
-test("a PF's VF count edited: the new VFs appear", async () => {
+test("a PF's VF count edited: the new VFs appear, folded under it", async () => {
     const p = page();
     await go(p, "#/");
     await p.getByRole("button", { name: "Edit VF count of 0000:3b:00.1" }).click();
     const dlg = p.getByRole("dialog", { name: "Virtual functions of 0000:3b:00.1" });
-    await dlg.getByLabel("Count (0-64)").fill("2");
+    await dlg.getByLabel("Count (0-64)").fill("10");
     await dlg.getByRole("button", { name: "Set" }).click();
     await dlg.waitFor({ state: "detached" });
-    await waitText(row(p, "0000:3b:00.1"), "2 of 64 VFs");
-    for (const vf of ["0000:3b:0a.0", "0000:3b:0a.1"])
+    await waitText(row(p, "0000:3b:00.1"), "10 of 64 VFs");
+    assertEqual(device("0000:3b:00.1").SriovNumVfs, 10, "3b:00.1's SriovNumVfs");
+    await waitText(p.locator(".dp-count"), "10 VFs folded under their PF");
+    assertEqual(await row(p, "0000:3b:0a.0").count(), 0, "a folded VF's rows");
+    const fold = p.getByRole("button", { name: "Show 10 VFs" });
+    assertEqual(await fold.getAttribute("aria-expanded"), "false", "the fold's aria-expanded");
+    await fold.click();
+    for (const vf of ["0000:3b:0a.0", "0000:3b:0b.1"])
         await waitText(row(p, vf), "VF of 3b:00.1");
-    assertEqual(device("0000:3b:00.1").SriovNumVfs, 2, "3b:00.1's SriovNumVfs");
+    assertEqual(await p.getByRole("button", { name: "Hide VFs" }).getAttribute("aria-expanded"), "true", "aria-expanded");
+    await p.getByRole("button", { name: "Hide VFs" }).click();
     await p.getByLabel("Filter", { exact: true }).fill("3b:0a");
-    await waitText(p.locator(".dp-count"), "2 of ");
+    await waitText(p.locator(".dp-count"), "8 of ");
+    await waitText(row(p, "0000:3b:0a.7"), "VF of 3b:00.1");    // a text filter unfolds
     await p.getByLabel("Filter", { exact: true }).fill("");
 });
 
 test("a session without administrative access sees everything and can change nothing", async () => {
     const before = ctl("devices", "--json") + ctl("groups", "--json") + ctl("attachments", "--json");
     nobody = await openPage(URL_NOBODY, "nobody");
-    const devices = ctlJson("devices");
-    assertEqual(await nobody.locator("tbody tr").count(), devices.length, "rows as nobody");
+    const n = ctlJson("devices").length;
+    await waitText(nobody.locator(".dp-count"), `${n} of ${n} functions`);
     await waitText(nobody.locator("#dp-access"), "Turn on administrative access");
     await nobody.getByLabel("Select 0000:5e:00.0", { exact: true }).check();
     for (const [hash, names] of [["#/", ["Make passthrough", "Give back to host"]], ["#/groups", ["New group"]]]) {
