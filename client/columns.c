@@ -102,19 +102,13 @@ static const CtlColumn finding_columns[] = {
 
 /* A reference to a group or rule: its name for people, its path in JSON. */
 static void set_label(CtlTable *t, CtlCell *row, const char *key, const GPtrArray *objects, const char *path) {
-        guint c = ctl_table_column(t, key);
-
-        g_free(row[c].text);
-        row[c].text = ctl_object_label(objects, path);
+        ctl_cell_set_text(t, row, key, ctl_object_label(objects, path));
 }
 
 /* A list's text replaced by how many it has (zero: that text), as the
  * narrow columns say. */
 static void set_count(CtlTable *t, CtlCell *row, const char *key, guint n, const char *zero) {
-        guint c = ctl_table_column(t, key);
-
-        g_free(row[c].text);
-        row[c].text = n ? g_strdup_printf("%u", n) : g_strdup(zero);
+        ctl_cell_set_text(t, row, key, n ? g_strdup_printf("%u", n) : g_strdup(zero));
 }
 
 static guint strv_count(const CtlProps *p, const char *name) {
@@ -162,9 +156,7 @@ CtlTable *ctl_rules_table(const GPtrArray *rules, const CtlObjects *all) {
                 set_label(t, row, "group", all->groups, ctl_props_str(o->props, "Group"));
                 /* "" is every node. */
                 const char *node = ctl_props_str(o->props, "Node");
-                guint c = ctl_table_column(t, "node");
-                g_free(row[c].text);
-                row[c].text = g_strdup(node[0] ? node : "*");
+                ctl_cell_set_text(t, row, "node", g_strdup(node[0] ? node : "*"));
                 set_count(t, row, "devices", strv_count(o->props, "Devices"), "0");
                 set_count(t, row, "conflicts", conflicts ? conflicts->len : 0, "-");
         }

@@ -179,6 +179,12 @@ CtlCell *ctl_table_add_object(CtlTable *t, const CtlObject *o);
 guint ctl_table_rows(const CtlTable *t);
 guint ctl_table_column(const CtlTable *t, const char *key);   /* G_MAXUINT: none */
 void ctl_cell_set(CtlTable *t, CtlCell *row, const char *key, CtlCell value);
+/* Only the text of a cell (its JSON stays), taking text. */
+void ctl_cell_set_text(CtlTable *t, CtlCell *row, const char *key, char *text);
+/* What this run prints: JSON or text, and --output's columns (NULL: the
+ * default ones). Tables made from then on keep only the cells it needs;
+ * before any call they keep all. */
+void ctl_tables_want(bool json, const char *output);
 char *ctl_table_column_names(const CtlTable *t);
 /* --output: the columns of keys (comma-separated), in that order, for the
  * text and the JSON; false with the reason for a key of no column. */

@@ -315,6 +315,7 @@ static int run(int argc, char *argv[]) {
                  * bad ones itself (ctl_getopt). */
                 optind = 0;
                 opterr = 0;
+                ctl_tables_want(ctl_args.json, ctl_args.output);
                 code = verbs[i].run(bus, verb_argc, verb_argv, ctl_args.json);
                 sd_bus_flush_close_unref(bus);
                 return code;

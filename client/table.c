@@ -14,7 +14,48 @@ struct CtlTable {
         GArray *selected;      /* of guint: the columns to show, in order */
         bool chosen;           /* by --output: JSON shows the same */
         GPtrArray *rows;       /* of CtlCell arrays (n_columns each) */
+        bool *needed;          /* per column: its cells are kept */
+        bool keep_text, keep_json;
 };
+
+/* What this run prints (ctl_tables_want()): a table keeps only those
+ * cells, so that 16,384 devices do not cost 30 columns of text and JSON
+ * each. Unset (the unit tests): every cell. */
+static struct {
+        bool set, json;
+        char **output;
+} wants;
+
+void ctl_tables_want(bool json, const char *output) {
+        wants.set = true;
+        wants.json = json;
+        g_strfreev(wants.output);
+        wants.output = output ? g_strsplit(output, ",", -1) : NULL;
+        for (size_t i = 0; wants.output && wants.output[i]; i++)
+                g_strstrip(wants.output[i]);
+}
+
+static bool column_wanted(const CtlColumn *c) {
+        if (!wants.set || (wants.json && !wants.output))
+                return true;
+        if (!wants.output)
+                return c->shown;
+        for (size_t i = 0; wants.output[i]; i++)
+                if (g_ascii_strcasecmp(wants.output[i], c->key) == 0)
+                        return true;
+        return false;
+}
+
+/* value, or its halves this table keeps; nothing for a column not needed. */
+static CtlCell cell_kept(const CtlTable *t, guint c, CtlCell value) {
+        if (!t->needed[c])
+                ctl_cell_clear(&value);
+        if (!t->keep_text)
+                g_clear_pointer(&value.text, g_free);
+        if (!t->keep_json)
+                g_clear_pointer(&value.json, g_free);
+        return value;
+}
 
 void ctl_cell_clear(CtlCell *c) {
         g_clear_pointer(&c->text, g_free);
@@ -66,9 +107,14 @@ CtlTable *ctl_table_new(const char *name, const CtlColumn *columns, guint n_colu
         t->n_columns = n_columns;
         t->rows = g_ptr_array_new();
         t->selected = g_array_new(FALSE, FALSE, sizeof(guint));
-        for (guint i = 0; i < n_columns; i++)
+        t->needed = g_new0(bool, n_columns);
+        t->keep_text = !wants.set || !wants.json;
+        t->keep_json = !wants.set || wants.json;
+        for (guint i = 0; i < n_columns; i++) {
                 if (columns[i].shown)
                         g_array_append_val(t->selected, i);
+                t->needed[i] = column_wanted(&columns[i]);
+        }
         return t;
 }
 
@@ -83,6 +129,7 @@ void ctl_table_free(CtlTable *t) {
         }
         g_ptr_array_unref(t->rows);
         g_array_unref(t->selected);
+        g_free(t->needed);
         g_free(t->name);
         g_free(t);
 }
@@ -102,7 +149,15 @@ void ctl_cell_set(CtlTable *t, CtlCell *row, const char *key, CtlCell value) {
 
         g_assert(c != G_MAXUINT);
         ctl_cell_clear(&row[c]);
-        row[c] = value;
+        row[c] = cell_kept(t, c, value);
+}
+
+void ctl_cell_set_text(CtlTable *t, CtlCell *row, const char *key, char *text) {
+        guint c = ctl_table_column(t, key);
+
+        g_assert(c != G_MAXUINT);
+        g_free(row[c].text);
+        row[c].text = t->needed[c] && t->keep_text ? text : (g_free(text), NULL);
 }
 
 CtlCell *ctl_table_add_object(CtlTable *t, const CtlObject *o) {
@@ -110,10 +165,10 @@ CtlCell *ctl_table_add_object(CtlTable *t, const CtlObject *o) {
 
         for (guint i = 0; i < t->n_columns; i++) {
                 const char *property = t->columns[i].property;
-                if (property && g_str_equal(property, "@path"))
-                        row[i] = ctl_cell_str(o->path);
-                else if (property)
-                        row[i] = ctl_prop_cell(o->props, property);
+                if (!property || !t->needed[i])
+                        continue;
+                row[i] = cell_kept(t, i, g_str_equal(property, "@path") ? ctl_cell_str(o->path)
+                                                                       : ctl_prop_cell(o->props, property));
         }
         return row;
 }

@@ -220,6 +220,40 @@ static void test_table_json(void **state) {
         assert_string_equal(none, "{\"groups\": []}\n");
 }
 
+/* Last in this file: ctl_tables_want() holds for every table made after it. */
+static void test_table_wants(void **state) {
+        CtlTextOptions o = {};
+
+        /* Text of the default columns: the same text, no JSON kept. */
+        ctl_tables_want(false, NULL);
+        g_autoptr(CtlTable) text = table_new();
+        g_autofree char *shown = ctl_table_text(text, &o);
+        assert_string_equal(shown, "ADDRESS       NAME          DRIVER\n"
+                                   "0000:17:00.0  NVIDIA Gerät  nvidia\n"
+                                   "0000:00:14.0  x\\x1b[2J      -\n");
+        g_autofree char *no_json = ctl_table_row_json(text, 0);
+        assert_string_equal(no_json, "{\"address\": null, \"name\": null, \"driver\": null, \"numa_node\": null, "
+                                     "\"path\": null}");
+
+        /* --output: those columns alone, hidden ones too. */
+        ctl_tables_want(false, "numa_node, address");
+        g_autoptr(CtlTable) chosen = table_new();
+        g_autofree char *error = NULL;
+        assert_true(ctl_table_select(chosen, "numa_node,address", &error));
+        g_autofree char *picked = ctl_table_text(chosen, &o);
+        assert_string_equal(picked, "NUMA  ADDRESS\n   1  0000:17:00.0\n   -  0000:00:14.0\n");
+        assert_true(ctl_table_select(chosen, "name", &error));
+        g_autofree char *dropped = ctl_table_text(chosen, &o);
+        assert_string_equal(dropped, "NAME\n-\n-\n");
+
+        /* JSON: every column's value, as before. */
+        ctl_tables_want(true, NULL);
+        g_autoptr(CtlTable) json = table_new();
+        g_autofree char *row = ctl_table_row_json(json, 1);
+        assert_string_equal(row, "{\"address\": \"0000:00:14.0\", \"name\": \"x\\u001b[2J\", \"driver\": null, "
+                                 "\"numa_node\": null, \"path\": \"/org/devpass1/devices/0\"}");
+}
+
 static void test_exit_codes(void **state) {
         assert_int_equal(ctl_exit_code_for_error("org.devpass1.Error.NotFound", -ENOENT), CTL_EXIT_NOT_FOUND);
         assert_int_equal(ctl_exit_code_for_error("org.devpass1.Error.InvalidArgument", -EINVAL), CTL_EXIT_USAGE);
@@ -294,6 +328,7 @@ int main(void) {
                 cmocka_unit_test(test_exit_codes),
                 cmocka_unit_test(test_tuples),
                 cmocka_unit_test(test_details),
+                cmocka_unit_test(test_table_wants),
         };
         return cmocka_run_group_tests_name("client-format", tests, NULL, NULL);
 }
