@@ -274,18 +274,23 @@ bool model_attachment_update(Model *m, ModelAttachment *a, StoreAttachment *sett
         if (!store_begin(m->store, error) || !model_commit_or_rollback(m, store_attachment_update(m->store, s, error), error))
                 return false;
 
+        model_attachment_settings_set(m, a, g_steal_pointer(&s));
+        model_attachments_refresh(m, NULL);
+        return true;
+}
+
+void model_attachment_settings_set(Model *m, ModelAttachment *a, StoreAttachment *s) {
         guint bits = attachment_changes(a->settings, s);
         g_autofree char *owner = model_attachment_owner(s);
+
         model_macs_disown(m, a->settings->macs);
         model_machine_unindex(m, a);
         store_attachment_free(a->settings);
-        a->settings = g_steal_pointer(&s);
+        a->settings = s;
         a->group = model_attachment_group(m, a->settings);
         model_machine_index(m, a);
         model_macs_own(m, a->settings->macs, owner);
         model_mark(m->changes->attachments, a, bits);
-        model_attachments_refresh(m, NULL);
-        return true;
 }
 
 bool model_attachment_delete(Model *m, ModelAttachment *a, GError **error) {
@@ -299,8 +304,12 @@ bool model_attachment_delete(Model *m, ModelAttachment *a, GError **error) {
         while (g_hash_table_iter_next(&it, NULL, &value))
                 if (((StoreClaim *) value)->attachment_id == a->id)
                         ((StoreClaim *) value)->attachment_id = 0;
+        model_attachment_forget(m, a);
+        return true;
+}
+
+void model_attachment_forget(Model *m, ModelAttachment *a) {
         g_hash_table_remove(m->changes->attachments, a);
         model_mark_removed(m, a->path, MODEL_OBJECT_ATTACHMENT);
         model_attachment_remove(m, a);
-        return true;
 }

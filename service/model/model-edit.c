@@ -46,8 +46,7 @@ static char *rule_name_unique(Model *m, const char *base) {
         return name;
 }
 
-/* The rule is going: nothing may point at it any more. */
-static void rule_forget(Model *m, ModelRule *r) {
+void model_rule_forget(Model *m, ModelRule *r) {
         g_ptr_array_remove(r->group->rules, r);
         model_mark(m->changes->groups, r->group, PROP_BIT(GROUP_PROP_RULES));
         g_hash_table_remove(m->changes->rules, r);
@@ -84,21 +83,16 @@ bool model_group_update_check(Model *m, ModelGroup *g, const StoreGroup *next, G
         return true;
 }
 
-bool model_group_update(Model *m, ModelGroup *g, const StoreGroup *settings, GError **error) {
-        StoreGroup next = *settings;
-        next.id = g->id;
-
-        if (!model_group_update_check(m, g, &next, error) || !store_begin(m->store, error) ||
-            !model_commit_or_rollback(m, store_group_update(m->store, &next, error), error))
-                return false;
+guint model_group_settings_set(Model *m, ModelGroup *g, const StoreGroup *next) {
         StoreGroup *old = g->settings;
         guint bits = 0;
+
         /* The name index holds the old name's string: out before it goes. */
         g_hash_table_remove(m->group_names, old->name);
 #define SWAP(field, prop)                                             \
-        if (g_strcmp0(old->field, next.field) != 0) {                 \
+        if (g_strcmp0(old->field, next->field) != 0) {                \
                 g_free(old->field);                                   \
-                old->field = g_strdup(next.field);                    \
+                old->field = g_strdup(next->field);                   \
                 bits |= PROP_BIT(prop);                               \
         }
         SWAP(name, GROUP_PROP_NAME);
@@ -106,11 +100,22 @@ bool model_group_update(Model *m, ModelGroup *g, const StoreGroup *settings, GEr
         SWAP(description, GROUP_PROP_DESCRIPTION);
         SWAP(class_name, GROUP_PROP_CLASS);
         SWAP(tenant, GROUP_PROP_TENANT);
+        SWAP(tenant_node, GROUP_PROP_TENANT_NODE);
 #undef SWAP
         g_hash_table_insert(m->group_names, old->name, g);
         model_mark(m->changes->groups, g, bits);
+        return bits;
+}
+
+bool model_group_update(Model *m, ModelGroup *g, const StoreGroup *settings, GError **error) {
+        StoreGroup next = *settings;
+        next.id = g->id;
+
+        if (!model_group_update_check(m, g, &next, error) || !store_begin(m->store, error) ||
+            !model_commit_or_rollback(m, store_group_update(m->store, &next, error), error))
+                return false;
         /* Names show in devices' blockers. */
-        if (bits & PROP_BIT(GROUP_PROP_NAME))
+        if (model_group_settings_set(m, g, &next) & PROP_BIT(GROUP_PROP_NAME))
                 model_refresh(m);
         return true;
 }
@@ -194,15 +199,19 @@ bool model_group_delete(Model *m, ModelGroup *g, bool release, GError **error) {
         for (guint i = 0; i < all->len; i++)
                 if (model_intent(m, all->pdata[i]) == g)
                         g_hash_table_remove(m->intents, all->pdata[i]);
+        model_group_forget(m, g);
+        model_refresh(m);
+        return true;
+}
+
+void model_group_forget(Model *m, ModelGroup *g) {
         while (g->rules->len > 0)
-                rule_forget(m, g->rules->pdata[0]);
+                model_rule_forget(m, g->rules->pdata[0]);
         g_hash_table_remove(m->changes->groups, g);
         model_mark_removed(m, g->path, MODEL_OBJECT_GROUP);
         g_hash_table_remove(m->group_paths, g->path);
         g_hash_table_remove(m->group_names, g->settings->name);
         g_hash_table_remove(m->groups, &g->id);
-        model_refresh(m);
-        return true;
 }
 
 ModelRule *model_rule_create(Model *m, ModelGroup *g, StoreRule *settings, GPtrArray *conditions,
@@ -227,7 +236,7 @@ ModelRule *model_rule_create(Model *m, ModelGroup *g, StoreRule *settings, GPtrA
         return r;
 }
 
-static bool conditions_equal(GPtrArray *a, GPtrArray *b) {
+bool model_conditions_equal(GPtrArray *a, GPtrArray *b) {
         if (a->len != b->len)
                 return false;
         for (guint i = 0; i < a->len; i++) {
@@ -248,14 +257,21 @@ bool model_rule_update(Model *m, ModelRule *r, ModelGroup *g, StoreRule *setting
         if (!rule_name_free(m, s->name, r, error) || !store_begin(m->store, error) ||
             !model_commit_or_rollback(m, store_rule_update(m->store, s, error), error))
                 return false;
+        model_rule_settings_set(m, r, g, g_steal_pointer(&s), g_steal_pointer(&c));
+        model_refresh(m);
+        return true;
+}
+
+void model_rule_settings_set(Model *m, ModelRule *r, ModelGroup *g, StoreRule *s, GPtrArray *conditions) {
         guint bits = 0;
+
         if (!g_str_equal(r->settings->name, s->name))
                 bits |= PROP_BIT(RULE_PROP_NAME);
         if (!g_str_equal(r->settings->node, s->node))
                 bits |= PROP_BIT(RULE_PROP_NODE);
         if (r->settings->enabled != s->enabled)
                 bits |= PROP_BIT(RULE_PROP_ENABLED);
-        if (!conditions_equal(r->settings->conditions, s->conditions))
+        if (!model_conditions_equal(r->settings->conditions, s->conditions))
                 bits |= PROP_BIT(RULE_PROP_CONDITIONS);
         if (r->group != g) {
                 g_ptr_array_remove(r->group->rules, r);
@@ -266,20 +282,18 @@ bool model_rule_update(Model *m, ModelRule *r, ModelGroup *g, StoreRule *setting
         }
         g_hash_table_remove(m->rule_names, r->settings->name);
         store_rule_free(r->settings);
-        r->settings = g_steal_pointer(&s);
+        r->settings = s;
         g_hash_table_insert(m->rule_names, r->settings->name, r);
         g_ptr_array_unref(r->conditions);
-        r->conditions = g_steal_pointer(&c);
+        r->conditions = conditions;
         model_mark(m->changes->rules, r, bits);
-        model_refresh(m);
-        return true;
 }
 
 bool model_rule_delete(Model *m, ModelRule *r, GError **error) {
         if (!store_begin(m->store, error) ||
             !model_commit_or_rollback(m, store_rule_delete(m->store, r->id, error), error))
                 return false;
-        rule_forget(m, r);
+        model_rule_forget(m, r);
         model_refresh(m);
         return true;
 }

@@ -58,6 +58,20 @@ void model_rule_free(ModelRule *r);
 void model_rule_attach(ModelRule *r, ModelGroup *g);
 void model_rule_add(Model *m, ModelRule *r);
 
+/* Memory follows settings the store holds already (model-edit.c,
+ * model-attachments.c): the change functions after their commit, and
+ * model_resync(). Each marks what changed; a forgotten object is marked
+ * removed and freed. */
+guint model_group_settings_set(Model *m, ModelGroup *g, const StoreGroup *next);
+void model_group_forget(Model *m, ModelGroup *g);
+/* Takes s and conditions; moves r to g. */
+void model_rule_settings_set(Model *m, ModelRule *r, ModelGroup *g, StoreRule *s, GPtrArray *conditions);
+void model_rule_forget(Model *m, ModelRule *r);
+bool model_conditions_equal(GPtrArray *a, GPtrArray *b);
+/* Takes s. */
+void model_attachment_settings_set(Model *m, ModelAttachment *a, StoreAttachment *s);
+void model_attachment_forget(Model *m, ModelAttachment *a);
+
 /* The end of a transaction begun with store_begin(): committed when ok
  * (false when the commit fails), else rolled back. */
 bool model_commit_or_rollback(Model *m, bool ok, GError **error);

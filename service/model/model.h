@@ -159,6 +159,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Model, model_free);
 /* Computes every device's view and every group's and rule's devices again
  * (after hotplug, or a change of settings), recording what changed. */
 void model_refresh(Model *m);
+/* Memory brought to the rows the store holds now, each difference marked
+ * as a change (a cluster node's replica moved on, or a change was taken
+ * back). Fails, changing nothing, when the store cannot be read or a
+ * rule's conditions do not compile. */
+bool model_resync(Model *m, GError **error);
 /* The same after a claim or release, which change only who holds these
  * devices (addresses, strings): their State and Holder, their groups'
  * Free, the machine's attachments. */
