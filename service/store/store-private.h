@@ -13,6 +13,8 @@ struct Store {
         char *path;
         GHashTable *statements;    /* SQL -> its prepared statement, kept */
         char *boot_id;             /* the boot new claims belong to; "" unknown */
+        bool record_changes;       /* store_record_changes() */
+        struct sqlite3_session *session;   /* the transaction's changes, while recorded */
 };
 
 /* Forward migrations: entry N takes a database from version N to N + 1
@@ -21,6 +23,10 @@ extern const char *const store_migrations[STORE_SCHEMA_VERSION];
 /* Every row checked as a call's arguments would be, the references
  * between tables, duplicates, and the file's integrity (store-check.c). */
 bool store_check(Store *s, GError **error);
+/* A transaction's record of changes, when asked for (store-changes.c):
+ * begun after BEGIN, ended at its commit or rollback. */
+bool store_session_begin(Store *s, GError **error);
+void store_session_end(Store *s);
 /* Sets error from the last SQLite failure; returns false. */
 bool store_fail(Store *s, int rc, const char *what, GError **error);
 bool store_exec(Store *s, const char *sql, GError **error);

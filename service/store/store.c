@@ -314,6 +314,7 @@ Store *store_open(const char *dir, GError **error) {
 void store_close(Store *s) {
         if (!s)
                 return;
+        store_session_end(s);
         if (s->statements)
                 g_hash_table_unref(s->statements);
         sqlite3_close(s->db);
@@ -324,18 +325,26 @@ void store_close(Store *s) {
 
 bool store_begin(Store *s, GError **error) {
         sqlite3_stmt *st = store_prepare(s, "BEGIN IMMEDIATE", error);
-        return st && store_step_done(s, st, SQLITE_OK, error);
-}
-
-bool store_commit(Store *s, GError **error) {
-        sqlite3_stmt *st = store_prepare(s, "COMMIT", error);
-        if (st && store_step_done(s, st, SQLITE_OK, error))
+        if (!st || !store_step_done(s, st, SQLITE_OK, error))
+                return false;
+        if (store_session_begin(s, error))
                 return true;
         store_rollback(s);
         return false;
 }
 
+bool store_commit(Store *s, GError **error) {
+        sqlite3_stmt *st = store_prepare(s, "COMMIT", error);
+        if (st && store_step_done(s, st, SQLITE_OK, error)) {
+                store_session_end(s);
+                return true;
+        }
+        store_rollback(s);
+        return false;
+}
+
 void store_rollback(Store *s) {
+        store_session_end(s);
         if (!sqlite3_get_autocommit(s->db))
                 (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }

@@ -180,3 +180,40 @@ bool store_group_macs_set(Store *s, int64_t group_id, char **macs, GError **erro
 GPtrArray *store_attachments_load(Store *s, GError **error);   /* StoreAttachment*, by id */
 /* StoreClaim*, by address (a machine's claim before a tenant's hold). */
 GPtrArray *store_claims_load(Store *s, GError **error);
+
+/* ---- what a transaction changed (store-changes.c) ---- */
+
+/* A node of a cluster sends each transaction's changes to etcd: which
+ * rows of the tables the cluster shares or mirrors changed, cascades
+ * and foreign-key actions included. */
+typedef enum {
+        STORE_TABLE_GROUPS,
+        STORE_TABLE_RULES,          /* a change of its conditions is an update of the rule */
+        STORE_TABLE_ATTACHMENTS,
+        STORE_TABLE_MACS,
+        STORE_TABLE_CLAIMS,
+        STORE_TABLE_HOLDS,
+        STORE_TABLE_PASSTHROUGH,
+} StoreTable;
+
+typedef enum {
+        STORE_ROW_INSERT,
+        STORE_ROW_UPDATE,
+        STORE_ROW_DELETE,
+} StoreRowOp;
+
+typedef struct {
+        StoreTable table;
+        StoreRowOp op;
+        int64_t id;          /* groups, rules, attachments */
+        char *key;           /* macs: the MAC; claims, holds, passthrough: the address */
+        char *old_name;      /* groups, rules: the name before, when it changed or the row went */
+        char *old_holder;    /* claims, holds: the holder before, when it changed or the row went */
+} StoreRowChange;
+
+void store_row_change_free(StoreRowChange *c);
+/* Whether the transactions begun from now on record their changes. */
+void store_record_changes(Store *s, bool on);
+/* The rows changed since store_begin() (StoreRowChange*, one per row, in
+ * no order); empty when changes are not recorded. */
+GPtrArray *store_changes(Store *s, GError **error);

@@ -323,6 +323,90 @@ static void test_node_records(void **state) {
         assert_true(g_hash_table_contains(overrides, "0000:17:00.0"));
 }
 
+static gint by_text(gconstpointer a, gconstpointer b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* "table op id-or-key old-name-or-holder" of each change, sorted. */
+static char *changes_text(Store *s) {
+        static const char *const tables[] = { "groups", "rules", "attachments", "macs", "claims", "holds", "passthrough" };
+        static const char *const ops[] = { "insert", "update", "delete" };
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) changes = store_changes(s, &error);
+        g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+
+        g_assert_no_error(error);
+        for (guint i = 0; i < changes->len; i++) {
+                const StoreRowChange *c = changes->pdata[i];
+                g_autofree char *id = c->key ? g_strdup(c->key) : g_strdup_printf("%" G_GINT64_FORMAT, c->id);
+                const char *old = c->old_name ?: c->old_holder;
+                g_ptr_array_add(lines, g_strdup_printf("%s %s %s%s%s", tables[c->table], ops[c->op], id,
+                                                       old ? " " : "", old ?: ""));
+        }
+        g_ptr_array_sort(lines, by_text);
+        g_ptr_array_add(lines, NULL);
+        return g_strjoinv(", ", (char **) lines->pdata);
+}
+
+/* Each transaction's changed rows, cascades included, for a cluster
+ * node's replica; nothing when changes are not recorded. */
+static void test_changes_recorded(void **state) {
+        g_autoptr(Store) s = open_ok(*state);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(StoreGroup) g = group("gpus");
+        g_autoptr(StoreRule) r = store_rule_new();
+
+        assert_true(store_begin(s, &error));
+        assert_true(store_group_insert(s, g, &error));
+        g_autofree char *none = changes_text(s);
+        assert_string_equal(none, "");
+        store_rollback(s);
+
+        store_record_changes(s, true);
+        assert_true(store_begin(s, &error));
+        assert_true(store_group_insert(s, g, &error));
+        r->group_id = g->id;
+        r->name = g_strdup("nvidia");
+        r->node = g_strdup("");
+        g_ptr_array_add(r->conditions, store_condition_new("vendor", "eq", "10de"));
+        assert_true(store_rule_insert(s, r, &error));
+        g_autofree char *made = changes_text(s);
+        g_autofree char *want_made = g_strdup_printf("groups insert %" G_GINT64_FORMAT ", rules insert %"
+                                                     G_GINT64_FORMAT, g->id, r->id);
+        assert_string_equal(made, want_made);
+        assert_true(store_commit(s, &error));
+
+        /* A rename names the old name; new conditions are the rule's update. */
+        assert_true(store_begin(s, &error));
+        g_free(g->name);
+        g->name = g_strdup("accelerators");
+        assert_true(store_group_update(s, g, &error));
+        g_ptr_array_add(r->conditions, store_condition_new("device", "eq", "2230"));
+        assert_true(store_rule_update(s, r, &error));
+        g_autofree char *changed = changes_text(s);
+        g_autofree char *want_changed = g_strdup_printf("groups update %" G_GINT64_FORMAT " gpus, rules update %"
+                                                        G_GINT64_FORMAT, g->id, r->id);
+        assert_string_equal(changed, want_changed);
+        assert_true(store_commit(s, &error));
+
+        /* The group's rules and holds go with it (foreign keys). */
+        claim_insert(s, "0000:17:00.0", "acme", true, g->id);
+        assert_true(store_begin(s, &error));
+        assert_true(store_group_delete(s, g->id, &error));
+        g_autofree char *gone = changes_text(s);
+        g_autofree char *want_gone = g_strdup_printf("groups delete %" G_GINT64_FORMAT " accelerators, holds "
+                                                     "delete 0000:17:00.0 acme, rules delete %" G_GINT64_FORMAT
+                                                     " nvidia", g->id, r->id);
+        assert_string_equal(gone, want_gone);
+        store_rollback(s);
+
+        /* A rollback leaves nothing recorded for the next transaction. */
+        assert_true(store_begin(s, &error));
+        g_autofree char *after = changes_text(s);
+        assert_string_equal(after, "");
+        store_rollback(s);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_open_modes, setup, teardown),
@@ -331,6 +415,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_claims_of_a_boot, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_node_records, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_changes_recorded, setup, teardown),
         };
         return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

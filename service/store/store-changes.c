@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Which rows a transaction changed, cascades and foreign-key actions
+ * included: what a node of a cluster turns into one etcd transaction.
+ * SQLite's session extension records it (Debian builds SQLite with it);
+ * a session lives from store_begin() to the commit or rollback. */
+#define SQLITE_ENABLE_SESSION 1
+#define SQLITE_ENABLE_PREUPDATE_HOOK 1
+#include <sqlite3.h>
+
+#include "store-private.h"
+
+/* The tables a cluster shares or mirrors, in StoreTable's order. A rule's
+ * conditions are part of their rule. */
+static const char *const tables[] = {
+        [STORE_TABLE_GROUPS] = "groups",
+        [STORE_TABLE_RULES] = "rules",
+        [STORE_TABLE_ATTACHMENTS] = "attachments",
+        [STORE_TABLE_MACS] = "macs",
+        [STORE_TABLE_CLAIMS] = "claims",
+        [STORE_TABLE_HOLDS] = "tenant_holds",
+        [STORE_TABLE_PASSTHROUGH] = "passthrough",
+};
+
+void store_row_change_free(StoreRowChange *c) {
+        if (!c)
+                return;
+        g_free(c->key);
+        g_free(c->old_name);
+        g_free(c->old_holder);
+        g_free(c);
+}
+
+void store_record_changes(Store *s, bool on) {
+        s->record_changes = on;
+}
+
+bool store_session_begin(Store *s, GError **error) {
+        int rc;
+
+        if (!s->record_changes)
+                return true;
+        if ((rc = sqlite3session_create(s->db, "main", &s->session)) != SQLITE_OK)
+                return store_fail(s, rc, "Cannot record the changes of", error);
+        for (size_t i = 0; i < G_N_ELEMENTS(tables); i++)
+                if ((rc = sqlite3session_attach(s->session, tables[i])) != SQLITE_OK)
+                        return store_fail(s, rc, "Cannot record the changes of", error);
+        if ((rc = sqlite3session_attach(s->session, "conditions")) != SQLITE_OK)
+                return store_fail(s, rc, "Cannot record the changes of", error);
+        return true;
+}
+
+void store_session_end(Store *s) {
+        g_clear_pointer(&s->session, sqlite3session_delete);
+}
+
+static int table_of(const char *name) {
+        for (size_t i = 0; i < G_N_ELEMENTS(tables); i++)
+                if (g_str_equal(tables[i], name))
+                        return (int) i;
+        return g_str_equal(name, "conditions") ? STORE_TABLE_RULES : -1;
+}
+
+static char *value_text(sqlite3_value *v) {
+        const unsigned char *t = v ? sqlite3_value_text(v) : NULL;
+        return t ? g_strdup((const char *) t) : NULL;
+}
+
+/* Column 0 is every table's key: the id, the address or the MAC; for
+ * conditions, the rule's id. The name is column 1 of groups, 2 of rules;
+ * the holder column 1 of claims and tenant_holds. */
+static StoreRowChange *change_read(sqlite3_changeset_iter *it, const char *name, int op) {
+        int table = table_of(name);
+        sqlite3_value *key = NULL, *old = NULL;
+        StoreRowChange *c;
+
+        if (table < 0)
+                return NULL;
+        c = g_new0(StoreRowChange, 1);
+        c->table = table;
+        c->op = op == SQLITE_INSERT ? STORE_ROW_INSERT : op == SQLITE_DELETE ? STORE_ROW_DELETE : STORE_ROW_UPDATE;
+        if (op == SQLITE_INSERT)
+                sqlite3changeset_new(it, 0, &key);
+        else
+                sqlite3changeset_old(it, 0, &key);
+        if (g_str_equal(name, "conditions"))
+                c->op = STORE_ROW_UPDATE;
+        if (table == STORE_TABLE_GROUPS || table == STORE_TABLE_RULES || table == STORE_TABLE_ATTACHMENTS)
+                c->id = sqlite3_value_int64(key);
+        else
+                c->key = value_text(key);
+        if (op != SQLITE_INSERT && !g_str_equal(name, "conditions")) {
+                int column = table == STORE_TABLE_GROUPS ? 1 : table == STORE_TABLE_RULES ? 2 : 1;
+                if (table == STORE_TABLE_GROUPS || table == STORE_TABLE_RULES) {
+                        sqlite3changeset_old(it, column, &old);
+                        c->old_name = value_text(old);
+                } else if (table == STORE_TABLE_CLAIMS || table == STORE_TABLE_HOLDS) {
+                        sqlite3changeset_old(it, column, &old);
+                        c->old_holder = value_text(old);
+                }
+        }
+        return c;
+}
+
+static bool change_same(const StoreRowChange *a, const StoreRowChange *b) {
+        return a->table == b->table && a->id == b->id && g_strcmp0(a->key, b->key) == 0;
+}
+
+/* A rule and its conditions changed in one transaction are one change:
+ * the rule's own op wins over the conditions' update. */
+static void changes_add(GPtrArray *all, StoreRowChange *c) {
+        for (guint i = 0; i < all->len; i++) {
+                StoreRowChange *have = all->pdata[i];
+                if (!change_same(have, c))
+                        continue;
+                if (have->op == STORE_ROW_UPDATE && c->op != STORE_ROW_UPDATE) {
+                        have->op = c->op;
+                        g_free(have->old_name);
+                        have->old_name = g_steal_pointer(&c->old_name);
+                } else if (!have->old_name) {
+                        have->old_name = g_steal_pointer(&c->old_name);
+                }
+                store_row_change_free(c);
+                return;
+        }
+        g_ptr_array_add(all, c);
+}
+
+GPtrArray *store_changes(Store *s, GError **error) {
+        g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func((GDestroyNotify) store_row_change_free);
+        sqlite3_changeset_iter *it = NULL;
+        void *blob = NULL;
+        int size = 0, rc;
+
+        if (!s->session)
+                return g_steal_pointer(&all);
+        if ((rc = sqlite3session_changeset(s->session, &size, &blob)) != SQLITE_OK ||
+            (rc = sqlite3changeset_start(&it, size, blob)) != SQLITE_OK) {
+                sqlite3_free(blob);
+                return store_fail(s, rc, "Cannot read the changes of", error), NULL;
+        }
+        while ((rc = sqlite3changeset_next(it)) == SQLITE_ROW) {
+                const char *name;
+                int columns, op, indirect;
+                sqlite3changeset_op(it, &name, &columns, &op, &indirect);
+                StoreRowChange *c = change_read(it, name, op);
+                if (c)
+                        changes_add(all, c);
+        }
+        sqlite3changeset_finalize(it);
+        sqlite3_free(blob);
+        if (rc != SQLITE_DONE)
+                return store_fail(s, rc, "Cannot read the changes of", error), NULL;
+        return g_steal_pointer(&all);
+}
