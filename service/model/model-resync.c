@@ -113,10 +113,11 @@ static void rules_take(Model *m, Rows *r) {
                 StoreRule *s = r->rules->pdata[i];
                 ModelGroup *g = g_hash_table_lookup(m->groups, &s->group_id);
                 ModelRule *rule = g_hash_table_lookup(m->rules, &s->id);
-                gpointer conditions = NULL;
+                gpointer key = NULL, conditions = NULL;
 
-                g_hash_table_steal_extended(r->conditions, &s->id, NULL, &conditions);
-                if (!conditions)
+                if (g_hash_table_steal_extended(r->conditions, &s->id, &key, &conditions))
+                        g_free(key);
+                else
                         conditions = g_ptr_array_ref(rule->conditions);
                 if (rule) {
                         model_rule_settings_set(m, rule, g, g_steal_pointer(&r->rules->pdata[i]), conditions);

@@ -41,6 +41,12 @@ bool store_step_done(Store *s, sqlite3_stmt *st, int bound, GError **error);
 bool store_step_rows(Store *s, sqlite3_stmt *st, void (*row)(sqlite3_stmt *st, void *data), void *data,
                      GError **error);
 int store_bind_text(sqlite3_stmt *st, int i, const char *v);
+/* Binds id to parameter 1; false with error set when it cannot. */
+bool store_bind_id(Store *s, sqlite3_stmt *st, int64_t id, GError **error);
 char *store_column_text(sqlite3_stmt *st, int i);
+/* A rule's conditions, and the MACs of one owner (owner_column
+ * "attachment_id" or "group_id"), written again in order. */
+bool store_conditions_write(Store *s, const StoreRule *r, GError **error);
+bool store_macs_write(Store *s, const char *owner_column, int64_t owner, char **macs, GError **error);
 /* A statement with one id parameter. */
 bool store_delete_by_id(Store *s, const char *sql, int64_t id, GError **error);

@@ -31,7 +31,7 @@ static int bind_id_or_null(sqlite3_stmt *st, int i, int64_t id) {
 }
 
 /* The MACs of one owner (an attachment, or a tenant's group), in order. */
-static bool macs_write(Store *s, const char *owner_column, int64_t owner, char **macs, GError **error) {
+bool store_macs_write(Store *s, const char *owner_column, int64_t owner, char **macs, GError **error) {
         g_autofree char *del = g_strdup_printf("DELETE FROM macs WHERE %s = ?", owner_column);
         g_autofree char *ins = g_strdup_printf("INSERT INTO macs (mac, %s, position) VALUES (?, ?, ?)", owner_column);
 
@@ -72,7 +72,7 @@ bool store_attachment_insert(Store *s, StoreAttachment *a, GError **error) {
         if (!store_step_done(s, st, attachment_bind(st, a), error))
                 return false;
         a->id = sqlite3_last_insert_rowid(s->db);
-        return macs_write(s, "attachment_id", a->id, a->macs, error);
+        return store_macs_write(s, "attachment_id", a->id, a->macs, error);
 }
 
 bool store_attachment_update(Store *s, const StoreAttachment *a, GError **error) {
@@ -82,7 +82,7 @@ bool store_attachment_update(Store *s, const StoreAttachment *a, GError **error)
         if (!st)
                 return false;
         int bound = attachment_bind(st, a) ?: sqlite3_bind_int64(st, 11, a->id);
-        return store_step_done(s, st, bound, error) && macs_write(s, "attachment_id", a->id, a->macs, error);
+        return store_step_done(s, st, bound, error) && store_macs_write(s, "attachment_id", a->id, a->macs, error);
 }
 
 bool store_attachment_set_claimed(Store *s, int64_t id, int64_t generation, GError **error) {
@@ -99,7 +99,7 @@ bool store_attachment_delete(Store *s, int64_t id, GError **error) {
 }
 
 bool store_group_macs_set(Store *s, int64_t group_id, char **macs, GError **error) {
-        return macs_write(s, "group_id", group_id, macs, error);
+        return store_macs_write(s, "group_id", group_id, macs, error);
 }
 
 bool store_claim_insert(Store *s, const StoreClaim *c, GError **error) {
@@ -168,20 +168,24 @@ static void mac_row(sqlite3_stmt *st, void *data) {
         g_ptr_array_add(list, store_column_text(st, 1));
 }
 
-GPtrArray *store_attachments_load(Store *s, GError **error) {
+#define ATTACHMENT_COLUMNS "SELECT id, machine, name, type, description, tenant, group_id, count, optional, " \
+                           "generation, claimed_generation FROM attachments "
+
+/* Every attachment (id 0), or the one of id. */
+static GPtrArray *attachments_select(Store *s, int64_t id, GError **error) {
         g_autoptr(GPtrArray) attachments = g_ptr_array_new_with_free_func((GDestroyNotify) store_attachment_free);
         g_autoptr(GHashTable) macs = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
                                                            (GDestroyNotify) g_ptr_array_unref);
         MacRows rows = { attachments, macs };
 
-        sqlite3_stmt *st = store_prepare(s, "SELECT id, machine, name, type, description, tenant, group_id, count, "
-                                            "optional, generation, claimed_generation FROM attachments ORDER BY id",
-                                         error);
-        if (!st || !store_step_rows(s, st, attachment_row, attachments, error))
+        sqlite3_stmt *st = store_prepare(s, id ? ATTACHMENT_COLUMNS "WHERE id = ?1" :
+                                                 ATTACHMENT_COLUMNS "WHERE ?1 = 0 ORDER BY id", error);
+        if (!st || !store_bind_id(s, st, id, error) || !store_step_rows(s, st, attachment_row, attachments, error))
                 return NULL;
-        st = store_prepare(s, "SELECT attachment_id, mac FROM macs WHERE attachment_id IS NOT NULL "
-                              "ORDER BY attachment_id, position", error);
-        if (!st || !store_step_rows(s, st, mac_row, &rows, error))
+        st = store_prepare(s, id ? "SELECT attachment_id, mac FROM macs WHERE attachment_id = ?1 ORDER BY position" :
+                                   "SELECT attachment_id, mac FROM macs WHERE attachment_id IS NOT NULL AND ?1 = 0 "
+                                   "ORDER BY attachment_id, position", error);
+        if (!st || !store_bind_id(s, st, id, error) || !store_step_rows(s, st, mac_row, &rows, error))
                 return NULL;
         for (guint i = 0; i < attachments->len; i++) {
                 StoreAttachment *a = attachments->pdata[i];
@@ -193,6 +197,15 @@ GPtrArray *store_attachments_load(Store *s, GError **error) {
                         a->macs[j] = g_strdup(list->pdata[j]);
         }
         return g_steal_pointer(&attachments);
+}
+
+GPtrArray *store_attachments_load(Store *s, GError **error) {
+        return attachments_select(s, 0, error);
+}
+
+StoreAttachment *store_attachment_get(Store *s, int64_t id, GError **error) {
+        g_autoptr(GPtrArray) attachments = attachments_select(s, id, error);
+        return attachments && attachments->len ? g_ptr_array_steal_index(attachments, 0) : NULL;
 }
 
 static void claim_row(sqlite3_stmt *st, void *data) {
@@ -208,6 +221,23 @@ static void claim_row(sqlite3_stmt *st, void *data) {
         c->mac = store_column_text(st, 4);
         c->uuid = store_column_text(st, 5);
         g_ptr_array_add(data, c);
+}
+
+GPtrArray *store_holder_claims(Store *s, const char *holder, bool tenant, GError **error) {
+        g_autoptr(GPtrArray) claims = g_ptr_array_new_with_free_func((GDestroyNotify) store_claim_free);
+        sqlite3_stmt *st = tenant ?
+                store_prepare(s, "SELECT address, tenant, 1, group_id, mac, '' FROM tenant_holds WHERE tenant = ? "
+                                 "ORDER BY address", error) :
+                store_prepare(s, "SELECT address, holder, 0, attachment_id, mac, uuid FROM claims WHERE holder = ? "
+                                 "ORDER BY address", error);
+        if (!st)
+                return NULL;
+        int rc = store_bind_text(st, 1, holder);
+        if (rc != SQLITE_OK)
+                return store_fail(s, rc, "Cannot read", error), NULL;
+        if (!store_step_rows(s, st, claim_row, claims, error))
+                return NULL;
+        return g_steal_pointer(&claims);
 }
 
 GPtrArray *store_claims_load(Store *s, GError **error) {

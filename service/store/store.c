@@ -135,6 +135,14 @@ const char *const store_migrations[] = {
         /* 4: the UUID of the domain a claim was made for, beside its name
          * ('' when the caller gave none). */
         "ALTER TABLE claims ADD COLUMN uuid TEXT NOT NULL DEFAULT '';",
+        /* 5: a cluster node's replica: the etcd revision its rows reflect,
+         * and each key's last revision (empty on a single node). */
+        "CREATE TABLE replica ("
+        "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+        "  revision INTEGER NOT NULL CHECK (revision >= 0));"
+        "CREATE TABLE replica_keys ("
+        "  key TEXT PRIMARY KEY,"
+        "  mod_revision INTEGER NOT NULL CHECK (mod_revision > 0));",
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(store_migrations) == STORE_SCHEMA_VERSION);
 
@@ -349,6 +357,11 @@ void store_rollback(Store *s) {
                 (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+bool store_bind_id(Store *s, sqlite3_stmt *st, int64_t id, GError **error) {
+        int rc = sqlite3_bind_int64(st, 1, id);
+        return rc == SQLITE_OK || store_fail(s, rc, "Cannot read", error);
+}
+
 int store_bind_text(sqlite3_stmt *st, int i, const char *v) {
         return sqlite3_bind_text(st, i, v ?: "", -1, SQLITE_TRANSIENT);
 }
@@ -397,7 +410,7 @@ bool store_group_delete(Store *s, int64_t id, GError **error) {
                store_delete_by_id(s, "DELETE FROM groups WHERE id = ?", id, error);
 }
 
-static bool conditions_write(Store *s, const StoreRule *r, GError **error) {
+bool store_conditions_write(Store *s, const StoreRule *r, GError **error) {
         if (!store_delete_by_id(s, "DELETE FROM conditions WHERE rule_id = ?", r->id, error))
                 return false;
         for (guint i = 0; r->conditions && i < r->conditions->len; i++) {
@@ -428,7 +441,7 @@ bool store_rule_insert(Store *s, StoreRule *r, GError **error) {
         if (!store_step_done(s, st, bound, error))
                 return false;
         r->id = sqlite3_last_insert_rowid(s->db);
-        return conditions_write(s, r, error);
+        return store_conditions_write(s, r, error);
 }
 
 bool store_rule_update(Store *s, const StoreRule *r, GError **error) {
@@ -441,7 +454,7 @@ bool store_rule_update(Store *s, const StoreRule *r, GError **error) {
                     store_bind_text(st, 3, r->node) ?:
                     sqlite3_bind_int(st, 4, r->enabled) ?:
                     sqlite3_bind_int64(st, 5, r->id);
-        return store_step_done(s, st, bound, error) && conditions_write(s, r, error);
+        return store_step_done(s, st, bound, error) && store_conditions_write(s, r, error);
 }
 
 bool store_rule_delete(Store *s, int64_t id, GError **error) {
@@ -501,13 +514,22 @@ static void group_row(sqlite3_stmt *st, void *data) {
         g_ptr_array_add(data, g);
 }
 
+#define GROUP_COLUMNS "SELECT id, name, type, description, class, tenant, tenant_node FROM groups "
+
 GPtrArray *store_groups_load(Store *s, GError **error) {
         g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func((GDestroyNotify) store_group_free);
-        sqlite3_stmt *st = store_prepare(s, "SELECT id, name, type, description, class, tenant, tenant_node FROM groups ORDER BY id",
-                                   error);
+        sqlite3_stmt *st = store_prepare(s, GROUP_COLUMNS "ORDER BY id", error);
         if (!st || !store_step_rows(s, st, group_row, groups, error))
                 return NULL;
         return g_steal_pointer(&groups);
+}
+
+StoreGroup *store_group_get(Store *s, int64_t id, GError **error) {
+        g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func((GDestroyNotify) store_group_free);
+        sqlite3_stmt *st = store_prepare(s, GROUP_COLUMNS "WHERE id = ?", error);
+        if (!st || !store_bind_id(s, st, id, error) || !store_step_rows(s, st, group_row, groups, error))
+                return NULL;
+        return groups->len ? g_ptr_array_steal_index(groups, 0) : NULL;
 }
 
 typedef struct {
@@ -537,18 +559,34 @@ static void condition_row(sqlite3_stmt *st, void *data) {
                                                                    (const char *) sqlite3_column_text(st, 3)));
 }
 
-GPtrArray *store_rules_load(Store *s, GError **error) {
+/* Every rule (id 0), or the one of id. */
+static GPtrArray *rules_select(Store *s, int64_t id, GError **error) {
         g_autoptr(GPtrArray) rules = g_ptr_array_new_with_free_func((GDestroyNotify) store_rule_free);
         g_autoptr(GHashTable) by_id = g_hash_table_new(g_int64_hash, g_int64_equal);
         RuleRows rows = { rules, by_id };
 
-        sqlite3_stmt *st = store_prepare(s, "SELECT id, group_id, name, node, enabled FROM rules ORDER BY id", error);
-        if (!st || !store_step_rows(s, st, rule_row, &rows, error))
+        /* Two spellings, so that one rule is found by its key. */
+        sqlite3_stmt *st = store_prepare(s, id ? "SELECT id, group_id, name, node, enabled FROM rules WHERE id = ?1" :
+                                                 "SELECT id, group_id, name, node, enabled FROM rules WHERE ?1 = 0 "
+                                                 "ORDER BY id", error);
+        if (!st || !store_bind_id(s, st, id, error) || !store_step_rows(s, st, rule_row, &rows, error))
                 return NULL;
-        st = store_prepare(s, "SELECT rule_id, field, op, value FROM conditions ORDER BY rule_id, position", error);
-        if (!st || !store_step_rows(s, st, condition_row, &rows, error))
+        st = store_prepare(s, id ? "SELECT rule_id, field, op, value FROM conditions WHERE rule_id = ?1 "
+                                   "ORDER BY position" :
+                                   "SELECT rule_id, field, op, value FROM conditions WHERE ?1 = 0 "
+                                   "ORDER BY rule_id, position", error);
+        if (!st || !store_bind_id(s, st, id, error) || !store_step_rows(s, st, condition_row, &rows, error))
                 return NULL;
         return g_steal_pointer(&rules);
+}
+
+GPtrArray *store_rules_load(Store *s, GError **error) {
+        return rules_select(s, 0, error);
+}
+
+StoreRule *store_rule_get(Store *s, int64_t id, GError **error) {
+        g_autoptr(GPtrArray) rules = rules_select(s, id, error);
+        return rules && rules->len ? g_ptr_array_steal_index(rules, 0) : NULL;
 }
 
 /* The ranges were checked at open (store-check.c): the casts only narrow. */

@@ -23,7 +23,7 @@ typedef enum {
         STORE_ERROR_DAMAGED,    /* not a database, or a row no call could have written */
 } StoreError;
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 typedef struct {
         int64_t id;
@@ -217,3 +217,29 @@ void store_record_changes(Store *s, bool on);
 /* The rows changed since store_begin() (StoreRowChange*, one per row, in
  * no order); empty when changes are not recorded. */
 GPtrArray *store_changes(Store *s, GError **error);
+
+/* ---- a cluster node's replica (store-replica.c) ---- */
+
+/* Rows as the cluster holds them, ids included; inside a transaction. */
+bool store_group_put(Store *s, const StoreGroup *g, GError **error);
+bool store_rule_put(Store *s, const StoreRule *r, GError **error);
+bool store_attachment_put(Store *s, const StoreAttachment *a, GError **error);
+/* A machine's claims (tenant false) or a tenant's holds, replaced by
+ * claims (StoreClaim*; NULL or empty: none). */
+bool store_holder_put(Store *s, const char *holder, bool tenant, GPtrArray *claims, GError **error);
+/* One row as it is now (in a transaction: with its writes); NULL, with
+ * error unset, when there is none. */
+StoreGroup *store_group_get(Store *s, int64_t id, GError **error);
+StoreRule *store_rule_get(Store *s, int64_t id, GError **error);
+StoreAttachment *store_attachment_get(Store *s, int64_t id, GError **error);
+/* A machine's claims or a tenant's holds (StoreClaim*), by address. */
+GPtrArray *store_holder_claims(Store *s, const char *holder, bool tenant, GError **error);
+/* The etcd revision the rows reflect (0: none yet). */
+bool store_replica_revision(Store *s, int64_t *revision, GError **error);
+bool store_replica_set_revision(Store *s, int64_t revision, GError **error);
+/* The revision a key last changed at (0: no such key); 0 forgets it. */
+bool store_replica_key(Store *s, const char *key, int64_t *mod_revision, GError **error);
+bool store_replica_set_key(Store *s, const char *key, int64_t mod_revision, GError **error);
+/* The cluster gave out the ids of table (groups, rules, attachments)
+ * below next: an insert here never takes one of them. */
+bool store_replica_id_floor(Store *s, StoreTable table, int64_t next, GError **error);

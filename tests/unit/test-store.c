@@ -407,6 +407,76 @@ static void test_changes_recorded(void **state) {
         store_rollback(s);
 }
 
+/* A replica's rows are written with the cluster's ids: an upsert keeps a
+ * group's rules, one row reads back as written, the revisions are kept,
+ * and ids the cluster gave out are never given again here. */
+static void test_replica(void **state) {
+        g_autoptr(Store) s = open_ok(*state);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(StoreGroup) g = group("gpus");
+        g_autoptr(StoreRule) r = store_rule_new();
+        int64_t revision = -1;
+
+        g->id = 40;
+        g->tenant = g_strdup("");
+        g->tenant_node = g_strdup("");
+        r->id = 41;
+        r->group_id = 40;
+        r->name = g_strdup("nvidia");
+        r->node = g_strdup("node2");
+        r->enabled = true;
+        g_ptr_array_add(r->conditions, store_condition_new("vendor", "eq", "10de"));
+        assert_true(store_begin(s, &error));
+        assert_true(store_group_put(s, g, &error));
+        assert_true(store_rule_put(s, r, &error));
+        g_free(g->name);
+        g->name = g_strdup("accelerators");
+        assert_true(store_group_put(s, g, &error));
+        assert_true(store_replica_set_revision(s, 17, &error));
+        assert_true(store_replica_set_key(s, "shared/groups/40", 17, &error));
+        assert_true(store_replica_id_floor(s, STORE_TABLE_GROUPS, 100, &error));
+        assert_true(store_commit(s, &error));
+
+        g_autoptr(StoreGroup) back = store_group_get(s, 40, &error);
+        assert_string_equal(back->name, "accelerators");
+        g_autoptr(StoreRule) rule = store_rule_get(s, 41, &error);
+        assert_non_null(rule);
+        assert_int_equal(rule->group_id, 40);
+        assert_string_equal(((StoreCondition *) rule->conditions->pdata[0])->value, "10de");
+        assert_null(store_group_get(s, 99, &error));
+        assert_null(error);
+        assert_true(store_replica_revision(s, &revision, &error));
+        assert_int_equal(revision, 17);
+        assert_true(store_replica_key(s, "shared/groups/40", &revision, &error));
+        assert_int_equal(revision, 17);
+        assert_true(store_replica_key(s, "shared/groups/41", &revision, &error));
+        assert_int_equal(revision, 0);
+
+        g_autoptr(StoreGroup) next = group("nics");
+        assert_true(store_begin(s, &error));
+        assert_true(store_group_insert(s, next, &error));
+        assert_int_equal(next->id, 100);
+        assert_true(store_replica_set_key(s, "shared/groups/40", 0, &error));
+        assert_true(store_commit(s, &error));
+        assert_true(store_replica_key(s, "shared/groups/40", &revision, &error));
+        assert_int_equal(revision, 0);
+
+        /* A machine's claims replaced as a whole. */
+        StoreClaim a = { .address = (char *) "0000:17:00.0", .holder = (char *) "vm1", .mac = (char *) "" };
+        StoreClaim b = { .address = (char *) "0000:18:00.0", .holder = (char *) "vm1", .mac = (char *) "" };
+        g_autoptr(GPtrArray) claims = g_ptr_array_new();
+        g_ptr_array_add(claims, &a);
+        g_ptr_array_add(claims, &b);
+        assert_true(store_begin(s, &error));
+        assert_true(store_holder_put(s, "vm1", false, claims, &error));
+        g_ptr_array_remove_index(claims, 0);
+        assert_true(store_holder_put(s, "vm1", false, claims, &error));
+        assert_true(store_commit(s, &error));
+        g_autoptr(GPtrArray) held = store_holder_claims(s, "vm1", false, &error);
+        g_autofree char *text = claims_text(held);
+        assert_string_equal(text, "0000:18:00.0 vm1");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_open_modes, setup, teardown),
@@ -416,6 +486,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_claims_of_a_boot, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_node_records, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_changes_recorded, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_replica, setup, teardown),
         };
         return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

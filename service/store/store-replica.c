@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A cluster node's store is a replica of what etcd holds: rows written
+ * with the ids the cluster gave them, and the etcd revision they reflect,
+ * with each key's last revision for the next transaction's guards. */
+#include "store-private.h"
+
+bool store_group_put(Store *s, const StoreGroup *g, GError **error) {
+        /* An upsert, not a replace: a replace deletes first, and the
+         * group's rules and holds would go with it. */
+        sqlite3_stmt *st = store_prepare(s, "INSERT INTO groups (id, name, type, description, class, tenant, "
+                                            "tenant_node) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
+                                            "SET name = excluded.name, type = excluded.type, "
+                                            "description = excluded.description, class = excluded.class, "
+                                            "tenant = excluded.tenant, tenant_node = excluded.tenant_node", error);
+        if (!st)
+                return false;
+        int bound = sqlite3_bind_int64(st, 1, g->id) ?:
+                    store_bind_text(st, 2, g->name) ?:
+                    store_bind_text(st, 3, g->type) ?:
+                    store_bind_text(st, 4, g->description) ?:
+                    store_bind_text(st, 5, g->class_name) ?:
+                    store_bind_text(st, 6, g->tenant) ?:
+                    store_bind_text(st, 7, g->tenant_node);
+        return store_step_done(s, st, bound, error);
+}
+
+bool store_rule_put(Store *s, const StoreRule *r, GError **error) {
+        sqlite3_stmt *st = store_prepare(s, "INSERT INTO rules (id, group_id, name, node, enabled) "
+                                            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
+                                            "SET group_id = excluded.group_id, name = excluded.name, "
+                                            "node = excluded.node, enabled = excluded.enabled", error);
+        if (!st)
+                return false;
+        int bound = sqlite3_bind_int64(st, 1, r->id) ?:
+                    sqlite3_bind_int64(st, 2, r->group_id) ?:
+                    store_bind_text(st, 3, r->name) ?:
+                    store_bind_text(st, 4, r->node) ?:
+                    sqlite3_bind_int(st, 5, r->enabled);
+        return store_step_done(s, st, bound, error) && store_conditions_write(s, r, error);
+}
+
+bool store_attachment_put(Store *s, const StoreAttachment *a, GError **error) {
+        sqlite3_stmt *st = store_prepare(s, "INSERT INTO attachments (id, machine, name, type, description, "
+                                            "tenant, group_id, count, optional, generation, claimed_generation) "
+                                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
+                                            "SET machine = excluded.machine, name = excluded.name, "
+                                            "type = excluded.type, description = excluded.description, "
+                                            "tenant = excluded.tenant, group_id = excluded.group_id, "
+                                            "count = excluded.count, optional = excluded.optional, "
+                                            "generation = excluded.generation, "
+                                            "claimed_generation = excluded.claimed_generation", error);
+        if (!st)
+                return false;
+        int bound = sqlite3_bind_int64(st, 1, a->id) ?:
+                    store_bind_text(st, 2, a->machine) ?:
+                    store_bind_text(st, 3, a->name) ?:
+                    store_bind_text(st, 4, a->type) ?:
+                    store_bind_text(st, 5, a->description) ?:
+                    store_bind_text(st, 6, a->tenant) ?:
+                    sqlite3_bind_int64(st, 7, a->group_id) ?:
+                    sqlite3_bind_int64(st, 8, a->count) ?:
+                    sqlite3_bind_int(st, 9, a->optional) ?:
+                    sqlite3_bind_int64(st, 10, a->generation) ?:
+                    sqlite3_bind_int64(st, 11, a->claimed_generation);
+        return store_step_done(s, st, bound, error) &&
+               store_macs_write(s, "attachment_id", a->id, a->macs, error);
+}
+
+bool store_holder_put(Store *s, const char *holder, bool tenant, GPtrArray *claims, GError **error) {
+        sqlite3_stmt *st = store_prepare(s, tenant ? "DELETE FROM tenant_holds WHERE tenant = ?" :
+                                                     "DELETE FROM claims WHERE holder = ?", error);
+        if (!st || !store_step_done(s, st, store_bind_text(st, 1, holder), error))
+                return false;
+        for (guint i = 0; claims && i < claims->len; i++)
+                if (!store_claim_insert(s, claims->pdata[i], error))
+                        return false;
+        return true;
+}
+
+static bool revision_read(Store *s, const char *sql, const char *key, int64_t *revision, GError **error) {
+        sqlite3_stmt *st = store_prepare(s, sql, error);
+        int rc;
+
+        if (!st)
+                return false;
+        if (key && (rc = store_bind_text(st, 1, key)) != SQLITE_OK)
+                return store_fail(s, rc, "Cannot read", error);
+        rc = sqlite3_step(st);
+        *revision = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_reset(st);
+        return rc == SQLITE_ROW || rc == SQLITE_DONE || store_fail(s, rc, "Cannot read", error);
+}
+
+bool store_replica_revision(Store *s, int64_t *revision, GError **error) {
+        return revision_read(s, "SELECT revision FROM replica WHERE id = 1", NULL, revision, error);
+}
+
+bool store_replica_set_revision(Store *s, int64_t revision, GError **error) {
+        sqlite3_stmt *st = store_prepare(s, "INSERT OR REPLACE INTO replica (id, revision) VALUES (1, ?)", error);
+        return st && store_step_done(s, st, sqlite3_bind_int64(st, 1, revision), error);
+}
+
+bool store_replica_key(Store *s, const char *key, int64_t *mod_revision, GError **error) {
+        return revision_read(s, "SELECT mod_revision FROM replica_keys WHERE key = ?", key, mod_revision, error);
+}
+
+bool store_replica_set_key(Store *s, const char *key, int64_t mod_revision, GError **error) {
+        sqlite3_stmt *st = store_prepare(s, mod_revision > 0 ?
+                                                 "INSERT OR REPLACE INTO replica_keys (key, mod_revision) VALUES (?, ?)" :
+                                                 "DELETE FROM replica_keys WHERE key = ? AND ? = 0", error);
+        if (!st)
+                return false;
+        int bound = store_bind_text(st, 1, key) ?: sqlite3_bind_int64(st, 2, mod_revision);
+        return store_step_done(s, st, bound, error);
+}
+
+bool store_replica_id_floor(Store *s, StoreTable table, int64_t next, GError **error) {
+        static const char *const names[] = {
+                [STORE_TABLE_GROUPS] = "groups",
+                [STORE_TABLE_RULES] = "rules",
+                [STORE_TABLE_ATTACHMENTS] = "attachments",
+        };
+
+        g_return_val_if_fail(table < G_N_ELEMENTS(names) && names[table], false);
+        /* AUTOINCREMENT gives max(seq, largest id) + 1: a row of the
+         * table always has its sqlite_sequence row once one was inserted. */
+        sqlite3_stmt *st = store_prepare(s, "INSERT INTO sqlite_sequence (name, seq) SELECT ?1, ?2 WHERE NOT EXISTS "
+                                            "(SELECT 1 FROM sqlite_sequence WHERE name = ?1)", error);
+        if (!st || !store_step_done(s, st, store_bind_text(st, 1, names[table]) ?:
+                                           sqlite3_bind_int64(st, 2, next - 1), error))
+                return false;
+        st = store_prepare(s, "UPDATE sqlite_sequence SET seq = max(seq, ?2) WHERE name = ?1", error);
+        return st && store_step_done(s, st, store_bind_text(st, 1, names[table]) ?:
+                                            sqlite3_bind_int64(st, 2, next - 1), error);
+}
