@@ -74,6 +74,8 @@ static GPtrArray *set_sorted(GHashTable *set) {
         return set && g_hash_table_size(set) > 0 ? text_keys_sorted(set) : NULL;
 }
 
+/* Several names one per line: a name may hold ", " (a group "A, B"
+ * must not pass for the groups A and B), never a newline. */
 static void details_add(GPtrArray *details, const char *key, GHashTable *set) {
         g_autoptr(GPtrArray) names = set_sorted(set);
 
@@ -81,7 +83,7 @@ static void details_add(GPtrArray *details, const char *key, GHashTable *set) {
                 return;
         g_ptr_array_add(names, NULL);
         g_ptr_array_add(details, g_strdup(key));
-        g_ptr_array_add(details, g_strjoinv(", ", (char **) names->pdata));
+        g_ptr_array_add(details, g_strjoinv("\n", (char **) names->pdata));
 }
 
 /* key, value, ... for polkit: every object the call touches. */

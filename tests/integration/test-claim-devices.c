@@ -36,7 +36,7 @@ static const char rules[] =
         "polkit.addRule(function(action, subject) {\n"
         "    if (subject.user == 'daemon' && action.id == 'org.devpass1.claim' &&\n"
         "        action.lookup('machine') == '" GAMING "' && action.lookup('group') == 'PCI GPUs' &&\n"
-        "        action.lookup('device') == '" GPU2 ", " GPU2_AUDIO "' && action.lookup('tenant') == undefined)\n"
+        "        action.lookup('device') == '" GPU2 "\\n" GPU2_AUDIO "' && action.lookup('tenant') == undefined)\n"
         "        return polkit.Result.YES;\n"
         "    return polkit.Result.NOT_HANDLED;\n"
         "});\n";
