@@ -201,7 +201,10 @@ GError *etcd_error_from_answer(JsonObject *answer, guint http_status, bool *retr
                            message, code);
 }
 
-/* One call: its attempts, one endpoint at a time, within one deadline. */
+/* One call: its attempts, one endpoint at a time, within one deadline.
+ * The chain of attempts holds a reference on the task; the deadline
+ * returns the task without waiting for it (libsoup does not always end a
+ * cancelled request), and the chain, when it ends, finds it done. */
 typedef struct {
         EtcdClient *client;
         char *path, *body;
@@ -211,12 +214,11 @@ typedef struct {
         gulong caller_id;
         GCancellable *attempt;   /* cancelled by the deadline or the caller */
         GSource *deadline;
-        bool timed_out;
+        bool done;
         guint endpoint, tried;
         SoupMessage *message;
         GInputStream *stream;
         GByteArray *answer;
-        GError *last_error;      /* of the last endpoint tried */
 } Call;
 
 static void call_free(Call *call) {
@@ -231,47 +233,71 @@ static void call_free(Call *call) {
         g_clear_object(&call->message);
         g_clear_object(&call->stream);
         g_clear_pointer(&call->answer, g_byte_array_unref);
-        g_clear_error(&call->last_error);
         etcd_client_unref(call->client);
         g_free(call->path);
         g_free(call->body);
         g_free(call);
 }
 
-static void call_attempt(GTask *task);
-
-static void call_finish_error(GTask *task, GError *error) {
+/* The call's outcome, once: result, or error (consumed). */
+static void call_return(GTask *task, gpointer result, GError *error) {
         Call *call = g_task_get_task_data(task);
 
-        if (call->caller && g_cancellable_is_cancelled(call->caller)) {
+        if (call->done) {
+                g_clear_error(&error);
+                return;
+        }
+        call->done = true;
+        if (call->deadline) {
+                g_source_destroy(call->deadline);
+                g_clear_pointer(&call->deadline, g_source_unref);
+        }
+        g_cancellable_cancel(call->attempt);
+        if (result) {
+                g_task_return_pointer(task, result, call->free_result);
+        } else if (call->caller && g_cancellable_is_cancelled(call->caller)) {
                 g_error_free(error);
                 g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The etcd request was cancelled");
         } else {
                 g_task_return_error(task, error);
         }
+}
+
+/* The chain of attempts ends here. */
+static void call_end(GTask *task, gpointer result, GError *error) {
+        call_return(task, result, error);
         g_object_unref(task);
 }
 
-/* This endpoint did not answer: the next one, while any is left and the
- * deadline has not passed. */
+/* At the start of every step of the chain: whether the deadline returned
+ * the task meanwhile (the chain's reference is dropped then). */
+static bool call_over(GTask *task) {
+        Call *call = g_task_get_task_data(task);
+
+        if (!call->done)
+                return false;
+        g_object_unref(task);
+        return true;
+}
+
+static void call_attempt(GTask *task);
+
+/* This endpoint did not answer: the next one, while any is left. */
 static void call_next(GTask *task, GError *error) {
         Call *call = g_task_get_task_data(task);
         guint n = g_strv_length(call->client->endpoints);
 
-        g_clear_error(&call->last_error);
-        call->last_error = error;
         g_clear_object(&call->message);
         g_clear_object(&call->stream);
         etcd_client_failed(call->client, call->endpoint);
-        if (call->timed_out || (call->caller && g_cancellable_is_cancelled(call->caller)) || ++call->tried >= n) {
-                GError *e = call->timed_out
-                        ? g_error_new(ETCD_ERROR, ETCD_ERROR_UNAVAILABLE, "No etcd member answered within %u ms",
-                                      call->client->request_ms)
-                        : g_error_new(ETCD_ERROR, ETCD_ERROR_UNAVAILABLE, "No etcd member answered (the last, %s: %s)",
-                                      call->client->endpoints[call->endpoint], call->last_error->message);
-                call_finish_error(task, e);
+        if ((call->caller && g_cancellable_is_cancelled(call->caller)) || ++call->tried >= n) {
+                call_end(task, NULL, g_error_new(ETCD_ERROR, ETCD_ERROR_UNAVAILABLE,
+                                                 "No etcd member answered (the last, %s: %s)",
+                                                 call->client->endpoints[call->endpoint], error->message));
+                g_error_free(error);
                 return;
         }
+        g_error_free(error);
         call_attempt(task);
 }
 
@@ -287,20 +313,11 @@ static void call_answered(GTask *task) {
                 if (retry)
                         call_next(task, e);
                 else
-                        call_finish_error(task, e);
+                        call_end(task, NULL, e);
                 return;
         }
-        if (!answer) {
-                call_finish_error(task, g_steal_pointer(&error));
-                return;
-        }
-        gpointer result = call->parse(answer, &error);
-        if (!result) {
-                call_finish_error(task, g_steal_pointer(&error));
-                return;
-        }
-        g_task_return_pointer(task, result, call->free_result);
-        g_object_unref(task);
+        gpointer result = answer ? call->parse(answer, &error) : NULL;
+        call_end(task, result, result ? NULL : g_steal_pointer(&error));
 }
 
 static void call_read(GObject *source, GAsyncResult *res, gpointer data) {
@@ -309,6 +326,8 @@ static void call_read(GObject *source, GAsyncResult *res, gpointer data) {
         g_autoptr(GError) error = NULL;
         g_autoptr(GBytes) chunk = g_input_stream_read_bytes_finish(G_INPUT_STREAM(source), res, &error);
 
+        if (call_over(task))
+                return;
         if (!chunk) {
                 call_next(task, g_steal_pointer(&error));
                 return;
@@ -318,10 +337,9 @@ static void call_read(GObject *source, GAsyncResult *res, gpointer data) {
                 return;
         }
         if (call->answer->len + g_bytes_get_size(chunk) > call->client->max_response) {
-                call_finish_error(task, g_error_new(ETCD_ERROR, ETCD_ERROR_PROTOCOL,
-                                                    "etcd's answer from %s is larger than %" G_GSIZE_FORMAT " bytes",
-                                                    call->client->endpoints[call->endpoint],
-                                                    call->client->max_response));
+                call_end(task, NULL, g_error_new(ETCD_ERROR, ETCD_ERROR_PROTOCOL,
+                                                 "etcd's answer from %s is larger than %" G_GSIZE_FORMAT " bytes",
+                                                 call->client->endpoints[call->endpoint], call->client->max_response));
                 return;
         }
         g_byte_array_append(call->answer, g_bytes_get_data(chunk, NULL), g_bytes_get_size(chunk));
@@ -332,12 +350,18 @@ static void call_sent(GObject *source, GAsyncResult *res, gpointer data) {
         GTask *task = data;
         Call *call = g_task_get_task_data(task);
         GError *error = NULL;
+        GInputStream *stream = soup_session_send_finish(SOUP_SESSION(source), res, &error);
 
-        call->stream = soup_session_send_finish(SOUP_SESSION(source), res, &error);
-        if (!call->stream) {
+        if (call_over(task)) {
+                g_clear_object(&stream);
+                g_clear_error(&error);
+                return;
+        }
+        if (!stream) {
                 call_next(task, error);
                 return;
         }
+        call->stream = stream;
         g_byte_array_set_size(call->answer, 0);
         g_input_stream_read_bytes_async(call->stream, READ_CHUNK, G_PRIORITY_DEFAULT, call->attempt, call_read, task);
 }
@@ -352,11 +376,13 @@ static void call_attempt(GTask *task) {
 }
 
 static gboolean call_deadline(gpointer data) {
-        Call *call = data;
+        GTask *task = data;
+        Call *call = g_task_get_task_data(task);
 
-        call->timed_out = true;
-        g_cancellable_cancel(call->attempt);
-        g_clear_pointer(&call->deadline, g_source_unref);
+        /* The endpoint that did not answer in time is not the next one's first. */
+        etcd_client_failed(call->client, call->endpoint);
+        call_return(task, NULL, g_error_new(ETCD_ERROR, ETCD_ERROR_UNAVAILABLE, "No etcd member answered within %u ms",
+                                            call->client->request_ms));
         return G_SOURCE_REMOVE;
 }
 
@@ -382,7 +408,7 @@ void etcd_call_async(EtcdClient *c, const char *path, JsonNode *body, EtcdParseF
         call->attempt = g_cancellable_new();
         call->answer = g_byte_array_new();
         g_task_set_task_data(task, call, (GDestroyNotify) call_free);
-        call->deadline = etcd_client_timeout(c, c->request_ms, call_deadline, call);
+        call->deadline = etcd_client_timeout(c, c->request_ms, call_deadline, task);
         if (cancellable) {
                 call->caller = g_object_ref(cancellable);
                 call->caller_id = g_cancellable_connect(cancellable, G_CALLBACK(call_cancelled),

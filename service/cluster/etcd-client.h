@@ -91,6 +91,11 @@ void etcd_kv_delete_async(EtcdClient *c, const char *key, const char *range_end,
                           GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
 gint64 etcd_kv_delete_finish(EtcdClient *c, GAsyncResult *result, GError **error);
 
+/* Drops the history before revision (physical: once etcd has freed it). */
+void etcd_kv_compact_async(EtcdClient *c, gint64 revision, GCancellable *cancellable,
+                           GAsyncReadyCallback callback, gpointer user_data);
+bool etcd_kv_compact_finish(EtcdClient *c, GAsyncResult *result, GError **error);
+
 /* A transaction: if every compare holds, the success ops, else the failure
  * ops, atomically. Compares that fail are no error: succeeded is false. */
 typedef enum { ETCD_TARGET_VERSION, ETCD_TARGET_CREATE, ETCD_TARGET_MOD, ETCD_TARGET_VALUE } EtcdTarget;

@@ -119,6 +119,29 @@ gint64 etcd_kv_delete_finish(EtcdClient *c, GAsyncResult *result, GError **error
         return int_finish(c, result, -1, error);
 }
 
+static gpointer compact_parse(JsonObject *answer, GError **error) {
+        g_autofree gint64 *revision = int_parse(answer, NULL, error);
+
+        return revision ? GINT_TO_POINTER(1) : NULL;
+}
+
+void etcd_kv_compact_async(EtcdClient *c, gint64 revision, GCancellable *cancellable,
+                           GAsyncReadyCallback callback, gpointer user_data) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+
+        json_builder_begin_object(b);
+        etcd_json_add_int(b, "revision", revision);
+        json_builder_set_member_name(b, "physical");
+        json_builder_add_boolean_value(b, TRUE);
+        json_builder_end_object(b);
+        etcd_call_async(c, "/v3/kv/compaction", json_builder_get_root(b), compact_parse, NULL, cancellable,
+                        callback, user_data);
+}
+
+bool etcd_kv_compact_finish(EtcdClient *c, GAsyncResult *result, GError **error) {
+        return etcd_call_finish(c, result, error) != NULL;
+}
+
 /* The transaction is built as JSON as it goes: three arrays of objects. */
 struct EtcdTxn {
         JsonArray *compare, *success, *failure;
