@@ -12,25 +12,6 @@ G_DEFINE_QUARK(etcd-error-quark, etcd_error)
 #define MAX_RESPONSE_DEFAULT (16u << 20)
 #define READ_CHUNK 65536
 
-static bool endpoint_valid(const char *url, bool tls, GError **error) {
-        g_autoptr(GUri) uri = g_uri_parse(url, G_URI_FLAGS_NONE, NULL);
-        const char *scheme = uri ? g_uri_get_scheme(uri) : NULL;
-
-        if (!uri || !scheme || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) ||
-            !g_uri_get_host(uri) || !*g_uri_get_host(uri) || g_uri_get_query(uri) || g_uri_get_fragment(uri) ||
-            g_uri_get_userinfo(uri) || (*g_uri_get_path(uri) && strcmp(g_uri_get_path(uri), "/") != 0)) {
-                g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                            "etcd endpoint '%s' is not valid: use http://HOST:PORT or https://HOST:PORT", url);
-                return false;
-        }
-        if (strcmp(scheme, "https") == 0 && !tls) {
-                g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                            "etcd endpoint '%s' is https: give the certificate authority to verify it with", url);
-                return false;
-        }
-        return true;
-}
-
 static bool client_tls(EtcdClient *c, const EtcdTls *tls, GError **error) {
         g_autoptr(GTlsDatabase) db = NULL;
 
@@ -78,7 +59,7 @@ EtcdClient *etcd_client_new(const char *const *endpoints, const EtcdTls *tls, co
         if (tls && !client_tls(c, tls, error))
                 return NULL;
         for (size_t i = 0; endpoints && endpoints[i]; i++) {
-                if (!endpoint_valid(endpoints[i], tls != NULL, error))
+                if (!etcd_endpoint_valid(endpoints[i], tls != NULL, error))
                         return NULL;
                 size_t n = strlen(endpoints[i]);
                 g_ptr_array_add(list, g_strndup(endpoints[i], endpoints[i][n - 1] == '/' ? n - 1 : n));

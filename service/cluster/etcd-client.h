@@ -40,6 +40,11 @@ typedef struct {
 
 typedef struct EtcdClient EtcdClient;
 
+/* http://HOST[:PORT] or https://HOST[:PORT] (with a CA to verify it), no
+ * path. Pure, GLib only (etcd-endpoint.c): devpassd's config checks its
+ * [Cluster] Endpoints= with it. */
+bool etcd_endpoint_valid(const char *url, bool have_ca, GError **error);
+
 /* endpoints: NULL-terminated http:// or https:// URLs (https needs tls);
  * tls and timeouts may be NULL. */
 EtcdClient *etcd_client_new(const char *const *endpoints, const EtcdTls *tls, const EtcdTimeouts *timeouts,
