@@ -139,12 +139,12 @@ char *etcd_prefix_end(const char *prefix) {
 /* gRPC's codes, as the gateway passes them on. */
 enum { GRPC_DEADLINE_EXCEEDED = 4, GRPC_NOT_FOUND = 5, GRPC_OUT_OF_RANGE = 11, GRPC_UNAVAILABLE = 14 };
 
-GError *etcd_error_from_answer(JsonObject *answer, guint http_status, bool *retry) {
+GError *etcd_error_from_answer(JsonObject *answer, guint http_status, EtcdRetry *retry) {
         gint64 code = 0;
         g_autofree char *message = NULL;
         const char *m = NULL;
 
-        *retry = false;
+        *retry = ETCD_RETRY_NONE;
         if (answer && json_object_has_member(answer, "message")) {
                 JsonNode *n = json_object_get_member(answer, "message");
                 if (JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING)
@@ -153,7 +153,7 @@ GError *etcd_error_from_answer(JsonObject *answer, guint http_status, bool *retr
         /* A unary answer's "code", a stream's "grpc_code". */
         if (!answer || !etcd_json_int(answer, json_object_has_member(answer, "code") ? "code" : "grpc_code", &code, NULL) ||
             !m) {
-                *retry = http_status >= 500;
+                *retry = http_status >= 500 ? ETCD_RETRY_IDEMPOTENT : ETCD_RETRY_NONE;
                 return g_error_new(ETCD_ERROR, http_status >= 500 ? ETCD_ERROR_UNAVAILABLE : ETCD_ERROR_PROTOCOL,
                                    "etcd answered HTTP %u without an error etcd gives", http_status);
         }
@@ -165,7 +165,10 @@ GError *etcd_error_from_answer(JsonObject *answer, guint http_status, bool *retr
         switch (code) {
         case GRPC_UNAVAILABLE:
         case GRPC_DEADLINE_EXCEEDED:
-                *retry = code == GRPC_UNAVAILABLE;
+                /* Only these say the request was not proposed; "request
+                 * timed out" or "leader changed" may follow a commit. */
+                *retry = strstr(message, "no leader") || strstr(message, "not capable") ? ETCD_RETRY_SAFE
+                                                                                         : ETCD_RETRY_IDEMPOTENT;
                 return g_error_new(ETCD_ERROR, ETCD_ERROR_UNAVAILABLE, "etcd is unavailable: %s", message);
         case GRPC_OUT_OF_RANGE:
                 if (strstr(message, "compacted"))
@@ -188,9 +191,8 @@ GError *etcd_error_from_answer(JsonObject *answer, guint http_status, bool *retr
  * cancelled request), and the chain, when it ends, finds it done. */
 typedef struct {
         EtcdClient *client;
-        char *path, *body;
-        EtcdParseFunc parse;
-        GDestroyNotify free_result;
+        const EtcdCallSpec *spec;
+        char *body;
         GCancellable *caller;    /* the caller's, may be NULL */
         gulong caller_id;
         GCancellable *attempt;   /* cancelled by the deadline or the caller */
@@ -215,7 +217,6 @@ static void call_free(Call *call) {
         g_clear_object(&call->stream);
         g_clear_pointer(&call->answer, g_byte_array_unref);
         etcd_client_unref(call->client);
-        g_free(call->path);
         g_free(call->body);
         g_free(call);
 }
@@ -235,7 +236,7 @@ static void call_return(GTask *task, gpointer result, GError *error) {
         }
         g_cancellable_cancel(call->attempt);
         if (result) {
-                g_task_return_pointer(task, result, call->free_result);
+                g_task_return_pointer(task, result, call->spec->free_result);
         } else if (call->caller && g_cancellable_is_cancelled(call->caller)) {
                 g_error_free(error);
                 g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The etcd request was cancelled");
@@ -263,14 +264,22 @@ static bool call_over(GTask *task) {
 
 static void call_attempt(GTask *task);
 
-/* This endpoint did not answer: the next one, while any is left. */
-static void call_next(GTask *task, GError *error) {
+/* This endpoint did not answer: the next one, while any is left and the
+ * request may be sent again. */
+static void call_next(GTask *task, GError *error, EtcdRetry retry) {
         Call *call = g_task_get_task_data(task);
         guint n = g_strv_length(call->client->endpoints);
 
         g_clear_object(&call->message);
         g_clear_object(&call->stream);
         etcd_client_failed(call->client, call->endpoint);
+        if (retry == ETCD_RETRY_IDEMPOTENT && !call->spec->idempotent) {
+                call_end(task, NULL, g_error_new(ETCD_ERROR, ETCD_ERROR_UNAVAILABLE,
+                                                 "etcd at %s did not say whether the change was made: %s",
+                                                 call->client->endpoints[call->endpoint], error->message));
+                g_error_free(error);
+                return;
+        }
         if ((call->caller && g_cancellable_is_cancelled(call->caller)) || ++call->tried >= n) {
                 call_end(task, NULL, g_error_new(ETCD_ERROR, ETCD_ERROR_UNAVAILABLE,
                                                  "No etcd member answered (the last, %s: %s)",
@@ -287,17 +296,17 @@ static void call_answered(GTask *task) {
         guint status = soup_message_get_status(call->message);
         g_autoptr(GError) error = NULL;
         g_autoptr(JsonObject) answer = etcd_json_parse((const char *) call->answer->data, call->answer->len, &error);
-        bool retry;
+        EtcdRetry retry;
 
         if (status != SOUP_STATUS_OK) {
                 GError *e = etcd_error_from_answer(answer, status, &retry);
-                if (retry)
-                        call_next(task, e);
+                if (retry != ETCD_RETRY_NONE)
+                        call_next(task, e, retry);
                 else
                         call_end(task, NULL, e);
                 return;
         }
-        gpointer result = answer ? call->parse(answer, &error) : NULL;
+        gpointer result = answer ? call->spec->parse(answer, &error) : NULL;
         call_end(task, result, result ? NULL : g_steal_pointer(&error));
 }
 
@@ -310,7 +319,7 @@ static void call_read(GObject *source, GAsyncResult *res, gpointer data) {
         if (call_over(task))
                 return;
         if (!chunk) {
-                call_next(task, g_steal_pointer(&error));
+                call_next(task, g_steal_pointer(&error), ETCD_RETRY_IDEMPOTENT);
                 return;
         }
         if (g_bytes_get_size(chunk) == 0) {
@@ -327,6 +336,17 @@ static void call_read(GObject *source, GAsyncResult *res, gpointer data) {
         g_input_stream_read_bytes_async(call->stream, READ_CHUNK, G_PRIORITY_DEFAULT, call->attempt, call_read, task);
 }
 
+/* A request that failed before its answer: nothing was done when the
+ * connection or its TLS handshake failed. */
+static EtcdRetry call_retry_unsent(const GError *error) {
+        if (error->domain == G_TLS_ERROR || error->domain == G_RESOLVER_ERROR ||
+            g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED) ||
+            g_error_matches(error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE) ||
+            g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE))
+                return ETCD_RETRY_SAFE;
+        return ETCD_RETRY_IDEMPOTENT;
+}
+
 static void call_sent(GObject *source, GAsyncResult *res, gpointer data) {
         GTask *task = data;
         Call *call = g_task_get_task_data(task);
@@ -339,7 +359,7 @@ static void call_sent(GObject *source, GAsyncResult *res, gpointer data) {
                 return;
         }
         if (!stream) {
-                call_next(task, error);
+                call_next(task, error, call_retry_unsent(error));
                 return;
         }
         call->stream = stream;
@@ -351,7 +371,7 @@ static void call_attempt(GTask *task) {
         Call *call = g_task_get_task_data(task);
 
         call->endpoint = call->client->current;
-        call->message = etcd_client_message(call->client, call->endpoint, call->path, call->body);
+        call->message = etcd_client_message(call->client, call->endpoint, call->spec->path, call->body);
         soup_session_send_async(call->client->session, call->message, G_PRIORITY_DEFAULT, call->attempt, call_sent,
                                 task);
 }
@@ -371,9 +391,8 @@ static void call_cancelled(GCancellable *caller, gpointer data) {
         g_cancellable_cancel(data);
 }
 
-void etcd_call_async(EtcdClient *c, const char *path, JsonNode *body, EtcdParseFunc parse,
-                     GDestroyNotify free_result, GCancellable *cancellable, GAsyncReadyCallback callback,
-                     gpointer user_data) {
+void etcd_call_async(EtcdClient *c, const EtcdCallSpec *spec, JsonNode *body, GCancellable *cancellable,
+                     GAsyncReadyCallback callback, gpointer user_data) {
         GTask *task = g_task_new(NULL, cancellable, callback, user_data);
         Call *call = g_new0(Call, 1);
 
@@ -381,11 +400,9 @@ void etcd_call_async(EtcdClient *c, const char *path, JsonNode *body, EtcdParseF
         /* The callback runs from the loop even when the answer is at hand. */
         g_task_set_check_cancellable(task, FALSE);
         call->client = etcd_client_ref(c);
-        call->path = g_strdup(path);
+        call->spec = spec;
         call->body = json_to_string(body, FALSE);
         json_node_unref(body);
-        call->parse = parse;
-        call->free_result = free_result;
         call->attempt = g_cancellable_new();
         call->answer = g_byte_array_new();
         g_task_set_task_data(task, call, (GDestroyNotify) call_free);

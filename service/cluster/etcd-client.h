@@ -8,8 +8,11 @@
  * Every request is bounded by the client's request timeout, over all the
  * endpoints it tries: a connection error, or a member answering that it
  * has no leader, moves on to the next endpoint; when none answers in time
- * the call fails with ETCD_ERROR_UNAVAILABLE. Answers are parsed as
- * hostile: bounded in size, every field checked. */
+ * the call fails with ETCD_ERROR_UNAVAILABLE. A change (put, delete, txn,
+ * lease grant or revoke) goes to another member only when the first
+ * surely did not make it: after a timeout or a connection lost mid-way,
+ * UNAVAILABLE means it may or may not have been made (a watch tells).
+ * Answers are parsed as hostile: bounded in size, every field checked. */
 
 #include <stdbool.h>
 #include <gio/gio.h>

@@ -44,6 +44,10 @@ static EtcdRangeResult *range_parse(JsonObject *answer, GError **error) {
         return g_steal_pointer(&r);
 }
 
+static const EtcdCallSpec range_spec = {
+        "/v3/kv/range", (EtcdParseFunc) range_parse, (GDestroyNotify) etcd_range_result_free, true,
+};
+
 void etcd_kv_range_async(EtcdClient *c, const char *key, const char *range_end, gint64 revision, gint64 limit,
                          GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data) {
         g_autoptr(JsonBuilder) b = json_builder_new();
@@ -55,8 +59,7 @@ void etcd_kv_range_async(EtcdClient *c, const char *key, const char *range_end, 
         if (limit > 0)
                 etcd_json_add_int(b, "limit", limit);
         json_builder_end_object(b);
-        etcd_call_async(c, "/v3/kv/range", json_builder_get_root(b), (EtcdParseFunc) range_parse,
-                        (GDestroyNotify) etcd_range_result_free, cancellable, callback, user_data);
+        etcd_call_async(c, &range_spec, json_builder_get_root(b), cancellable, callback, user_data);
 }
 
 EtcdRangeResult *etcd_kv_range_finish(EtcdClient *c, GAsyncResult *result, GError **error) {
@@ -82,6 +85,8 @@ static gpointer put_parse(JsonObject *answer, GError **error) {
         return int_parse(answer, NULL, error);
 }
 
+static const EtcdCallSpec put_spec = { "/v3/kv/put", put_parse, g_free, false };
+
 void etcd_kv_put_async(EtcdClient *c, const char *key, const void *value, gsize value_len, gint64 lease,
                        GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data) {
         g_autoptr(JsonBuilder) b = json_builder_new();
@@ -92,8 +97,7 @@ void etcd_kv_put_async(EtcdClient *c, const char *key, const void *value, gsize 
         if (lease)
                 etcd_json_add_int(b, "lease", lease);
         json_builder_end_object(b);
-        etcd_call_async(c, "/v3/kv/put", json_builder_get_root(b), put_parse, g_free, cancellable, callback,
-                        user_data);
+        etcd_call_async(c, &put_spec, json_builder_get_root(b), cancellable, callback, user_data);
 }
 
 gint64 etcd_kv_put_finish(EtcdClient *c, GAsyncResult *result, GError **error) {
@@ -104,6 +108,8 @@ static gpointer delete_parse(JsonObject *answer, GError **error) {
         return int_parse(answer, "deleted", error);
 }
 
+static const EtcdCallSpec delete_spec = { "/v3/kv/deleterange", delete_parse, g_free, false };
+
 void etcd_kv_delete_async(EtcdClient *c, const char *key, const char *range_end,
                           GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data) {
         g_autoptr(JsonBuilder) b = json_builder_new();
@@ -111,8 +117,7 @@ void etcd_kv_delete_async(EtcdClient *c, const char *key, const char *range_end,
         json_builder_begin_object(b);
         add_range(b, key, range_end);
         json_builder_end_object(b);
-        etcd_call_async(c, "/v3/kv/deleterange", json_builder_get_root(b), delete_parse, g_free, cancellable,
-                        callback, user_data);
+        etcd_call_async(c, &delete_spec, json_builder_get_root(b), cancellable, callback, user_data);
 }
 
 gint64 etcd_kv_delete_finish(EtcdClient *c, GAsyncResult *result, GError **error) {
@@ -125,6 +130,8 @@ static gpointer compact_parse(JsonObject *answer, GError **error) {
         return revision ? GINT_TO_POINTER(1) : NULL;
 }
 
+static const EtcdCallSpec compact_spec = { "/v3/kv/compaction", compact_parse, NULL, false };
+
 void etcd_kv_compact_async(EtcdClient *c, gint64 revision, GCancellable *cancellable,
                            GAsyncReadyCallback callback, gpointer user_data) {
         g_autoptr(JsonBuilder) b = json_builder_new();
@@ -134,8 +141,7 @@ void etcd_kv_compact_async(EtcdClient *c, gint64 revision, GCancellable *cancell
         json_builder_set_member_name(b, "physical");
         json_builder_add_boolean_value(b, TRUE);
         json_builder_end_object(b);
-        etcd_call_async(c, "/v3/kv/compaction", json_builder_get_root(b), compact_parse, NULL, cancellable,
-                        callback, user_data);
+        etcd_call_async(c, &compact_spec, json_builder_get_root(b), cancellable, callback, user_data);
 }
 
 bool etcd_kv_compact_finish(EtcdClient *c, GAsyncResult *result, GError **error) {
@@ -303,6 +309,10 @@ static void add_array(JsonBuilder *b, const char *member, JsonArray *a) {
         json_builder_add_value(b, n);
 }
 
+static const EtcdCallSpec txn_spec = {
+        "/v3/kv/txn", (EtcdParseFunc) txn_parse, (GDestroyNotify) etcd_txn_result_free, false,
+};
+
 void etcd_txn_async(EtcdClient *c, const EtcdTxn *t, GCancellable *cancellable,
                     GAsyncReadyCallback callback, gpointer user_data) {
         g_autoptr(JsonBuilder) b = json_builder_new();
@@ -312,8 +322,7 @@ void etcd_txn_async(EtcdClient *c, const EtcdTxn *t, GCancellable *cancellable,
         add_array(b, "success", t->success);
         add_array(b, "failure", t->failure);
         json_builder_end_object(b);
-        etcd_call_async(c, "/v3/kv/txn", json_builder_get_root(b), (EtcdParseFunc) txn_parse,
-                        (GDestroyNotify) etcd_txn_result_free, cancellable, callback, user_data);
+        etcd_call_async(c, &txn_spec, json_builder_get_root(b), cancellable, callback, user_data);
 }
 
 EtcdTxnResult *etcd_txn_finish(EtcdClient *c, GAsyncResult *result, GError **error) {

@@ -26,10 +26,11 @@ static JsonNode *lease_body(const char *member, gint64 value) {
         return json_builder_get_root(b);
 }
 
+static const EtcdCallSpec grant_spec = { "/v3/lease/grant", grant_parse, g_free, false };
+
 void etcd_lease_grant_async(EtcdClient *c, gint64 ttl, GCancellable *cancellable,
                             GAsyncReadyCallback callback, gpointer user_data) {
-        etcd_call_async(c, "/v3/lease/grant", lease_body("TTL", ttl), grant_parse, g_free, cancellable, callback,
-                        user_data);
+        etcd_call_async(c, &grant_spec, lease_body("TTL", ttl), cancellable, callback, user_data);
 }
 
 gint64 etcd_lease_grant_finish(EtcdClient *c, GAsyncResult *result, gint64 *ttl, GError **error) {
@@ -45,7 +46,7 @@ gint64 etcd_lease_grant_finish(EtcdClient *c, GAsyncResult *result, gint64 *ttl,
 static gpointer keepalive_parse(JsonObject *answer, GError **error) {
         JsonObject *result, *failed;
         gint64 ttl;
-        bool retry;
+        EtcdRetry retry;
 
         if (!etcd_json_object(answer, "error", &failed, error))
                 return NULL;
@@ -67,10 +68,11 @@ static gpointer keepalive_parse(JsonObject *answer, GError **error) {
         return g_memdup2(&ttl, sizeof(ttl));
 }
 
+static const EtcdCallSpec keepalive_spec = { "/v3/lease/keepalive", keepalive_parse, g_free, true };
+
 void etcd_lease_keepalive_async(EtcdClient *c, gint64 lease, GCancellable *cancellable,
                                 GAsyncReadyCallback callback, gpointer user_data) {
-        etcd_call_async(c, "/v3/lease/keepalive", lease_body("ID", lease), keepalive_parse, g_free, cancellable,
-                        callback, user_data);
+        etcd_call_async(c, &keepalive_spec, lease_body("ID", lease), cancellable, callback, user_data);
 }
 
 gint64 etcd_lease_keepalive_finish(EtcdClient *c, GAsyncResult *result, GError **error) {
@@ -87,10 +89,11 @@ static gpointer revoke_parse(JsonObject *answer, GError **error) {
         return GINT_TO_POINTER(1);
 }
 
+static const EtcdCallSpec revoke_spec = { "/v3/lease/revoke", revoke_parse, NULL, false };
+
 void etcd_lease_revoke_async(EtcdClient *c, gint64 lease, GCancellable *cancellable,
                              GAsyncReadyCallback callback, gpointer user_data) {
-        etcd_call_async(c, "/v3/lease/revoke", lease_body("ID", lease), revoke_parse, NULL, cancellable, callback,
-                        user_data);
+        etcd_call_async(c, &revoke_spec, lease_body("ID", lease), cancellable, callback, user_data);
 }
 
 bool etcd_lease_revoke_finish(EtcdClient *c, GAsyncResult *result, GError **error) {

@@ -31,16 +31,30 @@ GSource *etcd_client_timeout(EtcdClient *c, guint ms, GSourceFunc func, gpointer
  * *error on a bad answer. */
 typedef gpointer (*EtcdParseFunc)(JsonObject *answer, GError **error);
 
-/* POSTs body (a JSON object, consumed) to path, with failover and the
- * request timeout; finishes through etcd_call_finish(). */
-void etcd_call_async(EtcdClient *c, const char *path, JsonNode *body, EtcdParseFunc parse,
-                     GDestroyNotify free_result, GCancellable *cancellable, GAsyncReadyCallback callback,
-                     gpointer user_data);
+/* A kind of request. A request that is not idempotent (a change) goes to
+ * another member only when the first surely did not make it. */
+typedef struct {
+        const char *path;
+        EtcdParseFunc parse;
+        GDestroyNotify free_result;
+        bool idempotent;
+} EtcdCallSpec;
+
+/* POSTs body (a JSON object, consumed) to spec's path, with failover and
+ * the request timeout; finishes through etcd_call_finish(). */
+void etcd_call_async(EtcdClient *c, const EtcdCallSpec *spec, JsonNode *body, GCancellable *cancellable,
+                     GAsyncReadyCallback callback, gpointer user_data);
 gpointer etcd_call_finish(EtcdClient *c, GAsyncResult *result, GError **error);
 
-/* etcd's error answer ({"code": N, "message": ...}) as a GError; *retry
- * when another member may answer (no leader, not ready). */
-GError *etcd_error_from_answer(JsonObject *answer, guint http_status, bool *retry);
+/* Whether another member may be asked after a failure. */
+typedef enum {
+        ETCD_RETRY_NONE,         /* the answer is final */
+        ETCD_RETRY_SAFE,         /* nothing was done (no leader, no connection) */
+        ETCD_RETRY_IDEMPOTENT,   /* the request may have been carried out */
+} EtcdRetry;
+
+/* etcd's error answer ({"code": N, "message": ...}) as a GError. */
+GError *etcd_error_from_answer(JsonObject *answer, guint http_status, EtcdRetry *retry);
 
 /* Checked reading of etcd's JSON: int64s come as strings (or numbers),
  * bytes as base64. A missing member is 0, empty or false, as protobuf

@@ -149,7 +149,8 @@ static bool watch_message(EtcdWatch *w, const char *line, gsize len, GError **er
         g_autoptr(JsonObject) message = etcd_json_parse(line, len, error);
         JsonObject *result, *failed;
         gint64 revision, compact;
-        bool created, canceled, retry;
+        bool created, canceled;
+        EtcdRetry retry;
         JsonArray *list;
 
         if (!message || !etcd_json_object(message, "error", &failed, error))
