@@ -360,7 +360,8 @@ static void watch_compaction(void **state) {
 }
 
 /* A dead member: the next one answers. Two dead: no quorum, UNAVAILABLE
- * within the deadline; back: the same client succeeds again. */
+ * within the deadline, a kept lease lost; back: the same client succeeds
+ * again. */
 static void failover_quorum(void **state) {
         g_autoptr(EtcdCluster) cluster = etcd_cluster_new(3, false);
         g_autoptr(EtcdClient) c = client_new(cluster, NULL, 2000);
@@ -371,6 +372,10 @@ static void failover_quorum(void **state) {
         put_ok(c, "/a", "2");
         assert_string_not_equal(etcd_client_endpoint(c), etcd_cluster_endpoint(cluster, 0));
 
+        /* A kept lease, lost once no keepalive reaches a quorum for its TTL. */
+        bool lost = false;
+        g_autoptr(EtcdLeaseKeeper) k = etcd_lease_keeper_new(c, lease_grant(c, 2), 2, lease_lost, &lost);
+
         etcd_cluster_kill(cluster, 1);
         gint64 start = g_get_monotonic_time();
         assert_int_equal(put(c, "/a", "3", 0, &error), 0);
@@ -379,6 +384,9 @@ static void failover_quorum(void **state) {
         g_clear_error(&error);
         if (took_ms > 3000)
                 fail_msg("a put without quorum took %" G_GINT64_FORMAT " ms (deadline 2,000)", took_ms);
+
+        assert_true(etcd_cluster_loop_until(flag_set, &lost, 6000));
+        assert_false(etcd_lease_keeper_alive(k));
 
         etcd_cluster_start(cluster, 0);
         etcd_cluster_start(cluster, 1);
