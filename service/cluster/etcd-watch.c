@@ -305,6 +305,10 @@ static void watch_connect(EtcdWatch *w) {
         w->endpoint = w->client->current;
         w->cancellable = g_cancellable_new();
         w->message = etcd_client_message(w->client, w->endpoint, "/v3/watch", body);
+        /* gRPC metadata through the gateway: a member that loses its leader
+         * ends the watch (clientv3's WithRequireLeader), so that it resumes
+         * on a member that still hears the others. */
+        soup_message_headers_append(soup_message_get_request_headers(w->message), "Grpc-Metadata-hasleader", "true");
         w->deadline = etcd_client_timeout(w->client, w->client->request_ms, watch_deadline, w);
         soup_session_send_async(w->client->session, w->message, G_PRIORITY_DEFAULT, w->cancellable, watch_sent,
                                 watch_ref(w));

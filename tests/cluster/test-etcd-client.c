@@ -294,6 +294,10 @@ static bool watch_up(gpointer data) {
         return etcd_watch_connected(data);
 }
 
+static bool watch_down(gpointer data) {
+        return !etcd_watch_connected(data);
+}
+
 /* In order, every one, across a SIGKILL of the member the watch was on. */
 static void watch_resume(void **state) {
         g_autoptr(EtcdCluster) cluster = etcd_cluster_new(3, false);
@@ -368,9 +372,19 @@ static void failover_quorum(void **state) {
         g_autoptr(GError) error = NULL;
 
         put_ok(c, "/a", "1");
+        /* It may have been the leader: the put waits for the next one. */
         etcd_cluster_kill(cluster, 0);
+        assert_true(etcd_cluster_wait_healthy(cluster, 1, ANSWER_MS));
         put_ok(c, "/a", "2");
         assert_string_not_equal(etcd_client_endpoint(c), etcd_cluster_endpoint(cluster, 0));
+
+        /* A watch on the member that will be left alone. */
+        const char *const last[] = { etcd_cluster_endpoint(cluster, 2), NULL };
+        g_autoptr(EtcdClient) alone = client_new(cluster, last, 0);
+        g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func(g_free);
+        Seen s = { seen };
+        g_autoptr(EtcdWatch) watch = etcd_watch_new(alone, "/a", NULL, 0, false, &seen_funcs, &s);
+        assert_true(etcd_cluster_loop_until(watch_up, watch, ANSWER_MS));
 
         /* A kept lease, lost once no keepalive reaches a quorum for its TTL. */
         bool lost = false;
@@ -387,6 +401,8 @@ static void failover_quorum(void **state) {
 
         assert_true(etcd_cluster_loop_until(flag_set, &lost, 6000));
         assert_false(etcd_lease_keeper_alive(k));
+        /* The member without a leader ended the watch: it is not silently stale. */
+        assert_true(etcd_cluster_loop_until(watch_down, watch, ANSWER_MS));
 
         etcd_cluster_start(cluster, 0);
         etcd_cluster_start(cluster, 1);
@@ -400,6 +416,10 @@ static void failover_quorum(void **state) {
         assert_true(revision > 0);
         g_autofree char *v = value_of(c, "/a");
         assert_string_equal(v, "4");
+        /* Resumed by itself, from where it was. */
+        SeenCount one = { &s, 1 };
+        assert_true(etcd_cluster_loop_until(seen_enough, &one, ANSWER_MS));
+        assert_string_equal(seen->pdata[seen->len - 1], "PUT /a=4");
 }
 
 /* Client certificates: verified both ways; no certificate, no answer. */
