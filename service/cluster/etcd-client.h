@@ -187,11 +187,14 @@ typedef struct {
         void (*compacted)(EtcdWatch *w, gint64 compact_revision, gpointer user_data);
 } EtcdWatchFuncs;
 
+/* start_revision: 0 for from now on. */
 EtcdWatch *etcd_watch_new(EtcdClient *c, const char *key, const char *range_end, gint64 start_revision,
                           bool prev_kv, const EtcdWatchFuncs *funcs, gpointer user_data);
 void etcd_watch_free(EtcdWatch *w);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(EtcdWatch, etcd_watch_free);
-/* The last revision delivered (start_revision - 1 before any). */
+/* Everything up to this revision was delivered: start_revision - 1 at
+ * first; for a watch from now (start_revision 0), -1 until etcd confirms
+ * it, then the store's revision then. */
 gint64 etcd_watch_revision(EtcdWatch *w);
 /* Whether the stream is up (etcd confirmed it). */
 bool etcd_watch_connected(EtcdWatch *w);
