@@ -214,14 +214,14 @@ static bool nesting_bounded(const char *text, gsize len) {
 
 JsonObject *etcd_json_parse(const char *text, gsize len, GError **error) {
         g_autoptr(JsonParser) parser = json_parser_new_immutable();
-        g_autoptr(GError) local = NULL;
         JsonNode *root;
 
         /* json-glib wants text without NULs; the length is bounded by the reader. */
         if (len == 0 || memchr(text, '\0', len) || !nesting_bounded(text, len) ||
-            !json_parser_load_from_data(parser, text, (gssize) len, &local)) {
-                g_set_error(error, ETCD_ERROR, ETCD_ERROR_PROTOCOL, "etcd's answer is not JSON%s%s",
-                            local ? ": " : "", local ? local->message : "");
+            !json_parser_load_from_data(parser, text, (gssize) len, NULL)) {
+                /* Not json-glib's message: it quotes the bytes. */
+                g_set_error(error, ETCD_ERROR, ETCD_ERROR_PROTOCOL, "etcd's answer is not JSON (%" G_GSIZE_FORMAT
+                            " bytes)", len);
                 return NULL;
         }
         root = json_parser_get_root(parser);

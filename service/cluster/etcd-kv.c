@@ -34,7 +34,7 @@ static void add_range(JsonBuilder *b, const char *key, const char *range_end) {
                 etcd_json_add_key(b, "range_end", range_end);
 }
 
-static EtcdRangeResult *range_parse(JsonObject *answer, GError **error) {
+EtcdRangeResult *etcd_parse_range(JsonObject *answer, GError **error) {
         g_autoptr(EtcdRangeResult) r = g_new0(EtcdRangeResult, 1);
 
         r->kvs = g_ptr_array_new_with_free_func((GDestroyNotify) etcd_kv_free);
@@ -45,7 +45,7 @@ static EtcdRangeResult *range_parse(JsonObject *answer, GError **error) {
 }
 
 static const EtcdCallSpec range_spec = {
-        "/v3/kv/range", (EtcdParseFunc) range_parse, (GDestroyNotify) etcd_range_result_free, true,
+        "/v3/kv/range", (EtcdParseFunc) etcd_parse_range, (GDestroyNotify) etcd_range_result_free, true,
 };
 
 void etcd_kv_range_async(EtcdClient *c, const char *key, const char *range_end, gint64 revision, gint64 limit,
@@ -283,7 +283,7 @@ static EtcdOpResponse *op_response_parse(JsonNode *node, GError **error) {
         return NULL;
 }
 
-static EtcdTxnResult *txn_parse(JsonObject *answer, GError **error) {
+EtcdTxnResult *etcd_parse_txn(JsonObject *answer, GError **error) {
         g_autoptr(EtcdTxnResult) r = g_new0(EtcdTxnResult, 1);
         JsonArray *responses;
 
@@ -310,7 +310,7 @@ static void add_array(JsonBuilder *b, const char *member, JsonArray *a) {
 }
 
 static const EtcdCallSpec txn_spec = {
-        "/v3/kv/txn", (EtcdParseFunc) txn_parse, (GDestroyNotify) etcd_txn_result_free, false,
+        "/v3/kv/txn", (EtcdParseFunc) etcd_parse_txn, (GDestroyNotify) etcd_txn_result_free, false,
 };
 
 void etcd_txn_async(EtcdClient *c, const EtcdTxn *t, GCancellable *cancellable,

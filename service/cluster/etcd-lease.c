@@ -5,7 +5,7 @@
 /* A lease's TTL as etcd takes it (its own minimum is larger than 1 s). */
 #define TTL_MAX (G_MAXINT32 / 1000)
 
-static gpointer grant_parse(JsonObject *answer, GError **error) {
+gpointer etcd_parse_grant(JsonObject *answer, GError **error) {
         gint64 v[2];
 
         if (!etcd_json_int(answer, "ID", &v[0], error) || !etcd_json_int(answer, "TTL", &v[1], error))
@@ -26,7 +26,7 @@ static JsonNode *lease_body(const char *member, gint64 value) {
         return json_builder_get_root(b);
 }
 
-static const EtcdCallSpec grant_spec = { "/v3/lease/grant", grant_parse, g_free, false };
+static const EtcdCallSpec grant_spec = { "/v3/lease/grant", etcd_parse_grant, g_free, false };
 
 void etcd_lease_grant_async(EtcdClient *c, gint64 ttl, GCancellable *cancellable,
                             GAsyncReadyCallback callback, gpointer user_data) {
@@ -43,7 +43,7 @@ gint64 etcd_lease_grant_finish(EtcdClient *c, GAsyncResult *result, gint64 *ttl,
 
 /* keepalive is a stream in gRPC; the gateway answers one request with one
  * {"result": ...} or {"error": ...}. */
-static gpointer keepalive_parse(JsonObject *answer, GError **error) {
+gpointer etcd_parse_keepalive(JsonObject *answer, GError **error) {
         JsonObject *result, *failed;
         gint64 ttl;
         EtcdRetry retry;
@@ -68,7 +68,7 @@ static gpointer keepalive_parse(JsonObject *answer, GError **error) {
         return g_memdup2(&ttl, sizeof(ttl));
 }
 
-static const EtcdCallSpec keepalive_spec = { "/v3/lease/keepalive", keepalive_parse, g_free, true };
+static const EtcdCallSpec keepalive_spec = { "/v3/lease/keepalive", etcd_parse_keepalive, g_free, true };
 
 void etcd_lease_keepalive_async(EtcdClient *c, gint64 lease, GCancellable *cancellable,
                                 GAsyncReadyCallback callback, gpointer user_data) {

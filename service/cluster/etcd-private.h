@@ -46,6 +46,16 @@ void etcd_call_async(EtcdClient *c, const EtcdCallSpec *spec, JsonNode *body, GC
                      GAsyncReadyCallback callback, gpointer user_data);
 gpointer etcd_call_finish(EtcdClient *c, GAsyncResult *result, GError **error);
 
+/* The parsers of etcd's answers, which the fuzzer and tests call too.
+ * grant: two gint64s (id, TTL); keepalive: the TTL left (g_free both). */
+EtcdRangeResult *etcd_parse_range(JsonObject *answer, GError **error);
+EtcdTxnResult *etcd_parse_txn(JsonObject *answer, GError **error);
+gpointer etcd_parse_grant(JsonObject *answer, GError **error);
+gpointer etcd_parse_keepalive(JsonObject *answer, GError **error);
+/* A watch message's events (EtcdEvent*): in revision order, those up to
+ * after left out. */
+GPtrArray *etcd_parse_events(JsonArray *list, gint64 after, GError **error);
+
 /* Whether another member may be asked after a failure. */
 typedef enum {
         ETCD_RETRY_NONE,         /* the answer is final */

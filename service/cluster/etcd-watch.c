@@ -118,17 +118,15 @@ static EtcdEvent *event_parse(JsonNode *node, GError **error) {
         return NULL;
 }
 
-/* The events of one message, in order, without those delivered before a
- * resume. */
-static GPtrArray *events_parse(EtcdWatch *w, JsonArray *list, GError **error) {
+GPtrArray *etcd_parse_events(JsonArray *list, gint64 after, GError **error) {
         g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func((GDestroyNotify) event_free);
-        gint64 last = w->revision;
+        gint64 last = after;
 
         for (guint i = 0; list && i < json_array_get_length(list); i++) {
                 EtcdEvent *e = event_parse(json_array_get_element(list, i), error);
                 if (!e)
                         return NULL;
-                if (e->kv->mod_revision <= w->revision) {
+                if (e->kv->mod_revision <= after) {
                         event_free(e);
                         continue;
                 }
@@ -188,7 +186,7 @@ static bool watch_message(EtcdWatch *w, const char *line, gsize len, GError **er
                         w->revision = revision;
                 return true;
         }
-        g_autoptr(GPtrArray) events = events_parse(w, list, error);
+        g_autoptr(GPtrArray) events = etcd_parse_events(list, w->revision, error);
         if (!events)
                 return false;
         if (events->len == 0) {
