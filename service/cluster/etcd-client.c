@@ -201,6 +201,7 @@ typedef struct {
         GSource *deadline;
         bool done;
         guint endpoint, tried;
+        GString *endpoints;      /* those tried, for the error */
         SoupMessage *message;
         GInputStream *stream;
         GByteArray *answer;
@@ -218,6 +219,7 @@ static void call_free(Call *call) {
         g_clear_object(&call->message);
         g_clear_object(&call->stream);
         g_clear_pointer(&call->answer, g_byte_array_unref);
+        g_string_free(call->endpoints, TRUE);
         etcd_client_unref(call->client);
         g_free(call->body);
         g_free(call);
@@ -284,8 +286,8 @@ static void call_next(GTask *task, GError *error, EtcdRetry retry) {
         }
         if ((call->caller && g_cancellable_is_cancelled(call->caller)) || ++call->tried >= n) {
                 call_end(task, NULL, g_error_new(ETCD_ERROR, ETCD_ERROR_UNAVAILABLE,
-                                                 "No etcd member answered (the last, %s: %s)",
-                                                 call->client->endpoints[call->endpoint], error->message));
+                                                 "No etcd member answered (tried %s; the last: %s)",
+                                                 call->endpoints->str, error->message));
                 g_error_free(error);
                 return;
         }
@@ -373,6 +375,8 @@ static void call_attempt(GTask *task) {
         Call *call = g_task_get_task_data(task);
 
         call->endpoint = call->client->current;
+        g_string_append_printf(call->endpoints, "%s%s", call->endpoints->len ? " " : "",
+                               call->client->endpoints[call->endpoint]);
         call->message = etcd_client_message(call->client, call->endpoint, call->spec->path, call->body);
         soup_session_send_async(call->client->session, call->message, G_PRIORITY_DEFAULT, call->attempt, call_sent,
                                 task);
@@ -384,8 +388,9 @@ static gboolean call_deadline(gpointer data) {
 
         /* The endpoint that did not answer in time is not the next one's first. */
         etcd_client_failed(call->client, call->endpoint);
-        call_return(task, NULL, g_error_new(ETCD_ERROR, ETCD_ERROR_UNAVAILABLE, "No etcd member answered within %u ms",
-                                            call->client->request_ms));
+        call_return(task, NULL, g_error_new(ETCD_ERROR, ETCD_ERROR_UNAVAILABLE,
+                                            "No etcd member answered within %u ms (tried %s)",
+                                            call->client->request_ms, call->endpoints->str));
         return G_SOURCE_REMOVE;
 }
 
@@ -407,6 +412,7 @@ void etcd_call_async(EtcdClient *c, const EtcdCallSpec *spec, JsonNode *body, GC
         json_node_unref(body);
         call->attempt = g_cancellable_new();
         call->answer = g_byte_array_new();
+        call->endpoints = g_string_new(NULL);
         g_task_set_task_data(task, call, (GDestroyNotify) call_free);
         call->deadline = etcd_client_timeout(c, c->request_ms, call_deadline, task);
         if (cancellable) {

@@ -117,6 +117,10 @@ void etcd_txn_free(EtcdTxn *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(EtcdTxn, etcd_txn_free);
 /* VERSION, CREATE, MOD: against number (0: the key does not exist). */
 void etcd_txn_compare(EtcdTxn *t, const char *key, EtcdTarget target, EtcdResult result, gint64 number);
+/* The same over every key of a range (it holds for each, or for none when
+ * the range is empty): VERSION EQUAL 0 over a prefix is "no key under it". */
+void etcd_txn_compare_range(EtcdTxn *t, const char *key, const char *range_end, EtcdTarget target,
+                            EtcdResult result, gint64 number);
 void etcd_txn_compare_value(EtcdTxn *t, const char *key, EtcdResult result, const void *value, gsize len);
 /* on_success: into the success list, else the failure list. */
 void etcd_txn_put(EtcdTxn *t, bool on_success, const char *key, const void *value, gsize len, gint64 lease);

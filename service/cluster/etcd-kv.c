@@ -185,11 +185,11 @@ static const char *const result_names[] = {
         [ETCD_RESULT_GREATER] = "GREATER", [ETCD_RESULT_LESS] = "LESS",
 };
 
-static JsonBuilder *compare_begin(const char *key, EtcdTarget target, EtcdResult result) {
+static JsonBuilder *compare_begin(const char *key, const char *range_end, EtcdTarget target, EtcdResult result) {
         JsonBuilder *b = json_builder_new();
 
         json_builder_begin_object(b);
-        etcd_json_add_key(b, "key", key);
+        add_range(b, key, range_end);
         json_builder_set_member_name(b, "target");
         json_builder_add_string_value(b, target_names[target]);
         json_builder_set_member_name(b, "result");
@@ -204,16 +204,21 @@ static void txn_add(EtcdTxn *t, JsonArray *list, JsonBuilder *b) {
         json_array_add_element(list, json_builder_get_root(b));
 }
 
-void etcd_txn_compare(EtcdTxn *t, const char *key, EtcdTarget target, EtcdResult result, gint64 number) {
-        g_autoptr(JsonBuilder) b = compare_begin(key, target, result);
+void etcd_txn_compare_range(EtcdTxn *t, const char *key, const char *range_end, EtcdTarget target,
+                            EtcdResult result, gint64 number) {
+        g_autoptr(JsonBuilder) b = compare_begin(key, range_end, target, result);
 
         g_return_if_fail(target != ETCD_TARGET_VALUE);
         etcd_json_add_int(b, target_members[target], number);
         txn_add(t, t->compare, b);
 }
 
+void etcd_txn_compare(EtcdTxn *t, const char *key, EtcdTarget target, EtcdResult result, gint64 number) {
+        etcd_txn_compare_range(t, key, NULL, target, result, number);
+}
+
 void etcd_txn_compare_value(EtcdTxn *t, const char *key, EtcdResult result, const void *value, gsize len) {
-        g_autoptr(JsonBuilder) b = compare_begin(key, ETCD_TARGET_VALUE, result);
+        g_autoptr(JsonBuilder) b = compare_begin(key, NULL, ETCD_TARGET_VALUE, result);
 
         etcd_json_add_bytes(b, "value", value, len);
         txn_add(t, t->compare, b);

@@ -178,6 +178,17 @@ static void kv_txn(void **state) {
                 assert_int_equal(tb->responses->len, tb->succeeded ? 2 : 0);
         }
 
+        /* A range compare: no key under a prefix. */
+        g_autofree char *end = etcd_prefix_end("/users/");
+        for (int round = 0; round < 2; round++) {
+                g_autoptr(EtcdTxn) none = etcd_txn_new();
+                etcd_txn_compare_range(none, "/users/", end, ETCD_TARGET_VERSION, ETCD_RESULT_EQUAL, 0);
+                etcd_txn_put(none, true, "/deleted", "yes", 3, 0);
+                g_autoptr(EtcdTxnResult) r = txn_run(c, none);
+                assert_int_equal(r->succeeded, round == 0);
+                put_ok(c, "/users/1", "x");
+        }
+
         /* VALUE, NOT_EQUAL, GREATER, LESS. */
         g_autoptr(EtcdTxn) t = etcd_txn_new();
         etcd_txn_compare_value(t, "/lock", ETCD_RESULT_NOT_EQUAL, "c", 1);
@@ -395,6 +406,9 @@ static void failover_quorum(void **state) {
         assert_int_equal(put(c, "/a", "3", 0, &error), 0);
         gint64 took_ms = (g_get_monotonic_time() - start) / 1000;
         assert_true(g_error_matches(error, ETCD_ERROR, ETCD_ERROR_UNAVAILABLE));
+        /* It says where it asked (ClusterUnavailable names the endpoints). */
+        if (!strstr(error->message, etcd_cluster_endpoint(cluster, 2)))
+                fail_msg("'%s' does not name the member it asked", error->message);
         g_clear_error(&error);
         if (took_ms > 3000)
                 fail_msg("a put without quorum took %" G_GINT64_FORMAT " ms (deadline 2,000)", took_ms);
