@@ -41,6 +41,11 @@ static bool in_int(JsonObject *o, const char *member, const char *table, const c
                store_value_check(table, column, NULL, *ret, error);
 }
 
+/* An id where the store has no column of that name to check it by. */
+static bool in_id(JsonObject *o, const char *member, int64_t *ret, GError **error) {
+        return cluster_json_get_int(o, member, 1, INT64_MAX, ret, error);
+}
+
 /* A list's elements: objects with exactly these members, each read by
  * read(element, index, data); the error names the element. */
 typedef bool (*ElementRead)(JsonObject *o, void *data, GError **error);
@@ -166,9 +171,9 @@ static bool decode_mac(JsonObject *o, ClusterRow *row, GError **error) {
 
         if (json_object_has_member(o, "attachment"))
                 return cluster_json_members(o, attachment, error) &&
-                       in_int(o, "attachment", "macs", "attachment_id", &row->mac.attachment_id, error);
+                       in_id(o, "attachment", &row->mac.attachment_id, error);
         return cluster_json_members(o, group, error) &&
-               in_int(o, "group", "macs", "group_id", &row->mac.group_id, error);
+               in_id(o, "group", &row->mac.group_id, error);
 }
 
 /* A node's name: as in devpassd.conf, never "". */
@@ -232,7 +237,7 @@ static bool free_read(JsonObject *o, void *data, GError **error) {
         ClusterFree f;
         int64_t units;
 
-        if (!in_int(o, "group", "groups", "id", &f.group_id, error) ||
+        if (!in_id(o, "group", &f.group_id, error) ||
             !cluster_json_get_int(o, "units", 0, UINT32_MAX, &units, error) ||
             !once(l->seen, g_strdup_printf("group %" PRId64, f.group_id), error))
                 return false;
@@ -284,7 +289,7 @@ static bool generation_read(JsonObject *o, void *data, GError **error) {
         ClusterGeneration g;
 
         if (!in_int(o, "generation", "attachments", "generation", &g.generation, error) ||
-            !in_int(o, "id", "attachments", "id", &g.attachment_id, error) ||
+            !in_id(o, "id", &g.attachment_id, error) ||
             !once(l->seen, g_strdup_printf("attachment %" PRId64, g.attachment_id), error))
                 return false;
         g_array_append_val(l->row->claims.generations, g);

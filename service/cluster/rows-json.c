@@ -193,7 +193,7 @@ JsonObject *cluster_json_object_at(JsonArray *a, guint i, GError **error) {
 
         if (JSON_NODE_HOLDS_OBJECT(n))
                 return json_node_get_object(n);
-        invalid(error, "element %u is not an object", i);
+        invalid(error, "not an object");
         return NULL;
 }
 
@@ -202,6 +202,6 @@ const char *cluster_json_string_at(JsonArray *a, guint i, GError **error) {
 
         if (JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING)
                 return json_node_get_string(n);
-        invalid(error, "element %u is not a string", i);
+        invalid(error, "not a string");
         return NULL;
 }

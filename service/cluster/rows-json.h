@@ -34,6 +34,6 @@ bool cluster_json_get_bool(JsonObject *o, const char *member, bool *ret, GError 
 bool cluster_json_get_int_or_null(JsonObject *o, const char *member, int64_t min, int64_t max, int64_t *ret,
                          GError **error);
 JsonArray *cluster_json_get_array(JsonObject *o, const char *member, GError **error);
-/* Element i of an array, an object (or a string). */
+/* Element i of an array, an object (or a string); the caller names it. */
 JsonObject *cluster_json_object_at(JsonArray *a, guint i, GError **error);
 const char *cluster_json_string_at(JsonArray *a, guint i, GError **error);
