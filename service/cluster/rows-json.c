@@ -6,6 +6,7 @@
 #include <gio/gio.h>
 
 #include "keys.h"
+#include "text.h"
 
 static void sep(GString *s) {
         char last = s->len ? s->str[s->len - 1] : '{';
@@ -109,8 +110,11 @@ JsonNode *cluster_json_parse(const char *value, gsize len, gsize max, unsigned d
                 return invalid(error, "not UTF-8"), NULL;
         if (!depth_check(value, len, depth))
                 return invalid(error, "nested deeper than %u", depth), NULL;
-        if (!json_parser_load_from_data(parser, value, (gssize) len, &e))
-                return invalid(error, "not JSON (%s)", e->message), NULL;
+        if (!json_parser_load_from_data(parser, value, (gssize) len, &e)) {
+                /* json-glib's message may quote the value's bytes. */
+                g_autofree char *why = text_sanitize(e->message, strlen(e->message), NULL);
+                return invalid(error, "not JSON (%s)", why), NULL;
+        }
         JsonNode *root = json_parser_get_root(parser);
         if (!root || !JSON_NODE_HOLDS_OBJECT(root))
                 return invalid(error, "not a JSON object"), NULL;
