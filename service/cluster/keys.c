@@ -69,10 +69,11 @@ char *cluster_key_build(const char *prefix, const ClusterKey *k) {
                         g_string_append(s, p);
                 else if (g_str_equal(p, "{id}"))
                         append_id(s, k->id);
-                else if (g_str_equal(p, "{node}"))
-                        append_escaped(s, k->node);
-                else
-                        append_escaped(s, k->name);
+                else {
+                        const char *v = g_str_equal(p, "{node}") ? k->node : k->name;
+                        g_return_val_if_fail(v && *v, NULL);
+                        append_escaped(s, v);
+                }
         }
         return g_string_free(g_steal_pointer(&s), false);
 }
@@ -210,8 +211,9 @@ static bool layout_match(ClusterKeyKind kind, const char *const *starts, const g
                 }
                 if (!part_check(parts[i], v, error))
                         return false;
-                g_free(g_str_equal(parts[i], "{node}") ? k->node : k->name);
-                *(g_str_equal(parts[i], "{node}") ? &k->node : &k->name) = g_steal_pointer(&v);
+                char **slot = g_str_equal(parts[i], "{node}") ? &k->node : &k->name;
+                g_free(*slot);
+                *slot = g_steal_pointer(&v);
         }
         return true;
 }

@@ -69,8 +69,7 @@ static bool in_list(JsonObject *o, const char *member, const char *const *names,
 static bool once(GHashTable *seen, char *k, GError **error) {
         if (g_hash_table_add(seen, k))
                 return true;
-        g_set_error(error, CLUSTER_CODEC_ERROR, CLUSTER_CODEC_ERROR_VALUE, "%s is listed twice", k);
-        return false;
+        return cluster_value_invalid(error, "%s is listed twice", k);
 }
 
 static GHashTable *seen_new(void) {
@@ -126,11 +125,9 @@ static bool macs_read(JsonObject *o, StoreAttachment *a, GError **error) {
         guint n = json_array_get_length(list);
         if (n == 0)
                 return true;
-        if (n != a->count) {
-                g_set_error(error, CLUSTER_CODEC_ERROR, CLUSTER_CODEC_ERROR_VALUE,
-                            "macs has %u, not none or one per device (%" PRIu32 ")", n, a->count);
-                return false;
-        }
+        if (n != a->count)
+                return cluster_value_invalid(error, "macs has %u, not none or one per device (%" PRIu32 ")", n,
+                                             a->count);
         a->macs = g_new0(char *, n + 1);
         for (guint i = 0; i < n; i++) {
                 const char *mac = cluster_json_string_at(list, i, error);
@@ -182,10 +179,8 @@ static bool in_node(JsonObject *o, const char *member, char **ret, GError **erro
 
         if (!cluster_json_get_string(o, member, &v, error))
                 return false;
-        if (!*v) {
-                g_set_error(error, CLUSTER_CODEC_ERROR, CLUSTER_CODEC_ERROR_VALUE, "%s is empty", member);
-                return false;
-        }
+        if (!*v)
+                return cluster_value_invalid(error, "%s is empty", member);
         if (!settings_node_valid(v, error)) {
                 g_prefix_error(error, "%s: ", member);
                 return false;
@@ -362,8 +357,7 @@ static bool address_once(JsonObject *o, GHashTable *table, const char *name, cha
                 return false;
         if (!g_hash_table_contains(table, *ret))
                 return true;
-        g_set_error(error, CLUSTER_CODEC_ERROR, CLUSTER_CODEC_ERROR_VALUE, "%s is listed twice", *ret);
-        return false;
+        return cluster_value_invalid(error, "%s is listed twice", *ret);
 }
 
 static bool passthrough_read(JsonObject *o, void *data, GError **error) {
@@ -487,7 +481,6 @@ ClusterRow *cluster_row_decode(const char *prefix, const char *key, gsize key_le
                                     "a member twice, or another spelling of a number or string)");
         }
         g_autofree char *k = cluster_key_build("", &row->key);
-        g_set_error(error, CLUSTER_CODEC_ERROR, CLUSTER_CODEC_ERROR_VALUE, "The etcd value of %s is not devpass's: %s",
-                    k, e->message);
+        cluster_value_invalid(error, "The etcd value of %s is not devpass's: %s", k, e->message);
         return NULL;
 }

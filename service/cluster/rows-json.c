@@ -5,7 +5,6 @@
 #include <string.h>
 #include <gio/gio.h>
 
-#include "keys.h"
 #include "text.h"
 
 static void sep(GString *s) {
@@ -64,14 +63,13 @@ void cluster_json_null(GString *s) {
         g_string_append(s, "null");
 }
 
-static bool invalid(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
-static bool invalid(GError **error, const char *format, ...) {
+bool cluster_value_invalid(GError **error, const char *format, ...) {
         va_list ap;
 
         va_start(ap, format);
-        g_autofree char *message = g_strdup_vprintf(format, ap);
+        GError *e = g_error_new_valist(CLUSTER_CODEC_ERROR, CLUSTER_CODEC_ERROR_VALUE, format, ap);
         va_end(ap);
-        g_set_error_literal(error, CLUSTER_CODEC_ERROR, CLUSTER_CODEC_ERROR_VALUE, message);
+        g_propagate_error(error, e);
         return false;
 }
 
@@ -103,21 +101,21 @@ JsonNode *cluster_json_parse(const char *value, gsize len, gsize max, unsigned d
         g_autoptr(GError) e = NULL;
 
         if (len > max)
-                return invalid(error, "longer than %zu bytes", max), NULL;
+                return cluster_value_invalid(error, "longer than %zu bytes", max), NULL;
         if (memchr(value, '\0', len))
-                return invalid(error, "it holds a NUL byte"), NULL;
+                return cluster_value_invalid(error, "it holds a NUL byte"), NULL;
         if (!g_utf8_validate(value, (gssize) len, NULL))
-                return invalid(error, "not UTF-8"), NULL;
+                return cluster_value_invalid(error, "not UTF-8"), NULL;
         if (!depth_check(value, len, depth))
-                return invalid(error, "nested deeper than %u", depth), NULL;
+                return cluster_value_invalid(error, "nested deeper than %u", depth), NULL;
         if (!json_parser_load_from_data(parser, value, (gssize) len, &e)) {
                 /* json-glib's message may quote the value's bytes. */
                 g_autofree char *why = text_sanitize(e->message, strlen(e->message), NULL);
-                return invalid(error, "not JSON (%s)", why), NULL;
+                return cluster_value_invalid(error, "not JSON (%s)", why), NULL;
         }
         JsonNode *root = json_parser_get_root(parser);
         if (!root || !JSON_NODE_HOLDS_OBJECT(root))
-                return invalid(error, "not a JSON object"), NULL;
+                return cluster_value_invalid(error, "not a JSON object"), NULL;
         return json_node_ref(root);
 }
 
@@ -127,11 +125,11 @@ bool cluster_json_members(JsonObject *o, const char *const *names, GError **erro
         for (GList *l = members; l; l = l->next)
                 if (!g_strv_contains(names, l->data)) {
                         g_autofree char *q = cluster_quote(l->data, strlen(l->data));
-                        return invalid(error, "it has a member %s that devpass does not write", q);
+                        return cluster_value_invalid(error, "it has a member %s that devpass does not write", q);
                 }
         for (size_t i = 0; names[i]; i++)
                 if (!json_object_has_member(o, names[i]))
-                        return invalid(error, "it has no member %s", names[i]);
+                        return cluster_value_invalid(error, "it has no member %s", names[i]);
         return true;
 }
 
@@ -142,7 +140,7 @@ static JsonNode *member(JsonObject *o, const char *name, GType type, const char 
         if (n && (type == G_TYPE_INVALID ? JSON_NODE_HOLDS_NULL(n)
                                          : JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == type))
                 return n;
-        invalid(error, "%s is not %s", name, what);
+        cluster_value_invalid(error, "%s is not %s", name, what);
         return NULL;
 }
 
@@ -161,7 +159,7 @@ bool cluster_json_get_int(JsonObject *o, const char *name, int64_t min, int64_t 
                 return false;
         int64_t v = json_node_get_int(n);
         if (v < min || v > max)
-                return invalid(error, "%s is %" PRId64 ", not in %" PRId64 "..%" PRId64, name, v, min, max);
+                return cluster_value_invalid(error, "%s is %" PRId64 ", not in %" PRId64 "..%" PRId64, name, v, min, max);
         *ret = v;
         return true;
 }
@@ -188,7 +186,7 @@ JsonArray *cluster_json_get_array(JsonObject *o, const char *name, GError **erro
 
         if (n && JSON_NODE_HOLDS_ARRAY(n))
                 return json_node_get_array(n);
-        invalid(error, "%s is not a list", name);
+        cluster_value_invalid(error, "%s is not a list", name);
         return NULL;
 }
 
@@ -197,7 +195,7 @@ JsonObject *cluster_json_object_at(JsonArray *a, guint i, GError **error) {
 
         if (JSON_NODE_HOLDS_OBJECT(n))
                 return json_node_get_object(n);
-        invalid(error, "not an object");
+        cluster_value_invalid(error, "not an object");
         return NULL;
 }
 
@@ -206,6 +204,6 @@ const char *cluster_json_string_at(JsonArray *a, guint i, GError **error) {
 
         if (JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING)
                 return json_node_get_string(n);
-        invalid(error, "not a string");
+        cluster_value_invalid(error, "not a string");
         return NULL;
 }

@@ -8,6 +8,11 @@
 #include <stdint.h>
 #include <json-glib/json-glib.h>
 
+#include "keys.h"
+
+/* Sets a CLUSTER_CODEC_ERROR_VALUE error; returns false. */
+bool cluster_value_invalid(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
 /* Writing: each call adds one token, with the comma before it when one
  * is due. */
 void cluster_json_open(GString *s, char bracket);

@@ -24,42 +24,60 @@ static int address_order(const char *a, const char *b) {
         return strcmp(a, b);
 }
 
-static gint claim_order(gconstpointer a, gconstpointer b) {
-        return address_order((*(StoreClaim *const *) a)->address, (*(StoreClaim *const *) b)->address);
-}
-
-static gint address_ptr_order(gconstpointer a, gconstpointer b) {
-        return address_order(*(const char *const *) a, *(const char *const *) b);
-}
-
-/* Pairs and structs ordered by their first member: a string, an id. */
-static gint pair_order(gconstpointer a, gconstpointer b) {
+/* Elements whose first member is an address (a pointer to its text). */
+static gint address_first(gconstpointer a, gconstpointer b) {
         return address_order(**(const char *const *const *) a, **(const char *const *const *) b);
 }
 
-static gint id_order(gconstpointer a, gconstpointer b) {
-        int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+/* Elements whose first member is an id. */
+static gint id_first(gconstpointer a, gconstpointer b) {
+        int64_t x = **(const int64_t *const *) a, y = **(const int64_t *const *) b;
         return (x > y) - (x < y);
 }
 
-static GPtrArray *claims_sorted(GPtrArray *claims) {
-        GPtrArray *sorted = g_ptr_array_sized_new(claims->len);   /* borrowed: not a copy, which frees them */
+/* The elements, borrowed (a g_ptr_array_copy() would free them too). */
+static GPtrArray *borrowed(GPtrArray *elements) {
+        GPtrArray *a = g_ptr_array_sized_new(elements->len);
 
-        g_ptr_array_extend(sorted, claims, NULL, NULL);
-        g_ptr_array_sort(sorted, claim_order);
-        return sorted;
+        g_ptr_array_extend(a, elements, NULL, NULL);
+        return a;
 }
 
-static GArray *ids_sorted(GArray *a) {
-        GArray *sorted = g_array_copy(a);
-        g_array_sort(sorted, id_order);
-        return sorted;
+static GPtrArray *sorted(GPtrArray *elements, GCompareFunc order) {
+        GPtrArray *a = borrowed(elements);
+
+        g_ptr_array_sort(a, order);
+        return a;
 }
 
-static GPtrArray *addresses_sorted(GHashTable *table) {
-        GPtrArray *keys = text_keys_sorted(table);
-        g_ptr_array_sort(keys, address_ptr_order);
-        return keys;
+static GPtrArray *structs_sorted(GArray *elements) {
+        g_autoptr(GPtrArray) a = g_ptr_array_sized_new(elements->len);
+
+        for (guint i = 0; i < elements->len; i++)
+                g_ptr_array_add(a, elements->data + i * g_array_get_element_size(elements));
+        return sorted(a, id_first);
+}
+
+/* Of the address, reason pairs of model_reboot_reasons(). */
+static GPtrArray *pairs_sorted(GPtrArray *pairs) {
+        g_autoptr(GPtrArray) a = g_ptr_array_sized_new(pairs->len / 2);
+
+        for (guint i = 0; i + 1 < pairs->len; i += 2)
+                g_ptr_array_add(a, &pairs->pdata[i]);
+        return sorted(a, address_first);
+}
+
+/* The keys of a table of addresses, pointers to them as elements. */
+static GPtrArray *keys_sorted(GHashTable *table) {
+        g_autoptr(GPtrArray) keys = text_keys_sorted(table);
+        g_autoptr(GPtrArray) a = g_ptr_array_sized_new(keys->len);
+
+        for (guint i = 0; i < keys->len; i++)
+                g_ptr_array_add(a, &keys->pdata[i]);
+        g_ptr_array_sort(a, address_first);
+        for (guint i = 0; i < a->len; i++)
+                a->pdata[i] = *(char **) a->pdata[i];
+        return g_steal_pointer(&a);
 }
 
 /* ---- encoding ---- */
@@ -79,6 +97,23 @@ static void out_bool(GString *s, const char *key, bool v) {
         cluster_json_bool(s, v);
 }
 
+/* A list of objects, each written by write(s, element, data); the
+ * elements array is taken. */
+typedef void (*ElementWrite)(GString *s, const void *element, const void *data);
+
+static void out_list(GString *s, const char *key, GPtrArray *elements, ElementWrite write, const void *data) {
+        g_autoptr(GPtrArray) a = elements;
+
+        cluster_json_key(s, key);
+        cluster_json_open(s, '[');
+        for (guint i = 0; i < a->len; i++) {
+                cluster_json_open(s, '{');
+                write(s, a->pdata[i], data);
+                cluster_json_close(s, '}');
+        }
+        cluster_json_close(s, ']');
+}
+
 static void encode_group(GString *s, const StoreGroup *g) {
         out_text(s, "class", g->class_name);
         out_text(s, "description", g->description);
@@ -88,18 +123,17 @@ static void encode_group(GString *s, const StoreGroup *g) {
         out_text(s, "type", g->type);
 }
 
+static void condition_write(GString *s, const void *element, const void *data) {
+        const StoreCondition *c = element;
+
+        out_text(s, "field", c->field);
+        out_text(s, "op", c->op);
+        out_text(s, "value", c->value);
+}
+
 static void encode_rule(GString *s, const StoreRule *r) {
-        cluster_json_key(s, "conditions");
-        cluster_json_open(s, '[');
-        for (guint i = 0; r->conditions && i < r->conditions->len; i++) {
-                const StoreCondition *c = r->conditions->pdata[i];
-                cluster_json_open(s, '{');
-                out_text(s, "field", c->field);
-                out_text(s, "op", c->op);
-                out_text(s, "value", c->value);
-                cluster_json_close(s, '}');
-        }
-        cluster_json_close(s, ']');
+        /* In their order: the rule's conditions are a list, not a set. */
+        out_list(s, "conditions", borrowed(r->conditions), condition_write, NULL);
         out_bool(s, "enabled", r->enabled);
         out_int(s, "group_id", r->group_id);
         out_text(s, "name", r->name);
@@ -124,118 +158,88 @@ static void encode_attachment(GString *s, const StoreAttachment *a) {
         out_text(s, "type", a->type);
 }
 
+static void free_write(GString *s, const void *element, const void *data) {
+        const ClusterFree *f = element;
+
+        out_int(s, "group", f->group_id);
+        out_int(s, "units", f->units);
+}
+
+static void reason_write(GString *s, const void *element, const void *data) {
+        char *const *pair = element;
+
+        out_text(s, "address", pair[0]);
+        out_text(s, "reason", pair[1]);
+}
+
 static void encode_state(GString *s, const ClusterState *st) {
         out_int(s, "devices", st->devices);
-        cluster_json_key(s, "free");
-        cluster_json_open(s, '[');
-        g_autoptr(GArray) free = ids_sorted(st->free);
-        for (guint i = 0; i < free->len; i++) {
-                const ClusterFree *f = &g_array_index(free, ClusterFree, i);
-                cluster_json_open(s, '{');
-                out_int(s, "group", f->group_id);
-                out_int(s, "units", f->units);
-                cluster_json_close(s, '}');
-        }
-        cluster_json_close(s, ']');
-        cluster_json_key(s, "reboot_reasons");
-        cluster_json_open(s, '[');
-        g_autoptr(GPtrArray) pairs = g_ptr_array_new();
-        for (guint i = 0; i + 1 < st->reboot_reasons->len; i += 2)
-                g_ptr_array_add(pairs, &st->reboot_reasons->pdata[i]);
-        g_ptr_array_sort(pairs, pair_order);
-        for (guint i = 0; i < pairs->len; i++) {
-                char **pair = pairs->pdata[i];
-                cluster_json_open(s, '{');
-                out_text(s, "address", pair[0]);
-                out_text(s, "reason", pair[1]);
-                cluster_json_close(s, '}');
-        }
-        cluster_json_close(s, ']');
+        out_list(s, "free", structs_sorted(st->free), free_write, NULL);
+        out_list(s, "reboot_reasons", pairs_sorted(st->reboot_reasons), reason_write, NULL);
         out_int(s, "units", st->units);
 }
 
+static void generation_write(GString *s, const void *element, const void *data) {
+        const ClusterGeneration *g = element;
+
+        out_int(s, "generation", g->generation);
+        out_int(s, "id", g->attachment_id);
+}
+
+static void claim_write(GString *s, const void *element, const void *data) {
+        const StoreClaim *c = element;
+
+        out_text(s, "address", c->address);
+        cluster_json_key(s, "attachment_id");
+        if (c->attachment_id)
+                cluster_json_int(s, c->attachment_id);
+        else
+                cluster_json_null(s);
+        out_text(s, "mac", c->mac);
+}
+
 static void encode_claims(GString *s, const ClusterClaims *c) {
-        cluster_json_key(s, "attachments");
-        cluster_json_open(s, '[');
-        g_autoptr(GArray) generations = ids_sorted(c->generations);
-        for (guint i = 0; i < generations->len; i++) {
-                const ClusterGeneration *g = &g_array_index(generations, ClusterGeneration, i);
-                cluster_json_open(s, '{');
-                out_int(s, "generation", g->generation);
-                out_int(s, "id", g->attachment_id);
-                cluster_json_close(s, '}');
-        }
-        cluster_json_close(s, ']');
-        cluster_json_key(s, "devices");
-        cluster_json_open(s, '[');
-        g_autoptr(GPtrArray) devices = claims_sorted(c->devices);
-        for (guint i = 0; i < devices->len; i++) {
-                const StoreClaim *d = devices->pdata[i];
-                cluster_json_open(s, '{');
-                out_text(s, "address", d->address);
-                cluster_json_key(s, "attachment_id");
-                if (d->attachment_id)
-                        cluster_json_int(s, d->attachment_id);
-                else
-                        cluster_json_null(s);
-                out_text(s, "mac", d->mac);
-                cluster_json_close(s, '}');
-        }
-        cluster_json_close(s, ']');
+        out_list(s, "attachments", structs_sorted(c->generations), generation_write, NULL);
+        out_list(s, "devices", sorted(c->devices, address_first), claim_write, NULL);
         out_text(s, "uuid", c->uuid);
 }
 
-static void encode_holds(GString *s, GPtrArray *holds) {
-        g_autoptr(GPtrArray) devices = claims_sorted(holds);
+static void hold_write(GString *s, const void *element, const void *data) {
+        const StoreClaim *c = element;
 
-        cluster_json_key(s, "devices");
-        cluster_json_open(s, '[');
-        for (guint i = 0; i < devices->len; i++) {
-                const StoreClaim *d = devices->pdata[i];
-                cluster_json_open(s, '{');
-                out_text(s, "address", d->address);
-                out_int(s, "group_id", d->group_id);
-                out_text(s, "mac", d->mac);
-                cluster_json_close(s, '}');
-        }
-        cluster_json_close(s, ']');
+        out_text(s, "address", c->address);
+        out_int(s, "group_id", c->group_id);
+        out_text(s, "mac", c->mac);
+}
+
+static void passthrough_write(GString *s, const void *element, const void *data) {
+        const StorePassthrough *p = g_hash_table_lookup((GHashTable *) data, element);
+
+        out_text(s, "address", element);
+        out_int(s, "class_code", p->class_code);
+        out_int(s, "device_id", p->device_id);
+        out_int(s, "group_id", p->group_id);
+        out_int(s, "revision", p->revision);
+        out_int(s, "subsystem_device_id", p->subsystem_device_id);
+        out_int(s, "subsystem_vendor_id", p->subsystem_vendor_id);
+        out_int(s, "vendor_id", p->vendor_id);
+}
+
+static void sriov_write(GString *s, const void *element, const void *data) {
+        out_text(s, "address", element);
+        out_int(s, "numvfs", GPOINTER_TO_UINT(g_hash_table_lookup((GHashTable *) data, element)));
 }
 
 static void encode_intents(GString *s, const ClusterIntents *in) {
-        g_autoptr(GPtrArray) overrides = addresses_sorted(in->overrides);
-        g_autoptr(GPtrArray) passthrough = addresses_sorted(in->passthrough);
-        g_autoptr(GPtrArray) sriov = addresses_sorted(in->sriov);
+        g_autoptr(GPtrArray) overrides = keys_sorted(in->overrides);
 
         cluster_json_key(s, "overrides");
         cluster_json_open(s, '[');
         for (guint i = 0; i < overrides->len; i++)
                 cluster_json_string(s, overrides->pdata[i]);
         cluster_json_close(s, ']');
-        cluster_json_key(s, "passthrough");
-        cluster_json_open(s, '[');
-        for (guint i = 0; i < passthrough->len; i++) {
-                const StorePassthrough *p = g_hash_table_lookup(in->passthrough, passthrough->pdata[i]);
-                cluster_json_open(s, '{');
-                out_text(s, "address", passthrough->pdata[i]);
-                out_int(s, "class_code", p->class_code);
-                out_int(s, "device_id", p->device_id);
-                out_int(s, "group_id", p->group_id);
-                out_int(s, "revision", p->revision);
-                out_int(s, "subsystem_device_id", p->subsystem_device_id);
-                out_int(s, "subsystem_vendor_id", p->subsystem_vendor_id);
-                out_int(s, "vendor_id", p->vendor_id);
-                cluster_json_close(s, '}');
-        }
-        cluster_json_close(s, ']');
-        cluster_json_key(s, "sriov");
-        cluster_json_open(s, '[');
-        for (guint i = 0; i < sriov->len; i++) {
-                cluster_json_open(s, '{');
-                out_text(s, "address", sriov->pdata[i]);
-                out_int(s, "numvfs", GPOINTER_TO_UINT(g_hash_table_lookup(in->sriov, sriov->pdata[i])));
-                cluster_json_close(s, '}');
-        }
-        cluster_json_close(s, ']');
+        out_list(s, "passthrough", keys_sorted(in->passthrough), passthrough_write, in->passthrough);
+        out_list(s, "sriov", keys_sorted(in->sriov), sriov_write, in->sriov);
 }
 
 char *cluster_row_encode(const ClusterRow *row) {
@@ -273,7 +277,7 @@ char *cluster_row_encode(const ClusterRow *row) {
                 break;
         case CLUSTER_KEY_STATE: encode_state(s, &row->state); break;
         case CLUSTER_KEY_CLAIMS: encode_claims(s, &row->claims); break;
-        case CLUSTER_KEY_HOLDS: encode_holds(s, row->holds); break;
+        case CLUSTER_KEY_HOLDS: out_list(s, "devices", sorted(row->holds, address_first), hold_write, NULL); break;
         case CLUSTER_KEY_INTENTS: encode_intents(s, &row->intents); break;
         default: break;   /* a group's user: {} */
         }
