@@ -47,7 +47,7 @@ static bool in_id(JsonObject *o, const char *member, int64_t *ret, GError **erro
 }
 
 /* A list's elements: objects with exactly these members, each read by
- * read(element, index, data); the error names the element. */
+ * read(element, data, error); the error names the element. */
 typedef bool (*ElementRead)(JsonObject *o, void *data, GError **error);
 
 static bool in_list(JsonObject *o, const char *member, const char *const *names, ElementRead read, void *data,
