@@ -12,28 +12,28 @@
 
 G_DEFINE_QUARK(cluster-codec-error-quark, cluster_codec_error)
 
-/* Each kind's components after the prefix: literals, and the parts in
- * braces. A part's checks are the ones a call's argument gets. */
-static const char *const layouts[_CLUSTER_KEY_MAX] = {
-        [CLUSTER_KEY_IDS] = "shared/ids/{kind}",
-        [CLUSTER_KEY_GROUP] = "shared/groups/{id}",
-        [CLUSTER_KEY_GROUP_NAME] = "shared/group-names/{group}",
-        [CLUSTER_KEY_GROUP_USER] = "shared/group-users/{id}/{node}",
-        [CLUSTER_KEY_RULE] = "shared/rules/{id}",
-        [CLUSTER_KEY_RULE_NAME] = "shared/rule-names/{rule}",
-        [CLUSTER_KEY_ATTACHMENT] = "shared/attachments/{id}",
-        [CLUSTER_KEY_MAC] = "shared/macs/{mac}",
-        [CLUSTER_KEY_MACHINE] = "shared/machines/{machine}",
-        [CLUSTER_KEY_NODE] = "shared/nodes/{node}",
-        [CLUSTER_KEY_ALIVE] = "shared/alive/{node}",
-        [CLUSTER_KEY_STATE] = "shared/state/{node}",
-        [CLUSTER_KEY_CLAIMS] = "node/{node}/claims/{machine}",
-        [CLUSTER_KEY_HOLDS] = "node/{node}/holds/{tenant}",
-        [CLUSTER_KEY_INTENTS] = "node/{node}/intents",
-};
-
 /* Components of a key: at most four ("node/N/claims/M"). */
 #define PARTS_MAX 4
+
+/* Each kind's components after the prefix: literals, and the parts in
+ * braces. A part's checks are the ones a call's argument gets. */
+static const char *const layouts[_CLUSTER_KEY_MAX][PARTS_MAX + 1] = {
+        [CLUSTER_KEY_IDS] = { "shared", "ids", "{kind}" },
+        [CLUSTER_KEY_GROUP] = { "shared", "groups", "{id}" },
+        [CLUSTER_KEY_GROUP_NAME] = { "shared", "group-names", "{group}" },
+        [CLUSTER_KEY_GROUP_USER] = { "shared", "group-users", "{id}", "{node}" },
+        [CLUSTER_KEY_RULE] = { "shared", "rules", "{id}" },
+        [CLUSTER_KEY_RULE_NAME] = { "shared", "rule-names", "{rule}" },
+        [CLUSTER_KEY_ATTACHMENT] = { "shared", "attachments", "{id}" },
+        [CLUSTER_KEY_MAC] = { "shared", "macs", "{mac}" },
+        [CLUSTER_KEY_MACHINE] = { "shared", "machines", "{machine}" },
+        [CLUSTER_KEY_NODE] = { "shared", "nodes", "{node}" },
+        [CLUSTER_KEY_ALIVE] = { "shared", "alive", "{node}" },
+        [CLUSTER_KEY_STATE] = { "shared", "state", "{node}" },
+        [CLUSTER_KEY_CLAIMS] = { "node", "{node}", "claims", "{machine}" },
+        [CLUSTER_KEY_HOLDS] = { "node", "{node}", "holds", "{tenant}" },
+        [CLUSTER_KEY_INTENTS] = { "node", "{node}", "intents" },
+};
 
 void cluster_key_clear(ClusterKey *k) {
         g_clear_pointer(&k->name, g_free);
@@ -58,8 +58,8 @@ static void append_id(GString *s, int64_t id) {
 
 char *cluster_key_build(const char *prefix, const ClusterKey *k) {
         g_return_val_if_fail(k->kind < _CLUSTER_KEY_MAX, NULL);
+        const char *const *parts = layouts[k->kind];
         g_autoptr(GString) s = g_string_new(prefix);
-        g_auto(GStrv) parts = g_strsplit(layouts[k->kind], "/", -1);
 
         for (size_t i = 0; parts[i]; i++) {
                 const char *p = parts[i];
@@ -181,10 +181,10 @@ static size_t split(const char *s, gsize len, const char *starts[PARTS_MAX], gsi
  * literals differ, false with error when a part is wrong. */
 static bool layout_match(ClusterKeyKind kind, const char *const *starts, const gsize *lens, size_t n,
                          ClusterKey *k, bool *matched, GError **error) {
-        g_auto(GStrv) parts = g_strsplit(layouts[kind], "/", -1);
+        const char *const *parts = layouts[kind];
 
         *matched = false;
-        if (g_strv_length(parts) != n)
+        if (g_strv_length((char **) parts) != n)
                 return false;
         for (size_t i = 0; i < n; i++)
                 if (parts[i][0] != '{' && (strlen(parts[i]) != lens[i] || memcmp(parts[i], starts[i], lens[i]) != 0))

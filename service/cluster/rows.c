@@ -10,28 +10,21 @@
 
 #include "address.h"
 #include "rows-json.h"
-#include "text.h"
 
 /* ---- order ---- */
 
-/* The order of lists of functions: address_compare(), as the bus lists
- * them (text order puts 10000:00:00.0 before 0001:00:00.0). */
-static int address_order(const char *a, const char *b) {
-        DpAddress x, y;
+/* Lists of functions go in address_compare()'s order, as the bus lists
+ * them (text order puts 10000:00:00.0 before 0001:00:00.0); the others
+ * in the order of their ids. Each element's key is computed once. */
+typedef uint64_t (*KeyOf)(gconstpointer element);
 
-        if (address_parse(a, &x) && address_parse(b, &y))
-                return address_compare(&x, &y);
-        return strcmp(a, b);
-}
+typedef struct {
+        uint64_t key;
+        gpointer element;
+} Keyed;
 
-/* Elements whose first member is an address (a pointer to its text). */
-static gint address_first(gconstpointer a, gconstpointer b) {
-        return address_order(**(const char *const *const *) a, **(const char *const *const *) b);
-}
-
-/* Elements whose first member is an id. */
-static gint id_first(gconstpointer a, gconstpointer b) {
-        int64_t x = **(const int64_t *const *) a, y = **(const int64_t *const *) b;
+static gint keyed_order(gconstpointer a, gconstpointer b) {
+        uint64_t x = ((const Keyed *) a)->key, y = ((const Keyed *) b)->key;
         return (x > y) - (x < y);
 }
 
@@ -43,11 +36,40 @@ static GPtrArray *borrowed(GPtrArray *elements) {
         return a;
 }
 
-static GPtrArray *sorted(GPtrArray *elements, GCompareFunc order) {
-        GPtrArray *a = borrowed(elements);
+static GPtrArray *sorted(GPtrArray *elements, KeyOf key_of) {
+        g_autoptr(GArray) keyed = g_array_sized_new(false, false, sizeof(Keyed), elements->len);
+        GPtrArray *a = g_ptr_array_sized_new(elements->len);
 
-        g_ptr_array_sort(a, order);
+        for (guint i = 0; i < elements->len; i++)
+                g_array_append_val(keyed, ((Keyed) { key_of(elements->pdata[i]), elements->pdata[i] }));
+        g_array_sort(keyed, keyed_order);
+        for (guint i = 0; i < keyed->len; i++)
+                g_ptr_array_add(a, g_array_index(keyed, Keyed, i).element);
         return a;
+}
+
+static uint64_t address_key(const char *address) {
+        DpAddress a;
+
+        return address_parse(address, &a) ? address_to_key(&a) : UINT64_MAX;
+}
+
+static uint64_t text_key(gconstpointer element) {
+        return address_key(element);
+}
+
+static uint64_t claim_key(gconstpointer element) {
+        return address_key(((const StoreClaim *) element)->address);
+}
+
+/* A pair of model_reboot_reasons(): its address. */
+static uint64_t pair_key(gconstpointer element) {
+        return address_key(*(char *const *) element);
+}
+
+/* A struct whose first member is a (positive) id. */
+static uint64_t id_key(gconstpointer element) {
+        return (uint64_t) *(const int64_t *) element;
 }
 
 static GPtrArray *structs_sorted(GArray *elements) {
@@ -55,29 +77,27 @@ static GPtrArray *structs_sorted(GArray *elements) {
 
         for (guint i = 0; i < elements->len; i++)
                 g_ptr_array_add(a, elements->data + i * g_array_get_element_size(elements));
-        return sorted(a, id_first);
+        return sorted(a, id_key);
 }
 
-/* Of the address, reason pairs of model_reboot_reasons(). */
 static GPtrArray *pairs_sorted(GPtrArray *pairs) {
         g_autoptr(GPtrArray) a = g_ptr_array_sized_new(pairs->len / 2);
 
         for (guint i = 0; i + 1 < pairs->len; i += 2)
                 g_ptr_array_add(a, &pairs->pdata[i]);
-        return sorted(a, address_first);
+        return sorted(a, pair_key);
 }
 
-/* The keys of a table of addresses, pointers to them as elements. */
+/* The keys of a table of addresses; borrowed. */
 static GPtrArray *keys_sorted(GHashTable *table) {
-        g_autoptr(GPtrArray) keys = text_keys_sorted(table);
-        g_autoptr(GPtrArray) a = g_ptr_array_sized_new(keys->len);
+        g_autoptr(GPtrArray) keys = g_ptr_array_sized_new(g_hash_table_size(table));
+        GHashTableIter i;
+        gpointer key;
 
-        for (guint i = 0; i < keys->len; i++)
-                g_ptr_array_add(a, &keys->pdata[i]);
-        g_ptr_array_sort(a, address_first);
-        for (guint i = 0; i < a->len; i++)
-                a->pdata[i] = *(char **) a->pdata[i];
-        return g_steal_pointer(&a);
+        g_hash_table_iter_init(&i, table);
+        while (g_hash_table_iter_next(&i, &key, NULL))
+                g_ptr_array_add(keys, key);
+        return sorted(keys, text_key);
 }
 
 /* ---- encoding ---- */
@@ -200,7 +220,7 @@ static void claim_write(GString *s, const void *element, const void *data) {
 
 static void encode_claims(GString *s, const ClusterClaims *c) {
         out_list(s, "attachments", structs_sorted(c->generations), generation_write, NULL);
-        out_list(s, "devices", sorted(c->devices, address_first), claim_write, NULL);
+        out_list(s, "devices", sorted(c->devices, claim_key), claim_write, NULL);
         out_text(s, "uuid", c->uuid);
 }
 
@@ -277,7 +297,7 @@ char *cluster_row_encode(const ClusterRow *row) {
                 break;
         case CLUSTER_KEY_STATE: encode_state(s, &row->state); break;
         case CLUSTER_KEY_CLAIMS: encode_claims(s, &row->claims); break;
-        case CLUSTER_KEY_HOLDS: out_list(s, "devices", sorted(row->holds, address_first), hold_write, NULL); break;
+        case CLUSTER_KEY_HOLDS: out_list(s, "devices", sorted(row->holds, claim_key), hold_write, NULL); break;
         case CLUSTER_KEY_INTENTS: encode_intents(s, &row->intents); break;
         default: break;   /* a group's user: {} */
         }
