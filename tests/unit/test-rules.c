@@ -203,6 +203,55 @@ static void refused(const char *field, const char *op, const char *value, RuleEr
                 fail_msg("'%s' does not mention '%s'", error->message, in_message);
 }
 
+/* A set of addresses (in): exactly those functions, however spelled;
+ * stored in one spelling; bounded by RULE_SET_MAX, not RULE_VALUE_MAX. */
+static void test_address_sets(void **state) {
+        g_autoptr(Device) g = gpu();
+        g_autoptr(Device) v = vf();
+        g_autoptr(GError) error = NULL;
+
+        assert_true(match("address", "in", "0000:3b:02.1", v));
+        assert_true(match("address", "in", "0000:17:00.0,0000:3b:02.1", v));
+        assert_true(match("address", "in", "0000:17:00.0,0000:3b:02.1", g));
+        assert_true(match("address", "in", " 3B:02.1, 3b:02.1 ,17:00.1 ", v));
+        assert_false(match("address", "in", "0000:3b:02.0,0000:3b:02.2,0000:17:00.1", v));
+        assert_false(match("address", "in", "0000:3b:02.0,0000:3b:02.2,0000:17:00.1", g));
+        assert_true(match("physical-function", "in", "0000:3b:00.0,0000:5e:00.0", v));
+        assert_false(match("physical-function", "in", "0000:3b:00.0", g));   /* not a VF */
+
+        g_autoptr(RuleCondition) c = rule_condition_new("address", "in", "3b:02.1 0000:17:00.0,3b:02.1,00:00.0", NULL);
+        assert_non_null(c);
+        assert_string_equal(c->value, "0000:00:00.0,0000:17:00.0,0000:3b:02.1");
+        assert_int_equal(c->n_set, 3);
+
+        uint64_t keys[3];
+        DpAddress a;
+        assert_true(address_parse("0000:3b:02.1", &a));
+        keys[0] = keys[2] = address_to_key(&a);
+        assert_true(address_parse("0001:00:00.7", &a));
+        keys[1] = address_to_key(&a);
+        g_autofree char *formatted = rule_set_format(keys, 3);
+        assert_string_equal(formatted, "0000:3b:02.1,0001:00:00.7");
+
+        refused("address", "in", ",, ,", RULE_ERROR_VALUE, "in takes addresses separated by commas");
+        refused("address", "in", "0000:3b:02.1,0000:3b:02.*", RULE_ERROR_VALUE, "PCI address");
+        refused("address", "in", "0000:3b:02.1;0000:3b:02.2", RULE_ERROR_VALUE, "PCI address");
+        refused("address", "in", "", RULE_ERROR_VALUE, "empty");
+        refused("vendor", "in", "10de", RULE_ERROR_OPERATOR, "eq, ne, lt, le, gt, ge");
+        refused("device-name", "in", "x", RULE_ERROR_OPERATOR, "regex");
+
+        /* As long as RULE_SET_MAX allows, and no longer. */
+        GString *set = g_string_new(NULL);
+        for (unsigned i = 0; set->len + 13 <= RULE_SET_MAX; i++)
+                g_string_append_printf(set, "%s0000:%02x:%02x.%u", set->len ? "," : "", i >> 8, (i >> 3) & 0x1f, i & 7);
+        g_autoptr(RuleCondition) big = rule_condition_new("address", "in", set->str, &error);
+        assert_null(error);
+        assert_int_equal(big->n_set, (RULE_SET_MAX + 1) / 13);
+        g_string_append(set, ",0000:ff:1f.7");
+        refused("address", "in", set->str, RULE_ERROR_VALUE, "longer than 16384 bytes, the limit");
+        g_string_free(set, TRUE);
+}
+
 static void test_bad_input(void **state) {
         refused("colour", "eq", "red", RULE_ERROR_FIELD, "numa-node");
         refused(NULL, "eq", "x", RULE_ERROR_FIELD, "address");
@@ -462,6 +511,7 @@ int main(void) {
                 cmocka_unit_test(test_class_mask),
                 cmocka_unit_test(test_text_fields),
                 cmocka_unit_test(test_address_fields),
+                cmocka_unit_test(test_address_sets),
                 cmocka_unit_test(test_conjunction),
                 cmocka_unit_test(test_bad_input),
                 cmocka_unit_test(test_empty_values),
