@@ -153,6 +153,20 @@ char *rule_set_format(const uint64_t *keys, size_t n) {
         return g_string_free(s, FALSE);
 }
 
+size_t rule_set_fit(const uint64_t *keys, size_t n) {
+        char buf[DP_ADDRESS_MAX];
+        size_t bytes = 0, fit = 0;
+
+        for (; fit < n; fit++) {
+                DpAddress a = address_from_key(keys[fit]);
+                address_format(&a, buf);
+                bytes += (fit > 0) + strlen(buf);
+                if (fit > 0 && bytes > RULE_SET_MAX)
+                        break;
+        }
+        return fit;
+}
+
 /* in: addresses separated by commas or spaces, each spelled as eq takes
  * it; at least one. The value becomes rule_set_format()'s spelling. */
 static bool address_set_parse(RuleCondition *c) {

@@ -105,6 +105,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(RuleCondition, rule_condition_free);
 char *rule_set_format(const uint64_t *keys, size_t n);
 /* Sorts keys (DpAddress keys) and drops repeats; returns how many are left. */
 size_t rule_keys_sort_unique(uint64_t *keys, size_t n);
+/* How many of keys (sorted, unique), from the first, one in value holds
+ * within RULE_SET_MAX; at least one. */
+size_t rule_set_fit(const uint64_t *keys, size_t n);
 
 /* Not const: a regex match writes its match data and may exhaust c. */
 bool rule_condition_matches(RuleCondition *c, const Device *d);

@@ -250,6 +250,27 @@ static void test_address_sets(void **state) {
         g_string_append(set, ",0000:ff:1f.7");
         refused("address", "in", set->str, RULE_ERROR_VALUE, "longer than 16384 bytes, the limit");
         g_string_free(set, TRUE);
+
+        /* Make Passthrough's split of 4,000 addresses: as few values as
+         * the bound allows, each within it, all of them once. */
+        uint64_t many[4000];
+        for (unsigned i = 0; i < G_N_ELEMENTS(many); i++) {
+                DpAddress x = { .domain = i >> 8, .bus = 0x3b, .slot = (i >> 3) & 0x1f, .function = i & 7 };
+                many[i] = address_to_key(&x);
+        }
+        assert_int_equal(rule_keys_sort_unique(many, G_N_ELEMENTS(many)), G_N_ELEMENTS(many));
+        size_t parts = 0, total = 0;
+        for (size_t from = 0, n; from < G_N_ELEMENTS(many); from += n, parts++) {
+                n = rule_set_fit(many + from, G_N_ELEMENTS(many) - from);
+                g_autofree char *value = rule_set_format(many + from, n);
+                assert_true(strlen(value) <= RULE_SET_MAX);
+                g_autoptr(RuleCondition) part = rule_condition_new("address", "in", value, NULL);
+                assert_non_null(part);
+                assert_int_equal(part->n_set, n);
+                total += n;
+        }
+        assert_int_equal(total, G_N_ELEMENTS(many));
+        assert_int_equal(parts, 4);   /* 1,260 each, as "0000:3b:02.0," spells them */
 }
 
 static void test_bad_input(void **state) {
