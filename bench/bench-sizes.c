@@ -41,11 +41,14 @@ static void sizes_store(Store *s, Inventory *inv) {
                 g_assert_true(store_group_insert(s, &g, &error));
                 g_array_append_val(groups, g.id);
         }
-        /* Each rule its share of the conditions' bytes: the addresses
-         * of the next devices on, as many as fit. */
+        /* Each rule its share of the devices, none in two rules (rules
+         * of two groups matching a device put it in conflict, a state of
+         * its own), and its share of the conditions' bytes: the rest of
+         * its set names functions the node lacks (domain ffff). */
         size_t share = MODEL_MAX_CONDITION_BYTES / MODEL_MAX_RULES, total = 0;
-        for (unsigned k = 0, next = 0; k < MODEL_MAX_RULES; k++) {
-                const Device *d = devices->pdata[next % devices->len];
+        guint per = MAX(devices->len / MODEL_MAX_RULES, 1), absent = 0;
+        for (unsigned k = 0; k < MODEL_MAX_RULES; k++) {
+                const Device *d = devices->pdata[k * per % devices->len];
                 g_autoptr(StoreRule) r = store_rule_new();
                 char vendor[8], device[8];
                 g_snprintf(vendor, sizeof(vendor), "%04x", d->vendor_id);
@@ -58,17 +61,26 @@ static void sizes_store(Store *s, Inventory *inv) {
                 g_ptr_array_add(r->conditions, store_condition_new("address", "in", ""));
                 size_t room = share - model_conditions_bytes(r->conditions);
                 GString *set = g_string_new(NULL);
-                unsigned n = 0;
-                for (;; next++, n++) {
-                        const char *a = ((const Device *) devices->pdata[next % devices->len])->address_str;
-                        if (set->len && set->len + 1 + strlen(a) > room)
+                guint i;
+                for (i = 0;; i++) {
+                        char address[DP_ADDRESS_MAX];
+                        if (i < per) {
+                                g_strlcpy(address, ((const Device *) devices->pdata[(k * per + i) % devices->len])
+                                                           ->address_str, sizeof(address));
+                        } else {
+                                DpAddress a = { .domain = 0xffff, .bus = absent >> 8, .slot = (absent >> 3) & 0x1f,
+                                                .function = absent & 7 };
+                                address_format(&a, address);
+                                absent++;
+                        }
+                        if (set->len && set->len + 1 + strlen(address) > room)
                                 break;
-                        g_string_append_printf(set, "%s%s", set->len ? "," : "", a);
+                        g_string_append_printf(set, "%s%s", set->len ? "," : "", address);
                 }
                 StoreCondition *c = r->conditions->pdata[2];
                 g_free(c->value);
                 c->value = g_string_free(set, FALSE);
-                r->name = g_strdup_printf("%s +%u %s:%s", d->address_str, n - 1, vendor, device);
+                r->name = g_strdup_printf("%s +%u %s:%s", d->address_str, i - 1, vendor, device);
                 total += model_conditions_bytes(r->conditions);
                 g_assert_true(store_rule_insert(s, r, &error));
         }

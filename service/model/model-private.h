@@ -37,23 +37,29 @@ struct Model {
 };
 
 /* What devpassd keeps at most, so that GetManagedObjects of everything
- * stays well within what one bus message carries (dbus-daemon: 32 MiB).
- * On a node of 16,384 functions (bench/run "" sizes, real bytes):
- * - the devices, which the kernel decides: 16,384 x 1,192 B, 18.6 MiB, 58%;
- * - groups: 1,024 x 1,599 B, 1.6 MiB (5%);
- * - rules: 4,096 x 576 B, 2.3 MiB (7%), their conditions besides:
- *   MODEL_MAX_CONDITION_BYTES, 1 MiB (3%);
- * - attachments: 4,096 x 584 B, 2.3 MiB (7%).
- * About 25.8 MiB, 80%, of which 3.1 MiB are the empty standard interfaces
- * sd-bus lists with each object. 4,096 rules suffice for any node: Make
- * Passthrough writes a rule per call and pair of vendor and device ids,
- * each naming up to 1,260 addresses (RULE_SET_MAX), not one per device. */
+ * stays within what one bus message carries (dbus-daemon: 32 MiB). The
+ * largest state on a node of 16,384 functions (bench/run "" sizes, the
+ * real reply):
+ * - the devices, which the kernel decides: 1,185 B each, 18.5 MiB (58%);
+ * - 1,024 groups: 1,135 B each with the paths of their rules and
+ *   devices, 1.1 MiB (3%);
+ * - 4,096 rules: 810 B each with their share of MODEL_MAX_CONDITION_BYTES,
+ *   3.2 MiB (10%);
+ * - 4,096 attachments: 616 B each, 2.4 MiB (8%).
+ * 25.2 MiB in all, 79%; 3.1 MiB of it are the empty standard interfaces
+ * sd-bus lists with each object. Groups are 3%: no reason to keep fewer.
+ * 4,096 rules suffice for any node: Make Passthrough writes a rule per
+ * call and pair of vendor and device ids, each naming up to 1,260
+ * addresses (RULE_SET_MAX), not one per device. Rules of two groups that
+ * match the same devices list each conflict on both rules: that part
+ * grows with the overlap, not with what is stored. */
 #define MODEL_MAX_GROUPS 1024
 #define MODEL_MAX_RULES 4096
 #define MODEL_MAX_ATTACHMENTS 4096
-/* All rules' conditions together, as model_conditions_bytes() counts them: a
- * thousand conditions with a regex as long as allowed, or a rule of
- * passthrough for each of 16,384 functions (111 B each) twice over. */
+/* All rules' conditions together, as model_conditions_bytes() counts
+ * them: about 1,000 regex conditions as long as allowed; 4,096 rules as
+ * Make Passthrough writes them for one device (117 B each) twice over;
+ * sets naming 16,384 addresses (208 KiB) nearly five times over. */
 #define MODEL_MAX_CONDITION_BYTES (1u << 20)
 /* A store may hold what earlier versions kept (16,384 rules and
  * attachments, conditions of any size): loaded and kept as it is; the
