@@ -168,8 +168,9 @@ size_t rule_set_fit(const uint64_t *keys, size_t n) {
 }
 
 /* in: addresses separated by commas or spaces, each spelled as eq takes
- * it; at least one. The value becomes rule_set_format()'s spelling. */
-static bool address_set_parse(RuleCondition *c) {
+ * it; at least one. The value becomes rule_set_format()'s spelling. The
+ * error names the word that is no address. */
+static bool address_set_parse(RuleCondition *c, GError **error) {
         g_auto(GStrv) words = g_strsplit_set(c->value, ", ", -1);
         g_autofree uint64_t *keys = g_new(uint64_t, g_strv_length(words) + 1);
         size_t n = 0;
@@ -178,12 +179,20 @@ static bool address_set_parse(RuleCondition *c) {
         for (size_t i = 0; words[i]; i++) {
                 if (!*words[i])
                         continue;
-                if (!address_parse(words[i], &a))
+                if (!address_parse(words[i], &a)) {
+                        g_autofree char *q = text_quote(words[i]);
+                        g_set_error(error, RULE_ERROR, RULE_ERROR_VALUE, "%s in the set for %s in is not a PCI "
+                                    "address: use addresses such as 0000:3b:02.0, separated by commas", q,
+                                    field_names[c->field]);
                         return false;
+                }
                 keys[n++] = address_to_key(&a);
         }
-        if (n == 0)
+        if (n == 0) {
+                g_set_error(error, RULE_ERROR, RULE_ERROR_VALUE, "The set for %s in names no address: use "
+                            "addresses such as 0000:3b:02.0, separated by commas", field_names[c->field]);
                 return false;
+        }
         c->n_set = rule_keys_sort_unique(keys, n);
         c->set = g_steal_pointer(&keys);
         g_free(c->value);
@@ -204,13 +213,11 @@ static bool address_set_parse(RuleCondition *c) {
  *   could mean either, so they stay as written, matched against the
  *   full spelling;
  * - a regex is left alone: lower-casing would turn \D into \d;
- * - a set (in) is parsed into its keys: address_set_parse(). */
+ * - a set (in) is parsed apart: address_set_parse(). */
 static bool address_value_normalize(RuleCondition *c) {
         DpAddress a;
         char canonical[DP_ADDRESS_MAX];
 
-        if (c->op == RULE_OP_IN)
-                return address_set_parse(c);
         if (c->op == RULE_OP_EQ || c->op == RULE_OP_NE)
                 c->glob = strpbrk(c->value, "*?") != NULL;
         if (c->op >= RULE_OP_LT && c->op <= RULE_OP_GE) {
@@ -288,6 +295,8 @@ static bool condition_parse_value(RuleCondition *c, FieldKind kind, GError **err
                 c->number = n;
                 return true;
         case KIND_ADDRESS:
+                if (c->op == RULE_OP_IN)
+                        return address_set_parse(c, error);
                 if (!address_value_normalize(c))
                         return value_invalid(c, kind, error);
                 v = c->value;   /* rewritten */

@@ -233,9 +233,11 @@ static void test_address_sets(void **state) {
         g_autofree char *formatted = rule_set_format(keys, 3);
         assert_string_equal(formatted, "0000:3b:02.1,0001:00:00.7");
 
-        refused("address", "in", ",, ,", RULE_ERROR_VALUE, "in takes addresses separated by commas");
-        refused("address", "in", "0000:3b:02.1,0000:3b:02.*", RULE_ERROR_VALUE, "PCI address");
-        refused("address", "in", "0000:3b:02.1;0000:3b:02.2", RULE_ERROR_VALUE, "PCI address");
+        refused("address", "in", ",, ,", RULE_ERROR_VALUE, "The set for address in names no address");
+        refused("address", "in", "0000:3b:02.1,0000:3b:02.*", RULE_ERROR_VALUE,
+                "'0000:3b:02.*' in the set for address in is not a PCI address");
+        refused("physical-function", "in", "0000:3b:02.1;0000:3b:02.2", RULE_ERROR_VALUE,
+                "'0000:3b:02.1;0000:3b:02.2' in the set for physical-function in is not a PCI address");
         refused("address", "in", "", RULE_ERROR_VALUE, "empty");
         refused("vendor", "in", "10de", RULE_ERROR_OPERATOR, "eq, ne, lt, le, gt, ge");
         refused("device-name", "in", "x", RULE_ERROR_OPERATOR, "regex");
