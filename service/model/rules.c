@@ -212,8 +212,8 @@ static bool address_set_parse(RuleCondition *c, GError **error) {
  *   ("17:00.*", "3b:"). "*:00.0", "0000:*" or a prefix "00" without ':'
  *   could mean either, so they stay as written, matched against the
  *   full spelling;
- * - a regex is left alone: lower-casing would turn \D into \d;
- * - a set (in) is parsed apart: address_set_parse(). */
+ * - a regex is left alone: lower-casing would turn \D into \d.
+ * A set (in) is address_set_parse()'s. */
 static bool address_value_normalize(RuleCondition *c) {
         DpAddress a;
         char canonical[DP_ADDRESS_MAX];
