@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* How big GetManagedObjects gets: the largest state devpassd keeps
- * (MODEL_MAX_GROUPS groups, MODEL_MAX_RULES rules of the three conditions
- * Make Passthrough writes, MODEL_MAX_ATTACHMENTS attachments) on a
- * generated node of 16,384 functions, read by the real inventory and
+ * (MODEL_MAX_GROUPS groups; MODEL_MAX_RULES rules as Make Passthrough
+ * writes them, vendor, device and a set of addresses, whose conditions
+ * take MODEL_MAX_CONDITION_BYTES together; MODEL_MAX_ATTACHMENTS
+ * attachments) on a generated node of 16,384 functions, read by the real inventory and
  * model in this process. It prints model_bus_size(), the estimate
  * devpassd checks before a reply (never below the real size, at most
  * 1.75x it: test-object-manager), against the bus's 32 MiB.
@@ -40,21 +41,50 @@ static void sizes_store(Store *s, Inventory *inv) {
                 g_assert_true(store_group_insert(s, &g, &error));
                 g_array_append_val(groups, g.id);
         }
+        /* Each rule its share of the devices, none in two rules (rules
+         * of two groups matching a device put it in conflict, a state of
+         * its own), and its share of the conditions' bytes: the rest of
+         * its set names functions the node lacks (domain ffff). */
+        size_t share = MODEL_MAX_CONDITION_BYTES / MODEL_MAX_RULES, total = 0;
+        guint per = MAX(devices->len / MODEL_MAX_RULES, 1), absent = 0;
         for (unsigned k = 0; k < MODEL_MAX_RULES; k++) {
-                const Device *d = devices->pdata[k % devices->len];
+                const Device *d = devices->pdata[k * per % devices->len];
                 g_autoptr(StoreRule) r = store_rule_new();
                 char vendor[8], device[8];
                 g_snprintf(vendor, sizeof(vendor), "%04x", d->vendor_id);
                 g_snprintf(device, sizeof(device), "%04x", d->device_id);
-                r->name = g_strdup_printf("%s %s:%s", d->address_str, vendor, device);
                 r->node = g_strdup(SIZES_NODE);
                 r->enabled = true;
                 r->group_id = g_array_index(groups, int64_t, k % MODEL_MAX_GROUPS);
                 g_ptr_array_add(r->conditions, store_condition_new("vendor", "eq", vendor));
                 g_ptr_array_add(r->conditions, store_condition_new("device", "eq", device));
-                g_ptr_array_add(r->conditions, store_condition_new("address", "eq", d->address_str));
+                g_ptr_array_add(r->conditions, store_condition_new("address", "in", ""));
+                size_t room = share - model_conditions_bytes(r->conditions);
+                GString *set = g_string_new(NULL);
+                guint i;
+                for (i = 0;; i++) {
+                        char address[DP_ADDRESS_MAX];
+                        if (i < per) {
+                                g_strlcpy(address, ((const Device *) devices->pdata[(k * per + i) % devices->len])
+                                                           ->address_str, sizeof(address));
+                        } else {
+                                DpAddress a = { .domain = 0xffff, .bus = absent >> 8, .slot = (absent >> 3) & 0x1f,
+                                                .function = absent & 7 };
+                                address_format(&a, address);
+                                absent++;
+                        }
+                        if (set->len && set->len + 1 + strlen(address) > room)
+                                break;
+                        g_string_append_printf(set, "%s%s", set->len ? "," : "", address);
+                }
+                StoreCondition *c = r->conditions->pdata[2];
+                g_free(c->value);
+                c->value = g_string_free(set, FALSE);
+                r->name = g_strdup_printf("%s +%u %s:%s", d->address_str, i - 1, vendor, device);
+                total += model_conditions_bytes(r->conditions);
                 g_assert_true(store_rule_insert(s, r, &error));
         }
+        g_assert_cmpuint(total, <=, MODEL_MAX_CONDITION_BYTES);
         for (unsigned k = 0; k < MODEL_MAX_ATTACHMENTS; k++) {
                 g_autofree char *machine = g_strdup_printf("vm%05u", k);
                 StoreAttachment a = { .machine = machine, .name = "PCI GPUs 1", .type = "pci", .description = "",
@@ -285,8 +315,9 @@ void bench_sizes(void) {
                SIZES_FUNCTIONS, now_ms() - t0);
         printf("  %-46s %7.1f MiB   %3.0f%% of the bus's 32 MiB\n", "the devices alone (estimate)",
                (double) devices / (1 << 20), 100.0 * (double) devices / limit);
-        printf("  %-46s %7.1f MiB   %3.0f%% of the bus's 32 MiB  %s\n",
-               "+ 1,024 groups, 16,384 rules, 16,384 attachments", (double) all / (1 << 20),
+        g_autofree char *kept = g_strdup_printf("+ %u groups, %u rules, %u attachments", MODEL_MAX_GROUPS,
+                                                MODEL_MAX_RULES, MODEL_MAX_ATTACHMENTS);
+        printf("  %-46s %7.1f MiB   %3.0f%% of the bus's 32 MiB  %s\n", kept, (double) all / (1 << 20),
                100.0 * (double) all / limit, all <= limit / 8 * 7 ? "sent" : "refused (LimitsExceeded)");
         sizes_real(h);
         remove_dir(conf_dir);

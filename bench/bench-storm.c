@@ -8,8 +8,8 @@
  * MakePassthrough binds for real: 500 SR-IOV VFs of the node's X710s (each
  * in an IOMMU group of its own: CheckPassthrough finds nothing) go through
  * into one sriov-nic group, in batches, the way devpassctl pass does it
- * (MakePassthrough makes one rule per device). Then CreateAttachments of
- * 500 machines in one call, one VF each.
+ * (MakePassthrough makes one rule per batch, naming its VFs). Then
+ * CreateAttachments of 500 machines in one call, one VF each.
  *
  * Measured: all 500 Claims sent at once from several client connections,
  * to the last reply (claims per second); then those that failed sent again,
@@ -31,7 +31,7 @@
  * devpassd's CPU time per claim, and, in this
  * process with the real model on a copy of devpassd's store, model_claim()
  * and model_refresh() alone, with the group's rules as MakePassthrough made
- * them (one per device) and folded into one. */
+ * them (one per batch) and folded into one. */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -568,10 +568,10 @@ static void copy_state(const char *from, const char *to) {
         copy_file(from, to, "devpass.db");
 }
 
-/* The group's 500 rules (one per device, as MakePassthrough made them)
- * folded into one: its first rule without its address condition, which
- * matches every VF of the node (the passthrough intent still says which
- * 500 are the group's to give out). */
+/* The group's rules (one per batch, as MakePassthrough made them, each
+ * naming its VFs) folded into one: its first rule without its address
+ * condition, which matches every VF of the node (the passthrough intent
+ * still says which 500 are the group's to give out). */
 static void rules_fold(const char *state_copy) {
         g_autofree char *path = g_build_filename(state_copy, "devpass.db", NULL);
         sqlite3 *db = NULL;

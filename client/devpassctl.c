@@ -155,7 +155,8 @@ static const char help_arguments[] =
         "                    shell, e.g. --match vendor eq 10de --match device-name contains 'RTX 4090'\n"
         "                    FIELD: address vendor device subsystem-vendor subsystem-device class\n"
         "                    driver vendor-name device-name physical-function numa-node iommu-group\n"
-        "                    OP: eq ne lt le gt ge prefix suffix contains icontains regex\n"
+        "                    OP: eq ne lt le gt ge prefix suffix contains icontains regex in\n"
+        "                    (in: addresses separated by commas, for address and physical-function)\n"
         "                    (devpassd checks them; ids and classes are hex)\n\n";
 
 static const char help_options[] =

@@ -17,7 +17,8 @@ export const CLASSES = {
 export const TYPES = { pci: _("PCI"), "sriov-nic": _("SR-IOV NIC") };
 export const FIELDS = ["address", "vendor", "device", "subsystem-vendor", "subsystem-device", "class", "driver",
     "vendor-name", "device-name", "physical-function", "numa-node", "iommu-group"];
-export const OPERATORS = ["eq", "ne", "lt", "le", "gt", "ge", "prefix", "suffix", "contains", "icontains", "regex"];
+export const OPERATORS = ["eq", "ne", "lt", "le", "gt", "ge", "prefix", "suffix", "contains", "icontains", "regex",
+    "in"];
 
 /* Where the success message of the last change goes (devpass.js). */
 let notify = () => {};
@@ -119,7 +120,8 @@ export function makePassthroughDialog(paths, done) {
             return call(ROOT, "Manager", "MakePassthrough", [paths, settings(options)])
                     .then(([group, reboot]) => {
                         const rules = [...store.rules.values()].filter(r => r.Group === group &&
-                            r.Conditions.some(c => c[0] === "address" && names.includes(c[2])));
+                            r.Conditions.some(c => c[0] === "address" &&
+                                (c[1] === "in" ? c[2].split(",") : [c[2]]).some(a => names.includes(a))));
                         notify("success", format(_("Created rules $0 in group $1."), rules.map(r => r.Name).join(", ") || names.join(", "),
                                                  store.groups.get(group)?.Name || ""),
                                reboot ? _("A reboot of the node is required.") : null);

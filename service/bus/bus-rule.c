@@ -87,7 +87,7 @@ bool bus_rule_ask(MutationCall *c, const ModelRule *r, ModelGroup *target, Mutat
         ask->actions[0] = "org.devpass1.manage-groups";
         for (guint i = 0; i < scope->len; i++)
                 mutation_ask_group(ask, ((ModelGroup *) scope->pdata[i])->settings->name);
-        return model_rule_name_check(c->d->model, r, a->next->name, error);
+        return model_rule_check(c->d->model, r, a->next, error);
 }
 
 /* ---- Update ---- */

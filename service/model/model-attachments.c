@@ -184,10 +184,11 @@ static StoreAttachment *attachment_merge(Model *m, const ModelAttachmentChange *
 
 GPtrArray *model_attachments_settle(Model *m, const ModelAttachmentChange *changes, guint n, GError **error) {
         g_autoptr(GPtrArray) settled = g_ptr_array_new_with_free_func((GDestroyNotify) store_attachment_free);
-        g_auto(Batch) b;
 
+        /* Before b: its cleanup needs batch_init(). */
         if (!model_room_check(g_hash_table_size(m->attachments), n, MODEL_MAX_ATTACHMENTS, "attachments", error))
                 return NULL;
+        g_auto(Batch) b;
         batch_init(&b);
         for (guint i = 0; i < n; i++) {
                 StoreAttachment *s = attachment_merge(m, &changes[i], NULL, error);
@@ -210,12 +211,12 @@ StoreAttachment *model_attachment_settle(Model *m, ModelAttachment *a, const Mod
 }
 
 GPtrArray *model_attachments_create(Model *m, GPtrArray *settings, GError **error) {
-        g_auto(Batch) b;
         bool ok = true;
 
         if (!model_room_check(g_hash_table_size(m->attachments), settings->len, MODEL_MAX_ATTACHMENTS,
                               "attachments", error))
                 return NULL;
+        g_auto(Batch) b;
         batch_init(&b);
         for (guint i = 0; i < settings->len; i++)
                 if (!attachment_check(m, &b, settings->pdata[i], NULL, error))

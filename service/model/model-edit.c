@@ -29,10 +29,51 @@ static bool rule_name_free(Model *m, const char *name, const ModelRule *self, GE
         return true;
 }
 
-bool model_rule_name_check(Model *m, const ModelRule *self, const char *name, GError **error) {
-        if (!self && !model_room_check(g_hash_table_size(m->rules), 1, MODEL_MAX_RULES, "rules", error))
+/* A condition's bytes on the bus, near enough: its three strings, each
+ * with its length and NUL, in a struct aligned to 8. */
+#define CONDITION_FRAME_BYTES 24
+
+size_t model_conditions_bytes(GPtrArray *conditions) {
+        size_t n = 0;
+
+        for (guint i = 0; i < conditions->len; i++) {
+                const StoreCondition *c = conditions->pdata[i];
+                n += CONDITION_FRAME_BYTES + strlen(c->field) + strlen(c->op) + strlen(c->value);
+        }
+        return n;
+}
+
+/* Room for rules (StoreRule*) more, instead of self's conditions when
+ * self is not NULL: MODEL_MAX_RULES, MODEL_MAX_CONDITION_BYTES. */
+static bool rules_room_check(Model *m, const ModelRule *self, const StoreRule *const *rules, guint n,
+                             GError **error) {
+        size_t have = 0, adding = 0;
+        GHashTableIter it;
+        gpointer value;
+
+        for (guint i = 0; i < n; i++)
+                adding += model_conditions_bytes(rules[i]->conditions);
+        /* Only growth is refused: a store an earlier version filled
+         * further stays as valid as it was. */
+        if (self ? adding <= model_conditions_bytes(self->settings->conditions) : n == 0)
+                return true;
+        if (!self && !model_room_check(g_hash_table_size(m->rules), n, MODEL_MAX_RULES, "rules", error))
                 return false;
-        return !name || !*name || rule_name_free(m, name, self, error);
+        g_hash_table_iter_init(&it, m->rules);
+        while (g_hash_table_iter_next(&it, NULL, &value))
+                if (value != self)
+                        have += model_conditions_bytes(((const ModelRule *) value)->settings->conditions);
+        if (have + adding <= MODEL_MAX_CONDITION_BYTES)
+                return true;
+        return g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "The rules' conditions would take %zu KiB, more "
+                           "than the %u KiB devpassd keeps: delete rules, or use shorter conditions (a range or "
+                           "glob of addresses, not a list)", (have + adding + 1023) / 1024,
+                           MODEL_MAX_CONDITION_BYTES / 1024), false;
+}
+
+bool model_rule_check(Model *m, const ModelRule *self, const StoreRule *next, GError **error) {
+        return rules_room_check(m, self, &next, 1, error) &&
+               (!next->name || !*next->name || rule_name_free(m, next->name, self, error));
 }
 
 /* "base", else "base 2", "base 3", ... */
@@ -225,7 +266,7 @@ ModelRule *model_rule_create(Model *m, ModelGroup *g, StoreRule *settings, GPtrA
                 g_free(s->name);
                 s->name = rule_name_unique(m, base);
         }
-        if (!model_rule_name_check(m, NULL, s->name, error) || !store_begin(m->store, error) ||
+        if (!model_rule_check(m, NULL, s, error) || !store_begin(m->store, error) ||
             !model_commit_or_rollback(m, store_rule_insert(m->store, s, error), error))
                 return NULL;
         ModelRule *r = model_rule_new(m, g_steal_pointer(&s), g_steal_pointer(&c), g);
@@ -254,7 +295,7 @@ bool model_rule_update(Model *m, ModelRule *r, ModelGroup *g, StoreRule *setting
 
         s->id = r->id;
         s->group_id = g->id;
-        if (!rule_name_free(m, s->name, r, error) || !store_begin(m->store, error) ||
+        if (!model_rule_check(m, r, s, error) || !store_begin(m->store, error) ||
             !model_commit_or_rollback(m, store_rule_update(m->store, s, error), error))
                 return false;
         model_rule_settings_set(m, r, g, g_steal_pointer(&s), g_steal_pointer(&c));
@@ -309,35 +350,87 @@ static bool group_matches(Model *m, ModelGroup *g, const Device *d) {
         return false;
 }
 
-/* The rule Make Passthrough writes for one device, as the reference
- * does: this node, its vendor and device ids, its address. */
-static StoreRule *passthrough_rule(Model *m, const Device *d, GPtrArray *taken) {
+/* A rule Make Passthrough writes, as the reference does for one device:
+ * this node, the vendor and device ids (ids is vendor << 16 | device),
+ * and the addresses: "address eq" for one, "address in" for more. Named
+ * after the first address; names in taken (rules of the same call) count
+ * as used. */
+static StoreRule *passthrough_rule(Model *m, uint32_t ids, const uint64_t *keys, size_t n, GPtrArray *taken) {
         StoreRule *r = store_rule_new();
-        char vendor[8], device[8];
-        g_autofree char *base = g_strdup_printf("%s %04x:%04x", d->address_str, d->vendor_id, d->device_id);
+        char vendor[8], device[8], first[DP_ADDRESS_MAX];
+        DpAddress a = address_from_key(keys[0]);
 
-        /* Names taken by rules of this same transaction count too. */
+        address_format(&a, first);
+        g_snprintf(vendor, sizeof(vendor), "%04x", ids >> 16);
+        g_snprintf(device, sizeof(device), "%04x", ids & 0xffff);
+        g_autofree char *more = n > 1 ? g_strdup_printf(" +%zu", n - 1) : g_strdup("");
+        g_autofree char *base = g_strdup_printf("%s%s %s:%s", first, more, vendor, device);
         r->name = rule_name_unique(m, base);
-        for (unsigned n = 2; g_ptr_array_find_with_equal_func(taken, r->name, g_str_equal, NULL); n++) {
+        for (unsigned k = 2; g_ptr_array_find_with_equal_func(taken, r->name, g_str_equal, NULL); k++) {
                 g_free(r->name);
-                r->name = g_strdup_printf("%s %u", base, n);
+                r->name = g_strdup_printf("%s %u", base, k);
         }
-        g_snprintf(vendor, sizeof(vendor), "%04x", d->vendor_id);
-        g_snprintf(device, sizeof(device), "%04x", d->device_id);
         r->node = g_strdup(m->node);
         r->enabled = true;
         g_ptr_array_add(r->conditions, store_condition_new("vendor", "eq", vendor));
         g_ptr_array_add(r->conditions, store_condition_new("device", "eq", device));
-        g_ptr_array_add(r->conditions, store_condition_new("address", "eq", d->address_str));
+        if (n == 1) {
+                g_ptr_array_add(r->conditions, store_condition_new("address", "eq", first));
+        } else {
+                g_autofree char *set = rule_set_format(keys, n);
+                g_ptr_array_add(r->conditions, store_condition_new("address", "in", set));
+        }
         return r;
+}
+
+/* The rules Make Passthrough writes for devices into g (NULL: a new
+ * group): none for a device an enabled rule of g matches here already;
+ * the others by vendor and device ids (a unit such as a GPU and its audio
+ * function has two pairs), one rule per pair and as many more as
+ * RULE_SET_MAX needs. A rule names its devices by address, so it matches
+ * exactly these and no sibling a later call passes to another group.
+ * StoreRule*, to insert. */
+static GPtrArray *passthrough_rules(Model *m, ModelGroup *g, GPtrArray *devices) {
+        g_autoptr(GHashTable) by_ids = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify) g_array_unref);
+        g_autoptr(GArray) order = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+        GPtrArray *rules = g_ptr_array_new_with_free_func((GDestroyNotify) store_rule_free);
+        g_autoptr(GPtrArray) taken = g_ptr_array_new();
+
+        for (guint i = 0; i < devices->len; i++) {
+                const Device *d = devices->pdata[i];
+                uint32_t ids = (uint32_t) d->vendor_id << 16 | d->device_id;
+                uint64_t key = address_to_key(&d->address);
+                if (group_matches(m, g, d))
+                        continue;
+                GArray *keys = g_hash_table_lookup(by_ids, GUINT_TO_POINTER(ids));
+                if (!keys) {
+                        keys = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+                        g_hash_table_insert(by_ids, GUINT_TO_POINTER(ids), keys);
+                        g_array_append_val(order, ids);
+                }
+                g_array_append_val(keys, key);
+        }
+        for (guint i = 0; i < order->len; i++) {
+                uint32_t ids = g_array_index(order, uint32_t, i);
+                GArray *keys = g_hash_table_lookup(by_ids, GUINT_TO_POINTER(ids));
+                g_array_set_size(keys, (guint) rule_keys_sort_unique((uint64_t *) (void *) keys->data, keys->len));
+                for (guint from = 0, n; from < keys->len; from += n) {
+                        const uint64_t *rest = &g_array_index(keys, uint64_t, from);
+                        n = (guint) rule_set_fit(rest, keys->len - from);
+                        StoreRule *r = passthrough_rule(m, ids, rest, n, taken);
+                        g_ptr_array_add(rules, r);
+                        g_ptr_array_add(taken, r->name);
+                }
+        }
+        return rules;
 }
 
 bool model_passthrough_check(Model *m, ModelGroup *g, const char *type, GPtrArray *devices, GError **error) {
         GHashTableIter it;
         gpointer value;
 
-        /* At most a rule a device. */
-        if (!model_room_check(g_hash_table_size(m->rules), devices->len, MODEL_MAX_RULES, "rules", error))
+        g_autoptr(GPtrArray) rules = passthrough_rules(m, g, devices);
+        if (!rules_room_check(m, NULL, (const StoreRule *const *) rules->pdata, rules->len, error))
                 return false;
         for (guint i = 0; i < devices->len; i++) {
                 const Device *d = devices->pdata[i];
@@ -429,8 +522,7 @@ void model_passthrough_facts_sync(Model *m) {
 ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group, GPtrArray *devices,
                                   GError **error) {
         g_autoptr(StoreGroup) ng = new_group;
-        g_autoptr(GPtrArray) rules = g_ptr_array_new_with_free_func((GDestroyNotify) store_rule_free);
-        g_autoptr(GPtrArray) names = g_ptr_array_new();
+        g_autoptr(GPtrArray) rules = NULL;
         bool ok = true;
 
         g_return_val_if_fail(!g != !ng, NULL);
@@ -442,15 +534,14 @@ ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group
         if (ng)
                 ok = store_group_insert(m->store, ng, error);
         int64_t group_id = g ? g->id : ng->id;
+        rules = passthrough_rules(m, g, devices);
+        for (guint i = 0; ok && i < rules->len; i++) {
+                StoreRule *r = rules->pdata[i];
+                r->group_id = group_id;
+                ok = store_rule_insert(m->store, r, error);
+        }
         for (guint i = 0; ok && i < devices->len; i++) {
                 const Device *d = devices->pdata[i];
-                if (!group_matches(m, g, d)) {
-                        StoreRule *r = passthrough_rule(m, d, names);
-                        r->group_id = group_id;
-                        g_ptr_array_add(rules, r);
-                        g_ptr_array_add(names, r->name);
-                        ok = store_rule_insert(m->store, r, error);
-                }
                 StorePassthrough p = passthrough_of(d, group_id);
                 ok = ok && store_passthrough_set(m->store, d->address_str, &p, error) &&
                      store_override_set(m->store, d->address_str, true, error);
@@ -465,7 +556,7 @@ ModelGroup *model_passthrough_add(Model *m, ModelGroup *g, StoreGroup *new_group
         }
         for (guint i = 0; i < rules->len; i++) {
                 StoreRule *s = g_steal_pointer(&rules->pdata[i]);
-                /* Built from valid ids and an address: cannot fail. */
+                /* Built from valid ids and addresses: cannot fail. */
                 GPtrArray *conditions = model_conditions_compile(s->conditions, NULL);
                 ModelRule *r = model_rule_new(m, s, conditions, g);
                 model_rule_add(m, r);

@@ -36,13 +36,40 @@ struct Model {
         ModelChanges *changes;
 };
 
-/* What devpassd keeps at most, so that every object together stays
- * within what one bus message carries (model_bus_size()): a node of
- * 16,384 functions, each passed through with a rule of its own, and as
- * many attachments. */
+/* What devpassd keeps at most, so that GetManagedObjects of everything
+ * stays within what one bus message carries (dbus-daemon: 32 MiB). The
+ * largest state on a node of 16,384 functions (bench/run "" sizes, the
+ * real reply):
+ * - the devices, which the kernel decides: 1,185 B each, 18.5 MiB (58%);
+ * - 1,024 groups: 1,135 B each with the paths of their rules and
+ *   devices, 1.1 MiB (3%);
+ * - 4,096 rules: 810 B each with their share of MODEL_MAX_CONDITION_BYTES,
+ *   3.2 MiB (10%);
+ * - 4,096 attachments: 616 B each, 2.4 MiB (8%).
+ * 25.2 MiB in all, 79%; 3.1 MiB of it are the empty standard interfaces
+ * sd-bus lists with each object. Groups are 3%: no reason to keep fewer.
+ * 4,096 rules suffice for any node: Make Passthrough writes a rule per
+ * call and pair of vendor and device ids, each naming up to 1,260
+ * addresses (RULE_SET_MAX), not one per device. Rules of two groups that
+ * match the same devices list each conflict on both rules: that part
+ * grows with the overlap, not with what is stored. */
 #define MODEL_MAX_GROUPS 1024
-#define MODEL_MAX_RULES 16384
-#define MODEL_MAX_ATTACHMENTS 16384
+#define MODEL_MAX_RULES 4096
+#define MODEL_MAX_ATTACHMENTS 4096
+/* All rules' conditions together, as model_conditions_bytes() counts
+ * them: about 1,000 regex conditions as long as allowed; 4,096 rules as
+ * Make Passthrough writes them for one device (117 B each) twice over;
+ * sets naming 16,384 addresses (208 KiB) nearly five times over. */
+#define MODEL_MAX_CONDITION_BYTES (1u << 20)
+/* A store may hold what earlier versions kept (16,384 rules and
+ * attachments, conditions of any size): loaded and kept as it is; the
+ * limits above refuse only what would add to it. */
+#define MODEL_STORED_MAX_RULES 16384
+#define MODEL_STORED_MAX_ATTACHMENTS 16384
+
+/* What StoreCondition*s count against MODEL_MAX_CONDITION_BYTES: their
+ * strings and 24 bytes each, about what they take on the bus. */
+size_t model_conditions_bytes(GPtrArray *conditions);
 
 /* Refused (G_IO_ERROR_NO_SPACE) when have + adding would pass max. */
 bool model_room_check(guint have, guint adding, guint max, const char *what, GError **error);

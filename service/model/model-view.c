@@ -346,10 +346,10 @@ void model_refresh_holders(Model *m, GPtrArray *addresses, const char *machine) 
         gpointer key;
 
         /* Only who holds these devices changed: no rule is matched again
-         * (with a rule per passed-through device that is most of a full
-         * refresh), and only the groups of their IOMMU groups count their
-         * free units again (a unit is not free while another holder has a
-         * function of its IOMMU group). */
+         * (every device against every rule: most of a full refresh), and
+         * only the groups of their IOMMU groups count their free units
+         * again (a unit is not free while another holder has a function
+         * of its IOMMU group). */
         for (guint i = 0; i < addresses->len; i++) {
                 DpAddress a;
                 if (!address_parse(addresses->pdata[i], &a))

@@ -209,8 +209,8 @@ bool model_store_check(Store *store, GError **error) {
                 return false;
         g_autoptr(GPtrArray) attachments = store_attachments_load(store, error);
         if (!attachments || !store_count_check(store, "groups", groups->len, MODEL_MAX_GROUPS, error) ||
-            !store_count_check(store, "rules", rules->len, MODEL_MAX_RULES, error) ||
-            !store_count_check(store, "attachments", attachments->len, MODEL_MAX_ATTACHMENTS, error))
+            !store_count_check(store, "rules", rules->len, MODEL_STORED_MAX_RULES, error) ||
+            !store_count_check(store, "attachments", attachments->len, MODEL_STORED_MAX_ATTACHMENTS, error))
                 return false;
         for (guint i = 0; i < rules->len; i++) {
                 const StoreRule *r = rules->pdata[i];

@@ -393,8 +393,10 @@ ModelGroup *model_tenant_pass(Model *m, ModelGroup *from, const ModelTenantPass 
  * would match. Linear in the node's devices. */
 GPtrArray *model_rule_scope(Model *m, const ModelRule *r, ModelGroup *target, const StoreRule *next,
                             GPtrArray *conditions);
-/* A rule name free for self (NULL: a new rule). */
-bool model_rule_name_check(Model *m, const ModelRule *self, const char *name, GError **error);
+/* Room for the rule as next, replacing self (NULL: a new rule): a rule
+ * more and its conditions' bytes within what devpassd keeps
+ * (G_IO_ERROR_NO_SPACE), its name free unless blank. */
+bool model_rule_check(Model *m, const ModelRule *self, const StoreRule *next, GError **error);
 
 /* Compiles stored conditions; the error names the bad one. */
 GPtrArray *model_conditions_compile(GPtrArray *stored, GError **error);

@@ -35,6 +35,7 @@ static const char *const op_names[_RULE_OP_MAX] = {
         [RULE_OP_CONTAINS] = "contains",
         [RULE_OP_ICONTAINS] = "icontains",
         [RULE_OP_REGEX] = "regex",
+        [RULE_OP_IN] = "in",
 };
 
 typedef enum {
@@ -73,8 +74,10 @@ static bool op_allowed(FieldKind kind, RuleOp op) {
                 return op <= RULE_OP_GE;
         case KIND_CLASS:
                 return op == RULE_OP_EQ || op == RULE_OP_NE;
-        default:
+        case KIND_ADDRESS:
                 return true;
+        default:
+                return op != RULE_OP_IN;
         }
 }
 
@@ -120,6 +123,83 @@ static bool parse_hex(const char *s, uint32_t max, uint32_t *ret) {
         return true;
 }
 
+static int key_compare(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+
+        return x < y ? -1 : x > y;
+}
+
+size_t rule_keys_sort_unique(uint64_t *keys, size_t n) {
+        size_t kept = 0;
+
+        qsort(keys, n, sizeof(*keys), key_compare);
+        for (size_t i = 0; i < n; i++)
+                if (kept == 0 || keys[kept - 1] != keys[i])
+                        keys[kept++] = keys[i];
+        return kept;
+}
+
+char *rule_set_format(const uint64_t *keys, size_t n) {
+        g_autofree uint64_t *sorted = g_memdup2(keys, n * sizeof(*keys));
+        GString *s = g_string_sized_new(n * 13);
+        char buf[DP_ADDRESS_MAX];
+
+        n = rule_keys_sort_unique(sorted, n);
+        for (size_t i = 0; i < n; i++) {
+                DpAddress a = address_from_key(sorted[i]);
+                address_format(&a, buf);
+                g_string_append_printf(s, "%s%s", i ? "," : "", buf);
+        }
+        return g_string_free(s, FALSE);
+}
+
+size_t rule_set_fit(const uint64_t *keys, size_t n) {
+        char buf[DP_ADDRESS_MAX];
+        size_t bytes = 0, fit = 0;
+
+        for (; fit < n; fit++) {
+                DpAddress a = address_from_key(keys[fit]);
+                address_format(&a, buf);
+                bytes += (fit > 0) + strlen(buf);
+                if (fit > 0 && bytes > RULE_SET_MAX)
+                        break;
+        }
+        return fit;
+}
+
+/* in: addresses separated by commas or spaces, each spelled as eq takes
+ * it; at least one. The value becomes rule_set_format()'s spelling. The
+ * error names the word that is no address. */
+static bool address_set_parse(RuleCondition *c, GError **error) {
+        g_auto(GStrv) words = g_strsplit_set(c->value, ", ", -1);
+        g_autofree uint64_t *keys = g_new(uint64_t, g_strv_length(words) + 1);
+        size_t n = 0;
+        DpAddress a;
+
+        for (size_t i = 0; words[i]; i++) {
+                if (!*words[i])
+                        continue;
+                if (!address_parse(words[i], &a)) {
+                        g_autofree char *q = text_quote(words[i]);
+                        g_set_error(error, RULE_ERROR, RULE_ERROR_VALUE, "%s in the set for %s in is not a PCI "
+                                    "address: use addresses such as 0000:3b:02.0, separated by commas", q,
+                                    field_names[c->field]);
+                        return false;
+                }
+                keys[n++] = address_to_key(&a);
+        }
+        if (n == 0) {
+                g_set_error(error, RULE_ERROR, RULE_ERROR_VALUE, "The set for %s in names no address: use "
+                            "addresses such as 0000:3b:02.0, separated by commas", field_names[c->field]);
+                return false;
+        }
+        c->n_set = rule_keys_sort_unique(keys, n);
+        c->set = g_steal_pointer(&keys);
+        g_free(c->value);
+        c->value = rule_set_format(c->set, c->n_set);
+        return true;
+}
+
 /* Addresses are matched as the kernel and lspci -D spell them: lower
  * case, domain included. A value is brought to that spelling once, here:
  * - one address (eq, ne without a glob; lt ... ge) is parsed, so that
@@ -132,7 +212,8 @@ static bool parse_hex(const char *s, uint32_t max, uint32_t *ret) {
  *   ("17:00.*", "3b:"). "*:00.0", "0000:*" or a prefix "00" without ':'
  *   could mean either, so they stay as written, matched against the
  *   full spelling;
- * - a regex is left alone: lower-casing would turn \D into \d. */
+ * - a regex is left alone: lower-casing would turn \D into \d.
+ * A set (in) is address_set_parse()'s. */
 static bool address_value_normalize(RuleCondition *c) {
         DpAddress a;
         char canonical[DP_ADDRESS_MAX];
@@ -165,7 +246,9 @@ static const char *const expected[] = {
         [KIND_ID] = "a hex id such as 10de or 0x10de",
         [KIND_CLASS] = "a hex class such as 0x030000, with an optional mask: 0x030000/0xff0000",
         [KIND_INT] = "a whole number, -1 for none",
-        [KIND_ADDRESS] = "a PCI address such as 0000:3b:02.0 (eq and ne also take globs: 0000:3b:02.*)",
+        /* One string: clang takes two in an initializer list for a missing comma. */
+        [KIND_ADDRESS] = ("a PCI address such as 0000:3b:02.0 (eq and ne also take globs: 0000:3b:02.*; in "
+                          "takes addresses separated by commas: 0000:3b:02.0,0000:3b:02.1)"),
         [KIND_TEXT] = "text",
 };
 
@@ -213,6 +296,8 @@ static bool condition_parse_value(RuleCondition *c, FieldKind kind, GError **err
                 c->number = n;
                 return true;
         case KIND_ADDRESS:
+                if (c->op == RULE_OP_IN)
+                        return address_set_parse(c, error);
                 if (!address_value_normalize(c))
                         return value_invalid(c, kind, error);
                 v = c->value;   /* rewritten */
@@ -268,7 +353,7 @@ static bool condition_lookup(const char *field, const char *op, RuleField *ret_f
 static bool value_check(RuleField f, RuleOp op, const char *value, GError **error) {
         const char *name = field_names[f];
         const char *use = expected[field_kind(f)];
-        size_t max = op == RULE_OP_REGEX ? RULE_REGEX_MAX : RULE_VALUE_MAX;
+        size_t max = op == RULE_OP_REGEX ? RULE_REGEX_MAX : op == RULE_OP_IN ? RULE_SET_MAX : RULE_VALUE_MAX;
 
         if (!value) {
                 g_set_error(error, RULE_ERROR, RULE_ERROR_VALUE, "The value for %s is missing: use %s", name, use);
@@ -339,6 +424,7 @@ void rule_condition_free(RuleCondition *c) {
                 return;
         g_free(c->value);
         g_free(c->folded);
+        g_free(c->set);
         rule_regex_free(c->regex);
         g_free(c);
 }
@@ -386,15 +472,19 @@ static bool text_matches(RuleCondition *c, const char *have) {
         }
 }
 
-/* An address field: ordered comparisons by address, the rest as text. A
- * device with no such address (not a VF) matches only ne and negations. */
+/* An address field: ordered comparisons and sets by address, the rest as
+ * text. A device with no such address (not a VF) matches only ne and
+ * negations. */
 static bool address_matches(RuleCondition *c, const char *address) {
         DpAddress a;
 
-        if (c->op >= RULE_OP_LT && c->op <= RULE_OP_GE) {
+        if ((c->op >= RULE_OP_LT && c->op <= RULE_OP_GE) || c->op == RULE_OP_IN) {
                 if (!address_parse(address, &a))
                         return false;
-                return compare(c->op, (int64_t) address_to_key(&a), c->number);
+                uint64_t key = address_to_key(&a);
+                if (c->op == RULE_OP_IN)
+                        return bsearch(&key, c->set, c->n_set, sizeof(key), key_compare) != NULL;
+                return compare(c->op, (int64_t) key, c->number);
         }
         return text_matches(c, address);
 }

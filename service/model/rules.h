@@ -13,10 +13,13 @@
 
 /* Bounds on what a caller may give, checked before anything is compiled:
  * a value's bytes (a regex may be longer: patterns are wordier than the
- * facts they match; the longest name in pci.ids is about 100 bytes), and
- * conditions per rule. */
+ * facts they match; the longest name in pci.ids is about 100 bytes; a set
+ * of addresses longer still: 16 KiB holds 1,260 addresses as
+ * "0000:3b:02.0," spells them, so that Make Passthrough of a whole node's
+ * VFs needs a rule per 1,260 of them), and conditions per rule. */
 #define RULE_VALUE_MAX 256
 #define RULE_REGEX_MAX 1024
+#define RULE_SET_MAX 16384
 #define RULE_CONDITIONS_MAX 32
 
 typedef enum {
@@ -47,6 +50,7 @@ typedef enum {
         RULE_OP_CONTAINS,
         RULE_OP_ICONTAINS,
         RULE_OP_REGEX,
+        RULE_OP_IN,     /* address fields: one of a set, "0000:3b:02.0,0000:3b:02.1" */
         _RULE_OP_MAX,
 } RuleOp;
 
@@ -59,6 +63,8 @@ typedef struct {
         bool glob;          /* address eq/ne with * or ? */
         char *folded;       /* icontains: the value case-folded */
         RuleRegex *regex;
+        uint64_t *set;      /* in: the addresses' keys, sorted, each once */
+        size_t n_set;
         /* A regex that hit its limits matches nothing from then on: one
          * costly match, not one per device and refresh. reported: the
          * owner was told (rule_conditions_take_exhausted()). */
@@ -80,8 +86,8 @@ const char *rule_op_to_string(RuleOp op);
 
 /* The bounds alone, in time linear in the value: a known field, an
  * operator it takes, a value that is UTF-8 text without control
- * characters, not longer than RULE_VALUE_MAX (RULE_REGEX_MAX for regex),
- * and not empty unless eq or ne may mean "has none" (driver, names,
+ * characters, not longer than RULE_VALUE_MAX (RULE_REGEX_MAX for regex,
+ * RULE_SET_MAX for in), and not empty unless eq or ne may mean "has none" (driver, names,
  * physical-function). */
 bool rule_condition_check(const char *field, const char *op, const char *value, GError **error);
 /* At most RULE_CONDITIONS_MAX. */
@@ -92,6 +98,16 @@ bool rule_conditions_count_check(guint n, GError **error);
 RuleCondition *rule_condition_new(const char *field, const char *op, const char *value, GError **error);
 void rule_condition_free(RuleCondition *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(RuleCondition, rule_condition_free);
+
+/* The value of an in condition of these addresses (DpAddress keys, in
+ * any order, repeats allowed) as it is stored: each address once, sorted,
+ * separated by ",". Parsed back, it is the same set. */
+char *rule_set_format(const uint64_t *keys, size_t n);
+/* Sorts keys (DpAddress keys) and drops repeats; returns how many are left. */
+size_t rule_keys_sort_unique(uint64_t *keys, size_t n);
+/* How many of keys (sorted, unique), from the first, one in value holds
+ * within RULE_SET_MAX; at least one. */
+size_t rule_set_fit(const uint64_t *keys, size_t n);
 
 /* Not const: a regex match writes its match data and may exhaust c. */
 bool rule_condition_matches(RuleCondition *c, const Device *d);

@@ -88,15 +88,15 @@ static const char *const plausible_conditions[][3] = {
         { "subsystem-vendor", "eq gt", "10de|" },
         { "numa-node", "eq ne lt le gt ge", "0|1|-1|" },
         { "iommu-group", "eq ne gt", "0|3|-1|" },
-        { "address", "eq ne lt le gt ge prefix suffix contains icontains regex",
-          "0000:17:00.0|17:00.*|0000:3b:02.?|3b:|*||0000:b1:00.1" },
+        { "address", "eq ne lt le gt ge prefix suffix contains icontains regex in",
+          "0000:17:00.0|17:00.*|0000:3b:02.?|3b:|*||0000:b1:00.1|0000:3b:02.0,3b:02.1|17:00.0 ,,17:00.1" },
         { "driver", "eq ne prefix contains regex", "nvidia|vfio-pci|i40e||.*" },
         { "vendor-name", "eq icontains regex", "NVIDIA Corporation|intel||(a+)+$" },
-        { "physical-function", "eq ne prefix", "0000:3b:00.1||*" },
+        { "physical-function", "eq ne prefix in", "0000:3b:00.1||*|0000:3b:00.0,0000:3b:00.1" },
 };
 
 static const char *const operators[] = {
-        "eq", "ne", "lt", "le", "gt", "ge", "prefix", "suffix", "contains", "icontains", "regex",
+        "eq", "ne", "lt", "le", "gt", "ge", "prefix", "suffix", "contains", "icontains", "regex", "in",
 };
 
 /* Words that mean something somewhere: addresses, names, types,

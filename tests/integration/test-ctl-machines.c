@@ -60,8 +60,8 @@ static void setup_groups(Fixture *f) {
                 wait_device(f, vf_functions[i], "Driver: vfio-pci");
         g_autofree char *groups = ctl_ok(f, ARGS("groups"));
         assert_string_equal(groups, "NAME      TYPE       CLASS  TOTAL  FREE  RULES  DESCRIPTION\n"
-                                    "PCI GPUs  pci        gpu    2      2     4      -\n"
-                                    "VFs       sriov-nic  nic    4      4     4      -\n");
+                                    "PCI GPUs  pci        gpu    2      2     2      -\n"
+                                    "VFs       sriov-nic  nic    4      4     1      -\n");
 }
 
 static JsonNode *parse_json(const char *text) {
@@ -168,8 +168,8 @@ static void test_vm_path(void **state) {
         assert_holder(f, "0000:3b:0a.1", "passthrough", "-");
         g_autofree char *groups = ctl_ok(f, ARGS("groups"));
         assert_string_equal(groups, "NAME      TYPE       CLASS  TOTAL  FREE  RULES  DESCRIPTION\n"
-                                    "PCI GPUs  pci        gpu    2      1     4      -\n"
-                                    "VFs       sriov-nic  nic    4      3     4      -\n");
+                                    "PCI GPUs  pci        gpu    2      1     2      -\n"
+                                    "VFs       sriov-nic  nic    4      3     1      -\n");
         ctl_fails(f, 3, "devpassctl: machine 'vm2' holds no devices: it has no attachments (devpassctl attach), "
                         "then claim them\n", ARGS("hostdev-xml", "vm2"));
 
@@ -182,8 +182,8 @@ static void test_vm_path(void **state) {
                   ARGS("hostdev-xml", "vm1"));
         g_autofree char *free_again = ctl_ok(f, ARGS("groups"));
         assert_string_equal(free_again, "NAME      TYPE       CLASS  TOTAL  FREE  RULES  DESCRIPTION\n"
-                                        "PCI GPUs  pci        gpu    2      2     4      -\n"
-                                        "VFs       sriov-nic  nic    4      4     4      -\n");
+                                        "PCI GPUs  pci        gpu    2      2     2      -\n"
+                                        "VFs       sriov-nic  nic    4      4     1      -\n");
         /* The old name still works. */
         ctl_says(f, "Machine 'vm1' released: the devices it held are free", ARGS("unclaim", "vm1"));
 

@@ -139,6 +139,42 @@ static void test_flow(void **state) {
         assert_int_equal(calls_prop_uint(f->h, group_path, "org.devpass1.Group", "Total"), 1);
 }
 
+/* The rule of a call names its devices: VFs of one PF go to two groups
+ * by two calls, each group's rule holding exactly its own (none steals a
+ * sibling), one rule for the call's three VFs; after a restart too. */
+static void test_vfs_two_groups(void **state) {
+        Fixture *f = *state;
+        const char *to_a[] = { "0000:3b:02.2", "0000:3b:02.0", "0000:3b:02.1", NULL };
+        const char *to_b[] = { "0000:3b:02.3", NULL };
+
+        g_autofree char *a = calls_passthrough_group(f->h, to_a, "Tenant A", "sriov-nic", "nic");
+        g_autofree char *b = calls_passthrough_group(f->h, to_b, "Tenant B", "sriov-nic", "nic");
+        for (int restart = 0; restart < 2; restart++) {
+                g_autoptr(GVariant) rules = calls_prop(f->h, a, "org.devpass1.Group", "Rules");
+                assert_int_equal(g_variant_n_children(rules), 1);
+                const char *rule;
+                g_variant_get_child(rules, 0, "&o", &rule);
+                g_autofree char *name = calls_prop_string(f->h, rule, "org.devpass1.Rule", "Name");
+                assert_string_equal(name, "0000:3b:02.0 +2 8086:154c");
+                g_autoptr(GVariant) conditions = calls_prop(f->h, rule, "org.devpass1.Rule", "Conditions");
+                g_autofree char *text = g_variant_print(conditions, FALSE);
+                assert_string_equal(text, "[('vendor', 'eq', '8086'), ('device', 'eq', '154c'), "
+                                          "('address', 'in', '0000:3b:02.0,0000:3b:02.1,0000:3b:02.2')]");
+                g_autoptr(GVariant) devices = calls_prop(f->h, rule, "org.devpass1.Rule", "Devices");
+                assert_int_equal(g_variant_n_children(devices), 3);
+                assert_int_equal(calls_prop_uint(f->h, a, "org.devpass1.Group", "Total"), 3);
+                assert_int_equal(calls_prop_uint(f->h, b, "org.devpass1.Group", "Total"), 1);
+                for (size_t i = 0; to_a[i]; i++) {
+                        g_autofree char *g = calls_device_string(f->h, to_a[i], "Group");
+                        assert_string_equal(g, a);
+                }
+                g_autofree char *g = calls_device_string(f->h, to_b[0], "Group");
+                assert_string_equal(g, b);
+                harness_daemon_stop(f->h);
+                harness_daemon_start(f->h, NULL);
+        }
+}
+
 static void test_guard_iommu_sibling(void **state) {
         Fixture *f = *state;
         const char *alone[] = { GPU, NULL };
@@ -609,6 +645,7 @@ static void test_facts_unknown(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_flow, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_vfs_two_groups, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_guard_iommu_sibling, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_guard_boot_vga, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_guard_host_uses, setup, teardown),

@@ -203,6 +203,78 @@ static void refused(const char *field, const char *op, const char *value, RuleEr
                 fail_msg("'%s' does not mention '%s'", error->message, in_message);
 }
 
+/* A set of addresses (in): exactly those functions, however spelled;
+ * stored in one spelling; bounded by RULE_SET_MAX, not RULE_VALUE_MAX. */
+static void test_address_sets(void **state) {
+        g_autoptr(Device) g = gpu();
+        g_autoptr(Device) v = vf();
+        g_autoptr(GError) error = NULL;
+
+        assert_true(match("address", "in", "0000:3b:02.1", v));
+        assert_true(match("address", "in", "0000:17:00.0,0000:3b:02.1", v));
+        assert_true(match("address", "in", "0000:17:00.0,0000:3b:02.1", g));
+        assert_true(match("address", "in", " 3B:02.1, 3b:02.1 ,17:00.1 ", v));
+        assert_false(match("address", "in", "0000:3b:02.0,0000:3b:02.2,0000:17:00.1", v));
+        assert_false(match("address", "in", "0000:3b:02.0,0000:3b:02.2,0000:17:00.1", g));
+        assert_true(match("physical-function", "in", "0000:3b:00.0,0000:5e:00.0", v));
+        assert_false(match("physical-function", "in", "0000:3b:00.0", g));   /* not a VF */
+
+        g_autoptr(RuleCondition) c = rule_condition_new("address", "in", "3b:02.1 0000:17:00.0,3b:02.1,00:00.0", NULL);
+        assert_non_null(c);
+        assert_string_equal(c->value, "0000:00:00.0,0000:17:00.0,0000:3b:02.1");
+        assert_int_equal(c->n_set, 3);
+
+        uint64_t keys[3];
+        DpAddress a;
+        assert_true(address_parse("0000:3b:02.1", &a));
+        keys[0] = keys[2] = address_to_key(&a);
+        assert_true(address_parse("0001:00:00.7", &a));
+        keys[1] = address_to_key(&a);
+        g_autofree char *formatted = rule_set_format(keys, 3);
+        assert_string_equal(formatted, "0000:3b:02.1,0001:00:00.7");
+
+        refused("address", "in", ",, ,", RULE_ERROR_VALUE, "The set for address in names no address");
+        refused("address", "in", "0000:3b:02.1,0000:3b:02.*", RULE_ERROR_VALUE,
+                "'0000:3b:02.*' in the set for address in is not a PCI address");
+        refused("physical-function", "in", "0000:3b:02.1;0000:3b:02.2", RULE_ERROR_VALUE,
+                "'0000:3b:02.1;0000:3b:02.2' in the set for physical-function in is not a PCI address");
+        refused("address", "in", "", RULE_ERROR_VALUE, "empty");
+        refused("vendor", "in", "10de", RULE_ERROR_OPERATOR, "eq, ne, lt, le, gt, ge");
+        refused("device-name", "in", "x", RULE_ERROR_OPERATOR, "regex");
+
+        /* As long as RULE_SET_MAX allows, and no longer. */
+        GString *set = g_string_new(NULL);
+        for (unsigned i = 0; set->len + 13 <= RULE_SET_MAX; i++)
+                g_string_append_printf(set, "%s0000:%02x:%02x.%u", set->len ? "," : "", i >> 8, (i >> 3) & 0x1f, i & 7);
+        g_autoptr(RuleCondition) big = rule_condition_new("address", "in", set->str, &error);
+        assert_null(error);
+        assert_int_equal(big->n_set, (RULE_SET_MAX + 1) / 13);
+        g_string_append(set, ",0000:ff:1f.7");
+        refused("address", "in", set->str, RULE_ERROR_VALUE, "longer than 16384 bytes, the limit");
+        g_string_free(set, TRUE);
+
+        /* Make Passthrough's split of 4,000 addresses: as few values as
+         * the bound allows, each within it, all of them once. */
+        uint64_t many[4000];
+        for (unsigned i = 0; i < G_N_ELEMENTS(many); i++) {
+                DpAddress x = { .domain = i >> 8, .bus = 0x3b, .slot = (i >> 3) & 0x1f, .function = i & 7 };
+                many[i] = address_to_key(&x);
+        }
+        assert_int_equal(rule_keys_sort_unique(many, G_N_ELEMENTS(many)), G_N_ELEMENTS(many));
+        size_t parts = 0, total = 0;
+        for (size_t from = 0, n; from < G_N_ELEMENTS(many); from += n, parts++) {
+                n = rule_set_fit(many + from, G_N_ELEMENTS(many) - from);
+                g_autofree char *value = rule_set_format(many + from, n);
+                assert_true(strlen(value) <= RULE_SET_MAX);
+                g_autoptr(RuleCondition) part = rule_condition_new("address", "in", value, NULL);
+                assert_non_null(part);
+                assert_int_equal(part->n_set, n);
+                total += n;
+        }
+        assert_int_equal(total, G_N_ELEMENTS(many));
+        assert_int_equal(parts, 4);   /* 1,260 each, as "0000:3b:02.0," spells them */
+}
+
 static void test_bad_input(void **state) {
         refused("colour", "eq", "red", RULE_ERROR_FIELD, "numa-node");
         refused(NULL, "eq", "x", RULE_ERROR_FIELD, "address");
@@ -462,6 +534,7 @@ int main(void) {
                 cmocka_unit_test(test_class_mask),
                 cmocka_unit_test(test_text_fields),
                 cmocka_unit_test(test_address_fields),
+                cmocka_unit_test(test_address_sets),
                 cmocka_unit_test(test_conjunction),
                 cmocka_unit_test(test_bad_input),
                 cmocka_unit_test(test_empty_values),
