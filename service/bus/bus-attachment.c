@@ -233,11 +233,6 @@ static int attachment_enumerate(sd_bus *bus, const char *prefix, void *userdata,
         return 0;
 }
 
-int bus_attachment_register(sd_bus *bus, Service *d) {
-        int r;
-
-        if ((r = sd_bus_add_fallback_vtable(bus, NULL, DP_ATTACHMENTS_PATH, DP_ATTACHMENT_INTERFACE,
-                                            bus_attachment_vtable, attachment_find, d)) < 0)
-                return r;
-        return sd_bus_add_node_enumerator(bus, NULL, DP_ATTACHMENTS_PATH, attachment_enumerate, d);
-}
+const BusKind bus_attachment_kind = {
+        DP_ATTACHMENTS_PATH, DP_ATTACHMENT_INTERFACE, bus_attachment_vtable, attachment_find, attachment_enumerate,
+};

@@ -247,11 +247,6 @@ static int group_enumerate(sd_bus *bus, const char *prefix, void *userdata, char
         return 0;
 }
 
-int bus_group_register(sd_bus *bus, Service *d) {
-        int r;
-
-        if ((r = sd_bus_add_fallback_vtable(bus, NULL, DP_GROUPS_PATH, DP_GROUP_INTERFACE, bus_group_vtable,
-                                            group_find, d)) < 0)
-                return r;
-        return sd_bus_add_node_enumerator(bus, NULL, DP_GROUPS_PATH, group_enumerate, d);
-}
+const BusKind bus_group_kind = {
+        DP_GROUPS_PATH, DP_GROUP_INTERFACE, bus_group_vtable, group_find, group_enumerate,
+};

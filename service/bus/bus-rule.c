@@ -227,11 +227,6 @@ static int rule_enumerate(sd_bus *bus, const char *prefix, void *userdata, char 
         return 0;
 }
 
-int bus_rule_register(sd_bus *bus, Service *d) {
-        int r;
-
-        if ((r = sd_bus_add_fallback_vtable(bus, NULL, DP_RULES_PATH, DP_RULE_INTERFACE, bus_rule_vtable, rule_find,
-                                            d)) < 0)
-                return r;
-        return sd_bus_add_node_enumerator(bus, NULL, DP_RULES_PATH, rule_enumerate, d);
-}
+const BusKind bus_rule_kind = {
+        DP_RULES_PATH, DP_RULE_INTERFACE, bus_rule_vtable, rule_find, rule_enumerate,
+};
