@@ -13,11 +13,11 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         const ModelRule *r = userdata;
 
         if (g_str_equal(property, "Name"))
-                return sd_bus_message_append(reply, "s", r->settings->name);
+                return sd_bus_message_append_basic(reply, 's', r->settings->name);
         if (g_str_equal(property, "Group"))
-                return sd_bus_message_append(reply, "o", r->group->path);
+                return sd_bus_message_append_basic(reply, 'o', r->group->path);
         if (g_str_equal(property, "Node"))
-                return sd_bus_message_append(reply, "s", r->settings->node ?: "");
+                return sd_bus_message_append_basic(reply, 's', r->settings->node ?: "");
         return sd_bus_message_append(reply, "b", r->settings->enabled);
 }
 
