@@ -3,16 +3,14 @@
  * (MODEL_MAX_GROUPS groups; MODEL_MAX_RULES rules as Make Passthrough
  * writes them, vendor, device and a set of addresses, whose conditions
  * take MODEL_MAX_CONDITION_BYTES together; MODEL_MAX_ATTACHMENTS
- * attachments) on a generated node of 16,384 functions, read by the real inventory and
- * model in this process. It prints model_bus_size(), the estimate
- * devpassd checks before a reply (never below the real size, at most
- * 1.75x it: test-object-manager), against the bus's 32 MiB.
- *
- * And the real reply: devpassd on that node and that store, its limit
- * and the bus's raised to 128 MiB for this once, and GetManagedObjects'
- * bytes as the bus carries them, those of each kind of object (a GDBus
- * message of that kind's entries alone), what the standard interfaces
- * sd-bus lists with every object take, and the bytes of each device
+ * attachments) on a generated node of 16,384 functions, read by the real
+ * inventory and model in this process, and devpassd on that node and that
+ * store, its limit and the bus's raised to 128 MiB for this once. It
+ * prints GetManagedObjects' bytes as the bus carries them against the
+ * bus's 32 MiB, those of each kind of object (a GDBus message of that
+ * kind's entries alone) beside model_bus_size()'s estimate of them, which
+ * devpassd checks before a reply (never below the real size, less than
+ * a tenth above: test-object-manager), and the bytes of each device
  * property, largest first: where a smaller reply would come from. */
 #include <stdio.h>
 #include <string.h>
@@ -123,29 +121,9 @@ static gsize entries_bytes(GPtrArray *entries) {
                                                                (GVariant **) entries->pdata, entries->len))) - empty;
 }
 
-/* The same entry without sd-bus's standard interfaces (org.freedesktop.DBus.*). */
-static GVariant *entry_own(GVariant *entry) {
-        g_autoptr(GVariant) ifaces = g_variant_get_child_value(entry, 1);
-        g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func((GDestroyNotify) g_variant_unref);
-        const char *path;
-
-        g_variant_get_child(entry, 0, "&o", &path);
-        for (gsize i = 0; i < g_variant_n_children(ifaces); i++) {
-                GVariant *iface = g_variant_get_child_value(ifaces, i);
-                const char *name;
-                g_variant_get_child(iface, 0, "&s", &name);
-                if (g_str_has_prefix(name, "org.freedesktop.DBus."))
-                        g_variant_unref(iface);
-                else
-                        g_ptr_array_add(kept, iface);
-        }
-        return g_variant_ref_sink(g_variant_new("{o@a{sa{sv}}}", path,
-                                                g_variant_new_array(G_VARIANT_TYPE("{sa{sv}}"),
-                                                                    (GVariant **) kept->pdata, kept->len)));
-}
-
 typedef struct {
         const char *prefix, *what;
+        size_t estimate;          /* model_bus_size()'s, of every object of the kind */
         GPtrArray *entries;
 } Kind;
 
@@ -192,8 +170,9 @@ static void print_device_properties(GPtrArray *devices, gsize total) {
         printf("  (of %.0f bytes per device in all)\n", (double) total / devices->len);
 }
 
-/* devpassd on the node and the store, GetManagedObjects' real bytes. */
-static void sizes_real(Harness *h) {
+/* devpassd on the node and the store, GetManagedObjects' real bytes
+ * against the estimate's. */
+static void sizes_real(Harness *h, const ModelBusBytes *estimate) {
         g_autoptr(GError) error = NULL;
         g_autofree char *config = g_build_filename(h->tmpdir, "devpassd.conf", NULL);
         g_autofree char *text = g_strdup_printf("[Daemon]\nModprobe=/bin/false\nMaxMessageSize=%u\n", RAISED_LIMIT);
@@ -213,16 +192,19 @@ static void sizes_real(Harness *h) {
         gsize size = 0;
         g_autofree guchar *blob = g_dbus_message_to_blob(reply, &size, G_DBUS_CAPABILITY_FLAGS_NONE, &error);
         g_assert_no_error(error);
-        printf("  %-46s %7.1f MiB   %3.0f%% of the bus's 32 MiB  (limits raised to 128 MiB for this; %.0f ms)\n",
+        size_t all = estimate->device + estimate->group + estimate->rule + estimate->attachment;
+        printf("  %-34s %7.1f MiB   %3.0f%% of the bus's 32 MiB  (limits raised to 128 MiB for this; %.0f ms)\n",
                "the real reply, everything", (double) size / (1 << 20), 100.0 * (double) size / (32 << 20), ms);
+        printf("  %-34s %7.1f MiB   %5.3fx the real size, devpassd would %s\n", "the estimate (model_bus_size)",
+               (double) all / (1 << 20), (double) all / (double) size,
+               all <= (32u << 20) / 8 * 7 ? "send it" : "refuse it (LimitsExceeded)");
 
         Kind kinds[] = {
-                { "/org/devpass1/devices/", "devices" },
-                { "/org/devpass1/groups/", "groups" },
-                { "/org/devpass1/rules/", "rules" },
-                { "/org/devpass1/attachments/", "attachments" },
+                { "/org/devpass1/devices/", "devices", estimate->device },
+                { "/org/devpass1/groups/", "groups", estimate->group },
+                { "/org/devpass1/rules/", "rules", estimate->rule },
+                { "/org/devpass1/attachments/", "attachments", estimate->attachment },
         };
-        g_autoptr(GPtrArray) own = g_ptr_array_new_with_free_func((GDestroyNotify) g_variant_unref);
         for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++)
                 kinds[k].entries = g_ptr_array_new_with_free_func((GDestroyNotify) g_variant_unref);
         GVariant *body = g_dbus_message_get_body(reply);
@@ -245,13 +227,9 @@ static void sizes_real(Harness *h) {
                 if (e->len == 0)
                         continue;
                 gsize b = entries_bytes(e);
-                g_ptr_array_set_size(own, 0);
-                for (guint i = 0; i < e->len; i++)
-                        g_ptr_array_add(own, entry_own(e->pdata[i]));
-                gsize standard = b - entries_bytes(own);
-                printf("  %-12s %6u objects %7.1f MiB (%2.0f%%)  %5.0f bytes each, %3.0f of them sd-bus's standard "
-                       "interfaces\n", kinds[k].what, e->len, (double) b / (1 << 20), 100.0 * (double) b / (double) size,
-                       (double) b / e->len, (double) standard / e->len);
+                printf("  %-12s %6u objects %7.1f MiB (%2.0f%%)  %5.0f bytes each, estimate %5.0f (%5.3fx)\n",
+                       kinds[k].what, e->len, (double) b / (1 << 20), 100.0 * (double) b / (double) size,
+                       (double) b / e->len, (double) kinds[k].estimate / e->len, (double) kinds[k].estimate / b);
                 if (k == 0)
                         device_bytes = b;
         }
@@ -300,25 +278,23 @@ void bench_sizes(void) {
         g_assert_no_error(error);
         g_autoptr(Model) empty = model_new(store, inv, SIZES_NODE, &DP_MODEL_PATHS, &error);
         g_assert_no_error(error);
-        size_t devices = model_bus_size(empty);
+        ModelBusBytes fixed = service_bus_fixed(), estimate;
+        size_t devices = model_bus_size(empty, &fixed, NULL);
         g_clear_pointer(&empty, model_free);
         double t0 = now_ms();
         sizes_store(store, inv);
         g_autoptr(Model) full = model_new(store, inv, SIZES_NODE, &DP_MODEL_PATHS, &error);
         g_assert_no_error(error);
-        size_t all = model_bus_size(full);
-        double limit = 32.0 * 1024 * 1024;
+        model_bus_size(full, &fixed, &estimate);
         g_clear_pointer(&full, model_free);
         g_clear_pointer(&store, store_close);
 
         printf("\nGetManagedObjects of the largest state devpassd keeps, %u functions (set up in %.0f ms)\n",
                SIZES_FUNCTIONS, now_ms() - t0);
-        printf("  %-46s %7.1f MiB   %3.0f%% of the bus's 32 MiB\n", "the devices alone (estimate)",
-               (double) devices / (1 << 20), 100.0 * (double) devices / limit);
-        g_autofree char *kept = g_strdup_printf("+ %u groups, %u rules, %u attachments", MODEL_MAX_GROUPS,
-                                                MODEL_MAX_RULES, MODEL_MAX_ATTACHMENTS);
-        printf("  %-46s %7.1f MiB   %3.0f%% of the bus's 32 MiB  %s\n", kept, (double) all / (1 << 20),
-               100.0 * (double) all / limit, all <= limit / 8 * 7 ? "sent" : "refused (LimitsExceeded)");
-        sizes_real(h);
+        printf("  %-34s %7.1f MiB   %3.0f%% of the bus's 32 MiB\n", "the devices alone (estimate)",
+               (double) devices / (1 << 20), 100.0 * (double) devices / (32 << 20));
+        printf("  with %u groups, %u rules, %u attachments:\n", MODEL_MAX_GROUPS, MODEL_MAX_RULES,
+               MODEL_MAX_ATTACHMENTS);
+        sizes_real(h, &estimate);
         remove_dir(conf_dir);
 }

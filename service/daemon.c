@@ -33,6 +33,12 @@
  * this, devpassd is ready with the bind still under way. */
 #define DAEMON_READY_MAX_S 60
 
+/* The objects under the ObjectManager, in the order GetManagedObjects
+ * lists them. */
+static const BusKind *const bus_kinds[] = {
+        &bus_device_kind, &bus_group_kind, &bus_rule_kind, &bus_attachment_kind, NULL,
+};
+
 static const BusInterface bus_interfaces[] = {
         { DP_MANAGER_INTERFACE, bus_manager_vtable },
         { DP_DEVICE_INTERFACE, bus_device_vtable },
@@ -192,15 +198,18 @@ static int daemon_on_name(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 static bool daemon_connect(Daemon *d, GError **error) {
         int r;
 
+        /* A reply the bus would refuse would cost devpassd its connection:
+         * the estimate errs high, and 7/8 of the limit leaves room for the
+         * header. */
+        d->service.objects = (BusObjects) { .path = DP_ROOT_PATH, .kinds = bus_kinds, .userdata = &d->service,
+                                            .size = service_objects_size,
+                                            .max_size = d->service.config.max_message_size / 8 * 7 };
         /* sd_bus_open_system() honours DBUS_SYSTEM_BUS_ADDRESS: the tests'
          * private bus. */
         if ((r = sd_bus_open_system(&d->service.bus)) < 0 ||
             (r = bus_errors_install(d->service.bus, bus_interfaces)) < 0 ||
             (r = bus_manager_register(d->service.bus, &d->service)) < 0 ||
-            (r = bus_device_register(d->service.bus, &d->service)) < 0 ||
-            (r = bus_group_register(d->service.bus, &d->service)) < 0 ||
-            (r = bus_rule_register(d->service.bus, &d->service)) < 0 ||
-            (r = bus_attachment_register(d->service.bus, &d->service)) < 0 ||
+            (r = bus_objects_register(&d->service.objects, d->service.bus)) < 0 ||
             (r = sd_bus_request_name_async(d->service.bus, NULL, DP_BUS_NAME, 0, daemon_on_name, d)) < 0) {
                 g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(-r),
                             "Cannot serve on the system bus: %s", g_strerror(-r));

@@ -28,12 +28,19 @@
  * long after it came. */
 #define AUTH_ANSWER_KEEP_USEC (60ull * G_USEC_PER_SEC)
 
+/* Callers whose uid and pid the bus told, kept by unique name: the bus
+ * never gives a name to a second connection, and a connection's
+ * credentials are those it connected with, so an entry is never wrong,
+ * at most unused; the table starts again when this full. */
+#define AUTH_CALLERS_MAX 1024
+
 struct Auth {
         sd_bus *bus;
         GHashTable *pending;       /* Check*: refused when the daemon stops */
         GHashTable *answers;       /* sd_bus_message* -> Check*: answered, the call dispatched again */
         GQueue waiting;            /* Check* not sent yet: AUTH_MAX_IN_FLIGHT are out */
         guint in_flight;
+        GHashTable *callers;       /* unique name -> AuthCaller* */
 };
 
 typedef struct {
@@ -149,13 +156,26 @@ static int on_creds(sd_bus_message *reply, void *userdata, sd_bus_error *ret_err
                         if (sd_bus_message_exit_container(reply) < 0)
                                 break;
                 }
+        if (c->caller.uid >= 0) {
+                if (g_hash_table_size(c->auth->callers) >= AUTH_CALLERS_MAX)
+                        g_hash_table_remove_all(c->auth->callers);
+                g_hash_table_insert(c->auth->callers, g_strdup(sd_bus_message_get_sender(c->message)),
+                                    g_memdup2(&c->caller, sizeof(c->caller)));
+        }
         check_redispatch(c);
         return 0;
 }
 
-/* Who the caller is, asked beside polkit so that the log can name it
- * without a blocking call. */
+/* Who the caller is, asked beside polkit (once a caller) so that the
+ * log can name it without a blocking call. */
 static void check_ask_creds(Check *c) {
+        const AuthCaller *known = g_hash_table_lookup(c->auth->callers, sd_bus_message_get_sender(c->message));
+
+        if (known) {
+                c->caller = *known;
+                c->creds_done = true;
+                return;
+        }
         int r = sd_bus_call_method_async(c->auth->bus, &c->creds_slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                          "org.freedesktop.DBus", "GetConnectionCredentials", on_creds, c, "s",
                                          sd_bus_message_get_sender(c->message));
@@ -203,6 +223,7 @@ Auth *auth_new(sd_bus *bus) {
         a->bus = sd_bus_ref(bus);
         a->pending = g_hash_table_new_full(NULL, NULL, (GDestroyNotify) check_free, NULL);
         a->answers = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify) check_free);
+        a->callers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         return a;
 }
 
@@ -230,6 +251,7 @@ void auth_free(Auth *a) {
                 (void) sd_bus_reply_method_errorf(((Check *) value)->message, DP_ERROR_FAILED, "devpassd is stopping: "
                                                   "call again when it is back");
         g_hash_table_unref(a->answers);
+        g_hash_table_unref(a->callers);
         sd_bus_unref(a->bus);
         g_free(a);
 }

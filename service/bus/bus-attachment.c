@@ -16,17 +16,17 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         const StoreAttachment *s = a->settings;
 
         if (g_str_equal(property, "Name"))
-                return sd_bus_message_append(reply, "s", s->name);
+                return sd_bus_message_append_basic(reply, 's', s->name);
         if (g_str_equal(property, "Machine"))
-                return sd_bus_message_append(reply, "s", s->machine);
+                return sd_bus_message_append_basic(reply, 's', s->machine);
         if (g_str_equal(property, "Tenant"))
-                return sd_bus_message_append(reply, "s", s->tenant);
+                return sd_bus_message_append_basic(reply, 's', s->tenant);
         if (g_str_equal(property, "Type"))
-                return sd_bus_message_append(reply, "s", s->type);
+                return sd_bus_message_append_basic(reply, 's', s->type);
         if (g_str_equal(property, "Description"))
-                return sd_bus_message_append(reply, "s", s->description);
+                return sd_bus_message_append_basic(reply, 's', s->description);
         if (g_str_equal(property, "Group"))
-                return sd_bus_message_append(reply, "o", a->group ? a->group->path : "/");
+                return sd_bus_message_append_basic(reply, 'o', a->group ? a->group->path : "/");
         if (g_str_equal(property, "Count"))
                 return sd_bus_message_append(reply, "u", s->count);
         if (g_str_equal(property, "Macs"))
@@ -34,11 +34,11 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         if (g_str_equal(property, "Optional"))
                 return sd_bus_message_append(reply, "b", s->optional);
         if (g_str_equal(property, "State"))
-                return sd_bus_message_append(reply, "s", a->state);
+                return sd_bus_message_append_basic(reply, 's', a->state);
         if (g_str_equal(property, "StateReason"))
-                return sd_bus_message_append(reply, "s", a->state_reason);
+                return sd_bus_message_append_basic(reply, 's', a->state_reason);
         if (g_str_equal(property, "MachineUuid"))
-                return sd_bus_message_append(reply, "s", a->machine_uuid);
+                return sd_bus_message_append_basic(reply, 's', a->machine_uuid);
         if (g_str_equal(property, "DeviceMacs"))
                 return sd_bus_message_append_strv(reply, a->device_macs ?: (char *[]) { NULL });
         return bus_append_object_paths(reply, a->devices, offsetof(Device, path));
@@ -233,11 +233,6 @@ static int attachment_enumerate(sd_bus *bus, const char *prefix, void *userdata,
         return 0;
 }
 
-int bus_attachment_register(sd_bus *bus, Service *d) {
-        int r;
-
-        if ((r = sd_bus_add_fallback_vtable(bus, NULL, DP_ATTACHMENTS_PATH, DP_ATTACHMENT_INTERFACE,
-                                            bus_attachment_vtable, attachment_find, d)) < 0)
-                return r;
-        return sd_bus_add_node_enumerator(bus, NULL, DP_ATTACHMENTS_PATH, attachment_enumerate, d);
-}
+const BusKind bus_attachment_kind = {
+        DP_ATTACHMENTS_PATH, DP_ATTACHMENT_INTERFACE, bus_attachment_vtable, attachment_find, attachment_enumerate,
+};

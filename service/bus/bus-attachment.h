@@ -11,7 +11,7 @@
 #define DP_ATTACHMENT_INTERFACE "org.devpass1.Attachment"
 
 extern const sd_bus_vtable bus_attachment_vtable[];
-int bus_attachment_register(sd_bus *bus, Service *d);
+extern const BusKind bus_attachment_kind;
 const char **bus_attachment_prop_names(unsigned bits);
 
 /* The syntax of a machine's attachment settings (machine: NULL when it

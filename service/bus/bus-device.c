@@ -105,13 +105,9 @@ static int device_enumerate(sd_bus *bus, const char *prefix, void *userdata, cha
         return 0;
 }
 
-int bus_device_register(sd_bus *bus, Service *d) {
-        int r = sd_bus_add_fallback_vtable(bus, NULL, DP_DEVICES_PATH, DP_DEVICE_INTERFACE,
-                                           bus_device_vtable, device_find, d);
-        if (r < 0)
-                return r;
-        return sd_bus_add_node_enumerator(bus, NULL, DP_DEVICES_PATH, device_enumerate, d);
-}
+const BusKind bus_device_kind = {
+        DP_DEVICES_PATH, DP_DEVICE_INTERFACE, bus_device_vtable, device_find, device_enumerate,
+};
 
 static void emit_warn(int r, const char *what, const Device *d) {
         if (r < 0)
@@ -124,29 +120,20 @@ void bus_device_emit_properties(sd_bus *bus, const Device *d, DevicePropMask mas
                   "PropertiesChanged", d);
 }
 
-int bus_emit_object_removed(sd_bus *bus, const char *path, const char *interface) {
-        /* What sd_bus_emit_object_added() names, the standard interfaces
-         * too: a GDBusObjectManagerClient (Cockpit) drops an object only
-         * when every interface it was told of is gone. */
-        return sd_bus_emit_interfaces_removed(bus, path, "org.freedesktop.DBus.Peer",
-                                              "org.freedesktop.DBus.Introspectable",
-                                              "org.freedesktop.DBus.Properties", interface, NULL);
-}
-
-void bus_device_emit_changes(sd_bus *bus, InventoryChanges *c) {
+void bus_device_emit_changes(BusObjects *o, InventoryChanges *c) {
         GHashTableIter it;
         gpointer key, value;
 
         for (guint i = 0; i < c->removed->len; i++) {
                 const Device *d = c->removed->pdata[i];
-                emit_warn(bus_emit_object_removed(bus, d->path, DP_DEVICE_INTERFACE), "InterfacesRemoved", d);
+                emit_warn(bus_objects_emit_removed(o, d->path), "InterfacesRemoved", d);
         }
         for (guint i = 0; i < c->added->len; i++) {
                 const Device *d = c->added->pdata[i];
-                emit_warn(sd_bus_emit_object_added(bus, d->path), "InterfacesAdded", d);
+                emit_warn(bus_objects_emit_added(o, d->path), "InterfacesAdded", d);
         }
         g_hash_table_iter_init(&it, c->changed);
         while (g_hash_table_iter_next(&it, &key, &value)) {
-                bus_device_emit_properties(bus, key, GPOINTER_TO_UINT(value));
+                bus_device_emit_properties(o->bus, key, GPOINTER_TO_UINT(value));
         }
 }

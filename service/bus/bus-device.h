@@ -7,23 +7,19 @@
 
 #include "bus-errors.h"
 #include "inventory.h"
+#include "object-manager.h"
 
 typedef struct Service Service;
 
 #define DP_DEVICE_INTERFACE "org.devpass1.Device"
 
 extern const sd_bus_vtable bus_device_vtable[];
-
-/* Exports every device of the inventory (a fallback vtable and a node
- * enumerator: no per-object registration, whatever the node's size). */
-int bus_device_register(sd_bus *bus, Service *d);
+/* Every device of the inventory and every missing one the model keeps
+ * (a fallback vtable and a node enumerator: no per-object registration,
+ * whatever the node's size); userdata: the Service. */
+extern const BusKind bus_device_kind;
 
 /* Tells clients what an inventory change did: InterfacesRemoved,
  * InterfacesAdded, then PropertiesChanged carrying only what changed. */
-void bus_device_emit_changes(sd_bus *bus, InventoryChanges *changes);
+void bus_device_emit_changes(BusObjects *o, InventoryChanges *changes);
 void bus_device_emit_properties(sd_bus *bus, const Device *d, DevicePropMask mask);
-
-/* InterfacesRemoved of an object that is gone, naming every interface
- * InterfacesAdded named for it (sd_bus_emit_object_added()): the
- * standard ones and its own. */
-int bus_emit_object_removed(sd_bus *bus, const char *path, const char *interface);

@@ -14,20 +14,20 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         const StoreGroup *s = g->settings;
 
         if (g_str_equal(property, "Name"))
-                return sd_bus_message_append(reply, "s", s->name);
+                return sd_bus_message_append_basic(reply, 's', s->name);
         if (g_str_equal(property, "Type"))
-                return sd_bus_message_append(reply, "s", s->type);
+                return sd_bus_message_append_basic(reply, 's', s->type);
         if (g_str_equal(property, "Description"))
-                return sd_bus_message_append(reply, "s", s->description ?: "");
+                return sd_bus_message_append_basic(reply, 's', s->description ?: "");
         if (g_str_equal(property, "Class"))
-                return sd_bus_message_append(reply, "s", s->class_name);
+                return sd_bus_message_append_basic(reply, 's', s->class_name);
         if (g_str_equal(property, "Tenant"))
-                return sd_bus_message_append(reply, "s", s->tenant ?: "");
+                return sd_bus_message_append_basic(reply, 's', s->tenant ?: "");
         if (g_str_equal(property, "TenantNode"))
-                return sd_bus_message_append(reply, "s", s->tenant_node ?: "");
+                return sd_bus_message_append_basic(reply, 's', s->tenant_node ?: "");
         if (g_str_equal(property, "Total"))
-                return sd_bus_message_append(reply, "u", g->total);
-        return sd_bus_message_append(reply, "u", g->free);
+                return sd_bus_message_append_basic(reply, 'u', &g->total);
+        return sd_bus_message_append_basic(reply, 'u', &g->free);
 }
 
 int bus_append_object_paths(sd_bus_message *reply, GPtrArray *objects, size_t path_offset) {
@@ -247,11 +247,6 @@ static int group_enumerate(sd_bus *bus, const char *prefix, void *userdata, char
         return 0;
 }
 
-int bus_group_register(sd_bus *bus, Service *d) {
-        int r;
-
-        if ((r = sd_bus_add_fallback_vtable(bus, NULL, DP_GROUPS_PATH, DP_GROUP_INTERFACE, bus_group_vtable,
-                                            group_find, d)) < 0)
-                return r;
-        return sd_bus_add_node_enumerator(bus, NULL, DP_GROUPS_PATH, group_enumerate, d);
-}
+const BusKind bus_group_kind = {
+        DP_GROUPS_PATH, DP_GROUP_INTERFACE, bus_group_vtable, group_find, group_enumerate,
+};

@@ -10,7 +10,7 @@
 #define DP_GROUP_INTERFACE "org.devpass1.Group"
 
 extern const sd_bus_vtable bus_group_vtable[];
-int bus_group_register(sd_bus *bus, Service *d);
+extern const BusKind bus_group_kind;
 
 /* NULL-terminated names of the bits set, from a table in bit order; free
  * the array only. */

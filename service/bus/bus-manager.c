@@ -261,33 +261,8 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_VTABLE_END
 };
 
-/* The bus drops a connection that sends a message over its limit:
- * devpassd would be gone for every caller. A GetManagedObjects whose
- * reply would come near it (the estimate errs high; 7/8 leaves room for
- * the rest) is refused instead, and the caller can read the objects one
- * by one. */
-static int objects_size_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        Service *d = userdata;
-
-        if (!sd_bus_message_is_method_call(m, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects"))
-                return 0;
-        size_t size = model_bus_size(d->model);
-        if (size <= d->config.max_message_size / 8 * 7)
-                return 0;
-        g_warning("GetManagedObjects refused: its reply would take about %zu bytes, near the bus's limit of "
-                  "%" G_GUINT64_FORMAT, size, d->config.max_message_size);
-        (void) sd_bus_reply_method_errorf(m, SD_BUS_ERROR_LIMITS_EXCEEDED, "Every object together would take about "
-                                          "%zu KiB, more than the bus carries in one message: list them (busctl "
-                                          "tree org.devpass1) and read each with Properties.GetAll", size >> 10);
-        return 1;
-}
-
 int bus_manager_register(sd_bus *bus, Service *d) {
-        int r = sd_bus_add_object_vtable(bus, NULL, DP_ROOT_PATH, DP_MANAGER_INTERFACE,
-                                         bus_manager_vtable, d);
-        if (r < 0 || (r = sd_bus_add_filter(bus, NULL, objects_size_filter, d)) < 0)
-                return r;
-        return sd_bus_add_object_manager(bus, NULL, DP_ROOT_PATH);
+        return sd_bus_add_object_vtable(bus, NULL, DP_ROOT_PATH, DP_MANAGER_INTERFACE, bus_manager_vtable, d);
 }
 
 void bus_manager_emit_reboot(sd_bus *bus) {

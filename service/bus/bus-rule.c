@@ -13,11 +13,11 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         const ModelRule *r = userdata;
 
         if (g_str_equal(property, "Name"))
-                return sd_bus_message_append(reply, "s", r->settings->name);
+                return sd_bus_message_append_basic(reply, 's', r->settings->name);
         if (g_str_equal(property, "Group"))
-                return sd_bus_message_append(reply, "o", r->group->path);
+                return sd_bus_message_append_basic(reply, 'o', r->group->path);
         if (g_str_equal(property, "Node"))
-                return sd_bus_message_append(reply, "s", r->settings->node ?: "");
+                return sd_bus_message_append_basic(reply, 's', r->settings->node ?: "");
         return sd_bus_message_append(reply, "b", r->settings->enabled);
 }
 
@@ -227,11 +227,6 @@ static int rule_enumerate(sd_bus *bus, const char *prefix, void *userdata, char 
         return 0;
 }
 
-int bus_rule_register(sd_bus *bus, Service *d) {
-        int r;
-
-        if ((r = sd_bus_add_fallback_vtable(bus, NULL, DP_RULES_PATH, DP_RULE_INTERFACE, bus_rule_vtable, rule_find,
-                                            d)) < 0)
-                return r;
-        return sd_bus_add_node_enumerator(bus, NULL, DP_RULES_PATH, rule_enumerate, d);
-}
+const BusKind bus_rule_kind = {
+        DP_RULES_PATH, DP_RULE_INTERFACE, bus_rule_vtable, rule_find, rule_enumerate,
+};

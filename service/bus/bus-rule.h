@@ -11,7 +11,7 @@
 #define DP_RULE_INTERFACE "org.devpass1.Rule"
 
 extern const sd_bus_vtable bus_rule_vtable[];
-int bus_rule_register(sd_bus *bus, Service *d);
+extern const BusKind bus_rule_kind;
 
 /* NULL-terminated names of the RuleProp bits set; free the array only. */
 const char **bus_rule_prop_names(unsigned bits);

@@ -31,11 +31,13 @@ static gboolean bus_source_prepare(GSource *source, gint *timeout) {
         BusSource *s = (BusSource *) source;
         uint64_t until;
 
-        /* Change the poll mask only when it changes: modifying it on every
-         * iteration wakes the loop again at once and spins at 100 % CPU. */
+        /* Change the poll mask only when it changes: every change wakes
+         * the loop again at once (modifying it on every iteration spins at
+         * 100 % CPU). Input is always polled for: sd-bus leaves it out
+         * while it holds messages read, but then this source is ready
+         * anyway, and flipping it cost two loop turns a message. */
         int events = sd_bus_get_events(s->bus);
-        GIOCondition want = G_IO_ERR | G_IO_HUP |
-                            (events > 0 ? (GIOCondition) events & (G_IO_IN | G_IO_OUT) : 0);
+        GIOCondition want = G_IO_IN | G_IO_ERR | G_IO_HUP | (events > 0 ? (GIOCondition) events & G_IO_OUT : 0);
         if (want != s->events) {
                 g_source_modify_unix_fd(source, s->tag, want);
                 s->events = want;
@@ -108,5 +110,10 @@ GSource *bus_source_new(sd_bus *bus, BusSourceLostFunc lost, void *userdata) {
         s->events = G_IO_IN | G_IO_ERR | G_IO_HUP;
         s->tag = g_source_add_unix_fd(source, sd_bus_get_fd(bus), s->events);
         g_source_set_name(source, "sd-bus");
+        /* GLib blocks a source that cannot recurse while it dispatches:
+         * its fd leaves the poll set and comes back, and each of the two
+         * wakes the loop for a turn that does nothing. Nothing here runs
+         * the loop from inside a dispatch. */
+        g_source_set_can_recurse(source, TRUE);
         return source;
 }

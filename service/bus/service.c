@@ -40,18 +40,25 @@ void service_boot_list_sync(Service *s) {
         s->boot_list = g_string_free(g_steal_pointer(&list), FALSE);
 }
 
-static void emit_removed(Service *s, ModelChanges *c) {
-        static const char *const interfaces[] = {
-                [MODEL_OBJECT_DEVICE] = DP_DEVICE_INTERFACE,
-                [MODEL_OBJECT_GROUP] = DP_GROUP_INTERFACE,
-                [MODEL_OBJECT_RULE] = DP_RULE_INTERFACE,
-                [MODEL_OBJECT_ATTACHMENT] = DP_ATTACHMENT_INTERFACE,
+ModelBusBytes service_bus_fixed(void) {
+        return (ModelBusBytes) {
+                .device = bus_kind_fixed_bytes(&bus_device_kind),
+                .group = bus_kind_fixed_bytes(&bus_group_kind),
+                .rule = bus_kind_fixed_bytes(&bus_rule_kind),
+                .attachment = bus_kind_fixed_bytes(&bus_attachment_kind),
         };
+}
 
-        for (guint i = 0; i < c->removed->len; i++) {
-                const ModelRemoved *r = c->removed->pdata[i];
-                (void) bus_emit_object_removed(s->bus, r->path, interfaces[r->kind]);
-        }
+size_t service_objects_size(void *userdata) {
+        Service *s = userdata;
+        ModelBusBytes fixed = service_bus_fixed();
+
+        return model_bus_size(s->model, &fixed, NULL);
+}
+
+static void emit_removed(Service *s, ModelChanges *c) {
+        for (guint i = 0; i < c->removed->len; i++)
+                (void) bus_objects_emit_removed(&s->objects, ((ModelRemoved *) c->removed->pdata[i])->path);
 }
 
 static void emit_rest(Service *s, ModelChanges *c, GHashTable *skip) {
@@ -59,7 +66,7 @@ static void emit_rest(Service *s, ModelChanges *c, GHashTable *skip) {
         gpointer key, value;
 
         for (guint i = 0; i < c->added->len; i++)
-                (void) sd_bus_emit_object_added(s->bus, c->added->pdata[i]);
+                (void) bus_objects_emit_added(&s->objects, c->added->pdata[i]);
         g_hash_table_iter_init(&it, c->devices);
         while (g_hash_table_iter_next(&it, &key, &value))
                 if (!skip || !g_hash_table_contains(skip, key))
@@ -245,7 +252,7 @@ void service_on_changes(InventoryChanges *changes, void *userdata) {
         model_refresh(s->model);
         g_autoptr(ModelChanges) c = model_take_changes(s->model);
         emit_removed(s, c);
-        bus_device_emit_changes(s->bus, changes);
+        bus_device_emit_changes(&s->objects, changes);
         bus_manager_emit_changes(s->bus, changes);
         emit_rest(s, c, changes->added_set);
 

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "inventory.h"
 #include "model.h"
+#include "object-manager.h"
 
 #define DP_BUS_NAME "org.devpass1"
 #define DP_ROOT_PATH "/org/devpass1"
@@ -27,6 +28,7 @@ typedef struct Service {
         Config config;
         char *version;
         sd_bus *bus;
+        BusObjects objects;      /* the ObjectManager and the objects under it */
         Inventory *inventory;
         Model *model;
         Auth *auth;
@@ -39,6 +41,12 @@ typedef struct Service {
 /* The service behind a method call on one of its objects (the registering
  * slot's userdata: fallback vtables hand the object to the handler). */
 Service *service_of_call(sd_bus_message *m);
+
+/* What each kind of object takes in GetManagedObjects besides its path,
+ * strings and arrays' elements (bus_kind_fixed_bytes()). */
+ModelBusBytes service_bus_fixed(void);
+/* GetManagedObjects' bytes, never below (userdata: the Service). */
+size_t service_objects_size(void *userdata);
 
 /* Sends what the model says changed (objects removed, added, properties),
  * and keeps the boot-time vfio-pci list in step with the store. */

@@ -375,61 +375,95 @@ void model_refresh_holders(Model *m, GPtrArray *addresses, const char *machine) 
 
 /* ---- how big the whole view is on the bus ---- */
 
-/* Per object: its path, the standard interfaces' names, its interface's. */
-#define OBJECT_BYTES 256
-/* Per property: the a{sv} entry around the value (see device_bus_size()). */
-#define PROPERTY_BYTES 40
-/* Per object path in an array: length, the path, its NUL, padding. */
-#define PATH_BYTES 56
+/* An element of an array of strings or paths, or a field of a struct:
+ * length, the string, NUL, and after the first the padding to 4 before
+ * it. After the first struct of an array, the padding to 8 before one. */
+#define ELEMENT_BYTES(s, i) (((i) ? 3 : 0) + 4 + strlen(s) + 1)
+#define STRUCT_BYTES(i) ((i) ? 7 : 0)
 
 static size_t strings_bytes(const char *const *v) {
         size_t n = 0;
 
         for (size_t i = 0; v[i]; i++)
-                n += 8 + strlen(v[i]);
+                n += strlen(v[i]);
         return n;
 }
 
-size_t model_bus_size(Model *m) {
-        GPtrArray *devices = inventory_sorted(m->inventory);
+static size_t elements_bytes(const char *const *v) {
+        size_t n = 0;
+
+        for (size_t i = 0; v && v[i]; i++)
+                n += ELEMENT_BYTES(v[i], i);
+        return n;
+}
+
+static size_t paths_bytes(GPtrArray *objects, size_t path_offset) {
+        size_t n = 0;
+
+        for (guint i = 0; i < objects->len; i++)
+                n += ELEMENT_BYTES(*(const char **) ((const char *) objects->pdata[i] + path_offset), i);
+        return n;
+}
+
+static size_t group_bus_size(const ModelGroup *g) {
+        const StoreGroup *s = g->settings;
+
+        return strings_bytes((const char *const[]) { g->path, s->name, s->type, s->description ?: "", s->class_name,
+                                                     s->tenant ?: "", s->tenant_node ?: "", NULL }) +
+               paths_bytes(g->rules, offsetof(ModelRule, path)) + paths_bytes(g->devices, offsetof(Device, path));
+}
+
+static size_t rule_bus_size(const ModelRule *r) {
+        size_t n = strings_bytes((const char *const[]) { r->path, r->settings->name, r->group->path,
+                                                         r->settings->node ?: "", NULL }) +
+                   paths_bytes(r->devices, offsetof(Device, path));
+
+        for (guint i = 0; i < r->settings->conditions->len; i++) {
+                const StoreCondition *c = r->settings->conditions->pdata[i];
+                n += STRUCT_BYTES(i) + elements_bytes((const char *const[]) { c->field, c->op, c->value, NULL });
+        }
+        for (guint i = 0; i < r->conflicts->len; i++) {
+                const ModelConflict *c = &g_array_index(r->conflicts, ModelConflict, i);
+                n += STRUCT_BYTES(i) + elements_bytes((const char *const[]) { c->device->path, c->other->path, NULL });
+        }
+        return n;
+}
+
+static size_t attachment_bus_size(const ModelAttachment *a) {
+        const StoreAttachment *s = a->settings;
+
+        return strings_bytes((const char *const[]) { a->path, s->name, s->machine, s->tenant, s->type,
+                                                     s->description, a->group ? a->group->path : "/", a->state,
+                                                     a->state_reason, a->machine_uuid, NULL }) +
+               paths_bytes(a->devices, offsetof(Device, path)) + elements_bytes((const char *const *) s->macs) +
+               elements_bytes((const char *const *) a->device_macs);
+}
+
+/* Each kind: its objects' fixed bytes, and their strings and elements. */
+static size_t table_bus_size(GHashTable *objects, size_t fixed, size_t (*size)(gconstpointer object)) {
         GHashTableIter it;
         gpointer value;
         size_t n = 0;
 
-        for (guint i = 0; i < devices->len; i++)
-                n += OBJECT_BYTES + device_bus_size(devices->pdata[i]);
-        g_hash_table_iter_init(&it, m->missing);
+        g_hash_table_iter_init(&it, objects);
         while (g_hash_table_iter_next(&it, NULL, &value))
-                n += OBJECT_BYTES + device_bus_size(value);
-        g_hash_table_iter_init(&it, m->groups);
-        while (g_hash_table_iter_next(&it, NULL, &value)) {
-                const ModelGroup *g = value;
-                const StoreGroup *s = g->settings;
-                n += OBJECT_BYTES + _GROUP_PROP_MAX * PROPERTY_BYTES +
-                     strings_bytes((const char *const[]) { s->name, s->type, s->description ?: "", s->class_name,
-                                                           s->tenant ?: "", s->tenant_node ?: "", NULL }) +
-                     (g->rules->len + g->devices->len) * PATH_BYTES;
-        }
-        g_hash_table_iter_init(&it, m->rules);
-        while (g_hash_table_iter_next(&it, NULL, &value)) {
-                const ModelRule *r = value;
-                n += OBJECT_BYTES + _RULE_PROP_MAX * PROPERTY_BYTES +
-                     strings_bytes((const char *const[]) { r->settings->name, r->settings->node ?: "", NULL }) +
-                     (1 + r->devices->len + 2 * r->conflicts->len) * PATH_BYTES;
-                for (guint i = 0; i < r->settings->conditions->len; i++) {
-                        const StoreCondition *c = r->settings->conditions->pdata[i];
-                        n += 8 + strings_bytes((const char *const[]) { c->field, c->op, c->value, NULL });
-                }
-        }
-        g_hash_table_iter_init(&it, m->attachments);
-        while (g_hash_table_iter_next(&it, NULL, &value)) {
-                const ModelAttachment *a = value;
-                const StoreAttachment *s = a->settings;
-                n += OBJECT_BYTES + _ATTACHMENT_PROP_MAX * PROPERTY_BYTES +
-                     strings_bytes((const char *const[]) { s->name, s->machine, s->tenant, s->type, s->description,
-                                                           a->state, a->state_reason, a->machine_uuid, NULL }) +
-                     (1 + a->devices->len) * PATH_BYTES + strings_bytes((const char *const *) (s->macs ?: (char *[]) { NULL })) +
-                     strings_bytes((const char *const *) (a->device_macs ?: (char *[]) { NULL }));
-        }
+                n += fixed + size(value);
         return n;
+}
+
+size_t model_bus_size(Model *m, const ModelBusBytes *fixed, ModelBusBytes *kinds) {
+        GPtrArray *devices = inventory_sorted(m->inventory);
+        ModelBusBytes k = {
+                .device = table_bus_size(m->missing, fixed->device, (size_t (*)(gconstpointer)) device_bus_size),
+                .group = table_bus_size(m->groups, fixed->group, (size_t (*)(gconstpointer)) group_bus_size),
+                .rule = table_bus_size(m->rules, fixed->rule, (size_t (*)(gconstpointer)) rule_bus_size),
+                .attachment = table_bus_size(m->attachments, fixed->attachment,
+                                             (size_t (*)(gconstpointer)) attachment_bus_size),
+        };
+
+        for (guint i = 0; i < devices->len; i++)
+                k.device += fixed->device + device_bus_size(devices->pdata[i]);
+        if (kinds)
+                *kinds = k;
+        return k.device + k.group + k.rule + k.attachment;
 }

@@ -170,9 +170,16 @@ bool model_resync(Model *m, GError **error);
 void model_refresh_holders(Model *m, GPtrArray *addresses, const char *machine);
 ModelChanges *model_take_changes(Model *m);
 
-/* About how many bytes GetManagedObjects of everything takes (a little
- * more, never less). */
-size_t model_bus_size(Model *m);
+/* Bytes of GetManagedObjects, of each kind of object. */
+typedef struct {
+        size_t device, group, rule, attachment;
+} ModelBusBytes;
+
+/* How many bytes GetManagedObjects of everything takes, a little more,
+ * never less: each object's fixed bytes (the bus faces know them:
+ * bus_kind_fixed_bytes()) and its path, strings and arrays' elements.
+ * *kinds (unless NULL) gets each kind's share. */
+size_t model_bus_size(Model *m, const ModelBusBytes *fixed, ModelBusBytes *kinds);
 
 /* Lookups. */
 ModelGroup *model_group_by_path(Model *m, const char *path);

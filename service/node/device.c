@@ -223,28 +223,27 @@ const char **device_prop_names(DevicePropMask mask) {
         return names;
 }
 
-/* Each a{sv} entry: alignment, the name, the signature, the value's own
- * padding: about this much besides the value. */
-#define BUS_ENTRY_BYTES 40
-#define BUS_PATH_BYTES(p) (8 + strlen(p))
+/* An element of an array of strings: length, the string, NUL, and after
+ * the first the padding to 4 before it. */
+#define BUS_ELEMENT_BYTES(s, i) (((i) ? 3 : 0) + 4 + strlen(s) + 1)
 
 static size_t strv_bytes(char **v) {
-        size_t n = 8;
+        size_t n = 0;
 
         for (size_t i = 0; v && v[i]; i++)
-                n += 8 + strlen(v[i]);
+                n += BUS_ELEMENT_BYTES(v[i], i);
         return n;
 }
 
 size_t device_bus_size(const Device *d) {
-        size_t n = BUS_PATH_BYTES(d->path) + _DEVICE_PROP_MAX * BUS_ENTRY_BYTES;
+        size_t n = strlen(d->path) + strlen(d->address_str) + strlen(d->vendor_name ?: "") +
+                   strlen(d->device_name ?: "") + strlen(d->subsystem_vendor_name ?: "") +
+                   strlen(d->subsystem_name ?: "") + strlen(d->class_name ?: "") + strlen(d->driver ?: "") +
+                   strlen(d->physfn_path ?: "") + strlen(d->group_path ?: "") + strlen(d->rule_path ?: "") +
+                   strlen(d->holder ?: "") + strlen(d->state_str ?: "");
 
-        n += strlen(d->address_str) + strlen(d->vendor_name ?: "") + strlen(d->device_name ?: "") +
-             strlen(d->subsystem_vendor_name ?: "") + strlen(d->subsystem_name ?: "") + strlen(d->class_name ?: "") +
-             strlen(d->driver ?: "") + strlen(d->physfn_path ?: "") + strlen(d->group_path ?: "") +
-             strlen(d->rule_path ?: "") + strlen(d->holder ?: "") + strlen(d->state_str ?: "");
         n += strv_bytes(d->virtfn_paths) + strv_bytes(d->reset_methods) + strv_bytes(d->blockers);
         for (guint i = 0; d->iommu_peers && i < d->iommu_peers->len; i++)
-                n += BUS_PATH_BYTES(((Device *) d->iommu_peers->pdata[i])->path);
+                n += BUS_ELEMENT_BYTES(((Device *) d->iommu_peers->pdata[i])->path, i);
         return n;
 }

@@ -128,9 +128,9 @@ void device_take_fields(Device *dst, Device *src);
 
 const char *device_prop_name(DeviceProp p);
 
-/* About how many bytes the device's object takes in GetManagedObjects (a
- * little more, never less): what devpassd checks before a reply the bus
- * would refuse. */
+/* The bytes of the device's path, strings and arrays' elements in
+ * GetManagedObjects, padding at its worst (model_bus_size() adds the
+ * rest): what devpassd checks before a reply the bus would refuse. */
 size_t device_bus_size(const Device *d);
 
 /* NULL-terminated array of the names of the bits set in mask; the strings

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What a GDBusObjectManagerClient (Cockpit, desktop frontends) sees of
  * devpassd: objects come with InterfacesAdded and go with
- * InterfacesRemoved naming every interface they came with, so no ghost
- * stays behind; a reply the bus would refuse is refused; what devpassd
- * keeps is bounded. */
+ * InterfacesRemoved naming the one interface they came with, so no ghost
+ * stays behind; GetManagedObjects gives each object's own interface with
+ * what Properties.GetAll gives; a reply the bus would refuse is refused;
+ * what devpassd keeps is bounded. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -72,11 +73,23 @@ static char *create_group(Fixture *f, const char *name) {
                              g_variant_new("(@a{sv})", calls_parse("a{sv}", settings)));
 }
 
+/* The client knows the object at path by its own interface alone (the
+ * standard ones answer on every object and are no news). */
+static void assert_one_interface(Fixture *f, const char *path, const char *interface) {
+        g_autoptr(GDBusObject) o = g_dbus_object_manager_get_object(f->client, path);
+        GList *interfaces = g_dbus_object_get_interfaces(o);
+
+        assert_int_equal(g_list_length(interfaces), 1);
+        assert_string_equal(g_dbus_proxy_get_interface_name(interfaces->data), interface);
+        g_list_free_full(interfaces, g_object_unref);
+}
+
 static void test_no_ghosts(void **state) {
         Fixture *f = *state;
 
         g_autofree char *a = create_group(f, "A");
         wait_object(f, a, true);
+        assert_one_interface(f, a, "org.devpass1.Group");
         g_autoptr(GVariant) r = calls_ok(f->h, a, "org.devpass1.Group", "Delete",
                                          calls_parse("(a{sv})", "(@a{sv} {},)"));
         wait_object(f, a, false);
@@ -84,10 +97,43 @@ static void test_no_ghosts(void **state) {
         /* A device that goes leaves no ghost either. */
         g_autofree char *vf = calls_path_of("0000:3b:02.3");
         wait_object(f, vf, true);
+        assert_one_interface(f, vf, "org.devpass1.Device");
         fakekernel_lock(f->fk);
         testbed_remove(f->h->testbed, "0000:3b:02.3");
         fakekernel_unlock(f->fk);
         wait_object(f, vf, false);
+}
+
+/* Each object of every kind once, with its own interface only, whose
+ * values are those Properties.GetAll gives (sd-bus's, from the same
+ * vtable). */
+static void test_objects_as_get_all(void **state) {
+        Fixture *f = *state;
+
+        g_autofree char *group = calls_passthrough_group(f->h, (const char *const[]) { "0000:3b:02.3", NULL },
+                                                         "vfs", "sriov-nic", "nic");
+        g_free(calls_attach(f->h, "vm1", group, 1));
+        g_autoptr(GVariant) objects = harness_managed_objects(f->h);
+        g_autoptr(GHashTable) kinds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        GVariantIter it;
+        const char *path;
+        GVariant *ifaces;
+
+        g_variant_iter_init(&it, objects);
+        while (g_variant_iter_loop(&it, "{&o@a{sa{sv}}}", &path, &ifaces)) {
+                const char *interface;
+                g_autoptr(GVariant) props = NULL;
+                assert_int_equal(g_variant_n_children(ifaces), 1);
+                g_variant_get_child(ifaces, 0, "{&s@a{sv}}", &interface, &props);
+                g_autoptr(GVariant) all = calls_ok(f->h, path, "org.freedesktop.DBus.Properties", "GetAll",
+                                                   g_variant_new("(s)", interface));
+                g_autoptr(GVariant) want = g_variant_get_child_value(all, 0);
+                if (!g_variant_equal(props, want))
+                        fail_msg("%s: GetManagedObjects says %s, GetAll %s", path, g_variant_print(props, FALSE),
+                                 g_variant_print(want, FALSE));
+                g_hash_table_add(kinds, g_strdup(interface));
+        }
+        assert_int_equal(g_hash_table_size(kinds), 4);
 }
 
 /* ListDevices gives every device, in address order, with the values of
@@ -175,7 +221,7 @@ static void restart_with_limit(Fixture *f, guint64 max_message_size) {
 
 /* A reply the bus would refuse (it would drop devpassd's connection with
  * it) is refused instead, and devpassd goes on; the size is estimated
- * high, never low, and not wildly high. */
+ * high, never low, and less than a tenth high. */
 static void test_reply_too_big(void **state) {
         Fixture *f = *state;
         g_autoptr(GError) error = NULL;
@@ -195,7 +241,8 @@ static void test_reply_too_big(void **state) {
         g_autoptr(GVariant) alive = calls_ok(f->h, "/org/devpass1", MANAGER, "GetDevice",
                                              g_variant_new("(s)", "0000:17:00.0"));
 
-        restart_with_limit(f, (guint64) size * 2);
+        /* devpassd sends up to 7/8 of the limit. */
+        restart_with_limit(f, ((guint64) size * 11 / 10 / 7 + 1) * 8);
         assert_int_equal(objects_reply_size(f, &error), size);
         g_assert_no_error(error);
 }
@@ -217,6 +264,7 @@ static void test_groups_bounded(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_no_ghosts, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_objects_as_get_all, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_list_devices, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reply_too_big, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_groups_bounded, setup, teardown),
