@@ -101,13 +101,13 @@ static const CtlColumn finding_columns[] = {
 };
 
 /* A reference to a group or rule: its name for people, its path in JSON. */
-static void set_label(CtlTable *t, CtlCell *row, const char *key, const GPtrArray *objects, const char *path) {
+static void set_label(CtlTable *t, CtlRow *row, const char *key, const GPtrArray *objects, const char *path) {
         ctl_cell_set_text(t, row, key, ctl_object_label(objects, path));
 }
 
 /* A list's text replaced by how many it has (zero: that text), as the
  * narrow columns say. */
-static void set_count(CtlTable *t, CtlCell *row, const char *key, guint n, const char *zero) {
+static void set_count(CtlTable *t, CtlRow *row, const char *key, guint n, const char *zero) {
         ctl_cell_set_text(t, row, key, n ? g_strdup_printf("%u", n) : g_strdup(zero));
 }
 
@@ -122,7 +122,7 @@ CtlTable *ctl_devices_table(const GPtrArray *devices, const CtlObjects *all) {
 
         for (guint i = 0; i < devices->len; i++) {
                 const CtlObject *o = devices->pdata[i];
-                CtlCell *row = ctl_table_add_object(t, o);
+                CtlRow *row = ctl_table_add_object(t, o);
                 ctl_cell_set(t, row, "name", ctl_cell_take(ctl_device_name(o->props)));
                 ctl_cell_set(t, row, "sriov", ctl_cell_take(ctl_sriov_text(o->props)));
                 set_label(t, row, "group", all->groups, ctl_props_str(o->props, "Group"));
@@ -140,7 +140,7 @@ CtlTable *ctl_groups_table(const GPtrArray *groups, const CtlObjects *all) {
 
         for (guint i = 0; i < groups->len; i++) {
                 const CtlObject *o = groups->pdata[i];
-                CtlCell *row = ctl_table_add_object(t, o);
+                CtlRow *row = ctl_table_add_object(t, o);
                 set_count(t, row, "rules", strv_count(o->props, "Rules"), "0");
         }
         return t;
@@ -151,7 +151,7 @@ CtlTable *ctl_rules_table(const GPtrArray *rules, const CtlObjects *all) {
 
         for (guint i = 0; i < rules->len; i++) {
                 const CtlObject *o = rules->pdata[i];
-                CtlCell *row = ctl_table_add_object(t, o);
+                CtlRow *row = ctl_table_add_object(t, o);
                 GPtrArray *conflicts = ctl_props_tuples(o->props, "Conflicts");
                 set_label(t, row, "group", all->groups, ctl_props_str(o->props, "Group"));
                 /* "" is every node. */
@@ -168,7 +168,7 @@ CtlTable *ctl_attachments_table(const GPtrArray *attachments, const CtlObjects *
 
         for (guint i = 0; i < attachments->len; i++) {
                 const CtlObject *o = attachments->pdata[i];
-                CtlCell *row = ctl_table_add_object(t, o);
+                CtlRow *row = ctl_table_add_object(t, o);
                 set_label(t, row, "group", all->groups, ctl_props_str(o->props, "Group"));
         }
         return t;
@@ -187,7 +187,7 @@ CtlTable *ctl_findings_table(const GPtrArray *findings) {
 
         for (guint i = 0; i < findings->len; i++) {
                 char **f = findings->pdata[i];
-                CtlCell *row = ctl_table_add_row(t);
+                CtlRow *row = ctl_table_add_row(t);
                 ctl_cell_set(t, row, "address", ctl_cell_take(ctl_short_address(f[0])));
                 ctl_cell_set(t, row, "kind", ctl_cell_str(f[1]));
                 ctl_cell_set(t, row, "subject", ctl_cell_str(f[2]));

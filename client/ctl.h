@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <glib.h>
 #include <systemd/sd-bus.h>
@@ -124,6 +125,8 @@ typedef struct {
 } CtlColumn;
 
 typedef struct CtlTable CtlTable;
+/* A row of a table: set its cells with ctl_cell_set(). */
+typedef struct CtlRow CtlRow;
 
 typedef struct {
         guint width;      /* 0: no limit */
@@ -162,7 +165,7 @@ char *ctl_error_text(const char *what, const char *name, const char *message, in
  * --count; give-back and release-machine. */
 char *ctl_error_words(const char *message);
 
-/* table.c: pure; libsmartcols lays tables out. */
+/* table.c: pure but for the stream a table goes to; libsmartcols lays tables out. */
 void ctl_cell_clear(CtlCell *c);
 CtlCell ctl_cell_str(const char *s);                    /* "" and NULL: "-", null */
 CtlCell ctl_cell_take(char *text);                      /* the same, freeing text */
@@ -173,14 +176,15 @@ CtlCell ctl_cell_list(char *const *items, const char *separator);  /* "-" and []
 CtlTable *ctl_table_new(const char *name, const CtlColumn *columns, guint n_columns);
 void ctl_table_free(CtlTable *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CtlTable, ctl_table_free)
-CtlCell *ctl_table_add_row(CtlTable *t);               /* n_columns empty cells */
+CtlRow *ctl_table_add_row(CtlTable *t);                /* of empty cells */
 /* A row with the cells of o's properties and path filled. */
-CtlCell *ctl_table_add_object(CtlTable *t, const CtlObject *o);
+CtlRow *ctl_table_add_object(CtlTable *t, const CtlObject *o);
 guint ctl_table_rows(const CtlTable *t);
 guint ctl_table_column(const CtlTable *t, const char *key);   /* G_MAXUINT: none */
-void ctl_cell_set(CtlTable *t, CtlCell *row, const char *key, CtlCell value);
+/* Takes value's text and JSON. */
+void ctl_cell_set(CtlTable *t, CtlRow *row, const char *key, CtlCell value);
 /* Only the text of a cell (its JSON stays), taking text. */
-void ctl_cell_set_text(CtlTable *t, CtlCell *row, const char *key, char *text);
+void ctl_cell_set_text(CtlTable *t, CtlRow *row, const char *key, char *text);
 /* What this run prints: JSON or text, and --output's columns (NULL: the
  * default ones). Tables made from then on keep only the cells it needs;
  * before any call they keep all. */
@@ -191,6 +195,8 @@ char *ctl_table_column_names(const CtlTable *t);
 bool ctl_table_select(CtlTable *t, const char *output, char **ret_error);
 /* Leaves a default column out of the text (not after --output). */
 void ctl_table_hide(CtlTable *t, const char *key);
+/* The table laid out by libsmartcols, to f; and the same as a string. */
+void ctl_table_print(const CtlTable *t, const CtlTextOptions *o, FILE *f);
 char *ctl_table_text(const CtlTable *t, const CtlTextOptions *o);
 char *ctl_table_json(const CtlTable *t);               /* {"name": [...]} and a newline */
 char *ctl_table_row_json(const CtlTable *t, guint row); /* one object */

@@ -131,7 +131,7 @@ CtlTable *ctl_claims_table(const GPtrArray *claims) {
                 /* An Optional attachment may get nothing: say so on its row. */
                 for (guint j = 0; j < MAX(c->devices->len, 1u); j++) {
                         const CtlClaimDevice *d = j < c->devices->len ? c->devices->pdata[j] : NULL;
-                        CtlCell *row = ctl_table_add_row(t);
+                        CtlRow *row = ctl_table_add_row(t);
                         ctl_cell_set(t, row, "attachment", ctl_cell_str(c->name));
                         ctl_cell_set(t, row, "path", ctl_cell_str(c->path));
                         if (!d)

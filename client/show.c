@@ -14,23 +14,23 @@ int ctl_table_setup(CtlTable *t) {
 }
 
 int ctl_table_show(CtlTable *t) {
-        g_autofree char *text = NULL;
         int code = ctl_table_setup(t);
 
         if (code != CTL_EXIT_OK)
                 return code;
-        if (ctl_args.json)
-                text = ctl_table_json(t);
-        else {
-                ctl_pager_open();
-                CtlTextOptions o = {
-                        .width = ctl_args.width ? ctl_args.width : ctl_terminal_width(),
-                        .no_headings = ctl_args.no_headings,
-                        .raw = ctl_args.raw,
-                };
-                text = ctl_table_text(t, &o);
+        if (ctl_args.json) {
+                g_autofree char *text = ctl_table_json(t);
+                fputs(text, stdout);
+                return CTL_EXIT_OK;
         }
-        fputs(text, stdout);
+        ctl_pager_open();
+        CtlTextOptions o = {
+                .width = ctl_args.width ? ctl_args.width : ctl_terminal_width(),
+                .no_headings = ctl_args.no_headings,
+                .raw = ctl_args.raw,
+        };
+        /* Straight to stdout: a listing of thousands is no string first. */
+        ctl_table_print(t, &o, stdout);
         return CTL_EXIT_OK;
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* devpassctl's tables: named columns, rows of cells that have a text for
  * people and a JSON value; laid out by libsmartcols, or written as JSON.
- * Pure: the text comes back as a string. */
+ * Pure but for the stream a table is printed to. */
+#include <stdio.h>
 #include <string.h>
 #include <libsmartcols.h>
 
@@ -13,10 +14,18 @@ struct CtlTable {
         guint n_columns;
         GArray *selected;      /* of guint: the columns to show, in order */
         bool chosen;           /* by --output: JSON shows the same */
-        GPtrArray *rows;       /* of CtlCell arrays (n_columns each) */
-        bool *needed;          /* per column: its cells are kept */
+        GPtrArray *rows;       /* of CtlRow */
+        guint *slot;           /* per column: where its cell is in a row; G_MAXUINT: not kept */
+        guint n_kept;          /* cells in a row */
+        guint n_halves;        /* of a cell: its text, its JSON, or both */
         bool keep_text, keep_json;
+        GStringChunk *strings; /* the cells' text and JSON, each distinct one once */
 };
+
+/* A row (CtlRow, opaque to the rest) is an array of the halves this
+ * table keeps of each cell it keeps, pointing into the table's strings;
+ * NULL for "-" and null. A node's devices share most of their cells
+ * (driver, name, state), so a row costs a few pointers. */
 
 /* What this run prints (ctl_tables_want()): a table keeps only those
  * cells, so that 16,384 devices do not cost 30 columns of text and JSON
@@ -44,17 +53,6 @@ static bool column_wanted(const CtlColumn *c) {
                 if (g_ascii_strcasecmp(wants.output[i], c->key) == 0)
                         return true;
         return false;
-}
-
-/* value, or its halves this table keeps; nothing for a column not needed. */
-static CtlCell cell_kept(const CtlTable *t, guint c, CtlCell value) {
-        if (!t->needed[c])
-                ctl_cell_clear(&value);
-        if (!t->keep_text)
-                g_clear_pointer(&value.text, g_free);
-        if (!t->keep_json)
-                g_clear_pointer(&value.json, g_free);
-        return value;
 }
 
 void ctl_cell_clear(CtlCell *c) {
@@ -105,15 +103,17 @@ CtlTable *ctl_table_new(const char *name, const CtlColumn *columns, guint n_colu
         t->name = g_strdup(name);
         t->columns = columns;
         t->n_columns = n_columns;
-        t->rows = g_ptr_array_new();
+        t->rows = g_ptr_array_new_with_free_func(g_free);
         t->selected = g_array_new(FALSE, FALSE, sizeof(guint));
-        t->needed = g_new0(bool, n_columns);
+        t->slot = g_new(guint, n_columns);
         t->keep_text = !wants.set || !wants.json;
         t->keep_json = !wants.set || wants.json;
+        t->n_halves = t->keep_text + t->keep_json;
+        t->strings = g_string_chunk_new(16 * 1024);
         for (guint i = 0; i < n_columns; i++) {
                 if (columns[i].shown)
                         g_array_append_val(t->selected, i);
-                t->needed[i] = column_wanted(&columns[i]);
+                t->slot[i] = column_wanted(&columns[i]) ? t->n_kept++ : G_MAXUINT;
         }
         return t;
 }
@@ -121,54 +121,79 @@ CtlTable *ctl_table_new(const char *name, const CtlColumn *columns, guint n_colu
 void ctl_table_free(CtlTable *t) {
         if (!t)
                 return;
-        for (guint r = 0; r < t->rows->len; r++) {
-                CtlCell *cells = t->rows->pdata[r];
-                for (guint c = 0; c < t->n_columns; c++)
-                        ctl_cell_clear(&cells[c]);
-                g_free(cells);
-        }
         g_ptr_array_unref(t->rows);
         g_array_unref(t->selected);
-        g_free(t->needed);
+        g_string_chunk_free(t->strings);
+        g_free(t->slot);
         g_free(t->name);
         g_free(t);
 }
 
-CtlCell *ctl_table_add_row(CtlTable *t) {
-        CtlCell *cells = g_new0(CtlCell, t->n_columns);
-        g_ptr_array_add(t->rows, cells);
-        return cells;
+/* Where column c's text (or JSON) is in row; NULL when the table keeps none. */
+static const char **row_half(const CtlTable *t, const CtlRow *row, guint c, bool json) {
+        if (t->slot[c] == G_MAXUINT || !(json ? t->keep_json : t->keep_text))
+                return NULL;
+        return (const char **) row + t->slot[c] * t->n_halves + (json && t->keep_text);
+}
+
+/* Sets column c's text (or JSON) to s, taking it, when the table keeps
+ * it: in the table's strings, each distinct one once. */
+static void row_set_half(CtlTable *t, CtlRow *row, guint c, bool json, char *s) {
+        const char **half = row_half(t, row, c, json);
+
+        if (half)
+                *half = s ? g_string_chunk_insert_const(t->strings, s) : NULL;
+        g_free(s);
+}
+
+static void row_set(CtlTable *t, CtlRow *row, guint c, CtlCell value) {
+        row_set_half(t, row, c, false, value.text);
+        row_set_half(t, row, c, true, value.json);
+}
+
+static const char *cell_text(const CtlTable *t, const CtlRow *row, guint c) {
+        const char **half = row_half(t, row, c, false);
+        return half && *half ? *half : "-";
+}
+
+static const char *cell_json(const CtlTable *t, const CtlRow *row, guint c) {
+        const char **half = row_half(t, row, c, true);
+        return half && *half ? *half : "null";
+}
+
+CtlRow *ctl_table_add_row(CtlTable *t) {
+        CtlRow *row = g_malloc0_n(MAX(t->n_kept * t->n_halves, 1u), sizeof(const char *));
+        g_ptr_array_add(t->rows, row);
+        return row;
 }
 
 guint ctl_table_rows(const CtlTable *t) {
         return t->rows->len;
 }
 
-void ctl_cell_set(CtlTable *t, CtlCell *row, const char *key, CtlCell value) {
+void ctl_cell_set(CtlTable *t, CtlRow *row, const char *key, CtlCell value) {
         guint c = ctl_table_column(t, key);
 
         g_assert(c != G_MAXUINT);
-        ctl_cell_clear(&row[c]);
-        row[c] = cell_kept(t, c, value);
+        row_set(t, row, c, value);
 }
 
-void ctl_cell_set_text(CtlTable *t, CtlCell *row, const char *key, char *text) {
+void ctl_cell_set_text(CtlTable *t, CtlRow *row, const char *key, char *text) {
         guint c = ctl_table_column(t, key);
 
         g_assert(c != G_MAXUINT);
-        g_free(row[c].text);
-        row[c].text = t->needed[c] && t->keep_text ? text : (g_free(text), NULL);
+        row_set_half(t, row, c, false, text);
 }
 
-CtlCell *ctl_table_add_object(CtlTable *t, const CtlObject *o) {
-        CtlCell *row = ctl_table_add_row(t);
+CtlRow *ctl_table_add_object(CtlTable *t, const CtlObject *o) {
+        CtlRow *row = ctl_table_add_row(t);
 
         for (guint i = 0; i < t->n_columns; i++) {
                 const char *property = t->columns[i].property;
-                if (!property || !t->needed[i])
+                if (!property || t->slot[i] == G_MAXUINT)
                         continue;
-                row[i] = cell_kept(t, i, g_str_equal(property, "@path") ? ctl_cell_str(o->path)
-                                                                       : ctl_prop_cell(o->props, property));
+                row_set(t, row, i, g_str_equal(property, "@path") ? ctl_cell_str(o->path)
+                                                                  : ctl_prop_cell(o->props, property));
         }
         return row;
 }
@@ -219,11 +244,11 @@ void ctl_table_hide(CtlTable *t, const char *key) {
                         g_array_remove_index(t->selected, i--);
 }
 
-char *ctl_table_text(const CtlTable *t, const CtlTextOptions *o) {
+void ctl_table_print(const CtlTable *t, const CtlTextOptions *o, FILE *f) {
         struct libscols_table *tb = scols_new_table();
-        char *out = NULL;
 
         g_assert(tb);
+        scols_table_set_stream(tb, f);
         scols_table_enable_noheadings(tb, o->no_headings);
         scols_table_enable_raw(tb, o->raw);
         /* Only a known width cuts: a pipe gets every cell whole. */
@@ -240,30 +265,39 @@ char *ctl_table_text(const CtlTable *t, const CtlTextOptions *o) {
                 g_assert(scols_table_new_column(tb, c->heading, 0, flags));
         }
         for (guint r = 0; r < t->rows->len; r++) {
-                const CtlCell *cells = t->rows->pdata[r];
                 struct libscols_line *line = scols_table_new_line(tb, NULL);
                 g_assert(line);
                 /* smartcols shows control characters as \x1b and the like. */
                 for (guint i = 0; i < t->selected->len; i++)
-                        g_assert(scols_line_set_data(line, i, cells[g_array_index(t->selected, guint, i)].text ?: "-") == 0);
+                        g_assert(scols_line_set_data(line, i, cell_text(t, t->rows->pdata[r],
+                                                                        g_array_index(t->selected, guint, i))) == 0);
         }
-        if (scols_print_table_to_string(tb, &out) < 0)
+        /* A table of no rows prints nothing, not even its headings. */
+        if (scols_print_table(tb) < 0)
                 g_error("libsmartcols could not lay out the table");
         scols_unref_table(tb);
-        /* A table of no rows prints its headings; the string has no last newline. */
-        char *text = g_strconcat(out ? out : "", out && out[0] ? "\n" : "", NULL);
-        free(out);
-        return text;
+}
+
+char *ctl_table_text(const CtlTable *t, const CtlTextOptions *o) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        g_assert(f);
+        ctl_table_print(t, o, f);
+        g_assert(fclose(f) == 0);
+        /* malloc's: GLib's g_free() is free(). */
+        return buf;
 }
 
 char *ctl_table_row_json(const CtlTable *t, guint r) {
-        const CtlCell *cells = t->rows->pdata[r];
+        const CtlRow *row = t->rows->pdata[r];
         GString *out = g_string_new("{");
         guint n = t->chosen ? t->selected->len : t->n_columns;
 
         for (guint i = 0; i < n; i++) {
                 guint c = t->chosen ? g_array_index(t->selected, guint, i) : i;
-                g_string_append_printf(out, "%s\"%s\": %s", i ? ", " : "", t->columns[c].key, cells[c].json ?: "null");
+                g_string_append_printf(out, "%s\"%s\": %s", i ? ", " : "", t->columns[c].key, cell_json(t, row, c));
         }
         g_string_append_c(out, '}');
         return g_string_free(out, FALSE);

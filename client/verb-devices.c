@@ -71,5 +71,9 @@ int verb_devices(sd_bus *bus, int argc, char **argv, bool json) {
                 if (device_matches(objects->devices->pdata[i], &f))
                         g_ptr_array_add(devices, objects->devices->pdata[i]);
         g_autoptr(CtlTable) table = ctl_devices_table(devices, objects);
+        /* The table holds its cells: smartcols lays them out in the
+         * memory the objects free, not beside it. */
+        g_clear_pointer(&devices, g_ptr_array_unref);
+        g_clear_pointer(&objects, ctl_objects_free);
         return ctl_table_show(table);
 }

@@ -163,7 +163,7 @@ static CtlTable *table_new(void) {
                 g_ptr_array_add(o.props, val("Address", 's', rows[i][0], 0));
                 g_ptr_array_add(o.props, val("Driver", 's', rows[i][2], 0));
                 g_ptr_array_add(o.props, val("NumaNode", 'i', NULL, i ? -1 : 1));
-                CtlCell *row = ctl_table_add_object(t, &o);
+                CtlRow *row = ctl_table_add_object(t, &o);
                 ctl_cell_set(t, row, "name", ctl_cell_str(rows[i][1]));
                 g_ptr_array_unref(o.props);
         }
