@@ -63,3 +63,5 @@ void bench_flood(void);
 void bench_sizes(void);
 /* The libvirt qemu hook on a domain without devpass devices. */
 void bench_hook(void);
+/* etcd's put-to-watch latency across members (bench-etcd.c). */
+void bench_etcd(void);

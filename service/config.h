@@ -6,6 +6,21 @@
 #include <stdbool.h>
 #include <glib.h>
 
+/* [Cluster]: absent (endpoints NULL), devpassd is the single node it
+ * always was. */
+typedef struct {
+        char **endpoints;    /* Endpoints=: etcd's client URLs */
+        char *ca_file;       /* CertificateAuthority= */
+        char *cert_file;     /* Certificate= */
+        char *key_file;      /* PrivateKey= */
+        char *node;          /* Node=, default [Daemon] Node= */
+        unsigned lease_seconds;  /* LeaseSeconds=, default 10 */
+} ConfigCluster;
+
+#define CONFIG_CLUSTER_ENDPOINTS_MAX 16
+#define CONFIG_LEASE_SECONDS_MIN 2
+#define CONFIG_LEASE_SECONDS_MAX 3600
+
 typedef struct {
         char *config_path;   /* default SYSCONFDIR/devpass/devpassd.conf */
         char *node;          /* Node=, default the hostname */
@@ -18,6 +33,7 @@ typedef struct {
         int settle_ms;       /* how long a driver change may take to show in sysfs */
         guint64 max_message_size;  /* MaxMessageSize=: the bus's limit, dbus-daemon's 32 MiB */
         bool verbose;
+        ConfigCluster cluster;
 } Config;
 
 void config_clear(Config *c);
@@ -25,6 +41,10 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Config, config_clear);
 
 /* 1-64 characters of [A-Za-z0-9._-], not starting with '.' or '-'. Pure. */
 bool config_node_name_valid(const char *name);
+
+/* A cluster member's name, as a DNS label: 1-63 of [a-z0-9-], not
+ * starting or ending with '-'. Pure. */
+bool config_cluster_node_valid(const char *name);
 
 /* Fills what the command line left unset from the file (a missing file is
  * fine), then from the defaults. */

@@ -344,14 +344,14 @@ int harness_call_as(Harness *h, const char *user, const char *const *gdbus_args,
 
 static void polkit_unmount(Harness *h);
 
-static void remove_tree(const char *path) {
+void harness_remove_tree(const char *path) {
         g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
         const char *name;
 
         while (dir && (name = g_dir_read_name(dir))) {
                 g_autofree char *child = g_build_filename(path, name, NULL);
                 if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-                        remove_tree(child);
+                        harness_remove_tree(child);
                 else
                         (void) unlink(child);
         }
@@ -391,7 +391,7 @@ void harness_free(Harness *h) {
         }
         g_ptr_array_unref(h->signals);
         if (h->tmpdir)
-                remove_tree(h->tmpdir);
+                harness_remove_tree(h->tmpdir);
         g_free(h->tmpdir);
         g_free(h->bus_address);
         testbed_free(h->testbed);

@@ -104,5 +104,8 @@ GVariant *harness_call(Harness *h, const char *path, const char *interface, cons
  * name, e.g. "nobody"); returns its exit status, *err its stderr. */
 int harness_call_as(Harness *h, const char *user, const char *const *gdbus_args, char **err);
 
+/* rm -rf path. */
+void harness_remove_tree(const char *path);
+
 /* Paths from the build (meson passes them in the environment). */
 const char *harness_path(const char *env_name);
