@@ -200,9 +200,20 @@ static bool first_row(Store *s, const char *sql, char **ret, GError **error) {
         return rc == SQLITE_ROW || rc == SQLITE_DONE || store_fail(s, rc, "Cannot read", error);
 }
 
+/* A value of the column's type: text (UTF-8, NUL-terminated) or number. */
+static char *value_problem(const Column *c, const char *text, int64_t number) {
+        g_autoptr(GError) e = NULL;
+
+        if (c->text)
+                return c->text(text, &e) ? NULL : g_strdup_printf("%s: %s", c->name, e->message);
+        if (number < c->min || number > c->max)
+                return g_strdup_printf("%s is %" PRId64 ", not in %" PRId64 "..%" PRId64, c->name, number, c->min,
+                                       c->max);
+        return NULL;
+}
+
 static char *column_problem(sqlite3_stmt *st, int i, const Column *c) {
         int type = sqlite3_column_type(st, i);
-        g_autoptr(GError) e = NULL;
 
         if (type == SQLITE_NULL)
                 return c->nullable ? NULL : g_strdup_printf("%s is NULL", c->name);
@@ -211,14 +222,28 @@ static char *column_problem(sqlite3_stmt *st, int i, const Column *c) {
                 if (type != SQLITE_TEXT || !g_utf8_validate(v, sqlite3_column_bytes(st, i), NULL) ||
                     strlen(v) != (size_t) sqlite3_column_bytes(st, i))
                         return g_strdup_printf("%s is not text", c->name);
-                return c->text(v, &e) ? NULL : g_strdup_printf("%s: %s", c->name, e->message);
+                return value_problem(c, v, 0);
         }
-        int64_t v = sqlite3_column_int64(st, i);
         if (type != SQLITE_INTEGER)
                 return g_strdup_printf("%s is not an integer", c->name);
-        if (v < c->min || v > c->max)
-                return g_strdup_printf("%s is %" PRId64 ", not in %" PRId64 "..%" PRId64, c->name, v, c->min, c->max);
-        return NULL;
+        return value_problem(c, NULL, sqlite3_column_int64(st, i));
+}
+
+bool store_value_check(const char *table, const char *column, const char *text, int64_t number, GError **error) {
+        for (size_t i = 0; i < G_N_ELEMENTS(tables); i++) {
+                if (!g_str_equal(tables[i].name, table))
+                        continue;
+                for (const Column *c = tables[i].columns; c->name; c++) {
+                        if (!g_str_equal(c->name, column))
+                                continue;
+                        g_return_val_if_fail(!c->text == !text, false);
+                        g_autofree char *problem = value_problem(c, text, number);
+                        if (problem)
+                                g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, problem);
+                        return !problem;
+                }
+        }
+        g_return_val_if_reached(false);
 }
 
 static bool table_check(Store *s, const Table *t, GError **error) {

@@ -72,6 +72,11 @@ Store *store_open(const char *dir, GError **error);
 /* Sets a STORE_ERROR_DAMAGED error for a row of table (both NULL: the
  * file as a whole) and says what to do; returns false. */
 bool store_damaged(const Store *s, const char *table, const char *row, const char *problem, GError **error);
+/* One value of a row checked as store_open_checked() checks the tables'
+ * (store-check.c): text (not NULL) or an integer, by table and column
+ * ("claims", "mac"). For the same rows coming from elsewhere (a cluster's
+ * etcd). Fails with G_IO_ERROR_INVALID_ARGUMENT naming the column. */
+bool store_value_check(const char *table, const char *column, const char *text, int64_t number, GError **error);
 void store_close(Store *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Store, store_close);
 
