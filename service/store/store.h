@@ -242,9 +242,39 @@ GPtrArray *store_holder_claims(Store *s, const char *holder, bool tenant, GError
 /* The etcd revision the rows reflect (0: none yet). */
 bool store_replica_revision(Store *s, int64_t *revision, GError **error);
 bool store_replica_set_revision(Store *s, int64_t revision, GError **error);
-/* The revision a key last changed at (0: no such key); 0 forgets it. */
-bool store_replica_key(Store *s, const char *key, int64_t *mod_revision, GError **error);
-bool store_replica_set_key(Store *s, const char *key, int64_t mod_revision, GError **error);
+/* A key of etcd as the replica knows it: the revision it last changed
+ * at (0: no such key) and its value, when value is not NULL (g_free). */
+bool store_replica_key(Store *s, const char *key, int64_t *mod_revision, char **value, GError **error);
+/* Sets a key's revision and value; a revision of 0 forgets the key. */
+bool store_replica_set_key(Store *s, const char *key, int64_t mod_revision, const char *value, GError **error);
+typedef struct {
+        char *key;
+        int64_t mod_revision;
+        char *value;
+} StoreReplicaKey;
+void store_replica_key_free(StoreReplicaKey *k);
+/* The keys that start with prefix (StoreReplicaKey*), in key order. */
+GPtrArray *store_replica_keys(Store *s, const char *prefix, GError **error);
+/* The groups this node's rows use: its passthrough intents', its tenants'
+ * holds', and the attachments' its machines' claims are for; a set of
+ * gint64*. */
+GHashTable *store_groups_used(Store *s, GError **error);
+
+/* A cluster node hands its transactions to etcd: at store_commit() the
+ * hook says whether the transaction is committed here, or handed on
+ * (rolled back here: the replica moves when etcd has it, and
+ * store_commit() returns true), or refused (rolled back, false with the
+ * hook's error). */
+typedef enum {
+        STORE_COMMIT_HERE,
+        STORE_COMMIT_DEFERRED,
+        STORE_COMMIT_REFUSED,
+} StoreCommit;
+typedef StoreCommit (*StoreCommitHook)(Store *s, void *data, GError **error);
+void store_set_commit_hook(Store *s, StoreCommitHook hook, void *data);
+/* The replica's own writes (what etcd already has): committed here,
+ * whatever the hook would say. */
+bool store_commit_here(Store *s, GError **error);
 /* The cluster gave out the ids of table (groups, rules, attachments)
  * below next: an insert here never takes one of them. */
 bool store_replica_id_floor(Store *s, StoreTable table, int64_t next, GError **error);
