@@ -81,6 +81,32 @@ static bool daemon_claims_release_stale(Daemon *d, GError **error) {
         return true;
 }
 
+/* Another node's change, or this node's own once etcd has it. */
+static void daemon_on_replica_changed(void *userdata) {
+        Daemon *d = userdata;
+        g_autoptr(GError) error = NULL;
+
+        if (!model_resync(d->service.model, &error))
+                g_warning("Cannot follow the cluster's changes: %s", error->message);
+        service_emit(&d->service);
+}
+
+static const ClusterFuncs daemon_cluster_funcs = { .replica_changed = daemon_on_replica_changed };
+
+/* With [Cluster], the store becomes a replica of etcd's (doc/cluster.md). */
+static bool daemon_cluster_join(Daemon *d, GError **error) {
+        const Config *config = &d->service.config;
+
+        if (!config->cluster.endpoints)
+                return true;
+        if (!g_str_equal(config->cluster.node, config->node))
+                return g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE, "[Cluster] Node=%s is not "
+                                   "this node's name %s (--node or [Daemon] Node=): rules name nodes by one name, "
+                                   "make them the same", config->cluster.node, config->node), false;
+        d->service.cluster = cluster_new(&config->cluster, config->node, d->store, &daemon_cluster_funcs, d, error);
+        return d->service.cluster != NULL;
+}
+
 static void daemon_fail(Daemon *d) {
         d->exit_status = 1;
         g_main_loop_quit(d->loop);
@@ -290,7 +316,7 @@ Daemon *daemon_new(Config *config, GError **error) {
         d->service.recheck = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         service_boot_list_sync(&d->service);
 
-        if (!daemon_connect(d, error))
+        if (!daemon_connect(d, error) || !daemon_cluster_join(d, error))
                 return NULL;
         d->service.auth = auth_new(d->service.bus);
         (void) sd_notify(0, "STATUS=Binding passthrough devices to vfio-pci");
@@ -325,6 +351,8 @@ void daemon_free(Daemon *d) {
                 while (g_main_context_iteration(NULL, FALSE))
                         ;
         }
+        /* Changes on their way to etcd are answered (not made). */
+        cluster_free(d->service.cluster);
         /* Calls still waiting for polkit are refused. */
         auth_free(d->service.auth);
         sd_bus_flush_close_unref(d->service.bus);

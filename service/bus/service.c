@@ -87,6 +87,14 @@ static void emit_rest(Service *s, ModelChanges *c, GHashTable *skip) {
         service_boot_list_sync(s);
 }
 
+void service_take_back(Service *s) {
+        g_autoptr(GError) error = NULL;
+
+        if (!model_resync(s->model, &error))
+                g_warning("Cannot take back a change etcd does not have yet: %s", error->message);
+        model_changes_free(model_take_changes(s->model));
+}
+
 void service_emit(Service *s) {
         g_autoptr(ModelChanges) c = model_take_changes(s->model);
 

@@ -79,21 +79,34 @@ bool store_holder_put(Store *s, const char *holder, bool tenant, GPtrArray *clai
         return true;
 }
 
-bool store_replica_revision(Store *s, int64_t *revision, GError **error) {
-        sqlite3_stmt *st = store_prepare(s, "SELECT revision FROM replica WHERE id = 1", error);
+/* The first row of a query with one text parameter: its columns 0 and
+ * 1 (NULL and 0 when there is no row). */
+static bool first_row(Store *s, const char *sql, const char *param, char **text, int64_t *numbers, int n,
+                      GError **error) {
+        sqlite3_stmt *st = store_prepare(s, sql, error);
         int rc;
 
         if (!st)
                 return false;
+        if ((rc = store_bind_text(st, 1, param)) != SQLITE_OK)
+                return store_fail(s, rc, "Cannot read", error);
         rc = sqlite3_step(st);
-        *revision = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        if (text)
+                *text = rc == SQLITE_ROW ? store_column_text(st, 0) : NULL;
+        for (int i = 0; i < n; i++)
+                numbers[i] = rc == SQLITE_ROW ? sqlite3_column_int64(st, i) : 0;
         sqlite3_reset(st);
         return rc == SQLITE_ROW || rc == SQLITE_DONE || store_fail(s, rc, "Cannot read", error);
 }
 
-bool store_replica_set_revision(Store *s, int64_t revision, GError **error) {
-        sqlite3_stmt *st = store_prepare(s, "INSERT OR REPLACE INTO replica (id, revision) VALUES (1, ?)", error);
-        return st && store_step_done(s, st, sqlite3_bind_int64(st, 1, revision), error);
+bool store_replica_revision(Store *s, const char *prefix, int64_t *revision, GError **error) {
+        return first_row(s, "SELECT revision FROM replica WHERE prefix = ?", prefix, NULL, revision, 1, error);
+}
+
+bool store_replica_set_revision(Store *s, const char *prefix, int64_t revision, GError **error) {
+        sqlite3_stmt *st = store_prepare(s, "INSERT OR REPLACE INTO replica (prefix, revision) VALUES (?, ?)", error);
+        return st && store_step_done(s, st, store_bind_text(st, 1, prefix) ?: sqlite3_bind_int64(st, 2, revision),
+                                     error);
 }
 
 static char *column_blob(sqlite3_stmt *st, int i) {
@@ -170,6 +183,22 @@ GPtrArray *store_replica_keys(Store *s, const char *prefix, GError **error) {
         return g_steal_pointer(&keys);
 }
 
+bool store_address_holder(Store *s, const char *address, bool tenant, char **holder, GError **error) {
+        return first_row(s, tenant ? "SELECT tenant FROM tenant_holds WHERE address = ?" :
+                                     "SELECT holder FROM claims WHERE address = ?", address, holder, NULL, 0, error);
+}
+
+bool store_mac_owner(Store *s, const char *mac, int64_t *attachment_id, int64_t *group_id, GError **error) {
+        int64_t owner[2];
+
+        if (!first_row(s, "SELECT ifnull(attachment_id, 0), ifnull(group_id, 0) FROM macs WHERE mac = ?", mac, NULL,
+                       owner, 2, error))
+                return false;
+        *attachment_id = owner[0];
+        *group_id = owner[1];
+        return true;
+}
+
 static void group_used_row(sqlite3_stmt *st, void *data) {
         g_hash_table_add(data, g_memdup2(&(gint64) { sqlite3_column_int64(st, 0) }, sizeof(gint64)));
 }
@@ -187,6 +216,15 @@ GHashTable *store_groups_used(Store *s, GError **error) {
 void store_set_commit_hook(Store *s, StoreCommitHook hook, void *data) {
         s->hook = hook;
         s->hook_data = data;
+}
+
+bool store_begin_deferred(Store *s, GError **error) {
+        if (!store_begin(s, error))
+                return false;
+        if (store_exec(s, "PRAGMA defer_foreign_keys = ON", error))
+                return true;
+        store_rollback(s);
+        return false;
 }
 
 bool store_commit_here(Store *s, GError **error) {

@@ -138,7 +138,7 @@ const char *const store_migrations[] = {
         /* 5: a cluster node's replica: the etcd revision its rows reflect,
          * and each key's last revision (empty on a single node). */
         "CREATE TABLE replica ("
-        "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+        "  prefix TEXT PRIMARY KEY,"
         "  revision INTEGER NOT NULL CHECK (revision >= 0));"
         "CREATE TABLE replica_keys ("
         "  key TEXT PRIMARY KEY,"

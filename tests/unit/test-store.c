@@ -432,7 +432,7 @@ static void test_replica(void **state) {
         g_free(g->name);
         g->name = g_strdup("accelerators");
         assert_true(store_group_put(s, g, &error));
-        assert_true(store_replica_set_revision(s, 17, &error));
+        assert_true(store_replica_set_revision(s, "shared/", 17, &error));
         assert_true(store_replica_set_key(s, "shared/groups/40", 17, "{}", &error));
         assert_true(store_replica_set_key(s, "shared/group-users/40/node1", 15, "{}", &error));
         assert_true(store_replica_id_floor(s, STORE_TABLE_GROUPS, 100, &error));
@@ -446,7 +446,7 @@ static void test_replica(void **state) {
         assert_string_equal(((StoreCondition *) rule->conditions->pdata[0])->value, "10de");
         assert_null(store_group_get(s, 99, &error));
         assert_null(error);
-        assert_true(store_replica_revision(s, &revision, &error));
+        assert_true(store_replica_revision(s, "shared/", &revision, &error));
         assert_int_equal(revision, 17);
         g_autofree char *value = NULL;
         assert_true(store_replica_key(s, "shared/groups/40", &revision, &value, &error));

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The cluster room's insides: cluster.c (the node's life: lease, watches,
+ * the first read), cluster-commit.c (a transaction's changes as one etcd
+ * transaction), cluster-replica.c (etcd's keys into the store). */
+
+#include "cluster.h"
+#include "etcd-client.h"
+#include "keys.h"
+#include "rows.h"
+
+/* What the replica takes when etcd has a transaction: a key and its new
+ * value, NULL when deleted. */
+typedef struct {
+        char *key;
+        char *value;
+} ClusterWrite;
+
+typedef struct {
+        EtcdTxn *txn;
+        GHashTable *writes;       /* key -> ClusterWrite*: one op per key, the last wins */
+        GPtrArray *order;         /* the keys, in the order written */
+        GBytes *local;            /* the transaction's rows only this node has (store_local_changes()) */
+} ClusterPending;
+
+void cluster_pending_free(ClusterPending *p);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClusterPending, cluster_pending_free);
+
+struct Cluster {
+        char *prefix;             /* "/devpass/v1/" */
+        char *shared;             /* prefix + "shared/" */
+        char *own;                /* prefix + "node/<node>/" */
+        char *node;
+        Store *store;
+        EtcdClient *client;
+        ClusterFuncs funcs;
+        void *data;
+        unsigned lease_seconds;
+        gint64 lease;             /* 0 until granted */
+        EtcdLeaseKeeper *keeper;
+        EtcdWatch *watches[2];    /* shared, own */
+        GCancellable *cancel;
+        ClusterPending *pending;  /* handed on by the last store_commit() */
+        struct ClusterCommit *waiting;   /* refused, until the watches catch up */
+        bool busy;                /* a transaction is out */
+        bool member;
+        bool synced;              /* the first read is in the replica */
+        bool up;
+        guint retry_source;
+};
+
+/* The store's commit hook (cluster-commit.c). */
+StoreCommit cluster_commit_hook(Store *s, void *data, GError **error);
+
+/* cluster-replica.c: etcd's keys into the store, in one transaction with
+ * the prefix's revision (0: leave it). A key whose mod_revision the
+ * replica has already is skipped: a node's own change comes back through
+ * its watch. */
+typedef struct {
+        const char *key;
+        gsize key_len;
+        const char *value;        /* NULL: deleted */
+        gsize value_len;
+        gint64 mod_revision;
+} ClusterKeyValue;
+
+bool cluster_replica_apply(Cluster *c, const ClusterKeyValue *kvs, guint n, const char *prefix, gint64 revision,
+                           GBytes *local, GError **error);
+/* The keys under prefix the replica has and etcd no longer does, as
+ * deletions (for a full read). */
+GPtrArray *cluster_replica_gone(Cluster *c, const char *prefix, GHashTable *present, GError **error);
+
+char *cluster_key_of(Cluster *c, ClusterKeyKind kind, int64_t id, const char *name, const char *node);
