@@ -16,6 +16,7 @@
 #include "bus-errors.h"
 #include "bus-group.h"
 #include "bus-manager.h"
+#include "bus-node.h"
 #include "bus-rule.h"
 #include "bus-source.h"
 #include "text.h"
@@ -39,6 +40,7 @@ static const BusInterface bus_interfaces[] = {
         { DP_GROUP_INTERFACE, bus_group_vtable },
         { DP_RULE_INTERFACE, bus_rule_vtable },
         { DP_ATTACHMENT_INTERFACE, bus_attachment_vtable },
+        { DP_NODE_INTERFACE, bus_node_vtable },
         {}
 };
 
@@ -91,7 +93,18 @@ static void daemon_on_replica_changed(void *userdata) {
         service_emit(&d->service);
 }
 
-static const ClusterFuncs daemon_cluster_funcs = { .replica_changed = daemon_on_replica_changed };
+/* Up, stale, or the members changed. */
+static void daemon_on_cluster_state(void *userdata) {
+        Daemon *d = userdata;
+
+        bus_manager_emit_cluster_state(d->service.bus);
+        bus_nodes_sync(&d->service);
+}
+
+static const ClusterFuncs daemon_cluster_funcs = {
+        .replica_changed = daemon_on_replica_changed,
+        .state_changed = daemon_on_cluster_state,
+};
 
 /* With [Cluster], the store becomes a replica of etcd's (doc/cluster.md). */
 static bool daemon_cluster_join(Daemon *d, GError **error) {
@@ -227,6 +240,7 @@ static bool daemon_connect(Daemon *d, GError **error) {
             (r = bus_group_register(d->service.bus, &d->service)) < 0 ||
             (r = bus_rule_register(d->service.bus, &d->service)) < 0 ||
             (r = bus_attachment_register(d->service.bus, &d->service)) < 0 ||
+            (r = bus_node_register(d->service.bus, &d->service)) < 0 ||
             (r = sd_bus_request_name_async(d->service.bus, NULL, DP_BUS_NAME, 0, daemon_on_name, d)) < 0) {
                 g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(-r),
                             "Cannot serve on the system bus: %s", g_strerror(-r));
@@ -357,6 +371,8 @@ void daemon_free(Daemon *d) {
         auth_free(d->service.auth);
         sd_bus_flush_close_unref(d->service.bus);
         binder_free(d->service.binder);
+        if (d->service.nodes)
+                g_ptr_array_unref(d->service.nodes);
         model_free(d->service.model);
         store_close(d->store);
         if (d->service.binding)

@@ -11,6 +11,7 @@
 #include "bus-device.h"
 #include "bus-group.h"
 #include "bus-manager.h"
+#include "bus-node.h"
 #include "bus-rule.h"
 
 #define VFIO_DRIVER "vfio-pci"
@@ -100,6 +101,7 @@ void service_emit(Service *s) {
 
         emit_removed(s, c);
         emit_rest(s, c, NULL);
+        bus_nodes_sync(s);
 }
 
 void service_binding_begin(Service *s, const char *const *addresses) {

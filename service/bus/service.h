@@ -33,6 +33,7 @@ typedef struct Service {
         Auth *auth;
         Binder *binder;
         Cluster *cluster;        /* NULL: the single node devpassd always was */
+        GPtrArray *nodes;        /* ClusterMember*: the nodes the bus shows */
         GHashTable *binding;     /* addresses with a driver change under way */
         GHashTable *recheck;     /* of those, the ones a driver event was seen for meanwhile */
         char *boot_list;         /* the addresses config.boot_dir holds now, one a line */

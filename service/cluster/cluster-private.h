@@ -46,8 +46,11 @@ struct Cluster {
         bool busy;                /* a transaction is out */
         bool member;
         bool synced;              /* the first read is in the replica */
-        bool up;
         guint retry_source;
+        char *published;          /* this node's state as etcd has it (or is given it) */
+        char *to_publish;         /* the next, once publish_source fires */
+        guint publish_source;
+        gint64 published_at;
 };
 
 /* The store's commit hook (cluster-commit.c). */

@@ -436,6 +436,9 @@ void cluster_free(Cluster *c) {
                 g_clear_pointer(&c->watches[i], etcd_watch_free);
         g_clear_pointer(&c->keeper, etcd_lease_keeper_free);
         g_clear_pointer(&c->pending, cluster_pending_free);
+        g_clear_handle_id(&c->publish_source, g_source_remove);
+        g_free(c->published);
+        g_free(c->to_publish);
         g_clear_pointer(&c->client, etcd_client_unref);
         g_clear_object(&c->cancel);
         g_free(c->prefix);
@@ -443,4 +446,108 @@ void cluster_free(Cluster *c) {
         g_free(c->own);
         g_free(c->node);
         g_free(c);
+}
+
+/* ---- the members ---- */
+
+void cluster_member_free(ClusterMember *m) {
+        if (!m)
+                return;
+        g_free(m->name);
+        g_ptr_array_unref(m->reboot_reasons);
+        g_free(m);
+}
+
+static bool key_exists(Cluster *c, ClusterKeyKind kind, const char *node) {
+        g_autofree char *key = cluster_key_of(c, kind, 0, NULL, node);
+        int64_t mod = 0;
+
+        return store_replica_key(c->store, key, &mod, NULL, NULL) && mod > 0;
+}
+
+static void member_state(Cluster *c, ClusterMember *m) {
+        g_autofree char *key = cluster_key_of(c, CLUSTER_KEY_STATE, 0, NULL, m->name);
+        g_autofree char *value = NULL;
+        int64_t mod = 0;
+
+        if (!store_replica_key(c->store, key, &mod, &value, NULL) || mod == 0)
+                return;
+        g_autoptr(ClusterRow) row = cluster_row_decode(c->prefix, key, strlen(key), value, strlen(value), NULL);
+        if (!row)
+                return;
+        m->devices = row->state.devices;
+        m->units = row->state.units;
+        for (guint i = 0; i < row->state.reboot_reasons->len; i++)
+                g_ptr_array_add(m->reboot_reasons, g_strdup(row->state.reboot_reasons->pdata[i]));
+}
+
+GPtrArray *cluster_members(Cluster *c, GError **error) {
+        g_autofree char *nodes = cluster_key_of(c, CLUSTER_KEY_NODE, 0, NULL, "");
+        g_autoptr(GPtrArray) keys = store_replica_keys(c->store, nodes, error);
+        GPtrArray *members = g_ptr_array_new_with_free_func((GDestroyNotify) cluster_member_free);
+
+        if (!keys)
+                return g_ptr_array_unref(members), NULL;
+        for (guint i = 0; i < keys->len; i++) {
+                const StoreReplicaKey *k = keys->pdata[i];
+                g_auto(ClusterKey) parsed = { 0 };
+                if (!cluster_key_parse(c->prefix, k->key, strlen(k->key), &parsed, NULL) ||
+                    parsed.kind != CLUSTER_KEY_NODE)
+                        continue;
+                ClusterMember *m = g_new0(ClusterMember, 1);
+                m->name = g_strdup(parsed.node);
+                m->reboot_reasons = g_ptr_array_new_with_free_func(g_free);
+                m->up = g_str_equal(m->name, c->node) ? g_str_equal(cluster_state(c), "up") :
+                                                        key_exists(c, CLUSTER_KEY_ALIVE, m->name);
+                member_state(c, m);
+                g_ptr_array_add(members, m);
+        }
+        return members;
+}
+
+/* ---- this node's state, for the others ---- */
+
+#define CLUSTER_PUBLISH_USEC G_USEC_PER_SEC
+
+static void on_published(GObject *source, GAsyncResult *result, gpointer data) {
+        g_autoptr(Op) o = data;
+        g_autoptr(GError) error = NULL;
+
+        if (!etcd_kv_put_finish(o->client, result, &error) && !op_gone(o)) {
+                /* Tried again with the next change, or the next start. */
+                g_clear_pointer(&o->c->published, g_free);
+                g_debug("Cluster: cannot publish node %s's state: %s", o->c->node, error->message);
+        }
+}
+
+static gboolean publish_now(gpointer data) {
+        Cluster *c = data;
+        g_autofree char *key = cluster_key_of(c, CLUSTER_KEY_STATE, 0, NULL, c->node);
+
+        c->publish_source = 0;
+        if (!c->to_publish)
+                return G_SOURCE_REMOVE;
+        g_free(c->published);
+        c->published = g_steal_pointer(&c->to_publish);
+        c->published_at = g_get_monotonic_time();
+        etcd_kv_put_async(c->client, key, c->published, strlen(c->published), 0, c->cancel, on_published, op_new(c));
+        return G_SOURCE_REMOVE;
+}
+
+void cluster_publish(Cluster *c, uint32_t devices, uint32_t units, GPtrArray *reboot_reasons) {
+        g_autoptr(GArray) free = g_array_new(FALSE, FALSE, sizeof(ClusterFree));
+        ClusterRow row = { .key.kind = CLUSTER_KEY_STATE,
+                           .state = { .devices = devices, .units = units, .free = free,
+                                      .reboot_reasons = reboot_reasons } };
+        g_autofree char *value = cluster_row_encode(&row);
+
+        if (g_strcmp0(value, c->to_publish ?: c->published) == 0)
+                return;
+        g_free(c->to_publish);
+        c->to_publish = g_steal_pointer(&value);
+        if (c->publish_source)
+                return;
+        gint64 wait = c->published_at + CLUSTER_PUBLISH_USEC - g_get_monotonic_time();
+        c->publish_source = wait > 0 ? g_timeout_add((guint) (wait / 1000) + 1, publish_now, c) :
+                                       g_idle_add(publish_now, c);
 }

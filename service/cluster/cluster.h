@@ -54,3 +54,20 @@ void cluster_commit(Cluster *c, ClusterDone done, void *data);
  * state; changes refused), "starting". */
 const char *cluster_state(Cluster *c);
 const char *cluster_node(Cluster *c);
+
+/* A member as the replica knows it. */
+typedef struct {
+        char *name;
+        bool up;                  /* its lease is alive (this node: etcd answers) */
+        uint32_t devices;
+        uint32_t units;
+        GPtrArray *reboot_reasons;   /* address, reason, ...; empty when not known */
+} ClusterMember;
+
+void cluster_member_free(ClusterMember *m);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClusterMember, cluster_member_free);
+/* The members (ClusterMember*), by name. */
+GPtrArray *cluster_members(Cluster *c, GError **error);
+/* What this node's bus shows of it, for the others: put in etcd when it
+ * changed, at most once a second. reboot_reasons: address, reason, ... */
+void cluster_publish(Cluster *c, uint32_t devices, uint32_t units, GPtrArray *reboot_reasons);

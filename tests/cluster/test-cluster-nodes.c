@@ -186,6 +186,24 @@ static void test_group_everywhere(void **state) {
         assert_string_equal(model_group_by_name(f->nodes[1].model, "nics")->path, g->path);
 }
 
+/* Each node knows both members, and that both are up. */
+static bool both_members(gpointer data) {
+        Cluster *c = data;
+        g_autoptr(GPtrArray) members = cluster_members(c, NULL);
+        return members && members->len == 2 && ((ClusterMember *) members->pdata[0])->up &&
+               ((ClusterMember *) members->pdata[1])->up;
+}
+
+static void test_members(void **state) {
+        Fixture *f = *state;
+
+        assert_true(etcd_cluster_loop_until(both_members, f->nodes[0].cluster, 10000));
+        assert_true(etcd_cluster_loop_until(both_members, f->nodes[1].cluster, 10000));
+        g_autoptr(GPtrArray) members = cluster_members(f->nodes[1].cluster, NULL);
+        assert_string_equal(((ClusterMember *) members->pdata[0])->name, "node-a");
+        assert_string_equal(((ClusterMember *) members->pdata[1])->name, "node-b");
+}
+
 /* A rule on every node, made on node a, puts node b's devices into the
  * group too; one scoped to node a only node a's. */
 static bool group_has_devices(gpointer data) {
@@ -243,6 +261,7 @@ static void test_name_race(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_group_everywhere, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_members, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rule_all_nodes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_name_race, setup, teardown),
         };
