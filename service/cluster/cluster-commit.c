@@ -266,6 +266,30 @@ static void touch(Build *b, const StoreRowChange *ch, GError **error) {
         b->users = true;
 }
 
+char *cluster_claims_value(Cluster *c, GPtrArray *devices) {
+        const StoreClaim *first = devices->pdata[0];
+        g_autoptr(GArray) generations = g_array_new(FALSE, FALSE, sizeof(ClusterGeneration));
+        g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+
+        for (guint i = 0; i < devices->len; i++) {
+                const StoreClaim *d = devices->pdata[i];
+                if (!d->attachment_id || !g_hash_table_add(seen, (gpointer) &d->attachment_id))
+                        continue;
+                g_autoptr(StoreAttachment) a = store_attachment_get(c->store, d->attachment_id, NULL);
+                if (a)
+                        g_array_append_val(generations, ((ClusterGeneration) { a->id, a->claimed_generation }));
+        }
+        ClusterRow claims = { .key.kind = CLUSTER_KEY_CLAIMS,
+                              .claims = { .uuid = first->uuid, .devices = devices, .generations = generations } };
+        return cluster_row_encode(&claims);
+}
+
+char *cluster_owner_value(Cluster *c, GPtrArray *devices) {
+        ClusterRow owner = { .key.kind = CLUSTER_KEY_MACHINE,
+                             .machine = { .node = c->node, .uuid = ((StoreClaim *) devices->pdata[0])->uuid } };
+        return cluster_row_encode(&owner);
+}
+
 /* The machine must not be claimed on another node. */
 static bool machine_here(Build *b, const char *machine, const char *key, GError **error) {
         g_autofree char *value = NULL;
@@ -296,24 +320,8 @@ static bool build_machine(Build *b, const char *machine, GError **error) {
         }
         if (devices->len == 0)
                 return guarded_put(b, claims_key, NULL, error) && guarded_put(b, machine_key, NULL, error);
-
-        ClusterRow claims = { .key.kind = CLUSTER_KEY_CLAIMS };
-        const StoreClaim *first = devices->pdata[0];
-        g_autoptr(GArray) generations = g_array_new(FALSE, FALSE, sizeof(ClusterGeneration));
-        g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
-        for (guint i = 0; i < devices->len; i++) {
-                const StoreClaim *d = devices->pdata[i];
-                if (!d->attachment_id || !g_hash_table_add(seen, (gpointer) &d->attachment_id))
-                        continue;
-                g_autoptr(StoreAttachment) a = store_attachment_get(b->s, d->attachment_id, NULL);
-                if (a)
-                        g_array_append_val(generations, ((ClusterGeneration) { a->id, a->claimed_generation }));
-        }
-        claims.claims = (ClusterClaims) { .uuid = first->uuid, .devices = devices, .generations = generations };
-        ClusterRow owner = { .key.kind = CLUSTER_KEY_MACHINE,
-                             .machine = { .node = b->c->node, .uuid = first->uuid } };
-        return guarded_put(b, claims_key, cluster_row_encode(&claims), error) &&
-               guarded_put(b, machine_key, cluster_row_encode(&owner), error);
+        return guarded_put(b, claims_key, cluster_claims_value(b->c, devices), error) &&
+               guarded_put(b, machine_key, cluster_owner_value(b->c, devices), error);
 }
 
 static bool build_tenant(Build *b, const char *tenant, GError **error) {

@@ -47,6 +47,7 @@ struct Cluster {
         bool member;
         bool synced;              /* the first read is in the replica */
         guint retry_source;
+        bool applying_own;        /* the replica takes this node's own transaction */
         char *published;          /* this node's state as etcd has it (or is given it) */
         char *to_publish;         /* the next, once publish_source fires */
         guint publish_source;
@@ -75,3 +76,11 @@ bool cluster_replica_apply(Cluster *c, const ClusterKeyValue *kvs, guint n, cons
 GPtrArray *cluster_replica_gone(Cluster *c, const char *prefix, GHashTable *present, GError **error);
 
 char *cluster_key_of(Cluster *c, ClusterKeyKind kind, int64_t id, const char *name, const char *node);
+/* The values of a machine's claims on this node and of its owner key,
+ * from its devices (StoreClaim*, at least one). */
+char *cluster_claims_value(Cluster *c, GPtrArray *devices);
+char *cluster_owner_value(Cluster *c, GPtrArray *devices);
+/* cluster-claims.c: after a new lease, the machines this node still
+ * holds whose keys went with the old one are claimed again, unless
+ * another node claimed them meanwhile (then released here, loudly). */
+void cluster_claims_reassert(Cluster *c);

@@ -51,7 +51,8 @@ static bool row_put(Cluster *c, ClusterRow *row, GError **error) {
         }
 }
 
-static bool row_delete(Cluster *c, const ClusterKey *k, GError **error) {
+/* known: the revision the replica had of the key. */
+static bool row_delete(Cluster *c, const ClusterKey *k, int64_t known, GError **error) {
         switch (k->kind) {
         case CLUSTER_KEY_GROUP:
                 return store_group_delete(c->store, k->id, error);
@@ -60,8 +61,13 @@ static bool row_delete(Cluster *c, const ClusterKey *k, GError **error) {
         case CLUSTER_KEY_ATTACHMENT:
                 return store_attachment_delete(c->store, k->id, error);
         case CLUSTER_KEY_CLAIMS:
-                /* The node's lease expired (it was cut off): the cluster
-                 * released its machines. */
+                /* Not this node's own release: its lease expired (it was
+                 * cut off, or stopped for long). The machines may still
+                 * run here: their devices stay until the new lease claims
+                 * them again or finds them claimed elsewhere
+                 * (cluster_claims_reassert()). */
+                if (own(c, k) && known > 0 && !c->applying_own)
+                        return true;
                 return !own(c, k) || store_holder_put(c->store, k->name, false, NULL, error);
         case CLUSTER_KEY_HOLDS:
                 return !own(c, k) || store_holder_put(c->store, k->name, true, NULL, error);
@@ -92,7 +98,7 @@ static bool apply_one(Cluster *c, const ClusterKeyValue *kv, GError **error) {
                         g_warning("Cluster: ignoring the deletion of %s", bad->message);
                         return true;
                 }
-                return row_delete(c, &k, error) && store_replica_set_key(c->store, key, 0, NULL, error);
+                return row_delete(c, &k, known, error) && store_replica_set_key(c->store, key, 0, NULL, error);
         }
         g_autoptr(ClusterRow) row = cluster_row_decode(c->prefix, kv->key, kv->key_len, kv->value, kv->value_len, &bad);
         if (!row) {

@@ -179,6 +179,7 @@ static void on_read(GObject *source, GAsyncResult *result, gpointer data) {
         c->synced = true;
         c->funcs.replica_changed(c->data);
         state_changed(c);
+        cluster_claims_reassert(c);
 }
 
 /* Both prefixes at one revision, and this node made a member and up. */
@@ -320,7 +321,10 @@ static bool commit_apply(Commit *k, gint64 revision, GError **error) {
                 kvs[i] = (ClusterKeyValue) { w->key, strlen(w->key), w->value, w->value ? strlen(w->value) : 0,
                                              revision };
         }
-        return cluster_replica_apply(k->op->c, kvs, p->order->len, NULL, 0, p->local, error);
+        k->op->c->applying_own = true;
+        bool ok = cluster_replica_apply(k->op->c, kvs, p->order->len, NULL, 0, p->local, error);
+        k->op->c->applying_own = false;
+        return ok;
 }
 
 static gboolean on_caught_up(gpointer data) {

@@ -183,6 +183,19 @@ GPtrArray *store_replica_keys(Store *s, const char *prefix, GError **error) {
         return g_steal_pointer(&keys);
 }
 
+static void holder_row(sqlite3_stmt *st, void *data) {
+        g_ptr_array_add(data, store_column_text(st, 0));
+}
+
+GPtrArray *store_claim_holders(Store *s, GError **error) {
+        g_autoptr(GPtrArray) holders = g_ptr_array_new_with_free_func(g_free);
+        sqlite3_stmt *st = store_prepare(s, "SELECT DISTINCT holder FROM claims ORDER BY holder", error);
+
+        if (!st || !store_step_rows(s, st, holder_row, holders, error))
+                return NULL;
+        return g_steal_pointer(&holders);
+}
+
 bool store_address_holder(Store *s, const char *address, bool tenant, char **holder, GError **error) {
         return first_row(s, tenant ? "SELECT tenant FROM tenant_holds WHERE address = ?" :
                                      "SELECT holder FROM claims WHERE address = ?", address, holder, NULL, 0, error);

@@ -244,6 +244,8 @@ StoreRule *store_rule_get(Store *s, int64_t id, GError **error);
 StoreAttachment *store_attachment_get(Store *s, int64_t id, GError **error);
 /* A machine's claims or a tenant's holds (StoreClaim*), by address. */
 GPtrArray *store_holder_claims(Store *s, const char *holder, bool tenant, GError **error);
+/* The machines that hold something here, by name. */
+GPtrArray *store_claim_holders(Store *s, GError **error);
 /* Who holds address (a machine, or a tenant): *holder NULL when nobody. */
 bool store_address_holder(Store *s, const char *address, bool tenant, char **holder, GError **error);
 /* Whose a MAC is: an attachment's or a group's id (the other 0); both 0
