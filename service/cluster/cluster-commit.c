@@ -184,6 +184,16 @@ static bool group_unused_elsewhere(Build *b, int64_t id, const char *name, GErro
         return true;
 }
 
+/* The group a rule or attachment is in must still be there, and a
+ * deletion of it on a replica that does not know this one yet must fail:
+ * the group's key is written again (same value, new revision). */
+static bool touch_group(Build *b, int64_t id, GError **error) {
+        g_autoptr(StoreGroup) g = store_group_get(b->s, id, error);
+
+        return g && guarded_put(b, cluster_key_of(b->c, CLUSTER_KEY_GROUP, id, NULL, NULL),
+                                encode(CLUSTER_KEY_GROUP, g), error);
+}
+
 static bool build_object(Build *b, const StoreRowChange *ch, GError **error) {
         ClusterKeyKind kind = object_kinds[ch->table];
         char *key = cluster_key_of(b->c, kind, ch->id, NULL, NULL);
@@ -207,13 +217,9 @@ static bool build_object(Build *b, const StoreRowChange *ch, GError **error) {
         bool ok = true;
         if (ch->table == STORE_TABLE_RULES)
                 ok = rule_node_check(b, row, error);
-        if (ok && ch->table != STORE_TABLE_GROUPS) {
-                /* The group it is in must still be there. */
-                int64_t group_id = ch->table == STORE_TABLE_RULES ? ((StoreRule *) row)->group_id :
-                                                                   ((StoreAttachment *) row)->group_id;
-                g_autofree char *group = cluster_key_of(b->c, CLUSTER_KEY_GROUP, group_id, NULL, NULL);
-                ok = guard(b, group, error);
-        }
+        if (ok && ch->table != STORE_TABLE_GROUPS)
+                ok = touch_group(b, ch->table == STORE_TABLE_RULES ? ((StoreRule *) row)->group_id :
+                                                                    ((StoreAttachment *) row)->group_id, error);
         if (ok)
                 ok = guarded_put(b, key, encode(kind, row), error);
         else
@@ -334,9 +340,7 @@ static bool build_tenant(Build *b, const char *tenant, GError **error) {
 
 /* ---- the groups this node uses ---- */
 
-/* A new user of a group writes the group again too: a deletion of the
- * group on another node, made on a replica that does not know this user
- * yet, then fails its compare. */
+/* A new user of a group writes the group again too (touch_group()). */
 static bool build_users(Build *b, GError **error) {
         g_autoptr(GHashTable) used = store_groups_used(b->s, error);
         g_autofree char *all = cluster_key_of(b->c, CLUSTER_KEY_GROUP_USER, 0, NULL, "");
@@ -360,13 +364,9 @@ static bool build_users(Build *b, GError **error) {
                 if (g_hash_table_contains(have, id))
                         continue;
                 int64_t group_id = *(int64_t *) id;
-                g_autoptr(StoreGroup) g = store_group_get(b->s, group_id, error);
-                if (!g)
-                        return false;
                 if (!guarded_put(b, cluster_key_of(b->c, CLUSTER_KEY_GROUP_USER, group_id, NULL, b->c->node),
                                  g_strdup("{}"), error) ||
-                    !guarded_put(b, cluster_key_of(b->c, CLUSTER_KEY_GROUP, group_id, NULL, NULL),
-                                 encode(CLUSTER_KEY_GROUP, g), error))
+                    !touch_group(b, group_id, error))
                         return false;
         }
         g_hash_table_iter_init(&it, have);
