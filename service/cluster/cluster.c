@@ -355,11 +355,16 @@ static void on_committed(GObject *source, GAsyncResult *result, gpointer data) {
         g_autoptr(EtcdTxnResult) r = etcd_txn_finish(k->op->client, result, &error);
 
         if (!r || op_gone(k->op)) {
-                if (!error)
-                        error = g_error_new(G_IO_ERROR, G_IO_ERROR_CANCELLED, "devpassd is stopping");
-                g_autoptr(GError) e = g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "etcd did not take the "
-                                                  "change (%s): nothing is shown changed until etcd has it; call "
-                                                  "again when the cluster is back", error->message);
+                g_autoptr(GError) e = NULL;
+                if (g_error_matches(error, ETCD_ERROR, ETCD_ERROR_FAILED))
+                        /* etcd's own limits: --max-txn-ops, --max-request-bytes. */
+                        e = g_error_new(G_IO_ERROR, G_IO_ERROR_FAILED, "etcd refused the change (%s): nothing "
+                                        "changed; a bulk call larger than etcd's --max-txn-ops or "
+                                        "--max-request-bytes needs them raised, or fewer entries", error->message);
+                else
+                        e = g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "etcd did not take the change "
+                                        "(%s): nothing is shown changed until etcd has it; call again when the "
+                                        "cluster is back", error ? error->message : "devpassd is stopping");
                 commit_finish(k, e);
                 return;
         }
