@@ -16,6 +16,7 @@
 #include "bus-errors.h"
 #include "bus-group.h"
 #include "bus-manager.h"
+#include "bus-node.h"
 #include "bus-rule.h"
 #include "bus-source.h"
 #include "text.h"
@@ -36,7 +37,7 @@
 /* The objects under the ObjectManager, in the order GetManagedObjects
  * lists them. */
 static const BusKind *const bus_kinds[] = {
-        &bus_device_kind, &bus_group_kind, &bus_rule_kind, &bus_attachment_kind, NULL,
+        &bus_device_kind, &bus_group_kind, &bus_rule_kind, &bus_attachment_kind, &bus_node_kind, NULL,
 };
 
 static const BusInterface bus_interfaces[] = {
@@ -45,6 +46,7 @@ static const BusInterface bus_interfaces[] = {
         { DP_GROUP_INTERFACE, bus_group_vtable },
         { DP_RULE_INTERFACE, bus_rule_vtable },
         { DP_ATTACHMENT_INTERFACE, bus_attachment_vtable },
+        { DP_NODE_INTERFACE, bus_node_vtable },
         {}
 };
 
@@ -85,6 +87,43 @@ static bool daemon_claims_release_stale(Daemon *d, GError **error) {
                 g_info("Released the claim of machine %s on %s: it was made in an earlier boot", machine, list->str);
         }
         return true;
+}
+
+/* Another node's change, or this node's own once etcd has it. */
+static void daemon_on_replica_changed(void *userdata) {
+        Daemon *d = userdata;
+        g_autoptr(GError) error = NULL;
+
+        if (!model_resync(d->service.model, &error))
+                g_warning("Cannot follow the cluster's changes: %s", error->message);
+        service_emit(&d->service);
+}
+
+/* Up, stale, or the members changed. */
+static void daemon_on_cluster_state(void *userdata) {
+        Daemon *d = userdata;
+
+        bus_manager_emit_cluster_state(d->service.bus);
+        bus_nodes_sync(&d->service);
+}
+
+static const ClusterFuncs daemon_cluster_funcs = {
+        .replica_changed = daemon_on_replica_changed,
+        .state_changed = daemon_on_cluster_state,
+};
+
+/* With [Cluster], the store becomes a replica of etcd's (doc/cluster.md). */
+static bool daemon_cluster_join(Daemon *d, GError **error) {
+        const Config *config = &d->service.config;
+
+        if (!config->cluster.endpoints)
+                return true;
+        if (!g_str_equal(config->cluster.node, config->node))
+                return g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE, "[Cluster] Node=%s is not "
+                                   "this node's name %s (--node or [Daemon] Node=): rules name nodes by one name, "
+                                   "make them the same", config->cluster.node, config->node), false;
+        d->service.cluster = cluster_new(&config->cluster, config->node, d->store, &daemon_cluster_funcs, d, error);
+        return d->service.cluster != NULL;
 }
 
 static void daemon_fail(Daemon *d) {
@@ -204,6 +243,7 @@ static bool daemon_connect(Daemon *d, GError **error) {
         d->service.objects = (BusObjects) { .path = DP_ROOT_PATH, .kinds = bus_kinds, .userdata = &d->service,
                                             .size = service_objects_size,
                                             .max_size = d->service.config.max_message_size / 8 * 7 };
+        bus_nodes_init(&d->service);
         /* sd_bus_open_system() honours DBUS_SYSTEM_BUS_ADDRESS: the tests'
          * private bus. */
         if ((r = sd_bus_open_system(&d->service.bus)) < 0 ||
@@ -299,7 +339,7 @@ Daemon *daemon_new(Config *config, GError **error) {
         d->service.recheck = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         service_boot_list_sync(&d->service);
 
-        if (!daemon_connect(d, error))
+        if (!daemon_connect(d, error) || !daemon_cluster_join(d, error))
                 return NULL;
         d->service.auth = auth_new(d->service.bus);
         (void) sd_notify(0, "STATUS=Binding passthrough devices to vfio-pci");
@@ -334,10 +374,14 @@ void daemon_free(Daemon *d) {
                 while (g_main_context_iteration(NULL, FALSE))
                         ;
         }
+        /* Changes on their way to etcd are answered (not made). */
+        cluster_free(d->service.cluster);
         /* Calls still waiting for polkit are refused. */
         auth_free(d->service.auth);
         sd_bus_flush_close_unref(d->service.bus);
         binder_free(d->service.binder);
+        if (d->service.nodes)
+                g_ptr_array_unref(d->service.nodes);
         model_free(d->service.model);
         store_close(d->store);
         if (d->service.binding)

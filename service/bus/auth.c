@@ -265,7 +265,7 @@ static void check_begin(Auth *a, sd_bus_message *m, const char *const *actions, 
         c->actions = g_strdupv((char **) actions);
         c->details = details ? g_strdupv((char **) details) : g_new0(char *, 1);
         c->interactive = sd_bus_message_get_allow_interactive_authorization(m) > 0;
-        c->caller = (AuthCaller) { -1, -1 };
+        c->caller = (AuthCaller) { -1, -1, 0 };
         g_hash_table_add(a->pending, c);
 
         if (!sd_bus_message_get_sender(m)) {
@@ -279,6 +279,21 @@ static void check_begin(Auth *a, sd_bus_message *m, const char *const *actions, 
 
 static bool strv_same(char **a, const char *const *b) {
         return g_strv_equal((const char *const *) a, b ?: (const char *const[]) { NULL });
+}
+
+void auth_redispatch(Auth *a, sd_bus_message *m, const char *const *actions, const char *const *details,
+                     const AuthCaller *caller) {
+        Check *c = g_new0(Check, 1);
+
+        c->auth = a;
+        c->message = sd_bus_message_ref(m);
+        c->actions = g_strdupv((char **) actions);
+        c->details = g_strdupv((char **) details);
+        c->caller = *caller;
+        c->caller.again++;
+        c->allowed = c->polkit_done = c->creds_done = true;
+        g_hash_table_add(a->pending, c);
+        check_redispatch(c);
 }
 
 /* Answers that no call came back for. */

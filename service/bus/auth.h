@@ -33,7 +33,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Auth, auth_free);
 typedef struct {
         int64_t uid;    /* -1: unknown */
         int64_t pid;
+        unsigned again; /* how many times auth_redispatch() sent the call round */
 } AuthCaller;
 
 int auth_verify(Auth *a, sd_bus_message *m, const char *const *actions, const char *const *details,
                 AuthCaller *caller, sd_bus_error *error);
+/* Sends an authorized call round again, as if polkit had just answered
+ * yes for what it asked (a cluster refused its change because another
+ * node changed what it read): it is checked again from the top, and
+ * auth_verify() allows it only for the same actions and details. */
+void auth_redispatch(Auth *a, sd_bus_message *m, const char *const *actions, const char *const *details,
+                     const AuthCaller *caller);

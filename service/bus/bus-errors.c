@@ -7,6 +7,8 @@
 #include <string.h>
 #include <gio/gio.h>
 
+#include "cluster.h"
+
 static const sd_bus_error_map dp_error_map[] = {
         SD_BUS_ERROR_MAP(DP_ERROR_INVALID_ARGUMENT, EINVAL),
         SD_BUS_ERROR_MAP(DP_ERROR_NOT_FOUND, ENOENT),
@@ -15,6 +17,7 @@ static const sd_bus_error_map dp_error_map[] = {
         SD_BUS_ERROR_MAP(DP_ERROR_NOT_AUTHORIZED, EACCES),
         SD_BUS_ERROR_MAP(DP_ERROR_REBOOT_REQUIRED, EAGAIN),
         SD_BUS_ERROR_MAP(DP_ERROR_FAILED, EIO),
+        SD_BUS_ERROR_MAP(DP_ERROR_CLUSTER_UNAVAILABLE, EHOSTUNREACH),
         SD_BUS_ERROR_MAP_END
 };
 
@@ -105,5 +108,7 @@ const char *bus_error_name_for(const GError *e) {
                         break;
                 }
         }
+        if (e->domain == CLUSTER_ERROR)
+                return e->code == CLUSTER_ERROR_UNAVAILABLE ? DP_ERROR_CLUSTER_UNAVAILABLE : DP_ERROR_BUSY;
         return DP_ERROR_FAILED;
 }

@@ -13,6 +13,7 @@
 #define DP_ERROR_NOT_AUTHORIZED   "org.devpass1.Error.NotAuthorized"
 #define DP_ERROR_REBOOT_REQUIRED  "org.devpass1.Error.RebootRequired"
 #define DP_ERROR_FAILED           "org.devpass1.Error.Failed"
+#define DP_ERROR_CLUSTER_UNAVAILABLE "org.devpass1.Error.ClusterUnavailable"
 
 typedef struct {
         const char *interface;
@@ -36,5 +37,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus_message, sd_bus_message_unref)
 
 /* The named error for a GError from the model or the store: exists/busy
  * -> Busy, invalid -> InvalidArgument, not found -> NotFound, permission
- * denied (the host would lose what it runs on) -> Unsafe, else Failed. */
+ * denied (the host would lose what it runs on) -> Unsafe; the cluster's:
+ * unavailable -> ClusterUnavailable, a conflict tried again and again ->
+ * Busy; else Failed. */
 const char *bus_error_name_for(const GError *e);

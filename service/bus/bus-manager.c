@@ -218,6 +218,13 @@ static int method_create_rule(sd_bus_message *m, void *userdata, sd_bus_error *e
         return mutation_run(&create_rule_spec, m, userdata, error);
 }
 
+/* "none" on a single node; else the cluster's: up, stale, starting. */
+static int property_get_cluster_state(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Service *d = userdata;
+        return sd_bus_message_append(reply, "s", d->cluster ? cluster_state(d->cluster) : "none");
+}
+
 const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", NULL, offsetof(Service, version), SD_BUS_VTABLE_PROPERTY_CONST),
@@ -226,6 +233,7 @@ const sd_bus_vtable bus_manager_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("RebootRequired", "b", property_get_reboot, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("RebootReasons", "a(ss)", property_get_reboot, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ClusterState", "s", property_get_cluster_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("GetDevice", SD_BUS_ARGS("s", address), SD_BUS_RESULT("o", device),
                                 method_get_device, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListDevices", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(" DEVICE_ROW ")", devices),
@@ -263,6 +271,10 @@ const sd_bus_vtable bus_manager_vtable[] = {
 
 int bus_manager_register(sd_bus *bus, Service *d) {
         return sd_bus_add_object_vtable(bus, NULL, DP_ROOT_PATH, DP_MANAGER_INTERFACE, bus_manager_vtable, d);
+}
+
+void bus_manager_emit_cluster_state(sd_bus *bus) {
+        (void) sd_bus_emit_properties_changed(bus, DP_ROOT_PATH, DP_MANAGER_INTERFACE, "ClusterState", NULL);
 }
 
 void bus_manager_emit_reboot(sd_bus *bus) {

@@ -10,6 +10,8 @@
 #include "log.h"
 #include "text.h"
 
+static void ask_clear(MutationAsk *ask);
+
 static MutationCall *call_new(const MutationSpec *spec, sd_bus_message *m, void *object) {
         MutationCall *c = g_new0(MutationCall, 1);
         c->spec = spec;
@@ -30,6 +32,8 @@ static void call_free(MutationCall *c) {
         sd_bus_message_unref(c->m);
         g_strfreev(c->effect.addresses);
         g_free(c->log);
+        ask_clear(&c->ask);
+        g_strfreev(c->details);
         g_free(c);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MutationCall, call_free);
@@ -235,32 +239,67 @@ void mutation_log(MutationCall *c, const char *format, ...) {
 
 /* ---- the runner ---- */
 
+/* Committed: the log line, the signals, the effect, the reply. */
+static void call_committed(MutationCall *c) {
+        log_change(c, &c->ask, &c->caller);
+        service_emit(c->d);
+        if (c->effect.addresses) {
+                effect_start(c);   /* on_effect_done() answers */
+                return;
+        }
+        call_reply(c);
+        call_free(c);
+}
+
+/* A change another node's made stale is checked again from the top, as
+ * after polkit, a few times; then the caller hears it. */
+#define MUTATION_CLUSTER_TRIES 3
+
+static void on_cluster_done(const GError *error, void *data) {
+        g_autoptr(MutationCall) c = data;
+
+        if (!error) {
+                call_committed(g_steal_pointer(&c));
+                return;
+        }
+        if (g_error_matches(error, CLUSTER_ERROR, CLUSTER_ERROR_CONFLICT) && c->caller.again < MUTATION_CLUSTER_TRIES) {
+                auth_redispatch(c->d->auth, c->m, c->ask.actions, (const char *const *) c->details, &c->caller);
+                return;
+        }
+        (void) sd_bus_reply_method_errorf(c->m, bus_error_name_for(error), "%s", error->message);
+}
+
 int mutation_run(const MutationSpec *spec, sd_bus_message *m, void *object, sd_bus_error *error) {
         g_autoptr(MutationCall) c = call_new(spec, m, object);
-        g_auto(MutationAsk) ask = {};
         g_autoptr(GError) e = NULL;
-        AuthCaller caller;
         int r;
 
         if (spec->parse && (r = spec->parse(c, error)) < 0)
                 return r;
-        if (!spec->check(c, &ask, &e))
+        if (!spec->check(c, &c->ask, &e))
                 return error_from_gerror(c, error, e);
-        g_auto(GStrv) details = ask_details(&ask, c->d->config.node);
-        if ((r = auth_verify(c->d->auth, m, ask.actions, (const char *const *) details, &caller, error)) <= 0)
+        c->details = ask_details(&c->ask, c->d->config.node);
+        if ((r = auth_verify(c->d->auth, m, c->ask.actions, (const char *const *) c->details, &c->caller,
+                             error)) <= 0)
                 return r == 0 ? 1 : r;
 
         /* Authorized for what the model says now: the change. */
         if ((r = sd_bus_message_new_method_return(m, &c->reply)) < 0)
                 return r;
-        if (!spec->apply(c, &e))
-                return error_from_gerror(c, error, e);
-        log_change(c, &ask, &caller);
-        service_emit(c->d);
-        if (c->effect.addresses) {
-                effect_start(g_steal_pointer(&c));   /* on_effect_done() answers */
+        bool applied = spec->apply(c, &e);
+        Cluster *cluster = c->d->cluster;
+        if (cluster && cluster_deferred(cluster)) {
+                /* etcd decides: the model shows the change once it has it. */
+                service_take_back(c->d);
+                if (!applied) {
+                        cluster_drop(cluster);
+                        return error_from_gerror(c, error, e);
+                }
+                cluster_commit(cluster, on_cluster_done, g_steal_pointer(&c));
                 return 1;
         }
-        call_reply(c);
+        if (!applied)
+                return error_from_gerror(c, error, e);
+        call_committed(g_steal_pointer(&c));
         return 1;
 }

@@ -22,6 +22,7 @@
 #include <glib.h>
 #include <systemd/sd-bus.h>
 
+#include "auth.h"
 #include "binder.h"
 #include "device.h"
 
@@ -64,6 +65,9 @@ struct MutationCall {
         void *args;              /* spec->args_size bytes */
         sd_bus_message *reply;   /* apply's and effect_done's */
         char *log;               /* what apply did, for the log line ("created group X") */
+        MutationAsk ask;         /* what polkit was asked, for the log and a cluster's second try */
+        char **details;
+        AuthCaller caller;
         struct {                 /* what apply asked the binder to do, after the commit */
                 char **addresses;
                 BindTarget target;

@@ -11,6 +11,7 @@
 #include "bus-device.h"
 #include "bus-group.h"
 #include "bus-manager.h"
+#include "bus-node.h"
 #include "bus-rule.h"
 
 #define VFIO_DRIVER "vfio-pci"
@@ -94,11 +95,20 @@ static void emit_rest(Service *s, ModelChanges *c, GHashTable *skip) {
         service_boot_list_sync(s);
 }
 
+void service_take_back(Service *s) {
+        g_autoptr(GError) error = NULL;
+
+        if (!model_resync(s->model, &error))
+                g_warning("Cannot take back a change etcd does not have yet: %s", error->message);
+        model_changes_free(model_take_changes(s->model));
+}
+
 void service_emit(Service *s) {
         g_autoptr(ModelChanges) c = model_take_changes(s->model);
 
         emit_removed(s, c);
         emit_rest(s, c, NULL);
+        bus_nodes_sync(s);
 }
 
 void service_binding_begin(Service *s, const char *const *addresses) {

@@ -11,6 +11,7 @@
 
 #include "auth.h"
 #include "binder.h"
+#include "cluster.h"
 #include "config.h"
 #include "inventory.h"
 #include "model.h"
@@ -33,6 +34,8 @@ typedef struct Service {
         Model *model;
         Auth *auth;
         Binder *binder;
+        Cluster *cluster;        /* NULL: the single node devpassd always was */
+        GPtrArray *nodes;        /* ClusterMember*: the nodes the bus shows */
         GHashTable *binding;     /* addresses with a driver change under way */
         GHashTable *recheck;     /* of those, the ones a driver event was seen for meanwhile */
         char *boot_list;         /* the addresses config.boot_dir holds now, one a line */
@@ -51,6 +54,9 @@ size_t service_objects_size(void *userdata);
 /* Sends what the model says changed (objects removed, added, properties),
  * and keeps the boot-time vfio-pci list in step with the store. */
 void service_emit(Service *s);
+/* A cluster node's model back to its replica, what changed meanwhile
+ * forgotten: a change handed to etcd shows when etcd has it. */
+void service_take_back(Service *s);
 /* Makes config.boot_dir hold what the store says boots on vfio-pci. */
 void service_boot_list_sync(Service *s);
 

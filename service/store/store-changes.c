@@ -21,6 +21,11 @@ static const char *const tables[] = {
         [STORE_TABLE_PASSTHROUGH] = "passthrough",
 };
 
+/* Recorded too: the conditions as their rule's, and the rows only this
+ * node has, which a change etcd takes must bring along (store_local_*). */
+static const char *const local_tables[] = { "conditions", "sriov", "overrides" };
+static const char *const node_tables[] = { "passthrough", "sriov", "overrides" };
+
 void store_row_change_free(StoreRowChange *c) {
         if (!c)
                 return;
@@ -44,8 +49,9 @@ bool store_session_begin(Store *s, GError **error) {
         for (size_t i = 0; i < G_N_ELEMENTS(tables); i++)
                 if ((rc = sqlite3session_attach(s->session, tables[i])) != SQLITE_OK)
                         return store_fail(s, rc, "Cannot record the changes of", error);
-        if ((rc = sqlite3session_attach(s->session, "conditions")) != SQLITE_OK)
-                return store_fail(s, rc, "Cannot record the changes of", error);
+        for (size_t i = 0; i < G_N_ELEMENTS(local_tables); i++)
+                if ((rc = sqlite3session_attach(s->session, local_tables[i])) != SQLITE_OK)
+                        return store_fail(s, rc, "Cannot record the changes of", error);
         return true;
 }
 
@@ -151,4 +157,42 @@ GPtrArray *store_changes(Store *s, GError **error) {
         if (rc != SQLITE_DONE)
                 return store_fail(s, rc, "Cannot read the changes of", error), NULL;
         return g_steal_pointer(&all);
+}
+
+GBytes *store_local_changes(Store *s, GError **error) {
+        void *blob = NULL;
+        int size = 0, rc;
+
+        if (!s->session)
+                return g_bytes_new(NULL, 0);
+        if ((rc = sqlite3session_changeset(s->session, &size, &blob)) != SQLITE_OK)
+                return store_fail(s, rc, "Cannot read the changes of", error), NULL;
+        GBytes *b = g_bytes_new(blob, size);
+        sqlite3_free(blob);
+        return b;
+}
+
+static int local_only(void *ctx, const char *table) {
+        for (size_t i = 0; i < G_N_ELEMENTS(node_tables); i++)
+                if (g_str_equal(table, node_tables[i]))
+                        return 1;
+        return 0;
+}
+
+/* The node's own rows are only ever written here: whatever is in the
+ * way is this node's older write, and goes. */
+static int replace_on_conflict(void *ctx, int conflict, sqlite3_changeset_iter *it) {
+        return conflict == SQLITE_CHANGESET_DATA || conflict == SQLITE_CHANGESET_CONFLICT ? SQLITE_CHANGESET_REPLACE :
+                                                                                             SQLITE_CHANGESET_OMIT;
+}
+
+bool store_local_apply(Store *s, GBytes *changes, GError **error) {
+        gsize size;
+        const void *data = g_bytes_get_data(changes, &size);
+        int rc;
+
+        if (size == 0)
+                return true;
+        rc = sqlite3changeset_apply(s->db, (int) size, (void *) data, local_only, replace_on_conflict, NULL);
+        return rc == SQLITE_OK || store_fail(s, rc, "Cannot write", error);
 }

@@ -14,6 +14,9 @@ struct Store {
         GHashTable *statements;    /* SQL -> its prepared statement, kept */
         char *boot_id;             /* the boot new claims belong to; "" unknown */
         bool record_changes;       /* store_record_changes() */
+        StoreCommitHook hook;      /* store_set_commit_hook() */
+        void *hook_data;
+        bool hook_off;             /* store_commit_here() */
         struct sqlite3_session *session;   /* the transaction's changes, while recorded */
 };
 

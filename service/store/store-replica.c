@@ -2,6 +2,8 @@
 /* A cluster node's store is a replica of what etcd holds: rows written
  * with the ids the cluster gave them, and the etcd revision they reflect,
  * with each key's last revision for the next transaction's guards. */
+#include <string.h>
+
 #include "store-private.h"
 
 bool store_group_put(Store *s, const StoreGroup *g, GError **error) {
@@ -77,41 +79,172 @@ bool store_holder_put(Store *s, const char *holder, bool tenant, GPtrArray *clai
         return true;
 }
 
-static bool revision_read(Store *s, const char *sql, const char *key, int64_t *revision, GError **error) {
+/* The first row of a query with one text parameter: its columns 0 and
+ * 1 (NULL and 0 when there is no row). */
+static bool first_row(Store *s, const char *sql, const char *param, char **text, int64_t *numbers, int n,
+                      GError **error) {
         sqlite3_stmt *st = store_prepare(s, sql, error);
         int rc;
 
         if (!st)
                 return false;
-        if (key && (rc = store_bind_text(st, 1, key)) != SQLITE_OK)
+        if ((rc = store_bind_text(st, 1, param)) != SQLITE_OK)
                 return store_fail(s, rc, "Cannot read", error);
         rc = sqlite3_step(st);
-        *revision = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        if (text)
+                *text = rc == SQLITE_ROW ? store_column_text(st, 0) : NULL;
+        for (int i = 0; i < n; i++)
+                numbers[i] = rc == SQLITE_ROW ? sqlite3_column_int64(st, i) : 0;
         sqlite3_reset(st);
         return rc == SQLITE_ROW || rc == SQLITE_DONE || store_fail(s, rc, "Cannot read", error);
 }
 
-bool store_replica_revision(Store *s, int64_t *revision, GError **error) {
-        return revision_read(s, "SELECT revision FROM replica WHERE id = 1", NULL, revision, error);
+bool store_replica_revision(Store *s, const char *prefix, int64_t *revision, GError **error) {
+        return first_row(s, "SELECT revision FROM replica WHERE prefix = ?", prefix, NULL, revision, 1, error);
 }
 
-bool store_replica_set_revision(Store *s, int64_t revision, GError **error) {
-        sqlite3_stmt *st = store_prepare(s, "INSERT OR REPLACE INTO replica (id, revision) VALUES (1, ?)", error);
-        return st && store_step_done(s, st, sqlite3_bind_int64(st, 1, revision), error);
+bool store_replica_set_revision(Store *s, const char *prefix, int64_t revision, GError **error) {
+        sqlite3_stmt *st = store_prepare(s, "INSERT OR REPLACE INTO replica (prefix, revision) VALUES (?, ?)", error);
+        return st && store_step_done(s, st, store_bind_text(st, 1, prefix) ?: sqlite3_bind_int64(st, 2, revision),
+                                     error);
 }
 
-bool store_replica_key(Store *s, const char *key, int64_t *mod_revision, GError **error) {
-        return revision_read(s, "SELECT mod_revision FROM replica_keys WHERE key = ?", key, mod_revision, error);
+static char *column_blob(sqlite3_stmt *st, int i) {
+        const void *v = sqlite3_column_blob(st, i);
+        int len = sqlite3_column_bytes(st, i);
+        char *copy = g_malloc(len + 1);
+
+        if (len > 0)
+                memcpy(copy, v, len);
+        copy[len] = '\0';
+        return copy;
 }
 
-bool store_replica_set_key(Store *s, const char *key, int64_t mod_revision, GError **error) {
-        sqlite3_stmt *st = store_prepare(s, mod_revision > 0 ?
-                                                 "INSERT OR REPLACE INTO replica_keys (key, mod_revision) VALUES (?, ?)" :
-                                                 "DELETE FROM replica_keys WHERE key = ? AND ? = 0", error);
+bool store_replica_key(Store *s, const char *key, int64_t *mod_revision, char **value, GError **error) {
+        sqlite3_stmt *st = store_prepare(s, "SELECT mod_revision, value FROM replica_keys WHERE key = ?", error);
+        int rc;
+
         if (!st)
                 return false;
-        int bound = store_bind_text(st, 1, key) ?: sqlite3_bind_int64(st, 2, mod_revision);
+        if ((rc = store_bind_text(st, 1, key)) != SQLITE_OK)
+                return store_fail(s, rc, "Cannot read", error);
+        rc = sqlite3_step(st);
+        *mod_revision = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        if (value)
+                *value = rc == SQLITE_ROW ? column_blob(st, 1) : NULL;
+        sqlite3_reset(st);
+        return rc == SQLITE_ROW || rc == SQLITE_DONE || store_fail(s, rc, "Cannot read", error);
+}
+
+bool store_replica_set_key(Store *s, const char *key, int64_t mod_revision, const char *value, GError **error) {
+        if (mod_revision <= 0) {
+                sqlite3_stmt *st = store_prepare(s, "DELETE FROM replica_keys WHERE key = ?", error);
+                return st && store_step_done(s, st, store_bind_text(st, 1, key), error);
+        }
+        sqlite3_stmt *st = store_prepare(s, "INSERT OR REPLACE INTO replica_keys (key, mod_revision, value) "
+                                            "VALUES (?, ?, ?)", error);
+        if (!st)
+                return false;
+        int bound = store_bind_text(st, 1, key) ?: sqlite3_bind_int64(st, 2, mod_revision) ?:
+                    sqlite3_bind_blob(st, 3, value ?: "", value ? (int) strlen(value) : 0, SQLITE_TRANSIENT);
         return store_step_done(s, st, bound, error);
+}
+
+void store_replica_key_free(StoreReplicaKey *k) {
+        if (!k)
+                return;
+        g_free(k->key);
+        g_free(k->value);
+        g_free(k);
+}
+
+static void replica_key_row(sqlite3_stmt *st, void *data) {
+        StoreReplicaKey *k = g_new0(StoreReplicaKey, 1);
+
+        k->key = store_column_text(st, 0);
+        k->mod_revision = sqlite3_column_int64(st, 1);
+        k->value = column_blob(st, 2);
+        g_ptr_array_add(data, k);
+}
+
+GPtrArray *store_replica_keys(Store *s, const char *prefix, GError **error) {
+        g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func((GDestroyNotify) store_replica_key_free);
+        /* A range on the key, not LIKE: a prefix may hold '%' and '_'. */
+        sqlite3_stmt *st = store_prepare(s, "SELECT key, mod_revision, value FROM replica_keys "
+                                            "WHERE key >= ?1 AND substr(key, 1, length(?1)) = ?1 ORDER BY key", error);
+        int rc;
+
+        if (!st)
+                return NULL;
+        if ((rc = store_bind_text(st, 1, prefix)) != SQLITE_OK)
+                return store_fail(s, rc, "Cannot read", error), NULL;
+        if (!store_step_rows(s, st, replica_key_row, keys, error))
+                return NULL;
+        return g_steal_pointer(&keys);
+}
+
+static void holder_row(sqlite3_stmt *st, void *data) {
+        g_ptr_array_add(data, store_column_text(st, 0));
+}
+
+GPtrArray *store_claim_holders(Store *s, GError **error) {
+        g_autoptr(GPtrArray) holders = g_ptr_array_new_with_free_func(g_free);
+        sqlite3_stmt *st = store_prepare(s, "SELECT DISTINCT holder FROM claims ORDER BY holder", error);
+
+        if (!st || !store_step_rows(s, st, holder_row, holders, error))
+                return NULL;
+        return g_steal_pointer(&holders);
+}
+
+bool store_address_holder(Store *s, const char *address, bool tenant, char **holder, GError **error) {
+        return first_row(s, tenant ? "SELECT tenant FROM tenant_holds WHERE address = ?" :
+                                     "SELECT holder FROM claims WHERE address = ?", address, holder, NULL, 0, error);
+}
+
+bool store_mac_owner(Store *s, const char *mac, int64_t *attachment_id, int64_t *group_id, GError **error) {
+        int64_t owner[2];
+
+        if (!first_row(s, "SELECT ifnull(attachment_id, 0), ifnull(group_id, 0) FROM macs WHERE mac = ?", mac, NULL,
+                       owner, 2, error))
+                return false;
+        *attachment_id = owner[0];
+        *group_id = owner[1];
+        return true;
+}
+
+static void group_used_row(sqlite3_stmt *st, void *data) {
+        g_hash_table_add(data, g_memdup2(&(gint64) { sqlite3_column_int64(st, 0) }, sizeof(gint64)));
+}
+
+GHashTable *store_groups_used(Store *s, GError **error) {
+        g_autoptr(GHashTable) used = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+        sqlite3_stmt *st = store_prepare(s, "SELECT group_id FROM passthrough UNION SELECT group_id FROM tenant_holds "
+                                            "UNION SELECT a.group_id FROM claims c JOIN attachments a "
+                                            "ON a.id = c.attachment_id", error);
+        if (!st || !store_step_rows(s, st, group_used_row, used, error))
+                return NULL;
+        return g_steal_pointer(&used);
+}
+
+void store_set_commit_hook(Store *s, StoreCommitHook hook, void *data) {
+        s->hook = hook;
+        s->hook_data = data;
+}
+
+bool store_begin_deferred(Store *s, GError **error) {
+        if (!store_begin(s, error))
+                return false;
+        if (store_exec(s, "PRAGMA defer_foreign_keys = ON", error))
+                return true;
+        store_rollback(s);
+        return false;
+}
+
+bool store_commit_here(Store *s, GError **error) {
+        s->hook_off = true;
+        bool ok = store_commit(s, error);
+        s->hook_off = false;
+        return ok;
 }
 
 bool store_replica_id_floor(Store *s, StoreTable table, int64_t next, GError **error) {

@@ -138,11 +138,12 @@ const char *const store_migrations[] = {
         /* 5: a cluster node's replica: the etcd revision its rows reflect,
          * and each key's last revision (empty on a single node). */
         "CREATE TABLE replica ("
-        "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+        "  prefix TEXT PRIMARY KEY,"
         "  revision INTEGER NOT NULL CHECK (revision >= 0));"
         "CREATE TABLE replica_keys ("
         "  key TEXT PRIMARY KEY,"
-        "  mod_revision INTEGER NOT NULL CHECK (mod_revision > 0));",
+        "  mod_revision INTEGER NOT NULL CHECK (mod_revision > 0),"
+        "  value BLOB NOT NULL DEFAULT x'');",
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(store_migrations) == STORE_SCHEMA_VERSION);
 
@@ -342,6 +343,13 @@ bool store_begin(Store *s, GError **error) {
 }
 
 bool store_commit(Store *s, GError **error) {
+        if (s->hook && !s->hook_off) {
+                StoreCommit how = s->hook(s, s->hook_data, error);
+                if (how != STORE_COMMIT_HERE) {
+                        store_rollback(s);
+                        return how == STORE_COMMIT_DEFERRED;
+                }
+        }
         sqlite3_stmt *st = store_prepare(s, "COMMIT", error);
         if (st && store_step_done(s, st, SQLITE_OK, error)) {
                 store_session_end(s);

@@ -222,6 +222,11 @@ void store_record_changes(Store *s, bool on);
 /* The rows changed since store_begin() (StoreRowChange*, one per row, in
  * no order); empty when changes are not recorded. */
 GPtrArray *store_changes(Store *s, GError **error);
+/* The transaction's changes as they are, to bring its rows that only this
+ * node has (intents, VF counts, overrides) into a later transaction:
+ * a cluster node's, once etcd has taken the rest. */
+GBytes *store_local_changes(Store *s, GError **error);
+bool store_local_apply(Store *s, GBytes *changes, GError **error);
 
 /* ---- a cluster node's replica (store-replica.c) ---- */
 
@@ -239,12 +244,52 @@ StoreRule *store_rule_get(Store *s, int64_t id, GError **error);
 StoreAttachment *store_attachment_get(Store *s, int64_t id, GError **error);
 /* A machine's claims or a tenant's holds (StoreClaim*), by address. */
 GPtrArray *store_holder_claims(Store *s, const char *holder, bool tenant, GError **error);
-/* The etcd revision the rows reflect (0: none yet). */
-bool store_replica_revision(Store *s, int64_t *revision, GError **error);
-bool store_replica_set_revision(Store *s, int64_t revision, GError **error);
-/* The revision a key last changed at (0: no such key); 0 forgets it. */
-bool store_replica_key(Store *s, const char *key, int64_t *mod_revision, GError **error);
-bool store_replica_set_key(Store *s, const char *key, int64_t mod_revision, GError **error);
+/* The machines that hold something here, by name. */
+GPtrArray *store_claim_holders(Store *s, GError **error);
+/* Who holds address (a machine, or a tenant): *holder NULL when nobody. */
+bool store_address_holder(Store *s, const char *address, bool tenant, char **holder, GError **error);
+/* Whose a MAC is: an attachment's or a group's id (the other 0); both 0
+ * when nobody's. */
+bool store_mac_owner(Store *s, const char *mac, int64_t *attachment_id, int64_t *group_id, GError **error);
+/* The etcd revision the rows of the keys under prefix reflect (0: none
+ * yet): a node watches two prefixes. */
+bool store_replica_revision(Store *s, const char *prefix, int64_t *revision, GError **error);
+bool store_replica_set_revision(Store *s, const char *prefix, int64_t revision, GError **error);
+/* A key of etcd as the replica knows it: the revision it last changed
+ * at (0: no such key) and its value, when value is not NULL (g_free). */
+bool store_replica_key(Store *s, const char *key, int64_t *mod_revision, char **value, GError **error);
+/* Sets a key's revision and value; a revision of 0 forgets the key. */
+bool store_replica_set_key(Store *s, const char *key, int64_t mod_revision, const char *value, GError **error);
+typedef struct {
+        char *key;
+        int64_t mod_revision;
+        char *value;
+} StoreReplicaKey;
+void store_replica_key_free(StoreReplicaKey *k);
+/* The keys that start with prefix (StoreReplicaKey*), in key order. */
+GPtrArray *store_replica_keys(Store *s, const char *prefix, GError **error);
+/* The groups this node's rows use: its passthrough intents', its tenants'
+ * holds', and the attachments' its machines' claims are for; a set of
+ * gint64*. */
+GHashTable *store_groups_used(Store *s, GError **error);
+
+/* A cluster node hands its transactions to etcd: at store_commit() the
+ * hook says whether the transaction is committed here, or handed on
+ * (rolled back here: the replica moves when etcd has it, and
+ * store_commit() returns true), or refused (rolled back, false with the
+ * hook's error). */
+typedef enum {
+        STORE_COMMIT_HERE,
+        STORE_COMMIT_DEFERRED,
+        STORE_COMMIT_REFUSED,
+} StoreCommit;
+typedef StoreCommit (*StoreCommitHook)(Store *s, void *data, GError **error);
+void store_set_commit_hook(Store *s, StoreCommitHook hook, void *data);
+/* The replica's own writes (what etcd already has): begun with foreign
+ * keys checked at the commit (etcd's keys come in key order, a rule
+ * before its group), and committed here, whatever the hook would say. */
+bool store_begin_deferred(Store *s, GError **error);
+bool store_commit_here(Store *s, GError **error);
 /* The cluster gave out the ids of table (groups, rules, attachments)
  * below next: an insert here never takes one of them. */
 bool store_replica_id_floor(Store *s, StoreTable table, int64_t next, GError **error);

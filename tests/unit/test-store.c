@@ -432,8 +432,9 @@ static void test_replica(void **state) {
         g_free(g->name);
         g->name = g_strdup("accelerators");
         assert_true(store_group_put(s, g, &error));
-        assert_true(store_replica_set_revision(s, 17, &error));
-        assert_true(store_replica_set_key(s, "shared/groups/40", 17, &error));
+        assert_true(store_replica_set_revision(s, "shared/", 17, &error));
+        assert_true(store_replica_set_key(s, "shared/groups/40", 17, "{}", &error));
+        assert_true(store_replica_set_key(s, "shared/group-users/40/node1", 15, "{}", &error));
         assert_true(store_replica_id_floor(s, STORE_TABLE_GROUPS, 100, &error));
         assert_true(store_commit(s, &error));
 
@@ -445,20 +446,27 @@ static void test_replica(void **state) {
         assert_string_equal(((StoreCondition *) rule->conditions->pdata[0])->value, "10de");
         assert_null(store_group_get(s, 99, &error));
         assert_null(error);
-        assert_true(store_replica_revision(s, &revision, &error));
+        assert_true(store_replica_revision(s, "shared/", &revision, &error));
         assert_int_equal(revision, 17);
-        assert_true(store_replica_key(s, "shared/groups/40", &revision, &error));
+        g_autofree char *value = NULL;
+        assert_true(store_replica_key(s, "shared/groups/40", &revision, &value, &error));
         assert_int_equal(revision, 17);
-        assert_true(store_replica_key(s, "shared/groups/41", &revision, &error));
+        assert_string_equal(value, "{}");
+        assert_true(store_replica_key(s, "shared/groups/41", &revision, NULL, &error));
         assert_int_equal(revision, 0);
+        g_autoptr(GPtrArray) keys = store_replica_keys(s, "shared/group", &error);
+        assert_int_equal(keys->len, 2);
+        assert_string_equal(((StoreReplicaKey *) keys->pdata[0])->key, "shared/group-users/40/node1");
+        g_autoptr(GPtrArray) none = store_replica_keys(s, "shared/group%", &error);
+        assert_int_equal(none->len, 0);
 
         g_autoptr(StoreGroup) next = group("nics");
         assert_true(store_begin(s, &error));
         assert_true(store_group_insert(s, next, &error));
         assert_int_equal(next->id, 100);
-        assert_true(store_replica_set_key(s, "shared/groups/40", 0, &error));
+        assert_true(store_replica_set_key(s, "shared/groups/40", 0, NULL, &error));
         assert_true(store_commit(s, &error));
-        assert_true(store_replica_key(s, "shared/groups/40", &revision, &error));
+        assert_true(store_replica_key(s, "shared/groups/40", &revision, NULL, &error));
         assert_int_equal(revision, 0);
 
         /* A machine's claims replaced as a whole. */
@@ -475,6 +483,43 @@ static void test_replica(void **state) {
         g_autoptr(GPtrArray) held = store_holder_claims(s, "vm1", false, &error);
         g_autofree char *text = claims_text(held);
         assert_string_equal(text, "0000:18:00.0 vm1");
+
+        /* The groups this node uses: here, its passthrough intent's. */
+        StorePassthrough p = { .group_id = 40 };
+        assert_true(store_begin(s, &error));
+        assert_true(store_passthrough_set(s, "0000:17:00.0", &p, &error));
+        assert_true(store_commit(s, &error));
+        g_autoptr(GHashTable) used = store_groups_used(s, &error);
+        assert_int_equal(g_hash_table_size(used), 1);
+        assert_true(g_hash_table_contains(used, &(gint64) { 40 }));
+}
+
+static StoreCommit hook_defer(Store *s, void *data, GError **error) {
+        (*(int *) data)++;
+        return STORE_COMMIT_DEFERRED;
+}
+
+/* A hook that hands the transaction on: nothing is committed here,
+ * store_commit() says it went well; store_commit_here() commits. */
+static void test_commit_hook(void **state) {
+        g_autoptr(Store) s = open_ok(*state);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(StoreGroup) g = group("gpus");
+        int calls = 0;
+
+        store_set_commit_hook(s, hook_defer, &calls);
+        assert_true(store_begin(s, &error));
+        assert_true(store_group_insert(s, g, &error));
+        assert_true(store_commit(s, &error));
+        assert_int_equal(calls, 1);
+        g_autoptr(GPtrArray) groups = store_groups_load(s, &error);
+        assert_int_equal(groups->len, 0);
+        assert_true(store_begin(s, &error));
+        assert_true(store_group_insert(s, g, &error));
+        assert_true(store_commit_here(s, &error));
+        assert_int_equal(calls, 1);
+        g_autoptr(GPtrArray) after = store_groups_load(s, &error);
+        assert_int_equal(after->len, 1);
 }
 
 int main(void) {
@@ -487,6 +532,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_node_records, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_changes_recorded, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_replica, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_commit_hook, setup, teardown),
         };
         return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

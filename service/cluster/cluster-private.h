@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The cluster room's insides: cluster.c (the node's life: lease, watches,
+ * the first read), cluster-commit.c (a transaction's changes as one etcd
+ * transaction), cluster-replica.c (etcd's keys into the store). */
+
+#include "cluster.h"
+#include "etcd-client.h"
+#include "keys.h"
+#include "rows.h"
+
+/* What the replica takes when etcd has a transaction: a key and its new
+ * value, NULL when deleted. */
+typedef struct {
+        char *key;
+        char *value;
+} ClusterWrite;
+
+typedef struct {
+        EtcdTxn *txn;
+        GHashTable *writes;       /* key -> ClusterWrite*: one op per key, the last wins */
+        GPtrArray *order;         /* the keys, in the order written */
+        GBytes *local;            /* the transaction's rows only this node has (store_local_changes()) */
+} ClusterPending;
+
+void cluster_pending_free(ClusterPending *p);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClusterPending, cluster_pending_free);
+
+struct Cluster {
+        char *prefix;             /* "/devpass/v1/" */
+        char *shared;             /* prefix + "shared/" */
+        char *own;                /* prefix + "node/<node>/" */
+        char *node;
+        Store *store;
+        EtcdClient *client;
+        ClusterFuncs funcs;
+        void *data;
+        unsigned lease_seconds;
+        gint64 lease;             /* 0 until granted */
+        EtcdLeaseKeeper *keeper;
+        EtcdWatch *watches[2];    /* shared, own */
+        GCancellable *cancel;
+        ClusterPending *pending;  /* handed on by the last store_commit() */
+        struct ClusterCommit *waiting;   /* refused, until the watches catch up */
+        bool busy;                /* a transaction is out */
+        bool member;
+        bool synced;              /* the first read is in the replica */
+        guint retry_source;
+        bool applying_own;        /* the replica takes this node's own transaction */
+        char *published;          /* this node's state as etcd has it (or is given it) */
+        char *to_publish;         /* the next, once publish_source fires */
+        guint publish_source;
+        gint64 published_at;
+};
+
+/* The store's commit hook (cluster-commit.c). */
+StoreCommit cluster_commit_hook(Store *s, void *data, GError **error);
+
+/* cluster-replica.c: etcd's keys into the store, in one transaction with
+ * the prefix's revision (0: leave it). A key whose mod_revision the
+ * replica has already is skipped: a node's own change comes back through
+ * its watch. */
+typedef struct {
+        const char *key;
+        gsize key_len;
+        const char *value;        /* NULL: deleted */
+        gsize value_len;
+        gint64 mod_revision;
+} ClusterKeyValue;
+
+bool cluster_replica_apply(Cluster *c, const ClusterKeyValue *kvs, guint n, const char *prefix, gint64 revision,
+                           GBytes *local, GError **error);
+/* The keys under prefix the replica has and etcd no longer does, as
+ * deletions (for a full read). */
+GPtrArray *cluster_replica_gone(Cluster *c, const char *prefix, GHashTable *present, GError **error);
+
+char *cluster_key_of(Cluster *c, ClusterKeyKind kind, int64_t id, const char *name, const char *node);
+/* The values of a machine's claims on this node and of its owner key,
+ * from its devices (StoreClaim*, at least one). */
+char *cluster_claims_value(Cluster *c, GPtrArray *devices);
+char *cluster_owner_value(Cluster *c, GPtrArray *devices);
+/* cluster-claims.c: after a new lease, the machines this node still
+ * holds whose keys went with the old one are claimed again, unless
+ * another node claimed them meanwhile (then released here, loudly). */
+void cluster_claims_reassert(Cluster *c);

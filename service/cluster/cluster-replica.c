@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* etcd's keys into the store: each value decoded as hostile (a value no
+ * devpassd could have written is logged and left out, never applied),
+ * its row put or deleted with the cluster's ids, the key's revision and
+ * value kept for the next transaction's guards; one SQLite transaction a
+ * batch, foreign keys checked at its end (a batch's keys come in key
+ * order, an attachment before its group). */
+#include <string.h>
+#include <gio/gio.h>
+
+#include "cluster-private.h"
+#include "log.h"
+
+static const StoreTable id_tables[] = { STORE_TABLE_GROUPS, STORE_TABLE_RULES, STORE_TABLE_ATTACHMENTS };
+
+static bool id_floor(Cluster *c, const ClusterRow *row, GError **error) {
+        static const char *const kinds[] = { "group", "rule", "attachment" };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++)
+                if (g_str_equal(row->key.name, kinds[i]))
+                        return store_replica_id_floor(c->store, id_tables[i], row->id, error);
+        return true;
+}
+
+/* Another node's claims never come: the watch of this node's keys. */
+static bool own(Cluster *c, const ClusterKey *k) {
+        return g_strcmp0(k->node, c->node) == 0;
+}
+
+static bool row_put(Cluster *c, ClusterRow *row, GError **error) {
+        switch (row->key.kind) {
+        case CLUSTER_KEY_IDS:
+                return id_floor(c, row, error);
+        case CLUSTER_KEY_GROUP:
+                row->group->id = row->key.id;
+                return store_group_put(c->store, row->group, error);
+        case CLUSTER_KEY_RULE:
+                row->rule->id = row->key.id;
+                return store_rule_put(c->store, row->rule, error);
+        case CLUSTER_KEY_ATTACHMENT:
+                row->attachment->id = row->key.id;
+                return store_attachment_put(c->store, row->attachment, error);
+        case CLUSTER_KEY_CLAIMS:
+                return !own(c, &row->key) || store_holder_put(c->store, row->key.name, false,
+                                                              row->claims.devices, error);
+        case CLUSTER_KEY_HOLDS:
+                return !own(c, &row->key) || store_holder_put(c->store, row->key.name, true, row->holds, error);
+        default:
+                /* Names, MACs, machines, users, nodes: the replica's keys say it. */
+                return true;
+        }
+}
+
+/* known: the revision the replica had of the key. */
+static bool row_delete(Cluster *c, const ClusterKey *k, int64_t known, GError **error) {
+        switch (k->kind) {
+        case CLUSTER_KEY_GROUP:
+                return store_group_delete(c->store, k->id, error);
+        case CLUSTER_KEY_RULE:
+                return store_rule_delete(c->store, k->id, error);
+        case CLUSTER_KEY_ATTACHMENT:
+                return store_attachment_delete(c->store, k->id, error);
+        case CLUSTER_KEY_CLAIMS:
+                /* Not this node's own release: its lease expired (it was
+                 * cut off, or stopped for long). The machines may still
+                 * run here: their devices stay until the new lease claims
+                 * them again or finds them claimed elsewhere
+                 * (cluster_claims_reassert()). */
+                if (own(c, k) && known > 0 && !c->applying_own)
+                        return true;
+                return !own(c, k) || store_holder_put(c->store, k->name, false, NULL, error);
+        case CLUSTER_KEY_HOLDS:
+                return !own(c, k) || store_holder_put(c->store, k->name, true, NULL, error);
+        default:
+                return true;
+        }
+}
+
+/* One key: false only when the store fails; a value that does not decode
+ * is logged and skipped. */
+static bool apply_one(Cluster *c, const ClusterKeyValue *kv, GError **error) {
+        g_autofree char *key = g_strndup(kv->key, kv->key_len);
+        g_autoptr(GError) bad = NULL;
+        int64_t known;
+
+        if (strlen(key) != kv->key_len) {
+                g_autofree char *q = cluster_quote(kv->key, kv->key_len);
+                g_warning("Cluster: ignoring the key %s, which holds a NUL", q);
+                return true;
+        }
+        if (!store_replica_key(c->store, key, &known, NULL, error))
+                return false;
+        if (kv->value && known >= kv->mod_revision)
+                return true;
+        if (!kv->value) {
+                g_auto(ClusterKey) k = { 0 };
+                if (!cluster_key_parse(c->prefix, kv->key, kv->key_len, &k, &bad)) {
+                        g_warning("Cluster: ignoring the deletion of %s", bad->message);
+                        return true;
+                }
+                return row_delete(c, &k, known, error) && store_replica_set_key(c->store, key, 0, NULL, error);
+        }
+        g_autoptr(ClusterRow) row = cluster_row_decode(c->prefix, kv->key, kv->key_len, kv->value, kv->value_len, &bad);
+        if (!row) {
+                g_warning("Cluster: ignoring %s", bad->message);
+                return true;
+        }
+        g_autofree char *value = g_strndup(kv->value, kv->value_len);
+        return row_put(c, row, error) && store_replica_set_key(c->store, key, kv->mod_revision, value, error);
+}
+
+bool cluster_replica_apply(Cluster *c, const ClusterKeyValue *kvs, guint n, const char *prefix, gint64 revision,
+                           GBytes *local, GError **error) {
+        if (!store_begin_deferred(c->store, error))
+                return false;
+        bool ok = !local || store_local_apply(c->store, local, error);
+        for (guint i = 0; ok && i < n; i++)
+                ok = apply_one(c, &kvs[i], error);
+        if (ok && revision > 0)
+                ok = store_replica_set_revision(c->store, prefix, revision, error);
+        if (!ok) {
+                store_rollback(c->store);
+                return false;
+        }
+        return store_commit_here(c->store, error);
+}
+
+GPtrArray *cluster_replica_gone(Cluster *c, const char *prefix, GHashTable *present, GError **error) {
+        g_autoptr(GPtrArray) known = store_replica_keys(c->store, prefix, error);
+        GPtrArray *gone = g_ptr_array_new_with_free_func(g_free);
+
+        if (!known)
+                return g_ptr_array_unref(gone), NULL;
+        for (guint i = 0; i < known->len; i++) {
+                const StoreReplicaKey *k = known->pdata[i];
+                if (!g_hash_table_contains(present, k->key))
+                        g_ptr_array_add(gone, g_strdup(k->key));
+        }
+        return gone;
+}
