@@ -91,6 +91,31 @@ int ctl_read_number(sd_bus_message *m, char t, int64_t *ret) {
         return r;
 }
 
+/* A group's Nodes, a{s(uu)}: tuples of the node's name and its two
+ * numbers in decimal. */
+static int read_units(sd_bus_message *m, CtlValue *v) {
+        g_autoptr(GPtrArray) tuples = g_ptr_array_new_with_free_func((GDestroyNotify) g_strfreev);
+        const char *node;
+        uint32_t total, free;
+        int r;
+
+        if ((r = sd_bus_message_enter_container(m, 'a', "{s(uu)}")) < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "{s(uu)}", &node, &total, &free)) > 0) {
+                char **t = g_new0(char *, 4);
+                t[0] = g_strdup(node);
+                t[1] = g_strdup_printf("%u", total);
+                t[2] = g_strdup_printf("%u", free);
+                g_ptr_array_add(tuples, t);
+        }
+        if (r < 0 || (r = sd_bus_message_exit_container(m)) < 0)
+                return r;
+        v->type = 'r';
+        v->tuple_types = g_strdup("suu");
+        v->tuples = g_steal_pointer(&tuples);
+        return 0;
+}
+
 static bool is_number(const char *contents) {
         return contents[0] && contents[1] == '\0' && strchr("byqui", contents[0]);
 }
@@ -115,6 +140,9 @@ static int read_value(sd_bus_message *m, CtlValue *v) {
                 v->str = g_strdup(s);
         } else if (g_str_equal(contents, "as") || g_str_equal(contents, "ao")) {
                 if ((r = sd_bus_message_read_strv(m, &v->strv)) < 0)
+                        return r;
+        } else if (g_str_equal(contents, "a{s(uu)}")) {
+                if ((r = read_units(m, v)) < 0)
                         return r;
         } else if (is_string_tuples(contents)) {
                 v->type = 'r';

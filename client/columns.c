@@ -50,6 +50,7 @@ static const CtlColumn group_columns[] = {
         { "tenant", "TENANT", "Tenant" },
         { "tenant_node", "TENANT_NODE", "TenantNode" },
         { "devices", "DEVICES", "Devices" },
+        { "nodes", "NODES", "Nodes" },
         { "path", "PATH", "@path" },
 };
 

@@ -124,10 +124,12 @@ static void json_append_value(GString *out, const CtlValue *v) {
                         char **t = v->tuples->pdata[i];
                         g_string_append(out, i ? ", [" : "[");
                         for (size_t j = 0; t[j]; j++) {
-                                g_autofree char *e = v->tuple_types[j] == 'o' ? NULL : ctl_json_escape(t[j]);
+                                g_autofree char *e = strchr("ou", v->tuple_types[j]) ? NULL : ctl_json_escape(t[j]);
                                 g_string_append(out, j ? ", " : "");
                                 if (e)
                                         g_string_append(out, e);
+                                else if (v->tuple_types[j] == 'u')
+                                        g_string_append(out, t[j]);   /* digits: a JSON number */
                                 else
                                         json_append_path(out, t[j]);
                         }

@@ -104,7 +104,7 @@ static void daemon_on_cluster_state(void *userdata) {
         Daemon *d = userdata;
 
         bus_manager_emit_cluster_state(d->service.bus);
-        bus_nodes_sync(&d->service);
+        service_emit(&d->service);
 }
 
 static const ClusterFuncs daemon_cluster_funcs = {

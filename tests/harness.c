@@ -493,6 +493,17 @@ GVariant *harness_managed_objects(Harness *h) {
         return g_variant_get_child_value(reply, 0);
 }
 
+guint harness_count_devices(GVariant *objects) {
+        GVariantIter it;
+        const char *path;
+        guint n = 0;
+
+        g_variant_iter_init(&it, objects);
+        while (g_variant_iter_next(&it, "{&o@a{sa{sv}}}", &path, NULL))
+                n += g_str_has_prefix(path, "/org/devpass1/devices/");
+        return n;
+}
+
 GVariant *harness_device_props(GVariant *objects, const char *address) {
         g_autofree char *path = g_strdup_printf("/org/devpass1/devices/%s", address);
         g_autoptr(GVariant) ifaces = NULL;

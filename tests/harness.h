@@ -90,6 +90,9 @@ int harness_ctl(Harness *h, char **out, char **err, const char *const *args);
 
 /* GetManagedObjects through harness_call: a{oa{sa{sv}}}. */
 GVariant *harness_managed_objects(Harness *h);
+/* How many objects of a GetManagedObjects reply are devices (the reply
+ * has the node's own object too, and groups, rules, ...). */
+guint harness_count_devices(GVariant *objects);
 /* The org.devpass1.Device properties (a{sv}) of one address from a
  * GetManagedObjects reply; NULL when it has none. */
 GVariant *harness_device_props(GVariant *objects, const char *address);

@@ -7,6 +7,7 @@
 #include "bus-settings.h"
 #include "mutation.h"
 #include "settings.h"
+#include "text.h"
 
 static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
                         sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -25,9 +26,36 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append_basic(reply, 's', s->tenant ?: "");
         if (g_str_equal(property, "TenantNode"))
                 return sd_bus_message_append_basic(reply, 's', s->tenant_node ?: "");
-        if (g_str_equal(property, "Total"))
-                return sd_bus_message_append_basic(reply, 'u', &g->total);
-        return sd_bus_message_append_basic(reply, 'u', &g->free);
+        uint32_t total, free;
+        model_group_units_all(g, &total, &free);
+        return sd_bus_message_append_basic(reply, 'u', g_str_equal(property, "Total") ? &total : &free);
+}
+
+static int append_units(sd_bus_message *reply, const char *node, uint32_t total, uint32_t free) {
+        int r = sd_bus_message_open_container(reply, 'e', "s(uu)");
+        if (r < 0 || (r = sd_bus_message_append_basic(reply, 's', node)) < 0 ||
+            (r = sd_bus_message_open_container(reply, 'r', "uu")) < 0 ||
+            (r = sd_bus_message_append_basic(reply, 'u', &total)) < 0 ||
+            (r = sd_bus_message_append_basic(reply, 'u', &free)) < 0 || (r = sd_bus_message_close_container(reply)) < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
+/* This node's units, then the other nodes' by name. */
+static int property_get_nodes(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const ModelGroup *g = userdata;
+        g_autoptr(GPtrArray) nodes = text_keys_sorted(g->elsewhere);
+        int r = sd_bus_message_open_container(reply, 'a', "{s(uu)}");
+
+        if (r < 0 || (r = append_units(reply, g->node, g->total, g->free)) < 0)
+                return r;
+        for (guint i = 0; i < nodes->len; i++) {
+                const ModelUnits *u = g_hash_table_lookup(g->elsewhere, nodes->pdata[i]);
+                if ((r = append_units(reply, nodes->pdata[i], u->total, u->free)) < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
 }
 
 int bus_append_object_paths(sd_bus_message *reply, GPtrArray *objects, size_t path_offset) {
@@ -207,6 +235,7 @@ const sd_bus_vtable bus_group_vtable[] = {
         SD_BUS_PROPERTY("Devices", "ao", property_get_devices, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Total", "u", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Free", "u", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Nodes", "a{s(uu)}", property_get_nodes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_update,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Delete", SD_BUS_ARGS("a{sv}", options), SD_BUS_NO_RESULT, method_delete,
@@ -226,6 +255,7 @@ const char **bus_prop_names(const char *const *table, unsigned n_table, unsigned
 const char **bus_group_prop_names(unsigned bits) {
         static const char *const names[_GROUP_PROP_MAX] = {
                 "Name", "Type", "Description", "Class", "Tenant", "TenantNode", "Rules", "Devices", "Total", "Free",
+                "Nodes",
         };
         return bus_prop_names(names, _GROUP_PROP_MAX, bits);
 }

@@ -13,8 +13,13 @@ static ClusterMember *member_here(Service *d) {
         m->name = g_strdup(d->config.node);
         m->up = true;
         m->devices = inventory_size(d->inventory);
-        for (size_t i = 0; paths[i]; i++)
-                m->units += model_group_by_path(d->model, paths[i])->total;
+        m->groups = g_array_new(FALSE, FALSE, sizeof(ClusterFree));
+        for (size_t i = 0; paths[i]; i++) {
+                const ModelGroup *g = model_group_by_path(d->model, paths[i]);
+                m->units += g->total;
+                if (g->total)
+                        g_array_append_val(m->groups, ((ClusterFree) { g->id, g->free, g->total }));
+        }
         g_autoptr(GPtrArray) pairs = model_reboot_reasons(d->model);
         m->reboot_reasons = g_ptr_array_new_with_free_func(g_free);
         for (guint i = 0; i < pairs->len; i++)
@@ -159,6 +164,26 @@ static void emit_changed(Service *d, const ClusterMember *was, const ClusterMemb
                 (void) sd_bus_emit_properties_changed_strv(d->bus, path, DP_NODE_INTERFACE, (char **) names);
 }
 
+/* The other nodes' figures of each group, for its Total, Free and Nodes:
+ * only of those up (a node that is down gives nothing). */
+static void units_elsewhere(Service *d) {
+        g_autoptr(GHashTable) nodes = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+                                                            (GDestroyNotify) g_array_unref);
+
+        for (guint i = 0; i < d->nodes->len; i++) {
+                const ClusterMember *m = d->nodes->pdata[i];
+                if (!m->up || g_str_equal(m->name, d->config.node))
+                        continue;
+                GArray *units = g_array_sized_new(FALSE, FALSE, sizeof(ModelUnits), m->groups->len);
+                for (guint j = 0; j < m->groups->len; j++) {
+                        const ClusterFree *f = &g_array_index(m->groups, ClusterFree, j);
+                        g_array_append_val(units, ((ModelUnits) { f->group_id, f->total, f->units }));
+                }
+                g_hash_table_insert(nodes, m->name, units);
+        }
+        model_units_elsewhere(d->model, nodes);
+}
+
 void bus_nodes_sync(Service *d) {
         if (!d->bus)
                 return;
@@ -183,7 +208,7 @@ void bus_nodes_sync(Service *d) {
                         emit_changed(d, before, m);
         }
         if (d->cluster) {
-                const ClusterMember *here = member_named(d->nodes, d->config.node);
-                cluster_publish(d->cluster, here->devices, here->units, here->reboot_reasons);
+                units_elsewhere(d);
+                cluster_publish(d->cluster, member_named(d->nodes, d->config.node));
         }
 }

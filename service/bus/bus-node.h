@@ -18,5 +18,6 @@ extern const BusKind bus_node_kind;
 /* The nodes as they are at the start, before the bus shows them. */
 void bus_nodes_init(Service *d);
 /* Reads the members again and sends what changed: nodes added, gone, and
- * their properties; and this node's state to the others. */
+ * their properties; gives the model the groups' units elsewhere (marked
+ * for the next emission); and puts this node's state for the others. */
 void bus_nodes_sync(Service *d);

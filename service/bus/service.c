@@ -104,11 +104,12 @@ void service_take_back(Service *s) {
 }
 
 void service_emit(Service *s) {
+        /* First: the groups' units elsewhere go out with the rest. */
+        bus_nodes_sync(s);
         g_autoptr(ModelChanges) c = model_take_changes(s->model);
 
         emit_removed(s, c);
         emit_rest(s, c, NULL);
-        bus_nodes_sync(s);
 }
 
 void service_binding_begin(Service *s, const char *const *addresses) {

@@ -463,6 +463,8 @@ void cluster_member_free(ClusterMember *m) {
         if (!m)
                 return;
         g_free(m->name);
+        if (m->groups)
+                g_array_unref(m->groups);
         g_ptr_array_unref(m->reboot_reasons);
         g_free(m);
 }
@@ -486,6 +488,7 @@ static void member_state(Cluster *c, ClusterMember *m) {
                 return;
         m->devices = row->state.devices;
         m->units = row->state.units;
+        g_array_append_vals(m->groups, row->state.free->data, row->state.free->len);
         for (guint i = 0; i < row->state.reboot_reasons->len; i++)
                 g_ptr_array_add(m->reboot_reasons, g_strdup(row->state.reboot_reasons->pdata[i]));
 }
@@ -506,6 +509,7 @@ GPtrArray *cluster_members(Cluster *c, GError **error) {
                 ClusterMember *m = g_new0(ClusterMember, 1);
                 m->name = g_strdup(parsed.node);
                 m->reboot_reasons = g_ptr_array_new_with_free_func(g_free);
+                m->groups = g_array_new(FALSE, FALSE, sizeof(ClusterFree));
                 m->up = g_str_equal(m->name, c->node) ? g_str_equal(cluster_state(c), "up") :
                                                         key_exists(c, CLUSTER_KEY_ALIVE, m->name);
                 member_state(c, m);
@@ -543,11 +547,10 @@ static gboolean publish_now(gpointer data) {
         return G_SOURCE_REMOVE;
 }
 
-void cluster_publish(Cluster *c, uint32_t devices, uint32_t units, GPtrArray *reboot_reasons) {
-        g_autoptr(GArray) free = g_array_new(FALSE, FALSE, sizeof(ClusterFree));
+void cluster_publish(Cluster *c, const ClusterMember *here) {
         ClusterRow row = { .key.kind = CLUSTER_KEY_STATE,
-                           .state = { .devices = devices, .units = units, .free = free,
-                                      .reboot_reasons = reboot_reasons } };
+                           .state = { .devices = here->devices, .units = here->units, .free = here->groups,
+                                      .reboot_reasons = here->reboot_reasons } };
         g_autofree char *value = cluster_row_encode(&row);
 
         if (g_strcmp0(value, c->to_publish ?: c->published) == 0)

@@ -13,6 +13,7 @@
 #include <glib.h>
 
 #include "config.h"
+#include "rows.h"
 #include "store.h"
 
 #define CLUSTER_ERROR (cluster_error_quark())
@@ -61,6 +62,7 @@ typedef struct {
         bool up;                  /* its lease is alive (this node: etcd answers) */
         uint32_t devices;
         uint32_t units;
+        GArray *groups;           /* ClusterFree: each group's units there, and how many are free */
         GPtrArray *reboot_reasons;   /* address, reason, ...; empty when not known */
 } ClusterMember;
 
@@ -69,5 +71,5 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClusterMember, cluster_member_free);
 /* The members (ClusterMember*), by name. */
 GPtrArray *cluster_members(Cluster *c, GError **error);
 /* What this node's bus shows of it, for the others: put in etcd when it
- * changed, at most once a second. reboot_reasons: address, reason, ... */
-void cluster_publish(Cluster *c, uint32_t devices, uint32_t units, GPtrArray *reboot_reasons);
+ * changed, at most once a second. */
+void cluster_publish(Cluster *c, const ClusterMember *here);

@@ -32,7 +32,6 @@ static const char *const layouts[_CLUSTER_KEY_MAX][PARTS_MAX + 1] = {
         [CLUSTER_KEY_STATE] = { "shared", "state", "{node}" },
         [CLUSTER_KEY_CLAIMS] = { "node", "{node}", "claims", "{machine}" },
         [CLUSTER_KEY_HOLDS] = { "node", "{node}", "holds", "{tenant}" },
-        [CLUSTER_KEY_INTENTS] = { "node", "{node}", "intents" },
 };
 
 void cluster_key_clear(ClusterKey *k) {

@@ -41,7 +41,6 @@ typedef enum {
         CLUSTER_KEY_STATE,         /* shared/state/<node> */
         CLUSTER_KEY_CLAIMS,        /* node/<node>/claims/<machine> */
         CLUSTER_KEY_HOLDS,         /* node/<node>/holds/<tenant> */
-        CLUSTER_KEY_INTENTS,       /* node/<node>/intents */
         _CLUSTER_KEY_MAX,
 } ClusterKeyKind;
 

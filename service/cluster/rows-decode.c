@@ -230,13 +230,15 @@ static bool list_read(JsonObject *o, const char *member, const char *const *name
 static bool free_read(JsonObject *o, void *data, GError **error) {
         List *l = data;
         ClusterFree f;
-        int64_t units;
+        int64_t units, total;
 
         if (!in_id(o, "group", &f.group_id, error) ||
-            !cluster_json_get_int(o, "units", 0, UINT32_MAX, &units, error) ||
+            !cluster_json_get_int(o, "total", 0, UINT32_MAX, &total, error) ||
+            !cluster_json_get_int(o, "units", 0, total, &units, error) ||
             !once(l->seen, g_strdup_printf("group %" PRId64, f.group_id), error))
                 return false;
         f.units = (uint32_t) units;
+        f.total = (uint32_t) total;
         g_array_append_val(l->row->state.free, f);
         return true;
 }
@@ -262,7 +264,7 @@ static bool reason_read(JsonObject *o, void *data, GError **error) {
 
 static bool decode_state(JsonObject *o, ClusterRow *row, GError **error) {
         static const char *const names[] = { "devices", "free", "reboot_reasons", "units", NULL };
-        static const char *const free[] = { "group", "units", NULL }, *const reason[] = { "address", "reason", NULL };
+        static const char *const free[] = { "group", "total", "units", NULL }, *const reason[] = { "address", "reason", NULL };
         List l = { row };
         int64_t devices, units;
 
@@ -352,81 +354,6 @@ static bool decode_holds(JsonObject *o, ClusterRow *row, const ClusterKey *k, GE
 }
 
 /* An address of a node's table once: the table's key. */
-static bool address_once(JsonObject *o, GHashTable *table, const char *name, char **ret, GError **error) {
-        if (!in_text(o, "address", name, "address", ret, error))
-                return false;
-        if (!g_hash_table_contains(table, *ret))
-                return true;
-        return cluster_value_invalid(error, "%s is listed twice", *ret);
-}
-
-static bool passthrough_read(JsonObject *o, void *data, GError **error) {
-        static const char *const columns[] = { "class_code", "device_id", "group_id", "revision",
-                                               "subsystem_device_id", "subsystem_vendor_id", "vendor_id" };
-        GHashTable *table = ((List *) data)->row->intents.passthrough;
-        g_autofree char *address = NULL;
-        int64_t v[G_N_ELEMENTS(columns)];
-
-        if (!address_once(o, table, "passthrough", &address, error))
-                return false;
-        for (size_t i = 0; i < G_N_ELEMENTS(columns); i++)
-                if (!in_int(o, columns[i], "passthrough", columns[i], &v[i], error))
-                        return false;
-        StorePassthrough *p = g_new(StorePassthrough, 1);
-        *p = (StorePassthrough) {
-                .class_code = (uint32_t) v[0],
-                .device_id = (uint16_t) v[1],
-                .group_id = v[2],
-                .revision = (uint8_t) v[3],
-                .subsystem_device_id = (uint16_t) v[4],
-                .subsystem_vendor_id = (uint16_t) v[5],
-                .vendor_id = (uint16_t) v[6],
-        };
-        g_hash_table_insert(table, g_steal_pointer(&address), p);
-        return true;
-}
-
-static bool sriov_read(JsonObject *o, void *data, GError **error) {
-        GHashTable *table = ((List *) data)->row->intents.sriov;
-        g_autofree char *address = NULL;
-        int64_t numvfs;
-
-        if (!address_once(o, table, "sriov", &address, error) || !in_int(o, "numvfs", "sriov", "numvfs", &numvfs, error))
-                return false;
-        g_hash_table_insert(table, g_steal_pointer(&address), GUINT_TO_POINTER((guint) numvfs));
-        return true;
-}
-
-static bool overrides_read(JsonObject *o, ClusterIntents *in, GError **error) {
-        JsonArray *a = cluster_json_get_array(o, "overrides", error);
-
-        for (guint i = 0; a && i < json_array_get_length(a); i++) {
-                const char *address = cluster_json_string_at(a, i, error);
-                if (!address || !store_value_check("overrides", "address", address, 0, error) ||
-                    !once(in->overrides, g_strdup(address), error)) {
-                        g_prefix_error(error, "overrides[%u]: ", i);
-                        return false;
-                }
-        }
-        return a;
-}
-
-static bool decode_intents(JsonObject *o, ClusterRow *row, GError **error) {
-        static const char *const names[] = { "overrides", "passthrough", "sriov", NULL };
-        static const char *const passthrough[] = { "address", "class_code", "device_id", "group_id", "revision",
-                                                   "subsystem_device_id", "subsystem_vendor_id", "vendor_id", NULL };
-        static const char *const sriov[] = { "address", "numvfs", NULL };
-        ClusterIntents *in = &row->intents;
-        List l = { row };
-
-        in->passthrough = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-        in->sriov = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        in->overrides = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        return cluster_json_members(o, names, error) && overrides_read(o, in, error) &&
-               in_list(o, "passthrough", passthrough, passthrough_read, &l, error) &&
-               in_list(o, "sriov", sriov, sriov_read, &l, error);
-}
-
 /* The value's own reading; the caller says which key it is of. */
 static bool value_decode(ClusterRow *row, const char *value, gsize len, GError **error) {
         const ClusterKey *k = &row->key;
@@ -460,7 +387,6 @@ static bool value_decode(ClusterRow *row, const char *value, gsize len, GError *
         case CLUSTER_KEY_STATE: return decode_state(o, row, error);
         case CLUSTER_KEY_CLAIMS: return decode_claims(o, row, k, error);
         case CLUSTER_KEY_HOLDS: return decode_holds(o, row, k, error);
-        case CLUSTER_KEY_INTENTS: return decode_intents(o, row, error);
         default: return cluster_json_members(o, (const char *const[]) { NULL }, error);
         }
 }

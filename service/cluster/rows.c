@@ -54,10 +54,6 @@ static uint64_t address_key(const char *address) {
         return address_parse(address, &a) ? address_to_key(&a) : UINT64_MAX;
 }
 
-static uint64_t text_key(gconstpointer element) {
-        return address_key(element);
-}
-
 static uint64_t claim_key(gconstpointer element) {
         return address_key(((const StoreClaim *) element)->address);
 }
@@ -86,18 +82,6 @@ static GPtrArray *pairs_sorted(GPtrArray *pairs) {
         for (guint i = 0; i + 1 < pairs->len; i += 2)
                 g_ptr_array_add(a, &pairs->pdata[i]);
         return sorted(a, pair_key);
-}
-
-/* The keys of a table of addresses; borrowed. */
-static GPtrArray *keys_sorted(GHashTable *table) {
-        g_autoptr(GPtrArray) keys = g_ptr_array_sized_new(g_hash_table_size(table));
-        GHashTableIter i;
-        gpointer key;
-
-        g_hash_table_iter_init(&i, table);
-        while (g_hash_table_iter_next(&i, &key, NULL))
-                g_ptr_array_add(keys, key);
-        return sorted(keys, text_key);
 }
 
 /* ---- encoding ---- */
@@ -182,6 +166,7 @@ static void free_write(GString *s, const void *element, const void *data) {
         const ClusterFree *f = element;
 
         out_int(s, "group", f->group_id);
+        out_int(s, "total", f->total);
         out_int(s, "units", f->units);
 }
 
@@ -232,36 +217,6 @@ static void hold_write(GString *s, const void *element, const void *data) {
         out_text(s, "mac", c->mac);
 }
 
-static void passthrough_write(GString *s, const void *element, const void *data) {
-        const StorePassthrough *p = g_hash_table_lookup((GHashTable *) data, element);
-
-        out_text(s, "address", element);
-        out_int(s, "class_code", p->class_code);
-        out_int(s, "device_id", p->device_id);
-        out_int(s, "group_id", p->group_id);
-        out_int(s, "revision", p->revision);
-        out_int(s, "subsystem_device_id", p->subsystem_device_id);
-        out_int(s, "subsystem_vendor_id", p->subsystem_vendor_id);
-        out_int(s, "vendor_id", p->vendor_id);
-}
-
-static void sriov_write(GString *s, const void *element, const void *data) {
-        out_text(s, "address", element);
-        out_int(s, "numvfs", GPOINTER_TO_UINT(g_hash_table_lookup((GHashTable *) data, element)));
-}
-
-static void encode_intents(GString *s, const ClusterIntents *in) {
-        g_autoptr(GPtrArray) overrides = keys_sorted(in->overrides);
-
-        cluster_json_key(s, "overrides");
-        cluster_json_open(s, '[');
-        for (guint i = 0; i < overrides->len; i++)
-                cluster_json_string(s, overrides->pdata[i]);
-        cluster_json_close(s, ']');
-        out_list(s, "passthrough", keys_sorted(in->passthrough), passthrough_write, in->passthrough);
-        out_list(s, "sriov", keys_sorted(in->sriov), sriov_write, in->sriov);
-}
-
 char *cluster_row_encode(const ClusterRow *row) {
         g_autoptr(GString) s = g_string_new(NULL);
 
@@ -298,7 +253,6 @@ char *cluster_row_encode(const ClusterRow *row) {
         case CLUSTER_KEY_STATE: encode_state(s, &row->state); break;
         case CLUSTER_KEY_CLAIMS: encode_claims(s, &row->claims); break;
         case CLUSTER_KEY_HOLDS: out_list(s, "devices", sorted(row->holds, claim_key), hold_write, NULL); break;
-        case CLUSTER_KEY_INTENTS: encode_intents(s, &row->intents); break;
         default: break;   /* a group's user: {} */
         }
         cluster_json_close(s, '}');
@@ -327,10 +281,6 @@ void cluster_row_free(ClusterRow *row) {
                 g_clear_pointer(&row->claims.generations, g_array_unref);
                 break;
         case CLUSTER_KEY_HOLDS: g_clear_pointer(&row->holds, g_ptr_array_unref); break;
-        case CLUSTER_KEY_INTENTS:
-                g_clear_pointer(&row->intents.passthrough, g_hash_table_unref);
-                g_clear_pointer(&row->intents.sriov, g_hash_table_unref);
-                g_clear_pointer(&row->intents.overrides, g_hash_table_unref);
                 break;
         default: break;
         }

@@ -42,16 +42,18 @@ typedef struct {
         int64_t since;            /* g_get_real_time() when the node came up */
 } ClusterAlive;
 
+/* A group's units on a node: how many, and how many are free. */
 typedef struct {
         int64_t group_id;
-        uint32_t units;
+        uint32_t units;           /* free */
+        uint32_t total;
 } ClusterFree;
 
 /* shared/state/<node>: what its bus shows of it. */
 typedef struct {
         uint32_t devices;
         uint32_t units;
-        GArray *free;             /* ClusterFree: the free units of each group on the node */
+        GArray *free;             /* ClusterFree: the units of each group on the node, and how many are free */
         GPtrArray *reboot_reasons;   /* address, reason, address, ...: model_reboot_reasons() */
 } ClusterState;
 
@@ -66,14 +68,6 @@ typedef struct {
         GPtrArray *devices;       /* StoreClaim*: holder the key's machine, uuid the one above */
         GArray *generations;      /* ClusterGeneration */
 } ClusterClaims;
-
-/* node/<node>/intents: as store_passthrough_load(), store_sriov_load()
- * and store_overrides_load() return them. */
-typedef struct {
-        GHashTable *passthrough;  /* address -> StorePassthrough* */
-        GHashTable *sriov;        /* address -> GUINT_TO_POINTER(numvfs) */
-        GHashTable *overrides;    /* a set of addresses */
-} ClusterIntents;
 
 /* A key and its value; the key's kind says which member holds it.
  * Encoding reads only the kind of the key and the value, so a caller may
@@ -92,7 +86,6 @@ typedef struct {
                 ClusterState state;
                 ClusterClaims claims;
                 GPtrArray *holds;             /* StoreClaim*: holder the key's tenant */
-                ClusterIntents intents;
         };                                    /* group users: "{}", nothing */
 } ClusterRow;
 

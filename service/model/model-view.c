@@ -405,12 +405,26 @@ static size_t paths_bytes(GPtrArray *objects, size_t path_offset) {
         return n;
 }
 
+/* Nodes: a dict entry each (at most 7 bytes to align it to 8), its name
+ * and two u. */
+static size_t nodes_bytes(const ModelGroup *g) {
+        GHashTableIter it;
+        gpointer key;
+        size_t n = STRUCT_BYTES(1) + ELEMENT_BYTES(g->node, 1) + 8;
+
+        g_hash_table_iter_init(&it, g->elsewhere);
+        while (g_hash_table_iter_next(&it, &key, NULL))
+                n += STRUCT_BYTES(1) + ELEMENT_BYTES((const char *) key, 1) + 8;
+        return n;
+}
+
 static size_t group_bus_size(const ModelGroup *g) {
         const StoreGroup *s = g->settings;
 
         return strings_bytes((const char *const[]) { g->path, s->name, s->type, s->description ?: "", s->class_name,
                                                      s->tenant ?: "", s->tenant_node ?: "", NULL }) +
-               paths_bytes(g->rules, offsetof(ModelRule, path)) + paths_bytes(g->devices, offsetof(Device, path));
+               paths_bytes(g->rules, offsetof(ModelRule, path)) + paths_bytes(g->devices, offsetof(Device, path)) +
+               nodes_bytes(g);
 }
 
 static size_t rule_bus_size(const ModelRule *r) {

@@ -83,6 +83,8 @@ ModelGroup *model_group_new(Model *m, StoreGroup *settings) {
         g->settings = settings;
         g->rules = g_ptr_array_new();
         g->devices = g_ptr_array_new();
+        g->node = m->node;
+        g->elsewhere = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         return g;
 }
 
@@ -91,6 +93,7 @@ void model_group_free(ModelGroup *g) {
         store_group_free(g->settings);
         g_ptr_array_unref(g->rules);
         g_ptr_array_unref(g->devices);
+        g_hash_table_unref(g->elsewhere);
         g_free(g);
 }
 
@@ -390,4 +393,73 @@ void model_set_bind_error(Model *m, const char *address, const char *reason) {
                 g_hash_table_insert(m->bind_errors, g_strdup(address), g_strdup(reason));
         else
                 g_hash_table_remove(m->bind_errors, address);
+}
+
+/* ---- a cluster's other nodes ---- */
+
+static bool units_same(GHashTable *a, GHashTable *b) {
+        GHashTableIter it;
+        gpointer key, value;
+
+        if (g_hash_table_size(a) != g_hash_table_size(b))
+                return false;
+        g_hash_table_iter_init(&it, a);
+        while (g_hash_table_iter_next(&it, &key, &value)) {
+                const ModelUnits *x = value, *y = g_hash_table_lookup(b, key);
+                if (!y || x->total != y->total || x->free != y->free)
+                        return false;
+        }
+        return true;
+}
+
+void model_units_elsewhere(Model *m, GHashTable *nodes) {
+        g_autoptr(GHashTable) next = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL,
+                                                           (GDestroyNotify) g_hash_table_unref);
+        GHashTableIter it, git;
+        gpointer key, value;
+
+        g_hash_table_iter_init(&it, nodes);
+        while (g_hash_table_iter_next(&it, &key, &value)) {
+                GArray *units = value;
+                for (guint i = 0; i < units->len; i++) {
+                        const ModelUnits *u = &g_array_index(units, ModelUnits, i);
+                        ModelGroup *g = g_hash_table_lookup(m->groups, &u->group_id);
+                        if (!g || g_str_equal(key, m->node))
+                                continue;
+                        GHashTable *by_node = g_hash_table_lookup(next, &g->id);
+                        if (!by_node) {
+                                by_node = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+                                g_hash_table_insert(next, &g->id, by_node);
+                        }
+                        g_hash_table_insert(by_node, g_strdup(key), g_memdup2(u, sizeof(*u)));
+                }
+        }
+        g_hash_table_iter_init(&git, m->groups);
+        while (g_hash_table_iter_next(&git, NULL, &value)) {
+                ModelGroup *g = value;
+                gpointer by_node = NULL;
+                if (!g_hash_table_steal_extended(next, &g->id, NULL, &by_node))
+                        by_node = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+                if (units_same(g->elsewhere, by_node)) {
+                        g_hash_table_unref(by_node);
+                        continue;
+                }
+                g_hash_table_unref(g->elsewhere);
+                g->elsewhere = by_node;
+                model_mark(m->changes->groups, g, PROP_BIT(GROUP_PROP_TOTAL) | PROP_BIT(GROUP_PROP_FREE) |
+                                                  PROP_BIT(GROUP_PROP_NODES));
+        }
+}
+
+void model_group_units_all(const ModelGroup *g, uint32_t *total, uint32_t *free) {
+        GHashTableIter it;
+        gpointer value;
+
+        *total = g->total;
+        *free = g->free;
+        g_hash_table_iter_init(&it, g->elsewhere);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                *total += ((const ModelUnits *) value)->total;
+                *free += ((const ModelUnits *) value)->free;
+        }
 }

@@ -36,6 +36,7 @@ typedef enum {
         GROUP_PROP_DEVICES,
         GROUP_PROP_TOTAL,
         GROUP_PROP_FREE,
+        GROUP_PROP_NODES,
         _GROUP_PROP_MAX,
 } GroupProp;
 
@@ -76,9 +77,18 @@ typedef struct {
         StoreGroup *settings;
         GPtrArray *rules;         /* ModelRule*, by id */
         GPtrArray *devices;       /* Device*, by address */
+        uint32_t total;           /* units on this node */
+        uint32_t free;
+        const char *node;         /* this node's name (the model's) */
+        GHashTable *elsewhere;    /* the other nodes of a cluster: name -> ModelUnits* */
+} ModelGroup;
+
+/* A group's units on a node: how many, and how many are free. */
+typedef struct {
+        int64_t group_id;
         uint32_t total;
         uint32_t free;
-} ModelGroup;
+} ModelUnits;
 
 typedef struct {
         const Device *device;
@@ -159,6 +169,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Model, model_free);
 /* Computes every device's view and every group's and rule's devices again
  * (after hotplug, or a change of settings), recording what changed. */
 void model_refresh(Model *m);
+/* The groups' units on the other nodes of a cluster, as those last said:
+ * node name -> GArray of ModelUnits (taken). Groups whose figures
+ * elsewhere changed are marked (Total, Free, Nodes). */
+void model_units_elsewhere(Model *m, GHashTable *nodes);
+/* A group's units over every node, this one's included. */
+void model_group_units_all(const ModelGroup *g, uint32_t *total, uint32_t *free);
 /* Memory brought to the rows the store holds now, each difference marked
  * as a change (a cluster node's replica moved on, or a change was taken
  * back). Fails, changing nothing, when the store cannot be read or a

@@ -115,7 +115,7 @@ static void check_against_lspci(const char *fixture, guint expected_count) {
         g_autoptr(GPtrArray) records = lspci_records();
 
         assert_int_equal(records->len, expected_count);
-        assert_int_equal(g_variant_n_children(objects), expected_count);
+        assert_int_equal(harness_count_devices(objects), expected_count);
 
         for (guint i = 0; i < records->len; i++) {
                 GHashTable *r = records->pdata[i];
@@ -291,6 +291,10 @@ static void test_workstation_no_iommu(void **state) {
         while (g_variant_iter_next(&it, "{&o@a{sa{sv}}}", &path, &ifaces)) {
                 g_autoptr(GVariant) props = g_variant_lookup_value(ifaces, "org.devpass1.Device", NULL);
                 gint32 group, numa;
+                if (!props) {   /* the node's own object */
+                        g_variant_unref(ifaces);
+                        continue;
+                }
                 assert_true(g_variant_lookup(props, "IommuGroup", "i", &group));
                 assert_int_equal(group, -1);
                 assert_true(g_variant_lookup(props, "NumaNode", "i", &numa));

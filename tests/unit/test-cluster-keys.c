@@ -45,7 +45,6 @@ static void test_round_trip(void **state) {
         round_trip(CLUSTER_KEY_STATE, 0, NULL, "gpu.rack-3_a", "shared/state/gpu.rack-3_a");
         round_trip(CLUSTER_KEY_CLAIMS, 0, "Büro-VM", "n1", "node/n1/claims/Büro-VM");
         round_trip(CLUSTER_KEY_HOLDS, 0, "acme", "n1", "node/n1/holds/acme");
-        round_trip(CLUSTER_KEY_INTENTS, 0, NULL, "n1", "node/n1/intents");
 }
 
 /* The parse fails with a key error that names the key and says why. */
@@ -74,13 +73,13 @@ static void test_components(void **state) {
         refused(PREFIX "shared/groups/1/2", "no key of devpass");
         refused(PREFIX "shared//groups/1", "no key of devpass");
         refused(PREFIX "shared/groups/1/", "no key of devpass");
-        refused(PREFIX "node/n1/intents/x", "no key of devpass");
+        refused(PREFIX "node/n1/intents", "no key of devpass");
         refused(PREFIX "node/n1/claims/a/b/c", "more than 4 components");
         refused(PREFIX "shared/ids/tenant", "not group, rule or attachment");
         refused(PREFIX "shared/nodes/..", "not a node name");
         refused(PREFIX "shared/nodes/", "the node name is empty");
-        refused(PREFIX "node/../intents", "not a node name");
-        refused(PREFIX "node/n 1/intents", "not a node name");
+        refused(PREFIX "node/../holds/acme", "not a node name");
+        refused(PREFIX "node/n 1/holds/acme", "not a node name");
         refused(PREFIX "shared/macs/02:00:5E:10:00:01", "lower case");
         refused(PREFIX "shared/macs/01:00:5e:10:00:01", "multicast");
         refused(PREFIX "shared/machines/", "1 to 255 bytes");
