@@ -234,9 +234,7 @@ static bool device_is_bridge(const Device *d) {
         return d->class_code >> 16 == 0x06;
 }
 
-/* The functions VFIO hands out together with *d: its IOMMU group, or *d
- * alone on a node without IOMMU (the caller's variable, then). */
-static const Device *const *unit_peers(const Device *const *d, guint *n) {
+const Device *const *model_unit_peers(const Device *const *d, guint *n) {
         if ((*d)->iommu_peers && (*d)->iommu_peers->len > 0) {
                 *n = (*d)->iommu_peers->len;
                 return (const Device *const *) (*d)->iommu_peers->pdata;
@@ -247,7 +245,7 @@ static const Device *const *unit_peers(const Device *const *d, guint *n) {
 
 char *model_unit_blocker(const Device *d) {
         guint n;
-        const Device *const *peers = unit_peers(&d, &n);
+        const Device *const *peers = model_unit_peers(&d, &n);
 
         for (guint i = 0; i < n; i++) {
                 const Device *p = peers[i];
@@ -261,26 +259,6 @@ char *model_unit_blocker(const Device *d) {
                                        p->address_str);
         }
         return NULL;
-}
-
-GPtrArray *model_group_units(ModelGroup *g) {
-        GPtrArray *units = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
-        g_autoptr(GHashTable) by_iommu = g_hash_table_new(NULL, NULL);
-
-        /* g->devices is sorted: units come in the order of their first function. */
-        for (guint i = 0; i < g->devices->len; i++) {
-                Device *d = g->devices->pdata[i];
-                GPtrArray *unit = d->iommu_group >= 0 ?
-                                  g_hash_table_lookup(by_iommu, GINT_TO_POINTER(d->iommu_group)) : NULL;
-                if (!unit) {
-                        unit = g_ptr_array_new();
-                        g_ptr_array_add(units, unit);
-                        if (d->iommu_group >= 0)
-                                g_hash_table_insert(by_iommu, GINT_TO_POINTER(d->iommu_group), unit);
-                }
-                g_ptr_array_add(unit, d);
-        }
-        return units;
 }
 
 /* A unit is free when each of its functions is the group's to give (a
@@ -298,7 +276,7 @@ bool model_unit_free(Model *m, ModelGroup *g, GPtrArray *unit) {
         }
         const Device *first = unit->pdata[0];
         guint n;
-        const Device *const *peers = unit_peers(&first, &n);
+        const Device *const *peers = model_unit_peers(&first, &n);
         for (guint i = 0; i < n; i++) {
                 const Device *p = peers[i];
                 const StoreClaim *hold = g_hash_table_lookup(m->holds, p->address_str);
@@ -310,16 +288,55 @@ bool model_unit_free(Model *m, ModelGroup *g, GPtrArray *unit) {
         return true;
 }
 
-GPtrArray *model_group_free_units(Model *m, ModelGroup *g, guint *total) {
-        g_autoptr(GPtrArray) units = model_group_units(g);
-        GPtrArray *free = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
+static void group_counts_mark(Model *m, ModelGroup *g) {
+        guint bits = 0;
 
-        for (guint i = 0; i < units->len; i++)
-                if (model_unit_free(m, g, units->pdata[i]))
-                        g_ptr_array_add(free, g_ptr_array_ref(units->pdata[i]));
-        if (total)
-                *total = units->len;
-        return free;
+        if (g->total != g->units->list->len) {
+                g->total = g->units->list->len;
+                bits |= PROP_BIT(GROUP_PROP_TOTAL);
+        }
+        if (g->free != g->units->n_available) {
+                g->free = g->units->n_available;
+                bits |= PROP_BIT(GROUP_PROP_FREE);
+        }
+        model_mark(m->changes->groups, g, bits);
+}
+
+void model_group_judge(Model *m, ModelGroup *g) {
+        units_free(g->units);
+        g->units = units_new(g->devices);
+        for (guint i = 0; i < g->units->list->len; i++)
+                units_set_available(g->units, i, model_unit_free(m, g, g->units->list->pdata[i]));
+        group_counts_mark(m, g);
+}
+
+void model_group_judge_device(Model *m, ModelGroup *g, const Device *d) {
+        int i = units_find(g->units, d);
+
+        if (i < 0)
+                return;
+        units_set_available(g->units, (guint) i, model_unit_free(m, g, g->units->list->pdata[i]));
+        group_counts_mark(m, g);
+}
+
+GPtrArray *model_group_free_units(ModelGroup *g) {
+        return units_available(g->units);
+}
+
+bool model_units_check(Model *m, ModelGroup *g, GPtrArray *units, GError **error) {
+        for (guint i = 0; i < units->len; i++) {
+                GPtrArray *unit = units->pdata[i];
+                if (model_unit_free(m, g, unit))
+                        continue;
+                /* Judged free and not: what changed went by without a
+                 * refresh. The whole group is judged again for the next call. */
+                g_warning("Group %s counted the unit of %s free, and it is not: judging the group again",
+                          g->settings->name, ((Device *) unit->pdata[0])->address_str);
+                model_group_judge(m, g);
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Device %s of group %s is no longer free: "
+                                   "call again", ((Device *) unit->pdata[0])->address_str, g->settings->name), false;
+        }
+        return true;
 }
 
 /* ---- the attachments' view ---- */
@@ -413,8 +430,11 @@ void model_attachments_refresh(Model *m, const char *machine) {
                 }
                 g_ptr_array_add(list, c->address);
         }
+        /* One machine's attachments from its index, not a scan of all. */
+        g_autoptr(GPtrArray) attachments = machine ? model_machine_attachments(m, machine) : NULL;
+        for (guint i = 0; attachments && i < attachments->len; i++)
+                attachment_refresh(m, attachments->pdata[i], claimed_by, uuids);
         g_hash_table_iter_init(&it, m->attachments);
-        while (g_hash_table_iter_next(&it, NULL, &value))
-                if (!machine || g_str_equal(((ModelAttachment *) value)->settings->machine, machine))
-                        attachment_refresh(m, value, claimed_by, uuids);
+        while (!machine && g_hash_table_iter_next(&it, NULL, &value))
+                attachment_refresh(m, value, claimed_by, uuids);
 }

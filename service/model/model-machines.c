@@ -73,14 +73,12 @@ static GPtrArray *unit_heads(GPtrArray *units) {
         return heads;
 }
 
-/* The unit each chosen head stands for, in the order chosen. */
-static GPtrArray *units_of_heads(GPtrArray *units, GPtrArray *heads) {
+/* The unit (of g) each chosen head stands for, in the order chosen. */
+static GPtrArray *units_of_heads(ModelGroup *g, GPtrArray *heads) {
         GPtrArray *chosen = g_ptr_array_sized_new(heads->len);
 
         for (guint i = 0; i < heads->len; i++)
-                for (guint j = 0; j < units->len; j++)
-                        if (((GPtrArray *) units->pdata[j])->pdata[0] == heads->pdata[i])
-                                g_ptr_array_add(chosen, units->pdata[j]);
+                g_ptr_array_add(chosen, g->units->list->pdata[units_find(g->units, heads->pdata[i])]);
         return chosen;
 }
 
@@ -108,8 +106,8 @@ static GPtrArray *claim_candidates(Model *m, ModelAttachment *a, const char *ten
                                        tenant_node && *tenant_node ? tenant_node : "no tenant node");
                 return NULL;
         }
-        GPtrArray *free = model_group_free_units(m, g, NULL);
-        for (guint i = free->len; i-- > 0;)
+        GPtrArray *free = model_group_free_units(g);
+        for (guint i = free->len; g_hash_table_size(taken) > 0 && i-- > 0;)
                 if (unit_taken(free->pdata[i], taken))
                         g_ptr_array_remove_index(free, i);
         return free;
@@ -237,12 +235,14 @@ GPtrArray *model_claim(Model *m, const char *machine, const char *uuid, int numa
                 g_autoptr(GPtrArray) heads = free ? unit_heads(free) : NULL;
                 g_autoptr(GPtrArray) chosen_heads = heads ? allocator_choose(heads, a->settings->count, numa_node, use)
                                                           : NULL;
-                g_autoptr(GPtrArray) chosen = chosen_heads ? units_of_heads(free, chosen_heads) : NULL;
+                g_autoptr(GPtrArray) chosen = chosen_heads ? units_of_heads(a->group, chosen_heads) : NULL;
                 if (free && !chosen)
                         why = g_strdup_printf("attachment %s of machine %s wants %u device%s of group %s, and %u %s "
                                               "free", a->settings->name, machine, a->settings->count,
                                               a->settings->count == 1 ? "" : "s", a->group->settings->name,
                                               free->len, free->len == 1 ? "is" : "are");
+                if (chosen && !model_units_check(m, a->group, chosen, error))
+                        return NULL;
                 if (!chosen) {
                         if (!a->settings->optional)
                                 return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Cannot start: %s", why),
@@ -274,7 +274,6 @@ GPtrArray *model_claim(Model *m, const char *machine, const char *uuid, int numa
 /* What one attachment of the machine may still get from its group. */
 typedef struct {
         ModelAttachment *attachment;
-        GPtrArray *units;         /* its group's units */
         guint held;               /* units its claim holds */
         guint adding;             /* units this call adds */
         ModelClaimed *given;      /* what this call adds (in the plan's list), NULL while none */
@@ -302,11 +301,9 @@ static void add_distinct(GPtrArray *list, gpointer item) {
                 g_ptr_array_add(list, item);
 }
 
-static GPtrArray *unit_of(GPtrArray *units, const Device *d) {
-        for (guint i = 0; i < units->len; i++)
-                if (g_ptr_array_find(units->pdata[i], d, NULL))
-                        return units->pdata[i];
-        return NULL;
+static GPtrArray *unit_of(ModelGroup *g, const Device *d) {
+        int i = units_find(g->units, d);
+        return i >= 0 ? g->units->list->pdata[i] : NULL;
 }
 
 /* How many of units the attachment's claim holds. */
@@ -381,23 +378,16 @@ static Draw *draw_for(Model *m, const char *machine, const char *tenant_node, GA
         return last;
 }
 
-static void draw_clear(Draw *w) {
-        g_ptr_array_unref(w->units);
-}
-
 /* The machine's attachments that have a group, with what they hold. */
 static GArray *draws_new(Model *m, const char *machine) {
         g_autoptr(GPtrArray) attachments = model_machine_attachments(m, machine);
         GArray *draws = g_array_new(FALSE, TRUE, sizeof(Draw));
 
-        g_array_set_clear_func(draws, (GDestroyNotify) draw_clear);
-
         for (guint i = 0; i < attachments->len; i++) {
                 ModelAttachment *a = attachments->pdata[i];
                 if (!a->group)
                         continue;
-                Draw w = { .attachment = a, .units = model_group_units(a->group) };
-                w.held = units_held(m, a, w.units);
+                Draw w = { .attachment = a, .held = units_held(m, a, a->group->units->list) };
                 g_array_append_val(draws, w);
         }
         return draws;
@@ -458,7 +448,7 @@ static bool devices_plan(Model *m, const char *machine, const char *tenant_node,
                 if (mine || g_hash_table_contains(taken, d->address_str))
                         continue;
                 Draw *w = draw_for(m, machine, tenant_node, draws, g, d, error);
-                GPtrArray *unit = w ? unit_of(w->units, d) : NULL;
+                GPtrArray *unit = w ? unit_of(g, d) : NULL;
                 if (w && (!unit || !model_unit_free(m, g, unit))) {
                         unit_refusal(m, d, error);
                         w = NULL;
@@ -581,7 +571,7 @@ ModelGroup *model_tenant_pass(Model *m, ModelGroup *from, const ModelTenantPass 
         if (!model_tenant_pass_check(m, from, p, error))
                 return NULL;
         g_autoptr(StoreGroup) s = tenant_group(from, p);
-        g_autoptr(GPtrArray) free = model_group_free_units(m, from, NULL);
+        g_autoptr(GPtrArray) free = model_group_free_units(from);
         g_autoptr(GPtrArray) heads = unit_heads(free);
         g_autoptr(GHashTable) use = g_hash_table_new(g_str_hash, g_str_equal);
         g_autoptr(GPtrArray) chosen = g_ptr_array_new();   /* Device*, the chosen units' functions */
@@ -593,7 +583,9 @@ ModelGroup *model_tenant_pass(Model *m, ModelGroup *from, const ModelTenantPass 
                 return g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY, "Tenant %s wants %u device%s of group %s, "
                                    "and %u %s free", s->tenant, p->count, p->count == 1 ? "" : "s",
                                    from->settings->name, free->len, free->len == 1 ? "is" : "are"), NULL;
-        g_autoptr(GPtrArray) units = units_of_heads(free, chosen_heads);
+        g_autoptr(GPtrArray) units = units_of_heads(from, chosen_heads);
+        if (!model_units_check(m, from, units, error))
+                return NULL;
         for (guint i = 0; i < units->len; i++) {
                 GPtrArray *unit = units->pdata[i];
                 /* The first unit's first function carries the MAC asked

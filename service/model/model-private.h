@@ -124,15 +124,23 @@ void model_macs_own(Model *m, char **macs, const char *owner);
 void model_macs_disown(Model *m, char **macs);
 bool model_claims_load(Model *m, GError **error);
 void model_claims_free(Model *m);
-/* A unit: the functions of one group that share an IOMMU group (a GPU
- * and its audio function), sorted by address; it goes whole to one
- * holder. g's units (GPtrArray of Device*), in address order. */
-GPtrArray *model_group_units(ModelGroup *g);
-/* The units a machine or tenant may get from g now; *total, when not
- * NULL, gets how many units g has. */
-GPtrArray *model_group_free_units(Model *m, ModelGroup *g, guint *total);
-/* Whether a machine or tenant may get unit (of g) now. */
+/* The functions VFIO hands out together with *d: its IOMMU group, or *d
+ * alone on a node without IOMMU (the caller's variable, then). */
+const Device *const *model_unit_peers(const Device *const *d, guint *n);
+/* Whether a machine or tenant may get unit (a GPtrArray of Device*, of
+ * g) now: judged from the claims, holds, intents and drivers as they are. */
 bool model_unit_free(Model *m, ModelGroup *g, GPtrArray *unit);
+/* g's units laid out again from its devices, each judged (a refresh);
+ * Total and Free recorded when they changed. */
+void model_group_judge(Model *m, ModelGroup *g);
+/* Only the unit of g that d is in judged again (a claim or release of d
+ * or of a function of its IOMMU group); Free recorded when it changed. */
+void model_group_judge_device(Model *m, ModelGroup *g, const Device *d);
+/* The units of g judged free (GPtrArray of Device*), in address order. */
+GPtrArray *model_group_free_units(ModelGroup *g);
+/* Every unit of units (of g) judged again before it is given: when one
+ * is not free after all, g is judged again and the call refused. */
+bool model_units_check(Model *m, ModelGroup *g, GPtrArray *units, GError **error);
 /* Why d's IOMMU group cannot go to a machine (a function of it is not on
  * vfio-pci), NULL when it can. Pure. */
 char *model_unit_blocker(const Device *d);

@@ -218,22 +218,6 @@ static bool conflicts_equal(GArray *a, GArray *b) {
         return la == lb && (la == 0 || memcmp(a->data, b->data, la * sizeof(ModelConflict)) == 0);
 }
 
-/* Total and Free count units. */
-static guint group_counts_update(Model *m, ModelGroup *g) {
-        guint total, bits = 0;
-        g_autoptr(GPtrArray) free_units = model_group_free_units(m, g, &total);
-
-        if (g->total != total) {
-                g->total = total;
-                bits |= PROP_BIT(GROUP_PROP_TOTAL);
-        }
-        if (g->free != free_units->len) {
-                g->free = free_units->len;
-                bits |= PROP_BIT(GROUP_PROP_FREE);
-        }
-        return bits;
-}
-
 static void groups_swap(Model *m, Next *n) {
         GHashTableIter it;
         gpointer value;
@@ -241,10 +225,10 @@ static void groups_swap(Model *m, Next *n) {
         g_hash_table_iter_init(&it, m->groups);
         while (g_hash_table_iter_next(&it, NULL, &value)) {
                 ModelGroup *g = value;
-                guint bits = devices_swap(g->devices, g_hash_table_lookup(n->group_devices, g),
-                                          PROP_BIT(GROUP_PROP_DEVICES));
-                bits |= group_counts_update(m, g);
-                model_mark(m->changes->groups, g, bits);
+                model_mark(m->changes->groups, g, devices_swap(g->devices, g_hash_table_lookup(n->group_devices, g),
+                                                               PROP_BIT(GROUP_PROP_DEVICES)));
+                /* Drivers, IOMMU groups and holds may have changed too: every unit. */
+                model_group_judge(m, g);
         }
 }
 
@@ -306,6 +290,7 @@ void model_refresh(Model *m) {
         groups_swap(m, &n);
         rules_swap(m, &n);
         model_attachments_refresh(m, NULL);
+        m->changes->refreshed = true;
         g_hash_table_unref(n.group_devices);
         g_hash_table_unref(n.rule_devices);
         g_hash_table_unref(n.rule_conflicts);
@@ -314,18 +299,22 @@ void model_refresh(Model *m) {
                 model_refresh(m);
 }
 
-/* Every group that may count d among its units. */
-static void groups_of_device(Model *m, const Device *d, GHashTable *groups) {
-        const StoreClaim *hold = g_hash_table_lookup(m->holds, d->address_str);
-        ModelGroup *candidates[] = {
-                model_group_by_path(m, d->group_path),
-                hold ? g_hash_table_lookup(m->groups, &(gint64) { hold->group_id }) : NULL,
-                model_intent(m, d->address_str),
-        };
+/* The units of d's IOMMU group judged again, in every group that may
+ * count one of its functions: its rule's group, and its tenant's. */
+static void units_judge(Model *m, const Device *d) {
+        guint n;
+        const Device *const *peers = model_unit_peers(&d, &n);
 
-        for (size_t i = 0; i < G_N_ELEMENTS(candidates); i++)
-                if (candidates[i])
-                        g_hash_table_add(groups, candidates[i]);
+        for (guint i = 0; i < n; i++) {
+                const Device *p = peers[i];
+                const StoreClaim *hold = g_hash_table_lookup(m->holds, p->address_str);
+                ModelGroup *rule_group = model_group_by_path(m, p->group_path);
+                ModelGroup *tenant_group = hold ? g_hash_table_lookup(m->groups, &(gint64) { hold->group_id }) : NULL;
+                if (rule_group)
+                        model_group_judge_device(m, rule_group, p);
+                if (tenant_group && tenant_group != rule_group)
+                        model_group_judge_device(m, tenant_group, p);
+        }
 }
 
 /* A machine may be released while a device it held is missing. */
@@ -341,13 +330,9 @@ static void ghost_holder_refresh(Model *m, const DpAddress *a) {
 }
 
 void model_refresh_holders(Model *m, GPtrArray *addresses, const char *machine) {
-        g_autoptr(GHashTable) groups = g_hash_table_new(NULL, NULL);
-        GHashTableIter it;
-        gpointer key;
-
         /* Only who holds these devices changed: no rule is matched again
          * (every device against every rule: most of a full refresh), and
-         * only the groups of their IOMMU groups count their free units
+         * only the units of their IOMMU groups are judged
          * again (a unit is not free while another holder has a function
          * of its IOMMU group). */
         for (guint i = 0; i < addresses->len; i++) {
@@ -363,13 +348,8 @@ void model_refresh_holders(Model *m, GPtrArray *addresses, const char *machine) 
                 DeviceState state = device_holding(m, d, &holder);
                 model_mark(m->changes->devices, d,
                            device_set_view(d, state, d->group_path, d->rule_path, d->blockers, holder));
-                for (guint j = 0; d->iommu_peers && j < d->iommu_peers->len; j++)
-                        groups_of_device(m, d->iommu_peers->pdata[j], groups);
-                groups_of_device(m, d, groups);
+                units_judge(m, d);
         }
-        g_hash_table_iter_init(&it, groups);
-        while (g_hash_table_iter_next(&it, &key, NULL))
-                model_mark(m->changes->groups, key, group_counts_update(m, key));
         model_attachments_refresh(m, machine);
 }
 

@@ -83,6 +83,7 @@ ModelGroup *model_group_new(Model *m, StoreGroup *settings) {
         g->settings = settings;
         g->rules = g_ptr_array_new();
         g->devices = g_ptr_array_new();
+        g->units = units_new(g->devices);
         g->node = m->node;
         g->elsewhere = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         return g;
@@ -93,6 +94,7 @@ void model_group_free(ModelGroup *g) {
         store_group_free(g->settings);
         g_ptr_array_unref(g->rules);
         g_ptr_array_unref(g->devices);
+        units_free(g->units);
         g_hash_table_unref(g->elsewhere);
         g_free(g);
 }

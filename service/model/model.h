@@ -13,6 +13,7 @@
 
 #include "inventory.h"
 #include "store.h"
+#include "units.h"
 
 /* Where the model's objects are, as whoever shows them names them: a
  * prefix for each kind, an object being "<prefix>/<id>". */
@@ -77,6 +78,7 @@ typedef struct {
         StoreGroup *settings;
         GPtrArray *rules;         /* ModelRule*, by id */
         GPtrArray *devices;       /* Device*, by address */
+        Units *units;             /* devices by IOMMU group, as last judged */
         uint32_t total;           /* units on this node */
         uint32_t free;
         const char *node;         /* this node's name (the model's) */
@@ -150,6 +152,7 @@ typedef struct {
         GPtrArray *added;          /* paths of new groups, rules and missing devices */
         GPtrArray *removed;        /* ModelRemoved*: objects gone */
         bool reboot_changed;
+        bool refreshed;            /* model_refresh() ran: settings (intents among them) or the node changed */
 } ModelChanges;
 
 void model_changes_free(ModelChanges *c);

@@ -46,6 +46,22 @@ static void test_spread_over_pfs(void **state) {
         assert_int_equal(GPOINTER_TO_UINT(g_hash_table_lookup(use, PF1)), 2);
 }
 
+/* Nothing in use yet: the lowest address, then the other PF. */
+static void test_spread_from_none(void **state) {
+        g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func((GDestroyNotify) device_free);
+        g_autoptr(GHashTable) use = g_hash_table_new(g_str_hash, g_str_equal);
+
+        g_ptr_array_add(devices, vf("0000:3b:02.0", PF0, 0));
+        g_ptr_array_add(devices, vf("0000:3b:02.1", PF0, 0));
+        g_ptr_array_add(devices, vf("0000:3b:0a.0", PF1, 0));
+        g_autoptr(GPtrArray) chosen = allocator_choose(devices, 2, -1, use);
+        assert_non_null(chosen);
+        assert_string_equal(address_at(chosen, 0), "0000:3b:02.0");
+        assert_string_equal(address_at(chosen, 1), "0000:3b:0a.0");
+        assert_int_equal(GPOINTER_TO_UINT(g_hash_table_lookup(use, PF0)), 1);
+        assert_int_equal(GPOINTER_TO_UINT(g_hash_table_lookup(use, PF1)), 1);
+}
+
 static void test_numa_first(void **state) {
         g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func((GDestroyNotify) device_free);
         g_autoptr(GHashTable) use = g_hash_table_new(g_str_hash, g_str_equal);
@@ -77,6 +93,7 @@ static void test_too_few(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_spread_over_pfs),
+                cmocka_unit_test(test_spread_from_none),
                 cmocka_unit_test(test_numa_first),
                 cmocka_unit_test(test_too_few),
         };
