@@ -23,7 +23,7 @@ Service *service_of_call(sd_bus_message *m) {
 /* The boot-time list the udev rule reads (boot-dir.h): passthrough
  * devices come up on vfio-pci after a reboot, before a host driver can
  * take them. Written whenever what the store says changes; a failure is
- * tried again at the next change. */
+ * tried again at the next change of anything. */
 void service_boot_list_sync(Service *s) {
         g_autoptr(GPtrArray) addresses = model_intent_addresses(s->model);
         g_autoptr(GError) error = NULL;
@@ -35,6 +35,7 @@ void service_boot_list_sync(Service *s) {
                 return;
         if (!boot_dir_sync(s->config.boot_dir, addresses, &error)) {
                 g_warning("%s (devices may boot on their host drivers)", error->message);
+                g_clear_pointer(&s->boot_list, g_free);
                 return;
         }
         g_free(s->boot_list);
@@ -92,7 +93,9 @@ static void emit_rest(Service *s, ModelChanges *c, GHashTable *skip) {
         }
         if (c->reboot_changed)
                 bus_manager_emit_reboot(s->bus);
-        service_boot_list_sync(s);
+        /* Intents change only with a refresh; a claim's changes leave the list be. */
+        if (c->refreshed || !s->boot_list)
+                service_boot_list_sync(s);
 }
 
 void service_take_back(Service *s) {

@@ -38,7 +38,7 @@ typedef struct Service {
         GPtrArray *nodes;        /* ClusterMember*: the nodes the bus shows */
         GHashTable *binding;     /* addresses with a driver change under way */
         GHashTable *recheck;     /* of those, the ones a driver event was seen for meanwhile */
-        char *boot_list;         /* the addresses config.boot_dir holds now, one a line */
+        char *boot_list;         /* the addresses config.boot_dir holds, one a line; NULL: unknown */
 } Service;
 
 /* The service behind a method call on one of its objects (the registering
