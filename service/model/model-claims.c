@@ -92,6 +92,7 @@ bool model_claims_load(Model *m, GError **error) {
         m->machines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_hash_table_unref);
         m->claims = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) store_claim_free);
         m->holds = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) store_claim_free);
+        m->held_by = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
         m->macs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 
         g_autoptr(GPtrArray) attachments = store_attachments_load(m->store, error);
@@ -107,7 +108,10 @@ bool model_claims_load(Model *m, GError **error) {
                 if (c->tenant && *c->mac)
                         g_hash_table_insert(m->macs, g_strdup(c->mac), g_strdup_printf("a device of tenant %s",
                                                                                        c->holder));
-                g_hash_table_insert(c->tenant ? m->holds : m->claims, c->address, c);
+                if (c->tenant)
+                        g_hash_table_insert(m->holds, c->address, c);
+                else
+                        model_claim_add(m, c);
         }
         return true;
 }
@@ -116,9 +120,25 @@ void model_claims_free(Model *m) {
         g_clear_pointer(&m->machines, g_hash_table_unref);
         g_clear_pointer(&m->attachment_paths, g_hash_table_unref);
         g_clear_pointer(&m->attachments, g_hash_table_unref);
+        g_clear_pointer(&m->held_by, g_hash_table_unref);
         g_clear_pointer(&m->claims, g_hash_table_unref);
         g_clear_pointer(&m->holds, g_hash_table_unref);
         g_clear_pointer(&m->macs, g_hash_table_unref);
+}
+
+void model_claim_add(Model *m, StoreClaim *c) {
+        GPtrArray *held = g_hash_table_lookup(m->held_by, c->holder);
+
+        if (!held) {
+                held = g_ptr_array_new();
+                g_hash_table_insert(m->held_by, g_strdup(c->holder), held);
+        }
+        g_ptr_array_add(held, c);
+        g_hash_table_insert(m->claims, c->address, c);
+}
+
+GPtrArray *model_machine_claims(Model *m, const char *machine) {
+        return g_hash_table_lookup(m->held_by, machine);
 }
 
 ModelAttachment *model_attachment_by_path(Model *m, const char *path) {
@@ -176,11 +196,9 @@ GPtrArray *model_machine_groups(Model *m, const char *machine) {
                 if (((ModelAttachment *) attachments->pdata[i])->group)
                         g_hash_table_add(groups, ((ModelAttachment *) attachments->pdata[i])->group);
         /* What it holds of attachments deleted since: a tenant's, or a host group's. */
-        g_hash_table_iter_init(&it, m->claims);
-        while (g_hash_table_iter_next(&it, NULL, &value)) {
-                const StoreClaim *c = value;
-                if (!g_str_equal(c->holder, machine))
-                        continue;
+        GPtrArray *held = model_machine_claims(m, machine);
+        for (guint i = 0; held && i < held->len; i++) {
+                const StoreClaim *c = held->pdata[i];
                 const StoreClaim *hold = g_hash_table_lookup(m->holds, c->address);
                 ModelGroup *g = hold ? g_hash_table_lookup(m->groups, &hold->group_id) : model_intent(m, c->address);
                 if (g)
@@ -408,18 +426,35 @@ static void attachment_refresh(Model *m, ModelAttachment *a, GHashTable *claimed
         model_mark(m->changes->attachments, a, bits);
 }
 
+static GPtrArray *values_of(GHashTable *table) {
+        GPtrArray *values = g_ptr_array_sized_new(g_hash_table_size(table));
+        GHashTableIter it;
+        gpointer value;
+
+        g_hash_table_iter_init(&it, table);
+        while (g_hash_table_iter_next(&it, NULL, &value))
+                g_ptr_array_add(values, value);
+        return values;
+}
+
 void model_attachments_refresh(Model *m, const char *machine) {
         g_autoptr(GHashTable) claimed_by = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL,
                                                                  (GDestroyNotify) g_ptr_array_unref);
         g_autoptr(GHashTable) uuids = g_hash_table_new(g_str_hash, g_str_equal);   /* machine -> its claim's */
-        GHashTableIter it;
-        gpointer value;
+        g_autoptr(GPtrArray) claims = NULL;
+        g_autoptr(GPtrArray) attachments = NULL;
 
-        g_hash_table_iter_init(&it, m->claims);
-        while (g_hash_table_iter_next(&it, NULL, &value)) {
-                StoreClaim *c = value;
-                if (machine && !g_str_equal(c->holder, machine))
-                        continue;
+        if (machine) {
+                /* One machine's, from its indexes: no scan of everyone's. */
+                GPtrArray *held = model_machine_claims(m, machine);
+                claims = held ? g_ptr_array_ref(held) : g_ptr_array_new();
+                attachments = model_machine_attachments(m, machine);
+        } else {
+                claims = values_of(m->claims);
+                attachments = values_of(m->attachments);
+        }
+        for (guint i = 0; i < claims->len; i++) {
+                StoreClaim *c = claims->pdata[i];
                 g_hash_table_insert(uuids, c->holder, c->uuid);
                 if (!c->attachment_id)
                         continue;
@@ -430,11 +465,6 @@ void model_attachments_refresh(Model *m, const char *machine) {
                 }
                 g_ptr_array_add(list, c->address);
         }
-        /* One machine's attachments from its index, not a scan of all. */
-        g_autoptr(GPtrArray) attachments = machine ? model_machine_attachments(m, machine) : NULL;
-        for (guint i = 0; attachments && i < attachments->len; i++)
+        for (guint i = 0; i < attachments->len; i++)
                 attachment_refresh(m, attachments->pdata[i], claimed_by, uuids);
-        g_hash_table_iter_init(&it, m->attachments);
-        while (!machine && g_hash_table_iter_next(&it, NULL, &value))
-                attachment_refresh(m, value, claimed_by, uuids);
 }

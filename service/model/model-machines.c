@@ -37,14 +37,8 @@ static GPtrArray *claim_current(Model *m, GPtrArray *attachments) {
 }
 
 static guint machine_claims(Model *m, const char *machine) {
-        GHashTableIter it;
-        gpointer value;
-        guint n = 0;
-
-        g_hash_table_iter_init(&it, m->claims);
-        while (g_hash_table_iter_next(&it, NULL, &value))
-                n += g_str_equal(((StoreClaim *) value)->holder, machine);
-        return n;
+        GPtrArray *held = model_machine_claims(m, machine);
+        return held ? held->len : 0;
 }
 
 /* Devices of each physical function in use, for spreading VFs. */
@@ -178,7 +172,7 @@ static bool claims_commit(Model *m, const char *machine, const char *uuid, GPtrA
                         claim->attachment_id = c->attachment->id;
                         claim->mac = g_strdup(c->macs->pdata[j]);
                         claim->uuid = g_strdup(uuid);
-                        g_hash_table_insert(m->claims, claim->address, claim);
+                        model_claim_add(m, claim);
                 }
         }
         for (guint i = 0; i < attachments->len; i++) {
@@ -192,15 +186,10 @@ static bool claims_commit(Model *m, const char *machine, const char *uuid, GPtrA
 }
 
 const char *model_machine_uuid(Model *m, const char *machine) {
-        GHashTableIter it;
-        gpointer value;
+        GPtrArray *held = model_machine_claims(m, machine);
 
         /* Its claims all agree: new ones take its UUID (model_claim_devices()). */
-        g_hash_table_iter_init(&it, m->claims);
-        while (g_hash_table_iter_next(&it, NULL, &value))
-                if (g_str_equal(((StoreClaim *) value)->holder, machine))
-                        return ((StoreClaim *) value)->uuid;
-        return NULL;
+        return held ? ((StoreClaim *) held->pdata[0])->uuid : NULL;
 }
 
 /* A claim is one domain's: a machine's name reused by another domain
@@ -510,14 +499,14 @@ bool model_release(Model *m, const char *machine, GError **error) {
             !model_commit_or_rollback(m, store_claims_release(m->store, machine, error), error))
                 return false;
         g_autoptr(GPtrArray) changed = g_ptr_array_new_with_free_func(g_free);
-        GHashTableIter it;
-        gpointer value;
-        g_hash_table_iter_init(&it, m->claims);
-        while (g_hash_table_iter_next(&it, NULL, &value))
-                if (g_str_equal(((StoreClaim *) value)->holder, machine)) {
-                        g_ptr_array_add(changed, g_strdup(((StoreClaim *) value)->address));
-                        g_hash_table_iter_remove(&it);
-                }
+        g_autofree char *key = NULL;
+        g_autoptr(GPtrArray) held = NULL;
+        g_hash_table_steal_extended(m->held_by, machine, (gpointer *) &key, (gpointer *) &held);
+        for (guint i = 0; i < held->len; i++) {
+                const StoreClaim *c = held->pdata[i];
+                g_ptr_array_add(changed, g_strdup(c->address));
+                g_hash_table_remove(m->claims, c->address);
+        }
         g_autoptr(GPtrArray) attachments = model_machine_attachments(m, machine);
         for (guint i = 0; i < attachments->len; i++)
                 g_clear_pointer(&((ModelAttachment *) attachments->pdata[i])->claim_error, g_free);

@@ -29,6 +29,7 @@ struct Model {
         GHashTable *attachment_paths;  /* path -> ModelAttachment* */
         GHashTable *machines;      /* machine -> (name -> ModelAttachment*): its attachments */
         GHashTable *claims;        /* address -> StoreClaim* of a machine */
+        GHashTable *held_by;       /* machine -> GPtrArray of its StoreClaim* in claims */
         GHashTable *holds;         /* address -> StoreClaim* of a tenant */
         GHashTable *macs;          /* MAC -> its owner, for messages */
         GHashTable *sriov;         /* PF address -> VF count asked for (GUINT_TO_POINTER) */
@@ -122,6 +123,10 @@ void model_machine_unindex(Model *m, ModelAttachment *a);
 char *model_attachment_owner(const StoreAttachment *a);
 void model_macs_own(Model *m, char **macs, const char *owner);
 void model_macs_disown(Model *m, char **macs);
+/* A machine's claim into claims and held_by (owned). */
+void model_claim_add(Model *m, StoreClaim *c);
+/* The machine's claims (StoreClaim*, borrowed), NULL when it holds nothing. */
+GPtrArray *model_machine_claims(Model *m, const char *machine);
 bool model_claims_load(Model *m, GError **error);
 void model_claims_free(Model *m);
 /* The functions VFIO hands out together with *d: its IOMMU group, or *d

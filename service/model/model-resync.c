@@ -150,6 +150,7 @@ static void claims_take(Model *m, GPtrArray *rows) {
         GHashTableIter it;
         gpointer value;
 
+        g_hash_table_remove_all(m->held_by);
         g_hash_table_remove_all(m->claims);
         g_hash_table_remove_all(m->holds);
         g_hash_table_remove_all(m->macs);
@@ -158,7 +159,10 @@ static void claims_take(Model *m, GPtrArray *rows) {
                 if (c->tenant && *c->mac)
                         g_hash_table_insert(m->macs, g_strdup(c->mac), g_strdup_printf("a device of tenant %s",
                                                                                        c->holder));
-                g_hash_table_insert(c->tenant ? m->holds : m->claims, c->address, c);
+                if (c->tenant)
+                        g_hash_table_insert(m->holds, c->address, c);
+                else
+                        model_claim_add(m, c);
         }
         g_hash_table_iter_init(&it, m->attachments);
         while (g_hash_table_iter_next(&it, NULL, &value)) {
