@@ -179,8 +179,10 @@ static void check_ask_creds(Check *c) {
         int r = sd_bus_call_method_async(c->auth->bus, &c->creds_slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                          "org.freedesktop.DBus", "GetConnectionCredentials", on_creds, c, "s",
                                          sd_bus_message_get_sender(c->message));
-        if (r < 0)
+        if (r < 0) {
                 c->creds_done = true;
+                check_redispatch(c);
+        }
 }
 
 static int check_send(Check *c) {
@@ -273,8 +275,9 @@ static void check_begin(Auth *a, sd_bus_message *m, const char *const *actions, 
                 check_finish(c, false, false, "the caller has no bus name");
                 return;
         }
-        check_ask_creds(c);
+        /* polkit's answer is the long wait: its question goes out first. */
         check_start(c);
+        check_ask_creds(c);
 }
 
 static bool strv_same(char **a, const char *const *b) {
