@@ -174,6 +174,7 @@ static void check_ask_creds(Check *c) {
         if (known) {
                 c->caller = *known;
                 c->creds_done = true;
+                check_redispatch(c);
                 return;
         }
         int r = sd_bus_call_method_async(c->auth->bus, &c->creds_slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",

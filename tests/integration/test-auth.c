@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "auth.h"
@@ -32,6 +33,7 @@ typedef struct {
         GSource *source;
         char *name;
         guint checks;
+        AuthCaller caller;         /* the last allowed call's */
         bool interactive;          /* call_as() allows interactive authorization */
 } Fixture;
 
@@ -54,6 +56,7 @@ static int method_check(sd_bus_message *m, void *userdata, sd_bus_error *error) 
                 return r;
         /* The bus told who the caller is, beside polkit. */
         assert_true(caller.uid >= 0 && caller.pid > 0);
+        f->caller = caller;
         return sd_bus_reply_method_return(m, "b", 1);
 }
 
@@ -291,6 +294,41 @@ static void test_polkit_gone_denies(void **state) {
         assert_int_equal(f->checks, 2);
 }
 
+static int on_checked_reply(sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        int *answered = userdata;
+
+        *answered = sd_bus_message_is_method_error(reply, NULL) ? -1 : 1;
+        return 0;
+}
+
+/* Calls on one connection from this process: each names this process as
+ * its caller, the later ones from what the bus told for the first. */
+static void test_caller_kept(void **state) {
+        Fixture *f = *state;
+        sd_bus *client = NULL;
+
+        assert_true(sd_bus_open_system(&client) >= 0);
+        GSource *source = bus_source_new(client, NULL, NULL);
+        g_source_attach(source, NULL);
+        for (int k = 0; k < 3; k++) {
+                sd_bus_slot *slot = NULL;
+                int answered = 0;
+                f->caller = (AuthCaller) { -1, -1 };
+                assert_true(sd_bus_call_method_async(client, &slot, f->name, "/test", "org.devpass1.Test", "Check",
+                                                     on_checked_reply, &answered, "ss", "org.devpass1.claim", "") >= 0);
+                for (int i = 0; answered == 0 && i < 2000; i++)
+                        g_main_context_iteration(NULL, TRUE);
+                sd_bus_slot_unref(slot);
+                assert_int_equal(answered, 1);
+                assert_int_equal(f->caller.uid, (int64_t) getuid());
+                assert_int_equal(f->caller.pid, (int64_t) getpid());
+        }
+        assert_int_equal(f->checks, 3);
+        g_source_destroy(source);
+        g_source_unref(source);
+        sd_bus_flush_close_unref(client);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_root_allowed, setup, teardown),
@@ -301,6 +339,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_storm_queued, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stopping_refuses, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_polkit_gone_denies, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_caller_kept, setup, teardown),
         };
         return cmocka_run_group_tests_name("auth", tests, NULL, NULL);
 }
