@@ -161,7 +161,7 @@ static void test_rows(void **state) {
         assert_string_equal(grow, "{\"name\": \"gpu\", \"type\": \"pci\", \"class\": \"gpu\", \"total\": 4, "
                                   "\"free\": 3, \"rules\": [\"/org/devpass1/rules/1\", \"/org/devpass1/rules/2\"], "
                                   "\"description\": null, \"tenant\": null, \"tenant_node\": null, \"devices\": null, "
-                                  "\"path\": \"/org/devpass1/groups/1\"}");
+                                  "\"nodes\": null, \"path\": \"/org/devpass1/groups/1\"}");
         /* People see how many rules, and "-" for none. */
         g_autofree char *gtext = table_text(gt);
         assert_string_equal(gtext, "gpu pci gpu 4 3 2 -\n");
