@@ -104,7 +104,7 @@ static void daemon_on_cluster_state(void *userdata) {
         Daemon *d = userdata;
 
         bus_manager_emit_cluster_state(d->service.bus);
-        service_emit(&d->service);
+        service_nodes_sync(&d->service);
 }
 
 static const ClusterFuncs daemon_cluster_funcs = {

@@ -8,17 +8,16 @@
 /* This node, as its own bus shows it. */
 static ClusterMember *member_here(Service *d) {
         ClusterMember *m = g_new0(ClusterMember, 1);
-        g_auto(GStrv) paths = model_group_paths(d->model);
+        g_autoptr(GArray) units = model_units_here(d->model);
 
         m->name = g_strdup(d->config.node);
         m->up = true;
         m->devices = inventory_size(d->inventory);
-        m->groups = g_array_new(FALSE, FALSE, sizeof(ClusterFree));
-        for (size_t i = 0; paths[i]; i++) {
-                const ModelGroup *g = model_group_by_path(d->model, paths[i]);
-                m->units += g->total;
-                if (g->total)
-                        g_array_append_val(m->groups, ((ClusterFree) { g->id, g->free, g->total }));
+        m->groups = g_array_sized_new(FALSE, FALSE, sizeof(ClusterFree), units->len);
+        for (guint i = 0; i < units->len; i++) {
+                const ModelUnits *u = &g_array_index(units, ModelUnits, i);
+                m->units += u->total;
+                g_array_append_val(m->groups, ((ClusterFree) { u->group_id, u->free, u->total }));
         }
         g_autoptr(GPtrArray) pairs = model_reboot_reasons(d->model);
         m->reboot_reasons = g_ptr_array_new_with_free_func(g_free);

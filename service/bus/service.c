@@ -106,13 +106,38 @@ void service_take_back(Service *s) {
         model_changes_free(model_take_changes(s->model));
 }
 
-void service_emit(Service *s) {
-        /* First: the groups' units elsewhere go out with the rest. */
+/* What the nodes show of this one changed: its devices and its groups'
+ * units (a refresh), its reboot reasons; in a cluster a group's free
+ * units too, which the others count. */
+static bool nodes_touched(Service *s, ModelChanges *c) {
+        GHashTableIter it;
+        gpointer bits;
+
+        if (c->refreshed || c->reboot_changed)
+                return true;
+        if (!s->cluster)
+                return false;
+        g_hash_table_iter_init(&it, c->groups);
+        while (g_hash_table_iter_next(&it, NULL, &bits))
+                if (GPOINTER_TO_UINT(bits) & (PROP_BIT(GROUP_PROP_TOTAL) | PROP_BIT(GROUP_PROP_FREE)))
+                        return true;
+        return false;
+}
+
+void service_nodes_sync(Service *s) {
         bus_nodes_sync(s);
+        /* The groups whose units elsewhere changed. */
+        g_autoptr(ModelChanges) c = model_take_changes(s->model);
+        emit_rest(s, c, NULL);
+}
+
+void service_emit(Service *s) {
         g_autoptr(ModelChanges) c = model_take_changes(s->model);
 
         emit_removed(s, c);
         emit_rest(s, c, NULL);
+        if (nodes_touched(s, c))
+                service_nodes_sync(s);
 }
 
 void service_binding_begin(Service *s, const char *const *addresses) {

@@ -54,6 +54,10 @@ size_t service_objects_size(void *userdata);
 /* Sends what the model says changed (objects removed, added, properties),
  * and keeps the boot-time vfio-pci list in step with the store. */
 void service_emit(Service *s);
+/* The nodes read again (bus_nodes_sync()) and what that changed sent:
+ * service_emit() does it when this node's figures changed; a cluster's
+ * news of other nodes calls it. */
+void service_nodes_sync(Service *s);
 /* A cluster node's model back to its replica, what changed meanwhile
  * forgotten: a change handed to etcd shows when etcd has it. */
 void service_take_back(Service *s);

@@ -465,3 +465,17 @@ void model_group_units_all(const ModelGroup *g, uint32_t *total, uint32_t *free)
                 *free += ((const ModelUnits *) value)->free;
         }
 }
+
+GArray *model_units_here(Model *m) {
+        GArray *units = g_array_new(FALSE, FALSE, sizeof(ModelUnits));
+        GHashTableIter it;
+        gpointer value;
+
+        g_hash_table_iter_init(&it, m->groups);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                const ModelGroup *g = value;
+                if (g->total)
+                        g_array_append_val(units, ((ModelUnits) { g->id, g->total, g->free }));
+        }
+        return units;
+}

@@ -176,6 +176,8 @@ void model_refresh(Model *m);
  * node name -> GArray of ModelUnits (taken). Groups whose figures
  * elsewhere changed are marked (Total, Free, Nodes). */
 void model_units_elsewhere(Model *m, GHashTable *nodes);
+/* The units of this node's groups that have any (ModelUnits). */
+GArray *model_units_here(Model *m);
 /* A group's units over every node, this one's included. */
 void model_group_units_all(const ModelGroup *g, uint32_t *total, uint32_t *free);
 /* Memory brought to the rows the store holds now, each difference marked
