@@ -305,6 +305,49 @@ static void test_rule_one_node(void **state) {
         calls_assert_unchanged(before, after, "node3");
 }
 
+/* ---- changes of one node wait in line ---- */
+
+#define IN_LINE 8
+
+/* IN_LINE changes sent at once to one node, each on a connection of its
+ * own: each waits for the one before to reach etcd (doc/cluster.md, "How
+ * a change travels"), and all are made. */
+/* IN_LINE CreateGroup calls sent at once to node 1, each on a connection
+ * of its own; stop: devpassd is stopped meanwhile. */
+static void send_in_line(Fixture *f, const char *prefix, bool stop) {
+        GDBusConnection *c[IN_LINE];
+        CallsPending p[IN_LINE] = { 0 };
+        guint pending = 0;
+
+        for (int i = 0; i < IN_LINE; i++) {
+                g_autofree char *name = g_strdup_printf("%s %d", prefix, i);
+                c[i] = harness_connect(f->h[0]);
+                p[i].pending = &pending;
+                calls_send_call(c[i], "/org/devpass1", MANAGER, "CreateGroup", group_settings(name), &p[i]);
+        }
+        if (stop)
+                harness_daemon_stop(f->h[0]);
+        calls_wait_pending(&pending);
+        for (int i = 0; i < IN_LINE; i++) {
+                if (!stop && !p[i].reply)
+                        fail_msg("CreateGroup '%s %d' of %d sent at once: %s", prefix, i, IN_LINE,
+                                 p[i].error->message);
+                calls_pending_clear(&p[i]);
+                g_dbus_connection_close_sync(c[i], NULL, NULL);
+                g_object_unref(c[i]);
+        }
+}
+
+/* Changes sent at once to one node wait in line for etcd, one at a time
+ * (doc/cluster.md, "How a change travels"), and all are made; devpassd
+ * stopped while some wait exits cleanly. */
+static void test_in_line(void **state) {
+        Fixture *f = *state;
+
+        send_in_line(f, "in line", false);
+        send_in_line(f, "stopped", true);
+}
+
 /* ---- 3. one machine claimed on two nodes at once ---- */
 
 /* The GPU passed through on node i into the group (made by the first). */
@@ -589,6 +632,7 @@ int main(int argc, char **argv) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_rule_all_nodes, setup_no_kernel, teardown),
                 cmocka_unit_test_setup_teardown(test_rule_one_node, setup_no_kernel, teardown),
+                cmocka_unit_test_setup_teardown(test_in_line, setup_no_kernel, teardown),
                 cmocka_unit_test_setup_teardown(test_claim_race, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_quorum, setup_no_kernel, teardown),
                 cmocka_unit_test_setup_teardown(test_node_lost, setup, teardown),
