@@ -412,6 +412,136 @@ static void test_claim_race(void **state) {
         printf("# %u rounds: node1 won %u, node2 %u\n", rounds, wins[0], wins[1]);
 }
 
+/* ---- 16 machines with SR-IOV attachments racing across three nodes ---- */
+
+#define MACHINES 16
+#define VFS 6                      /* per node: node 1 claims for 6 machines */
+#define PF1 "0000:3b:00.1"
+
+/* The address of PF1's VF i: routing ID devfn 1 + offset 79 + i. */
+static char *vf(guint i) {
+        guint rid = 1 + 79 + i;
+        return g_strdup_printf("0000:3b:%02x.%x", rid >> 3, rid & 7);
+}
+
+/* PF1's VFS VFs on node i, passed through into the "VFs" group (made by
+ * node 1): its path. */
+static char *vfs_passthrough(Fixture *f, int i, const char *group) {
+        Harness *h = f->h[i];
+        g_autofree char *pf = calls_path_of(PF1);
+        g_autofree char *count = g_strdup_printf("%u", VFS);
+        g_autoptr(GPtrArray) addresses = g_ptr_array_new_with_free_func(g_free);
+
+        g_autoptr(GVariant) set = calls_ok(h, pf, DEVICE, "SetVirtualFunctions", g_variant_new("(u)", VFS));
+        wait_prop(h, pf, DEVICE, "SriovNumVfs", count);
+        for (guint v = 0; v < VFS; v++) {
+                char *address = vf(v);
+                g_autofree char *path = calls_path_of(address);
+                g_ptr_array_add(addresses, address);
+                wait_prop(h, path, DEVICE, "Address", address);
+        }
+        g_ptr_array_add(addresses, NULL);
+        GVariant *options = group ? dict("Group", g_variant_new_object_path(group), NULL)
+                                  : dict("Name", g_variant_new_string("VFs"), "Type", g_variant_new_string("sriov-nic"),
+                                         "Class", g_variant_new_string("nic"), NULL);
+        g_autoptr(GVariant) r = calls_ok(h, "/org/devpass1", MANAGER, "MakePassthrough",
+                                         g_variant_new("(@ao@a{sv})",
+                                                       calls_paths_variant((const char *const *) addresses->pdata),
+                                                       options));
+        for (guint v = 0; v < VFS; v++)
+                calls_wait_driver(h, addresses->pdata[v], "vfio-pci");
+        char *made;
+        g_variant_get(r, "(ob)", &made, NULL);
+        return made;
+}
+
+/* calls for machines 0..MACHINES-1, machine m's on node m % NODES, all
+ * sent at once (each on a connection of its own); fails naming the first
+ * refused. */
+typedef GVariant *(*MachineArgs)(Fixture *f, guint m);
+
+static void machines_at_once(Fixture *f, const char *method, MachineArgs args, GVariant **replies) {
+        GDBusConnection *c[MACHINES];
+        CallsPending p[MACHINES] = { 0 };
+        guint pending = 0;
+
+        for (guint m = 0; m < MACHINES; m++) {
+                c[m] = harness_connect(f->h[m % NODES]);
+                p[m].pending = &pending;
+                calls_send_call(c[m], "/org/devpass1", MANAGER, method, args(f, m), &p[m]);
+        }
+        calls_wait_pending(&pending);
+        for (guint m = 0; m < MACHINES; m++) {
+                if (!p[m].reply)
+                        fail_msg("%s of vm%02u on node%u, %d machines at once: %s", method, m, m % NODES + 1,
+                                 MACHINES, p[m].error->message);
+                replies[m] = g_steal_pointer(&p[m].reply);
+                g_dbus_connection_close_sync(c[m], NULL, NULL);
+                g_object_unref(c[m]);
+        }
+}
+
+static GVariant *attach_args(Fixture *f, guint m) {
+        g_autofree char *machine = g_strdup_printf("vm%02u", m);
+        return g_variant_new("(s@a{sv})", machine, dict("Group", g_variant_new_object_path(f->group), NULL));
+}
+
+static GVariant *claim_args(Fixture *f, guint m) {
+        g_autofree char *machine = g_strdup_printf("vm%02u", m);
+        return g_variant_new("(s@a{sv})", machine, dict(NULL));
+}
+
+/* Attachments of 16 machines made at once on three nodes, then claimed
+ * at once, each on its node: every MAC is one attachment's, on every
+ * node; two nodes giving one MAC at once: one wins. */
+static void test_macs(void **state) {
+        Fixture *f = *state;
+        GVariant *attached[MACHINES], *claimed[MACHINES];
+        g_autoptr(GHashTable) macs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+        f->group = vfs_passthrough(f, 0, NULL);
+        for (int i = 1; i < NODES; i++)
+                g_free(vfs_passthrough(f, i, f->group));
+        machines_at_once(f, "CreateAttachment", attach_args, attached);
+        for (guint m = 0; m < MACHINES; m++) {
+                const char *a;
+                g_variant_get(attached[m], "(&o)", &a);
+                g_autofree char *mine = prop_text(f->h[m % NODES], a, "org.devpass1.Attachment", "Macs");
+                if (!g_hash_table_add(macs, g_strdup(mine)))
+                        fail_msg("vm%02u's attachment %s has the MAC %s of another", m, a, mine);
+                for (int i = 0; i < NODES; i++)
+                        wait_prop(f->h[i], a, "org.devpass1.Attachment", "Macs", mine);
+        }
+        machines_at_once(f, "Claim", claim_args, claimed);
+        for (guint m = 0; m < MACHINES; m++) {
+                g_autofree char *reply = g_variant_print(claimed[m], FALSE);
+                if (!strstr(reply, "0000:3b:"))
+                        fail_msg("vm%02u claimed %s", m, reply);
+                g_variant_unref(attached[m]);
+                g_variant_unref(claimed[m]);
+        }
+
+        /* One MAC given on nodes 1 and 2 at once. */
+        CallsPending p[2] = { 0 };
+        guint pending = 0;
+        for (int i = 0; i < 2; i++) {
+                g_autofree char *machine = g_strdup_printf("mac race %d", i);
+                p[i].pending = &pending;
+                calls_send_call(f->h[i]->connection, "/org/devpass1", MANAGER, "CreateAttachment",
+                                g_variant_new("(s@a{sv})", machine,
+                                              dict("Group", g_variant_new_object_path(f->group), "Mac",
+                                                   g_variant_new_string("02:00:00:00:00:01"), NULL)),
+                                &p[i]);
+        }
+        calls_wait_pending(&pending);
+        if (!p[0].reply == !p[1].reply)
+                fail_msg("one MAC on two nodes at once: node1 %s, node2 %s", p[0].reply ? "made it" : p[0].error->message,
+                         p[1].reply ? "made it" : p[1].error->message);
+        calls_assert_remote_error(p[0].error ?: p[1].error, "org.devpass1.Error.Busy", "02:00:00:00:00:01", NULL);
+        calls_pending_clear(&p[0]);
+        calls_pending_clear(&p[1]);
+}
+
 /* ---- 4. etcd loses one member, then its quorum ---- */
 
 static void test_quorum(void **state) {
@@ -634,6 +764,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test_setup_teardown(test_rule_one_node, setup_no_kernel, teardown),
                 cmocka_unit_test_setup_teardown(test_in_line, setup_no_kernel, teardown),
                 cmocka_unit_test_setup_teardown(test_claim_race, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_macs, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_quorum, setup_no_kernel, teardown),
                 cmocka_unit_test_setup_teardown(test_node_lost, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
