@@ -120,25 +120,20 @@ static int teardown(void **state) {
 
 /* ---- calls ---- */
 
-/* a{sv} from "Key", GVariant*, ..., NULL (floating values are taken). */
-static GVariant *dict(const char *key, ...) {
-        GVariantBuilder b;
-        va_list ap;
-
-        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
-        va_start(ap, key);
-        for (; key; key = va_arg(ap, const char *))
-                g_variant_builder_add(&b, "{sv}", key, va_arg(ap, GVariant *));
-        va_end(ap);
-        return g_variant_builder_end(&b);
-}
-
 static GVariant *manager(Harness *h, const char *method, GVariant *args, GError **error) {
         return harness_call(h, "/org/devpass1", MANAGER, method, args, error);
 }
 
+static GVariant *claim_args_of(const char *machine) {
+        return g_variant_new("(s@a{sv})", machine, calls_dict(NULL));
+}
+
+static GVariant *claim(Harness *h, const char *machine, GError **error) {
+        return manager(h, "Claim", claim_args_of(machine), error);
+}
+
 static GVariant *group_settings(const char *name) {
-        return g_variant_new("(@a{sv})", dict("Name", g_variant_new_string(name), NULL));
+        return g_variant_new("(@a{sv})", calls_dict("Name", g_variant_new_string(name), NULL));
 }
 
 static char *group_make(Harness *h, const char *name) {
@@ -150,7 +145,7 @@ static char *rule_create(Harness *h, const char *group, const char *node, const 
 
         return calls_ok_path(h, "/org/devpass1", MANAGER, "CreateRule",
                              g_variant_new("(o@a{sv})", group,
-                                           dict("Conditions", conditions, "Node", g_variant_new_string(node),
+                                           calls_dict("Conditions", conditions, "Node", g_variant_new_string(node),
                                                 NULL)));
 }
 
@@ -164,7 +159,8 @@ static char *prop_text(Harness *h, const char *path, const char *iface, const ch
         if (!r)
                 return NULL;
         g_variant_get(r, "(v)", &v);
-        bool text = g_variant_is_of_type(v, G_VARIANT_TYPE_STRING) || g_variant_is_of_type(v, G_VARIANT_TYPE_OBJECT_PATH);
+        bool text = g_variant_is_of_type(v, G_VARIANT_TYPE_STRING) ||
+                    g_variant_is_of_type(v, G_VARIANT_TYPE_OBJECT_PATH);
         return text ? g_variant_dup_string(v, NULL) : g_variant_print(v, FALSE);
 }
 
@@ -298,7 +294,7 @@ static void test_rule_one_node(void **state) {
         g_autofree char *before = settings_snapshot(f->h[2]);
         calls_refused(f->h[0], "a rule for node9", "/org/devpass1", MANAGER, "CreateRule",
                       g_variant_new("(o@a{sv})", f->group,
-                                    dict("Conditions", calls_parse("a(sss)", "[('vendor', 'eq', '10de')]"), "Node",
+                                    calls_dict("Conditions", calls_parse("a(sss)", "[('vendor', 'eq', '10de')]"), "Node",
                                          g_variant_new_string("node9"), NULL)),
                       "org.devpass1.Error.InvalidArgument", "node9");
         g_autofree char *after = settings_snapshot(f->h[2]);
@@ -353,8 +349,8 @@ static void test_in_line(void **state) {
 /* The GPU passed through on node i into the group (made by the first). */
 static void passthrough(Fixture *f, int i) {
         Harness *h = f->h[i];
-        GVariant *options = f->group ? dict("Group", g_variant_new_object_path(f->group), NULL)
-                                     : dict("Name", g_variant_new_string("gpus"), NULL);
+        GVariant *options = f->group ? calls_dict("Group", g_variant_new_object_path(f->group), NULL)
+                                     : calls_dict("Name", g_variant_new_string("gpus"), NULL);
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) r = manager(h, "MakePassthrough",
                                         g_variant_new("(@ao@a{sv})", calls_paths_variant(gpu), options), &error);
@@ -441,9 +437,10 @@ static char *vfs_passthrough(Fixture *f, int i, const char *group) {
                 wait_prop(h, path, DEVICE, "Address", address);
         }
         g_ptr_array_add(addresses, NULL);
-        GVariant *options = group ? dict("Group", g_variant_new_object_path(group), NULL)
-                                  : dict("Name", g_variant_new_string("VFs"), "Type", g_variant_new_string("sriov-nic"),
-                                         "Class", g_variant_new_string("nic"), NULL);
+        GVariant *options = group ? calls_dict("Group", g_variant_new_object_path(group), NULL)
+                                  : calls_dict("Name", g_variant_new_string("VFs"), "Type",
+                                               g_variant_new_string("sriov-nic"), "Class", g_variant_new_string("nic"),
+                                               NULL);
         g_autoptr(GVariant) r = calls_ok(h, "/org/devpass1", MANAGER, "MakePassthrough",
                                          g_variant_new("(@ao@a{sv})",
                                                        calls_paths_variant((const char *const *) addresses->pdata),
@@ -483,12 +480,12 @@ static void machines_at_once(Fixture *f, const char *method, MachineArgs args, G
 
 static GVariant *attach_args(Fixture *f, guint m) {
         g_autofree char *machine = g_strdup_printf("vm%02u", m);
-        return g_variant_new("(s@a{sv})", machine, dict("Group", g_variant_new_object_path(f->group), NULL));
+        return g_variant_new("(s@a{sv})", machine, calls_dict("Group", g_variant_new_object_path(f->group), NULL));
 }
 
 static GVariant *claim_args(Fixture *f, guint m) {
         g_autofree char *machine = g_strdup_printf("vm%02u", m);
-        return g_variant_new("(s@a{sv})", machine, dict(NULL));
+        return claim_args_of(machine);
 }
 
 /* Attachments of 16 machines made at once on three nodes, then claimed
@@ -529,14 +526,14 @@ static void test_macs(void **state) {
                 p[i].pending = &pending;
                 calls_send_call(f->h[i]->connection, "/org/devpass1", MANAGER, "CreateAttachment",
                                 g_variant_new("(s@a{sv})", machine,
-                                              dict("Group", g_variant_new_object_path(f->group), "Mac",
+                                              calls_dict("Group", g_variant_new_object_path(f->group), "Mac",
                                                    g_variant_new_string("02:00:00:00:00:01"), NULL)),
                                 &p[i]);
         }
         calls_wait_pending(&pending);
         if (!p[0].reply == !p[1].reply)
-                fail_msg("one MAC on two nodes at once: node1 %s, node2 %s", p[0].reply ? "made it" : p[0].error->message,
-                         p[1].reply ? "made it" : p[1].error->message);
+                fail_msg("one MAC on two nodes at once: node1 %s, node2 %s",
+                         p[0].reply ? "made it" : p[0].error->message, p[1].reply ? "made it" : p[1].error->message);
         calls_assert_remote_error(p[0].error ?: p[1].error, "org.devpass1.Error.Busy", "02:00:00:00:00:01", NULL);
         calls_pending_clear(&p[0]);
         calls_pending_clear(&p[1]);
@@ -602,10 +599,9 @@ static void test_node_lost(void **state) {
         g_autoptr(GError) error = NULL;
         g_autofree char *a = claims_setup(f, 3);
 
-        g_autoptr(GVariant) r = calls_ok(f->h[1], "/org/devpass1", MANAGER, "Claim",
-                                         g_variant_new("(s@a{sv})", "vm1", dict(NULL)));
+        g_autoptr(GVariant) r = calls_ok(f->h[1], "/org/devpass1", MANAGER, "Claim", claim_args_of("vm1"));
         calls_assert_device_state(f->h[1], gpu[0], "claimed vm1");
-        g_autoptr(GVariant) busy = manager(f->h[2], "Claim", g_variant_new("(s@a{sv})", "vm1", dict(NULL)), &error);
+        g_autoptr(GVariant) busy = claim(f->h[2], "vm1", &error);
         assert_null(busy);
         calls_assert_remote_error(error, "org.devpass1.Error.Busy", "node2", NULL);
 
@@ -613,11 +609,10 @@ static void test_node_lost(void **state) {
          * and with it vm1's claim, in the same revision. */
         harness_daemon_kill(f->h[1]);
         wait_nodes(f, "node2", "down");
-        g_autoptr(GVariant) moved = calls_ok(f->h[2], "/org/devpass1", MANAGER, "Claim",
-                                             g_variant_new("(s@a{sv})", "vm1", dict(NULL)));
+        g_autoptr(GVariant) moved = calls_ok(f->h[2], "/org/devpass1", MANAGER, "Claim", claim_args_of("vm1"));
         calls_assert_device_state(f->h[2], gpu[0], "claimed vm1");
         g_clear_error(&error);
-        g_autoptr(GVariant) busy1 = manager(f->h[0], "Claim", g_variant_new("(s@a{sv})", "vm1", dict(NULL)), &error);
+        g_autoptr(GVariant) busy1 = claim(f->h[0], "vm1", &error);
         assert_null(busy1);
         calls_assert_remote_error(error, "org.devpass1.Error.Busy", "node3", NULL);
 
@@ -686,16 +681,15 @@ static bool snapshot_same(Harness *h, void *data) {
  * rule is node 3's, and vm1 runs on node 2 when claim; then every
  * devpassd stops and starts again, and each node shows what it showed
  * before (vm1's claim checked after node 2's old lease is gone). */
-static void restart_all(Fixture *f, bool claim) {
+static void restart_all(Fixture *f, bool running) {
         g_autofree char *a = claims_setup(f, 2);
         g_autofree char *rule = rule_create(f->h[0], f->group, "node3", "0000:b1:00.*");
         g_autofree char *b1 = paths_text((const char *const[]) { "0000:b1:00.0", "0000:b1:00.1", NULL });
         g_autofree char *snapshots[NODES] = { 0 };
         LeaseWait old = { f, 0 };
 
-        if (claim) {
-                g_autoptr(GVariant) r = calls_ok(f->h[1], "/org/devpass1", MANAGER, "Claim",
-                                                 g_variant_new("(s@a{sv})", "vm1", dict(NULL)));
+        if (running) {
+                g_autoptr(GVariant) r = calls_ok(f->h[1], "/org/devpass1", MANAGER, "Claim", claim_args_of("vm1"));
                 calls_assert_device_state(f->h[1], gpu[0], "claimed vm1");
                 old.lease = key_lease(f, MACHINE_KEY);
                 assert_true(old.lease != 0);
@@ -707,7 +701,7 @@ static void restart_all(Fixture *f, bool claim) {
                 harness_daemon_stop(f->h[i]);
         for (int i = 0; i < NODES; i++)
                 harness_daemon_start(f->h[i], NULL);
-        if (claim) {
+        if (running) {
                 /* Past node 2's old lease (LeaseSeconds=2): vm1 still runs
                  * there, its claim is still node 2's, node 1 is refused it. A
                  * group made and deleted after, once gone on node 2, says node
@@ -715,14 +709,14 @@ static void restart_all(Fixture *f, bool claim) {
                 assert_true(etcd_cluster_loop_until(lease_expired, &old, WAIT_MS));
                 g_autofree char *after = group_make(f->h[0], "after");
                 wait_prop(f->h[1], after, GROUP, "Name", "after");
-                g_autoptr(GVariant) gone = calls_ok(f->h[0], after, GROUP, "Delete", g_variant_new("(@a{sv})", dict(NULL)));
+                g_autoptr(GVariant) gone = calls_ok(f->h[0], after, GROUP, "Delete",
+                                                    g_variant_new("(@a{sv})", calls_dict(NULL)));
                 PropWait w = { after, GROUP, "Name", NULL };
                 if (!harness_wait(f->h[1], prop_shows, &w, WAIT_MS))
                         fail_msg("node2 still shows %s, deleted on node1", after);
                 bool kept = key_lease(f, MACHINE_KEY) != 0;
                 g_autoptr(GError) error = NULL;
-                g_autoptr(GVariant) taken = manager(f->h[0], "Claim", g_variant_new("(s@a{sv})", "vm1", dict(NULL)),
-                                                    &error);
+                g_autoptr(GVariant) taken = claim(f->h[0], "vm1", &error);
                 if (taken)
                         fail_msg("node1 claimed vm1, which ran on node2 before devpassd restarted (vm1's key in "
                                  "etcd: %s)", kept ? "on node2's new lease" : "gone with node2's old lease");
