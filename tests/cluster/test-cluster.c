@@ -560,7 +560,7 @@ static void test_quorum(void **state) {
 
         /* Two down: changes refused, reads answered, nothing half-written. */
         etcd_cluster_kill(f->etcd, 1);
-        g_autofree char *snapshots[NODES] = { 0 };
+        g_auto(GStrv) snapshots = g_new0(char *, NODES + 1);
         for (int i = 0; i < NODES; i++)
                 snapshots[i] = settings_snapshot(f->h[i]);
         for (int i = 0; i < NODES; i++) {
@@ -685,7 +685,7 @@ static void restart_all(Fixture *f, bool running) {
         g_autofree char *a = claims_setup(f, 2);
         g_autofree char *rule = rule_create(f->h[0], f->group, "node3", "0000:b1:00.*");
         g_autofree char *b1 = paths_text((const char *const[]) { "0000:b1:00.0", "0000:b1:00.1", NULL });
-        g_autofree char *snapshots[NODES] = { 0 };
+        g_auto(GStrv) snapshots = g_new0(char *, NODES + 1);
         LeaseWait old = { f, 0 };
 
         if (running) {
