@@ -539,6 +539,23 @@ static void test_macs(void **state) {
         calls_pending_clear(&p[1]);
 }
 
+/* A key as etcd has it now; NULL when it is not there. */
+static EtcdKv *key_get(Fixture *f, const char *key) {
+        g_autoptr(GAsyncResult) res = NULL;
+        g_autoptr(GError) error = NULL;
+
+        etcd_kv_range_async(f->client, key, NULL, 0, 1, NULL, etcd_cluster_got, &res);
+        g_autoptr(EtcdRangeResult) r = etcd_kv_range_finish(f->client, etcd_cluster_await(&res, WAIT_MS), &error);
+        g_assert_no_error(error);
+        return r->kvs->len ? g_ptr_array_steal_index(r->kvs, 0) : NULL;
+}
+
+/* The lease of a key in etcd; 0 when the key is not there. */
+static gint64 key_lease(Fixture *f, const char *key) {
+        g_autoptr(EtcdKv) kv = key_get(f, key);
+        return kv ? kv->lease : 0;
+}
+
 /* ---- 4. etcd loses one member, then its quorum ---- */
 
 static void test_quorum(void **state) {
@@ -584,6 +601,14 @@ static void test_quorum(void **state) {
         etcd_cluster_start(f->etcd, 1);
         assert_true(etcd_cluster_wait_healthy(f->etcd, 0, WAIT_MS));
         wait_all_up(f);
+        g_autoptr(EtcdKv) made = key_get(f, "/devpass/v1/shared/group-names/one down");
+        assert_non_null(made);
+        for (int i = 0; i < NODES; i++) {
+                g_autofree char *key = g_strdup_printf("/devpass/v1/shared/group-names/no quorum %d", i);
+                g_autoptr(EtcdKv) kv = key_get(f, key);
+                if (kv)
+                        fail_msg("etcd has %s, refused without a quorum", key);
+        }
         for (int i = 0; i < NODES; i++) {
                 g_autofree char *name = g_strdup_printf("back %d", i);
                 g_autofree char *path = group_make(f->h[i], name);
@@ -626,17 +651,6 @@ static void test_node_lost(void **state) {
 /* ---- 6. every devpassd restarted ---- */
 
 #define MACHINE_KEY "/devpass/v1/shared/machines/vm1"
-
-/* The lease of a key in etcd; 0 when the key is not there. */
-static gint64 key_lease(Fixture *f, const char *key) {
-        g_autoptr(GAsyncResult) res = NULL;
-        g_autoptr(GError) error = NULL;
-
-        etcd_kv_range_async(f->client, key, NULL, 0, 1, NULL, etcd_cluster_got, &res);
-        g_autoptr(EtcdRangeResult) r = etcd_kv_range_finish(f->client, etcd_cluster_await(&res, WAIT_MS), &error);
-        g_assert_no_error(error);
-        return r->kvs->len ? ((EtcdKv *) r->kvs->pdata[0])->lease : 0;
-}
 
 typedef struct {
         Fixture *f;
