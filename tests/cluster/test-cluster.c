@@ -603,11 +603,19 @@ static void test_quorum(void **state) {
         wait_all_up(f);
         g_autoptr(EtcdKv) made = key_get(f, "/devpass/v1/shared/group-names/one down");
         assert_non_null(made);
+        /* A change refused for want of a quorum may still land when etcd
+         * has one again (a leader left alone keeps what it was sent): then
+         * whole, on every node. */
         for (int i = 0; i < NODES; i++) {
                 g_autofree char *key = g_strdup_printf("/devpass/v1/shared/group-names/no quorum %d", i);
+                g_autofree char *name = g_strdup_printf("no quorum %d", i);
                 g_autoptr(EtcdKv) kv = key_get(f, key);
-                if (kv)
-                        fail_msg("etcd has %s, refused without a quorum", key);
+                if (!kv)
+                        continue;
+                printf("# %s, refused without a quorum, was made once etcd had one\n", name);
+                g_autofree char *path = g_strdup_printf("/org/devpass1/groups/%s", kv->value);
+                for (int j = 0; j < NODES; j++)
+                        wait_prop(f->h[j], path, GROUP, "Name", name);
         }
         for (int i = 0; i < NODES; i++) {
                 g_autofree char *name = g_strdup_printf("back %d", i);
