@@ -19,6 +19,7 @@
 #include "bus-node.h"
 #include "bus-rule.h"
 #include "bus-source.h"
+#include "mutation.h"
 #include "text.h"
 
 /* The D-Bus specification's RequestName reply; sd-bus does not name it. */
@@ -374,8 +375,9 @@ void daemon_free(Daemon *d) {
                 while (g_main_context_iteration(NULL, FALSE))
                         ;
         }
-        /* Changes on their way to etcd are answered (not made). */
+        /* Changes on their way to etcd, or in line for it, are answered (not made). */
         cluster_free(d->service.cluster);
+        mutation_line_stop(&d->service);
         /* Calls still waiting for polkit are refused. */
         auth_free(d->service.auth);
         sd_bus_flush_close_unref(d->service.bus);

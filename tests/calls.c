@@ -56,6 +56,18 @@ GVariant *calls_paths_variant(const char *const *addresses) {
 
 /* ---- calls ---- */
 
+GVariant *calls_dict(const char *key, ...) {
+        GVariantBuilder b;
+        va_list ap;
+
+        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+        va_start(ap, key);
+        for (; key; key = va_arg(ap, const char *))
+                g_variant_builder_add(&b, "{sv}", key, va_arg(ap, GVariant *));
+        va_end(ap);
+        return g_variant_builder_end(&b);
+}
+
 GVariant *calls_parse(const char *type, const char *text) {
         g_autoptr(GError) error = NULL;
         g_autoptr(GVariant) v = g_variant_parse(type ? G_VARIANT_TYPE(type) : NULL, text, NULL, NULL, &error);

@@ -43,6 +43,8 @@ GVariant *calls_paths_variant(const char *const *addresses);
 /* GVariant text (of type, or any when NULL) as a floating value, for
  * args and for g_variant_new("@..."). */
 GVariant *calls_parse(const char *type, const char *text);
+/* a{sv} from "Key", GVariant*, ..., NULL (floating values are taken), floating. */
+GVariant *calls_dict(const char *key, ...);
 /* A call that must succeed (args: floating, or NULL); the reply. */
 GVariant *calls_ok(Harness *h, const char *path, const char *iface, const char *method, GVariant *args);
 /* The same, for a method that makes an object: the path it replies

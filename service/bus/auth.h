@@ -34,6 +34,7 @@ typedef struct {
         int64_t uid;    /* -1: unknown */
         int64_t pid;
         unsigned again; /* how many times auth_redispatch() sent the call round */
+        unsigned waited; /* of those, after waiting in line behind another change (not a try) */
 } AuthCaller;
 
 int auth_verify(Auth *a, sd_bus_message *m, const char *const *actions, const char *const *details,

@@ -255,15 +255,47 @@ static void call_committed(MutationCall *c) {
  * after polkit, a few times; then the caller hears it. */
 #define MUTATION_CLUSTER_TRIES 3
 
+static void call_again(MutationCall *c) {
+        auth_redispatch(c->d->auth, c->m, c->ask.actions, (const char *const *) c->details, &c->caller);
+}
+
+/* One change at a time goes to etcd (the store's hook refuses a second):
+ * the others wait in line, authorized, and the first of them is checked
+ * again from the top once the one on its way is answered. */
+static void line_wait(MutationCall *c) {
+        c->caller.waited++;
+        g_queue_push_tail(&c->d->in_line, c);
+}
+
+static void line_next(Service *d) {
+        g_autoptr(MutationCall) next = g_queue_pop_head(&d->in_line);
+
+        d->committing = false;
+        if (next)
+                call_again(next);
+}
+
+void mutation_line_stop(Service *s) {
+        MutationCall *c;
+
+        while ((c = g_queue_pop_head(&s->in_line))) {
+                (void) sd_bus_reply_method_errorf(c->m, DP_ERROR_CLUSTER_UNAVAILABLE, "devpassd is stopping: "
+                                                  "call again when it is back");
+                call_free(c);
+        }
+}
+
 static void on_cluster_done(const GError *error, void *data) {
         g_autoptr(MutationCall) c = data;
 
+        line_next(c->d);
         if (!error) {
                 call_committed(g_steal_pointer(&c));
                 return;
         }
-        if (g_error_matches(error, CLUSTER_ERROR, CLUSTER_ERROR_CONFLICT) && c->caller.again < MUTATION_CLUSTER_TRIES) {
-                auth_redispatch(c->d->auth, c->m, c->ask.actions, (const char *const *) c->details, &c->caller);
+        if (g_error_matches(error, CLUSTER_ERROR, CLUSTER_ERROR_CONFLICT) &&
+            c->caller.again - c->caller.waited < MUTATION_CLUSTER_TRIES) {
+                call_again(c);
                 return;
         }
         (void) sd_bus_reply_method_errorf(c->m, bus_error_name_for(error), "%s", error->message);
@@ -284,10 +316,14 @@ int mutation_run(const MutationSpec *spec, sd_bus_message *m, void *object, sd_b
                 return r == 0 ? 1 : r;
 
         /* Authorized for what the model says now: the change. */
+        Cluster *cluster = c->d->cluster;
+        if (cluster && c->d->committing) {
+                line_wait(g_steal_pointer(&c));
+                return 1;
+        }
         if ((r = sd_bus_message_new_method_return(m, &c->reply)) < 0)
                 return r;
         bool applied = spec->apply(c, &e);
-        Cluster *cluster = c->d->cluster;
         if (cluster && cluster_deferred(cluster)) {
                 /* etcd decides: the model shows the change once it has it. */
                 service_take_back(c->d);
@@ -295,6 +331,7 @@ int mutation_run(const MutationSpec *spec, sd_bus_message *m, void *object, sd_b
                         cluster_drop(cluster);
                         return error_from_gerror(c, error, e);
                 }
+                c->d->committing = true;
                 cluster_commit(cluster, on_cluster_done, g_steal_pointer(&c));
                 return 1;
         }

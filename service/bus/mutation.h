@@ -78,6 +78,8 @@ struct MutationCall {
 
 /* The vtable handler's whole body. */
 int mutation_run(const MutationSpec *spec, sd_bus_message *m, void *object, sd_bus_error *error);
+/* devpassd stops: the changes waiting in line for etcd are refused. */
+void mutation_line_stop(Service *s);
 
 /* In apply: the binder moves addresses (NULL-terminated) to target once
  * the commit's signals are out; effect_done builds the reply. */

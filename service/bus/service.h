@@ -35,6 +35,8 @@ typedef struct Service {
         Auth *auth;
         Binder *binder;
         Cluster *cluster;        /* NULL: the single node devpassd always was */
+        bool committing;         /* a change is on its way to etcd (mutation.c) */
+        GQueue in_line;          /* MutationCall*: authorized changes waiting for it */
         GPtrArray *nodes;        /* ClusterMember*: the nodes the bus shows */
         GHashTable *binding;     /* addresses with a driver change under way */
         GHashTable *recheck;     /* of those, the ones a driver event was seen for meanwhile */

@@ -383,8 +383,10 @@ static void failover_quorum(void **state) {
         g_autoptr(GError) error = NULL;
 
         put_ok(c, "/a", "1");
-        /* It may have been the leader: the put waits for the next one. */
         etcd_cluster_kill(cluster, 0);
+        /* Once the two left have a leader: a put sent while they elect one
+         * (member 0 was the leader) is dropped by etcd and answered only
+         * after etcd's own request timeout, past the client's deadline. */
         assert_true(etcd_cluster_wait_healthy(cluster, 1, ANSWER_MS));
         put_ok(c, "/a", "2");
         assert_string_not_equal(etcd_client_endpoint(c), etcd_cluster_endpoint(cluster, 0));

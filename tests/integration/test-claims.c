@@ -66,19 +66,6 @@ static char *prop_list(Fixture *f, const char *path, const char *interface, cons
         return g_string_free(g_steal_pointer(&s), FALSE);
 }
 
-/* a{sv} from "Key", GVariant*, ..., NULL (floating values are taken). */
-static GVariant *dict(const char *key, ...) {
-        GVariantBuilder b;
-        va_list ap;
-
-        g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
-        va_start(ap, key);
-        for (; key; key = va_arg(ap, const char *))
-                g_variant_builder_add(&b, "{sv}", key, va_arg(ap, GVariant *));
-        va_end(ap);
-        return g_variant_builder_end(&b);
-}
-
 /* CreateAttachment(machine, settings): the new attachment's path. */
 static char *attach(Fixture *f, const char *machine, GVariant *settings) {
         return calls_ok_path(f->h, "/org/devpass1", MANAGER, "CreateAttachment",
@@ -86,7 +73,7 @@ static char *attach(Fixture *f, const char *machine, GVariant *settings) {
 }
 
 static GVariant *claim(Fixture *f, const char *machine, GVariant *options, GError **error) {
-        return manager(f, "Claim", g_variant_new("(s@a{sv})", machine, options ?: dict(NULL)), error);
+        return manager(f, "Claim", g_variant_new("(s@a{sv})", machine, options ?: calls_dict(NULL)), error);
 }
 
 static GVariant *claim_ok(Fixture *f, const char *machine, GVariant *options) {
@@ -170,7 +157,7 @@ static void test_flow(void **state) {
         g_autoptr(GError) error = NULL;
 
         setup_gpus(f);
-        g_autofree char *a = attach(f, "vm1", dict("Group", g_variant_new_object_path(f->gpus),
+        g_autofree char *a = attach(f, "vm1", calls_dict("Group", g_variant_new_object_path(f->gpus),
                                                    "Count", g_variant_new_uint32(1), NULL));
         g_autofree char *name = calls_prop_string(f->h, a, ATTACHMENT, "Name");
         assert_string_equal(name, "PCI GPUs 1");
@@ -226,7 +213,7 @@ static void test_flow(void **state) {
 
         /* A change while it runs waits for a restart; until then Busy. */
         g_autoptr(GVariant) u = calls_ok(f->h, a, ATTACHMENT, "Update", g_variant_new("(@a{sv})",
-                                        dict("Count", g_variant_new_uint32(2), NULL)));
+                                        calls_dict("Count", g_variant_new_uint32(2), NULL)));
         g_autofree char *st2 = calls_prop_string(f->h, a, ATTACHMENT, "State");
         assert_string_equal(st2, "restart-required");
         calls_assert_device_state(f->h, "0000:17:00.1", "claimed vm1");
@@ -250,10 +237,10 @@ static void test_all_or_nothing(void **state) {
         g_autoptr(GError) error = NULL;
 
         setup_gpus(f);
-        g_autofree char *a1 = attach(f, "vm2", dict("Group", g_variant_new_object_path(f->gpus), "Name",
+        g_autofree char *a1 = attach(f, "vm2", calls_dict("Group", g_variant_new_object_path(f->gpus), "Name",
                                                     g_variant_new_string("first"), "Count", g_variant_new_uint32(1),
                                                     NULL));
-        g_autofree char *a2 = attach(f, "vm2", dict("Group", g_variant_new_object_path(f->gpus), "Name",
+        g_autofree char *a2 = attach(f, "vm2", calls_dict("Group", g_variant_new_object_path(f->gpus), "Name",
                                                     g_variant_new_string("second"), "Count", g_variant_new_uint32(2),
                                                     NULL));
 
@@ -274,7 +261,7 @@ static void test_all_or_nothing(void **state) {
 
         /* Optional: the machine starts with the first only. */
         g_autoptr(GVariant) u = calls_ok(f->h, a2, ATTACHMENT, "Update", g_variant_new("(@a{sv})",
-                                        dict("Optional", g_variant_new_boolean(TRUE), NULL)));
+                                        calls_dict("Optional", g_variant_new_boolean(TRUE), NULL)));
         g_autoptr(GVariant) ok = claim_ok(f, "vm2", NULL);
         g_autofree char *got = calls_claimed(ok, NULL);
         assert_string_equal(got, "0000:17:00.0 0000:17:00.1");
@@ -312,9 +299,9 @@ static void test_numa(void **state) {
 
         setup_gpus(f);
         for (size_t i = 0; i < G_N_ELEMENTS(steps); i++) {
-                g_autofree char *a = attach(f, steps[i].machine, dict("Group", g_variant_new_object_path(f->gpus),
+                g_autofree char *a = attach(f, steps[i].machine, calls_dict("Group", g_variant_new_object_path(f->gpus),
                                                                      NULL));
-                GVariant *options = steps[i].numa >= 0 ? dict("NumaNode", g_variant_new_int32(steps[i].numa), NULL)
+                GVariant *options = steps[i].numa >= 0 ? calls_dict("NumaNode", g_variant_new_int32(steps[i].numa), NULL)
                                                        : NULL;
                 g_autoptr(GVariant) r = claim_ok(f, steps[i].machine, options);
                 g_autofree char *got = calls_claimed(r, NULL);
@@ -347,7 +334,7 @@ static void test_macs(void **state) {
         g_variant_builder_init(&b, G_VARIANT_TYPE("a(sa{sv})"));
         for (int i = 0; i < 16; i++) {
                 g_autofree char *machine = g_strdup_printf("nic%02d", i);
-                g_variant_builder_add(&b, "(s@a{sv})", machine, dict("Group", g_variant_new_object_path(f->vfs),
+                g_variant_builder_add(&b, "(s@a{sv})", machine, calls_dict("Group", g_variant_new_object_path(f->vfs),
                                                                      "Count", g_variant_new_uint32(64), NULL));
         }
         g_autoptr(GVariant) r = calls_ok(f->h, "/org/devpass1", MANAGER, "CreateAttachments",
@@ -378,7 +365,7 @@ static void test_macs(void **state) {
         g_autofree char *upper = g_ascii_strup(taken, -1);
         for (const char *const *mac = (const char *[]) { taken, upper, NULL }; *mac; mac++) {
                 g_autoptr(GVariant) dup = manager(f, "CreateAttachment", g_variant_new("(s@a{sv})", "dup",
-                                                  dict("Group", g_variant_new_object_path(f->vfs), "Mac",
+                                                  calls_dict("Group", g_variant_new_object_path(f->vfs), "Mac",
                                                        g_variant_new_string(*mac), NULL)), &error);
                 assert_null(dup);
                 calls_assert_remote_error(error, "org.devpass1.Error.Busy", taken, "attachment VFs 1 of machine nic03",
@@ -387,7 +374,7 @@ static void test_macs(void **state) {
         }
 
         /* A MAC given for Count 1 is kept, and the claim hands it to the VF. */
-        g_autofree char *fixed = attach(f, "fixed", dict("Group", g_variant_new_object_path(f->vfs), "Mac",
+        g_autofree char *fixed = attach(f, "fixed", calls_dict("Group", g_variant_new_object_path(f->vfs), "Mac",
                                                          g_variant_new_string("02:00:5E:10:00:01"), NULL));
         g_autofree char *kept = prop_list(f, fixed, ATTACHMENT, "Macs");
         assert_string_equal(kept, "02:00:5e:10:00:01");
@@ -446,7 +433,7 @@ static void test_hotplug(void **state) {
         g_autofree char *vf0_path = calls_path_of(vf0);
 
         setup_vfs(f, 8);
-        g_autofree char *a = attach(f, "h1", dict("Group", g_variant_new_object_path(f->vfs),
+        g_autofree char *a = attach(f, "h1", calls_dict("Group", g_variant_new_object_path(f->vfs),
                                                   "Count", g_variant_new_uint32(2), NULL));
         g_autoptr(GVariant) r = claim_ok(f, "h1", NULL);
         g_autofree char *got = calls_claimed(r, NULL);
@@ -479,7 +466,7 @@ static void test_hotplug(void **state) {
         calls_wait_prop(f->h, f->vfs, GROUP, "Free", "6");
         calls_wait_prop(f->h, a, ATTACHMENT, "State", "attached");
         calls_assert_device_state(f->h, vf0, "claimed h1");
-        g_autofree char *a2 = attach(f, "h2", dict("Group", g_variant_new_object_path(f->vfs),
+        g_autofree char *a2 = attach(f, "h2", calls_dict("Group", g_variant_new_object_path(f->vfs),
                                                    "Count", g_variant_new_uint32(8), NULL));
         g_autoptr(GVariant) busy = claim(f, "h2", NULL, &error);
         assert_null(busy);
@@ -501,7 +488,7 @@ static void test_persistence(void **state) {
         g_autoptr(GError) error = NULL;
 
         setup_gpus(f);
-        g_autofree char *a = attach(f, "vm1", dict("Group", g_variant_new_object_path(f->gpus),
+        g_autofree char *a = attach(f, "vm1", calls_dict("Group", g_variant_new_object_path(f->gpus),
                                                    "Count", g_variant_new_uint32(1), NULL));
         g_autoptr(GVariant) r = claim_ok(f, "vm1", NULL);
         g_autofree char *before = g_variant_print(r, FALSE);
@@ -520,7 +507,7 @@ static void test_persistence(void **state) {
         g_autofree char *after = g_variant_print(again, FALSE);
         assert_string_equal(after, before);
         /* Held for real: another machine gets only what is left. */
-        g_autofree char *other = attach(f, "vm3", dict("Group", g_variant_new_object_path(f->gpus),
+        g_autofree char *other = attach(f, "vm3", calls_dict("Group", g_variant_new_object_path(f->gpus),
                                                        "Count", g_variant_new_uint32(2), NULL));
         g_autoptr(GVariant) busy = claim(f, "vm3", NULL, &error);
         assert_null(busy);
