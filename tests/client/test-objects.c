@@ -256,6 +256,35 @@ static void test_reboot(void **state) {
         assert_string_equal(c, "Reboot required: reboot node (unknown) to finish the change");
 }
 
+/* devpassctl nodes: a row per member, by name; JSON in the CLI's keys. */
+static void test_nodes(void **state) {
+        g_autoptr(CtlObjects) all = ctl_objects_new();
+        CtlObject *b = object(all->nodes, "/org/devpass1/nodes/node_2db");
+        add(b, val("Name", 's', "node-b", 0));
+        add(b, val("State", 's', "down", 0));
+        add(b, val("Devices", 'u', NULL, 0));
+        add(b, val("Units", 'u', NULL, 0));
+        add(b, val("RebootRequired", 'b', NULL, 0));
+        add(b, val_tuples("RebootReasons", "ss", ""));
+        CtlObject *a = object(all->nodes, "/org/devpass1/nodes/node_2da");
+        add(a, val("Name", 's', "node-a", 0));
+        add(a, val("State", 's', "up", 0));
+        add(a, val("Devices", 'u', NULL, 64));
+        add(a, val("Units", 'u', NULL, 40));
+        add(a, val("RebootRequired", 'b', NULL, 1));
+        add(a, val_tuples("RebootReasons", "ss", "0000:17:00.0|vfio-pci in the initramfs"));
+        ctl_objects_sort(all);
+
+        g_autoptr(CtlTable) t = ctl_nodes_table(all->nodes);
+        g_autofree char *text = table_text(t);
+        assert_string_equal(text, "node-a up 64 40 yes\n"
+                                  "node-b down 0 0 no\n");
+        g_autofree char *row = ctl_table_row_json(t, 0);
+        assert_string_equal(row, "{\"name\": \"node-a\", \"state\": \"up\", \"devices\": 64, \"units\": 40, "
+                                 "\"reboot_required\": true, \"reboot_reasons\": [[\"0000:17:00.0\", "
+                                 "\"vfio-pci in the initramfs\"]], \"path\": \"/org/devpass1/nodes/node_2da\"}");
+}
+
 static void test_details(void **state) {
         g_autoptr(CtlObjects) all = ctl_objects_new();
         CtlObject *g = group(all, "1", "gpu");
@@ -303,6 +332,7 @@ int main(void) {
                 cmocka_unit_test(test_findings),
                 cmocka_unit_test(test_reboot),
                 cmocka_unit_test(test_details),
+                cmocka_unit_test(test_nodes),
         };
         return cmocka_run_group_tests_name("client-objects", tests, NULL, NULL);
 }
