@@ -224,12 +224,25 @@ static int join_cluster_parse(MutationCall *c, sd_bus_error *error) {
         return bus_settings_read(c->m, 0, c->args, error);
 }
 
+/* An unjoined node's objects all move: every group, machine and tenant
+ * is named to polkit. */
 static bool join_cluster_check(MutationCall *c, MutationAsk *ask, GError **error) {
         ask->actions[0] = "org.devpass1.manage-cluster";
         if (!c->d->cluster)
                 return g_set_error(error, CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "Node %s runs alone: add a "
                                    "[Cluster] section to devpassd.conf and restart devpassd, then join",
                                    c->d->config.node), false;
+        if (!g_str_equal(cluster_state(c->d->cluster), "unjoined"))
+                return true;
+        g_auto(GStrv) groups = model_group_paths(c->d->model);
+        for (size_t i = 0; groups[i]; i++) {
+                const StoreGroup *g = model_group_by_path(c->d->model, groups[i])->settings;
+                mutation_ask_group(ask, g->name);
+                mutation_ask_tenant(ask, g->tenant);
+        }
+        g_auto(GStrv) attachments = model_attachment_paths(c->d->model);
+        for (size_t i = 0; attachments[i]; i++)
+                mutation_ask_machine(ask, model_attachment_by_path(c->d->model, attachments[i])->settings->machine);
         return true;
 }
 

@@ -345,9 +345,17 @@ static void on_sent(GObject *source, GAsyncResult *result, gpointer data) {
                 return;
         }
         if (!r) {
-                g_autoptr(GError) e = g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "etcd did not take node "
-                                                  "%s's rows (%s): nothing was changed; join again when the cluster "
-                                                  "answers", j->c->node, error->message);
+                g_autoptr(GError) e = NULL;
+                if (g_error_matches(error, ETCD_ERROR, ETCD_ERROR_FAILED))
+                        /* etcd's own limits: the join is one transaction. */
+                        e = g_error_new(G_IO_ERROR, G_IO_ERROR_FAILED, "etcd refused node %s's rows (%s): nothing "
+                                        "was changed; a node with more rows than etcd's --max-txn-ops or "
+                                        "--max-request-bytes take in one transaction needs them raised to join",
+                                        j->c->node, error->message);
+                else
+                        e = g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "etcd did not take node %s's rows "
+                                        "(%s): nothing was changed; join again when the cluster answers",
+                                        j->c->node, error->message);
                 join_finish(j, e);
                 return;
         }
