@@ -34,6 +34,7 @@ typedef struct {
         EtcdCluster *etcd;
         Harness *h[NODES];
         FakeKernel *fk[NODES];     /* NULL: no passthrough in this test */
+        EtcdClient *client;        /* the test's own, to read etcd's keys */
         char *group;               /* "gpus", made on node 1 */
 } Fixture;
 
@@ -68,6 +69,8 @@ static Fixture *fixture_new(bool tls, bool kernel) {
         Fixture *f = g_new0(Fixture, 1);
 
         f->etcd = etcd_cluster_new(3, tls);
+        f->client = etcd_client_new(etcd_cluster_endpoints(f->etcd), etcd_cluster_tls(f->etcd), NULL, NULL);
+        g_assert_nonnull(f->client);
         for (int i = 0; i < NODES; i++)
                 node_start(f, i, kernel);
         return f;
@@ -104,6 +107,7 @@ static int teardown(void **state) {
                 fakekernel_free(f->fk[i]);
                 harness_free(f->h[i]);
         }
+        etcd_client_unref(f->client);
         etcd_cluster_free(f->etcd);
         g_free(f->group);
         g_free(f);
@@ -457,16 +461,71 @@ static void test_node_lost(void **state) {
 
 /* ---- 6. every devpassd restarted ---- */
 
-static void test_restart(void **state) {
-        Fixture *f = *state;
+#define MACHINE_KEY "/devpass/v1/shared/machines/vm1"
+
+/* The lease of a key in etcd; 0 when the key is not there. */
+static gint64 key_lease(Fixture *f, const char *key) {
+        g_autoptr(GAsyncResult) res = NULL;
+        g_autoptr(GError) error = NULL;
+
+        etcd_kv_range_async(f->client, key, NULL, 0, 1, NULL, etcd_cluster_got, &res);
+        g_autoptr(EtcdRangeResult) r = etcd_kv_range_finish(f->client, etcd_cluster_await(&res, WAIT_MS), &error);
+        g_assert_no_error(error);
+        return r->kvs->len ? ((EtcdKv *) r->kvs->pdata[0])->lease : 0;
+}
+
+typedef struct {
+        Fixture *f;
+        gint64 lease;
+} LeaseWait;
+
+static gboolean wake(gpointer data) {
+        return G_SOURCE_REMOVE;
+}
+
+/* The old lease no longer holds the machine's key: it expired, and the
+ * key went with it or is on the node's new lease. Asked again 50 ms
+ * later (the loop woken for it). */
+static bool lease_moved(gpointer data) {
+        LeaseWait *w = data;
+
+        if (key_lease(w->f, MACHINE_KEY) != w->lease)
+                return true;
+        g_timeout_add(50, wake, NULL);
+        return false;
+}
+
+typedef struct {
+        const char *before;
+        char *now;
+} SnapshotWait;
+
+static bool snapshot_same(Harness *h, void *data) {
+        SnapshotWait *w = data;
+
+        g_free(w->now);
+        w->now = calls_snapshot(h);
+        return g_str_equal(w->now, w->before);
+}
+
+/* Nodes 1 and 2 pass the GPU through, vm1 has an attachment of it, a
+ * rule is node 3's, and vm1 runs on node 2 when claim; then every
+ * devpassd stops and starts again, and each node shows what it showed
+ * before (vm1's claim checked after node 2's old lease is gone). */
+static void restart_all(Fixture *f, bool claim) {
         g_autofree char *a = claims_setup(f, 2);
         g_autofree char *rule = rule_create(f->h[0], f->group, "node3", "0000:b1:00.*");
-        g_autofree char *snapshots[NODES] = { 0 };
-
-        g_autoptr(GVariant) r = calls_ok(f->h[1], "/org/devpass1", MANAGER, "Claim",
-                                         g_variant_new("(s@a{sv})", "vm1", dict(NULL)));
-        calls_assert_device_state(f->h[1], gpu[0], "claimed vm1");
         g_autofree char *b1 = paths_text((const char *const[]) { "0000:b1:00.0", "0000:b1:00.1", NULL });
+        g_autofree char *snapshots[NODES] = { 0 };
+        LeaseWait old = { f, 0 };
+
+        if (claim) {
+                g_autoptr(GVariant) r = calls_ok(f->h[1], "/org/devpass1", MANAGER, "Claim",
+                                                 g_variant_new("(s@a{sv})", "vm1", dict(NULL)));
+                calls_assert_device_state(f->h[1], gpu[0], "claimed vm1");
+                old.lease = key_lease(f, MACHINE_KEY);
+                assert_true(old.lease != 0);
+        }
         wait_prop(f->h[2], rule, RULE, "Devices", b1);
         for (int i = 0; i < NODES; i++)
                 snapshots[i] = calls_snapshot(f->h[i]);
@@ -474,17 +533,33 @@ static void test_restart(void **state) {
                 harness_daemon_stop(f->h[i]);
         for (int i = 0; i < NODES; i++)
                 harness_daemon_start(f->h[i], NULL);
-        /* Past the old leases (LeaseSeconds=2): the claim made before is
-         * still node 2's, and node 1 is refused it. */
-        g_autoptr(GError) error = NULL;
-        ClaimWait w = { "vm1", NULL };
-        assert_false(harness_wait(f->h[0], claimed, &w, 5000));
-        calls_assert_remote_error(w.last, "org.devpass1.Error.Busy", "node2", NULL);
-        g_clear_error(&w.last);
-        for (int i = 0; i < NODES; i++) {
-                g_autofree char *now = calls_snapshot(f->h[i]);
-                calls_assert_unchanged(snapshots[i], now, f->h[i]->node);
+        if (claim) {
+                /* Past node 2's old lease (LeaseSeconds=2): vm1 still runs
+                 * there, its claim is still node 2's, node 1 is refused it. */
+                assert_true(etcd_cluster_loop_until(lease_moved, &old, WAIT_MS));
+                bool kept = key_lease(f, MACHINE_KEY) != 0;
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GVariant) taken = manager(f->h[0], "Claim", g_variant_new("(s@a{sv})", "vm1", dict(NULL)),
+                                                    &error);
+                if (taken)
+                        fail_msg("node1 claimed vm1, which ran on node2 before devpassd restarted (vm1's key in "
+                                 "etcd: %s)", kept ? "on node2's new lease" : "gone with node2's old lease");
+                calls_assert_remote_error(error, "org.devpass1.Error.Busy", "node2", NULL);
         }
+        for (int i = 0; i < NODES; i++) {
+                SnapshotWait w = { snapshots[i], NULL };
+                if (!harness_wait(f->h[i], snapshot_same, &w, WAIT_MS))
+                        calls_assert_unchanged(snapshots[i], w.now, f->h[i]->node);
+                g_free(w.now);
+        }
+}
+
+static void test_restart(void **state) {
+        restart_all(*state, false);
+}
+
+static void test_restart_claimed(void **state) {
+        restart_all(*state, true);
 }
 
 /* ---- 7. TLS with client certificates ---- */
@@ -509,6 +584,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test_setup_teardown(test_quorum, setup_no_kernel, teardown),
                 cmocka_unit_test_setup_teardown(test_node_lost, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_restart_claimed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tls, setup_tls, teardown),
         };
 
