@@ -22,6 +22,7 @@
 #define GROUP "org.devpass1.Group"
 #define RULE "org.devpass1.Rule"
 #define DEVICE "org.devpass1.Device"
+#define NODE "org.devpass1.Node"
 #define UNAVAILABLE "org.devpass1.Error.ClusterUnavailable"
 /* How long a change may take to reach every node, or the cluster to
  * answer again: generous, for the sanitizers on a loaded machine. */
@@ -65,6 +66,8 @@ static void node_start(Fixture *f, int i, bool kernel) {
         f->h[i] = h;
 }
 
+static void wait_all_up(Fixture *f);
+
 static Fixture *fixture_new(bool tls, bool kernel) {
         Fixture *f = g_new0(Fixture, 1);
 
@@ -73,6 +76,7 @@ static Fixture *fixture_new(bool tls, bool kernel) {
         g_assert_nonnull(f->client);
         for (int i = 0; i < NODES; i++)
                 node_start(f, i, kernel);
+        wait_all_up(f);
         return f;
 }
 
@@ -137,35 +141,8 @@ static GVariant *group_settings(const char *name) {
         return g_variant_new("(@a{sv})", dict("Name", g_variant_new_string(name), NULL));
 }
 
-/* The first change of a test: the node takes changes once it has read
- * etcd (until then ClusterUnavailable). */
-typedef struct {
-        GVariant *args;
-        char *path;
-} FirstChange;
-
-static bool first_group_made(Harness *h, void *data) {
-        FirstChange *c = data;
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) r = manager(h, "CreateGroup", g_variant_ref(c->args), &error);
-
-        if (r) {
-                g_variant_get(r, "(o)", &c->path);
-                return true;
-        }
-        if (!g_dbus_error_is_remote_error(error) ||
-            !g_str_equal(g_dbus_error_get_remote_error(error) ?: "", UNAVAILABLE))
-                fail_msg("CreateGroup on %s: %s", h->node, error->message);
-        return false;
-}
-
-static char *group_first(Harness *h, const char *name) {
-        FirstChange c = { g_variant_ref_sink(group_settings(name)), NULL };
-
-        if (!harness_wait(h, first_group_made, &c, WAIT_MS))
-                fail_msg("%s took no change within %d ms; its log:\n%s", h->node, WAIT_MS, harness_daemon_log(h));
-        g_variant_unref(c.args);
-        return c.path;
+static char *group_make(Harness *h, const char *name) {
+        return calls_ok_path(h, "/org/devpass1", MANAGER, "CreateGroup", group_settings(name));
 }
 
 static char *rule_create(Harness *h, const char *group, const char *node, const char *address_glob) {
@@ -210,6 +187,44 @@ static void wait_prop(Harness *h, const char *path, const char *iface, const cha
         }
 }
 
+/* Every bus object but the nodes' and the Manager (whose states say
+ * how etcd is doing), one line each: what a node shows of the cluster's
+ * settings and its devices. */
+static char *settings_snapshot(Harness *h) {
+        g_autoptr(GPtrArray) lines = calls_object_lines(h);
+        g_autoptr(GPtrArray) kept = g_ptr_array_new();
+
+        for (guint i = 0; i < lines->len; i++) {
+                const char *line = lines->pdata[i];
+                if (!g_str_has_prefix(line, "/org/devpass1/nodes/") && !g_str_has_prefix(line, "/org/devpass1 "))
+                        g_ptr_array_add(kept, (char *) line);
+        }
+        g_ptr_array_add(kept, NULL);
+        return g_strjoinv("\n", (char **) kept->pdata);
+}
+
+/* Every node shows each node in state ("up", "down"), and its own
+ * ClusterState: "up" once it has read etcd and takes changes. */
+static void wait_nodes(Fixture *f, const char *node, const char *state) {
+        g_autofree char *path = g_strdup_printf("/org/devpass1/nodes/%s", node);
+
+        for (int i = 0; i < NODES; i++)
+                if (f->h[i]->daemon_pid > 0 && !g_str_equal(f->h[i]->node, node))
+                        wait_prop(f->h[i], path, NODE, "State", state);
+}
+
+static void wait_cluster_state(Fixture *f, const char *state) {
+        for (int i = 0; i < NODES; i++)
+                if (f->h[i]->daemon_pid > 0)
+                        wait_prop(f->h[i], "/org/devpass1", MANAGER, "ClusterState", state);
+}
+
+static void wait_all_up(Fixture *f) {
+        wait_cluster_state(f, "up");
+        for (int i = 0; i < NODES; i++)
+                wait_nodes(f, f->h[i]->node, "up");
+}
+
 /* "[objectpath '/org/devpass1/devices/...', ...]" for addresses. */
 static char *paths_text(const char *const *addresses) {
         g_autoptr(GVariant) v = g_variant_ref_sink(calls_paths_variant(addresses));
@@ -245,7 +260,7 @@ static void test_rule_all_nodes(void **state) {
 
         for (int i = 1; i < NODES; i++)
                 harness_clear_signals(f->h[i]);
-        f->group = group_first(f->h[0], "gpus");
+        f->group = group_make(f->h[0], "gpus");
         g_autofree char *rule = rule_create(f->h[0], f->group, "", "0000:17:00.*");
         for (int i = 0; i < NODES; i++) {
                 wait_prop(f->h[i], f->group, GROUP, "Devices", gpus);
@@ -270,7 +285,7 @@ static void test_rule_one_node(void **state) {
         g_autofree char *gpus = paths_text(gpu);
         g_autofree char *none = paths_text((const char *const[]) { NULL });
 
-        f->group = group_first(f->h[0], "node2 gpus");
+        f->group = group_make(f->h[0], "node2 gpus");
         g_autofree char *rule = rule_create(f->h[0], f->group, "node2", "0000:17:00.*");
         wait_prop(f->h[1], f->group, GROUP, "Devices", gpus);
         /* Nodes 1 and 3 have the rule, and no device of theirs in the group. */
@@ -280,13 +295,13 @@ static void test_rule_one_node(void **state) {
                 assert_string_equal(devices, none);
         }
         /* A node that is not a member: refused, nothing changed on any node. */
-        g_autofree char *before = calls_snapshot(f->h[2]);
+        g_autofree char *before = settings_snapshot(f->h[2]);
         calls_refused(f->h[0], "a rule for node9", "/org/devpass1", MANAGER, "CreateRule",
                       g_variant_new("(o@a{sv})", f->group,
                                     dict("Conditions", calls_parse("a(sss)", "[('vendor', 'eq', '10de')]"), "Node",
                                          g_variant_new_string("node9"), NULL)),
                       "org.devpass1.Error.InvalidArgument", "node9");
-        g_autofree char *after = calls_snapshot(f->h[2]);
+        g_autofree char *after = settings_snapshot(f->h[2]);
         calls_assert_unchanged(before, after, "node3");
 }
 
@@ -312,7 +327,7 @@ static void passthrough(Fixture *f, int i) {
 /* Nodes 1 to n pass the GPU through into "gpus", and vm1 has an
  * attachment of one unit of it that every node shows. */
 static char *claims_setup(Fixture *f, int n) {
-        g_free(group_first(f->h[0], "first"));
+        g_free(group_make(f->h[0], "first"));
         for (int i = 0; i < n; i++)
                 passthrough(f, i);
         g_autofree char *a = calls_attach(f->h[0], "vm1", f->group, 1);
@@ -356,16 +371,11 @@ static void test_claim_race(void **state) {
 
 /* ---- 4. etcd loses one member, then its quorum ---- */
 
-/* A change that must succeed within WAIT_MS (the cluster answering again). */
-static void group_made_again(Harness *h, const char *name) {
-        g_free(group_first(h, name));
-}
-
 static void test_quorum(void **state) {
         Fixture *f = *state;
         g_autoptr(GError) error = NULL;
 
-        group_made_again(f->h[0], "before");
+        g_free(group_make(f->h[0], "before"));
         etcd_cluster_kill(f->etcd, 0);
         /* One member down: still a quorum, once the two left have a
          * leader (a change sent while they elect one, after the leader
@@ -382,7 +392,7 @@ static void test_quorum(void **state) {
         etcd_cluster_kill(f->etcd, 1);
         g_autofree char *snapshots[NODES] = { 0 };
         for (int i = 0; i < NODES; i++)
-                snapshots[i] = calls_snapshot(f->h[i]);
+                snapshots[i] = settings_snapshot(f->h[i]);
         for (int i = 0; i < NODES; i++) {
                 g_autofree char *name = g_strdup_printf("no quorum %d", i);
                 g_autoptr(GVariant) r = manager(f->h[i], "CreateGroup", group_settings(name), &error);
@@ -392,8 +402,10 @@ static void test_quorum(void **state) {
                 g_autofree char *still = prop_text(f->h[i], one, GROUP, "Name");
                 assert_string_equal(still, "one down");
         }
+        /* Each node says so, and still answers from what it knew. */
+        wait_cluster_state(f, "stale");
         for (int i = 0; i < NODES; i++) {
-                g_autofree char *now = calls_snapshot(f->h[i]);
+                g_autofree char *now = settings_snapshot(f->h[i]);
                 calls_assert_unchanged(snapshots[i], now, f->h[i]->node);
         }
 
@@ -401,37 +413,16 @@ static void test_quorum(void **state) {
         etcd_cluster_start(f->etcd, 0);
         etcd_cluster_start(f->etcd, 1);
         assert_true(etcd_cluster_wait_healthy(f->etcd, 0, WAIT_MS));
+        wait_all_up(f);
         for (int i = 0; i < NODES; i++) {
                 g_autofree char *name = g_strdup_printf("back %d", i);
-                g_autofree char *path = group_first(f->h[i], name);
+                g_autofree char *path = group_make(f->h[i], name);
                 for (int j = 0; j < NODES; j++)
                         wait_prop(f->h[j], path, GROUP, "Name", name);
         }
 }
 
 /* ---- 5. a node's devpassd killed: its claims go with its lease ---- */
-
-typedef struct {
-        const char *machine;
-        GError *last;
-} ClaimWait;
-
-static bool claimed(Harness *h, void *data) {
-        ClaimWait *w = data;
-        g_clear_error(&w->last);
-        g_autoptr(GVariant) r = manager(h, "Claim", g_variant_new("(s@a{sv})", w->machine, dict(NULL)), &w->last);
-        return r != NULL;
-}
-
-/* Claims machine on h within WAIT_MS: Busy until the cluster has let
- * the other node's claim go. */
-static void claim_eventually(Harness *h, const char *machine) {
-        ClaimWait w = { machine, NULL };
-
-        if (!harness_wait(h, claimed, &w, WAIT_MS))
-                fail_msg("%s could not claim %s within %d ms: %s", h->node, machine, WAIT_MS, w.last->message);
-        g_clear_error(&w.last);
-}
 
 static void test_node_lost(void **state) {
         Fixture *f = *state;
@@ -445,8 +436,12 @@ static void test_node_lost(void **state) {
         assert_null(busy);
         calls_assert_remote_error(error, "org.devpass1.Error.Busy", "node2", NULL);
 
+        /* Its lease expires (LeaseSeconds=2): down on the others' buses,
+         * and with it vm1's claim, in the same revision. */
         harness_daemon_kill(f->h[1]);
-        claim_eventually(f->h[2], "vm1");
+        wait_nodes(f, "node2", "down");
+        g_autoptr(GVariant) moved = calls_ok(f->h[2], "/org/devpass1", MANAGER, "Claim",
+                                             g_variant_new("(s@a{sv})", "vm1", dict(NULL)));
         calls_assert_device_state(f->h[2], gpu[0], "claimed vm1");
         g_clear_error(&error);
         g_autoptr(GVariant) busy1 = manager(f->h[0], "Claim", g_variant_new("(s@a{sv})", "vm1", dict(NULL)), &error);
@@ -455,6 +450,7 @@ static void test_node_lost(void **state) {
 
         /* Node 2 back: its claim is gone there too. */
         harness_daemon_start(f->h[1], NULL);
+        wait_all_up(f);
         g_autofree char *device = calls_path_of(gpu[0]);
         wait_prop(f->h[1], device, DEVICE, "State", "passthrough");
 }
@@ -483,14 +479,19 @@ static gboolean wake(gpointer data) {
         return G_SOURCE_REMOVE;
 }
 
-/* The old lease no longer holds the machine's key: it expired, and the
- * key went with it or is on the node's new lease. Asked again 50 ms
- * later (the loop woken for it). */
-static bool lease_moved(gpointer data) {
+/* The old lease is gone (expired): a key put on it is refused. Asked
+ * again 50 ms later (the loop woken for it). */
+static bool lease_expired(gpointer data) {
         LeaseWait *w = data;
+        g_autoptr(GAsyncResult) res = NULL;
+        g_autoptr(GError) error = NULL;
 
-        if (key_lease(w->f, MACHINE_KEY) != w->lease)
-                return true;
+        etcd_kv_put_async(w->f->client, "/devpass-test/probe", "x", 1, w->lease, NULL, etcd_cluster_got, &res);
+        if (!etcd_kv_put_finish(w->f->client, etcd_cluster_await(&res, WAIT_MS), &error)) {
+                if (g_error_matches(error, ETCD_ERROR, ETCD_ERROR_LEASE_NOT_FOUND))
+                        return true;
+                fail_msg("a put on node2's old lease: %s", error->message);
+        }
         g_timeout_add(50, wake, NULL);
         return false;
 }
@@ -504,7 +505,7 @@ static bool snapshot_same(Harness *h, void *data) {
         SnapshotWait *w = data;
 
         g_free(w->now);
-        w->now = calls_snapshot(h);
+        w->now = settings_snapshot(h);
         return g_str_equal(w->now, w->before);
 }
 
@@ -528,15 +529,23 @@ static void restart_all(Fixture *f, bool claim) {
         }
         wait_prop(f->h[2], rule, RULE, "Devices", b1);
         for (int i = 0; i < NODES; i++)
-                snapshots[i] = calls_snapshot(f->h[i]);
+                snapshots[i] = settings_snapshot(f->h[i]);
         for (int i = 0; i < NODES; i++)
                 harness_daemon_stop(f->h[i]);
         for (int i = 0; i < NODES; i++)
                 harness_daemon_start(f->h[i], NULL);
         if (claim) {
                 /* Past node 2's old lease (LeaseSeconds=2): vm1 still runs
-                 * there, its claim is still node 2's, node 1 is refused it. */
-                assert_true(etcd_cluster_loop_until(lease_moved, &old, WAIT_MS));
+                 * there, its claim is still node 2's, node 1 is refused it. A
+                 * group made and deleted after, once gone on node 2, says node
+                 * 2 has seen whatever the lease's end deleted. */
+                assert_true(etcd_cluster_loop_until(lease_expired, &old, WAIT_MS));
+                g_autofree char *after = group_make(f->h[0], "after");
+                wait_prop(f->h[1], after, GROUP, "Name", "after");
+                g_autoptr(GVariant) gone = calls_ok(f->h[0], after, GROUP, "Delete", g_variant_new("(@a{sv})", dict(NULL)));
+                PropWait w = { after, GROUP, "Name", NULL };
+                if (!harness_wait(f->h[1], prop_shows, &w, WAIT_MS))
+                        fail_msg("node2 still shows %s, deleted on node1", after);
                 bool kept = key_lease(f, MACHINE_KEY) != 0;
                 g_autoptr(GError) error = NULL;
                 g_autoptr(GVariant) taken = manager(f->h[0], "Claim", g_variant_new("(s@a{sv})", "vm1", dict(NULL)),
@@ -568,11 +577,11 @@ static void test_tls(void **state) {
         Fixture *f = *state;
         g_autofree char *gpus = paths_text(gpu);
 
-        f->group = group_first(f->h[2], "tls gpus");
+        f->group = group_make(f->h[2], "tls gpus");
         g_autofree char *rule = rule_create(f->h[2], f->group, "", "0000:17:00.*");
         for (int i = 0; i < NODES; i++)
                 wait_prop(f->h[i], f->group, GROUP, "Devices", gpus);
-        g_autofree char *other = group_first(f->h[0], "from node1");
+        g_autofree char *other = group_make(f->h[0], "from node1");
         wait_prop(f->h[2], other, GROUP, "Name", "from node1");
 }
 
