@@ -38,6 +38,18 @@ static void signal_free(HarnessSignal *s) {
         g_free(s);
 }
 
+/* The process's environment with this harness's bus and testbed: a
+ * process may hold several harnesses (a cluster's nodes), each child gets
+ * its own node's, whichever was made last. */
+static char **harness_environ(Harness *h) {
+        char **env = g_get_environ();
+
+        if (h->bus_address)
+                env = g_environ_setenv(env, "DBUS_SYSTEM_BUS_ADDRESS", h->bus_address, TRUE);
+        g_autofree char *root = g_path_get_dirname(testbed_sys_dir(h->testbed));
+        return g_environ_setenv(env, "UMOCKDEV_DIR", root, TRUE);
+}
+
 static void bus_start(Harness *h) {
         g_autofree char *template = NULL, *config = NULL, *config_path = NULL, *socket = NULL;
         g_autofree char *out = NULL;
@@ -158,15 +170,15 @@ static bool name_owned(Harness *h, void *data) {
 
 /* devpassd's command line on the harness's node and bus (argv borrows
  * the strings). */
-static GPtrArray *daemon_argv(const char *config, const char *state, const char *boot, const char *root,
-                              const char *const *extra_args) {
+static GPtrArray *daemon_argv(Harness *h, const char *config, const char *state, const char *boot,
+                              const char *root, const char *const *extra_args) {
         GPtrArray *argv = g_ptr_array_new();
 
         g_ptr_array_add(argv, (char *) harness_path("DEVPASSD"));
         g_ptr_array_add(argv, "--config");
         g_ptr_array_add(argv, (char *) config);
         g_ptr_array_add(argv, "--node");
-        g_ptr_array_add(argv, "testnode");
+        g_ptr_array_add(argv, h->node);
         /* The store and the boot-time list in the test's directory, the safety guard's proc/ and
          * dev/ beside the testbed's sys/, and a fake kernel that answers
          * in milliseconds. */
@@ -196,13 +208,14 @@ void harness_daemon_start(Harness *h, const char *const *extra_args) {
 
         g_assert_cmpint(h->daemon_pid, ==, 0);
         g_autofree char *boot = g_build_filename(state, HARNESS_BOOT_DIR, NULL);
-        g_autoptr(GPtrArray) argv = daemon_argv(config, state, boot, root, extra_args);
+        g_autoptr(GPtrArray) argv = daemon_argv(h, config, state, boot, root, extra_args);
 
         /* Its log goes to a file the test can read (harness_daemon_log). */
         g_autofree char *log_path = g_build_filename(h->tmpdir, "devpassd.log", NULL);
         int log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         g_assert_cmpint(log_fd, >=, 0);
-        g_assert_true(g_spawn_async_with_fds(NULL, (char **) argv->pdata, NULL, HARNESS_SPAWN | G_SPAWN_DO_NOT_REAP_CHILD,
+        g_auto(GStrv) env = harness_environ(h);
+        g_assert_true(g_spawn_async_with_fds(NULL, (char **) argv->pdata, env, HARNESS_SPAWN | G_SPAWN_DO_NOT_REAP_CHILD,
                                              NULL, NULL, &h->daemon_pid, -1, log_fd, log_fd, &error));
         close(log_fd);
         /* Woken by NameOwnerChanged, not by polling: the benchmark times this. */
@@ -253,6 +266,23 @@ void harness_daemon_stop(Harness *h) {
         }
 }
 
+void harness_daemon_kill(Harness *h) {
+        g_assert_cmpint(h->daemon_pid, >, 0);
+        g_assert_cmpint(kill(h->daemon_pid, SIGKILL), ==, 0);
+        g_assert_cmpint(waitpid(h->daemon_pid, NULL, 0), ==, h->daemon_pid);
+        h->daemon_pid = 0;
+}
+
+void harness_config_add(Harness *h, const char *text) {
+        g_autofree char *path = g_build_filename(h->tmpdir, "devpassd.conf", NULL);
+        g_autofree char *old = NULL;
+        g_autoptr(GError) error = NULL;
+
+        g_assert_true(g_file_get_contents(path, &old, NULL, &error));
+        g_autofree char *joined = g_strconcat(old, text, NULL);
+        g_assert_true(g_file_set_contents(path, joined, -1, &error));
+}
+
 typedef struct {
         GPid pid;
         int status;
@@ -270,12 +300,13 @@ int harness_daemon_run_other(Harness *h, const char *state_dir, char **log, unsi
         g_autofree char *root = g_path_get_dirname(testbed_sys_dir(h->testbed));
         g_autofree char *log_path = g_build_filename(h->tmpdir, "devpassd-other.log", NULL);
         g_autofree char *boot = g_build_filename(state, HARNESS_BOOT_DIR, NULL);
-        g_autoptr(GPtrArray) argv = daemon_argv(config, state, boot, root, NULL);
+        g_autoptr(GPtrArray) argv = daemon_argv(h, config, state, boot, root, NULL);
         OtherDaemon o = { 0, -1 };
 
         int log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         g_assert_cmpint(log_fd, >=, 0);
-        g_assert_true(g_spawn_async_with_fds(NULL, (char **) argv->pdata, NULL, HARNESS_SPAWN | G_SPAWN_DO_NOT_REAP_CHILD,
+        g_auto(GStrv) env = harness_environ(h);
+        g_assert_true(g_spawn_async_with_fds(NULL, (char **) argv->pdata, env, HARNESS_SPAWN | G_SPAWN_DO_NOT_REAP_CHILD,
                                              NULL, NULL, &o.pid, -1, log_fd, log_fd, &error));
         close(log_fd);
         int result = -1;
@@ -313,6 +344,7 @@ Harness *harness_prepare(const char *fixture) {
          * the bus socket inside it. */
         g_assert_cmpint(chmod(h->tmpdir, 0755), ==, 0);
         h->signals = g_ptr_array_new_with_free_func((GDestroyNotify) signal_free);
+        h->node = g_strdup("testnode");
         /* Never the host's modprobe: a test that needs vfio-pci loads it
          * in the testbed (fakekernel_load_vfio). */
         g_autofree char *config = g_build_filename(h->tmpdir, "devpassd.conf", NULL);
@@ -337,7 +369,8 @@ int harness_call_as(Harness *h, const char *user, const char *const *gdbus_args,
         for (size_t i = 0; gdbus_args[i]; i++)
                 g_ptr_array_add(argv, g_strdup(gdbus_args[i]));
         g_ptr_array_add(argv, NULL);
-        g_assert_true(g_spawn_sync(NULL, (char **) argv->pdata, NULL, HARNESS_SPAWN | G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+        g_auto(GStrv) env = harness_environ(h);
+        g_assert_true(g_spawn_sync(NULL, (char **) argv->pdata, env, HARNESS_SPAWN | G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
                                    NULL, NULL, NULL, err, &status, &error));
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -394,6 +427,7 @@ void harness_free(Harness *h) {
                 harness_remove_tree(h->tmpdir);
         g_free(h->tmpdir);
         g_free(h->bus_address);
+        g_free(h->node);
         testbed_free(h->testbed);
         g_unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
         g_free(h);
@@ -453,7 +487,8 @@ int harness_ctl(Harness *h, char **out, char **err, const char *const *args) {
         for (size_t i = 0; args && args[i]; i++)
                 g_ptr_array_add(argv, (char *) args[i]);
         g_ptr_array_add(argv, NULL);
-        g_assert_true(g_spawn_sync(NULL, (char **) argv->pdata, NULL, HARNESS_SPAWN, NULL, NULL,
+        g_auto(GStrv) env = harness_environ(h);
+        g_assert_true(g_spawn_sync(NULL, (char **) argv->pdata, env, HARNESS_SPAWN, NULL, NULL,
                                    out, err, &status, &error));
         g_assert_true(WIFEXITED(status));
         return WEXITSTATUS(status);
@@ -592,7 +627,8 @@ void harness_polkit_start(Harness *h, const char *rules) {
         h->polkit_mounted = true;
 
         const char *argv[] = { "/usr/lib/polkit-1/polkitd", "--no-debug", NULL };
-        g_assert_true(g_spawn_async(NULL, (char **) argv, NULL, HARNESS_SPAWN | G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
+        g_auto(GStrv) env = harness_environ(h);
+        g_assert_true(g_spawn_async(NULL, (char **) argv, env, HARNESS_SPAWN | G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
                                     NULL, NULL, &h->polkit_pid, &error));
         if (!harness_wait(h, polkit_owned, NULL, 10000)) {
                 fprintf(stderr, "harness: polkitd did not start\n");

@@ -32,6 +32,7 @@ typedef struct {
         GPtrArray *signals;        /* HarnessSignal*, in arrival order */
         GDBusConnection *connection; /* when set: harness_call's, not a fresh one per
                                       * call (harness_connect); harness_free closes it */
+        char *node;                /* devpassd's --node: "testnode" */
 } Harness;
 
 /* A testbed with the fixture loaded (NULL: empty node), a private bus and
@@ -42,12 +43,19 @@ Harness *harness_new(const char *fixture, const char *const *extra_args);
 int harness_setup_gpu_server(void **state);
 int harness_teardown(void **state);
 
-/* The same without starting devpassd. */
+/* The same without starting devpassd. Several harnesses live in one
+ * process (a cluster's nodes): each child a harness starts gets that
+ * harness's bus and testbed in its environment, whichever was made last. */
 Harness *harness_prepare(const char *fixture);
 void harness_free(Harness *h);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Harness, harness_free);
 
+/* Appends text to devpassd.conf (a [Cluster] section, say), for the next start. */
+void harness_config_add(Harness *h, const char *text);
+
 void harness_daemon_start(Harness *h, const char *const *extra_args);
+/* SIGKILL, as a crash: nothing of devpassd's stop runs. */
+void harness_daemon_kill(Harness *h);
 /* SIGTERM, and asserts a clean exit (status 0) within a few seconds. */
 void harness_daemon_stop(Harness *h);
 /* The same without the assertion: the wait status, or -1 when it still
