@@ -41,6 +41,9 @@ bool cluster_join(Cluster *c, GError **error) {
         if (!c->lease)
                 return g_set_error(error, CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "etcd has not answered node %s "
                                    "yet: call again when 'devpassctl status' shows the cluster", c->node), false;
+        if (c->busy)
+                return g_set_error(error, CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "Node %s is joining the cluster "
+                                   "already: 'devpassctl status' shows when it is up", c->node), false;
         c->join_asked = true;
         return true;
 }
@@ -218,7 +221,7 @@ static bool build_machine(Join *j, const char *machine, GPtrArray *devices, GErr
         const StoreClaim *first = devices->pdata[0];
 
         if (owner && !g_str_equal(owner->machine.node, j->c->node))
-                conflict(j, "machine %s is claimed on node %s", machine, owner->machine.node);
+                conflict(j, "machine '%s' is claimed on node %s", machine, owner->machine.node);
         etcd_txn_compare(j->txn, key, ETCD_TARGET_MOD, ETCD_RESULT_EQUAL, mod_of(j, key));
         for (guint i = 0; i < devices->len; i++) {
                 StoreClaim *d = devices->pdata[i];

@@ -256,23 +256,27 @@ static void test_reboot(void **state) {
         assert_string_equal(c, "Reboot required: reboot node (unknown) to finish the change");
 }
 
+static CtlObject *node(CtlObjects *all, const char *name, const char *state, int64_t devices, int64_t units,
+                        const char *reasons) {
+        /* As sd_bus_path_encode() writes the name's '-'. */
+        g_auto(GStrv) parts = g_strsplit(name, "-", -1);
+        g_autofree char *encoded = g_strjoinv("_2d", parts);
+        g_autofree char *path = g_strconcat("/org/devpass1/nodes/", encoded, NULL);
+        CtlObject *n = object(all->nodes, path);
+        add(n, val("Name", 's', name, 0));
+        add(n, val("State", 's', state, 0));
+        add(n, val("Devices", 'u', NULL, devices));
+        add(n, val("Units", 'u', NULL, units));
+        add(n, val("RebootRequired", 'b', NULL, reasons[0] != '\0'));
+        add(n, val_tuples("RebootReasons", "ss", reasons));
+        return n;
+}
+
 /* devpassctl nodes: a row per member, by name; JSON in the CLI's keys. */
 static void test_nodes(void **state) {
         g_autoptr(CtlObjects) all = ctl_objects_new();
-        CtlObject *b = object(all->nodes, "/org/devpass1/nodes/node_2db");
-        add(b, val("Name", 's', "node-b", 0));
-        add(b, val("State", 's', "down", 0));
-        add(b, val("Devices", 'u', NULL, 0));
-        add(b, val("Units", 'u', NULL, 0));
-        add(b, val("RebootRequired", 'b', NULL, 0));
-        add(b, val_tuples("RebootReasons", "ss", ""));
-        CtlObject *a = object(all->nodes, "/org/devpass1/nodes/node_2da");
-        add(a, val("Name", 's', "node-a", 0));
-        add(a, val("State", 's', "up", 0));
-        add(a, val("Devices", 'u', NULL, 64));
-        add(a, val("Units", 'u', NULL, 40));
-        add(a, val("RebootRequired", 'b', NULL, 1));
-        add(a, val_tuples("RebootReasons", "ss", "0000:17:00.0|vfio-pci in the initramfs"));
+        node(all, "node-b", "down", 0, 0, "");
+        node(all, "node-a", "up", 64, 40, "0000:17:00.0|vfio-pci in the initramfs");
         ctl_objects_sort(all);
 
         g_autoptr(CtlTable) t = ctl_nodes_table(all->nodes);

@@ -194,10 +194,37 @@ static void test_join(void **state) {
         g_assert_cmpstr(again, ==, want);
 }
 
+/* Two joins at once, both asked of polkit before either is answered:
+ * the first moves the rows, the second is refused (joining already, or
+ * stale: what polkit was asked no longer holds), and the rows moved once. */
+static void test_join_race(void **state) {
+        Fixture *f = *state;
+        CallsCall join = { ROOT, MANAGER, "JoinCluster", NULL };
+        guint pending = 0;
+        CallsPending first = { .pending = &pending }, second = { .pending = &pending };
+
+        g_assert_cmpint(ctl(f->h1, NULL, NULL, (const char *const[]) { "delete-group", "gpus", NULL }), ==, 0);
+        join.args = g_variant_new_parsed("(@a{sv} {},)");
+        CallsCall again = { ROOT, MANAGER, "JoinCluster", g_variant_new_parsed("(@a{sv} {},)") };
+        calls_race(f->h2, &join, &first, &again, &second);
+        g_assert_no_error(first.error);
+        g_assert_nonnull(second.error);
+        if (!g_dbus_error_is_remote_error(second.error) ||
+            (!strstr(second.error->message, "joining the cluster already") &&
+             !strstr(second.error->message, "changed while authorization was asked")))
+                fail_msg("the second join: %s", second.error->message);
+        calls_pending_clear(&first);
+        calls_pending_clear(&second);
+        calls_wait_prop(f->h2, ROOT, MANAGER, "ClusterState", "up");
+        const char *want = "gpus /org/devpass1/groups/2\nspare /org/devpass1/groups/3\n";
+        g_assert_true(harness_wait(f->h1, groups_are, (gpointer) want, WAIT_MS));
+}
+
 int main(int argc, char *argv[]) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_unjoined, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_join, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_join_race, setup, teardown),
         };
         if (argc > 1)
                 cmocka_set_test_filter(argv[1]);
