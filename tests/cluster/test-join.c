@@ -15,6 +15,7 @@
 
 #include "cluster-node.h"
 #include "harness.h"
+#include "rows.h"
 
 typedef struct {
         EtcdCluster *etcd;
@@ -140,17 +141,51 @@ static void join(Node *n, Outcome *o) {
         node_commit_wait(o);
 }
 
-/* Names taken in the cluster: refused, naming each, nothing changed. */
+/* A key put into etcd as another node would have put it. */
+static void etcd_put(Fixture *f, const ClusterRow *row) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(EtcdClient) client = etcd_client_new(etcd_cluster_endpoints(f->etcd), NULL, NULL, &error);
+        g_autoptr(GAsyncResult) res = NULL;
+        g_autofree char *key = cluster_key_build("/devpass/v1/", &row->key);
+        g_autofree char *value = cluster_row_encode(row);
+
+        etcd_kv_put_async(client, key, value, strlen(value), 0, NULL, etcd_cluster_got, &res);
+        assert_true(etcd_kv_put_finish(client, etcd_cluster_await(&res, 10000), &error) > 0);
+}
+
+/* Rows of node b's own, written as its replica writes (no hook). */
+static void b_claims_and_macs(Node *b) {
+        g_autoptr(GError) error = NULL;
+        ModelAttachment *a = model_attachment_by_name(b->model, "vm1", "disk");
+        StoreClaim claim = { .address = (char *) "0000:99:00.0", .holder = (char *) "vm1",
+                             .attachment_id = a->settings->id, .mac = (char *) "", .uuid = (char *) "" };
+        char *macs[] = { (char *) "52:54:00:00:00:01", NULL };
+
+        assert_true(store_begin_deferred(b->store, &error));
+        assert_true(store_claim_insert(b->store, &claim, &error));
+        assert_true(store_group_macs_set(b->store, model_group_by_name(b->model, "spare")->id, macs, &error));
+        assert_true(store_commit_here(b->store, &error));
+}
+
+/* Names taken in the cluster, a MAC in use there, a machine claimed on
+ * another node: refused, naming each, nothing changed. */
 static void test_join_conflicts(void **state) {
         Fixture *f = *state;
         g_autofree char *before = paths_of(f->b.model);
         g_autofree char *cluster_before = paths_of(f->a.model);
         Outcome o = { 0 };
 
+        b_claims_and_macs(&f->b);
+        etcd_put(f, &(ClusterRow) { .key = { .kind = CLUSTER_KEY_MAC, .name = (char *) "52:54:00:00:00:01" },
+                                    .mac = { .attachment_id = 99 } });
+        etcd_put(f, &(ClusterRow) { .key = { .kind = CLUSTER_KEY_MACHINE, .name = (char *) "vm1" },
+                                    .machine = { .node = (char *) "node-a", .uuid = (char *) "" } });
         join(&f->b, &o);
         assert_true(g_error_matches(o.error, G_IO_ERROR, G_IO_ERROR_EXISTS));
         assert_non_null(strstr(o.error->message, "group 'gpus'"));
         assert_non_null(strstr(o.error->message, "rule 'intel'"));
+        assert_non_null(strstr(o.error->message, "MAC 52:54:00:00:00:01 is in use"));
+        assert_non_null(strstr(o.error->message, "machine 'vm1' is claimed on node node-a"));
         assert_null(strstr(o.error->message, "spare"));
         g_clear_error(&o.error);
         assert_string_equal(cluster_state(f->b.cluster), "unjoined");
