@@ -316,8 +316,9 @@ static bool join_build(Join *j, GError **error) {
                 return false;
         if (j->conflicts->len)
                 return g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "Node %s cannot join the cluster: %s. "
-                                   "Rename or delete them here or in the cluster, then join again; nothing was "
-                                   "changed", j->c->node, j->conflicts->str), false;
+                                   "Rename or delete them in the cluster (or here, with [Cluster] taken out of "
+                                   "devpassd.conf), then join again; nothing was changed", j->c->node,
+                                   j->conflicts->str), false;
         return true;
 }
 
@@ -368,11 +369,11 @@ static void on_sent(GObject *source, GAsyncResult *result, gpointer data) {
                 join_finish(j, e);
                 return;
         }
-        if (!store_take_ids(j, &error)) {
-                /* etcd has the rows: the first read brings them in. */
-                g_warning("Cluster: node %s joined, but its store cannot take the cluster's ids (%s): reading "
-                          "the cluster instead", j->c->node, error->message);
-        }
+        /* etcd has the rows; a store that cannot follow is said loudly
+         * (its first read then fails on the old ids: doc/cluster.md). */
+        if (!store_take_ids(j, &error))
+                g_warning("Cluster: node %s joined, but its store cannot take the cluster's ids: %s", j->c->node,
+                          error->message);
         g_message("Cluster: node %s joined the cluster at revision %" G_GINT64_FORMAT, j->c->node, r->revision);
         j->c->unjoined = false;
         j->c->funcs.replica_changed(j->c->data);
