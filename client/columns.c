@@ -94,6 +94,16 @@ static const CtlColumn tenant_columns[] = {
         { "path", "PATH", "@path" },
 };
 
+static const CtlColumn node_columns[] = {
+        { "name", "NAME", "Name", .shown = true },
+        { "state", "STATE", "State", .shown = true },
+        { "devices", "DEVICES", "Devices", .shown = true, .right = true },
+        { "units", "UNITS", "Units", .shown = true, .right = true },
+        { "reboot_required", "REBOOT", "RebootRequired", .shown = true },
+        { "reboot_reasons", "REBOOT_REASONS", "RebootReasons", .cut = true },
+        { "path", "PATH", "@path" },
+};
+
 static const CtlColumn finding_columns[] = {
         { "address", "ADDRESS", NULL, .shown = true },
         { "kind", "KIND", NULL, .shown = true },
@@ -180,6 +190,14 @@ CtlTable *ctl_tenants_table(const GPtrArray *groups) {
 
         for (guint i = 0; i < groups->len; i++)
                 ctl_table_add_object(t, groups->pdata[i]);
+        return t;
+}
+
+CtlTable *ctl_nodes_table(const GPtrArray *nodes) {
+        CtlTable *t = ctl_table_new("nodes", COLUMNS(node_columns));
+
+        for (guint i = 0; i < nodes->len; i++)
+                ctl_table_add_object(t, nodes->pdata[i]);
         return t;
 }
 

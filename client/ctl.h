@@ -74,6 +74,7 @@ typedef struct {
         GPtrArray *groups;
         GPtrArray *rules;
         GPtrArray *attachments;
+        GPtrArray *nodes;     /* the cluster's members, by name; none on a node of its own */
         CtlValues *values;    /* the objects' values, when read from the bus; else NULL */
 } CtlObjects;
 
@@ -253,6 +254,8 @@ CtlTable *ctl_groups_table(const GPtrArray *groups, const CtlObjects *all);
 CtlTable *ctl_rules_table(const GPtrArray *rules, const CtlObjects *all);
 CtlTable *ctl_attachments_table(const GPtrArray *attachments, const CtlObjects *all);
 CtlTable *ctl_tenants_table(const GPtrArray *groups);
+/* The members of a cluster (org.devpass1.Node objects). */
+CtlTable *ctl_nodes_table(const GPtrArray *nodes);
 /* check's findings: (address, kind, subject, message) as CheckPassthrough gives them. */
 CtlTable *ctl_findings_table(const GPtrArray *findings);
 
@@ -504,3 +507,5 @@ int verb_tenant_pass(sd_bus *bus, int argc, char **argv, bool json);
 int verb_tenants(sd_bus *bus, int argc, char **argv, bool json);
 int verb_rule(sd_bus *bus, int argc, char **argv, bool json);
 int verb_attachment(sd_bus *bus, int argc, char **argv, bool json);
+int verb_nodes(sd_bus *bus, int argc, char **argv, bool json);
+int verb_cluster(sd_bus *bus, int argc, char **argv, bool json);

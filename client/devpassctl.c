@@ -134,6 +134,15 @@ static const struct {
           "            [--description TEXT]\n"
           "Hold N devices of GROUP (default 1) for the tenant's node NODE, in a new group\n"
           "the tenant owns; prints its name and path (delete-group gives them back)" },
+        { "nodes", verb_nodes, "Cluster",
+          "nodes\n"
+          "The members of the cluster: state, devices, units, reboot required" },
+        { "cluster", verb_cluster, NULL,
+          "cluster join\n"
+          "Move this node's own groups, rules, attachments, MACs and claims into its\n"
+          "cluster ([Cluster] in devpassd.conf) and make it a member: refused, naming\n"
+          "each, when a name or MAC is taken there or a machine is claimed on another\n"
+          "node. The objects get the cluster's ids: their paths change once" },
         { "help", NULL, "Help",
           "help [COMMAND]\n"
           "This help, or the help of one command (as COMMAND --help)" },

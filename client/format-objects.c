@@ -21,6 +21,7 @@ CtlObjects *ctl_objects_new(void) {
         o->groups = g_ptr_array_new_with_free_func((GDestroyNotify) ctl_object_free);
         o->rules = g_ptr_array_new_with_free_func((GDestroyNotify) ctl_object_free);
         o->attachments = g_ptr_array_new_with_free_func((GDestroyNotify) ctl_object_free);
+        o->nodes = g_ptr_array_new_with_free_func((GDestroyNotify) ctl_object_free);
         return o;
 }
 
@@ -31,6 +32,7 @@ void ctl_objects_free(CtlObjects *o) {
         g_ptr_array_unref(o->groups);
         g_ptr_array_unref(o->rules);
         g_ptr_array_unref(o->attachments);
+        g_ptr_array_unref(o->nodes);
         ctl_values_free(o->values);
         g_free(o);
 }
@@ -79,6 +81,7 @@ void ctl_objects_sort(CtlObjects *o) {
         g_ptr_array_sort(o->groups, compare_named);
         g_ptr_array_sort_with_data(o->rules, compare_rules, o->groups);
         g_ptr_array_sort(o->attachments, compare_attachments);
+        g_ptr_array_sort(o->nodes, compare_named);
 }
 
 const CtlObject *ctl_object_by_path(const GPtrArray *objects, const char *path) {

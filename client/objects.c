@@ -36,6 +36,8 @@ static GPtrArray *array_of(const CtlObjects *o, CtlKind kind) {
 static GPtrArray *array_for(CtlObjects *o, const char *interface) {
         if (g_str_equal(interface, "org.devpass1.Device"))
                 return o->devices;
+        if (g_str_equal(interface, "org.devpass1.Node"))
+                return o->nodes;
         for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++)
                 if (g_str_equal(interface, kinds[k].interface))
                         return array_of(o, (CtlKind) k);

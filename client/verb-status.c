@@ -74,6 +74,12 @@ int verb_status(sd_bus *bus, int argc, char **argv, bool json) {
         g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func(g_free);
         add(rows, "Version", g_strdup(ctl_props_str(manager, "Version")));
         add(rows, "Node", g_strdup(ctl_props_str(manager, "Node")));
+        /* A node of its own says nothing of clusters. */
+        const char *cluster = ctl_props_str(manager, "ClusterState");
+        if (*cluster && !g_str_equal(cluster, "none"))
+                add(rows, "Cluster", g_str_equal(cluster, "unjoined") ?
+                                     g_strdup("unjoined: its own settings, changes refused until 'devpassctl "
+                                              "cluster join'") : ctl_escape(cluster));
         add(rows, "IOMMU", g_strdup(ctl_props_num(manager, "IommuEnabled") > 0 ? "enabled" :
                 "not enabled (enable VT-d/AMD-Vi in the firmware and intel_iommu=on or amd_iommu=on)"));
         GString *d = g_string_new(NULL);

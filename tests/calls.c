@@ -376,6 +376,19 @@ char *calls_snapshot(Harness *h) {
         return g_strjoinv("\n", (char **) lines->pdata);
 }
 
+char *calls_snapshot_settings(Harness *h) {
+        g_autoptr(GPtrArray) lines = calls_object_lines(h);
+        g_autoptr(GPtrArray) kept = g_ptr_array_new();
+
+        for (guint i = 0; i < lines->len; i++) {
+                const char *line = lines->pdata[i];
+                if (!g_str_has_prefix(line, "/org/devpass1/nodes/") && !g_str_has_prefix(line, "/org/devpass1 "))
+                        g_ptr_array_add(kept, (char *) line);
+        }
+        g_ptr_array_add(kept, NULL);
+        return g_strjoinv("\n", (char **) kept->pdata);
+}
+
 void calls_assert_unchanged(const char *before, const char *after, const char *what) {
         if (g_str_equal(before, after))
                 return;

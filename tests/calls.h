@@ -120,6 +120,10 @@ char *calls_boot_list(const char *state_dir);
 GPtrArray *calls_object_lines(Harness *h);
 /* Those lines joined by newlines. */
 char *calls_snapshot(Harness *h);
+/* The same without the Manager and the cluster's nodes, whose states
+ * move with etcd's and the nodes' own: what a node shows of its
+ * settings and devices. */
+char *calls_snapshot_settings(Harness *h);
 /* A digest of devpassd's store as it is on disk (the database and its
  * write-ahead log): a refused call must leave it byte for byte. */
 char *calls_store_digest(Harness *h);

@@ -218,7 +218,53 @@ static int method_create_rule(sd_bus_message *m, void *userdata, sd_bus_error *e
         return mutation_run(&create_rule_spec, m, userdata, error);
 }
 
-/* "none" on a single node; else the cluster's: up, stale, starting. */
+/* JoinCluster: a node's own rows into the cluster (cluster-join.c). No
+ * option is known yet: the a{sv} leaves room for them. */
+static int join_cluster_parse(MutationCall *c, sd_bus_error *error) {
+        return bus_settings_read(c->m, 0, c->args, error);
+}
+
+/* An unjoined node's objects all move: every group, machine and tenant
+ * is named to polkit. */
+static bool join_cluster_check(MutationCall *c, MutationAsk *ask, GError **error) {
+        ask->actions[0] = "org.devpass1.manage-cluster";
+        if (!c->d->cluster)
+                return g_set_error(error, CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "Node %s runs alone: add a "
+                                   "[Cluster] section to devpassd.conf and restart devpassd, then join",
+                                   c->d->config.node), false;
+        if (!g_str_equal(cluster_state(c->d->cluster), "unjoined"))
+                return true;
+        g_auto(GStrv) groups = model_group_paths(c->d->model);
+        for (size_t i = 0; groups[i]; i++) {
+                const StoreGroup *g = model_group_by_path(c->d->model, groups[i])->settings;
+                mutation_ask_group(ask, g->name);
+                mutation_ask_tenant(ask, g->tenant);
+        }
+        g_auto(GStrv) attachments = model_attachment_paths(c->d->model);
+        for (size_t i = 0; attachments[i]; i++)
+                mutation_ask_machine(ask, model_attachment_by_path(c->d->model, attachments[i])->settings->machine);
+        return true;
+}
+
+static bool join_cluster_apply(MutationCall *c, GError **error) {
+        mutation_log(c, "Joined the cluster");
+        return cluster_join(c->d->cluster, error);
+}
+
+static const MutationSpec join_cluster_spec = {
+        .member = "JoinCluster",
+        .args_size = sizeof(BusSettings),
+        .args_clear = (void (*)(void *)) bus_settings_clear,
+        .parse = join_cluster_parse,
+        .check = join_cluster_check,
+        .apply = join_cluster_apply,
+};
+
+static int method_join_cluster(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return mutation_run(&join_cluster_spec, m, userdata, error);
+}
+
+/* "none" on a single node; else the cluster's: up, stale, starting, unjoined. */
 static int property_get_cluster_state(sd_bus *bus, const char *path, const char *interface, const char *property,
                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Service *d = userdata;
@@ -266,6 +312,8 @@ const sd_bus_vtable bus_manager_vtable[] = {
                                 bus_passthrough_method_make, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RemovePassthrough", SD_BUS_ARGS("ao", devices), SD_BUS_RESULT("b", reboot_required),
                                 bus_passthrough_method_remove, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("JoinCluster", SD_BUS_ARGS("a{sv}", options), SD_BUS_NO_RESULT,
+                                method_join_cluster, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 

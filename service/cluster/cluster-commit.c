@@ -457,6 +457,8 @@ StoreCommit cluster_commit_hook(Store *s, void *data, GError **error) {
         /* Only this node's own rows: nothing for etcd. */
         if (p->order->len == 0)
                 return STORE_COMMIT_HERE;
+        if (c->unjoined)
+                return cluster_unjoined_error(c, error), STORE_COMMIT_REFUSED;
         if (c->pending || c->busy || !c->synced || !c->lease)
                 return g_set_error(error, CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "The cluster cannot take a "
                                    "change now (%s): call again", c->pending || c->busy ? "another change is on its "

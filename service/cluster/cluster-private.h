@@ -46,6 +46,8 @@ struct Cluster {
         bool busy;                /* a transaction is out */
         bool member;
         bool synced;              /* the first read is in the replica */
+        bool unjoined;            /* holds rows of its own, never read etcd: waits for JoinCluster */
+        bool join_asked;          /* cluster_join(): the next cluster_commit() joins */
         guint retry_source;
         bool applying_own;        /* the replica takes this node's own transaction */
         char *published;          /* this node's state as etcd has it (or is given it) */
@@ -74,6 +76,16 @@ bool cluster_replica_apply(Cluster *c, const ClusterKeyValue *kvs, guint n, cons
 /* The keys under prefix the replica has and etcd no longer does, as
  * deletions (for a full read). */
 GPtrArray *cluster_replica_gone(Cluster *c, const char *prefix, GHashTable *present, GError **error);
+
+/* cluster.c: the member key (once) and the alive key; then the first read. */
+void cluster_node_up(Cluster *c);
+
+/* cluster-join.c: whether the node starts unjoined (its replica never
+ * read etcd, its store holds shared rows of its own); the error its
+ * changes get meanwhile (false); the join, sent by cluster_commit(). */
+bool cluster_join_needed(Cluster *c, bool *needed, GError **error);
+bool cluster_unjoined_error(Cluster *c, GError **error);
+void cluster_join_run(Cluster *c, ClusterDone done, void *data);
 
 char *cluster_key_of(Cluster *c, ClusterKeyKind kind, int64_t id, const char *name, const char *node);
 /* The values of a machine's claims on this node and of its owner key,

@@ -53,6 +53,8 @@ static void state_changed(Cluster *c) {
 }
 
 const char *cluster_state(Cluster *c) {
+        if (c->unjoined)
+                return "unjoined";
         if (!c->synced)
                 return "starting";
         bool up = c->keeper && etcd_lease_keeper_alive(c->keeper) && c->watches[0] &&
@@ -232,7 +234,7 @@ static void on_up(GObject *source, GAsyncResult *result, gpointer data) {
 }
 
 /* The member key (once), and the alive key on the lease. */
-static void node_up(Cluster *c) {
+void cluster_node_up(Cluster *c) {
         g_autoptr(EtcdTxn) t = etcd_txn_new();
         g_autofree char *member = cluster_key_of(c, CLUSTER_KEY_NODE, 0, NULL, c->node);
         g_autofree char *alive = cluster_key_of(c, CLUSTER_KEY_ALIVE, 0, NULL, c->node);
@@ -265,7 +267,11 @@ static void on_granted(GObject *source, GAsyncResult *result, gpointer data) {
         c->lease = lease;
         g_clear_pointer(&c->keeper, etcd_lease_keeper_free);
         c->keeper = etcd_lease_keeper_new(c->client, lease, ttl, on_lease_lost, c);
-        node_up(c);
+        /* An unjoined node keeps a lease for its claims, and waits. */
+        if (c->unjoined)
+                state_changed(c);
+        else
+                cluster_node_up(c);
 }
 
 static void lease_grant(Cluster *c) {
@@ -275,11 +281,12 @@ static void lease_grant(Cluster *c) {
 /* ---- a transaction the store handed on ---- */
 
 bool cluster_deferred(Cluster *c) {
-        return c->pending != NULL;
+        return c->pending != NULL || c->join_asked;
 }
 
 void cluster_drop(Cluster *c) {
         g_clear_pointer(&c->pending, cluster_pending_free);
+        c->join_asked = false;
 }
 
 struct ClusterCommit {
@@ -386,6 +393,11 @@ static void on_committed(GObject *source, GAsyncResult *result, gpointer data) {
 }
 
 void cluster_commit(Cluster *c, ClusterDone done, void *data) {
+        if (c->join_asked) {
+                c->join_asked = false;
+                cluster_join_run(c, done, data);
+                return;
+        }
         Commit *k = g_new0(Commit, 1);
 
         g_return_if_fail(c->pending);
@@ -416,6 +428,8 @@ Cluster *cluster_new(const ConfigCluster *config, const char *node, Store *store
         c->client = etcd_client_new((const char *const *) config->endpoints, config->ca_file ? &tls : NULL, NULL,
                                     error);
         if (!c->client)
+                return NULL;
+        if (!cluster_join_needed(c, &c->unjoined, error))
                 return NULL;
         store_record_changes(store, true);
         store_set_commit_hook(store, cluster_commit_hook, c);

@@ -51,8 +51,15 @@ void cluster_drop(Cluster *c);
 typedef void (*ClusterDone)(const GError *error, void *data);
 void cluster_commit(Cluster *c, ClusterDone done, void *data);
 
+/* A node that started with rows of its own and no replica (unjoined):
+ * the next cluster_commit() moves its rows into the cluster with new ids
+ * (refused, naming each, on a conflict), and the node becomes a member.
+ * Nothing to do on a member. (cluster-join.c) */
+bool cluster_join(Cluster *c, GError **error);
+
 /* "up" (etcd answers, the replica is current), "stale" (the last known
- * state; changes refused), "starting". */
+ * state; changes refused), "starting", "unjoined" (its own rows, not yet
+ * moved into the cluster: changes refused until cluster_join()). */
 const char *cluster_state(Cluster *c);
 const char *cluster_node(Cluster *c);
 

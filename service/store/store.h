@@ -293,3 +293,15 @@ bool store_commit_here(Store *s, GError **error);
 /* The cluster gave out the ids of table (groups, rules, attachments)
  * below next: an insert here never takes one of them. */
 bool store_replica_id_floor(Store *s, StoreTable table, int64_t next, GError **error);
+
+/* ---- a single node joining a cluster (store-join.c) ---- */
+
+/* Whether the store holds rows a cluster shares: groups, rules,
+ * attachments, claims, holds, MACs. */
+bool store_holds_shared_rows(Store *s, bool *any, GError **error);
+/* Every MAC the store keeps (char*), in order. */
+GPtrArray *store_macs_all(Store *s, GError **error);
+/* Inside a transaction begun with store_begin_deferred(): the ids of
+ * table (groups, rules, attachments) that ids maps (gint64* -> gint64*)
+ * become the new ones, in the rows that refer to them too. */
+bool store_ids_remap(Store *s, StoreTable table, GHashTable *ids, GError **error);

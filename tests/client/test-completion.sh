@@ -61,6 +61,7 @@ complete_line 'devpassctl detach vm1 ' 'gpu\ 1' nic
 complete_line 'devpassctl delete-group --r' --raw --release
 complete_line 'devpassctl --json dev' devices device
 complete_line 'devpassctl create-group x --type ' pci sriov-nic
+complete_line 'devpassctl cluster ' join
 complete_line 'devpassctl help up' update-group update-rule update-attachment
 [[ -e $canary ]] && { echo "a group's name ran" >&2; fails=$((fails + 1)); rm -f "$canary"; }
 exit $((fails > 0))

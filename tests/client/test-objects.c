@@ -256,6 +256,39 @@ static void test_reboot(void **state) {
         assert_string_equal(c, "Reboot required: reboot node (unknown) to finish the change");
 }
 
+static CtlObject *node(CtlObjects *all, const char *name, const char *state, int64_t devices, int64_t units,
+                        const char *reasons) {
+        /* As sd_bus_path_encode() writes the name's '-'. */
+        g_auto(GStrv) parts = g_strsplit(name, "-", -1);
+        g_autofree char *encoded = g_strjoinv("_2d", parts);
+        g_autofree char *path = g_strconcat("/org/devpass1/nodes/", encoded, NULL);
+        CtlObject *n = object(all->nodes, path);
+        add(n, val("Name", 's', name, 0));
+        add(n, val("State", 's', state, 0));
+        add(n, val("Devices", 'u', NULL, devices));
+        add(n, val("Units", 'u', NULL, units));
+        add(n, val("RebootRequired", 'b', NULL, reasons[0] != '\0'));
+        add(n, val_tuples("RebootReasons", "ss", reasons));
+        return n;
+}
+
+/* devpassctl nodes: a row per member, by name; JSON in the CLI's keys. */
+static void test_nodes(void **state) {
+        g_autoptr(CtlObjects) all = ctl_objects_new();
+        node(all, "node-b", "down", 0, 0, "");
+        node(all, "node-a", "up", 64, 40, "0000:17:00.0|vfio-pci in the initramfs");
+        ctl_objects_sort(all);
+
+        g_autoptr(CtlTable) t = ctl_nodes_table(all->nodes);
+        g_autofree char *text = table_text(t);
+        assert_string_equal(text, "node-a up 64 40 yes\n"
+                                  "node-b down 0 0 no\n");
+        g_autofree char *row = ctl_table_row_json(t, 0);
+        assert_string_equal(row, "{\"name\": \"node-a\", \"state\": \"up\", \"devices\": 64, \"units\": 40, "
+                                 "\"reboot_required\": true, \"reboot_reasons\": [[\"0000:17:00.0\", "
+                                 "\"vfio-pci in the initramfs\"]], \"path\": \"/org/devpass1/nodes/node_2da\"}");
+}
+
 static void test_details(void **state) {
         g_autoptr(CtlObjects) all = ctl_objects_new();
         CtlObject *g = group(all, "1", "gpu");
@@ -303,6 +336,7 @@ int main(void) {
                 cmocka_unit_test(test_findings),
                 cmocka_unit_test(test_reboot),
                 cmocka_unit_test(test_details),
+                cmocka_unit_test(test_nodes),
         };
         return cmocka_run_group_tests_name("client-objects", tests, NULL, NULL);
 }

@@ -53,7 +53,7 @@ static const char *const contract_errors[] = {
         "org.devpass1.Error.InvalidArgument", "org.devpass1.Error.NotFound",
         "org.devpass1.Error.Busy", "org.devpass1.Error.Unsafe",
         "org.devpass1.Error.NotAuthorized", "org.devpass1.Error.RebootRequired",
-        "org.devpass1.Error.Failed",
+        "org.devpass1.Error.Failed", "org.devpass1.Error.ClusterUnavailable",
         /* The standard ones the bus library answers with. */
         "org.freedesktop.DBus.Error.UnknownMethod", "org.freedesktop.DBus.Error.UnknownObject",
         "org.freedesktop.DBus.Error.UnknownInterface", "org.freedesktop.DBus.Error.UnknownProperty",

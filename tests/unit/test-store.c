@@ -494,6 +494,66 @@ static void test_replica(void **state) {
         assert_true(g_hash_table_contains(used, &(gint64) { 40 }));
 }
 
+/* A node joining a cluster takes the cluster's ids: ones the node's other
+ * rows still have (1 -> 2 while 2 -> 3) never collide, and every row
+ * that refers to them follows, a rule's conditions and a hold included. */
+static void test_ids_remap(void **state) {
+        const char *dir = *state;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(Store) s = open_ok(dir);
+        int64_t ids[3];
+
+        assert_true(store_begin(s, &error));
+        for (int i = 0; i < 3; i++) {
+                g_autofree char *name = g_strdup_printf("g%d", i);
+                g_autoptr(StoreGroup) g = group(name);
+                g_autoptr(StoreRule) r = store_rule_new();
+                assert_true(store_group_insert(s, g, &error));
+                ids[i] = g->id;
+                r->group_id = g->id;
+                r->name = g_strdup(name);
+                r->node = g_strdup("");
+                g_ptr_array_add(r->conditions, store_condition_new("vendor", "eq", "10de"));
+                g_ptr_array_add(r->conditions, store_condition_new("device", "eq", "2230"));
+                assert_true(store_rule_insert(s, r, &error));
+        }
+        StorePassthrough p = { .group_id = ids[0] };
+        assert_true(store_passthrough_set(s, "0000:17:00.0", &p, &error));
+        assert_true(store_commit(s, &error));
+        claim_insert(s, "0000:17:00.0", "acme", true, ids[1]);
+
+        /* Each to the next: 1 -> 2, 2 -> 3, 3 -> 4 (groups and rules alike). */
+        assert_true(store_begin_deferred(s, &error));
+        for (StoreTable t = STORE_TABLE_GROUPS; t <= STORE_TABLE_RULES; t++) {
+                g_autoptr(GHashTable) map = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+                for (int i = 0; i < 3; i++) {
+                        int64_t next = ids[i] + 1;
+                        g_hash_table_insert(map, g_memdup2(&ids[i], sizeof(int64_t)), g_memdup2(&next, sizeof(next)));
+                }
+                assert_true(store_ids_remap(s, t, map, &error));
+        }
+        assert_true(store_commit_here(s, &error));
+
+        g_autoptr(GPtrArray) groups = store_groups_load(s, &error);
+        g_autoptr(GPtrArray) rules = store_rules_load(s, &error);
+        assert_int_equal(groups->len, 3);
+        for (int i = 0; i < 3; i++) {
+                const StoreGroup *g = groups->pdata[i];
+                const StoreRule *r = rules->pdata[i];
+                g_autofree char *name = g_strdup_printf("g%d", i);
+                assert_string_equal(g->name, name);
+                assert_int_equal(g->id, ids[i] + 1);
+                assert_int_equal(r->id, ids[i] + 1);
+                assert_int_equal(r->group_id, g->id);
+                assert_int_equal(r->conditions->len, 2);
+        }
+        g_autoptr(GHashTable) intents = store_passthrough_load(s, &error);
+        assert_int_equal(((StorePassthrough *) g_hash_table_lookup(intents, "0000:17:00.0"))->group_id, ids[0] + 1);
+        g_autoptr(GPtrArray) holds = store_holder_claims(s, "acme", true, &error);
+        assert_int_equal(holds->len, 1);
+        assert_int_equal(((StoreClaim *) holds->pdata[0])->group_id, ids[1] + 1);
+}
+
 static StoreCommit hook_defer(Store *s, void *data, GError **error) {
         (*(int *) data)++;
         return STORE_COMMIT_DEFERRED;
@@ -533,6 +593,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_changes_recorded, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_replica, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_commit_hook, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_ids_remap, setup, teardown),
         };
         return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A single node becoming a member (doc/cluster.md, "Joining"). A node
+ * whose replica never read etcd and whose store holds groups, rules,
+ * attachments, claims, holds or MACs of its own is "unjoined": its first
+ * read would mix the cluster's rows with its own, so it reads nothing,
+ * answers reads from its own rows and refuses changes until JoinCluster.
+ * The join reads the cluster's keys, refuses every conflict naming each,
+ * gives the node's rows new cluster-wide ids and writes them in one
+ * guarded etcd transaction; then the store takes the new ids in one
+ * SQLite transaction, and the node comes up as any member does. */
+#include <string.h>
+#include <gio/gio.h>
+
+#include "cluster-private.h"
+
+static const StoreTable id_tables[] = { STORE_TABLE_GROUPS, STORE_TABLE_RULES, STORE_TABLE_ATTACHMENTS };
+static const char *const id_kinds[] = { "group", "rule", "attachment" };
+
+bool cluster_join_needed(Cluster *c, bool *needed, GError **error) {
+        int64_t revision;
+        bool rows = false;
+
+        if (!store_replica_revision(c->store, c->shared, &revision, error))
+                return false;
+        if (revision == 0 && !store_holds_shared_rows(c->store, &rows, error))
+                return false;
+        *needed = revision == 0 && rows;
+        return true;
+}
+
+bool cluster_unjoined_error(Cluster *c, GError **error) {
+        g_set_error(error, CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "Node %s is not a member of the cluster yet: "
+                    "its own groups, rules and claims are shown as they were; run 'devpassctl cluster join' to "
+                    "move them into the cluster, then change them", c->node);
+        return false;
+}
+
+bool cluster_join(Cluster *c, GError **error) {
+        if (!c->unjoined)
+                return true;   /* a member already: nothing to move */
+        if (!c->lease)
+                return g_set_error(error, CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "etcd has not answered node %s "
+                                   "yet: call again when 'devpassctl status' shows the cluster", c->node), false;
+        if (c->busy)
+                return g_set_error(error, CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "Node %s is joining the cluster "
+                                   "already: 'devpassctl status' shows when it is up", c->node), false;
+        c->join_asked = true;
+        return true;
+}
+
+/* ---- what the cluster holds ---- */
+
+typedef struct {
+        Cluster *c;
+        EtcdClient *client;
+        GCancellable *cancel;
+        ClusterDone done;
+        void *data;
+        gint64 revision;                  /* of the read */
+        GHashTable *mods;                 /* key -> mod_revision (gint64*), every shared key read */
+        GHashTable *values;               /* key -> value, the machines' and the ids' */
+        GHashTable *ids[3];               /* old -> new (gint64*), by id_tables */
+        EtcdTxn *txn;
+        GString *conflicts;
+} Join;
+
+static void join_free(Join *j) {
+        etcd_client_unref(j->client);
+        g_object_unref(j->cancel);
+        g_clear_pointer(&j->mods, g_hash_table_unref);
+        g_clear_pointer(&j->values, g_hash_table_unref);
+        for (size_t i = 0; i < G_N_ELEMENTS(j->ids); i++)
+                g_clear_pointer(&j->ids[i], g_hash_table_unref);
+        g_clear_pointer(&j->txn, etcd_txn_free);
+        if (j->conflicts)
+                g_string_free(j->conflicts, TRUE);
+        g_free(j);
+}
+
+static void join_finish(Join *j, const GError *error) {
+        if (!g_cancellable_is_cancelled(j->cancel))
+                j->c->busy = false;
+        j->done(error, j->data);
+        join_free(j);
+}
+
+static int64_t mod_of(Join *j, const char *key) {
+        gint64 *mod = g_hash_table_lookup(j->mods, key);
+        return mod ? *mod : 0;
+}
+
+static void conflict(Join *j, const char *format, ...) G_GNUC_PRINTF(2, 3);
+static void conflict(Join *j, const char *format, ...) {
+        va_list ap;
+
+        if (j->conflicts->len)
+                g_string_append(j->conflicts, "; ");
+        va_start(ap, format);
+        g_string_append_vprintf(j->conflicts, format, ap);
+        va_end(ap);
+}
+
+static ClusterRow *row_of(Join *j, const char *key) {
+        const char *value = g_hash_table_lookup(j->values, key);
+        return value ? cluster_row_decode(j->c->prefix, key, strlen(key), value, strlen(value), NULL) : NULL;
+}
+
+/* ---- the node's rows, with the cluster's ids ---- */
+
+static int64_t new_id(Join *j, StoreTable table, int64_t old) {
+        gint64 *id = old ? g_hash_table_lookup(j->ids[table], &old) : NULL;
+        return id ? *id : 0;
+}
+
+/* The next ids of the cluster, and the ones the node's rows take. */
+static void ids_give(Join *j, StoreTable table, GPtrArray *rows) {
+        g_autofree char *key = cluster_key_of(j->c, CLUSTER_KEY_IDS, 0, id_kinds[table], NULL);
+        g_autoptr(ClusterRow) next = row_of(j, key);
+        int64_t id = next ? next->id : 1;
+
+        j->ids[table] = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+        for (guint i = 0; i < rows->len; i++) {
+                /* Every row type starts with its id. */
+                int64_t old = *(int64_t *) rows->pdata[i];
+                g_hash_table_insert(j->ids[table], g_memdup2(&old, sizeof(old)), g_memdup2(&id, sizeof(id)));
+                id++;
+        }
+        etcd_txn_compare(j->txn, key, ETCD_TARGET_MOD, ETCD_RESULT_EQUAL, mod_of(j, key));
+        if (rows->len) {
+                ClusterRow r = { .key.kind = CLUSTER_KEY_IDS, .id = id };
+                g_autofree char *value = cluster_row_encode(&r);
+                etcd_txn_put(j->txn, true, key, value, strlen(value), 0);
+        }
+}
+
+/* A key that must not exist in the cluster; what it is when it does. */
+static bool absent(Join *j, const char *key) {
+        etcd_txn_compare(j->txn, key, ETCD_TARGET_MOD, ETCD_RESULT_EQUAL, 0);
+        return mod_of(j, key) == 0;
+}
+
+static void put_row(Join *j, const char *key, const ClusterRow *row, gint64 lease) {
+        g_autofree char *value = cluster_row_encode(row);
+        etcd_txn_put(j->txn, true, key, value, strlen(value), lease);
+}
+
+static void put_named(Join *j, ClusterKeyKind kind, ClusterKeyKind name_kind, int64_t id, const char *name,
+                      const ClusterRow *row, const char *what) {
+        g_autofree char *key = cluster_key_of(j->c, kind, id, NULL, NULL);
+        g_autofree char *name_key = cluster_key_of(j->c, name_kind, 0, name, NULL);
+        ClusterRow r = { .key.kind = name_kind, .id = id };
+
+        if (!absent(j, name_key))
+                conflict(j, "%s '%s' is the name of another %s in the cluster", what, name, what);
+        put_row(j, key, row, 0);
+        put_row(j, name_key, &r, 0);
+}
+
+static bool build_objects(Join *j, GError **error) {
+        Store *s = j->c->store;
+        g_autoptr(GPtrArray) groups = store_groups_load(s, error);
+        g_autoptr(GPtrArray) rules = groups ? store_rules_load(s, error) : NULL;
+        g_autoptr(GPtrArray) attachments = rules ? store_attachments_load(s, error) : NULL;
+
+        if (!attachments)
+                return false;
+        ids_give(j, STORE_TABLE_GROUPS, groups);
+        ids_give(j, STORE_TABLE_RULES, rules);
+        ids_give(j, STORE_TABLE_ATTACHMENTS, attachments);
+        for (guint i = 0; i < groups->len; i++) {
+                StoreGroup *g = groups->pdata[i];
+                ClusterRow r = { .key.kind = CLUSTER_KEY_GROUP, .group = g };
+                put_named(j, CLUSTER_KEY_GROUP, CLUSTER_KEY_GROUP_NAME, new_id(j, STORE_TABLE_GROUPS, g->id), g->name,
+                          &r, "group");
+        }
+        for (guint i = 0; i < rules->len; i++) {
+                StoreRule *rule = rules->pdata[i];
+                ClusterRow r = { .key.kind = CLUSTER_KEY_RULE, .rule = rule };
+                rule->group_id = new_id(j, STORE_TABLE_GROUPS, rule->group_id);
+                put_named(j, CLUSTER_KEY_RULE, CLUSTER_KEY_RULE_NAME, new_id(j, STORE_TABLE_RULES, rule->id),
+                          rule->name, &r, "rule");
+        }
+        for (guint i = 0; i < attachments->len; i++) {
+                StoreAttachment *a = attachments->pdata[i];
+                ClusterRow r = { .key.kind = CLUSTER_KEY_ATTACHMENT, .attachment = a };
+                g_autofree char *key = cluster_key_of(j->c, CLUSTER_KEY_ATTACHMENT,
+                                                      new_id(j, STORE_TABLE_ATTACHMENTS, a->id), NULL, NULL);
+                a->group_id = new_id(j, STORE_TABLE_GROUPS, a->group_id);
+                put_row(j, key, &r, 0);
+        }
+        return true;
+}
+
+static bool build_macs(Join *j, GError **error) {
+        g_autoptr(GPtrArray) macs = store_macs_all(j->c->store, error);
+
+        if (!macs)
+                return false;
+        for (guint i = 0; i < macs->len; i++) {
+                const char *mac = macs->pdata[i];
+                ClusterRow r = { .key.kind = CLUSTER_KEY_MAC };
+                g_autofree char *key = cluster_key_of(j->c, CLUSTER_KEY_MAC, 0, mac, NULL);
+                if (!store_mac_owner(j->c->store, mac, &r.mac.attachment_id, &r.mac.group_id, error))
+                        return false;
+                r.mac.attachment_id = new_id(j, STORE_TABLE_ATTACHMENTS, r.mac.attachment_id);
+                r.mac.group_id = new_id(j, STORE_TABLE_GROUPS, r.mac.group_id);
+                if (!absent(j, key))
+                        conflict(j, "MAC %s is in use in the cluster", mac);
+                put_row(j, key, &r, 0);
+        }
+        return true;
+}
+
+/* A machine's claims, on the node's lease, and the machine's key. */
+static bool build_machine(Join *j, const char *machine, GPtrArray *devices, GError **error) {
+        g_autofree char *key = cluster_key_of(j->c, CLUSTER_KEY_MACHINE, 0, machine, NULL);
+        g_autofree char *claims_key = cluster_key_of(j->c, CLUSTER_KEY_CLAIMS, 0, machine, j->c->node);
+        g_autoptr(ClusterRow) owner = row_of(j, key);
+        g_autoptr(GArray) generations = g_array_new(FALSE, FALSE, sizeof(ClusterGeneration));
+        g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+        const StoreClaim *first = devices->pdata[0];
+
+        if (owner && !g_str_equal(owner->machine.node, j->c->node))
+                conflict(j, "machine '%s' is claimed on node %s", machine, owner->machine.node);
+        etcd_txn_compare(j->txn, key, ETCD_TARGET_MOD, ETCD_RESULT_EQUAL, mod_of(j, key));
+        for (guint i = 0; i < devices->len; i++) {
+                StoreClaim *d = devices->pdata[i];
+                int64_t old = d->attachment_id;
+                if (!old || !g_hash_table_add(seen, &d->attachment_id))
+                        continue;
+                g_autoptr(StoreAttachment) a = store_attachment_get(j->c->store, old, error);
+                if (!a && error && *error)
+                        return false;
+                if (a)
+                        g_array_append_val(generations, ((ClusterGeneration) {
+                                new_id(j, STORE_TABLE_ATTACHMENTS, old), a->claimed_generation }));
+        }
+        for (guint i = 0; i < devices->len; i++) {
+                StoreClaim *d = devices->pdata[i];
+                d->attachment_id = new_id(j, STORE_TABLE_ATTACHMENTS, d->attachment_id);
+        }
+        ClusterRow claims = { .key.kind = CLUSTER_KEY_CLAIMS,
+                              .claims = { .uuid = first->uuid, .devices = devices, .generations = generations } };
+        ClusterRow machine_row = { .key.kind = CLUSTER_KEY_MACHINE,
+                                   .machine = { .node = j->c->node, .uuid = first->uuid } };
+        put_row(j, claims_key, &claims, j->c->lease);
+        put_row(j, key, &machine_row, j->c->lease);
+        return true;
+}
+
+static void build_holds(Join *j, const char *tenant, GPtrArray *holds) {
+        g_autofree char *key = cluster_key_of(j->c, CLUSTER_KEY_HOLDS, 0, tenant, j->c->node);
+        ClusterRow r = { .key.kind = CLUSTER_KEY_HOLDS, .holds = holds };
+
+        for (guint i = 0; i < holds->len; i++) {
+                StoreClaim *h = holds->pdata[i];
+                h->group_id = new_id(j, STORE_TABLE_GROUPS, h->group_id);
+        }
+        put_row(j, key, &r, 0);
+}
+
+static bool build_claims(Join *j, GError **error) {
+        g_autoptr(GPtrArray) claims = store_claims_load(j->c->store, error);
+        g_autoptr(GHashTable) machines = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+                                                               (GDestroyNotify) g_ptr_array_unref);
+        g_autoptr(GHashTable) tenants = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+                                                              (GDestroyNotify) g_ptr_array_unref);
+        GHashTable *holders[2] = { machines, tenants };
+        GHashTableIter it;
+        gpointer holder, rows;
+
+        if (!claims)
+                return false;
+        for (guint i = 0; i < claims->len; i++) {
+                const StoreClaim *cl = claims->pdata[i];
+                GPtrArray *of = g_hash_table_lookup(holders[cl->tenant], cl->holder);
+                if (!of)
+                        g_hash_table_insert(holders[cl->tenant], cl->holder, of = g_ptr_array_new());
+                g_ptr_array_add(of, claims->pdata[i]);
+        }
+        g_hash_table_iter_init(&it, machines);
+        while (g_hash_table_iter_next(&it, &holder, &rows))
+                if (!build_machine(j, holder, rows, error))
+                        return false;
+        g_hash_table_iter_init(&it, tenants);
+        while (g_hash_table_iter_next(&it, &holder, &rows))
+                build_holds(j, holder, rows);
+        return true;
+}
+
+/* The groups the node uses, and the node a member. */
+static bool build_node(Join *j, GError **error) {
+        g_autoptr(GHashTable) used = store_groups_used(j->c->store, error);
+        g_autofree char *member = cluster_key_of(j->c, CLUSTER_KEY_NODE, 0, NULL, j->c->node);
+        ClusterRow joined = { .key.kind = CLUSTER_KEY_NODE, .joined = j->revision };
+        GHashTableIter it;
+        gpointer id;
+
+        if (!used)
+                return false;
+        g_hash_table_iter_init(&it, used);
+        while (g_hash_table_iter_next(&it, &id, NULL)) {
+                g_autofree char *key = cluster_key_of(j->c, CLUSTER_KEY_GROUP_USER,
+                                                      new_id(j, STORE_TABLE_GROUPS, *(gint64 *) id), NULL, j->c->node);
+                etcd_txn_put(j->txn, true, key, "{}", 2, 0);
+        }
+        etcd_txn_compare(j->txn, member, ETCD_TARGET_MOD, ETCD_RESULT_EQUAL, mod_of(j, member));
+        put_row(j, member, &joined, 0);
+        return true;
+}
+
+static bool join_build(Join *j, GError **error) {
+        j->txn = etcd_txn_new();
+        j->conflicts = g_string_new(NULL);
+        if (!build_objects(j, error) || !build_macs(j, error) || !build_claims(j, error) || !build_node(j, error))
+                return false;
+        if (j->conflicts->len)
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "Node %s cannot join the cluster: %s. "
+                                   "Rename or delete them in the cluster (or here, with [Cluster] taken out of "
+                                   "devpassd.conf), then join again; nothing was changed", j->c->node,
+                                   j->conflicts->str), false;
+        return true;
+}
+
+/* ---- the node's store takes the cluster's ids ---- */
+
+static bool store_take_ids(Join *j, GError **error) {
+        Store *s = j->c->store;
+
+        if (!store_begin_deferred(s, error))
+                return false;
+        for (size_t i = 0; i < G_N_ELEMENTS(id_tables); i++)
+                if (!store_ids_remap(s, id_tables[i], j->ids[i], error)) {
+                        store_rollback(s);
+                        return false;
+                }
+        return store_commit_here(s, error);
+}
+
+static void on_sent(GObject *source, GAsyncResult *result, gpointer data) {
+        Join *j = data;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(EtcdTxnResult) r = etcd_txn_finish(j->client, result, &error);
+
+        if (g_cancellable_is_cancelled(j->cancel)) {
+                g_autoptr(GError) stopping = g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "devpassd is "
+                                                         "stopping: call again when it is back");
+                join_finish(j, stopping);
+                return;
+        }
+        if (!r) {
+                g_autoptr(GError) e = NULL;
+                if (g_error_matches(error, ETCD_ERROR, ETCD_ERROR_FAILED))
+                        /* etcd's own limits: the join is one transaction. */
+                        e = g_error_new(G_IO_ERROR, G_IO_ERROR_FAILED, "etcd refused node %s's rows (%s): nothing "
+                                        "was changed; a node with more rows than etcd's --max-txn-ops or "
+                                        "--max-request-bytes take in one transaction needs them raised to join",
+                                        j->c->node, error->message);
+                else
+                        e = g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "etcd did not take node %s's rows "
+                                        "(%s): nothing was changed; join again when the cluster answers",
+                                        j->c->node, error->message);
+                join_finish(j, e);
+                return;
+        }
+        if (!r->succeeded) {
+                g_autoptr(GError) e = g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_CONFLICT, "The cluster changed while "
+                                                  "node %s joined: check it again", j->c->node);
+                join_finish(j, e);
+                return;
+        }
+        /* etcd has the rows; a store that cannot follow is said loudly
+         * (its first read then fails on the old ids: doc/cluster.md). */
+        if (!store_take_ids(j, &error))
+                g_warning("Cluster: node %s joined, but its store cannot take the cluster's ids: %s", j->c->node,
+                          error->message);
+        g_message("Cluster: node %s joined the cluster at revision %" G_GINT64_FORMAT, j->c->node, r->revision);
+        j->c->unjoined = false;
+        j->c->funcs.replica_changed(j->c->data);
+        cluster_node_up(j->c);
+        join_finish(j, NULL);
+}
+
+static void on_read(GObject *source, GAsyncResult *result, gpointer data) {
+        Join *j = data;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(EtcdTxnResult) r = etcd_txn_finish(j->client, result, &error);
+
+        if (!r || g_cancellable_is_cancelled(j->cancel)) {
+                g_autoptr(GError) e = g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "Cannot read the cluster "
+                                                  "(%s): join again when it answers",
+                                                  error ? error->message : "devpassd is stopping");
+                join_finish(j, e);
+                return;
+        }
+        const EtcdOpResponse *range = r->responses->pdata[0];
+        j->revision = r->revision;
+        for (guint i = 0; i < range->kvs->len; i++) {
+                const EtcdKv *kv = range->kvs->pdata[i];
+                if (strlen(kv->key) != kv->key_len)
+                        continue;
+                g_auto(ClusterKey) k = { 0 };
+                g_hash_table_insert(j->mods, g_strdup(kv->key), g_memdup2(&kv->mod_revision, sizeof(gint64)));
+                /* Only these are read again: the machines' owners, the next ids. */
+                if (cluster_key_parse(j->c->prefix, kv->key, kv->key_len, &k, NULL) &&
+                    (k.kind == CLUSTER_KEY_MACHINE || k.kind == CLUSTER_KEY_IDS))
+                        g_hash_table_insert(j->values, g_strdup(kv->key), g_strndup(kv->value, kv->value_len));
+        }
+        if (!join_build(j, &error)) {
+                join_finish(j, error);
+                return;
+        }
+        etcd_txn_async(j->client, j->txn, j->cancel, on_sent, j);
+}
+
+void cluster_join_run(Cluster *c, ClusterDone done, void *data) {
+        Join *j = g_new0(Join, 1);
+        g_autoptr(EtcdTxn) t = etcd_txn_new();
+        g_autofree char *end = etcd_prefix_end(c->shared);
+
+        j->c = c;
+        j->client = etcd_client_ref(c->client);
+        j->cancel = g_object_ref(c->cancel);
+        j->done = done;
+        j->data = data;
+        j->mods = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        j->values = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        c->busy = true;
+        etcd_txn_range(t, true, c->shared, end);
+        etcd_txn_async(c->client, t, c->cancel, on_read, j);
+}

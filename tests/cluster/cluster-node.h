@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* A node of a cluster in a test's process, without a bus: its own
+ * generated node (64 functions), store, model and, once joined to an
+ * etcd, cluster room; and a change sent as the mutation runner sends it
+ * (the model taken back, the transaction committed). */
+
+#include <stdbool.h>
+#include <glib.h>
+
+#include "cluster.h"
+#include "etcd-cluster.h"
+#include "model.h"
+
+typedef struct {
+        char *dir;
+        char *name;
+        Names *names;
+        Inventory *inventory;
+        Store *store;
+        Model *model;
+        Cluster *cluster;
+        guint changed;            /* replica_changed calls */
+        guint states;             /* state_changed calls */
+} Node;
+
+/* The node alone, in dir/name. */
+void node_open(Node *n, const char *dir, const char *name);
+/* Its cluster room, on etcd. */
+void node_cluster(Node *n, EtcdCluster *etcd);
+void node_start(Node *n, EtcdCluster *etcd, const char *dir, const char *name);
+void node_stop(Node *n);
+
+typedef struct {
+        bool done;
+        GError *error;
+} Outcome;
+
+/* After the model's change: back to the replica, and etcd decides. */
+void node_commit_start(Node *n, Outcome *o);
+void node_commit_wait(Outcome *o);
+
+/* A host's "pci" group's settings. */
+StoreGroup *node_group_settings(const char *name);
+/* A group made through the cluster: the model's once etcd has it. */
+ModelGroup *node_group_made(Node *n, const char *name);
