@@ -169,7 +169,7 @@ static bool rule_node_check(Build *b, const StoreRule *r, GError **error) {
 /* Nobody else may pass devices through into a group that is going, or
  * hold or claim in it. */
 static bool group_unused_elsewhere(Build *b, int64_t id, const char *name, GError **error) {
-        g_autofree char *users = cluster_key_of(b->c, CLUSTER_KEY_GROUP_USER, id, NULL, "");
+        g_autofree char *users = cluster_key_group_users(b->c->prefix, id);
         g_autoptr(GPtrArray) keys = store_replica_keys(b->s, users, error);
 
         if (!keys)
@@ -192,6 +192,23 @@ static bool touch_group(Build *b, int64_t id, GError **error) {
 
         return g && guarded_put(b, cluster_key_of(b->c, CLUSTER_KEY_GROUP, id, NULL, NULL),
                                 encode(CLUSTER_KEY_GROUP, g), error);
+}
+
+/* Whether a rule or attachment (key) starts to be in group_id: new, or
+ * in another group in the replica. A claim's new claimed_generation
+ * leaves the group be, so that claims of one group do not all write its
+ * key and refuse each other. */
+static bool group_entered(Build *b, const char *key, int64_t group_id) {
+        g_autofree char *value = NULL;
+        int64_t mod = 0;
+
+        if (!store_replica_key(b->s, key, &mod, &value, NULL) || mod == 0)
+                return true;
+        g_autoptr(ClusterRow) was = cluster_row_decode(b->c->prefix, key, strlen(key), value, strlen(value), NULL);
+        if (!was)
+                return true;
+        int64_t before = was->key.kind == CLUSTER_KEY_RULE ? was->rule->group_id : was->attachment->group_id;
+        return before != group_id;
 }
 
 static bool build_object(Build *b, const StoreRowChange *ch, GError **error) {
@@ -217,9 +234,12 @@ static bool build_object(Build *b, const StoreRowChange *ch, GError **error) {
         bool ok = true;
         if (ch->table == STORE_TABLE_RULES)
                 ok = rule_node_check(b, row, error);
-        if (ok && ch->table != STORE_TABLE_GROUPS)
-                ok = touch_group(b, ch->table == STORE_TABLE_RULES ? ((StoreRule *) row)->group_id :
-                                                                    ((StoreAttachment *) row)->group_id, error);
+        if (ok && ch->table != STORE_TABLE_GROUPS) {
+                int64_t group_id = ch->table == STORE_TABLE_RULES ? ((StoreRule *) row)->group_id :
+                                                                   ((StoreAttachment *) row)->group_id;
+                if (group_entered(b, key, group_id))
+                        ok = touch_group(b, group_id, error);
+        }
         if (ok)
                 ok = guarded_put(b, key, encode(kind, row), error);
         else
@@ -343,8 +363,7 @@ static bool build_tenant(Build *b, const char *tenant, GError **error) {
 /* A new user of a group writes the group again too (touch_group()). */
 static bool build_users(Build *b, GError **error) {
         g_autoptr(GHashTable) used = store_groups_used(b->s, error);
-        g_autofree char *all = cluster_key_of(b->c, CLUSTER_KEY_GROUP_USER, 0, NULL, "");
-        g_autofree char *users_prefix = g_strndup(all, strlen(all) - strlen("0/"));
+        g_autofree char *users_prefix = g_strconcat(b->c->shared, "group-users/", NULL);
         g_autoptr(GPtrArray) known = used ? store_replica_keys(b->s, users_prefix, error) : NULL;
         g_autoptr(GHashTable) have = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 

@@ -344,13 +344,14 @@ static gboolean on_caught_up(gpointer data) {
         return G_SOURCE_REMOVE;
 }
 
-/* A refused transaction waits until both watches have passed the
- * revision that refused it. */
+/* A refused transaction waits until the watch of the shared keys has
+ * passed the revision that refused it: only this node writes its own
+ * keys, so what refused it is shared (the watch of this node's own keys
+ * moves only with its own changes). */
 static void caught_up_check(Cluster *c) {
         Commit *k = c->waiting;
 
-        if (!k || etcd_watch_revision(c->watches[0]) < k->wait_revision ||
-            etcd_watch_revision(c->watches[1]) < k->wait_revision)
+        if (!k || etcd_watch_revision(c->watches[0]) < k->wait_revision)
                 return;
         g_source_remove(k->timeout);
         on_caught_up(k);
@@ -369,9 +370,10 @@ static void on_committed(GObject *source, GAsyncResult *result, gpointer data) {
                                         "changed; a bulk call larger than etcd's --max-txn-ops or "
                                         "--max-request-bytes needs them raised, or fewer entries", error->message);
                 else
-                        e = g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "etcd did not take the change "
-                                        "(%s): nothing is shown changed until etcd has it; call again when the "
-                                        "cluster is back", error ? error->message : "devpassd is stopping");
+                        e = g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "etcd did not answer (%s): the "
+                                        "change is not made here, and may still be made if etcd had it; read "
+                                        "the objects once the cluster is back before calling again",
+                                        error ? error->message : "devpassd is stopping");
                 commit_finish(k, e);
                 return;
         }
@@ -508,7 +510,7 @@ static void member_state(Cluster *c, ClusterMember *m) {
 }
 
 GPtrArray *cluster_members(Cluster *c, GError **error) {
-        g_autofree char *nodes = cluster_key_of(c, CLUSTER_KEY_NODE, 0, NULL, "");
+        g_autofree char *nodes = g_strconcat(c->shared, "nodes/", NULL);
         g_autoptr(GPtrArray) keys = store_replica_keys(c->store, nodes, error);
         GPtrArray *members = g_ptr_array_new_with_free_func((GDestroyNotify) cluster_member_free);
 
