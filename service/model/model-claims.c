@@ -86,6 +86,15 @@ void model_attachment_remove(Model *m, ModelAttachment *a) {
         g_hash_table_remove(m->attachments, &a->id);
 }
 
+void model_claim_take(Model *m, StoreClaim *c) {
+        if (c->tenant && *c->mac)
+                g_hash_table_insert(m->macs, g_strdup(c->mac), g_strdup_printf("a device of tenant %s", c->holder));
+        if (c->tenant)
+                g_hash_table_insert(m->holds, c->address, c);
+        else
+                model_claim_add(m, c);
+}
+
 bool model_claims_load(Model *m, GError **error) {
         m->attachments = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) model_attachment_free);
         m->attachment_paths = g_hash_table_new(g_str_hash, g_str_equal);
@@ -103,16 +112,8 @@ bool model_claims_load(Model *m, GError **error) {
                 return false;
         for (guint i = 0; i < attachments->len; i++)
                 model_attachment_add(m, model_attachment_new(m, g_steal_pointer(&attachments->pdata[i])));
-        for (guint i = 0; i < claims->len; i++) {
-                StoreClaim *c = g_steal_pointer(&claims->pdata[i]);
-                if (c->tenant && *c->mac)
-                        g_hash_table_insert(m->macs, g_strdup(c->mac), g_strdup_printf("a device of tenant %s",
-                                                                                       c->holder));
-                if (c->tenant)
-                        g_hash_table_insert(m->holds, c->address, c);
-                else
-                        model_claim_add(m, c);
-        }
+        for (guint i = 0; i < claims->len; i++)
+                model_claim_take(m, g_steal_pointer(&claims->pdata[i]));
         return true;
 }
 

@@ -127,6 +127,9 @@ void model_macs_disown(Model *m, char **macs);
 void model_claim_add(Model *m, StoreClaim *c);
 /* The machine's claims (StoreClaim*, borrowed), NULL when it holds nothing. */
 GPtrArray *model_machine_claims(Model *m, const char *machine);
+/* A claim or a tenant's hold, loaded, into the tables (a hold's MAC
+ * owned). */
+void model_claim_take(Model *m, StoreClaim *c);
 bool model_claims_load(Model *m, GError **error);
 void model_claims_free(Model *m);
 /* The functions VFIO hands out together with *d: its IOMMU group, or *d

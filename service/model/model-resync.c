@@ -154,16 +154,8 @@ static void claims_take(Model *m, GPtrArray *rows) {
         g_hash_table_remove_all(m->claims);
         g_hash_table_remove_all(m->holds);
         g_hash_table_remove_all(m->macs);
-        for (guint i = 0; i < rows->len; i++) {
-                StoreClaim *c = g_steal_pointer(&rows->pdata[i]);
-                if (c->tenant && *c->mac)
-                        g_hash_table_insert(m->macs, g_strdup(c->mac), g_strdup_printf("a device of tenant %s",
-                                                                                       c->holder));
-                if (c->tenant)
-                        g_hash_table_insert(m->holds, c->address, c);
-                else
-                        model_claim_add(m, c);
-        }
+        for (guint i = 0; i < rows->len; i++)
+                model_claim_take(m, g_steal_pointer(&rows->pdata[i]));
         g_hash_table_iter_init(&it, m->attachments);
         while (g_hash_table_iter_next(&it, NULL, &value)) {
                 const ModelAttachment *a = value;

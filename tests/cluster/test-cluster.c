@@ -183,22 +183,6 @@ static void wait_prop(Harness *h, const char *path, const char *iface, const cha
         }
 }
 
-/* Every bus object but the nodes' and the Manager (whose states say
- * how etcd is doing), one line each: what a node shows of the cluster's
- * settings and its devices. */
-static char *settings_snapshot(Harness *h) {
-        g_autoptr(GPtrArray) lines = calls_object_lines(h);
-        g_autoptr(GPtrArray) kept = g_ptr_array_new();
-
-        for (guint i = 0; i < lines->len; i++) {
-                const char *line = lines->pdata[i];
-                if (!g_str_has_prefix(line, "/org/devpass1/nodes/") && !g_str_has_prefix(line, "/org/devpass1 "))
-                        g_ptr_array_add(kept, (char *) line);
-        }
-        g_ptr_array_add(kept, NULL);
-        return g_strjoinv("\n", (char **) kept->pdata);
-}
-
 /* Every node shows each node in state ("up", "down"), and its own
  * ClusterState: "up" once it has read etcd and takes changes. */
 static void wait_nodes(Fixture *f, const char *node, const char *state) {
@@ -291,13 +275,13 @@ static void test_rule_one_node(void **state) {
                 assert_string_equal(devices, none);
         }
         /* A node that is not a member: refused, nothing changed on any node. */
-        g_autofree char *before = settings_snapshot(f->h[2]);
+        g_autofree char *before = calls_snapshot_settings(f->h[2]);
         calls_refused(f->h[0], "a rule for node9", "/org/devpass1", MANAGER, "CreateRule",
                       g_variant_new("(o@a{sv})", f->group,
                                     calls_dict("Conditions", calls_parse("a(sss)", "[('vendor', 'eq', '10de')]"), "Node",
                                          g_variant_new_string("node9"), NULL)),
                       "org.devpass1.Error.InvalidArgument", "node9");
-        g_autofree char *after = settings_snapshot(f->h[2]);
+        g_autofree char *after = calls_snapshot_settings(f->h[2]);
         calls_assert_unchanged(before, after, "node3");
 }
 
@@ -582,7 +566,7 @@ static void test_quorum(void **state) {
         etcd_cluster_kill(f->etcd, 1);
         g_auto(GStrv) snapshots = g_new0(char *, NODES + 1);
         for (int i = 0; i < NODES; i++)
-                snapshots[i] = settings_snapshot(f->h[i]);
+                snapshots[i] = calls_snapshot_settings(f->h[i]);
         for (int i = 0; i < NODES; i++) {
                 g_autofree char *name = g_strdup_printf("no quorum %d", i);
                 g_autoptr(GVariant) r = manager(f->h[i], "CreateGroup", group_settings(name), &error);
@@ -595,7 +579,7 @@ static void test_quorum(void **state) {
         /* Each node says so, and still answers from what it knew. */
         wait_cluster_state(f, "stale");
         for (int i = 0; i < NODES; i++) {
-                g_autofree char *now = settings_snapshot(f->h[i]);
+                g_autofree char *now = calls_snapshot_settings(f->h[i]);
                 calls_assert_unchanged(snapshots[i], now, f->h[i]->node);
         }
 
@@ -706,7 +690,7 @@ static bool snapshot_same(Harness *h, void *data) {
         SnapshotWait *w = data;
 
         g_free(w->now);
-        w->now = settings_snapshot(h);
+        w->now = calls_snapshot_settings(h);
         return g_str_equal(w->now, w->before);
 }
 
@@ -731,7 +715,7 @@ static void restart_all(Fixture *f, bool running) {
         for (int i = 0; i < NODES; i++) {
                 if (!harness_wait(f->h[i], units_everywhere, f->group, WAIT_MS))
                         fail_msg("%s: the group's units of every node did not arrive", f->h[i]->node);
-                snapshots[i] = settings_snapshot(f->h[i]);
+                snapshots[i] = calls_snapshot_settings(f->h[i]);
         }
         for (int i = 0; i < NODES; i++)
                 harness_daemon_stop(f->h[i]);
