@@ -97,7 +97,8 @@ static void test_admin_path(void **state) {
                                                 "      Rules: 0000:17:00.0 10de:2230, 0000:17:00.1 10de:1aef\n"
                                                 "    Devices: 0000:17:00.0 0000:17:00.1\n"
                                                 "      Total: 1\n"
-                                                "       Free: 1\n", group);
+                                                "       Free: 1\n"
+                                                "      Nodes: testnode 1 1\n", group);
         assert_string_equal(details, want);
         g_autofree char *by_path = ctl_ok(f, ARGS("group", group));
         assert_string_equal(by_path, want);
