@@ -253,7 +253,7 @@ static void call_committed(MutationCall *c) {
 
 /* A change another node's made stale is checked again from the top, as
  * after polkit, a few times; then the caller hears it. */
-#define MUTATION_CLUSTER_TRIES 3
+#define MUTATION_CLUSTER_TRIES 10
 
 static void call_again(MutationCall *c) {
         auth_redispatch(c->d->auth, c->m, c->ask.actions, (const char *const *) c->details, &c->caller);
