@@ -155,19 +155,29 @@ static gboolean read_again(gpointer data) {
         return G_SOURCE_REMOVE;
 }
 
+/* A step of the start's answer: NULL when devpassd stops meanwhile, or
+ * when etcd did not answer (the step is tried again later). */
+static EtcdTxnResult *op_txn_finish(Op *o, GAsyncResult *result, const char *what, GSourceFunc again) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(EtcdTxnResult) r = etcd_txn_finish(o->client, result, &error);
+
+        if (op_gone(o))
+                return NULL;
+        if (!r) {
+                g_message("Cluster: cannot %s (%s): trying again", what, error->message);
+                retry_later(o->c, again);
+        }
+        return g_steal_pointer(&r);
+}
+
 static void on_read(GObject *source, GAsyncResult *result, gpointer data) {
         g_autoptr(Op) o = data;
         g_autoptr(GError) error = NULL;
-        g_autoptr(EtcdTxnResult) r = etcd_txn_finish(o->client, result, &error);
+        g_autoptr(EtcdTxnResult) r = op_txn_finish(o, result, "read etcd", read_again);
         Cluster *c = o->c;
 
-        if (op_gone(o))
+        if (!r)
                 return;
-        if (!r) {
-                g_message("Cluster: cannot read etcd (%s): trying again", error->message);
-                retry_later(c, read_again);
-                return;
-        }
         const char *prefixes[] = { c->shared, c->own };
         for (guint i = 0; i < G_N_ELEMENTS(prefixes) && i < r->responses->len; i++) {
                 const EtcdOpResponse *range = r->responses->pdata[i];
@@ -219,18 +229,10 @@ static void on_lease_lost(EtcdLeaseKeeper *k, const GError *error, gpointer data
 
 static void on_up(GObject *source, GAsyncResult *result, gpointer data) {
         g_autoptr(Op) o = data;
-        g_autoptr(GError) error = NULL;
-        g_autoptr(EtcdTxnResult) r = etcd_txn_finish(o->client, result, &error);
-        Cluster *c = o->c;
+        g_autoptr(EtcdTxnResult) r = op_txn_finish(o, result, "say this node is up", grant_again);
 
-        if (op_gone(o))
-                return;
-        if (!r) {
-                g_message("Cluster: cannot say node %s is up (%s): trying again", c->node, error->message);
-                retry_later(c, grant_again);
-                return;
-        }
-        cluster_read(c);
+        if (r)
+                cluster_read(o->c);
 }
 
 /* The member key (once), and the alive key on the lease. */
