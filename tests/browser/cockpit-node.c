@@ -122,13 +122,28 @@ static GPid ws_start(const char *share, const char *home, const char *user, cons
         return pid;
 }
 
-/* share/cockpit/devpass: the page from the source tree, as installed. */
+/* share/cockpit/devpass: the page from the source tree, as installed:
+ * copied, not linked, so that the unprivileged user's bridge reads it
+ * whatever the checkout's own directories allow (mktemp -d: 0700). */
 static char *share_make(Harness *h) {
-        g_autofree char *cockpit = g_build_filename(h->tmpdir, "share", "cockpit", NULL);
-        g_autofree char *link = g_build_filename(cockpit, "devpass", NULL);
+        g_autofree char *page = g_build_filename(h->tmpdir, "share", "cockpit", "devpass", NULL);
+        const char *source = harness_path("DEVPASS_COCKPIT_PAGE");
+        g_autoptr(GDir) dir = g_dir_open(source, 0, NULL);
+        const char *name;
 
-        g_assert_cmpint(g_mkdir_with_parents(cockpit, 0755), ==, 0);
-        g_assert_cmpint(symlink(harness_path("DEVPASS_COCKPIT_PAGE"), link), ==, 0);
+        g_assert_nonnull(dir);
+        g_assert_cmpint(g_mkdir_with_parents(page, 0755), ==, 0);
+        while ((name = g_dir_read_name(dir))) {
+                g_autofree char *from = g_build_filename(source, name, NULL);
+                g_autofree char *to = g_build_filename(page, name, NULL);
+                g_autofree char *contents = NULL;
+                gsize len;
+                if (!g_file_test(from, G_FILE_TEST_IS_REGULAR))
+                        continue;
+                g_assert_true(g_file_get_contents(from, &contents, &len, NULL));
+                g_assert_true(g_file_set_contents_full(to, contents, (gssize) len, G_FILE_SET_CONTENTS_NONE, 0644,
+                                                       NULL));
+        }
         return g_strdup_printf("%s/share:/usr/local/share:/usr/share", h->tmpdir);
 }
 
