@@ -23,7 +23,7 @@ typedef enum {
         STORE_ERROR_DAMAGED,    /* not a database, or a row no call could have written */
 } StoreError;
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 typedef struct {
         int64_t id;
@@ -301,7 +301,17 @@ bool store_replica_id_floor(Store *s, StoreTable table, int64_t next, GError **e
 bool store_holds_shared_rows(Store *s, bool *any, GError **error);
 /* Every MAC the store keeps (char*), in order. */
 GPtrArray *store_macs_all(Store *s, GError **error);
-/* Inside a transaction begun with store_begin_deferred(): the ids of
- * table (groups, rules, attachments) that ids maps (gint64* -> gint64*)
- * become the new ones, in the rows that refer to them too. */
-bool store_ids_remap(Store *s, StoreTable table, GHashTable *ids, GError **error);
+/* A join is recorded before it is sent, so that a node that stops
+ * before etcd's answer reaches its store finishes it later: the ids the
+ * cluster gives the rows of groups, rules and attachments (ids[table]:
+ * gint64* -> gint64*), by the revision of etcd the join read. In a
+ * transaction of its own; another record of the same revision is
+ * replaced, those of others kept (a join etcd did not answer may still
+ * land). */
+bool store_join_record(Store *s, int64_t revision, GHashTable *const ids[3], GError **error);
+/* Whether the join that read revision is recorded (0: any join). */
+bool store_join_recorded(Store *s, int64_t revision, bool *recorded, GError **error);
+/* Inside a transaction begun with store_begin_deferred(): the ids the
+ * join that read revision gave become the rows' own, in the rows that
+ * refer to them too; then no join is recorded any more. */
+bool store_join_finish(Store *s, int64_t revision, GError **error);
