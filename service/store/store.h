@@ -181,6 +181,9 @@ GPtrArray *store_claims_release_stale(Store *s, GError **error);
 bool store_claims_release(Store *s, const char *machine, GError **error);
 /* The MACs of a tenant's group (for its holds). */
 bool store_group_macs_set(Store *s, int64_t group_id, char **macs, GError **error);
+/* The MACs of every tenant's group: mac -> the group's tenant. A
+ * cluster's replica has them all, whichever node holds their devices. */
+GHashTable *store_group_macs_load(Store *s, GError **error);
 
 GPtrArray *store_attachments_load(Store *s, GError **error);   /* StoreAttachment*, by id */
 /* StoreClaim*, by address (a machine's claim before a tenant's hold). */
@@ -234,6 +237,10 @@ bool store_local_apply(Store *s, GBytes *changes, GError **error);
 bool store_group_put(Store *s, const StoreGroup *g, GError **error);
 bool store_rule_put(Store *s, const StoreRule *r, GError **error);
 bool store_attachment_put(Store *s, const StoreAttachment *a, GError **error);
+/* A MAC of a tenant's group, given out or gone. An attachment's MACs
+ * are its row's (store_attachment_put()): neither touches them. */
+bool store_group_mac_put(Store *s, const char *mac, int64_t group_id, GError **error);
+bool store_group_mac_delete(Store *s, const char *mac, GError **error);
 /* A machine's claims (tenant false) or a tenant's holds, replaced by
  * claims (StoreClaim*; NULL or empty: none). */
 bool store_holder_put(Store *s, const char *holder, bool tenant, GPtrArray *claims, GError **error);
