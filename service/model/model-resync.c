@@ -12,6 +12,7 @@ typedef struct {
         GPtrArray *rules;          /* StoreRule* */
         GPtrArray *attachments;    /* StoreAttachment* */
         GPtrArray *claims;         /* StoreClaim* */
+        GHashTable *group_macs;    /* store_group_macs_load() */
         GHashTable *intents;
         GHashTable *sriov;
         GHashTable *overrides;
@@ -23,6 +24,7 @@ static void rows_clear(Rows *r) {
         g_clear_pointer(&r->rules, g_ptr_array_unref);
         g_clear_pointer(&r->attachments, g_ptr_array_unref);
         g_clear_pointer(&r->claims, g_ptr_array_unref);
+        g_clear_pointer(&r->group_macs, g_hash_table_unref);
         g_clear_pointer(&r->intents, g_hash_table_unref);
         g_clear_pointer(&r->sriov, g_hash_table_unref);
         g_clear_pointer(&r->overrides, g_hash_table_unref);
@@ -45,6 +47,7 @@ static bool rows_load(Model *m, Rows *r, GError **error) {
         if (!(r->groups = store_groups_load(m->store, error)) || !(r->rules = store_rules_load(m->store, error)) ||
             !(r->attachments = store_attachments_load(m->store, error)) ||
             !(r->claims = store_claims_load(m->store, error)) ||
+            !(r->group_macs = store_group_macs_load(m->store, error)) ||
             !(r->intents = store_passthrough_load(m->store, error)) || !(r->sriov = store_sriov_load(m->store, error)) ||
             !(r->overrides = store_overrides_load(m->store, error)))
                 return false;
@@ -144,9 +147,9 @@ static void attachments_take(Model *m, GPtrArray *rows) {
         }
 }
 
-/* Claims and holds as the store has them; the MACs they and the
- * attachments own, again. */
-static void claims_take(Model *m, GPtrArray *rows) {
+/* Claims and holds as the store has them; the MACs they, the
+ * attachments and tenants' groups own, again. */
+static void claims_take(Model *m, GPtrArray *rows, GHashTable *group_macs) {
         GHashTableIter it;
         gpointer value;
 
@@ -162,6 +165,7 @@ static void claims_take(Model *m, GPtrArray *rows) {
                 g_autofree char *owner = model_attachment_owner(a->settings);
                 model_macs_own(m, a->settings->macs, owner);
         }
+        model_group_macs_own(m, group_macs);
 }
 
 static void table_take(GHashTable **table, GHashTable **rows) {
@@ -178,7 +182,7 @@ bool model_resync(Model *m, GError **error) {
         groups_take(m, rows.groups);
         rules_take(m, &rows);
         attachments_take(m, rows.attachments);
-        claims_take(m, rows.claims);
+        claims_take(m, rows.claims, rows.group_macs);
         table_take(&m->intents, &rows.intents);
         table_take(&m->sriov, &rows.sriov);
         table_take(&m->overrides, &rows.overrides);
