@@ -62,9 +62,12 @@ typedef struct {
         bool creds_done;
         AuthCaller caller;
         gint64 answered_at;
+        AuthKeep keep;
 } Check;
 
 static void check_free(Check *c) {
+        if (c->keep.free)
+                c->keep.free(c->keep.data);
         sd_bus_slot_unref(c->slot);
         sd_bus_slot_unref(c->creds_slot);
         sd_bus_message_unref(c->message);
@@ -273,10 +276,15 @@ void auth_free(Auth *a) {
         g_free(a);
 }
 
-static void check_begin(Auth *a, sd_bus_message *m, const char *const *actions, const char *const *details) {
+static void check_begin(Auth *a, sd_bus_message *m, const char *const *actions, const char *const *details,
+                        AuthKeep *keep) {
         Check *c = g_new0(Check, 1);
 
         g_return_if_fail(actions && actions[0]);
+        if (keep) {
+                c->keep = *keep;
+                *keep = (AuthKeep) { 0 };
+        }
         c->auth = a;
         c->message = sd_bus_message_ref(m);
         c->actions = g_strdupv((char **) actions);
@@ -326,14 +334,23 @@ static void answers_expire(Auth *a) {
                         g_hash_table_iter_remove(&it);
 }
 
+void *auth_kept_take(Auth *a, sd_bus_message *m) {
+        Check *c = g_hash_table_lookup(a->answers, m);
+
+        if (!c)
+                return NULL;
+        c->keep.free = NULL;
+        return g_steal_pointer(&c->keep.data);
+}
+
 int auth_verify(Auth *a, sd_bus_message *m, const char *const *actions, const char *const *details,
-                AuthCaller *caller, sd_bus_error *error) {
+                AuthCaller *caller, AuthKeep *keep, sd_bus_error *error) {
         g_autoptr(Check) c = NULL;
 
         g_return_val_if_fail(actions && actions[0], -EINVAL);
         if (!g_hash_table_steal_extended(a->answers, m, NULL, (gpointer *) &c)) {
                 answers_expire(a);
-                check_begin(a, m, actions, details);
+                check_begin(a, m, actions, details, keep);
                 return 0;
         }
         /* What polkit was asked must be what this run would ask: an

@@ -39,8 +39,21 @@ typedef struct {
         char unit[256]; /* the caller's systemd unit when it first called; "" unknown */
 } AuthCaller;
 
+/* What a handler keeps while polkit is asked: what it read from the
+ * message, which does not change, so that it is not read again. */
+typedef struct {
+        void *data;
+        GDestroyNotify free;
+} AuthKeep;
+
+/* keep, when not NULL, is taken when the call is asked about (0): its
+ * data comes back by auth_kept_take() when the call does, or is freed
+ * when it never does. */
 int auth_verify(Auth *a, sd_bus_message *m, const char *const *actions, const char *const *details,
-                AuthCaller *caller, sd_bus_error *error);
+                AuthCaller *caller, AuthKeep *keep, sd_bus_error *error);
+/* What auth_verify() kept for m, now that it is back with its answer;
+ * NULL when nothing was (the first time, or sent round again). */
+void *auth_kept_take(Auth *a, sd_bus_message *m);
 /* Sends an authorized call round again, as if polkit had just answered
  * yes for what it asked (a cluster refused its change because another
  * node changed what it read): it is checked again from the top, and

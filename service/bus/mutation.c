@@ -299,19 +299,41 @@ static void on_cluster_done(const GError *error, void *data) {
         (void) sd_bus_reply_method_errorf(c->m, bus_error_name_for(error), "%s", error->message);
 }
 
+/* Back from polkit: the call as parsed the first time (parse looks
+ * nothing up, and the message is the same), to be checked again. */
+static MutationCall *call_back(Service *d, sd_bus_message *m, void *object) {
+        MutationCall *c = auth_kept_take(d->auth, m);
+
+        if (c) {
+                c->object = object;
+                ask_clear(&c->ask);
+                c->ask = (MutationAsk) { 0 };
+                g_clear_pointer(&c->details, g_strfreev);
+        }
+        return c;
+}
+
 int mutation_run(const MutationSpec *spec, sd_bus_message *m, void *object, sd_bus_error *error) {
-        g_autoptr(MutationCall) c = call_new(spec, m, object);
+        g_autoptr(MutationCall) c = call_back(service_of_call(m), m, object);
         g_autoptr(GError) e = NULL;
         int r;
 
-        if (spec->parse && (r = spec->parse(c, error)) < 0)
-                return r;
+        if (!c) {
+                c = call_new(spec, m, object);
+                if (spec->parse && (r = spec->parse(c, error)) < 0)
+                        return r;
+        }
         if (!spec->check(c, &c->ask, &e))
                 return error_from_gerror(c, error, e);
         c->details = ask_details(&c->ask, c->d->config.node);
-        if ((r = auth_verify(c->d->auth, m, c->ask.actions, (const char *const *) c->details, &c->caller,
-                             error)) <= 0)
-                return r == 0 ? 1 : r;
+        AuthKeep keep = { c, (GDestroyNotify) call_free };
+        if ((r = auth_verify(c->d->auth, m, c->ask.actions, (const char *const *) c->details, &c->caller, &keep,
+                             error)) == 0) {
+                g_steal_pointer(&c);   /* auth keeps it until the call is back */
+                return 1;
+        }
+        if (r < 0)
+                return r;
 
         /* Authorized for what the model says now: the change. */
         Cluster *cluster = c->d->cluster;

@@ -11,9 +11,10 @@
  *   effect  optional: a driver change the binder makes after the commit
  *
  * The runner parses, checks and asks polkit; when polkit answers, the
- * call is dispatched again from the top (systemd's way), so parse and
- * check run again on the model as it is now, and an answer about other
- * objects than this run names is refused (auth_verify()). Then it
+ * call is dispatched again from the top (systemd's way), so check runs
+ * again on the model as it is now (on the arguments parsed the first
+ * time), and an answer about other objects than this run names is
+ * refused (auth_verify()). Then it
  * applies, logs the change with its caller, emits the signals, runs the
  * effect, emits again, and replies: always once, an error when anything
  * failed, and nothing changed before authorization or after a failure. */

@@ -48,7 +48,7 @@ static int method_check(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         /* "a+b": both actions, in turn. */
         g_auto(GStrv) actions = g_strsplit(action, "+", -1);
         r = auth_verify(f->auth, m, (const char *const *) actions, (const char *const[]) { "tenant", tenant, NULL },
-                        &caller, error);
+                        &caller, NULL, error);
         if (r == 0)
                 return 1;   /* asked: the call comes back with the answer */
         f->checks++;
