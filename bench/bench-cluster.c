@@ -205,10 +205,13 @@ static void report(const char *what, double *v, double *floor, const char *floor
 
 static void bench_change(Cluster *c) {
         EtcdFloor *f = etcd_floor_new(c->etcd);
-        double signal[ROUNDS], answer[ROUNDS], floor[ROUNDS], floor_answer[ROUNDS];
+        double signal[ROUNDS], answer[ROUNDS], floor[ROUNDS], floor_answer[ROUNDS], cpu[NODES];
 
         for (unsigned i = 0; i < WARM + ROUNDS; i++) {
                 double s, a, fs, fa;
+                if (i == WARM)
+                        for (int n = 0; n < NODES; n++)
+                                cpu[n] = process_cpu_ms(c->h[n]->daemon_pid);
                 if (i % 2) {
                         s = change_round(c, i, &a);
                         fs = etcd_floor_round(f, &fa);
@@ -220,6 +223,8 @@ static void bench_change(Cluster *c) {
                         continue;
                 signal[i - WARM] = s, answer[i - WARM] = a, floor[i - WARM] = fs, floor_answer[i - WARM] = fa;
         }
+        for (int n = 0; n < NODES; n++)
+                cpu[n] = (process_cpu_ms(c->h[n]->daemon_pid) - cpu[n]) / ROUNDS;
         etcd_floor_free(f);
         printf("\ncluster: three devpassd on a 3-member etcd (loopback), nodes of %u functions, the real polkitd,\n"
                "caller root; %d rounds each after %d warm-up, devpassd and the floors in turn\n", FUNCTIONS, ROUNDS,
@@ -228,6 +233,8 @@ static void bench_change(Cluster *c) {
                "etcd put on member 1 until the watch event on member 3", 1.5);
         printf("  %-44s %7.3f ms   etcd's put until its answer: %7.3f ms\n", "    CreateGroup's reply on node 1: median",
                median(answer, ROUNDS), median(floor_answer, ROUNDS));
+        printf("  %-44s %7.3f ms   node 2 %.3f ms, node 3 %.3f ms (all threads)\n",
+               "    devpassd CPU time per change: node 1", cpu[0], cpu[1], cpu[2]);
 }
 
 /* ---- a claim ---- */

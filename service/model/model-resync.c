@@ -2,7 +2,18 @@
 /* Memory brought to what the store holds, with every difference marked as
  * the change functions mark it. A node of a cluster takes in this way what
  * other nodes changed (its store is the replica that etcd's watch writes),
- * and takes back a change that etcd refused after the model had made it. */
+ * and takes back a change that etcd refused after the model had made it.
+ *
+ * Only the tables changed since the last resync are read again (the store
+ * knows them from the changes it records: store_dirty()), and devices
+ * are matched against the rules again (model_refresh()) only when
+ * something that decides where a device belongs differs, as the change
+ * functions do: a rule, a group's settings but its description, a group
+ * with devices gone, an intent, a VF count, an override. A new group, an
+ * attachment or a claim alone is judged as the change functions judge
+ * it: the devices whose holder changed, and the attachments. Most changes
+ * a cluster carries are such (a group made, a claim), and a full refresh
+ * is most of a resync on a large node. */
 #include <gio/gio.h>
 
 #include "model-private.h"
@@ -39,77 +50,98 @@ static GHashTable *ids_of(GPtrArray *rows) {
         return ids;
 }
 
-/* Everything read, and every rule that needs it compiled, before memory
- * is touched: a failure here leaves the model as it was. */
-static bool rows_load(Model *m, Rows *r, GError **error) {
-        if (!(r->groups = store_groups_load(m->store, error)) || !(r->rules = store_rules_load(m->store, error)) ||
-            !(r->attachments = store_attachments_load(m->store, error)) ||
-            !(r->claims = store_claims_load(m->store, error)) ||
-            !(r->intents = store_passthrough_load(m->store, error)) || !(r->sriov = store_sriov_load(m->store, error)) ||
-            !(r->overrides = store_overrides_load(m->store, error)))
+#define DIRTY_CLAIMS                                                                            \
+        (STORE_DIRTY_TABLE(STORE_TABLE_CLAIMS) | STORE_DIRTY_TABLE(STORE_TABLE_HOLDS) |         \
+         STORE_DIRTY_TABLE(STORE_TABLE_MACS) | STORE_DIRTY_TABLE(STORE_TABLE_ATTACHMENTS))
+
+/* The tables changed since the last resync read (store_dirty()), and
+ * every rule that needs it compiled, before memory is touched: a failure
+ * here leaves the model as it was. A table not read stays NULL. */
+static bool rows_load(Model *m, Rows *r, guint dirty, GError **error) {
+        Store *s = m->store;
+
+        if (((dirty & STORE_DIRTY_TABLE(STORE_TABLE_GROUPS)) && !(r->groups = store_groups_load(s, error))) ||
+            ((dirty & STORE_DIRTY_TABLE(STORE_TABLE_RULES)) && !(r->rules = store_rules_load(s, error))) ||
+            ((dirty & STORE_DIRTY_TABLE(STORE_TABLE_ATTACHMENTS)) &&
+             !(r->attachments = store_attachments_load(s, error))) ||
+            ((dirty & DIRTY_CLAIMS) && !(r->claims = store_claims_load(s, error))) ||
+            ((dirty & STORE_DIRTY_TABLE(STORE_TABLE_PASSTHROUGH)) && !(r->intents = store_passthrough_load(s, error))) ||
+            ((dirty & STORE_DIRTY_SRIOV) && !(r->sriov = store_sriov_load(s, error))) ||
+            ((dirty & STORE_DIRTY_OVERRIDES) && !(r->overrides = store_overrides_load(s, error))))
                 return false;
         r->conditions = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
-        for (guint i = 0; i < r->rules->len; i++) {
-                const StoreRule *s = r->rules->pdata[i];
-                const ModelRule *old = g_hash_table_lookup(m->rules, &s->id);
-                if (old && model_conditions_equal(old->settings->conditions, s->conditions))
+        for (guint i = 0; r->rules && i < r->rules->len; i++) {
+                const StoreRule *rule = r->rules->pdata[i];
+                const ModelRule *old = g_hash_table_lookup(m->rules, &rule->id);
+                if (old && model_conditions_equal(old->settings->conditions, rule->conditions))
                         continue;
-                GPtrArray *conditions = model_conditions_compile(s->conditions, error);
+                GPtrArray *conditions = model_conditions_compile(rule->conditions, error);
                 if (!conditions)
                         return false;
-                g_hash_table_insert(r->conditions, model_id_new(s->id), conditions);
+                g_hash_table_insert(r->conditions, model_id_new(rule->id), conditions);
         }
         return true;
 }
 
-/* Objects the store no longer has go, attachments and rules before the
- * groups they point at. */
-static void forget_gone(Model *m, const Rows *r) {
-        g_autoptr(GHashTable) groups = ids_of(r->groups);
-        g_autoptr(GHashTable) rules = ids_of(r->rules);
-        g_autoptr(GHashTable) attachments = ids_of(r->attachments);
-        g_autoptr(GPtrArray) gone = g_ptr_array_new();
+/* The objects (by id) that rows, when read, no longer has. */
+static GPtrArray *gone_of(GHashTable *objects, GPtrArray *rows) {
+        g_autoptr(GHashTable) ids = rows ? ids_of(rows) : NULL;
+        GPtrArray *gone = g_ptr_array_new();
         GHashTableIter it;
         gpointer key, value;
 
-        g_hash_table_iter_init(&it, m->attachments);
-        while (g_hash_table_iter_next(&it, &key, &value))
-                if (!g_hash_table_contains(attachments, key))
+        g_hash_table_iter_init(&it, objects);
+        while (ids && g_hash_table_iter_next(&it, &key, &value))
+                if (!g_hash_table_contains(ids, key))
                         g_ptr_array_add(gone, value);
-        for (guint i = 0; i < gone->len; i++)
-                model_attachment_forget(m, gone->pdata[i]);
-        g_ptr_array_set_size(gone, 0);
-        g_hash_table_iter_init(&it, m->rules);
-        while (g_hash_table_iter_next(&it, &key, &value))
-                if (!g_hash_table_contains(rules, key))
-                        g_ptr_array_add(gone, value);
-        for (guint i = 0; i < gone->len; i++)
-                model_rule_forget(m, gone->pdata[i]);
-        g_ptr_array_set_size(gone, 0);
-        g_hash_table_iter_init(&it, m->groups);
-        while (g_hash_table_iter_next(&it, &key, &value))
-                if (!g_hash_table_contains(groups, key))
-                        g_ptr_array_add(gone, value);
-        for (guint i = 0; i < gone->len; i++)
-                model_group_forget(m, gone->pdata[i]);
+        return gone;
 }
 
-static void groups_take(Model *m, GPtrArray *rows) {
-        for (guint i = 0; i < rows->len; i++) {
+/* Objects the store no longer has go, attachments and rules before the
+ * groups they point at. Whether devices must find their group again. */
+static bool forget_gone(Model *m, const Rows *r) {
+        g_autoptr(GPtrArray) attachments = gone_of(m->attachments, r->attachments);
+        bool refresh;
+
+        for (guint i = 0; i < attachments->len; i++)
+                model_attachment_forget(m, attachments->pdata[i]);
+        g_autoptr(GPtrArray) rules = gone_of(m->rules, r->rules);
+        for (guint i = 0; i < rules->len; i++)
+                model_rule_forget(m, rules->pdata[i]);
+        refresh = rules->len > 0;
+        g_autoptr(GPtrArray) groups = gone_of(m->groups, r->groups);
+        for (guint i = 0; i < groups->len; i++) {
+                ModelGroup *g = groups->pdata[i];
+                refresh |= g->devices->len > 0;
+                model_group_forget(m, g);
+        }
+        return refresh;
+}
+
+/* Whether a group's settings changed beyond its description (a name
+ * shows in devices' blockers, a type and a tenant decide its devices). */
+static bool groups_take(Model *m, GPtrArray *rows) {
+        bool refresh = false;
+
+        for (guint i = 0; rows && i < rows->len; i++) {
                 StoreGroup *s = rows->pdata[i];
                 ModelGroup *g = g_hash_table_lookup(m->groups, &s->id);
                 if (g) {
-                        model_group_settings_set(m, g, s);
+                        refresh |= (model_group_settings_set(m, g, s) & ~PROP_BIT(GROUP_PROP_DESCRIPTION)) != 0;
                         continue;
                 }
                 g = model_group_new(m, g_steal_pointer(&rows->pdata[i]));
                 model_group_add(m, g);
                 g_ptr_array_add(m->changes->added, g_strdup(g->path));
         }
+        return refresh;
 }
 
-static void rules_take(Model *m, Rows *r) {
-        for (guint i = 0; i < r->rules->len; i++) {
+/* Whether a rule is new or changed. */
+static bool rules_take(Model *m, Rows *r) {
+        bool refresh = false;
+
+        for (guint i = 0; r->rules && i < r->rules->len; i++) {
                 StoreRule *s = r->rules->pdata[i];
                 ModelGroup *g = g_hash_table_lookup(m->groups, &s->group_id);
                 ModelRule *rule = g_hash_table_lookup(m->rules, &s->id);
@@ -120,18 +152,21 @@ static void rules_take(Model *m, Rows *r) {
                 else
                         conditions = g_ptr_array_ref(rule->conditions);
                 if (rule) {
-                        model_rule_settings_set(m, rule, g, g_steal_pointer(&r->rules->pdata[i]), conditions);
+                        refresh |= model_rule_settings_set(m, rule, g, g_steal_pointer(&r->rules->pdata[i]),
+                                                           conditions) != 0;
                         continue;
                 }
                 rule = model_rule_new(m, g_steal_pointer(&r->rules->pdata[i]), conditions, g);
                 model_rule_add(m, rule);
                 g_ptr_array_add(m->changes->added, g_strdup(rule->path));
                 model_mark(m->changes->groups, g, PROP_BIT(GROUP_PROP_RULES));
+                refresh = true;
         }
+        return refresh;
 }
 
 static void attachments_take(Model *m, GPtrArray *rows) {
-        for (guint i = 0; i < rows->len; i++) {
+        for (guint i = 0; rows && i < rows->len; i++) {
                 StoreAttachment *s = rows->pdata[i];
                 ModelAttachment *a = g_hash_table_lookup(m->attachments, &s->id);
                 if (a) {
@@ -144,9 +179,40 @@ static void attachments_take(Model *m, GPtrArray *rows) {
         }
 }
 
+/* Who holds each device, a machine and a tenant: address -> "machine\ntenant". */
+static GHashTable *holders_of(Model *m) {
+        GHashTable *holders = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        GHashTableIter it;
+        gpointer key, value;
+
+        g_hash_table_iter_init(&it, m->claims);
+        while (g_hash_table_iter_next(&it, &key, &value))
+                g_hash_table_insert(holders, g_strdup(key), g_strconcat(((StoreClaim *) value)->holder, "\n", NULL));
+        g_hash_table_iter_init(&it, m->holds);
+        while (g_hash_table_iter_next(&it, &key, &value)) {
+                const char *machine = g_hash_table_lookup(holders, key);
+                g_hash_table_insert(holders, g_strdup(key),
+                                    g_strconcat(machine ?: "\n", ((StoreClaim *) value)->holder, NULL));
+        }
+        return holders;
+}
+
+/* The addresses of a whose holders b has otherwise, or not at all. */
+static void holders_diff(GHashTable *a, GHashTable *b, GPtrArray *changed) {
+        GHashTableIter it;
+        gpointer key, value;
+
+        g_hash_table_iter_init(&it, a);
+        while (g_hash_table_iter_next(&it, &key, &value))
+                if (g_strcmp0(value, g_hash_table_lookup(b, key)) != 0)
+                        g_ptr_array_add(changed, g_strdup(key));
+}
+
 /* Claims and holds as the store has them; the MACs they and the
- * attachments own, again. */
-static void claims_take(Model *m, GPtrArray *rows) {
+ * attachments own, again. The addresses whose holder changed. */
+static GPtrArray *claims_take(Model *m, GPtrArray *rows) {
+        g_autoptr(GHashTable) before = holders_of(m);
+        GPtrArray *changed = g_ptr_array_new_with_free_func(g_free);
         GHashTableIter it;
         gpointer value;
 
@@ -162,27 +228,66 @@ static void claims_take(Model *m, GPtrArray *rows) {
                 g_autofree char *owner = model_attachment_owner(a->settings);
                 model_macs_own(m, a->settings->macs, owner);
         }
+        g_autoptr(GHashTable) after = holders_of(m);
+        holders_diff(after, before, changed);
+        /* Released: in before alone. */
+        g_hash_table_iter_init(&it, before);
+        gpointer key;
+        while (g_hash_table_iter_next(&it, &key, NULL))
+                if (!g_hash_table_contains(after, key))
+                        g_ptr_array_add(changed, g_strdup(key));
+        return changed;
 }
 
-static void table_take(GHashTable **table, GHashTable **rows) {
+/* Whether two tables have the same keys, and the same values by equal
+ * (NULL: sets, keys alone). */
+static bool tables_equal(GHashTable *a, GHashTable *b, GEqualFunc equal) {
+        GHashTableIter it;
+        gpointer key, value, other;
+
+        if (g_hash_table_size(a) != g_hash_table_size(b))
+                return false;
+        g_hash_table_iter_init(&it, a);
+        while (g_hash_table_iter_next(&it, &key, &value))
+                if (!g_hash_table_lookup_extended(b, key, NULL, &other) || (equal && !equal(value, other)))
+                        return false;
+        return true;
+}
+
+static gboolean intents_equal(gconstpointer a, gconstpointer b) {
+        return model_passthrough_equal(a, b);
+}
+
+/* Replaces *table by *rows when read; whether they differed. */
+static bool table_take(GHashTable **table, GHashTable **rows, GEqualFunc equal) {
+        if (!*rows)
+                return false;
+        bool same = tables_equal(*table, *rows, equal);
+
         g_hash_table_unref(*table);
         *table = g_steal_pointer(rows);
+        return !same;
 }
 
 bool model_resync(Model *m, GError **error) {
         g_auto(Rows) rows = { 0 };
+        bool refresh = false;
 
-        if (!rows_load(m, &rows, error))
+        if (!rows_load(m, &rows, store_dirty(m->store), error))
                 return false;
-        forget_gone(m, &rows);
-        groups_take(m, rows.groups);
-        rules_take(m, &rows);
+        store_dirty_clear(m->store);
+        refresh |= forget_gone(m, &rows);
+        refresh |= groups_take(m, rows.groups);
+        refresh |= rules_take(m, &rows);
         attachments_take(m, rows.attachments);
-        claims_take(m, rows.claims);
-        table_take(&m->intents, &rows.intents);
-        table_take(&m->sriov, &rows.sriov);
-        table_take(&m->overrides, &rows.overrides);
+        g_autoptr(GPtrArray) held = rows.claims ? claims_take(m, rows.claims) : g_ptr_array_new();
+        refresh |= table_take(&m->intents, &rows.intents, intents_equal);
+        refresh |= table_take(&m->sriov, &rows.sriov, g_direct_equal);
+        refresh |= table_take(&m->overrides, &rows.overrides, NULL);
         model_passthrough_facts_sync(m);
-        model_refresh(m);
+        if (refresh)
+                model_refresh(m);
+        else
+                model_refresh_holders(m, held, NULL);
         return true;
 }

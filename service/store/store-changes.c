@@ -37,6 +37,7 @@ void store_row_change_free(StoreRowChange *c) {
 
 void store_record_changes(Store *s, bool on) {
         s->record_changes = on;
+        s->dirty = STORE_DIRTY_ALL;
 }
 
 bool store_session_begin(Store *s, GError **error) {
@@ -55,15 +56,76 @@ bool store_session_begin(Store *s, GError **error) {
         return true;
 }
 
-void store_session_end(Store *s) {
-        g_clear_pointer(&s->session, sqlite3session_delete);
-}
-
 static int table_of(const char *name) {
         for (size_t i = 0; i < G_N_ELEMENTS(tables); i++)
                 if (g_str_equal(tables[i], name))
                         return (int) i;
         return g_str_equal(name, "conditions") ? STORE_TABLE_RULES : -1;
+}
+
+static guint dirty_bit(const char *name) {
+        int table = table_of(name);
+
+        if (table >= 0)
+                return STORE_DIRTY_TABLE(table);
+        return g_str_equal(name, "sriov") ? STORE_DIRTY_SRIOV : STORE_DIRTY_OVERRIDES;
+}
+
+/* The tables the session recorded into s->dirty; all when it cannot say. */
+static void session_dirty(Store *s) {
+        sqlite3_changeset_iter *it = NULL;
+        void *blob = NULL;
+        int size = 0;
+
+        if (sqlite3session_isempty(s->session))
+                return;
+        if (sqlite3session_changeset(s->session, &size, &blob) != SQLITE_OK ||
+            sqlite3changeset_start(&it, size, blob) != SQLITE_OK) {
+                s->dirty = STORE_DIRTY_ALL;
+        } else {
+                const char *name;
+                int columns, op, indirect;
+                while (sqlite3changeset_next(it) == SQLITE_ROW)
+                        if (sqlite3changeset_op(it, &name, &columns, &op, &indirect) == SQLITE_OK)
+                                s->dirty |= dirty_bit(name);
+                if (sqlite3changeset_finalize(it) != SQLITE_OK)
+                        s->dirty = STORE_DIRTY_ALL;
+        }
+        sqlite3_free(blob);
+}
+
+/* Bumped by another connection's commit only; -1 when it cannot be read. */
+static sqlite3_int64 others_version(Store *s) {
+        sqlite3_stmt *st = store_prepare(s, "PRAGMA data_version", NULL);
+        sqlite3_int64 v = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+
+        if (st)
+                sqlite3_reset(st);
+        return v;
+}
+
+static void dirty_seen(Store *s) {
+        s->changes_seen = sqlite3_total_changes64(s->db);
+        s->others_seen = others_version(s);
+}
+
+void store_session_end(Store *s) {
+        if (s->session)
+                session_dirty(s);
+        g_clear_pointer(&s->session, sqlite3session_delete);
+        if (s->record_changes)
+                dirty_seen(s);
+}
+
+guint store_dirty(Store *s) {
+        bool known = s->record_changes && sqlite3_total_changes64(s->db) == s->changes_seen &&
+                     s->others_seen >= 0 && others_version(s) == s->others_seen;
+        return known ? s->dirty : STORE_DIRTY_ALL;
+}
+
+void store_dirty_clear(Store *s) {
+        s->dirty = 0;
+        dirty_seen(s);
 }
 
 static char *value_text(sqlite3_value *v) {
