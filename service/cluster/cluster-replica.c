@@ -3,8 +3,8 @@
  * devpassd could have written is logged and left out, never applied),
  * its row put or deleted with the cluster's ids, the key's revision and
  * value kept for the next transaction's guards; one SQLite transaction a
- * batch, foreign keys checked at its end (a batch's keys come in key
- * order, an attachment before its group). */
+ * batch, foreign keys checked at its end when they must be (a batch's
+ * keys come in key order, an attachment before its group). */
 #include <string.h>
 #include <gio/gio.h>
 
@@ -109,9 +109,9 @@ static bool apply_one(Cluster *c, const ClusterKeyValue *kv, GError **error) {
         return row_put(c, row, error) && store_replica_set_key(c->store, key, kv->mod_revision, value, error);
 }
 
-bool cluster_replica_apply(Cluster *c, const ClusterKeyValue *kvs, guint n, const char *prefix, gint64 revision,
-                           GBytes *local, GError **error) {
-        if (!store_begin_deferred(c->store, error))
+static bool replica_write(Cluster *c, const ClusterKeyValue *kvs, guint n, const char *prefix, gint64 revision,
+                          GBytes *local, bool deferred, GError **error) {
+        if (!(deferred ? store_begin_deferred(c->store, error) : store_begin(c->store, error)))
                 return false;
         bool ok = !local || store_local_apply(c->store, local, error);
         for (guint i = 0; ok && i < n; i++)
@@ -123,6 +123,25 @@ bool cluster_replica_apply(Cluster *c, const ClusterKeyValue *kvs, guint n, cons
                 return false;
         }
         return store_commit_here(c->store, error);
+}
+
+/* Most batches come in an order their references allow (one change: a
+ * group before its rules), and are written with the foreign keys checked
+ * at once: the pragma that defers them to the commit makes SQLite prepare
+ * every statement the store keeps again, a good part of a change's time.
+ * A batch that needs it (an attachment's key before its new group's) is
+ * written again, deferred. */
+bool cluster_replica_apply(Cluster *c, const ClusterKeyValue *kvs, guint n, const char *prefix, gint64 revision,
+                           GBytes *local, GError **error) {
+        g_autoptr(GError) first = NULL;
+
+        if (replica_write(c, kvs, n, prefix, revision, local, false, &first))
+                return true;
+        if (!g_error_matches(first, STORE_ERROR, STORE_ERROR_CONSTRAINT)) {
+                g_propagate_error(error, g_steal_pointer(&first));
+                return false;
+        }
+        return replica_write(c, kvs, n, prefix, revision, local, true, error);
 }
 
 GPtrArray *cluster_replica_gone(Cluster *c, const char *prefix, GHashTable *present, GError **error) {

@@ -102,6 +102,13 @@ SoupMessage *etcd_client_message(EtcdClient *c, guint endpoint, const char *path
         g_autoptr(GBytes) bytes = g_bytes_new(body, strlen(body));
 
         soup_message_set_request_body_from_bytes(m, "application/json", bytes);
+        /* etcd's gateway takes everything as POST, which libsoup sends on
+         * a new connection each time unless told otherwise: a connect per
+         * request, and the idle ones piling up, each probed before the
+         * next request. A request libsoup sends again because a kept
+         * connection closed under it is one etcd did not answer: a
+         * transaction's compares refuse it if the first did reach etcd. */
+        soup_message_add_flags(m, SOUP_MESSAGE_IDEMPOTENT);
         if (c->client_cert)
                 soup_message_set_tls_client_certificate(m, c->client_cert);
         return m;
