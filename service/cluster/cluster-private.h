@@ -46,6 +46,7 @@ struct Cluster {
         bool busy;                /* a transaction is out */
         bool member;
         bool synced;              /* the first read is in the replica */
+        guint64 members_serial;   /* moves when what cluster_members() reads may have changed */
         bool unjoined;            /* holds rows of its own, never read etcd: waits for JoinCluster */
         bool join_asked;          /* cluster_join(): the next cluster_commit() joins */
         guint retry_source;

@@ -76,6 +76,17 @@ static bool row_delete(Cluster *c, const ClusterKey *k, int64_t known, GError **
         }
 }
 
+/* A member's keys: what cluster_members() reads. */
+static void members_touch(Cluster *c, const char *key) {
+        static const char *const kinds[] = { "nodes/", "alive/", "state/" };
+
+        if (!g_str_has_prefix(key, c->shared))
+                return;
+        for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++)
+                if (g_str_has_prefix(key + strlen(c->shared), kinds[i]))
+                        c->members_serial++;
+}
+
 /* One key: false only when the store fails; a value that does not decode
  * is logged and skipped. */
 static bool apply_one(Cluster *c, const ClusterKeyValue *kv, GError **error) {
@@ -92,6 +103,7 @@ static bool apply_one(Cluster *c, const ClusterKeyValue *kv, GError **error) {
                 return false;
         if (kv->value && known >= kv->mod_revision)
                 return true;
+        members_touch(c, key);
         if (!kv->value) {
                 g_auto(ClusterKey) k = { 0 };
                 if (!cluster_key_parse(c->prefix, kv->key, kv->key_len, &k, &bad)) {

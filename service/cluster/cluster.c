@@ -48,6 +48,7 @@ static bool op_gone(Op *o) {
 }
 
 static void state_changed(Cluster *c) {
+        c->members_serial++;
         if (c->funcs.state_changed)
                 c->funcs.state_changed(c->data);
 }
@@ -509,6 +510,10 @@ static void member_state(Cluster *c, ClusterMember *m) {
         g_array_append_vals(m->groups, row->state.free->data, row->state.free->len);
         for (guint i = 0; i < row->state.reboot_reasons->len; i++)
                 g_ptr_array_add(m->reboot_reasons, g_strdup(row->state.reboot_reasons->pdata[i]));
+}
+
+guint64 cluster_members_serial(Cluster *c) {
+        return c->members_serial;
 }
 
 GPtrArray *cluster_members(Cluster *c, GError **error) {
