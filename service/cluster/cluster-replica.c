@@ -156,6 +156,19 @@ bool cluster_replica_apply(Cluster *c, const ClusterKeyValue *kvs, guint n, cons
         return replica_write(c, kvs, n, prefix, revision, local, true, error);
 }
 
+bool cluster_replica_news(Cluster *c, const ClusterKeyValue *kvs, guint n) {
+        for (guint i = 0; i < n; i++) {
+                g_autofree char *key = g_strndup(kvs[i].key, kvs[i].key_len);
+                int64_t known = 0;
+                /* Cannot tell: news, applied as such. */
+                if (!store_replica_key(c->store, key, &known, NULL, NULL))
+                        return true;
+                if (kvs[i].value ? known < kvs[i].mod_revision : known > 0)
+                        return true;
+        }
+        return false;
+}
+
 GPtrArray *cluster_replica_gone(Cluster *c, const char *prefix, GHashTable *present, GError **error) {
         g_autoptr(GPtrArray) known = store_replica_keys(c->store, prefix, error);
         GPtrArray *gone = g_ptr_array_new_with_free_func(g_free);

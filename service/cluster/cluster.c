@@ -96,6 +96,12 @@ static void on_events(EtcdWatch *w, GPtrArray *events, gpointer data) {
                         .mod_revision = e->kv->mod_revision,
                 };
         }
+        /* This node's own changes, back: nothing to write, nothing for
+         * the model to follow. */
+        if (!cluster_replica_news(c, kvs, events->len)) {
+                caught_up_check(c);
+                return;
+        }
         if (!cluster_replica_apply(c, kvs, events->len, prefixes_of(c, w), etcd_watch_revision(w), NULL, &error)) {
                 /* The replica cannot follow: read it all again. */
                 g_warning("Cluster: cannot keep the replica: %s", error->message);

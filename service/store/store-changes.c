@@ -221,7 +221,33 @@ GPtrArray *store_changes(Store *s, GError **error) {
         return g_steal_pointer(&all);
 }
 
+static int local_only(void *ctx, const char *table) {
+        for (size_t i = 0; i < G_N_ELEMENTS(node_tables); i++)
+                if (g_str_equal(table, node_tables[i]))
+                        return 1;
+        return 0;
+}
+
+/* Whether the changeset changes a row only this node has. */
+static bool changeset_local(Store *s, void *blob, int size, GError **error) {
+        sqlite3_changeset_iter *it = NULL;
+        bool local = false;
+        int rc;
+
+        if ((rc = sqlite3changeset_start(&it, size, blob)) != SQLITE_OK)
+                return store_fail(s, rc, "Cannot read the changes of", error);
+        while (!local && (rc = sqlite3changeset_next(it)) == SQLITE_ROW) {
+                const char *name;
+                int columns, op, indirect;
+                sqlite3changeset_op(it, &name, &columns, &op, &indirect);
+                local = local_only(NULL, name);
+        }
+        rc = sqlite3changeset_finalize(it);
+        return rc == SQLITE_OK ? local : store_fail(s, rc, "Cannot read the changes of", error);
+}
+
 GBytes *store_local_changes(Store *s, GError **error) {
+        g_autoptr(GError) local_error = NULL;
         void *blob = NULL;
         int size = 0, rc;
 
@@ -229,16 +255,15 @@ GBytes *store_local_changes(Store *s, GError **error) {
                 return g_bytes_new(NULL, 0);
         if ((rc = sqlite3session_changeset(s->session, &size, &blob)) != SQLITE_OK)
                 return store_fail(s, rc, "Cannot read the changes of", error), NULL;
-        GBytes *b = g_bytes_new(blob, size);
+        /* None: nothing to apply later. Applying a changeset sets
+         * defer_foreign_keys, which makes SQLite prepare every statement
+         * the store keeps again. */
+        bool local = changeset_local(s, blob, size, &local_error);
+        GBytes *b = local ? g_bytes_new(blob, size) : local_error ? NULL : g_bytes_new(NULL, 0);
         sqlite3_free(blob);
+        if (local_error)
+                g_propagate_error(error, g_steal_pointer(&local_error));
         return b;
-}
-
-static int local_only(void *ctx, const char *table) {
-        for (size_t i = 0; i < G_N_ELEMENTS(node_tables); i++)
-                if (g_str_equal(table, node_tables[i]))
-                        return 1;
-        return 0;
 }
 
 /* The node's own rows are only ever written here: whatever is in the
