@@ -123,9 +123,10 @@ static void cluster_free(Cluster *c) {
         harness_free(c->alone);
         for (int i = NODES - 1; i >= 0; i--) {
                 harness_daemon_stop(c->h[i]);
+                if (i == 0)
+                        fakekernel_free(c->fk);
                 harness_free(c->h[i]);
         }
-        fakekernel_free(c->fk);
         etcd_cluster_free(c->etcd);
         g_free(c);
 }
