@@ -71,16 +71,39 @@ static guint dirty_bit(const char *name) {
         return g_str_equal(name, "sriov") ? STORE_DIRTY_SRIOV : STORE_DIRTY_OVERRIDES;
 }
 
+/* The session's changeset, made once for the transaction as it stands:
+ * the commit hook, the local rows and the tables changed read it, and
+ * making it walks every change. Borrowed. */
+static GBytes *session_changeset(Store *s, GError **error) {
+        sqlite3_int64 now = sqlite3_total_changes64(s->db);
+        void *blob = NULL;
+        int size = 0, rc;
+
+        if (s->changeset && s->changeset_at == now)
+                return s->changeset;
+        g_clear_pointer(&s->changeset, g_bytes_unref);
+        if ((rc = sqlite3session_changeset(s->session, &size, &blob)) != SQLITE_OK)
+                return store_fail(s, rc, "Cannot read the changes of", error), NULL;
+        s->changeset = g_bytes_new_with_free_func(blob, size, sqlite3_free, blob);
+        s->changeset_at = now;
+        return s->changeset;
+}
+
+static int changeset_start(GBytes *changeset, sqlite3_changeset_iter **it) {
+        gsize size;
+        const void *data = g_bytes_get_data(changeset, &size);
+
+        return sqlite3changeset_start(it, (int) size, (void *) data);
+}
+
 /* The tables the session recorded into s->dirty; all when it cannot say. */
 static void session_dirty(Store *s) {
         sqlite3_changeset_iter *it = NULL;
-        void *blob = NULL;
-        int size = 0;
+        GBytes *changeset;
 
         if (sqlite3session_isempty(s->session))
                 return;
-        if (sqlite3session_changeset(s->session, &size, &blob) != SQLITE_OK ||
-            sqlite3changeset_start(&it, size, blob) != SQLITE_OK) {
+        if (!(changeset = session_changeset(s, NULL)) || changeset_start(changeset, &it) != SQLITE_OK) {
                 s->dirty = STORE_DIRTY_ALL;
         } else {
                 const char *name;
@@ -91,7 +114,6 @@ static void session_dirty(Store *s) {
                 if (sqlite3changeset_finalize(it) != SQLITE_OK)
                         s->dirty = STORE_DIRTY_ALL;
         }
-        sqlite3_free(blob);
 }
 
 /* Bumped by another connection's commit only; -1 when it cannot be read. */
@@ -112,6 +134,7 @@ static void dirty_seen(Store *s) {
 void store_session_end(Store *s) {
         if (s->session)
                 session_dirty(s);
+        g_clear_pointer(&s->changeset, g_bytes_unref);
         g_clear_pointer(&s->session, sqlite3session_delete);
         if (s->record_changes)
                 dirty_seen(s);
@@ -196,16 +219,15 @@ static void changes_add(GPtrArray *all, StoreRowChange *c) {
 GPtrArray *store_changes(Store *s, GError **error) {
         g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func((GDestroyNotify) store_row_change_free);
         sqlite3_changeset_iter *it = NULL;
-        void *blob = NULL;
-        int size = 0, rc;
+        GBytes *changeset;
+        int rc;
 
         if (!s->session)
                 return g_steal_pointer(&all);
-        if ((rc = sqlite3session_changeset(s->session, &size, &blob)) != SQLITE_OK ||
-            (rc = sqlite3changeset_start(&it, size, blob)) != SQLITE_OK) {
-                sqlite3_free(blob);
+        if (!(changeset = session_changeset(s, error)))
+                return NULL;
+        if ((rc = changeset_start(changeset, &it)) != SQLITE_OK)
                 return store_fail(s, rc, "Cannot read the changes of", error), NULL;
-        }
         while ((rc = sqlite3changeset_next(it)) == SQLITE_ROW) {
                 const char *name;
                 int columns, op, indirect;
@@ -215,7 +237,6 @@ GPtrArray *store_changes(Store *s, GError **error) {
                         changes_add(all, c);
         }
         sqlite3changeset_finalize(it);
-        sqlite3_free(blob);
         if (rc != SQLITE_DONE)
                 return store_fail(s, rc, "Cannot read the changes of", error), NULL;
         return g_steal_pointer(&all);
@@ -229,12 +250,12 @@ static int local_only(void *ctx, const char *table) {
 }
 
 /* Whether the changeset changes a row only this node has. */
-static bool changeset_local(Store *s, void *blob, int size, GError **error) {
+static bool changeset_local(Store *s, GBytes *changeset, GError **error) {
         sqlite3_changeset_iter *it = NULL;
         bool local = false;
         int rc;
 
-        if ((rc = sqlite3changeset_start(&it, size, blob)) != SQLITE_OK)
+        if ((rc = changeset_start(changeset, &it)) != SQLITE_OK)
                 return store_fail(s, rc, "Cannot read the changes of", error);
         while (!local && (rc = sqlite3changeset_next(it)) == SQLITE_ROW) {
                 const char *name;
@@ -248,22 +269,20 @@ static bool changeset_local(Store *s, void *blob, int size, GError **error) {
 
 GBytes *store_local_changes(Store *s, GError **error) {
         g_autoptr(GError) local_error = NULL;
-        void *blob = NULL;
-        int size = 0, rc;
+        GBytes *changeset;
 
         if (!s->session)
                 return g_bytes_new(NULL, 0);
-        if ((rc = sqlite3session_changeset(s->session, &size, &blob)) != SQLITE_OK)
-                return store_fail(s, rc, "Cannot read the changes of", error), NULL;
+        if (!(changeset = session_changeset(s, error)))
+                return NULL;
         /* None: nothing to apply later. Applying a changeset sets
          * defer_foreign_keys, which makes SQLite prepare every statement
          * the store keeps again. */
-        bool local = changeset_local(s, blob, size, &local_error);
-        GBytes *b = local ? g_bytes_new(blob, size) : local_error ? NULL : g_bytes_new(NULL, 0);
-        sqlite3_free(blob);
+        if (changeset_local(s, changeset, &local_error))
+                return g_bytes_ref(changeset);
         if (local_error)
-                g_propagate_error(error, g_steal_pointer(&local_error));
-        return b;
+                return g_propagate_error(error, g_steal_pointer(&local_error)), NULL;
+        return g_bytes_new(NULL, 0);
 }
 
 /* The node's own rows are only ever written here: whatever is in the
