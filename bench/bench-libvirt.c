@@ -124,6 +124,35 @@ static void libvirt_measure(Harness *h, unsigned n, const char *virsh, GPid pid,
         ret->ran = true;
 }
 
+/* virsh has no timeout of its own, and waits for ever on a libvirtd that
+ * hangs (seen twice, 25 minutes, while another libvirtd ran): a libvirtd
+ * still running after this long is killed, and the virsh waiting on it
+ * fails, which stops the benchmark saying so instead of hanging it. */
+#define LIBVIRT_WATCHDOG_USEC (10ll * 60 * G_USEC_PER_SEC)
+
+typedef struct {
+        GMutex lock;
+        GCond done_cond;
+        bool done;
+        GPid pid;
+} Watchdog;
+
+static gpointer watchdog_run(gpointer data) {
+        Watchdog *w = data;
+        gint64 end = g_get_monotonic_time() + LIBVIRT_WATCHDOG_USEC;
+
+        g_mutex_lock(&w->lock);
+        while (!w->done)
+                if (!g_cond_wait_until(&w->done_cond, &w->lock, end)) {
+                        fprintf(stderr, "bench libvirt: libvirtd still runs after %lld s: killed\n",
+                                LIBVIRT_WATCHDOG_USEC / G_USEC_PER_SEC);
+                        (void) kill(w->pid, SIGKILL);
+                        break;
+                }
+        g_mutex_unlock(&w->lock);
+        return NULL;
+}
+
 void bench_libvirt(Harness *h, unsigned n, LibvirtFigures *ret) {
         g_autofree char *virsh = g_find_program_in_path("virsh");
 
@@ -140,9 +169,16 @@ void bench_libvirt(Harness *h, unsigned n, LibvirtFigures *ret) {
         }
         double t0 = now_ms();
         GPid pid = libvirtd_start(h);
-        if (pid > 0)
+        if (pid > 0) {
+                Watchdog w = { .pid = pid };
+                GThread *t = g_thread_new("libvirt-watchdog", watchdog_run, &w);
                 libvirt_measure(h, n, virsh, pid, t0, ret);
-        else
+                g_mutex_lock(&w.lock);
+                w.done = true;
+                g_cond_signal(&w.done_cond);
+                g_mutex_unlock(&w.lock);
+                g_thread_join(t);
+        } else
                 printf("  %-38s not measured: libvirtd did not start here\n", "libvirt's node devices");
         libvirtd_stop(pid);
         libvirt_unmount();

@@ -238,6 +238,17 @@ char *ctl_short_address(const char *s) {
         return g_strdup(s);
 }
 
+/* A group's Nodes (name, total, free): "node1: 1 of 2 free, node2: ...". */
+static char *node_units_text(const GPtrArray *nodes) {
+        GString *out = g_string_new(NULL);
+
+        for (guint i = 0; i < nodes->len; i++) {
+                char **t = nodes->pdata[i];
+                g_string_append_printf(out, "%s%s: %s of %s free", i ? ", " : "", t[0], t[2], t[1]);
+        }
+        return g_string_free(out, FALSE);
+}
+
 char *ctl_value_to_text(const CtlValue *v) {
         switch (v->type) {
         case 's':
@@ -265,6 +276,8 @@ char *ctl_value_to_text(const CtlValue *v) {
                         return ctl_conditions_text(v->tuples);
                 if (!v->tuples || v->tuples->len == 0)
                         return g_strdup("-");
+                if (g_str_equal(v->name, "Nodes"))
+                        return node_units_text(v->tuples);
                 /* Members by a space, structs by a comma; paths as addresses. */
                 GString *out = g_string_new(NULL);
                 for (guint i = 0; i < v->tuples->len; i++) {

@@ -5,6 +5,7 @@
 #include "auth.h"
 
 #include <errno.h>
+#include <systemd/sd-login.h>
 
 #include "bus-errors.h"
 
@@ -28,10 +29,11 @@
  * long after it came. */
 #define AUTH_ANSWER_KEEP_USEC (60ull * G_USEC_PER_SEC)
 
-/* Callers whose uid and pid the bus told, kept by unique name: the bus
- * never gives a name to a second connection, and a connection's
- * credentials are those it connected with, so an entry is never wrong,
- * at most unused; the table starts again when this full. */
+/* Callers whose uid and pid the bus told, with their unit, kept by
+ * unique name: the bus never gives a name to a second connection, and a
+ * connection's credentials are those it connected with, so an entry is
+ * never wrong (the unit at most old), at most unused; the table starts
+ * again when this full. */
 #define AUTH_CALLERS_MAX 1024
 
 struct Auth {
@@ -134,6 +136,16 @@ static int on_checked(sd_bus_message *reply, void *userdata, sd_bus_error *ret_e
         return 0;
 }
 
+/* The unit read here, once a caller, and not at every change's log
+ * line: /proc costs three syscalls a call. A process that moves to
+ * another unit later is logged with the first. */
+static void caller_read_unit(AuthCaller *caller) {
+        g_autofree char *unit = NULL;
+
+        if (sd_pid_get_unit((pid_t) caller->pid, &unit) >= 0)
+                g_strlcpy(caller->unit, unit, sizeof(caller->unit));
+}
+
 static int on_creds(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         Check *c = userdata;
         const char *key;
@@ -156,6 +168,8 @@ static int on_creds(sd_bus_message *reply, void *userdata, sd_bus_error *ret_err
                         if (sd_bus_message_exit_container(reply) < 0)
                                 break;
                 }
+        if (c->caller.pid > 0)
+                caller_read_unit(&c->caller);
         if (c->caller.uid >= 0) {
                 if (g_hash_table_size(c->auth->callers) >= AUTH_CALLERS_MAX)
                         g_hash_table_remove_all(c->auth->callers);
@@ -268,7 +282,7 @@ static void check_begin(Auth *a, sd_bus_message *m, const char *const *actions, 
         c->actions = g_strdupv((char **) actions);
         c->details = details ? g_strdupv((char **) details) : g_new0(char *, 1);
         c->interactive = sd_bus_message_get_allow_interactive_authorization(m) > 0;
-        c->caller = (AuthCaller) { -1, -1, 0 };
+        c->caller = (AuthCaller) { .uid = -1, .pid = -1 };
         g_hash_table_add(a->pending, c);
 
         if (!sd_bus_message_get_sender(m)) {

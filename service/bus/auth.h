@@ -29,12 +29,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Auth, auth_free);
  * password would do and the caller did not allow interaction), or
  * -ESTALE (org.devpass1.Error.Busy) when the actions or details differ
  * from what polkit was asked: a stale answer authorizes nothing. *caller
- * gets who the caller is, as the bus told (asked beside polkit). */
+ * gets who the caller is, as the bus and /proc told (asked beside polkit,
+ * once a caller). */
 typedef struct {
         int64_t uid;    /* -1: unknown */
         int64_t pid;
         unsigned again; /* how many times auth_redispatch() sent the call round */
         unsigned waited; /* of those, after waiting in line behind another change (not a try) */
+        char unit[256]; /* the caller's systemd unit when it first called; "" unknown */
 } AuthCaller;
 
 int auth_verify(Auth *a, sd_bus_message *m, const char *const *actions, const char *const *details,

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <systemd/sd-login.h>
 
 #include "bus-errors.h"
 #include "service.h"
@@ -120,10 +119,7 @@ static int error_from_gerror(MutationCall *c, sd_bus_error *error, const GError 
  * and /proc tell) and the objects as journal fields:
  * journalctl DEVPASS_DEVICE=0000:17:00.0 tells who bound a GPU. */
 static void log_change(MutationCall *c, const MutationAsk *ask, const AuthCaller *caller) {
-        g_autofree char *unit = NULL;
-
-        if (caller->pid > 0)
-                (void) sd_pid_get_unit((pid_t) caller->pid, &unit);
+        const char *unit = caller->unit[0] ? caller->unit : NULL;
         g_autoptr(GPtrArray) fields = g_ptr_array_new_with_free_func(g_free);
         const struct {
                 const char *field;
@@ -239,15 +235,17 @@ void mutation_log(MutationCall *c, const char *format, ...) {
 
 /* ---- the runner ---- */
 
-/* Committed: the log line, the signals, the effect, the reply. */
+/* Committed: the signals, the reply (or the effect, which answers), the
+ * log line: the caller does not wait for the journal. */
 static void call_committed(MutationCall *c) {
-        log_change(c, &c->ask, &c->caller);
         service_emit(c->d);
+        if (!c->effect.addresses)
+                call_reply(c);
+        log_change(c, &c->ask, &c->caller);
         if (c->effect.addresses) {
                 effect_start(c);   /* on_effect_done() answers */
                 return;
         }
-        call_reply(c);
         call_free(c);
 }
 

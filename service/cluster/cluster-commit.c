@@ -274,8 +274,15 @@ static bool build_mac(Build *b, const StoreRowChange *ch, GError **error) {
         if (!store_mac_owner(b->s, ch->key, &r.mac.attachment_id, &r.mac.group_id, error))
                 return false;
         bool owned = r.mac.attachment_id || r.mac.group_id;
-        return guarded_put(b, cluster_key_of(b->c, CLUSTER_KEY_MAC, 0, ch->key, NULL),
-                           owned ? cluster_row_encode(&r) : NULL, error);
+        char *key = cluster_key_of(b->c, CLUSTER_KEY_MAC, 0, ch->key, NULL);
+        if (ch->op == STORE_ROW_INSERT) {
+                /* A MAC given out: nobody's in the cluster, whatever the
+                 * replica knew of its key. */
+                etcd_txn_compare(b->p->txn, key, ETCD_TARGET_MOD, ETCD_RESULT_EQUAL, 0);
+                put(b, key, cluster_row_encode(&r));
+                return true;
+        }
+        return guarded_put(b, key, owned ? cluster_row_encode(&r) : NULL, error);
 }
 
 /* ---- claims and holds: per machine and tenant, under this node ---- */

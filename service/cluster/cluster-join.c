@@ -5,9 +5,13 @@
  * read would mix the cluster's rows with its own, so it reads nothing,
  * answers reads from its own rows and refuses changes until JoinCluster.
  * The join reads the cluster's keys, refuses every conflict naming each,
- * gives the node's rows new cluster-wide ids and writes them in one
- * guarded etcd transaction; then the store takes the new ids in one
- * SQLite transaction, and the node comes up as any member does. */
+ * gives the node's rows new cluster-wide ids, records them in the store
+ * and writes the rows in one guarded etcd transaction, with the node's
+ * member key naming the revision it read; then the store takes the new
+ * ids in one SQLite transaction, and the node comes up as any member
+ * does. A node that stopped (or whose store failed) in between finds its
+ * member key naming a join it recorded, at its next start or join, and
+ * takes the ids then. */
 #include <string.h>
 #include <gio/gio.h>
 
@@ -17,14 +21,18 @@ static const StoreTable id_tables[] = { STORE_TABLE_GROUPS, STORE_TABLE_RULES, S
 static const char *const id_kinds[] = { "group", "rule", "attachment" };
 
 bool cluster_join_needed(Cluster *c, bool *needed, GError **error) {
-        int64_t revision;
+        g_autofree char *member = cluster_key_of(c, CLUSTER_KEY_NODE, 0, NULL, c->node);
+        int64_t revision, known = 0;
         bool rows = false;
 
-        if (!store_replica_revision(c->store, c->shared, &revision, error))
+        /* A node whose join its store took knows its member key, even
+         * before its first read. */
+        if (!store_replica_revision(c->store, c->shared, &revision, error) ||
+            !store_replica_key(c->store, member, &known, NULL, error))
                 return false;
-        if (revision == 0 && !store_holds_shared_rows(c->store, &rows, error))
+        if (revision == 0 && known == 0 && !store_holds_shared_rows(c->store, &rows, error))
                 return false;
-        *needed = revision == 0 && rows;
+        *needed = rows;
         return true;
 }
 
@@ -56,9 +64,10 @@ typedef struct {
         GCancellable *cancel;
         ClusterDone done;
         void *data;
+        bool resume;                      /* only finish a join etcd took: cluster_join_resume() */
         gint64 revision;                  /* of the read */
         GHashTable *mods;                 /* key -> mod_revision (gint64*), every shared key read */
-        GHashTable *values;               /* key -> value, the machines' and the ids' */
+        GHashTable *values;               /* key -> value, the machines', the ids' and this node's member key */
         GHashTable *ids[3];               /* old -> new (gint64*), by id_tables */
         EtcdTxn *txn;
         GString *conflicts;
@@ -78,9 +87,14 @@ static void join_free(Join *j) {
 }
 
 static void join_finish(Join *j, const GError *error) {
-        if (!g_cancellable_is_cancelled(j->cancel))
+        if (!g_cancellable_is_cancelled(j->cancel)) {
                 j->c->busy = false;
-        j->done(error, j->data);
+                if (j->resume && error)
+                        g_message("Cluster: node %s cannot finish the join it sent (%s): it stays unjoined until "
+                                  "'devpassctl cluster join'", j->c->node, error->message);
+        }
+        if (j->done)
+                j->done(error, j->data);
         join_free(j);
 }
 
@@ -324,17 +338,77 @@ static bool join_build(Join *j, GError **error) {
 
 /* ---- the node's store takes the cluster's ids ---- */
 
-static bool store_take_ids(Join *j, GError **error) {
-        Store *s = j->c->store;
+static const ClusterKeyKind object_kinds[] = { CLUSTER_KEY_GROUP, CLUSTER_KEY_RULE, CLUSTER_KEY_ATTACHMENT };
 
-        if (!store_begin_deferred(s, error))
+/* A group's, rule's or attachment's key, and its value. */
+static ClusterRow object_row(StoreTable table, void *row) {
+        ClusterRow r = { .key.kind = object_kinds[table] };
+
+        if (table == STORE_TABLE_GROUPS)
+                r.group = row;
+        else if (table == STORE_TABLE_RULES)
+                r.rule = row;
+        else
+                r.attachment = row;
+        return r;
+}
+
+/* The replica knows the keys of the node's objects, as the join wrote
+ * them, at the revision etcd wrote them: the full read that follows
+ * brings what other nodes changed or deleted since. */
+static bool objects_known(Cluster *c, int64_t written, GError **error) {
+        g_autoptr(GPtrArray) groups = store_groups_load(c->store, error);
+        g_autoptr(GPtrArray) rules = groups ? store_rules_load(c->store, error) : NULL;
+        g_autoptr(GPtrArray) attachments = rules ? store_attachments_load(c->store, error) : NULL;
+        GPtrArray *rows[] = { groups, rules, attachments };
+
+        if (!attachments)
                 return false;
-        for (size_t i = 0; i < G_N_ELEMENTS(id_tables); i++)
-                if (!store_ids_remap(s, id_tables[i], j->ids[i], error)) {
-                        store_rollback(s);
-                        return false;
+        for (size_t t = 0; t < G_N_ELEMENTS(id_tables); t++)
+                for (guint i = 0; i < rows[t]->len; i++) {
+                        ClusterRow r = object_row(id_tables[t], rows[t]->pdata[i]);
+                        /* Every row type starts with its id. */
+                        g_autofree char *key = cluster_key_of(c, r.key.kind, *(int64_t *) rows[t]->pdata[i], NULL,
+                                                              NULL);
+                        g_autofree char *value = cluster_row_encode(&r);
+                        if (!store_replica_set_key(c->store, key, written, value, error))
+                                return false;
                 }
-        return store_commit_here(s, error);
+        return true;
+}
+
+/* etcd took the join that read revision, at written: the store takes
+ * its ids, the replica the node's keys and its member key, in one
+ * SQLite transaction; then the node is a member, and comes up. */
+static bool join_take(Cluster *c, int64_t revision, int64_t written, GError **error) {
+        g_autofree char *member = cluster_key_of(c, CLUSTER_KEY_NODE, 0, NULL, c->node);
+        ClusterRow joined = { .key.kind = CLUSTER_KEY_NODE, .joined = revision };
+        g_autofree char *value = cluster_row_encode(&joined);
+
+        if (!store_begin_deferred(c->store, error))
+                return false;
+        if (!store_join_finish(c->store, revision, error) || !objects_known(c, written, error) ||
+            !store_replica_set_key(c->store, member, written, value, error)) {
+                store_rollback(c->store);
+                return false;
+        }
+        if (!store_commit_here(c->store, error))
+                return false;
+        g_message("Cluster: node %s joined the cluster at revision %" G_GINT64_FORMAT, c->node, written);
+        c->unjoined = false;
+        c->funcs.replica_changed(c->data);
+        cluster_node_up(c);
+        return true;
+}
+
+/* The store cannot take ids etcd has: the node stays unjoined, and
+ * takes them at its next start or join. */
+static void join_untaken(Join *j, const GError *why) {
+        g_autoptr(GError) e = g_error_new(G_IO_ERROR, G_IO_ERROR_FAILED, "etcd has node %s's rows, but its store "
+                                          "cannot take the cluster's ids (%s): the node takes them at its next "
+                                          "start, or at the next 'devpassctl cluster join'", j->c->node,
+                                          why->message);
+        join_finish(j, e);
 }
 
 static void on_sent(GObject *source, GAsyncResult *result, gpointer data) {
@@ -357,9 +431,9 @@ static void on_sent(GObject *source, GAsyncResult *result, gpointer data) {
                                         "--max-request-bytes take in one transaction needs them raised to join",
                                         j->c->node, error->message);
                 else
-                        e = g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "etcd did not take node %s's rows "
-                                        "(%s): nothing was changed; join again when the cluster answers",
-                                        j->c->node, error->message);
+                        e = g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "etcd did not answer node %s's "
+                                        "join (%s): join again when the cluster answers (a join etcd took is "
+                                        "finished then)", j->c->node, error->message);
                 join_finish(j, e);
                 return;
         }
@@ -369,16 +443,25 @@ static void on_sent(GObject *source, GAsyncResult *result, gpointer data) {
                 join_finish(j, e);
                 return;
         }
-        /* etcd has the rows; a store that cannot follow is said loudly
-         * (its first read then fails on the old ids: doc/cluster.md). */
-        if (!store_take_ids(j, &error))
-                g_warning("Cluster: node %s joined, but its store cannot take the cluster's ids: %s", j->c->node,
-                          error->message);
-        g_message("Cluster: node %s joined the cluster at revision %" G_GINT64_FORMAT, j->c->node, r->revision);
-        j->c->unjoined = false;
-        j->c->funcs.replica_changed(j->c->data);
-        cluster_node_up(j->c);
+        if (!join_take(j->c, j->revision, r->revision, &error)) {
+                join_untaken(j, error);
+                return;
+        }
         join_finish(j, NULL);
+}
+
+/* The revision read by the join of this node's that etcd took, as its
+ * member key names it, when the node recorded that join (written: the
+ * key's revision); else 0. */
+static int64_t join_taken(Join *j, int64_t *written, GError **error) {
+        g_autofree char *member = cluster_key_of(j->c, CLUSTER_KEY_NODE, 0, NULL, j->c->node);
+        g_autoptr(ClusterRow) joined = row_of(j, member);
+        bool recorded = false;
+
+        if (!joined || !store_join_recorded(j->c->store, joined->joined, &recorded, error) || !recorded)
+                return 0;
+        *written = mod_of(j, member);
+        return joined->joined;
 }
 
 static void on_read(GObject *source, GAsyncResult *result, gpointer data) {
@@ -401,19 +484,39 @@ static void on_read(GObject *source, GAsyncResult *result, gpointer data) {
                         continue;
                 g_auto(ClusterKey) k = { 0 };
                 g_hash_table_insert(j->mods, g_strdup(kv->key), g_memdup2(&kv->mod_revision, sizeof(gint64)));
-                /* Only these are read again: the machines' owners, the next ids. */
+                /* Only these are read again: the machines' owners, the
+                 * next ids, and whether this node's join is in. */
                 if (cluster_key_parse(j->c->prefix, kv->key, kv->key_len, &k, NULL) &&
-                    (k.kind == CLUSTER_KEY_MACHINE || k.kind == CLUSTER_KEY_IDS))
+                    (k.kind == CLUSTER_KEY_MACHINE || k.kind == CLUSTER_KEY_IDS ||
+                     (k.kind == CLUSTER_KEY_NODE && g_str_equal(k.node, j->c->node))))
                         g_hash_table_insert(j->values, g_strdup(kv->key), g_strndup(kv->value, kv->value_len));
         }
-        if (!join_build(j, &error)) {
+        int64_t written = 0, taken = join_taken(j, &written, &error);
+        if (error) {
+                join_finish(j, error);
+                return;
+        }
+        if (taken) {
+                if (!join_take(j->c, taken, written, &error))
+                        join_untaken(j, error);
+                else
+                        join_finish(j, NULL);
+                return;
+        }
+        if (j->resume) {
+                g_message("Cluster: the join node %s sent did not reach etcd: it stays unjoined until "
+                          "'devpassctl cluster join'", j->c->node);
+                join_finish(j, NULL);
+                return;
+        }
+        if (!join_build(j, &error) || !store_join_record(j->c->store, j->revision, j->ids, &error)) {
                 join_finish(j, error);
                 return;
         }
         etcd_txn_async(j->client, j->txn, j->cancel, on_sent, j);
 }
 
-void cluster_join_run(Cluster *c, ClusterDone done, void *data) {
+static void join_start(Cluster *c, bool resume, ClusterDone done, void *data) {
         Join *j = g_new0(Join, 1);
         g_autoptr(EtcdTxn) t = etcd_txn_new();
         g_autofree char *end = etcd_prefix_end(c->shared);
@@ -421,6 +524,7 @@ void cluster_join_run(Cluster *c, ClusterDone done, void *data) {
         j->c = c;
         j->client = etcd_client_ref(c->client);
         j->cancel = g_object_ref(c->cancel);
+        j->resume = resume;
         j->done = done;
         j->data = data;
         j->mods = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -428,4 +532,20 @@ void cluster_join_run(Cluster *c, ClusterDone done, void *data) {
         c->busy = true;
         etcd_txn_range(t, true, c->shared, end);
         etcd_txn_async(c->client, t, c->cancel, on_read, j);
+}
+
+void cluster_join_run(Cluster *c, ClusterDone done, void *data) {
+        join_start(c, false, done, data);
+}
+
+void cluster_join_resume(Cluster *c) {
+        g_autoptr(GError) error = NULL;
+        bool recorded = false;
+
+        if (c->busy)
+                return;
+        if (!store_join_recorded(c->store, 0, &recorded, &error))
+                g_warning("Cluster: cannot read node %s's store: %s", c->node, error->message);
+        if (recorded)
+                join_start(c, true, NULL, NULL);
 }

@@ -87,10 +87,13 @@ void cluster_node_up(Cluster *c);
 
 /* cluster-join.c: whether the node starts unjoined (its replica never
  * read etcd, its store holds shared rows of its own); the error its
- * changes get meanwhile (false); the join, sent by cluster_commit(). */
+ * changes get meanwhile (false); the join, sent by cluster_commit();
+ * and, once an unjoined node has its lease, the finish of a join it
+ * recorded and etcd took (the node stopped before its store took it). */
 bool cluster_join_needed(Cluster *c, bool *needed, GError **error);
 bool cluster_unjoined_error(Cluster *c, GError **error);
 void cluster_join_run(Cluster *c, ClusterDone done, void *data);
+void cluster_join_resume(Cluster *c);
 
 char *cluster_key_of(Cluster *c, ClusterKeyKind kind, int64_t id, const char *name, const char *node);
 /* The values of a machine's claims on this node and of its owner key,

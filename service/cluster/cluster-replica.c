@@ -45,8 +45,12 @@ static bool row_put(Cluster *c, ClusterRow *row, GError **error) {
                                                               row->claims.devices, error);
         case CLUSTER_KEY_HOLDS:
                 return !own(c, &row->key) || store_holder_put(c->store, row->key.name, true, row->holds, error);
+        case CLUSTER_KEY_MAC:
+                /* A tenant's group's MACs are known on every node, so that
+                 * none gives one out again; an attachment's are its row's. */
+                return !row->mac.group_id || store_group_mac_put(c->store, row->key.name, row->mac.group_id, error);
         default:
-                /* Names, MACs, machines, users, nodes: the replica's keys say it. */
+                /* Names, machines, users, nodes: the replica's keys say it. */
                 return true;
         }
 }
@@ -71,6 +75,8 @@ static bool row_delete(Cluster *c, const ClusterKey *k, int64_t known, GError **
                 return !own(c, k) || store_holder_put(c->store, k->name, false, NULL, error);
         case CLUSTER_KEY_HOLDS:
                 return !own(c, k) || store_holder_put(c->store, k->name, true, NULL, error);
+        case CLUSTER_KEY_MAC:
+                return store_group_mac_delete(c->store, k->name, error);
         default:
                 return true;
         }

@@ -276,10 +276,12 @@ static void on_granted(GObject *source, GAsyncResult *result, gpointer data) {
         c->lease = lease;
         g_clear_pointer(&c->keeper, etcd_lease_keeper_free);
         c->keeper = etcd_lease_keeper_new(c->client, lease, ttl, on_lease_lost, c);
-        /* An unjoined node keeps a lease for its claims, and waits. */
-        if (c->unjoined)
+        /* An unjoined node keeps a lease for its claims, and waits,
+         * unless etcd took a join it sent. */
+        if (c->unjoined) {
                 state_changed(c);
-        else
+                cluster_join_resume(c);
+        } else
                 cluster_node_up(c);
 }
 

@@ -53,8 +53,10 @@ void cluster_commit(Cluster *c, ClusterDone done, void *data);
 
 /* A node that started with rows of its own and no replica (unjoined):
  * the next cluster_commit() moves its rows into the cluster with new ids
- * (refused, naming each, on a conflict), and the node becomes a member.
- * Nothing to do on a member. (cluster-join.c) */
+ * (refused, naming each, on a conflict), and the node becomes a member;
+ * when etcd took a join of the node's already (it stopped before its
+ * store took the ids), that one is finished instead. Nothing to do on a
+ * member. (cluster-join.c) */
 bool cluster_join(Cluster *c, GError **error);
 
 /* "up" (etcd answers, the replica is current), "stale" (the last known

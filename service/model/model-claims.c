@@ -86,9 +86,22 @@ void model_attachment_remove(Model *m, ModelAttachment *a) {
         g_hash_table_remove(m->attachments, &a->id);
 }
 
+static void tenant_mac_own(Model *m, const char *mac, const char *tenant) {
+        g_hash_table_insert(m->macs, g_strdup(mac), g_strdup_printf("a device of tenant %s", tenant));
+}
+
+void model_group_macs_own(Model *m, GHashTable *macs) {
+        GHashTableIter it;
+        gpointer mac, tenant;
+
+        g_hash_table_iter_init(&it, macs);
+        while (g_hash_table_iter_next(&it, &mac, &tenant))
+                tenant_mac_own(m, mac, tenant);
+}
+
 void model_claim_take(Model *m, StoreClaim *c) {
         if (c->tenant && *c->mac)
-                g_hash_table_insert(m->macs, g_strdup(c->mac), g_strdup_printf("a device of tenant %s", c->holder));
+                tenant_mac_own(m, c->mac, c->holder);
         if (c->tenant)
                 g_hash_table_insert(m->holds, c->address, c);
         else
@@ -110,10 +123,14 @@ bool model_claims_load(Model *m, GError **error) {
         g_autoptr(GPtrArray) claims = store_claims_load(m->store, error);
         if (!claims)
                 return false;
+        g_autoptr(GHashTable) group_macs = store_group_macs_load(m->store, error);
+        if (!group_macs)
+                return false;
         for (guint i = 0; i < attachments->len; i++)
                 model_attachment_add(m, model_attachment_new(m, g_steal_pointer(&attachments->pdata[i])));
         for (guint i = 0; i < claims->len; i++)
                 model_claim_take(m, g_steal_pointer(&claims->pdata[i]));
+        model_group_macs_own(m, group_macs);
         return true;
 }
 

@@ -131,6 +131,9 @@ GPtrArray *model_machine_claims(Model *m, const char *machine);
 /* A claim or a tenant's hold, loaded, into the tables (a hold's MAC
  * owned). */
 void model_claim_take(Model *m, StoreClaim *c);
+/* The MACs of tenants' groups (store_group_macs_load()) owned: in a
+ * cluster, those of other nodes' tenants too, whose holds are not here. */
+void model_group_macs_own(Model *m, GHashTable *macs);
 bool model_claims_load(Model *m, GError **error);
 void model_claims_free(Model *m);
 /* The functions VFIO hands out together with *d: its IOMMU group, or *d

@@ -23,6 +23,7 @@ typedef struct {
         GPtrArray *rules;          /* StoreRule* */
         GPtrArray *attachments;    /* StoreAttachment* */
         GPtrArray *claims;         /* StoreClaim* */
+        GHashTable *group_macs;    /* store_group_macs_load() */
         GHashTable *intents;
         GHashTable *sriov;
         GHashTable *overrides;
@@ -34,6 +35,7 @@ static void rows_clear(Rows *r) {
         g_clear_pointer(&r->rules, g_ptr_array_unref);
         g_clear_pointer(&r->attachments, g_ptr_array_unref);
         g_clear_pointer(&r->claims, g_ptr_array_unref);
+        g_clear_pointer(&r->group_macs, g_hash_table_unref);
         g_clear_pointer(&r->intents, g_hash_table_unref);
         g_clear_pointer(&r->sriov, g_hash_table_unref);
         g_clear_pointer(&r->overrides, g_hash_table_unref);
@@ -50,9 +52,12 @@ static GHashTable *ids_of(GPtrArray *rows) {
         return ids;
 }
 
+/* What the claims take again: the MACs, the attachments' and the tenants'
+ * groups' (named after them), are owned anew with them. */
 #define DIRTY_CLAIMS                                                                            \
         (STORE_DIRTY_TABLE(STORE_TABLE_CLAIMS) | STORE_DIRTY_TABLE(STORE_TABLE_HOLDS) |         \
-         STORE_DIRTY_TABLE(STORE_TABLE_MACS) | STORE_DIRTY_TABLE(STORE_TABLE_ATTACHMENTS))
+         STORE_DIRTY_TABLE(STORE_TABLE_MACS) | STORE_DIRTY_TABLE(STORE_TABLE_ATTACHMENTS) |    \
+         STORE_DIRTY_TABLE(STORE_TABLE_GROUPS))
 
 /* The tables changed since the last resync read (store_dirty()), and
  * every rule that needs it compiled, before memory is touched: a failure
@@ -64,7 +69,8 @@ static bool rows_load(Model *m, Rows *r, guint dirty, GError **error) {
             ((dirty & STORE_DIRTY_TABLE(STORE_TABLE_RULES)) && !(r->rules = store_rules_load(s, error))) ||
             ((dirty & STORE_DIRTY_TABLE(STORE_TABLE_ATTACHMENTS)) &&
              !(r->attachments = store_attachments_load(s, error))) ||
-            ((dirty & DIRTY_CLAIMS) && !(r->claims = store_claims_load(s, error))) ||
+            ((dirty & DIRTY_CLAIMS) && (!(r->claims = store_claims_load(s, error)) ||
+                                        !(r->group_macs = store_group_macs_load(s, error)))) ||
             ((dirty & STORE_DIRTY_TABLE(STORE_TABLE_PASSTHROUGH)) && !(r->intents = store_passthrough_load(s, error))) ||
             ((dirty & STORE_DIRTY_SRIOV) && !(r->sriov = store_sriov_load(s, error))) ||
             ((dirty & STORE_DIRTY_OVERRIDES) && !(r->overrides = store_overrides_load(s, error))))
@@ -208,9 +214,10 @@ static void holders_diff(GHashTable *a, GHashTable *b, GPtrArray *changed) {
                         g_ptr_array_add(changed, g_strdup(key));
 }
 
-/* Claims and holds as the store has them; the MACs they and the
- * attachments own, again. The addresses whose holder changed. */
-static GPtrArray *claims_take(Model *m, GPtrArray *rows) {
+/* Claims and holds as the store has them; the MACs they, the
+ * attachments and tenants' groups own, again. The addresses whose holder
+ * changed. */
+static GPtrArray *claims_take(Model *m, GPtrArray *rows, GHashTable *group_macs) {
         g_autoptr(GHashTable) before = holders_of(m);
         GPtrArray *changed = g_ptr_array_new_with_free_func(g_free);
         GHashTableIter it;
@@ -228,6 +235,7 @@ static GPtrArray *claims_take(Model *m, GPtrArray *rows) {
                 g_autofree char *owner = model_attachment_owner(a->settings);
                 model_macs_own(m, a->settings->macs, owner);
         }
+        model_group_macs_own(m, group_macs);
         g_autoptr(GHashTable) after = holders_of(m);
         holders_diff(after, before, changed);
         /* Released: in before alone. */
@@ -280,7 +288,7 @@ bool model_resync(Model *m, GError **error) {
         refresh |= groups_take(m, rows.groups);
         refresh |= rules_take(m, &rows);
         attachments_take(m, rows.attachments);
-        g_autoptr(GPtrArray) held = rows.claims ? claims_take(m, rows.claims) : g_ptr_array_new();
+        g_autoptr(GPtrArray) held = rows.claims ? claims_take(m, rows.claims, rows.group_macs) : g_ptr_array_new();
         refresh |= table_take(&m->intents, &rows.intents, intents_equal);
         refresh |= table_take(&m->sriov, &rows.sriov, g_direct_equal);
         refresh |= table_take(&m->overrides, &rows.overrides, NULL);

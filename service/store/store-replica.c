@@ -68,6 +68,21 @@ bool store_attachment_put(Store *s, const StoreAttachment *a, GError **error) {
                store_macs_write(s, "attachment_id", a->id, a->macs, error);
 }
 
+bool store_group_mac_put(Store *s, const char *mac, int64_t group_id, GError **error) {
+        sqlite3_stmt *st = store_prepare(s, "INSERT INTO macs (mac, group_id) VALUES (?, ?) ON CONFLICT (mac) "
+                                            "DO UPDATE SET group_id = excluded.group_id WHERE attachment_id IS NULL",
+                                         error);
+
+        return st && store_step_done(s, st, store_bind_text(st, 1, mac) ?: sqlite3_bind_int64(st, 2, group_id),
+                                     error);
+}
+
+bool store_group_mac_delete(Store *s, const char *mac, GError **error) {
+        sqlite3_stmt *st = store_prepare(s, "DELETE FROM macs WHERE mac = ? AND group_id IS NOT NULL", error);
+
+        return st && store_step_done(s, st, store_bind_text(st, 1, mac), error);
+}
+
 bool store_holder_put(Store *s, const char *holder, bool tenant, GPtrArray *claims, GError **error) {
         sqlite3_stmt *st = store_prepare(s, tenant ? "DELETE FROM tenant_holds WHERE tenant = ?" :
                                                      "DELETE FROM claims WHERE holder = ?", error);

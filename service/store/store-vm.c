@@ -102,6 +102,20 @@ bool store_group_macs_set(Store *s, int64_t group_id, char **macs, GError **erro
         return store_macs_write(s, "group_id", group_id, macs, error);
 }
 
+static void group_mac_row(sqlite3_stmt *st, void *data) {
+        g_hash_table_insert(data, store_column_text(st, 0), store_column_text(st, 1));
+}
+
+GHashTable *store_group_macs_load(Store *s, GError **error) {
+        g_autoptr(GHashTable) macs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        sqlite3_stmt *st = store_prepare(s, "SELECT m.mac, g.tenant FROM macs m JOIN groups g ON g.id = m.group_id",
+                                         error);
+
+        if (!st || !store_step_rows(s, st, group_mac_row, macs, error))
+                return NULL;
+        return g_steal_pointer(&macs);
+}
+
 bool store_claim_insert(Store *s, const StoreClaim *c, GError **error) {
         sqlite3_stmt *st = c->tenant ?
                 store_prepare(s, "INSERT INTO tenant_holds (address, tenant, group_id, mac) VALUES (?, ?, ?, ?)",

@@ -144,6 +144,17 @@ const char *const store_migrations[] = {
         "  key TEXT PRIMARY KEY,"
         "  mod_revision INTEGER NOT NULL CHECK (mod_revision > 0),"
         "  value BLOB NOT NULL DEFAULT x'');",
+        /* 6: a node's join sent to etcd, kept until the node knows etcd
+         * took it: the ids the cluster gives its rows, by the revision
+         * of etcd the join read (empty but while joining). */
+        "CREATE TABLE joins ("
+        "  revision INTEGER PRIMARY KEY CHECK (revision > 0));"
+        "CREATE TABLE join_ids ("
+        "  revision INTEGER NOT NULL REFERENCES joins(revision) ON DELETE CASCADE,"
+        "  tbl TEXT NOT NULL CHECK (tbl IN ('groups', 'rules', 'attachments')),"
+        "  old INTEGER NOT NULL CHECK (old > 0),"
+        "  new INTEGER NOT NULL CHECK (new > 0),"
+        "  PRIMARY KEY (revision, tbl, old));",
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(store_migrations) == STORE_SCHEMA_VERSION);
 

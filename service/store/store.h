@@ -23,7 +23,7 @@ typedef enum {
         STORE_ERROR_DAMAGED,    /* not a database, or a row no call could have written */
 } StoreError;
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 typedef struct {
         int64_t id;
@@ -181,6 +181,9 @@ GPtrArray *store_claims_release_stale(Store *s, GError **error);
 bool store_claims_release(Store *s, const char *machine, GError **error);
 /* The MACs of a tenant's group (for its holds). */
 bool store_group_macs_set(Store *s, int64_t group_id, char **macs, GError **error);
+/* The MACs of every tenant's group: mac -> the group's tenant. A
+ * cluster's replica has them all, whichever node holds their devices. */
+GHashTable *store_group_macs_load(Store *s, GError **error);
 
 GPtrArray *store_attachments_load(Store *s, GError **error);   /* StoreAttachment*, by id */
 /* StoreClaim*, by address (a machine's claim before a tenant's hold). */
@@ -249,6 +252,10 @@ void store_dirty_clear(Store *s);
 bool store_group_put(Store *s, const StoreGroup *g, GError **error);
 bool store_rule_put(Store *s, const StoreRule *r, GError **error);
 bool store_attachment_put(Store *s, const StoreAttachment *a, GError **error);
+/* A MAC of a tenant's group, given out or gone. An attachment's MACs
+ * are its row's (store_attachment_put()): neither touches them. */
+bool store_group_mac_put(Store *s, const char *mac, int64_t group_id, GError **error);
+bool store_group_mac_delete(Store *s, const char *mac, GError **error);
 /* A machine's claims (tenant false) or a tenant's holds, replaced by
  * claims (StoreClaim*; NULL or empty: none). */
 bool store_holder_put(Store *s, const char *holder, bool tenant, GPtrArray *claims, GError **error);
@@ -316,7 +323,17 @@ bool store_replica_id_floor(Store *s, StoreTable table, int64_t next, GError **e
 bool store_holds_shared_rows(Store *s, bool *any, GError **error);
 /* Every MAC the store keeps (char*), in order. */
 GPtrArray *store_macs_all(Store *s, GError **error);
-/* Inside a transaction begun with store_begin_deferred(): the ids of
- * table (groups, rules, attachments) that ids maps (gint64* -> gint64*)
- * become the new ones, in the rows that refer to them too. */
-bool store_ids_remap(Store *s, StoreTable table, GHashTable *ids, GError **error);
+/* A join is recorded before it is sent, so that a node that stops
+ * before etcd's answer reaches its store finishes it later: the ids the
+ * cluster gives the rows of groups, rules and attachments (ids[table]:
+ * gint64* -> gint64*), by the revision of etcd the join read. In a
+ * transaction of its own; another record of the same revision is
+ * replaced, those of others kept (a join etcd did not answer may still
+ * land). */
+bool store_join_record(Store *s, int64_t revision, GHashTable *const ids[3], GError **error);
+/* Whether the join that read revision is recorded (0: any join). */
+bool store_join_recorded(Store *s, int64_t revision, bool *recorded, GError **error);
+/* Inside a transaction begun with store_begin_deferred(): the ids the
+ * join that read revision gave become the rows' own, in the rows that
+ * refer to them too; then no join is recorded any more. */
+bool store_join_finish(Store *s, int64_t revision, GError **error);

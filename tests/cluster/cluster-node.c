@@ -34,7 +34,9 @@ void node_open(Node *n, const char *dir, const char *name) {
         n->name = g_strdup(name);
         n->dir = g_build_filename(dir, name, NULL);
         g_autofree char *sys = g_build_filename(n->dir, "sys", NULL);
-        nodegen_write(sys, 64);
+        /* Opened again: a restart, on the same kernel. */
+        if (!g_file_test(sys, G_FILE_TEST_IS_DIR))
+                nodegen_write(sys, 64);
         n->names = names_new(harness_path("DEVPASS_PCI_IDS"));
         n->inventory = inventory_new(sys, n->names);
         inventory_queue_all(n->inventory, queue);

@@ -25,7 +25,8 @@ typedef struct {
         guint states;             /* state_changed calls */
 } Node;
 
-/* The node alone, in dir/name. */
+/* The node alone, in dir/name; opened again after node_stop(), it
+ * restarts with its store and kernel as they were. */
 void node_open(Node *n, const char *dir, const char *name);
 /* Its cluster room, on etcd. */
 void node_cluster(Node *n, EtcdCluster *etcd);

@@ -3,7 +3,8 @@
  * generated node, store, model and cluster room, on one real etcd. A
  * change made on one node's model goes to etcd as the mutation runner
  * sends it (the model taken back, the transaction committed), and shows
- * on both; two nodes racing for one name: exactly one wins. */
+ * on both; two nodes racing for one name: exactly one wins; a tenant's
+ * group's MACs given out on one node are known on the other. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -143,12 +144,75 @@ static void test_name_race(void **state) {
         g_clear_error(&o[1].error);
 }
 
+/* A change of node n's store, through the cluster. */
+static void node_store_commit(Node *n) {
+        g_autoptr(GError) error = NULL;
+        Outcome o = { 0 };
+
+        assert_true(store_commit(n->store, &error));
+        node_commit_start(n, &o);
+        node_commit_wait(&o);
+        assert_null(o.error);
+}
+
+#define TENANT_MAC "02:00:00:00:00:0a"
+
+static bool mac_known(gpointer data) {
+        return model_mac_owner(data, TENANT_MAC) != NULL;
+}
+
+static bool mac_free(gpointer data) {
+        return !mac_known(data);
+}
+
+/* A tenant's group's MACs, given out on node a (as PassToTenant writes
+ * them), are node b's to avoid too: its model knows their owner (the
+ * checks of a MAC asked for, and model_mac_generate(), read it) and its
+ * store refuses them, before etcd is asked; they go with the group. */
+static void test_tenant_macs(void **state) {
+        Fixture *f = *state;
+        Node *a = &f->nodes[0], *b = &f->nodes[1];
+        g_autoptr(GError) error = NULL;
+        StoreGroup *s = node_group_settings("acme nics");
+        char *macs[] = { (char *) TENANT_MAC, NULL };
+
+        g_free(s->tenant);
+        s->tenant = g_strdup("acme");
+        assert_non_null(model_group_create(a->model, s, &error));
+        Outcome o = { 0 };
+        node_commit_start(a, &o);
+        node_commit_wait(&o);
+        assert_null(o.error);
+        ModelGroup *g = model_group_by_name(a->model, "acme nics");
+        assert_true(store_begin(a->store, &error));
+        assert_true(store_group_macs_set(a->store, g->id, macs, &error));
+        node_store_commit(a);
+
+        assert_true(etcd_cluster_loop_until(mac_known, b->model, 10000));
+        assert_string_equal(model_mac_owner(b->model, TENANT_MAC), "a device of tenant acme");
+        ModelGroup *other = node_group_made(b, "nics");
+        assert_true(store_begin(b->store, &error));
+        assert_false(store_group_macs_set(b->store, other->id, macs, &error));
+        assert_true(g_error_matches(error, STORE_ERROR, STORE_ERROR_CONSTRAINT));
+        g_clear_error(&error);
+        store_rollback(b->store);
+        assert_false(cluster_deferred(b->cluster));
+
+        assert_true(model_group_delete(a->model, model_group_by_name(a->model, "acme nics"), false, &error));
+        o = (Outcome) { 0 };
+        node_commit_start(a, &o);
+        node_commit_wait(&o);
+        assert_null(o.error);
+        assert_true(etcd_cluster_loop_until(mac_free, b->model, 10000));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_group_everywhere, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_members, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rule_all_nodes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_name_race, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tenant_macs, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

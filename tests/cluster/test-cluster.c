@@ -392,6 +392,7 @@ static void test_claim_race(void **state) {
 #define MACHINES 16
 #define VFS 6                      /* per node: node 1 claims for 6 machines */
 #define PF1 "0000:3b:00.1"
+#define TENANT_MAC "02:00:00:00:00:02"
 
 /* The address of PF1's VF i: routing ID devfn 1 + offset 79 + i. */
 static char *vf(guint i) {
@@ -469,7 +470,8 @@ static GVariant *claim_args(Fixture *f, guint m) {
 
 /* Attachments of 16 machines made at once on three nodes, then claimed
  * at once, each on its node: every MAC is one attachment's, on every
- * node; two nodes giving one MAC at once: one wins. */
+ * node; two nodes giving one MAC at once: one wins; a tenant's MAC given
+ * on node 2 is refused on node 3, which knows whose it is. */
 static void test_macs(void **state) {
         Fixture *f = *state;
         GVariant *attached[MACHINES], *claimed[MACHINES];
@@ -516,6 +518,19 @@ static void test_macs(void **state) {
         calls_assert_remote_error(p[0].error ?: p[1].error, "org.devpass1.Error.Busy", "02:00:00:00:00:01", NULL);
         calls_pending_clear(&p[0]);
         calls_pending_clear(&p[1]);
+
+        /* Node 2 has a VF left (node 1 claimed all of its own). */
+        g_autofree char *acme = calls_ok_path(f->h[1], "/org/devpass1", MANAGER, "PassToTenant",
+                                              g_variant_new("(ss@a{sv})", "acme", "node2",
+                                                            calls_dict("Group", g_variant_new_object_path(f->group),
+                                                                       "Mac", g_variant_new_string(TENANT_MAC),
+                                                                       NULL)));
+        wait_prop(f->h[2], acme, GROUP, "Tenant", "acme");
+        calls_refused(f->h[2], "CreateAttachment with a tenant's MAC", "/org/devpass1", MANAGER, "CreateAttachment",
+                      g_variant_new("(s@a{sv})", "mac thief",
+                                    calls_dict("Group", g_variant_new_object_path(f->group), "Mac",
+                                               g_variant_new_string(TENANT_MAC), NULL)),
+                      "org.devpass1.Error.Busy", "MAC " TENANT_MAC " is taken by a device of tenant acme");
 }
 
 /* A key as etcd has it now; NULL when it is not there. */

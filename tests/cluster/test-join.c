@@ -6,12 +6,15 @@
  * cluster, b is unjoined: it shows its rows and refuses changes. Its
  * join is refused while names collide, naming each, with nothing
  * changed; once they are free, its rows move into the cluster with new
- * ids, and its store's references follow them. */
+ * ids, and its store's references follow them. A join etcd took while b
+ * stopped before its store took the new ids is finished at b's next
+ * start, or at its next join. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "cluster-node.h"
 #include "harness.h"
@@ -211,22 +214,53 @@ static bool groups_show(gpointer data) {
         return true;
 }
 
+/* A group of node a's deleted through the cluster. */
+static void group_deleted(Node *a, const char *name) {
+        g_autoptr(GError) error = NULL;
+        Outcome o = { 0 };
+
+        assert_true(model_group_delete(a->model, model_group_by_name(a->model, name), false, &error));
+        node_commit_start(a, &o);
+        node_commit_wait(&o);
+        assert_null(o.error);
+}
+
+/* b shows the cluster as a does. */
+static void same_paths(Fixture *f) {
+        g_autofree char *on_a = paths_of(f->a.model);
+        g_autofree char *on_b = paths_of(f->b.model);
+
+        assert_string_equal(on_a, on_b);
+}
+
+/* b's references follow its rows' new ids: the rule's group, the
+ * attachment's, the intent's. */
+static void references_moved(Node *b) {
+        g_autoptr(GError) error = NULL;
+        ModelRule *rule = model_rule_by_name(b->model, "intel");
+        assert_int_equal(rule->settings->group_id, model_group_by_name(b->model, "gpus")->id);
+        ModelAttachment *a = model_attachment_by_name(b->model, "vm1", "disk");
+        assert_non_null(a);
+        assert_int_equal(a->settings->group_id, model_group_by_name(b->model, "passed")->id);
+        g_autoptr(GHashTable) intents = store_passthrough_load(b->store, &error);
+        assert_int_equal(g_hash_table_size(intents), 1);
+        GHashTableIter it;
+        gpointer intent;
+        g_hash_table_iter_init(&it, intents);
+        assert_true(g_hash_table_iter_next(&it, NULL, &intent));
+        assert_int_equal(((StorePassthrough *) intent)->group_id, model_group_by_name(b->model, "passed")->id);
+}
+
 /* Once the names are free, b's rows move with new ids: a sees them at
  * the paths b shows them, and b's references follow. */
 static void test_join(void **state) {
         Fixture *f = *state;
         g_autoptr(GError) error = NULL;
-        ModelGroup *taken = model_group_by_name(f->a.model, "gpus");
-        int64_t a_gpus = taken->id;
+        int64_t a_gpus = model_group_by_name(f->a.model, "gpus")->id;
         int64_t b_spare = model_group_by_name(f->b.model, "spare")->id;
         Outcome o = { 0 };
 
-        assert_true(model_group_delete(f->a.model, taken, false, &error));
-        node_commit_start(&f->a, &o);
-        node_commit_wait(&o);
-        assert_null(o.error);
-
-        o = (Outcome) { 0 };
+        group_deleted(&f->a, "gpus");
         join(&f->b, &o);
         assert_null(o.error);
         assert_true(etcd_cluster_loop_until(is_up, &f->b, 10000));
@@ -238,23 +272,8 @@ static void test_join(void **state) {
         assert_true(spare->id > a_gpus);
         assert_int_not_equal(spare->id, b_spare);
         assert_string_equal(model_group_by_name(f->a.model, "spare")->path, spare->path);
-        g_autofree char *on_a = paths_of(f->a.model);
-        g_autofree char *on_b = paths_of(f->b.model);
-        assert_string_equal(on_a, on_b);
-
-        /* References remapped: the rule's group, the attachment's, the intent's. */
-        ModelRule *rule = model_rule_by_name(f->b.model, "intel");
-        assert_int_equal(rule->settings->group_id, model_group_by_name(f->b.model, "gpus")->id);
-        ModelAttachment *a = model_attachment_by_name(f->b.model, "vm1", "disk");
-        assert_non_null(a);
-        assert_int_equal(a->settings->group_id, model_group_by_name(f->b.model, "passed")->id);
-        g_autoptr(GHashTable) intents = store_passthrough_load(f->b.store, &error);
-        assert_int_equal(g_hash_table_size(intents), 1);
-        GHashTableIter it;
-        gpointer intent;
-        g_hash_table_iter_init(&it, intents);
-        assert_true(g_hash_table_iter_next(&it, NULL, &intent));
-        assert_int_equal(((StorePassthrough *) intent)->group_id, model_group_by_name(f->b.model, "passed")->id);
+        same_paths(f);
+        references_moved(&f->b);
 
         /* A member now: its changes go to the cluster, and a second join does nothing. */
         assert_non_null(node_group_made(&f->b, "more"));
@@ -264,11 +283,82 @@ static void test_join(void **state) {
         assert_int_equal(members->len, 2);
 }
 
+/* A node's store that stops joins where a node would stop between
+ * etcd's yes to its join and its own commit: the rewrite of its ids is
+ * refused (a trigger, through a connection of the test's). */
+static void store_stops_joins(const char *dir, bool stops) {
+        g_autofree char *path = g_build_filename(dir, "devpass.db", NULL);
+        sqlite3 *db;
+
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, stops ? "CREATE TRIGGER stop BEFORE UPDATE OF id ON groups "
+                                                  "BEGIN SELECT RAISE(ABORT, 'stopped here'); END" :
+                                                  "DROP TRIGGER stop", NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+}
+
+/* etcd takes b's join; b's store does not follow: b stays unjoined,
+ * its rows at their old paths, and the cluster has them. */
+static void join_half(Fixture *f) {
+        Outcome o = { 0 };
+        g_autofree char *before = paths_of(f->b.model);
+
+        group_deleted(&f->a, "gpus");
+        store_stops_joins(f->b.dir, true);
+        join(&f->b, &o);
+        assert_true(g_error_matches(o.error, G_IO_ERROR, G_IO_ERROR_FAILED));
+        if (!strstr(o.error->message, "at its next start"))
+                fail_msg("%s", o.error->message);
+        g_clear_error(&o.error);
+        assert_string_equal(cluster_state(f->b.cluster), "unjoined");
+        g_autofree char *after = paths_of(f->b.model);
+        assert_string_equal(after, before);
+        Wanted w = { f->a.model, { "gpus", "spare", "passed" } };
+        assert_true(etcd_cluster_loop_until(groups_show, &w, 10000));
+}
+
+/* Started again, b finds its join in etcd and takes the ids, and what
+ * the cluster did with its rows meanwhile holds: a deleted "spare". */
+static void test_join_resumed(void **state) {
+        Fixture *f = *state;
+        g_autofree char *dir = g_build_filename(f->dir, "node-b", NULL);
+
+        join_half(f);
+        group_deleted(&f->a, "spare");
+        node_stop(&f->b);
+        store_stops_joins(dir, false);
+        node_start(&f->b, f->etcd, f->dir, "node-b");
+        assert_string_equal(cluster_state(f->b.cluster), "unjoined");
+        assert_true(etcd_cluster_loop_until(is_up, &f->b, 10000));
+        assert_null(model_group_by_name(f->b.model, "spare"));
+        same_paths(f);
+        references_moved(&f->b);
+        g_autoptr(GPtrArray) members = cluster_members(f->a.cluster, NULL);
+        assert_int_equal(members->len, 2);
+}
+
+/* Without a restart, b's next join finds the one etcd took, and takes
+ * its ids instead of being refused by its own names. */
+static void test_join_again(void **state) {
+        Fixture *f = *state;
+        Outcome o = { 0 };
+
+        join_half(f);
+        store_stops_joins(f->b.dir, false);
+        join(&f->b, &o);
+        assert_null(o.error);
+        assert_true(etcd_cluster_loop_until(is_up, &f->b, 10000));
+        same_paths(f);
+        references_moved(&f->b);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_unjoined, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_join_conflicts, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_join, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_join_resumed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_join_again, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -98,7 +98,7 @@ static void test_admin_path(void **state) {
                                                 "    Devices: 0000:17:00.0 0000:17:00.1\n"
                                                 "      Total: 1\n"
                                                 "       Free: 1\n"
-                                                "      Nodes: testnode 1 1\n", group);
+                                                "      Nodes: testnode: 1 of 1 free\n", group);
         assert_string_equal(details, want);
         g_autofree char *by_path = ctl_ok(f, ARGS("group", group));
         assert_string_equal(by_path, want);

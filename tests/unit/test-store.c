@@ -494,10 +494,11 @@ static void test_replica(void **state) {
         assert_true(g_hash_table_contains(used, &(gint64) { 40 }));
 }
 
-/* A node joining a cluster takes the cluster's ids: ones the node's other
- * rows still have (1 -> 2 while 2 -> 3) never collide, and every row
- * that refers to them follows, a rule's conditions and a hold included. */
-static void test_ids_remap(void **state) {
+/* A node joining a cluster records the ids the cluster gives its rows,
+ * then takes them: ones the node's other rows still have (1 -> 2 while
+ * 2 -> 3) never collide, every row that refers to them follows, a rule's
+ * conditions and a hold included, and no join is recorded after. */
+static void test_join_ids(void **state) {
         const char *dir = *state;
         g_autoptr(GError) error = NULL;
         g_autoptr(Store) s = open_ok(dir);
@@ -522,17 +523,38 @@ static void test_ids_remap(void **state) {
         assert_true(store_commit(s, &error));
         claim_insert(s, "0000:17:00.0", "acme", true, ids[1]);
 
-        /* Each to the next: 1 -> 2, 2 -> 3, 3 -> 4 (groups and rules alike). */
-        assert_true(store_begin_deferred(s, &error));
-        for (StoreTable t = STORE_TABLE_GROUPS; t <= STORE_TABLE_RULES; t++) {
-                g_autoptr(GHashTable) map = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
-                for (int i = 0; i < 3; i++) {
-                        int64_t next = ids[i] + 1;
-                        g_hash_table_insert(map, g_memdup2(&ids[i], sizeof(int64_t)), g_memdup2(&next, sizeof(next)));
+        /* Each to the next: 1 -> 2, 2 -> 3, 3 -> 4 (groups and rules
+         * alike), read at revision 7; another join, at 5, gave others. */
+        GHashTable *maps[3], *others[3];
+        for (StoreTable t = STORE_TABLE_GROUPS; t <= STORE_TABLE_ATTACHMENTS; t++) {
+                maps[t] = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+                others[t] = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+                for (int i = 0; t != STORE_TABLE_ATTACHMENTS && i < 3; i++) {
+                        int64_t next = ids[i] + 1, far = ids[i] + 100;
+                        g_hash_table_insert(maps[t], g_memdup2(&ids[i], sizeof(int64_t)), g_memdup2(&next, sizeof(next)));
+                        g_hash_table_insert(others[t], g_memdup2(&ids[i], sizeof(int64_t)), g_memdup2(&far, sizeof(far)));
                 }
-                assert_true(store_ids_remap(s, t, map, &error));
         }
+        bool recorded = true;
+        assert_true(store_join_recorded(s, 0, &recorded, &error));
+        assert_false(recorded);
+        assert_true(store_join_record(s, 5, others, &error));
+        assert_true(store_join_record(s, 7, maps, &error));
+        /* Recorded again at one revision: replaced, not added to. */
+        assert_true(store_join_record(s, 7, maps, &error));
+        for (StoreTable t = STORE_TABLE_GROUPS; t <= STORE_TABLE_ATTACHMENTS; t++) {
+                g_hash_table_unref(maps[t]);
+                g_hash_table_unref(others[t]);
+        }
+        assert_true(store_join_recorded(s, 7, &recorded, &error));
+        assert_true(recorded);
+        assert_true(store_join_recorded(s, 6, &recorded, &error));
+        assert_false(recorded);
+        assert_true(store_begin_deferred(s, &error));
+        assert_true(store_join_finish(s, 7, &error));
         assert_true(store_commit_here(s, &error));
+        assert_true(store_join_recorded(s, 0, &recorded, &error));
+        assert_false(recorded);
 
         g_autoptr(GPtrArray) groups = store_groups_load(s, &error);
         g_autoptr(GPtrArray) rules = store_rules_load(s, &error);
@@ -593,7 +615,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_changes_recorded, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_replica, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_commit_hook, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_ids_remap, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_join_ids, setup, teardown),
         };
         return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
