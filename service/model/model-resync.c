@@ -4,8 +4,9 @@
  * other nodes changed (its store is the replica that etcd's watch writes),
  * and takes back a change that etcd refused after the model had made it.
  *
- * Only the tables changed since the last resync are read again (the store
- * knows them from the changes it records: store_dirty()), and devices
+ * Only the tables changed since the last resync are read again, and of
+ * groups, rules and attachments only the rows changed (the store knows
+ * them from the changes it records: store_dirty()), and devices
  * are matched against the rules again (model_refresh()) only when
  * something that decides where a device belongs differs, as the change
  * functions do: a rule, a group's settings but its description, a group
@@ -28,6 +29,7 @@ typedef struct {
         GHashTable *sriov;
         GHashTable *overrides;
         GHashTable *conditions;    /* rule id -> compiled conditions, for rules new or changed */
+        GArray *ids[STORE_TABLE_ATTACHMENTS + 1];  /* the ids read of groups, rules, attachments; NULL: all */
 } Rows;
 
 static void rows_clear(Rows *r) {
@@ -40,6 +42,8 @@ static void rows_clear(Rows *r) {
         g_clear_pointer(&r->sriov, g_hash_table_unref);
         g_clear_pointer(&r->overrides, g_hash_table_unref);
         g_clear_pointer(&r->conditions, g_hash_table_unref);
+        for (size_t i = 0; i < G_N_ELEMENTS(r->ids); i++)
+                g_clear_pointer(&r->ids[i], g_array_unref);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Rows, rows_clear);
 
@@ -59,16 +63,59 @@ static GHashTable *ids_of(GPtrArray *rows) {
          STORE_DIRTY_TABLE(STORE_TABLE_MACS) | STORE_DIRTY_TABLE(STORE_TABLE_ATTACHMENTS) |    \
          STORE_DIRTY_TABLE(STORE_TABLE_GROUPS))
 
+static void *group_get(Store *s, int64_t id, GError **error) {
+        return store_group_get(s, id, error);
+}
+
+static void *rule_get(Store *s, int64_t id, GError **error) {
+        return store_rule_get(s, id, error);
+}
+
+static void *attachment_get(Store *s, int64_t id, GError **error) {
+        return store_attachment_get(s, id, error);
+}
+
+static const struct {
+        GPtrArray *(*load)(Store *s, GError **error);
+        void *(*get)(Store *s, int64_t id, GError **error);
+        GDestroyNotify free;
+} tables[] = {
+        [STORE_TABLE_GROUPS] = { store_groups_load, group_get, (GDestroyNotify) store_group_free },
+        [STORE_TABLE_RULES] = { store_rules_load, rule_get, (GDestroyNotify) store_rule_free },
+        [STORE_TABLE_ATTACHMENTS] = { store_attachments_load, attachment_get, (GDestroyNotify) store_attachment_free },
+};
+
+/* The rows of a table of objects: of the ids changed alone when the
+ * store knows them (*ids), else every row; NULL on an error. */
+static GPtrArray *objects_read(Store *s, StoreTable table, GArray **ids, GError **error) {
+        if (!(*ids = store_dirty_ids(s, table)))
+                return tables[table].load(s, error);
+        g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func(tables[table].free);
+        for (guint i = 0; i < (*ids)->len; i++) {
+                GError *e = NULL;
+                void *row = tables[table].get(s, g_array_index(*ids, int64_t, i), &e);
+                if (e)
+                        return g_propagate_error(error, e), NULL;
+                if (row)
+                        g_ptr_array_add(rows, row);
+        }
+        return g_steal_pointer(&rows);
+}
+
 /* The tables changed since the last resync read (store_dirty()), and
  * every rule that needs it compiled, before memory is touched: a failure
  * here leaves the model as it was. A table not read stays NULL. */
 static bool rows_load(Model *m, Rows *r, guint dirty, GError **error) {
         Store *s = m->store;
 
-        if (((dirty & STORE_DIRTY_TABLE(STORE_TABLE_GROUPS)) && !(r->groups = store_groups_load(s, error))) ||
-            ((dirty & STORE_DIRTY_TABLE(STORE_TABLE_RULES)) && !(r->rules = store_rules_load(s, error))) ||
+        GArray **ids = r->ids;
+
+        if (((dirty & STORE_DIRTY_TABLE(STORE_TABLE_GROUPS)) &&
+             !(r->groups = objects_read(s, STORE_TABLE_GROUPS, &ids[STORE_TABLE_GROUPS], error))) ||
+            ((dirty & STORE_DIRTY_TABLE(STORE_TABLE_RULES)) &&
+             !(r->rules = objects_read(s, STORE_TABLE_RULES, &ids[STORE_TABLE_RULES], error))) ||
             ((dirty & STORE_DIRTY_TABLE(STORE_TABLE_ATTACHMENTS)) &&
-             !(r->attachments = store_attachments_load(s, error))) ||
+             !(r->attachments = objects_read(s, STORE_TABLE_ATTACHMENTS, &ids[STORE_TABLE_ATTACHMENTS], error))) ||
             ((dirty & DIRTY_CLAIMS) && (!(r->claims = store_claims_load(s, error)) ||
                                         !(r->group_macs = store_group_macs_load(s, error)))) ||
             ((dirty & STORE_DIRTY_TABLE(STORE_TABLE_PASSTHROUGH)) && !(r->intents = store_passthrough_load(s, error))) ||
@@ -89,16 +136,24 @@ static bool rows_load(Model *m, Rows *r, guint dirty, GError **error) {
         return true;
 }
 
-/* The objects (by id) that rows, when read, no longer has. */
-static GPtrArray *gone_of(GHashTable *objects, GPtrArray *rows) {
-        g_autoptr(GHashTable) ids = rows ? ids_of(rows) : NULL;
+/* The objects (by id) that rows, when read, no longer has: of those
+ * read (read, when not NULL), or of all. */
+static GPtrArray *gone_of(GHashTable *objects, GPtrArray *rows, GArray *read) {
+        g_autoptr(GHashTable) present = rows ? ids_of(rows) : NULL;
         GPtrArray *gone = g_ptr_array_new();
         GHashTableIter it;
         gpointer key, value;
 
+        if (!rows)
+                return gone;
+        for (guint i = 0; read && i < read->len; i++) {
+                int64_t *id = &g_array_index(read, int64_t, i);
+                if (!g_hash_table_contains(present, id) && (value = g_hash_table_lookup(objects, id)))
+                        g_ptr_array_add(gone, value);
+        }
         g_hash_table_iter_init(&it, objects);
-        while (ids && g_hash_table_iter_next(&it, &key, &value))
-                if (!g_hash_table_contains(ids, key))
+        while (!read && g_hash_table_iter_next(&it, &key, &value))
+                if (!g_hash_table_contains(present, key))
                         g_ptr_array_add(gone, value);
         return gone;
 }
@@ -106,16 +161,16 @@ static GPtrArray *gone_of(GHashTable *objects, GPtrArray *rows) {
 /* Objects the store no longer has go, attachments and rules before the
  * groups they point at. Whether devices must find their group again. */
 static bool forget_gone(Model *m, const Rows *r) {
-        g_autoptr(GPtrArray) attachments = gone_of(m->attachments, r->attachments);
+        g_autoptr(GPtrArray) attachments = gone_of(m->attachments, r->attachments, r->ids[STORE_TABLE_ATTACHMENTS]);
         bool refresh;
 
         for (guint i = 0; i < attachments->len; i++)
                 model_attachment_forget(m, attachments->pdata[i]);
-        g_autoptr(GPtrArray) rules = gone_of(m->rules, r->rules);
+        g_autoptr(GPtrArray) rules = gone_of(m->rules, r->rules, r->ids[STORE_TABLE_RULES]);
         for (guint i = 0; i < rules->len; i++)
                 model_rule_forget(m, rules->pdata[i]);
         refresh = rules->len > 0;
-        g_autoptr(GPtrArray) groups = gone_of(m->groups, r->groups);
+        g_autoptr(GPtrArray) groups = gone_of(m->groups, r->groups, r->ids[STORE_TABLE_GROUPS]);
         for (guint i = 0; i < groups->len; i++) {
                 ModelGroup *g = groups->pdata[i];
                 refresh |= g->devices->len > 0;

@@ -96,6 +96,25 @@ static int changeset_start(GBytes *changeset, sqlite3_changeset_iter **it) {
         return sqlite3changeset_start(it, (int) size, (void *) data);
 }
 
+/* A changed row of groups, rules or conditions (its rule's), or
+ * attachments: its id (column 0 of each) into s->dirty_ids. */
+static void dirty_id(Store *s, sqlite3_changeset_iter *it, const char *name, int op) {
+        int table = table_of(name);
+        sqlite3_value *key = NULL;
+
+        if (table < 0 || table > STORE_TABLE_ATTACHMENTS)
+                return;
+        if ((op == SQLITE_INSERT ? sqlite3changeset_new(it, 0, &key) : sqlite3changeset_old(it, 0, &key)) !=
+                    SQLITE_OK ||
+            !key) {
+                s->dirty = STORE_DIRTY_ALL;
+                return;
+        }
+        if (!s->dirty_ids[table])
+                s->dirty_ids[table] = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+        g_hash_table_add(s->dirty_ids[table], g_memdup2(&(gint64) { sqlite3_value_int64(key) }, sizeof(gint64)));
+}
+
 /* The tables the session recorded into s->dirty; all when it cannot say. */
 static void session_dirty(Store *s) {
         sqlite3_changeset_iter *it = NULL;
@@ -109,8 +128,10 @@ static void session_dirty(Store *s) {
                 const char *name;
                 int columns, op, indirect;
                 while (sqlite3changeset_next(it) == SQLITE_ROW)
-                        if (sqlite3changeset_op(it, &name, &columns, &op, &indirect) == SQLITE_OK)
+                        if (sqlite3changeset_op(it, &name, &columns, &op, &indirect) == SQLITE_OK) {
                                 s->dirty |= dirty_bit(name);
+                                dirty_id(s, it, name, op);
+                        }
                 if (sqlite3changeset_finalize(it) != SQLITE_OK)
                         s->dirty = STORE_DIRTY_ALL;
         }
@@ -146,7 +167,31 @@ guint store_dirty(Store *s) {
         return known ? s->dirty : STORE_DIRTY_ALL;
 }
 
+static gint id_compare(gconstpointer a, gconstpointer b) {
+        int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+GArray *store_dirty_ids(Store *s, StoreTable table) {
+        GArray *ids = g_array_new(FALSE, FALSE, sizeof(int64_t));
+        GHashTableIter it;
+        gpointer id;
+
+        g_return_val_if_fail(table <= STORE_TABLE_ATTACHMENTS, NULL);
+        if (store_dirty(s) == STORE_DIRTY_ALL)
+                return g_array_unref(ids), NULL;
+        if (s->dirty_ids[table]) {
+                g_hash_table_iter_init(&it, s->dirty_ids[table]);
+                while (g_hash_table_iter_next(&it, &id, NULL))
+                        g_array_append_val(ids, *(int64_t *) id);
+        }
+        g_array_sort(ids, id_compare);
+        return ids;
+}
+
 void store_dirty_clear(Store *s) {
+        for (size_t i = 0; i < G_N_ELEMENTS(s->dirty_ids); i++)
+                g_clear_pointer(&s->dirty_ids[i], g_hash_table_unref);
         s->dirty = 0;
         dirty_seen(s);
 }

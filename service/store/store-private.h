@@ -21,6 +21,7 @@ struct Store {
         GBytes *changeset;         /* the session's, made at changeset_at (store-changes.c) */
         sqlite3_int64 changeset_at;
         guint dirty;               /* store_dirty() */
+        GHashTable *dirty_ids[STORE_TABLE_ATTACHMENTS + 1];  /* store_dirty_ids(): gint64* sets */
         sqlite3_int64 changes_seen;        /* sqlite3_total_changes64() when the last session ended */
         sqlite3_int64 others_seen;         /* PRAGMA data_version then: other connections' commits */
 };

@@ -244,6 +244,10 @@ bool store_local_apply(Store *s, GBytes *changes, GError **error);
 #define STORE_DIRTY_OVERRIDES (1u << (STORE_TABLE_PASSTHROUGH + 2))
 #define STORE_DIRTY_ALL (~0u)
 guint store_dirty(Store *s);
+/* Of those, the ids of the groups, rules (their conditions too) or
+ * attachments changed, sorted (int64_t); NULL when the store does not
+ * know them (store_dirty() says every table). */
+GArray *store_dirty_ids(Store *s, StoreTable table);
 void store_dirty_clear(Store *s);
 
 /* ---- a cluster node's replica (store-replica.c) ---- */

@@ -256,7 +256,7 @@ static StoreCommit hand_on(Store *s, void *data, GError **error) {
 
 /* Model 0's store records its changes and hands every transaction on,
  * as a cluster node's does: what the model made is taken back by a
- * resync that reads the tables the transaction touched, and matches
+ * resync that reads the rows the transaction touched, and matches
  * devices against rules again only when a rule or an intent changed. */
 static void test_taken_back_recorded(void **state) {
         Pair *p = *state;
@@ -276,6 +276,9 @@ static void test_taken_back_recorded(void **state) {
         ModelGroup *g = group_make(m, "gpus");
         g_autofree char *path = g_strdup(g->path);
         assert_int_equal(store_dirty(p->store[0]), STORE_DIRTY_TABLE(STORE_TABLE_GROUPS));
+        g_autoptr(GArray) ids = store_dirty_ids(p->store[0], STORE_TABLE_GROUPS);
+        assert_int_equal(ids->len, 1);
+        assert_int_equal(g_array_index(ids, int64_t, 0), g->id);
         resync(m);
         g_autoptr(ModelChanges) c = model_take_changes(m);
         assert_true(removed(c, path));
@@ -296,6 +299,7 @@ static void test_taken_back_recorded(void **state) {
         store_set_commit_hook(p->store[0], NULL, NULL);
         group_make(p->model[1], "spare");
         assert_int_equal(store_dirty(p->store[0]), STORE_DIRTY_ALL);
+        assert_null(store_dirty_ids(p->store[0], STORE_TABLE_GROUPS));
         resync(m);
         assert_non_null(model_group_by_name(m, "spare"));
         assert_int_equal(store_dirty(p->store[0]), 0);
