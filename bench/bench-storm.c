@@ -632,7 +632,7 @@ static void in_process(Harness *h, Names *names, const char *state_copy) {
  * 50-entry table of /dev/ descriptors for each failed open of a path under
  * /dev/, never freed: a few CheckPassthrough and MakePassthrough calls and
  * devpassd aborts ("fd_map_add(): overflow"). */
-static void proc_tables_write(Harness *h) {
+void bench_proc_tables_write(Harness *h) {
         g_autofree char *root = g_path_get_dirname(testbed_sys_dir(h->testbed));
         static const char *const tables[][2] = {
                 { "proc/net/route",
@@ -691,7 +691,7 @@ void bench_boot_storm(void) {
         printf("\nboot storm: %u machines with one attachment each claim at once, a node of %u functions\n"
                "(generated in %.0f ms), the real polkitd, caller root, a fake kernel with vfio-pci\n",
                MACHINES, STORM_FUNCTIONS, now_ms() - t0);
-        proc_tables_write(h);
+        bench_proc_tables_write(h);
         harness_polkit_start(h, NULL);
         t0 = now_ms();
         harness_daemon_start(h, NULL);

@@ -356,7 +356,8 @@ static void bench_create_group(void) {
 }
 
 /* Sections by name on the command line (node, burst, create-group,
- * rules, hostile-rules, boot-storm, flood, sizes, hook, etcd); none: all of them. */
+ * rules, hostile-rules, boot-storm, flood, sizes, hook, etcd, cluster); none:
+ * all of them. */
 static bool wanted(int argc, char *argv[], const char *section) {
         for (int i = 1; i < argc; i++)
                 if (strcmp(argv[i], section) == 0)
@@ -394,5 +395,7 @@ int main(int argc, char *argv[]) {
                 bench_hook();
         if (wanted(argc, argv, "etcd"))
                 bench_etcd();
+        if (wanted(argc, argv, "cluster"))
+                bench_cluster();
         return 0;
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <glib.h>
 
+#include "etcd-cluster.h"
 #include "harness.h"
 
 double now_ms(void);
@@ -65,3 +66,15 @@ void bench_sizes(void);
 void bench_hook(void);
 /* etcd's put-to-watch latency across members (bench-etcd.c). */
 void bench_etcd(void);
+/* A put through member 1 of cluster until the watch event through member
+ * 3, the floor of a change that travels between nodes: one round's time
+ * (ms), and until the put's answer in *answer (when not NULL). */
+typedef struct EtcdFloor EtcdFloor;
+EtcdFloor *etcd_floor_new(EtcdCluster *cluster);
+void etcd_floor_free(EtcdFloor *f);
+double etcd_floor_round(EtcdFloor *f, double *answer);
+/* The files of /proc devpassd reads on a generated node (bench-storm.c). */
+void bench_proc_tables_write(Harness *h);
+/* Three devpassd on a 3-member etcd: a change between nodes, a claim
+ * (bench-cluster.c). */
+void bench_cluster(void);

@@ -98,6 +98,9 @@ static void daemon_on_replica_changed(void *userdata) {
         if (!model_resync(d->service.model, &error))
                 g_warning("Cannot follow the cluster's changes: %s", error->message);
         service_emit(&d->service);
+        /* The members and what they show are the replica's too: a resync
+         * that refreshes nothing does not touch them. */
+        service_nodes_sync(&d->service);
 }
 
 /* Up, stale, or the members changed. */

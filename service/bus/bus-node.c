@@ -124,6 +124,7 @@ const BusKind bus_node_kind = {
 
 void bus_nodes_init(Service *d) {
         d->nodes = members_read(d);
+        d->nodes_serial = d->cluster ? cluster_members_serial(d->cluster) : 0;
 }
 
 static bool strv_same(GPtrArray *a, GPtrArray *b) {
@@ -183,12 +184,28 @@ static void units_elsewhere(Service *d) {
         model_units_elsewhere(d->model, nodes);
 }
 
-void bus_nodes_sync(Service *d) {
-        if (!d->bus)
-                return;
+/* The other members as they were: this node's figures alone again. */
+static void here_sync(Service *d) {
+        g_autoptr(ClusterMember) fresh = member_here(d);
+
+        for (guint i = 0; i < d->nodes->len; i++) {
+                ClusterMember *m = d->nodes->pdata[i];
+                if (!g_str_equal(m->name, fresh->name))
+                        continue;
+                fresh->up = m->up;
+                emit_changed(d, m, fresh);
+                cluster_member_free(m);
+                d->nodes->pdata[i] = g_steal_pointer(&fresh);
+                break;
+        }
+}
+
+/* Every member read again, and what changed sent. */
+static void members_sync(Service *d, guint64 serial) {
         g_autoptr(GPtrArray) was = g_steal_pointer(&d->nodes);
 
         d->nodes = members_read(d);
+        d->nodes_serial = serial;
         for (guint i = 0; was && i < was->len; i++) {
                 const ClusterMember *m = was->pdata[i];
                 g_autofree char *path = node_path(m->name);
@@ -206,6 +223,18 @@ void bus_nodes_sync(Service *d) {
                 else
                         emit_changed(d, before, m);
         }
+}
+
+void bus_nodes_sync(Service *d) {
+        if (!d->bus)
+                return;
+        /* Reading the members from the replica is most of the sync: only
+         * when they may have changed. */
+        guint64 serial = d->cluster ? cluster_members_serial(d->cluster) : 0;
+        if (d->nodes && serial == d->nodes_serial)
+                here_sync(d);
+        else
+                members_sync(d, serial);
         if (d->cluster) {
                 units_elsewhere(d);
                 cluster_publish(d->cluster, member_named(d->nodes, d->config.node));

@@ -38,6 +38,7 @@ typedef struct Service {
         bool committing;         /* a change is on its way to etcd (mutation.c) */
         GQueue in_line;          /* MutationCall*: authorized changes waiting for it */
         GPtrArray *nodes;        /* ClusterMember*: the nodes the bus shows */
+        guint64 nodes_serial;    /* cluster_members_serial() when they were read */
         GHashTable *binding;     /* addresses with a driver change under way */
         GHashTable *recheck;     /* of those, the ones a driver event was seen for meanwhile */
         char *boot_list;         /* the addresses config.boot_dir holds, one a line; NULL: unknown */

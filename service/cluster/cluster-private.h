@@ -46,6 +46,7 @@ struct Cluster {
         bool busy;                /* a transaction is out */
         bool member;
         bool synced;              /* the first read is in the replica */
+        guint64 members_serial;   /* moves when what cluster_members() reads may have changed */
         bool unjoined;            /* holds rows of its own, never read etcd: waits for JoinCluster */
         bool join_asked;          /* cluster_join(): the next cluster_commit() joins */
         guint retry_source;
@@ -75,6 +76,10 @@ bool cluster_replica_apply(Cluster *c, const ClusterKeyValue *kvs, guint n, cons
                            GBytes *local, GError **error);
 /* The keys under prefix the replica has and etcd no longer does, as
  * deletions (for a full read). */
+/* Whether a key is newer than the replica has it, or a deletion of one
+ * it has: false for this node's own changes, which the answer to their
+ * transaction brought already when the watch brings them back. */
+bool cluster_replica_news(Cluster *c, const ClusterKeyValue *kvs, guint n);
 GPtrArray *cluster_replica_gone(Cluster *c, const char *prefix, GHashTable *present, GError **error);
 
 /* cluster.c: the member key (once) and the alive key; then the first read. */

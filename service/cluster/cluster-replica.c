@@ -3,8 +3,8 @@
  * devpassd could have written is logged and left out, never applied),
  * its row put or deleted with the cluster's ids, the key's revision and
  * value kept for the next transaction's guards; one SQLite transaction a
- * batch, foreign keys checked at its end (a batch's keys come in key
- * order, an attachment before its group). */
+ * batch, foreign keys checked at its end when they must be (a batch's
+ * keys come in key order, an attachment before its group). */
 #include <string.h>
 #include <gio/gio.h>
 
@@ -82,6 +82,17 @@ static bool row_delete(Cluster *c, const ClusterKey *k, int64_t known, GError **
         }
 }
 
+/* A member's keys: what cluster_members() reads. */
+static void members_touch(Cluster *c, const char *key) {
+        static const char *const kinds[] = { "nodes/", "alive/", "state/" };
+
+        if (!g_str_has_prefix(key, c->shared))
+                return;
+        for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++)
+                if (g_str_has_prefix(key + strlen(c->shared), kinds[i]))
+                        c->members_serial++;
+}
+
 /* One key: false only when the store fails; a value that does not decode
  * is logged and skipped. */
 static bool apply_one(Cluster *c, const ClusterKeyValue *kv, GError **error) {
@@ -98,6 +109,7 @@ static bool apply_one(Cluster *c, const ClusterKeyValue *kv, GError **error) {
                 return false;
         if (kv->value && known >= kv->mod_revision)
                 return true;
+        members_touch(c, key);
         if (!kv->value) {
                 g_auto(ClusterKey) k = { 0 };
                 if (!cluster_key_parse(c->prefix, kv->key, kv->key_len, &k, &bad)) {
@@ -115,9 +127,9 @@ static bool apply_one(Cluster *c, const ClusterKeyValue *kv, GError **error) {
         return row_put(c, row, error) && store_replica_set_key(c->store, key, kv->mod_revision, value, error);
 }
 
-bool cluster_replica_apply(Cluster *c, const ClusterKeyValue *kvs, guint n, const char *prefix, gint64 revision,
-                           GBytes *local, GError **error) {
-        if (!store_begin_deferred(c->store, error))
+static bool replica_write(Cluster *c, const ClusterKeyValue *kvs, guint n, const char *prefix, gint64 revision,
+                          GBytes *local, bool deferred, GError **error) {
+        if (!(deferred ? store_begin_deferred(c->store, error) : store_begin(c->store, error)))
                 return false;
         bool ok = !local || store_local_apply(c->store, local, error);
         for (guint i = 0; ok && i < n; i++)
@@ -129,6 +141,38 @@ bool cluster_replica_apply(Cluster *c, const ClusterKeyValue *kvs, guint n, cons
                 return false;
         }
         return store_commit_here(c->store, error);
+}
+
+/* Most batches come in an order their references allow (one change: a
+ * group before its rules), and are written with the foreign keys checked
+ * at once: the pragma that defers them to the commit makes SQLite prepare
+ * every statement the store keeps again, a good part of a change's time.
+ * A batch that needs it (an attachment's key before its new group's) is
+ * written again, deferred. */
+bool cluster_replica_apply(Cluster *c, const ClusterKeyValue *kvs, guint n, const char *prefix, gint64 revision,
+                           GBytes *local, GError **error) {
+        g_autoptr(GError) first = NULL;
+
+        if (replica_write(c, kvs, n, prefix, revision, local, false, &first))
+                return true;
+        if (!g_error_matches(first, STORE_ERROR, STORE_ERROR_CONSTRAINT)) {
+                g_propagate_error(error, g_steal_pointer(&first));
+                return false;
+        }
+        return replica_write(c, kvs, n, prefix, revision, local, true, error);
+}
+
+bool cluster_replica_news(Cluster *c, const ClusterKeyValue *kvs, guint n) {
+        for (guint i = 0; i < n; i++) {
+                g_autofree char *key = g_strndup(kvs[i].key, kvs[i].key_len);
+                int64_t known = 0;
+                /* Cannot tell: news, applied as such. */
+                if (!store_replica_key(c->store, key, &known, NULL, NULL))
+                        return true;
+                if (kvs[i].value ? known < kvs[i].mod_revision : known > 0)
+                        return true;
+        }
+        return false;
 }
 
 GPtrArray *cluster_replica_gone(Cluster *c, const char *prefix, GHashTable *present, GError **error) {

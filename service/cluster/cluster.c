@@ -48,6 +48,7 @@ static bool op_gone(Op *o) {
 }
 
 static void state_changed(Cluster *c) {
+        c->members_serial++;
         if (c->funcs.state_changed)
                 c->funcs.state_changed(c->data);
 }
@@ -94,6 +95,12 @@ static void on_events(EtcdWatch *w, GPtrArray *events, gpointer data) {
                         .value_len = e->kv->value_len,
                         .mod_revision = e->kv->mod_revision,
                 };
+        }
+        /* This node's own changes, back: nothing to write, nothing for
+         * the model to follow. */
+        if (!cluster_replica_news(c, kvs, events->len)) {
+                caught_up_check(c);
+                return;
         }
         if (!cluster_replica_apply(c, kvs, events->len, prefixes_of(c, w), etcd_watch_revision(w), NULL, &error)) {
                 /* The replica cannot follow: read it all again. */
@@ -511,6 +518,10 @@ static void member_state(Cluster *c, ClusterMember *m) {
         g_array_append_vals(m->groups, row->state.free->data, row->state.free->len);
         for (guint i = 0; i < row->state.reboot_reasons->len; i++)
                 g_ptr_array_add(m->reboot_reasons, g_strdup(row->state.reboot_reasons->pdata[i]));
+}
+
+guint64 cluster_members_serial(Cluster *c) {
+        return c->members_serial;
 }
 
 GPtrArray *cluster_members(Cluster *c, GError **error) {

@@ -79,6 +79,9 @@ void cluster_member_free(ClusterMember *m);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClusterMember, cluster_member_free);
 /* The members (ClusterMember*), by name. */
 GPtrArray *cluster_members(Cluster *c, GError **error);
+/* Moves when the members may have changed (their keys, this node's
+ * state): the same serial, the same cluster_members(). */
+guint64 cluster_members_serial(Cluster *c);
 /* What this node's bus shows of it, for the others: put in etcd when it
  * changed, at most once a second. */
 void cluster_publish(Cluster *c, const ClusterMember *here);

@@ -11,6 +11,10 @@ G_DEFINE_QUARK(etcd-error-quark, etcd_error)
 #define RETRY_MS_DEFAULT 200
 #define MAX_RESPONSE_DEFAULT (16u << 20)
 #define READ_CHUNK 65536
+/* A request's answer before a watch's news, which come at the same time
+ * for a change of this node's own: else the answer waits behind the
+ * change's echo. Answers are one per request: nothing starves. */
+#define CALL_PRIORITY G_PRIORITY_HIGH
 
 static bool client_tls(EtcdClient *c, const EtcdTls *tls, GError **error) {
         g_autoptr(GTlsDatabase) db = NULL;
@@ -102,6 +106,13 @@ SoupMessage *etcd_client_message(EtcdClient *c, guint endpoint, const char *path
         g_autoptr(GBytes) bytes = g_bytes_new(body, strlen(body));
 
         soup_message_set_request_body_from_bytes(m, "application/json", bytes);
+        /* etcd's gateway takes everything as POST, which libsoup sends on
+         * a new connection each time unless told otherwise: a connect per
+         * request, and the idle ones piling up, each probed before the
+         * next request. A request libsoup sends again because a kept
+         * connection closed under it is one etcd did not answer: a
+         * transaction's compares refuse it if the first did reach etcd. */
+        soup_message_add_flags(m, SOUP_MESSAGE_IDEMPOTENT);
         if (c->client_cert)
                 soup_message_set_tls_client_certificate(m, c->client_cert);
         return m;
@@ -337,7 +348,7 @@ static void call_read(GObject *source, GAsyncResult *res, gpointer data) {
                 return;
         }
         g_byte_array_append(call->answer, g_bytes_get_data(chunk, NULL), g_bytes_get_size(chunk));
-        g_input_stream_read_bytes_async(call->stream, READ_CHUNK, G_PRIORITY_DEFAULT, call->attempt, call_read, task);
+        g_input_stream_read_bytes_async(call->stream, READ_CHUNK, CALL_PRIORITY, call->attempt, call_read, task);
 }
 
 /* A request that failed before its answer: nothing was done when the
@@ -368,7 +379,7 @@ static void call_sent(GObject *source, GAsyncResult *res, gpointer data) {
         }
         call->stream = stream;
         g_byte_array_set_size(call->answer, 0);
-        g_input_stream_read_bytes_async(call->stream, READ_CHUNK, G_PRIORITY_DEFAULT, call->attempt, call_read, task);
+        g_input_stream_read_bytes_async(call->stream, READ_CHUNK, CALL_PRIORITY, call->attempt, call_read, task);
 }
 
 static void call_attempt(GTask *task) {
@@ -378,8 +389,7 @@ static void call_attempt(GTask *task) {
         g_string_append_printf(call->endpoints, "%s%s", call->endpoints->len ? " " : "",
                                call->client->endpoints[call->endpoint]);
         call->message = etcd_client_message(call->client, call->endpoint, call->spec->path, call->body);
-        soup_session_send_async(call->client->session, call->message, G_PRIORITY_DEFAULT, call->attempt, call_sent,
-                                task);
+        soup_session_send_async(call->client->session, call->message, CALL_PRIORITY, call->attempt, call_sent, task);
 }
 
 static gboolean call_deadline(gpointer data) {

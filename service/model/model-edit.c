@@ -303,7 +303,7 @@ bool model_rule_update(Model *m, ModelRule *r, ModelGroup *g, StoreRule *setting
         return true;
 }
 
-void model_rule_settings_set(Model *m, ModelRule *r, ModelGroup *g, StoreRule *s, GPtrArray *conditions) {
+guint model_rule_settings_set(Model *m, ModelRule *r, ModelGroup *g, StoreRule *s, GPtrArray *conditions) {
         guint bits = 0;
 
         if (!g_str_equal(r->settings->name, s->name))
@@ -328,6 +328,7 @@ void model_rule_settings_set(Model *m, ModelRule *r, ModelGroup *g, StoreRule *s
         g_ptr_array_unref(r->conditions);
         r->conditions = conditions;
         model_mark(m->changes->rules, r, bits);
+        return bits;
 }
 
 bool model_rule_delete(Model *m, ModelRule *r, GError **error) {
@@ -474,7 +475,7 @@ static StorePassthrough passthrough_of(const Device *d, int64_t group_id) {
         };
 }
 
-static bool passthrough_equal(const StorePassthrough *a, const StorePassthrough *b) {
+bool model_passthrough_equal(const StorePassthrough *a, const StorePassthrough *b) {
         return a->group_id == b->group_id && a->vendor_id == b->vendor_id && a->device_id == b->device_id &&
                a->subsystem_vendor_id == b->subsystem_vendor_id &&
                a->subsystem_device_id == b->subsystem_device_id && a->class_code == b->class_code &&
@@ -498,7 +499,7 @@ void model_passthrough_facts_sync(Model *m) {
                 if (!d || d->vendor_id == 0xffff || d->vendor_id == 0)
                         continue;
                 StorePassthrough p = passthrough_of(d, old->group_id);
-                if (passthrough_equal(&p, old))
+                if (model_passthrough_equal(&p, old))
                         continue;
                 g_ptr_array_add(addresses, key);
                 g_array_append_val(fresh, p);

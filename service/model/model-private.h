@@ -92,10 +92,11 @@ void model_rule_add(Model *m, ModelRule *r);
  * removed and freed. */
 guint model_group_settings_set(Model *m, ModelGroup *g, const StoreGroup *next);
 void model_group_forget(Model *m, ModelGroup *g);
-/* Takes s and conditions; moves r to g. */
-void model_rule_settings_set(Model *m, ModelRule *r, ModelGroup *g, StoreRule *s, GPtrArray *conditions);
+/* Takes s and conditions; moves r to g. What changed, as RULE_PROP bits. */
+guint model_rule_settings_set(Model *m, ModelRule *r, ModelGroup *g, StoreRule *s, GPtrArray *conditions);
 void model_rule_forget(Model *m, ModelRule *r);
 bool model_conditions_equal(GPtrArray *a, GPtrArray *b);
+bool model_passthrough_equal(const StorePassthrough *a, const StorePassthrough *b);
 /* Takes s. */
 void model_attachment_settings_set(Model *m, ModelAttachment *a, StoreAttachment *s);
 void model_attachment_forget(Model *m, ModelAttachment *a);

@@ -37,6 +37,7 @@ void store_row_change_free(StoreRowChange *c) {
 
 void store_record_changes(Store *s, bool on) {
         s->record_changes = on;
+        s->dirty = STORE_DIRTY_ALL;
 }
 
 bool store_session_begin(Store *s, GError **error) {
@@ -55,15 +56,144 @@ bool store_session_begin(Store *s, GError **error) {
         return true;
 }
 
-void store_session_end(Store *s) {
-        g_clear_pointer(&s->session, sqlite3session_delete);
-}
-
 static int table_of(const char *name) {
         for (size_t i = 0; i < G_N_ELEMENTS(tables); i++)
                 if (g_str_equal(tables[i], name))
                         return (int) i;
         return g_str_equal(name, "conditions") ? STORE_TABLE_RULES : -1;
+}
+
+static guint dirty_bit(const char *name) {
+        int table = table_of(name);
+
+        if (table >= 0)
+                return STORE_DIRTY_TABLE(table);
+        return g_str_equal(name, "sriov") ? STORE_DIRTY_SRIOV : STORE_DIRTY_OVERRIDES;
+}
+
+/* The session's changeset, made once for the transaction as it stands:
+ * the commit hook, the local rows and the tables changed read it, and
+ * making it walks every change. Borrowed. */
+static GBytes *session_changeset(Store *s, GError **error) {
+        sqlite3_int64 now = sqlite3_total_changes64(s->db);
+        void *blob = NULL;
+        int size = 0, rc;
+
+        if (s->changeset && s->changeset_at == now)
+                return s->changeset;
+        g_clear_pointer(&s->changeset, g_bytes_unref);
+        if ((rc = sqlite3session_changeset(s->session, &size, &blob)) != SQLITE_OK)
+                return store_fail(s, rc, "Cannot read the changes of", error), NULL;
+        s->changeset = g_bytes_new_with_free_func(blob, size, sqlite3_free, blob);
+        s->changeset_at = now;
+        return s->changeset;
+}
+
+static int changeset_start(GBytes *changeset, sqlite3_changeset_iter **it) {
+        gsize size;
+        const void *data = g_bytes_get_data(changeset, &size);
+
+        return sqlite3changeset_start(it, (int) size, (void *) data);
+}
+
+/* A changed row of groups, rules or conditions (its rule's), or
+ * attachments: its id (column 0 of each) into s->dirty_ids. */
+static void dirty_id(Store *s, sqlite3_changeset_iter *it, const char *name, int op) {
+        int table = table_of(name);
+        sqlite3_value *key = NULL;
+
+        if (table < 0 || table > STORE_TABLE_ATTACHMENTS)
+                return;
+        if ((op == SQLITE_INSERT ? sqlite3changeset_new(it, 0, &key) : sqlite3changeset_old(it, 0, &key)) !=
+                    SQLITE_OK ||
+            !key) {
+                s->dirty = STORE_DIRTY_ALL;
+                return;
+        }
+        if (!s->dirty_ids[table])
+                s->dirty_ids[table] = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+        g_hash_table_add(s->dirty_ids[table], g_memdup2(&(gint64) { sqlite3_value_int64(key) }, sizeof(gint64)));
+}
+
+/* The tables the session recorded into s->dirty; all when it cannot say. */
+static void session_dirty(Store *s) {
+        sqlite3_changeset_iter *it = NULL;
+        GBytes *changeset;
+
+        if (sqlite3session_isempty(s->session))
+                return;
+        if (!(changeset = session_changeset(s, NULL)) || changeset_start(changeset, &it) != SQLITE_OK) {
+                s->dirty = STORE_DIRTY_ALL;
+        } else {
+                const char *name;
+                int columns, op, indirect;
+                while (sqlite3changeset_next(it) == SQLITE_ROW)
+                        if (sqlite3changeset_op(it, &name, &columns, &op, &indirect) == SQLITE_OK) {
+                                s->dirty |= dirty_bit(name);
+                                dirty_id(s, it, name, op);
+                        }
+                if (sqlite3changeset_finalize(it) != SQLITE_OK)
+                        s->dirty = STORE_DIRTY_ALL;
+        }
+}
+
+/* Bumped by another connection's commit only; -1 when it cannot be read. */
+static sqlite3_int64 others_version(Store *s) {
+        sqlite3_stmt *st = store_prepare(s, "PRAGMA data_version", NULL);
+        sqlite3_int64 v = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+
+        if (st)
+                sqlite3_reset(st);
+        return v;
+}
+
+static void dirty_seen(Store *s) {
+        s->changes_seen = sqlite3_total_changes64(s->db);
+        s->others_seen = others_version(s);
+}
+
+void store_session_end(Store *s) {
+        if (s->session)
+                session_dirty(s);
+        g_clear_pointer(&s->changeset, g_bytes_unref);
+        g_clear_pointer(&s->session, sqlite3session_delete);
+        if (s->record_changes)
+                dirty_seen(s);
+}
+
+guint store_dirty(Store *s) {
+        bool known = s->record_changes && sqlite3_total_changes64(s->db) == s->changes_seen &&
+                     s->others_seen >= 0 && others_version(s) == s->others_seen;
+        return known ? s->dirty : STORE_DIRTY_ALL;
+}
+
+static gint id_compare(gconstpointer a, gconstpointer b) {
+        int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+GArray *store_dirty_ids(Store *s, StoreTable table) {
+        GArray *ids = g_array_new(FALSE, FALSE, sizeof(int64_t));
+        GHashTableIter it;
+        gpointer id;
+
+        g_return_val_if_fail(table <= STORE_TABLE_ATTACHMENTS, NULL);
+        if (store_dirty(s) == STORE_DIRTY_ALL)
+                return g_array_unref(ids), NULL;
+        if (s->dirty_ids[table]) {
+                g_hash_table_iter_init(&it, s->dirty_ids[table]);
+                while (g_hash_table_iter_next(&it, &id, NULL))
+                        g_array_append_val(ids, *(int64_t *) id);
+        }
+        g_array_sort(ids, id_compare);
+        return ids;
+}
+
+void store_dirty_clear(Store *s) {
+        for (size_t i = 0; i < G_N_ELEMENTS(s->dirty_ids); i++)
+                g_clear_pointer(&s->dirty_ids[i], g_hash_table_unref);
+        s->dirty = 0;
+        dirty_seen(s);
 }
 
 static char *value_text(sqlite3_value *v) {
@@ -134,16 +264,15 @@ static void changes_add(GPtrArray *all, StoreRowChange *c) {
 GPtrArray *store_changes(Store *s, GError **error) {
         g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func((GDestroyNotify) store_row_change_free);
         sqlite3_changeset_iter *it = NULL;
-        void *blob = NULL;
-        int size = 0, rc;
+        GBytes *changeset;
+        int rc;
 
         if (!s->session)
                 return g_steal_pointer(&all);
-        if ((rc = sqlite3session_changeset(s->session, &size, &blob)) != SQLITE_OK ||
-            (rc = sqlite3changeset_start(&it, size, blob)) != SQLITE_OK) {
-                sqlite3_free(blob);
+        if (!(changeset = session_changeset(s, error)))
+                return NULL;
+        if ((rc = changeset_start(changeset, &it)) != SQLITE_OK)
                 return store_fail(s, rc, "Cannot read the changes of", error), NULL;
-        }
         while ((rc = sqlite3changeset_next(it)) == SQLITE_ROW) {
                 const char *name;
                 int columns, op, indirect;
@@ -153,23 +282,9 @@ GPtrArray *store_changes(Store *s, GError **error) {
                         changes_add(all, c);
         }
         sqlite3changeset_finalize(it);
-        sqlite3_free(blob);
         if (rc != SQLITE_DONE)
                 return store_fail(s, rc, "Cannot read the changes of", error), NULL;
         return g_steal_pointer(&all);
-}
-
-GBytes *store_local_changes(Store *s, GError **error) {
-        void *blob = NULL;
-        int size = 0, rc;
-
-        if (!s->session)
-                return g_bytes_new(NULL, 0);
-        if ((rc = sqlite3session_changeset(s->session, &size, &blob)) != SQLITE_OK)
-                return store_fail(s, rc, "Cannot read the changes of", error), NULL;
-        GBytes *b = g_bytes_new(blob, size);
-        sqlite3_free(blob);
-        return b;
 }
 
 static int local_only(void *ctx, const char *table) {
@@ -177,6 +292,42 @@ static int local_only(void *ctx, const char *table) {
                 if (g_str_equal(table, node_tables[i]))
                         return 1;
         return 0;
+}
+
+/* Whether the changeset changes a row only this node has. */
+static bool changeset_local(Store *s, GBytes *changeset, GError **error) {
+        sqlite3_changeset_iter *it = NULL;
+        bool local = false;
+        int rc;
+
+        if ((rc = changeset_start(changeset, &it)) != SQLITE_OK)
+                return store_fail(s, rc, "Cannot read the changes of", error);
+        while (!local && (rc = sqlite3changeset_next(it)) == SQLITE_ROW) {
+                const char *name;
+                int columns, op, indirect;
+                sqlite3changeset_op(it, &name, &columns, &op, &indirect);
+                local = local_only(NULL, name);
+        }
+        rc = sqlite3changeset_finalize(it);
+        return rc == SQLITE_OK ? local : store_fail(s, rc, "Cannot read the changes of", error);
+}
+
+GBytes *store_local_changes(Store *s, GError **error) {
+        g_autoptr(GError) local_error = NULL;
+        GBytes *changeset;
+
+        if (!s->session)
+                return g_bytes_new(NULL, 0);
+        if (!(changeset = session_changeset(s, error)))
+                return NULL;
+        /* None: nothing to apply later. Applying a changeset sets
+         * defer_foreign_keys, which makes SQLite prepare every statement
+         * the store keeps again. */
+        if (changeset_local(s, changeset, &local_error))
+                return g_bytes_ref(changeset);
+        if (local_error)
+                return g_propagate_error(error, g_steal_pointer(&local_error)), NULL;
+        return g_bytes_new(NULL, 0);
 }
 
 /* The node's own rows are only ever written here: whatever is in the

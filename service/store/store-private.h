@@ -18,6 +18,12 @@ struct Store {
         void *hook_data;
         bool hook_off;             /* store_commit_here() */
         struct sqlite3_session *session;   /* the transaction's changes, while recorded */
+        GBytes *changeset;         /* the session's, made at changeset_at (store-changes.c) */
+        sqlite3_int64 changeset_at;
+        guint dirty;               /* store_dirty() */
+        GHashTable *dirty_ids[STORE_TABLE_ATTACHMENTS + 1];  /* store_dirty_ids(): gint64* sets */
+        sqlite3_int64 changes_seen;        /* sqlite3_total_changes64() when the last session ended */
+        sqlite3_int64 others_seen;         /* PRAGMA data_version then: other connections' commits */
 };
 
 /* Forward migrations: entry N takes a database from version N to N + 1

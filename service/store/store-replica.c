@@ -217,7 +217,7 @@ bool store_address_holder(Store *s, const char *address, bool tenant, char **hol
 }
 
 bool store_mac_owner(Store *s, const char *mac, int64_t *attachment_id, int64_t *group_id, GError **error) {
-        int64_t owner[2];
+        int64_t owner[2] = { 0 };
 
         if (!first_row(s, "SELECT ifnull(attachment_id, 0), ifnull(group_id, 0) FROM macs WHERE mac = ?", mac, NULL,
                        owner, 2, error))

@@ -335,6 +335,8 @@ void store_close(Store *s) {
         if (!s)
                 return;
         store_session_end(s);
+        for (size_t i = 0; i < G_N_ELEMENTS(s->dirty_ids); i++)
+                g_clear_pointer(&s->dirty_ids[i], g_hash_table_unref);
         if (s->statements)
                 g_hash_table_unref(s->statements);
         sqlite3_close(s->db);

@@ -231,6 +231,25 @@ GPtrArray *store_changes(Store *s, GError **error);
 GBytes *store_local_changes(Store *s, GError **error);
 bool store_local_apply(Store *s, GBytes *changes, GError **error);
 
+/* Which tables changed since store_dirty_clear(), for the model to read
+ * again only those (model_resync()): bits of StoreTable (a rule's
+ * conditions its rule's), and of the node's VF counts and overrides.
+ * Known from the changes recorded; every table when changes are not
+ * recorded, or rows changed outside a recorded transaction or through
+ * another connection. Transactions
+ * taken back (rolled back, or handed to the commit hook) count: the
+ * model may have made them already. */
+#define STORE_DIRTY_TABLE(table) (1u << (table))
+#define STORE_DIRTY_SRIOV (1u << (STORE_TABLE_PASSTHROUGH + 1))
+#define STORE_DIRTY_OVERRIDES (1u << (STORE_TABLE_PASSTHROUGH + 2))
+#define STORE_DIRTY_ALL (~0u)
+guint store_dirty(Store *s);
+/* Of those, the ids of the groups, rules (their conditions too) or
+ * attachments changed, sorted (int64_t); NULL when the store does not
+ * know them (store_dirty() says every table). */
+GArray *store_dirty_ids(Store *s, StoreTable table);
+void store_dirty_clear(Store *s);
+
 /* ---- a cluster node's replica (store-replica.c) ---- */
 
 /* Rows as the cluster holds them, ids included; inside a transaction. */

@@ -230,6 +230,20 @@ const EtcdTls *etcd_cluster_tls(EtcdCluster *c) {
         return c->tls ? &c->client_tls : NULL;
 }
 
+char *etcd_cluster_config(EtcdCluster *c, const char *node) {
+        GString *conf = g_string_new("[Cluster]\nEndpoints=");
+        const char *const *endpoints = etcd_cluster_endpoints(c);
+        const EtcdTls *tls = etcd_cluster_tls(c);
+
+        for (size_t e = 0; endpoints[e]; e++)
+                g_string_append_printf(conf, "%s%s", e ? " " : "", endpoints[e]);
+        g_string_append_printf(conf, "\nNode=%s\nLeaseSeconds=2\n", node);
+        if (tls)
+                g_string_append_printf(conf, "CertificateAuthority=%s\nCertificate=%s\nPrivateKey=%s\n", tls->ca_file,
+                                       tls->cert_file, tls->key_file);
+        return g_string_free(conf, FALSE);
+}
+
 void etcd_cluster_got(GObject *source, GAsyncResult *res, gpointer result) {
         *(GAsyncResult **) result = g_object_ref(res);
 }

@@ -25,6 +25,10 @@ const char *etcd_cluster_endpoint(EtcdCluster *c, guint member);
 /* The CA, and the client certificate and key (NULL without TLS). */
 const EtcdTls *etcd_cluster_tls(EtcdCluster *c);
 
+/* devpassd.conf's [Cluster] section for a node on these members: a
+ * lease of 2 seconds, and the client certificate with TLS. */
+char *etcd_cluster_config(EtcdCluster *c, const char *node);
+
 /* SIGKILL, and reaped. */
 void etcd_cluster_kill(EtcdCluster *c, guint member);
 /* Starts a killed member again on its data directory, without waiting. */

@@ -42,20 +42,12 @@ typedef struct {
 /* ---- the nodes ---- */
 
 static void node_start(Fixture *f, int i, bool kernel) {
-        g_autoptr(GString) conf = g_string_new("[Cluster]\nEndpoints=");
-        const char *const *endpoints = etcd_cluster_endpoints(f->etcd);
-        const EtcdTls *tls = etcd_cluster_tls(f->etcd);
         Harness *h = harness_prepare("gpu-server.umockdev");
 
-        for (size_t e = 0; endpoints[e]; e++)
-                g_string_append_printf(conf, "%s%s", e ? " " : "", endpoints[e]);
         g_free(h->node);
         h->node = g_strdup_printf("node%d", i + 1);
-        g_string_append_printf(conf, "\nNode=%s\nLeaseSeconds=2\n", h->node);
-        if (tls)
-                g_string_append_printf(conf, "CertificateAuthority=%s\nCertificate=%s\nPrivateKey=%s\n", tls->ca_file,
-                                       tls->cert_file, tls->key_file);
-        harness_config_add(h, conf->str);
+        g_autofree char *conf = etcd_cluster_config(f->etcd, h->node);
+        harness_config_add(h, conf);
         harness_daemon_start(h, NULL);
         harness_polkit_start(h, NULL);
         if (kernel) {

@@ -24,16 +24,6 @@ typedef struct {
         Harness *h1, *h2;
 } Fixture;
 
-static char *cluster_conf(Fixture *f, const char *node) {
-        g_autoptr(GString) conf = g_string_new("[Cluster]\nEndpoints=");
-        const char *const *endpoints = etcd_cluster_endpoints(f->etcd);
-
-        for (size_t e = 0; endpoints[e]; e++)
-                g_string_append_printf(conf, "%s%s", e ? " " : "", endpoints[e]);
-        g_string_append_printf(conf, "\nNode=%s\nLeaseSeconds=2\n", node);
-        return g_string_free(g_steal_pointer(&conf), FALSE);
-}
-
 static Harness *node_new(const char *node) {
         Harness *h = harness_prepare("gpu-server.umockdev");
 
@@ -66,7 +56,7 @@ static int setup(void **state) {
 
         f->etcd = etcd_cluster_new(1, false);
         f->h1 = node_new("node1");
-        g_autofree char *conf1 = cluster_conf(f, "node1");
+        g_autofree char *conf1 = etcd_cluster_config(f->etcd, "node1");
         harness_config_add(f->h1, conf1);
         node_up(f->h1);
         calls_wait_prop(f->h1, ROOT, MANAGER, "ClusterState", "up");
@@ -79,7 +69,7 @@ static int setup(void **state) {
         g_free(group_make(f->h2, "spare"));
         harness_polkit_stop(f->h2);
         harness_daemon_stop(f->h2);
-        g_autofree char *conf2 = cluster_conf(f, "node2");
+        g_autofree char *conf2 = etcd_cluster_config(f->etcd, "node2");
         harness_config_add(f->h2, conf2);
         node_up(f->h2);
         calls_wait_prop(f->h2, ROOT, MANAGER, "ClusterState", "unjoined");

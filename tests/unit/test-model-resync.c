@@ -248,12 +248,70 @@ static void test_attachment(void **state) {
         assert_null(model_attachment_by_name(p->model[1], "vm 1", "nic"));
 }
 
+/* ---- the tables changed, as a cluster node's store records them ---- */
+
+static StoreCommit hand_on(Store *s, void *data, GError **error) {
+        return STORE_COMMIT_DEFERRED;
+}
+
+/* Model 0's store records its changes and hands every transaction on,
+ * as a cluster node's does: what the model made is taken back by a
+ * resync that reads the rows the transaction touched, and matches
+ * devices against rules again only when a rule or an intent changed. */
+static void test_taken_back_recorded(void **state) {
+        Pair *p = *state;
+        g_autoptr(GError) error = NULL;
+        Model *m = p->model[0];
+        ModelGroup *nics = group_make(m, "nics");
+        ModelRule *r = rule_make(m, nics, "intel", "8086");
+        g_autofree char *nics_path = g_strdup(nics->path);
+        guint devices = nics->devices->len;
+
+        assert_true(devices > 0);
+        store_record_changes(p->store[0], true);
+        resync(m);
+        store_set_commit_hook(p->store[0], hand_on, NULL);
+
+        /* A group alone: taken back without a refresh. */
+        ModelGroup *g = group_make(m, "gpus");
+        g_autofree char *path = g_strdup(g->path);
+        assert_int_equal(store_dirty(p->store[0]), STORE_DIRTY_TABLE(STORE_TABLE_GROUPS));
+        g_autoptr(GArray) ids = store_dirty_ids(p->store[0], STORE_TABLE_GROUPS);
+        assert_int_equal(ids->len, 1);
+        assert_int_equal(g_array_index(ids, int64_t, 0), g->id);
+        resync(m);
+        g_autoptr(ModelChanges) c = model_take_changes(m);
+        assert_true(removed(c, path));
+        assert_null(model_group_by_name(m, "gpus"));
+        assert_false(c->refreshed);
+        assert_int_equal(store_dirty(p->store[0]), 0);
+
+        /* A rule's deletion: its devices go back to its group. */
+        assert_true(model_rule_delete(m, r, &error));
+        assert_int_equal(model_group_by_path(m, nics_path)->devices->len, 0);
+        resync(m);
+        g_autoptr(ModelChanges) back = model_take_changes(m);
+        assert_true(back->refreshed);
+        assert_non_null(model_rule_by_name(m, "intel"));
+        assert_int_equal(model_group_by_path(m, nics_path)->devices->len, devices);
+
+        /* Another connection's commit: every table is read again. */
+        store_set_commit_hook(p->store[0], NULL, NULL);
+        group_make(p->model[1], "spare");
+        assert_int_equal(store_dirty(p->store[0]), STORE_DIRTY_ALL);
+        assert_null(store_dirty_ids(p->store[0], STORE_TABLE_GROUPS));
+        resync(m);
+        assert_non_null(model_group_by_name(m, "spare"));
+        assert_int_equal(store_dirty(p->store[0]), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_created, pair_setup, pair_teardown),
                 cmocka_unit_test_setup_teardown(test_changed_and_deleted, pair_setup, pair_teardown),
                 cmocka_unit_test_setup_teardown(test_taken_back, pair_setup, pair_teardown),
                 cmocka_unit_test_setup_teardown(test_attachment, pair_setup, pair_teardown),
+                cmocka_unit_test_setup_teardown(test_taken_back_recorded, pair_setup, pair_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
