@@ -4,9 +4,16 @@
  * caller is root), as tests/cluster/test-cluster.c runs them.
  *
  * A change on node 1 until the signal on node 3: CreateGroup sent to
- * node 1 until the group's InterfacesAdded arrives on node 3's bus,
- * against etcd's own put through member 1 until the watch event through
- * member 3 (bench-etcd.c), in turn.
+ * node 1 until the group's InterfacesAdded arrives on node 3's bus. A
+ * floor does the same work as what it is compared with: devpassd's change
+ * is a D-Bus call with polkit's check on node 1 and a write that travels
+ * through etcd to node 3. So the floor is the sum, per round, of the bare
+ * service's CreateGroup on node 1's bus (bare-service.c: the same a{sv},
+ * CheckAuthorization by node 1's polkitd, a path back; bench.c's floor of
+ * a mutating call) and etcd's own put through member 1 of a key and value
+ * the size of the group's until the watch event through member 3
+ * (bench-etcd.c). The ratio against etcd alone is printed too. The three
+ * in turn.
  *
  * A claim in cluster mode: Claim of a machine with one attachment of a VF
  * on node 1, against the same Claim on a devpassd alone (its own node,
@@ -154,6 +161,7 @@ typedef struct {
         Harness *one, *three;
         double t0, replied, seen, signal;
         char *error;
+        gsize key_len, value_len; /* the group's key and value in etcd */
 } Round;
 
 static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
@@ -186,9 +194,12 @@ static gboolean on_bus(gint fd, GIOCondition condition, gpointer data) {
 
 static void on_group_key(EtcdWatch *w, GPtrArray *events, gpointer data) {
         Round *r = data;
+        const EtcdEvent *e = events->pdata[0];
 
-        if (r->seen == 0)
+        if (r->seen == 0) {
                 r->seen = now_ms() - r->t0;
+                r->key_len = e->kv->key_len, r->value_len = e->kv->value_len;
+        }
 }
 
 static void on_compacted(EtcdWatch *w, gint64 revision, gpointer data) {
@@ -223,6 +234,23 @@ static void change_round(Cluster *c, Round *r) {
                 g_error("CreateGroup on node1: %s", r->error);
 }
 
+/* The bare service's CreateGroup on h's bus, with h's polkitd: ms. */
+static double bare_round(Harness *h) {
+        static unsigned seq;
+        g_autofree char *name = g_strdup_printf("bench group %u", ++seq);
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+
+        double t0 = now_ms();
+        int r = sd_bus_call_method(h->bus, "org.devpass1.Bare", "/manager", "org.devpass1.Bare.Manager",
+                                   "CreateGroup", &error, &reply, "a{sv}", 1, "Name", "s", name);
+        double ms = now_ms() - t0;
+        if (r < 0)
+                g_error("the bare CreateGroup on %s: %s", h->node, error.message);
+        sd_bus_message_unref(reply);
+        return ms;
+}
+
 static void report(const char *what, double *v, double *floor, const char *floor_name, double target) {
         g_autofree char *m_what = g_strdup_printf("%s: median", what);
         g_autofree char *p_what = g_strdup_printf("%s: p90", what);
@@ -240,7 +268,9 @@ static void bench_change(Cluster *c) {
         g_autofree char *end = etcd_prefix_end(GROUP_KEYS);
         static const EtcdWatchFuncs funcs = { on_group_key, on_compacted };
         EtcdFloor *f = etcd_floor_new(c->etcd);
-        double signal[ROUNDS], answer[ROUNDS], seen[ROUNDS], after[ROUNDS], floor[ROUNDS], floor_answer[ROUNDS];
+        GPid bare = bench_bare_start(c->h[0], 1, (const char *const[]) { "--manager", NULL });
+        double signal[ROUNDS], answer[ROUNDS], seen[ROUNDS], after[ROUNDS], etcd[ROUNDS], etcd_answer[ROUNDS],
+                call[ROUNDS], floor[ROUNDS];
         double cpu[NODES];
         Round r = { 0 };
 
@@ -248,41 +278,58 @@ static void bench_change(Cluster *c) {
         g_assert_true(etcd_cluster_loop_until(watch_up, watch, 10000));
         guint sources[] = { g_unix_fd_add(sd_bus_get_fd(c->h[0]->bus), G_IO_IN, on_bus, &r),
                             g_unix_fd_add(sd_bus_get_fd(c->h[2]->bus), G_IO_IN, on_bus, &r) };
+        /* The first change gives the group's sizes to the etcd floor. */
+        change_round(c, &r);
+        etcd_floor_shape(f, r.key_len, r.value_len);
+        gsize key_len = r.key_len, value_len = r.value_len;
         for (unsigned i = 0; i < WARM + ROUNDS; i++) {
-                double fs, fa;
+                double v[3] = { 0 }, ea = 0;
                 if (i == WARM)
                         for (int n = 0; n < NODES; n++)
                                 cpu[n] = process_cpu_ms(c->h[n]->daemon_pid);
-                if (i % 2) {
-                        change_round(c, &r);
-                        fs = etcd_floor_round(f, &fa);
-                } else {
-                        fs = etcd_floor_round(f, &fa);
-                        change_round(c, &r);
-                }
+                for (unsigned k = 0; k < 3; k++)
+                        switch ((i + k) % 3) {
+                        case 0:
+                                change_round(c, &r);
+                                v[0] = r.signal;
+                                break;
+                        case 1:
+                                v[1] = bare_round(c->h[0]);
+                                break;
+                        default:
+                                v[2] = etcd_floor_round(f, &ea);
+                                break;
+                        }
                 if (i < WARM)
                         continue;
                 unsigned k = i - WARM;
-                signal[k] = r.signal, answer[k] = r.replied, seen[k] = r.seen, after[k] = r.signal - r.seen;
-                floor[k] = fs, floor_answer[k] = fa;
+                signal[k] = v[0], answer[k] = r.replied, seen[k] = r.seen, after[k] = r.signal - r.seen;
+                call[k] = v[1], etcd[k] = v[2], etcd_answer[k] = ea, floor[k] = v[1] + v[2];
         }
         for (int n = 0; n < NODES; n++)
                 cpu[n] = (process_cpu_ms(c->h[n]->daemon_pid) - cpu[n]) / ROUNDS;
         for (size_t i = 0; i < G_N_ELEMENTS(sources); i++)
                 g_source_remove(sources[i]);
+        bench_bare_stop(bare);
         etcd_floor_free(f);
         printf("\ncluster: three devpassd on a 3-member etcd (loopback), nodes of %u functions, the real polkitd,\n"
                "caller root; %d rounds each after %d warm-up, devpassd and the floors in turn\n", FUNCTIONS, ROUNDS,
                WARM);
+        double sm = median(signal, ROUNDS);
         report("CreateGroup on node 1 until InterfacesAdded on node 3", signal, floor,
-               "etcd put on member 1 until the watch event on member 3", 1.5);
+               "bare CreateGroup + polkit on node 1, plus etcd put to watch, per round", 1.5);
+        printf("  %-44s %7.3f ms   etcd put to watch %7.3f ms (%zu + %zu bytes)   sum of medians %7.3f ms\n",
+               "    the floor's parts: bare CreateGroup", median(call, ROUNDS), median(etcd, ROUNDS), key_len,
+               value_len, median(call, ROUNDS) + median(etcd, ROUNDS));
+        printf("  %-44s %7.3f ms   ratio %5.2f   (for reference: etcd alone)\n",
+               "    against etcd put to watch alone: median", median(etcd, ROUNDS), sm / median(etcd, ROUNDS));
         printf("  where the time goes (not floors):\n");
         printf("  %-44s %7.3f ms   (node 1 until etcd has it, as a watch through member 3 sees it)\n",
                "    the group's key seen: median", median(seen, ROUNDS));
         printf("  %-44s %7.3f ms   (node 3's watch, replica, model, signal; the bus)\n",
                "    from there to the signal: median", median(after, ROUNDS));
         printf("  %-44s %7.3f ms   etcd's put until its answer: %7.3f ms\n", "    CreateGroup's reply on node 1: median",
-               median(answer, ROUNDS), median(floor_answer, ROUNDS));
+               median(answer, ROUNDS), median(etcd_answer, ROUNDS));
         printf("  %-44s %7.3f ms   node 2 %.3f ms, node 3 %.3f ms (all threads)\n",
                "    devpassd CPU time per change: node 1", cpu[0], cpu[1], cpu[2]);
 }

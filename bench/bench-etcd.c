@@ -5,7 +5,6 @@
  * on node 3" is compared with (bench-cluster.c measures both in turn). */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "bench.h"
 
@@ -17,6 +16,8 @@ struct EtcdFloor {
         EtcdWatch *watch;
         guint events, round;
         double event_at, put_answered;
+        char *key;
+        gsize value_len;          /* 0: the round's number */
 };
 
 static void on_events(EtcdWatch *w, GPtrArray *events, gpointer data) {
@@ -70,23 +71,38 @@ EtcdFloor *etcd_floor_new(EtcdCluster *cluster) {
         g_assert_nonnull(f->reader);
         f->watch = etcd_watch_new(f->reader, "/bench/", end, 0, false, &funcs, f);
         g_assert_true(etcd_cluster_loop_until(watch_up, f->watch, 10000));
+        f->key = g_strdup("/bench/key");
         return f;
+}
+
+void etcd_floor_shape(EtcdFloor *f, gsize key_len, gsize value_len) {
+        g_autoptr(GString) key = g_string_new("/bench/key");
+
+        while (key->len < key_len)
+                g_string_append_c(key, 'k');
+        g_free(f->key);
+        f->key = g_string_free(g_steal_pointer(&key), false);
+        f->value_len = value_len;
 }
 
 void etcd_floor_free(EtcdFloor *f) {
         etcd_watch_free(f->watch);
         etcd_client_unref(f->reader);
         etcd_client_unref(f->writer);
+        g_free(f->key);
         g_free(f);
 }
 
 double etcd_floor_round(EtcdFloor *f, double *answer) {
-        g_autofree char *value = g_strdup_printf("%u", f->round++);
+        g_autoptr(GString) value = g_string_new(NULL);
         Until until = { f, f->events + 1 };
         double start = now_ms();
 
+        g_string_printf(value, "%u", f->round++);
+        while (value->len < f->value_len)
+                g_string_append_c(value, 'v');
         f->put_answered = 0;
-        etcd_kv_put_async(f->writer, "/bench/key", value, strlen(value), 0, NULL, on_put, f);
+        etcd_kv_put_async(f->writer, f->key, value->str, value->len, 0, NULL, on_put, f);
         g_assert_true(etcd_cluster_loop_until(round_done, &until, 10000));
         if (answer)
                 *answer = f->put_answered - start;

@@ -60,7 +60,9 @@ GPid bench_bare_start(Harness *h, unsigned n, const char *const *options) {
                         name = "org.devpass1.BareGlib";
         }
         g_ptr_array_add(argv, NULL);
-        g_assert_true(g_spawn_async(NULL, (char **) argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+        /* On h's bus, also when another harness was made since. */
+        g_auto(GStrv) env = harness_environ(h);
+        g_assert_true(g_spawn_async(NULL, (char **) argv->pdata, env, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
                                     &pid, &error));
         for (int i = 0; i < 1000; i++) {
                 sd_bus_error e = SD_BUS_ERROR_NULL;

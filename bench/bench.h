@@ -72,6 +72,9 @@ void bench_etcd(void);
 typedef struct EtcdFloor EtcdFloor;
 EtcdFloor *etcd_floor_new(EtcdCluster *cluster);
 void etcd_floor_free(EtcdFloor *f);
+/* The floor's key and value padded to these lengths (a change's own);
+ * by default "/bench/key" and the round's number. */
+void etcd_floor_shape(EtcdFloor *f, gsize key_len, gsize value_len);
 double etcd_floor_round(EtcdFloor *f, double *answer);
 /* The files of /proc devpassd reads on a generated node (bench-storm.c). */
 void bench_proc_tables_write(Harness *h);

@@ -38,10 +38,7 @@ static void signal_free(HarnessSignal *s) {
         g_free(s);
 }
 
-/* The process's environment with this harness's bus and testbed: a
- * process may hold several harnesses (a cluster's nodes), each child gets
- * its own node's, whichever was made last. */
-static char **harness_environ(Harness *h) {
+char **harness_environ(Harness *h) {
         char **env = g_get_environ();
 
         if (h->bus_address)

@@ -120,3 +120,7 @@ void harness_remove_tree(const char *path);
 
 /* Paths from the build (meson passes them in the environment). */
 const char *harness_path(const char *env_name);
+/* The process's environment with this harness's bus and testbed: a
+ * process may hold several harnesses (a cluster's nodes), each child gets
+ * its own node's, whichever was made last. */
+char **harness_environ(Harness *h);
