@@ -440,8 +440,12 @@ void model_units_elsewhere(Model *m, GHashTable *nodes) {
         while (g_hash_table_iter_next(&git, NULL, &value)) {
                 ModelGroup *g = value;
                 gpointer by_node = NULL;
-                if (!g_hash_table_steal_extended(next, &g->id, NULL, &by_node))
+                if (!g_hash_table_steal_extended(next, &g->id, NULL, &by_node)) {
+                        /* Most groups are nowhere else: nothing to make. */
+                        if (g_hash_table_size(g->elsewhere) == 0)
+                                continue;
                         by_node = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+                }
                 if (units_same(g->elsewhere, by_node)) {
                         g_hash_table_unref(by_node);
                         continue;

@@ -182,16 +182,34 @@ static void replica_key_row(sqlite3_stmt *st, void *data) {
         g_ptr_array_add(data, k);
 }
 
+/* The least string after every one that starts with prefix, as SQLite
+ * orders text (bytes, unsigned); NULL when there is none. */
+static char *prefix_end(const char *prefix) {
+        g_autofree char *end = g_strdup(prefix);
+
+        for (size_t n = strlen(end); n > 0; n--)
+                if ((unsigned char) end[n - 1] < 0xff) {
+                        end[n - 1]++;
+                        end[n] = '\0';
+                        return g_steal_pointer(&end);
+                }
+        return NULL;
+}
+
 GPtrArray *store_replica_keys(Store *s, const char *prefix, GError **error) {
         g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func((GDestroyNotify) store_replica_key_free);
-        /* A range on the key, not LIKE: a prefix may hold '%' and '_'. */
-        sqlite3_stmt *st = store_prepare(s, "SELECT key, mod_revision, value FROM replica_keys "
-                                            "WHERE key >= ?1 AND substr(key, 1, length(?1)) = ?1 ORDER BY key", error);
+        g_autofree char *end = prefix_end(prefix);
+        /* A range on the key, not LIKE: a prefix may hold '%' and '_'. Its
+         * end bounds the index's scan to the prefix's keys. */
+        sqlite3_stmt *st = end ? store_prepare(s, "SELECT key, mod_revision, value FROM replica_keys "
+                                                  "WHERE key >= ?1 AND key < ?2 ORDER BY key", error) :
+                                 store_prepare(s, "SELECT key, mod_revision, value FROM replica_keys "
+                                                  "WHERE key >= ?1 ORDER BY key", error);
         int rc;
 
         if (!st)
                 return NULL;
-        if ((rc = store_bind_text(st, 1, prefix)) != SQLITE_OK)
+        if ((rc = store_bind_text(st, 1, prefix) ?: (end ? store_bind_text(st, 2, end) : SQLITE_OK)) != SQLITE_OK)
                 return store_fail(s, rc, "Cannot read", error), NULL;
         if (!store_step_rows(s, st, replica_key_row, keys, error))
                 return NULL;

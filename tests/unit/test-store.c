@@ -459,6 +459,15 @@ static void test_replica(void **state) {
         assert_string_equal(((StoreReplicaKey *) keys->pdata[0])->key, "shared/group-users/40/node1");
         g_autoptr(GPtrArray) none = store_replica_keys(s, "shared/group%", &error);
         assert_int_equal(none->len, 0);
+        /* The range ends where the prefix does, also past a last 0xff. */
+        g_autoptr(GPtrArray) users = store_replica_keys(s, "shared/group-", &error);
+        assert_int_equal(users->len, 1);
+        assert_true(store_replica_set_key(s, "shared/a\xff\xff", 3, "", &error));
+        assert_true(store_replica_set_key(s, "shared/b", 3, "", &error));
+        g_autoptr(GPtrArray) high = store_replica_keys(s, "shared/a\xff", &error);
+        assert_int_equal(high->len, 1);
+        assert_true(store_replica_set_key(s, "shared/a\xff\xff", 0, NULL, &error));
+        assert_true(store_replica_set_key(s, "shared/b", 0, NULL, &error));
 
         g_autoptr(StoreGroup) next = group("nics");
         assert_true(store_begin(s, &error));
