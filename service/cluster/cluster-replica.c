@@ -129,7 +129,7 @@ static bool apply_one(Cluster *c, const ClusterKeyValue *kv, GError **error) {
 
 static bool replica_write(Cluster *c, const ClusterKeyValue *kvs, guint n, const char *prefix, gint64 revision,
                           GBytes *local, bool deferred, GError **error) {
-        if (!(deferred ? store_begin_deferred(c->store, error) : store_begin(c->store, error)))
+        if (!store_begin_here(c->store, deferred, error))
                 return false;
         bool ok = !local || store_local_apply(c->store, local, error);
         for (guint i = 0; ok && i < n; i++)

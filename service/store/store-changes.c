@@ -40,11 +40,19 @@ void store_record_changes(Store *s, bool on) {
         s->dirty = STORE_DIRTY_ALL;
 }
 
-bool store_session_begin(Store *s, GError **error) {
+static void on_preupdate(void *data, sqlite3 *db, int op, const char *schema, const char *name, sqlite3_int64 old_key,
+                         sqlite3_int64 new_key);
+
+bool store_session_begin(Store *s, bool dirty_only, GError **error) {
         int rc;
 
         if (!s->record_changes)
                 return true;
+        if (dirty_only) {
+                sqlite3_preupdate_hook(s->db, on_preupdate, s);
+                s->recording_dirty = true;
+                return true;
+        }
         if ((rc = sqlite3session_create(s->db, "main", &s->session)) != SQLITE_OK)
                 return store_fail(s, rc, "Cannot record the changes of", error);
         for (size_t i = 0; i < G_N_ELEMENTS(tables); i++)
@@ -61,6 +69,14 @@ static int table_of(const char *name) {
                 if (g_str_equal(tables[i], name))
                         return (int) i;
         return g_str_equal(name, "conditions") ? STORE_TABLE_RULES : -1;
+}
+
+/* Whether a session records the table. */
+static bool recorded(const char *name) {
+        for (size_t i = 0; i < G_N_ELEMENTS(local_tables); i++)
+                if (g_str_equal(local_tables[i], name))
+                        return true;
+        return table_of(name) >= 0;
 }
 
 static guint dirty_bit(const char *name) {
@@ -97,22 +113,48 @@ static int changeset_start(GBytes *changeset, sqlite3_changeset_iter **it) {
 }
 
 /* A changed row of groups, rules or conditions (its rule's), or
- * attachments: its id (column 0 of each) into s->dirty_ids. */
-static void dirty_id(Store *s, sqlite3_changeset_iter *it, const char *name, int op) {
+ * attachments: its id (column 0 of each, key; NULL when it could not be
+ * read) into s->dirty_ids. */
+static void dirty_key(Store *s, const char *name, int rc, sqlite3_value *key) {
         int table = table_of(name);
-        sqlite3_value *key = NULL;
 
         if (table < 0 || table > STORE_TABLE_ATTACHMENTS)
                 return;
-        if ((op == SQLITE_INSERT ? sqlite3changeset_new(it, 0, &key) : sqlite3changeset_old(it, 0, &key)) !=
-                    SQLITE_OK ||
-            !key) {
+        if (rc != SQLITE_OK || !key) {
                 s->dirty = STORE_DIRTY_ALL;
                 return;
         }
         if (!s->dirty_ids[table])
                 s->dirty_ids[table] = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
         g_hash_table_add(s->dirty_ids[table], g_memdup2(&(gint64) { sqlite3_value_int64(key) }, sizeof(gint64)));
+}
+
+static void dirty_id(Store *s, sqlite3_changeset_iter *it, const char *name, int op) {
+        sqlite3_value *key = NULL;
+        int rc = op == SQLITE_INSERT ? sqlite3changeset_new(it, 0, &key) : sqlite3changeset_old(it, 0, &key);
+
+        dirty_key(s, name, rc, key);
+}
+
+/* A transaction that records only what it dirties: each row a session
+ * would record, as SQLite is about to change it (cascades included). A
+ * session's changeset would prepare its statements again each time. */
+static void on_preupdate(void *data, sqlite3 *db, int op, const char *schema, const char *name, sqlite3_int64 old_key,
+                         sqlite3_int64 new_key) {
+        Store *s = data;
+        sqlite3_value *key = NULL;
+
+        if (!g_str_equal(schema, "main") || !recorded(name))
+                return;
+        s->dirty |= dirty_bit(name);
+        if (op != SQLITE_INSERT) {
+                int rc = sqlite3_preupdate_old(db, 0, &key);
+                dirty_key(s, name, rc, key);
+        }
+        if (op != SQLITE_DELETE) {
+                int rc = sqlite3_preupdate_new(db, 0, &key);
+                dirty_key(s, name, rc, key);
+        }
 }
 
 /* The tables the session recorded into s->dirty; all when it cannot say. */
@@ -155,6 +197,10 @@ static void dirty_seen(Store *s) {
 void store_session_end(Store *s) {
         if (s->session)
                 session_dirty(s);
+        if (s->recording_dirty) {
+                sqlite3_preupdate_hook(s->db, NULL, NULL);
+                s->recording_dirty = false;
+        }
         g_clear_pointer(&s->changeset, g_bytes_unref);
         g_clear_pointer(&s->session, sqlite3session_delete);
         if (s->record_changes)

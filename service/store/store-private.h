@@ -18,6 +18,7 @@ struct Store {
         void *hook_data;
         bool hook_off;             /* store_commit_here() */
         struct sqlite3_session *session;   /* the transaction's changes, while recorded */
+        bool recording_dirty;      /* instead: only what it dirties (store_begin_here()) */
         GBytes *changeset;         /* the session's, made at changeset_at (store-changes.c) */
         sqlite3_int64 changeset_at;
         guint dirty;               /* store_dirty() */
@@ -33,8 +34,11 @@ extern const char *const store_migrations[STORE_SCHEMA_VERSION];
  * between tables, duplicates, and the file's integrity (store-check.c). */
 bool store_check(Store *s, GError **error);
 /* A transaction's record of changes, when asked for (store-changes.c):
- * begun after BEGIN, ended at its commit or rollback. */
-bool store_session_begin(Store *s, GError **error);
+ * begun after BEGIN, ended at its commit or rollback; dirty_only: only
+ * the tables and rows it dirties (store_dirty()), no store_changes(). */
+bool store_session_begin(Store *s, bool dirty_only, GError **error);
+/* BEGIN IMMEDIATE, and the record of its changes (store_session_begin()). */
+bool store_begin_recorded(Store *s, bool dirty_only, GError **error);
 void store_session_end(Store *s);
 /* Sets error from the last SQLite failure; returns false. */
 bool store_fail(Store *s, int rc, const char *what, GError **error);

@@ -264,13 +264,21 @@ void store_set_commit_hook(Store *s, StoreCommitHook hook, void *data) {
         s->hook_data = data;
 }
 
-bool store_begin_deferred(Store *s, GError **error) {
-        if (!store_begin(s, error))
+static bool begin_replica(Store *s, bool dirty_only, bool deferred, GError **error) {
+        if (!store_begin_recorded(s, dirty_only, error))
                 return false;
-        if (store_exec(s, "PRAGMA defer_foreign_keys = ON", error))
+        if (!deferred || store_exec(s, "PRAGMA defer_foreign_keys = ON", error))
                 return true;
         store_rollback(s);
         return false;
+}
+
+bool store_begin_deferred(Store *s, GError **error) {
+        return begin_replica(s, false, true, error);
+}
+
+bool store_begin_here(Store *s, bool deferred, GError **error) {
+        return begin_replica(s, true, deferred, error);
 }
 
 bool store_commit_here(Store *s, GError **error) {

@@ -345,14 +345,18 @@ void store_close(Store *s) {
         g_free(s);
 }
 
-bool store_begin(Store *s, GError **error) {
+bool store_begin_recorded(Store *s, bool dirty_only, GError **error) {
         sqlite3_stmt *st = store_prepare(s, "BEGIN IMMEDIATE", error);
         if (!st || !store_step_done(s, st, SQLITE_OK, error))
                 return false;
-        if (store_session_begin(s, error))
+        if (store_session_begin(s, dirty_only, error))
                 return true;
         store_rollback(s);
         return false;
+}
+
+bool store_begin(Store *s, GError **error) {
+        return store_begin_recorded(s, false, error);
 }
 
 bool store_commit(Store *s, GError **error) {

@@ -316,6 +316,10 @@ void store_set_commit_hook(Store *s, StoreCommitHook hook, void *data);
  * before its group), and committed here, whatever the hook would say. */
 bool store_begin_deferred(Store *s, GError **error);
 bool store_commit_here(Store *s, GError **error);
+/* The same for etcd's keys into the replica, their foreign keys checked
+ * at the commit when deferred: what it changes is recorded only as what
+ * it dirties (store_dirty(), store_dirty_ids()), nothing for the hook. */
+bool store_begin_here(Store *s, bool deferred, GError **error);
 /* The cluster gave out the ids of table (groups, rules, attachments)
  * below next: an insert here never takes one of them. */
 bool store_replica_id_floor(Store *s, StoreTable table, int64_t next, GError **error);

@@ -501,6 +501,27 @@ static void test_replica(void **state) {
         g_autoptr(GHashTable) used = store_groups_used(s, &error);
         assert_int_equal(g_hash_table_size(used), 1);
         assert_true(g_hash_table_contains(used, &(gint64) { 40 }));
+
+        /* etcd's keys into the replica record only the rows they dirty
+         * (a rule's conditions as their rule), no changes for a hook,
+         * and nothing for the replica's own keys. */
+        store_record_changes(s, true);
+        store_dirty_clear(s);
+        assert_true(store_begin_here(s, false, &error));
+        assert_true(store_rule_delete(s, 41, &error));
+        assert_true(store_replica_set_key(s, "shared/rules/41", 0, NULL, &error));
+        g_autoptr(GPtrArray) none_for_hook = store_changes(s, &error);
+        assert_int_equal(none_for_hook->len, 0);
+        assert_true(store_commit_here(s, &error));
+        assert_int_equal(store_dirty(s), STORE_DIRTY_TABLE(STORE_TABLE_RULES));
+        g_autoptr(GArray) rules = store_dirty_ids(s, STORE_TABLE_RULES);
+        assert_int_equal(rules->len, 1);
+        assert_int_equal(g_array_index(rules, int64_t, 0), 41);
+        store_dirty_clear(s);
+        assert_true(store_begin_here(s, true, &error));
+        assert_true(store_replica_set_key(s, "shared/rules/41", 20, "{}", &error));
+        assert_true(store_commit_here(s, &error));
+        assert_int_equal(store_dirty(s), 0);
 }
 
 /* A node joining a cluster records the ids the cluster gives its rows,
