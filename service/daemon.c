@@ -90,6 +90,11 @@ static bool daemon_claims_release_stale(Daemon *d, GError **error) {
         return true;
 }
 
+/* Whether the members' keys moved since the nodes were read. */
+static bool daemon_nodes_moved(Daemon *d) {
+        return !d->service.nodes || cluster_members_serial(d->service.cluster) != d->service.nodes_serial;
+}
+
 /* Another node's change, or this node's own once etcd has it. */
 static void daemon_on_replica_changed(void *userdata) {
         Daemon *d = userdata;
@@ -97,10 +102,13 @@ static void daemon_on_replica_changed(void *userdata) {
 
         if (!model_resync(d->service.model, &error))
                 g_warning("Cannot follow the cluster's changes: %s", error->message);
-        service_emit(&d->service);
-        /* The members and what they show are the replica's too: a resync
-         * that refreshes nothing does not touch them. */
-        service_nodes_sync(&d->service);
+        /* The members and what they show are the replica's too, and a
+         * resync that refreshes nothing does not touch them: read again
+         * when their keys moved, unless the emission did. A group new
+         * here has no units elsewhere yet: a member counts it in a later
+         * revision, which moves its keys. */
+        if (!service_emit(&d->service) && daemon_nodes_moved(d))
+                service_nodes_sync(&d->service);
 }
 
 /* Up, stale, or the members changed. */

@@ -131,13 +131,15 @@ void service_nodes_sync(Service *s) {
         emit_rest(s, c, NULL);
 }
 
-void service_emit(Service *s) {
+bool service_emit(Service *s) {
         g_autoptr(ModelChanges) c = model_take_changes(s->model);
 
         emit_removed(s, c);
         emit_rest(s, c, NULL);
-        if (nodes_touched(s, c))
-                service_nodes_sync(s);
+        if (!nodes_touched(s, c))
+                return false;
+        service_nodes_sync(s);
+        return true;
 }
 
 void service_binding_begin(Service *s, const char *const *addresses) {

@@ -55,8 +55,9 @@ ModelBusBytes service_bus_fixed(void);
 size_t service_objects_size(void *userdata);
 
 /* Sends what the model says changed (objects removed, added, properties),
- * and keeps the boot-time vfio-pci list in step with the store. */
-void service_emit(Service *s);
+ * and keeps the boot-time vfio-pci list in step with the store; whether
+ * that synced the nodes (service_nodes_sync()). */
+bool service_emit(Service *s);
 /* The nodes read again (bus_nodes_sync()) and what that changed sent:
  * service_emit() does it when this node's figures changed; a cluster's
  * news of other nodes calls it. */
