@@ -469,17 +469,18 @@ static void on_read(GObject *source, GAsyncResult *result, gpointer data) {
         g_autoptr(GError) error = NULL;
         g_autoptr(EtcdTxnResult) r = etcd_txn_finish(j->client, result, &error);
 
-        if (!r || g_cancellable_is_cancelled(j->cancel)) {
+        GPtrArray *kvs = r && !g_cancellable_is_cancelled(j->cancel) ? etcd_txn_result_range(r, 0, &error) : NULL;
+
+        if (!kvs) {
                 g_autoptr(GError) e = g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "Cannot read the cluster "
                                                   "(%s): join again when it answers",
                                                   error ? error->message : "devpassd is stopping");
                 join_finish(j, e);
                 return;
         }
-        const EtcdOpResponse *range = r->responses->pdata[0];
         j->revision = r->revision;
-        for (guint i = 0; i < range->kvs->len; i++) {
-                const EtcdKv *kv = range->kvs->pdata[i];
+        for (guint i = 0; i < kvs->len; i++) {
+                const EtcdKv *kv = kvs->pdata[i];
                 if (strlen(kv->key) != kv->key_len)
                         continue;
                 g_auto(ClusterKey) k = { 0 };

@@ -179,9 +179,15 @@ static void on_read(GObject *source, GAsyncResult *result, gpointer data) {
         if (!r)
                 return;
         const char *prefixes[] = { c->shared, c->own };
-        for (guint i = 0; i < G_N_ELEMENTS(prefixes) && i < r->responses->len; i++) {
-                const EtcdOpResponse *range = r->responses->pdata[i];
-                if (!read_apply(c, prefixes[i], range->kvs, r->revision, &error)) {
+        GPtrArray *ranges[G_N_ELEMENTS(prefixes)];
+        for (guint i = 0; i < G_N_ELEMENTS(prefixes); i++)
+                if (!(ranges[i] = etcd_txn_result_range(r, i, &error))) {
+                        g_warning("Cluster: cannot read etcd (%s): trying again", error->message);
+                        retry_later(c, read_again);
+                        return;
+                }
+        for (guint i = 0; i < G_N_ELEMENTS(prefixes); i++) {
+                if (!read_apply(c, prefixes[i], ranges[i], r->revision, &error)) {
                         g_warning("Cluster: cannot write the replica: %s", error->message);
                         retry_later(c, read_again);
                         return;

@@ -142,6 +142,11 @@ typedef struct {
 void etcd_txn_result_free(EtcdTxnResult *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(EtcdTxnResult, etcd_txn_result_free);
 
+/* The keys of the i-th response, which must be a range's: an answer with
+ * fewer responses, or another kind there, is an error (ETCD_ERROR_PROTOCOL),
+ * as any answer etcd does not give. */
+GPtrArray *etcd_txn_result_range(const EtcdTxnResult *r, guint i, GError **error);
+
 void etcd_txn_async(EtcdClient *c, const EtcdTxn *t, GCancellable *cancellable,
                     GAsyncReadyCallback callback, gpointer user_data);
 EtcdTxnResult *etcd_txn_finish(EtcdClient *c, GAsyncResult *result, GError **error);
