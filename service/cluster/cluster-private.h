@@ -27,6 +27,9 @@ typedef struct {
 void cluster_pending_free(ClusterPending *p);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClusterPending, cluster_pending_free);
 
+/* The steps of the start that are tried again after a failure. */
+typedef enum { CLUSTER_RETRY_GRANT, CLUSTER_RETRY_READ, _CLUSTER_RETRY_MAX } ClusterRetry;
+
 struct Cluster {
         char *prefix;             /* "/devpass/v1/" */
         char *shared;             /* prefix + "shared/" */
@@ -48,7 +51,7 @@ struct Cluster {
         bool synced;              /* the first read is in the replica */
         bool unjoined;            /* holds rows of its own, never read etcd: waits for JoinCluster */
         bool join_asked;          /* cluster_join(): the next cluster_commit() joins */
-        guint retry_source;
+        guint retry[_CLUSTER_RETRY_MAX];   /* each step's next try */
         bool applying_own;        /* the replica takes this node's own transaction */
         char *published;          /* this node's state as etcd has it (or is given it) */
         char *to_publish;         /* the next, once publish_source fires */

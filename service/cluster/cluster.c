@@ -66,10 +66,16 @@ const char *cluster_node(Cluster *c) {
         return c->node;
 }
 
-static void retry_later(Cluster *c, GSourceFunc fn) {
-        if (c->retry_source)
-                return;
-        c->retry_source = g_timeout_add(CLUSTER_RETRY_MS, fn, c);
+static gboolean grant_again(gpointer data);
+static gboolean read_again(gpointer data);
+
+/* A step tried again later. The lease and the read wait apart: a lease
+ * lost while a read waits must be taken again too. */
+static void retry_later(Cluster *c, ClusterRetry step) {
+        static const GSourceFunc again[] = { [CLUSTER_RETRY_GRANT] = grant_again, [CLUSTER_RETRY_READ] = read_again };
+
+        if (!c->retry[step])
+                c->retry[step] = g_timeout_add(CLUSTER_RETRY_MS, again[step], c);
 }
 
 /* ---- the watches ---- */
@@ -150,14 +156,14 @@ static bool read_apply(Cluster *c, const char *prefix, GPtrArray *kvs, gint64 re
 static gboolean read_again(gpointer data) {
         Cluster *c = data;
 
-        c->retry_source = 0;
+        c->retry[CLUSTER_RETRY_READ] = 0;
         cluster_read(c);
         return G_SOURCE_REMOVE;
 }
 
 /* A step of the start's answer: NULL when devpassd stops meanwhile, or
  * when etcd did not answer (the step is tried again later). */
-static EtcdTxnResult *op_txn_finish(Op *o, GAsyncResult *result, const char *what, GSourceFunc again) {
+static EtcdTxnResult *op_txn_finish(Op *o, GAsyncResult *result, const char *what, ClusterRetry again) {
         g_autoptr(GError) error = NULL;
         g_autoptr(EtcdTxnResult) r = etcd_txn_finish(o->client, result, &error);
 
@@ -173,7 +179,7 @@ static EtcdTxnResult *op_txn_finish(Op *o, GAsyncResult *result, const char *wha
 static void on_read(GObject *source, GAsyncResult *result, gpointer data) {
         g_autoptr(Op) o = data;
         g_autoptr(GError) error = NULL;
-        g_autoptr(EtcdTxnResult) r = op_txn_finish(o, result, "read etcd", read_again);
+        g_autoptr(EtcdTxnResult) r = op_txn_finish(o, result, "read etcd", CLUSTER_RETRY_READ);
         Cluster *c = o->c;
 
         if (!r)
@@ -183,13 +189,13 @@ static void on_read(GObject *source, GAsyncResult *result, gpointer data) {
         for (guint i = 0; i < G_N_ELEMENTS(prefixes); i++)
                 if (!(ranges[i] = etcd_txn_result_range(r, i, &error))) {
                         g_warning("Cluster: cannot read etcd (%s): trying again", error->message);
-                        retry_later(c, read_again);
+                        retry_later(c, CLUSTER_RETRY_READ);
                         return;
                 }
         for (guint i = 0; i < G_N_ELEMENTS(prefixes); i++) {
                 if (!read_apply(c, prefixes[i], ranges[i], r->revision, &error)) {
                         g_warning("Cluster: cannot write the replica: %s", error->message);
-                        retry_later(c, read_again);
+                        retry_later(c, CLUSTER_RETRY_READ);
                         return;
                 }
         }
@@ -218,7 +224,7 @@ static void lease_grant(Cluster *c);
 static gboolean grant_again(gpointer data) {
         Cluster *c = data;
 
-        c->retry_source = 0;
+        c->retry[CLUSTER_RETRY_GRANT] = 0;
         lease_grant(c);
         return G_SOURCE_REMOVE;
 }
@@ -230,12 +236,12 @@ static void on_lease_lost(EtcdLeaseKeeper *k, const GError *error, gpointer data
                   "taking a new one", c->node, error ? error->message : "expired");
         c->lease = 0;
         state_changed(c);
-        retry_later(c, grant_again);
+        retry_later(c, CLUSTER_RETRY_GRANT);
 }
 
 static void on_up(GObject *source, GAsyncResult *result, gpointer data) {
         g_autoptr(Op) o = data;
-        g_autoptr(EtcdTxnResult) r = op_txn_finish(o, result, "say this node is up", grant_again);
+        g_autoptr(EtcdTxnResult) r = op_txn_finish(o, result, "say this node is up", CLUSTER_RETRY_GRANT);
 
         if (r)
                 cluster_read(o->c);
@@ -269,7 +275,7 @@ static void on_granted(GObject *source, GAsyncResult *result, gpointer data) {
                 return;
         if (!lease) {
                 g_message("Cluster: cannot reach etcd (%s): trying again", error->message);
-                retry_later(c, grant_again);
+                retry_later(c, CLUSTER_RETRY_GRANT);
                 return;
         }
         c->lease = lease;
@@ -458,8 +464,8 @@ void cluster_free(Cluster *c) {
                 store_set_commit_hook(c->store, NULL, NULL);
                 store_record_changes(c->store, false);
         }
-        if (c->retry_source)
-                g_source_remove(c->retry_source);
+        for (size_t i = 0; i < G_N_ELEMENTS(c->retry); i++)
+                g_clear_handle_id(&c->retry[i], g_source_remove);
         if (c->waiting) {
                 g_autoptr(GError) stopping = g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "devpassd is "
                                                          "stopping: call again when it is back");
