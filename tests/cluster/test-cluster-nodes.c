@@ -4,7 +4,8 @@
  * change made on one node's model goes to etcd as the mutation runner
  * sends it (the model taken back, the transaction committed), and shows
  * on both; two nodes racing for one name: exactly one wins; a tenant's
- * group's MACs given out on one node are known on the other. */
+ * group's MACs given out on one node are known on the other; a machine
+ * claimed again on the node's lease keeps its devices. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 
 #include "cluster-node.h"
+#include "cluster-private.h"
 #include "harness.h"
 
 typedef struct {
@@ -206,6 +208,68 @@ static void test_tenant_macs(void **state) {
         assert_true(etcd_cluster_loop_until(mac_free, b->model, 10000));
 }
 
+typedef struct {
+        Node *node;
+        const char *key;
+        guint changed;            /* replica_changed calls before */
+} Reasserted;
+
+/* The replica has the machine's key, and the shared keys' watch has
+ * brought it (nothing of it is still on its way). */
+static bool owner_known(gpointer data) {
+        Reasserted *r = data;
+        Cluster *c = r->node->cluster;
+        int64_t mod = 0;
+
+        return store_replica_key(r->node->store, r->key, &mod, NULL, NULL) && mod > 0 &&
+               etcd_watch_revision(c->watches[0]) >= mod;
+}
+
+static bool replica_moved(gpointer data) {
+        Reasserted *r = data;
+        return r->node->changed > r->changed;
+}
+
+/* A machine that runs on node a is claimed again on its lease (after a
+ * start, a lease lost, a full read) while the replica knows an older
+ * revision of its key than etcd has (another claim again of node a's
+ * came first): etcd's answer shows the key node a's, on its lease, and
+ * the machine keeps its devices; only another node's claim takes them. */
+static void test_claims_reasserted(void **state) {
+        Fixture *f = *state;
+        Node *a = &f->nodes[0];
+        g_autoptr(GError) error = NULL;
+        StoreClaim claim = { .address = (char *) "0000:99:00.0", .holder = (char *) "vm1", .mac = (char *) "",
+                             .uuid = (char *) "" };
+        g_autofree char *owner_key = cluster_key_of(a->cluster, CLUSTER_KEY_MACHINE, 0, "vm1", NULL);
+        g_autoptr(EtcdClient) client = etcd_client_new(etcd_cluster_endpoints(f->etcd), NULL, NULL, &error);
+        g_autoptr(GAsyncResult) res = NULL;
+        Reasserted r = { a, owner_key, 0 };
+        int64_t mod = 0, now = 0;
+
+        assert_true(store_begin_deferred(a->store, &error));
+        assert_true(store_claim_insert(a->store, &claim, &error));
+        assert_true(store_commit_here(a->store, &error));
+        g_autoptr(GPtrArray) devices = store_holder_claims(a->store, "vm1", false, &error);
+        g_autofree char *owner = cluster_owner_value(a->cluster, devices);
+        etcd_kv_put_async(client, owner_key, owner, strlen(owner), a->cluster->lease, NULL, etcd_cluster_got, &res);
+        assert_true(etcd_kv_put_finish(client, etcd_cluster_await(&res, 10000), &error) > 0);
+        assert_true(etcd_cluster_loop_until(owner_known, &r, 10000));
+        assert_true(store_replica_key(a->store, owner_key, &mod, NULL, &error));
+
+        assert_true(store_begin_deferred(a->store, &error));
+        assert_true(store_replica_set_key(a->store, owner_key, mod - 1, owner, &error));
+        assert_true(store_commit_here(a->store, &error));
+        r.changed = a->changed;
+        cluster_claims_reassert(a->cluster);
+        assert_true(etcd_cluster_loop_until(replica_moved, &r, 10000));
+        g_autoptr(GPtrArray) held = store_holder_claims(a->store, "vm1", false, &error);
+        assert_non_null(held);
+        assert_int_equal(held->len, 1);
+        assert_true(store_replica_key(a->store, owner_key, &now, NULL, &error));
+        assert_int_equal(now, mod);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_group_everywhere, setup, teardown),
@@ -213,6 +277,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_rule_all_nodes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_name_race, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tenant_macs, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_claims_reasserted, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
