@@ -423,17 +423,9 @@ static void on_sent(GObject *source, GAsyncResult *result, gpointer data) {
                 return;
         }
         if (!r) {
-                g_autoptr(GError) e = NULL;
-                if (g_error_matches(error, ETCD_ERROR, ETCD_ERROR_FAILED))
-                        /* etcd's own limits: the join is one transaction. */
-                        e = g_error_new(G_IO_ERROR, G_IO_ERROR_FAILED, "etcd refused node %s's rows (%s): nothing "
-                                        "was changed; a node with more rows than etcd's --max-txn-ops or "
-                                        "--max-request-bytes take in one transaction needs them raised to join",
-                                        j->c->node, error->message);
-                else
-                        e = g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "etcd did not answer node %s's "
-                                        "join (%s): join again when the cluster answers (a join etcd took is "
-                                        "finished then)", j->c->node, error->message);
+                g_autofree char *what = g_strdup_printf("node %s's join", j->c->node);
+                g_autoptr(GError) e = cluster_change_error(error, what, "the node's rows go in one transaction: "
+                                                           "raise them to join");
                 join_finish(j, e);
                 return;
         }

@@ -93,6 +93,14 @@ bool cluster_unjoined_error(Cluster *c, GError **error);
 void cluster_join_run(Cluster *c, ClusterDone done, void *data);
 void cluster_join_resume(Cluster *c);
 
+/* etcd's answer to a change it did not take (cluster.c), as the caller
+ * hears it: etcd's limits on one transaction (--max-txn-ops,
+ * --max-request-bytes) are the call's size (G_IO_ERROR_NO_SPACE); a
+ * refusal of anything else (no space left, no permission, the lease
+ * gone) and no answer are CLUSTER_ERROR_UNAVAILABLE. what: "the change",
+ * "node N's join"; size_hint: what to do about the limits. */
+GError *cluster_change_error(const GError *etcd, const char *what, const char *size_hint);
+
 char *cluster_key_of(Cluster *c, ClusterKeyKind kind, int64_t id, const char *name, const char *node);
 /* The values of a machine's claims on this node and of its owner key,
  * from its devices (StoreClaim*, at least one). */

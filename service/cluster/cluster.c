@@ -379,17 +379,8 @@ static void on_committed(GObject *source, GAsyncResult *result, gpointer data) {
         g_autoptr(EtcdTxnResult) r = etcd_txn_finish(k->op->client, result, &error);
 
         if (!r || op_gone(k->op)) {
-                g_autoptr(GError) e = NULL;
-                if (g_error_matches(error, ETCD_ERROR, ETCD_ERROR_FAILED))
-                        /* etcd's own limits: --max-txn-ops, --max-request-bytes. */
-                        e = g_error_new(G_IO_ERROR, G_IO_ERROR_FAILED, "etcd refused the change (%s): nothing "
-                                        "changed; a bulk call larger than etcd's --max-txn-ops or "
-                                        "--max-request-bytes needs them raised, or fewer entries", error->message);
-                else
-                        e = g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "etcd did not answer (%s): the "
-                                        "change is not made here, and may still be made if etcd had it; read "
-                                        "the objects once the cluster is back before calling again",
-                                        error ? error->message : "devpassd is stopping");
+                g_autoptr(GError) e = cluster_change_error(error, "the change", "a bulk call needs them raised, or "
+                                                           "fewer entries");
                 commit_finish(k, e);
                 return;
         }
@@ -408,6 +399,34 @@ static void on_committed(GObject *source, GAsyncResult *result, gpointer data) {
                 k->op->c->funcs.replica_changed(k->op->c->data);
         }
         commit_finish(k, NULL);
+}
+
+static bool etcd_limit(const GError *e) {
+        /* etcd's words for --max-txn-ops and --max-request-bytes (gRPC's
+         * for a message above the latter). */
+        static const char *const limits[] = { "too many operations", "request is too large", "larger than max" };
+
+        if (!g_error_matches(e, ETCD_ERROR, ETCD_ERROR_FAILED))
+                return false;
+        for (size_t i = 0; i < G_N_ELEMENTS(limits); i++)
+                if (strstr(e->message, limits[i]))
+                        return true;
+        return false;
+}
+
+GError *cluster_change_error(const GError *etcd, const char *what, const char *size_hint) {
+        if (etcd_limit(etcd))
+                return g_error_new(G_IO_ERROR, G_IO_ERROR_NO_SPACE, "etcd refused %s for its limits on one "
+                                   "transaction, --max-txn-ops and --max-request-bytes (%s): nothing changed; %s",
+                                   what, etcd->message, size_hint);
+        if (g_error_matches(etcd, ETCD_ERROR, ETCD_ERROR_FAILED) ||
+            g_error_matches(etcd, ETCD_ERROR, ETCD_ERROR_LEASE_NOT_FOUND))
+                return g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "etcd refused %s (%s): nothing "
+                                   "changed; call again once the cluster takes changes (etcd's log says why)",
+                                   what, etcd->message);
+        return g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "etcd did not answer %s (%s): it is not made "
+                           "here, and may still be made if etcd had it; read the objects once the cluster is back "
+                           "before calling again", what, etcd ? etcd->message : "devpassd is stopping");
 }
 
 void cluster_commit(Cluster *c, ClusterDone done, void *data) {

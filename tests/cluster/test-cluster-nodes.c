@@ -5,7 +5,8 @@
  * sends it (the model taken back, the transaction committed), and shows
  * on both; two nodes racing for one name: exactly one wins; a tenant's
  * group's MACs given out on one node are known on the other; a machine
- * claimed again on the node's lease keeps its devices. */
+ * claimed again on the node's lease keeps its devices; a transaction
+ * above etcd's limits is refused saying so. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -270,6 +271,31 @@ static void test_claims_reasserted(void **state) {
         assert_int_equal(now, mod);
 }
 
+/* A transaction above etcd's --max-txn-ops (128 by default): refused for
+ * etcd's limits (LimitsExceeded on the bus), saying which, nothing made. */
+static void test_txn_limit(void **state) {
+        Fixture *f = *state;
+        Node *a = &f->nodes[0];
+        g_autoptr(GError) error = NULL;
+        Outcome o = { 0 };
+
+        assert_true(store_begin(a->store, &error));
+        for (int i = 0; i < 70; i++) {
+                g_autofree char *name = g_strdup_printf("bulk%d", i);
+                g_autoptr(StoreGroup) g = node_group_settings(name);
+                assert_true(store_group_insert(a->store, g, &error));
+        }
+        assert_true(store_commit(a->store, &error));
+        node_commit_start(a, &o);
+        node_commit_wait(&o);
+        assert_true(g_error_matches(o.error, G_IO_ERROR, G_IO_ERROR_NO_SPACE));
+        if (!strstr(o.error->message, "--max-txn-ops"))
+                fail_msg("%s", o.error->message);
+        g_clear_error(&o.error);
+        assert_null(model_group_by_name(a->model, "bulk0"));
+        assert_false(cluster_deferred(a->cluster));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_group_everywhere, setup, teardown),
@@ -278,6 +304,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_name_race, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tenant_macs, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_claims_reasserted, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_txn_limit, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
