@@ -119,7 +119,12 @@ static void on_compacted(EtcdWatch *w, gint64 compact_revision, gpointer data) {
         cluster_read(c);
 }
 
-static const EtcdWatchFuncs watch_funcs = { on_events, on_compacted };
+/* A watch that comes up or goes down turns the node up or stale. */
+static void on_connected(EtcdWatch *w, bool connected, gpointer data) {
+        state_changed(data);
+}
+
+static const EtcdWatchFuncs watch_funcs = { on_events, on_compacted, on_connected };
 
 static void watches_start(Cluster *c, gint64 revision) {
         const char *prefixes[] = { c->shared, c->own };

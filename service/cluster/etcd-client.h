@@ -194,6 +194,8 @@ typedef struct {
         /* events: EtcdEvent*, of one or more revisions, in order */
         void (*events)(EtcdWatch *w, GPtrArray *events, gpointer user_data);
         void (*compacted)(EtcdWatch *w, gint64 compact_revision, gpointer user_data);
+        /* The stream came up (etcd confirmed it) or went down; optional. */
+        void (*connected)(EtcdWatch *w, bool connected, gpointer user_data);
 } EtcdWatchFuncs;
 
 /* start_revision: 0 for from now on. */

@@ -6,7 +6,8 @@
  * on both; two nodes racing for one name: exactly one wins; a tenant's
  * group's MACs given out on one node are known on the other; a machine
  * claimed again on the node's lease keeps its devices; a transaction
- * above etcd's limits is refused saying so. */
+ * above etcd's limits is refused saying so; etcd lost and back, a node
+ * says it is stale, then up. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -296,6 +297,33 @@ static void test_txn_limit(void **state) {
         assert_false(cluster_deferred(a->cluster));
 }
 
+typedef struct {
+        Node *node;
+        const char *state;
+        guint states;             /* state_changed calls before */
+} StateWait;
+
+static bool state_said(gpointer data) {
+        StateWait *w = data;
+        return g_str_equal(cluster_state(w->node->cluster), w->state) && w->node->states > w->states;
+}
+
+/* etcd gone, and back within the node's lease: the node turns stale and
+ * up again by itself, and says so each time (state_changed, which the
+ * Manager's ClusterState signal follows), not only when its lease goes. */
+static void test_stale_said(void **state) {
+        Fixture *f = *state;
+        Node *a = &f->nodes[0];
+        StateWait w = { a, "stale", a->states };
+
+        etcd_cluster_kill(f->etcd, 0);
+        /* Well within the lease's 5 s: the watches saw etcd go. */
+        assert_true(etcd_cluster_loop_until(state_said, &w, 2000));
+        w = (StateWait) { a, "up", a->states };
+        etcd_cluster_start(f->etcd, 0);
+        assert_true(etcd_cluster_loop_until(state_said, &w, 10000));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_group_everywhere, setup, teardown),
@@ -305,6 +333,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_tenant_macs, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_claims_reasserted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_txn_limit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_stale_said, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
