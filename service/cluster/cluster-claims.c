@@ -35,13 +35,14 @@ static void reassert_free(Reassert *r) {
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Reassert, reassert_free);
 
-/* Someone else has it: the devices here go (only here: the rows are this
- * node's own). */
-static void release_here(Cluster *c, const char *machine) {
+/* Someone else has it (owner: its key's value, NULL when it does not
+ * decode): the devices here go (only here: the rows are this node's own). */
+static void release_here(Cluster *c, const char *machine, const ClusterRow *owner) {
         g_autoptr(GError) error = NULL;
 
-        g_warning("Machine %s was claimed on another node while node %s was cut off from the cluster: releasing its "
-                  "devices here; stop it here if it still runs", machine, c->node);
+        g_warning("Machine %s was claimed on node %s while node %s was cut off from the cluster: releasing its "
+                  "devices here; stop it here if it still runs", machine,
+                  owner ? owner->machine.node : "(another node)", c->node);
         if (!store_begin(c->store, &error) || !store_holder_put(c->store, machine, false, NULL, &error) ||
             !store_commit_here(c->store, &error)) {
                 store_rollback(c->store);
@@ -74,7 +75,7 @@ static void reassert_refused(Reassert *refused, EtcdTxnResult *t) {
         g_autoptr(ClusterRow) row = kv ? cluster_row_decode(c->prefix, r->owner_key, strlen(r->owner_key), kv->value,
                                                             kv->value_len, NULL) : NULL;
         if (kv && (!row || !g_str_equal(row->machine.node, c->node))) {
-                release_here(c, r->machine);
+                release_here(c, r->machine, row);
                 return;
         }
         if (kv && kv->lease == c->lease) {
@@ -167,7 +168,7 @@ static void reassert(Cluster *c, const char *machine) {
                                                                strlen(owner), NULL);
                 if (!row || !g_str_equal(row->machine.node, c->node)) {
                         reassert_free(r);
-                        release_here(c, machine);
+                        release_here(c, machine, row);
                         return;
                 }
         }

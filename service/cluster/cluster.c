@@ -258,7 +258,8 @@ void cluster_node_up(Cluster *c) {
         g_autofree char *member = cluster_key_of(c, CLUSTER_KEY_NODE, 0, NULL, c->node);
         g_autofree char *alive = cluster_key_of(c, CLUSTER_KEY_ALIVE, 0, NULL, c->node);
         ClusterRow joined = { .key.kind = CLUSTER_KEY_NODE, .joined = 1 };
-        ClusterRow up = { .key.kind = CLUSTER_KEY_ALIVE, .alive = { .boot_id = (char *) "", .since = g_get_real_time() } };
+        ClusterRow up = { .key.kind = CLUSTER_KEY_ALIVE,
+                          .alive = { .boot_id = (char *) store_boot_id(c->store), .since = g_get_real_time() } };
         g_autofree char *joined_value = cluster_row_encode(&joined);
         g_autofree char *up_value = cluster_row_encode(&up);
 
