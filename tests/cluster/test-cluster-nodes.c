@@ -7,7 +7,8 @@
  * group's MACs given out on one node are known on the other; a machine
  * claimed again on the node's lease keeps its devices; a transaction
  * above etcd's limits is refused saying so; etcd lost and back, a node
- * says it is stale, then up. */
+ * says it is stale, then up; a deletion older than the replica's key is
+ * left out. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -324,6 +325,28 @@ static void test_stale_said(void **state) {
         assert_true(etcd_cluster_loop_until(state_said, &w, 10000));
 }
 
+/* A deletion the watch brings after this node took a later write of the
+ * same key (its own, when etcd answered) leaves the key as it is; a full
+ * read's deletion (no revision) takes it. */
+static void test_old_deletion(void **state) {
+        Fixture *f = *state;
+        Node *a = &f->nodes[0];
+        g_autoptr(GError) error = NULL;
+        g_autofree char *key = cluster_key_of(a->cluster, CLUSTER_KEY_GROUP_NAME, 0, "late", NULL);
+        const ClusterKeyValue put = { key, strlen(key), "7", 1, 1000 };
+        const ClusterKeyValue deleted = { key, strlen(key), NULL, 0, 999 };
+        const ClusterKeyValue gone = { key, strlen(key), NULL, 0, 0 };
+        int64_t mod = 0;
+
+        assert_true(cluster_replica_apply(a->cluster, &put, 1, NULL, 0, NULL, &error));
+        assert_true(cluster_replica_apply(a->cluster, &deleted, 1, NULL, 0, NULL, &error));
+        assert_true(store_replica_key(a->store, key, &mod, NULL, &error));
+        assert_int_equal(mod, 1000);
+        assert_true(cluster_replica_apply(a->cluster, &gone, 1, NULL, 0, NULL, &error));
+        assert_true(store_replica_key(a->store, key, &mod, NULL, &error));
+        assert_int_equal(mod, 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_group_everywhere, setup, teardown),
@@ -334,6 +357,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_claims_reasserted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_txn_limit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stale_said, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_old_deletion, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
