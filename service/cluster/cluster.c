@@ -398,12 +398,19 @@ static void on_committed(GObject *source, GAsyncResult *result, gpointer data) {
                 return;
         }
         if (!commit_apply(k, r->revision, &error)) {
+                /* The shared keys come back with the full read; the rows
+                 * only this node has (intents, VF counts) do not. */
+                g_autoptr(GError) e = g_error_new(G_IO_ERROR, G_IO_ERROR_FAILED, "etcd took the change, but node "
+                                                  "%s's store could not (%s): the cluster has it, this node's own "
+                                                  "part (passthrough intents, VF counts) is not made; read the "
+                                                  "objects and call again for it", k->op->c->node, error->message);
                 g_warning("Cluster: etcd has a change the replica cannot take (%s): reading everything again",
                           error->message);
                 cluster_read(k->op->c);
-        } else {
-                k->op->c->funcs.replica_changed(k->op->c->data);
+                commit_finish(k, e);
+                return;
         }
+        k->op->c->funcs.replica_changed(k->op->c->data);
         commit_finish(k, NULL);
 }
 

@@ -8,12 +8,14 @@
  * claimed again on the node's lease keeps its devices; a transaction
  * above etcd's limits is refused saying so; etcd lost and back, a node
  * says it is stale, then up; a deletion older than the replica's key is
- * left out; a name taken by an object the node cannot read is refused. */
+ * left out; a name taken by an object the node cannot read is refused;
+ * a change etcd took and the node's store did not is an error. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "cluster-node.h"
 #include "cluster-private.h"
@@ -375,6 +377,41 @@ static void test_name_unread(void **state) {
         assert_false(cluster_deferred(a->cluster));
 }
 
+/* A node's store that refuses what etcd took (a trigger, through a
+ * connection of the test's, as a full disk would). */
+static void store_refuses_replica(Node *n, bool refuses) {
+        g_autofree char *path = g_build_filename(n->dir, "devpass.db", NULL);
+        sqlite3 *db;
+
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, refuses ? "CREATE TRIGGER refuse BEFORE INSERT ON replica_keys "
+                                                    "BEGIN SELECT RAISE(ABORT, 'refused here'); END" :
+                                                    "DROP TRIGGER refuse", NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+}
+
+/* etcd takes a change, the node's store does not: the caller hears it
+ * (this node's own rows would be lost), and once the store takes writes
+ * again the full read brings the change. */
+static void test_store_refuses(void **state) {
+        Fixture *f = *state;
+        Node *a = &f->nodes[0];
+        g_autoptr(GError) error = NULL;
+        Outcome o = { 0 };
+        Wanted w = { a->model, "refused" };
+
+        store_refuses_replica(a, true);
+        assert_non_null(model_group_create(a->model, node_group_settings("refused"), &error));
+        node_commit_start(a, &o);
+        node_commit_wait(&o);
+        assert_true(g_error_matches(o.error, G_IO_ERROR, G_IO_ERROR_FAILED));
+        if (!strstr(o.error->message, "etcd took the change"))
+                fail_msg("%s", o.error->message);
+        g_clear_error(&o.error);
+        store_refuses_replica(a, false);
+        assert_true(etcd_cluster_loop_until(group_shows, &w, 10000));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_group_everywhere, setup, teardown),
@@ -387,6 +424,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_stale_said, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_old_deletion, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_name_unread, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_store_refuses, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
