@@ -102,7 +102,7 @@ const char *bus_error_name_for(const GError *e) {
                         return DP_ERROR_NOT_FOUND;
                 case G_IO_ERROR_PERMISSION_DENIED:   /* the host would lose what it runs on */
                         return DP_ERROR_UNSAFE;
-                case G_IO_ERROR_NO_SPACE:            /* devpassd's limits on what it keeps */
+                case G_IO_ERROR_NO_SPACE:            /* devpassd's limits on what it keeps, etcd's on a transaction */
                         return SD_BUS_ERROR_LIMITS_EXCEEDED;
                 default:
                         break;

@@ -247,7 +247,9 @@ static bool join_cluster_check(MutationCall *c, MutationAsk *ask, GError **error
 }
 
 static bool join_cluster_apply(MutationCall *c, GError **error) {
-        mutation_log(c, "Joined the cluster");
+        bool member = !g_str_equal(cluster_state(c->d->cluster), "unjoined");
+
+        mutation_log(c, member ? "Asked to join the cluster: a member already" : "Joined the cluster");
         return cluster_join(c->d->cluster, error);
 }
 

@@ -20,6 +20,7 @@ typedef struct {
         char *claims;
         char *owner_key;
         char *owner;
+        unsigned tries;
 } Reassert;
 
 static void reassert_free(Reassert *r) {
@@ -34,13 +35,14 @@ static void reassert_free(Reassert *r) {
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Reassert, reassert_free);
 
-/* Someone else has it: the devices here go (only here: the rows are this
- * node's own). */
-static void release_here(Cluster *c, const char *machine) {
+/* Someone else has it (owner: its key's value, NULL when it does not
+ * decode): the devices here go (only here: the rows are this node's own). */
+static void release_here(Cluster *c, const char *machine, const ClusterRow *owner) {
         g_autoptr(GError) error = NULL;
 
-        g_warning("Machine %s was claimed on another node while node %s was cut off from the cluster: releasing its "
-                  "devices here; stop it here if it still runs", machine, c->node);
+        g_warning("Machine %s was claimed on node %s while node %s was cut off from the cluster: releasing its "
+                  "devices here; stop it here if it still runs", machine,
+                  owner ? owner->machine.node : "(another node)", c->node);
         if (!store_begin(c->store, &error) || !store_holder_put(c->store, machine, false, NULL, &error) ||
             !store_commit_here(c->store, &error)) {
                 store_rollback(c->store);
@@ -48,6 +50,50 @@ static void release_here(Cluster *c, const char *machine) {
                 return;
         }
         c->funcs.replica_changed(c->data);
+}
+
+/* A compare that failed because the key moved on its own (the old
+ * lease's key expired meanwhile, another reassert of this node's came
+ * first): sent again with what etcd said, this many times at most. */
+#define REASSERT_TRIES 3
+
+static void reassert_send(Reassert *r, int64_t mod);
+
+/* The compare failed: etcd's answer holds the machine's key as it is.
+ * Only another node's claim gives the devices up here. */
+static void reassert_refused(Reassert *refused, EtcdTxnResult *t) {
+        g_autoptr(Reassert) r = refused;
+        g_autoptr(GError) error = NULL;
+        Cluster *c = r->c;
+        GPtrArray *kvs = etcd_txn_result_range(t, 0, &error);
+
+        if (!kvs) {
+                g_message("Cluster: cannot claim machine %s again (%s)", r->machine, error->message);
+                return;
+        }
+        const EtcdKv *kv = kvs->len ? kvs->pdata[0] : NULL;
+        g_autoptr(ClusterRow) row = kv ? cluster_row_decode(c->prefix, r->owner_key, strlen(r->owner_key), kv->value,
+                                                            kv->value_len, NULL) : NULL;
+        if (kv && (!row || !g_str_equal(row->machine.node, c->node))) {
+                release_here(c, r->machine, row);
+                return;
+        }
+        if (kv && kv->lease == c->lease) {
+                /* Claimed again on this lease already: the replica learns
+                 * the key's revision before the watch brings it. */
+                const ClusterKeyValue owner = { r->owner_key, strlen(r->owner_key), kv->value, kv->value_len,
+                                                kv->mod_revision };
+                if (!cluster_replica_apply(c, &owner, 1, NULL, 0, NULL, &error))
+                        g_warning("Cluster: cannot record machine %s's key: %s", r->machine, error->message);
+                else
+                        c->funcs.replica_changed(c->data);
+                return;
+        }
+        if (r->tries >= REASSERT_TRIES || !c->lease) {
+                g_message("Cluster: cannot claim machine %s again: its key kept changing", r->machine);
+                return;
+        }
+        reassert_send(g_steal_pointer(&r), kv ? kv->mod_revision : 0);
 }
 
 static void on_reasserted(GObject *source, GAsyncResult *result, gpointer data) {
@@ -64,7 +110,7 @@ static void on_reasserted(GObject *source, GAsyncResult *result, gpointer data) 
                 return;
         }
         if (!t->succeeded) {
-                release_here(c, r->machine);
+                reassert_refused(g_steal_pointer(&r), t);
                 return;
         }
         const ClusterKeyValue kvs[] = {
@@ -78,6 +124,19 @@ static void on_reasserted(GObject *source, GAsyncResult *result, gpointer data) 
                 g_warning("Cluster: cannot record machine %s's claim again: %s", r->machine, error->message);
         else
                 c->funcs.replica_changed(c->data);
+}
+
+/* Put on the node's lease, if the machine's key is still at mod (0:
+ * absent); else etcd's answer holds the key. */
+static void reassert_send(Reassert *r, int64_t mod) {
+        g_autoptr(EtcdTxn) t = etcd_txn_new();
+
+        r->tries++;
+        etcd_txn_compare(t, r->owner_key, ETCD_TARGET_MOD, ETCD_RESULT_EQUAL, mod);
+        etcd_txn_put(t, true, r->claims_key, r->claims, strlen(r->claims), r->c->lease);
+        etcd_txn_put(t, true, r->owner_key, r->owner, strlen(r->owner), r->c->lease);
+        etcd_txn_range(t, false, r->owner_key, NULL);
+        etcd_txn_async(r->client, t, r->cancel, on_reasserted, r);
 }
 
 static void reassert(Cluster *c, const char *machine) {
@@ -109,15 +168,11 @@ static void reassert(Cluster *c, const char *machine) {
                                                                strlen(owner), NULL);
                 if (!row || !g_str_equal(row->machine.node, c->node)) {
                         reassert_free(r);
-                        release_here(c, machine);
+                        release_here(c, machine, row);
                         return;
                 }
         }
-        g_autoptr(EtcdTxn) t = etcd_txn_new();
-        etcd_txn_compare(t, r->owner_key, ETCD_TARGET_MOD, ETCD_RESULT_EQUAL, mod);
-        etcd_txn_put(t, true, r->claims_key, r->claims, strlen(r->claims), c->lease);
-        etcd_txn_put(t, true, r->owner_key, r->owner, strlen(r->owner), c->lease);
-        etcd_txn_async(c->client, t, c->cancel, on_reasserted, r);
+        reassert_send(r, mod);
 }
 
 void cluster_claims_reassert(Cluster *c) {

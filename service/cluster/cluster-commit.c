@@ -11,11 +11,13 @@
 #include <gio/gio.h>
 
 #include "cluster-private.h"
+#include "text.h"
 
 typedef struct {
         Cluster *c;
         Store *s;
         ClusterPending *p;
+        GPtrArray *changes;       /* the transaction's (StoreRowChange*) */
         int64_t next_id[3];       /* groups, rules, attachments: past the ids made, 0: none */
         GHashTable *machines;     /* touched: machine -> itself */
         GHashTable *tenants;
@@ -86,6 +88,13 @@ static bool guarded_put(Build *b, char *key, char *value, GError **error) {
         }
         put(b, key, value);
         return true;
+}
+
+/* A key that must not exist in the cluster, whatever the replica knew
+ * of it (a new name, a MAC given out). */
+static void absent_put(Build *b, char *key, char *value) {
+        etcd_txn_compare(b->p->txn, key, ETCD_TARGET_MOD, ETCD_RESULT_EQUAL, 0);
+        put(b, key, value);
 }
 
 static char *encode(ClusterKeyKind kind, void *row) {
@@ -211,6 +220,54 @@ static bool group_entered(Build *b, const char *key, int64_t group_id) {
         return before != group_id;
 }
 
+/* Whether the object a name key names is one this node has, or had
+ * until this transaction deleted it. */
+static bool name_owner_known(Build *b, StoreTable table, const char *value) {
+        int64_t id;
+
+        if (!cluster_id_parse(value, &id))
+                return false;
+        for (guint i = 0; i < b->changes->len; i++) {
+                const StoreRowChange *ch = b->changes->pdata[i];
+                if (ch->table == table && ch->id == id && ch->op == STORE_ROW_DELETE)
+                        return true;
+        }
+        void *row = row_get(b, table, id, NULL);
+        if (row)
+                row_free(table, row);
+        return row != NULL;
+}
+
+/* A new name: nobody's in the cluster. The model checked the names of
+ * the objects this node has; a name key another holds is one that this
+ * transaction frees (renamed or deleted: guarded as that change is), or
+ * one whose object this node could not read (a newer devpassd's row),
+ * refused here; etcd refuses one the replica does not know yet. */
+static bool name_put(Build *b, const StoreRowChange *ch, const char *name, GError **error) {
+        char *key = cluster_key_of(b->c, name_kinds[ch->table], 0, name, NULL);
+        char *value = encode_id(name_kinds[ch->table], ch->id);
+        g_autofree char *owner = NULL;
+        int64_t mod = 0;
+
+        if (!store_replica_key(b->s, key, &mod, &owner, error)) {
+                g_free(key);
+                g_free(value);
+                return false;
+        }
+        if (mod > 0 && name_owner_known(b, ch->table, owner))
+                return guarded_put(b, key, value, error);
+        if (mod > 0) {
+                g_autofree char *q = text_quote(name);
+                g_free(key);
+                g_free(value);
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "The name %s is another %s's in the "
+                                   "cluster, one this node cannot read (made by a newer devpassd?): choose another "
+                                   "name", q, ch->table == STORE_TABLE_GROUPS ? "group" : "rule"), false;
+        }
+        absent_put(b, key, value);
+        return true;
+}
+
 static bool build_object(Build *b, const StoreRowChange *ch, GError **error) {
         ClusterKeyKind kind = object_kinds[ch->table];
         char *key = cluster_key_of(b->c, kind, ch->id, NULL, NULL);
@@ -247,8 +304,7 @@ static bool build_object(Build *b, const StoreRowChange *ch, GError **error) {
         if (ok && named && ch->old_name)
                 ok = guarded_put(b, cluster_key_of(b->c, name_kinds[ch->table], 0, ch->old_name, NULL), NULL, error);
         if (ok && named && (ch->op == STORE_ROW_INSERT || ch->old_name))
-                ok = guarded_put(b, cluster_key_of(b->c, name_kinds[ch->table], 0, row_name(ch->table, row), NULL),
-                                 encode_id(name_kinds[ch->table], ch->id), error);
+                ok = name_put(b, ch, row_name(ch->table, row), error);
         if (ch->op == STORE_ROW_INSERT)
                 b->next_id[ch->table] = MAX(b->next_id[ch->table], ch->id + 1);
         row_free(ch->table, row);
@@ -276,10 +332,7 @@ static bool build_mac(Build *b, const StoreRowChange *ch, GError **error) {
         bool owned = r.mac.attachment_id || r.mac.group_id;
         char *key = cluster_key_of(b->c, CLUSTER_KEY_MAC, 0, ch->key, NULL);
         if (ch->op == STORE_ROW_INSERT) {
-                /* A MAC given out: nobody's in the cluster, whatever the
-                 * replica knew of its key. */
-                etcd_txn_compare(b->p->txn, key, ETCD_TARGET_MOD, ETCD_RESULT_EQUAL, 0);
-                put(b, key, cluster_row_encode(&r));
+                absent_put(b, key, cluster_row_encode(&r));
                 return true;
         }
         return guarded_put(b, key, owned ? cluster_row_encode(&r) : NULL, error);
@@ -472,6 +525,7 @@ StoreCommit cluster_commit_hook(Store *s, void *data, GError **error) {
                 .c = c,
                 .s = s,
                 .p = p,
+                .changes = changes,
                 .machines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
                 .tenants = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
         };

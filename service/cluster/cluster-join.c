@@ -423,17 +423,9 @@ static void on_sent(GObject *source, GAsyncResult *result, gpointer data) {
                 return;
         }
         if (!r) {
-                g_autoptr(GError) e = NULL;
-                if (g_error_matches(error, ETCD_ERROR, ETCD_ERROR_FAILED))
-                        /* etcd's own limits: the join is one transaction. */
-                        e = g_error_new(G_IO_ERROR, G_IO_ERROR_FAILED, "etcd refused node %s's rows (%s): nothing "
-                                        "was changed; a node with more rows than etcd's --max-txn-ops or "
-                                        "--max-request-bytes take in one transaction needs them raised to join",
-                                        j->c->node, error->message);
-                else
-                        e = g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "etcd did not answer node %s's "
-                                        "join (%s): join again when the cluster answers (a join etcd took is "
-                                        "finished then)", j->c->node, error->message);
+                g_autofree char *what = g_strdup_printf("node %s's join", j->c->node);
+                g_autoptr(GError) e = cluster_change_error(error, what, "the node's rows go in one transaction: "
+                                                           "raise them to join");
                 join_finish(j, e);
                 return;
         }
@@ -469,17 +461,18 @@ static void on_read(GObject *source, GAsyncResult *result, gpointer data) {
         g_autoptr(GError) error = NULL;
         g_autoptr(EtcdTxnResult) r = etcd_txn_finish(j->client, result, &error);
 
-        if (!r || g_cancellable_is_cancelled(j->cancel)) {
+        GPtrArray *kvs = r && !g_cancellable_is_cancelled(j->cancel) ? etcd_txn_result_range(r, 0, &error) : NULL;
+
+        if (!kvs) {
                 g_autoptr(GError) e = g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "Cannot read the cluster "
                                                   "(%s): join again when it answers",
                                                   error ? error->message : "devpassd is stopping");
                 join_finish(j, e);
                 return;
         }
-        const EtcdOpResponse *range = r->responses->pdata[0];
         j->revision = r->revision;
-        for (guint i = 0; i < range->kvs->len; i++) {
-                const EtcdKv *kv = range->kvs->pdata[i];
+        for (guint i = 0; i < kvs->len; i++) {
+                const EtcdKv *kv = kvs->pdata[i];
                 if (strlen(kv->key) != kv->key_len)
                         continue;
                 g_auto(ClusterKey) k = { 0 };

@@ -27,6 +27,9 @@ typedef struct {
 void cluster_pending_free(ClusterPending *p);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClusterPending, cluster_pending_free);
 
+/* The steps of the start that are tried again after a failure. */
+typedef enum { CLUSTER_RETRY_GRANT, CLUSTER_RETRY_READ, _CLUSTER_RETRY_MAX } ClusterRetry;
+
 struct Cluster {
         char *prefix;             /* "/devpass/v1/" */
         char *shared;             /* prefix + "shared/" */
@@ -49,7 +52,7 @@ struct Cluster {
         guint64 members_serial;   /* moves when what cluster_members() reads may have changed */
         bool unjoined;            /* holds rows of its own, never read etcd: waits for JoinCluster */
         bool join_asked;          /* cluster_join(): the next cluster_commit() joins */
-        guint retry_source;
+        guint retry[_CLUSTER_RETRY_MAX];   /* each step's next try */
         bool applying_own;        /* the replica takes this node's own transaction */
         char *published;          /* this node's state as etcd has it (or is given it) */
         char *to_publish;         /* the next, once publish_source fires */
@@ -94,6 +97,14 @@ bool cluster_join_needed(Cluster *c, bool *needed, GError **error);
 bool cluster_unjoined_error(Cluster *c, GError **error);
 void cluster_join_run(Cluster *c, ClusterDone done, void *data);
 void cluster_join_resume(Cluster *c);
+
+/* etcd's answer to a change it did not take (cluster.c), as the caller
+ * hears it: etcd's limits on one transaction (--max-txn-ops,
+ * --max-request-bytes) are the call's size (G_IO_ERROR_NO_SPACE); a
+ * refusal of anything else (no space left, no permission, the lease
+ * gone) and no answer are CLUSTER_ERROR_UNAVAILABLE. what: "the change",
+ * "node N's join"; size_hint: what to do about the limits. */
+GError *cluster_change_error(const GError *etcd, const char *what, const char *size_hint);
 
 char *cluster_key_of(Cluster *c, ClusterKeyKind kind, int64_t id, const char *name, const char *node);
 /* The values of a machine's claims on this node and of its owner key,

@@ -107,7 +107,11 @@ static bool apply_one(Cluster *c, const ClusterKeyValue *kv, GError **error) {
         }
         if (!store_replica_key(c->store, key, &known, NULL, error))
                 return false;
-        if (kv->value && known >= kv->mod_revision)
+        /* What the replica has is as new or newer: this node's own write,
+         * taken when etcd answered, comes back through the watch, and so
+         * may a deletion before it (a full read's deletions have no
+         * revision: they always apply). */
+        if (kv->value ? known >= kv->mod_revision : kv->mod_revision > 0 && known > kv->mod_revision)
                 return true;
         members_touch(c, key);
         if (!kv->value) {

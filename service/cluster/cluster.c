@@ -67,10 +67,16 @@ const char *cluster_node(Cluster *c) {
         return c->node;
 }
 
-static void retry_later(Cluster *c, GSourceFunc fn) {
-        if (c->retry_source)
-                return;
-        c->retry_source = g_timeout_add(CLUSTER_RETRY_MS, fn, c);
+static gboolean grant_again(gpointer data);
+static gboolean read_again(gpointer data);
+
+/* A step tried again later. The lease and the read wait apart: a lease
+ * lost while a read waits must be taken again too. */
+static void retry_later(Cluster *c, ClusterRetry step) {
+        static const GSourceFunc again[] = { [CLUSTER_RETRY_GRANT] = grant_again, [CLUSTER_RETRY_READ] = read_again };
+
+        if (!c->retry[step])
+                c->retry[step] = g_timeout_add(CLUSTER_RETRY_MS, again[step], c);
 }
 
 /* ---- the watches ---- */
@@ -120,7 +126,12 @@ static void on_compacted(EtcdWatch *w, gint64 compact_revision, gpointer data) {
         cluster_read(c);
 }
 
-static const EtcdWatchFuncs watch_funcs = { on_events, on_compacted };
+/* A watch that comes up or goes down turns the node up or stale. */
+static void on_connected(EtcdWatch *w, bool connected, gpointer data) {
+        state_changed(data);
+}
+
+static const EtcdWatchFuncs watch_funcs = { on_events, on_compacted, on_connected };
 
 static void watches_start(Cluster *c, gint64 revision) {
         const char *prefixes[] = { c->shared, c->own };
@@ -157,14 +168,14 @@ static bool read_apply(Cluster *c, const char *prefix, GPtrArray *kvs, gint64 re
 static gboolean read_again(gpointer data) {
         Cluster *c = data;
 
-        c->retry_source = 0;
+        c->retry[CLUSTER_RETRY_READ] = 0;
         cluster_read(c);
         return G_SOURCE_REMOVE;
 }
 
 /* A step of the start's answer: NULL when devpassd stops meanwhile, or
  * when etcd did not answer (the step is tried again later). */
-static EtcdTxnResult *op_txn_finish(Op *o, GAsyncResult *result, const char *what, GSourceFunc again) {
+static EtcdTxnResult *op_txn_finish(Op *o, GAsyncResult *result, const char *what, ClusterRetry again) {
         g_autoptr(GError) error = NULL;
         g_autoptr(EtcdTxnResult) r = etcd_txn_finish(o->client, result, &error);
 
@@ -180,17 +191,23 @@ static EtcdTxnResult *op_txn_finish(Op *o, GAsyncResult *result, const char *wha
 static void on_read(GObject *source, GAsyncResult *result, gpointer data) {
         g_autoptr(Op) o = data;
         g_autoptr(GError) error = NULL;
-        g_autoptr(EtcdTxnResult) r = op_txn_finish(o, result, "read etcd", read_again);
+        g_autoptr(EtcdTxnResult) r = op_txn_finish(o, result, "read etcd", CLUSTER_RETRY_READ);
         Cluster *c = o->c;
 
         if (!r)
                 return;
         const char *prefixes[] = { c->shared, c->own };
-        for (guint i = 0; i < G_N_ELEMENTS(prefixes) && i < r->responses->len; i++) {
-                const EtcdOpResponse *range = r->responses->pdata[i];
-                if (!read_apply(c, prefixes[i], range->kvs, r->revision, &error)) {
+        GPtrArray *ranges[G_N_ELEMENTS(prefixes)];
+        for (guint i = 0; i < G_N_ELEMENTS(prefixes); i++)
+                if (!(ranges[i] = etcd_txn_result_range(r, i, &error))) {
+                        g_warning("Cluster: cannot read etcd (%s): trying again", error->message);
+                        retry_later(c, CLUSTER_RETRY_READ);
+                        return;
+                }
+        for (guint i = 0; i < G_N_ELEMENTS(prefixes); i++) {
+                if (!read_apply(c, prefixes[i], ranges[i], r->revision, &error)) {
                         g_warning("Cluster: cannot write the replica: %s", error->message);
-                        retry_later(c, read_again);
+                        retry_later(c, CLUSTER_RETRY_READ);
                         return;
                 }
         }
@@ -219,7 +236,7 @@ static void lease_grant(Cluster *c);
 static gboolean grant_again(gpointer data) {
         Cluster *c = data;
 
-        c->retry_source = 0;
+        c->retry[CLUSTER_RETRY_GRANT] = 0;
         lease_grant(c);
         return G_SOURCE_REMOVE;
 }
@@ -231,12 +248,12 @@ static void on_lease_lost(EtcdLeaseKeeper *k, const GError *error, gpointer data
                   "taking a new one", c->node, error ? error->message : "expired");
         c->lease = 0;
         state_changed(c);
-        retry_later(c, grant_again);
+        retry_later(c, CLUSTER_RETRY_GRANT);
 }
 
 static void on_up(GObject *source, GAsyncResult *result, gpointer data) {
         g_autoptr(Op) o = data;
-        g_autoptr(EtcdTxnResult) r = op_txn_finish(o, result, "say this node is up", grant_again);
+        g_autoptr(EtcdTxnResult) r = op_txn_finish(o, result, "say this node is up", CLUSTER_RETRY_GRANT);
 
         if (r)
                 cluster_read(o->c);
@@ -248,7 +265,8 @@ void cluster_node_up(Cluster *c) {
         g_autofree char *member = cluster_key_of(c, CLUSTER_KEY_NODE, 0, NULL, c->node);
         g_autofree char *alive = cluster_key_of(c, CLUSTER_KEY_ALIVE, 0, NULL, c->node);
         ClusterRow joined = { .key.kind = CLUSTER_KEY_NODE, .joined = 1 };
-        ClusterRow up = { .key.kind = CLUSTER_KEY_ALIVE, .alive = { .boot_id = (char *) "", .since = g_get_real_time() } };
+        ClusterRow up = { .key.kind = CLUSTER_KEY_ALIVE,
+                          .alive = { .boot_id = (char *) store_boot_id(c->store), .since = g_get_real_time() } };
         g_autofree char *joined_value = cluster_row_encode(&joined);
         g_autofree char *up_value = cluster_row_encode(&up);
 
@@ -270,7 +288,7 @@ static void on_granted(GObject *source, GAsyncResult *result, gpointer data) {
                 return;
         if (!lease) {
                 g_message("Cluster: cannot reach etcd (%s): trying again", error->message);
-                retry_later(c, grant_again);
+                retry_later(c, CLUSTER_RETRY_GRANT);
                 return;
         }
         c->lease = lease;
@@ -374,17 +392,8 @@ static void on_committed(GObject *source, GAsyncResult *result, gpointer data) {
         g_autoptr(EtcdTxnResult) r = etcd_txn_finish(k->op->client, result, &error);
 
         if (!r || op_gone(k->op)) {
-                g_autoptr(GError) e = NULL;
-                if (g_error_matches(error, ETCD_ERROR, ETCD_ERROR_FAILED))
-                        /* etcd's own limits: --max-txn-ops, --max-request-bytes. */
-                        e = g_error_new(G_IO_ERROR, G_IO_ERROR_FAILED, "etcd refused the change (%s): nothing "
-                                        "changed; a bulk call larger than etcd's --max-txn-ops or "
-                                        "--max-request-bytes needs them raised, or fewer entries", error->message);
-                else
-                        e = g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "etcd did not answer (%s): the "
-                                        "change is not made here, and may still be made if etcd had it; read "
-                                        "the objects once the cluster is back before calling again",
-                                        error ? error->message : "devpassd is stopping");
+                g_autoptr(GError) e = cluster_change_error(error, "the change", "a bulk call needs them raised, or "
+                                                           "fewer entries");
                 commit_finish(k, e);
                 return;
         }
@@ -396,13 +405,48 @@ static void on_committed(GObject *source, GAsyncResult *result, gpointer data) {
                 return;
         }
         if (!commit_apply(k, r->revision, &error)) {
+                /* The shared keys come back with the full read; the rows
+                 * only this node has (intents, VF counts) do not. */
+                g_autoptr(GError) e = g_error_new(G_IO_ERROR, G_IO_ERROR_FAILED, "etcd took the change, but node "
+                                                  "%s's store could not (%s): the cluster has it, this node's own "
+                                                  "part (passthrough intents, VF counts) is not made; read the "
+                                                  "objects and call again for it", k->op->c->node, error->message);
                 g_warning("Cluster: etcd has a change the replica cannot take (%s): reading everything again",
                           error->message);
                 cluster_read(k->op->c);
-        } else {
-                k->op->c->funcs.replica_changed(k->op->c->data);
+                commit_finish(k, e);
+                return;
         }
+        k->op->c->funcs.replica_changed(k->op->c->data);
         commit_finish(k, NULL);
+}
+
+static bool etcd_limit(const GError *e) {
+        /* etcd's words for --max-txn-ops and --max-request-bytes (gRPC's
+         * for a message above the latter). */
+        static const char *const limits[] = { "too many operations", "request is too large", "larger than max" };
+
+        if (!g_error_matches(e, ETCD_ERROR, ETCD_ERROR_FAILED))
+                return false;
+        for (size_t i = 0; i < G_N_ELEMENTS(limits); i++)
+                if (strstr(e->message, limits[i]))
+                        return true;
+        return false;
+}
+
+GError *cluster_change_error(const GError *etcd, const char *what, const char *size_hint) {
+        if (etcd_limit(etcd))
+                return g_error_new(G_IO_ERROR, G_IO_ERROR_NO_SPACE, "etcd refused %s for its limits on one "
+                                   "transaction, --max-txn-ops and --max-request-bytes (%s): nothing changed; %s",
+                                   what, etcd->message, size_hint);
+        if (g_error_matches(etcd, ETCD_ERROR, ETCD_ERROR_FAILED) ||
+            g_error_matches(etcd, ETCD_ERROR, ETCD_ERROR_LEASE_NOT_FOUND))
+                return g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "etcd refused %s (%s): nothing "
+                                   "changed; call again once the cluster takes changes (etcd's log says why)",
+                                   what, etcd->message);
+        return g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "etcd did not answer %s (%s): it is not made "
+                           "here, and may still be made if etcd had it; read the objects once the cluster is back "
+                           "before calling again", what, etcd ? etcd->message : "devpassd is stopping");
 }
 
 void cluster_commit(Cluster *c, ClusterDone done, void *data) {
@@ -459,8 +503,8 @@ void cluster_free(Cluster *c) {
                 store_set_commit_hook(c->store, NULL, NULL);
                 store_record_changes(c->store, false);
         }
-        if (c->retry_source)
-                g_source_remove(c->retry_source);
+        for (size_t i = 0; i < G_N_ELEMENTS(c->retry); i++)
+                g_clear_handle_id(&c->retry[i], g_source_remove);
         if (c->waiting) {
                 g_autoptr(GError) stopping = g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "devpassd is "
                                                          "stopping: call again when it is back");

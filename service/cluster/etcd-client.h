@@ -142,6 +142,11 @@ typedef struct {
 void etcd_txn_result_free(EtcdTxnResult *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(EtcdTxnResult, etcd_txn_result_free);
 
+/* The keys of the i-th response, which must be a range's: an answer with
+ * fewer responses, or another kind there, is an error (ETCD_ERROR_PROTOCOL),
+ * as any answer etcd does not give. */
+GPtrArray *etcd_txn_result_range(const EtcdTxnResult *r, guint i, GError **error);
+
 void etcd_txn_async(EtcdClient *c, const EtcdTxn *t, GCancellable *cancellable,
                     GAsyncReadyCallback callback, gpointer user_data);
 EtcdTxnResult *etcd_txn_finish(EtcdClient *c, GAsyncResult *result, GError **error);
@@ -189,6 +194,8 @@ typedef struct {
         /* events: EtcdEvent*, of one or more revisions, in order */
         void (*events)(EtcdWatch *w, GPtrArray *events, gpointer user_data);
         void (*compacted)(EtcdWatch *w, gint64 compact_revision, gpointer user_data);
+        /* The stream came up (etcd confirmed it) or went down; optional. */
+        void (*connected)(EtcdWatch *w, bool connected, gpointer user_data);
 } EtcdWatchFuncs;
 
 /* start_revision: 0 for from now on. */

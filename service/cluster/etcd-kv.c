@@ -306,6 +306,16 @@ EtcdTxnResult *etcd_parse_txn(JsonObject *answer, GError **error) {
         return g_steal_pointer(&r);
 }
 
+GPtrArray *etcd_txn_result_range(const EtcdTxnResult *r, guint i, GError **error) {
+        const EtcdOpResponse *op = i < r->responses->len ? r->responses->pdata[i] : NULL;
+
+        if (op && op->kind == ETCD_OP_RANGE)
+                return op->kvs;
+        g_set_error(error, ETCD_ERROR, ETCD_ERROR_PROTOCOL, "etcd's transaction answer has no range as its "
+                    "response %u (%u responses)", i + 1, r->responses->len);
+        return NULL;
+}
+
 static void add_array(JsonBuilder *b, const char *member, JsonArray *a) {
         JsonNode *n = json_node_new(JSON_NODE_ARRAY);
 

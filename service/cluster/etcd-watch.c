@@ -79,6 +79,8 @@ static gboolean watch_retry(gpointer data) {
 /* The stream ended or misbehaved: again after a wait that doubles, on the
  * next endpoint. */
 static void watch_lost(EtcdWatch *w, const GError *error) {
+        bool was = w->connected;
+
         g_debug("etcd watch on %s lost (%s); resuming from revision %" G_GINT64_FORMAT " in %u ms",
                 w->client->endpoints[w->endpoint], error ? error->message : "the stream ended", w->revision + 1,
                 w->retry_ms);
@@ -87,6 +89,8 @@ static void watch_lost(EtcdWatch *w, const GError *error) {
         source_clear(&w->retry);
         w->retry = etcd_client_timeout(w->client, w->retry_ms, watch_retry, w);
         w->retry_ms = MIN(w->retry_ms * 2, RETRY_MS_MAX);
+        if (was && w->funcs.connected)
+                w->funcs.connected(w, false, w->user_data);
 }
 
 static void event_free(EtcdEvent *e) {
@@ -178,13 +182,16 @@ static bool watch_message(EtcdWatch *w, const char *line, gsize len, GError **er
                 return false;
         }
         if (created) {
+                bool was = w->connected;
                 w->connected = true;
                 w->retry_ms = w->client->retry_ms;
                 source_clear(&w->deadline);
                 /* Watching from now on: now is the store's revision. */
                 if (w->revision < 0)
                         w->revision = revision;
-                return true;
+                if (!was && w->funcs.connected)
+                        w->funcs.connected(w, true, w->user_data);
+                return !w->stopped;
         }
         g_autoptr(GPtrArray) events = etcd_parse_events(list, w->revision, error);
         if (!events)

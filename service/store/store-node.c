@@ -55,6 +55,10 @@ void store_set_boot_id(Store *s, const char *boot_id) {
         s->boot_id = g_strdup(boot_id ?: "");
 }
 
+const char *store_boot_id(Store *s) {
+        return s->boot_id ?: "";
+}
+
 static void stale_row(sqlite3_stmt *st, void *data) {
         StoreClaim *c = g_new0(StoreClaim, 1);
         c->address = store_column_text(st, 0);

@@ -171,6 +171,7 @@ bool store_claim_delete(Store *s, const char *address, GError **error);
 /* The boot (the kernel's boot_id) that claims made from now on belong
  * to; "" when it cannot be known. Set once, after store_open(). */
 void store_set_boot_id(Store *s, const char *boot_id);
+const char *store_boot_id(Store *s);
 /* At start, one transaction: the machines' claims of another boot are
  * deleted and returned (StoreClaim*: no machine of an earlier boot still
  * runs), and those of before schema 3 (no boot recorded) are taken into

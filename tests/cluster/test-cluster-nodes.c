@@ -4,14 +4,21 @@
  * change made on one node's model goes to etcd as the mutation runner
  * sends it (the model taken back, the transaction committed), and shows
  * on both; two nodes racing for one name: exactly one wins; a tenant's
- * group's MACs given out on one node are known on the other. */
+ * group's MACs given out on one node are known on the other; a machine
+ * claimed again on the node's lease keeps its devices; a transaction
+ * above etcd's limits is refused saying so; etcd lost and back, a node
+ * says it is stale, then up; a deletion older than the replica's key is
+ * left out; a name taken by an object the node cannot read is refused;
+ * a change etcd took and the node's store did not is an error. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "cluster-node.h"
+#include "cluster-private.h"
 #include "harness.h"
 
 typedef struct {
@@ -206,6 +213,205 @@ static void test_tenant_macs(void **state) {
         assert_true(etcd_cluster_loop_until(mac_free, b->model, 10000));
 }
 
+typedef struct {
+        Node *node;
+        const char *key;
+        guint changed;            /* replica_changed calls before */
+} Reasserted;
+
+/* The replica has the machine's key, and the shared keys' watch has
+ * brought it (nothing of it is still on its way). */
+static bool owner_known(gpointer data) {
+        Reasserted *r = data;
+        Cluster *c = r->node->cluster;
+        int64_t mod = 0;
+
+        return store_replica_key(r->node->store, r->key, &mod, NULL, NULL) && mod > 0 &&
+               etcd_watch_revision(c->watches[0]) >= mod;
+}
+
+static bool replica_moved(gpointer data) {
+        Reasserted *r = data;
+        return r->node->changed > r->changed;
+}
+
+/* A machine that runs on node a is claimed again on its lease (after a
+ * start, a lease lost, a full read) while the replica knows an older
+ * revision of its key than etcd has (another claim again of node a's
+ * came first): etcd's answer shows the key node a's, on its lease, and
+ * the machine keeps its devices; only another node's claim takes them. */
+static void test_claims_reasserted(void **state) {
+        Fixture *f = *state;
+        Node *a = &f->nodes[0];
+        g_autoptr(GError) error = NULL;
+        StoreClaim claim = { .address = (char *) "0000:99:00.0", .holder = (char *) "vm1", .mac = (char *) "",
+                             .uuid = (char *) "" };
+        g_autofree char *owner_key = cluster_key_of(a->cluster, CLUSTER_KEY_MACHINE, 0, "vm1", NULL);
+        g_autoptr(EtcdClient) client = etcd_client_new(etcd_cluster_endpoints(f->etcd), NULL, NULL, &error);
+        g_autoptr(GAsyncResult) res = NULL;
+        Reasserted r = { a, owner_key, 0 };
+        int64_t mod = 0, now = 0;
+
+        assert_true(store_begin_deferred(a->store, &error));
+        assert_true(store_claim_insert(a->store, &claim, &error));
+        assert_true(store_commit_here(a->store, &error));
+        g_autoptr(GPtrArray) devices = store_holder_claims(a->store, "vm1", false, &error);
+        g_autofree char *owner = cluster_owner_value(a->cluster, devices);
+        etcd_kv_put_async(client, owner_key, owner, strlen(owner), a->cluster->lease, NULL, etcd_cluster_got, &res);
+        assert_true(etcd_kv_put_finish(client, etcd_cluster_await(&res, 10000), &error) > 0);
+        assert_true(etcd_cluster_loop_until(owner_known, &r, 10000));
+        assert_true(store_replica_key(a->store, owner_key, &mod, NULL, &error));
+
+        assert_true(store_begin_deferred(a->store, &error));
+        assert_true(store_replica_set_key(a->store, owner_key, mod - 1, owner, &error));
+        assert_true(store_commit_here(a->store, &error));
+        r.changed = a->changed;
+        cluster_claims_reassert(a->cluster);
+        assert_true(etcd_cluster_loop_until(replica_moved, &r, 10000));
+        g_autoptr(GPtrArray) held = store_holder_claims(a->store, "vm1", false, &error);
+        assert_non_null(held);
+        assert_int_equal(held->len, 1);
+        assert_true(store_replica_key(a->store, owner_key, &now, NULL, &error));
+        assert_int_equal(now, mod);
+}
+
+/* A transaction above etcd's --max-txn-ops (128 by default): refused for
+ * etcd's limits (LimitsExceeded on the bus), saying which, nothing made. */
+static void test_txn_limit(void **state) {
+        Fixture *f = *state;
+        Node *a = &f->nodes[0];
+        g_autoptr(GError) error = NULL;
+        Outcome o = { 0 };
+
+        assert_true(store_begin(a->store, &error));
+        for (int i = 0; i < 70; i++) {
+                g_autofree char *name = g_strdup_printf("bulk%d", i);
+                g_autoptr(StoreGroup) g = node_group_settings(name);
+                assert_true(store_group_insert(a->store, g, &error));
+        }
+        assert_true(store_commit(a->store, &error));
+        node_commit_start(a, &o);
+        node_commit_wait(&o);
+        assert_true(g_error_matches(o.error, G_IO_ERROR, G_IO_ERROR_NO_SPACE));
+        if (!strstr(o.error->message, "--max-txn-ops"))
+                fail_msg("%s", o.error->message);
+        g_clear_error(&o.error);
+        assert_null(model_group_by_name(a->model, "bulk0"));
+        assert_false(cluster_deferred(a->cluster));
+}
+
+typedef struct {
+        Node *node;
+        const char *state;
+        guint states;             /* state_changed calls before */
+} StateWait;
+
+static bool state_said(gpointer data) {
+        StateWait *w = data;
+        return g_str_equal(cluster_state(w->node->cluster), w->state) && w->node->states > w->states;
+}
+
+/* etcd gone, and back within the node's lease: the node turns stale and
+ * up again by itself, and says so each time (state_changed, which the
+ * Manager's ClusterState signal follows), not only when its lease goes. */
+static void test_stale_said(void **state) {
+        Fixture *f = *state;
+        Node *a = &f->nodes[0];
+        StateWait w = { a, "stale", a->states };
+
+        etcd_cluster_kill(f->etcd, 0);
+        /* Well within the lease's 5 s: the watches saw etcd go. */
+        assert_true(etcd_cluster_loop_until(state_said, &w, 2000));
+        w = (StateWait) { a, "up", a->states };
+        etcd_cluster_start(f->etcd, 0);
+        assert_true(etcd_cluster_loop_until(state_said, &w, 10000));
+}
+
+/* A deletion the watch brings after this node took a later write of the
+ * same key (its own, when etcd answered) leaves the key as it is; a full
+ * read's deletion (no revision) takes it. */
+static void test_old_deletion(void **state) {
+        Fixture *f = *state;
+        Node *a = &f->nodes[0];
+        g_autoptr(GError) error = NULL;
+        g_autofree char *key = cluster_key_of(a->cluster, CLUSTER_KEY_GROUP_NAME, 0, "late", NULL);
+        const ClusterKeyValue put = { key, strlen(key), "7", 1, 1000 };
+        const ClusterKeyValue deleted = { key, strlen(key), NULL, 0, 999 };
+        const ClusterKeyValue gone = { key, strlen(key), NULL, 0, 0 };
+        int64_t mod = 0;
+
+        assert_true(cluster_replica_apply(a->cluster, &put, 1, NULL, 0, NULL, &error));
+        assert_true(cluster_replica_apply(a->cluster, &deleted, 1, NULL, 0, NULL, &error));
+        assert_true(store_replica_key(a->store, key, &mod, NULL, &error));
+        assert_int_equal(mod, 1000);
+        assert_true(cluster_replica_apply(a->cluster, &gone, 1, NULL, 0, NULL, &error));
+        assert_true(store_replica_key(a->store, key, &mod, NULL, &error));
+        assert_int_equal(mod, 0);
+}
+
+static bool key_known(gpointer data) {
+        Reasserted *r = data;
+        int64_t mod = 0;
+
+        return store_replica_key(r->node->store, r->key, &mod, NULL, NULL) && mod > 0;
+}
+
+/* A name the cluster has for an object this node could not read (a newer
+ * devpassd's row is left out of the replica, its name key is not): a new
+ * group of that name is refused, Exists, not written over it. */
+static void test_name_unread(void **state) {
+        Fixture *f = *state;
+        Node *a = &f->nodes[0];
+        g_autoptr(GError) error = NULL;
+        g_autoptr(EtcdClient) client = etcd_client_new(etcd_cluster_endpoints(f->etcd), NULL, NULL, &error);
+        g_autoptr(GAsyncResult) res = NULL;
+        g_autofree char *key = cluster_key_of(a->cluster, CLUSTER_KEY_GROUP_NAME, 0, "ghost", NULL);
+        Reasserted r = { a, key, 0 };
+
+        etcd_kv_put_async(client, key, "999", 3, 0, NULL, etcd_cluster_got, &res);
+        assert_true(etcd_kv_put_finish(client, etcd_cluster_await(&res, 10000), &error) > 0);
+        assert_true(etcd_cluster_loop_until(key_known, &r, 10000));
+        assert_null(model_group_by_name(a->model, "ghost"));
+        assert_null(model_group_create(a->model, node_group_settings("ghost"), &error));
+        assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_EXISTS));
+        assert_false(cluster_deferred(a->cluster));
+}
+
+/* A node's store that refuses what etcd took (a trigger, through a
+ * connection of the test's, as a full disk would). */
+static void store_refuses_replica(Node *n, bool refuses) {
+        g_autofree char *path = g_build_filename(n->dir, "devpass.db", NULL);
+        sqlite3 *db;
+
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, refuses ? "CREATE TRIGGER refuse BEFORE INSERT ON replica_keys "
+                                                    "BEGIN SELECT RAISE(ABORT, 'refused here'); END" :
+                                                    "DROP TRIGGER refuse", NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+}
+
+/* etcd takes a change, the node's store does not: the caller hears it
+ * (this node's own rows would be lost), and once the store takes writes
+ * again the full read brings the change. */
+static void test_store_refuses(void **state) {
+        Fixture *f = *state;
+        Node *a = &f->nodes[0];
+        g_autoptr(GError) error = NULL;
+        Outcome o = { 0 };
+        Wanted w = { a->model, "refused" };
+
+        store_refuses_replica(a, true);
+        assert_non_null(model_group_create(a->model, node_group_settings("refused"), &error));
+        node_commit_start(a, &o);
+        node_commit_wait(&o);
+        assert_true(g_error_matches(o.error, G_IO_ERROR, G_IO_ERROR_FAILED));
+        if (!strstr(o.error->message, "etcd took the change"))
+                fail_msg("%s", o.error->message);
+        g_clear_error(&o.error);
+        store_refuses_replica(a, false);
+        assert_true(etcd_cluster_loop_until(group_shows, &w, 10000));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_group_everywhere, setup, teardown),
@@ -213,6 +419,12 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_rule_all_nodes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_name_race, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tenant_macs, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_claims_reasserted, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_txn_limit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_stale_said, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_old_deletion, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_name_unread, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_store_refuses, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -166,6 +166,22 @@ static bool prop_shows(Harness *h, void *data) {
         return g_strcmp0(got, w->want) == 0;
 }
 
+static bool prop_has(Harness *h, void *data) {
+        PropWait *w = data;
+        g_autofree char *got = prop_text(h, w->path, w->iface, w->name);
+        return got && strstr(got, w->want);
+}
+
+/* "'node': (total, free)" as h shows it in group's Nodes. */
+static char *node_units(Harness *h, const char *group, const char *node) {
+        g_autoptr(GVariant) v = calls_prop(h, group, GROUP, "Nodes");
+        guint32 total, free;
+
+        if (!g_variant_lookup(v, node, "(uu)", &total, &free))
+                fail_msg("%s: group %s has no units of %s", h->node, group, node);
+        return g_strdup_printf("'%s': (%u, %u)", node, total, free);
+}
+
 static void wait_prop(Harness *h, const char *path, const char *iface, const char *name, const char *want) {
         PropWait w = { path, iface, name, want };
 
@@ -526,6 +542,11 @@ static void test_macs(void **state) {
                                                                        "Mac", g_variant_new_string(TENANT_MAC),
                                                                        NULL)));
         wait_prop(f->h[2], acme, GROUP, "Tenant", "acme");
+        /* Node 2's units after the pass reach node 3 at most a second
+         * later: first, so that the refusal is all node 3 could show. */
+        g_autofree char *units = node_units(f->h[1], f->group, "node2");
+        if (!harness_wait(f->h[2], prop_has, &(PropWait) { f->group, GROUP, "Nodes", units }, WAIT_MS))
+                fail_msg("node3: node2's units %s did not arrive", units);
         calls_refused(f->h[2], "CreateAttachment with a tenant's MAC", "/org/devpass1", MANAGER, "CreateAttachment",
                       g_variant_new("(s@a{sv})", "mac thief",
                                     calls_dict("Group", g_variant_new_object_path(f->group), "Mac",

@@ -121,6 +121,33 @@ static void test_kvs(void **state) {
         assert_false(etcd_json_revision(header, &revision, NULL));
 }
 
+/* A transaction's answer whose responses are not the ranges asked for
+ * (too few, another kind) is refused where the caller reads them. */
+static void test_txn_ranges(void **state) {
+        static const struct {
+                const char *answer;
+                guint ranges;
+        } cases[] = {
+                { "{\"header\":{\"revision\":\"9\"},\"succeeded\":true,\"responses\":[{\"response_range\":"
+                  "{\"kvs\":[{\"key\":\"YQ==\",\"mod_revision\":\"3\"}]}},{\"response_range\":{}}]}", 2 },
+                { "{\"header\":{\"revision\":\"9\"},\"succeeded\":true}", 0 },
+                { "{\"header\":{\"revision\":\"9\"},\"succeeded\":true,\"responses\":[{\"response_range\":{}}]}", 1 },
+                { "{\"header\":{\"revision\":\"9\"},\"succeeded\":true,\"responses\":[{\"response_put\":{}},"
+                  "{\"response_range\":{}}]}", 0 },
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+                g_autoptr(JsonObject) o = parse(cases[i].answer);
+                g_autoptr(EtcdTxnResult) r = etcd_parse_txn(o, NULL);
+                g_autoptr(GError) error = NULL;
+                assert_non_null(r);
+                for (guint k = 0; k < cases[i].ranges; k++)
+                        assert_non_null(etcd_txn_result_range(r, k, NULL));
+                assert_null(etcd_txn_result_range(r, cases[i].ranges, &error));
+                assert_true(g_error_matches(error, ETCD_ERROR, ETCD_ERROR_PROTOCOL));
+        }
+}
+
 /* etcd's error answers, and what the client may do next. */
 static void test_errors(void **state) {
         const struct {
@@ -180,6 +207,7 @@ int main(void) {
                 cmocka_unit_test(test_parse),
                 cmocka_unit_test(test_members),
                 cmocka_unit_test(test_kvs),
+                cmocka_unit_test(test_txn_ranges),
                 cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_prefix_end),
         };
