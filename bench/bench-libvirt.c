@@ -25,12 +25,15 @@ static const char *const libvirt_dirs[] = { "/run/libvirt", "/var/lib/libvirt", 
 
 /* The PCI functions virsh lists (pci_0000_00_00_0 ...), or NULL when it cannot. */
 static GPtrArray *virsh_pci_devices(const char *virsh) {
-        const char *argv[] = { virsh, "-q", "-c", URI, "nodedev-list", "--cap", "pci", NULL };
+        /* virsh has no timeout of its own: a libvirtd that does not
+         * answer must not hang the benchmark. */
+        const char *argv[] = { "timeout", "-k", "5", "60", virsh, "-q", "-c", URI, "nodedev-list", "--cap", "pci",
+                               NULL };
         g_autofree char *out = NULL;
         int status;
 
-        if (!g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL, &status,
-                          NULL) || !g_spawn_check_wait_status(status, NULL))
+        if (!g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                          &out, NULL, &status, NULL) || !g_spawn_check_wait_status(status, NULL))
                 return NULL;
         GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
         g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
@@ -72,20 +75,52 @@ static GPid libvirtd_start(Harness *h) {
         return (GPid) atoi(pid);
 }
 
-static void libvirtd_stop(GPid pid) {
-        if (pid <= 0 || kill(pid, SIGTERM) < 0)
-                return;
-        for (int i = 0; i < 3000 && kill(pid, 0) == 0; i++)
-                g_usleep(10000);
-        if (kill(pid, 0) == 0)
-                (void) kill(pid, SIGKILL);
+/* Every libvirtd started with this benchmark's pid file: the one the
+ * file names may not be the one that runs on (seen: the file named a
+ * process gone, and the daemon, one pid on, was never stopped and hung
+ * the next size's virsh). */
+static GArray *libvirtd_pids(Harness *h) {
+        g_autofree char *pid_file = g_build_filename(h->tmpdir, "libvirtd.pid", NULL);
+        g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+        GArray *pids = g_array_new(FALSE, FALSE, sizeof(GPid));
+        const char *name;
+
+        while (proc && (name = g_dir_read_name(proc))) {
+                g_autofree char *path = g_build_filename("/proc", name, "cmdline", NULL);
+                g_autofree char *cmdline = NULL;
+                gsize len;
+                if (!g_ascii_isdigit(name[0]) || !g_file_get_contents(path, &cmdline, &len, NULL) ||
+                    !g_str_equal(cmdline, LIBVIRTD))
+                        continue;
+                for (gsize i = 0; i < len; i += strlen(cmdline + i) + 1)
+                        if (g_str_equal(cmdline + i, pid_file)) {
+                                GPid pid = (GPid) atoi(name);
+                                g_array_append_val(pids, pid);
+                                break;
+                        }
+        }
+        return pids;
+}
+
+static void libvirtd_stop(Harness *h) {
+        g_autoptr(GArray) pids = libvirtd_pids(h);
+
+        for (guint i = 0; i < pids->len; i++) {
+                GPid pid = g_array_index(pids, GPid, i);
+                if (kill(pid, SIGTERM) < 0)
+                        continue;
+                for (int t = 0; t < 3000 && kill(pid, 0) == 0; t++)
+                        g_usleep(10000);
+                if (kill(pid, 0) == 0)
+                        (void) kill(pid, SIGKILL);
+        }
 }
 
 static void libvirt_measure(Harness *h, unsigned n, const char *virsh, GPid pid, double t0, LibvirtFigures *ret) {
         g_autoptr(GPtrArray) names = NULL;
 
-        /* Enumeration goes on after libvirtd listens. */
-        for (int i = 0; i < 6000; i++) {
+        /* Enumeration goes on after libvirtd listens: five minutes at most. */
+        for (double end = now_ms() + 300000; now_ms() < end;) {
                 g_clear_pointer(&names, g_ptr_array_unref);
                 names = virsh_pci_devices(virsh);
                 if (names && names->len >= n)
@@ -124,35 +159,6 @@ static void libvirt_measure(Harness *h, unsigned n, const char *virsh, GPid pid,
         ret->ran = true;
 }
 
-/* virsh has no timeout of its own, and waits for ever on a libvirtd that
- * hangs (seen twice, 25 minutes, while another libvirtd ran): a libvirtd
- * still running after this long is killed, and the virsh waiting on it
- * fails, which stops the benchmark saying so instead of hanging it. */
-#define LIBVIRT_WATCHDOG_USEC (10ll * 60 * G_USEC_PER_SEC)
-
-typedef struct {
-        GMutex lock;
-        GCond done_cond;
-        bool done;
-        GPid pid;
-} Watchdog;
-
-static gpointer watchdog_run(gpointer data) {
-        Watchdog *w = data;
-        gint64 end = g_get_monotonic_time() + LIBVIRT_WATCHDOG_USEC;
-
-        g_mutex_lock(&w->lock);
-        while (!w->done)
-                if (!g_cond_wait_until(&w->done_cond, &w->lock, end)) {
-                        fprintf(stderr, "bench libvirt: libvirtd still runs after %lld s: killed\n",
-                                LIBVIRT_WATCHDOG_USEC / G_USEC_PER_SEC);
-                        (void) kill(w->pid, SIGKILL);
-                        break;
-                }
-        g_mutex_unlock(&w->lock);
-        return NULL;
-}
-
 void bench_libvirt(Harness *h, unsigned n, LibvirtFigures *ret) {
         g_autofree char *virsh = g_find_program_in_path("virsh");
 
@@ -169,17 +175,10 @@ void bench_libvirt(Harness *h, unsigned n, LibvirtFigures *ret) {
         }
         double t0 = now_ms();
         GPid pid = libvirtd_start(h);
-        if (pid > 0) {
-                Watchdog w = { .pid = pid };
-                GThread *t = g_thread_new("libvirt-watchdog", watchdog_run, &w);
+        if (pid > 0)
                 libvirt_measure(h, n, virsh, pid, t0, ret);
-                g_mutex_lock(&w.lock);
-                w.done = true;
-                g_cond_signal(&w.done_cond);
-                g_mutex_unlock(&w.lock);
-                g_thread_join(t);
-        } else
+        else
                 printf("  %-38s not measured: libvirtd did not start here\n", "libvirt's node devices");
-        libvirtd_stop(pid);
+        libvirtd_stop(h);
         libvirt_unmount();
 }
