@@ -10,7 +10,7 @@
  * plain synchronous sd-bus call on the service's own connection: the
  * least any service can do to ask polkit. CreateGroupDurable does the
  * same and then appends what a SQLite WAL commit of one group appends
- * (two 4 KiB pages with their frame headers) to a file in --state-dir and
+ * (three 4 KiB pages with their frame headers) to a file in --state-dir and
  * fdatasync()s it: the floor for a durable write. With --glib, the
  * service runs a GLib main loop instead (under the name
  * org.devpass1.BareGlib), and CreateGroupGio asks polkit as devpassd
@@ -123,7 +123,7 @@ static int polkit_check(sd_bus_message *m, const char *action, const char *group
 }
 
 static int create_group(sd_bus_message *m, bool durable, sd_bus_error *error) {
-        static char frames[2 * (24 + 4096)];
+        static char frames[3 * (24 + 4096)];
         char path[64];
         const char *name;
         int r;
