@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "coalesce.h"
 #include "harness.h"
@@ -119,4 +120,15 @@ ModelGroup *node_group_made(Node *n, const char *name) {
         node_commit_wait(&o);
         assert_null(o.error);
         return model_group_by_name(n->model, name);
+}
+
+void node_store_refuse(const char *dir, const char *on) {
+        g_autofree char *path = g_build_filename(dir, "devpass.db", NULL);
+        g_autofree char *sql = on ? g_strdup_printf("CREATE TRIGGER refuse %s BEGIN SELECT RAISE(ABORT, 'refused "
+                                                    "here'); END", on) : g_strdup("DROP TRIGGER refuse");
+        sqlite3 *db;
+
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
 }

@@ -42,6 +42,12 @@ typedef struct {
 void node_commit_start(Node *n, Outcome *o);
 void node_commit_wait(Outcome *o);
 
+/* A trigger that refuses what the store of the node in dir is about to
+ * write (on: "BEFORE INSERT ON replica_keys", ...), made through a
+ * connection of the test's, as a full disk would refuse it; NULL drops
+ * it. */
+void node_store_refuse(const char *dir, const char *on);
+
 /* A host's "pci" group's settings. */
 StoreGroup *node_group_settings(const char *name);
 /* A group made through the cluster: the model's once etcd has it. */

@@ -15,7 +15,6 @@
 #include <stddef.h>
 #include <string.h>
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "cluster-node.h"
 #include "cluster-private.h"
@@ -377,19 +376,6 @@ static void test_name_unread(void **state) {
         assert_false(cluster_deferred(a->cluster));
 }
 
-/* A node's store that refuses what etcd took (a trigger, through a
- * connection of the test's, as a full disk would). */
-static void store_refuses_replica(Node *n, bool refuses) {
-        g_autofree char *path = g_build_filename(n->dir, "devpass.db", NULL);
-        sqlite3 *db;
-
-        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, refuses ? "CREATE TRIGGER refuse BEFORE INSERT ON replica_keys "
-                                                    "BEGIN SELECT RAISE(ABORT, 'refused here'); END" :
-                                                    "DROP TRIGGER refuse", NULL, NULL, NULL), SQLITE_OK);
-        sqlite3_close(db);
-}
-
 /* etcd takes a change, the node's store does not: the caller hears it
  * (this node's own rows would be lost), and once the store takes writes
  * again the full read brings the change. */
@@ -400,7 +386,7 @@ static void test_store_refuses(void **state) {
         Outcome o = { 0 };
         Wanted w = { a->model, "refused" };
 
-        store_refuses_replica(a, true);
+        node_store_refuse(a->dir, "BEFORE INSERT ON replica_keys");  /* as a full disk would */
         assert_non_null(model_group_create(a->model, node_group_settings("refused"), &error));
         node_commit_start(a, &o);
         node_commit_wait(&o);
@@ -408,7 +394,7 @@ static void test_store_refuses(void **state) {
         if (!strstr(o.error->message, "etcd took the change"))
                 fail_msg("%s", o.error->message);
         g_clear_error(&o.error);
-        store_refuses_replica(a, false);
+        node_store_refuse(a->dir, NULL);
         assert_true(etcd_cluster_loop_until(group_shows, &w, 10000));
 }
 

@@ -14,7 +14,6 @@
 #include <stddef.h>
 #include <string.h>
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "cluster-node.h"
 #include "harness.h"
@@ -283,20 +282,6 @@ static void test_join(void **state) {
         assert_int_equal(members->len, 2);
 }
 
-/* A node's store that stops joins where a node would stop between
- * etcd's yes to its join and its own commit: the rewrite of its ids is
- * refused (a trigger, through a connection of the test's). */
-static void store_stops_joins(const char *dir, bool stops) {
-        g_autofree char *path = g_build_filename(dir, "devpass.db", NULL);
-        sqlite3 *db;
-
-        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, stops ? "CREATE TRIGGER stop BEFORE UPDATE OF id ON groups "
-                                                  "BEGIN SELECT RAISE(ABORT, 'stopped here'); END" :
-                                                  "DROP TRIGGER stop", NULL, NULL, NULL), SQLITE_OK);
-        sqlite3_close(db);
-}
-
 /* etcd takes b's join; b's store does not follow: b stays unjoined,
  * its rows at their old paths, and the cluster has them. */
 static void join_half(Fixture *f) {
@@ -304,7 +289,9 @@ static void join_half(Fixture *f) {
         g_autofree char *before = paths_of(f->b.model);
 
         group_deleted(&f->a, "gpus");
-        store_stops_joins(f->b.dir, true);
+        /* Stops b where a node would stop between etcd's yes to its join
+         * and its own commit: the rewrite of its ids. */
+        node_store_refuse(f->b.dir, "BEFORE UPDATE OF id ON groups");
         join(&f->b, &o);
         assert_true(g_error_matches(o.error, G_IO_ERROR, G_IO_ERROR_FAILED));
         if (!strstr(o.error->message, "at its next start"))
@@ -326,7 +313,7 @@ static void test_join_resumed(void **state) {
         join_half(f);
         group_deleted(&f->a, "spare");
         node_stop(&f->b);
-        store_stops_joins(dir, false);
+        node_store_refuse(dir, NULL);
         node_start(&f->b, f->etcd, f->dir, "node-b");
         assert_string_equal(cluster_state(f->b.cluster), "unjoined");
         assert_true(etcd_cluster_loop_until(is_up, &f->b, 10000));
@@ -344,7 +331,7 @@ static void test_join_again(void **state) {
         Outcome o = { 0 };
 
         join_half(f);
-        store_stops_joins(f->b.dir, false);
+        node_store_refuse(f->b.dir, NULL);
         join(&f->b, &o);
         assert_null(o.error);
         assert_true(etcd_cluster_loop_until(is_up, &f->b, 10000));
