@@ -701,12 +701,28 @@ static bool lease_expired(gpointer data) {
         return false;
 }
 
-/* The group's units on every node reached h (each node puts its own
- * state at most once a second): its Nodes names all three. */
-static bool units_everywhere(Harness *h, void *data) {
-        g_autofree char *nodes = prop_text(h, data, GROUP, "Nodes");
+typedef struct {
+        Fixture *f;
+        const char *group;
+} UnitsWait;
 
-        return nodes && strstr(nodes, "'node1'") && strstr(nodes, "'node2'") && strstr(nodes, "'node3'");
+/* h shows the group's units of every node as that node shows its own:
+ * each node puts its state at most once a second, so the names alone can
+ * arrive before the last counts do. */
+static bool units_everywhere(Harness *h, void *data) {
+        UnitsWait *w = data;
+        g_autoptr(GVariant) seen = calls_prop(h, w->group, GROUP, "Nodes");
+
+        for (int i = 0; i < NODES; i++) {
+                Harness *own = w->f->h[i];
+                g_autoptr(GVariant) theirs = calls_prop(own, w->group, GROUP, "Nodes");
+                guint32 total, free, seen_total, seen_free;
+                if (!g_variant_lookup(theirs, own->node, "(uu)", &total, &free) ||
+                    !g_variant_lookup(seen, own->node, "(uu)", &seen_total, &seen_free) || total != seen_total ||
+                    free != seen_free)
+                        return false;
+        }
+        return true;
 }
 
 typedef struct {
@@ -740,8 +756,9 @@ static void restart_all(Fixture *f, bool running) {
                 assert_true(old.lease != 0);
         }
         wait_prop(f->h[2], rule, RULE, "Devices", b1);
+        UnitsWait units = { f, f->group };
         for (int i = 0; i < NODES; i++) {
-                if (!harness_wait(f->h[i], units_everywhere, f->group, WAIT_MS))
+                if (!harness_wait(f->h[i], units_everywhere, &units, WAIT_MS))
                         fail_msg("%s: the group's units of every node did not arrive", f->h[i]->node);
                 snapshots[i] = calls_snapshot_settings(f->h[i]);
         }
