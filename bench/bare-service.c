@@ -6,7 +6,9 @@
  * And the floor for a mutating call (Manager.CreateGroup): /manager's
  * CreateGroup reads the same a{sv}, asks polkit CheckAuthorization of
  * org.devpass1.manage-groups for the caller's bus name with the same
- * details (group, node), and replies with a path. The polkit call is a
+ * details (group, node), emits the new group's InterfacesAdded (the
+ * Group interface with every property, as devpassd's) and replies with a
+ * path. The polkit call is a
  * plain synchronous sd-bus call on the service's own connection: the
  * least any service can do to ask polkit. CreateGroupDurable does the
  * same and then appends what a SQLite WAL commit of one group appends
@@ -70,27 +72,55 @@ static int method_ping(sd_bus_message *m, void *userdata, sd_bus_error *error) {
 static int wal_fd = -1;
 static unsigned n_groups;
 
-/* The group's name from the settings, as devpassd needs it for polkit's details. */
-static int read_name(sd_bus_message *m, const char **name) {
+/* What a new group shows of the settings: its name (also polkit's
+ * detail), type and class; devpassd's defaults for the rest. */
+typedef struct {
+        const char *name, *type, *class_name;
+} Settings;
+
+static int read_settings(sd_bus_message *m, Settings *s) {
         const char *key;
         int r;
 
-        *name = "";
+        *s = (Settings) { "", "pci", "" };
         if ((r = sd_bus_message_enter_container(m, 'a', "{sv}")) < 0)
                 return r;
         while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
                 if ((r = sd_bus_message_read(m, "s", &key)) < 0)
                         return r;
-                if (strcmp(key, "Name") == 0)
-                        r = sd_bus_message_read(m, "v", "s", name);
-                else
-                        r = sd_bus_message_skip(m, "v");
+                const char **to = strcmp(key, "Name") == 0    ? &s->name
+                                  : strcmp(key, "Type") == 0  ? &s->type
+                                  : strcmp(key, "Class") == 0 ? &s->class_name
+                                                              : NULL;
+                r = to ? sd_bus_message_read(m, "v", "s", to) : sd_bus_message_skip(m, "v");
                 if (r < 0 || (r = sd_bus_message_exit_container(m)) < 0)
                         return r;
         }
         if (r < 0)
                 return r;
         return sd_bus_message_exit_container(m);
+}
+
+/* The new group's InterfacesAdded, as devpassd's: the Group interface
+ * with every property, a new group's values (no rules, no devices, no
+ * units on this node). Part of the call's contract, so of the floor. */
+static int emit_added(sd_bus *bus, const char *path, const Settings *s) {
+        return sd_bus_emit_signal(bus, "/bare", "org.freedesktop.DBus.ObjectManager", "InterfacesAdded",
+                                  "oa{sa{sv}}", path, 1, "org.devpass1.Group", 11, "Name", "s", s->name, "Type", "s",
+                                  s->type, "Description", "s", "", "Class", "s", s->class_name, "Tenant", "s", "",
+                                  "TenantNode", "s", "", "Rules", "ao", 0, "Devices", "ao", 0, "Total", "u", 0,
+                                  "Free", "u", 0, "Nodes", "a{s(uu)}", 1, "testnode", 0, 0);
+}
+
+/* A new group: its path, its InterfacesAdded, the reply. */
+static int group_added(sd_bus_message *m, const Settings *s) {
+        char path[64];
+        int r;
+
+        snprintf(path, sizeof(path), "/bare/groups/%u", ++n_groups);
+        if ((r = emit_added(sd_bus_message_get_bus(m), path, s)) < 0)
+                return r;
+        return sd_bus_reply_method_return(m, "o", path);
 }
 
 /* A synchronous CheckAuthorization of action for the caller; machine:
@@ -124,11 +154,11 @@ static int polkit_check(sd_bus_message *m, const char *action, const char *group
 
 static int create_group(sd_bus_message *m, bool durable, sd_bus_error *error) {
         static char frames[3 * (24 + 4096)];
-        char path[64];
-        const char *name;
+        Settings s;
         int r;
 
-        if ((r = read_name(m, &name)) < 0 || (r = polkit_check(m, "org.devpass1.manage-groups", name, NULL, error)) < 0)
+        if ((r = read_settings(m, &s)) < 0 ||
+            (r = polkit_check(m, "org.devpass1.manage-groups", s.name, NULL, error)) < 0)
                 return r;
         if (durable) {
                 if (wal_fd < 0)
@@ -136,8 +166,7 @@ static int create_group(sd_bus_message *m, bool durable, sd_bus_error *error) {
                 if (write(wal_fd, frames, sizeof(frames)) != (ssize_t) sizeof(frames) || fdatasync(wal_fd) < 0)
                         return -errno;
         }
-        snprintf(path, sizeof(path), "/bare/groups/%u", ++n_groups);
-        return sd_bus_reply_method_return(m, "o", path);
+        return group_added(m, &s);
 }
 
 static int method_create_group(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -234,11 +263,12 @@ static void on_checked(GObject *source, GAsyncResult *res, gpointer userdata) {
         GError *error = NULL;
         PolkitAuthorizationResult *result =
                 polkit_authority_check_authorization_finish(POLKIT_AUTHORITY(source), res, &error);
-        char path[64];
+        Settings s;
 
         if (result && polkit_authorization_result_get_is_authorized(result)) {
-                snprintf(path, sizeof(path), "/bare/groups/%u", ++n_groups);
-                sd_bus_reply_method_return(m, "o", path);
+                /* The settings again: the message was read before polkit. */
+                if (sd_bus_message_rewind(m, true) < 0 || read_settings(m, &s) < 0 || group_added(m, &s) < 0)
+                        sd_bus_reply_method_errorf(m, SD_BUS_ERROR_FAILED, "the new group's signal or reply");
         } else
                 sd_bus_reply_method_errorf(m, "org.devpass1.Error.NotAuthorized", "not authorized: %s",
                                            error ? error->message : "no");
@@ -248,16 +278,16 @@ static void on_checked(GObject *source, GAsyncResult *res, gpointer userdata) {
 }
 
 static int method_create_group_gio(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        const char *name;
+        Settings s;
         int r;
 
         if (!authority)
                 return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "started without --glib");
-        if ((r = read_name(m, &name)) < 0)
+        if ((r = read_settings(m, &s)) < 0)
                 return r;
         PolkitSubject *subject = polkit_system_bus_name_new(sd_bus_message_get_sender(m));
         PolkitDetails *details = polkit_details_new();
-        polkit_details_insert(details, "group", name);
+        polkit_details_insert(details, "group", s.name);
         polkit_details_insert(details, "node", "testnode");
         polkit_authority_check_authorization(authority, subject, "org.devpass1.manage-groups", details,
                                              POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE, NULL, on_checked,

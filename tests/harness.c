@@ -122,13 +122,16 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
         return 0;
 }
 
+void harness_watch_sender(Harness *h, const char *sender) {
+        g_assert_cmpint(sd_bus_match_signal(h->bus, NULL, sender, NULL, "org.freedesktop.DBus.ObjectManager", NULL,
+                                            on_signal, h), >=, 0);
+        g_assert_cmpint(sd_bus_match_signal(h->bus, NULL, sender, NULL, "org.freedesktop.DBus.Properties",
+                                            "PropertiesChanged", on_signal, h), >=, 0);
+}
+
 static void client_connect(Harness *h) {
         g_assert_cmpint(sd_bus_open_system(&h->bus), >=, 0);
-        g_assert_cmpint(sd_bus_match_signal(h->bus, NULL, "org.devpass1", NULL,
-                                            "org.freedesktop.DBus.ObjectManager", NULL, on_signal, h), >=, 0);
-        g_assert_cmpint(sd_bus_match_signal(h->bus, NULL, "org.devpass1", NULL,
-                                            "org.freedesktop.DBus.Properties", "PropertiesChanged",
-                                            on_signal, h), >=, 0);
+        harness_watch_sender(h, "org.devpass1");
 }
 
 static int on_name_owner(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {

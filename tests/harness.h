@@ -87,6 +87,9 @@ char *harness_daemon_log(Harness *h);
 /* Processes the client bus until pred(h, data) is true or timeout_ms
  * passes; returns pred's last answer. */
 bool harness_wait(Harness *h, bool (*pred)(Harness *h, void *data), void *data, unsigned timeout_ms);
+/* Records sender's InterfacesAdded/Removed and PropertiesChanged as
+ * devpassd's (which every harness records from its start). */
+void harness_watch_sender(Harness *h, const char *sender);
 /* Waits until count signals of kind are recorded. */
 bool harness_wait_signals(Harness *h, const char *kind, guint count, unsigned timeout_ms);
 guint harness_count_signals(Harness *h, const char *kind, const char *path);
