@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Which rows a transaction changed, cascades and foreign-key actions
  * included: what a node of a cluster turns into one etcd transaction.
- * SQLite's session extension records it (Debian builds SQLite with it);
- * a session lives from store_begin() to the commit or rollback. */
-#define SQLITE_ENABLE_SESSION 1
+ * The pre-update hook sees each row as SQLite changes it; the record
+ * (store-record.c) nets them per row, from store_begin() to the commit
+ * or rollback. */
 #define SQLITE_ENABLE_PREUPDATE_HOOK 1
 #include <sqlite3.h>
 
 #include "store-private.h"
+#include "store-record.h"
 
 /* The tables a cluster shares or mirrors, in StoreTable's order. A rule's
  * conditions are part of their rule. */
@@ -44,23 +45,12 @@ static void on_preupdate(void *data, sqlite3 *db, int op, const char *schema, co
                          sqlite3_int64 new_key);
 
 bool store_session_begin(Store *s, bool dirty_only, GError **error) {
-        int rc;
-
         if (!s->record_changes)
                 return true;
-        if (dirty_only) {
-                sqlite3_preupdate_hook(s->db, on_preupdate, s);
-                s->recording_dirty = true;
-                return true;
-        }
-        if ((rc = sqlite3session_create(s->db, "main", &s->session)) != SQLITE_OK)
-                return store_fail(s, rc, "Cannot record the changes of", error);
-        for (size_t i = 0; i < G_N_ELEMENTS(tables); i++)
-                if ((rc = sqlite3session_attach(s->session, tables[i])) != SQLITE_OK)
-                        return store_fail(s, rc, "Cannot record the changes of", error);
-        for (size_t i = 0; i < G_N_ELEMENTS(local_tables); i++)
-                if ((rc = sqlite3session_attach(s->session, local_tables[i])) != SQLITE_OK)
-                        return store_fail(s, rc, "Cannot record the changes of", error);
+        store_record_free(s->record);
+        s->record = dirty_only ? NULL : store_record_new();
+        sqlite3_preupdate_hook(s->db, on_preupdate, s);
+        s->recording = true;
         return true;
 }
 
@@ -71,12 +61,19 @@ static int table_of(const char *name) {
         return g_str_equal(name, "conditions") ? STORE_TABLE_RULES : -1;
 }
 
-/* Whether a session records the table. */
-static bool recorded(const char *name) {
+/* The table's name as the record keeps it (static), when it is recorded. */
+static const char *recorded_name(const char *name) {
+        for (size_t i = 0; i < G_N_ELEMENTS(tables); i++)
+                if (g_str_equal(tables[i], name))
+                        return tables[i];
         for (size_t i = 0; i < G_N_ELEMENTS(local_tables); i++)
                 if (g_str_equal(local_tables[i], name))
-                        return true;
-        return table_of(name) >= 0;
+                        return local_tables[i];
+        return NULL;
+}
+
+static bool recorded(const char *name) {
+        return recorded_name(name) != NULL;
 }
 
 static guint dirty_bit(const char *name) {
@@ -85,31 +82,6 @@ static guint dirty_bit(const char *name) {
         if (table >= 0)
                 return STORE_DIRTY_TABLE(table);
         return g_str_equal(name, "sriov") ? STORE_DIRTY_SRIOV : STORE_DIRTY_OVERRIDES;
-}
-
-/* The session's changeset, made once for the transaction as it stands:
- * the commit hook, the local rows and the tables changed read it, and
- * making it walks every change. Borrowed. */
-static GBytes *session_changeset(Store *s, GError **error) {
-        sqlite3_int64 now = sqlite3_total_changes64(s->db);
-        void *blob = NULL;
-        int size = 0, rc;
-
-        if (s->changeset && s->changeset_at == now)
-                return s->changeset;
-        g_clear_pointer(&s->changeset, g_bytes_unref);
-        if ((rc = sqlite3session_changeset(s->session, &size, &blob)) != SQLITE_OK)
-                return store_fail(s, rc, "Cannot read the changes of", error), NULL;
-        s->changeset = g_bytes_new_with_free_func(blob, size, sqlite3_free, blob);
-        s->changeset_at = now;
-        return s->changeset;
-}
-
-static int changeset_start(GBytes *changeset, sqlite3_changeset_iter **it) {
-        gsize size;
-        const void *data = g_bytes_get_data(changeset, &size);
-
-        return sqlite3changeset_start(it, (int) size, (void *) data);
 }
 
 /* A changed row of groups, rules or conditions (its rule's), or
@@ -129,16 +101,9 @@ static void dirty_key(Store *s, const char *name, int rc, sqlite3_value *key) {
         g_hash_table_add(s->dirty_ids[table], g_memdup2(&(gint64) { sqlite3_value_int64(key) }, sizeof(gint64)));
 }
 
-static void dirty_id(Store *s, sqlite3_changeset_iter *it, const char *name, int op) {
-        sqlite3_value *key = NULL;
-        int rc = op == SQLITE_INSERT ? sqlite3changeset_new(it, 0, &key) : sqlite3changeset_old(it, 0, &key);
-
-        dirty_key(s, name, rc, key);
-}
-
-/* A transaction that records only what it dirties: each row a session
- * would record, as SQLite is about to change it (cascades included). A
- * session's changeset would prepare its statements again each time. */
+/* Each row a transaction changes, as SQLite is about to change it: what
+ * it dirties, and with a record, the row itself. A row the record cannot
+ * read makes store_changes() fail, so the change is refused whole. */
 static void on_preupdate(void *data, sqlite3 *db, int op, const char *schema, const char *name, sqlite3_int64 old_key,
                          sqlite3_int64 new_key) {
         Store *s = data;
@@ -155,28 +120,8 @@ static void on_preupdate(void *data, sqlite3 *db, int op, const char *schema, co
                 int rc = sqlite3_preupdate_new(db, 0, &key);
                 dirty_key(s, name, rc, key);
         }
-}
-
-/* The tables the session recorded into s->dirty; all when it cannot say. */
-static void session_dirty(Store *s) {
-        sqlite3_changeset_iter *it = NULL;
-        GBytes *changeset;
-
-        if (sqlite3session_isempty(s->session))
-                return;
-        if (!(changeset = session_changeset(s, NULL)) || changeset_start(changeset, &it) != SQLITE_OK) {
-                s->dirty = STORE_DIRTY_ALL;
-        } else {
-                const char *name;
-                int columns, op, indirect;
-                while (sqlite3changeset_next(it) == SQLITE_ROW)
-                        if (sqlite3changeset_op(it, &name, &columns, &op, &indirect) == SQLITE_OK) {
-                                s->dirty |= dirty_bit(name);
-                                dirty_id(s, it, name, op);
-                        }
-                if (sqlite3changeset_finalize(it) != SQLITE_OK)
-                        s->dirty = STORE_DIRTY_ALL;
-        }
+        if (s->record && !store_record_row(s->record, db, op, recorded_name(name)))
+                s->record_failed = true;
 }
 
 /* Bumped by another connection's commit only; -1 when it cannot be read. */
@@ -195,14 +140,12 @@ static void dirty_seen(Store *s) {
 }
 
 void store_session_end(Store *s) {
-        if (s->session)
-                session_dirty(s);
-        if (s->recording_dirty) {
+        if (s->recording) {
                 sqlite3_preupdate_hook(s->db, NULL, NULL);
-                s->recording_dirty = false;
+                s->recording = false;
         }
-        g_clear_pointer(&s->changeset, g_bytes_unref);
-        g_clear_pointer(&s->session, sqlite3session_delete);
+        g_clear_pointer(&s->record, store_record_free);
+        s->record_failed = false;
         if (s->record_changes)
                 dirty_seen(s);
 }
@@ -247,38 +190,45 @@ static char *value_text(sqlite3_value *v) {
         return t ? g_strdup((const char *) t) : NULL;
 }
 
+/* The name (column 1 of groups, 2 of rules) or holder (column 1 of
+ * claims and tenant_holds) a changed row had, when it went or changed. */
+static char *change_old_text(int table, sqlite3_value *const *before, sqlite3_value *const *after, int columns) {
+        int column = table == STORE_TABLE_RULES ? 2 : 1;
+        bool named = table == STORE_TABLE_GROUPS || table == STORE_TABLE_RULES || table == STORE_TABLE_CLAIMS ||
+                     table == STORE_TABLE_HOLDS;
+
+        if (!named || !before || column >= columns)
+                return NULL;
+        if (after && g_strcmp0((const char *) sqlite3_value_text(before[column]),
+                               (const char *) sqlite3_value_text(after[column])) == 0)
+                return NULL;
+        return value_text(before[column]);
+}
+
 /* Column 0 is every table's key: the id, the address or the MAC; for
- * conditions, the rule's id. The name is column 1 of groups, 2 of rules;
- * the holder column 1 of claims and tenant_holds. */
-static StoreRowChange *change_read(sqlite3_changeset_iter *it, const char *name, int op) {
+ * conditions, the rule's id (any change of them is their rule's update). */
+static StoreRowChange *change_new(const char *name, sqlite3_value *const *before, sqlite3_value *const *after,
+                                  int columns) {
         int table = table_of(name);
-        sqlite3_value *key = NULL, *old = NULL;
+        bool conditions = g_str_equal(name, "conditions");
+        sqlite3_value *key = before ? before[0] : after[0];
         StoreRowChange *c;
 
         if (table < 0)
                 return NULL;
         c = g_new0(StoreRowChange, 1);
         c->table = table;
-        c->op = op == SQLITE_INSERT ? STORE_ROW_INSERT : op == SQLITE_DELETE ? STORE_ROW_DELETE : STORE_ROW_UPDATE;
-        if (op == SQLITE_INSERT)
-                sqlite3changeset_new(it, 0, &key);
-        else
-                sqlite3changeset_old(it, 0, &key);
-        if (g_str_equal(name, "conditions"))
-                c->op = STORE_ROW_UPDATE;
+        c->op = conditions || (before && after) ? STORE_ROW_UPDATE : before ? STORE_ROW_DELETE : STORE_ROW_INSERT;
         if (table == STORE_TABLE_GROUPS || table == STORE_TABLE_RULES || table == STORE_TABLE_ATTACHMENTS)
                 c->id = sqlite3_value_int64(key);
         else
                 c->key = value_text(key);
-        if (op != SQLITE_INSERT && !g_str_equal(name, "conditions")) {
-                int column = table == STORE_TABLE_GROUPS ? 1 : table == STORE_TABLE_RULES ? 2 : 1;
-                if (table == STORE_TABLE_GROUPS || table == STORE_TABLE_RULES) {
-                        sqlite3changeset_old(it, column, &old);
-                        c->old_name = value_text(old);
-                } else if (table == STORE_TABLE_CLAIMS || table == STORE_TABLE_HOLDS) {
-                        sqlite3changeset_old(it, column, &old);
-                        c->old_holder = value_text(old);
-                }
+        if (!conditions) {
+                char *old = change_old_text(table, before, after, columns);
+                if (table == STORE_TABLE_CLAIMS || table == STORE_TABLE_HOLDS)
+                        c->old_holder = old;
+                else
+                        c->old_name = old;
         }
         return c;
 }
@@ -307,89 +257,113 @@ static void changes_add(GPtrArray *all, StoreRowChange *c) {
         g_ptr_array_add(all, c);
 }
 
+static void change_add(const char *table, sqlite3_value *const *before, sqlite3_value *const *after, int columns,
+                       void *data) {
+        StoreRowChange *c = change_new(table, before, after, columns);
+
+        if (c)
+                changes_add(data, c);
+}
+
+static bool record_readable(Store *s, GError **error) {
+        if (!s->record_failed)
+                return true;
+        return g_set_error(error, STORE_ERROR, STORE_ERROR_IO, "Cannot read the changes of %s: out of memory "
+                           "while a row changed", s->path), false;
+}
+
 GPtrArray *store_changes(Store *s, GError **error) {
         g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func((GDestroyNotify) store_row_change_free);
-        sqlite3_changeset_iter *it = NULL;
-        GBytes *changeset;
-        int rc;
 
-        if (!s->session)
-                return g_steal_pointer(&all);
-        if (!(changeset = session_changeset(s, error)))
+        if (!record_readable(s, error))
                 return NULL;
-        if ((rc = changeset_start(changeset, &it)) != SQLITE_OK)
-                return store_fail(s, rc, "Cannot read the changes of", error), NULL;
-        while ((rc = sqlite3changeset_next(it)) == SQLITE_ROW) {
-                const char *name;
-                int columns, op, indirect;
-                sqlite3changeset_op(it, &name, &columns, &op, &indirect);
-                StoreRowChange *c = change_read(it, name, op);
-                if (c)
-                        changes_add(all, c);
-        }
-        sqlite3changeset_finalize(it);
-        if (rc != SQLITE_DONE)
-                return store_fail(s, rc, "Cannot read the changes of", error), NULL;
+        if (s->record)
+                store_record_foreach(s->record, change_add, all);
         return g_steal_pointer(&all);
 }
 
-static int local_only(void *ctx, const char *table) {
+/* ---- the node's own rows, brought into a later transaction ---- */
+
+static bool node_table(const char *table) {
         for (size_t i = 0; i < G_N_ELEMENTS(node_tables); i++)
                 if (g_str_equal(table, node_tables[i]))
-                        return 1;
-        return 0;
+                        return true;
+        return false;
 }
 
-/* Whether the changeset changes a row only this node has. */
-static bool changeset_local(Store *s, GBytes *changeset, GError **error) {
-        sqlite3_changeset_iter *it = NULL;
-        bool local = false;
-        int rc;
+/* (table, whether the row is there, its columns; only its key when not). */
+static void local_add(const char *table, sqlite3_value *const *before, sqlite3_value *const *after, int columns,
+                      void *data) {
+        GVariantBuilder values;
 
-        if ((rc = changeset_start(changeset, &it)) != SQLITE_OK)
-                return store_fail(s, rc, "Cannot read the changes of", error);
-        while (!local && (rc = sqlite3changeset_next(it)) == SQLITE_ROW) {
-                const char *name;
-                int columns, op, indirect;
-                sqlite3changeset_op(it, &name, &columns, &op, &indirect);
-                local = local_only(NULL, name);
-        }
-        rc = sqlite3changeset_finalize(it);
-        return rc == SQLITE_OK ? local : store_fail(s, rc, "Cannot read the changes of", error);
+        if (!node_table(table))
+                return;
+        g_variant_builder_init(&values, G_VARIANT_TYPE("av"));
+        for (int i = 0; i < (after ? columns : 1); i++)
+                g_variant_builder_add(&values, "v", store_record_value(after ? after[i] : before[0]));
+        g_variant_builder_add(data, "(sbav)", table, after != NULL, &values);
 }
+
+#define LOCAL_ROWS "a(sbav)"
 
 GBytes *store_local_changes(Store *s, GError **error) {
-        g_autoptr(GError) local_error = NULL;
-        GBytes *changeset;
+        GVariantBuilder rows;
 
-        if (!s->session)
-                return g_bytes_new(NULL, 0);
-        if (!(changeset = session_changeset(s, error)))
+        if (!record_readable(s, error))
                 return NULL;
-        /* None: nothing to apply later. Applying a changeset sets
-         * defer_foreign_keys, which makes SQLite prepare every statement
-         * the store keeps again. */
-        if (changeset_local(s, changeset, &local_error))
-                return g_bytes_ref(changeset);
-        if (local_error)
-                return g_propagate_error(error, g_steal_pointer(&local_error)), NULL;
-        return g_bytes_new(NULL, 0);
+        g_variant_builder_init(&rows, G_VARIANT_TYPE(LOCAL_ROWS));
+        if (s->record)
+                store_record_foreach(s->record, local_add, &rows);
+        g_autoptr(GVariant) all = g_variant_ref_sink(g_variant_builder_end(&rows));
+        /* None: nothing to apply later. */
+        return g_variant_n_children(all) ? g_variant_get_data_as_bytes(all) : g_bytes_new(NULL, 0);
 }
 
-/* The node's own rows are only ever written here: whatever is in the
- * way is this node's older write, and goes. */
-static int replace_on_conflict(void *ctx, int conflict, sqlite3_changeset_iter *it) {
-        return conflict == SQLITE_CHANGESET_DATA || conflict == SQLITE_CHANGESET_CONFLICT ? SQLITE_CHANGESET_REPLACE :
-                                                                                             SQLITE_CHANGESET_OMIT;
+/* The node's own rows are only ever written here: whatever is in the way
+ * is this node's older write, and goes. Their key is column 0, "address". */
+static bool local_row_apply(Store *s, const char *table, bool present, GVariantIter *values, GError **error) {
+        g_autofree char *sql = NULL;
+        gsize n = g_variant_iter_n_children(values);
+        GVariant *v;
+
+        if (!node_table(table) || n == 0 || n > 32)
+                return g_set_error(error, STORE_ERROR, STORE_ERROR_DAMAGED, "Cannot write the node's own rows to %s: "
+                                   "a row of %zu columns for a table it does not keep", s->path, n), false;
+        if (present) {
+                g_autoptr(GString) marks = g_string_new("?");
+                for (gsize i = 1; i < n; i++)
+                        g_string_append(marks, ", ?");
+                sql = g_strdup_printf("INSERT OR REPLACE INTO %s VALUES (%s)", table, marks->str);
+        } else {
+                sql = g_strdup_printf("DELETE FROM %s WHERE address = ?", table);
+        }
+        sqlite3_stmt *st = store_prepare(s, sql, error);
+        int bound = SQLITE_OK;
+        if (!st)
+                return false;
+        for (int i = 1; g_variant_iter_next(values, "v", &v); i++) {
+                if (bound == SQLITE_OK)
+                        bound = store_record_bind(st, i, v);
+                g_variant_unref(v);
+        }
+        return store_step_done(s, st, bound, error);
 }
 
 bool store_local_apply(Store *s, GBytes *changes, GError **error) {
-        gsize size;
-        const void *data = g_bytes_get_data(changes, &size);
-        int rc;
+        g_autoptr(GVariant) rows = NULL;
+        GVariantIter it, *values;
+        const char *table;
+        gboolean present;
 
-        if (size == 0)
+        if (g_bytes_get_size(changes) == 0)
                 return true;
-        rc = sqlite3changeset_apply(s->db, (int) size, (void *) data, local_only, replace_on_conflict, NULL);
-        return rc == SQLITE_OK || store_fail(s, rc, "Cannot write", error);
+        rows = g_variant_ref_sink(g_variant_new_from_bytes(G_VARIANT_TYPE(LOCAL_ROWS), changes, FALSE));
+        g_variant_iter_init(&it, rows);
+        while (g_variant_iter_next(&it, "(&sbav)", &table, &present, &values)) {
+                bool ok = local_row_apply(s, table, present, values, error);
+                g_variant_iter_free(values);
+                if (!ok)
+                        return false;
+        }
+        return true;
 }

@@ -17,10 +17,9 @@ struct Store {
         StoreCommitHook hook;      /* store_set_commit_hook() */
         void *hook_data;
         bool hook_off;             /* store_commit_here() */
-        struct sqlite3_session *session;   /* the transaction's changes, while recorded */
-        bool recording_dirty;      /* instead: only what it dirties (store_begin_here()) */
-        GBytes *changeset;         /* the session's, made at changeset_at (store-changes.c) */
-        sqlite3_int64 changeset_at;
+        bool recording;            /* the pre-update hook is on (store-changes.c) */
+        struct StoreRecord *record;        /* the transaction's rows; NULL: only what it dirties */
+        bool record_failed;        /* a row could not be read: store_changes() fails */
         guint dirty;               /* store_dirty() */
         GHashTable *dirty_ids[STORE_TABLE_ATTACHMENTS + 1];  /* store_dirty_ids(): gint64* sets */
         sqlite3_int64 changes_seen;        /* sqlite3_total_changes64() when the last session ended */

@@ -407,6 +407,78 @@ static void test_changes_recorded(void **state) {
         store_rollback(s);
 }
 
+/* Rows changed and changed back are no change; a row deleted and made
+ * again is an update; the node's own rows come back in a later
+ * transaction as they were. */
+static void test_changes_netted(void **state) {
+        g_autoptr(Store) s = open_ok(*state);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(StoreGroup) g = group("gpus");
+        g_autoptr(StoreGroup) gone = group("for a moment");
+        const StorePassthrough intent = { .vendor_id = 0x10de, .device_id = 0x2230, .class_code = 0x030000 };
+
+        store_record_changes(s, true);
+        assert_true(store_begin(s, &error));
+        assert_true(store_group_insert(s, g, &error));
+        assert_true(store_commit(s, &error));
+
+        assert_true(store_begin(s, &error));
+        assert_true(store_group_insert(s, gone, &error));
+        assert_true(store_group_delete(s, gone->id, &error));
+        assert_true(store_group_update(s, g, &error));
+        g_autofree char *none = changes_text(s);
+        assert_string_equal(none, "");
+        g_autoptr(GBytes) nothing_local = store_local_changes(s, &error);
+        assert_int_equal(g_bytes_get_size(nothing_local), 0);
+        store_rollback(s);
+
+        assert_true(store_begin(s, &error));
+        ((StorePassthrough *) &intent)->group_id = g->id;
+        assert_true(store_passthrough_set(s, "0000:17:00.0", &intent, &error));
+        assert_true(store_passthrough_set(s, "0000:17:00.0", &intent, &error));
+        assert_true(store_sriov_set(s, "0000:3b:00.1", 4, &error));
+        assert_true(store_override_set(s, "0000:17:00.0", true, &error));
+        g_autofree char *made = changes_text(s);
+        assert_string_equal(made, "passthrough insert 0000:17:00.0");
+        g_autoptr(GBytes) local = store_local_changes(s, &error);
+        assert_non_null(local);
+        store_rollback(s);
+        g_autoptr(GHashTable) before = store_passthrough_load(s, &error);
+        assert_int_equal(g_hash_table_size(before), 0);
+
+        assert_true(store_begin(s, &error));
+        assert_true(store_local_apply(s, local, &error));
+        assert_true(store_commit(s, &error));
+        g_autoptr(GHashTable) intents = store_passthrough_load(s, &error);
+        const StorePassthrough *back = g_hash_table_lookup(intents, "0000:17:00.0");
+        assert_non_null(back);
+        assert_int_equal(back->group_id, g->id);
+        assert_int_equal(back->device_id, 0x2230);
+        assert_int_equal(back->class_code, 0x030000);
+        g_autoptr(GHashTable) counts = store_sriov_load(s, &error);
+        assert_int_equal(GPOINTER_TO_UINT(g_hash_table_lookup(counts, "0000:3b:00.1")), 4);
+        g_autoptr(GHashTable) overrides = store_overrides_load(s, &error);
+        assert_true(g_hash_table_contains(overrides, "0000:17:00.0"));
+
+        /* Deleted and made again: an update; a row gone comes back gone. */
+        assert_true(store_begin(s, &error));
+        assert_true(store_passthrough_clear(s, "0000:17:00.0", &error));
+        assert_true(store_passthrough_set(s, "0000:17:00.0", &(StorePassthrough) { .group_id = g->id }, &error));
+        assert_true(store_sriov_set(s, "0000:3b:00.1", 0, &error));
+        assert_true(store_override_set(s, "0000:17:00.0", false, &error));
+        g_autofree char *again = changes_text(s);
+        assert_string_equal(again, "passthrough update 0000:17:00.0");
+        g_autoptr(GBytes) undo = store_local_changes(s, &error);
+        store_rollback(s);
+        assert_true(store_begin(s, &error));
+        assert_true(store_local_apply(s, undo, &error));
+        assert_true(store_commit(s, &error));
+        g_autoptr(GHashTable) cleared = store_overrides_load(s, &error);
+        assert_int_equal(g_hash_table_size(cleared), 0);
+        g_autoptr(GHashTable) intents2 = store_passthrough_load(s, &error);
+        assert_int_equal(((const StorePassthrough *) g_hash_table_lookup(intents2, "0000:17:00.0"))->device_id, 0);
+}
+
 /* A replica's rows are written with the cluster's ids: an upsert keeps a
  * group's rules, one row reads back as written, the revisions are kept,
  * and ids the cluster gave out are never given again here. */
@@ -643,6 +715,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_claims_of_a_boot, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_node_records, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_changes_recorded, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_changes_netted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_replica, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_commit_hook, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_join_ids, setup, teardown),
