@@ -11,10 +11,12 @@
  * floor is the sum, per round, of the bare service's CreateGroup on node
  * 1's bus (bare-service.c: the same a{sv}, CheckAuthorization by node 1's
  * polkitd, the group's InterfacesAdded received by this client, a path
- * back; bench.c's floor of a mutating call) and etcd's own put through
- * member 1 of a key and value the size of the group's until the watch
- * event through member 3 (bench-etcd.c). The ratio against etcd alone is printed too. The three
- * in turn.
+ * back; bench.c's floor of a mutating call) and etcd's own transaction
+ * of the keys the change wrote (the group's, its name's, the ids', the
+ * same sizes, each guarded by a compare as devpassd guards them) through
+ * member 1 until its watch events through member 3 (bench-etcd.c). The
+ * ratios against etcd alone, and against one put of the group's size,
+ * are printed too. All in turn.
  *
  * A claim in cluster mode: Claim of a machine with one attachment of a VF
  * on node 1, against the same Claim on a devpassd alone (its own node,
@@ -162,7 +164,7 @@ typedef struct {
         Harness *one, *three;
         double t0, replied, seen, signal;
         char *error;
-        gsize key_len, value_len; /* the group's key and value in etcd */
+        gint64 revision;          /* the change's in etcd */
 } Round;
 
 static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
@@ -199,7 +201,7 @@ static void on_group_key(EtcdWatch *w, GPtrArray *events, gpointer data) {
 
         if (r->seen == 0) {
                 r->seen = now_ms() - r->t0;
-                r->key_len = e->kv->key_len, r->value_len = e->kv->value_len;
+                r->revision = e->kv->mod_revision;
         }
 }
 
@@ -264,6 +266,30 @@ static void report(const char *what, double *v, double *floor, const char *floor
         printf("  %-44s %7.3f ms   floor %7.3f ms   ratio %5.2f\n", p_what, p, fp, p / fp);
 }
 
+/* The keys one transaction wrote (those of its revision), as EtcdKv*. */
+static GPtrArray *keys_at(EtcdClient *client, gint64 revision) {
+        g_autoptr(GAsyncResult) res = NULL;
+        g_autofree char *end = etcd_prefix_end("/");
+        GPtrArray *keys = g_ptr_array_new_with_free_func((GDestroyNotify) etcd_kv_free);
+
+        etcd_kv_range_async(client, "/", end, 0, 0, NULL, etcd_cluster_got, &res);
+        g_autoptr(EtcdRangeResult) r = etcd_kv_range_finish(client, etcd_cluster_await(&res, 10000), NULL);
+        g_assert_nonnull(r);
+        for (guint i = 0; i < r->kvs->len; i++)
+                if (((EtcdKv *) r->kvs->pdata[i])->mod_revision == revision)
+                        g_ptr_array_add(keys, g_steal_pointer(&r->kvs->pdata[i]));
+        g_assert_cmpuint(keys->len, >, 0);
+        return keys;
+}
+
+static gsize keys_bytes(GPtrArray *keys) {
+        gsize bytes = 0;
+
+        for (guint i = 0; i < keys->len; i++)
+                bytes += ((EtcdKv *) keys->pdata[i])->key_len + ((EtcdKv *) keys->pdata[i])->value_len;
+        return bytes;
+}
+
 static void bench_change(Cluster *c) {
         const char *const third[] = { etcd_cluster_endpoint(c->etcd, 2), NULL };
         g_autoptr(EtcdClient) client = etcd_client_new(third, NULL, NULL, NULL);
@@ -273,7 +299,7 @@ static void bench_change(Cluster *c) {
         GPid bare = bench_bare_start(c->h[0], 1, (const char *const[]) { "--manager", NULL });
         harness_watch_sender(c->h[0], "org.devpass1.Bare");
         double signal[ROUNDS], answer[ROUNDS], seen[ROUNDS], after[ROUNDS], etcd[ROUNDS], etcd_answer[ROUNDS],
-                call[ROUNDS], floor[ROUNDS];
+                call[ROUNDS], floor[ROUNDS], put[ROUNDS];
         double cpu[NODES];
         Round r = { 0 };
 
@@ -281,17 +307,23 @@ static void bench_change(Cluster *c) {
         g_assert_true(etcd_cluster_loop_until(watch_up, watch, 10000));
         guint sources[] = { g_unix_fd_add(sd_bus_get_fd(c->h[0]->bus), G_IO_IN, on_bus, &r),
                             g_unix_fd_add(sd_bus_get_fd(c->h[2]->bus), G_IO_IN, on_bus, &r) };
-        /* The first change gives the group's sizes to the etcd floor. */
+        /* The first change gives its keys to the etcd floor (the group's,
+         * its name's, the ids'), and the group's size to a single put. */
         change_round(c, &r);
-        etcd_floor_shape(f, r.key_len, r.value_len);
-        gsize key_len = r.key_len, value_len = r.value_len;
+        g_autoptr(GPtrArray) keys = keys_at(client, r.revision);
+        const EtcdKv *group = NULL;
+        for (guint i = 0; i < keys->len; i++)
+                if (g_str_has_prefix(((EtcdKv *) keys->pdata[i])->key, GROUP_KEYS))
+                        group = keys->pdata[i];
+        g_assert_nonnull(group);
+        etcd_floor_shape(f, group->key_len, group->value_len);
         for (unsigned i = 0; i < WARM + ROUNDS; i++) {
-                double v[3] = { 0 }, ea = 0;
+                double v[4] = { 0 }, ea = 0;
                 if (i == WARM)
                         for (int n = 0; n < NODES; n++)
                                 cpu[n] = process_cpu_ms(c->h[n]->daemon_pid);
-                for (unsigned k = 0; k < 3; k++)
-                        switch ((i + k) % 3) {
+                for (unsigned k = 0; k < 4; k++)
+                        switch ((i + k) % 4) {
                         case 0:
                                 change_round(c, &r);
                                 v[0] = r.signal;
@@ -299,15 +331,18 @@ static void bench_change(Cluster *c) {
                         case 1:
                                 v[1] = bare_round(c->h[0]);
                                 break;
+                        case 2:
+                                v[2] = etcd_floor_txn_round(f, keys, &ea);
+                                break;
                         default:
-                                v[2] = etcd_floor_round(f, &ea);
+                                v[3] = etcd_floor_round(f, NULL);
                                 break;
                         }
                 if (i < WARM)
                         continue;
                 unsigned k = i - WARM;
                 signal[k] = v[0], answer[k] = r.replied, seen[k] = r.seen, after[k] = r.signal - r.seen;
-                call[k] = v[1], etcd[k] = v[2], etcd_answer[k] = ea, floor[k] = v[1] + v[2];
+                call[k] = v[1], etcd[k] = v[2], etcd_answer[k] = ea, floor[k] = v[1] + v[2], put[k] = v[3];
         }
         for (int n = 0; n < NODES; n++)
                 cpu[n] = (process_cpu_ms(c->h[n]->daemon_pid) - cpu[n]) / ROUNDS;
@@ -320,19 +355,22 @@ static void bench_change(Cluster *c) {
                WARM);
         double sm = median(signal, ROUNDS);
         report("CreateGroup on node 1 until InterfacesAdded on node 3", signal, floor,
-               "bare CreateGroup + polkit on node 1, plus etcd put to watch, per round", 1.5);
-        printf("  %-44s %7.3f ms   etcd put to watch %7.3f ms (%zu + %zu bytes)   sum of medians %7.3f ms\n",
-               "    the floor's parts: bare CreateGroup", median(call, ROUNDS), median(etcd, ROUNDS), key_len,
-               value_len, median(call, ROUNDS) + median(etcd, ROUNDS));
+               "bare CreateGroup on node 1, plus etcd's transaction of the same keys to watch, per round", 1.5);
+        printf("  %-44s %7.3f ms   etcd txn to watch %7.3f ms (%u keys, %zu bytes, each guarded)   sum of medians "
+               "%7.3f ms\n", "    the floor's parts: bare CreateGroup", median(call, ROUNDS), median(etcd, ROUNDS),
+               keys->len, keys_bytes(keys), median(call, ROUNDS) + median(etcd, ROUNDS));
         printf("  %-44s %7.3f ms   ratio %5.2f   (for reference: etcd alone)\n",
-               "    against etcd put to watch alone: median", median(etcd, ROUNDS), sm / median(etcd, ROUNDS));
+               "    against the transaction to watch alone", median(etcd, ROUNDS), sm / median(etcd, ROUNDS));
+        printf("  %-44s %7.3f ms   ratio %5.2f   (for reference: one put of the group's %zu + %zu bytes)\n",
+               "    against one put to watch alone", median(put, ROUNDS), sm / median(put, ROUNDS), group->key_len,
+               group->value_len);
         printf("  where the time goes (not floors):\n");
         printf("  %-44s %7.3f ms   (node 1 until etcd has it, as a watch through member 3 sees it)\n",
                "    the group's key seen: median", median(seen, ROUNDS));
         printf("  %-44s %7.3f ms   (node 3's watch, replica, model, signal; the bus)\n",
                "    from there to the signal: median", median(after, ROUNDS));
-        printf("  %-44s %7.3f ms   etcd's put until its answer: %7.3f ms\n", "    CreateGroup's reply on node 1: median",
-               median(answer, ROUNDS), median(etcd_answer, ROUNDS));
+        printf("  %-44s %7.3f ms   etcd's transaction until its answer: %7.3f ms\n",
+               "    CreateGroup's reply on node 1: median", median(answer, ROUNDS), median(etcd_answer, ROUNDS));
         printf("  %-44s %7.3f ms   node 2 %.3f ms, node 3 %.3f ms (all threads)\n",
                "    devpassd CPU time per change: node 1", cpu[0], cpu[1], cpu[2]);
 }
@@ -358,11 +396,10 @@ static double claim_once(Harness *h) {
 }
 
 /* The keys the cluster's last Claim wrote (one transaction: one
- * revision, the one of the machine's claims key), as EtcdKv*. */
+ * revision, the one of the machine's claims key). */
 static GPtrArray *claim_keys(EtcdClient *client, Harness *h) {
         g_autoptr(GAsyncResult) res = NULL;
         g_autofree char *end = etcd_prefix_end("/");
-        GPtrArray *keys = g_ptr_array_new_with_free_func((GDestroyNotify) etcd_kv_free);
         sd_bus_error error = SD_BUS_ERROR_NULL;
         gint64 revision = 0;
 
@@ -378,25 +415,17 @@ static GPtrArray *claim_keys(EtcdClient *client, Harness *h) {
                         revision = kv->mod_revision;
         }
         g_assert_cmpint(revision, >, 0);
-        for (guint i = 0; i < r->kvs->len; i++)
-                if (((EtcdKv *) r->kvs->pdata[i])->mod_revision == revision)
-                        g_ptr_array_add(keys, g_steal_pointer(&r->kvs->pdata[i]));
+        GPtrArray *keys = keys_at(client, revision);
         claim_once(h);    /* its release */
         return keys;
 }
 
 /* One transaction of keys' size, each key guarded by its revision. */
 static double txn_once(EtcdClient *client, GPtrArray *keys, gint64 *revision) {
-        g_autoptr(EtcdTxn) t = etcd_txn_new();
+        g_autoptr(EtcdTxn) t = etcd_floor_txn(FLOOR_PREFIX, keys, *revision);
         g_autoptr(GAsyncResult) res = NULL;
         g_autoptr(GError) error = NULL;
 
-        for (guint i = 0; i < keys->len; i++) {
-                const EtcdKv *kv = keys->pdata[i];
-                g_autofree char *key = g_strconcat(FLOOR_PREFIX, kv->key, NULL);
-                etcd_txn_compare(t, key, ETCD_TARGET_MOD, ETCD_RESULT_EQUAL, *revision);
-                etcd_txn_put(t, true, key, kv->value, kv->value_len, 0);
-        }
         double t0 = now_ms();
         etcd_txn_async(client, t, NULL, etcd_cluster_got, &res);
         g_autoptr(EtcdTxnResult) r = etcd_txn_finish(client, etcd_cluster_await(&res, 10000), &error);
@@ -416,9 +445,7 @@ static void bench_claim(Cluster *c) {
         claim_setup(c->h[0]);
         claim_setup(c->alone);
         g_autoptr(GPtrArray) keys = claim_keys(client, c->h[0]);
-        gsize bytes = 0;
-        for (guint i = 0; i < keys->len; i++)
-                bytes += ((EtcdKv *) keys->pdata[i])->key_len + ((EtcdKv *) keys->pdata[i])->value_len;
+        gsize bytes = keys_bytes(keys);
         double cpu[2] = { 0 };
         for (unsigned i = 0; i < WARM + ROUNDS; i++) {
                 double v[3] = { 0 };

@@ -18,6 +18,7 @@ struct EtcdFloor {
         double event_at, put_answered;
         char *key;
         gsize value_len;          /* 0: the round's number */
+        gint64 txn_revision;      /* of the keys etcd_floor_txn_round() last wrote */
 };
 
 static void on_events(EtcdWatch *w, GPtrArray *events, gpointer data) {
@@ -40,6 +41,19 @@ static void on_put(GObject *source, GAsyncResult *res, gpointer data) {
                 fprintf(stderr, "bench etcd: put failed: %s\n", error->message);
                 abort();
         }
+        f->put_answered = now_ms();
+}
+
+static void on_txn(GObject *source, GAsyncResult *res, gpointer data) {
+        EtcdFloor *f = data;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(EtcdTxnResult) r = etcd_txn_finish(f->writer, res, &error);
+
+        if (!r || !r->succeeded) {
+                fprintf(stderr, "bench etcd: the floor's transaction: %s\n", r ? "a compare failed" : error->message);
+                abort();
+        }
+        f->txn_revision = r->revision;
         f->put_answered = now_ms();
 }
 
@@ -107,6 +121,31 @@ double etcd_floor_round(EtcdFloor *f, double *answer) {
         if (answer)
                 *answer = f->put_answered - start;
         /* The signal may arrive before the put's own answer. */
+        return f->event_at - start;
+}
+
+EtcdTxn *etcd_floor_txn(const char *prefix, GPtrArray *keys, gint64 revision) {
+        EtcdTxn *t = etcd_txn_new();
+
+        for (guint i = 0; i < keys->len; i++) {
+                const EtcdKv *kv = keys->pdata[i];
+                g_autofree char *key = g_strconcat(prefix, kv->key, NULL);
+                etcd_txn_compare(t, key, ETCD_TARGET_MOD, ETCD_RESULT_EQUAL, revision);
+                etcd_txn_put(t, true, key, kv->value, kv->value_len, 0);
+        }
+        return t;
+}
+
+double etcd_floor_txn_round(EtcdFloor *f, GPtrArray *keys, double *answer) {
+        g_autoptr(EtcdTxn) t = etcd_floor_txn("/bench", keys, f->txn_revision);
+        Until until = { f, f->events + keys->len };
+        double start = now_ms();
+
+        f->put_answered = 0;
+        etcd_txn_async(f->writer, t, NULL, on_txn, f);
+        g_assert_true(etcd_cluster_loop_until(round_done, &until, 10000));
+        if (answer)
+                *answer = f->put_answered - start;
         return f->event_at - start;
 }
 

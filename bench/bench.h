@@ -76,6 +76,11 @@ void etcd_floor_free(EtcdFloor *f);
  * by default "/bench/key" and the round's number. */
 void etcd_floor_shape(EtcdFloor *f, gsize key_len, gsize value_len);
 double etcd_floor_round(EtcdFloor *f, double *answer);
+/* A transaction that writes keys (EtcdKv*: their keys under prefix, their
+ * values), each guarded by the revision of its last write (0: none yet). */
+EtcdTxn *etcd_floor_txn(const char *prefix, GPtrArray *keys, gint64 revision);
+/* A round of the same, under "/bench", until all its watch events. */
+double etcd_floor_txn_round(EtcdFloor *f, GPtrArray *keys, double *answer);
 /* The files of /proc devpassd reads on a generated node (bench-storm.c). */
 void bench_proc_tables_write(Harness *h);
 /* Three devpassd on a 3-member etcd: a change between nodes, a claim
