@@ -25,6 +25,8 @@ typedef enum {
         ETCD_ERROR_UNAVAILABLE,  /* no member answered in time, or no quorum */
         ETCD_ERROR_COMPACTED,    /* the revision asked for was compacted */
         ETCD_ERROR_PROTOCOL,     /* an answer that is not etcd's */
+        ETCD_ERROR_TOO_LARGE,    /* an answer above the client's max_response */
+        ETCD_ERROR_FUTURE,       /* the revision asked for is past the store's (etcd restored from a backup) */
         ETCD_ERROR_LEASE_NOT_FOUND,
         ETCD_ERROR_FAILED,       /* etcd refused the request (its message says why) */
 } EtcdError;
@@ -87,6 +89,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(EtcdRangeResult, etcd_range_result_free);
  * revision: 0 for the latest; limit: 0 for all. */
 void etcd_kv_range_async(EtcdClient *c, const char *key, const char *range_end, gint64 revision, gint64 limit,
                          GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
+/* The same from a key of key_len bytes (it may hold a NUL: the key after
+ * a page's last is that key and a NUL). */
+void etcd_kv_range_from_async(EtcdClient *c, const char *key, gsize key_len, const char *range_end,
+                              gint64 revision, gint64 limit, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data);
 EtcdRangeResult *etcd_kv_range_finish(EtcdClient *c, GAsyncResult *result, GError **error);
 
 /* lease: 0 for none. Finishes with the new revision (0 on error). */

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The full read: the first, and every one after etcd compacted what a
+ * watch needs. Both prefixes are read
+ * in pages, every page after the first pinned at the first's revision,
+ * kept in memory, and applied once the last is in, as one snapshot at
+ * that revision: nothing half read reaches the store or the bus, and no
+ * SQLite transaction waits for etcd. */
+#include <string.h>
+#include <gio/gio.h>
+
+#include "cluster-private.h"
+
+/* Keys of one page. An answer is bounded in bytes (the client's
+ * max_response, 16 MiB), etcd's range only in keys. doc/cluster.md's
+ * 64-node sizing averages about 200 bytes a key: 10,000 keys are about
+ * 3 MB of answer, and the 280,000 keys of shared/ take 28 pages (etcd
+ * 3.4 walks the rest of the range's index for every page, so fewer and
+ * larger pages cost it less). A page above the bound (values far larger
+ * than devpass writes) is asked again with half the keys. */
+#define READ_PAGE_KEYS 10000
+
+struct ClusterRead {
+        Cluster *c;               /* not touched once cancelled */
+        EtcdClient *client;
+        GCancellable *cancel;
+        gint64 revision;          /* the first page's; 0 before it */
+        guint prefix;             /* 0: shared, 1: this node's own */
+        char *from;               /* the next page's first key, from_len bytes; NULL: the prefix */
+        gsize from_len;
+        gint64 limit;
+        GPtrArray *kvs[2];        /* EtcdKv*, each prefix's, in key order */
+};
+
+static void read_free(ClusterRead *r) {
+        etcd_client_unref(r->client);
+        g_object_unref(r->cancel);
+        g_free(r->from);
+        for (size_t i = 0; i < G_N_ELEMENTS(r->kvs); i++)
+                g_ptr_array_unref(r->kvs[i]);
+        g_free(r);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClusterRead, read_free);
+
+static const char *read_prefix(ClusterRead *r) {
+        return r->prefix == 0 ? r->c->shared : r->c->own;
+}
+
+/* From the first page of the first prefix, at the latest revision. */
+static void read_reset(ClusterRead *r) {
+        r->revision = 0;
+        r->prefix = 0;
+        g_clear_pointer(&r->from, g_free);
+        for (size_t i = 0; i < G_N_ELEMENTS(r->kvs); i++)
+                g_ptr_array_set_size(r->kvs[i], 0);
+}
+
+static void on_page(GObject *source, GAsyncResult *result, gpointer data);
+
+static void read_page(ClusterRead *r) {
+        const char *prefix = read_prefix(r);
+        g_autofree char *end = etcd_prefix_end(prefix);
+
+        etcd_kv_range_from_async(r->client, r->from ?: prefix, r->from ? r->from_len : strlen(prefix), end,
+                                 r->revision, r->limit, r->cancel, on_page, r);
+}
+
+/* The range's keys as puts, and the replica's keys etcd no longer has
+ * as deletions. */
+static bool read_apply(Cluster *c, const char *prefix, GPtrArray *kvs, gint64 revision, GError **error) {
+        g_autoptr(GHashTable) present = g_hash_table_new(g_str_hash, g_str_equal);
+        for (guint i = 0; i < kvs->len; i++)
+                g_hash_table_add(present, ((EtcdKv *) kvs->pdata[i])->key);
+        g_autoptr(GPtrArray) gone = cluster_replica_gone(c, prefix, present, error);
+        if (!gone)
+                return false;
+        g_autofree ClusterKeyValue *all = g_new0(ClusterKeyValue, gone->len + kvs->len);
+        guint n = 0;
+        for (guint i = 0; i < gone->len; i++)
+                all[n++] = (ClusterKeyValue) { .key = gone->pdata[i], .key_len = strlen(gone->pdata[i]) };
+        for (guint i = 0; i < kvs->len; i++) {
+                const EtcdKv *kv = kvs->pdata[i];
+                all[n++] = (ClusterKeyValue) { kv->key, kv->key_len, kv->value, kv->value_len, kv->mod_revision };
+        }
+        return cluster_replica_apply(c, all, n, prefix, revision, NULL, error);
+}
+
+static void read_done(ClusterRead *r) {
+        g_autoptr(GError) error = NULL;
+        Cluster *c = r->c;
+        const char *prefixes[] = { c->shared, c->own };
+        bool ok = true;
+
+        for (size_t i = 0; ok && i < G_N_ELEMENTS(prefixes); i++)
+                ok = read_apply(c, prefixes[i], r->kvs[i], r->revision, &error);
+        c->read = NULL;
+        if (!ok) {
+                g_warning("Cluster: cannot write the replica: %s", error->message);
+                cluster_retry_later(c, CLUSTER_RETRY_READ);
+        } else
+                cluster_read_done(c, r->revision);
+        read_free(r);
+}
+
+static void on_page(GObject *source, GAsyncResult *result, gpointer data) {
+        g_autoptr(GError) error = NULL;
+        ClusterRead *r = data;
+        g_autoptr(EtcdRangeResult) page = etcd_kv_range_finish(r->client, result, &error);
+
+        if (g_cancellable_is_cancelled(r->cancel)) {
+                read_free(r);
+                return;
+        }
+        if (!page && g_error_matches(error, ETCD_ERROR, ETCD_ERROR_TOO_LARGE) && r->limit > 1) {
+                r->limit /= 2;
+                read_page(r);
+                return;
+        }
+        /* The revision the pages are pinned at is gone, or etcd went
+         * back below it: from the start, at the latest. */
+        if (!page && r->revision && (g_error_matches(error, ETCD_ERROR, ETCD_ERROR_COMPACTED) ||
+                                     g_error_matches(error, ETCD_ERROR, ETCD_ERROR_FUTURE))) {
+                g_message("Cluster: etcd no longer has revision %" G_GINT64_FORMAT " (%s): reading everything again",
+                          r->revision, error->message);
+                read_reset(r);
+                read_page(r);
+                return;
+        }
+        if (!page) {
+                g_message("Cluster: cannot read etcd (%s): trying again", error->message);
+                r->c->read = NULL;
+                cluster_retry_later(r->c, CLUSTER_RETRY_READ);
+                read_free(r);
+                return;
+        }
+        if (!r->revision)
+                r->revision = page->revision;
+        GPtrArray *kvs = r->kvs[r->prefix];
+        g_ptr_array_extend_and_steal(kvs, g_steal_pointer(&page->kvs));
+        page->kvs = g_ptr_array_new();
+        g_clear_pointer(&r->from, g_free);
+        if (page->more && kvs->len > 0) {
+                /* The smallest key after the page's last: it and a NUL. */
+                const EtcdKv *last = kvs->pdata[kvs->len - 1];
+                r->from = g_malloc0(last->key_len + 1);
+                memcpy(r->from, last->key, last->key_len);
+                r->from_len = last->key_len + 1;
+        } else if (++r->prefix == G_N_ELEMENTS(r->kvs)) {
+                read_done(r);
+                return;
+        }
+        read_page(r);
+}
+
+void cluster_read(Cluster *c) {
+        ClusterRead *r = g_new0(ClusterRead, 1);
+
+        /* A read under way may be at a revision the caller knows too old. */
+        cluster_read_stop(c);
+        r->c = c;
+        r->client = etcd_client_ref(c->client);
+        r->cancel = g_cancellable_new();
+        r->limit = READ_PAGE_KEYS;
+        for (size_t i = 0; i < G_N_ELEMENTS(r->kvs); i++)
+                r->kvs[i] = g_ptr_array_new_with_free_func((GDestroyNotify) etcd_kv_free);
+        c->read = r;
+        read_page(r);
+}
+
+void cluster_read_stop(Cluster *c) {
+        if (c->read)
+                g_cancellable_cancel(g_steal_pointer(&c->read)->cancel);
+}
