@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Two nodes of a cluster in one process (as test-cluster-nodes.c), and
  * what etcd may hold that no devpassd asked for: more keys than one
- * answer carries (the full read in pages). */
+ * answer carries (the full read in pages); keys no devpassd could have
+ * written (left out, the rest applied). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -59,9 +60,53 @@ static void test_paged_read(void **state) {
         assert_non_null(model_group_by_name(c->model, "group23"));
 }
 
+typedef struct {
+        Model *model;
+        const char *name;
+        bool there;
+} Wanted;
+
+static bool group_as_wanted(gpointer data) {
+        Wanted *w = data;
+        return (model_group_by_name(w->model, w->name) != NULL) == w->there;
+}
+
+static void group_wait(Node *n, const char *name, bool there) {
+        Wanted w = { n->model, name, there };
+        assert_true(etcd_cluster_loop_until(group_as_wanted, &w, 20000));
+}
+
+/* Keys under the shared prefix that no devpassd could have written: a
+ * value that does not decode, and a group that does, with a name another
+ * group has (the store refuses it). Each is left out, logged; a change
+ * after them still reaches every node, a node that starts then too. */
+static void test_bad_keys(void **state) {
+        NodePair *f = *state;
+        Node *a = &f->nodes[0], *b = &f->nodes[1], *c = &f->third;
+        g_autofree char *garbage = g_strconcat(a->cluster->shared, "groups/\x1b[31mjunk", NULL);
+        g_autofree char *twin = cluster_key_of(a->cluster, CLUSTER_KEY_GROUP, 999999, NULL, NULL);
+        g_autoptr(StoreGroup) settings = node_group_settings("nics");
+        ClusterRow row = { .key.kind = CLUSTER_KEY_GROUP, .group = settings };
+        g_autofree char *value = cluster_row_encode(&row);
+
+        assert_non_null(node_group_made(a, "nics"));
+        node_etcd_put(f->etcd, garbage, "{not json", 0);
+        node_etcd_put(f->etcd, twin, value, 0);
+        assert_non_null(node_group_made(b, "after"));
+        group_wait(a, "after", true);
+        node_start(c, f->etcd, f->dir, "node-c");
+        Same s = { { a, c } };
+        assert_true(etcd_cluster_loop_until(replicas_same, &s, 20000));
+        assert_non_null(model_group_by_name(c->model, "after"));
+        int64_t mod = -1;
+        assert_true(store_replica_key(c->store, twin, &mod, NULL, NULL));
+        assert_int_equal(mod, 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_paged_read, node_pair_setup, node_pair_teardown),
+                cmocka_unit_test_setup_teardown(test_bad_keys, node_pair_setup, node_pair_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
