@@ -52,6 +52,9 @@ struct Cluster {
         bool member;
         bool synced;              /* the first read is in the replica */
         ClusterRead *read;        /* the full read under way */
+        gint64 reading;           /* the revision of the full read being written, else 0 */
+        bool rewinding;           /* a full read below the replica's revision: etcd's keys whatever theirs */
+        guint other_history;      /* keys of the last batch written that were of a history etcd no longer has */
         guint64 members_serial;   /* moves when what cluster_members() reads may have changed */
         bool unjoined;            /* holds rows of its own, never read etcd: waits for JoinCluster */
         bool join_asked;          /* cluster_join(): the next cluster_commit() joins */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The full read: the first, and every one after etcd compacted what a
- * watch needs. Both prefixes are read
+ * watch needs or went back to an older revision. Both prefixes are read
  * in pages, every page after the first pinned at the first's revision,
  * kept in memory, and applied once the last is in, as one snapshot at
  * that revision: nothing half read reaches the store or the bus, and no
@@ -84,14 +84,59 @@ static bool read_apply(Cluster *c, const char *prefix, GPtrArray *kvs, gint64 re
         return cluster_replica_apply(c, all, n, prefix, revision, NULL, error);
 }
 
+/* The highest revision the replica reflects under prefix: the watch's,
+ * or a key's (this node's own changes, taken when etcd answered, leave
+ * the watch's as it was). */
+static bool replica_reached(Cluster *c, const char *prefix, int64_t *reached, GError **error) {
+        g_autoptr(GPtrArray) keys = store_replica_keys(c->store, prefix, error);
+
+        if (!keys || !store_replica_revision(c->store, prefix, reached, error))
+                return false;
+        for (guint i = 0; i < keys->len; i++)
+                *reached = MAX(*reached, ((StoreReplicaKey *) keys->pdata[i])->mod_revision);
+        return true;
+}
+
+/* etcd went back to an older revision than the replica reflects (it was
+ * restored from a backup): what it has now is the truth, whatever the
+ * revisions the replica's keys had. */
+static bool read_rewound(ClusterRead *r, bool *rewound, GError **error) {
+        const char *prefixes[] = { r->c->shared, r->c->own };
+
+        *rewound = false;
+        for (size_t i = 0; i < G_N_ELEMENTS(prefixes); i++) {
+                int64_t reached = 0;
+                if (!replica_reached(r->c, prefixes[i], &reached, error))
+                        return false;
+                if (reached > r->revision) {
+                        g_warning("Cluster: etcd is at revision %" G_GINT64_FORMAT ", below the %" G_GINT64_FORMAT
+                                  " node %s's replica reached (etcd was restored from a backup?): taking etcd's keys "
+                                  "as they are", r->revision, (gint64) reached, r->c->node);
+                        *rewound = true;
+                        return true;
+                }
+        }
+        return true;
+}
+
 static void read_done(ClusterRead *r) {
         g_autoptr(GError) error = NULL;
         Cluster *c = r->c;
         const char *prefixes[] = { c->shared, c->own };
-        bool ok = true;
+        bool ok = read_rewound(r, &c->rewinding, &error);
 
-        for (size_t i = 0; ok && i < G_N_ELEMENTS(prefixes); i++)
+        guint other = 0;
+
+        c->reading = r->revision;
+        for (size_t i = 0; ok && i < G_N_ELEMENTS(prefixes); i++) {
                 ok = read_apply(c, prefixes[i], r->kvs[i], r->revision, &error);
+                other += c->other_history;
+        }
+        if (ok && other)
+                g_warning("Cluster: %u keys of node %s's replica were of a history etcd no longer has (it was restored "
+                          "from a backup?): taken as etcd has them", other, c->node);
+        c->reading = 0;
+        c->rewinding = false;
         c->read = NULL;
         if (!ok) {
                 g_warning("Cluster: cannot write the replica: %s", error->message);

@@ -111,8 +111,14 @@ static bool apply_one(Cluster *c, const ClusterKeyValue *kv, GError **error) {
         /* What the replica has is as new or newer: this node's own write,
          * taken when etcd answered, comes back through the watch, and so
          * may a deletion before it (a full read's deletions have no
-         * revision: they always apply). */
-        if (kv->value ? known >= kv->mod_revision : kv->mod_revision > 0 && known > kv->mod_revision)
+         * revision: they always apply). Unless the replica's revision is
+         * one etcd's history cannot have: newer than etcd's key at a full
+         * read's revision, yet not after it (etcd was restored from a
+         * backup), or the read is below the replica (the same, seen). */
+        bool other = c->reading && kv->value && known > kv->mod_revision && known <= c->reading;
+        c->other_history += other;
+        if (!c->rewinding && !other &&
+            (kv->value ? known >= kv->mod_revision : kv->mod_revision > 0 && known > kv->mod_revision))
                 return true;
         members_touch(c, key);
         if (!kv->value) {
@@ -180,6 +186,7 @@ static bool apply_each(Cluster *c, const ClusterKeyValue *kvs, guint n, GError *
  * at the commit; 2, each key alone. */
 static bool replica_write(Cluster *c, const ClusterKeyValue *kvs, guint n, const char *prefix, gint64 revision,
                           GBytes *local, int mode, GError **error) {
+        c->other_history = 0;
         if (!store_begin_here(c->store, mode == 1, error))
                 return false;
         bool ok = !local || store_local_apply(c->store, local, error);

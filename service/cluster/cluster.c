@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A node's life in the cluster: its lease and the key that says it is up,
  * the two watches that keep the replica current (read again whole,
- * cluster-read.c, when etcd has compacted what a watch needs), and the
- * transactions the store's hook hands on. */
+ * cluster-read.c, when etcd has compacted what a watch needs or went back
+ * below it), and the transactions the store's hook hands on. */
 #include <string.h>
 #include <gio/gio.h>
 
@@ -129,7 +129,16 @@ static void on_connected(EtcdWatch *w, bool connected, gpointer data) {
         state_changed(data);
 }
 
-static const EtcdWatchFuncs watch_funcs = { on_events, on_compacted, on_connected };
+static void on_rewound(EtcdWatch *w, gint64 revision, gpointer data) {
+        Cluster *c = data;
+
+        g_warning("Cluster: etcd is at revision %" G_GINT64_FORMAT ", below the %" G_GINT64_FORMAT " node %s's watch "
+                  "reached (etcd restored from a backup, or a member behind the others): reading everything again",
+                  revision, etcd_watch_revision(w), c->node);
+        cluster_read(c);
+}
+
+static const EtcdWatchFuncs watch_funcs = { on_events, on_compacted, on_rewound, on_connected };
 
 static void watches_start(Cluster *c, gint64 revision) {
         const char *prefixes[] = { c->shared, c->own };

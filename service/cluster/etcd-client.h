@@ -186,8 +186,9 @@ bool etcd_lease_keeper_alive(EtcdLeaseKeeper *k);
 
 /* A watch on a range from a revision: events in revision order, resumed by
  * itself (from the last revision seen + 1, on the next endpoint) after a
- * disconnect. When the revision it needs was compacted it calls compacted
- * and stops: the caller reads everything again and watches anew. */
+ * disconnect. When the revision it needs was compacted, or etcd went back
+ * below it, it calls compacted or rewound and stops: the caller reads
+ * everything again and watches anew. */
 typedef enum { ETCD_EVENT_PUT, ETCD_EVENT_DELETE } EtcdEventType;
 
 typedef struct {
@@ -201,6 +202,10 @@ typedef struct {
         /* events: EtcdEvent*, of one or more revisions, in order */
         void (*events)(EtcdWatch *w, GPtrArray *events, gpointer user_data);
         void (*compacted)(EtcdWatch *w, gint64 compact_revision, gpointer user_data);
+        /* etcd's revision is below the last the watch delivered: it was
+         * restored from an older backup (or the member it reached lags
+         * behind); the watch stops as when compacted. */
+        void (*rewound)(EtcdWatch *w, gint64 revision, gpointer user_data);
         /* The stream came up (etcd confirmed it) or went down; optional. */
         void (*connected)(EtcdWatch *w, bool connected, gpointer user_data);
 } EtcdWatchFuncs;

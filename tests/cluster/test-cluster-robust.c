@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Two nodes of a cluster in one process (as test-cluster-nodes.c), and
- * what etcd may hold that no devpassd asked for: more keys than one
+ * what etcd may hold or do that no devpassd asked for: more keys than one
  * answer carries (the full read in pages); keys no devpassd could have
- * written (left out, the rest applied). */
+ * written (left out, the rest applied); etcd restored from a backup, back
+ * below the revision the nodes reached (read again whole). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -103,10 +104,92 @@ static void test_bad_keys(void **state) {
         assert_int_equal(mod, 0);
 }
 
+typedef struct {
+        Node *node;
+        const char *description;
+} Described;
+
+static bool described(gpointer data) {
+        Described *d = data;
+        ModelGroup *g = model_group_by_name(d->node->model, "before");
+        return g && g_str_equal(g->settings->description, d->description);
+}
+
+static void describe(Node *n, const char *description) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(StoreGroup) s = node_group_settings("before");
+        Outcome o = { 0 };
+
+        g_free(s->description);
+        s->description = g_strdup(description);
+        assert_true(model_group_update(n->model, model_group_by_name(n->model, "before"), s, &error));
+        node_commit_start(n, &o);
+        node_commit_wait(&o);
+        assert_null(o.error);
+}
+
+/* etcd restored from a backup older than what the nodes read: its
+ * revision is below their watches'. They read it again whole and take it
+ * as it is: a group made after the backup goes, one changed after it is
+ * as it was; and changes flow again. */
+static void test_restored(void **state) {
+        NodePair *f = *state;
+        Node *a = &f->nodes[0], *b = &f->nodes[1];
+        g_autofree char *backup = g_build_filename(f->dir, "etcd.backup", NULL);
+
+        assert_non_null(node_group_made(a, "before"));
+        group_wait(b, "before", true);
+        etcd_cluster_snapshot(f->etcd, backup);
+        assert_non_null(node_group_made(a, "lost"));
+        describe(a, "changed after the backup");
+        group_wait(b, "lost", true);
+        Described d = { b, "changed after the backup" };
+        assert_true(etcd_cluster_loop_until(described, &d, 20000));
+        /* Revisions past the backup's, outside devpass's prefix: the
+         * nodes' own writes after the restore cannot catch up on them. */
+        for (int i = 0; i < 20; i++)
+                node_etcd_put(f->etcd, "/elsewhere", "x", 0);
+        etcd_cluster_restore(f->etcd, backup);
+        for (int i = 0; i < 2; i++) {
+                group_wait(&f->nodes[i], "lost", false);
+                d = (Described) { &f->nodes[i], "" };
+                assert_true(etcd_cluster_loop_until(described, &d, 20000));
+        }
+        assert_non_null(node_group_made(b, "after"));
+        group_wait(a, "after", true);
+}
+
+/* The same while node b is stopped, and etcd past the replica's revision
+ * again before b starts: b cannot see the restore in the revisions, but
+ * its replica has a key at a revision etcd's history at the read cannot
+ * have, and takes etcd's. */
+static void test_restored_stopped(void **state) {
+        NodePair *f = *state;
+        Node *a = &f->nodes[0], *b = &f->nodes[1];
+        g_autofree char *backup = g_build_filename(f->dir, "etcd.backup", NULL);
+
+        assert_non_null(node_group_made(a, "before"));
+        etcd_cluster_snapshot(f->etcd, backup);
+        describe(a, "changed after the backup");
+        Described d = { b, "changed after the backup" };
+        assert_true(etcd_cluster_loop_until(described, &d, 20000));
+        node_stop(b);
+        etcd_cluster_restore(f->etcd, backup);
+        for (int i = 0; i < 20; i++)
+                node_etcd_put(f->etcd, "/elsewhere", "x", 0);
+        node_start(b, f->etcd, f->dir, "node-b");
+        for (int i = 0; i < 2; i++) {
+                d = (Described) { &f->nodes[i], "" };
+                assert_true(etcd_cluster_loop_until(described, &d, 20000));
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_paged_read, node_pair_setup, node_pair_teardown),
                 cmocka_unit_test_setup_teardown(test_bad_keys, node_pair_setup, node_pair_teardown),
+                cmocka_unit_test_setup_teardown(test_restored, node_pair_setup, node_pair_teardown),
+                cmocka_unit_test_setup_teardown(test_restored_stopped, node_pair_setup, node_pair_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -322,6 +322,7 @@ typedef struct {
         GPtrArray *seen;         /* "PUT key=value@revision" */
         gint64 last;
         gint64 compacted;
+        gint64 rewound;
         bool disorder;
 } Seen;
 
@@ -346,7 +347,15 @@ static bool compacted(gpointer data) {
         return ((Seen *) data)->compacted > 0;
 }
 
-static const EtcdWatchFuncs seen_funcs = { watch_events, watch_compacted };
+static void watch_rewound(EtcdWatch *w, gint64 revision, gpointer data) {
+        ((Seen *) data)->rewound = revision;
+}
+
+static bool rewound(gpointer data) {
+        return ((Seen *) data)->rewound > 0;
+}
+
+static const EtcdWatchFuncs seen_funcs = { watch_events, watch_compacted, watch_rewound };
 
 typedef struct {
         Seen *seen;
@@ -430,6 +439,23 @@ static void watch_compaction(void **state) {
         SeenCount one = { &s, 1 };
         assert_true(etcd_cluster_loop_until(seen_enough, &one, ANSWER_MS));
         assert_string_equal(seen->pdata[0], "PUT /k=3");
+}
+
+/* A watch from past the store's revision, as after etcd was restored from
+ * an older backup (etcd itself would wait, silent): it says so, with the
+ * store's revision, and stops. */
+static void watch_future(void **state) {
+        g_autoptr(EtcdCluster) cluster = etcd_cluster_new(1, false);
+        g_autoptr(EtcdClient) c = client_new(cluster, NULL, 0);
+        g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func(g_free);
+        Seen s = { seen };
+        gint64 now = put_ok(c, "/k", "1");
+
+        g_autoptr(EtcdWatch) watch = etcd_watch_new(c, "/k", NULL, now + 10, false, &seen_funcs, &s);
+        assert_true(etcd_cluster_loop_until(rewound, &s, ANSWER_MS));
+        assert_int_equal(s.rewound, now);
+        assert_false(etcd_watch_connected(watch));
+        assert_int_equal(seen->len, 0);
 }
 
 /* A dead member: the next one answers. Two dead: no quorum, UNAVAILABLE
@@ -534,6 +560,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(kv_lease),
                 cmocka_unit_test(watch_resume),
                 cmocka_unit_test(watch_compaction),
+                cmocka_unit_test(watch_future),
                 cmocka_unit_test(failover_quorum),
                 cmocka_unit_test(tls_client_certificates),
         };
