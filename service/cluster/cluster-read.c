@@ -23,6 +23,7 @@ struct ClusterRead {
         Cluster *c;               /* not touched once cancelled */
         EtcdClient *client;
         GCancellable *cancel;
+        gint64 reached;           /* the replica's revision when the read began */
         gint64 revision;          /* the first page's; 0 before it */
         guint prefix;             /* 0: shared, 1: this node's own */
         char *from;               /* the next page's first key, from_len bytes; NULL: the prefix */
@@ -39,7 +40,6 @@ static void read_free(ClusterRead *r) {
                 g_ptr_array_unref(r->kvs[i]);
         g_free(r);
 }
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClusterRead, read_free);
 
 static const char *read_prefix(ClusterRead *r) {
         return r->prefix == 0 ? r->c->shared : r->c->own;
@@ -65,7 +65,8 @@ static void read_page(ClusterRead *r) {
 }
 
 /* The range's keys as puts, and the replica's keys etcd no longer has
- * as deletions. */
+ * as deletions at the read's revision: a key this node wrote after it,
+ * while the pages came, stays. */
 static bool read_apply(Cluster *c, const char *prefix, GPtrArray *kvs, gint64 revision, GError **error) {
         g_autoptr(GHashTable) present = g_hash_table_new(g_str_hash, g_str_equal);
         for (guint i = 0; i < kvs->len; i++)
@@ -76,7 +77,8 @@ static bool read_apply(Cluster *c, const char *prefix, GPtrArray *kvs, gint64 re
         g_autofree ClusterKeyValue *all = g_new0(ClusterKeyValue, gone->len + kvs->len);
         guint n = 0;
         for (guint i = 0; i < gone->len; i++)
-                all[n++] = (ClusterKeyValue) { .key = gone->pdata[i], .key_len = strlen(gone->pdata[i]) };
+                all[n++] = (ClusterKeyValue) { .key = gone->pdata[i], .key_len = strlen(gone->pdata[i]),
+                                               .mod_revision = revision };
         for (guint i = 0; i < kvs->len; i++) {
                 const EtcdKv *kv = kvs->pdata[i];
                 all[n++] = (ClusterKeyValue) { kv->key, kv->key_len, kv->value, kv->value_len, kv->mod_revision };
@@ -97,36 +99,21 @@ static bool replica_reached(Cluster *c, const char *prefix, int64_t *reached, GE
         return true;
 }
 
-/* etcd went back to an older revision than the replica reflects (it was
- * restored from a backup): what it has now is the truth, whatever the
- * revisions the replica's keys had. */
-static bool read_rewound(ClusterRead *r, bool *rewound, GError **error) {
-        const char *prefixes[] = { r->c->shared, r->c->own };
-
-        *rewound = false;
-        for (size_t i = 0; i < G_N_ELEMENTS(prefixes); i++) {
-                int64_t reached = 0;
-                if (!replica_reached(r->c, prefixes[i], &reached, error))
-                        return false;
-                if (reached > r->revision) {
-                        g_warning("Cluster: etcd is at revision %" G_GINT64_FORMAT ", below the %" G_GINT64_FORMAT
-                                  " node %s's replica reached (etcd was restored from a backup?): taking etcd's keys "
-                                  "as they are", r->revision, (gint64) reached, r->c->node);
-                        *rewound = true;
-                        return true;
-                }
-        }
-        return true;
-}
-
 static void read_done(ClusterRead *r) {
         g_autoptr(GError) error = NULL;
         Cluster *c = r->c;
         const char *prefixes[] = { c->shared, c->own };
-        bool ok = read_rewound(r, &c->rewinding, &error);
-
         guint other = 0;
+        bool ok = true;
 
+        /* etcd went back below what the replica had before the read
+         * began (it was restored from a backup): what it has now is the
+         * truth, whatever the revisions the replica's keys have. */
+        if (r->reached > r->revision)
+                g_warning("Cluster: etcd is at revision %" G_GINT64_FORMAT ", below the %" G_GINT64_FORMAT " node %s's "
+                          "replica reached (etcd was restored from a backup?): taking etcd's keys as they are",
+                          r->revision, r->reached, c->node);
+        c->rewinding = r->reached > r->revision;
         c->reading = r->revision;
         for (size_t i = 0; ok && i < G_N_ELEMENTS(prefixes); i++) {
                 ok = read_apply(c, prefixes[i], r->kvs[i], r->revision, &error);
@@ -197,10 +184,21 @@ static void on_page(GObject *source, GAsyncResult *result, gpointer data) {
 }
 
 void cluster_read(Cluster *c) {
+        g_autoptr(GError) error = NULL;
         ClusterRead *r = g_new0(ClusterRead, 1);
+        const char *prefixes[] = { c->shared, c->own };
 
         /* A read under way may be at a revision the caller knows too old. */
         cluster_read_stop(c);
+        for (size_t i = 0; i < G_N_ELEMENTS(prefixes); i++) {
+                int64_t reached = 0;
+                if (!replica_reached(c, prefixes[i], &reached, &error)) {
+                        /* The read's own write will fail the same, and tell. */
+                        g_debug("Cluster: cannot read the replica's revision: %s", error->message);
+                        g_clear_error(&error);
+                }
+                r->reached = MAX(r->reached, reached);
+        }
         r->c = c;
         r->client = etcd_client_ref(c->client);
         r->cancel = g_cancellable_new();

@@ -159,25 +159,28 @@ static void test_restored(void **state) {
         group_wait(a, "after", true);
 }
 
-/* The same while node b is stopped, and etcd past the replica's revision
- * again before b starts: b cannot see the restore in the revisions, but
- * its replica has a key at a revision etcd's history at the read cannot
- * have, and takes etcd's. */
+/* The same with both nodes stopped, and etcd past their revision again
+ * before they start: they cannot see the restore in the revisions, but
+ * their replicas have a key at a revision etcd's history at the read
+ * cannot have, and take etcd's. */
 static void test_restored_stopped(void **state) {
         NodePair *f = *state;
         Node *a = &f->nodes[0], *b = &f->nodes[1];
         g_autofree char *backup = g_build_filename(f->dir, "etcd.backup", NULL);
+        const char *names[] = { "node-a", "node-b" };
 
         assert_non_null(node_group_made(a, "before"));
         etcd_cluster_snapshot(f->etcd, backup);
         describe(a, "changed after the backup");
         Described d = { b, "changed after the backup" };
         assert_true(etcd_cluster_loop_until(described, &d, 20000));
-        node_stop(b);
+        for (int i = 0; i < 2; i++)
+                node_stop(&f->nodes[i]);
         etcd_cluster_restore(f->etcd, backup);
         for (int i = 0; i < 20; i++)
                 node_etcd_put(f->etcd, "/elsewhere", "x", 0);
-        node_start(b, f->etcd, f->dir, "node-b");
+        for (int i = 0; i < 2; i++)
+                node_start(&f->nodes[i], f->etcd, f->dir, names[i]);
         for (int i = 0; i < 2; i++) {
                 d = (Described) { &f->nodes[i], "" };
                 assert_true(etcd_cluster_loop_until(described, &d, 20000));
