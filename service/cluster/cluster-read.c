@@ -56,6 +56,26 @@ static void read_reset(ClusterRead *r) {
 
 static void on_page(GObject *source, GAsyncResult *result, gpointer data);
 
+/* Keys are bytes, compared as etcd compares them. */
+static int key_compare(const char *a, gsize a_len, const char *b, gsize b_len) {
+        int r = memcmp(a, b, MIN(a_len, b_len));
+        return r ? r : (a_len > b_len) - (a_len < b_len);
+}
+
+/* A page has keys when there are more, none before where it was asked
+ * from: an answer otherwise would have the read go round forever. */
+static bool page_valid(ClusterRead *r, const EtcdRangeResult *page, GError **error) {
+        const EtcdKv *first = page->kvs->len ? page->kvs->pdata[0] : NULL;
+
+        if (page->more && !first)
+                return g_set_error(error, ETCD_ERROR, ETCD_ERROR_PROTOCOL, "etcd's answer says there are more keys, "
+                                   "and has none"), false;
+        if (first && r->from && key_compare(first->key, first->key_len, r->from, r->from_len) < 0)
+                return g_set_error(error, ETCD_ERROR, ETCD_ERROR_PROTOCOL, "etcd's answer has keys before the one "
+                                   "asked from"), false;
+        return true;
+}
+
 static void read_page(ClusterRead *r) {
         const char *prefix = read_prefix(r);
         g_autofree char *end = etcd_prefix_end(prefix);
@@ -157,7 +177,7 @@ static void on_page(GObject *source, GAsyncResult *result, gpointer data) {
                 read_page(r);
                 return;
         }
-        if (!page) {
+        if (!page || !page_valid(r, page, &error)) {
                 g_message("Cluster: cannot read etcd (%s): trying again", error->message);
                 r->c->read = NULL;
                 cluster_retry_later(r->c, CLUSTER_RETRY_READ);
