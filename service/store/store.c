@@ -258,7 +258,8 @@ static Store *store_new(const char *path) {
 }
 
 static bool store_connect(Store *s, const char *filename, int flags, GError **error) {
-        int rc = sqlite3_open_v2(filename, &s->db, flags, NULL);
+        /* One thread uses a connection (the loop's): no mutex on each call. */
+        int rc = sqlite3_open_v2(filename, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
         if (rc != SQLITE_OK) {
                 if (!s->db)
                         return g_set_error(error, STORE_ERROR, STORE_ERROR_IO, "Cannot open %s", s->path), false;
