@@ -44,7 +44,7 @@ void store_record_changes(Store *s, bool on) {
 static void on_preupdate(void *data, sqlite3 *db, int op, const char *schema, const char *name, sqlite3_int64 old_key,
                          sqlite3_int64 new_key);
 
-bool store_session_begin(Store *s, bool dirty_only, GError **error) {
+bool store_changes_begin(Store *s, bool dirty_only, GError **error) {
         if (!s->record_changes)
                 return true;
         store_record_free(s->record);
@@ -139,7 +139,7 @@ static void dirty_seen(Store *s) {
         s->others_seen = others_version(s);
 }
 
-void store_session_end(Store *s) {
+void store_changes_end(Store *s) {
         if (s->recording) {
                 sqlite3_preupdate_hook(s->db, NULL, NULL);
                 s->recording = false;

@@ -22,7 +22,7 @@ struct Store {
         bool record_failed;        /* a row could not be read: store_changes() fails */
         guint dirty;               /* store_dirty() */
         GHashTable *dirty_ids[STORE_TABLE_ATTACHMENTS + 1];  /* store_dirty_ids(): gint64* sets */
-        sqlite3_int64 changes_seen;        /* sqlite3_total_changes64() when the last session ended */
+        sqlite3_int64 changes_seen;        /* sqlite3_total_changes64() when the last record ended */
         sqlite3_int64 others_seen;         /* PRAGMA data_version then: other connections' commits */
 };
 
@@ -35,10 +35,10 @@ bool store_check(Store *s, GError **error);
 /* A transaction's record of changes, when asked for (store-changes.c):
  * begun after BEGIN, ended at its commit or rollback; dirty_only: only
  * the tables and rows it dirties (store_dirty()), no store_changes(). */
-bool store_session_begin(Store *s, bool dirty_only, GError **error);
-/* BEGIN IMMEDIATE, and the record of its changes (store_session_begin()). */
+bool store_changes_begin(Store *s, bool dirty_only, GError **error);
+/* BEGIN IMMEDIATE, and the record of its changes (store_changes_begin()). */
 bool store_begin_recorded(Store *s, bool dirty_only, GError **error);
-void store_session_end(Store *s);
+void store_changes_end(Store *s);
 /* Sets error from the last SQLite failure; returns false. */
 bool store_fail(Store *s, int rc, const char *what, GError **error);
 bool store_exec(Store *s, const char *sql, GError **error);

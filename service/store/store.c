@@ -338,7 +338,7 @@ Store *store_open(const char *dir, GError **error) {
 void store_close(Store *s) {
         if (!s)
                 return;
-        store_session_end(s);
+        store_changes_end(s);
         for (size_t i = 0; i < G_N_ELEMENTS(s->dirty_ids); i++)
                 g_clear_pointer(&s->dirty_ids[i], g_hash_table_unref);
         if (s->statements)
@@ -353,7 +353,7 @@ bool store_begin_recorded(Store *s, bool dirty_only, GError **error) {
         sqlite3_stmt *st = store_prepare(s, "BEGIN IMMEDIATE", error);
         if (!st || !store_step_done(s, st, SQLITE_OK, error))
                 return false;
-        if (store_session_begin(s, dirty_only, error))
+        if (store_changes_begin(s, dirty_only, error))
                 return true;
         store_rollback(s);
         return false;
@@ -373,7 +373,7 @@ bool store_commit(Store *s, GError **error) {
         }
         sqlite3_stmt *st = store_prepare(s, "COMMIT", error);
         if (st && store_step_done(s, st, SQLITE_OK, error)) {
-                store_session_end(s);
+                store_changes_end(s);
                 return true;
         }
         store_rollback(s);
@@ -381,7 +381,7 @@ bool store_commit(Store *s, GError **error) {
 }
 
 void store_rollback(Store *s) {
-        store_session_end(s);
+        store_changes_end(s);
         if (!sqlite3_get_autocommit(s->db))
                 (void) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
