@@ -151,6 +151,43 @@ static void test_name_race(void **state) {
         g_clear_error(&o[1].error);
 }
 
+typedef struct {
+        Node *node;
+        gint64 revision;
+} WatchWait;
+
+static bool watch_reached(gpointer data) {
+        WatchWait *w = data;
+        return etcd_watch_revision(w->node->cluster->watches[0]) >= w->revision;
+}
+
+/* A refusal whose cause the shared keys' watch brought before etcd's
+ * answer came (they travel on connections of their own) is answered at
+ * once, not when the catch-up timer fires: the timer is made longer than
+ * the wait here. */
+static void test_refused_known(void **state) {
+        Fixture *f = *state;
+        Node *a = &f->nodes[0], *b = &f->nodes[1];
+        g_autoptr(GError) error = NULL;
+        /* Answered at the teardown at the latest, when this test failed. */
+        static Outcome o;
+
+        b->cluster->catch_up_ms = 60000;
+        /* Node b's creation reads the id counter as its replica has it... */
+        assert_non_null(model_group_create(b->model, node_group_settings("late"), &error));
+        /* ...node a's creation moves it, and node b's watch brings that... */
+        node_group_made(a, "first");
+        g_autofree char *ids = cluster_key_of(a->cluster, CLUSTER_KEY_IDS, 0, "group", NULL);
+        WatchWait w = { b, 0 };
+        assert_true(store_replica_key(a->store, ids, &w.revision, NULL, &error));
+        assert_true(etcd_cluster_loop_until(watch_reached, &w, 10000));
+        /* ...before etcd refuses node b's transaction. */
+        node_commit_start(b, &o);
+        node_commit_wait(&o);
+        assert_true(g_error_matches(o.error, CLUSTER_ERROR, CLUSTER_ERROR_CONFLICT));
+        g_clear_error(&o.error);
+}
+
 /* A change of node n's store, through the cluster. */
 static void node_store_commit(Node *n) {
         g_autoptr(GError) error = NULL;
@@ -244,6 +281,7 @@ static void test_tenant_node(void **state) {
         g_autofree char *member = cluster_key_of(a->cluster, CLUSTER_KEY_NODE, 0, NULL, "node-b");
         Outcome o = { 0 };
 
+        assert_true(etcd_cluster_loop_until(both_members, a->cluster, 10000));
         assert_null(model_group_create(a->model, tenant_settings("acme z", "node-z"), &error));
         assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT));
         if (!strstr(error->message, "node-z") || !strstr(error->message, "devpassctl nodes"))
@@ -457,6 +495,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_members, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rule_all_nodes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_name_race, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_refused_known, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tenant_macs, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tenant_node, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_claims_reasserted, setup, teardown),
