@@ -425,21 +425,8 @@ static void on_committed(GObject *source, GAsyncResult *result, gpointer data) {
         commit_finish(k, NULL);
 }
 
-static bool etcd_limit(const GError *e) {
-        /* etcd's words for --max-txn-ops and --max-request-bytes (gRPC's
-         * for a message above the latter). */
-        static const char *const limits[] = { "too many operations", "request is too large", "larger than max" };
-
-        if (!g_error_matches(e, ETCD_ERROR, ETCD_ERROR_FAILED))
-                return false;
-        for (size_t i = 0; i < G_N_ELEMENTS(limits); i++)
-                if (strstr(e->message, limits[i]))
-                        return true;
-        return false;
-}
-
 GError *cluster_change_error(const GError *etcd, const char *what, const char *size_hint) {
-        if (etcd_limit(etcd))
+        if (g_error_matches(etcd, ETCD_ERROR, ETCD_ERROR_LIMIT))
                 return g_error_new(G_IO_ERROR, G_IO_ERROR_NO_SPACE, "etcd refused %s for its limits on one "
                                    "transaction, --max-txn-ops and --max-request-bytes (%s): nothing changed; %s",
                                    what, etcd->message, size_hint);
