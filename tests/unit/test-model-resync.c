@@ -70,7 +70,8 @@ static int pair_teardown(void **state) {
         return 0;
 }
 
-static ModelGroup *group_make(Model *m, const char *name) {
+/* A group of the host's, or tenant's (held for this node). */
+static ModelGroup *group_make_for(Model *m, const char *name, const char *tenant) {
         g_autoptr(GError) error = NULL;
         StoreGroup *s = g_new0(StoreGroup, 1);
 
@@ -78,11 +79,15 @@ static ModelGroup *group_make(Model *m, const char *name) {
         s->type = g_strdup("pci");
         s->description = g_strdup("");
         s->class_name = g_strdup("gpu");
-        s->tenant = g_strdup("");
-        s->tenant_node = g_strdup("");
+        s->tenant = g_strdup(tenant);
+        s->tenant_node = g_strdup(*tenant ? "testnode" : "");
         ModelGroup *g = model_group_create(m, s, &error);
         assert_non_null(g);
         return g;
+}
+
+static ModelGroup *group_make(Model *m, const char *name) {
+        return group_make_for(m, name, "");
 }
 
 static ModelRule *rule_make(Model *m, ModelGroup *g, const char *name, const char *vendor) {
@@ -258,16 +263,8 @@ static void test_tenant_hold(void **state) {
         rule_make(p->model[0], nics, "intel", "8086");
         assert_true(nics->devices->len > 0);
         const Device *d = nics->devices->pdata[0];
-        StoreGroup *s = g_new0(StoreGroup, 1);
+        ModelGroup *acme = group_make_for(p->model[0], "acme nics", "acme");
 
-        s->name = g_strdup("acme nics");
-        s->type = g_strdup("pci");
-        s->description = g_strdup("");
-        s->class_name = g_strdup("nic");
-        s->tenant = g_strdup("acme");
-        s->tenant_node = g_strdup("testnode");
-        ModelGroup *acme = model_group_create(p->model[0], s, &error);
-        assert_non_null(acme);
         resync(p->model[1]);
         assert_int_equal(model_group_by_name(p->model[1], "acme nics")->devices->len, 0);
 
