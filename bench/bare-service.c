@@ -8,18 +8,22 @@
  * org.devpass1.manage-groups for the caller's bus name with the same
  * details (group, node), emits the new group's InterfacesAdded (the
  * Group interface with every property, as devpassd's) and replies with a
- * path. The polkit call is a
- * plain synchronous sd-bus call on the service's own connection: the
- * least any service can do to ask polkit. CreateGroupDurable does the
- * same and then appends what a SQLite WAL commit of one group appends
- * (three 4 KiB pages with their frame headers) to a file in --state-dir and
- * fdatasync()s it: the floor for a durable write. With --glib, the
+ * path. The polkit call is a plain synchronous sd-bus call on the
+ * service's own connection: the least any service can do to ask polkit.
+ * CreateGroupDurable does the same and then appends what a SQLite WAL
+ * commit of one group appends (three 4 KiB pages with their frame
+ * headers) to a file in --state-dir and fdatasync()s it. With --glib, the
  * service runs a GLib main loop instead (under the name
  * org.devpass1.BareGlib), and CreateGroupGio asks polkit as devpassd
  * does, asynchronously through polkit-gobject (GDBus, its own connection
  * and I/O thread): not a floor, a breakdown of where devpassd's time goes.
  *
- * And the floor for Manager.Claim, with --claim-db=FILE (a copy of
+ * CreateGroupStored, with --db=FILE (a database with devpassd's schema),
+ * writes the group's row as devpassd's store does, in one durable SQLite
+ * transaction (WAL, synchronous=FULL): the floor for the same durable
+ * transaction.
+ *
+ * And the floor for Manager.Claim, with --db=FILE (a copy of
  * devpassd's database): /manager's Claim asks polkit CheckAuthorization
  * of org.devpass1.claim with the details devpassd passes (group, machine,
  * node), commits the rows a claim of one device writes in one durable
@@ -28,7 +32,7 @@
  * Release deletes the machine's claims. What the caller says (the group,
  * the device, the attachment) is taken on trust: no model, no choice.
  *
- * Usage: bench-bare-service N [--manager] [--state-dir=DIR] [--glib] [--claim-db=FILE]
+ * Usage: bench-bare-service N [--manager] [--state-dir=DIR] [--glib] [--db=FILE]
  * (/manager is there only with --manager, so that the other floors'
  * GetManagedObjects stay as they were.) */
 #include <errno.h>
@@ -152,34 +156,10 @@ static int polkit_check(sd_bus_message *m, const char *action, const char *group
         return 0;
 }
 
-static int create_group(sd_bus_message *m, bool durable, sd_bus_error *error) {
-        static char frames[3 * (24 + 4096)];
-        Settings s;
-        int r;
-
-        if ((r = read_settings(m, &s)) < 0 ||
-            (r = polkit_check(m, "org.devpass1.manage-groups", s.name, NULL, error)) < 0)
-                return r;
-        if (durable) {
-                if (wal_fd < 0)
-                        return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "started without --state-dir");
-                if (write(wal_fd, frames, sizeof(frames)) != (ssize_t) sizeof(frames) || fdatasync(wal_fd) < 0)
-                        return -errno;
-        }
-        return group_added(m, &s);
-}
-
-static int method_create_group(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return create_group(m, false, error);
-}
-
-static int method_create_group_durable(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return create_group(m, true, error);
-}
-
-/* --claim-db: the claim's statements, prepared once as the store keeps its own. */
-static sqlite3 *claim_db;
-static sqlite3_stmt *claim_begin, *claim_insert, *claim_update, *claim_commit, *claim_rollback, *claim_release;
+/* --db: the statements of a claim and of a new group, prepared once as
+ * the store keeps its own. */
+static sqlite3 *db;
+static sqlite3_stmt *db_begin, *claim_insert, *claim_update, *db_commit, *db_rollback, *claim_release, *group_insert;
 
 static int sql_step(sqlite3_stmt *st) {
         int rc = sqlite3_step(st);
@@ -189,23 +169,81 @@ static int sql_step(sqlite3_stmt *st) {
 }
 
 static int sql_prepare(const char *sql, sqlite3_stmt **st) {
-        return sqlite3_prepare_v3(claim_db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) == SQLITE_OK ? 0 : -EIO;
+        return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
-static int claim_db_open(const char *path) {
-        if (sqlite3_open_v2(path, &claim_db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
-            sqlite3_exec(claim_db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON",
+static int db_open(const char *path) {
+        if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+            sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON",
                          NULL, NULL, NULL) != SQLITE_OK ||
-            sql_prepare("BEGIN IMMEDIATE", &claim_begin) < 0 ||
+            sql_prepare("BEGIN IMMEDIATE", &db_begin) < 0 ||
             sql_prepare("INSERT INTO claims (address, holder, attachment_id, mac) VALUES (?, ?, ?, ?)",
                         &claim_insert) < 0 ||
             sql_prepare("UPDATE attachments SET claimed_generation = generation WHERE id = ?", &claim_update) < 0 ||
-            sql_prepare("COMMIT", &claim_commit) < 0 || sql_prepare("ROLLBACK", &claim_rollback) < 0 ||
-            sql_prepare("DELETE FROM claims WHERE holder = ?", &claim_release) < 0) {
-                fprintf(stderr, "bare-service: %s: %s\n", path, sqlite3_errmsg(claim_db));
+            sql_prepare("COMMIT", &db_commit) < 0 || sql_prepare("ROLLBACK", &db_rollback) < 0 ||
+            sql_prepare("DELETE FROM claims WHERE holder = ?", &claim_release) < 0 ||
+            sql_prepare("INSERT INTO groups (name, type, description, class, tenant, tenant_node) "
+                        "VALUES (?, ?, '', ?, '', '')", &group_insert) < 0) {
+                fprintf(stderr, "bare-service: %s: %s\n", path, sqlite3_errmsg(db));
                 return -EIO;
         }
         return 0;
+}
+
+/* The group's row in one durable SQLite transaction, as devpassd's store
+ * writes it. */
+static int group_store(const Settings *s, sd_bus_error *error) {
+        int r;
+
+        if (!db)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "started without --db");
+        if ((r = sql_step(db_begin)) < 0)
+                return r;
+        sqlite3_bind_text(group_insert, 1, s->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(group_insert, 2, s->type, -1, SQLITE_STATIC);
+        sqlite3_bind_text(group_insert, 3, s->class_name, -1, SQLITE_STATIC);
+        if ((r = sql_step(group_insert)) < 0 || (r = sql_step(db_commit)) < 0) {
+                sql_step(db_rollback);
+                return sd_bus_error_set(error, "org.devpass1.Error.Failed", sqlite3_errmsg(db));
+        }
+        return 0;
+}
+
+typedef enum {
+        KEEP_NOTHING,
+        KEEP_FRAMES,              /* the bytes of a WAL commit, and fdatasync() */
+        KEEP_ROW,                 /* the row, in a SQLite transaction */
+} Keep;
+
+static int create_group(sd_bus_message *m, Keep keep, sd_bus_error *error) {
+        static char frames[3 * (24 + 4096)];
+        Settings s;
+        int r;
+
+        if ((r = read_settings(m, &s)) < 0 ||
+            (r = polkit_check(m, "org.devpass1.manage-groups", s.name, NULL, error)) < 0)
+                return r;
+        if (keep == KEEP_FRAMES) {
+                if (wal_fd < 0)
+                        return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "started without --state-dir");
+                if (write(wal_fd, frames, sizeof(frames)) != (ssize_t) sizeof(frames) || fdatasync(wal_fd) < 0)
+                        return -errno;
+        }
+        if (keep == KEEP_ROW && (r = group_store(&s, error)) < 0)
+                return r;
+        return group_added(m, &s);
+}
+
+static int method_create_group(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return create_group(m, KEEP_NOTHING, error);
+}
+
+static int method_create_group_durable(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return create_group(m, KEEP_FRAMES, error);
+}
+
+static int method_create_group_stored(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return create_group(m, KEEP_ROW, error);
 }
 
 /* Claim(machine, group name, attachment path, name and id, device address, its
@@ -218,22 +256,22 @@ static int method_claim(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         char vfio[32];
         int r;
 
-        if (!claim_db)
-                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "started without --claim-db");
+        if (!db)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "started without --db");
         if ((r = sd_bus_message_read(m, "ssosxsis", &machine, &group, &attachment, &name, &attachment_id, &address,
                                      &iommu_group, &mac)) < 0 ||
             (r = polkit_check(m, "org.devpass1.claim", group, machine, error)) < 0)
                 return r;
-        if ((r = sql_step(claim_begin)) < 0)
+        if ((r = sql_step(db_begin)) < 0)
                 return r;
         sqlite3_bind_text(claim_insert, 1, address, -1, SQLITE_STATIC);
         sqlite3_bind_text(claim_insert, 2, machine, -1, SQLITE_STATIC);
         sqlite3_bind_int64(claim_insert, 3, attachment_id);
         sqlite3_bind_text(claim_insert, 4, mac, -1, SQLITE_STATIC);
         sqlite3_bind_int64(claim_update, 1, attachment_id);
-        if ((r = sql_step(claim_insert)) < 0 || (r = sql_step(claim_update)) < 0 || (r = sql_step(claim_commit)) < 0) {
-                sql_step(claim_rollback);
-                return sd_bus_error_set(error, "org.devpass1.Error.Failed", sqlite3_errmsg(claim_db));
+        if ((r = sql_step(claim_insert)) < 0 || (r = sql_step(claim_update)) < 0 || (r = sql_step(db_commit)) < 0) {
+                sql_step(db_rollback);
+                return sd_bus_error_set(error, "org.devpass1.Error.Failed", sqlite3_errmsg(db));
         }
         snprintf(vfio, sizeof(vfio), "/dev/vfio/%d", iommu_group);
         return sd_bus_reply_method_return(m, "a(osa(siss))", 1, attachment, name, 1, address, iommu_group,
@@ -244,13 +282,13 @@ static int method_release(sd_bus_message *m, void *userdata, sd_bus_error *error
         const char *machine;
         int r;
 
-        if (!claim_db)
-                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "started without --claim-db");
-        if ((r = sd_bus_message_read(m, "s", &machine)) < 0 || (r = sql_step(claim_begin)) < 0)
+        if (!db)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "started without --db");
+        if ((r = sd_bus_message_read(m, "s", &machine)) < 0 || (r = sql_step(db_begin)) < 0)
                 return r;
         sqlite3_bind_text(claim_release, 1, machine, -1, SQLITE_STATIC);
-        if ((r = sql_step(claim_release)) < 0 || (r = sql_step(claim_commit)) < 0) {
-                sql_step(claim_rollback);
+        if ((r = sql_step(claim_release)) < 0 || (r = sql_step(db_commit)) < 0) {
+                sql_step(db_rollback);
                 return r;
         }
         return sd_bus_reply_method_return(m, NULL);
@@ -312,6 +350,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD("CreateGroup", "a{sv}", "o", method_create_group, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("CreateGroupDurable", "a{sv}", "o", method_create_group_durable, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("CreateGroupStored", "a{sv}", "o", method_create_group_stored, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("CreateGroupGio", "a{sv}", "o", method_create_group_gio, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Claim", "ssosxsis", "a(osa(siss))", method_claim, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Release", "s", "", method_release, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -372,8 +411,8 @@ int main(int argc, char *argv[]) {
                                 fprintf(stderr, "bare-service: cannot open %s: %s\n", wal, strerror(errno));
                                 return 1;
                         }
-                } else if (strncmp(argv[i], "--claim-db=", 11) == 0) {
-                        if (claim_db_open(argv[i] + 11) < 0)
+                } else if (strncmp(argv[i], "--db=", 5) == 0) {
+                        if (db_open(argv[i] + 5) < 0)
                                 return 1;
                 } else if (strcmp(argv[i], "--glib") == 0)
                         glib = true;

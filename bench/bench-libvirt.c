@@ -56,25 +56,6 @@ static void libvirt_unmount(void) {
                 (void) umount2(libvirt_dirs[i - 1], MNT_DETACH);
 }
 
-/* libvirtd --daemon (it returns once it listens) with the shim; its pid. */
-static GPid libvirtd_start(Harness *h) {
-        g_autofree char *pid_file = g_build_filename(h->tmpdir, "libvirtd.pid", NULL);
-        const char *argv[] = { LIBVIRTD, "--daemon", "--pid-file", pid_file, NULL };
-        g_auto(GStrv) env = g_get_environ();
-        const char *preload = g_environ_getenv(env, "LD_PRELOAD");
-        g_autofree char *both = g_strdup_printf("%s%s%s", harness_path("DEVPASS_BENCH_NETLINK_SHIM"),
-                                                preload ? ":" : "", preload ?: "");
-        g_autofree char *pid = NULL;
-        int status;
-
-        env = g_environ_setenv(env, "LD_PRELOAD", both, TRUE);
-        if (!g_spawn_sync(NULL, (char **) argv, env, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
-                          NULL, NULL, NULL, &status, NULL) || !g_spawn_check_wait_status(status, NULL) ||
-            !g_file_get_contents(pid_file, &pid, NULL, NULL))
-                return 0;
-        return (GPid) atoi(pid);
-}
-
 /* Every libvirtd started with this benchmark's pid file: the one the
  * file names may not be the one that runs on (seen: the file named a
  * process gone, and the daemon, one pid on, was never stopped and hung
@@ -100,6 +81,26 @@ static GArray *libvirtd_pids(Harness *h) {
                         }
         }
         return pids;
+}
+
+/* libvirtd --daemon (it returns once it listens) with the shim; the pid
+ * it runs on, found as libvirtd_stop() finds it (its pid file can name
+ * another). */
+static GPid libvirtd_start(Harness *h) {
+        g_autofree char *pid_file = g_build_filename(h->tmpdir, "libvirtd.pid", NULL);
+        const char *argv[] = { LIBVIRTD, "--daemon", "--pid-file", pid_file, NULL };
+        g_auto(GStrv) env = g_get_environ();
+        const char *preload = g_environ_getenv(env, "LD_PRELOAD");
+        g_autofree char *both = g_strdup_printf("%s%s%s", harness_path("DEVPASS_BENCH_NETLINK_SHIM"),
+                                                preload ? ":" : "", preload ?: "");
+        int status;
+
+        env = g_environ_setenv(env, "LD_PRELOAD", both, TRUE);
+        if (!g_spawn_sync(NULL, (char **) argv, env, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                          NULL, NULL, NULL, &status, NULL) || !g_spawn_check_wait_status(status, NULL))
+                return 0;
+        g_autoptr(GArray) pids = libvirtd_pids(h);
+        return pids->len ? g_array_index(pids, GPid, 0) : 0;
 }
 
 static void libvirtd_stop(Harness *h) {

@@ -479,7 +479,7 @@ static double polkit_once(sd_bus *bus, unsigned i) {
  * one after another. */
 static void quiet_run(Harness *h, sd_bus *bus, Floor *f, const char *address0, Quiet *q, double *release_ms) {
         static double releases[QUIET_WARMUP + QUIET_CALLS];
-        g_autofree char *claim_db = g_strdup_printf("--claim-db=%s", f->path);
+        g_autofree char *claim_db = g_strdup_printf("--db=%s", f->path);
         GPid bare = bench_bare_start(h, 1, (const char *const[]) { "--manager", claim_db, NULL });
         g_autofree char *device = dev_path(address0);
         sd_bus_error error = SD_BUS_ERROR_NULL;

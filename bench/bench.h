@@ -19,7 +19,7 @@ long status_kib(GPid pid, const char *key);
 double process_cpu_ms(GPid pid);
 /* The bare sd-bus service (bare-service.c) with n device-like objects,
  * as org.devpass1.Bare on the harness's bus (org.devpass1.BareGlib with
- * "--glib"); options: its others (--manager, --state-dir=, --claim-db=),
+ * "--glib"); options: its others (--manager, --state-dir=, --db=),
  * NULL-terminated, or NULL. */
 GPid bench_bare_start(Harness *h, unsigned n, const char *const *options);
 void bench_bare_stop(GPid pid);

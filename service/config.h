@@ -15,6 +15,7 @@ typedef struct {
         char *key_file;      /* PrivateKey= */
         char *node;          /* Node=, default [Daemon] Node= */
         unsigned lease_seconds;  /* LeaseSeconds=, default 10 */
+        gsize max_response;      /* bytes of one etcd answer (0: the client's, 16 MiB); not in the file: tests set it */
 } ConfigCluster;
 
 #define CONFIG_CLUSTER_ENDPOINTS_MAX 16

@@ -9,8 +9,6 @@
 #include "log.h"
 #include "text.h"
 
-static void ask_clear(MutationAsk *ask);
-
 static MutationCall *call_new(const MutationSpec *spec, sd_bus_message *m, void *object) {
         MutationCall *c = g_new0(MutationCall, 1);
         c->spec = spec;
@@ -31,7 +29,7 @@ static void call_free(MutationCall *c) {
         sd_bus_message_unref(c->m);
         g_strfreev(c->effect.addresses);
         g_free(c->log);
-        ask_clear(&c->ask);
+        mutation_ask_clear(&c->ask);
         g_strfreev(c->details);
         g_free(c);
 }
@@ -62,19 +60,56 @@ void mutation_ask_tenant(MutationAsk *ask, const char *tenant) {
         ask_add(&ask->tenants, tenant);
 }
 
-static void ask_clear(MutationAsk *ask) {
+void mutation_ask_clear(MutationAsk *ask) {
         g_clear_pointer(&ask->groups, g_hash_table_unref);
         g_clear_pointer(&ask->devices, g_hash_table_unref);
         g_clear_pointer(&ask->machines, g_hash_table_unref);
         g_clear_pointer(&ask->tenants, g_hash_table_unref);
 }
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(MutationAsk, ask_clear);
 
 /* A set's names sorted, so that two runs of one call ask the same; NULL
  * when empty. Sorting, not a scan per name: a bulk call may name tens of
  * thousands. */
 static GPtrArray *set_sorted(GHashTable *set) {
         return set && g_hash_table_size(set) > 0 ? text_keys_sorted(set) : NULL;
+}
+
+/* The kinds of objects a call names: their journal fields, their words. */
+static const struct {
+        const char *field, *kind;
+} ask_kinds[] = {
+        { "DEVPASS_GROUP", "group" },
+        { "DEVPASS_DEVICE", "device" },
+        { "DEVPASS_MACHINE", "machine" },
+        { "DEVPASS_TENANT", "tenant" },
+};
+
+static GHashTable *ask_set(const MutationAsk *ask, size_t kind) {
+        GHashTable *const sets[G_N_ELEMENTS(ask_kinds)] = { ask->groups, ask->devices, ask->machines, ask->tenants };
+        return sets[kind];
+}
+
+/* At most this many in a message: a bulk call may name thousands. */
+#define ASK_NAMES_MAX 4
+
+char *mutation_ask_names(const MutationAsk *ask) {
+        g_autoptr(GString) s = g_string_new(NULL);
+        guint named = 0, more = 0;
+
+        for (size_t i = 0; i < G_N_ELEMENTS(ask_kinds); i++) {
+                g_autoptr(GPtrArray) names = set_sorted(ask_set(ask, i));
+                for (guint j = 0; names && j < names->len; j++) {
+                        if (named == ASK_NAMES_MAX) {
+                                more++;
+                                continue;
+                        }
+                        g_autofree char *q = text_quote(names->pdata[j]);
+                        g_string_append_printf(s, "%s%s %s", named++ ? ", " : "", ask_kinds[i].kind, q);
+                }
+        }
+        if (more)
+                g_string_append_printf(s, " and %u more", more);
+        return named ? g_string_free(g_steal_pointer(&s), FALSE) : NULL;
 }
 
 /* Several names one per line: a name may hold ", " (a group "A, B"
@@ -121,19 +156,10 @@ static int error_from_gerror(MutationCall *c, sd_bus_error *error, const GError 
 static void log_change(MutationCall *c, const MutationAsk *ask, const AuthCaller *caller) {
         const char *unit = caller->unit[0] ? caller->unit : NULL;
         g_autoptr(GPtrArray) fields = g_ptr_array_new_with_free_func(g_free);
-        const struct {
-                const char *field;
-                GHashTable *set;
-        } sets[] = {
-                { "DEVPASS_GROUP", ask->groups },
-                { "DEVPASS_DEVICE", ask->devices },
-                { "DEVPASS_MACHINE", ask->machines },
-                { "DEVPASS_TENANT", ask->tenants },
-        };
-        for (size_t i = 0; i < G_N_ELEMENTS(sets); i++) {
-                g_autoptr(GPtrArray) names = set_sorted(sets[i].set);
+        for (size_t i = 0; i < G_N_ELEMENTS(ask_kinds); i++) {
+                g_autoptr(GPtrArray) names = set_sorted(ask_set(ask, i));
                 for (guint j = 0; names && j < names->len; j++)
-                        g_ptr_array_add(fields, g_strdup_printf("%s=%s", sets[i].field, (char *) names->pdata[j]));
+                        g_ptr_array_add(fields, g_strdup_printf("%s=%s", ask_kinds[i].field, (char *) names->pdata[j]));
         }
         g_ptr_array_add(fields, g_strdup_printf("DEVPASS_METHOD=%s", c->spec->member));
         g_ptr_array_add(fields, NULL);
@@ -291,9 +317,16 @@ static void on_cluster_done(const GError *error, void *data) {
                 call_committed(g_steal_pointer(&c));
                 return;
         }
-        if (g_error_matches(error, CLUSTER_ERROR, CLUSTER_ERROR_CONFLICT) &&
-            c->caller.again - c->caller.waited < MUTATION_CLUSTER_TRIES) {
-                call_again(c);
+        if (g_error_matches(error, CLUSTER_ERROR, CLUSTER_ERROR_CONFLICT)) {
+                if (c->caller.again - c->caller.waited < MUTATION_CLUSTER_TRIES) {
+                        call_again(c);
+                        return;
+                }
+                g_autofree char *names = mutation_ask_names(&c->ask);
+                (void) sd_bus_reply_method_errorf(c->m, bus_error_name_for(error), "%s of %s: other nodes changed "
+                                                  "what it reads each of the %d times it was checked; nothing "
+                                                  "changed: call it again", c->spec->member,
+                                                  names ?: sd_bus_message_get_path(c->m), MUTATION_CLUSTER_TRIES);
                 return;
         }
         (void) sd_bus_reply_method_errorf(c->m, bus_error_name_for(error), "%s", error->message);
@@ -306,7 +339,7 @@ static MutationCall *call_back(Service *d, sd_bus_message *m, void *object) {
 
         if (c) {
                 c->object = object;
-                ask_clear(&c->ask);
+                mutation_ask_clear(&c->ask);
                 c->ask = (MutationAsk) { 0 };
                 g_clear_pointer(&c->details, g_strfreev);
         }

@@ -44,6 +44,11 @@ void mutation_ask_group(MutationAsk *ask, const char *name);
 void mutation_ask_device(MutationAsk *ask, const char *address);
 void mutation_ask_machine(MutationAsk *ask, const char *machine);
 void mutation_ask_tenant(MutationAsk *ask, const char *tenant);
+void mutation_ask_clear(MutationAsk *ask);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(MutationAsk, mutation_ask_clear);
+/* The objects for a message, quoted, the first few: "group 'a', machine
+ * 'b' and 3 more"; NULL when it names none. */
+char *mutation_ask_names(const MutationAsk *ask);
 
 typedef struct {
         const char *member;

@@ -30,6 +30,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ClusterPending, cluster_pending_free);
 /* The steps of the start that are tried again after a failure. */
 typedef enum { CLUSTER_RETRY_GRANT, CLUSTER_RETRY_READ, _CLUSTER_RETRY_MAX } ClusterRetry;
 
+typedef struct ClusterRead ClusterRead;
+
 struct Cluster {
         char *prefix;             /* "/devpass/v1/" */
         char *shared;             /* prefix + "shared/" */
@@ -50,6 +52,10 @@ struct Cluster {
         bool busy;                /* a transaction is out */
         bool member;
         bool synced;              /* the first read is in the replica */
+        ClusterRead *read;        /* the full read under way */
+        gint64 reading;           /* the revision of the full read being written, else 0 */
+        bool rewinding;           /* a full read below the replica's revision: etcd's keys whatever theirs */
+        guint other_history;      /* keys of the last batch written that were of a history etcd no longer has */
         guint64 members_serial;   /* moves when what cluster_members() reads may have changed */
         bool unjoined;            /* holds rows of its own, never read etcd: waits for JoinCluster */
         bool join_asked;          /* cluster_join(): the next cluster_commit() joins */
@@ -88,6 +94,16 @@ GPtrArray *cluster_replica_gone(Cluster *c, const char *prefix, GHashTable *pres
 
 /* cluster.c: the member key (once) and the alive key; then the first read. */
 void cluster_node_up(Cluster *c);
+/* A step of the start, tried again later. */
+void cluster_retry_later(Cluster *c, ClusterRetry step);
+/* After a full read at revision: the watches from there, the node synced. */
+void cluster_read_done(Cluster *c, gint64 revision);
+
+/* cluster-read.c: both prefixes read whole, in pages at one revision, into
+ * the replica (a read under way is dropped); and the one under way
+ * dropped, when the node stops. */
+void cluster_read(Cluster *c);
+void cluster_read_stop(Cluster *c);
 
 /* cluster-join.c: whether the node starts unjoined (its replica never
  * read etcd, its store holds shared rows of its own); the error its

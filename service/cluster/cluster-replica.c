@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* etcd's keys into the store: each value decoded as hostile (a value no
- * devpassd could have written is logged and left out, never applied),
+ * devpassd could have written, or a row the store refuses, is logged and
+ * left out, never applied),
  * its row put or deleted with the cluster's ids, the key's revision and
  * value kept for the next transaction's guards; one SQLite transaction a
  * batch, foreign keys checked at its end when they must be (a batch's
@@ -110,8 +111,14 @@ static bool apply_one(Cluster *c, const ClusterKeyValue *kv, GError **error) {
         /* What the replica has is as new or newer: this node's own write,
          * taken when etcd answered, comes back through the watch, and so
          * may a deletion before it (a full read's deletions have no
-         * revision: they always apply). */
-        if (kv->value ? known >= kv->mod_revision : kv->mod_revision > 0 && known > kv->mod_revision)
+         * revision: they always apply). Unless the replica's revision is
+         * one etcd's history cannot have: newer than etcd's key at a full
+         * read's revision, yet not after it (etcd was restored from a
+         * backup), or the read is below the replica (the same, seen). */
+        bool other = c->reading && kv->value && known > kv->mod_revision && known <= c->reading;
+        c->other_history += other;
+        if (!c->rewinding && !other &&
+            (kv->value ? known >= kv->mod_revision : kv->mod_revision > 0 && known > kv->mod_revision))
                 return true;
         members_touch(c, key);
         if (!kv->value) {
@@ -131,12 +138,61 @@ static bool apply_one(Cluster *c, const ClusterKeyValue *kv, GError **error) {
         return row_put(c, row, error) && store_replica_set_key(c->store, key, kv->mod_revision, value, error);
 }
 
+/* Each key alone (a savepoint each), in rounds: a key the store refuses
+ * waits for the next round (its group may come later in the batch), until
+ * a round takes none; what is still refused then is a row no devpassd
+ * could have written (a name another group has, a rule of no group), and
+ * is logged and left out, so that one bad key does not stall the rest. */
+static bool apply_each(Cluster *c, const ClusterKeyValue *kvs, guint n, GError **error) {
+        g_autoptr(GArray) left = g_array_sized_new(FALSE, FALSE, sizeof(guint), n);
+        g_autoptr(GPtrArray) why = g_ptr_array_new_with_free_func((GDestroyNotify) g_error_free);
+
+        for (guint i = 0; i < n; i++)
+                g_array_append_val(left, i);
+        for (guint before = n + 1; left->len > 0 && left->len < before;) {
+                g_autoptr(GArray) refused = g_array_new(FALSE, FALSE, sizeof(guint));
+                before = left->len;
+                g_ptr_array_set_size(why, 0);
+                for (guint j = 0; j < left->len; j++) {
+                        guint i = g_array_index(left, guint, j);
+                        GError *local = NULL;
+                        if (!store_key_begin(c->store, error))
+                                return false;
+                        bool ok = apply_one(c, &kvs[i], &local);
+                        if (!store_key_end(c->store, ok, error) ||
+                            (!ok && !g_error_matches(local, STORE_ERROR, STORE_ERROR_CONSTRAINT))) {
+                                if (local)
+                                        g_propagate_error(error, local);
+                                return false;
+                        }
+                        if (!ok) {
+                                g_array_append_val(refused, i);
+                                g_ptr_array_add(why, local);
+                        }
+                }
+                g_array_unref(g_steal_pointer(&left));
+                left = g_steal_pointer(&refused);
+        }
+        for (guint j = 0; j < left->len; j++) {
+                const ClusterKeyValue *kv = &kvs[g_array_index(left, guint, j)];
+                g_autofree char *q = cluster_quote(kv->key, kv->key_len);
+                g_warning("Cluster: ignoring the key %s, whose row node %s's store refuses (%s)", q, c->node,
+                          ((GError *) why->pdata[j])->message);
+        }
+        return true;
+}
+
+/* mode: 0, the keys in one go, foreign keys checked at once; 1, checked
+ * at the commit; 2, each key alone. */
 static bool replica_write(Cluster *c, const ClusterKeyValue *kvs, guint n, const char *prefix, gint64 revision,
-                          GBytes *local, bool deferred, GError **error) {
-        if (!store_begin_here(c->store, deferred, error))
+                          GBytes *local, int mode, GError **error) {
+        c->other_history = 0;
+        if (!store_begin_here(c->store, mode == 1, error))
                 return false;
         bool ok = !local || store_local_apply(c->store, local, error);
-        for (guint i = 0; ok && i < n; i++)
+        if (ok && mode == 2)
+                ok = apply_each(c, kvs, n, error);
+        for (guint i = 0; ok && mode != 2 && i < n; i++)
                 ok = apply_one(c, &kvs[i], error);
         if (ok && revision > 0)
                 ok = store_replica_set_revision(c->store, prefix, revision, error);
@@ -152,18 +208,20 @@ static bool replica_write(Cluster *c, const ClusterKeyValue *kvs, guint n, const
  * at once: the pragma that defers them to the commit makes SQLite prepare
  * every statement the store keeps again, a good part of a change's time.
  * A batch that needs it (an attachment's key before its new group's) is
- * written again, deferred. */
+ * written again, deferred; one the store still refuses, of etcd's keys,
+ * key by key (this node's own change, which its model checked, fails). */
 bool cluster_replica_apply(Cluster *c, const ClusterKeyValue *kvs, guint n, const char *prefix, gint64 revision,
                            GBytes *local, GError **error) {
-        g_autoptr(GError) first = NULL;
-
-        if (replica_write(c, kvs, n, prefix, revision, local, false, &first))
-                return true;
-        if (!g_error_matches(first, STORE_ERROR, STORE_ERROR_CONSTRAINT)) {
-                g_propagate_error(error, g_steal_pointer(&first));
-                return false;
+        for (int mode = 0;; mode++) {
+                g_autoptr(GError) e = NULL;
+                if (replica_write(c, kvs, n, prefix, revision, local, mode, &e))
+                        return true;
+                if (!g_error_matches(e, STORE_ERROR, STORE_ERROR_CONSTRAINT) || mode == 2 ||
+                    (mode == 1 && (local || c->applying_own))) {
+                        g_propagate_error(error, g_steal_pointer(&e));
+                        return false;
+                }
         }
-        return replica_write(c, kvs, n, prefix, revision, local, true, error);
 }
 
 bool cluster_replica_news(Cluster *c, const ClusterKeyValue *kvs, guint n) {

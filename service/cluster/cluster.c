@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A node's life in the cluster: its lease and the key that says it is up,
- * the first read of etcd into the replica, the two watches that keep it
- * current (read again whole when etcd has compacted what a watch needs),
- * and the transactions the store's hook hands on. */
+ * the two watches that keep the replica current (read again whole,
+ * cluster-read.c, when etcd has compacted what a watch needs or went back
+ * below it), and the transactions the store's hook hands on. */
 #include <string.h>
 #include <gio/gio.h>
 
@@ -16,8 +16,6 @@ G_DEFINE_QUARK(devpass-cluster-error-quark, cluster_error)
 /* A refused transaction is checked again once the replica has what
  * refused it, or after this long. */
 #define CLUSTER_CATCH_UP_MS 2000
-
-static void cluster_read(Cluster *c);
 
 /* An answer outlives the node when devpassd stops meanwhile: it holds
  * the client and the cancellable, and touches the node only when not
@@ -72,7 +70,7 @@ static gboolean read_again(gpointer data);
 
 /* A step tried again later. The lease and the read wait apart: a lease
  * lost while a read waits must be taken again too. */
-static void retry_later(Cluster *c, ClusterRetry step) {
+void cluster_retry_later(Cluster *c, ClusterRetry step) {
         static const GSourceFunc again[] = { [CLUSTER_RETRY_GRANT] = grant_again, [CLUSTER_RETRY_READ] = read_again };
 
         if (!c->retry[step])
@@ -131,7 +129,16 @@ static void on_connected(EtcdWatch *w, bool connected, gpointer data) {
         state_changed(data);
 }
 
-static const EtcdWatchFuncs watch_funcs = { on_events, on_compacted, on_connected };
+static void on_rewound(EtcdWatch *w, gint64 revision, gpointer data) {
+        Cluster *c = data;
+
+        g_warning("Cluster: etcd is at revision %" G_GINT64_FORMAT ", below the %" G_GINT64_FORMAT " node %s's watch "
+                  "reached (etcd restored from a backup, or a member behind the others): reading everything again",
+                  revision, etcd_watch_revision(w), c->node);
+        cluster_read(c);
+}
+
+static const EtcdWatchFuncs watch_funcs = { on_events, on_compacted, on_rewound, on_connected };
 
 static void watches_start(Cluster *c, gint64 revision) {
         const char *prefixes[] = { c->shared, c->own };
@@ -143,27 +150,7 @@ static void watches_start(Cluster *c, gint64 revision) {
         }
 }
 
-/* ---- the first read, and every full read after ---- */
-
-/* The range's keys as puts, and the replica's keys etcd no longer has
- * as deletions. */
-static bool read_apply(Cluster *c, const char *prefix, GPtrArray *kvs, gint64 revision, GError **error) {
-        g_autoptr(GHashTable) present = g_hash_table_new(g_str_hash, g_str_equal);
-        for (guint i = 0; i < kvs->len; i++)
-                g_hash_table_add(present, ((EtcdKv *) kvs->pdata[i])->key);
-        g_autoptr(GPtrArray) gone = cluster_replica_gone(c, prefix, present, error);
-        if (!gone)
-                return false;
-        g_autofree ClusterKeyValue *all = g_new0(ClusterKeyValue, gone->len + kvs->len);
-        guint n = 0;
-        for (guint i = 0; i < gone->len; i++)
-                all[n++] = (ClusterKeyValue) { .key = gone->pdata[i], .key_len = strlen(gone->pdata[i]) };
-        for (guint i = 0; i < kvs->len; i++) {
-                const EtcdKv *kv = kvs->pdata[i];
-                all[n++] = (ClusterKeyValue) { kv->key, kv->key_len, kv->value, kv->value_len, kv->mod_revision };
-        }
-        return cluster_replica_apply(c, all, n, prefix, revision, NULL, error);
-}
+/* ---- the full read (cluster-read.c) ---- */
 
 static gboolean read_again(gpointer data) {
         Cluster *c = data;
@@ -183,50 +170,17 @@ static EtcdTxnResult *op_txn_finish(Op *o, GAsyncResult *result, const char *wha
                 return NULL;
         if (!r) {
                 g_message("Cluster: cannot %s (%s): trying again", what, error->message);
-                retry_later(o->c, again);
+                cluster_retry_later(o->c, again);
         }
         return g_steal_pointer(&r);
 }
 
-static void on_read(GObject *source, GAsyncResult *result, gpointer data) {
-        g_autoptr(Op) o = data;
-        g_autoptr(GError) error = NULL;
-        g_autoptr(EtcdTxnResult) r = op_txn_finish(o, result, "read etcd", CLUSTER_RETRY_READ);
-        Cluster *c = o->c;
-
-        if (!r)
-                return;
-        const char *prefixes[] = { c->shared, c->own };
-        GPtrArray *ranges[G_N_ELEMENTS(prefixes)];
-        for (guint i = 0; i < G_N_ELEMENTS(prefixes); i++)
-                if (!(ranges[i] = etcd_txn_result_range(r, i, &error))) {
-                        g_warning("Cluster: cannot read etcd (%s): trying again", error->message);
-                        retry_later(c, CLUSTER_RETRY_READ);
-                        return;
-                }
-        for (guint i = 0; i < G_N_ELEMENTS(prefixes); i++) {
-                if (!read_apply(c, prefixes[i], ranges[i], r->revision, &error)) {
-                        g_warning("Cluster: cannot write the replica: %s", error->message);
-                        retry_later(c, CLUSTER_RETRY_READ);
-                        return;
-                }
-        }
-        watches_start(c, r->revision);
+void cluster_read_done(Cluster *c, gint64 revision) {
+        watches_start(c, revision);
         c->synced = true;
         c->funcs.replica_changed(c->data);
         state_changed(c);
         cluster_claims_reassert(c);
-}
-
-/* Both prefixes at one revision, and this node made a member and up. */
-static void cluster_read(Cluster *c) {
-        g_autoptr(EtcdTxn) t = etcd_txn_new();
-        g_autofree char *shared_end = etcd_prefix_end(c->shared);
-        g_autofree char *own_end = etcd_prefix_end(c->own);
-
-        etcd_txn_range(t, true, c->shared, shared_end);
-        etcd_txn_range(t, true, c->own, own_end);
-        etcd_txn_async(c->client, t, c->cancel, on_read, op_new(c));
 }
 
 /* ---- the lease, and this node's keys on it ---- */
@@ -248,7 +202,7 @@ static void on_lease_lost(EtcdLeaseKeeper *k, const GError *error, gpointer data
                   "taking a new one", c->node, error ? error->message : "expired");
         c->lease = 0;
         state_changed(c);
-        retry_later(c, CLUSTER_RETRY_GRANT);
+        cluster_retry_later(c, CLUSTER_RETRY_GRANT);
 }
 
 static void on_up(GObject *source, GAsyncResult *result, gpointer data) {
@@ -288,7 +242,7 @@ static void on_granted(GObject *source, GAsyncResult *result, gpointer data) {
                 return;
         if (!lease) {
                 g_message("Cluster: cannot reach etcd (%s): trying again", error->message);
-                retry_later(c, CLUSTER_RETRY_GRANT);
+                cluster_retry_later(c, CLUSTER_RETRY_GRANT);
                 return;
         }
         c->lease = lease;
@@ -463,6 +417,7 @@ Cluster *cluster_new(const ConfigCluster *config, const char *node, Store *store
                      void *data, GError **error) {
         g_autoptr(Cluster) c = g_new0(Cluster, 1);
         EtcdTls tls = { config->ca_file, config->cert_file, config->key_file };
+        EtcdTimeouts timeouts = { .max_response = config->max_response };
 
         c->prefix = g_strdup(CLUSTER_PREFIX);
         c->node = g_strdup(node);
@@ -474,7 +429,7 @@ Cluster *cluster_new(const ConfigCluster *config, const char *node, Store *store
         c->lease_seconds = config->lease_seconds;
         c->catch_up_ms = CLUSTER_CATCH_UP_MS;
         c->cancel = g_cancellable_new();
-        c->client = etcd_client_new((const char *const *) config->endpoints, config->ca_file ? &tls : NULL, NULL,
+        c->client = etcd_client_new((const char *const *) config->endpoints, config->ca_file ? &tls : NULL, &timeouts,
                                     error);
         if (!c->client)
                 return NULL;
@@ -497,6 +452,7 @@ void cluster_free(Cluster *c) {
         }
         for (size_t i = 0; i < G_N_ELEMENTS(c->retry); i++)
                 g_clear_handle_id(&c->retry[i], g_source_remove);
+        cluster_read_stop(c);
         if (c->waiting) {
                 g_autoptr(GError) stopping = g_error_new(CLUSTER_ERROR, CLUSTER_ERROR_UNAVAILABLE, "devpassd is "
                                                          "stopping: call again when it is back");

@@ -207,6 +207,8 @@ GError *etcd_error_from_answer(JsonObject *answer, guint http_status, EtcdRetry 
         case GRPC_OUT_OF_RANGE:
                 if (strstr(message, "compacted"))
                         return g_error_new(ETCD_ERROR, ETCD_ERROR_COMPACTED, "%s", message);
+                if (strstr(message, "future revision"))
+                        return g_error_new(ETCD_ERROR, ETCD_ERROR_FUTURE, "%s", message);
                 break;
         case GRPC_NOT_FOUND:
                 if (strstr(message, "lease not found"))
@@ -368,7 +370,7 @@ static void call_read(GObject *source, GAsyncResult *res, gpointer data) {
                 return;
         }
         if (call->answer->len + g_bytes_get_size(chunk) > call->client->max_response) {
-                call_end(task, NULL, g_error_new(ETCD_ERROR, ETCD_ERROR_PROTOCOL,
+                call_end(task, NULL, g_error_new(ETCD_ERROR, ETCD_ERROR_TOO_LARGE,
                                                  "etcd's answer from %s is larger than %" G_GSIZE_FORMAT " bytes",
                                                  call->client->endpoints[call->endpoint], call->client->max_response));
                 return;

@@ -25,6 +25,8 @@ typedef enum {
         ETCD_ERROR_UNAVAILABLE,  /* no member answered in time, or no quorum */
         ETCD_ERROR_COMPACTED,    /* the revision asked for was compacted */
         ETCD_ERROR_PROTOCOL,     /* an answer that is not etcd's */
+        ETCD_ERROR_TOO_LARGE,    /* an answer above the client's max_response */
+        ETCD_ERROR_FUTURE,       /* the revision asked for is past the store's (etcd restored from a backup) */
         ETCD_ERROR_LEASE_NOT_FOUND,
         ETCD_ERROR_FAILED,       /* etcd refused the request (its message says why) */
         ETCD_ERROR_LIMIT,        /* above etcd's limits on one request: --max-txn-ops, --max-request-bytes */
@@ -88,6 +90,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(EtcdRangeResult, etcd_range_result_free);
  * revision: 0 for the latest; limit: 0 for all. */
 void etcd_kv_range_async(EtcdClient *c, const char *key, const char *range_end, gint64 revision, gint64 limit,
                          GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
+/* The same from a key of key_len bytes (it may hold a NUL: the key after
+ * a page's last is that key and a NUL). */
+void etcd_kv_range_from_async(EtcdClient *c, const char *key, gsize key_len, const char *range_end,
+                              gint64 revision, gint64 limit, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data);
 EtcdRangeResult *etcd_kv_range_finish(EtcdClient *c, GAsyncResult *result, GError **error);
 
 /* lease: 0 for none. Finishes with the new revision (0 on error). */
@@ -180,8 +187,9 @@ bool etcd_lease_keeper_alive(EtcdLeaseKeeper *k);
 
 /* A watch on a range from a revision: events in revision order, resumed by
  * itself (from the last revision seen + 1, on the next endpoint) after a
- * disconnect. When the revision it needs was compacted it calls compacted
- * and stops: the caller reads everything again and watches anew. */
+ * disconnect. When the revision it needs was compacted, or etcd went back
+ * below it, it calls compacted or rewound and stops: the caller reads
+ * everything again and watches anew. */
 typedef enum { ETCD_EVENT_PUT, ETCD_EVENT_DELETE } EtcdEventType;
 
 typedef struct {
@@ -195,6 +203,10 @@ typedef struct {
         /* events: EtcdEvent*, of one or more revisions, in order */
         void (*events)(EtcdWatch *w, GPtrArray *events, gpointer user_data);
         void (*compacted)(EtcdWatch *w, gint64 compact_revision, gpointer user_data);
+        /* etcd's revision is below the last the watch delivered: it was
+         * restored from an older backup (or the member it reached lags
+         * behind); the watch stops as when compacted. */
+        void (*rewound)(EtcdWatch *w, gint64 revision, gpointer user_data);
         /* The stream came up (etcd confirmed it) or went down; optional. */
         void (*connected)(EtcdWatch *w, bool connected, gpointer user_data);
 } EtcdWatchFuncs;

@@ -48,18 +48,26 @@ static const EtcdCallSpec range_spec = {
         "/v3/kv/range", (EtcdParseFunc) etcd_parse_range, (GDestroyNotify) etcd_range_result_free, true,
 };
 
-void etcd_kv_range_async(EtcdClient *c, const char *key, const char *range_end, gint64 revision, gint64 limit,
-                         GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data) {
+void etcd_kv_range_from_async(EtcdClient *c, const char *key, gsize key_len, const char *range_end,
+                              gint64 revision, gint64 limit, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data) {
         g_autoptr(JsonBuilder) b = json_builder_new();
 
         json_builder_begin_object(b);
-        add_range(b, key, range_end);
+        etcd_json_add_bytes(b, "key", key, key_len);
+        if (range_end)
+                etcd_json_add_key(b, "range_end", range_end);
         if (revision > 0)
                 etcd_json_add_int(b, "revision", revision);
         if (limit > 0)
                 etcd_json_add_int(b, "limit", limit);
         json_builder_end_object(b);
         etcd_call_async(c, &range_spec, json_builder_get_root(b), cancellable, callback, user_data);
+}
+
+void etcd_kv_range_async(EtcdClient *c, const char *key, const char *range_end, gint64 revision, gint64 limit,
+                         GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data) {
+        etcd_kv_range_from_async(c, key, strlen(key), range_end, revision, limit, cancellable, callback, user_data);
 }
 
 EtcdRangeResult *etcd_kv_range_finish(EtcdClient *c, GAsyncResult *result, GError **error) {

@@ -177,6 +177,16 @@ static bool watch_message(EtcdWatch *w, const char *line, gsize len, GError **er
                         w->funcs.compacted(w, compact, w->user_data);
                 return false;
         }
+        /* A store behind what was delivered (its confirmation's or a
+         * progress notification's revision): etcd would wait, silent,
+         * until it passes that revision again, with other changes. */
+        if ((created || !list) && revision < w->revision) {
+                w->stopped = true;
+                watch_disconnect(w);
+                if (w->funcs.rewound)
+                        w->funcs.rewound(w, revision, w->user_data);
+                return false;
+        }
         if (canceled) {
                 g_set_error(error, ETCD_ERROR, ETCD_ERROR_FAILED, "etcd cancelled the watch");
                 return false;

@@ -291,20 +291,25 @@ static bool node_table(const char *table) {
         return false;
 }
 
-/* (table, whether the row is there, its columns; only its key when not). */
-static void local_add(const char *table, sqlite3_value *const *before, sqlite3_value *const *after, int columns,
-                      void *data) {
+static GVariant *image_variant(sqlite3_value *const *image, int columns) {
         GVariantBuilder values;
 
-        if (!node_table(table))
-                return;
         g_variant_builder_init(&values, G_VARIANT_TYPE("av"));
-        for (int i = 0; i < (after ? columns : 1); i++)
-                g_variant_builder_add(&values, "v", store_record_value(after ? after[i] : before[0]));
-        g_variant_builder_add(data, "(sbav)", table, after != NULL, &values);
+        for (int i = 0; image && i < columns; i++)
+                g_variant_builder_add(&values, "v", store_record_value(image[i]));
+        return g_variant_builder_end(&values);
 }
 
-#define LOCAL_ROWS "a(sbav)"
+/* (table, key, the row before, the row after; [] where it is not there). */
+static void local_add(const char *table, sqlite3_value *const *before, sqlite3_value *const *after, int columns,
+                      void *data) {
+        if (!node_table(table))
+                return;
+        g_variant_builder_add(data, "(sv@av@av)", table, store_record_value((before ?: after)[0]),
+                              image_variant(before, columns), image_variant(after, columns));
+}
+
+#define LOCAL_ROWS "a(svavav)"
 
 GBytes *store_local_changes(Store *s, GError **error) {
         GVariantBuilder rows;
@@ -319,17 +324,50 @@ GBytes *store_local_changes(Store *s, GError **error) {
         return g_variant_n_children(all) ? g_variant_get_data_as_bytes(all) : g_bytes_new(NULL, 0);
 }
 
-/* The node's own rows are only ever written here: whatever is in the way
- * is this node's older write, and goes. Their key is column 0, "address". */
-static bool local_row_apply(Store *s, const char *table, bool present, GVariantIter *values, GError **error) {
-        g_autofree char *sql = NULL;
-        gsize n = g_variant_iter_n_children(values);
-        GVariant *v;
+/* The node's own row of table at key as it is now ([]: not there). Their
+ * key is column 0, "address". */
+static GVariant *local_row_now(Store *s, const char *table, GVariant *key, GError **error) {
+        g_autofree char *sql = g_strdup_printf("SELECT * FROM %s WHERE address = ?", table);
+        sqlite3_stmt *st = store_prepare(s, sql, error);
+        GVariantBuilder values;
+        int rc;
 
-        if (!node_table(table) || n == 0 || n > 32)
+        if (!st)
+                return NULL;
+        if ((rc = store_record_bind(st, 1, key)) != SQLITE_OK)
+                return store_fail(s, rc, "Cannot read", error), NULL;
+        g_variant_builder_init(&values, G_VARIANT_TYPE("av"));
+        if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+                for (int i = 0; i < sqlite3_column_count(st); i++) {
+                        sqlite3_value *v = sqlite3_value_dup(sqlite3_column_value(st, i));
+                        g_variant_builder_add(&values, "v", store_record_value(v));
+                        sqlite3_value_free(v);
+                }
+        sqlite3_reset(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+                g_variant_builder_clear(&values);
+                return store_fail(s, rc, "Cannot read", error), NULL;
+        }
+        return g_variant_ref_sink(g_variant_builder_end(&values));
+}
+
+/* The row becomes what the transaction made it, unless this node wrote
+ * it again meanwhile (it is no longer as the transaction found it): the
+ * newer write stays. */
+static bool local_row_apply(Store *s, const char *table, GVariant *key, GVariant *before, GVariant *after,
+                            GError **error) {
+        gsize n = g_variant_n_children(after);
+        g_autofree char *sql = NULL;
+
+        if (!node_table(table) || n > 32)
                 return g_set_error(error, STORE_ERROR, STORE_ERROR_DAMAGED, "Cannot write the node's own rows to %s: "
                                    "a row of %zu columns for a table it does not keep", s->path, n), false;
-        if (present) {
+        g_autoptr(GVariant) now = local_row_now(s, table, key, error);
+        if (!now)
+                return false;
+        if (!g_variant_equal(now, before))
+                return true;
+        if (n > 0) {
                 g_autoptr(GString) marks = g_string_new("?");
                 for (gsize i = 1; i < n; i++)
                         g_string_append(marks, ", ?");
@@ -341,27 +379,31 @@ static bool local_row_apply(Store *s, const char *table, bool present, GVariantI
         int bound = SQLITE_OK;
         if (!st)
                 return false;
-        for (int i = 1; g_variant_iter_next(values, "v", &v); i++) {
-                if (bound == SQLITE_OK)
-                        bound = store_record_bind(st, i, v);
-                g_variant_unref(v);
+        if (n == 0)
+                bound = store_record_bind(st, 1, key);
+        for (gsize i = 0; i < n && bound == SQLITE_OK; i++) {
+                g_autoptr(GVariant) v = g_variant_get_child_value(after, i);
+                g_autoptr(GVariant) value = g_variant_get_variant(v);
+                bound = store_record_bind(st, (int) i + 1, value);
         }
         return store_step_done(s, st, bound, error);
 }
 
 bool store_local_apply(Store *s, GBytes *changes, GError **error) {
         g_autoptr(GVariant) rows = NULL;
-        GVariantIter it, *values;
+        GVariantIter it;
         const char *table;
-        gboolean present;
+        GVariant *key, *before, *after;
 
         if (g_bytes_get_size(changes) == 0)
                 return true;
         rows = g_variant_ref_sink(g_variant_new_from_bytes(G_VARIANT_TYPE(LOCAL_ROWS), changes, FALSE));
         g_variant_iter_init(&it, rows);
-        while (g_variant_iter_next(&it, "(&sbav)", &table, &present, &values)) {
-                bool ok = local_row_apply(s, table, present, values, error);
-                g_variant_iter_free(values);
+        while (g_variant_iter_next(&it, "(&sv@av@av)", &table, &key, &before, &after)) {
+                bool ok = local_row_apply(s, table, key, before, after, error);
+                g_variant_unref(key);
+                g_variant_unref(before);
+                g_variant_unref(after);
                 if (!ok)
                         return false;
         }

@@ -64,7 +64,7 @@ static void key_append(GString *key, sqlite3_value *v) {
         g_string_append_c(key, '\x1f');
         if (sqlite3_value_type(v) == SQLITE_INTEGER)
                 g_string_append_printf(key, "%" G_GINT64_FORMAT, (gint64) sqlite3_value_int64(v));
-        else
+        else if (sqlite3_value_bytes(v) > 0)
                 g_string_append_len(key, (const char *) sqlite3_value_blob(v), sqlite3_value_bytes(v));
 }
 
@@ -135,8 +135,8 @@ static bool value_same(sqlite3_value *a, sqlite3_value *b) {
         case SQLITE_FLOAT:
                 return sqlite3_value_double(a) == sqlite3_value_double(b);
         default: {
-                /* An empty text or blob has no pointer: memcmp() may not be given NULL. */
                 int n = sqlite3_value_bytes(a);
+                /* An empty text or blob has no bytes to compare (NULL). */
                 return n == sqlite3_value_bytes(b) &&
                        (n == 0 || memcmp(sqlite3_value_blob(a), sqlite3_value_blob(b), (size_t) n) == 0);
         }

@@ -288,6 +288,14 @@ bool store_commit_here(Store *s, GError **error) {
         return ok;
 }
 
+bool store_key_begin(Store *s, GError **error) {
+        return store_exec(s, "SAVEPOINT replica_key", error);
+}
+
+bool store_key_end(Store *s, bool keep, GError **error) {
+        return store_exec(s, keep ? "RELEASE replica_key" : "ROLLBACK TO replica_key; RELEASE replica_key", error);
+}
+
 bool store_replica_id_floor(Store *s, StoreTable table, int64_t next, GError **error) {
         static const char *const names[] = {
                 [STORE_TABLE_GROUPS] = "groups",

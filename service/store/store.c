@@ -160,7 +160,10 @@ G_STATIC_ASSERT(G_N_ELEMENTS(store_migrations) == STORE_SCHEMA_VERSION);
 
 bool store_fail(Store *s, int rc, const char *what, GError **error) {
         bool damaged = (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB;
-        int code = (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_ERROR_CONSTRAINT :
+        /* devpass's schema has no triggers: what one refuses is no
+         * fault of the row's. */
+        int code = (rc & 0xff) == SQLITE_CONSTRAINT &&
+                   sqlite3_extended_errcode(s->db) != SQLITE_CONSTRAINT_TRIGGER ? STORE_ERROR_CONSTRAINT :
                    damaged ? STORE_ERROR_DAMAGED : STORE_ERROR_IO;
         /* SQLite's "disk I/O error" hides the cause ("Read-only file system"). */
         int sys = sqlite3_system_errno(s->db);
@@ -255,7 +258,8 @@ static Store *store_new(const char *path) {
 }
 
 static bool store_connect(Store *s, const char *filename, int flags, GError **error) {
-        int rc = sqlite3_open_v2(filename, &s->db, flags, NULL);
+        /* One thread uses a connection (the loop's): no mutex on each call. */
+        int rc = sqlite3_open_v2(filename, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
         if (rc != SQLITE_OK) {
                 if (!s->db)
                         return g_set_error(error, STORE_ERROR, STORE_ERROR_IO, "Cannot open %s", s->path), false;

@@ -321,6 +321,10 @@ bool store_commit_here(Store *s, GError **error);
  * at the commit when deferred: what it changes is recorded only as what
  * it dirties (store_dirty(), store_dirty_ids()), nothing for the hook. */
 bool store_begin_here(Store *s, bool deferred, GError **error);
+/* One key's writes inside that transaction (a savepoint), kept or undone
+ * alone: a key whose row the store refuses is left out of its batch. */
+bool store_key_begin(Store *s, GError **error);
+bool store_key_end(Store *s, bool keep, GError **error);
 /* The cluster gave out the ids of table (groups, rules, attachments)
  * below next: an insert here never takes one of them. */
 bool store_replica_id_floor(Store *s, StoreTable table, int64_t next, GError **error);

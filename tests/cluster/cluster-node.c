@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 #include <cmocka.h>
 #include <sqlite3.h>
 
@@ -55,6 +56,7 @@ void node_cluster(Node *n, EtcdCluster *etcd) {
                 .endpoints = (char **) etcd_cluster_endpoints(etcd),
                 .node = n->name,
                 .lease_seconds = 5,
+                .max_response = n->max_response,
         };
 
         n->cluster = cluster_new(&config, n->name, n->store, &funcs, n, &error);
@@ -131,4 +133,46 @@ void node_store_refuse(const char *dir, const char *on) {
         assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
         assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
         sqlite3_close(db);
+}
+
+static bool pair_up(gpointer data) {
+        NodePair *f = data;
+        return g_str_equal(cluster_state(f->nodes[0].cluster), "up") &&
+               g_str_equal(cluster_state(f->nodes[1].cluster), "up");
+}
+
+int node_pair_setup(void **state) {
+        NodePair *f = g_new0(NodePair, 1);
+        g_autoptr(GError) error = NULL;
+
+        f->etcd = etcd_cluster_new(1, false);
+        f->dir = g_dir_make_tmp("cluster-nodes-XXXXXX", &error);
+        node_start(&f->nodes[0], f->etcd, f->dir, "node-a");
+        node_start(&f->nodes[1], f->etcd, f->dir, "node-b");
+        assert_true(etcd_cluster_loop_until(pair_up, f, 10000));
+        *state = f;
+        return 0;
+}
+
+int node_pair_teardown(void **state) {
+        NodePair *f = *state;
+
+        for (int i = 0; i < 2; i++)
+                node_stop(&f->nodes[i]);
+        if (f->third.name)
+                node_stop(&f->third);
+        etcd_cluster_free(f->etcd);
+        harness_remove_tree(f->dir);
+        g_free(f->dir);
+        g_free(f);
+        return 0;
+}
+
+void node_etcd_put(EtcdCluster *etcd, const char *key, const char *value, gint64 lease) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(EtcdClient) client = etcd_client_new(etcd_cluster_endpoints(etcd), NULL, NULL, &error);
+        g_autoptr(GAsyncResult) res = NULL;
+
+        etcd_kv_put_async(client, key, value, strlen(value), lease, NULL, etcd_cluster_got, &res);
+        assert_true(etcd_kv_put_finish(client, etcd_cluster_await(&res, 10000), &error) > 0);
 }

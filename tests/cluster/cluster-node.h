@@ -23,6 +23,7 @@ typedef struct {
         Cluster *cluster;
         guint changed;            /* replica_changed calls */
         guint states;             /* state_changed calls */
+        gsize max_response;       /* bytes of one etcd answer, when set before node_cluster() */
 } Node;
 
 /* The node alone, in dir/name; opened again after node_stop(), it
@@ -47,6 +48,22 @@ void node_commit_wait(Outcome *o);
  * connection of the test's, as a full disk would refuse it; NULL drops
  * it. */
 void node_store_refuse(const char *dir, const char *on);
+
+/* Two nodes, node-a and node-b, up on a 1-member etcd of their own: a
+ * cmocka setup and teardown (NodePair * as the state); a test may start
+ * a third, stopped with them. */
+typedef struct {
+        EtcdCluster *etcd;
+        char *dir;
+        Node nodes[2];
+        Node third;
+} NodePair;
+
+int node_pair_setup(void **state);
+int node_pair_teardown(void **state);
+
+/* key = value in etcd, through a client of the test's (lease: 0 for none). */
+void node_etcd_put(EtcdCluster *etcd, const char *key, const char *value, gint64 lease);
 
 /* A host's "pci" group's settings. */
 StoreGroup *node_group_settings(const char *name);

@@ -306,3 +306,25 @@ void etcd_cluster_compact(EtcdCluster *c, guint member, gint64 revision) {
         g_assert_true(etcd_kv_compact_finish(c->members[member].probe, etcd_cluster_await(&res, 10000), &error));
         g_assert_no_error(error);
 }
+
+void etcd_cluster_snapshot(EtcdCluster *c, const char *path) {
+        g_assert_false(c->tls);
+        run((const char *const[]) { "etcdctl", "--endpoints", c->endpoints[0], "snapshot", "save", path, NULL });
+}
+
+void etcd_cluster_restore(EtcdCluster *c, const char *path) {
+        for (guint i = 0; i < c->n; i++) {
+                Member *m = &c->members[i];
+                if (m->process)
+                        etcd_cluster_kill(c, i);
+                harness_remove_tree(m->data_dir);
+                run((const char *const[]) { "etcdctl", "snapshot", "restore", path, "--name", m->name, "--data-dir",
+                                            m->data_dir, "--initial-cluster", c->initial_cluster,
+                                            "--initial-cluster-token", "devpass-test",
+                                            "--initial-advertise-peer-urls", m->peer_url, NULL });
+        }
+        for (guint i = 0; i < c->n; i++)
+                etcd_cluster_start(c, i);
+        for (guint i = 0; i < c->n; i++)
+                g_assert_true(etcd_cluster_wait_healthy(c, i, START_MS));
+}

@@ -35,6 +35,11 @@ void etcd_cluster_kill(EtcdCluster *c, guint member);
 void etcd_cluster_start(EtcdCluster *c, guint member);
 /* Until the member says it is healthy (it has a leader). */
 bool etcd_cluster_wait_healthy(EtcdCluster *c, guint member, unsigned timeout_ms);
+/* etcd's backup (etcdctl snapshot save, through member 0) into path; and
+ * every member restored from one (etcdctl snapshot restore), started
+ * again and healthy: etcd back at the backup's revision, on its ports. */
+void etcd_cluster_snapshot(EtcdCluster *c, const char *path);
+void etcd_cluster_restore(EtcdCluster *c, const char *path);
 /* etcd's own compaction up to revision, through a member. */
 void etcd_cluster_compact(EtcdCluster *c, guint member, gint64 revision);
 

@@ -21,42 +21,7 @@
 #include "cluster-private.h"
 #include "harness.h"
 
-typedef struct {
-        EtcdCluster *etcd;
-        char *dir;
-        Node nodes[2];
-} Fixture;
-
-static bool both_up(gpointer data) {
-        Fixture *f = data;
-        return g_str_equal(cluster_state(f->nodes[0].cluster), "up") &&
-               g_str_equal(cluster_state(f->nodes[1].cluster), "up");
-}
-
-static int setup(void **state) {
-        Fixture *f = g_new0(Fixture, 1);
-        g_autoptr(GError) error = NULL;
-
-        f->etcd = etcd_cluster_new(1, false);
-        f->dir = g_dir_make_tmp("cluster-nodes-XXXXXX", &error);
-        node_start(&f->nodes[0], f->etcd, f->dir, "node-a");
-        node_start(&f->nodes[1], f->etcd, f->dir, "node-b");
-        assert_true(etcd_cluster_loop_until(both_up, f, 10000));
-        *state = f;
-        return 0;
-}
-
-static int teardown(void **state) {
-        Fixture *f = *state;
-
-        for (int i = 0; i < 2; i++)
-                node_stop(&f->nodes[i]);
-        etcd_cluster_free(f->etcd);
-        harness_remove_tree(f->dir);
-        g_free(f->dir);
-        g_free(f);
-        return 0;
-}
+typedef NodePair Fixture;
 
 typedef struct {
         Model *model;
@@ -337,8 +302,6 @@ static void test_claims_reasserted(void **state) {
         StoreClaim claim = { .address = (char *) "0000:99:00.0", .holder = (char *) "vm1", .mac = (char *) "",
                              .uuid = (char *) "" };
         g_autofree char *owner_key = cluster_key_of(a->cluster, CLUSTER_KEY_MACHINE, 0, "vm1", NULL);
-        g_autoptr(EtcdClient) client = etcd_client_new(etcd_cluster_endpoints(f->etcd), NULL, NULL, &error);
-        g_autoptr(GAsyncResult) res = NULL;
         Reasserted r = { a, owner_key, 0 };
         int64_t mod = 0, now = 0;
 
@@ -347,8 +310,7 @@ static void test_claims_reasserted(void **state) {
         assert_true(store_commit_here(a->store, &error));
         g_autoptr(GPtrArray) devices = store_holder_claims(a->store, "vm1", false, &error);
         g_autofree char *owner = cluster_owner_value(a->cluster, devices);
-        etcd_kv_put_async(client, owner_key, owner, strlen(owner), a->cluster->lease, NULL, etcd_cluster_got, &res);
-        assert_true(etcd_kv_put_finish(client, etcd_cluster_await(&res, 10000), &error) > 0);
+        node_etcd_put(f->etcd, owner_key, owner, a->cluster->lease);
         assert_true(etcd_cluster_loop_until(owner_known, &r, 10000));
         assert_true(store_replica_key(a->store, owner_key, &mod, NULL, &error));
 
@@ -453,13 +415,10 @@ static void test_name_unread(void **state) {
         Fixture *f = *state;
         Node *a = &f->nodes[0];
         g_autoptr(GError) error = NULL;
-        g_autoptr(EtcdClient) client = etcd_client_new(etcd_cluster_endpoints(f->etcd), NULL, NULL, &error);
-        g_autoptr(GAsyncResult) res = NULL;
         g_autofree char *key = cluster_key_of(a->cluster, CLUSTER_KEY_GROUP_NAME, 0, "ghost", NULL);
         Reasserted r = { a, key, 0 };
 
-        etcd_kv_put_async(client, key, "999", 3, 0, NULL, etcd_cluster_got, &res);
-        assert_true(etcd_kv_put_finish(client, etcd_cluster_await(&res, 10000), &error) > 0);
+        node_etcd_put(f->etcd, key, "999", 0);
         assert_true(etcd_cluster_loop_until(key_known, &r, 10000));
         assert_null(model_group_by_name(a->model, "ghost"));
         assert_null(model_group_create(a->model, node_group_settings("ghost"), &error));
@@ -491,19 +450,19 @@ static void test_store_refuses(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_group_everywhere, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_members, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_rule_all_nodes, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_name_race, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_refused_known, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_tenant_macs, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_tenant_node, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_claims_reasserted, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_txn_limit, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_stale_said, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_old_deletion, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_name_unread, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_store_refuses, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_group_everywhere, node_pair_setup, node_pair_teardown),
+                cmocka_unit_test_setup_teardown(test_members, node_pair_setup, node_pair_teardown),
+                cmocka_unit_test_setup_teardown(test_rule_all_nodes, node_pair_setup, node_pair_teardown),
+                cmocka_unit_test_setup_teardown(test_name_race, node_pair_setup, node_pair_teardown),
+                cmocka_unit_test_setup_teardown(test_refused_known, node_pair_setup, node_pair_teardown),
+                cmocka_unit_test_setup_teardown(test_tenant_macs, node_pair_setup, node_pair_teardown),
+                cmocka_unit_test_setup_teardown(test_tenant_node, node_pair_setup, node_pair_teardown),
+                cmocka_unit_test_setup_teardown(test_claims_reasserted, node_pair_setup, node_pair_teardown),
+                cmocka_unit_test_setup_teardown(test_txn_limit, node_pair_setup, node_pair_teardown),
+                cmocka_unit_test_setup_teardown(test_stale_said, node_pair_setup, node_pair_teardown),
+                cmocka_unit_test_setup_teardown(test_old_deletion, node_pair_setup, node_pair_teardown),
+                cmocka_unit_test_setup_teardown(test_name_unread, node_pair_setup, node_pair_teardown),
+                cmocka_unit_test_setup_teardown(test_store_refuses, node_pair_setup, node_pair_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -130,6 +130,64 @@ static void kv_basics(void **state) {
         assert_true(g_error_matches(error, ETCD_ERROR, ETCD_ERROR_COMPACTED));
 }
 
+/* A range in pages: limit keys each, from the key after the page's last
+ * (it and a NUL), every page at the first's revision (a key put after the
+ * first page is not read); a revision past the store's is FUTURE; an
+ * answer above the client's bound is TOO_LARGE. */
+static void kv_pages(void **state) {
+        g_autoptr(EtcdCluster) cluster = etcd_cluster_new(1, false);
+        g_autoptr(EtcdClient) c = client_new(cluster, NULL, 0);
+        g_autofree char *end = etcd_prefix_end("/p/");
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(g_free);
+        g_autofree char *from = g_strdup("/p/");
+        gsize from_len = strlen(from);
+        gint64 pinned = 0;
+        guint pages = 0;
+
+        for (int i = 0; i < 5; i++) {
+                g_autofree char *key = g_strdup_printf("/p/%d", i);
+                put_ok(c, key, "x");
+        }
+        for (;;) {
+                g_autoptr(GAsyncResult) res = NULL;
+                etcd_kv_range_from_async(c, from, from_len, end, pinned, 2, NULL, etcd_cluster_got, &res);
+                g_autoptr(EtcdRangeResult) r = etcd_kv_range_finish(c, etcd_cluster_await(&res, ANSWER_MS), &error);
+                g_assert_no_error(error);
+                pages++;
+                if (!pinned) {
+                        pinned = r->revision;
+                        put_ok(c, "/p/9", "late");
+                }
+                for (guint i = 0; i < r->kvs->len; i++)
+                        g_ptr_array_add(keys, g_strdup(((EtcdKv *) r->kvs->pdata[i])->key));
+                if (!r->more)
+                        break;
+                const EtcdKv *last = r->kvs->pdata[r->kvs->len - 1];
+                g_free(from);
+                from = g_malloc0(last->key_len + 1);
+                memcpy(from, last->key, last->key_len);
+                from_len = last->key_len + 1;
+        }
+        assert_int_equal(pages, 3);
+        assert_int_equal(keys->len, 5);
+        for (guint i = 0; i < keys->len; i++) {
+                g_autofree char *want = g_strdup_printf("/p/%u", i);
+                assert_string_equal(keys->pdata[i], want);
+        }
+
+        g_autoptr(EtcdRangeResult) future = range(c, "/p/", end, pinned + 100, &error);
+        assert_null(future);
+        assert_true(g_error_matches(error, ETCD_ERROR, ETCD_ERROR_FUTURE));
+        g_clear_error(&error);
+
+        EtcdTimeouts small = { .max_response = 64 };
+        g_autoptr(EtcdClient) bounded = etcd_client_new(etcd_cluster_endpoints(cluster), NULL, &small, &error);
+        g_autoptr(EtcdRangeResult) large = range(bounded, "/p/", end, 0, &error);
+        assert_null(large);
+        assert_true(g_error_matches(error, ETCD_ERROR, ETCD_ERROR_TOO_LARGE));
+}
+
 /* Compare-and-swap: two transactions race on one key's mod revision; one wins. */
 static void kv_txn(void **state) {
         g_autoptr(EtcdCluster) cluster = etcd_cluster_new(1, false);
@@ -264,6 +322,7 @@ typedef struct {
         GPtrArray *seen;         /* "PUT key=value@revision" */
         gint64 last;
         gint64 compacted;
+        gint64 rewound;
         bool disorder;
 } Seen;
 
@@ -288,7 +347,15 @@ static bool compacted(gpointer data) {
         return ((Seen *) data)->compacted > 0;
 }
 
-static const EtcdWatchFuncs seen_funcs = { watch_events, watch_compacted };
+static void watch_rewound(EtcdWatch *w, gint64 revision, gpointer data) {
+        ((Seen *) data)->rewound = revision;
+}
+
+static bool rewound(gpointer data) {
+        return ((Seen *) data)->rewound > 0;
+}
+
+static const EtcdWatchFuncs seen_funcs = { watch_events, watch_compacted, watch_rewound };
 
 typedef struct {
         Seen *seen;
@@ -372,6 +439,23 @@ static void watch_compaction(void **state) {
         SeenCount one = { &s, 1 };
         assert_true(etcd_cluster_loop_until(seen_enough, &one, ANSWER_MS));
         assert_string_equal(seen->pdata[0], "PUT /k=3");
+}
+
+/* A watch from past the store's revision, as after etcd was restored from
+ * an older backup (etcd itself would wait, silent): it says so, with the
+ * store's revision, and stops. */
+static void watch_future(void **state) {
+        g_autoptr(EtcdCluster) cluster = etcd_cluster_new(1, false);
+        g_autoptr(EtcdClient) c = client_new(cluster, NULL, 0);
+        g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func(g_free);
+        Seen s = { seen };
+        gint64 now = put_ok(c, "/k", "1");
+
+        g_autoptr(EtcdWatch) watch = etcd_watch_new(c, "/k", NULL, now + 10, false, &seen_funcs, &s);
+        assert_true(etcd_cluster_loop_until(rewound, &s, ANSWER_MS));
+        assert_int_equal(s.rewound, now);
+        assert_false(etcd_watch_connected(watch));
+        assert_int_equal(seen->len, 0);
 }
 
 /* A dead member: the next one answers. Two dead: no quorum, UNAVAILABLE
@@ -471,10 +555,12 @@ static void tls_client_certificates(void **state) {
 int main(int argc, char **argv) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(kv_basics),
+                cmocka_unit_test(kv_pages),
                 cmocka_unit_test(kv_txn),
                 cmocka_unit_test(kv_lease),
                 cmocka_unit_test(watch_resume),
                 cmocka_unit_test(watch_compaction),
+                cmocka_unit_test(watch_future),
                 cmocka_unit_test(failover_quorum),
                 cmocka_unit_test(tls_client_certificates),
         };

@@ -162,6 +162,8 @@ static void test_errors(void **state) {
                   ETCD_ERROR_UNAVAILABLE, ETCD_RETRY_IDEMPOTENT },
                 { "{\"message\":\"etcdserver: mvcc: required revision has been compacted\",\"code\":11}", 400,
                   ETCD_ERROR_COMPACTED, ETCD_RETRY_NONE },
+                { "{\"message\":\"etcdserver: mvcc: required revision is a future revision\",\"code\":11}", 400,
+                  ETCD_ERROR_FUTURE, ETCD_RETRY_NONE },
                 { "{\"message\":\"etcdserver: requested lease not found\",\"code\":5}", 404,
                   ETCD_ERROR_LEASE_NOT_FOUND, ETCD_RETRY_NONE },
                 { "{\"grpc_code\":14,\"message\":\"etcdserver: no leader\"}", 500,

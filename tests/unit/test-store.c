@@ -409,7 +409,7 @@ static void test_changes_recorded(void **state) {
 
 /* Rows changed and changed back are no change; a row deleted and made
  * again is an update; the node's own rows come back in a later
- * transaction as they were. */
+ * transaction as they were, unless written again meanwhile. */
 static void test_changes_netted(void **state) {
         g_autoptr(Store) s = open_ok(*state);
         g_autoptr(GError) error = NULL;
@@ -477,6 +477,20 @@ static void test_changes_netted(void **state) {
         assert_int_equal(g_hash_table_size(cleared), 0);
         g_autoptr(GHashTable) intents2 = store_passthrough_load(s, &error);
         assert_int_equal(((const StorePassthrough *) g_hash_table_lookup(intents2, "0000:17:00.0"))->device_id, 0);
+
+        /* A row this node wrote again meanwhile keeps the newer write. */
+        assert_true(store_begin(s, &error));
+        assert_true(store_sriov_set(s, "0000:3b:00.1", 2, &error));
+        g_autoptr(GBytes) stale = store_local_changes(s, &error);
+        store_rollback(s);
+        assert_true(store_begin(s, &error));
+        assert_true(store_sriov_set(s, "0000:3b:00.1", 6, &error));
+        assert_true(store_commit(s, &error));
+        assert_true(store_begin(s, &error));
+        assert_true(store_local_apply(s, stale, &error));
+        assert_true(store_commit(s, &error));
+        g_autoptr(GHashTable) newer = store_sriov_load(s, &error);
+        assert_int_equal(GPOINTER_TO_UINT(g_hash_table_lookup(newer, "0000:3b:00.1")), 6);
 }
 
 /* A replica's rows are written with the cluster's ids: an upsert keeps a
