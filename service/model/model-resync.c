@@ -13,9 +13,9 @@
  * with devices gone, an intent, a VF count, an override, a tenant's hold
  * (its group holds exactly what it holds). A new group, an attachment or
  * a claim alone is judged as the change functions judge it: the devices
- * whose holder changed, and the attachments. Most changes
- * a cluster carries are such (a group made, a claim), and a full refresh
- * is most of a resync on a large node. */
+ * whose holder changed, and the attachments. Most changes a cluster
+ * carries are such (a group made, a claim), and a full refresh is most
+ * of a resync on a large node. */
 #include <string.h>
 #include <gio/gio.h>
 
