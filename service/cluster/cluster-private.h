@@ -48,6 +48,7 @@ struct Cluster {
         GCancellable *cancel;
         ClusterPending *pending;  /* handed on by the last store_commit() */
         struct ClusterCommit *waiting;   /* refused, until the watches catch up */
+        guint catch_up_ms;        /* or until this long has passed (tests make it longer) */
         bool busy;                /* a transaction is out */
         bool member;
         bool synced;              /* the first read is in the replica */

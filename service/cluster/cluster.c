@@ -329,8 +329,9 @@ static gboolean on_caught_up(gpointer data) {
 
 /* A refused transaction waits until the watch of the shared keys has
  * passed the revision that refused it: only this node writes its own
- * keys, so what refused it is shared (the watch of this node's own keys
- * moves only with its own changes). */
+ * keys, so what refused it is shared (this node's own keys move only
+ * with its own changes, which write shared keys too, or with its lease,
+ * whose end deletes its alive key at the same revision). */
 static void caught_up_check(Cluster *c) {
         Commit *k = c->waiting;
 
@@ -352,10 +353,13 @@ static void on_committed(GObject *source, GAsyncResult *result, gpointer data) {
                 return;
         }
         if (!r->succeeded) {
-                /* Checked again once the watch has brought what refused it. */
+                /* Checked again once the watch has brought what refused it:
+                 * at once when it has already (its events and etcd's answer
+                 * come on connections of their own, in either order). */
                 k->wait_revision = r->revision;
-                k->timeout = g_timeout_add(CLUSTER_CATCH_UP_MS, on_caught_up, k);
+                k->timeout = g_timeout_add(k->op->c->catch_up_ms, on_caught_up, k);
                 k->op->c->waiting = k;
+                caught_up_check(k->op->c);
                 return;
         }
         if (!commit_apply(k, r->revision, &error)) {
@@ -375,21 +379,8 @@ static void on_committed(GObject *source, GAsyncResult *result, gpointer data) {
         commit_finish(k, NULL);
 }
 
-static bool etcd_limit(const GError *e) {
-        /* etcd's words for --max-txn-ops and --max-request-bytes (gRPC's
-         * for a message above the latter). */
-        static const char *const limits[] = { "too many operations", "request is too large", "larger than max" };
-
-        if (!g_error_matches(e, ETCD_ERROR, ETCD_ERROR_FAILED))
-                return false;
-        for (size_t i = 0; i < G_N_ELEMENTS(limits); i++)
-                if (strstr(e->message, limits[i]))
-                        return true;
-        return false;
-}
-
 GError *cluster_change_error(const GError *etcd, const char *what, const char *size_hint) {
-        if (etcd_limit(etcd))
+        if (g_error_matches(etcd, ETCD_ERROR, ETCD_ERROR_LIMIT))
                 return g_error_new(G_IO_ERROR, G_IO_ERROR_NO_SPACE, "etcd refused %s for its limits on one "
                                    "transaction, --max-txn-ops and --max-request-bytes (%s): nothing changed; %s",
                                    what, etcd->message, size_hint);
@@ -436,6 +427,7 @@ Cluster *cluster_new(const ConfigCluster *config, const char *node, Store *store
         c->funcs = *funcs;
         c->data = data;
         c->lease_seconds = config->lease_seconds;
+        c->catch_up_ms = CLUSTER_CATCH_UP_MS;
         c->cancel = g_cancellable_new();
         c->client = etcd_client_new((const char *const *) config->endpoints, config->ca_file ? &tls : NULL, &timeouts,
                                     error);

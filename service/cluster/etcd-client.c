@@ -150,7 +150,28 @@ char *etcd_prefix_end(const char *prefix) {
 }
 
 /* gRPC's codes, as the gateway passes them on. */
-enum { GRPC_DEADLINE_EXCEEDED = 4, GRPC_NOT_FOUND = 5, GRPC_OUT_OF_RANGE = 11, GRPC_UNAVAILABLE = 14 };
+enum {
+        GRPC_INVALID_ARGUMENT = 3,
+        GRPC_DEADLINE_EXCEEDED = 4,
+        GRPC_NOT_FOUND = 5,
+        GRPC_RESOURCE_EXHAUSTED = 8,
+        GRPC_OUT_OF_RANGE = 11,
+        GRPC_UNAVAILABLE = 14,
+};
+
+/* etcd's limits on one request, by their code first: etcd's own refusals
+ * for --max-txn-ops and --max-request-bytes are INVALID_ARGUMENT, as is a
+ * request it cannot take at all (an empty or duplicate key); gRPC's of a
+ * message well above the latter is RESOURCE_EXHAUSTED, as are etcd's
+ * space quota and its rate limit. Within the code, the words tell which
+ * (etcd's api/v3rpc/rpctypes, grpc-go's). */
+static bool limit_of(gint64 code, const char *message) {
+        if (code == GRPC_INVALID_ARGUMENT)
+                return g_str_equal(message, "etcdserver: too many operations in txn request") ||
+                       g_str_equal(message, "etcdserver: request is too large");
+        return code == GRPC_RESOURCE_EXHAUSTED && g_str_has_prefix(message, "grpc: received message ") &&
+               strstr(message, " larger than max ");
+}
 
 GError *etcd_error_from_answer(JsonObject *answer, guint http_status, EtcdRetry *retry) {
         gint64 code = 0;
@@ -192,6 +213,11 @@ GError *etcd_error_from_answer(JsonObject *answer, guint http_status, EtcdRetry 
         case GRPC_NOT_FOUND:
                 if (strstr(message, "lease not found"))
                         return g_error_new(ETCD_ERROR, ETCD_ERROR_LEASE_NOT_FOUND, "%s", message);
+                break;
+        case GRPC_INVALID_ARGUMENT:
+        case GRPC_RESOURCE_EXHAUSTED:
+                if (limit_of(code, message))
+                        return g_error_new(ETCD_ERROR, ETCD_ERROR_LIMIT, "%s", message);
                 break;
         default:
                 break;

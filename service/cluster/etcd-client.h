@@ -29,6 +29,7 @@ typedef enum {
         ETCD_ERROR_FUTURE,       /* the revision asked for is past the store's (etcd restored from a backup) */
         ETCD_ERROR_LEASE_NOT_FOUND,
         ETCD_ERROR_FAILED,       /* etcd refused the request (its message says why) */
+        ETCD_ERROR_LIMIT,        /* above etcd's limits on one request: --max-txn-ops, --max-request-bytes */
 } EtcdError;
 
 typedef struct {

@@ -10,11 +10,13 @@
  * are matched against the rules again (model_refresh()) only when
  * something that decides where a device belongs differs, as the change
  * functions do: a rule, a group's settings but its description, a group
- * with devices gone, an intent, a VF count, an override. A new group, an
- * attachment or a claim alone is judged as the change functions judge
- * it: the devices whose holder changed, and the attachments. Most changes
- * a cluster carries are such (a group made, a claim), and a full refresh
- * is most of a resync on a large node. */
+ * with devices gone, an intent, a VF count, an override, a tenant's hold
+ * (its group holds exactly what it holds). A new group, an attachment or
+ * a claim alone is judged as the change functions judge it: the devices
+ * whose holder changed, and the attachments. Most changes a cluster
+ * carries are such (a group made, a claim), and a full refresh is most
+ * of a resync on a large node. */
+#include <string.h>
 #include <gio/gio.h>
 
 #include "model-private.h"
@@ -240,7 +242,8 @@ static void attachments_take(Model *m, GPtrArray *rows) {
         }
 }
 
-/* Who holds each device, a machine and a tenant: address -> "machine\ntenant". */
+/* Who holds each device, a machine and a tenant's group: address ->
+ * "machine\ntenant\ngroup id" ("machine\n" for a claim alone). */
 static GHashTable *holders_of(Model *m) {
         GHashTable *holders = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         GHashTableIter it;
@@ -251,11 +254,18 @@ static GHashTable *holders_of(Model *m) {
                 g_hash_table_insert(holders, g_strdup(key), g_strconcat(((StoreClaim *) value)->holder, "\n", NULL));
         g_hash_table_iter_init(&it, m->holds);
         while (g_hash_table_iter_next(&it, &key, &value)) {
+                const StoreClaim *hold = value;
                 const char *machine = g_hash_table_lookup(holders, key);
-                g_hash_table_insert(holders, g_strdup(key),
-                                    g_strconcat(machine ?: "\n", ((StoreClaim *) value)->holder, NULL));
+                g_hash_table_insert(holders, g_strdup(key), g_strdup_printf("%s%s\n%" G_GINT64_FORMAT, machine ?: "\n",
+                                                                            hold->holder, hold->group_id));
         }
         return holders;
+}
+
+/* The tenant's part of a holders_of() value ("" for none). */
+static const char *holders_tenant(const char *holders) {
+        const char *nl = holders ? strchr(holders, '\n') : NULL;
+        return nl ? nl + 1 : "";
 }
 
 /* The addresses of a whose holders b has otherwise, or not at all. */
@@ -271,8 +281,9 @@ static void holders_diff(GHashTable *a, GHashTable *b, GPtrArray *changed) {
 
 /* Claims and holds as the store has them; the MACs they, the
  * attachments and tenants' groups own, again. The addresses whose holder
- * changed. */
-static GPtrArray *claims_take(Model *m, GPtrArray *rows, GHashTable *group_macs) {
+ * changed; *holds_moved: whether a tenant's hold did (a tenant's group
+ * holds exactly what the tenant holds: its devices are laid out again). */
+static GPtrArray *claims_take(Model *m, GPtrArray *rows, GHashTable *group_macs, bool *holds_moved) {
         g_autoptr(GHashTable) before = holders_of(m);
         GPtrArray *changed = g_ptr_array_new_with_free_func(g_free);
         GHashTableIter it;
@@ -299,6 +310,9 @@ static GPtrArray *claims_take(Model *m, GPtrArray *rows, GHashTable *group_macs)
         while (g_hash_table_iter_next(&it, &key, NULL))
                 if (!g_hash_table_contains(after, key))
                         g_ptr_array_add(changed, g_strdup(key));
+        for (guint i = 0; i < changed->len; i++)
+                *holds_moved |= !g_str_equal(holders_tenant(g_hash_table_lookup(before, changed->pdata[i])),
+                                             holders_tenant(g_hash_table_lookup(after, changed->pdata[i])));
         return changed;
 }
 
@@ -343,7 +357,10 @@ bool model_resync(Model *m, GError **error) {
         refresh |= groups_take(m, rows.groups);
         refresh |= rules_take(m, &rows);
         attachments_take(m, rows.attachments);
-        g_autoptr(GPtrArray) held = rows.claims ? claims_take(m, rows.claims, rows.group_macs) : g_ptr_array_new();
+        bool holds_moved = false;
+        g_autoptr(GPtrArray) held = rows.claims ? claims_take(m, rows.claims, rows.group_macs, &holds_moved)
+                                                : g_ptr_array_new();
+        refresh |= holds_moved;
         refresh |= table_take(&m->intents, &rows.intents, intents_equal);
         refresh |= table_take(&m->sriov, &rows.sriov, g_direct_equal);
         refresh |= table_take(&m->overrides, &rows.overrides, NULL);

@@ -4,7 +4,8 @@
  * change made on one node's model goes to etcd as the mutation runner
  * sends it (the model taken back, the transaction committed), and shows
  * on both; two nodes racing for one name: exactly one wins; a tenant's
- * group's MACs given out on one node are known on the other; a machine
+ * group's MACs given out on one node are known on the other; its tenant
+ * node must be a member, and still one when etcd takes it; a machine
  * claimed again on the node's lease keeps its devices; a transaction
  * above etcd's limits is refused saying so; etcd lost and back, a node
  * says it is stale, then up; a deletion older than the replica's key is
@@ -115,6 +116,43 @@ static void test_name_race(void **state) {
         g_clear_error(&o[1].error);
 }
 
+typedef struct {
+        Node *node;
+        gint64 revision;
+} WatchWait;
+
+static bool watch_reached(gpointer data) {
+        WatchWait *w = data;
+        return etcd_watch_revision(w->node->cluster->watches[0]) >= w->revision;
+}
+
+/* A refusal whose cause the shared keys' watch brought before etcd's
+ * answer came (they travel on connections of their own) is answered at
+ * once, not when the catch-up timer fires: the timer is made longer than
+ * the wait here. */
+static void test_refused_known(void **state) {
+        Fixture *f = *state;
+        Node *a = &f->nodes[0], *b = &f->nodes[1];
+        g_autoptr(GError) error = NULL;
+        /* Answered at the teardown at the latest, when this test failed. */
+        static Outcome o;
+
+        b->cluster->catch_up_ms = 60000;
+        /* Node b's creation reads the id counter as its replica has it... */
+        assert_non_null(model_group_create(b->model, node_group_settings("late"), &error));
+        /* ...node a's creation moves it, and node b's watch brings that... */
+        node_group_made(a, "first");
+        g_autofree char *ids = cluster_key_of(a->cluster, CLUSTER_KEY_IDS, 0, "group", NULL);
+        WatchWait w = { b, 0 };
+        assert_true(store_replica_key(a->store, ids, &w.revision, NULL, &error));
+        assert_true(etcd_cluster_loop_until(watch_reached, &w, 10000));
+        /* ...before etcd refuses node b's transaction. */
+        node_commit_start(b, &o);
+        node_commit_wait(&o);
+        assert_true(g_error_matches(o.error, CLUSTER_ERROR, CLUSTER_ERROR_CONFLICT));
+        g_clear_error(&o.error);
+}
+
 /* A change of node n's store, through the cluster. */
 static void node_store_commit(Node *n) {
         g_autoptr(GError) error = NULL;
@@ -175,6 +213,59 @@ static void test_tenant_macs(void **state) {
         node_commit_wait(&o);
         assert_null(o.error);
         assert_true(etcd_cluster_loop_until(mac_free, b->model, 10000));
+}
+
+/* A tenant's group on node a for a tenant node: refused before etcd is
+ * asked for one that is not a member; for a member, its member key is
+ * guarded, so a member gone meanwhile fails the transaction, and the
+ * check again refuses it. */
+static StoreGroup *tenant_settings(const char *name, const char *tenant_node) {
+        StoreGroup *s = node_group_settings(name);
+
+        g_free(s->tenant);
+        s->tenant = g_strdup("acme");
+        g_free(s->tenant_node);
+        s->tenant_node = g_strdup(tenant_node);
+        return s;
+}
+
+static bool member_gone(gpointer data) {
+        Node *n = data;
+        g_autofree char *key = cluster_key_of(n->cluster, CLUSTER_KEY_NODE, 0, NULL, "node-b");
+        int64_t mod = 1;
+
+        return store_replica_key(n->store, key, &mod, NULL, NULL) && mod == 0;
+}
+
+static void test_tenant_node(void **state) {
+        Fixture *f = *state;
+        Node *a = &f->nodes[0];
+        g_autoptr(GError) error = NULL;
+        g_autoptr(EtcdClient) client = etcd_client_new(etcd_cluster_endpoints(f->etcd), NULL, NULL, &error);
+        g_autoptr(GAsyncResult) res = NULL;
+        g_autofree char *member = cluster_key_of(a->cluster, CLUSTER_KEY_NODE, 0, NULL, "node-b");
+        Outcome o = { 0 };
+
+        assert_true(etcd_cluster_loop_until(both_members, a->cluster, 10000));
+        assert_null(model_group_create(a->model, tenant_settings("acme z", "node-z"), &error));
+        assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT));
+        if (!strstr(error->message, "node-z") || !strstr(error->message, "devpassctl nodes"))
+                fail_msg("%s", error->message);
+        g_clear_error(&error);
+        assert_false(cluster_deferred(a->cluster));
+
+        /* Node b leaves between the check and etcd's answer. */
+        assert_non_null(model_group_create(a->model, tenant_settings("acme b", "node-b"), &error));
+        etcd_kv_delete_async(client, member, NULL, NULL, etcd_cluster_got, &res);
+        assert_true(etcd_kv_delete_finish(client, etcd_cluster_await(&res, 10000), &error) > 0);
+        node_commit_start(a, &o);
+        node_commit_wait(&o);
+        assert_true(g_error_matches(o.error, CLUSTER_ERROR, CLUSTER_ERROR_CONFLICT));
+        g_clear_error(&o.error);
+        assert_true(etcd_cluster_loop_until(member_gone, a, 10000));
+        assert_null(model_group_create(a->model, tenant_settings("acme b", "node-b"), &error));
+        assert_true(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT));
+        assert_null(model_group_by_name(a->model, "acme b"));
 }
 
 typedef struct {
@@ -363,7 +454,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_members, node_pair_setup, node_pair_teardown),
                 cmocka_unit_test_setup_teardown(test_rule_all_nodes, node_pair_setup, node_pair_teardown),
                 cmocka_unit_test_setup_teardown(test_name_race, node_pair_setup, node_pair_teardown),
+                cmocka_unit_test_setup_teardown(test_refused_known, node_pair_setup, node_pair_teardown),
                 cmocka_unit_test_setup_teardown(test_tenant_macs, node_pair_setup, node_pair_teardown),
+                cmocka_unit_test_setup_teardown(test_tenant_node, node_pair_setup, node_pair_teardown),
                 cmocka_unit_test_setup_teardown(test_claims_reasserted, node_pair_setup, node_pair_teardown),
                 cmocka_unit_test_setup_teardown(test_txn_limit, node_pair_setup, node_pair_teardown),
                 cmocka_unit_test_setup_teardown(test_stale_said, node_pair_setup, node_pair_teardown),

@@ -535,6 +535,12 @@ static void test_macs(void **state) {
         calls_pending_clear(&p[0]);
         calls_pending_clear(&p[1]);
 
+        /* A tenant node that is not a member: refused, naming it. */
+        calls_refused(f->h[1], "PassToTenant for node9", "/org/devpass1", MANAGER, "PassToTenant",
+                      g_variant_new("(ss@a{sv})", "acme", "node9",
+                                    calls_dict("Group", g_variant_new_object_path(f->group), NULL)),
+                      "org.devpass1.Error.InvalidArgument", "Tenant node node9 is not a member of the cluster: "
+                      "'devpassctl nodes' lists them");
         /* Node 2 has a VF left (node 1 claimed all of its own). */
         g_autofree char *acme = calls_ok_path(f->h[1], "/org/devpass1", MANAGER, "PassToTenant",
                                               g_variant_new("(ss@a{sv})", "acme", "node2",
@@ -542,6 +548,15 @@ static void test_macs(void **state) {
                                                                        "Mac", g_variant_new_string(TENANT_MAC),
                                                                        NULL)));
         wait_prop(f->h[2], acme, GROUP, "Tenant", "acme");
+        /* The tenant's group holds the VF passed on node 2, there for the
+         * tenant's machines to attach (shared/reference, "Passthrough a
+         * PCI Device to a Tenant"): one unit of node 2, free, on every
+         * node (node 2's figures reach the others at most a second later). */
+        g_autofree char *held = prop_text(f->h[1], acme, GROUP, "Nodes");
+        assert_string_equal(held, "{'node2': (1, 1)}");
+        for (int i = 0; i < NODES; i += 2)
+                if (!harness_wait(f->h[i], prop_has, &(PropWait) { acme, GROUP, "Nodes", "'node2': (1, 1)" }, WAIT_MS))
+                        fail_msg("node%d: tenant acme's group does not show node2's unit", i + 1);
         /* Node 2's units after the pass reach node 3 at most a second
          * later: first, so that the refusal is all node 3 could show. */
         g_autofree char *units = node_units(f->h[1], f->group, "node2");

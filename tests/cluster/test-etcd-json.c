@@ -168,8 +168,25 @@ static void test_errors(void **state) {
                   ETCD_ERROR_LEASE_NOT_FOUND, ETCD_RETRY_NONE },
                 { "{\"grpc_code\":14,\"message\":\"etcdserver: no leader\"}", 500,
                   ETCD_ERROR_UNAVAILABLE, ETCD_RETRY_SAFE },
+                /* etcd's limits on one request: by the code, then its words. */
                 { "{\"message\":\"etcdserver: too many operations in txn request\",\"code\":3}", 400,
+                  ETCD_ERROR_LIMIT, ETCD_RETRY_NONE },
+                { "{\"error\":\"etcdserver: request is too large\",\"message\":\"etcdserver: request is too "
+                  "large\",\"code\":3}", 400, ETCD_ERROR_LIMIT, ETCD_RETRY_NONE },
+                { "{\"message\":\"grpc: received message larger than max (700007 vs. 525312)\",\"code\":8}", 429,
+                  ETCD_ERROR_LIMIT, ETCD_RETRY_NONE },
+                /* The same codes for what is no limit of one request... */
+                { "{\"message\":\"etcdserver: duplicate key given in txn request\",\"code\":3}", 400,
                   ETCD_ERROR_FAILED, ETCD_RETRY_NONE },
+                { "{\"message\":\"etcdserver: mvcc: database space exceeded\",\"code\":8}", 429,
+                  ETCD_ERROR_FAILED, ETCD_RETRY_NONE },
+                { "{\"message\":\"etcdserver: too many requests\",\"code\":8}", 429,
+                  ETCD_ERROR_FAILED, ETCD_RETRY_NONE },
+                /* ...and a limit's words under another code are none. */
+                { "{\"message\":\"etcdserver: request is too large\",\"code\":2}", 500,
+                  ETCD_ERROR_FAILED, ETCD_RETRY_NONE },
+                { "{\"message\":\"etcdserver: too many operations in txn request\",\"code\":14}", 503,
+                  ETCD_ERROR_UNAVAILABLE, ETCD_RETRY_IDEMPOTENT },
                 { "{\"code\":\"x\"}", 400, ETCD_ERROR_PROTOCOL, ETCD_RETRY_NONE },
                 { NULL, 502, ETCD_ERROR_UNAVAILABLE, ETCD_RETRY_IDEMPOTENT },
         };

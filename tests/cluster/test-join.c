@@ -4,8 +4,8 @@
  * group and a rule; node b has run alone with groups, rules, an
  * attachment and a passthrough intent of its own. Started in the
  * cluster, b is unjoined: it shows its rows and refuses changes. Its
- * join is refused while names collide, naming each, with nothing
- * changed; once they are free, its rows move into the cluster with new
+ * join is refused while names collide or its rows name a node that is
+ * no member, naming each, with nothing changed; once they are free, its rows move into the cluster with new
  * ids, and its store's references follow them. A join etcd took while b
  * stopped before its store took the new ids is finished at b's next
  * start, or at its next join. */
@@ -169,14 +169,32 @@ static void b_claims_and_macs(Node *b) {
         assert_true(store_commit_here(b->store, &error));
 }
 
+/* A tenant's group of b's for a node that is no member of the cluster. */
+static void b_tenant_group(Node *b) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(StoreGroup) g = node_group_settings("acme z");
+
+        g_free(g->tenant);
+        g->tenant = g_strdup("acme");
+        g_free(g->tenant_node);
+        g->tenant_node = g_strdup("node-z");
+        assert_true(store_begin_deferred(b->store, &error));
+        assert_true(store_group_insert(b->store, g, &error));
+        assert_true(store_commit_here(b->store, &error));
+        assert_true(model_resync(b->model, &error));
+        model_changes_free(model_take_changes(b->model));
+}
+
 /* Names taken in the cluster, a MAC in use there, a machine claimed on
- * another node: refused, naming each, nothing changed. */
+ * another node, a node named that is no member: refused, naming each,
+ * nothing changed. */
 static void test_join_conflicts(void **state) {
         Fixture *f = *state;
-        g_autofree char *before = paths_of(f->b.model);
-        g_autofree char *cluster_before = paths_of(f->a.model);
         Outcome o = { 0 };
 
+        b_tenant_group(&f->b);
+        g_autofree char *before = paths_of(f->b.model);
+        g_autofree char *cluster_before = paths_of(f->a.model);
         b_claims_and_macs(&f->b);
         etcd_put(f, &(ClusterRow) { .key = { .kind = CLUSTER_KEY_MAC, .name = (char *) "52:54:00:00:00:01" },
                                     .mac = { .attachment_id = 99 } });
@@ -188,6 +206,7 @@ static void test_join_conflicts(void **state) {
         assert_non_null(strstr(o.error->message, "rule 'intel'"));
         assert_non_null(strstr(o.error->message, "MAC 52:54:00:00:00:01 is in use"));
         assert_non_null(strstr(o.error->message, "machine 'vm1' is claimed on node node-a"));
+        assert_non_null(strstr(o.error->message, "group 'acme z' names node node-z, which is not a member"));
         assert_null(strstr(o.error->message, "spare"));
         g_clear_error(&o.error);
         assert_string_equal(cluster_state(f->b.cluster), "unjoined");

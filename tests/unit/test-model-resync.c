@@ -70,7 +70,8 @@ static int pair_teardown(void **state) {
         return 0;
 }
 
-static ModelGroup *group_make(Model *m, const char *name) {
+/* A group of the host's, or tenant's (held for this node). */
+static ModelGroup *group_make_for(Model *m, const char *name, const char *tenant) {
         g_autoptr(GError) error = NULL;
         StoreGroup *s = g_new0(StoreGroup, 1);
 
@@ -78,11 +79,15 @@ static ModelGroup *group_make(Model *m, const char *name) {
         s->type = g_strdup("pci");
         s->description = g_strdup("");
         s->class_name = g_strdup("gpu");
-        s->tenant = g_strdup("");
-        s->tenant_node = g_strdup("");
+        s->tenant = g_strdup(tenant);
+        s->tenant_node = g_strdup(*tenant ? "testnode" : "");
         ModelGroup *g = model_group_create(m, s, &error);
         assert_non_null(g);
         return g;
+}
+
+static ModelGroup *group_make(Model *m, const char *name) {
+        return group_make_for(m, name, "");
 }
 
 static ModelRule *rule_make(Model *m, ModelGroup *g, const char *name, const char *vendor) {
@@ -248,6 +253,32 @@ static void test_attachment(void **state) {
         assert_null(model_attachment_by_name(p->model[1], "vm 1", "nic"));
 }
 
+/* A tenant's hold taken in alone (a cluster node's PassToTenant comes
+ * back from etcd so, or a hold another node's store wrote): the tenant's
+ * group holds exactly the held device, on the other side too. */
+static void test_tenant_hold(void **state) {
+        Pair *p = *state;
+        g_autoptr(GError) error = NULL;
+        ModelGroup *nics = group_make(p->model[0], "nics");
+        rule_make(p->model[0], nics, "intel", "8086");
+        assert_true(nics->devices->len > 0);
+        const Device *d = nics->devices->pdata[0];
+        ModelGroup *acme = group_make_for(p->model[0], "acme nics", "acme");
+
+        resync(p->model[1]);
+        assert_int_equal(model_group_by_name(p->model[1], "acme nics")->devices->len, 0);
+
+        StoreClaim hold = { .address = d->address_str, .holder = (char *) "acme", .tenant = true,
+                            .group_id = acme->id, .mac = (char *) "" };
+        assert_true(store_begin(p->store[0], &error));
+        assert_true(store_claim_insert(p->store[0], &hold, &error));
+        assert_true(store_commit(p->store[0], &error));
+        resync(p->model[1]);
+        ModelGroup *held = model_group_by_name(p->model[1], "acme nics");
+        assert_int_equal(held->devices->len, 1);
+        assert_string_equal(((Device *) held->devices->pdata[0])->address_str, d->address_str);
+}
+
 /* ---- the tables changed, as a cluster node's store records them ---- */
 
 static StoreCommit hand_on(Store *s, void *data, GError **error) {
@@ -311,6 +342,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_changed_and_deleted, pair_setup, pair_teardown),
                 cmocka_unit_test_setup_teardown(test_taken_back, pair_setup, pair_teardown),
                 cmocka_unit_test_setup_teardown(test_attachment, pair_setup, pair_teardown),
+                cmocka_unit_test_setup_teardown(test_tenant_hold, pair_setup, pair_teardown),
                 cmocka_unit_test_setup_teardown(test_taken_back_recorded, pair_setup, pair_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
