@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Issue 13's figures: three devpassd on a 3-member etcd, each on its own
  * generated node of 4,096 functions, private bus and real polkitd (the
- * caller is root), as tests/cluster/test-cluster.c runs them.
+ * caller is root), as tests/cluster/cluster-bus.c starts them.
  *
  * A change on node 1 until the signal on node 3: CreateGroup sent to
  * node 1 until the group's InterfacesAdded arrives on node 3's bus. A
