@@ -158,32 +158,23 @@ static const char *row_name(StoreTable table, void *row) {
         return table == STORE_TABLE_GROUPS ? ((StoreGroup *) row)->name : ((StoreRule *) row)->name;
 }
 
-/* A node that rows name (a rule's Node, a tenant's group's TenantNode)
- * must be a member of the cluster, and still one when etcd takes the
- * change: its member key is guarded. what: the setting, as the caller
- * names it; hint: what else to do. */
-static bool node_member_check(Build *b, const char *node, const char *what, const char *hint, GError **error) {
+/* A rule may name only a member of the cluster (or none: every node),
+ * and one still a member when etcd takes the change: its member key is
+ * guarded. A tenant's group's TenantNode is not one: it names the
+ * tenant's own node, where the tenant's machines run. */
+static bool rule_node_check(Build *b, const StoreRule *r, GError **error) {
         int64_t mod;
 
-        if (!*node || g_str_equal(node, b->c->node))
+        if (!*r->node || g_str_equal(r->node, b->c->node))
                 return true;
-        g_autofree char *key = cluster_key_of(b->c, CLUSTER_KEY_NODE, 0, NULL, node);
+        g_autofree char *key = cluster_key_of(b->c, CLUSTER_KEY_NODE, 0, NULL, r->node);
         if (!store_replica_key(b->s, key, &mod, NULL, error))
                 return false;
         if (mod == 0)
-                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s %s is not a member of the "
-                                   "cluster: 'devpassctl nodes' lists them (%s)", what, node, hint), false;
+                return g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "Node %s is not a member of the "
+                                   "cluster: 'devpassctl nodes' lists them (an empty Node means every node)",
+                                   r->node), false;
         etcd_txn_compare(b->p->txn, key, ETCD_TARGET_MOD, ETCD_RESULT_EQUAL, mod);
-        return true;
-}
-
-static bool row_nodes_check(Build *b, StoreTable table, void *row, GError **error) {
-        if (table == STORE_TABLE_RULES)
-                return node_member_check(b, ((StoreRule *) row)->node, "Node", "an empty Node means every node",
-                                         error);
-        if (table == STORE_TABLE_GROUPS)
-                return node_member_check(b, ((StoreGroup *) row)->tenant_node, "Tenant node",
-                                         "name one of them", error);
         return true;
 }
 
@@ -300,7 +291,7 @@ static bool build_object(Build *b, const StoreRowChange *ch, GError **error) {
                 g_free(key);
                 return !(error && *error);
         }
-        bool ok = row_nodes_check(b, ch->table, row, error);
+        bool ok = ch->table != STORE_TABLE_RULES || rule_node_check(b, row, error);
         if (ok && ch->table != STORE_TABLE_GROUPS) {
                 int64_t group_id = ch->table == STORE_TABLE_RULES ? ((StoreRule *) row)->group_id :
                                                                    ((StoreAttachment *) row)->group_id;

@@ -170,16 +170,16 @@ static void put_named(Join *j, ClusterKeyKind kind, ClusterKeyKind name_kind, in
         put_row(j, name_key, &r, 0);
 }
 
-/* A node a row names (a rule's Node, a tenant's group's TenantNode) must
- * be a member, and still one when etcd takes the join (this node is one
- * by then); guarded: the member keys compared already. */
-static void node_member(Join *j, GHashTable *guarded, const char *node, const char *what, const char *name) {
+/* A node a rule names must be a member, and still one when etcd takes
+ * the join (this node is one by then); guarded: the member keys compared
+ * already. (A tenant's group's TenantNode names the tenant's own node.) */
+static void node_member(Join *j, GHashTable *guarded, const char *node, const char *rule) {
         if (!*node || g_str_equal(node, j->c->node))
                 return;
         g_autofree char *key = cluster_key_of(j->c, CLUSTER_KEY_NODE, 0, NULL, node);
         if (mod_of(j, key) == 0) {
-                conflict(j, "%s '%s' names node %s, which is not a member of the cluster ('devpassctl nodes' lists "
-                         "them)", what, name, node);
+                conflict(j, "rule '%s' names node %s, which is not a member of the cluster ('devpassctl nodes' lists "
+                         "them)", rule, node);
                 return;
         }
         if (g_hash_table_contains(guarded, key))
@@ -203,14 +203,13 @@ static bool build_objects(Join *j, GError **error) {
         for (guint i = 0; i < groups->len; i++) {
                 StoreGroup *g = groups->pdata[i];
                 ClusterRow r = { .key.kind = CLUSTER_KEY_GROUP, .group = g };
-                node_member(j, guarded, g->tenant_node, "group", g->name);
                 put_named(j, CLUSTER_KEY_GROUP, CLUSTER_KEY_GROUP_NAME, new_id(j, STORE_TABLE_GROUPS, g->id), g->name,
                           &r, "group");
         }
         for (guint i = 0; i < rules->len; i++) {
                 StoreRule *rule = rules->pdata[i];
                 ClusterRow r = { .key.kind = CLUSTER_KEY_RULE, .rule = rule };
-                node_member(j, guarded, rule->node, "rule", rule->name);
+                node_member(j, guarded, rule->node, rule->name);
                 rule->group_id = new_id(j, STORE_TABLE_GROUPS, rule->group_id);
                 put_named(j, CLUSTER_KEY_RULE, CLUSTER_KEY_RULE_NAME, new_id(j, STORE_TABLE_RULES, rule->id),
                           rule->name, &r, "rule");
