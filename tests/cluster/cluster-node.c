@@ -120,7 +120,8 @@ ModelGroup *node_group_made(Node *n, const char *name) {
         node_commit_start(n, &o);
         assert_null(model_group_by_name(n->model, name));
         node_commit_wait(&o);
-        assert_null(o.error);
+        if (o.error)
+                fail_msg("%s: group %s: %s", n->name, name, o.error->message);
         return model_group_by_name(n->model, name);
 }
 
