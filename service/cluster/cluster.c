@@ -132,9 +132,9 @@ static void on_connected(EtcdWatch *w, bool connected, gpointer data) {
 static void on_rewound(EtcdWatch *w, gint64 revision, gpointer data) {
         Cluster *c = data;
 
-        g_warning("Cluster: etcd is at revision %" G_GINT64_FORMAT ", below the %" G_GINT64_FORMAT " node %s's watch "
-                  "reached (etcd restored from a backup, or a member behind the others): reading everything again",
-                  revision, etcd_watch_revision(w), c->node);
+        g_warning("Cluster: etcd is at revision %" G_GINT64_FORMAT ", below what node %s's watch delivered (%"
+                  G_GINT64_FORMAT ") or etcd answered it before (etcd restored from a backup, or a member behind the "
+                  "others): reading everything again", revision, c->node, etcd_watch_revision(w));
         cluster_read(c);
 }
 
@@ -375,6 +375,11 @@ static void on_committed(GObject *source, GAsyncResult *result, gpointer data) {
                 commit_finish(k, e);
                 return;
         }
+        /* The watches may not have delivered this node's own change yet:
+         * a restore below it must still show. */
+        for (size_t i = 0; i < G_N_ELEMENTS(k->op->c->watches); i++)
+                if (k->op->c->watches[i])
+                        etcd_watch_seen(k->op->c->watches[i], r->revision);
         k->op->c->funcs.replica_changed(k->op->c->data);
         commit_finish(k, NULL);
 }

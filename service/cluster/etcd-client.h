@@ -203,9 +203,10 @@ typedef struct {
         /* events: EtcdEvent*, of one or more revisions, in order */
         void (*events)(EtcdWatch *w, GPtrArray *events, gpointer user_data);
         void (*compacted)(EtcdWatch *w, gint64 compact_revision, gpointer user_data);
-        /* etcd's revision is below the last the watch delivered: it was
-         * restored from an older backup (or the member it reached lags
-         * behind); the watch stops as when compacted. */
+        /* etcd's revision is below the last the watch delivered or was
+         * told of (etcd_watch_seen()): it was restored from an older
+         * backup (or the member it reached lags behind); the watch stops
+         * as when compacted. */
         void (*rewound)(EtcdWatch *w, gint64 revision, gpointer user_data);
         /* The stream came up (etcd confirmed it) or went down; optional. */
         void (*connected)(EtcdWatch *w, bool connected, gpointer user_data);
@@ -220,5 +221,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(EtcdWatch, etcd_watch_free);
  * first; for a watch from now (start_revision 0), -1 until etcd confirms
  * it, then the store's revision then. */
 gint64 etcd_watch_revision(EtcdWatch *w);
+/* etcd had reached revision (another answer said so, e.g. a
+ * transaction's): a store found below it when the watch connects again
+ * went back (a restore), even before the watch delivered that far. */
+void etcd_watch_seen(EtcdWatch *w, gint64 revision);
 /* Whether the stream is up (etcd confirmed it). */
 bool etcd_watch_connected(EtcdWatch *w);

@@ -19,6 +19,7 @@ struct EtcdWatch {
         EtcdWatchFuncs funcs;
         gpointer user_data;
         gint64 revision;         /* everything up to it was delivered */
+        gint64 seen;             /* etcd had reached it, from another answer */
         bool stopped, connected;
         guint endpoint;
         guint retry_ms;          /* the wait before the next connection */
@@ -177,10 +178,11 @@ static bool watch_message(EtcdWatch *w, const char *line, gsize len, GError **er
                         w->funcs.compacted(w, compact, w->user_data);
                 return false;
         }
-        /* A store behind what was delivered (its confirmation's or a
-         * progress notification's revision): etcd would wait, silent,
-         * until it passes that revision again, with other changes. */
-        if ((created || !list) && revision < w->revision) {
+        /* A store behind what was delivered or seen (its confirmation's
+         * or a progress notification's revision): etcd would wait,
+         * silent, until it passes that revision again, with other
+         * changes. */
+        if ((created || !list) && revision < MAX(w->revision, w->seen)) {
                 w->stopped = true;
                 watch_disconnect(w);
                 if (w->funcs.rewound)
@@ -359,6 +361,10 @@ void etcd_watch_free(EtcdWatch *w) {
 
 gint64 etcd_watch_revision(EtcdWatch *w) {
         return w->revision;
+}
+
+void etcd_watch_seen(EtcdWatch *w, gint64 revision) {
+        w->seen = MAX(w->seen, revision);
 }
 
 bool etcd_watch_connected(EtcdWatch *w) {
